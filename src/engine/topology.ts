@@ -1,0 +1,100 @@
+/**
+ * The topology model: SCST's split of handlers owning devices and target drivers owning targets,
+ * with security groups that give matching initiators their own LUN maps (DESIGN.md §7).
+ *
+ * These are the *normalized* shapes the engine consumes: sizes are bytes as bigint, defaults are
+ * filled in. The daemon's JSON file is validated and normalized into this by src/daemon/config;
+ * embedded mode builds it directly (or through the same normalizer).
+ */
+
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram';
+
+export interface DeviceConfig {
+  name: string;
+  handler: HandlerName;
+  /** Backing file or block device (fileio, blockio). */
+  path?: string;
+  /** Capacity in bytes; for fileio an existing file's size wins when absent. */
+  sizeBytes: bigint;
+  /** Logical block size: 512 or 4096. */
+  blockSize: 512 | 4096;
+  /** Physical block size reported in READ CAPACITY(16) (4096-physical/512-logical). */
+  physicalBlockSize?: 512 | 4096;
+  /** Write-back (page cache, WCE=1) or write-through (every write synced, WCE=0). */
+  writeCache: 'writeback' | 'writethrough';
+  /** Thin provisioning: UNMAP / WRITE SAME with UNMAP punch holes, GET LBA STATUS reports them. */
+  thin: boolean;
+  readOnly: boolean;
+  /** Unit serial number (VPD 80h); derived from the name when absent. */
+  serial?: string;
+  vendor?: string;
+  product?: string;
+  revision?: string;
+}
+
+export interface ChapSecret { user: string; secret: string }
+
+export interface AuthConfig {
+  /** Credentials the initiator must prove (one-way CHAP). */
+  chap?: ChapSecret;
+  /** Credentials the target proves to the initiator (mutual CHAP). */
+  mutualChap?: ChapSecret;
+}
+
+export interface LunMapping { lun: number; device: string; readOnly: boolean }
+
+export interface GroupConfig {
+  name: string;
+  /** Initiator names, `*` and `?` wildcards allowed (SCST security groups). */
+  initiators: string[];
+  luns: LunMapping[];
+  /** Overrides the target's auth for the group's initiators. */
+  auth?: AuthConfig;
+}
+
+export interface TargetConfig {
+  driver: 'iscsi' | 'local';
+  name: string;
+  alias?: string;
+  /** "host:port" or "[v6]:port". */
+  portals: string[];
+  auth?: AuthConfig;
+  /** CHAP for discovery sessions (SendTargets). */
+  discoveryAuth?: AuthConfig;
+  luns: LunMapping[];
+  groups: GroupConfig[];
+}
+
+export interface IscsiSettings {
+  maxRecvDataSegmentLength: number;
+  maxBurstLength: number;
+  firstBurstLength: number;
+  initialR2T: boolean;
+  immediateData: boolean;
+  maxOutstandingR2T: number;
+  headerDigest: Array<'None' | 'CRC32C'>;
+  dataDigest: Array<'None' | 'CRC32C'>;
+  /** Target-initiated NOP-In ping interval and the time to wait for the answer (seconds, 0 = off). */
+  nopInIntervalSec: number;
+  nopInTimeoutSec: number;
+  defaultTime2Wait: number;
+  defaultTime2Retain: number;
+  /** CmdSN window: how many commands one session may have queued. */
+  queueDepth: number;
+}
+
+export interface EngineSettings {
+  /** Engine worker threads; 0 = host everything on the calling thread. */
+  threads: number;
+  /** Shared data buffer pool size in bytes. */
+  bufferPoolBytes: number;
+}
+
+export interface Topology {
+  /** Where persistent state lives (file LUNs created by default, saved mode pages, PR state). */
+  stateDir: string;
+  engine: EngineSettings;
+  iscsi: IscsiSettings;
+  devices: DeviceConfig[];
+  targets: TargetConfig[];
+}
