@@ -1,0 +1,103 @@
+import { Op } from '../spec/opcodes';
+import { PeripheralType } from '../spec/status';
+
+/**
+ * The CDB field DSL (STYLE.md example 2): one row per opcode (+ service action) drives decoding,
+ * reserved-bit checks, REPORT SUPPORTED OPERATION CODES, unit-attention skipping, implicit
+ * HEAD OF QUEUE and reservation conflicts.
+ */
+
+export enum Dir { NONE = 0, IN = 1, OUT = 2, BIDI = 3 }
+
+/** Device-type bitmask for rows: which peripheral device types support the command. */
+export const DT = {
+  DISK: 1 << PeripheralType.DISK,
+  TAPE: 1 << PeripheralType.TAPE,
+  CDROM: 1 << PeripheralType.CDROM,
+  CHANGER: 1 << PeripheralType.CHANGER,
+  ALL: 0xffffffff,
+} as const;
+
+/** How SPC-2 RESERVE/RELEASE and SPC-4 persistent reservations gate a command from a non-holder. */
+export enum ResvClass {
+  /** Always allowed (INQUIRY, REPORT LUNS, REQUEST SENSE, RELEASE, ...). */
+  ALLOWED = 0,
+  /** Conflicts with any reservation held by another I_T nexus. */
+  CONFLICTS = 1,
+  /** Reads: allowed under WRITE EXCLUSIVE persistent reservations, conflict under EXCLUSIVE ACCESS. */
+  READ = 2,
+}
+
+export interface Field<T> { readonly read: (cdb: Uint8Array) => T }
+
+export const bit = (byte: number, b: number): Field<boolean> => ({ read: c => (c[byte] & (1 << b)) !== 0 });
+/** `width` bits whose lowest is bit `low` of `byte`. */
+export const bits = (byte: number, low: number, width: number): Field<number> =>
+  ({ read: c => (c[byte] >> low) & ((1 << width) - 1) });
+export const u8 = (byte: number): Field<number> => ({ read: c => c[byte] });
+export const be16 = (byte: number): Field<number> => ({ read: c => (c[byte] << 8) | c[byte + 1] });
+export const be24 = (byte: number): Field<number> => ({ read: c => (c[byte] << 16) | (c[byte + 1] << 8) | c[byte + 2] });
+export const be32 = (byte: number): Field<number> =>
+  ({ read: c => ((c[byte] << 24) >>> 0) + ((c[byte + 1] << 16) | (c[byte + 2] << 8) | c[byte + 3]) });
+export const be64 = (byte: number): Field<bigint> =>
+  ({ read: c => (BigInt(be32(byte).read(c)) << 32n) | BigInt(be32(byte + 4).read(c)) });
+/** READ(6)/WRITE(6): 21-bit LBA in bytes 1..3. */
+export const lba21 = (): Field<number> => ({ read: c => ((c[1] & 0x1f) << 16) | (c[2] << 8) | c[3] });
+
+export type FieldMap = Record<string, Field<unknown>>;
+export type Decoded<F extends FieldMap> = { [K in keyof F]: F[K] extends Field<infer T> ? T : never };
+
+export interface CdbSpec<F extends FieldMap> {
+  op: Op;
+  /** Service action (byte 1 bits 4..0) for the opcodes that have one. */
+  sa?: number;
+  name: string;
+  /** CDB length in bytes. */
+  size: number;
+  dir: Dir;
+  /** DT mask of device types that support the command. */
+  types: number;
+  /**
+   * CDB usage data (SPC-4 6.35.3): byte 0 is the opcode, then for each byte a mask of the bits a
+   * device server looks at. A bit set in the CDB outside its mask is INVALID FIELD IN CDB.
+   */
+  usage: readonly number[];
+  fields: F;
+  /** Bytes the command moves (Data-In for IN, Data-Out for OUT); absent = 0. */
+  xfer?: (f: Decoded<F>, blockSize: number) => number;
+  /** SPC-4 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE neither report nor clear unit attentions. */
+  skipsUa?: boolean;
+  /** Commands that a target runs ahead of the queue whatever their attribute (SCST's implicit HQ). */
+  implicitHeadOfQueue?: boolean;
+  resv: ResvClass;
+  /** Modifies the medium: refused with WRITE PROTECTED on read-only mappings and devices. */
+  writes?: boolean;
+  /** Nominal and recommended command timeouts in seconds (RSOC with RCTD). */
+  timeouts?: readonly [number, number];
+}
+
+export interface CdbDef<F extends FieldMap = FieldMap> extends CdbSpec<F> {
+  decode(cdb: Uint8Array): Decoded<F>;
+  /** Transfer length in bytes for this CDB on a device with `blockSize`. */
+  xferBytes(f: Decoded<F>, blockSize: number): number;
+}
+
+export function cdb<F extends FieldMap>(spec: CdbSpec<F>): CdbDef<F> {
+  if (spec.usage.length !== spec.size) {
+    throw new Error(`${spec.name}: usage mask has ${spec.usage.length} bytes, CDB has ${spec.size}`);
+  }
+  const entries = Object.entries(spec.fields) as Array<[keyof F, Field<unknown>]>;
+  const xfer = spec.xfer;
+  return {
+    ...spec,
+    decode(c: Uint8Array): Decoded<F> {
+      const out = {} as Record<keyof F, unknown>;
+      for (const [k, fld] of entries) out[k] = fld.read(c);
+      return out as Decoded<F>;
+    },
+    xferBytes: xfer ? (f, bs) => xfer(f, bs) : () => 0,
+  };
+}
+
+/** Standard control byte mask: NACA (bit 2) and LINK (bit 0) are not supported, so 0x00. */
+export const CONTROL = 0x00;

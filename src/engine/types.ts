@@ -1,0 +1,127 @@
+import { CdbDef, Decoded, FieldMap } from './cdb/dsl';
+import { Outcome } from './result';
+import { PeripheralType } from './spec/status';
+import { DeviceConfig } from './topology';
+
+/**
+ * The contracts between the engine's layers: backstores (where bytes go), the logical unit view
+ * that device handlers see, the I_T nexus view, and the execute step of a command.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Backstores (src/engine/backstores): capacity, block size, thin provisioning, cache, flush.
+// Errors are rejections carrying a Node errno `code` ('EIO', 'ENOSPC', 'EROFS', ...); the one
+// errno→sense map (backstores/errno-sense.ts) turns them into check conditions.
+// ---------------------------------------------------------------------------------------------
+export interface Backstore {
+  readonly kind: 'file' | 'block' | 'null' | 'memory';
+  /** Capacity in bytes (a multiple of the logical block size). */
+  readonly sizeBytes: bigint;
+  /** Whether the store itself refuses writes (read-only file, EROFS). */
+  readonly readOnly: boolean;
+  /** Whether holes can be punched and reported (UNMAP, GET LBA STATUS). */
+  readonly thin: boolean;
+  /** Write cache mode; MODE SELECT of the caching page's WCE changes it at run time. */
+  writeBack: boolean;
+  read(offset: number, into: Uint8Array): Promise<void>;
+  /** `fua`: the data is on stable storage when the promise resolves (SBC-4 FUA). */
+  write(offset: number, data: Uint8Array, fua: boolean): Promise<void>;
+  flush(): Promise<void>;
+  /** Deallocate (punch a hole); afterwards reads return zeros. */
+  unmap(offset: number, length: number): Promise<void>;
+  /**
+   * Provisioning status at `offset`: whether it is mapped, and how many bytes from `offset` share
+   * that status (bounded by the end of the store).
+   */
+  mapStatus(offset: number): Promise<{ mapped: boolean; length: number }>;
+  /** Grow or shrink (run-time resize). */
+  resize(sizeBytes: bigint): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mode parameters that other layers act on (the full page store lives in mode-pages.ts).
+// ---------------------------------------------------------------------------------------------
+export interface ModeParams {
+  /** Caching page (08h) WCE. */
+  readonly writeCacheEnabled: boolean;
+  /** Control page (0Ah) D_SENSE: descriptor-format sense. */
+  readonly descriptorSense: boolean;
+  /** Control page (0Ah) SWP: software write protect. */
+  readonly softwareWriteProtect: boolean;
+}
+
+/** Identity of a logical unit (INQUIRY standard data, VPD 80h, 83h). */
+export interface LuIdentity {
+  vendor: string;      // 8 chars
+  product: string;     // 16 chars
+  revision: string;    // 4 chars
+  serial: string;      // unit serial number
+  /** NAA IEEE Registered Extended designator (16 bytes, NAA 6). */
+  naa: Buffer;
+  /** T10 vendor ID based designator's vendor-specific part. */
+  t10Id: string;
+}
+
+/** What a device handler sees of its logical unit. */
+export interface LuView {
+  readonly name: string;
+  readonly type: PeripheralType;
+  readonly config: DeviceConfig;
+  readonly backstore: Backstore;
+  readonly identity: LuIdentity;
+  readonly blockSize: number;
+  /** Capacity in logical blocks. */
+  readonly blocks: bigint;
+  /** log2(physical / logical block size): 3 for 4096-physical over 512-logical. */
+  readonly physicalExponent: number;
+  readonly modes: ModeParams;
+  /** Medium removal prevented (PREVENT ALLOW MEDIUM REMOVAL) by any nexus. */
+  preventRemoval: Set<number>;
+  /** START STOP UNIT: the unit is stopped (NOT READY until started). */
+  stopped: boolean;
+  /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
+  raiseUa(cond: import('./spec/asc').SenseCondition, exceptNexus?: number): void;
+}
+
+/** What a command sees of the I_T nexus that sent it. */
+export interface NexusView {
+  readonly id: number;
+  readonly initiatorName: string;
+  /** Initiator port name: name plus ",i,0x<ISID>" for iSCSI (SPC-4 7.6.4.6). */
+  readonly initiatorPort: string;
+  readonly targetName: string;
+  /** Target port name: target name plus ",t,0x<TPGT>" for iSCSI. */
+  readonly targetPort: string;
+  readonly relativeTargetPortId: number;
+  readonly targetPortGroupId: number;
+  /** LUNs this nexus sees, ascending. */
+  luns(): number[];
+}
+
+/** Everything the execute step of a command gets. */
+export interface ExecContext<F = Decoded<FieldMap>> {
+  readonly cdb: Uint8Array;
+  readonly def: CdbDef;
+  readonly f: F;
+  readonly lu: LuView;
+  readonly nexus: NexusView;
+  /** LUN number as this nexus addresses it. */
+  readonly lun: number;
+  /** The mapping or the device is read-only (writes get WRITE PROTECTED). */
+  readonly readOnly: boolean;
+  /** Data-Out, exactly `xferBytes` long for OUT commands. */
+  readonly dataOut?: Uint8Array;
+  /** Transfer length in bytes computed from the CDB. */
+  readonly xferBytes: number;
+}
+
+export type Exec<F = Decoded<FieldMap>> = (ctx: ExecContext<F>) => Outcome | Promise<Outcome>;
+
+/** A row of a device type's dispatch table: a CDB definition and what executes it. */
+export interface Binding { def: CdbDef; exec: Exec }
+
+/** Ties a handler's context type to its row's decoded fields. */
+export function bind<F extends FieldMap>(def: CdbDef<F>, exec: Exec<Decoded<F>>): Binding {
+  return { def: def as unknown as CdbDef, exec: exec as unknown as Exec };
+}
