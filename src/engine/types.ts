@@ -1,4 +1,5 @@
 import { CdbDef, Decoded, FieldMap } from './cdb/dsl';
+import { CdbTable } from './cdb/registry';
 import { Outcome } from './result';
 import { PeripheralType } from './spec/status';
 import { DeviceConfig } from './topology';
@@ -76,6 +77,10 @@ export interface LuView {
   /** log2(physical / logical block size): 3 for 4096-physical over 512-logical. */
   readonly physicalExponent: number;
   readonly modes: ModeParams;
+  /** The device type's command table (REPORT SUPPORTED OPERATION CODES reads it). */
+  readonly table: CdbTable;
+  /** Removable medium (INQUIRY RMB). */
+  readonly removable: boolean;
   /** Medium removal prevented (PREVENT ALLOW MEDIUM REMOVAL) by any nexus. */
   preventRemoval: Set<number>;
   /** START STOP UNIT: the unit is stopped (NOT READY until started). */
@@ -124,4 +129,20 @@ export interface Binding { def: CdbDef; exec: Exec }
 /** Ties a handler's context type to its row's decoded fields. */
 export function bind<F extends FieldMap>(def: CdbDef<F>, exec: Exec<Decoded<F>>): Binding {
   return { def: def as unknown as CdbDef, exec: exec as unknown as Exec };
+}
+
+/**
+ * A device type (SCST's dev handler personality): its peripheral type, its command table and the
+ * execute step of each row. Built once per type and shared by every unit of that type.
+ */
+export interface DeviceType {
+  readonly type: PeripheralType;
+  readonly removable: boolean;
+  readonly table: CdbTable;
+  readonly exec: ReadonlyMap<CdbDef, Exec>;
+}
+
+export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[]): DeviceType {
+  const table = new CdbTable(bindings.map(b => b.def));
+  return { type, removable, table, exec: new Map(bindings.map(b => [b.def, b.exec])) };
 }
