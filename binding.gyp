@@ -1,0 +1,37 @@
+{
+  "variables": {
+    # io_uring is compiled in only when liburing's header is installed
+    # (Debian: liburing-dev); otherwise the I/O queue uses its thread pool.
+    "nexus_have_liburing": "<!(test -f /usr/include/liburing.h && echo 1 || echo 0)"
+  },
+  "targets": [
+    {
+      "target_name": "nexus_native",
+      "sources": [
+        "src/native/addon.cc",
+        "src/native/errno.cc",
+        "src/native/crc32c.cc",
+        "src/native/shared-memory.cc",
+        "src/native/block-io.cc",
+        "src/native/io-queue.cc",
+        "src/native/sgio.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_CPP_EXCEPTIONS",
+        "_GNU_SOURCE"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=gnu++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "conditions": [
+        ["nexus_have_liburing==1", {
+          "defines": ["NEXUS_HAVE_LIBURING"],
+          "libraries": ["-luring"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,22 @@
+// Entry point of the Nexus native addon (build/Release/nexus_native.node).
+// Context-aware: every worker_thread gets its own exports and per-env state;
+// the only process-wide state is the CRC32C table, built once.
+#include "common.h"
+
+namespace nexus {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitErrno(env, exports);
+  InitCrc32c(env, exports);
+  InitSharedMemory(env, exports);
+  InitBlockIo(env, exports);
+  InitIoQueue(env, exports);
+  InitSgio(env, exports);
+  return exports;
+}
+
+}  // namespace nexus
+
+static Napi::Object InitNexusNative(Napi::Env env, Napi::Object exports) { return nexus::Init(env, exports); }
+
+NODE_API_MODULE(nexus_native, InitNexusNative)
