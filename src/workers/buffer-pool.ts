@@ -1,0 +1,388 @@
+// Shared data-buffer pool (SCST's SGV cache): fixed size classes of page-aligned buffers carved
+// out of shared-memory slabs, handed between threads as u32 handles inside descriptors, so data
+// is never copied between actors (DESIGN §3).
+//
+// Memory
+//   One slab per size class: `count * size` bytes from the allocator. Sizes are multiples of
+//   4 KiB, so when the slab is page-aligned (native addon, DESIGN §10) every buffer is too and
+//   can be the target of O_DIRECT I/O.
+//
+// Free lists
+//   One bounded lock-free MPMC queue per class (Vyukov's sequence-numbered cells) in a control
+//   SharedArrayBuffer. Every thread that attaches the pool can get and put; each cell carries its
+//   own sequence number, so there is no ABA problem and no 64-bit CAS (and no BigInt allocation
+//   on the hot path). Per class:
+//
+//     line 0: ENQ_POS         line 1: DEQ_POS         line 2: IN_USE HIGH_WATER GET_FAILS
+//     cellSeq[q]  cellVal[q]  state[count]      (q = queue capacity, a power of two >= count)
+//
+//   state[i] is 1 while buffer i is out; put() flips it back with a CAS, which turns a double
+//   put into an immediate ERR_POOL_DOUBLE_PUT instead of a buffer handed to two commands.
+//
+// Handles
+//   handle = (class << 24) | index: no table lookup to find the slab, and 0xffffffff (NO_BUFFER in
+//   descriptors) can never be a valid handle because classes stop at 15.
+
+export const PAGE_BYTES = 4096;
+const MAX_CLASSES = 15;
+const MAX_PER_CLASS = 1 << 24;
+const CLASS_SHIFT = 24;
+const INDEX_MASK = 0xffffff;
+const POOL_MAGIC = 0x4e58504c; // "NXPL"
+const LINE_WORDS = 16;
+const H_MAGIC = 0;
+const H_CLASSES = 1;
+const HEADER_WORDS = LINE_WORDS;
+const C_ENQ = 0;
+const C_DEQ = LINE_WORDS;
+const C_IN_USE = 2 * LINE_WORDS;
+const C_HIGH_WATER = C_IN_USE + 1;
+const C_GET_FAILS = C_IN_USE + 2;
+const CLASS_HEADER_WORDS = 3 * LINE_WORDS;
+/** A CAS loop that fails this often means the control block is corrupt, not contended. */
+const CAS_LIMIT = 1 << 22;
+
+export interface SizeClass {
+  /** Buffer size in bytes: a multiple of 4096. */
+  readonly size: number;
+  /** Number of buffers of this size. */
+  readonly count: number;
+}
+
+/** 4 KiB, 64 KiB and 1 MiB buffers; 2 + 8 + 16 MiB. */
+export const DEFAULT_CLASSES: readonly SizeClass[] = [
+  { size: 4 * 1024, count: 512 },
+  { size: 64 * 1024, count: 128 },
+  { size: 1024 * 1024, count: 16 },
+];
+
+export type SharedAllocator = (bytes: number) => SharedArrayBuffer;
+
+export interface BufferPoolOptions {
+  readonly classes?: readonly SizeClass[];
+  /** Where slab memory comes from; default: the native addon's aligned memory if loaded, else SAB. */
+  readonly allocate?: SharedAllocator;
+  /** When a class is exhausted, try the next larger class before reporting -1 (default true). */
+  readonly spill?: boolean;
+}
+
+/** Everything another thread needs to attach the same pool (structured-clone safe). */
+export interface BufferPoolHandle {
+  readonly classes: readonly SizeClass[];
+  readonly control: SharedArrayBuffer;
+  readonly slabs: readonly SharedArrayBuffer[];
+  readonly spill: boolean;
+}
+
+export interface PoolClassStats {
+  readonly size: number;
+  readonly count: number;
+  readonly inUse: number;
+  readonly highWater: number;
+  readonly getFails: number;
+}
+
+export class BufferPoolError extends Error {
+  constructor(
+    readonly code: 'ERR_POOL_CONFIG' | 'ERR_POOL_HANDLE' | 'ERR_POOL_DOUBLE_PUT' | 'ERR_POOL_CORRUPT',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ClassLayout {
+  readonly base: number; // first word of the class header
+  readonly qmask: number;
+  readonly seq: number; // first word of cellSeq
+  readonly val: number; // first word of cellVal
+  readonly state: number; // first word of state
+}
+
+function layoutOf(classes: readonly SizeClass[]): { words: number; layout: ClassLayout[] } {
+  let w = HEADER_WORDS;
+  const layout: ClassLayout[] = [];
+  for (const c of classes) {
+    let q = 1;
+    while (q < c.count) q <<= 1;
+    const base = w;
+    const seq = base + CLASS_HEADER_WORDS;
+    const val = seq + q;
+    const state = val + q;
+    layout.push({ base, qmask: q - 1, seq, val, state });
+    w = state + c.count;
+    w = Math.ceil(w / LINE_WORDS) * LINE_WORDS;
+  }
+  return { words: w, layout };
+}
+
+function validate(classes: readonly SizeClass[]): void {
+  if (classes.length === 0 || classes.length > MAX_CLASSES) {
+    throw new BufferPoolError('ERR_POOL_CONFIG', `need 1..${MAX_CLASSES} size classes`);
+  }
+  let prev = 0;
+  for (const c of classes) {
+    if (!Number.isInteger(c.size) || c.size <= 0 || c.size % PAGE_BYTES !== 0) {
+      throw new BufferPoolError('ERR_POOL_CONFIG', `class size ${c.size} is not a positive multiple of ${PAGE_BYTES}`);
+    }
+    if (c.size <= prev) throw new BufferPoolError('ERR_POOL_CONFIG', 'size classes must be strictly increasing');
+    if (!Number.isInteger(c.count) || c.count < 1 || c.count >= MAX_PER_CLASS) {
+      throw new BufferPoolError('ERR_POOL_CONFIG', `class ${c.size} count ${c.count} out of range`);
+    }
+    prev = c.size;
+  }
+}
+
+interface NativeShape {
+  available?: unknown;
+  allocAlignedShared?: unknown;
+}
+
+let nativeAllocator: SharedAllocator | null | undefined;
+
+/**
+ * The native addon's page-aligned shared memory, if the addon is built and loaded; null otherwise.
+ * Lazy and guarded: the pool works (unaligned) without the addon.
+ */
+export function nativeAlignedAllocator(): SharedAllocator | null {
+  if (nativeAllocator !== undefined) return nativeAllocator;
+  nativeAllocator = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('../native') as NativeShape;
+    const fn = mod.allocAlignedShared;
+    if (mod.available === true && typeof fn === 'function') {
+      nativeAllocator = (bytes: number): SharedArrayBuffer => {
+        const sab: unknown = (fn as (n: number) => unknown)(bytes);
+        if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < bytes) {
+          throw new BufferPoolError('ERR_POOL_CONFIG', 'native allocator did not return a SharedArrayBuffer');
+        }
+        return sab;
+      };
+    }
+  } catch {
+    nativeAllocator = null;
+  }
+  return nativeAllocator;
+}
+
+const plainAllocator: SharedAllocator = (bytes) => new SharedArrayBuffer(bytes);
+
+export class BufferPool {
+  readonly classes: readonly SizeClass[];
+  readonly spill: boolean;
+  /** Largest buffer get() can return. */
+  readonly maxBufferBytes: number;
+  private readonly control: SharedArrayBuffer;
+  private readonly slabs: readonly SharedArrayBuffer[];
+  private readonly i32: Int32Array;
+  private readonly layout: ClassLayout[];
+  private readonly sizes: Int32Array;
+  private readonly views: (Uint8Array | undefined)[][];
+
+  private constructor(h: BufferPoolHandle) {
+    validate(h.classes);
+    this.classes = h.classes.map((c) => ({ size: c.size, count: c.count }));
+    this.spill = h.spill;
+    this.control = h.control;
+    this.slabs = h.slabs;
+    const { words, layout } = layoutOf(this.classes);
+    if (h.control.byteLength < words * 4 || h.slabs.length !== this.classes.length) {
+      throw new BufferPoolError('ERR_POOL_CORRUPT', 'pool handle does not match its classes');
+    }
+    this.i32 = new Int32Array(h.control, 0, words);
+    if (Atomics.load(this.i32, H_MAGIC) !== POOL_MAGIC || Atomics.load(this.i32, H_CLASSES) !== this.classes.length) {
+      throw new BufferPoolError('ERR_POOL_CORRUPT', 'control block is not a buffer pool');
+    }
+    this.classes.forEach((c, i) => {
+      if (h.slabs[i].byteLength < c.size * c.count) {
+        throw new BufferPoolError('ERR_POOL_CORRUPT', `slab ${i} shorter than ${c.size * c.count} bytes`);
+      }
+    });
+    this.layout = layout;
+    this.sizes = Int32Array.from(this.classes.map((c) => c.size));
+    this.maxBufferBytes = this.classes[this.classes.length - 1].size;
+    this.views = this.classes.map((c) => new Array<Uint8Array | undefined>(c.count));
+  }
+
+  /** Creates the pool's memory and free lists (on the supervisor or the first engine thread). */
+  static create(opts: BufferPoolOptions = {}): BufferPool {
+    const classes = (opts.classes ?? DEFAULT_CLASSES).map((c) => ({ size: c.size, count: c.count }));
+    validate(classes);
+    const allocate = opts.allocate ?? nativeAlignedAllocator() ?? plainAllocator;
+    const { words, layout } = layoutOf(classes);
+    const control = new SharedArrayBuffer(words * 4);
+    const i32 = new Int32Array(control);
+    i32[H_MAGIC] = POOL_MAGIC;
+    i32[H_CLASSES] = classes.length;
+    classes.forEach((c, ci) => {
+      const l = layout[ci];
+      // Vyukov queue starts full: cell k holds buffer k with sequence k + 1 (ready to dequeue).
+      for (let k = 0; k <= l.qmask; k++) {
+        if (k < c.count) {
+          i32[l.val + k] = k;
+          i32[l.seq + k] = k + 1;
+        } else {
+          i32[l.seq + k] = k;
+        }
+      }
+      i32[l.base + C_ENQ] = c.count;
+      i32[l.base + C_DEQ] = 0;
+    });
+    const slabs = classes.map((c) => allocate(c.size * c.count));
+    Atomics.store(i32, H_MAGIC, POOL_MAGIC);
+    return new BufferPool({ classes, control, slabs, spill: opts.spill ?? true });
+  }
+
+  /** Attaches to a pool created on another thread. */
+  static attach(h: BufferPoolHandle): BufferPool {
+    return new BufferPool(h);
+  }
+
+  handle(): BufferPoolHandle {
+    return { classes: this.classes, control: this.control, slabs: this.slabs, spill: this.spill };
+  }
+
+  /**
+   * A buffer of at least `bytes` bytes, or -1 when none is free (backpressure: retry after a put)
+   * or `bytes` exceeds maxBufferBytes (split the transfer).
+   */
+  get(bytes: number): number {
+    const n = this.sizes.length;
+    let c = 0;
+    while (c < n && this.sizes[c] < bytes) c++;
+    if (c === n) return -1;
+    const first = c;
+    const last = this.spill ? n - 1 : c;
+    for (; c <= last; c++) {
+      const idx = this.dequeue(c);
+      if (idx >= 0) {
+        const l = this.layout[c];
+        if (Atomics.compareExchange(this.i32, l.state + idx, 0, 1) !== 0) {
+          throw new BufferPoolError('ERR_POOL_CORRUPT', `free list returned buffer ${idx} of class ${c} that is in use`);
+        }
+        const used = Atomics.add(this.i32, l.base + C_IN_USE, 1) + 1;
+        this.raiseHighWater(l.base + C_HIGH_WATER, used);
+        return (c << CLASS_SHIFT) | idx;
+      }
+    }
+    Atomics.add(this.i32, this.layout[first].base + C_GET_FAILS, 1);
+    return -1;
+  }
+
+  /** Returns a buffer to its class. Throws ERR_POOL_DOUBLE_PUT / ERR_POOL_HANDLE on misuse. */
+  put(handle: number): void {
+    const c = this.classOf(handle);
+    const idx = handle & INDEX_MASK;
+    const l = this.layout[c];
+    if (Atomics.compareExchange(this.i32, l.state + idx, 1, 0) !== 1) {
+      throw new BufferPoolError('ERR_POOL_DOUBLE_PUT', `buffer handle ${handle} is not in use`);
+    }
+    Atomics.sub(this.i32, l.base + C_IN_USE, 1);
+    if (!this.enqueue(c, idx)) throw new BufferPoolError('ERR_POOL_CORRUPT', `free list of class ${c} overflowed`);
+  }
+
+  /** Whole-buffer view of `handle`; cached per thread, so repeated calls allocate nothing. */
+  view(handle: number): Uint8Array {
+    const c = this.classOf(handle);
+    const idx = handle & INDEX_MASK;
+    const row = this.views[c];
+    const v = row[idx];
+    if (v !== undefined) return v;
+    const size = this.sizes[c];
+    const made = new Uint8Array(this.slabs[c], idx * size, size);
+    row[idx] = made;
+    return made;
+  }
+
+  /** Size in bytes of the buffer behind `handle`. */
+  sizeOf(handle: number): number {
+    return this.sizes[this.classOf(handle)];
+  }
+
+  /** Slab and byte offset of `handle` (for native I/O that takes a slab + offset). */
+  locate(handle: number): { slab: SharedArrayBuffer; byteOffset: number; size: number } {
+    const c = this.classOf(handle);
+    const size = this.sizes[c];
+    return { slab: this.slabs[c], byteOffset: (handle & INDEX_MASK) * size, size };
+  }
+
+  stats(): PoolClassStats[] {
+    return this.classes.map((c, i) => {
+      const b = this.layout[i].base;
+      return {
+        size: c.size,
+        count: c.count,
+        inUse: Atomics.load(this.i32, b + C_IN_USE),
+        highWater: Atomics.load(this.i32, b + C_HIGH_WATER),
+        getFails: Atomics.load(this.i32, b + C_GET_FAILS),
+      };
+    });
+  }
+
+  private classOf(handle: number): number {
+    const c = handle >>> CLASS_SHIFT;
+    if (!Number.isInteger(handle) || handle < 0 || c >= this.sizes.length || (handle & INDEX_MASK) >= this.classes[c].count) {
+      throw new BufferPoolError('ERR_POOL_HANDLE', `not a buffer handle of this pool: ${handle}`);
+    }
+    return c;
+  }
+
+  private raiseHighWater(word: number, used: number): void {
+    for (let i = 0; i < CAS_LIMIT; i++) {
+      const hw = Atomics.load(this.i32, word);
+      if (used <= hw || Atomics.compareExchange(this.i32, word, hw, used) === hw) return;
+    }
+  }
+
+  // Vyukov bounded MPMC queue: a cell is ready for the producer at position p when seq == p,
+  // ready for the consumer when seq == p + 1. Positions are free-running int32, compared by
+  // signed difference so they may wrap.
+  private enqueue(c: number, value: number): boolean {
+    const l = this.layout[c];
+    const a = this.i32;
+    let pos = Atomics.load(a, l.base + C_ENQ);
+    for (let i = 0; i < CAS_LIMIT; i++) {
+      const cell = pos & l.qmask;
+      const dif = (Atomics.load(a, l.seq + cell) - pos) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(a, l.base + C_ENQ, pos, (pos + 1) | 0);
+        if (seen === pos) {
+          Atomics.store(a, l.val + cell, value);
+          Atomics.store(a, l.seq + cell, (pos + 1) | 0);
+          return true;
+        }
+        pos = seen;
+      } else if (dif < 0) {
+        return false;
+      } else {
+        pos = Atomics.load(a, l.base + C_ENQ);
+      }
+    }
+    throw new BufferPoolError('ERR_POOL_CORRUPT', `enqueue on class ${c} made no progress`);
+  }
+
+  private dequeue(c: number): number {
+    const l = this.layout[c];
+    const a = this.i32;
+    let pos = Atomics.load(a, l.base + C_DEQ);
+    for (let i = 0; i < CAS_LIMIT; i++) {
+      const cell = pos & l.qmask;
+      const dif = (Atomics.load(a, l.seq + cell) - ((pos + 1) | 0)) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(a, l.base + C_DEQ, pos, (pos + 1) | 0);
+        if (seen === pos) {
+          const v = Atomics.load(a, l.val + cell);
+          Atomics.store(a, l.seq + cell, (pos + l.qmask + 1) | 0);
+          return v;
+        }
+        pos = seen;
+      } else if (dif < 0) {
+        return -1;
+      } else {
+        pos = Atomics.load(a, l.base + C_DEQ);
+      }
+    }
+    throw new BufferPoolError('ERR_POOL_CORRUPT', `dequeue on class ${c} made no progress`);
+  }
+}
