@@ -1,0 +1,436 @@
+/**
+ * Topology file → engine Topology. Every problem in the file is reported at once, each with the
+ * JSON Pointer (RFC 6901) of the value at fault and a sentence a person can act on:
+ *
+ *   /targets/0/luns/1/device: device "disk9" is not defined
+ *
+ * Two passes over the same document: the JSON Schema for shape, then semantic checks for what a
+ * schema cannot say (references, duplicates, sizes against block sizes, CHAP rules, portals). The
+ * semantic pass is written against `unknown` and skips values of the wrong type, so a file with a
+ * shape error still gets all of its other errors reported. A Topology is returned only when there
+ * are no errors at all.
+ */
+
+import { readFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import type {
+  AuthConfig, DeviceConfig, GroupConfig, HandlerName, IscsiSettings, LunMapping, TargetConfig, Topology,
+} from '../../engine/topology';
+import {
+  CHAP_SECRET_MAX_BYTES, CHAP_SECRET_MIN_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ISCSI,
+  DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
+} from './defaults';
+import { checkIscsiName } from './iscsi-name';
+import { findJsonSyntaxError } from './json-syntax';
+import { parsePortal } from './portal';
+import { schemaErrors } from './schema-errors';
+import { tryParseSize } from './size';
+
+export interface ConfigError {
+  /** JSON Pointer to the offending value ("" is the whole document). */
+  path: string;
+  message: string;
+}
+
+export type TopologyResult = { ok: true; topology: Topology } | { ok: false; errors: ConfigError[] };
+
+export interface NormalizeOptions {
+  /** Directory that relative paths in the document resolve against (the file's directory). */
+  baseDir?: string;
+  /** Directory the default state directory resolves against; process.cwd() when absent. */
+  cwd?: string;
+  /**
+   * Override of the document's stateDir (the CLI's --state-dir), resolved against `cwd`.
+   * `null` means "no state directory": fileio devices must then name their path.
+   */
+  stateDir?: string | null;
+}
+
+/** RFC 6901: "~" is written "~0" and "/" is written "~1" inside a reference token. */
+export function jsonPointer(...tokens: Array<string | number>): string {
+  return tokens.map((t) => '/' + String(t).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
+
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram'];
+
+/** Accumulates errors and remembers which pointers already have one, to avoid saying a thing twice. */
+class Report {
+  readonly errors: ConfigError[] = [];
+  add(path: string, message: string): void {
+    if (!this.errors.some((e) => e.path === path && e.message === message)) this.errors.push({ path, message });
+  }
+  has(path: string): boolean {
+    return this.errors.some((e) => e.path === path);
+  }
+}
+
+/** Validate and normalize an already-parsed topology document. */
+export function normalizeTopology(json: unknown, opts: NormalizeOptions = {}): TopologyResult {
+  const report = new Report();
+  for (const e of schemaErrors(json)) report.add(e.path, e.message);
+  const topology = checkAndBuild(json, opts, report);
+  if (report.errors.length > 0 || topology === undefined) return { ok: false, errors: sortByPath(report.errors) };
+  return { ok: true, topology };
+}
+
+/** Errors in path order (array indices numerically), so a file's problems read top to bottom. */
+function sortByPath(errors: ConfigError[]): ConfigError[] {
+  const key = (p: string): string[] => p.split('/').slice(1);
+  return [...errors].sort((a, b) => {
+    const x = key(a.path);
+    const y = key(b.path);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] === y[i]) continue;
+      const nx = /^\d+$/.test(x[i]) ? Number(x[i]) : NaN;
+      const ny = /^\d+$/.test(y[i]) ? Number(y[i]) : NaN;
+      if (!Number.isNaN(nx) && !Number.isNaN(ny)) return nx - ny;
+      return x[i] < y[i] ? -1 : 1;
+    }
+    return x.length - y.length;
+  });
+}
+
+/** Read, parse, validate and normalize a topology file. Relative paths resolve against its directory. */
+export function loadTopologyFile(file: string, opts: Omit<NormalizeOptions, 'baseDir'> = {}): TopologyResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, errors: [{ path: '', message: `cannot read ${file}: ${err.code ?? err.message}` }] };
+  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) return parsed;
+  return normalizeTopology(parsed.value, { ...opts, baseDir: nodePath.dirname(nodePath.resolve(file)) });
+}
+
+/** JSON.parse with a line and column on failure. A UTF-8 byte order mark is tolerated. */
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; errors: ConfigError[] } {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return { ok: true, value: JSON.parse(body) as unknown };
+  } catch (e) {
+    const where = findJsonSyntaxError(body);
+    const message = where !== undefined
+      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
+      : `invalid JSON: ${(e as Error).message}`;
+    return { ok: false, errors: [{ path: '', message }] };
+  }
+}
+
+function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): Topology | undefined {
+  if (!isObj(json)) return undefined; // the schema already said "must be an object"
+  const cwd = opts.cwd ?? process.cwd();
+  const baseDir = opts.baseDir ?? cwd;
+
+  // State directory: an override wins, then the document (relative to the file), then ./nexus-state.
+  let stateDir: string | undefined;
+  if (opts.stateDir === null) stateDir = undefined;
+  else if (opts.stateDir !== undefined) stateDir = nodePath.resolve(cwd, opts.stateDir);
+  else if (str(json.stateDir) !== undefined) stateDir = nodePath.resolve(baseDir, json.stateDir as string);
+  else stateDir = nodePath.resolve(cwd, DEFAULT_STATE_DIR);
+
+  const engine = checkEngine(json.engine, report);
+  const iscsi = checkIscsi(json.iscsi, report);
+  const devices = checkDevices(json.devices, { baseDir, stateDir }, report);
+  const deviceNames = new Set(devices.map((d) => d.name));
+  const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
+  const targets = checkTargets(json.targets, deviceNames, readOnlyDevices, report);
+  checkSecretReuse(json.targets, report);
+
+  return { stateDir: stateDir ?? '', engine, iscsi, devices, targets };
+}
+
+function checkEngine(v: unknown, report: Report): Topology['engine'] {
+  const e = isObj(v) ? v : {};
+  let bufferPoolBytes = DEFAULT_BUFFER_POOL_BYTES;
+  const pool = e.bufferPool;
+  if (typeof pool === 'string' || typeof pool === 'number') {
+    const r = tryParseSize(pool);
+    if (!r.ok) report.add('/engine/bufferPool', r.message);
+    else if (r.bytes === 0n) report.add('/engine/bufferPool', 'the buffer pool must not be empty');
+    else if (r.bytes > BigInt(Number.MAX_SAFE_INTEGER)) report.add('/engine/bufferPool', 'the buffer pool is larger than this process can address');
+    else bufferPoolBytes = Number(r.bytes);
+  }
+  return { threads: int(e.threads) ?? defaultEngineThreads(), bufferPoolBytes };
+}
+
+function checkIscsi(v: unknown, report: Report): IscsiSettings {
+  const s = isObj(v) ? v : {};
+  const pick = <K extends keyof IscsiSettings>(k: K, ok: (x: unknown) => boolean): IscsiSettings[K] =>
+    (ok(s[k]) ? s[k] : DEFAULT_ISCSI[k]) as IscsiSettings[K];
+  const isInt = (x: unknown): boolean => Number.isInteger(x);
+  const isBool = (x: unknown): boolean => typeof x === 'boolean';
+  const isDigests = (x: unknown): boolean => Array.isArray(x) && x.every((d) => d === 'None' || d === 'CRC32C');
+  const maxBurstLength = pick('maxBurstLength', isInt);
+  let firstBurstLength = pick('firstBurstLength', isInt);
+  if (s.firstBurstLength === undefined) {
+    // A smaller MaxBurstLength pulls the default FirstBurstLength down with it.
+    firstBurstLength = Math.min(firstBurstLength, maxBurstLength);
+  } else if (isInt(s.firstBurstLength) && firstBurstLength > maxBurstLength) {
+    // RFC 7143 13.14: FirstBurstLength MUST NOT exceed MaxBurstLength.
+    report.add('/iscsi/firstBurstLength', `firstBurstLength ${firstBurstLength} exceeds maxBurstLength ${maxBurstLength} (RFC 7143 13.14)`);
+  }
+  return {
+    maxRecvDataSegmentLength: pick('maxRecvDataSegmentLength', isInt),
+    maxBurstLength,
+    firstBurstLength,
+    initialR2T: pick('initialR2T', isBool),
+    immediateData: pick('immediateData', isBool),
+    maxOutstandingR2T: pick('maxOutstandingR2T', isInt),
+    headerDigest: [...pick('headerDigest', isDigests)],
+    dataDigest: [...pick('dataDigest', isDigests)],
+    nopInIntervalSec: pick('nopInIntervalSec', isInt),
+    nopInTimeoutSec: pick('nopInTimeoutSec', isInt),
+    defaultTime2Wait: pick('defaultTime2Wait', isInt),
+    defaultTime2Retain: pick('defaultTime2Retain', isInt),
+    queueDepth: pick('queueDepth', isInt),
+  };
+}
+
+function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, report: Report): DeviceConfig[] {
+  const out: DeviceConfig[] = [];
+  const seen = new Map<string, number>();
+  arr(v).forEach((raw, i) => {
+    if (!isObj(raw)) return;
+    const at = (...t: Array<string | number>): string => jsonPointer('devices', i, ...t);
+    const name = str(raw.name);
+    if (name !== undefined) {
+      const first = seen.get(name);
+      if (first !== undefined) report.add(at('name'), `device name "${name}" is already used by /devices/${first}`);
+      else seen.set(name, i);
+    }
+    const handler = HANDLERS.includes(raw.handler as HandlerName) ? (raw.handler as HandlerName) : undefined;
+    const blockSize = raw.blockSize === 4096 ? 4096 : DEFAULT_BLOCK_SIZE;
+    const physicalBlockSize = raw.physicalBlockSize === 512 || raw.physicalBlockSize === 4096 ? raw.physicalBlockSize : undefined;
+    if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
+      // SBC-4 5.16.2: the physical block holds one or more logical blocks, never a fraction of one.
+      report.add(at('physicalBlockSize'), `physicalBlockSize ${physicalBlockSize} is smaller than blockSize ${blockSize}`);
+    }
+
+    // Size: required where there is no backing to take it from.
+    let sizeBytes = 0n;
+    if (typeof raw.size === 'string' || typeof raw.size === 'number') {
+      const r = tryParseSize(raw.size);
+      if (!r.ok) report.add(at('size'), r.message);
+      else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
+      else if (r.bytes % BigInt(blockSize) !== 0n) {
+        report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
+      } else sizeBytes = r.bytes;
+    } else if (raw.size === undefined && (handler === 'nullio' || handler === 'ram')) {
+      report.add(at('size'), `size is required for ${handler} devices`);
+    }
+
+    // Backing path: relative to the file; fileio defaults into the state directory.
+    let path: string | undefined;
+    const rawPath = str(raw.path);
+    if (handler === 'nullio' || handler === 'ram') {
+      if (rawPath !== undefined) report.add(at('path'), `${handler} devices have no backing path`);
+    } else if (rawPath !== undefined) {
+      path = nodePath.resolve(dirs.baseDir, rawPath);
+    } else if (handler === 'blockio') {
+      report.add(at('path'), 'blockio devices need the path of a block device');
+    } else if (handler === 'fileio') {
+      if (dirs.stateDir === undefined) report.add(at('path'), 'fileio device has no path and there is no stateDir to put it in');
+      else if (name !== undefined) path = nodePath.join(dirs.stateDir, `${name}.img`);
+    }
+
+    if (name === undefined || handler === undefined) return;
+    const dev: DeviceConfig = {
+      name,
+      handler,
+      sizeBytes,
+      blockSize,
+      // Write-back is what every Linux target defaults to; the initiator can still ask for FUA/SYNC.
+      writeCache: raw.writeCache === 'writethrough' ? 'writethrough' : 'writeback',
+      // Sparse files by default for fileio: punching holes costs nothing there.
+      thin: bool(raw.thin) ?? handler === 'fileio',
+      readOnly: bool(raw.readOnly) ?? false,
+    };
+    if (path !== undefined) dev.path = path;
+    if (physicalBlockSize !== undefined) dev.physicalBlockSize = physicalBlockSize;
+    for (const k of ['serial', 'vendor', 'product', 'revision'] as const) {
+      const s = str(raw[k]);
+      if (s !== undefined) dev[k] = s;
+    }
+    out.push(dev);
+  });
+  return out;
+}
+
+function checkLunMap(
+  v: unknown, base: Array<string | number>, devices: Set<string>, readOnlyDevices: Set<string>, report: Report,
+): LunMapping[] {
+  const out: LunMapping[] = [];
+  const seen = new Map<number, number>();
+  arr(v).forEach((raw, k) => {
+    if (!isObj(raw)) return;
+    const at = (t: string): string => jsonPointer(...base, k, t);
+    const lun = int(raw.lun);
+    const device = str(raw.device);
+    if (lun !== undefined) {
+      const first = seen.get(lun);
+      if (first !== undefined) report.add(at('lun'), `LUN ${lun} is already mapped by ${jsonPointer(...base, first)}`);
+      else seen.set(lun, k);
+    }
+    if (device !== undefined && !devices.has(device)) report.add(at('device'), `device "${device}" is not defined`);
+    if (lun === undefined || device === undefined) return;
+    // A LUN onto a read-only device is read-only whatever the mapping says.
+    out.push({ lun, device, readOnly: (bool(raw.readOnly) ?? false) || readOnlyDevices.has(device) });
+  });
+  return out;
+}
+
+function checkAuth(v: unknown, base: Array<string | number>, report: Report): AuthConfig | undefined {
+  if (!isObj(v)) return undefined;
+  const out: AuthConfig = {};
+  for (const which of ['chap', 'mutualChap'] as const) {
+    const c = v[which];
+    if (!isObj(c)) continue;
+    const user = str(c.user);
+    const secret = str(c.secret);
+    if (secret !== undefined) {
+      const bytes = Buffer.byteLength(secret, 'utf8');
+      if (bytes < CHAP_SECRET_MIN_BYTES) {
+        report.add(jsonPointer(...base, which, 'secret'),
+          `CHAP secret is ${bytes} bytes; it must be at least ${CHAP_SECRET_MIN_BYTES} (RFC 7143 9.2.1: 96 bits)`);
+      } else if (bytes > CHAP_SECRET_MAX_BYTES) {
+        report.add(jsonPointer(...base, which, 'secret'), `CHAP secret is ${bytes} bytes; initiators accept at most ${CHAP_SECRET_MAX_BYTES}`);
+      }
+    }
+    if (user !== undefined && secret !== undefined) out[which] = { user, secret };
+  }
+  if (isObj(v.mutualChap) && !isObj(v.chap)) {
+    // The target answers the initiator's challenge only after the initiator has answered its own
+    // (RFC 7143 12.1.3): mutual CHAP without one-way CHAP never happens.
+    report.add(jsonPointer(...base, 'mutualChap'), 'mutualChap needs chap: the target authenticates itself only after the initiator has');
+  } else if (isObj(v.mutualChap) && isObj(v.chap)
+    && typeof v.chap.secret === 'string' && v.chap.secret === v.mutualChap.secret) {
+    report.add(jsonPointer(...base, 'mutualChap', 'secret'),
+      'the mutual CHAP secret must differ from the initiator\'s CHAP secret (RFC 7143 9.2.1)');
+  }
+  return out;
+}
+
+/**
+ * RFC 7143 9.2.1: a secret used to authenticate initiators MUST NOT be used to authenticate a
+ * target, anywhere. The same-block case is reported by checkAuth; this catches reuse across blocks.
+ */
+function checkSecretReuse(v: unknown, report: Report): void {
+  const initiatorSecrets = new Set<string>();
+  const targetSecrets: Array<{ path: string; secret: string; chapSecret?: string }> = [];
+  const visit = (auth: unknown, base: Array<string | number>): void => {
+    if (!isObj(auth)) return;
+    const chap = isObj(auth.chap) ? str(auth.chap.secret) : undefined;
+    if (chap !== undefined) initiatorSecrets.add(chap);
+    const mutual = isObj(auth.mutualChap) ? str(auth.mutualChap.secret) : undefined;
+    if (mutual !== undefined) targetSecrets.push({ path: jsonPointer(...base, 'mutualChap', 'secret'), secret: mutual, chapSecret: chap });
+  };
+  arr(v).forEach((t, i) => {
+    if (!isObj(t)) return;
+    visit(t.auth, ['targets', i, 'auth']);
+    visit(t.discoveryAuth, ['targets', i, 'discoveryAuth']);
+    arr(t.groups).forEach((g, j) => { if (isObj(g)) visit(g.auth, ['targets', i, 'groups', j, 'auth']); });
+  });
+  for (const m of targetSecrets) {
+    if (m.secret !== m.chapSecret && initiatorSecrets.has(m.secret)) {
+      report.add(m.path, 'this mutual CHAP secret is also used to authenticate an initiator elsewhere in the file (RFC 7143 9.2.1)');
+    }
+  }
+}
+
+function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<string>, report: Report): TargetConfig[] {
+  const out: TargetConfig[] = [];
+  const seen = new Map<string, number>();
+  arr(v).forEach((raw, i) => {
+    if (!isObj(raw)) return;
+    const at = (...t: Array<string | number>): string => jsonPointer('targets', i, ...t);
+    const driver = raw.driver === 'iscsi' || raw.driver === 'local' ? raw.driver : undefined;
+    const name = str(raw.name);
+    if (name !== undefined) {
+      // RFC 7143 4.2.7.1: iSCSI names compare case-insensitively.
+      const key = name.toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) report.add(at('name'), `target "${name}" is already defined by /targets/${first}`);
+      else seen.set(key, i);
+      if (driver === 'iscsi') {
+        const check = checkIscsiName(name);
+        if (!check.ok) report.add(at('name'), check.message);
+      }
+    }
+
+    // Portals: several targets may share one (one listener serves them all); one target may not
+    // list the same portal twice.
+    const portals: string[] = [];
+    if (raw.portals === undefined) {
+      if (driver === 'iscsi') portals.push(DEFAULT_PORTAL);
+    } else if (driver === 'local' && arr(raw.portals).length > 0) {
+      report.add(at('portals'), 'local targets are reached in-process and have no portals');
+    } else {
+      const where = new Map<string, number>();
+      arr(raw.portals).forEach((p, k) => {
+        if (typeof p !== 'string') return;
+        const r = parsePortal(p);
+        if (!r.ok) { report.add(at('portals', k), r.message); return; }
+        const first = where.get(r.portal.text);
+        if (first !== undefined) report.add(at('portals', k), `portal ${r.portal.text} is already listed at ${at('portals', first)}`);
+        else { where.set(r.portal.text, k); portals.push(r.portal.text); }
+      });
+    }
+
+    const luns = checkLunMap(raw.luns, ['targets', i, 'luns'], devices, readOnlyDevices, report);
+    const auth = checkAuth(raw.auth, ['targets', i, 'auth'], report);
+    const discoveryAuth = checkAuth(raw.discoveryAuth, ['targets', i, 'discoveryAuth'], report);
+    const groups = checkGroups(raw.groups, i, devices, readOnlyDevices, report);
+
+    if (driver === undefined || name === undefined) return;
+    const t: TargetConfig = { driver, name, portals, luns, groups };
+    const alias = str(raw.alias);
+    if (alias !== undefined) t.alias = alias;
+    if (auth !== undefined) t.auth = auth;
+    if (discoveryAuth !== undefined) t.discoveryAuth = discoveryAuth;
+    out.push(t);
+  });
+  return out;
+}
+
+function checkGroups(v: unknown, ti: number, devices: Set<string>, readOnlyDevices: Set<string>, report: Report): GroupConfig[] {
+  const out: GroupConfig[] = [];
+  const names = new Map<string, number>();
+  const patterns = new Map<string, string>();
+  arr(v).forEach((raw, j) => {
+    if (!isObj(raw)) return;
+    const at = (...t: Array<string | number>): string => jsonPointer('targets', ti, 'groups', j, ...t);
+    const name = str(raw.name);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) report.add(at('name'), `group "${name}" is already defined by ${jsonPointer('targets', ti, 'groups', first)}`);
+      else names.set(name, j);
+    }
+    const initiators: string[] = [];
+    arr(raw.initiators).forEach((p, k) => {
+      if (typeof p !== 'string') return;
+      // SCST: an initiator belongs to at most one group of a target; the same pattern in two
+      // groups would make its LUN map depend on the order of the file.
+      const key = p.toLowerCase();
+      const first = patterns.get(key);
+      if (first !== undefined) report.add(at('initiators', k), `initiator pattern "${p}" is already in ${first}`);
+      else patterns.set(key, at('initiators', k));
+      initiators.push(p);
+    });
+    const luns = checkLunMap(raw.luns, ['targets', ti, 'groups', j, 'luns'], devices, readOnlyDevices, report);
+    const auth = checkAuth(raw.auth, ['targets', ti, 'groups', j, 'auth'], report);
+    if (name === undefined) return;
+    const g: GroupConfig = { name, initiators, luns };
+    if (auth !== undefined) g.auth = auth;
+    out.push(g);
+  });
+  return out;
+}

@@ -1,0 +1,202 @@
+/**
+ * JSON Schema of the topology FILE (DESIGN.md §7): what a person writes, before defaults and units
+ * are resolved. Shape only: cross-references (device names, duplicates, sizes against block sizes,
+ * CHAP secret rules, portal syntax) are semantic checks in load.ts, so that each mistake gets one
+ * message in words rather than a schema keyword.
+ *
+ * Every object is closed (`additionalProperties: false`) so a misspelt key is an error, not a
+ * silently ignored setting.
+ */
+
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+
+/** A size: bytes as a non-negative integer, or a string with a unit ("512MiB"); parsed in size.ts. */
+const size = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] } as const;
+
+/** Object/device/group names: printable, no separators that would break URLs or sysfs-like paths. */
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
+
+const chapSecret = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user', 'secret'],
+  properties: {
+    // RFC 7143 13.1 / RFC 1994: CHAP_N is a text value; keep it printable.
+    user: { type: 'string', minLength: 1, maxLength: 255 },
+    // Byte length rules (RFC 7143 9.2.1) are checked in load.ts, which counts UTF-8 bytes.
+    secret: { type: 'string' },
+  },
+} as const;
+
+const auth = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    chap: { $ref: '#/$defs/chapSecret' },
+    mutualChap: { $ref: '#/$defs/chapSecret' },
+  },
+} as const;
+
+const lunMapping = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['lun', 'device'],
+  properties: {
+    // SAM-5 4.7.7.2: flat-space/peripheral addressing gives 14-bit LUNs, 0..16383.
+    lun: { type: 'integer', minimum: 0, maximum: 16383 },
+    device: { type: 'string', minLength: 1 },
+    readOnly: { type: 'boolean' },
+  },
+} as const;
+
+const group = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'initiators'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    initiators: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 223 } },
+    luns: { type: 'array', items: { $ref: '#/$defs/lunMapping' } },
+    auth: { $ref: '#/$defs/auth' },
+  },
+} as const;
+
+const device = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'handler'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram'] },
+    path: { type: 'string', minLength: 1 },
+    size,
+    blockSize: { enum: [512, 4096] },
+    physicalBlockSize: { enum: [512, 4096] },
+    writeCache: { enum: ['writeback', 'writethrough'] },
+    thin: { type: 'boolean' },
+    readOnly: { type: 'boolean' },
+    // SPC-4 7.8.18: the unit serial number is printable ASCII.
+    serial: { type: 'string', pattern: '^[\\x20-\\x7e]{1,64}$' },
+    // SPC-4 6.6.2 standard INQUIRY data: T10 vendor 8, product 16, revision 4 ASCII bytes.
+    vendor: { type: 'string', pattern: '^[\\x20-\\x7e]{1,8}$' },
+    product: { type: 'string', pattern: '^[\\x20-\\x7e]{1,16}$' },
+    revision: { type: 'string', pattern: '^[\\x20-\\x7e]{1,4}$' },
+  },
+} as const;
+
+const target = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['driver', 'name'],
+  properties: {
+    driver: { enum: ['iscsi', 'local'] },
+    // The iSCSI name format (iqn./eui./naa.) is checked in load.ts with a precise message.
+    name: { type: 'string', minLength: 1, maxLength: 223 },
+    // RFC 7143 13.6: TargetAlias is a UTF-8 text value of at most 255 bytes.
+    alias: { type: 'string', minLength: 1, maxLength: 255 },
+    portals: { type: 'array', items: { type: 'string' } },
+    auth: { $ref: '#/$defs/auth' },
+    discoveryAuth: { $ref: '#/$defs/auth' },
+    luns: { type: 'array', items: { $ref: '#/$defs/lunMapping' } },
+    groups: { type: 'array', items: { $ref: '#/$defs/group' } },
+  },
+} as const;
+
+const digestList = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { enum: ['None', 'CRC32C'] },
+} as const;
+
+/** RFC 7143 section 13 key ranges, spelled with the camelCase names of IscsiSettings. */
+const iscsi = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // RFC 7143 13.12: 512 to 2^24-1.
+    maxRecvDataSegmentLength: { type: 'integer', minimum: 512, maximum: 16777215 },
+    // RFC 7143 13.13, 13.14: 512 to 2^24-1.
+    maxBurstLength: { type: 'integer', minimum: 512, maximum: 16777215 },
+    firstBurstLength: { type: 'integer', minimum: 512, maximum: 16777215 },
+    initialR2T: { type: 'boolean' },
+    immediateData: { type: 'boolean' },
+    // RFC 7143 13.17: 1 to 65535.
+    maxOutstandingR2T: { type: 'integer', minimum: 1, maximum: 65535 },
+    headerDigest: digestList,
+    dataDigest: digestList,
+    nopInIntervalSec: { type: 'integer', minimum: 0, maximum: 3600 },
+    nopInTimeoutSec: { type: 'integer', minimum: 0, maximum: 3600 },
+    // RFC 7143 13.15, 13.16: 0 to 3600 seconds.
+    defaultTime2Wait: { type: 'integer', minimum: 0, maximum: 3600 },
+    defaultTime2Retain: { type: 'integer', minimum: 0, maximum: 3600 },
+    queueDepth: { type: 'integer', minimum: 1, maximum: 65536 },
+  },
+} as const;
+
+export const topologyFileSchema = {
+  $id: 'https://nexus.io/schemas/topology.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['devices', 'targets'],
+  properties: {
+    $schema: { type: 'string' },
+    stateDir: { type: 'string', minLength: 1 },
+    engine: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        threads: { type: 'integer', minimum: 0, maximum: 1024 },
+        bufferPool: size,
+      },
+    },
+    iscsi,
+    devices: { type: 'array', items: { $ref: '#/$defs/device' } },
+    targets: { type: 'array', items: { $ref: '#/$defs/target' } },
+  },
+  $defs: { chapSecret, auth, lunMapping, group, device, target },
+} as const;
+
+/** The file shape as TypeScript sees it after the schema passed (sizes still unparsed). */
+export interface ChapFile { user: string; secret: string }
+export interface AuthFile { chap?: ChapFile; mutualChap?: ChapFile }
+export interface LunMappingFile { lun: number; device: string; readOnly?: boolean }
+export interface GroupFile { name: string; initiators: string[]; luns?: LunMappingFile[]; auth?: AuthFile }
+export interface DeviceFile {
+  name: string;
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram';
+  path?: string;
+  size?: string | number;
+  blockSize?: 512 | 4096;
+  physicalBlockSize?: 512 | 4096;
+  writeCache?: 'writeback' | 'writethrough';
+  thin?: boolean;
+  readOnly?: boolean;
+  serial?: string;
+  vendor?: string;
+  product?: string;
+  revision?: string;
+}
+export interface TargetFile {
+  driver: 'iscsi' | 'local';
+  name: string;
+  alias?: string;
+  portals?: string[];
+  auth?: AuthFile;
+  discoveryAuth?: AuthFile;
+  luns?: LunMappingFile[];
+  groups?: GroupFile[];
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The compiled validator (built once; ajv compilation is the slow part). */
+export function topologyValidator(): ValidateFunction {
+  if (compiled === undefined) {
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+    compiled = ajv.compile(topologyFileSchema);
+  }
+  return compiled;
+}
+
+export type SchemaError = ErrorObject;
