@@ -1,0 +1,209 @@
+// Control-plane messages between the supervisor (main thread) and engine threads (DESIGN §3):
+// placement, configuration, statistics, supervision. They travel msgpackr-encoded over
+// MessagePorts and never on the descriptor rings. Every message is a member of one discriminated
+// union, and decodeControl checks the shape against a table before any code sees it, so a
+// message from another thread is never `any`.
+
+import { Packr } from 'msgpackr';
+
+/** JSON-like configuration values (what a topology file can say about an actor). */
+export type ConfigValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly ConfigValue[]
+  | { readonly [key: string]: ConfigValue };
+
+export interface PlaceActor {
+  readonly type: 'placeActor';
+  readonly actorId: number;
+  /** Registered actor kind (see worker-entry.ts actor modules). */
+  readonly kind: string;
+  readonly config: ConfigValue;
+}
+export interface ActorPlaced {
+  readonly type: 'actorPlaced';
+  readonly actorId: number;
+  readonly threadIndex: number;
+  /** '' on success, otherwise why the actor could not be created. */
+  readonly error: string;
+}
+export interface RemoveActor {
+  readonly type: 'removeActor';
+  readonly actorId: number;
+}
+export interface ActorRemoved {
+  readonly type: 'actorRemoved';
+  readonly actorId: number;
+  readonly threadIndex: number;
+}
+/** Directory update: where descriptors for `actorId` go; threadIndex -1 = nowhere (removed). */
+export interface Route {
+  readonly type: 'route';
+  readonly actorId: number;
+  readonly threadIndex: number;
+}
+/** New configuration for one actor. */
+export interface ConfigChange {
+  readonly type: 'configChange';
+  readonly actorId: number;
+  readonly config: ConfigValue;
+}
+export interface StatsRequest {
+  readonly type: 'statsRequest';
+  readonly requestId: number;
+}
+export interface StatsReply {
+  readonly type: 'statsReply';
+  readonly requestId: number;
+  readonly threadIndex: number;
+  /** Named counters (descriptors delivered, batches, undeliverable, actors, ...). */
+  readonly counters: { readonly [name: string]: number };
+}
+/** Supervision heartbeat from an engine thread. */
+export interface Heartbeat {
+  readonly type: 'heartbeat';
+  readonly threadIndex: number;
+  readonly seq: number;
+  readonly actors: number;
+}
+/** Sent once by an engine thread when it is attached to its rings and ready for placements. */
+export interface ThreadReady {
+  readonly type: 'threadReady';
+  readonly threadIndex: number;
+}
+/** Free-form event from an actor to the supervisor (test rigs, alarms). */
+export interface ActorReport {
+  readonly type: 'actorReport';
+  readonly actorId: number;
+  readonly name: string;
+  readonly values: { readonly [key: string]: ConfigValue };
+}
+export interface Shutdown {
+  readonly type: 'shutdown';
+  readonly reason: string;
+}
+
+export type ControlMessage =
+  | PlaceActor
+  | ActorPlaced
+  | RemoveActor
+  | ActorRemoved
+  | Route
+  | ConfigChange
+  | StatsRequest
+  | StatsReply
+  | Heartbeat
+  | ThreadReady
+  | ActorReport
+  | Shutdown;
+
+export type ControlType = ControlMessage['type'];
+
+type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'values';
+
+/** One row per message type: its fields and what each must hold. */
+const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
+  placeActor: { actorId: 'int', kind: 'string', config: 'config' },
+  actorPlaced: { actorId: 'int', threadIndex: 'int', error: 'string' },
+  removeActor: { actorId: 'int' },
+  actorRemoved: { actorId: 'int', threadIndex: 'int' },
+  route: { actorId: 'int', threadIndex: 'int' },
+  configChange: { actorId: 'int', config: 'config' },
+  statsRequest: { requestId: 'int' },
+  statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters' },
+  heartbeat: { threadIndex: 'int', seq: 'int', actors: 'int' },
+  threadReady: { threadIndex: 'int' },
+  actorReport: { actorId: 'int', name: 'string', values: 'values' },
+  shutdown: { reason: 'string' },
+};
+
+export type DecodeResult =
+  | { readonly ok: true; readonly msg: ControlMessage }
+  | { readonly ok: false; readonly error: string };
+
+function isRecord(v: unknown): v is { readonly [k: string]: unknown } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function isConfig(v: unknown, depth: number): boolean {
+  if (depth > 32) return false;
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every((x) => isConfig(x, depth + 1));
+  if (isRecord(v)) return Object.values(v).every((x) => isConfig(x, depth + 1));
+  return false;
+}
+
+function fieldOk(kind: FieldKind, v: unknown): boolean {
+  switch (kind) {
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'config':
+      return isConfig(v, 0);
+    case 'counters':
+      return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
+    case 'values':
+      return isRecord(v) && isConfig(v, 0);
+  }
+}
+
+function isControlType(t: unknown): t is ControlType {
+  return typeof t === 'string' && Object.prototype.hasOwnProperty.call(SHAPES, t);
+}
+
+/** Checks an already-decoded value against the message table. */
+export function validateControl(v: unknown): DecodeResult {
+  if (!isRecord(v)) return { ok: false, error: 'control message is not a map' };
+  const t = v.type;
+  if (!isControlType(t)) return { ok: false, error: `unknown control message type ${String(t)}` };
+  const shape = SHAPES[t];
+  for (const [field, kind] of Object.entries(shape)) {
+    if (!fieldOk(kind, v[field])) return { ok: false, error: `${t}.${field} is not a valid ${kind}` };
+  }
+  for (const k of Object.keys(v)) {
+    if (k !== 'type' && !(k in shape)) return { ok: false, error: `${t} has unexpected field ${k}` };
+  }
+  // Shape checked field by field against SHAPES, which mirrors the ControlMessage union.
+  return { ok: true, msg: v as unknown as ControlMessage };
+}
+
+// Records on (repeated keys become a compact record), structured clone off (plain data only);
+// plain msgpack maps from other encoders decode as objects too.
+const packr = new Packr({ structuredClone: false, useRecords: true, mapsAsObjects: true });
+
+/** Encodes to a fresh, exactly sized Uint8Array whose buffer can be transferred. */
+export function encodeControl(msg: ControlMessage): Uint8Array {
+  const packed = packr.pack(msg);
+  return Uint8Array.prototype.slice.call(packed);
+}
+
+export function decodeControl(bytes: Uint8Array): DecodeResult {
+  let v: unknown;
+  try {
+    v = packr.unpack(bytes);
+  } catch (e) {
+    return { ok: false, error: `undecodable control message: ${(e as Error).message}` };
+  }
+  return validateControl(v);
+}
+
+/** Anything with postMessage: Worker, MessagePort, parentPort. */
+export interface ControlPort {
+  postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void;
+}
+
+/** Encodes and posts, transferring the bytes rather than cloning them. */
+export function postControl(port: ControlPort, msg: ControlMessage): void {
+  const bytes = encodeControl(msg);
+  port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+}
+
+/** Decodes what arrived on a port ('message' event payload). */
+export function receiveControl(data: unknown): DecodeResult {
+  if (!(data instanceof Uint8Array)) return { ok: false, error: 'control message is not bytes' };
+  return decodeControl(data);
+}
