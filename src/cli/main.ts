@@ -1,0 +1,245 @@
+/**
+ * The `nexus` command line.
+ *
+ *   nexus serve [topology.json] [--log-level L] [--state-dir DIR] [--listen HOST:PORT]
+ *   nexus validate <topology.json>
+ *   nexus default-topology
+ *
+ * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
+ * by a second signal, 2 the command line or the topology file is wrong.
+ */
+
+import { EventEmitter } from 'node:events';
+import { Command, CommanderError, Option } from 'commander';
+import type { Topology } from '../engine/topology';
+import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
+import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
+import { formatPortal, parsePortal } from '../daemon/config/portal';
+import { formatSize } from '../daemon/config/size';
+import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets, type Logger } from '../daemon/log';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface ListeningAddress { host: string; port: number }
+export interface DaemonHandle { stop(): Promise<void>; listening: ListeningAddress[] }
+export type StartDaemon = (topology: Topology, opts: { log: Logger }) => Promise<DaemonHandle>;
+
+export interface CliIo { stdout(text: string): void; stderr(text: string): void }
+
+/** What the command line needs from its surroundings; the process's own by default. */
+export interface CliDeps {
+  io?: CliIo;
+  /** The daemon entry; src/daemon/daemon.ts's startDaemon when absent. */
+  startDaemon?: StartDaemon;
+  /** Source of SIGTERM/SIGINT; `process` when absent. */
+  signals?: EventEmitter;
+  /** Immediate exit (second signal); process.exit when absent. */
+  exit?: (code: number) => void;
+  cwd?: string;
+  log?: Logger;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => { process.stdout.write(t); },
+  stderr: (t) => { process.stderr.write(t); },
+};
+
+/** Loaded only by `serve`, so `validate` works without the engine. */
+async function loadStartDaemon(): Promise<StartDaemon> {
+  const mod = await import('../daemon/daemon');
+  return mod.startDaemon;
+}
+
+export function formatConfigErrors(source: string, errors: readonly ConfigError[]): string {
+  const lines = [`${source}: ${errors.length} error${errors.length === 1 ? '' : 's'}`];
+  for (const e of errors) lines.push(`  ${e.path === '' ? '(document)' : e.path}: ${e.message}`);
+  return lines.join('\n') + '\n';
+}
+
+/** libiscsi URL syntax: iscsi://[user[%password]@]host[:port]/target-iqn/lun. */
+export function iscsiUrl(host: string, port: number, target: string, lun?: number, user?: string): string {
+  const cred = user !== undefined ? `${encodeURIComponent(user)}%<secret>@` : '';
+  return `iscsi://${cred}${formatPortal(host, port)}/${target}${lun !== undefined ? `/${lun}` : ''}`;
+}
+
+/** Where each portal of a target actually listens (port 0 in the file means "the daemon chose"). */
+function resolvePortals(portals: readonly string[], listening: readonly ListeningAddress[]): ListeningAddress[] {
+  const out: ListeningAddress[] = [];
+  for (const text of portals) {
+    const r = parsePortal(text);
+    if (!r.ok) continue;
+    const { host, port } = r.portal;
+    const hit = listening.find((l) => l.host === host && (port === 0 || l.port === port));
+    out.push(hit ?? { host, port });
+  }
+  return out;
+}
+
+/** The banner `serve` prints once the daemon listens: targets, LUN URLs, commands to try. */
+export function describeServing(topology: Topology, listening: readonly ListeningAddress[]): string {
+  const lines: string[] = [];
+  const iscsiTargets = topology.targets.filter((t) => t.driver === 'iscsi');
+  lines.push(`nexus: serving ${iscsiTargets.length} iSCSI target${iscsiTargets.length === 1 ? '' : 's'} (state in ${topology.stateDir})`);
+  const examples: string[] = [];
+  for (const t of iscsiTargets) {
+    const addrs = resolvePortals(t.portals, listening);
+    const user = t.auth?.chap?.user;
+    lines.push(`  ${t.name}${t.alias !== undefined ? ` (${t.alias})` : ''}${user !== undefined ? `  [CHAP user ${user}]` : ''}`);
+    for (const a of addrs) lines.push(`    portal ${formatPortal(a.host, a.port)}`);
+    const first = addrs[0];
+    for (const m of t.luns) {
+      const dev = topology.devices.find((d) => d.name === m.device);
+      const what = dev !== undefined ? `${dev.handler} ${formatSize(dev.sizeBytes)}` : '';
+      const url = first !== undefined ? iscsiUrl(first.host, first.port, t.name, m.lun, user) : '';
+      lines.push(`    LUN ${m.lun}  ${m.device}  ${what}${m.readOnly ? ' read-only' : ''}  ${url}`);
+    }
+    for (const g of t.groups) {
+      lines.push(`    group ${g.name}: ${g.initiators.join(', ')} see LUN${g.luns.length === 1 ? '' : 's'} ${g.luns.map((l) => l.lun).join(', ') || '(none)'}`);
+    }
+    if (first !== undefined && examples.length === 0) {
+      const lun = t.luns[0]?.lun ?? 0;
+      examples.push(`  iscsi-ls -s ${iscsiUrl(first.host, first.port, '', undefined, t.discoveryAuth?.chap?.user).replace(/\/$/, '')}`);
+      examples.push(`  iscsi-inq ${iscsiUrl(first.host, first.port, t.name, lun, user)}`);
+      examples.push(`  iscsi-readcapacity16 ${iscsiUrl(first.host, first.port, t.name, lun, user)}`);
+    }
+  }
+  if (examples.length > 0) {
+    lines.push('try (libiscsi-bin):', ...examples);
+  }
+  lines.push('stop with Ctrl-C or SIGTERM');
+  return lines.join('\n') + '\n';
+}
+
+interface ServeOptions { logLevel?: string; stateDir?: string; listen?: string }
+
+async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, io: CliIo): Promise<number> {
+  const cwd = deps.cwd ?? process.cwd();
+  const log = deps.log ?? createLogger({ level: resolveLogLevel(o.logLevel) });
+  const loaded: TopologyResult = file !== undefined
+    ? loadTopologyFile(file, { cwd, stateDir: o.stateDir })
+    : defaultTopologyResult({ cwd, stateDir: o.stateDir });
+  if (!loaded.ok) {
+    io.stderr(formatConfigErrors(file ?? 'default topology', loaded.errors));
+    return EXIT_USAGE;
+  }
+  const topology = loaded.topology;
+  if (o.listen !== undefined) {
+    const p = parsePortal(o.listen);
+    if (!p.ok) {
+      io.stderr(`--listen: ${p.message}\n`);
+      return EXIT_USAGE;
+    }
+    // A quick-test override: every iSCSI target listens on this one portal instead.
+    for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
+  }
+  logSecrets.add(...topologySecrets(topology));
+
+  let handle: DaemonHandle;
+  try {
+    const start = deps.startDaemon ?? (await loadStartDaemon());
+    handle = await start(topology, { log });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    log.fatal({ err }, 'daemon failed to start');
+    io.stderr(`nexus: cannot start: ${err.code !== undefined ? `${err.code}: ` : ''}${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(describeServing(topology, handle.listening));
+
+  const signals = deps.signals ?? process;
+  const exit = deps.exit ?? ((code: number) => process.exit(code));
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal means "now": no more waiting on a stop that hangs.
+        log.warn({ signal }, 'second signal, exiting at once');
+        exit(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      handle.stop().then(
+        () => { detach(); log.info('stopped'); resolve(EXIT_OK); },
+        (e: unknown) => { detach(); log.error({ err: e }, 'stop failed'); resolve(EXIT_FAILURE); },
+      );
+    };
+    const detach = (): void => {
+      signals.removeListener('SIGTERM', onSignal);
+      signals.removeListener('SIGINT', onSignal);
+    };
+    signals.on('SIGTERM', onSignal);
+    signals.on('SIGINT', onSignal);
+  });
+}
+
+function validate(file: string, io: CliIo, cwd: string): number {
+  const r = loadTopologyFile(file, { cwd });
+  if (!r.ok) {
+    io.stderr(formatConfigErrors(file, r.errors));
+    return EXIT_USAGE;
+  }
+  const t = r.topology;
+  io.stdout(`OK: ${file}: ${t.devices.length} device${t.devices.length === 1 ? '' : 's'}, ${t.targets.length} target${t.targets.length === 1 ? '' : 's'}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * Run one command line. Resolves with the exit status: at once for `validate` and
+ * `default-topology`, after a clean stop for `serve`.
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const io = deps.io ?? processIo;
+  let result: Promise<number> | number = EXIT_OK;
+  const program = new Command('nexus')
+    .description('Nexus: a SCSI target engine (iSCSI) in TypeScript')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  program.command('serve')
+    .description('start the daemon from a topology file (or the built-in default)')
+    .argument('[topology]', 'topology JSON file')
+    .addOption(new Option('--log-level <level>', 'log level (default: $NEXUS_LOG_LEVEL or info)').choices([...LOG_LEVELS]))
+    .option('--state-dir <dir>', 'directory for file LUNs and saved state (overrides the file)')
+    .option('--listen <host:port>', 'listen on this portal instead of the file\'s (e.g. 127.0.0.1:3261)')
+    .action((file: string | undefined, o: ServeOptions) => { result = serve(file, o, deps, io); });
+
+  program.command('validate')
+    .description('check a topology file and print every error with its JSON path')
+    .argument('<topology>', 'topology JSON file')
+    .action((file: string) => { result = validate(file, io, deps.cwd ?? process.cwd()); });
+
+  program.command('default-topology')
+    .description('print the built-in default topology as JSON')
+    .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      const done = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version';
+      return done ? EXIT_OK : EXIT_USAGE;
+    }
+    throw e;
+  }
+  return result;
+}
+
+export function main(argv: string[]): void {
+  runCli(argv).then(
+    (code) => {
+      // serve ends with process.exit so lingering handles cannot keep a stopped daemon alive.
+      if (argv[0] === 'serve') process.exit(code);
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`nexus: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}
+
+if (require.main === module) main(process.argv.slice(2));
