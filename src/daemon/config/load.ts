@@ -140,7 +140,8 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   const engine = checkEngine(json.engine, report);
   const iscsi = checkIscsi(json.iscsi, report);
   const devices = checkDevices(json.devices, { baseDir, stateDir }, report);
-  const deviceNames = new Set(devices.map((d) => d.name));
+  // Names as written, so a device with some other mistake does not also break every reference to it.
+  const deviceNames = new Set(arr(json.devices).filter(isObj).map((d) => str(d.name)).filter((n): n is string => n !== undefined));
   const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
   const targets = checkTargets(json.targets, deviceNames, readOnlyDevices, report);
   checkSecretReuse(json.targets, report);

@@ -91,7 +91,7 @@ const target = {
   properties: {
     driver: { enum: ['iscsi', 'local'] },
     // The iSCSI name format (iqn./eui./naa.) is checked in load.ts with a precise message.
-    name: { type: 'string', minLength: 1, maxLength: 223 },
+    name: { type: 'string', minLength: 1 },
     // RFC 7143 13.6: TargetAlias is a UTF-8 text value of at most 255 bytes.
     alias: { type: 'string', minLength: 1, maxLength: 255 },
     portals: { type: 'array', items: { type: 'string' } },
