@@ -1,0 +1,162 @@
+import { constants as fsc } from 'node:fs';
+import { FileHandle, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Backstore } from '../types';
+import { errnoError } from './errno-sense';
+import { FALLBACK_THIN_OPS, ThinOps, isErrnoValue, nativeThinOps } from './thin-ops';
+
+/**
+ * fileio: a regular file through the page cache (SCST's vdisk_fileio).
+ *
+ * Write-back (WCE=1): a write resolves once it is in the page cache; flush() is fdatasync.
+ * Write-through (WCE=0) and FUA writes are fdatasync'ed before they resolve (SBC-4 4.15).
+ * Thin: UNMAP punches holes with fallocate(PUNCH_HOLE) through the native addon; without the
+ * addon, see FALLBACK_THIN_OPS (zeros written, everything reported mapped).
+ */
+export interface FileBackstoreOptions {
+  path: string;
+  /** Capacity; 0n takes an existing file's size. A missing file is created sparse at this size. */
+  sizeBytes: bigint;
+  writeBack?: boolean;
+  readOnly?: boolean;
+  thin?: boolean;
+  /** Never create or truncate (block devices). */
+  noCreate?: boolean;
+  kind?: 'file' | 'block';
+  /** Override the hole operations (tests force the fallback with FALLBACK_THIN_OPS). */
+  thinOps?: ThinOps;
+}
+
+/** Largest run of zeros the fallback writes per call. */
+const ZERO_CHUNK = 1 << 20;
+
+export class FileBackstore implements Backstore {
+  readonly kind: 'file' | 'block';
+  readonly readOnly: boolean;
+  readonly thin: boolean;
+  writeBack: boolean;
+  private size: bigint;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    size: bigint,
+    o: FileBackstoreOptions,
+    readonly thinOps: ThinOps,
+  ) {
+    this.kind = o.kind ?? 'file';
+    this.size = size;
+    this.readOnly = o.readOnly ?? false;
+    this.thin = o.thin ?? false;
+    this.writeBack = o.writeBack ?? true;
+  }
+
+  static async open(o: FileBackstoreOptions): Promise<FileBackstore> {
+    const ro = o.readOnly ?? false;
+    let fh: FileHandle;
+    if (ro || o.noCreate) {
+      fh = await open(o.path, ro ? 'r' : 'r+');
+    } else {
+      await mkdir(dirname(o.path), { recursive: true });
+      // O_CREAT without O_TRUNC: an existing file keeps its contents.
+      fh = await open(o.path, fsc.O_RDWR | fsc.O_CREAT, 0o600);
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      let size = o.sizeBytes;
+      if (size === 0n) size = st.size;
+      // A new (or shorter) file grows sparse to the configured capacity: no blocks are allocated.
+      if (!ro && !o.noCreate && st.isFile() && st.size < size) await fh.truncate(Number(size));
+      if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EFBIG', `${o.path}: size beyond 2^53`);
+      return new FileBackstore(fh, o.path, size, o, o.thinOps ?? nativeThinOps() ?? FALLBACK_THIN_OPS);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  get sizeBytes(): bigint { return this.size; }
+  get fd(): number { return this.fh.fd; }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || BigInt(offset + length) > this.size) {
+      throw errnoError('EINVAL', `range ${offset}+${length} outside ${this.size}`);
+    }
+  }
+
+  async read(offset: number, into: Uint8Array): Promise<void> {
+    this.checkRange(offset, into.length);
+    let done = 0;
+    // Bounded: every pass either advances or ends at EOF.
+    while (done < into.length) {
+      const { bytesRead } = await this.fh.read(into, done, into.length - done, offset + done);
+      if (bytesRead === 0) { into.fill(0, done); break; } // past EOF of a shrunk file reads as zeros
+      done += bytesRead;
+    }
+  }
+
+  async write(offset: number, data: Uint8Array, fua: boolean): Promise<void> {
+    if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);
+    this.checkRange(offset, data.length);
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      if (bytesWritten === 0) throw errnoError('EIO', 'short write');
+      done += bytesWritten;
+    }
+    // SBC-4 5.41 FUA: the data is on the medium before status; write-through always behaves so.
+    if (fua || !this.writeBack) await this.fh.datasync();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.readOnly) await this.fh.datasync();
+  }
+
+  async unmap(offset: number, length: number): Promise<void> {
+    if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);
+    this.checkRange(offset, length);
+    if (length === 0) return;
+    if (this.thinOps.native) {
+      const r = this.thinOps.punchHole(this.fh.fd, offset, length);
+      if (isErrnoValue(r)) {
+        // File systems without hole support answer EOPNOTSUPP: fall through to zeros.
+        if (r.errno !== 'EOPNOTSUPP') throw errnoError(r.errno, r.message ?? 'punch hole failed');
+      } else {
+        if (!this.writeBack) await this.fh.datasync();
+        return;
+      }
+    }
+    // FALLBACK: no hole punching available; zeros keep "reads return zeros after unmap" true.
+    const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, length));
+    for (let done = 0; done < length;) {
+      const n = Math.min(zeros.length, length - done);
+      await this.write(offset + done, zeros.subarray(0, n), false);
+      done += n;
+    }
+    if (!this.writeBack) await this.fh.datasync();
+  }
+
+  async mapStatus(offset: number): Promise<{ mapped: boolean; length: number }> {
+    this.checkRange(offset, 0);
+    const end = Number(this.size);
+    if (offset >= end) return { mapped: false, length: 0 };
+    const fd = this.fh.fd;
+    const data = this.thinOps.seekData(fd, offset);
+    if (isErrnoValue(data)) throw errnoError(data.errno, data.message ?? 'SEEK_DATA failed');
+    if (data === null || data >= end) return { mapped: false, length: end - offset }; // hole to the end
+    if (data > offset) return { mapped: false, length: data - offset };
+    const hole = this.thinOps.seekHole(fd, offset);
+    if (isErrnoValue(hole)) throw errnoError(hole.errno, hole.message ?? 'SEEK_HOLE failed');
+    const stop = hole === null ? end : Math.min(hole, end);
+    return { mapped: true, length: Math.max(stop - offset, 1) };
+  }
+
+  async resize(sizeBytes: bigint): Promise<void> {
+    if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);
+    if (sizeBytes < 0n || sizeBytes > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EINVAL', 'size out of range');
+    if (this.kind === 'file') await this.fh.truncate(Number(sizeBytes));
+    this.size = sizeBytes;
+  }
+
+  async close(): Promise<void> { await this.fh.close(); }
+}
