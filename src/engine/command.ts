@@ -1,0 +1,42 @@
+import { Status, TaskAttr } from './spec/status';
+
+/** What a transport hands the engine for one SCSI command (SAM-5 5.1 Execute Command). */
+export interface CommandRequest {
+  /** LUN as a flat number (the transport decodes the 8-byte LUN field). */
+  lun: number;
+  cdb: Uint8Array;
+  /** Task tag, unique among this nexus's tasks in flight (iSCSI ITT). */
+  tag: number;
+  attr: TaskAttr;
+  /** The initiator's Expected Data Transfer Length in bytes. */
+  expectedLength: number;
+  /** Data-Out the initiator sent, collected by the transport (at most expectedLength bytes). */
+  dataOut?: Uint8Array;
+}
+
+export enum ResidualKind { NONE = 0, UNDERFLOW = 1, OVERFLOW = 2 }
+
+export interface Completion {
+  status: Status;
+  /** Sense data bytes (fixed or descriptor format) for CHECK CONDITION. */
+  sense?: Buffer;
+  /** Data-In, never longer than expectedLength. */
+  data?: Uint8Array;
+  residualKind: ResidualKind;
+  /** Residual count in bytes (SAM-5 5.3 / RFC 7143 11.4.5). */
+  residual: number;
+  /**
+   * The task was aborted by task management and, with TAS=0, has no status to return: the transport
+   * frees the task without sending a response (RFC 7143 11.5.1).
+   */
+  aborted?: boolean;
+}
+
+export type CompletionCallback = (c: Completion) => void;
+
+export interface TmfRequest {
+  fn: import('./spec/status').TmfFunction;
+  lun: number;
+  /** Referenced task tag (ABORT TASK, QUERY TASK). */
+  refTag?: number;
+}

@@ -1,0 +1,127 @@
+import { SENSE } from './spec/asc';
+import { Op } from './spec/opcodes';
+import { PeripheralType, Status } from './spec/status';
+import { check, good, GOOD, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
+import { buildSense, SenseFormat } from './sense';
+import { Binding, bind } from './types';
+import { CommandRequest } from './command';
+import { CdbTable } from './cdb/registry';
+import { CdbDef } from './cdb/dsl';
+import {
+  RELEASE_10, RELEASE_6, REPORT_LUNS, REQUEST_SENSE, RESERVE_10, RESERVE_6, TEST_UNIT_READY,
+} from './cdb/defs/core';
+import type { LogicalUnit } from './logical-unit';
+import type { ItNexus } from './nexus';
+
+/**
+ * The commands the engine core executes: they act on I_T_L nexus state (unit attentions,
+ * reservations, the LUN map) rather than on the medium.
+ */
+
+// SPC-4 6.37: readiness is decided by the pipeline (stopped units answer NOT READY before this).
+const execTestUnitReady = (): Outcome => GOOD;
+
+// SPC-4 6.39: a pending unit attention is returned as parameter data and cleared; otherwise the
+// unit's current state (NOT READY while stopped) or NO SENSE.
+function execRequestSense(ctx: { f: { desc: boolean }; lu: unknown; nexus: unknown }): Outcome {
+  const lu = ctx.lu as LogicalUnit;
+  const nexus = ctx.nexus as ItNexus;
+  const fmt = ctx.f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+  const ua = lu.ua.queue(nexus.itKey).take();
+  const cond = ua ?? (lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
+  return good(buildSense({ cond }, fmt));
+}
+
+/** SAM-5 4.6.4: single level LUN structure, peripheral device (<256) or flat space addressing. */
+export function encodeLun(lun: number, out: Buffer, at: number): void {
+  out.fill(0, at, at + 8);
+  if (lun < 256) { out[at + 1] = lun; } else { out[at] = 0x40 | ((lun >> 8) & 0x3f); out[at + 1] = lun & 0xff; }
+}
+
+// SPC-4 6.33 REPORT LUNS
+function reportLuns(nexus: ItNexus, selectReport: number, allocationLength: number): Outcome {
+  if (allocationLength < 16) return invalidCdbField(6);
+  let luns: number[];
+  switch (selectReport) {
+    case 0x00: case 0x02: luns = nexus.luns(); break; // no well-known LUNs exist, so 00h = 02h
+    case 0x01: luns = []; break;                      // well-known LUNs only
+    default: return invalidCdbField(2);
+  }
+  const out = Buffer.alloc(8 + 8 * luns.length);
+  out.writeUInt32BE(8 * luns.length, 0); // LUN LIST LENGTH
+  luns.forEach((l, i) => encodeLun(l, out, 8 + 8 * i));
+  return good(out);
+}
+
+function execReportLuns(ctx: { f: { selectReport: number; allocationLength: number }; nexus: unknown }): Outcome {
+  return reportLuns(ctx.nexus as ItNexus, ctx.f.selectReport, ctx.f.allocationLength);
+}
+
+// SPC-2 7.21/7.22: the reservation belongs to the I_T nexus that made it.
+function execReserve(ctx: { lu: unknown; nexus: unknown }): Outcome {
+  const lu = ctx.lu as LogicalUnit;
+  return lu.reservation.reserve((ctx.nexus as ItNexus).itKey) ? GOOD : RESERVATION_CONFLICT;
+}
+
+// SPC-2 7.24: RELEASE from a non-holder is not an error and releases nothing.
+function execRelease(ctx: { lu: unknown; nexus: unknown }): Outcome {
+  (ctx.lu as LogicalUnit).reservation.release((ctx.nexus as ItNexus).itKey);
+  return GOOD;
+}
+
+export const coreBindings: Binding[] = [
+  bind(TEST_UNIT_READY, execTestUnitReady),
+  bind(REQUEST_SENSE, execRequestSense),
+  bind(REPORT_LUNS, execReportLuns),
+  bind(RESERVE_6, execReserve),
+  bind(RELEASE_6, execRelease),
+  bind(RESERVE_10, execReserve),
+  bind(RELEASE_10, execRelease),
+];
+
+const unmappedTable = new CdbTable([REQUEST_SENSE, REPORT_LUNS] as unknown as CdbDef[]);
+
+/**
+ * A command to a LUN this nexus has no logical unit at (SPC-4 5.10, DESIGN.md §4): INQUIRY answers
+ * with peripheral qualifier 011b, REPORT LUNS and REQUEST SENSE work, the rest get LOGICAL UNIT NOT
+ * SUPPORTED. Data-In is trimmed to the allocation length here since no row of a device applies.
+ */
+export function unmappedLunOutcome(nexus: ItNexus, req: CommandRequest): Outcome {
+  const c = req.cdb;
+  switch (c[0]) {
+    case Op.INQUIRY: {
+      if (c.length < 6) return invalidCdbField(0);
+      const evpd = (c[1] & 0x01) !== 0;
+      const alloc = (c[3] << 8) | c[4];
+      if (!evpd && c[2] !== 0) return invalidCdbField(2);
+      let data: Buffer;
+      if (evpd) {
+        if (c[2] !== 0x00) return invalidCdbField(2);
+        data = Buffer.from([0x60 | PeripheralType.UNKNOWN, 0x00, 0x00, 0x01, 0x00]); // VPD 00h: only itself
+      } else {
+        data = Buffer.alloc(36);
+        data[0] = 0x60 | PeripheralType.UNKNOWN; // PQ 011b: no logical unit here
+        data[2] = 0x06; data[3] = 0x02; data[4] = 31; data[7] = 0x02; // SPC-4, format 2, CMDQUE
+        data.write('NEXUS   ', 8, 'latin1');
+        data.write('NO LUN          ', 16, 'latin1');
+        data.write('0001', 32, 'latin1');
+      }
+      return good(data.subarray(0, Math.min(alloc, data.length)));
+    }
+    case Op.REPORT_LUNS:
+    case Op.REQUEST_SENSE: {
+      const dec = unmappedTable.decode(c);
+      if (!dec.ok) return dec.outcome;
+      if (c[0] === Op.REPORT_LUNS) {
+        const f = dec.f as { selectReport: number; allocationLength: number };
+        const o = reportLuns(nexus, f.selectReport, f.allocationLength);
+        return o.data ? good(o.data.subarray(0, Math.min(f.allocationLength, o.data.length))) : o;
+      }
+      const f = dec.f as { desc: boolean; allocationLength: number };
+      const s = buildSense({ cond: SENSE.LUN_NOT_SUPPORTED }, f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED);
+      return { status: Status.GOOD, data: s.subarray(0, Math.min(f.allocationLength, s.length)) };
+    }
+    default:
+      return check(SENSE.LUN_NOT_SUPPORTED);
+  }
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { SenseCondition } from './spec/asc';
+import { PeripheralType } from './spec/status';
+import { Backstore, DeviceType, LuIdentity, LuView, ModeParams } from './types';
+import { DeviceConfig } from './topology';
+import { CdbTable } from './cdb/registry';
+import { UaTable } from './ua';
+import { Spc2Reservation } from './reserve';
+import { TaskSet } from './task-set';
+
+/**
+ * A logical unit: one exported device with its task set, unit attentions, reservation and mode
+ * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
+ */
+export class LogicalUnit implements LuView {
+  readonly ua = new UaTable();
+  readonly reservation = new Spc2Reservation();
+  readonly tasks = new TaskSet();
+  readonly identity: LuIdentity;
+  readonly table: CdbTable;
+  readonly removable: boolean;
+  readonly type: PeripheralType;
+  preventRemoval = new Set<number>();
+  stopped = false;
+  /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
+  readonly nexusKeys = new Map<number, string>();
+
+  constructor(
+    readonly config: DeviceConfig,
+    readonly backstore: Backstore,
+    readonly device: DeviceType,
+    readonly modes: ModeParams,
+  ) {
+    this.table = device.table;
+    this.removable = device.removable;
+    this.type = device.type;
+    this.identity = makeIdentity(config);
+  }
+
+  get name(): string { return this.config.name; }
+  get blockSize(): number { return this.config.blockSize; }
+  get blocks(): bigint { return this.backstore.sizeBytes / BigInt(this.config.blockSize); }
+  get physicalExponent(): number {
+    const phys = this.config.physicalBlockSize ?? this.config.blockSize;
+    return Math.max(0, Math.log2(phys / this.config.blockSize));
+  }
+
+  raiseUa(cond: SenseCondition, exceptNexus?: number): void {
+    const except = exceptNexus === undefined ? undefined : this.nexusKeys.get(exceptNexus);
+    this.ua.raiseAll(cond, except);
+  }
+}
+
+/**
+ * Identity derived deterministically from the device name (and its configured serial), so that a
+ * restart presents the same designators: initiators (multipath, udev) key on them.
+ */
+function makeIdentity(cfg: DeviceConfig): LuIdentity {
+  const digest = createHash('sha256').update(`nexus:${cfg.name}:${cfg.serial ?? ''}`).digest();
+  const serial = cfg.serial ?? digest.subarray(0, 8).toString('hex');
+  // NAA 6 (IEEE Registered Extended, SPC-4 7.8.6.6.5): NAA in the top nibble, a 24-bit company
+  // ID (fixed for Nexus), then 100 vendor-specific bits taken from the name digest.
+  const naa = Buffer.alloc(16);
+  naa[0] = 0x60 | 0x0; naa[1] = 0x01; naa[2] = 0x40; naa[3] = 0x50 | (digest[8] & 0x0f);
+  digest.copy(naa, 4, 9, 21);
+  return {
+    vendor: (cfg.vendor ?? 'NEXUS').padEnd(8).slice(0, 8),
+    product: (cfg.product ?? cfg.name).padEnd(16).slice(0, 16),
+    revision: (cfg.revision ?? '0001').padEnd(4).slice(0, 4),
+    serial,
+    naa,
+    t10Id: `${cfg.name}:${serial}`,
+  };
+}

@@ -1,0 +1,90 @@
+import { SENSE } from './spec/asc';
+import { CommandRequest, CompletionCallback, TmfRequest } from './command';
+import { TmfResponse } from './spec/status';
+import { LunMap } from './lun-map';
+import { NexusView } from './types';
+import { runPipeline, Logger } from './pipeline';
+import { executeTmf } from './tmf';
+import type { Engine } from './engine';
+import type { LogicalUnit } from './logical-unit';
+
+export interface NexusIdentity {
+  targetName: string;
+  initiatorName: string;
+  /** Transport-specific initiator port suffix, e.g. the iSCSI ISID as 12 hex digits. */
+  isid?: string;
+  /** iSCSI Target Portal Group Tag (also used as the relative target port and TPG id). */
+  tpgt?: number;
+}
+
+/**
+ * An I_T nexus (SAM-5 4.7): one initiator port talking to one target port. Holds the LUN map this
+ * initiator sees; commands and task management enter the engine here.
+ */
+export class ItNexus implements NexusView {
+  readonly initiatorPort: string;
+  readonly targetPort: string;
+  /** Key of this I_T nexus in unit attention and reservation state. */
+  readonly itKey: string;
+  readonly relativeTargetPortId: number;
+  readonly targetPortGroupId: number;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly ident: NexusIdentity,
+    readonly map: LunMap,
+    private readonly engine: Engine,
+    private readonly log?: Logger,
+  ) {
+    const tpgt = ident.tpgt ?? 1;
+    this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
+    this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
+    this.itKey = `${this.initiatorPort}|${this.targetPort}`;
+    this.relativeTargetPortId = tpgt;
+    this.targetPortGroupId = tpgt;
+  }
+
+  get initiatorName(): string { return this.ident.initiatorName; }
+  get targetName(): string { return this.ident.targetName; }
+  get isClosed(): boolean { return this.closed; }
+
+  luns(): number[] { return this.map.sortedLuns(); }
+
+  units(): LogicalUnit[] { return [...new Set([...this.map.entries.values()].map(m => m.lu))]; }
+
+  /** Attach to each unit of the map: a new I_T_L nexus starts with POWER ON, RESET (SPC-4 5.14). */
+  attach(lu: LogicalUnit): void {
+    lu.nexusKeys.set(this.id, this.itKey);
+    if (!lu.ua.has(this.itKey)) lu.ua.queue(this.itKey).add(SENSE.POWER_ON_RESET);
+  }
+
+  execute(req: CommandRequest, done: CompletionCallback): void {
+    runPipeline(this, req, done, this.log);
+  }
+
+  taskManagement(req: TmfRequest): Promise<TmfResponse> {
+    return executeTmf(this, this.engine, req);
+  }
+
+  /**
+   * The I_T nexus ends. `loss` (connection dropped, session reinstated, I_T NEXUS RESET) aborts its
+   * tasks, drops its SPC-2 reservations and leaves I_T NEXUS LOSS OCCURRED for when it returns;
+   * `logout` ends it cleanly and forgets its unit attention state.
+   */
+  async close(reason: 'loss' | 'logout'): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.forgetNexus(this);
+    const quiesce: Promise<void>[] = [];
+    for (const lu of this.units()) {
+      lu.nexusKeys.delete(this.id);
+      quiesce.push(lu.tasks.abort(t => t.nexusId === this.id).quiesced);
+      lu.reservation.clear(this.itKey);
+      lu.preventRemoval.delete(this.id);
+      if (reason === 'loss') lu.ua.queue(this.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
+      else lu.ua.forget(this.itKey);
+    }
+    await Promise.all(quiesce);
+  }
+}

@@ -1,0 +1,149 @@
+import { SENSE } from './spec/asc';
+import { Op } from './spec/opcodes';
+import { Status } from './spec/status';
+import { Dir, ResvClass } from './cdb/dsl';
+import { check, Outcome, RESERVATION_CONFLICT } from './result';
+import { buildSense, SenseFormat } from './sense';
+import { CommandRequest, CompletionCallback, ResidualKind } from './command';
+import { ExecContext } from './types';
+import { Task, TaskState } from './task-set';
+import { unmappedLunOutcome } from './core-commands';
+import type { ItNexus } from './nexus';
+import type { Mapping } from './lun-map';
+
+/**
+ * The one pipeline every command walks, in a fixed order (STYLE.md example 5):
+ * LUN lookup and masking → decode → transfer length vs the transport's expected length →
+ * unit attention → reservations → write protection / readiness → task attribute → execute →
+ * completion (sense bytes, Data-In trimming, residuals).
+ */
+
+/** Commands a stopped unit still serves (SBC-4 4.19: START STOP UNIT's stopped state). */
+const SERVED_WHILE_STOPPED: ReadonlySet<number> = new Set([
+  Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE, Op.START_STOP_UNIT, Op.MODE_SENSE_6, Op.MODE_SENSE_10,
+  Op.MODE_SELECT_6, Op.MODE_SELECT_10, Op.LOG_SENSE, Op.LOG_SELECT, Op.MAINTENANCE_IN,
+  Op.PREVENT_ALLOW_MEDIUM_REMOVAL, Op.RESERVE_6, Op.RELEASE_6, Op.RESERVE_10, Op.RELEASE_10,
+  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.READ_CAPACITY_10, Op.SERVICE_ACTION_IN_16,
+]);
+
+export type Logger = { error(obj: object, msg: string): void };
+
+export function runPipeline(nexus: ItNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
+  // 1. LUN lookup and masking
+  const mapping = nexus.map.entries.get(req.lun);
+  if (!mapping) {
+    finish(undefined, req, unmappedLunOutcome(nexus, req), done, -1);
+    return;
+  }
+  const lu = mapping.lu;
+  // 2. decode against the device type's table (reserved bits, service actions)
+  const dec = lu.table.decode(req.cdb);
+  if (!dec.ok) { finish(mapping, req, dec.outcome, done, -1); return; }
+  const { def, f } = dec;
+  // 3. transfer length from the CDB vs the initiator's expected length
+  const xfer = def.xferBytes(f, lu.blockSize);
+  let dataOut: Uint8Array | undefined;
+  if (def.dir === Dir.OUT && xfer > 0) {
+    const got = req.dataOut?.length ?? 0;
+    if (got < xfer) {
+      // SAM-5 5.3: the initiator announced less Data-Out than the CDB needs; the command cannot be
+      // executed on partial data (LIO and SCST refuse such a write the same way).
+      finish(mapping, req, check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT), done, xfer);
+      return;
+    }
+    dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
+  }
+  const itKey = nexus.itKey;
+  // 4. unit attention (SPC-4 5.14): reported once, highest priority first
+  if (!def.skipsUa) {
+    const q = lu.ua.queue(itKey);
+    const ua = q.take();
+    if (ua) { finish(mapping, req, check(ua), done, xfer); return; }
+  }
+  // 5. reservations
+  if (def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey)) {
+    finish(mapping, req, RESERVATION_CONFLICT, done, xfer);
+    return;
+  }
+  // 6. readiness and write protection
+  if (lu.stopped && !SERVED_WHILE_STOPPED.has(def.op)) {
+    finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer);
+    return;
+  }
+  const readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
+  if (def.writes && readOnly) {
+    finish(mapping, req, check(SENSE.WRITE_PROTECTED), done, xfer);
+    return;
+  }
+  const exec = lu.device.exec.get(def)!;
+  const ctx: ExecContext = { cdb: req.cdb, def, f, lu, nexus, lun: req.lun, readOnly, dataOut, xferBytes: xfer };
+  // 7. task attribute: the task set decides when it runs
+  const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
+  const task: Task = {
+    nexusId: nexus.id, itKey, tag: req.tag, lun: req.lun, attr, state: TaskState.WAITING, aborted: false,
+    run: () => execute(task),
+    onAbortWaiting: () => done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true }),
+  };
+  const execute = (t: Task): void => {
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = exec(ctx);
+    } catch (err) {
+      out = internalFailure(err, req, log);
+    }
+    if (out instanceof Promise) {
+      out.then(o => settle(t, o), err => settle(t, internalFailure(err, req, log)));
+    } else {
+      settle(t, out);
+    }
+  };
+  const settle = (t: Task, o: Outcome): void => {
+    lu.tasks.complete(t);
+    if (t.aborted) {
+      done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
+      return;
+    }
+    finish(mapping, req, o, done, xfer, def.dir);
+  };
+  lu.tasks.enqueue(task);
+}
+
+/** STYLE.md rule 4: a handler that throws is a bug; the initiator sees INTERNAL TARGET FAILURE. */
+function internalFailure(err: unknown, req: CommandRequest, log?: Logger): Outcome {
+  log?.error({ err, cdb: Buffer.from(req.cdb).toString('hex'), lun: req.lun }, 'command handler failed');
+  return check(SENSE.INTERNAL_TARGET_FAILURE);
+}
+
+/**
+ * Completion: sense bytes in the format the control page asks for, Data-In trimmed to the CDB's
+ * transfer length and the initiator's expected length, and the residual (SAM-5 5.3).
+ * `xfer` is the CDB's transfer length, or -1 when the command never got that far.
+ */
+function finish(
+  mapping: Mapping | undefined, req: CommandRequest, o: Outcome, done: CompletionCallback, xfer: number, dir = Dir.NONE,
+): void {
+  const edtl = req.expectedLength;
+  if (o.status === Status.CHECK_CONDITION && o.sense) {
+    const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+    done({
+      status: o.status, sense: buildSense(o.sense, fmt),
+      residualKind: edtl > 0 ? ResidualKind.UNDERFLOW : ResidualKind.NONE, residual: edtl,
+    });
+    return;
+  }
+  let data = o.data;
+  // Data-In the command intends to move: what it produced, at most the CDB's transfer length.
+  let intended = data ? data.length : 0;
+  if (data && xfer >= 0 && intended > xfer) { data = data.subarray(0, xfer); intended = xfer; }
+  // OUT commands "move" their Data-Out: the residual compares it with the expected length.
+  if (dir === Dir.OUT && xfer > 0) intended = xfer;
+  let residualKind = ResidualKind.NONE;
+  let residual = 0;
+  if (intended > edtl) {
+    residualKind = ResidualKind.OVERFLOW; residual = intended - edtl;
+    if (data) data = data.subarray(0, edtl);
+  } else if (intended < edtl) {
+    residualKind = ResidualKind.UNDERFLOW; residual = edtl - intended;
+  }
+  done({ status: o.status, data, residualKind, residual });
+}

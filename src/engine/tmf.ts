@@ -1,0 +1,97 @@
+import { SENSE } from './spec/asc';
+import { TmfFunction, TmfResponse } from './spec/status';
+import { TmfRequest } from './command';
+import { Task } from './task-set';
+import type { Engine } from './engine';
+import type { ItNexus } from './nexus';
+import type { LogicalUnit } from './logical-unit';
+
+/**
+ * Task management (SAM-5 7), "safe" as SCST does it: a function completes only after every task it
+ * affects has quiesced, so no aborted command can still touch the medium after the response.
+ * Tasks of other I_T nexuses that a function clears leave them COMMANDS CLEARED BY ANOTHER
+ * INITIATOR (SAM-5 7.4, 7.6 with TAS = 0, which is what the control mode page reports).
+ */
+export async function executeTmf(nexus: ItNexus, engine: Engine, req: TmfRequest): Promise<TmfResponse> {
+  const unitFor = (): LogicalUnit | undefined => nexus.map.entries.get(req.lun)?.lu;
+  switch (req.fn) {
+    case TmfFunction.ABORT_TASK: {
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      const t = req.refTag === undefined ? undefined : lu.tasks.find(nexus.id, req.refTag);
+      if (!t) return TmfResponse.TASK_DOES_NOT_EXIST;
+      await lu.tasks.abort(x => x === t).quiesced;
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.ABORT_TASK_SET: {
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      await lu.tasks.abort(t => t.nexusId === nexus.id).quiesced;
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.CLEAR_TASK_SET: {
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      await clearUnit(lu, nexus);
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.LOGICAL_UNIT_RESET: {
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      await resetUnit(lu, nexus);
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.TARGET_WARM_RESET:
+    case TmfFunction.TARGET_COLD_RESET: {
+      // Every unit of the target, whatever LUN map reaches it (SAM-5 obsolete TARGET RESET, kept
+      // by iSCSI as TARGET WARM/COLD RESET).
+      await Promise.all(engine.unitsOfTarget(nexus.targetName).map(lu => resetUnit(lu, nexus)));
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.I_T_NEXUS_RESET: {
+      // SAM-5 7.11: as if the I_T nexus were lost, except that it stays usable.
+      await Promise.all(nexus.units().map(async lu => {
+        await lu.tasks.abort(t => t.nexusId === nexus.id).quiesced;
+        lu.reservation.clear(nexus.itKey);
+        lu.ua.queue(nexus.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
+      }));
+      return TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.QUERY_TASK: {
+      // SAM-5 7.9: FUNCTION SUCCEEDED if the task is in the task set.
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      const t = req.refTag === undefined ? undefined : lu.tasks.find(nexus.id, req.refTag);
+      return t && !t.aborted ? TmfResponse.FUNCTION_SUCCEEDED : TmfResponse.FUNCTION_COMPLETE;
+    }
+    case TmfFunction.QUERY_TASK_SET: {
+      const lu = unitFor();
+      if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
+      const any = lu.tasks.list().some(t => t.nexusId === nexus.id && !t.aborted);
+      return any ? TmfResponse.FUNCTION_SUCCEEDED : TmfResponse.FUNCTION_COMPLETE;
+    }
+    default:
+      return TmfResponse.FUNCTION_NOT_SUPPORTED;
+  }
+}
+
+/** Abort every task on the unit; other nexuses that lost tasks get COMMANDS CLEARED BY ANOTHER INITIATOR. */
+async function clearUnit(lu: LogicalUnit, by: ItNexus): Promise<Task[]> {
+  const { tasks, quiesced } = lu.tasks.abort(() => true);
+  for (const t of tasks) if (t.nexusId !== by.id) lu.ua.queue(t.itKey).add(SENSE.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+  await quiesced;
+  return tasks;
+}
+
+/**
+ * SAM-5 7.7 LOGICAL UNIT RESET: clear the task set, release SPC-2 reservations and medium removal
+ * prevention, and establish BUS DEVICE RESET FUNCTION OCCURRED for every I_T nexus of the unit
+ * other than the one that asked (its initiator knows; SCST and LIO do the same).
+ */
+async function resetUnit(lu: LogicalUnit, by: ItNexus): Promise<void> {
+  const { quiesced } = lu.tasks.abort(() => true);
+  await quiesced;
+  lu.reservation.clear();
+  lu.preventRemoval.clear();
+  lu.ua.raiseAll(SENSE.BUS_DEVICE_RESET_FUNCTION_OCCURRED, by.itKey);
+}

@@ -1,0 +1,69 @@
+import { SenseCondition } from './spec/asc';
+
+/**
+ * Unit attention conditions, queued per I_T_L nexus (SAM-5 5.14, SPC-4 5.14).
+ *
+ * Keys are I_T nexus identities (initiator port + target port), not session objects, so that a
+ * condition established while an initiator was away (I_T NEXUS LOSS OCCURRED, a LUN reset done by
+ * another initiator) is still there when it logs in again with the same ISID.
+ *
+ * Priority, highest first: the reset family (29h), commands cleared (2Fh), parameter changes (2Ah),
+ * inventory/inquiry changes (3Fh), anything else. A reset-family condition supersedes the lower
+ * ones already queued: after a reset the initiator re-reads everything anyway, which is what SAM-5
+ * means by a reset UA taking precedence.
+ */
+function priority(c: SenseCondition): number {
+  switch (c.asc) {
+    case 0x29: return 0;
+    case 0x2f: return 1;
+    case 0x2a: return 2;
+    case 0x3f: return 3;
+    default: return 4;
+  }
+}
+
+export class UaQueue {
+  private readonly pending: SenseCondition[] = [];
+
+  get size(): number { return this.pending.length; }
+
+  add(c: SenseCondition): void {
+    if (this.pending.includes(c)) return;
+    const p = priority(c);
+    if (p === 0) {
+      for (let i = this.pending.length - 1; i >= 0; i--) if (priority(this.pending[i]) > 0) this.pending.splice(i, 1);
+    }
+    let i = 0;
+    while (i < this.pending.length && priority(this.pending[i]) <= p) i++;
+    this.pending.splice(i, 0, c);
+  }
+
+  peek(): SenseCondition | undefined { return this.pending[0]; }
+
+  /** Report (and clear) the highest-priority condition. */
+  take(): SenseCondition | undefined { return this.pending.shift(); }
+
+  clear(): void { this.pending.length = 0; }
+
+  list(): readonly SenseCondition[] { return this.pending; }
+}
+
+/** The UA queues of one logical unit, one per I_T nexus identity that has been seen. */
+export class UaTable {
+  private readonly queues = new Map<string, UaQueue>();
+
+  queue(itKey: string): UaQueue {
+    let q = this.queues.get(itKey);
+    if (!q) this.queues.set(itKey, (q = new UaQueue()));
+    return q;
+  }
+
+  has(itKey: string): boolean { return this.queues.has(itKey); }
+
+  /** Establish `c` for every known nexus except `exceptKey`. */
+  raiseAll(c: SenseCondition, exceptKey?: string): void {
+    for (const [k, q] of this.queues) if (k !== exceptKey) q.add(c);
+  }
+
+  forget(itKey: string): void { this.queues.delete(itKey); }
+}
