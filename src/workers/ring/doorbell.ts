@@ -74,6 +74,12 @@ export class Doorbell {
     return true;
   }
 
+  /** Wakes the sleeper whether or not it is parked (shutdown, not the data path). */
+  alert(): void {
+    Atomics.add(this.i32, this.seqIndex, 1);
+    Atomics.notify(this.i32, this.seqIndex);
+  }
+
   /** Sleeper side: announce the intent to sleep; returns the ticket to wait on. Re-check work after. */
   arm(): number {
     Atomics.store(this.i32, this.parkedIndex, 1);
