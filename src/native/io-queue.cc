@@ -444,24 +444,35 @@ class IoQueue : public Napi::ObjectWrap<IoQueue> {
     ready.swap(ready_);
     delivering_ = true;
     Napi::Env env = env_;
-    Napi::HandleScope scope(env);
+    Napi::HandleScope outer(env);
     for (Batch* b : ready) {
       std::unique_ptr<Batch> owned(b);
-      Napi::Array results = Napi::Array::New(env, b->requests.size());
-      for (size_t i = 0; i < b->requests.size(); i++) {
-        Napi::Object o = Napi::Object::New(env);
-        int32_t res = b->requests[i].res;
-        o.Set("res", res);
-        if (res < 0) o.Set("errno", ErrnoName(-res));
-        results.Set(static_cast<uint32_t>(i), o);
-      }
       b->stores.clear();
       outstandingBatches_--;
+      // Node-API calls can fail while a worker is being terminated: no C++
+      // exception may leave this libuv callback, and nothing is reported then.
       try {
-        b->cb.MakeCallback(Value(), {results}, async_);
-      } catch (const Napi::Error& e) {
-        // Same as a throw in an fs callback: an uncaught exception.
-        napi_fatal_exception(env, e.Value());
+        Napi::HandleScope scope(env);
+        Napi::Array results = Napi::Array::New(env, b->requests.size());
+        for (size_t i = 0; i < b->requests.size(); i++) {
+          Napi::Object o = Napi::Object::New(env);
+          int32_t res = b->requests[i].res;
+          o.Set("res", res);
+          if (res < 0) o.Set("errno", ErrnoName(-res));
+          results.Set(static_cast<uint32_t>(i), o);
+        }
+        napi_value argv[1] = {results};
+        napi_value ret;
+        napi_status st = napi_make_callback(env, async_, Value(), b->cb.Value(), 1, argv, &ret);
+        if (st != napi_ok) {
+          bool pending = false;
+          napi_is_exception_pending(env, &pending);
+          napi_value exc;
+          // Same as a throw in an fs callback: an uncaught exception.
+          if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+        }
+      } catch (const Napi::Error&) {
+        // Only reachable when the env is going away.
       }
     }
     delivering_ = false;
