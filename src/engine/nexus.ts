@@ -59,6 +59,13 @@ export class ItNexus implements NexusView {
     if (!lu.ua.has(this.itKey)) lu.ua.queue(this.itKey).add(SENSE.POWER_ON_RESET);
   }
 
+  /** The CDB's own transfer length in bytes, when the LUN and opcode are known (embedded mode). */
+  transferLengthFor(lun: number, cdb: Uint8Array): number | undefined {
+    const lu = this.map.entries.get(lun)?.lu;
+    const dec = lu?.table.decode(cdb);
+    return lu && dec?.ok ? dec.def.xferBytes(dec.f, lu.blockSize) : undefined;
+  }
+
   execute(req: CommandRequest, done: CompletionCallback): void {
     runPipeline(this, req, done, this.log);
   }

@@ -1,0 +1,113 @@
+import { Engine, EngineOptions } from '../../engine/engine';
+import { ItNexus } from '../../engine/nexus';
+import { Completion, ResidualKind } from '../../engine/command';
+import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../engine/spec/status';
+import { parseSense } from '../../engine/sense';
+import { NexusError } from '../../engine/result';
+import { Topology, LunMapping } from '../../engine/topology';
+
+/**
+ * Embedded mode (SCST's scst_local): the engine in-process, with an initiator API for test rigs.
+ * The same engine the daemon runs; only the transport differs.
+ */
+
+export interface ExecuteOptions {
+  dataOut?: Uint8Array;
+  /** Expected Data Transfer Length; defaults to the CDB's own transfer length. */
+  expectedLength?: number;
+  attr?: TaskAttr;
+}
+
+export interface ExecuteResult {
+  status: Status;
+  sense?: Buffer;
+  /** Sense key / ASC / ASCQ decoded from `sense`, for assertions. */
+  senseKey?: number;
+  asc?: number;
+  ascq?: number;
+  information?: bigint;
+  data: Buffer;
+  residual: number;
+  residualKind: ResidualKind;
+  /** Aborted by task management with no status (TAS = 0). */
+  aborted: boolean;
+}
+
+export interface SubmittedCommand { tag: number; result: Promise<ExecuteResult> }
+
+export class LocalSession {
+  private nextTag = 1;
+
+  constructor(readonly nexus: ItNexus) {}
+
+  get initiatorName(): string { return this.nexus.initiatorName; }
+
+  /** Send a command and get its tag at once (to abort or query it), and its result later. */
+  submit(lun: number, cdb: Uint8Array | number[], opts: ExecuteOptions = {}): SubmittedCommand {
+    if (this.nexus.isClosed) throw new NexusError('ERR_SESSION_CLOSED', 'session is closed');
+    const tag = this.nextTag++;
+    const bytes = cdb instanceof Uint8Array ? cdb : Uint8Array.from(cdb);
+    const expectedLength = opts.expectedLength ?? this.nexus.transferLengthFor(lun, bytes) ?? opts.dataOut?.length ?? 0;
+    const result = new Promise<ExecuteResult>(resolve => {
+      this.nexus.execute(
+        { lun, cdb: bytes, tag, attr: opts.attr ?? TaskAttr.SIMPLE, expectedLength, dataOut: opts.dataOut },
+        c => resolve(toResult(c)),
+      );
+    });
+    return { tag, result };
+  }
+
+  execute(lun: number, cdb: Uint8Array | number[], opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+    return this.submit(lun, cdb, opts).result;
+  }
+
+  taskManagement(fn: TmfFunction, lun = 0, refTag?: number): Promise<TmfResponse> {
+    return this.nexus.taskManagement({ fn, lun, refTag });
+  }
+
+  /** End the session: `logout` cleanly, or simulate an I_T nexus loss (dropped connection). */
+  close(reason: 'logout' | 'loss' = 'logout'): Promise<void> {
+    return this.nexus.close(reason);
+  }
+}
+
+function toResult(c: Completion): ExecuteResult {
+  const s = c.sense ? parseSense(c.sense) : undefined;
+  return {
+    status: c.status, sense: c.sense, senseKey: s?.key, asc: s?.asc, ascq: s?.ascq, information: s?.information,
+    data: c.data ? Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) : Buffer.alloc(0),
+    residual: c.residual, residualKind: c.residualKind, aborted: !!c.aborted,
+  };
+}
+
+export class EmbeddedTarget {
+  private constructor(readonly engine: Engine, private readonly defaultTarget: string) {}
+
+  /** Start an engine from a normalized topology (see src/daemon/config for the JSON normalizer). */
+  static async start(topology: Pick<Topology, 'devices' | 'targets'>, opts: EngineOptions = {}): Promise<EmbeddedTarget> {
+    const engine = await Engine.create(topology, opts);
+    const first = topology.targets[0]?.name;
+    if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
+    return new EmbeddedTarget(engine, first);
+  }
+
+  /** Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID). */
+  session(initiatorName: string, opts: { target?: string; isid?: string; tpgt?: number } = {}): LocalSession {
+    const targetName = opts.target ?? this.defaultTarget;
+    const n = this.engine.openNexus({ targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt });
+    if (!n) throw new NexusError('ERR_NO_TARGET', `no target "${targetName}"`);
+    return new LocalSession(n);
+  }
+
+  addLun(m: LunMapping, opts: { target?: string; group?: string } = {}): void {
+    this.engine.addLun(opts.target ?? this.defaultTarget, m, opts.group);
+  }
+
+  removeLun(lun: number, opts: { target?: string; group?: string } = {}): void {
+    this.engine.removeLun(opts.target ?? this.defaultTarget, lun, opts.group);
+  }
+
+  resize(device: string, sizeBytes: bigint): Promise<void> { return this.engine.resizeDevice(device, sizeBytes); }
+
+  stop(): Promise<void> { return this.engine.close(); }
+}
