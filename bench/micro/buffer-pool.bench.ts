@@ -1,0 +1,40 @@
+// Buffer pool get/put cost. Run: npx tsx bench/micro/buffer-pool.bench.ts
+
+import { Bench } from 'tinybench';
+import { BufferPool } from '../../src/workers/buffer-pool';
+
+async function main(): Promise<void> {
+  const pool = BufferPool.create({
+    classes: [{ size: 4096, count: 1024 }, { size: 65536, count: 64 }],
+    spill: false,
+  });
+  const held = new Int32Array(32);
+  const bench = new Bench({ time: 400, warmupTime: 100 });
+  bench
+    .add('get+put 4 KiB', () => {
+      const h = pool.get(4096);
+      pool.put(h);
+    })
+    .add('get+view+put 64 KiB', () => {
+      const h = pool.get(65536);
+      pool.view(h)[0] = 1;
+      pool.put(h);
+    })
+    .add('32 x get, then 32 x put (4 KiB)', () => {
+      for (let i = 0; i < 32; i++) held[i] = pool.get(4096);
+      for (let i = 0; i < 32; i++) pool.put(held[i]);
+    });
+  await bench.run();
+  console.log('task                                  ops/s      mean ns   p99 ns');
+  for (const t of bench.tasks) {
+    const r = t.result;
+    if (r === undefined) continue;
+    console.log(`${t.name.padEnd(34)} ${r.hz.toFixed(0).padStart(10)} ${(r.mean * 1e6).toFixed(0).padStart(10)} ${(r.p99 * 1e6).toFixed(0).padStart(8)}`);
+  }
+  console.log('stats', JSON.stringify(pool.stats()));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
