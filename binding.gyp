@@ -2,7 +2,8 @@
   "variables": {
     # io_uring is compiled in only when liburing's header is installed
     # (Debian: liburing-dev); otherwise the I/O queue uses its thread pool.
-    "nexus_have_liburing": "<!(test -f /usr/include/liburing.h && echo 1 || echo 0)"
+    # Override with `node-gyp rebuild -- -Dnexus_have_liburing=0`.
+    "nexus_have_liburing%": "<!(test -f /usr/include/liburing.h && echo 1 || echo 0)"
   },
   "targets": [
     {

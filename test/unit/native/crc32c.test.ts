@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import * as native from '../../../src/native';
 import { crc32cJs } from '../../../src/native/crc32c-js';
 
@@ -113,5 +114,26 @@ describe('native/crc32c', () => {
     const big = noise(256 * 1024, 3);
     expect(native.crc32c(big)).to.equal(crc32cJs(big));
     expect(native.crc32c(big)).to.equal(crcBitwise(big));
+  });
+});
+
+describe('native/crc32c table path (CPUs without SSE4.2)', () => {
+  it('NEXUS_CRC32C=table selects the table and it meets the RFC 3720 B.4 vectors', function () {
+    this.timeout(20000);
+    // A child process: the choice is made once per process at load time.
+    const index = require.resolve('../../../src/native');
+    const script = `
+      const n = require(${JSON.stringify(index)});
+      const asc = Uint8Array.from({ length: 32 }, (_, i) => i);
+      const big = new Uint8Array(100000).map((_, i) => (i * 31) & 0xff);
+      process.stdout.write(JSON.stringify([n.crc32cImpl, n.crc32c(asc), n.crc32c(asc.slice().reverse()),
+        n.crc32c(big) === n.crc32cJs(big), n.crc32c(asc.subarray(5), n.crc32c(asc.subarray(0, 5)))]));`;
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      env: { ...process.env, NEXUS_CRC32C: 'table' },
+      encoding: 'utf8',
+      timeout: 15000,
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal(['table', 0x46dd794e, 0x113fdb5c, true, 0x46dd794e]);
   });
 });

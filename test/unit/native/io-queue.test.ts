@@ -7,7 +7,8 @@ import * as native from '../../../src/native';
 import { createJsIoQueue } from '../../../src/native/js-io-queue';
 import { directIoDir, pattern, patternFile } from './helpers';
 
-const addonPath = path.resolve(__dirname, '../../../build/Release/nexus_native.node');
+// Workers load the addon through src/native/index.ts (tsx compiles it there too).
+const indexPath = require.resolve('../../../src/native');
 
 function submit(q: native.IoQueue, reqs: native.IoRequest[]): Promise<native.IoResult[]> {
   return new Promise(resolve => q.submit(reqs, resolve));
@@ -203,7 +204,8 @@ describe('native/io-queue', () => {
   it('works inside worker_threads, each with its own queue, and a worker can exit with I/O queued', async () => {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
-      const addon = require(workerData.addonPath);
+      require('tsx/cjs');
+       const addon = require(workerData.indexPath);
       const q = addon.createIoQueue({ depth: 8 });
       const sab = addon.allocAlignedShared(4096);
       const o = addon.openBlock(workerData.file, { direct: true, readOnly: true });
@@ -217,7 +219,7 @@ describe('native/io-queue', () => {
       });`;
     const run = (offset: number): Promise<{ backend: string; res: number; crc: number }> =>
       new Promise((resolve, reject) => {
-        const w = new Worker(code, { eval: true, workerData: { addonPath, file, offset } });
+        const w = new Worker(code, { eval: true, workerData: { indexPath, file, offset } });
         w.once('message', m => {
           w.terminate().then(() => resolve(m), reject);
         });
@@ -237,12 +239,12 @@ describe('native/io-queue', () => {
   it('an idle queue does not keep the process alive', function () {
     this.timeout(15000);
     const script = `
-      const addon = require(${JSON.stringify(addonPath)});
+      const addon = require(${JSON.stringify(indexPath)});
       for (const backend of ['auto', 'threads']) {
         const q = addon.createIoQueue({ backend });
         q.submit([], () => process.stdout.write(backend + ' done\\n'));
       }`;
-    const r = spawnSync(process.execPath, ['-e', script], { timeout: 10000, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { timeout: 10000, encoding: 'utf8' });
     expect(r.signal, r.stderr).to.equal(null);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('auto done\nthreads done\n');
@@ -251,12 +253,12 @@ describe('native/io-queue', () => {
   it('a callback that throws becomes an uncaughtException, and later batches are still delivered', function () {
     this.timeout(15000);
     const script = `
-      const addon = require(${JSON.stringify(addonPath)});
+      const addon = require(${JSON.stringify(indexPath)});
       process.on('uncaughtException', e => process.stdout.write('uncaught ' + e.message + '\\n'));
       const q = addon.createIoQueue();
       q.submit([], () => { throw new Error('boom'); });
       q.submit([], () => { process.stdout.write('second\\n'); q.close(); });`;
-    const r = spawnSync(process.execPath, ['-e', script], { timeout: 10000, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { timeout: 10000, encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('uncaught boom\nsecond\n');
   });

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as native from '../../../src/native';
 
-const addonPath = path.resolve(__dirname, '../../../build/Release/nexus_native.node');
+// Workers load the addon through src/native/index.ts (tsx compiles it there too).
+const indexPath = require.resolve('../../../src/native');
 
 describe('native/shared-memory', () => {
   it('allocAlignedShared returns a zeroed, page-aligned SharedArrayBuffer of exactly the size asked', () => {
@@ -32,12 +33,13 @@ describe('native/shared-memory', () => {
     // must be the same mapping as ours.
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
-       const addon = require(workerData.addonPath);
+       require('tsx/cjs');
+       const addon = require(workerData.indexPath);
        const i32 = new Int32Array(workerData.sab);
        Atomics.store(i32, 1, 0x5a5a);
        Atomics.add(i32, 0, 41);
        parentPort.postMessage(addon.addressOf(workerData.sab).toString());`,
-      { eval: true, workerData: { sab, addonPath } },
+      { eval: true, workerData: { sab, indexPath } },
     );
     Atomics.store(i32, 0, 1);
     const addr = await new Promise<string>((resolve, reject) => {
