@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { CdbTable, cdbLengthForOpcode } from '../../../../src/engine/cdb/registry';
+import { CORE_ROWS } from '../../../../src/engine/cdb/defs/core';
+import { CdbDef } from '../../../../src/engine/cdb/dsl';
+import { buildSense, SenseFormat } from '../../../../src/engine/sense';
+import { Status } from '../../../../src/engine/spec/status';
+
+const table = new CdbTable(CORE_ROWS as unknown as CdbDef[]);
+
+function senseOf(cdb: number[]): Buffer {
+  const r = table.decode(Uint8Array.from(cdb));
+  if (r.ok) throw new Error('expected a rejection');
+  expect(r.outcome.status).to.equal(Status.CHECK_CONDITION);
+  return buildSense(r.outcome.sense!, SenseFormat.FIXED);
+}
+
+describe('CDB table decoding (SPC-4 4.2, 4.5.2.4.2)', () => {
+  it('decodes REPORT LUNS fields', () => {
+    const r = table.decode(Uint8Array.from([0xa0, 0, 0x02, 0, 0, 0, 0x00, 0x01, 0x00, 0x10, 0, 0]));
+    expect(r.ok).to.equal(true);
+    if (r.ok) expect(r.f).to.deep.equal({ selectReport: 2, allocationLength: 0x10010 });
+  });
+
+  it('unknown opcode → INVALID COMMAND OPERATION CODE (20h/00h)', () => {
+    const s = senseOf([0xc5, 0, 0, 0, 0, 0]);
+    expect([s[2], s[12], s[13]]).to.deep.equal([0x05, 0x20, 0x00]);
+  });
+
+  it('a reserved bit → INVALID FIELD IN CDB with byte and bit pointer', () => {
+    // TEST UNIT READY byte 1 bit 5 set (reserved)
+    const s = senseOf([0x00, 0x20, 0, 0, 0, 0]);
+    expect([s[12], s[13]]).to.deep.equal([0x24, 0x00]);
+    expect([...s.subarray(15, 18)]).to.deep.equal([0xc8 | 5, 0x00, 0x01]);
+  });
+
+  it('NACA in the control byte is refused (no ACA support)', () => {
+    const s = senseOf([0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0x04]);
+    expect([...s.subarray(15, 18)]).to.deep.equal([0xc8 | 2, 0x00, 11]);
+  });
+
+  it('REQUEST SENSE accepts DESC (byte 1 bit 0) and rejects byte 1 bit 1', () => {
+    expect(table.decode(Uint8Array.from([0x03, 0x01, 0, 0, 252, 0])).ok).to.equal(true);
+    const s = senseOf([0x03, 0x02, 0, 0, 252, 0]);
+    expect([...s.subarray(15, 18)]).to.deep.equal([0xc8 | 1, 0x00, 0x01]);
+  });
+
+  it('a CDB shorter than the row → INVALID FIELD IN CDB', () => {
+    const s = senseOf([0xa0, 0, 0]);
+    expect(s[12]).to.equal(0x24);
+  });
+
+  it('group codes give CDB lengths', () => {
+    expect([0x00, 0x28, 0x5a, 0x88, 0xa8, 0xc0].map(cdbLengthForOpcode)).to.deep.equal([6, 10, 10, 16, 12, 0]);
+  });
+});
