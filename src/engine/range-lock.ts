@@ -1,6 +1,6 @@
 /**
  * LBA range locks: the serialization that makes COMPARE AND WRITE and ORWRITE atomic against every
- * other command touching the same blocks (SBC-4 5.3: "the device server shall ... perform the
+ * other command touching the same blocks (SBC-4 COMPARE AND WRITE: "the device server shall ... perform the
  * compare and write operations as an uninterrupted series of actions"; 5.21 ORWRITE likewise).
  *
  * Reads take a shared lock, writes and read-modify-write commands an exclusive one. Grants are
