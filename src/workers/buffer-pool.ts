@@ -16,6 +16,10 @@
 //     line 0: ENQ_POS         line 1: DEQ_POS         line 2: IN_USE HIGH_WATER GET_FAILS
 //     cellSeq[q]  cellVal[q]  state[count]      (q = queue capacity, a power of two >= count)
 //
+//   A cell claimed by a thread that was preempted before filling (or releasing) it makes the
+//   others wait for it (short spin, then 50 µs sleeps): the queue is never reported empty or
+//   full while buffers exist, which keeps -1 an exact "all buffers are out".
+//
 //   state[i] is 1 while buffer i is out; put() flips it back with a CAS, which turns a double
 //   put into an immediate ERR_POOL_DOUBLE_PUT instead of a buffer handed to two commands.
 //
@@ -32,6 +36,9 @@ const POOL_MAGIC = 0x4e58504c; // "NXPL"
 const LINE_WORDS = 16;
 const H_MAGIC = 0;
 const H_CLASSES = 1;
+const H_PAUSE = 2; // always 0: a word to sleep on while backing off
+const PAUSE_SPIN = 256;
+const PAUSE_SLEEPS = 4000;
 const HEADER_WORDS = LINE_WORDS;
 const C_ENQ = 0;
 const C_DEQ = LINE_WORDS;
@@ -328,6 +335,18 @@ export class BufferPool {
     return c;
   }
 
+  /**
+   * Back-off while another thread finishes a queue operation it has claimed: a short spin, then
+   * 50 µs sleeps (the other thread was preempted and needs the core). False after ~200 ms, which
+   * only a thread that died mid-operation can cause.
+   */
+  private pause(round: number): boolean {
+    if (round < PAUSE_SPIN) return true;
+    if (round > PAUSE_SPIN + PAUSE_SLEEPS) return false;
+    Atomics.wait(this.i32, H_PAUSE, 0, 0.05);
+    return true;
+  }
+
   private raiseHighWater(word: number, used: number): void {
     for (let i = 0; i < CAS_LIMIT; i++) {
       const hw = Atomics.load(this.i32, word);
@@ -353,9 +372,14 @@ export class BufferPool {
           return true;
         }
         pos = seen;
-      } else if (dif < 0) {
-        return false;
+      } else if (dif > 0) {
+        pos = Atomics.load(a, l.base + C_ENQ); // another producer took this position
+      } else if (((pos - Atomics.load(a, l.base + C_DEQ)) | 0) > l.qmask) {
+        return false; // truly full (cannot happen: the queue holds every buffer of the class)
       } else {
+        // The cell's previous dequeuer claimed it but has not released it yet (it may have
+        // been preempted): wait for it rather than report a full queue.
+        if (!this.pause(i)) break;
         pos = Atomics.load(a, l.base + C_ENQ);
       }
     }
@@ -378,7 +402,11 @@ export class BufferPool {
         }
         pos = seen;
       } else if (dif < 0) {
-        return -1;
+        if (Atomics.load(a, l.base + C_ENQ) === pos) return -1; // truly empty
+        // An enqueue claimed this cell and has not filled it yet (preempted between its CAS and
+        // its store): buffers behind it exist, so wait for it instead of reporting exhaustion.
+        if (!this.pause(i)) return -1;
+        pos = Atomics.load(a, l.base + C_DEQ);
       } else {
         pos = Atomics.load(a, l.base + C_DEQ);
       }
