@@ -1,0 +1,64 @@
+import { Decoded } from './cdb/dsl';
+import { INQUIRY } from './cdb/defs/spc';
+import { Outcome, good, invalidCdbField } from './result';
+import { PeripheralType } from './spec/status';
+import { ExecContext, LuView } from './types';
+import { asciiField, buildVpdPage } from './vpd';
+
+/** SPC-4 6.6.2 table 143: the standard INQUIRY data is 96 bytes (additional length 5Bh). */
+export const STANDARD_INQUIRY_LENGTH = 96;
+
+/** SPC-4 table 143 VERSION: 06h claims SPC-4. */
+export const SPC4_VERSION = 0x06;
+
+/**
+ * SPC-4 6.6.2 table 150 version descriptors, "no version claimed" codes. SBC-3's code is used for
+ * disks because SPC-4's table lists it and the disk command set is SBC-3 compatible.
+ */
+export enum VersionDescriptor {
+  SAM_5 = 0x00a0,
+  SPC_4 = 0x0460,
+  SBC_3 = 0x04c0,
+  ISCSI = 0x0960,
+}
+
+function versionDescriptors(lu: LuView): VersionDescriptor[] {
+  const v = [VersionDescriptor.SAM_5, VersionDescriptor.ISCSI, VersionDescriptor.SPC_4];
+  if (lu.type === PeripheralType.DISK) v.push(VersionDescriptor.SBC_3);
+  return v;
+}
+
+/** SPC-4 6.6.2: standard INQUIRY data. */
+export function buildStandardInquiry(lu: LuView): Buffer {
+  const b = Buffer.alloc(STANDARD_INQUIRY_LENGTH);
+  b[0] = lu.type & 0x1f; // PERIPHERAL QUALIFIER 000b (connected) | PERIPHERAL DEVICE TYPE
+  b[1] = lu.removable ? 0x80 : 0; // RMB
+  b[2] = SPC4_VERSION; // VERSION
+  // NORMACA 0 (no ACA), HISUP 1 (hierarchical LUNs), RESPONSE DATA FORMAT 2
+  b[3] = 0x10 | 0x02;
+  b[4] = STANDARD_INQUIRY_LENGTH - 5; // ADDITIONAL LENGTH: bytes after byte 4
+  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC 0, PROTECT 0
+  b[5] = 0;
+  b[6] = 0; // ENCSERV 0, MULTIP 0
+  b[7] = 0x02; // CMDQUE 1: full task management model
+  asciiField(lu.identity.vendor, 8).copy(b, 8); // T10 VENDOR IDENTIFICATION
+  asciiField(lu.identity.product, 16).copy(b, 16); // PRODUCT IDENTIFICATION
+  asciiField(lu.identity.revision, 4).copy(b, 32); // PRODUCT REVISION LEVEL
+  // bytes 36..55 vendor specific (zero), 56 CLOCKING/QAS/IUS (zero), 57 reserved
+  let off = 58; // bytes 58..73: VERSION DESCRIPTOR 1..8
+  for (const v of versionDescriptors(lu)) { b.writeUInt16BE(v, off); off += 2; }
+  return b; // bytes 74..95 reserved
+}
+
+/** INQUIRY (SPC-4 6.6): standard data or a VPD page; the pipeline trims to ALLOCATION LENGTH. */
+export function spcInquiry(ctx: ExecContext<Decoded<typeof INQUIRY.fields>>): Outcome {
+  const { evpd, pageCode } = ctx.f;
+  if (!evpd) {
+    // SPC-4 6.6.1: EVPD zero with a non-zero PAGE CODE is INVALID FIELD IN CDB.
+    if (pageCode !== 0) return invalidCdbField(2);
+    return good(buildStandardInquiry(ctx.lu));
+  }
+  const page = buildVpdPage(pageCode, ctx.lu, ctx.nexus);
+  // SPC-4 6.6.1: a VPD page the device server does not support is INVALID FIELD IN CDB.
+  return page ? good(page) : invalidCdbField(2);
+}

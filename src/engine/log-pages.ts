@@ -1,0 +1,217 @@
+import { Decoded } from './cdb/dsl';
+import { LOG_SELECT, LOG_SENSE } from './cdb/defs/spc';
+import { GOOD, Outcome, good, invalidCdbField, invalidParamField, check } from './result';
+import { SENSE } from './spec/asc';
+import { ExecContext, LuView } from './types';
+
+/**
+ * Log pages (SPC-4 7.3): only pages a target can fill truthfully. Besides the two lists of
+ * supported pages there is the General Statistics and Performance page (19h), fed by counters the
+ * engine keeps per logical unit in a LuStatistics.
+ */
+
+export enum LogPageCode {
+  SUPPORTED_LOG_PAGES = 0x00,
+  GENERAL_STATISTICS_AND_PERFORMANCE = 0x19,
+}
+
+/** LOG SENSE SUBPAGE CODE FFh with PAGE CODE 00h: supported pages and subpages (SPC-4 7.3.19). */
+export const SUPPORTED_SUBPAGES = 0xff;
+
+/** SPC-4 6.8 table 152: the PC field. */
+export enum LogPageControl { THRESHOLD = 0, CUMULATIVE = 1, DEFAULT_THRESHOLD = 2, DEFAULT_CUMULATIVE = 3 }
+
+/** One time interval of page 19h (SPC-4 7.3.5.7): INTEGER 1 × 10^-EXPONENT 3 = one millisecond. */
+export const TIME_INTERVAL = Object.freeze({ exponent: 3, integer: 1, ns: 1_000_000n });
+
+/**
+ * Per-unit counters behind log page 19h (SPC-4 7.3.6). The engine records each read and write
+ * command of SPC-4 table 375 when it completes (READ(n) are reads; WRITE(n), WRITE AND VERIFY(n)
+ * and UNMAP are writes) and the time the task set spends empty.
+ */
+export class LuStatistics {
+  readCommands = 0n;
+  writeCommands = 0n;
+  /** Logical blocks sent to initiators by read commands (NUMBER OF LOGICAL BLOCKS TRANSMITTED). */
+  blocksTransmitted = 0n;
+  /** Logical blocks received from initiators by write commands (NUMBER OF LOGICAL BLOCKS RECEIVED). */
+  blocksReceived = 0n;
+  /** Time from entering the task set to the service response, summed over read commands. */
+  readProcessingNs = 0n;
+  writeProcessingNs = 0n;
+  /** Time with an empty task set and nothing in progress. */
+  idleNs = 0n;
+  readFuaCommands = 0n;
+  writeFuaCommands = 0n;
+  readFuaProcessingNs = 0n;
+  writeFuaProcessingNs = 0n;
+
+  recordRead(blocks: bigint, fua: boolean, elapsedNs: bigint): void {
+    this.readCommands++;
+    this.blocksTransmitted += blocks;
+    this.readProcessingNs += elapsedNs;
+    if (fua) { this.readFuaCommands++; this.readFuaProcessingNs += elapsedNs; }
+  }
+
+  recordWrite(blocks: bigint, fua: boolean, elapsedNs: bigint): void {
+    this.writeCommands++;
+    this.blocksReceived += blocks;
+    this.writeProcessingNs += elapsedNs;
+    if (fua) { this.writeFuaCommands++; this.writeFuaProcessingNs += elapsedNs; }
+  }
+
+  recordIdle(ns: bigint): void { this.idleNs += ns; }
+
+  /** LOG SELECT: every parameter of page 19h is "Reset Only" (SPC-4 table 374). */
+  reset(): void {
+    this.readCommands = this.writeCommands = this.blocksTransmitted = this.blocksReceived = 0n;
+    this.readProcessingNs = this.writeProcessingNs = this.idleNs = 0n;
+    this.readFuaCommands = this.writeFuaCommands = this.readFuaProcessingNs = this.writeFuaProcessingNs = 0n;
+  }
+}
+
+/**
+ * The unit's statistics, when the engine keeps them (a `statistics: LuStatistics` member on the
+ * logical unit); without them page 19h is not offered.
+ */
+export function statisticsOf(lu: LuView): LuStatistics | undefined {
+  const s = (lu as LuView & { statistics?: unknown }).statistics;
+  return s instanceof LuStatistics ? s : undefined;
+}
+
+/** SPC-4 7.3.2.2.2: parameter control byte. */
+const TSD = 0x20; // target save disable: nothing is saved implicitly
+const FORMAT_UNBOUNDED_COUNTER = 0x02; // FORMAT AND LINKING 10b (7.3.2.2.2.3)
+const FORMAT_BINARY_LIST = 0x03; // FORMAT AND LINKING 11b (7.3.2.2.2.5)
+
+interface LogParameter { code: number; control: number; value: Buffer }
+
+function u64s(...v: bigint[]): Buffer {
+  const b = Buffer.alloc(8 * v.length);
+  v.forEach((x, i) => b.writeBigUInt64BE(BigInt.asUintN(64, x), 8 * i));
+  return b;
+}
+
+const intervals = (ns: bigint): bigint => ns / TIME_INTERVAL.ns;
+
+/** SPC-4 7.3.6: the parameters of page 19h, zero counters for default cumulative values. */
+function statisticsParameters(s: LuStatistics | undefined): LogParameter[] {
+  const z = s ?? new LuStatistics();
+  const interval = Buffer.alloc(8);
+  interval.writeUInt32BE(TIME_INTERVAL.exponent, 0); // EXPONENT
+  interval.writeUInt32BE(TIME_INTERVAL.integer, 4); // INTEGER
+  return [
+    // 0001h General Access Statistics and Performance (table 377). Command priority is not
+    // supported, so both WEIGHTED fields are zero as the standard requires.
+    { code: 0x0001, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(
+      z.readCommands, z.writeCommands, z.blocksReceived, z.blocksTransmitted,
+      intervals(z.readProcessingNs), intervals(z.writeProcessingNs), 0n, 0n) },
+    // 0002h Idle Time (table 378)
+    { code: 0x0002, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(intervals(z.idleNs)) },
+    // 0003h Time Interval (7.3.5.7): a binary format list parameter
+    { code: 0x0003, control: TSD | FORMAT_BINARY_LIST, value: interval },
+    // 0004h Force Unit Access Statistics and Performance (table 379). FUA_NV is obsolete in SBC-4
+    // and never honoured, so its counters are truthfully zero.
+    { code: 0x0004, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(
+      z.readFuaCommands, z.writeFuaCommands, 0n, 0n,
+      intervals(z.readFuaProcessingNs), intervals(z.writeFuaProcessingNs), 0n, 0n) },
+  ];
+}
+
+/** SPC-4 7.3.2.1 table 328: log page header, then the parameters (7.3.2.2 table 331). */
+function logPage(pageCode: number, subpage: number, ds: boolean, params: LogParameter[]): Buffer {
+  const parts = params.map(p => {
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(p.code, 0); // PARAMETER CODE
+    h[2] = p.control; // parameter control byte
+    h[3] = p.value.length; // PARAMETER LENGTH
+    return Buffer.concat([h, p.value]);
+  });
+  const body = Buffer.concat(parts);
+  const h = Buffer.alloc(4);
+  h[0] = (ds ? 0x80 : 0) | (subpage ? 0x40 : 0) | pageCode; // DS | SPF | PAGE CODE
+  h[1] = subpage; // SUBPAGE CODE
+  h.writeUInt16BE(body.length, 2); // PAGE LENGTH
+  return Buffer.concat([h, body]);
+}
+
+function listPage(subpage: number, body: number[]): Buffer {
+  const h = Buffer.from([(subpage ? 0x40 : 0) | LogPageCode.SUPPORTED_LOG_PAGES, subpage, 0, 0]);
+  h.writeUInt16BE(body.length, 2);
+  return Buffer.concat([h, Buffer.from(body)]);
+}
+
+/** The (page, subpage) pairs this unit offers, ascending. */
+function supportedPages(lu: LuView): Array<[number, number]> {
+  const pages: Array<[number, number]> = [
+    [LogPageCode.SUPPORTED_LOG_PAGES, 0],
+    [LogPageCode.SUPPORTED_LOG_PAGES, SUPPORTED_SUBPAGES],
+  ];
+  if (statisticsOf(lu)) pages.push([LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE, 0]);
+  return pages;
+}
+
+/** LOG SENSE (SPC-4 6.8). PPC and SP are outside the row's usage mask, so never set here. */
+export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>): Outcome {
+  const { pc, pageCode, subpageCode, parameterPointer } = ctx.f;
+  const supported = supportedPages(ctx.lu);
+  if (!supported.some(([p, s]) => p === pageCode && s === subpageCode)) {
+    // SPC-4 6.8: an unsupported page or subpage is INVALID FIELD IN CDB.
+    return supported.some(([p]) => p === pageCode) ? invalidCdbField(3) : invalidCdbField(2, 5);
+  }
+  if (pageCode === LogPageCode.SUPPORTED_LOG_PAGES) {
+    // The lists have no parameters, so any PARAMETER POINTER is past the last one.
+    if (parameterPointer !== 0) return invalidCdbField(5);
+    if (subpageCode === 0) {
+      // SPC-4 7.3.18: one byte per page code (page codes with subpage 00h).
+      return good(listPage(0, supported.filter(([, s]) => s === 0).map(([p]) => p)));
+    }
+    // SPC-4 7.3.19: two bytes (page, subpage) per supported page.
+    return good(listPage(SUPPORTED_SUBPAGES, supported.flatMap(([p, s]) => [p, s])));
+  }
+  // Page 19h. Its counters have no thresholds (SPC-4 7.3.2.2.2.3: unbounded counters).
+  if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidCdbField(2, 7);
+  const stats = pc === LogPageControl.CUMULATIVE ? statisticsOf(ctx.lu) : undefined;
+  const params = statisticsParameters(stats);
+  // SPC-4 6.8: PARAMETER POINTER selects parameters with codes from it upwards; past the last
+  // one is INVALID FIELD IN CDB.
+  if (parameterPointer > params[params.length - 1].code) return invalidCdbField(5);
+  // DS 1: the page's parameters cannot be saved.
+  return good(logPage(pageCode, 0, true, params.filter(p => p.code >= parameterPointer)));
+}
+
+/**
+ * LOG SELECT (SPC-4 6.7). PCR 1, or PC cumulative with no parameter list, resets the counters
+ * (every parameter of page 19h is "Reset Only"); no parameter can be set to a value.
+ */
+export function spcLogSelect(ctx: ExecContext<Decoded<typeof LOG_SELECT.fields>>): Outcome {
+  const { pcr, pc, pageCode, subpageCode, parameterListLength } = ctx.f;
+  const stats = statisticsOf(ctx.lu);
+  if (pcr) {
+    // SPC-4 6.7.1: PCR 1 with a parameter list is INVALID FIELD IN CDB.
+    if (parameterListLength !== 0) return invalidCdbField(7);
+    stats?.reset();
+    return GOOD;
+  }
+  if (parameterListLength === 0) {
+    // SPC-4 6.7.1 table 148: PAGE CODE 0 means every page; otherwise the page must exist.
+    const all = pageCode === 0 && subpageCode === 0;
+    if (!all && !(pageCode === LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE && subpageCode === 0 && stats)) {
+      return invalidCdbField(2, 5);
+    }
+    // Thresholds do not exist; cumulative values go back to their defaults (zero).
+    if (pc === LogPageControl.CUMULATIVE || pc === LogPageControl.DEFAULT_CUMULATIVE) stats?.reset();
+    return GOOD;
+  }
+  // SPC-4 6.7.1: with a parameter list, PAGE CODE and SUBPAGE CODE must be zero.
+  if (pageCode !== 0 || subpageCode !== 0) return invalidCdbField(2, 5);
+  const data = ctx.dataOut ?? new Uint8Array(0);
+  if (data.length < 4) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
+  // SPC-4 6.7.1: no log parameter of this unit can be changed: the first page of the list is
+  // refused at its page code, or, for page 19h, at its first parameter code.
+  const code = data[0] & 0x3f;
+  const sub = data[0] & 0x40 ? data[1] : 0;
+  if (code !== LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE || sub !== 0 || !stats) return invalidParamField(0, 5);
+  if (data.length < 8) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
+  return invalidParamField(4);
+}

@@ -1,0 +1,359 @@
+import { Decoded } from './cdb/dsl';
+import { MODE_SELECT_10, MODE_SELECT_6, MODE_SENSE_10, MODE_SENSE_6 } from './cdb/defs/spc';
+import { GOOD, NexusError, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { SENSE } from './spec/asc';
+import { PeripheralType } from './spec/status';
+import { ExecContext, LuView, ModeParams } from './types';
+
+/**
+ * Mode pages (SPC-4 7.5, SBC-4 6.5): the page table, the per-unit store of current values, and
+ * MODE SENSE / MODE SELECT. Nothing is saveable: PS is always zero, PC 11b and SP 1 are refused.
+ */
+
+export enum ModePageCode {
+  READ_WRITE_ERROR_RECOVERY = 0x01,
+  CACHING = 0x08,
+  CONTROL = 0x0a,
+  INFORMATIONAL_EXCEPTIONS_CONTROL = 0x1c,
+  /** MODE SENSE only: every page. */
+  ALL_PAGES = 0x3f,
+}
+
+/** SPC-4 6.11 table 163: the PAGE CONTROL field. */
+export enum PageControl { CURRENT = 0, CHANGEABLE = 1, DEFAULT = 2, SAVED = 3 }
+
+/** MODE SENSE SUBPAGE CODE FFh: every subpage of the page(s). */
+export const ALL_SUBPAGES = 0xff;
+
+export interface ModePageDef {
+  code: ModePageCode;
+  subpage: number;
+  /** The page exists only on direct-access block devices (SBC-4 mode pages). */
+  disksOnly: boolean;
+  /** Default values of the whole page, page header included. */
+  defaults(opts: ModePagesOptions): Uint8Array;
+  /** Changeable-values mask of the whole page (PC 01b); header bytes as in the page. */
+  changeable: Uint8Array;
+}
+
+export interface ModePagesOptions {
+  /** Initial caching page WCE (the backstore's write-back setting). */
+  writeBack: boolean;
+  /** Caching page RCD: the backstore has no read cache (O_DIRECT). */
+  readCacheDisabled?: boolean;
+}
+
+/** Page-0 format page: byte 0 PS 0 / SPF 0 / PAGE CODE, byte 1 PAGE LENGTH, then `body`. */
+function page0(code: ModePageCode, body: number[]): Uint8Array {
+  return Uint8Array.from([code, body.length, ...body]);
+}
+
+// Byte positions and masks the rest of this file names.
+const CACHING_WCE = { byte: 2, mask: 0x04 };
+const CACHING_RCD = { byte: 2, mask: 0x01 };
+const CONTROL_D_SENSE = { byte: 2, mask: 0x04 };
+const CONTROL_SWP = { byte: 4, mask: 0x08 };
+
+const MODE_PAGES: readonly ModePageDef[] = [
+  {
+    // SBC-4 6.5.9 table 196, PAGE LENGTH 0Ah. No medium to retry on: every field zero.
+    code: ModePageCode.READ_WRITE_ERROR_RECOVERY, subpage: 0, disksOnly: true,
+    defaults: () => page0(ModePageCode.READ_WRITE_ERROR_RECOVERY, new Array(10).fill(0)),
+    changeable: page0(ModePageCode.READ_WRITE_ERROR_RECOVERY, new Array(10).fill(0)),
+  },
+  {
+    // SBC-4 6.5.5 table 186, PAGE LENGTH 12h. byte 2: IC ABPF CAP DISC SIZE WCE MF RCD.
+    // WCE follows the backstore and is changeable; RCD reports whether reads bypass a cache.
+    code: ModePageCode.CACHING, subpage: 0, disksOnly: true,
+    defaults: o => {
+      const p = page0(ModePageCode.CACHING, new Array(18).fill(0));
+      if (o.writeBack) p[CACHING_WCE.byte] |= CACHING_WCE.mask;
+      if (o.readCacheDisabled) p[CACHING_RCD.byte] |= CACHING_RCD.mask;
+      return p;
+    },
+    changeable: (() => {
+      const m = page0(ModePageCode.CACHING, new Array(18).fill(0));
+      m[CACHING_WCE.byte] = CACHING_WCE.mask;
+      return m;
+    })(),
+  },
+  {
+    // SPC-4 7.5.8 table 457 (control mode page), PAGE LENGTH 0Ah:
+    //  byte 2: TST 000b (one task set shared by all I_T nexuses) | TMF_ONLY 0 | DPICZ 0 |
+    //          D_SENSE (changeable) | GLTSD 1 (log parameters are never saved) | RLEC 0
+    //  byte 3: QUEUE ALGORITHM MODIFIER 1 (unrestricted reordering of SIMPLE tasks) | NUAR 0 |
+    //          QERR 00b (other tasks are not aborted on CHECK CONDITION)
+    //  byte 4: RAC 0 | UA_INTLCK_CTRL 00b | SWP (changeable)
+    //  byte 5: ATO 0 | TAS 0 (aborted tasks of other nexuses are not reported) | AUTOLOAD 0
+    //  bytes 8..9 BUSY TIMEOUT PERIOD 0 (undefined), 10..11 EXTENDED SELF-TEST COMPLETION TIME 0
+    code: ModePageCode.CONTROL, subpage: 0, disksOnly: false,
+    defaults: () => page0(ModePageCode.CONTROL, [0x02, 0x10, 0, 0, 0, 0, 0, 0, 0, 0]),
+    changeable: page0(ModePageCode.CONTROL, [CONTROL_D_SENSE.mask, 0, CONTROL_SWP.mask, 0, 0, 0, 0, 0, 0, 0]),
+  },
+  {
+    // SPC-4 7.5.11 table 463, PAGE LENGTH 0Ah: informational exceptions are not reported, so
+    // DEXCPT 1 (byte 2 bit 3) and MRIE 0; nothing changeable.
+    code: ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, subpage: 0, disksOnly: false,
+    defaults: () => page0(ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, [0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    changeable: page0(ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, new Array(10).fill(0)),
+  },
+];
+
+const key = (code: number, subpage: number): number => (code << 8) | subpage;
+
+function pagesForType(type: PeripheralType): readonly ModePageDef[] {
+  return MODE_PAGES.filter(p => !p.disksOnly || type === PeripheralType.DISK);
+}
+
+/**
+ * The mode pages of one logical unit: current values shared by every I_T nexus (SPC-4 allows
+ * one set per unit). The engine creates one per unit and hands it out as `lu.modes`.
+ */
+export class ModePages implements ModeParams {
+  private readonly defaults = new Map<number, Uint8Array>();
+  private readonly current = new Map<number, Uint8Array>();
+
+  constructor(opts: ModePagesOptions) {
+    for (const p of MODE_PAGES) {
+      const d = p.defaults(opts);
+      this.defaults.set(key(p.code, p.subpage), d);
+      this.current.set(key(p.code, p.subpage), Uint8Array.from(d));
+    }
+  }
+
+  get writeCacheEnabled(): boolean { return this.flag(ModePageCode.CACHING, CACHING_WCE); }
+  get descriptorSense(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_D_SENSE); }
+  get softwareWriteProtect(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_SWP); }
+
+  private flag(code: ModePageCode, f: { byte: number; mask: number }): boolean {
+    return (this.current.get(key(code, 0))![f.byte] & f.mask) !== 0;
+  }
+
+  /** The page's values for `pc` (saved values do not exist). */
+  values(def: ModePageDef, pc: Exclude<PageControl, PageControl.SAVED>): Uint8Array {
+    const k = key(def.code, def.subpage);
+    switch (pc) {
+      case PageControl.CURRENT: return this.current.get(k)!;
+      case PageControl.CHANGEABLE: return def.changeable;
+      case PageControl.DEFAULT: return this.defaults.get(k)!;
+    }
+  }
+
+  /** Replace current values (MODE SELECT, after the whole parameter list has been checked). */
+  set(code: number, subpage: number, bytes: Uint8Array): boolean {
+    const k = key(code, subpage);
+    const old = this.current.get(k);
+    if (!old || old.length !== bytes.length) throw new NexusError('ERR_MODE_PAGE', `no mode page ${code}/${subpage} of that length`);
+    const changed = old.some((v, i) => v !== bytes[i]);
+    this.current.set(k, Uint8Array.from(bytes));
+    return changed;
+  }
+}
+
+/** The unit's ModePages; the engine always installs one. */
+export function modePagesOf(lu: LuView): ModePages {
+  if (!(lu.modes instanceof ModePages)) throw new NexusError('ERR_MODE_PAGES', `${lu.name}: lu.modes is not a ModePages`);
+  return lu.modes;
+}
+
+/**
+ * SPC-4 6.11: which pages a PAGE CODE / SUBPAGE CODE pair asks for, in ascending page order,
+ * or the INVALID FIELD IN CDB outcome.
+ */
+function selectPages(type: PeripheralType, pageCode: number, subpage: number): readonly ModePageDef[] | Outcome {
+  const all = pagesForType(type);
+  if (pageCode === ModePageCode.ALL_PAGES) {
+    if (subpage === 0) return all.filter(p => p.subpage === 0);
+    if (subpage === ALL_SUBPAGES) return all;
+    return invalidCdbField(3);
+  }
+  const ofPage = all.filter(p => p.code === pageCode);
+  // SPC-4 6.11: an unsupported page is INVALID FIELD IN CDB (PAGE CODE: byte 2, bits 5..0).
+  if (ofPage.length === 0) return invalidCdbField(2, 5);
+  if (subpage === ALL_SUBPAGES) return ofPage;
+  const one = ofPage.filter(p => p.subpage === subpage);
+  return one.length ? one : invalidCdbField(3);
+}
+
+/** SBC-4 6.5.2 table 181: DEVICE-SPECIFIC PARAMETER of a direct-access device. */
+function deviceSpecificParameter(ctx: ExecContext<unknown>, modes: ModePages): number {
+  if (ctx.lu.type !== PeripheralType.DISK) return 0;
+  const wp = ctx.readOnly || modes.softwareWriteProtect;
+  return (wp ? 0x80 : 0) | 0x10; // WP | DPOFUA (DPO and FUA are honoured)
+}
+
+/** SBC-4 6.5.2: the short (8-byte) or long (16-byte) LBA mode parameter block descriptor. */
+function blockDescriptor(lu: LuView, long: boolean): Buffer {
+  if (long) {
+    const d = Buffer.alloc(16);
+    d.writeBigUInt64BE(lu.blocks, 0); // bytes 0..7 NUMBER OF LOGICAL BLOCKS
+    d.writeUInt32BE(lu.blockSize, 12); // bytes 12..15 LOGICAL BLOCK LENGTH
+    return d;
+  }
+  const d = Buffer.alloc(8);
+  // bytes 0..3 NUMBER OF LOGICAL BLOCKS, FFFFFFFFh when the capacity does not fit
+  d.writeUInt32BE(lu.blocks > 0xffffffffn ? 0xffffffff : Number(lu.blocks), 0);
+  d.writeUIntBE(lu.blockSize, 5, 3); // byte 4 reserved, bytes 5..7 LOGICAL BLOCK LENGTH
+  return d;
+}
+
+type ModeSenseFields = Decoded<typeof MODE_SENSE_10.fields>;
+
+function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
+  const { dbd, llbaa, pc, pageCode, subpageCode } = ctx.f;
+  // SPC-4 6.11 table 163: saved values are not implemented → SAVING PARAMETERS NOT SUPPORTED.
+  if (pc === PageControl.SAVED) {
+    return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: { cd: true, byte: 2, bit: 7 } });
+  }
+  const modes = modePagesOf(ctx.lu);
+  const selected = selectPages(ctx.lu.type, pageCode, subpageCode);
+  if (!Array.isArray(selected)) return selected as Outcome;
+  const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
+  // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
+  const long = ten && llbaa;
+  const bd = !dbd && ctx.lu.type === PeripheralType.DISK ? blockDescriptor(ctx.lu, long) : Buffer.alloc(0);
+  const body = Buffer.concat([bd, ...pages]);
+  const dsp = deviceSpecificParameter(ctx, modes);
+  if (ten) {
+    // SPC-4 7.5.5 table 452: mode parameter header(10)
+    const h = Buffer.alloc(8);
+    h.writeUInt16BE(6 + body.length, 0); // MODE DATA LENGTH: bytes after itself
+    h[2] = 0; // MEDIUM TYPE
+    h[3] = dsp; // DEVICE-SPECIFIC PARAMETER
+    h[4] = long && bd.length ? 0x01 : 0; // LONGLBA
+    h.writeUInt16BE(bd.length, 6); // BLOCK DESCRIPTOR LENGTH
+    return good(Buffer.concat([h, body]));
+  }
+  // SPC-4 7.5.5 table 451: mode parameter header(6)
+  const h = Buffer.alloc(4);
+  h[0] = 3 + body.length; // MODE DATA LENGTH
+  h[1] = 0; // MEDIUM TYPE
+  h[2] = dsp; // DEVICE-SPECIFIC PARAMETER
+  h[3] = bd.length; // BLOCK DESCRIPTOR LENGTH
+  return good(Buffer.concat([h, body]));
+}
+
+export function spcModeSense6(ctx: ExecContext<Decoded<typeof MODE_SENSE_6.fields>>): Outcome {
+  return modeSense(ctx, false);
+}
+
+export function spcModeSense10(ctx: ExecContext<ModeSenseFields>): Outcome {
+  return modeSense(ctx, true);
+}
+
+const plle = (): Outcome => check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
+const highestBit = (v: number): number => 31 - Math.clz32(v);
+
+/** A checked MODE SELECT parameter list: the pages to install, or the outcome that refuses it. */
+type ParsedSelect = { ok: true; pages: Array<{ def: ModePageDef; bytes: Uint8Array }> } | { ok: false; outcome: Outcome };
+
+/**
+ * SPC-4 6.9 / 7.5: parse a MODE SELECT parameter list strictly, against the current values. Only
+ * changeable bits may differ; lengths must be the page's own.
+ */
+export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, modes: ModePages): ParsedSelect {
+  const fail = (outcome: Outcome): ParsedSelect => ({ ok: false, outcome });
+  const len = data.length;
+  const hdrLen = ten ? 8 : 4;
+  if (len < hdrLen) return fail(plle());
+  const disk = lu.type === PeripheralType.DISK;
+  // SPC-4 7.5.5: MODE DATA LENGTH is reserved for MODE SELECT.
+  if (ten ? (data[0] | data[1]) !== 0 : data[0] !== 0) return fail(invalidParamField(data[0] ? 0 : 1));
+  const mediumType = ten ? 2 : 1;
+  if (data[mediumType] !== 0) return fail(invalidParamField(mediumType));
+  // SBC-4 6.5.2: WP and DPOFUA are not set by MODE SELECT; initiators commonly send back the header
+  // they read, so those two are ignored. The other bits are reserved.
+  const dspAt = ten ? 3 : 2;
+  const dspBad = disk ? data[dspAt] & ~0x90 : data[dspAt];
+  if (dspBad) return fail(invalidParamField(dspAt, highestBit(dspBad)));
+  let longLba = false;
+  if (ten) {
+    if (data[4] & 0xfe) return fail(invalidParamField(4, highestBit(data[4] & 0xfe)));
+    if (data[5]) return fail(invalidParamField(5, highestBit(data[5])));
+    longLba = (data[4] & 0x01) !== 0;
+  }
+  const bdLen = ten ? (data[6] << 8) | data[7] : data[3];
+  const bdLenAt = ten ? 6 : 3;
+  const bdSize = longLba ? 16 : 8;
+  if (bdLen !== 0 && (!disk || bdLen !== bdSize)) return fail(invalidParamField(bdLenAt));
+  let off = hdrLen;
+  if (off + bdLen > len) return fail(plle());
+  if (bdLen) {
+    // SBC-4 6.5.2: the block descriptor may repeat the current geometry (or say 0 blocks: no
+    // change); anything else would be a format change, which is not offered.
+    const dv = Buffer.from(data.buffer, data.byteOffset + off, bdLen);
+    if (longLba) {
+      const n = dv.readBigUInt64BE(0);
+      if (n !== 0n && n !== lu.blocks) return fail(invalidParamField(off));
+      const r = dv.readUInt32BE(8);
+      if (r) return fail(invalidParamField(off + 8));
+      if (dv.readUInt32BE(12) !== lu.blockSize) return fail(invalidParamField(off + 12));
+    } else {
+      const n = dv.readUInt32BE(0);
+      const cur = lu.blocks > 0xffffffffn ? 0xffffffff : Number(lu.blocks);
+      if (n !== 0 && n !== cur) return fail(invalidParamField(off));
+      if (dv[4]) return fail(invalidParamField(off + 4, highestBit(dv[4])));
+      if (dv.readUIntBE(5, 3) !== lu.blockSize) return fail(invalidParamField(off + 5));
+    }
+    off += bdLen;
+  }
+  const defs = pagesForType(lu.type);
+  const pages: Array<{ def: ModePageDef; bytes: Uint8Array }> = [];
+  while (off < len) {
+    if (len - off < 2) return fail(plle());
+    // SPC-4 7.5.7: byte 0 PS (reserved for MODE SELECT, ignored: it is echoed back from MODE
+    // SENSE data) | SPF | PAGE CODE.
+    const spf = (data[off] & 0x40) !== 0;
+    const code = data[off] & 0x3f;
+    if (spf && len - off < 4) return fail(plle());
+    const subpage = spf ? data[off + 1] : 0;
+    const hl = spf ? 4 : 2;
+    const pageLength = spf ? (data[off + 2] << 8) | data[off + 3] : data[off + 1];
+    const ofCode = defs.filter(d => d.code === code);
+    if (ofCode.length === 0) return fail(invalidParamField(off, 5));
+    const def = ofCode.find(d => d.subpage === subpage && (d.subpage !== 0) === spf);
+    if (!def) return fail(invalidParamField(spf ? off + 1 : off, spf ? undefined : 6));
+    const cur = modes.values(def, PageControl.CURRENT);
+    if (pageLength !== cur.length - hl) return fail(invalidParamField(spf ? off + 2 : off + 1));
+    if (off + hl + pageLength > len) return fail(plle());
+    const next = Uint8Array.from(cur);
+    for (let i = hl; i < cur.length; i++) {
+      const v = data[off + i];
+      // SPC-4 6.9.1: setting a field to a value it cannot take is INVALID FIELD IN PARAMETER LIST.
+      const bad = (v ^ cur[i]) & ~def.changeable[i] & 0xff;
+      if (bad) return fail(invalidParamField(off + i, highestBit(bad)));
+      next[i] = v;
+    }
+    pages.push({ def, bytes: next });
+    off += hl + pageLength;
+  }
+  return { ok: true, pages };
+}
+
+type ModeSelectFields = Decoded<typeof MODE_SELECT_10.fields>;
+
+function modeSelect(ctx: ExecContext<ModeSelectFields>, ten: boolean): Outcome {
+  // SPC-4 6.9.1: PF 0 would mean vendor-specific page formats; only the standard's are known.
+  if (!ctx.f.pf) return invalidCdbField(1, 4);
+  const data = ctx.dataOut ?? new Uint8Array(0);
+  // SPC-4 6.9.1: a PARAMETER LIST LENGTH of zero transfers nothing and is not an error.
+  if (data.length === 0) return GOOD;
+  const modes = modePagesOf(ctx.lu);
+  const parsed = parseModeSelect(data, ten, ctx.lu, modes);
+  if (!parsed.ok) return parsed.outcome;
+  let changed = false;
+  for (const p of parsed.pages) changed = modes.set(p.def.code, p.def.subpage, p.bytes) || changed;
+  // SBC-4 6.5.5: WCE 0 makes the device server write through: the backstore follows the page.
+  ctx.lu.backstore.writeBack = modes.writeCacheEnabled;
+  // SPC-4 6.9.1: other I_T nexuses learn of the change through MODE PARAMETERS CHANGED.
+  if (changed) ctx.lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED, ctx.nexus.id);
+  return GOOD;
+}
+
+export function spcModeSelect6(ctx: ExecContext<Decoded<typeof MODE_SELECT_6.fields>>): Outcome {
+  return modeSelect(ctx, false);
+}
+
+export function spcModeSelect10(ctx: ExecContext<ModeSelectFields>): Outcome {
+  return modeSelect(ctx, true);
+}
