@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { AuthRequirement, LoginEffect, LoginPolicy, LoginResult, LoginState, createLoginState, loginStep, LoginPhase } from '../../../src/transports/iscsi/login';
 import { LoginRequest } from '../../../src/transports/iscsi/pdu';
@@ -127,7 +128,7 @@ describe('iSCSI login reducer (login.ts)', () => {
       return { p, st: r2.state };
     }
     // MD5(0x07 || "secret-twelve-bytes" || 01..10), computed independently.
-    const GOOD = '0x' + require('node:crypto').createHash('md5').update(Buffer.concat([Buffer.from([7]), Buffer.from('secret-twelve-bytes'), Buffer.from(Array.from({ length: 16 }, (_, i) => i + 1))])).digest('hex');
+    const GOOD = '0x' + createHash('md5').update(Buffer.concat([Buffer.from([7]), Buffer.from('secret-twelve-bytes'), Buffer.from(Array.from({ length: 16 }, (_, i) => i + 1))])).digest('hex');
 
     it('correct response transits to operational', () => {
       const { p, st } = toChallenge();
@@ -169,7 +170,7 @@ describe('iSCSI login reducer (login.ts)', () => {
       const r1 = loginStep(createLoginState(opts()), req(SEC, null, [...normalKeys, ['AuthMethod', 'CHAP']]), p);
       const r2 = loginStep(r1.state, req(SEC, null, [['CHAP_A', '7,5']]), p);
       expect(parse(r2.responses[0].data).CHAP_A).to.equal('7');
-      const sha = '0x' + require('node:crypto').createHash('sha256').update(Buffer.concat([Buffer.from([7]), Buffer.from('secret-twelve-bytes'), Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1))])).digest('hex');
+      const sha = '0x' + createHash('sha256').update(Buffer.concat([Buffer.from([7]), Buffer.from('secret-twelve-bytes'), Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1))])).digest('hex');
       failedWith(loginStep(r2.state, req(SEC, OPS, [['CHAP_N', 'alice'], ['CHAP_R', sha], ['CHAP_I', '1'], ['CHAP_C', '0x' + 'bb'.repeat(16)]]), p), LoginStatus.AUTHENTICATION_FAILURE);
     });
   });
