@@ -1,0 +1,23 @@
+import { coreBindings } from '../core-commands';
+import { sbcBindings, sbcThickBindings } from '../sbc';
+import { spcBindings } from '../spc';
+import { PeripheralType } from '../spec/status';
+import { DeviceType, deviceType } from '../types';
+
+/**
+ * The direct-access block device (SBC-4 disk): SPC-4 primary commands, the engine core's rows and
+ * the SBC-4 command set, over any backstore.
+ *
+ * Two tables, because REPORT SUPPORTED OPERATION CODES reads the table: UNMAP exists only where
+ * logical block provisioning offers it (LBPU = 1, thin LUs). `DISK` is the full table; a thick
+ * LU's UNMAP is refused by its handler with INVALID COMMAND OPERATION CODE either way, and
+ * `DISK_THICK` leaves the row out so RSOC does not list it.
+ */
+export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings]);
+
+export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings]);
+
+/** The disk device type for a unit: thin units get UNMAP, fully provisioned ones do not. */
+export function diskDeviceType(thin: boolean): DeviceType {
+  return thin ? DISK : DISK_THICK;
+}

@@ -1,0 +1,252 @@
+import { senseFromErrno, IoDirection } from './backstores/errno-sense';
+import * as D from './cdb/defs/sbc';
+import { GOOD, NexusError, Outcome, good, invalidCdbField } from './result';
+import {
+  IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, sbcLimits, withRangeLock,
+} from './sbc-io';
+import { Binding, Exec, ExecContext, LuView, bind } from './types';
+
+/**
+ * SBC-4 data commands: READ and WRITE (6/10/12/16), WRITE AND VERIFY, VERIFY, COMPARE AND WRITE
+ * and ORWRITE. Each takes a range lock for its I/O (shared to read, exclusive to change the
+ * medium), so read-compare-write and read-OR-write are atomic against every other command that
+ * touches the same blocks. DPO is a cache-retention hint and is ignored.
+ */
+
+interface RwFields { lba: number | bigint; blocks: number; fua?: boolean }
+interface VerifyFields { lba: number | bigint; blocks: number; bytchk: number }
+
+/** BYTCHK sits in byte 1 bits 2..1: the field pointer names its high bit. */
+const BYTCHK_BYTE = 1;
+const BYTCHK_BIT = 2;
+
+/** The pipeline hands over exactly xferBytes of Data-Out; anything else is an engine bug. */
+function dataOutOf(ctx: ExecContext<unknown>, bytes: number): Uint8Array {
+  const d = ctx.dataOut ?? new Uint8Array(0);
+  if (d.length !== bytes) throw new NexusError('ERR_DATA_OUT', `${ctx.def.name}: Data-Out ${d.length} bytes, expected ${bytes}`);
+  return d;
+}
+
+/** Run the I/O of a command; a backstore rejection becomes sense for the phase that failed. */
+async function io(fn: (phase: (p: IoDirection) => void) => Promise<Outcome>): Promise<Outcome> {
+  let dir: IoDirection = 'read';
+  try {
+    return await fn(p => { dir = p; });
+  } catch (e) {
+    if (e instanceof NexusError) throw e;
+    return senseFromErrno(e, dir);
+  }
+}
+
+/** Range and length checks shared by every data command; `undefined` means go ahead. */
+function checkTransfer(lu: LuView, lba: bigint, blocks: number, tlByte: number, boundByMaxTransfer = true): Outcome | undefined {
+  const oob = checkLbaRange(lu, lba, BigInt(blocks));
+  if (oob) return oob;
+  // SBC-4 READ/WRITE: a TRANSFER LENGTH above the block limits page's MAXIMUM TRANSFER LENGTH is
+  // INVALID FIELD IN CDB.
+  if (boundByMaxTransfer && blocks > sbcLimits(lu.blockSize).maxTransferBlocks) return invalidCdbField(tlByte);
+  return undefined;
+}
+
+// --- READ ------------------------------------------------------------------------------------
+
+/**
+ * READ(6/10/12/16). `sixByte`: SBC-4 READ(6) TRANSFER LENGTH 0 means 256 blocks; for the others
+ * 0 transfers nothing and is not an error. FUA on a read asks for the medium's data: the page
+ * cache is coherent with the file, so every read already returns it.
+ */
+export function execRead(tlByte: number, sixByte = false): Exec<RwFields> {
+  return ctx => {
+    const { lu } = ctx;
+    const lba = BigInt(ctx.f.lba);
+    const n = sixByte && ctx.f.blocks === 0 ? 256 : ctx.f.blocks;
+    const bad = checkTransfer(lu, lba, n, tlByte);
+    if (bad) return bad;
+    if (n === 0) return GOOD;
+    const data = Buffer.allocUnsafe(n * lu.blockSize);
+    return io(async () => {
+      await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(byteOffset(lu, lba), data));
+      return good(data);
+    });
+  };
+}
+
+// --- WRITE -----------------------------------------------------------------------------------
+
+/** WRITE(6/10/12/16). FUA (SBC-4 WRITE): the data is on stable storage before GOOD. */
+export function execWrite(tlByte: number, sixByte = false): Exec<RwFields> {
+  return ctx => {
+    const { lu } = ctx;
+    const lba = BigInt(ctx.f.lba);
+    const n = sixByte && ctx.f.blocks === 0 ? 256 : ctx.f.blocks;
+    const bad = checkTransfer(lu, lba, n, tlByte);
+    if (bad) return bad;
+    if (n === 0) return GOOD;
+    const data = dataOutOf(ctx, n * lu.blockSize);
+    const fua = ctx.f.fua ?? false;
+    return io(async phase => {
+      phase('write');
+      await withRangeLock(lu, lba, BigInt(n), true, () => lu.backstore.write(byteOffset(lu, lba), data, fua));
+      return GOOD;
+    });
+  };
+}
+
+// --- WRITE AND VERIFY --------------------------------------------------------------------------
+
+/**
+ * WRITE AND VERIFY(10/12/16): write with FUA (the verify must read the medium, not a cache), then
+ * read back; BYTCHK 01b also compares what was read with the Data-Out (MISCOMPARE with the offset
+ * of the first differing byte). BYTCHK 10b is reserved and 11b is not offered: INVALID FIELD.
+ */
+export function execWriteAndVerify(tlByte: number): Exec<VerifyFields> {
+  return ctx => {
+    const { lu } = ctx;
+    const { bytchk } = ctx.f;
+    if (bytchk !== 0b00 && bytchk !== 0b01) return invalidCdbField(BYTCHK_BYTE, BYTCHK_BIT);
+    const lba = BigInt(ctx.f.lba);
+    const n = ctx.f.blocks;
+    const bad = checkTransfer(lu, lba, n, tlByte);
+    if (bad) return bad;
+    if (n === 0) return GOOD;
+    const data = dataOutOf(ctx, n * lu.blockSize);
+    const off = byteOffset(lu, lba);
+    return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+      phase('write');
+      await lu.backstore.write(off, data, true);
+      phase('read');
+      const back = Buffer.allocUnsafe(data.length);
+      await lu.backstore.read(off, back);
+      if (bytchk === 0b01) {
+        const at = firstDifference(data, back);
+        if (at >= 0) return miscompare(at);
+      }
+      return GOOD;
+    }));
+  };
+}
+
+// --- VERIFY ----------------------------------------------------------------------------------
+
+/**
+ * VERIFY(10/12/16) by BYTCHK: 00b medium verification (every block is read; an unreadable one is
+ * a MEDIUM ERROR), 01b compare the Data-Out with the medium, 11b compare the one Data-Out block
+ * with every block in the range, 10b reserved → INVALID FIELD IN CDB. A miscompare reports in
+ * INFORMATION the byte offset of the first difference from the start of the verified range
+ * (for 11b: as if the one block had been sent once per LBA).
+ */
+export function execVerify(tlByte: number): Exec<VerifyFields> {
+  return ctx => {
+    const { lu } = ctx;
+    const { bytchk } = ctx.f;
+    if (bytchk === 0b10) return invalidCdbField(BYTCHK_BYTE, BYTCHK_BIT);
+    const lba = BigInt(ctx.f.lba);
+    const n = ctx.f.blocks;
+    // Only BYTCHK 01b moves VERIFICATION LENGTH blocks of Data-Out; the others are bounded by
+    // the medium, not by a buffer.
+    const bad = checkTransfer(lu, lba, n, tlByte, bytchk === 0b01);
+    if (bad) return bad;
+    // SBC-4 VERIFY: a VERIFICATION LENGTH of zero verifies nothing and is not an error.
+    if (n === 0) return GOOD;
+    const bs = lu.blockSize;
+    const off = byteOffset(lu, lba);
+    const total = n * bs;
+    const expected = bytchk === 0b00 ? undefined : dataOutOf(ctx, bytchk === 0b01 ? total : bs);
+    return io(() => withRangeLock(lu, lba, BigInt(n), false, async () => {
+      const chunk = Buffer.allocUnsafe(Math.min(total, Math.max(bs, IO_CHUNK_BYTES - (IO_CHUNK_BYTES % bs))));
+      for (let done = 0; done < total;) {
+        const len = Math.min(chunk.length, total - done);
+        const got = chunk.subarray(0, len);
+        await lu.backstore.read(off + done, got);
+        if (expected && bytchk === 0b01) {
+          const at = firstDifference(expected.subarray(done, done + len), got);
+          if (at >= 0) return miscompare(done + at);
+        } else if (expected) {
+          for (let b = 0; b < len; b += bs) {
+            const at = firstDifference(expected, got.subarray(b, b + bs));
+            if (at >= 0) return miscompare(done + b + at);
+          }
+        }
+        done += len;
+      }
+      return GOOD;
+    }));
+  };
+}
+
+// --- COMPARE AND WRITE -----------------------------------------------------------------------
+
+/**
+ * COMPARE AND WRITE (SBC-4): under an exclusive range lock, read NUMBER OF LOGICAL BLOCKS,
+ * compare them with the first half of the Data-Out and, only if equal, write the second half.
+ * A miscompare is MISCOMPARE DURING VERIFY OPERATION with INFORMATION = the offset of the first
+ * differing byte; nothing is written. NUMBER OF LOGICAL BLOCKS 0 is not an error and touches
+ * nothing; above MAXIMUM COMPARE AND WRITE LENGTH it is INVALID FIELD IN CDB (byte 13).
+ */
+export const execCompareAndWrite: Exec<RwFields> = ctx => {
+  const { lu } = ctx;
+  const lba = BigInt(ctx.f.lba);
+  const n = ctx.f.blocks;
+  if (n > sbcLimits(lu.blockSize).maxCompareAndWriteBlocks) return invalidCdbField(13);
+  const oob = checkLbaRange(lu, lba, BigInt(n));
+  if (oob) return oob;
+  if (n === 0) return GOOD;
+  const len = n * lu.blockSize;
+  const data = dataOutOf(ctx, 2 * len);
+  const verify = data.subarray(0, len);
+  const write = data.subarray(len);
+  const off = byteOffset(lu, lba);
+  const fua = ctx.f.fua ?? false;
+  return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+    const current = Buffer.allocUnsafe(len);
+    await lu.backstore.read(off, current);
+    const at = firstDifference(verify, current);
+    if (at >= 0) return miscompare(at);
+    phase('write');
+    await lu.backstore.write(off, write, fua);
+    return GOOD;
+  }));
+};
+
+// --- ORWRITE ---------------------------------------------------------------------------------
+
+/** ORWRITE(16) (SBC-4): medium := medium OR Data-Out, read and written under one exclusive lock. */
+export const execOrWrite: Exec<RwFields> = ctx => {
+  const { lu } = ctx;
+  const lba = BigInt(ctx.f.lba);
+  const n = ctx.f.blocks;
+  const bad = checkTransfer(lu, lba, n, 10);
+  if (bad) return bad;
+  if (n === 0) return GOOD;
+  const data = dataOutOf(ctx, n * lu.blockSize);
+  const off = byteOffset(lu, lba);
+  const fua = ctx.f.fua ?? false;
+  return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+    const cur = Buffer.allocUnsafe(data.length);
+    await lu.backstore.read(off, cur);
+    for (let i = 0; i < cur.length; i++) cur[i] |= data[i];
+    phase('write');
+    await lu.backstore.write(off, cur, fua);
+    return GOOD;
+  }));
+};
+
+/** TRANSFER LENGTH byte offsets: READ/WRITE(6) byte 4, (10) bytes 7..8, (12) 6..9, (16) 10..13. */
+export const rwBindings: Binding[] = [
+  bind(D.READ_6, execRead(4, true)),
+  bind(D.READ_10, execRead(7)),
+  bind(D.READ_12, execRead(6)),
+  bind(D.READ_16, execRead(10)),
+  bind(D.WRITE_6, execWrite(4, true)),
+  bind(D.WRITE_10, execWrite(7)),
+  bind(D.WRITE_12, execWrite(6)),
+  bind(D.WRITE_16, execWrite(10)),
+  bind(D.WRITE_AND_VERIFY_10, execWriteAndVerify(7)),
+  bind(D.WRITE_AND_VERIFY_12, execWriteAndVerify(6)),
+  bind(D.WRITE_AND_VERIFY_16, execWriteAndVerify(10)),
+  bind(D.VERIFY_10, execVerify(7)),
+  bind(D.VERIFY_12, execVerify(6)),
+  bind(D.VERIFY_16, execVerify(10)),
+  bind(D.COMPARE_AND_WRITE, execCompareAndWrite),
+  bind(D.ORWRITE_16, execOrWrite),
+];
