@@ -115,7 +115,7 @@ describe('engine/spc MODE SELECT (SPC-4 6.9, 6.10)', () => {
 
   it('MODE SELECT(10) sets D_SENSE and SWP; MODE SENSE then shows WP', async () => {
     const lu = makeLu();
-    const out = await select10('0000 0000 0000 0000' + '0a0a 06101800 000000000000'.replace('1018', '1008'), lu);
+    const out = await select10('0000 0000 0000 0000' + '0a0a 06100800 000000000000', lu);
     expect(out.status).to.equal(Status.GOOD);
     expect(lu.modes.descriptorSense).to.equal(true);
     expect(lu.modes.softwareWriteProtect).to.equal(true);
