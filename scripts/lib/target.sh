@@ -1,0 +1,115 @@
+# target.sh - start and stop the iSCSI target under test (Nexus, or tgtd for comparison).
+# Sourced by test/conformance/run.sh and test/kernel-vm/run.sh; bash only.
+#
+#   target_start KIND WORKDIR ADDR PORT SIZE IQN   KIND = nexus | tgt
+#     Nexus: writes WORKDIR/topology.json (one thin fileio LUN 0 of SIZE, WORKDIR/lun0.img) and
+#            runs `nexus serve` on it; tgtd: a target with LUN 1 = sparse WORKDIR/lun1.img with
+#            thin_provisioning=1 (tgtd's LUN 0 is its own controller LUN).
+#     Sets TARGET_PID, TARGET_LUN, TARGET_URL (libiscsi iscsi:// URL of the disk), TARGET_LOG.
+#     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
+#     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
+#     else tsx on the sources).
+#   target_stop
+#     Stops only the PID target_start recorded: SIGTERM (nexus) or tgtadm shutdown (tgtd), then
+#     SIGKILL after a bounded wait.
+# Every wait is bounded. Returns non-zero (with the log tail on stderr) when the target fails.
+
+TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""
+_TARGET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+_target_ns() { if [ -n "${TARGET_NETNS:-}" ]; then ip netns exec "$TARGET_NETNS" "$@"; else "$@"; fi; }
+
+_target_listening() { # $1 port: a TCP listener on that port (inside the namespace if any)
+  _target_ns ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+_nexus_cmd() {
+  if [ -n "${NEXUS_CMD:-}" ]; then echo "$NEXUS_CMD"; return; fi
+  local main=$_TARGET_ROOT/dist/src/cli/main.js
+  if [ -f "$main" ] && [ -z "$(find "$_TARGET_ROOT/src" -newer "$main" -name '*.ts' 2>/dev/null | head -1)" ]; then
+    echo "node $_TARGET_ROOT/bin/nexus"
+  else
+    echo "$_TARGET_ROOT/node_modules/.bin/tsx $_TARGET_ROOT/src/cli/main.ts"
+  fi
+}
+
+target_start() {
+  local kind=$1 dir=$2 addr=$3 port=$4 size=$5 iqn=$6 i
+  mkdir -p "$dir" || return 1
+  dir=$(cd "$dir" && pwd)
+  TARGET_KIND=$kind; TARGET_LOG=$dir/$kind.log
+  if _target_listening "$port"; then echo "target: port $port already in use" >&2; return 1; fi
+  case $kind in
+    nexus)
+      rm -rf "$dir/state" "$dir/lun0.img"; mkdir -p "$dir/state"
+      cat >"$dir/topology.json" <<JSON
+{
+  "stateDir": "$dir/state",
+  "devices": [
+    { "name": "disk0", "handler": "fileio", "path": "$dir/lun0.img", "size": "$size", "blockSize": 512, "thin": true }
+  ],
+  "targets": [
+    { "driver": "iscsi", "name": "$iqn", "portals": ["$addr:$port"],
+      "luns": [ { "lun": 0, "device": "disk0" } ] }
+  ]
+}
+JSON
+      # shellcheck disable=SC2046 # the command is a word list by design
+      _target_ns setsid $(_nexus_cmd) serve "$dir/topology.json" >"$TARGET_LOG" 2>&1 </dev/null &
+      TARGET_PID=$!; TARGET_LUN=0
+      ;;
+    tgt)
+      command -v tgtd >/dev/null || { echo "target: tgtd missing (apt-get install tgt)" >&2; return 1; }
+      rm -f "$dir/lun1.img"; truncate -s "$size" "$dir/lun1.img" || return 1
+      TARGET_CTRL=$port
+      _target_ns setsid tgtd -f -C "$TARGET_CTRL" --iscsi "portal=$addr:$port" >"$TARGET_LOG" 2>&1 </dev/null &
+      TARGET_PID=$!; TARGET_LUN=1
+      ;;
+    *) echo "target: unknown kind $kind (nexus|tgt)" >&2; return 1 ;;
+  esac
+  local ok=0
+  for i in $(seq 1 600); do   # 60 s: tsx compiles the sources on first start
+    kill -0 "$TARGET_PID" 2>/dev/null || break
+    if _target_listening "$port"; then
+      if [ "$kind" = nexus ] || _target_ns timeout 5 tgtadm -C "$TARGET_CTRL" --mode system --op show >/dev/null 2>&1; then ok=1; break; fi
+    fi
+    sleep 0.1
+  done
+  if [ $ok = 1 ] && [ "$kind" = tgt ]; then
+    local adm=(_target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi)
+    "${adm[@]}" --mode target --op new --tid 1 --targetname "$iqn" &&
+    "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$dir/lun1.img" &&
+    "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 &&
+    "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0
+  fi
+  if [ $ok != 1 ]; then
+    echo "target: $kind did not come up on $addr:$port; log tail:" >&2
+    tail -20 "$TARGET_LOG" >&2
+    target_stop
+    return 1
+  fi
+  local host=$addr; case $addr in *:*) host="[$addr]";; esac
+  TARGET_URL="iscsi://$host:$port/$iqn/$TARGET_LUN"
+  return 0
+}
+
+target_stop() {
+  [ -n "$TARGET_PID" ] || return 0
+  local pid=$TARGET_PID i
+  if kill -0 "$pid" 2>/dev/null; then
+    if [ "$TARGET_KIND" = tgt ]; then
+      # tgtd ignores SIGTERM: delete the target, then the system, and it exits.
+      _target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1
+      _target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi --mode system --op delete >/dev/null 2>&1
+    else
+      kill -TERM "$pid" 2>/dev/null
+    fi
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "target: $TARGET_KIND pid $pid did not stop in 10 s; SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  fi
+  wait "$pid" 2>/dev/null
+  TARGET_PID=""
+}

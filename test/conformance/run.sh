@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# run.sh - libiscsi conformance (iscsi-test-cu, Debian libiscsi-bin) against Nexus or tgtd.
+#
+# Usage: bash test/conformance/run.sh            (npm run test:conformance)
+#   Starts the target on 127.0.0.1 with one 128 MiB thin file LUN, runs every suite of the SCSI
+#   and iSCSI families one iscsi-test-cu process per suite (each bounded by `timeout`, the whole
+#   run by a budget), always with --dataloss and two initiator names (-i/-I: the tests that open
+#   a second I_T nexus use the second), then judges the results against
+#   test/conformance/expected-failures.txt ("FAM.Suite.Test  reason", one per line, # comments).
+#
+#   Output: per-suite and per-family totals, SKIPPED tests, listed failures, list entries that
+#   now pass (the list should shrink), unexpected failures (ready to paste into the list), and
+#   as the last line "N passed, N failed":
+#     passed = tests with a CUnit "passed" verdict and no [SKIPPED] message
+#     failed = FAIL or ERROR (no verdict: crash, timeout, login failure) NOT in the list
+#   Listed failures and SKIPPED tests are counted in neither and printed separately.
+#   Exit 0 when failed == 0, 1 otherwise, 2 when the run cannot start.
+#
+# Environment:
+#   NEXUS_CONF_TARGET=nexus|tgt   target to start (default nexus); tgt also rewrites
+#                                 test/conformance/tgt-baseline.txt when NEXUS_CONF_BASELINE=1
+#   NEXUS_CONF_URL=iscsi://127.0.0.1:PORT/IQN/LUN   use an already running target instead
+#   NEXUS_CONF_OUT=DIR            results directory (default .cache/conformance/<target>)
+#   NEXUS_CONF_PORT=3270          TCP port on 127.0.0.1 for the started target
+#   NEXUS_CONF_SUITES="SCSI.Read10 iSCSI.iSCSITMF"   only these suites
+#   NEXUS_CONF_SUITE_TIMEOUT=90   seconds per suite;  NEXUS_CONF_TOTAL_TIMEOUT=900 whole run
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+KIND=${NEXUS_CONF_TARGET:-nexus}
+OUT=${NEXUS_CONF_OUT:-$ROOT/.cache/conformance/$KIND}
+PORT=${NEXUS_CONF_PORT:-3270}
+SUITE_TO=${NEXUS_CONF_SUITE_TIMEOUT:-90}
+TOTAL_TO=${NEXUS_CONF_TOTAL_TIMEOUT:-900}
+IQN=iqn.2026-11.io.nexus:conformance
+INIT1=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
+INIT2=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2
+EXPECTED=$HERE/expected-failures.txt
+
+command -v iscsi-test-cu >/dev/null || { echo "conformance: iscsi-test-cu missing (scripts/install-system-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 2; }
+mkdir -p "$OUT/raw" && OUT=$(cd "$OUT" && pwd) || exit 2
+rm -f "$OUT"/raw/*.txt "$OUT/results.tsv"
+
+# shellcheck source=../../scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
+trap 'target_stop' EXIT
+trap 'exit 130' INT TERM
+if [ -n "${NEXUS_CONF_URL:-}" ]; then
+  URL=$NEXUS_CONF_URL
+else
+  target_start "$KIND" "$OUT/target" 127.0.0.1 "$PORT" 128M "$IQN" || { echo "0 passed, 1 failed"; exit 2; }
+  URL=$TARGET_URL
+fi
+case "$URL" in
+  iscsi://127.0.0.1[:/]*|iscsi://\[::1\]*) ;;
+  *) echo "conformance: refusing non-loopback URL $URL (the tests destroy data)" >&2; exit 2 ;;
+esac
+echo "conformance: $KIND at $URL, iscsi-test-cu $(dpkg-query -W -f='${Version}' libiscsi-bin 2>/dev/null), results in $OUT"
+
+iscsi-test-cu -l >"$OUT/list.txt" 2>&1
+if [ -n "${NEXUS_CONF_SUITES:-}" ]; then SUITES=$NEXUS_CONF_SUITES
+else SUITES=$(awk -F. 'NF==2 && ($1=="SCSI" || $1=="iSCSI")' "$OUT/list.txt"); fi
+
+# One suite's CUnit verbose output -> "FAM.Suite.Test<TAB>PASS|FAIL|SKIP|ERROR<TAB>message".
+parse_raw() { # $1 FAM.Suite  $2 raw file
+  awk -v fs="$1" -v OFS='\t' '
+    function emit() {
+      if (t == "") return
+      r = verdict == "FAILED" ? "FAIL" : (verdict == "passed" ? (skip != "" ? "SKIP" : "PASS") : "ERROR")
+      m = r == "FAIL" ? (msg != "" ? msg : amsg) : (r == "SKIP" ? skip : (r == "ERROR" ? "no verdict (crash or timeout)" : ""))
+      gsub(/[\t ]+/, " ", m); sub(/^ /, "", m)
+      print fs "." t, r, substr(m, 1, 200); t = ""
+    }
+    function verdict_of(s) { verdict = (s ~ /^passed/) ? "passed" : "FAILED" }
+    /^Run Summary:/ { emit(); done = 1; next }
+    /^Suite: / { emit(); done = 0; next }
+    done { next }
+    /^  Test: / {
+      emit(); line = substr($0, 9); i = index(line, " ...")
+      t = substr(line, 1, i - 1); rest = substr(line, i + 4)
+      verdict = ""; skip = ""; msg = ""; amsg = ""
+      if (rest ~ /^(passed|FAILED)/) verdict_of(rest)
+      else { if (rest ~ /\[SKIPPED\]/) skip = rest; if (rest ~ /\[FAILED\]/) msg = rest }
+      next
+    }
+    t == "" { next }
+    verdict == "" {
+      if ($0 ~ /^(passed|FAILED)/) { verdict_of($0); next }
+      if ($0 ~ /\[SKIPPED\]/ && skip == "") skip = $0
+      if ($0 ~ /\[FAILED\]/ && msg == "") msg = $0
+      next
+    }
+    /^    [0-9]+\. / && amsg == "" { amsg = $0 }
+    END { emit() }
+  ' "$2"
+}
+
+START=$(date +%s); deadline=$((START + TOTAL_TO)); dead=""
+opts=(-d -S -i "$INIT1" -I "$INIT2")
+n=0; total=$(echo "$SUITES" | wc -w)
+for fs in $SUITES; do
+  n=$((n + 1)); raw=$OUT/raw/$fs.txt; : >"$raw"; rc=0; t0=$(date +%s)
+  left=$((deadline - t0))
+  if [ -n "$dead" ]; then echo "# not run: $dead" >"$raw"; rc=125
+  elif [ $left -le 5 ]; then echo "# not run: total budget of ${TOTAL_TO}s exhausted" >"$raw"; rc=124
+  else
+    to=$SUITE_TO; [ $left -lt $to ] && to=$left
+    # MultipathIO wants a second path: the same portal again, logged in as a second session.
+    timeout -k 5 "$to" iscsi-test-cu "${opts[@]}" -t "$fs" "$URL" "$URL" >"$raw" 2>&1 </dev/null; rc=$?
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+      timeout -k 2 10 iscsi-inq "$URL" >/dev/null 2>&1 || dead="target unresponsive after $fs timed out"
+    fi
+  fi
+  parse_raw "$fs" "$raw" >"$OUT/.suite.tsv"
+  # Tests in the listing that never reported are errors (crash, timeout, suite setup failure).
+  why="no verdict (rc=$rc$([ $rc = 124 ] || [ $rc = 137 ] && echo ', timeout')$(grep -q 'Suite initialization failed\|Failed to login' "$raw" && echo ', suite init/login failed'))"
+  awk -F. -v fs="$fs" 'NF==3 && $1"."$2==fs' "$OUT/list.txt" | while read -r tn; do
+    grep -q "^$tn	" "$OUT/.suite.tsv" || printf '%s\tERROR\t%s\n' "$tn" "$why" >>"$OUT/.suite.tsv"
+  done
+  cat "$OUT/.suite.tsv" >>"$OUT/results.tsv"
+  printf '[%2d/%d] %-32s %s %3ss\n' "$n" "$total" "$fs" \
+    "$(awk -F'\t' '{c[$2]++} END {printf "pass=%d fail=%d skip=%d error=%d", c["PASS"], c["FAIL"], c["SKIP"], c["ERROR"]}' "$OUT/.suite.tsv")" \
+    "$(( $(date +%s) - t0 ))"
+done
+rm -f "$OUT/.suite.tsv"
+target_stop
+echo "conformance: $((  $(date +%s) - START ))s for $total suites"
+
+if [ "$KIND" = tgt ] && [ "${NEXUS_CONF_BASELINE:-0}" = 1 ]; then
+  {
+    echo "# iscsi-test-cu $(dpkg-query -W -f='${Version}' libiscsi-bin 2>/dev/null) against tgtd $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)"
+    echo "# (128 MiB thin file LUN, thin_provisioning=1), written by NEXUS_CONF_TARGET=tgt NEXUS_CONF_BASELINE=1 test/conformance/run.sh"
+    sort "$OUT/results.tsv" | awk -F'\t' '{print $1 "\t" $2}'
+  } >"$HERE/tgt-baseline.txt"
+  echo "conformance: wrote $HERE/tgt-baseline.txt"
+fi
+
+node "$HERE/judge.js" "$OUT/results.tsv" "$EXPECTED"

@@ -1,0 +1,56 @@
+# Linux's iSCSI initiator (open-iscsi + iscsi_tcp) against the target on the host:
+# discovery, login, raw O_DIRECT write/read/verify, mkfs.ext4, fsck, file write/verify after
+# dropping caches, fsck again, logout. One "KVMTEST: PASS|FAIL <step>" line per step.
+# Reads KVM_PORTAL (ip:port), KVM_IQN, KVM_IP (guest address/prefix), KVM_MB (MiB to write).
+MB=${KVM_MB:-16}; P=$KVM_PORTAL; IQN=$KVM_IQN
+ok() { echo "KVMTEST: PASS $1"; }
+bad() { echo "KVMTEST: FAIL $1${2:+ ($2)}"; }
+step() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "rc=$?"; return 1; fi; }
+up() { cut -d' ' -f1 /proc/uptime; }
+
+modprobe virtio_net; modprobe iscsi_tcp; modprobe sd_mod; modprobe ext4; modprobe crc32c_generic 2>/dev/null
+ip link set lo up; ip link set eth0 up; ip addr add "$KVM_IP" dev eth0
+echo "InitiatorName=iqn.2026-11.io.nexus:kernel-vm-guest" >/etc/iscsi/initiatorname.iscsi
+# Fail fast instead of the 120 s defaults: a hung target should cost seconds, not minutes.
+sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = 15/' \
+       -e 's/^node.conn\[0\].timeo.login_timeout = .*/node.conn[0].timeo.login_timeout = 15/' /etc/iscsi/iscsid.conf
+setsid iscsid -f >/tmp/iscsid.log 2>&1 &   # own session: iscsid signals its process group on exit
+for i in $(seq 1 50); do [ -S /run/iscsid.sock ] || [ -e /etc/iscsi/iscsid.pid ] && break; iscsiadm -m session >/dev/null 2>&1 && break; sleep 0.1; done
+t0=$(up)
+
+discover() { timeout 30 iscsiadm -m discovery -t sendtargets -p "$P" | tee /tmp/disc.txt | grep -q " $IQN\$"; }
+step discovery discover; cat /tmp/disc.txt
+# SendTargets returns the portal the target listens on; through QEMU's user-net forward that is
+# the host's loopback, so make sure a node record exists for the portal the guest can reach.
+iscsiadm -m node -T "$IQN" -p "$P" >/dev/null 2>&1 || iscsiadm -m node -o new -T "$IQN" -p "$P" >/dev/null
+step login timeout 40 iscsiadm -m node -T "$IQN" -p "$P" --login || { echo "KVMTEST: iscsid log:"; tail -20 /tmp/iscsid.log; exit 1; }
+D=""
+for i in $(seq 1 150); do
+  D=$(iscsiadm -m session -P 3 2>/dev/null | awk '/Attached scsi disk/ {print $4; exit}')
+  [ -n "$D" ] && [ -b "/dev/$D" ] && break; D=""; sleep 0.2
+done
+step disk-attached test -n "$D" || exit 1
+echo "KVMTEST: disk /dev/$D $(cat /sys/block/$D/device/vendor 2>/dev/null) $(cat /sys/block/$D/device/model 2>/dev/null) $(($(cat /sys/block/$D/size) / 2048)) MiB, login+scan $(awk "BEGIN{print $(up)-$t0}")s"
+t1=$(up)
+
+dd if=/dev/urandom of=/tmp/pat bs=1M count="$MB" status=none
+raw_write() { dd if=/tmp/pat of="/dev/$D" bs=1M seek=8 oflag=direct conv=fsync status=none; }
+raw_read() { dd if="/dev/$D" of=/tmp/back bs=1M skip=8 count="$MB" iflag=direct status=none && cmp /tmp/pat /tmp/back; }
+step raw-direct-write raw_write
+step raw-direct-read-verify raw_read
+
+step mkfs-ext4 mkfs.ext4 -q -F "/dev/$D"
+step fsck-clean e2fsck -fn "/dev/$D"
+mkdir -p /mnt/t
+fs_write() { mount "/dev/$D" /mnt/t && cp /tmp/pat /mnt/t/data && sync && umount /mnt/t; }
+fs_verify() { echo 3 >/proc/sys/vm/drop_caches; mount "/dev/$D" /mnt/t && cmp /tmp/pat /mnt/t/data; local r=$?; umount /mnt/t; return $r; }
+step fs-write fs_write
+step fs-read-verify fs_verify
+step fsck-after-io e2fsck -fn "/dev/$D"
+t2=$(up)
+
+step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
+gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }
+step disk-detached gone
+iscsiadm -k 0 >/dev/null 2>&1
+echo "KVMTEST: timing login+scan=$(awk "BEGIN{print $t1-$t0}")s io=$(awk "BEGIN{print $t2-$t1}")s"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# run.sh - Linux's own iSCSI initiator against Nexus, in a QEMU VM (npm run test:kernel).
+#
+# Boots Debian's kernel under QEMU (TCG: KVM is not usable on these hosts) with the host's / as a
+# read-only 9p root under a tmpfs overlay; in the guest open-iscsi discovers and logs in to the
+# target running on the host, then raw O_DIRECT write/read/verify, mkfs.ext4, fsck, 16 MiB
+# through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh).
+# Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
+# reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
+#
+# Downloads only through apt-get (test/kernel-vm/setup.sh), cached in .cache/kernel-vm/.
+# Environment:
+#   NEXUS_KVM_TARGET=nexus|tgt   target on the host (default nexus)
+#   NEXUS_KVM_NET=tap|user       tap: a network namespace this script creates, holding a tap for
+#                                the VM and the target (default; faster); user: QEMU user-net with
+#                                a guestfwd to the target on 127.0.0.1:NEXUS_KVM_PORT
+#   NEXUS_KVM_PORT=3271          target port (user mode)
+#   NEXUS_KVM_TIMEOUT=300        seconds for the whole VM
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=$ROOT/.cache/kernel-vm
+KIND=${NEXUS_KVM_TARGET:-nexus}
+NET=${NEXUS_KVM_NET:-tap}
+VM_TO=${NEXUS_KVM_TIMEOUT:-300}
+IQN=iqn.2026-11.io.nexus:kernel-vm
+RUN=$CACHE/run-$KIND
+STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io logout disk-detached"
+T0=$(date +%s)
+mkdir -p "$RUN"
+
+summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then the count line
+  local s p=0 f=0 line
+  for s in $STEPS; do
+    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
+    case "$line" in
+      *"KVMTEST: PASS $s"*) echo "PASS kernel-vm.$s"; p=$((p + 1)) ;;
+      *"KVMTEST: FAIL $s"*) echo "FAIL kernel-vm.$s ${line#*"FAIL $s"}"; f=$((f + 1)) ;;
+      *) echo "FAIL kernel-vm.$s (not reached)"; f=$((f + 1)) ;;
+    esac
+  done
+  echo "kernel-vm: $(( $(date +%s) - T0 ))s wall (setup+boot+test), target $KIND, net $NET; console $1"
+  echo "$p passed, $f failed"
+  [ $f = 0 ]
+}
+
+if ! timeout 1500 bash "$HERE/setup.sh" "$CACHE"; then
+  echo "kernel-vm: setup failed"; summary /dev/null; exit 1
+fi
+KV=$(ls "$CACHE/kroot/lib/modules" | head -1)
+
+# shellcheck source=../../scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
+NS=""
+cleanup() {
+  target_stop
+  [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+  NS=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+case $NET in
+  tap)
+    NS=nexus-kvm-$$
+    ip netns add "$NS" && ip netns exec "$NS" ip link set lo up &&
+    ip netns exec "$NS" ip tuntap add dev tap0 mode tap &&
+    ip netns exec "$NS" ip addr add 10.200.0.1/24 dev tap0 &&
+    ip netns exec "$NS" ip link set tap0 up || { echo "kernel-vm: cannot create network namespace"; summary /dev/null; exit 1; }
+    TARGET_NETNS=$NS
+    ADDR=10.200.0.1; TPORT=3260; PORTAL=10.200.0.1:3260; GUEST_IP=10.200.0.2/24
+    NETARGS=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0)
+    ;;
+  user)
+    ADDR=127.0.0.1; TPORT=${NEXUS_KVM_PORT:-3271}; PORTAL=10.0.2.100:3260; GUEST_IP=10.0.2.15/24
+    # restrict=on: the guest's only way out is this forward (one socat per guest connection).
+    NETARGS=(-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:socat STDIO TCP:127.0.0.1:$TPORT" -device virtio-net-pci,netdev=n0)
+    ;;
+  *) echo "kernel-vm: NEXUS_KVM_NET must be tap or user"; exit 2 ;;
+esac
+
+if ! target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN"; then
+  echo "kernel-vm: target $KIND did not start"; summary /dev/null; exit 1
+fi
+echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $KV"
+
+CONSOLE=$RUN/console.log
+qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
+  -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_timeout=$((VM_TO - 40))"
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+  -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
+t=$(date +%s)
+if [ -n "$NS" ]; then ip netns exec "$NS" "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null
+else "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null; fi
+rc=$?
+echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
+grep -a 'KVMTEST: \(guest\|disk\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+cleanup
+summary "$CONSOLE"
