@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test-all.sh - every test runner of the project, in order, with one total (npm run test:ci).
+#
+#   mocha        npm test (unit + integration + fuzz); counts from the spec reporter's
+#                "N passing / N failing / N pending" (pending is reported, not counted)
+#   conformance  npm run test:conformance (libiscsi iscsi-test-cu; test/conformance/run.sh)
+#   kernel       npm run test:kernel (Linux's iSCSI initiator in a QEMU VM; test/kernel-vm/run.sh)
+# The last two end with a "N passed, N failed" line, which is what is counted. A runner that
+# exits non-zero without reporting a failure (crash, timeout, no summary) counts as 1 failed.
+# Each runner is bounded by `timeout`; its output streams through and is kept in
+# .cache/test-all/<runner>.log. The LAST line printed is "N passed, N failed" for all runners;
+# exit status 0 only when N failed is 0.
+#
+# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel" (subset, in this order)
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+LOGS=$ROOT/.cache/test-all
+mkdir -p "$LOGS"
+RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel}
+T0=$(date +%s)
+total_p=0; total_f=0; lines=()
+
+# count_line FILE: "P F" from the last "N passed, N failed" line, or nothing
+count_line() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 | awk '{print $1, $3}'; }
+
+count_mocha() { # spec reporter summary; strip colour codes first
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+    /^ +[0-9]+ passing/ {p = $1} /^ +[0-9]+ failing/ {f = $1} /^ +[0-9]+ pending/ {q = $1}
+    END { if (p != "" || f != "") print p + 0, f + 0, q + 0 }'
+}
+
+for r in $RUNNERS; do
+  case $r in
+    mocha) cmd=(npm test); budget=900 ;;
+    conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
+    kernel) cmd=(npm run --silent test:kernel); budget=900 ;;
+    *) echo "test-all: unknown runner $r" >&2; exit 2 ;;
+  esac
+  log=$LOGS/$r.log
+  echo "=== $r: ${cmd[*]}"
+  t=$(date +%s)
+  timeout -k 10 "$budget" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  el=$(( $(date +%s) - t ))
+  extra=""
+  if [ "$r" = mocha ]; then
+    read -r p f q <<<"$(count_mocha "$log")"
+    [ -n "${q:-}" ] && [ "$q" != 0 ] && extra=", $q pending"
+  else
+    read -r p f <<<"$(count_line "$log")"
+  fi
+  p=${p:-0}; f=${f:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    f=1; extra="$extra; exited rc=$rc$([ "$rc" = 124 ] && echo " (timeout after ${budget}s)") without reporting a failure"
+  fi
+  lines+=("$(printf '%-12s %5d passed, %4d failed%s  (%ss)' "$r" "$p" "$f" "$extra" "$el")")
+  total_p=$((total_p + p)); total_f=$((total_f + f))
+done
+
+echo
+echo "=== summary ($(( $(date +%s) - T0 ))s)"
+printf '%s\n' "${lines[@]}"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" = 0 ]
