@@ -15,7 +15,9 @@ echo "InitiatorName=iqn.2026-11.io.nexus:kernel-vm-guest" >/etc/iscsi/initiatorn
 sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = 15/' \
        -e 's/^node.conn\[0\].timeo.login_timeout = .*/node.conn[0].timeo.login_timeout = 15/' /etc/iscsi/iscsid.conf
 setsid iscsid -f >/tmp/iscsid.log 2>&1 &   # own session: iscsid signals its process group on exit
-for i in $(seq 1 50); do [ -S /run/iscsid.sock ] || [ -e /etc/iscsi/iscsid.pid ] && break; iscsiadm -m session >/dev/null 2>&1 && break; sleep 0.1; done
+# iscsiadm -m session: 0 = sessions, 21 = none (iscsid answered), 20 = cannot reach iscsid yet
+for i in $(seq 1 100); do iscsiadm -m session >/dev/null 2>&1; r=$?; [ $r = 0 ] || [ $r = 21 ] && break; sleep 0.1; done
+echo "KVMTEST: iscsid up at $(up)s"
 t0=$(up)
 
 discover() { timeout 30 iscsiadm -m discovery -t sendtargets -p "$P" | tee /tmp/disc.txt | grep -q " $IQN\$"; }
