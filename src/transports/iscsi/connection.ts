@@ -1,0 +1,780 @@
+// RFC 7143 3 / 4 / 6 / 7: one iSCSI connection. Bytes come in through the framer; the login
+// reducer runs until the full feature phase; then every initiator PDU is dispatched here and
+// every target PDU produced while handling one socket chunk (or one batch of completions) goes
+// out in one corked write (DESIGN.md §10). ERL 0: any protocol error drops the connection and
+// the session with it; a fault never leaves this connection.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Engine } from '../../engine/engine';
+import type { Completion } from '../../engine/command';
+import type { IscsiSettings } from '../../engine/topology';
+import { TaskAttr } from '../../engine/spec/status';
+import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
+import {
+  DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
+  decodeInitiatorPdu, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
+  encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
+} from './pdu';
+import { BHS_LENGTH, IscsiOp, RESERVED_TAG, RejectReason, ScsiServiceResponse, TmfResponse } from './spec';
+import { paddedLength } from './bhs';
+import { dataDigest, headerDigest, writeDigest } from './digest';
+import { LoginEffect, LoginPhase, LoginResponse, LoginState, createLoginState, loginStep } from './login';
+import { OperationalParams } from './negotiate';
+import { TextAccumulator, encodeText, splitText } from './text';
+import { maxValueLength } from './keys';
+import { IscsiSession, SessionRegistry, isidHex } from './session';
+import { DataOutCollector } from './data-out';
+import { R2tRequest, tagAllocator } from './r2t';
+import { planDataIn, wireResidual } from './data-in';
+import { TmfScope, planTmf, wireTmfResponse } from './tmf';
+import { NopPinger } from './nop';
+import { decideLogout } from './logout';
+import { logoutRequest } from './async';
+import { DiscoverySource, sendTargets } from './discovery';
+import { authFor, negotiationConfig } from './target';
+import { inWindow } from './serial';
+
+export interface ConnectionLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What the server gives each connection. */
+export interface ConnectionContext {
+  engine: Engine;
+  settings: IscsiSettings;
+  sessions: SessionRegistry;
+  /** Targets served on the portal this connection came in on (discovery auth, target lookup). */
+  portalTargets: readonly string[];
+  discovery: DiscoverySource;
+  tpgt: number;
+  log: ConnectionLog;
+}
+
+enum Phase {
+  LOGIN = 'login',
+  FULL_FEATURE = 'full-feature',
+  /** A final response is being flushed; input is ignored. */
+  CLOSING = 'closing',
+  CLOSED = 'closed',
+}
+
+enum TaskState {
+  COLLECTING = 'collecting',
+  WAITING = 'waiting',
+  RUNNING = 'running',
+}
+
+interface Task {
+  itt: number;
+  lun: number;
+  cmd: ScsiCommand;
+  cdb: Buffer;
+  cmdSN: number;
+  immediate: boolean;
+  collector?: DataOutCollector;
+  state: TaskState;
+}
+
+const EMPTY = Buffer.alloc(0);
+const ZERO_PAD = Buffer.alloc(4);
+
+export class IscsiConnection {
+  private phase = Phase.LOGIN;
+  private readonly framer: PduFramer;
+  private login: LoginState;
+  private params: OperationalParams | undefined;
+  private session: IscsiSession | undefined;
+  private statSN = 0;
+  private cid = 0;
+  private out: Uint8Array[] = [];
+  private inHandler = false;
+  private flushScheduled = false;
+  private readonly tasks = new Map<number, Task>();
+  private readonly allocTtt = tagAllocator(0x100);
+  private pinger: NopPinger | undefined;
+  private readonly textAcc = new TextAccumulator({ maxValueLength });
+  private textPending: { ttt: number; chunks: Buffer[] } | undefined;
+  private closedResolve!: () => void;
+  /** Resolves once the socket is gone and the session (if ours) is released. */
+  readonly closed: Promise<void>;
+  readonly remote: string;
+
+  constructor(private readonly socket: Duplex & { remoteAddress?: string; remotePort?: number }, private readonly ctx: ConnectionContext) {
+    this.closed = new Promise((r) => (this.closedResolve = r));
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.login = createLoginState({
+      config: negotiationConfig(ctx.settings),
+      portalGroupTag: ctx.tpgt,
+      cmdWindow: ctx.settings.queueDepth,
+    });
+    this.framer = new PduFramer(
+      {
+        pdu: (h, d) => this.onPdu(h, d),
+        error: (e) => this.onFramerError(e),
+      },
+      { maxRecvDataSegmentLength: DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH },
+    );
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: Error) => this.destroy(`socket error: ${err.message}`));
+    socket.on('close', () => this.destroy('peer closed'));
+    socket.on('end', () => this.destroy('peer ended'));
+  }
+
+  get isFullFeature(): boolean {
+    return this.phase === Phase.FULL_FEATURE;
+  }
+
+  get sessionType(): 'Normal' | 'Discovery' | undefined {
+    return this.session?.id.type;
+  }
+
+  // ------------------------------------------------------------ input
+
+  /** Every socket chunk enters here: an exception closes this connection only. */
+  private onData(chunk: Buffer): void {
+    if (this.phase === Phase.CLOSED || this.phase === Phase.CLOSING) return;
+    this.inHandler = true;
+    try {
+      this.framer.feed(chunk);
+    } catch (e) {
+      this.fault(e);
+    } finally {
+      this.inHandler = false;
+      this.flush();
+    }
+  }
+
+  private fault(e: unknown): void {
+    this.ctx.log.error({ err: e, remote: this.remote }, 'iSCSI connection fault; closing the connection');
+    this.destroy('internal fault');
+  }
+
+  private onFramerError(e: FramerError): void {
+    if (e.kind === 'digest-error' && e.segment === 'data') {
+      // RFC 7143 7.8: data digest error: drop the PDU, Reject it; at ERL 0 the connection goes.
+      this.ctx.log.warn({ remote: this.remote }, 'data digest error');
+      this.reject(RejectReason.DATA_DIGEST_ERROR, e.header);
+      this.closeAfterFlush('data digest error');
+      return;
+    }
+    this.ctx.log.warn({ remote: this.remote, kind: e.kind }, 'framing error; closing the connection');
+    if (e.kind === 'too-long') this.reject(RejectReason.PROTOCOL_ERROR, e.header);
+    this.closeAfterFlush(e.kind);
+  }
+
+  private onPdu(header: Buffer, data: Buffer): void {
+    if (this.phase === Phase.CLOSING || this.phase === Phase.CLOSED) return;
+    const d = decodeInitiatorPdu(header, data);
+    if (!d.ok) {
+      this.ctx.log.warn({ remote: this.remote, detail: d.detail }, 'malformed PDU');
+      if (this.phase === Phase.LOGIN || d.reason === 'protocol-error') {
+        this.closeAfterFlush(d.detail);
+        return;
+      }
+      this.reject(d.reason, header);
+      // RFC 7143 7.8 / 6.2: at ERL 0 a protocol error ends the connection.
+      if (d.reason === RejectReason.PROTOCOL_ERROR) this.closeAfterFlush(d.detail);
+      return;
+    }
+    if (this.phase === Phase.LOGIN) {
+      if (d.pdu.op !== IscsiOp.LOGIN_REQ) {
+        // RFC 7143 6.3: nothing but Login Requests before the full feature phase.
+        this.closeAfterFlush('non-login PDU during login');
+        return;
+      }
+      this.onLogin(d.pdu);
+      return;
+    }
+    this.dispatch(d.pdu, header);
+  }
+
+  // ------------------------------------------------------------ login
+
+  private onLogin(req: LoginRequest): void {
+    const policy = this.loginPolicy();
+    const r = loginStep(this.login, req, policy);
+    this.login = r.state;
+    for (const resp of r.responses) this.sendLoginResponse(resp);
+    let failed = false;
+    let fullFeature: OperationalParams | undefined;
+    for (const e of r.effects) {
+      if (e.kind === 'fail') {
+        failed = true;
+        this.ctx.log.info({ remote: this.remote, status: e.status, reason: e.reason }, 'login failed');
+      } else if (e.kind === 'full-feature') {
+        fullFeature = e.params;
+      } else {
+        this.applyEffect(e, req);
+      }
+    }
+    if (failed || r.state.phase === LoginPhase.FAILED) {
+      this.closeAfterFlush('login failed');
+      return;
+    }
+    if (fullFeature && this.session) {
+      this.params = fullFeature;
+      this.statSN = r.state.statSN;
+      // RFC 7143 13.1 / 13.12: digests and our MaxRecvDataSegmentLength apply after the final response.
+      this.framer.setDigests(fullFeature.headerDigest, fullFeature.dataDigest);
+      this.framer.setMaxRecvDataSegmentLength(fullFeature.maxRecvDataSegmentLength);
+      this.phase = Phase.FULL_FEATURE;
+      this.cid = req.cid;
+      this.ctx.log.info(
+        { remote: this.remote, initiator: this.session.id.initiatorName, target: this.session.id.targetName, type: this.session.id.type, tsih: this.session.id.tsih },
+        'login complete',
+      );
+      this.startPinger();
+    }
+  }
+
+  private loginPolicy() {
+    const ctx = this.ctx;
+    return {
+      targetExists: (name: string) => ctx.engine.targetConfig(name)?.driver === 'iscsi' && ctx.portalTargets.includes(name),
+      authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
+        authFor(ctx.engine, ctx.portalTargets, initiator, target, type),
+      randomBytes: (n: number) => randomBytes(n),
+      findSession: (initiator: string, isid: number, target: string | undefined) => ctx.sessions.find(initiator, isid, target)?.id.tsih,
+      sessionExists: (tsih: number, initiator: string, isid: number) => {
+        const s = ctx.sessions.get(tsih);
+        return !!s && s.id.initiatorName === initiator && s.id.isid === isid;
+      },
+      allocateTsih: () => ctx.sessions.allocateTsih(),
+    };
+  }
+
+  private applyEffect(e: Exclude<LoginEffect, { kind: 'fail' } | { kind: 'full-feature' }>, req: LoginRequest): void {
+    const { ctx } = this;
+    switch (e.kind) {
+      case 'lookup-target':
+        return;
+      case 'reinstate-session': {
+        // RFC 7143 6.3.5: the old session of this initiator port ends as if its connection failed.
+        const old = ctx.sessions.get(e.tsih);
+        if (old) this.dropSession(old, 'session reinstated');
+        return;
+      }
+      case 'create-session': {
+        const nexus = e.sessionType === 'Normal' && e.targetName !== undefined
+          ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt: ctx.tpgt })
+          : undefined;
+        const s = new IscsiSession(
+          { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType },
+          e.cmdSN, ctx.settings.queueDepth, nexus,
+        );
+        s.connection = this;
+        ctx.sessions.add(s);
+        this.session = s;
+        return;
+      }
+      case 'bind-connection': {
+        // RFC 7143 6.3.4 at ERL 0 with MaxConnections=1: connection reinstatement is session
+        // reinstatement. The old connection and its tasks go; the session restarts under its TSIH.
+        const old = ctx.sessions.get(e.tsih);
+        if (!old) return;
+        this.dropSession(old, 'connection reinstated');
+        const nexus = old.id.type === 'Normal' && old.id.targetName !== undefined
+          ? ctx.engine.openNexus({ targetName: old.id.targetName, initiatorName: old.id.initiatorName, isid: isidHex(old.id.isid), tpgt: ctx.tpgt })
+          : undefined;
+        const s = new IscsiSession({ ...old.id }, req.cmdSN, ctx.settings.queueDepth, nexus);
+        s.connection = this;
+        ctx.sessions.add(s);
+        this.session = s;
+        return;
+      }
+    }
+  }
+
+  private dropSession(old: IscsiSession, reason: string): void {
+    this.ctx.sessions.remove(old);
+    const conn = old.connection;
+    old.connection = undefined;
+    conn?.destroy(reason);
+    void old.end('loss').catch((err: unknown) => this.ctx.log.error({ err }, 'closing a reinstated session failed'));
+  }
+
+  private sendLoginResponse(r: LoginResponse): void {
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    encodeLoginResponse(bhs, 0, { ...r.fields, dataSegmentLength: r.data.length });
+    // Digests are never used during login (RFC 7143 13.1).
+    this.queue(bhs, r.data, false, false);
+  }
+
+  // ------------------------------------------------------------ full feature phase
+
+  private dispatch(p: InitiatorPdu, header: Buffer): void {
+    switch (p.op) {
+      case IscsiOp.SCSI_COMMAND:
+        return this.onScsiCommand(p, header);
+      case IscsiOp.SCSI_DATA_OUT:
+        return this.onDataOut(p, header);
+      case IscsiOp.NOP_OUT:
+        return this.onNopOut(p);
+      case IscsiOp.TASK_MGMT_REQ:
+        return this.onTmf(p);
+      case IscsiOp.TEXT_REQ:
+        return this.onText(p);
+      case IscsiOp.LOGOUT_REQ:
+        return this.onLogout(p);
+      case IscsiOp.LOGIN_REQ:
+        // RFC 7143 6.3: a Login Request in the full feature phase is a protocol error.
+        this.reject(RejectReason.PROTOCOL_ERROR, header);
+        this.closeAfterFlush('login request in full feature phase');
+        return;
+      case IscsiOp.SNACK_REQ:
+        // RFC 7143 11.16: no SNACK support at ERL 0.
+        this.reject(RejectReason.SNACK_REJECT, header);
+        return;
+    }
+  }
+
+  /**
+   * Order a non-immediate request through the CmdSN window (RFC 7143 3.2.2.1); immediate ones
+   * run now. Returns false when the request was outside the window and silently dropped.
+   */
+  private ordered(cmdSN: number, immediate: boolean, run: () => void): boolean {
+    const s = this.session as IscsiSession;
+    if (s.window.admit(cmdSN, immediate) === 'drop') {
+      this.ctx.log.debug({ cmdSN, expCmdSN: s.window.expCmdSN, maxCmdSN: s.window.maxCmdSN }, 'CmdSN outside the window, dropped');
+      return false;
+    }
+    if (immediate) run();
+    else s.window.enqueue(cmdSN, true, run);
+    return true;
+  }
+
+  /** A non-immediate request is answered: the window slides. */
+  private finishedCommand(immediate: boolean): void {
+    if (!immediate) this.session?.window.finished();
+  }
+
+  private onScsiCommand(p: ScsiCommand, header: Buffer): void {
+    const s = this.session as IscsiSession;
+    if (s.id.type !== 'Normal' || !s.nexus) {
+      // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
+      this.reject(RejectReason.PROTOCOL_ERROR, header);
+      this.closeAfterFlush('SCSI command in a discovery session');
+      return;
+    }
+    if (s.window.admit(p.cmdSN, p.immediate) === 'drop') {
+      this.ctx.log.debug({ cmdSN: p.cmdSN, expCmdSN: s.window.expCmdSN }, 'SCSI command outside the CmdSN window, dropped');
+      return;
+    }
+    if (this.tasks.has(p.itt)) {
+      // RFC 7143 11.17.1: an ITT already in use.
+      this.reject(RejectReason.TASK_IN_PROGRESS, header);
+      if (!p.immediate) {
+        s.window.skip(p.cmdSN);
+        s.window.finished();
+      }
+      return;
+    }
+    const task: Task = {
+      itt: p.itt, lun: p.lun, cmd: p, cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate, state: TaskState.WAITING,
+    };
+    let r2ts: R2tRequest[] = [];
+    if (p.write && p.expectedDataTransferLength > 0) {
+      const prm = this.params as OperationalParams;
+      const st = DataOutCollector.start(p.expectedDataTransferLength, p.data, !p.final, prm, this.allocTtt);
+      if (!st.ok) return this.protocolError(st.reason, header);
+      task.collector = st.collector;
+      r2ts = st.r2ts;
+      if (!st.collector.complete) task.state = TaskState.COLLECTING;
+    } else if (p.data.length > 0) {
+      return this.protocolError('data with no Expected Data Transfer Length', header);
+    }
+    this.tasks.set(p.itt, task);
+    if (p.immediate) {
+      if (task.state === TaskState.WAITING) this.runTask(task);
+    } else {
+      s.window.enqueue(p.cmdSN, task.state === TaskState.WAITING, () => this.runTask(task));
+    }
+    for (const r of r2ts) this.sendR2T(task, r);
+  }
+
+  private onDataOut(p: DataOut, header: Buffer): void {
+    const task = this.tasks.get(p.itt);
+    if (!task || !task.collector || task.state !== TaskState.COLLECTING) {
+      // RFC 7143 11.5.1: data for a task already aborted is discarded.
+      this.ctx.log.debug({ itt: p.itt }, 'Data-Out for no collecting task, dropped');
+      return;
+    }
+    const r = task.collector.accept(p);
+    if (!r.ok) return this.protocolError(r.reason, header);
+    for (const x of r.r2ts) this.sendR2T(task, x);
+    if (r.complete) {
+      task.state = TaskState.WAITING;
+      if (task.immediate) this.runTask(task);
+      else this.session?.window.markReady(task.cmdSN);
+    }
+  }
+
+  private runTask(task: Task): void {
+    const s = this.session;
+    if (!s?.nexus || this.tasks.get(task.itt) !== task) return;
+    task.state = TaskState.RUNNING;
+    const c = task.cmd;
+    s.nexus.execute(
+      {
+        lun: task.lun, cdb: task.cdb, tag: task.itt, attr: c.attr as number as TaskAttr,
+        expectedLength: c.expectedDataTransferLength, dataOut: task.collector?.buffer,
+      },
+      (done) => {
+        try {
+          this.complete(task, done);
+        } catch (e) {
+          this.fault(e);
+        }
+        this.scheduleFlush();
+      },
+    );
+  }
+
+  /** RFC 7143 11.4 / 11.7: Data-In with phase collapse, or a SCSI Response. */
+  private complete(task: Task, c: Completion): void {
+    if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
+    this.finishedCommand(task.immediate);
+    if (c.aborted || this.phase !== Phase.FULL_FEATURE) return;
+    const prm = this.params as OperationalParams;
+    const data = c.data ?? EMPTY;
+    const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
+    const residual = wireResidual(c.residualKind);
+    let dataSN = 0;
+    for (const d of plan.pdus) {
+      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      const seq = d.status ? this.nextSeq() : this.seq();
+      encodeDataIn(bhs, 0, {
+        final: d.final, status: d.status ? c.status : undefined, lun: Math.max(0, task.lun), itt: task.itt, ttt: RESERVED_TAG,
+        statSN: seq.statSN, expCmdSN: seq.expCmdSN, maxCmdSN: seq.maxCmdSN, dataSN: dataSN++, bufferOffset: d.offset,
+        residual: d.status ? residual : undefined, residualCount: d.status ? c.residual : undefined, dataSegmentLength: d.length,
+      });
+      this.queue(bhs, data.subarray(d.offset, d.offset + d.length));
+    }
+    if (!plan.response) return;
+    const sense = c.sense && c.sense.length > 0 ? c.sense : undefined;
+    const seg = sense ? Buffer.allocUnsafe(2 + sense.length) : EMPTY;
+    if (sense) encodeSenseSegment(seg, 0, sense);
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    encodeScsiResponse(bhs, 0, {
+      ...this.nextSeq(), itt: task.itt, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: c.status,
+      // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
+      expDataSN: dataSN + (task.collector?.r2tCount ?? 0),
+      residual, residualCount: residual === Residual.NONE ? 0 : c.residual, dataSegmentLength: seg.length,
+    });
+    this.queue(bhs, seg);
+  }
+
+  private sendR2T(task: Task, r: R2tRequest): void {
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    encodeR2T(bhs, 0, { ...this.seq(), lun: Math.max(0, task.lun), itt: task.itt, ...r });
+    this.queue(bhs, EMPTY);
+  }
+
+  private protocolError(reason: string, header: Buffer): void {
+    this.ctx.log.warn({ remote: this.remote, reason }, 'protocol error; closing the connection');
+    this.reject(RejectReason.PROTOCOL_ERROR, header);
+    this.closeAfterFlush(reason);
+  }
+
+  // ------------------------------------------------------------ NOP
+
+  private onNopOut(p: NopOut): void {
+    if (p.itt === RESERVED_TAG) {
+      // RFC 7143 11.18: the answer to our ping; it consumes no CmdSN.
+      this.pinger?.answered(p.ttt);
+      return;
+    }
+    const echo = Buffer.from(p.data);
+    this.ordered(p.cmdSN, p.immediate, () => {
+      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      this.finishedCommand(p.immediate);
+      // RFC 7143 11.19: a ping answer echoes the data and carries TTT 0xffffffff.
+      encodeNopIn(bhs, 0, { ...this.nextSeq(), lun: Math.max(0, p.lun), itt: p.itt, ttt: RESERVED_TAG, dataSegmentLength: echo.length });
+      this.queue(bhs, echo);
+    });
+  }
+
+  private startPinger(): void {
+    const { nopInIntervalSec, nopInTimeoutSec } = this.ctx.settings;
+    if (nopInIntervalSec <= 0) return;
+    this.pinger = new NopPinger({
+      intervalSec: nopInIntervalSec,
+      timeoutSec: nopInTimeoutSec,
+      allocTtt: this.allocTtt,
+      ping: (ttt) => {
+        if (this.phase !== Phase.FULL_FEATURE) return;
+        const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+        // RFC 7143 11.19: a target ping has ITT 0xffffffff and StatSN not advanced.
+        encodeNopIn(bhs, 0, { ...this.seq(), lun: 0, itt: RESERVED_TAG, ttt, dataSegmentLength: 0 });
+        this.queue(bhs, EMPTY);
+        this.scheduleFlush();
+      },
+      expired: () => {
+        this.ctx.log.warn({ remote: this.remote }, 'no answer to NOP-In; closing the connection');
+        this.destroy('NOP-In timeout');
+      },
+    });
+    this.pinger.start();
+  }
+
+  // ------------------------------------------------------------ task management
+
+  private onTmf(p: TaskMgmtRequest): void {
+    this.ordered(p.cmdSN, p.immediate, () => this.runTmf(p));
+  }
+
+  private runTmf(p: TaskMgmtRequest): void {
+    const s = this.session as IscsiSession;
+    const plan = planTmf(p.function);
+    const answer = (r: TmfResponse): void => {
+      this.finishedCommand(p.immediate);
+      if (this.phase !== Phase.FULL_FEATURE) return;
+      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      encodeTmfResponse(bhs, 0, { ...this.nextSeq(), itt: p.itt, response: r });
+      this.queue(bhs, EMPTY);
+      this.scheduleFlush();
+      if (plan.dropConnection) this.closeAfterFlush('target cold reset');
+    };
+    if (plan.response !== undefined || plan.engineFn === undefined) return answer(plan.response ?? TmfResponse.TMF_NOT_SUPPORTED);
+    const nexus = s.nexus;
+    if (!nexus) return answer(TmfResponse.FUNCTION_REJECTED);
+
+    if (plan.scope === TmfScope.ONE_TASK) {
+      const t = this.tasks.get(p.referencedTaskTag);
+      if (t && t.state !== TaskState.RUNNING) {
+        // RFC 7143 11.5.1: a task still collecting Data-Out lives only here; abort it here.
+        this.dropTask(t);
+        return answer(TmfResponse.FUNCTION_COMPLETE);
+      }
+      if (!t) {
+        // RFC 7143 11.5.1: a referenced command not yet received but within the window is
+        // considered received and aborted (function complete); otherwise the task does not exist.
+        const w = s.window;
+        if (!w.has(p.refCmdSN) && inWindow(p.refCmdSN, w.expCmdSN, w.maxCmdSN) && p.refCmdSN !== p.cmdSN) {
+          w.skip(p.refCmdSN);
+          w.finished();
+          return answer(TmfResponse.FUNCTION_COMPLETE);
+        }
+        return answer(TmfResponse.TASK_DOES_NOT_EXIST);
+      }
+    } else if (plan.scope !== TmfScope.NONE) {
+      for (const t of [...this.tasks.values()]) {
+        if (t.state !== TaskState.RUNNING && (plan.scope === TmfScope.ALL || t.lun === p.lun)) this.dropTask(t);
+      }
+    }
+    nexus.taskManagement({ fn: plan.engineFn, lun: p.lun, refTag: p.referencedTaskTag }).then(
+      (r) => answer(wireTmfResponse(r)),
+      (err: unknown) => {
+        this.ctx.log.error({ err, fn: p.function }, 'task management failed');
+        answer(TmfResponse.FUNCTION_REJECTED);
+      },
+    );
+  }
+
+  /** Forget a task that never reached the engine. */
+  private dropTask(t: Task): void {
+    this.tasks.delete(t.itt);
+    if (!t.immediate) {
+      const w = (this.session as IscsiSession).window;
+      if (w.has(t.cmdSN)) w.skip(t.cmdSN);
+      w.finished();
+    }
+  }
+
+  // ------------------------------------------------------------ text
+
+  private onText(p: TextRequest): void {
+    this.ordered(p.cmdSN, p.immediate, () => this.runText(p));
+  }
+
+  private runText(p: TextRequest): void {
+    this.finishedCommand(p.immediate);
+    const prm = this.params as OperationalParams;
+    // RFC 7143 11.10.4: an empty request with our TTT fetches the next part of a long answer.
+    if (p.ttt !== RESERVED_TAG && this.textPending && this.textPending.ttt === p.ttt && p.data.length === 0) {
+      const [next, ...rest] = this.textPending.chunks;
+      this.textPending = rest.length > 0 ? { ttt: p.ttt, chunks: rest } : undefined;
+      this.sendText(p, next, rest.length > 0 ? p.ttt : RESERVED_TAG);
+      return;
+    }
+    this.textPending = undefined;
+    const acc = this.textAcc.push(p.data, p.continue);
+    if (!acc.done) {
+      // RFC 7143 11.10.2: C=1 requests get an empty answer until the set is complete.
+      this.sendText(p, EMPTY, this.allocTtt(), false);
+      return;
+    }
+    const answers: Array<[string, string]> = [];
+    if (acc.result.ok) {
+      const s = this.session as IscsiSession;
+      for (const [k, v] of acc.result.pairs) {
+        if (k === 'SendTargets') answers.push(...sendTargets(this.ctx.discovery, s.id.initiatorName, v, s.id.targetName));
+        // RFC 7143 6.2: nothing is renegotiated in the full feature phase here.
+        else answers.push([k, k.startsWith('X-') || k.startsWith('X#') ? 'NotUnderstood' : 'Reject']);
+      }
+    }
+    const chunks = splitText(encodeText(answers), prm.maxXmitDataSegmentLength);
+    if (chunks.length > 1) {
+      const ttt = this.allocTtt();
+      this.textPending = { ttt, chunks: chunks.slice(1) };
+      this.sendText(p, chunks[0], ttt);
+    } else {
+      this.sendText(p, chunks[0], RESERVED_TAG);
+    }
+  }
+
+  private sendText(p: TextRequest, data: Buffer, ttt: number, final = ttt === RESERVED_TAG): void {
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    // RFC 7143 11.11.1: C=1 (more to come) with F=0; the last part has F=1, TTT 0xffffffff.
+    const more = final ? false : data.length > 0;
+    encodeTextResponse(bhs, 0, { ...this.nextSeq(), final, continue: more, lun: 0, itt: p.itt, ttt, dataSegmentLength: data.length });
+    this.queue(bhs, data);
+  }
+
+  // ------------------------------------------------------------ logout
+
+  private onLogout(p: LogoutRequest): void {
+    this.ordered(p.cmdSN, p.immediate, () => {
+      this.finishedCommand(p.immediate);
+      const prm = this.params as OperationalParams;
+      const d = decideLogout(p.reasonCode, p.cid, this.cid);
+      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      encodeLogoutResponse(bhs, 0, {
+        ...this.nextSeq(), itt: p.itt, response: d.response, time2Wait: prm.defaultTime2Wait, time2Retain: prm.defaultTime2Retain,
+      });
+      this.queue(bhs, EMPTY);
+      if (!d.closeSession) return;
+      const s = this.session;
+      this.phase = Phase.CLOSING;
+      this.pinger?.stop();
+      this.tasks.clear();
+      if (s) {
+        this.ctx.sessions.remove(s);
+        s.connection = undefined;
+        this.ctx.log.info({ remote: this.remote, initiator: s.id.initiatorName, tsih: s.id.tsih }, 'logout');
+        void s.end('logout').catch((err: unknown) => this.ctx.log.error({ err }, 'closing the session failed'));
+      }
+      this.closeAfterFlush('logout');
+    });
+  }
+
+  /** RFC 7143 11.9.1: ask the initiator to log out (daemon shutdown). */
+  requestLogout(seconds: number): void {
+    if (this.phase !== Phase.FULL_FEATURE) return;
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    encodeAsyncMessage(bhs, 0, { ...this.nextSeq(), ...logoutRequest(seconds), dataSegmentLength: 0 });
+    this.queue(bhs, EMPTY);
+    this.scheduleFlush();
+  }
+
+  // ------------------------------------------------------------ output
+
+  /** StatSN, ExpCmdSN, MaxCmdSN for a PDU that does not carry status. */
+  private seq(): SeqFields {
+    const w = this.session?.window;
+    return { statSN: this.statSN, expCmdSN: w?.expCmdSN ?? 0, maxCmdSN: w?.maxCmdSN ?? 0 };
+  }
+
+  /** Same, consuming a StatSN (RFC 7143 4.2.2.2: status-bearing PDUs). */
+  private nextSeq(): SeqFields {
+    const f = this.seq();
+    this.statSN = (this.statSN + 1) >>> 0;
+    return f;
+  }
+
+  private reject(reason: RejectReason, header: Uint8Array): void {
+    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const rejected = Buffer.from(header.subarray(0, BHS_LENGTH));
+    encodeReject(bhs, 0, { ...this.nextSeq(), reason, dataSegmentLength: rejected.length });
+    this.queue(bhs, rejected);
+  }
+
+  /** Queue one PDU: BHS, header digest, data, padding, data digest. */
+  private queue(bhs: Buffer, data: Uint8Array, hd = this.params?.headerDigest ?? false, dd = this.params?.dataDigest ?? false): void {
+    if (this.phase === Phase.CLOSED) return;
+    this.out.push(bhs);
+    if (hd) {
+      const d = Buffer.allocUnsafe(4);
+      writeDigest(d, 0, headerDigest(bhs));
+      this.out.push(d);
+    }
+    if (data.length === 0) return;
+    this.out.push(data);
+    const pad = paddedLength(data.length) - data.length;
+    if (pad > 0) this.out.push(ZERO_PAD.subarray(0, pad));
+    if (dd) {
+      const d = Buffer.allocUnsafe(4);
+      writeDigest(d, 0, dataDigest(data));
+      this.out.push(d);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.inHandler || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** One corked write for everything queued (DESIGN.md §10). */
+  private flush(): void {
+    if (this.out.length === 0 || this.phase === Phase.CLOSED || this.socket.destroyed) {
+      this.out = [];
+      return;
+    }
+    const parts = this.out;
+    this.out = [];
+    this.socket.cork();
+    for (const p of parts) this.socket.write(p);
+    this.socket.uncork();
+    // Back-pressure: stop reading while the initiator is not draining our responses.
+    if (this.socket.writableNeedDrain && this.phase === Phase.FULL_FEATURE) {
+      this.socket.pause();
+      this.socket.once('drain', () => this.socket.resume());
+    }
+  }
+
+  private closeAfterFlush(reason: string): void {
+    if (this.phase === Phase.CLOSED) return;
+    this.phase = Phase.CLOSING;
+    this.pinger?.stop();
+    this.flush();
+    this.ctx.log.debug({ remote: this.remote, reason }, 'closing connection');
+    this.socket.end(() => this.destroy(reason));
+    // A peer that never reads must not keep the socket forever.
+    setTimeout(() => this.destroy(reason), 2000).unref();
+    if (this.inHandler) this.scheduleFlush();
+  }
+
+  /**
+   * Drop the connection now. Its session, if still bound to it, is lost (RFC 7143 6.3 at ERL 0):
+   * the nexus closes with 'loss' and every task of it is aborted.
+   */
+  destroy(reason: string): void {
+    if (this.phase === Phase.CLOSED) return;
+    this.phase = Phase.CLOSED;
+    this.pinger?.stop();
+    this.out = [];
+    this.tasks.clear();
+    this.textPending = undefined;
+    const s = this.session;
+    const finish = (): void => this.closedResolve();
+    if (s && s.connection === this) {
+      s.connection = undefined;
+      this.ctx.sessions.remove(s);
+      this.ctx.log.info({ remote: this.remote, initiator: s.id.initiatorName, tsih: s.id.tsih, reason }, 'session lost');
+      s.end('loss').then(finish, (err: unknown) => {
+        this.ctx.log.error({ err }, 'closing the session failed');
+        finish();
+      });
+    } else {
+      finish();
+    }
+    this.socket.destroy();
+  }
+}

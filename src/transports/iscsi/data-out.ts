@@ -1,0 +1,102 @@
+// RFC 7143 3.2.4.2 / 11.3.1 / 11.7: collecting a write's data. Immediate data rides in the SCSI
+// Command; with InitialR2T=No unsolicited Data-Out follows up to FirstBurstLength; the rest is
+// solicited with R2Ts. DataPDUInOrder and DataSequenceInOrder are Yes, so every PDU must start
+// exactly where the previous one of its sequence ended, with the next DataSN.
+import { RESERVED_TAG } from './spec';
+import { R2tPlanner, R2tRequest } from './r2t';
+
+export interface WriteParams {
+  initialR2T: boolean;
+  immediateData: boolean;
+  firstBurstLength: number;
+  maxBurstLength: number;
+  maxOutstandingR2T: number;
+}
+
+export interface DataOutPdu {
+  ttt: number;
+  dataSN: number;
+  bufferOffset: number;
+  final: boolean;
+  data: Buffer;
+}
+
+export type CollectOutcome =
+  | { ok: true; r2ts: R2tRequest[]; complete: boolean }
+  | { ok: false; reason: string };
+
+export class DataOutCollector {
+  readonly buffer: Buffer;
+  private received = 0;
+  /** End of the unsolicited region (immediate data plus unsolicited Data-Out). */
+  private readonly unsolicitedEnd: number;
+  private unsolicitedOffset: number;
+  private unsolicitedDataSN = 0;
+  private readonly planner: R2tPlanner;
+
+  private constructor(readonly expectedLength: number, immediate: Buffer, unsolicitedEnd: number, p: WriteParams, allocTtt: () => number) {
+    this.buffer = Buffer.alloc(expectedLength);
+    immediate.copy(this.buffer, 0);
+    this.received = immediate.length;
+    this.unsolicitedOffset = immediate.length;
+    this.unsolicitedEnd = unsolicitedEnd;
+    this.planner = new R2tPlanner(unsolicitedEnd, expectedLength, p.maxBurstLength, p.maxOutstandingR2T, allocTtt);
+  }
+
+  /**
+   * Start collecting for a write command. `moreUnsolicited` is the command's F bit cleared.
+   * Returns the collector and the first R2Ts, or a protocol violation.
+   */
+  static start(
+    expectedLength: number, immediate: Buffer, moreUnsolicited: boolean, p: WriteParams, allocTtt: () => number,
+  ): { ok: true; collector: DataOutCollector; r2ts: R2tRequest[] } | { ok: false; reason: string } {
+    // RFC 7143 11.3.1.1 / 13.10: immediate data only when ImmediateData=Yes, within FirstBurstLength.
+    if (immediate.length > 0 && !p.immediateData) return { ok: false, reason: 'immediate data with ImmediateData=No' };
+    if (immediate.length > p.firstBurstLength) return { ok: false, reason: 'immediate data beyond FirstBurstLength' };
+    if (immediate.length > expectedLength) return { ok: false, reason: 'immediate data beyond Expected Data Transfer Length' };
+    // RFC 7143 13.11: InitialR2T=Yes forbids unsolicited Data-Out PDUs.
+    if (moreUnsolicited && p.initialR2T) return { ok: false, reason: 'unsolicited Data-Out with InitialR2T=Yes' };
+    const unsolicitedEnd = moreUnsolicited ? Math.min(p.firstBurstLength, expectedLength) : immediate.length;
+    if (moreUnsolicited && unsolicitedEnd <= immediate.length) return { ok: false, reason: 'F=0 with no unsolicited data left' };
+    const c = new DataOutCollector(expectedLength, immediate, unsolicitedEnd, p, allocTtt);
+    return { ok: true, collector: c, r2ts: c.planner.issue() };
+  }
+
+  get complete(): boolean {
+    return this.received === this.expectedLength;
+  }
+
+  /** R2Ts sent so far (counts toward ExpDataSN in the SCSI Response). */
+  get r2tCount(): number {
+    return this.planner.count;
+  }
+
+  /** RFC 7143 11.7: one Data-Out PDU, checked against the sequence it belongs to. */
+  accept(d: DataOutPdu): CollectOutcome {
+    const end = d.bufferOffset + d.data.length;
+    if (d.ttt === RESERVED_TAG) {
+      // Unsolicited: one sequence from the end of the immediate data to FirstBurstLength.
+      if (d.dataSN !== this.unsolicitedDataSN) return { ok: false, reason: `unsolicited DataSN ${d.dataSN}, expected ${this.unsolicitedDataSN}` };
+      if (d.bufferOffset !== this.unsolicitedOffset) return { ok: false, reason: `unsolicited Buffer Offset ${d.bufferOffset}, expected ${this.unsolicitedOffset}` };
+      if (end > this.unsolicitedEnd) return { ok: false, reason: 'unsolicited data beyond FirstBurstLength' };
+      // RFC 7143 11.7.1: F marks the last PDU of the unsolicited sequence.
+      if (d.final !== (end === this.unsolicitedEnd)) return { ok: false, reason: 'F bit does not end the unsolicited sequence' };
+      this.unsolicitedDataSN++;
+      this.unsolicitedOffset = end;
+    } else {
+      const r = this.planner.open.get(d.ttt);
+      if (!r) return { ok: false, reason: `Data-Out for unknown Target Transfer Tag 0x${d.ttt.toString(16)}` };
+      if (d.dataSN !== r.nextDataSN) return { ok: false, reason: `DataSN ${d.dataSN}, expected ${r.nextDataSN}` };
+      if (d.bufferOffset !== r.nextOffset) return { ok: false, reason: `Buffer Offset ${d.bufferOffset}, expected ${r.nextOffset}` };
+      const rEnd = r.bufferOffset + r.desiredDataTransferLength;
+      if (end > rEnd) return { ok: false, reason: 'Data-Out beyond the R2T' };
+      if (d.final !== (end === rEnd)) return { ok: false, reason: 'F bit does not end the R2T sequence' };
+      r.nextDataSN++;
+      r.nextOffset = end;
+      if (end === rEnd) this.planner.close(d.ttt);
+    }
+    d.data.copy(this.buffer, d.bufferOffset);
+    this.received += d.data.length;
+    return { ok: true, r2ts: this.planner.issue(), complete: this.complete };
+  }
+}

@@ -1,0 +1,162 @@
+// RFC 7143 3.1 / 3.4.1: the iSCSI target's network side. One net.Server per portal address
+// (targets sharing a portal share its listener); each accepted TCP connection becomes an
+// IscsiConnection that logs in and joins or starts a session. Sessions live in one registry so
+// reinstatement finds them across portals.
+import net from 'node:net';
+import type { Engine } from '../../engine/engine';
+import type { IscsiSettings, TargetConfig } from '../../engine/topology';
+import { Fabric, ListeningAddress } from '../fabric';
+import { ConnectionLog, IscsiConnection } from './connection';
+import { SessionRegistry } from './session';
+import { DiscoverySource, DiscoveryTarget } from './discovery';
+
+export interface PortalAddress {
+  host: string;
+  port: number;
+}
+
+export interface IscsiServerOptions {
+  engine: Engine;
+  settings: IscsiSettings;
+  targets: readonly TargetConfig[];
+  /** Parse "host:port" / "[v6]:port". */
+  parsePortal(text: string): PortalAddress | undefined;
+  log: ConnectionLog;
+  /** Target Portal Group Tag of every portal (one portal group per target). */
+  tpgt?: number;
+  /** How long stop() waits for initiators to log out after the Async logout request. */
+  logoutWaitMs?: number;
+}
+
+interface Listener {
+  key: string;
+  wanted: PortalAddress;
+  actual?: PortalAddress;
+  server: net.Server;
+  targets: string[];
+}
+
+export class IscsiServer implements Fabric {
+  readonly name = 'iscsi';
+  readonly sessions = new SessionRegistry();
+  private readonly listeners: Listener[] = [];
+  private readonly connections = new Set<IscsiConnection>();
+  private readonly tpgt: number;
+  private stopping = false;
+
+  constructor(private readonly o: IscsiServerOptions) {
+    this.tpgt = o.tpgt ?? 1;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async start(): Promise<ListeningAddress[]> {
+    const byKey = new Map<string, Listener>();
+    for (const t of this.o.targets) {
+      if (t.driver !== 'iscsi') continue;
+      for (const text of t.portals) {
+        const p = this.o.parsePortal(text);
+        if (!p) continue;
+        const key = `${p.host}|${p.port}`;
+        let l = byKey.get(key);
+        if (!l) {
+          l = { key, wanted: p, server: net.createServer(), targets: [] };
+          byKey.set(key, l);
+          this.listeners.push(l);
+        }
+        if (!l.targets.includes(t.name)) l.targets.push(t.name);
+      }
+    }
+    try {
+      for (const l of this.listeners) await this.listen(l);
+    } catch (e) {
+      await this.closeListeners();
+      throw e;
+    }
+    return this.listeners.map((l) => ({ host: l.wanted.host, port: (l.actual as PortalAddress).port }));
+  }
+
+  private listen(l: Listener): Promise<void> {
+    const discovery = this.discoverySource();
+    l.server.on('connection', (socket: net.Socket) => {
+      if (this.stopping) {
+        socket.destroy();
+        return;
+      }
+      try {
+        socket.setNoDelay(true);
+        const conn = new IscsiConnection(socket, {
+          engine: this.o.engine, settings: this.o.settings, sessions: this.sessions, portalTargets: l.targets,
+          discovery, tpgt: this.tpgt, log: this.o.log,
+        });
+        this.connections.add(conn);
+        void conn.closed.then(() => this.connections.delete(conn));
+      } catch (err) {
+        this.o.log.error({ err }, 'cannot set up an accepted connection');
+        socket.destroy();
+      }
+    });
+    l.server.on('error', (err) => this.o.log.error({ err, portal: l.key }, 'listener error'));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(Object.assign(err, { message: `cannot listen on ${l.wanted.host}:${l.wanted.port}: ${err.message}` }));
+      l.server.once('error', onError);
+      l.server.listen({ host: l.wanted.host, port: l.wanted.port, exclusive: true }, () => {
+        l.server.removeListener('error', onError);
+        const a = l.server.address() as net.AddressInfo;
+        l.actual = { host: l.wanted.host, port: a.port };
+        resolve();
+      });
+    });
+  }
+
+  /** SendTargets sees each target with the addresses its portals actually listen on. */
+  private discoverySource(): DiscoverySource {
+    return {
+      targets: (): DiscoveryTarget[] =>
+        this.o.targets
+          .filter((t) => t.driver === 'iscsi')
+          .map((t) => ({
+            name: t.name,
+            tpgt: this.tpgt,
+            portals: this.listeners.filter((l) => l.targets.includes(t.name) && l.actual).map((l) => l.actual as PortalAddress),
+          })),
+      canSee: (target, initiator) => this.o.engine.canSee(target, initiator),
+    };
+  }
+
+  /**
+   * Stop accepting, send every full-feature connection an Async "logout requested", wait up to
+   * logoutWaitMs for initiators to log out, then drop whatever is left (its nexus closes as lost).
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const closing = this.closeListeners();
+    const waitMs = this.o.logoutWaitMs ?? 2000;
+    for (const c of this.connections) {
+      if (c.isFullFeature && c.sessionType === 'Normal') c.requestLogout(Math.ceil(waitMs / 1000));
+    }
+    const all = (): Promise<unknown> => Promise.all([...this.connections].map((c) => c.closed));
+    const anyNormal = [...this.connections].some((c) => c.isFullFeature && c.sessionType === 'Normal');
+    if (anyNormal) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+      if (timer) clearTimeout(timer);
+    }
+    for (const c of [...this.connections]) c.destroy('target shutting down');
+    await all();
+    for (const s of this.sessions.all()) await s.end('loss');
+    await closing;
+  }
+
+  private async closeListeners(): Promise<void> {
+    await Promise.all(
+      this.listeners.map((l) => new Promise<void>((r) => (l.server.listening ? l.server.close(() => r()) : r()))),
+    );
+  }
+}

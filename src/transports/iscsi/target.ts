@@ -1,0 +1,57 @@
+// What one iSCSI target offers at login: the negotiation limits from the topology's iscsi
+// settings (RFC 7143 13) and who must authenticate how (per target, overridden per group, and
+// for discovery sessions).
+import type { AuthConfig, IscsiSettings } from '../../engine/topology';
+import type { Engine } from '../../engine/engine';
+import { AuthRequirement, SessionType } from './login';
+import { TargetNegotiationConfig } from './negotiate';
+
+/** RFC 7143 13: this target runs ERL 0 with one connection per session and in-order data. */
+export function negotiationConfig(s: IscsiSettings): TargetNegotiationConfig {
+  return {
+    headerDigest: s.headerDigest,
+    dataDigest: s.dataDigest,
+    maxConnections: 1,
+    initialR2T: s.initialR2T,
+    immediateData: s.immediateData,
+    maxRecvDataSegmentLength: s.maxRecvDataSegmentLength,
+    maxBurstLength: s.maxBurstLength,
+    firstBurstLength: s.firstBurstLength,
+    defaultTime2Wait: s.defaultTime2Wait,
+    defaultTime2Retain: s.defaultTime2Retain,
+    maxOutstandingR2T: s.maxOutstandingR2T,
+    dataPDUInOrder: true,
+    dataSequenceInOrder: true,
+    errorRecoveryLevel: 0,
+    iscsiProtocolLevel: 1,
+    taskReporting: ['RFC3720'],
+  };
+}
+
+export function toRequirement(a: AuthConfig | undefined): AuthRequirement {
+  if (!a?.chap) return {};
+  return { chap: { user: a.chap.user, secret: a.chap.secret }, mutual: a.mutualChap ? { ...a.mutualChap } : undefined };
+}
+
+/**
+ * Authentication an initiator owes. Normal session: its group's `auth` when the group has one,
+ * otherwise the target's; an initiator that sees nothing of the target is refused. Discovery:
+ * `discoveryAuth` of the targets on this portal (the first that sets one).
+ */
+export function authFor(
+  engine: Engine, portalTargets: readonly string[], initiatorName: string, targetName: string | undefined, type: SessionType,
+): AuthRequirement | 'deny' {
+  if (type === 'Discovery') {
+    for (const t of portalTargets) {
+      const d = engine.targetConfig(t)?.discoveryAuth;
+      if (d?.chap) return toRequirement(d);
+    }
+    return {};
+  }
+  if (targetName === undefined) return 'deny';
+  const cfg = engine.targetConfig(targetName);
+  if (!cfg || !engine.canSee(targetName, initiatorName)) return 'deny';
+  const group = engine.groupFor(targetName, initiatorName);
+  const g = group !== undefined ? cfg.groups.find((x) => x.name === group) : undefined;
+  return toRequirement(g?.auth ?? cfg.auth);
+}
