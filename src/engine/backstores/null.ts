@@ -29,9 +29,9 @@ export class NullBackstore implements Backstore {
   get sizeBytes(): bigint { return this.size; }
 
   async read(_offset: number, into: Uint8Array): Promise<void> { into.fill(0); }
-  async write(): Promise<void> {}
+  async write(_offset: number, _data: Uint8Array, _fua: boolean): Promise<void> {}
   async flush(): Promise<void> {}
-  async unmap(): Promise<void> {}
+  async unmap(_offset: number, _length: number): Promise<void> {}
 
   /** Nothing is ever stored: a thin null store is all deallocated, a thick one all mapped. */
   async mapStatus(offset: number): Promise<{ mapped: boolean; length: number }> {
