@@ -45,7 +45,7 @@ export class Engine {
   async addDevice(cfg: DeviceConfig, device: DeviceType = DISK): Promise<LogicalUnit> {
     if (this.units.has(cfg.name)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}" already exists`);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
-    const lu = new LogicalUnit(cfg, store, device, new ModePages({ writeBack: store.writeBack }));
+    const lu = new LogicalUnit(cfg, store, device, new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }));
     this.units.set(cfg.name, lu);
     return lu;
   }

@@ -7,6 +7,7 @@ import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
 import { TaskSet } from './task-set';
+import { LuStatistics } from './log-pages';
 
 /**
  * A logical unit: one exported device with its task set, unit attentions, reservation and mode
@@ -16,6 +17,10 @@ export class LogicalUnit implements LuView {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
   readonly tasks = new TaskSet();
+  /** Counters behind the General Statistics and Performance log page (19h). */
+  readonly statistics = new LuStatistics();
+  /** When the task set last became empty (hrtime ns), for the idle-time counter. */
+  idleSince: bigint = process.hrtime.bigint();
   readonly identity: LuIdentity;
   readonly table: CdbTable;
   readonly removable: boolean;

@@ -5,6 +5,7 @@ import { LunMap } from './lun-map';
 import { NexusView } from './types';
 import { runPipeline, Logger } from './pipeline';
 import { executeTmf } from './tmf';
+import { DISK } from './devices/disk';
 import type { Engine } from './engine';
 import type { LogicalUnit } from './logical-unit';
 
@@ -61,9 +62,10 @@ export class ItNexus implements NexusView {
 
   /** The CDB's own transfer length in bytes, when the LUN and opcode are known (embedded mode). */
   transferLengthFor(lun: number, cdb: Uint8Array): number | undefined {
+    // An unmapped LUN still answers INQUIRY, REPORT LUNS and REQUEST SENSE: size those by the disk table.
     const lu = this.map.entries.get(lun)?.lu;
-    const dec = lu?.table.decode(cdb);
-    return lu && dec?.ok ? dec.def.xferBytes(dec.f, lu.blockSize) : undefined;
+    const dec = (lu?.table ?? DISK.table).decode(cdb);
+    return dec.ok ? dec.def.xferBytes(dec.f, lu?.blockSize ?? 512) : undefined;
   }
 
   execute(req: CommandRequest, done: CompletionCallback): void {

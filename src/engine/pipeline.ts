@@ -1,7 +1,8 @@
 import { SENSE } from './spec/asc';
 import { Op } from './spec/opcodes';
 import { Status } from './spec/status';
-import { Dir, ResvClass } from './cdb/dsl';
+import { CdbDef, Decoded, Dir, FieldMap, ResvClass } from './cdb/dsl';
+import type { LogicalUnit } from './logical-unit';
 import { check, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
@@ -72,7 +73,9 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   }
   const readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
   if (def.writes && readOnly) {
-    finish(mapping, req, check(SENSE.WRITE_PROTECTED), done, xfer);
+    // SPC-4 7.5.8: a write refused because of the control page's SWP says so.
+    const why = lu.modes.softwareWriteProtect && !mapping.readOnly ? SENSE.LUN_SOFTWARE_WRITE_PROTECTED : SENSE.WRITE_PROTECTED;
+    finish(mapping, req, check(why), done, xfer);
     return;
   }
   const exec = lu.device.exec.get(def)!;
@@ -86,6 +89,7 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   };
   const execute = (t: Task): void => {
     let out: Outcome | Promise<Outcome>;
+    started = process.hrtime.bigint();
     try {
       out = exec(ctx);
     } catch (err) {
@@ -97,15 +101,28 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
       settle(t, out);
     }
   };
+  let started = 0n;
   const settle = (t: Task, o: Outcome): void => {
     lu.tasks.complete(t);
+    if (lu.tasks.size === 0) lu.idleSince = process.hrtime.bigint();
+    if (o.status === Status.GOOD) record(def, f, xfer, lu, process.hrtime.bigint() - started);
     if (t.aborted) {
       done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
       return;
     }
     finish(mapping, req, o, done, xfer, def.dir);
   };
+  if (lu.tasks.size === 0) lu.statistics.recordIdle(process.hrtime.bigint() - lu.idleSince);
   lu.tasks.enqueue(task);
+}
+
+const READS: ReadonlySet<number> = new Set([Op.READ_6, Op.READ_10, Op.READ_12, Op.READ_16]);
+
+/** SPC-4 table 375: READ(n) count as reads; WRITE(n), WRITE AND VERIFY(n) and UNMAP as writes. */
+function record(def: CdbDef, f: Decoded<FieldMap>, xfer: number, lu: LogicalUnit, elapsedNs: bigint): void {
+  const fua = (f as { fua?: boolean }).fua === true;
+  if (READS.has(def.op)) lu.statistics.recordRead(BigInt(Math.floor(xfer / lu.blockSize)), fua, elapsedNs);
+  else if (def.writes && def.dir === Dir.OUT) lu.statistics.recordWrite(BigInt(Math.floor(xfer / lu.blockSize)), fua, elapsedNs);
 }
 
 /** STYLE.md rule 4: a handler that throws is a bug; the initiator sees INTERNAL TARGET FAILURE. */
