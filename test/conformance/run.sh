@@ -48,6 +48,8 @@ trap 'exit 130' INT TERM
 if [ -n "${NEXUS_CONF_URL:-}" ]; then
   URL=$NEXUS_CONF_URL
 else
+  # The first free port from NEXUS_CONF_PORT on (other runs may share this machine).
+  for i in $(seq 1 20); do _target_listening "$PORT" || break; PORT=$((PORT + 1)); done
   target_start "$KIND" "$OUT/target" 127.0.0.1 "$PORT" 128M "$IQN" || { echo "0 passed, 1 failed"; exit 2; }
   URL=$TARGET_URL
 fi

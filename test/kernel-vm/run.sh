@@ -73,6 +73,7 @@ case $NET in
     ;;
   user)
     ADDR=127.0.0.1; TPORT=${NEXUS_KVM_PORT:-3271}; PORTAL=10.0.2.100:3260; GUEST_IP=10.0.2.15/24
+    for i in $(seq 1 20); do _target_listening "$TPORT" || break; TPORT=$((TPORT + 1)); done
     # restrict=on: the guest's only way out is this forward (one socat per guest connection).
     NETARGS=(-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:socat STDIO TCP:127.0.0.1:$TPORT" -device virtio-net-pci,netdev=n0)
     ;;
