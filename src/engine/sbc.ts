@@ -94,7 +94,8 @@ export const execPreFetch: Exec<RangeFields> = async ctx => {
   const total = r.blocks * BigInt(lu.blockSize);
   const fits = total <= BigInt(PREFETCH_CACHE_BYTES);
   const bytes = Number(fits ? total : BigInt(PREFETCH_CACHE_BYTES));
-  const warm = (): Promise<void> => withRangeLock(lu, r.lba, r.blocks, false, async () => {
+  // Lock only the blocks actually read, so writers elsewhere in a long range are not held up.
+  const warm = (): Promise<void> => withRangeLock(lu, r.lba, BigInt(bytes / lu.blockSize), false, async () => {
     const buf = Buffer.allocUnsafe(Math.min(bytes, IO_CHUNK_BYTES));
     const off = byteOffset(lu, r.lba);
     for (let done = 0; done < bytes;) {

@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileBackstore } from '../../../../src/engine/backstores/file';
 import { MemoryBackstore } from '../../../../src/engine/backstores/memory';
 import { NullBackstore } from '../../../../src/engine/backstores/null';
 import { SENSE } from '../../../../src/engine/spec/asc';
@@ -143,5 +147,24 @@ describe('SBC backstore errors (senseFromErrno)', () => {
   it('a COMPARE AND WRITE whose read fails with EIO is a read error, not a write error', async () => {
     const lu = makeLu({ backstore: new FailingBackstore(2048n * 512n, 'EIO') });
     expectCheck(await run(lu, [0x89, 0, ...be(0, 8), 0, 0, 0, 1, 0, 0], Buffer.alloc(1024)), SENSE.UNRECOVERED_READ_ERROR);
+  });
+});
+
+describe('SBC PRE-FETCH on a file LU', () => {
+  it('reads the range through the page cache and answers CONDITION MET when it fits, GOOD when it does not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-pf-'));
+    const store = await FileBackstore.open({ path: join(dir, 'p.img'), sizeBytes: 64n << 20n });
+    try {
+      const rec = new RecordingBackstore(store);
+      const lu = makeLu({ blocks: (64n << 20n) / 512n, backstore: rec });
+      expect((await run(lu, [0x34, 0, ...be(0, 4), 0, 0, 16, 0])).status).to.equal(Status.CONDITION_MET);
+      expect(rec.calls).to.deep.equal(['read 0+8192']);
+      // 0 = to the end: 64 MiB does not fit the 32 MiB allowance
+      expect((await run(lu, [0x90, 0, ...be(0, 8), ...be(0, 4), 0, 0])).status).to.equal(Status.GOOD);
+      expect(rec.calls.length).to.equal(1 + 32);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,23 @@
+import { expect } from 'chai';
+import { DISK, DISK_THICK, diskDeviceType } from '../../../../src/engine/devices/disk';
+import { PeripheralType } from '../../../../src/engine/spec/status';
+
+describe('disk device type', () => {
+  it('is a non-removable direct-access device whose tables differ only in UNMAP (42h)', () => {
+    expect(DISK.type).to.equal(PeripheralType.DISK);
+    expect(DISK.removable).to.equal(false);
+    expect(DISK.table.hasOpcode(0x42)).to.equal(true);
+    expect(DISK_THICK.table.hasOpcode(0x42)).to.equal(false);
+    expect(DISK.table.all().length - DISK_THICK.table.all().length).to.equal(1);
+    expect(diskDeviceType(true)).to.equal(DISK);
+    expect(diskDeviceType(false)).to.equal(DISK_THICK);
+  });
+
+  it('has the SBC rows next to the SPC and core ones (READ(16), GET LBA STATUS, INQUIRY, TEST UNIT READY)', () => {
+    expect(DISK.table.lookup(0x88)?.name).to.equal('READ(16)');
+    expect(DISK.table.lookup(0x9e, 0x12)?.name).to.equal('GET LBA STATUS');
+    expect(DISK.table.lookup(0x12)?.name).to.equal('INQUIRY');
+    expect(DISK.table.lookup(0x00)?.name).to.equal('TEST UNIT READY');
+    for (const def of DISK.table.all()) expect(DISK.exec.has(def), def.name).to.equal(true);
+  });
+});
