@@ -6,7 +6,7 @@ import { TargetLunMaps } from './lun-map';
 import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
 import { Backstore, DeviceType } from './types';
-import { DISK } from './devices/disk';
+import { diskDeviceType } from './devices/disk';
 import { openBackstore } from './backstores';
 import { ModePages } from './spc';
 
@@ -42,7 +42,7 @@ export class Engine {
     return e;
   }
 
-  async addDevice(cfg: DeviceConfig, device: DeviceType = DISK): Promise<LogicalUnit> {
+  async addDevice(cfg: DeviceConfig, device: DeviceType = diskDeviceType(cfg.thin)): Promise<LogicalUnit> {
     if (this.units.has(cfg.name)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}" already exists`);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
     const lu = new LogicalUnit(cfg, store, device, new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }));
