@@ -30,12 +30,12 @@ export class MemorySocket extends Duplex {
   constructor() {
     super();
   }
-  _read(): void {}
-  _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+  override _read(): void {}
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.chunks.push(Buffer.from(chunk));
     cb();
   }
-  _final(cb: () => void): void {
+  override _final(cb: () => void): void {
     this.push(null);
     cb();
   }
