@@ -38,6 +38,7 @@ target_start() {
   mkdir -p "$dir" || return 1
   dir=$(cd "$dir" && pwd)
   TARGET_KIND=$kind; TARGET_LOG=$dir/$kind.log
+  local ns=(); [ -n "${TARGET_NETNS:-}" ] && ns=(ip netns exec "$TARGET_NETNS")
   if _target_listening "$port"; then echo "target: port $port already in use" >&2; return 1; fi
   case $kind in
     nexus)
@@ -54,15 +55,17 @@ target_start() {
   ]
 }
 JSON
+      # A simple command in the background (no function, no subshell around it): $! is then
+      # the target process itself, as ip netns exec and setsid exec in place.
       # shellcheck disable=SC2046 # the command is a word list by design
-      _target_ns setsid $(_nexus_cmd) serve "$dir/topology.json" >"$TARGET_LOG" 2>&1 </dev/null &
+      "${ns[@]}" setsid $(_nexus_cmd) serve "$dir/topology.json" >"$TARGET_LOG" 2>&1 </dev/null &
       TARGET_PID=$!; TARGET_LUN=0
       ;;
     tgt)
       command -v tgtd >/dev/null || { echo "target: tgtd missing (apt-get install tgt)" >&2; return 1; }
       rm -f "$dir/lun1.img"; truncate -s "$size" "$dir/lun1.img" || return 1
       TARGET_CTRL=$port
-      _target_ns setsid tgtd -f -C "$TARGET_CTRL" --iscsi "portal=$addr:$port" >"$TARGET_LOG" 2>&1 </dev/null &
+      "${ns[@]}" setsid tgtd -f -C "$TARGET_CTRL" --iscsi "portal=$addr:$port" >"$TARGET_LOG" 2>&1 </dev/null &
       TARGET_PID=$!; TARGET_LUN=1
       ;;
     *) echo "target: unknown kind $kind (nexus|tgt)" >&2; return 1 ;;
@@ -110,6 +113,9 @@ target_stop() {
       kill -KILL "$pid" 2>/dev/null
     fi
   fi
+  # setsid made the target a process group leader: anything it started and left behind
+  # (tsx's child node, for one) is in group $pid.
+  kill -KILL -- "-$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   TARGET_PID=""
 }

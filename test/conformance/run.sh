@@ -125,6 +125,9 @@ for fs in $SUITES; do
     "$(( $(date +%s) - t0 ))"
 done
 rm -f "$OUT/.suite.tsv"
+if [ -n "$TARGET_PID" ] && ! kill -0 "$TARGET_PID" 2>/dev/null; then
+  echo "conformance: the $KIND target exited during the run; log tail ($TARGET_LOG):"; tail -20 "$TARGET_LOG"
+fi
 target_stop
 echo "conformance: $((  $(date +%s) - START ))s for $total suites"
 
