@@ -69,6 +69,26 @@ export enum MaintIn {
   REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS = 0x0d,
 }
 
+/** PERSISTENT RESERVE IN service actions (SPC-4 6.15.1 table 171). */
+export enum PrInSa {
+  READ_KEYS = 0x00,
+  READ_RESERVATION = 0x01,
+  REPORT_CAPABILITIES = 0x02,
+  READ_FULL_STATUS = 0x03,
+}
+
+/** PERSISTENT RESERVE OUT service actions (SPC-4 6.16.2 table 196). */
+export enum PrOutSa {
+  REGISTER = 0x00,
+  RESERVE = 0x01,
+  RELEASE = 0x02,
+  CLEAR = 0x03,
+  PREEMPT = 0x04,
+  PREEMPT_AND_ABORT = 0x05,
+  REGISTER_AND_IGNORE_EXISTING_KEY = 0x06,
+  REGISTER_AND_MOVE = 0x07,
+}
+
 /** Opcodes whose byte 1 bits 4..0 carry a service action. */
 export const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([
   Op.SERVICE_ACTION_IN_16, Op.SERVICE_ACTION_OUT_16, Op.MAINTENANCE_IN, Op.MAINTENANCE_OUT,
