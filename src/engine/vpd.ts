@@ -36,8 +36,12 @@ export const BLOCK_LIMITS = Object.freeze({
   maxCompareAndWriteBlocks: 1,
   /** MAXIMUM TRANSFER LENGTH, in bytes (divided by the block size on the page). */
   maxTransferBytes: 8 * 1024 * 1024,
-  /** MAXIMUM UNMAP LBA COUNT, in bytes: bounds the time one hole punch may take. */
-  maxUnmapBytes: 1024 * 1024 * 1024,
+  /**
+   * MAXIMUM UNMAP LBA COUNT, in bytes: bounds the time one hole punch may take. 512 MiB keeps the
+   * count at 1M blocks or fewer for either block size, the largest libiscsi's
+   * Inquiry.BlockLimits accepts as a sane UNMAP limit.
+   */
+  maxUnmapBytes: 512 * 1024 * 1024,
   /** MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT: what fits a 16-bit UNMAP parameter list ((65535-8)/16). */
   maxUnmapDescriptors: 4095,
   /** MAXIMUM WRITE SAME LENGTH, in bytes. */

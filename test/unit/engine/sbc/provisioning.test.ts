@@ -110,8 +110,8 @@ describe('SBC UNMAP parameter list checks', () => {
 
   it('more blocks than MAXIMUM UNMAP LBA COUNT is INVALID FIELD IN PARAMETER LIST at the descriptor', async () => {
     const lu = makeLu({ blocks: 8n * 1024n * 1024n });
-    // 1 GiB / 512 = 2097152 blocks in total may be unmapped at once
-    const p = unmapList([[0, 2097152], [3000000, 1]]);
+    // 512 MiB / 512 = 1048576 blocks in total may be unmapped at once
+    const p = unmapList([[0, 1048576], [3000000, 1]]);
     expectCheck(await run(lu, unmapCdb(p.length), p), SENSE.INVALID_FIELD_IN_PARAMETER_LIST, { byte: 8 + 16 + 8, cd: false });
   });
 

@@ -131,7 +131,7 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
     const d = await vpd(0xb0, makeLu({ thin: true, blockSize: 4096 }));
     expect(d.readUInt32BE(8)).to.equal(2048); // 8 MiB / 4096
     expect([...d.subarray(20, 36)]).to.deep.equal([
-      0x00, 0x04, 0x00, 0x00, // MAXIMUM UNMAP LBA COUNT 262144 (1 GiB)
+      0x00, 0x02, 0x00, 0x00, // MAXIMUM UNMAP LBA COUNT 131072 (512 MiB)
       0x00, 0x00, 0x0f, 0xff, // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT 4095
       0x00, 0x00, 0x00, 0x01, // OPTIMAL UNMAP GRANULARITY 1
       0x80, 0x00, 0x00, 0x00, // UGAVALID, alignment 0
@@ -142,6 +142,11 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
     const d = await vpd(0xb1);
     expect(d.length).to.equal(64);
     expect([...d.subarray(0, 8)]).to.deep.equal([0x00, 0xb1, 0x00, 0x3c, 0x00, 0x01, 0x00, 0x00]);
+  });
+
+  it('B0h of a thin 512-byte disk: MAXIMUM UNMAP LBA COUNT is at most 1M blocks', async () => {
+    const d = await vpd(0xb0, makeLu({ thin: true }));
+    expect([...d.subarray(20, 24)]).to.deep.equal([0x00, 0x10, 0x00, 0x00]); // 1048576 blocks = 512 MiB
   });
 
   it('B2h: thin provisioning with LBPU, LBPWS, LBPWS10, LBPRZ; full provisioning otherwise', async () => {
