@@ -12,6 +12,13 @@ export interface CommandRequest {
   expectedLength: number;
   /** Data-Out the initiator sent, collected by the transport (at most expectedLength bytes). */
   dataOut?: Uint8Array;
+  /**
+   * Data-Out still in transfer (iSCSI R2T sequences): the command enters the task set in command
+   * order now and its execute step waits for the data. The transport calls `cb` once with the
+   * complete Data-Out (expectedLength bytes), or with undefined if the transfer failed or the task
+   * was aborted on the wire.
+   */
+  dataOutLater?: (cb: (data: Uint8Array | undefined) => void) => void;
 }
 
 export enum ResidualKind { NONE = 0, UNDERFLOW = 1, OVERFLOW = 2 }
@@ -30,6 +37,11 @@ export interface Completion {
    * frees the task without sending a response (RFC 7143 11.5.1).
    */
   aborted?: boolean;
+  /**
+   * Present when `data` lives in a shared pool buffer (engine threads): the transport calls it once
+   * the Data-In bytes are written to the socket; `data` must not be used afterwards.
+   */
+  release?: () => void;
 }
 
 export type CompletionCallback = (c: Completion) => void;

@@ -44,15 +44,16 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // 3. transfer length from the CDB vs the initiator's expected length
   const xfer = def.xferBytes(f, lu.blockSize);
   let dataOut: Uint8Array | undefined;
+  const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.dir === Dir.OUT && xfer > 0) {
-    const got = req.dataOut?.length ?? 0;
+    const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer) {
       // SAM-5 5.3: the initiator announced less Data-Out than the CDB needs; the command cannot be
       // executed on partial data (LIO and SCST refuse such a write the same way).
       finish(mapping, req, check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT), done, xfer);
       return;
     }
-    dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
+    if (!later) dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
   }
   const itKey = nexus.itKey;
   // 4. unit attention (SPC-4 5.14): reported once, highest priority first
@@ -79,12 +80,21 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     return;
   }
   const exec = lu.device.exec.get(def)!;
-  const ctx: ExecContext = { cdb: req.cdb, def, f, lu, nexus, lun: req.lun, readOnly, dataOut, xferBytes: xfer };
+  let ctx: ExecContext = { cdb: req.cdb, def, f, lu, nexus, lun: req.lun, readOnly, dataOut, xferBytes: xfer };
   // 7. task attribute: the task set decides when it runs
   const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
   const task: Task = {
     nexusId: nexus.id, itKey, tag: req.tag, lun: req.lun, attr, state: TaskState.WAITING, aborted: false,
-    run: () => execute(task),
+    run: () => {
+      if (!later) { execute(task); return; }
+      // Enabled in command order; runs once its Data-Out has arrived.
+      later(data => {
+        if (task.aborted) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+        if (!data || data.length < xfer) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+        ctx = { ...ctx, dataOut: data.length === xfer ? data : data.subarray(0, xfer) };
+        execute(task);
+      });
+    },
     onAbortWaiting: () => done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true }),
   };
   const execute = (t: Task): void => {
