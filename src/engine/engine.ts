@@ -9,6 +9,7 @@ import { Backstore, DeviceType } from './types';
 import { diskDeviceType } from './devices/disk';
 import { openBackstore } from './backstores';
 import { ModePages } from './spc';
+import type { EngineApi } from './engine-api';
 
 export interface EngineOptions {
   log?: Logger;
@@ -22,7 +23,7 @@ interface TargetRuntime { config: TargetConfig; maps: TargetLunMaps }
  * The SCSI target engine as pure state and logic: logical units, targets with their LUN maps, and
  * the I_T nexuses that transports open. Hosts no sockets and no threads; any thread can own one.
  */
-export class Engine {
+export class Engine implements EngineApi {
   readonly units = new Map<string, LogicalUnit>();
   private readonly targets = new Map<string, TargetRuntime>();
   private readonly nexuses = new Map<number, ItNexus>();

@@ -8,6 +8,7 @@ import { executeTmf } from './tmf';
 import { DISK } from './devices/disk';
 import type { Engine } from './engine';
 import type { LogicalUnit } from './logical-unit';
+import type { NexusApi } from './engine-api';
 
 export interface NexusIdentity {
   targetName: string;
@@ -22,7 +23,7 @@ export interface NexusIdentity {
  * An I_T nexus (SAM-5 4.7): one initiator port talking to one target port. Holds the LUN map this
  * initiator sees; commands and task management enter the engine here.
  */
-export class ItNexus implements NexusView {
+export class ItNexus implements NexusView, NexusApi {
   readonly initiatorPort: string;
   readonly targetPort: string;
   /** Key of this I_T nexus in unit attention and reservation state. */

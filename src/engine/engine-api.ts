@@ -1,0 +1,37 @@
+import type { CommandRequest, CompletionCallback, TmfRequest } from './command';
+import type { TmfResponse } from './spec/status';
+import type { TargetConfig } from './topology';
+import type { NexusIdentity } from './nexus';
+
+/**
+ * What a transport uses of the engine (DESIGN.md §6): the seam between transports and whichever
+ * engine hosts the logical units, the single-threaded Engine or the ActorEngine that runs them on
+ * worker threads (src/workers/actor-engine.ts). Transports depend on this interface only.
+ *
+ * Completion buffers: a Completion may carry `release()`. Its `data` view is valid until then; the
+ * transport calls it once the Data-In bytes are written to the socket (or copied), so the buffer
+ * returns to the shared pool. Completions without `release` own their bytes.
+ */
+export interface NexusApi {
+  readonly id: number;
+  readonly initiatorName: string;
+  readonly targetName: string;
+  /** True once closed by the transport, or by the engine when the nexus was lost (worker death). */
+  readonly isClosed: boolean;
+  execute(req: CommandRequest, done: CompletionCallback): void;
+  taskManagement(req: TmfRequest): Promise<TmfResponse>;
+  close(reason: 'loss' | 'logout'): Promise<void>;
+}
+
+export interface EngineApi {
+  /** Open an I_T nexus; undefined when the target does not exist. */
+  openNexus(ident: NexusIdentity): NexusApi | undefined;
+  /** Whether `initiatorName` sees anything of `targetName` (SendTargets filtering). */
+  canSee(targetName: string, initiatorName: string): boolean;
+  /** The LUN map group an initiator falls in (auth overrides per group). */
+  groupFor(targetName: string, initiatorName: string): string | undefined;
+  targetConfig(name: string): TargetConfig | undefined;
+  targetNames(): string[];
+  /** Flush write-back caches and close backstores (daemon shutdown). */
+  close(): Promise<void>;
+}
