@@ -3,7 +3,7 @@ import { Op } from './spec/opcodes';
 import { Status } from './spec/status';
 import { CdbDef, Decoded, Dir, FieldMap, ResvClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
-import { check, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
 import { ExecContext } from './types';
@@ -44,6 +44,10 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // 3. transfer length from the CDB vs the initiator's expected length
   const xfer = def.xferBytes(f, lu.blockSize);
   let dataOut: Uint8Array | undefined;
+  if (def.exactDataOutField !== undefined && req.expectedLength !== xfer) {
+    finish(mapping, req, invalidCdbField(def.exactDataOutField), done, xfer);
+    return;
+  }
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;

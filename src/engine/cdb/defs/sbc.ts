@@ -177,6 +177,9 @@ export const COMPARE_AND_WRITE = cdb({
   usage: [Op.COMPARE_AND_WRITE, DPO_FUA, ...FF8, 0x00, 0x00, 0x00, 0xff, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: u8(13) },
   xfer: (f, bs) => 2 * f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
+  // The verify and write halves are split at NUMBER OF LOGICAL BLOCKS (byte 13): Data-Out of any
+  // other size cannot be split, so it is refused rather than trimmed.
+  exactDataOutField: 13,
 });
 
 // SBC-4 ORWRITE(16), the OR of Data-Out into the medium.
