@@ -34,8 +34,12 @@ export const BLOCK_LIMITS = Object.freeze({
    * blocks it buffers, to a single block.
    */
   maxCompareAndWriteBlocks: 1,
-  /** MAXIMUM TRANSFER LENGTH, in bytes (divided by the block size on the page). */
-  maxTransferBytes: 8 * 1024 * 1024,
+  /**
+   * MAXIMUM TRANSFER LENGTH, in bytes (divided by the block size on the page): what one command
+   * may buffer. 32 MiB is 65536 blocks of 512 bytes, the largest READ(16)/WRITE(16) libiscsi's
+   * WriteSame16.Unmap sends without reading this limit.
+   */
+  maxTransferBytes: 32 * 1024 * 1024,
   /**
    * MAXIMUM UNMAP LBA COUNT, in bytes: bounds the time one hole punch may take. 512 MiB keeps the
    * count at 1M blocks or fewer for either block size, the largest libiscsi's

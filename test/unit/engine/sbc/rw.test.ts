@@ -110,11 +110,15 @@ describe('SBC READ / WRITE', () => {
   });
 
   it('a TRANSFER LENGTH above MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB at the length field', async () => {
-    // 8 MiB / 512 = 16384 blocks is the maximum; the LU must be big enough for the range check to pass
-    const lu = makeLu({ blocks: 40000n });
-    expectGood(await run(lu, [0x28, 0, ...be(0, 4), 0, ...be(16384, 2), 0]));
-    expectCheck(await run(lu, [0x28, 0, ...be(0, 4), 0, ...be(16385, 2), 0]), SENSE.INVALID_FIELD_IN_CDB, { byte: 7 });
-    expectCheck(await run(lu, [0x88, 0, ...be(0, 8), ...be(16385, 4), 0, 0]), SENSE.INVALID_FIELD_IN_CDB, { byte: 10 });
+    // 32 MiB / 512 = 65536 blocks is the maximum; the LU must be big enough for the range check to pass
+    const lu = makeLu({ blocks: 70000n });
+    expectGood(await run(lu, [0x88, 0, ...be(0, 8), ...be(65536, 4), 0, 0]));
+    expectCheck(await run(lu, [0x88, 0, ...be(0, 8), ...be(65537, 4), 0, 0]), SENSE.INVALID_FIELD_IN_CDB, { byte: 10 });
+    expectCheck(await run(lu, [0xa8, 0, ...be(0, 4), ...be(65537, 4), 0, 0]), SENSE.INVALID_FIELD_IN_CDB, { byte: 6 });
+    // 4096-byte blocks: 32 MiB / 4096 = 8192
+    const lu4k = makeLu({ blocks: 9000n, blockSize: 4096 });
+    expectGood(await run(lu4k, [0x28, 0, ...be(0, 4), 0, ...be(8192, 2), 0]));
+    expectCheck(await run(lu4k, [0x28, 0, ...be(0, 4), 0, ...be(8193, 2), 0]), SENSE.INVALID_FIELD_IN_CDB, { byte: 7 });
   });
 
   it('writes to different 4096-byte LUs land at LBA × block size', async () => {

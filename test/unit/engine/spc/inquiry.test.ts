@@ -121,7 +121,7 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
     const d = await vpd(0xb0, makeLu({ physicalExponent: 3 }));
     const e = Buffer.alloc(64);
     Buffer.from([0x00, 0xb0, 0x00, 0x3c, 0x01 /* WSNZ */, 0x01 /* CAW 1 */, 0x00, 0x08 /* OTLG 8 */,
-      0x00, 0x00, 0x40, 0x00 /* MTL 16384 blocks = 8 MiB */]).copy(e, 0);
+      0x00, 0x01, 0x00, 0x00 /* MTL 65536 blocks = 32 MiB */]).copy(e, 0);
     // bytes 20..35 zero without thin provisioning; 36..43 MAXIMUM WRITE SAME LENGTH = 1 GiB / 512
     Buffer.from([0, 0, 0, 0, 0x00, 0x20, 0x00, 0x00]).copy(e, 36);
     expect(d.toString('hex')).to.equal(e.toString('hex'));
@@ -129,7 +129,7 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
 
   it('B0h of a thin 4096-byte disk reports the unmap limits', async () => {
     const d = await vpd(0xb0, makeLu({ thin: true, blockSize: 4096 }));
-    expect(d.readUInt32BE(8)).to.equal(2048); // 8 MiB / 4096
+    expect(d.readUInt32BE(8)).to.equal(8192); // 32 MiB / 4096
     expect([...d.subarray(20, 36)]).to.deep.equal([
       0x00, 0x02, 0x00, 0x00, // MAXIMUM UNMAP LBA COUNT 131072 (512 MiB)
       0x00, 0x00, 0x0f, 0xff, // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT 4095
