@@ -52,9 +52,10 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer) {
-      // SAM-5 5.3: the initiator announced less Data-Out than the CDB needs; the command cannot be
-      // executed on partial data (LIO and SCST refuse such a write the same way).
-      finish(mapping, req, check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT), done, xfer);
+      // SAM-5 5.3, FCP-4 9.4.2 b): the initiator announced less Data-Out than the CDB needs; the
+      // command transfers nothing and ends with INVALID FIELD IN COMMAND INFORMATION UNIT, the
+      // residual saying by how much it overflowed.
+      finish(mapping, req, check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT), done, xfer, Dir.OUT);
       return;
     }
     if (!later) dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
@@ -64,23 +65,23 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   if (!def.skipsUa) {
     const q = lu.ua.queue(itKey);
     const ua = q.take();
-    if (ua) { finish(mapping, req, check(ua), done, xfer); return; }
+    if (ua) { finish(mapping, req, check(ua), done, xfer, def.dir); return; }
   }
   // 5. reservations
   if (def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey)) {
-    finish(mapping, req, RESERVATION_CONFLICT, done, xfer);
+    finish(mapping, req, RESERVATION_CONFLICT, done, xfer, def.dir);
     return;
   }
   // 6. readiness and write protection
   if (lu.stopped && !SERVED_WHILE_STOPPED.has(def.op)) {
-    finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer);
+    finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;
   }
   const readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
   if (def.writes && readOnly) {
     // SPC-4 7.5.8: a write refused because of the control page's SWP says so.
     const why = lu.modes.softwareWriteProtect && !mapping.readOnly ? SENSE.LUN_SOFTWARE_WRITE_PROTECTED : SENSE.WRITE_PROTECTED;
-    finish(mapping, req, check(why), done, xfer);
+    finish(mapping, req, check(why), done, xfer, def.dir);
     return;
   }
   const exec = lu.device.exec.get(def)!;
@@ -156,9 +157,13 @@ function finish(
   const edtl = req.expectedLength;
   if (o.status === Status.CHECK_CONDITION && o.sense) {
     const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+    // No Data-In moves with a CHECK CONDITION; an OUT command's residual still compares what the CDB
+    // asked for with what the initiator expected to send.
+    const intended = dir === Dir.OUT && xfer > 0 ? xfer : 0;
     done({
       status: o.status, sense: buildSense(o.sense, fmt),
-      residualKind: edtl > 0 ? ResidualKind.UNDERFLOW : ResidualKind.NONE, residual: edtl,
+      residualKind: intended > edtl ? ResidualKind.OVERFLOW : intended < edtl ? ResidualKind.UNDERFLOW : ResidualKind.NONE,
+      residual: Math.abs(intended - edtl),
     });
     return;
   }

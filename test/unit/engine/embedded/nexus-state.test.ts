@@ -224,8 +224,22 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
     it('WRITE(10) announcing less Data-Out than the CDB needs is refused', async () => {
       const a = t.session(INIT_A);
       await clearUa(a);
-      const r = await a.execute(0, cdb.write10(0, 2), { dataOut: Buffer.alloc(512), expectedLength: 512 });
-      expect(r.status).to.equal(Status.CHECK_CONDITION);
+      const r = await a.execute(0, cdb.write10(0, 2), { dataOut: Buffer.alloc(512, 9), expectedLength: 512 });
+      // FCP-4 9.4.2 b): ILLEGAL REQUEST / INVALID FIELD IN COMMAND INFORMATION UNIT, overflow residual
+      expect([r.status, r.senseKey, r.asc, r.ascq]).to.deep.equal([Status.CHECK_CONDITION, 0x05, 0x0e, 0x03]);
+      expect([r.residualKind, r.residual]).to.deep.equal([ResidualKind.OVERFLOW, 512]);
+      const back = await a.execute(0, cdb.read10(0, 1));
+      expect(back.data.every(b => b === 0), 'nothing written').to.equal(true);
+    });
+
+    it('WRITE(10) with more Data-Out than the CDB needs writes the CDB length: underflow residual', async () => {
+      const a = t.session(INIT_A);
+      await clearUa(a);
+      const r = await a.execute(0, cdb.write10(0, 1), { dataOut: Buffer.alloc(1024, 7), expectedLength: 1024 });
+      expect([r.status, r.residualKind, r.residual]).to.deep.equal([Status.GOOD, ResidualKind.UNDERFLOW, 512]);
+      const back = await a.execute(0, cdb.read10(0, 2));
+      expect(back.data.subarray(0, 512).every(b => b === 7)).to.equal(true);
+      expect(back.data.subarray(512).every(b => b === 0)).to.equal(true);
     });
   });
 });
