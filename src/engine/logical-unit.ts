@@ -46,8 +46,10 @@ export class LogicalUnit implements LuView {
   get blockSize(): number { return this.config.blockSize; }
   get blocks(): bigint { return this.backstore.sizeBytes / BigInt(this.config.blockSize); }
   get physicalExponent(): number {
-    const phys = this.config.physicalBlockSize ?? this.config.blockSize;
-    return Math.max(0, Math.log2(phys / this.config.blockSize));
+    // Default: 4096-byte physical blocks under 512-byte logical ones (512e), like the drives and
+    // page-cache pages behind them, so initiators align their I/O to 4 KiB.
+    const phys = this.config.physicalBlockSize ?? 4096;
+    return Math.max(0, Math.log2(Math.max(phys, this.config.blockSize) / this.config.blockSize));
   }
 
   raiseUa(cond: SenseCondition, exceptNexus?: number): void {

@@ -18,7 +18,7 @@ export interface DeviceConfig {
   sizeBytes: bigint;
   /** Logical block size: 512 or 4096. */
   blockSize: 512 | 4096;
-  /** Physical block size reported in READ CAPACITY(16) (4096-physical/512-logical). */
+  /** Physical block size reported in READ CAPACITY(16); default 4096 (512e for 512-byte logical blocks). */
   physicalBlockSize?: 512 | 4096;
   /** Write-back (page cache, WCE=1) or write-through (every write synced, WCE=0). */
   writeCache: 'writeback' | 'writethrough';
