@@ -26,12 +26,19 @@ export function execWriteSame(tlByte: number): Exec<WriteSameFields> {
     const { unmap } = ctx.f;
     const ndob = ctx.f.ndob ?? false;
     const lba = BigInt(ctx.f.lba);
-    const n = ctx.f.blocks;
     const limits = sbcLimits(lu.blockSize);
     // UNMAP = 1 needs LBPWS / LBPWS10 (set only on thin LUs): otherwise INVALID FIELD IN CDB.
     if (unmap && !lu.backstore.thin) return invalidCdbField(1, 3);
-    // WSNZ = 1: NUMBER OF LOGICAL BLOCKS 0 ("to the last LBA") is refused.
-    if (n === 0 && limits.writeSameNonZero) return invalidCdbField(tlByte);
+    let n = ctx.f.blocks;
+    if (n === 0) {
+      // WSNZ = 1: NUMBER OF LOGICAL BLOCKS 0 is refused.
+      if (limits.writeSameNonZero) return invalidCdbField(tlByte);
+      // SBC-4 WRITE SAME: with WSNZ = 0, 0 means from LBA through the last LBA, which must exist.
+      if (lba >= lu.blocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: lba });
+      const rest = lu.blocks - lba;
+      if (rest > BigInt(limits.maxWriteSameBlocks)) return invalidCdbField(tlByte);
+      n = Number(rest);
+    }
     if (n > limits.maxWriteSameBlocks) return invalidCdbField(tlByte);
     const oob = checkLbaRange(lu, lba, BigInt(n));
     if (oob) return oob;

@@ -50,8 +50,11 @@ export const BLOCK_LIMITS = Object.freeze({
   maxUnmapDescriptors: 4095,
   /** MAXIMUM WRITE SAME LENGTH, in bytes. */
   maxWriteSameBytes: 1024 * 1024 * 1024,
-  /** WSNZ: a WRITE SAME with NUMBER OF LOGICAL BLOCKS zero is refused, not "to the last LBA". */
-  writeSameNonZero: true,
+  /**
+   * WSNZ 0: a WRITE SAME with NUMBER OF LOGICAL BLOCKS zero writes (or unmaps) from its LBA through
+   * the last LBA, within MAXIMUM WRITE SAME LENGTH.
+   */
+  writeSameNonZero: false,
   /** Hole-punch granularity of file systems (one page). */
   unmapGranularityBytes: 4096,
 });

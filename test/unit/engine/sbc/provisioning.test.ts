@@ -63,9 +63,28 @@ describe('SBC WRITE SAME', () => {
     expectCheck(await run(lu, [0x93, 0x18, ...be(0, 8), ...be(1, 4), 0, 0], blocksOf(512, 0)), SENSE.INVALID_FIELD_IN_CDB, { byte: 1, bit: 4 });
   });
 
-  it('NUMBER OF LOGICAL BLOCKS 0 (WSNZ = 1) and above MAXIMUM WRITE SAME LENGTH are INVALID FIELD IN CDB', async () => {
+  it('NUMBER OF LOGICAL BLOCKS 0 (WSNZ = 0) writes from the LBA through the last LBA', async () => {
+    const lu = makeLu();
+    expectGood(await run(lu, [0x41, 0, ...be(2045, 4), 0, 0, 0, 0], blocksOf(512, 0x3c)));
+    const o = await run(lu, [0x28, 0, ...be(2044, 4), 0, 0, 4, 0]);
+    expect(Buffer.from(o.data!).equals(blocksOf(512, 0, 0x3c, 0x3c, 0x3c))).to.equal(true);
+    // WRITE SAME(16) with UNMAP and 0 blocks deallocates to the end
+    const rec = new RecordingBackstore(new MemoryBackstore({ sizeBytes: 2048n * 512n }));
+    expectGood(await run(makeLu({ backstore: rec }), [0x93, 0x08, ...be(2040, 8), ...be(0, 4), 0, 0], blocksOf(512, 0)));
+    expect(rec.calls).to.deep.equal(['unmap 1044480+4096']);
+  });
+
+  it('NUMBER OF LOGICAL BLOCKS 0: an LBA past the last is LBA OUT OF RANGE, the rest above the maximum is INVALID FIELD IN CDB', async () => {
+    expectCheck(await run(makeLu(), [0x41, 0, ...be(2049, 4), 0, 0, 0, 0], blocksOf(512, 1)), SENSE.LBA_OUT_OF_RANGE, { information: 2049n });
+    expectCheck(await run(makeLu(), [0x93, 0, ...be(2048, 8), ...be(0, 4), 0, 0], blocksOf(512, 1)), SENSE.LBA_OUT_OF_RANGE, { information: 2048n });
+    expectCheck(await run(makeLu(), [0x41, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], blocksOf(512, 1)), SENSE.LBA_OUT_OF_RANGE, { information: 0xffffffffn });
+    // 2097153 blocks from LBA 0 is one more than MAXIMUM WRITE SAME LENGTH (1 GiB / 512)
+    const big = makeLu({ blocks: 2097153n, backstore: new MemoryBackstore({ sizeBytes: 2097153n * 512n, thin: true }) });
+    expectCheck(await run(big, [0x93, 0, ...be(0, 8), ...be(0, 4), 0, 0], blocksOf(512, 1)), SENSE.INVALID_FIELD_IN_CDB, { byte: 10 });
+  });
+
+  it('above MAXIMUM WRITE SAME LENGTH is INVALID FIELD IN CDB', async () => {
     const lu = makeLu({ blocks: 4n * 1024n * 1024n });
-    expectCheck(await run(lu, [0x41, 0, ...be(0, 4), 0, 0, 0, 0], blocksOf(512, 1)), SENSE.INVALID_FIELD_IN_CDB, { byte: 7 });
     // 1 GiB / 512 = 2097152 blocks is the maximum
     expectCheck(await run(lu, [0x93, 0, ...be(0, 8), ...be(2097153, 4), 0, 0], blocksOf(512, 1)), SENSE.INVALID_FIELD_IN_CDB, { byte: 10 });
   });

@@ -120,7 +120,7 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
   it('B0h block limits of a thick 512-byte disk with 4096-byte physical blocks', async () => {
     const d = await vpd(0xb0, makeLu({ physicalExponent: 3 }));
     const e = Buffer.alloc(64);
-    Buffer.from([0x00, 0xb0, 0x00, 0x3c, 0x01 /* WSNZ */, 0x01 /* CAW 1 */, 0x00, 0x08 /* OTLG 8 */,
+    Buffer.from([0x00, 0xb0, 0x00, 0x3c, 0x00 /* WSNZ 0 */, 0x01 /* CAW 1 */, 0x00, 0x08 /* OTLG 8 */,
       0x00, 0x01, 0x00, 0x00 /* MTL 65536 blocks = 32 MiB */]).copy(e, 0);
     // bytes 20..35 zero without thin provisioning; 36..43 MAXIMUM WRITE SAME LENGTH = 1 GiB / 512
     Buffer.from([0, 0, 0, 0, 0x00, 0x20, 0x00, 0x00]).copy(e, 36);
