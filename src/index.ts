@@ -1,7 +1,9 @@
 /** Nexus public API: the engine, embedded mode, the topology loader and the daemon. */
-export { Engine, EngineOptions } from './engine/engine';
-export { EmbeddedTarget, LocalSession, ExecuteOptions, ExecuteResult } from './transports/local/embedded';
+export { Engine } from './engine/engine';
+export type { EngineOptions } from './engine/engine';
+export { EmbeddedTarget, LocalSession } from './transports/local/embedded';
+export type { ExecuteOptions, ExecuteResult } from './transports/local/embedded';
 export { Status, TaskAttr, TmfFunction, TmfResponse, SenseKey } from './engine/spec/status';
 export { ResidualKind } from './engine/command';
-export * from './engine/topology';
+export type * from './engine/topology';
 export { normalizeTopology, loadTopologyFile } from './daemon/config/load';
