@@ -6,6 +6,7 @@ import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
+import { PersistentReservations } from './pr';
 import { TaskSet } from './task-set';
 import { LuStatistics } from './log-pages';
 
@@ -16,6 +17,8 @@ import { LuStatistics } from './log-pages';
 export class LogicalUnit implements LuView {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
+  /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
+  readonly pr = new PersistentReservations();
   readonly tasks = new TaskSet();
   /** Counters behind the General Statistics and Performance log page (19h). */
   readonly statistics = new LuStatistics();

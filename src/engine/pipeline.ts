@@ -9,6 +9,7 @@ import { CommandRequest, CompletionCallback, ResidualKind } from './command';
 import { ExecContext } from './types';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
+import { prConflict } from './pr';
 import type { ItNexus } from './nexus';
 import type { Mapping } from './lun-map';
 
@@ -68,7 +69,8 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     if (ua) { finish(mapping, req, check(ua), done, xfer, def.dir); return; }
   }
   // 5. reservations
-  if (def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey)) {
+  if ((def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey))
+    || prConflict(lu.pr, lu.reservation.holder !== undefined, itKey, def)) {
     finish(mapping, req, RESERVATION_CONFLICT, done, xfer, def.dir);
     return;
   }

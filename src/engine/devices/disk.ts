@@ -1,4 +1,5 @@
 import { coreBindings } from '../core-commands';
+import { prBindings } from '../pr-commands';
 import { sbcBindings, sbcThickBindings } from '../sbc';
 import { spcBindings } from '../spc';
 import { PeripheralType } from '../spec/status';
@@ -13,9 +14,9 @@ import { DeviceType, deviceType } from '../types';
  * LU's UNMAP is refused by its handler with INVALID COMMAND OPERATION CODE either way, and
  * `DISK_THICK` leaves the row out so RSOC does not list it.
  */
-export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings]);
+export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings]);
 
-export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings]);
+export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings]);
 
 /** The disk device type for a unit: thin units get UNMAP, fully provisioned ones do not. */
 export function diskDeviceType(thin: boolean): DeviceType {
