@@ -45,8 +45,9 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // 3. transfer length from the CDB vs the initiator's expected length
   const xfer = def.xferBytes(f, lu.blockSize);
   let dataOut: Uint8Array | undefined;
-  if (def.exactDataOutField !== undefined && req.expectedLength !== xfer) {
-    finish(mapping, req, invalidCdbField(def.exactDataOutField), done, xfer);
+  if (def.exactDataOut && req.expectedLength !== xfer) {
+    const at = def.exactDataOut.cdbByte;
+    finish(mapping, req, at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at), done, xfer);
     return;
   }
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;

@@ -66,11 +66,12 @@ export interface CdbSpec<F extends FieldMap> {
   /** Bytes the command moves (Data-In for IN, Data-Out for OUT); absent = 0. */
   xfer?: (f: Decoded<F>, blockSize: number) => number;
   /**
-   * For commands whose Data-Out is only meaningful at exactly the CDB's length: the CDB byte of
-   * the field that sets it. Data-Out of any other length (more or less, including some for a
-   * length of zero) is INVALID FIELD IN CDB pointing there, instead of being trimmed.
+   * For commands whose Data-Out is only meaningful at exactly the CDB's length: Data-Out of any
+   * other length (more or less, including some for a length of zero) is refused instead of being
+   * trimmed: INVALID FIELD IN CDB at `cdbByte` when a CDB field sets the length, otherwise
+   * INVALID FIELD IN COMMAND INFORMATION UNIT (the expected length itself is wrong).
    */
-  exactDataOutField?: number;
+  exactDataOut?: { cdbByte?: number };
   /** SPC-4 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE neither report nor clear unit attentions. */
   skipsUa?: boolean;
   /** Commands that a target runs ahead of the queue whatever their attribute (SCST's implicit HQ). */

@@ -179,7 +179,7 @@ export const COMPARE_AND_WRITE = cdb({
   xfer: (f, bs) => 2 * f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
   // The verify and write halves are split at NUMBER OF LOGICAL BLOCKS (byte 13): Data-Out of any
   // other size cannot be split, so it is refused rather than trimmed.
-  exactDataOutField: 13,
+  exactDataOut: { cdbByte: 13 },
 });
 
 // SBC-4 ORWRITE(16), the OR of Data-Out into the medium.
@@ -231,6 +231,8 @@ export const WRITE_SAME_10 = cdb({
   usage: [Op.WRITE_SAME_10, 0x08, ...FF4, GROUP, 0xff, 0xff, CONTROL],
   fields: { unmap: bit(1, 3), lba: be32(2), blocks: be16(7) },
   xfer: (_f, bs) => bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: LONG_TIMEOUTS,
+  // Exactly one logical block is replicated: more or less Data-Out is not a WRITE SAME.
+  exactDataOut: {},
 });
 
 // SBC-4 WRITE SAME(16): adds NDOB (bit 0): no Data-Out, the block is zeros.
@@ -239,6 +241,7 @@ export const WRITE_SAME_16 = cdb({
   usage: [Op.WRITE_SAME_16, 0x09, ...FF8, ...FF4, GROUP, CONTROL],
   fields: { unmap: bit(1, 3), ndob: bit(1, 0), lba: be64(2), blocks: be32(10) },
   xfer: (f, bs) => (f.ndob ? 0 : bs), resv: ResvClass.CONFLICTS, writes: true, timeouts: LONG_TIMEOUTS,
+  exactDataOut: {},
 });
 
 // SBC-4 UNMAP; ANCHOR (byte 1 bit 0) refused (ANC_SUP = 0).

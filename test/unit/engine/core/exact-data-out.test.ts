@@ -41,4 +41,21 @@ describe('pipeline: commands whose Data-Out must match the CDB exactly', () => {
     const rd = await s.execute(0, [0x28, 0, 0, 0, 0, 7, 0, 0, 1, 0]);
     expect(rd.data.equals(Buffer.alloc(512, 0x5a))).to.equal(true);
   });
+
+  it('WRITE SAME(10/16) take exactly one block: more or less is INVALID FIELD IN COMMAND INFORMATION UNIT', async () => {
+    t = await startTarget();
+    const s = t.session(INIT_A);
+    await clearUa(s);
+    const ws10 = [0x41, 0, 0, 0, 0, 3, 0, 0, 2, 0];
+    const ws16 = [0x93, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0];
+    for (const [c, len] of [[ws10, 1024], [ws10, 256], [ws16, 1024], [ws16, 256]] as const) {
+      const r = await s.execute(0, [...c], { dataOut: Buffer.alloc(len, 7), expectedLength: len });
+      expect([r.status, r.senseKey, r.asc, r.ascq]).to.deep.equal([Status.CHECK_CONDITION, 0x05, 0x0e, 0x03]);
+    }
+    // NDOB: no Data-Out at all
+    const ndob = await s.execute(0, [0x93, 0x01, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0], { dataOut: Buffer.alloc(512), expectedLength: 512 });
+    expect([ndob.senseKey, ndob.asc, ndob.ascq]).to.deep.equal([0x05, 0x0e, 0x03]);
+    const ok = await s.execute(0, ws10, { dataOut: Buffer.alloc(512, 7), expectedLength: 512 });
+    expect(ok.status).to.equal(Status.GOOD);
+  });
 });
