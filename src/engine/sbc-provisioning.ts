@@ -1,14 +1,14 @@
 import { senseFromErrno } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
 import { GOOD, NexusError, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
-import { IO_CHUNK_BYTES, byteOffset, checkLbaRange, isAllZero, sbcLimits, withRangeLock } from './sbc-io';
+import { IO_CHUNK_BYTES, byteOffset, checkLbaRange, sbcLimits, withRangeLock } from './sbc-io';
 import { SENSE } from './spec/asc';
 import { Binding, Exec, bind } from './types';
 
 /**
  * Logical block provisioning (SBC-4 4.7): WRITE SAME (with UNMAP and NDOB), UNMAP and GET LBA
  * STATUS. A thin LU (backstore.thin) deallocates by punching holes; unmapped blocks read as zeros
- * (LBPRZ = 1), so a WRITE SAME of a zero block with UNMAP may deallocate instead of writing.
+ * (LBPRZ = 1); a WRITE SAME with UNMAP deallocates its range, whatever block it carries.
  *
  * UNMAP on a fully provisioned LU: SBC-4 ties UNMAP to LBPU = 1 in the logical block provisioning
  * VPD page; with LBPU = 0 the command is not supported, which a device server reports as
@@ -54,8 +54,9 @@ export function execWriteSame(tlByte: number): Exec<WriteSameFields> {
     const total = n * bs;
     return withRangeLock(lu, lba, BigInt(n), true, async (): Promise<Outcome> => {
       try {
-        // LBPRZ = 1: a deallocated block reads as zeros, so UNMAP of a zero block is equivalent.
-        if (unmap && isAllZero(block)) {
+        // SBC-4 WRITE SAME, UNMAP 1 and ANCHOR 0: a thin LU should deallocate each LBA, whatever
+        // the Data-Out block holds (it is then read as zeros, LBPRZ = 1).
+        if (unmap) {
           await lu.backstore.unmap(off, total);
           return GOOD;
         }

@@ -49,13 +49,16 @@ describe('SBC WRITE SAME', () => {
     expectCheck(await run(lu, [0x41, 0x08, ...be(0, 4), 0, 0, 1, 0], blocksOf(512, 0)), SENSE.INVALID_FIELD_IN_CDB, { byte: 1, bit: 3 });
   });
 
-  it('UNMAP bit with a zero block deallocates on a thin LU; with non-zero data it writes', async () => {
+  it('UNMAP bit deallocates on a thin LU, whatever the Data-Out block holds (SBC-4: UNMAP 1, ANCHOR 0)', async () => {
     const rec = new RecordingBackstore(new MemoryBackstore({ sizeBytes: 2048n * 512n }));
     const lu = makeLu({ backstore: rec });
     expectGood(await run(lu, [0x93, 0x08, ...be(8, 8), ...be(8, 4), 0, 0], blocksOf(512, 0)));
     expectGood(await run(lu, [0x93, 0x09, ...be(16, 8), ...be(8, 4), 0, 0], new Uint8Array(0))); // NDOB + UNMAP
-    expectGood(await run(lu, [0x93, 0x08, ...be(24, 8), ...be(2, 4), 0, 0], blocksOf(512, 1)));
-    expect(rec.calls).to.deep.equal(['unmap 4096+4096', 'unmap 8192+4096', 'write 12288+1024']);
+    expectGood(await run(lu, [0x2a, 0, ...be(24, 4), 0, 0, 2, 0], blocksOf(512, 0xff, 0xff)));
+    expectGood(await run(lu, [0x41, 0x08, ...be(24, 4), 0, 0, 2, 0], blocksOf(512, 0xff)));
+    expect(rec.calls).to.deep.equal(['unmap 4096+4096', 'unmap 8192+4096', 'write 12288+1024', 'unmap 12288+1024']);
+    const o = await run(lu, [0x28, 0, ...be(24, 4), 0, 0, 2, 0]);
+    expect(Buffer.from(o.data!).equals(Buffer.alloc(1024))).to.equal(true); // LBPRZ: zeros
   });
 
   it('ANCHOR is not supported: INVALID FIELD IN CDB at byte 1 bit 4', async () => {
