@@ -45,22 +45,24 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // 3. transfer length from the CDB vs the initiator's expected length
   const xfer = def.xferBytes(f, lu.blockSize);
   let dataOut: Uint8Array | undefined;
+  // A Data-Out length the command cannot run with is reported after the unit attention,
+  // reservation and write-protection checks (step 6): a write to a write-protected unit is
+  // WRITE PROTECTED whatever Data-Out came with it (libiscsi SCSI.ReadOnly).
+  let lengthRefusal: Outcome | undefined;
+  const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.exactDataOut && req.expectedLength !== xfer) {
     const at = def.exactDataOut.cdbByte;
-    finish(mapping, req, at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at), done, xfer);
-    return;
-  }
-  const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
-  if (def.dir === Dir.OUT && xfer > 0) {
+    lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at);
+  } else if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer) {
       // SAM-5 5.3, FCP-4 9.4.2 b): the initiator announced less Data-Out than the CDB needs; the
       // command transfers nothing and ends with INVALID FIELD IN COMMAND INFORMATION UNIT, the
       // residual saying by how much it overflowed.
-      finish(mapping, req, check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT), done, xfer, Dir.OUT);
-      return;
+      lengthRefusal = check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
+    } else if (!later) {
+      dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
     }
-    if (!later) dataOut = got === xfer ? req.dataOut : req.dataOut!.subarray(0, xfer);
   }
   const itKey = nexus.itKey;
   // 4. unit attention (SPC-4 5.14): reported once, highest priority first
@@ -87,6 +89,7 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     finish(mapping, req, check(why), done, xfer, def.dir);
     return;
   }
+  if (lengthRefusal) { finish(mapping, req, lengthRefusal, done, xfer, Dir.OUT); return; }
   const exec = lu.device.exec.get(def)!;
   let ctx: ExecContext = { cdb: req.cdb, def, f, lu, nexus, lun: req.lun, readOnly, dataOut, xferBytes: xfer };
   // 7. task attribute: the task set decides when it runs

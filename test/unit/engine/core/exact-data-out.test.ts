@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
 import { Status } from '../../../../src/engine/spec/status';
-import { clearUa, INIT_A, startTarget } from '../embedded/fixture';
+import { clearUa, INIT_A, ram, startTarget, target } from '../embedded/fixture';
 
 /**
  * COMPARE AND WRITE splits its Data-Out at NUMBER OF LOGICAL BLOCKS: a Data-Out of any other size
@@ -57,5 +57,21 @@ describe('pipeline: commands whose Data-Out must match the CDB exactly', () => {
     expect([ndob.senseKey, ndob.asc, ndob.ascq]).to.deep.equal([0x05, 0x0e, 0x03]);
     const ok = await s.execute(0, ws10, { dataOut: Buffer.alloc(512, 7), expectedLength: 512 });
     expect(ok.status).to.equal(Status.GOOD);
+  });
+
+  it('on a read-only mapping a write with the wrong Data-Out length is WRITE PROTECTED, not a length error', async () => {
+    t = await startTarget([ram('disk0')], target({ luns: [{ lun: 0, device: 'disk0', readOnly: true }] }));
+    const s = t.session(INIT_A);
+    await clearUa(s);
+    // WRITE SAME(10) UNMAP with no Data-Out, COMPARE AND WRITE 0 blocks with 2 blocks, WRITE(10) short
+    const cases: Array<[number[], number]> = [
+      [[0x41, 0x08, 0, 0, 0, 0, 0, 0, 1, 0], 0],
+      [caw(0), 1024],
+      [[0x2a, 0, 0, 0, 0, 0, 0, 0, 2, 0], 512],
+    ];
+    for (const [c, len] of cases) {
+      const r = await s.execute(0, c, { dataOut: Buffer.alloc(len), expectedLength: len });
+      expect([r.status, r.senseKey, r.asc, r.ascq]).to.deep.equal([Status.CHECK_CONDITION, 0x07, 0x27, 0x00]);
+    }
   });
 });
