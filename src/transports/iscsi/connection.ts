@@ -5,7 +5,7 @@
 // the session with it; a fault never leaves this connection.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Engine } from '../../engine/engine';
+import type { EngineApi } from '../../engine/engine-api';
 import type { Completion } from '../../engine/command';
 import type { IscsiSettings } from '../../engine/topology';
 import { TaskAttr } from '../../engine/spec/status';
@@ -23,7 +23,7 @@ import { OperationalParams } from './negotiate';
 import { TextAccumulator, encodeText, splitText } from './text';
 import { maxValueLength } from './keys';
 import { IscsiSession, SessionRegistry, isidHex } from './session';
-import { DataOutCollector } from './data-out';
+import { DataOutCollector, DataOutErrorKind } from './data-out';
 import { R2tRequest, tagAllocator } from './r2t';
 import { planDataIn, wireResidual } from './data-in';
 import { TmfScope, planTmf, wireTmfResponse } from './tmf';
@@ -43,7 +43,7 @@ export interface ConnectionLog {
 
 /** What the server gives each connection. */
 export interface ConnectionContext {
-  engine: Engine;
+  engine: EngineApi;
   settings: IscsiSettings;
   sessions: SessionRegistry;
   /** Targets served on the portal this connection came in on (discovery auth, target lookup). */
@@ -61,10 +61,13 @@ enum Phase {
   CLOSED = 'closed',
 }
 
-enum TaskState {
+/** Where a task's Data-Out stands. */
+enum DataState {
+  /** No Data-Out, or all of it has arrived. */
+  COMPLETE = 'complete',
   COLLECTING = 'collecting',
-  WAITING = 'waiting',
-  RUNNING = 'running',
+  /** A sequence error or an abort ended the transfer; the engine gets no data. */
+  FAILED = 'failed',
 }
 
 interface Task {
@@ -75,11 +78,19 @@ interface Task {
   cmdSN: number;
   immediate: boolean;
   collector?: DataOutCollector;
-  state: TaskState;
+  data: DataState;
+  /** Handed to the engine (in CmdSN order); until then the task lives only here. */
+  submitted: boolean;
+  /** The engine's request for the Data-Out, parked until the transfer ends. */
+  dataCb?: (data: Uint8Array | undefined) => void;
+  /** Aborted on the wire (task management, logout, connection loss): no response is sent. */
+  aborted: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_PAD = Buffer.alloc(4);
+/** Per-connection scratch for target PDU headers, digests and sense segments (DESIGN.md §10). */
+const SCRATCH_BYTES = 16384;
 
 export class IscsiConnection {
   private phase = Phase.LOGIN;
@@ -89,7 +100,11 @@ export class IscsiConnection {
   private session: IscsiSession | undefined;
   private statSN = 0;
   private cid = 0;
-  private out: Uint8Array[] = [];
+  private readonly out: Uint8Array[] = [];
+  /** Completions whose Data-In views are queued in `out`: released once written. */
+  private readonly releases: Array<() => void> = [];
+  private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private scratchUsed = 0;
   private inHandler = false;
   private flushScheduled = false;
   private readonly tasks = new Map<number, Task>();
@@ -115,7 +130,7 @@ export class IscsiConnection {
         pdu: (h, d) => this.onPdu(h, d),
         error: (e) => this.onFramerError(e),
       },
-      { maxRecvDataSegmentLength: DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH },
+      { maxRecvDataSegmentLength: DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH, allocData: (n, h) => this.landing(n, h) },
     );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.destroy(`socket error: ${err.message}`));
@@ -297,7 +312,7 @@ export class IscsiConnection {
   }
 
   private sendLoginResponse(r: LoginResponse): void {
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const bhs = this.bhs();
     encodeLoginResponse(bhs, 0, { ...r.fields, dataSegmentLength: r.data.length });
     // Digests are never used during login (RFC 7143 13.1).
     this.queue(bhs, r.data, false, false);
@@ -373,7 +388,8 @@ export class IscsiConnection {
       return;
     }
     const task: Task = {
-      itt: p.itt, lun: p.lun, cmd: p, cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate, state: TaskState.WAITING,
+      itt: p.itt, lun: p.lun, cmd: p, cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate,
+      data: DataState.COMPLETE, submitted: false, aborted: false,
     };
     let r2ts: R2tRequest[] = [];
     if (p.write && p.expectedDataTransferLength > 0) {
@@ -382,45 +398,79 @@ export class IscsiConnection {
       if (!st.ok) return this.protocolError(st.reason, header);
       task.collector = st.collector;
       r2ts = st.r2ts;
-      if (!st.collector.complete) task.state = TaskState.COLLECTING;
+      if (!st.collector.complete) task.data = DataState.COLLECTING;
     } else if (p.data.length > 0) {
       return this.protocolError('data with no Expected Data Transfer Length', header);
     }
     this.tasks.set(p.itt, task);
-    if (p.immediate) {
-      if (task.state === TaskState.WAITING) this.runTask(task);
-    } else {
-      s.window.enqueue(p.cmdSN, task.state === TaskState.WAITING, () => this.runTask(task));
-    }
+    // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
+    // Data-Out still in flight (the engine waits for it when the task is enabled); R2Ts go out now,
+    // so the transfers of several commands proceed together, including behind a CmdSN gap.
     for (const r of r2ts) this.sendR2T(task, r);
+    if (p.immediate) this.submit(task);
+    else s.window.enqueue(p.cmdSN, true, () => this.submit(task));
+  }
+
+  /** Framer hook: assemble a Data-Out segment that spans socket chunks in its task's buffer. */
+  private landing(length: number, header: Buffer): Buffer {
+    if (this.phase === Phase.FULL_FEATURE && (header[0] & 0x3f) === IscsiOp.SCSI_DATA_OUT) {
+      const task = this.tasks.get(header.readUInt32BE(16));
+      if (task?.collector && task.data === DataState.COLLECTING) {
+        const at = task.collector.landing(header.readUInt32BE(20), header.readUInt32BE(36), header.readUInt32BE(40), length);
+        if (at) return at;
+      }
+    }
+    return Buffer.allocUnsafe(length);
   }
 
   private onDataOut(p: DataOut, header: Buffer): void {
     const task = this.tasks.get(p.itt);
-    if (!task || !task.collector || task.state !== TaskState.COLLECTING) {
-      // RFC 7143 11.5.1: data for a task already aborted is discarded.
+    if (!task || !task.collector || task.data !== DataState.COLLECTING) {
+      // RFC 7143 11.5.1: data for a task already aborted (or failed) is discarded.
       this.ctx.log.debug({ itt: p.itt }, 'Data-Out for no collecting task, dropped');
       return;
     }
     const r = task.collector.accept(p);
-    if (!r.ok) return this.protocolError(r.reason, header);
-    for (const x of r.r2ts) this.sendR2T(task, x);
-    if (r.complete) {
-      task.state = TaskState.WAITING;
-      if (task.immediate) this.runTask(task);
-      else this.session?.window.markReady(task.cmdSN);
+    if (!r.ok && r.kind === DataOutErrorKind.PROTOCOL) return this.protocolError(r.reason, header);
+    if (!r.ok) {
+      // RFC 7143 11.7.5 / 7.1.4.1: a DataSN or Buffer Offset out of sequence. At ERL 0 there is no
+      // recovery within the command: the command ends with CHECK CONDITION (ABORTED COMMAND, DATA
+      // PHASE ERROR) and later Data-Out for it is discarded; the connection and the other tasks
+      // carry on.
+      this.ctx.log.warn({ remote: this.remote, itt: p.itt, reason: r.reason }, 'Data-Out sequence error; failing the command');
+      this.endData(task, DataState.FAILED);
+      return;
     }
+    for (const x of r.r2ts) this.sendR2T(task, x);
+    if (r.complete) this.endData(task, DataState.COMPLETE);
   }
 
-  private runTask(task: Task): void {
+  /** The transfer ended: hand the data (or its failure) to the engine if it is waiting. */
+  private endData(task: Task, state: DataState.COMPLETE | DataState.FAILED): void {
+    task.data = state;
+    const cb = task.dataCb;
+    task.dataCb = undefined;
+    if (cb) cb(state === DataState.COMPLETE ? task.collector?.buffer : undefined);
+  }
+
+  /** The engine's request for Data-Out: answered now if the transfer has ended, else parked. */
+  private dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
+    if (task.data === DataState.COLLECTING) task.dataCb = cb;
+    else cb(task.data === DataState.COMPLETE ? task.collector?.buffer : undefined);
+  }
+
+  private submit(task: Task): void {
     const s = this.session;
     if (!s?.nexus || this.tasks.get(task.itt) !== task) return;
-    task.state = TaskState.RUNNING;
+    task.submitted = true;
     const c = task.cmd;
+    const complete = task.data === DataState.COMPLETE;
     s.nexus.execute(
       {
         lun: task.lun, cdb: task.cdb, tag: task.itt, attr: c.attr as number as TaskAttr,
-        expectedLength: c.expectedDataTransferLength, dataOut: task.collector?.buffer,
+        expectedLength: c.expectedDataTransferLength,
+        dataOut: complete ? task.collector?.buffer : undefined,
+        dataOutLater: task.collector && !complete ? (cb) => this.dataWanted(task, cb) : undefined,
       },
       (done) => {
         try {
@@ -437,14 +487,19 @@ export class IscsiConnection {
   private complete(task: Task, c: Completion): void {
     if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
     this.finishedCommand(task.immediate);
-    if (c.aborted || this.phase !== Phase.FULL_FEATURE) return;
+    if (c.aborted || task.aborted || this.phase !== Phase.FULL_FEATURE) {
+      // RFC 7143 11.5.1: an aborted task is freed without a response.
+      c.release?.();
+      return;
+    }
+    if (c.release) this.releases.push(c.release);
     const prm = this.params as OperationalParams;
     const data = c.data ?? EMPTY;
     const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
     const residual = wireResidual(c.residualKind);
     let dataSN = 0;
     for (const d of plan.pdus) {
-      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      const bhs = this.bhs();
       const seq = d.status ? this.nextSeq() : this.seq();
       encodeDataIn(bhs, 0, {
         final: d.final, status: d.status ? c.status : undefined, lun: Math.max(0, task.lun), itt: task.itt, ttt: RESERVED_TAG,
@@ -455,9 +510,9 @@ export class IscsiConnection {
     }
     if (!plan.response) return;
     const sense = c.sense && c.sense.length > 0 ? c.sense : undefined;
-    const seg = sense ? Buffer.allocUnsafe(2 + sense.length) : EMPTY;
+    const seg = sense ? this.scratchBytes(2 + sense.length) : EMPTY;
     if (sense) encodeSenseSegment(seg, 0, sense);
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const bhs = this.bhs();
     encodeScsiResponse(bhs, 0, {
       ...this.nextSeq(), itt: task.itt, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: c.status,
       // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
@@ -468,7 +523,7 @@ export class IscsiConnection {
   }
 
   private sendR2T(task: Task, r: R2tRequest): void {
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const bhs = this.bhs();
     encodeR2T(bhs, 0, { ...this.seq(), lun: Math.max(0, task.lun), itt: task.itt, ...r });
     this.queue(bhs, EMPTY);
   }
@@ -489,7 +544,7 @@ export class IscsiConnection {
     }
     const echo = Buffer.from(p.data);
     this.ordered(p.cmdSN, p.immediate, () => {
-      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      const bhs = this.bhs();
       this.finishedCommand(p.immediate);
       // RFC 7143 11.19: a ping answer echoes the data and carries TTT 0xffffffff.
       encodeNopIn(bhs, 0, { ...this.nextSeq(), lun: Math.max(0, p.lun), itt: p.itt, ttt: RESERVED_TAG, dataSegmentLength: echo.length });
@@ -506,7 +561,7 @@ export class IscsiConnection {
       allocTtt: this.allocTtt,
       ping: (ttt) => {
         if (this.phase !== Phase.FULL_FEATURE) return;
-        const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+        const bhs = this.bhs();
         // RFC 7143 11.19: a target ping has ITT 0xffffffff and StatSN not advanced.
         encodeNopIn(bhs, 0, { ...this.seq(), lun: 0, itt: RESERVED_TAG, ttt, dataSegmentLength: 0 });
         this.queue(bhs, EMPTY);
@@ -532,7 +587,7 @@ export class IscsiConnection {
     const answer = (r: TmfResponse): void => {
       this.finishedCommand(p.immediate);
       if (this.phase !== Phase.FULL_FEATURE) return;
-      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      const bhs = this.bhs();
       encodeTmfResponse(bhs, 0, { ...this.nextSeq(), itt: p.itt, response: r });
       this.queue(bhs, EMPTY);
       this.scheduleFlush();
@@ -542,13 +597,22 @@ export class IscsiConnection {
     const nexus = s.nexus;
     if (!nexus) return answer(TmfResponse.FUNCTION_REJECTED);
 
+    // Tasks the function reaches that are still only here are dropped here; submitted ones still
+    // collecting Data-Out are aborted on the wire too, so the engine's wait for their data ends.
+    const collecting: Task[] = [];
+    let localOnly = false;
+    const reach = (t: Task): void => {
+      if (!t.submitted) {
+        this.dropTask(t);
+        localOnly = true;
+      } else if (t.data === DataState.COLLECTING) {
+        collecting.push(t);
+      }
+    };
     if (plan.scope === TmfScope.ONE_TASK) {
       const t = this.tasks.get(p.referencedTaskTag);
-      if (t && t.state !== TaskState.RUNNING) {
-        // RFC 7143 11.5.1: a task still collecting Data-Out lives only here; abort it here.
-        this.dropTask(t);
-        return answer(TmfResponse.FUNCTION_COMPLETE);
-      }
+      if (t) reach(t);
+      if (localOnly) return answer(TmfResponse.FUNCTION_COMPLETE);
       if (!t) {
         // RFC 7143 11.5.1: a referenced command not yet received but within the window is
         // considered received and aborted (function complete); otherwise the task does not exist.
@@ -562,16 +626,40 @@ export class IscsiConnection {
       }
     } else if (plan.scope !== TmfScope.NONE) {
       for (const t of [...this.tasks.values()]) {
-        if (t.state !== TaskState.RUNNING && (plan.scope === TmfScope.ALL || t.lun === p.lun)) this.dropTask(t);
+        if (plan.scope === TmfScope.ALL || t.lun === p.lun) reach(t);
       }
     }
-    nexus.taskManagement({ fn: plan.engineFn, lun: p.lun, refTag: p.referencedTaskTag }).then(
-      (r) => answer(wireTmfResponse(r)),
+    const pending = nexus.taskManagement({ fn: plan.engineFn, lun: p.lun, refTag: p.referencedTaskTag });
+    for (const t of collecting) this.abortOnWire(t);
+    pending.then(
+      (r) => {
+        const wire = wireTmfResponse(r);
+        // The engine may have settled the task (its data failed) before the function reached it.
+        answer(collecting.length > 0 && wire === TmfResponse.TASK_DOES_NOT_EXIST ? TmfResponse.FUNCTION_COMPLETE : wire);
+      },
       (err: unknown) => {
         this.ctx.log.error({ err, fn: p.function }, 'task management failed');
         answer(TmfResponse.FUNCTION_REJECTED);
       },
     );
+  }
+
+  /** The task is aborted here: no response, and the engine's wait for its Data-Out ends. */
+  private abortOnWire(t: Task): void {
+    t.aborted = true;
+    if (t.data === DataState.COLLECTING) this.endData(t, DataState.FAILED);
+  }
+
+  /** Connection gone or session ended: every task goes, and no engine task waits for data. */
+  private abortAll(): Task[] {
+    const all = [...this.tasks.values()];
+    this.tasks.clear();
+    for (const t of all) t.aborted = true;
+    return all;
+  }
+
+  private failData(tasks: Task[]): void {
+    for (const t of tasks) if (t.data === DataState.COLLECTING) this.endData(t, DataState.FAILED);
   }
 
   /** Forget a task that never reached the engine. */
@@ -627,7 +715,7 @@ export class IscsiConnection {
   }
 
   private sendText(p: TextRequest, data: Buffer, ttt: number, final = ttt === RESERVED_TAG): void {
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const bhs = this.bhs();
     // RFC 7143 11.11.1: C=1 (more to come) with F=0; the last part has F=1, TTT 0xffffffff.
     const more = final ? false : data.length > 0;
     encodeTextResponse(bhs, 0, { ...this.nextSeq(), final, continue: more, lun: 0, itt: p.itt, ttt, dataSegmentLength: data.length });
@@ -641,7 +729,7 @@ export class IscsiConnection {
       this.finishedCommand(p.immediate);
       const prm = this.params as OperationalParams;
       const d = decideLogout(p.reasonCode, p.cid, this.cid);
-      const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+      const bhs = this.bhs();
       encodeLogoutResponse(bhs, 0, {
         ...this.nextSeq(), itt: p.itt, response: d.response, time2Wait: prm.defaultTime2Wait, time2Retain: prm.defaultTime2Retain,
       });
@@ -650,13 +738,14 @@ export class IscsiConnection {
       const s = this.session;
       this.phase = Phase.CLOSING;
       this.pinger?.stop();
-      this.tasks.clear();
+      const gone = this.abortAll();
       if (s) {
         this.ctx.sessions.remove(s);
         s.connection = undefined;
         this.ctx.log.info({ remote: this.remote, initiator: s.id.initiatorName, tsih: s.id.tsih }, 'logout');
         void s.end('logout').catch((err: unknown) => this.ctx.log.error({ err }, 'closing the session failed'));
       }
+      this.failData(gone);
       this.closeAfterFlush('logout');
     });
   }
@@ -664,7 +753,7 @@ export class IscsiConnection {
   /** RFC 7143 11.9.1: ask the initiator to log out (daemon shutdown). */
   requestLogout(seconds: number): void {
     if (this.phase !== Phase.FULL_FEATURE) return;
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
+    const bhs = this.bhs();
     encodeAsyncMessage(bhs, 0, { ...this.nextSeq(), ...logoutRequest(seconds), dataSegmentLength: 0 });
     this.queue(bhs, EMPTY);
     this.scheduleFlush();
@@ -686,10 +775,31 @@ export class IscsiConnection {
   }
 
   private reject(reason: RejectReason, header: Uint8Array): void {
-    const bhs = Buffer.allocUnsafe(BHS_LENGTH);
-    const rejected = Buffer.from(header.subarray(0, BHS_LENGTH));
+    const bhs = this.bhs();
+    const rejected = this.scratchBytes(BHS_LENGTH);
+    rejected.set(header.subarray(0, BHS_LENGTH));
     encodeReject(bhs, 0, { ...this.nextSeq(), reason, dataSegmentLength: rejected.length });
     this.queue(bhs, rejected);
+  }
+
+  /** A BHS from the connection's scratch (encoders zero all 48 bytes). */
+  private bhs(): Buffer {
+    return this.scratchBytes(BHS_LENGTH);
+  }
+
+  /**
+   * `n` bytes of scratch that stay untouched until the batch they belong to is written: the
+   * scratch is rewound after a flush the socket took whole, and replaced (the old one left to the
+   * pending write) when it did not.
+   */
+  private scratchBytes(n: number): Buffer {
+    if (this.scratchUsed + n > this.scratch.length) {
+      this.scratch = Buffer.allocUnsafe(Math.max(SCRATCH_BYTES, n));
+      this.scratchUsed = 0;
+    }
+    const b = this.scratch.subarray(this.scratchUsed, this.scratchUsed + n);
+    this.scratchUsed += (n + 7) & ~7;
+    return b;
   }
 
   /** Queue one PDU: BHS, header digest, data, padding, data digest. */
@@ -697,7 +807,7 @@ export class IscsiConnection {
     if (this.phase === Phase.CLOSED) return;
     this.out.push(bhs);
     if (hd) {
-      const d = Buffer.allocUnsafe(4);
+      const d = this.scratchBytes(4);
       writeDigest(d, 0, headerDigest(bhs));
       this.out.push(d);
     }
@@ -706,10 +816,14 @@ export class IscsiConnection {
     const pad = paddedLength(data.length) - data.length;
     if (pad > 0) this.out.push(ZERO_PAD.subarray(0, pad));
     if (dd) {
-      const d = Buffer.allocUnsafe(4);
+      const d = this.scratchBytes(4);
       writeDigest(d, 0, dataDigest(data));
       this.out.push(d);
     }
+  }
+
+  private releaseAll(): void {
+    for (const r of this.releases.splice(0)) r();
   }
 
   private scheduleFlush(): void {
@@ -724,14 +838,27 @@ export class IscsiConnection {
   /** One corked write for everything queued (DESIGN.md §10). */
   private flush(): void {
     if (this.out.length === 0 || this.phase === Phase.CLOSED || this.socket.destroyed) {
-      this.out = [];
+      this.out.length = 0;
+      this.releaseAll();
+      if (this.socket.writableLength === 0) this.scratchUsed = 0;
       return;
     }
     const parts = this.out;
-    this.out = [];
+    const last = parts.length - 1;
+    // Data-In views of pool buffers go back to the pool once the batch is written.
+    const released = this.releases.length > 0 ? this.releases.splice(0) : undefined;
     this.socket.cork();
-    for (const p of parts) this.socket.write(p);
+    for (let i = 0; i < last; i++) this.socket.write(parts[i]);
+    if (released) this.socket.write(parts[last], () => { for (const r of released) r(); });
+    else this.socket.write(parts[last]);
     this.socket.uncork();
+    parts.length = 0;
+    // Headers in the scratch are referenced by the write until it completes.
+    if (this.socket.writableLength === 0) this.scratchUsed = 0;
+    else {
+      this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+      this.scratchUsed = 0;
+    }
     // Back-pressure: stop reading while the initiator is not draining our responses.
     if (this.socket.writableNeedDrain && this.phase === Phase.FULL_FEATURE) {
       this.socket.pause();
@@ -759,8 +886,9 @@ export class IscsiConnection {
     if (this.phase === Phase.CLOSED) return;
     this.phase = Phase.CLOSED;
     this.pinger?.stop();
-    this.out = [];
-    this.tasks.clear();
+    this.out.length = 0;
+    this.releaseAll();
+    const gone = this.abortAll();
     this.textPending = undefined;
     const s = this.session;
     const finish = (): void => this.closedResolve();
@@ -775,6 +903,8 @@ export class IscsiConnection {
     } else {
       finish();
     }
+    // After the nexus closed (its tasks are marked aborted): end the engine's wait for Data-Out.
+    this.failData(gone);
     this.socket.destroy();
   }
 }

@@ -23,7 +23,16 @@ export interface DataOutPdu {
 
 export type CollectOutcome =
   | { ok: true; r2ts: R2tRequest[]; complete: boolean }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; kind: DataOutErrorKind };
+
+/**
+ * RFC 7143 7.1.4: a DataSN out of sequence is a sequence error (at ERL 0 the command fails, the
+ * connection stays); anything else (offsets, tags, F bit, data beyond a burst) is a protocol error.
+ */
+export enum DataOutErrorKind {
+  SEQUENCE = 'sequence',
+  PROTOCOL = 'protocol',
+}
 
 export class DataOutCollector {
   readonly buffer: Buffer;
@@ -35,7 +44,9 @@ export class DataOutCollector {
   private readonly planner: R2tPlanner;
 
   private constructor(readonly expectedLength: number, immediate: Buffer, unsolicitedEnd: number, p: WriteParams, allocTtt: () => number) {
-    this.buffer = Buffer.alloc(expectedLength);
+    // One buffer of Expected Data Transfer Length per task; every byte of it is written before the
+    // transfer counts as complete (in-order sequences cover [0, EDTL) exactly), so it starts unzeroed.
+    this.buffer = Buffer.allocUnsafe(expectedLength);
     immediate.copy(this.buffer, 0);
     this.received = immediate.length;
     this.unsolicitedOffset = immediate.length;
@@ -71,32 +82,54 @@ export class DataOutCollector {
     return this.planner.count;
   }
 
+  /**
+   * Where the data segment of a Data-Out PDU may be assembled in place: the task buffer at the
+   * PDU's Buffer Offset, when that offset and DataSN are exactly the next ones of the PDU's
+   * sequence (so an out-of-sequence PDU never lands over received data). undefined otherwise.
+   */
+  landing(ttt: number, dataSN: number, bufferOffset: number, length: number): Buffer | undefined {
+    const end = bufferOffset + length;
+    if (ttt === RESERVED_TAG) {
+      if (dataSN !== this.unsolicitedDataSN || bufferOffset !== this.unsolicitedOffset || end > this.unsolicitedEnd) return undefined;
+    } else {
+      const r = this.planner.open.get(ttt);
+      if (!r || dataSN !== r.nextDataSN || bufferOffset !== r.nextOffset || end > r.bufferOffset + r.desiredDataTransferLength) return undefined;
+    }
+    return this.buffer.subarray(bufferOffset, end);
+  }
+
   /** RFC 7143 11.7: one Data-Out PDU, checked against the sequence it belongs to. */
   accept(d: DataOutPdu): CollectOutcome {
     const end = d.bufferOffset + d.data.length;
     if (d.ttt === RESERVED_TAG) {
       // Unsolicited: one sequence from the end of the immediate data to FirstBurstLength.
-      if (d.dataSN !== this.unsolicitedDataSN) return { ok: false, reason: `unsolicited DataSN ${d.dataSN}, expected ${this.unsolicitedDataSN}` };
-      if (d.bufferOffset !== this.unsolicitedOffset) return { ok: false, reason: `unsolicited Buffer Offset ${d.bufferOffset}, expected ${this.unsolicitedOffset}` };
-      if (end > this.unsolicitedEnd) return { ok: false, reason: 'unsolicited data beyond FirstBurstLength' };
+      if (d.dataSN !== this.unsolicitedDataSN) return sequenceError(`unsolicited DataSN ${d.dataSN}, expected ${this.unsolicitedDataSN}`);
+      if (d.bufferOffset !== this.unsolicitedOffset) return { ok: false, reason: `unsolicited Buffer Offset ${d.bufferOffset}, expected ${this.unsolicitedOffset}`, kind: DataOutErrorKind.PROTOCOL };
+      if (end > this.unsolicitedEnd) return { ok: false, reason: 'unsolicited data beyond FirstBurstLength', kind: DataOutErrorKind.PROTOCOL };
       // RFC 7143 11.7.1: F marks the last PDU of the unsolicited sequence.
-      if (d.final !== (end === this.unsolicitedEnd)) return { ok: false, reason: 'F bit does not end the unsolicited sequence' };
+      if (d.final !== (end === this.unsolicitedEnd)) return { ok: false, reason: 'F bit does not end the unsolicited sequence', kind: DataOutErrorKind.PROTOCOL };
       this.unsolicitedDataSN++;
       this.unsolicitedOffset = end;
     } else {
       const r = this.planner.open.get(d.ttt);
-      if (!r) return { ok: false, reason: `Data-Out for unknown Target Transfer Tag 0x${d.ttt.toString(16)}` };
-      if (d.dataSN !== r.nextDataSN) return { ok: false, reason: `DataSN ${d.dataSN}, expected ${r.nextDataSN}` };
-      if (d.bufferOffset !== r.nextOffset) return { ok: false, reason: `Buffer Offset ${d.bufferOffset}, expected ${r.nextOffset}` };
+      if (!r) return { ok: false, reason: `Data-Out for unknown Target Transfer Tag 0x${d.ttt.toString(16)}`, kind: DataOutErrorKind.PROTOCOL };
+      if (d.dataSN !== r.nextDataSN) return sequenceError(`DataSN ${d.dataSN}, expected ${r.nextDataSN}`);
+      if (d.bufferOffset !== r.nextOffset) return { ok: false, reason: `Buffer Offset ${d.bufferOffset}, expected ${r.nextOffset}`, kind: DataOutErrorKind.PROTOCOL };
       const rEnd = r.bufferOffset + r.desiredDataTransferLength;
-      if (end > rEnd) return { ok: false, reason: 'Data-Out beyond the R2T' };
-      if (d.final !== (end === rEnd)) return { ok: false, reason: 'F bit does not end the R2T sequence' };
+      if (end > rEnd) return { ok: false, reason: 'Data-Out beyond the R2T', kind: DataOutErrorKind.PROTOCOL };
+      if (d.final !== (end === rEnd)) return { ok: false, reason: 'F bit does not end the R2T sequence', kind: DataOutErrorKind.PROTOCOL };
       r.nextDataSN++;
       r.nextOffset = end;
       if (end === rEnd) this.planner.close(d.ttt);
     }
-    d.data.copy(this.buffer, d.bufferOffset);
+    // Segments that spanned socket chunks were assembled in place (landing()); the rest is copied once.
+    const inPlace = d.data.buffer === this.buffer.buffer && d.data.byteOffset === this.buffer.byteOffset + d.bufferOffset;
+    if (!inPlace) d.data.copy(this.buffer, d.bufferOffset);
     this.received += d.data.length;
     return { ok: true, r2ts: this.planner.issue(), complete: this.complete };
   }
+}
+
+function sequenceError(reason: string): CollectOutcome {
+  return { ok: false, reason, kind: DataOutErrorKind.SEQUENCE };
 }

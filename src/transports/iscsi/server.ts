@@ -3,7 +3,7 @@
 // IscsiConnection that logs in and joins or starts a session. Sessions live in one registry so
 // reinstatement finds them across portals.
 import net from 'node:net';
-import type { Engine } from '../../engine/engine';
+import type { EngineApi } from '../../engine/engine-api';
 import type { IscsiSettings, TargetConfig } from '../../engine/topology';
 import { Fabric, ListeningAddress } from '../fabric';
 import { ConnectionLog, IscsiConnection } from './connection';
@@ -16,7 +16,7 @@ export interface PortalAddress {
 }
 
 export interface IscsiServerOptions {
-  engine: Engine;
+  engine: EngineApi;
   settings: IscsiSettings;
   targets: readonly TargetConfig[];
   /** Parse "host:port" / "[v6]:port". */

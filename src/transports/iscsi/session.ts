@@ -1,7 +1,7 @@
 // RFC 7143 3.4 / 4.4: an iSCSI session. With MaxConnections=1 a session is one I_T nexus with
 // one connection; it owns command numbering (CmdSN window) and the nexus into the engine.
 // The registry hands out TSIHs and finds sessions for reinstatement (RFC 7143 6.3.5).
-import type { ItNexus } from '../../engine/nexus';
+import type { NexusApi } from '../../engine/engine-api';
 import { CmdSnWindow } from './cmdsn-window';
 import type { SessionType } from './login';
 
@@ -24,7 +24,7 @@ export class IscsiSession {
   connection: SessionConnection | undefined;
   private ended = false;
 
-  constructor(readonly id: SessionIdentity, firstCmdSN: number, queueDepth: number, public nexus: ItNexus | undefined) {
+  constructor(readonly id: SessionIdentity, firstCmdSN: number, queueDepth: number, public nexus: NexusApi | undefined) {
     this.window = new CmdSnWindow(firstCmdSN, queueDepth);
   }
 

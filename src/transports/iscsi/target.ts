@@ -2,7 +2,7 @@
 // settings (RFC 7143 13) and who must authenticate how (per target, overridden per group, and
 // for discovery sessions).
 import type { AuthConfig, IscsiSettings } from '../../engine/topology';
-import type { Engine } from '../../engine/engine';
+import type { EngineApi } from '../../engine/engine-api';
 import { AuthRequirement, SessionType } from './login';
 import { TargetNegotiationConfig } from './negotiate';
 
@@ -39,7 +39,7 @@ export function toRequirement(a: AuthConfig | undefined): AuthRequirement {
  * `discoveryAuth` of the targets on this portal (the first that sets one).
  */
 export function authFor(
-  engine: Engine, portalTargets: readonly string[], initiatorName: string, targetName: string | undefined, type: SessionType,
+  engine: EngineApi, portalTargets: readonly string[], initiatorName: string, targetName: string | undefined, type: SessionType,
 ): AuthRequirement | 'deny' {
   if (type === 'Discovery') {
     for (const t of portalTargets) {
