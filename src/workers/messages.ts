@@ -85,7 +85,49 @@ export interface Shutdown {
   readonly reason: string;
 }
 
+/**
+ * Mirror of an I_T nexus opened by a transport on the supervisor side: the engine thread opens the
+ * same nexus (same id) on its own Engine so its logical units see the initiator (SAM-5 4.7).
+ */
+export interface NexusOpen {
+  readonly type: 'nexusOpen';
+  readonly nexusId: number;
+  readonly targetName: string;
+  readonly initiatorName: string;
+  /** '' when the transport has no initiator port suffix. */
+  readonly isid: string;
+  /** 0 = default. */
+  readonly tpgt: number;
+}
+export interface NexusOpened {
+  readonly type: 'nexusOpened';
+  readonly nexusId: number;
+  readonly threadIndex: number;
+  /** '' on success. */
+  readonly error: string;
+}
+/**
+ * Data that did not fit a pool buffer (larger than the largest class, or the pool was empty on the
+ * engine thread): it travels beside the descriptor, which carries SPILL_BUFFER and the same
+ * sequence. Rare by construction; never the common path.
+ */
+export interface SpillData {
+  readonly type: 'spillData';
+  readonly sequence: number;
+  readonly bytes: Uint8Array;
+}
+/** An engine thread flushed and closed its backstores (answer to shutdown). */
+export interface ThreadClosed {
+  readonly type: 'threadClosed';
+  readonly threadIndex: number;
+  readonly error: string;
+}
+
 export type ControlMessage =
+  | NexusOpen
+  | NexusOpened
+  | SpillData
+  | ThreadClosed
   | PlaceActor
   | ActorPlaced
   | RemoveActor
@@ -101,10 +143,14 @@ export type ControlMessage =
 
 export type ControlType = ControlMessage['type'];
 
-type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'values';
+type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'values' | 'bytes';
 
 /** One row per message type: its fields and what each must hold. */
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
+  nexusOpen: { nexusId: 'int', targetName: 'string', initiatorName: 'string', isid: 'string', tpgt: 'int' },
+  nexusOpened: { nexusId: 'int', threadIndex: 'int', error: 'string' },
+  spillData: { sequence: 'int', bytes: 'bytes' },
+  threadClosed: { threadIndex: 'int', error: 'string' },
   placeActor: { actorId: 'int', kind: 'string', config: 'config' },
   actorPlaced: { actorId: 'int', threadIndex: 'int', error: 'string' },
   removeActor: { actorId: 'int' },
@@ -148,6 +194,8 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
     case 'values':
       return isRecord(v) && isConfig(v, 0);
+    case 'bytes':
+      return v instanceof Uint8Array;
   }
 }
 

@@ -211,6 +211,16 @@ export class Scheduler {
     return d;
   }
 
+  /**
+   * Resolves true once the ring towards `dest` has a free slot (false on timeout or no route):
+   * how a sender that got null from send() waits without spinning.
+   */
+  waitWritable(dest: number, timeoutMs: number): Promise<boolean> {
+    const t = this.routes.get(dest);
+    if (t === undefined) return Promise.resolve(false);
+    return this.outbound[t].waitWritable(timeoutMs, 0);
+  }
+
   /** Publishes every claimed slot; one wake-up per ring whose consumer is parked. */
   flush(): void {
     for (let t = 0; t < this.outbound.length; t++) {

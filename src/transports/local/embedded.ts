@@ -1,5 +1,6 @@
 import { Engine, EngineOptions } from '../../engine/engine';
-import { ItNexus } from '../../engine/nexus';
+import type { NexusApi } from '../../engine/engine-api';
+import { ActorEngine, ActorEngineOptions } from '../../workers/actor-engine';
 import { Completion, ResidualKind } from '../../engine/command';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../engine/spec/status';
 import { parseSense } from '../../engine/sense';
@@ -35,10 +36,23 @@ export interface ExecuteResult {
 
 export interface SubmittedCommand { tag: number; result: Promise<ExecuteResult> }
 
+/** A nexus of either engine, with the CDB sizing embedded mode needs. */
+export type LocalNexus = NexusApi & { transferLengthFor(lun: number, cdb: Uint8Array): number | undefined };
+
+export interface EmbeddedOptions extends EngineOptions {
+  /**
+   * Engine threads: 0 (default) hosts the engine on this thread; N > 0 runs the logical units on
+   * N engine threads (ActorEngine), with the same results.
+   */
+  threads?: number;
+  /** ActorEngine tuning when threads > 0. */
+  actor?: ActorEngineOptions;
+}
+
 export class LocalSession {
   private nextTag = 1;
 
-  constructor(readonly nexus: ItNexus) {}
+  constructor(readonly nexus: LocalNexus) {}
 
   get initiatorName(): string { return this.nexus.initiatorName; }
 
@@ -73,22 +87,35 @@ export class LocalSession {
 
 function toResult(c: Completion): ExecuteResult {
   const s = c.sense ? parseSense(c.sense) : undefined;
+  // A pool-backed Data-In (engine threads) is copied out and its buffer released at once.
+  const data = !c.data ? Buffer.alloc(0)
+    : c.release ? Buffer.from(c.data)
+    : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+  c.release?.();
   return {
     status: c.status, sense: c.sense, senseKey: s?.key, asc: s?.asc, ascq: s?.ascq, information: s?.information,
-    data: c.data ? Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) : Buffer.alloc(0),
-    residual: c.residual, residualKind: c.residualKind, aborted: !!c.aborted,
+    data, residual: c.residual, residualKind: c.residualKind, aborted: !!c.aborted,
   };
 }
 
 export class EmbeddedTarget {
-  private constructor(readonly engine: Engine, private readonly defaultTarget: string) {}
+  private constructor(readonly engine: Engine | ActorEngine, private readonly defaultTarget: string) {}
 
   /** Start an engine from a normalized topology (see src/daemon/config for the JSON normalizer). */
-  static async start(topology: Pick<Topology, 'devices' | 'targets'>, opts: EngineOptions = {}): Promise<EmbeddedTarget> {
-    const engine = await Engine.create(topology, opts);
+  static async start(topology: Pick<Topology, 'devices' | 'targets'>, opts: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
     const first = topology.targets[0]?.name;
     if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
+    const threads = opts.threads ?? 0;
+    const engine = threads > 0
+      ? await ActorEngine.create(topology, { ...opts.actor, threads })
+      : await Engine.create(topology, opts);
     return new EmbeddedTarget(engine, first);
+  }
+
+  /** The single-threaded engine, for run-time reconfiguration (not yet routed to engine threads). */
+  private local(): Engine {
+    if (this.engine instanceof Engine) return this.engine;
+    throw new NexusError('ERR_UNSUPPORTED', 'LUN and size changes are not available with engine threads yet');
   }
 
   /** Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID). */
@@ -100,14 +127,14 @@ export class EmbeddedTarget {
   }
 
   addLun(m: LunMapping, opts: { target?: string; group?: string } = {}): void {
-    this.engine.addLun(opts.target ?? this.defaultTarget, m, opts.group);
+    this.local().addLun(opts.target ?? this.defaultTarget, m, opts.group);
   }
 
   removeLun(lun: number, opts: { target?: string; group?: string } = {}): void {
-    this.engine.removeLun(opts.target ?? this.defaultTarget, lun, opts.group);
+    this.local().removeLun(opts.target ?? this.defaultTarget, lun, opts.group);
   }
 
-  resize(device: string, sizeBytes: bigint): Promise<void> { return this.engine.resizeDevice(device, sizeBytes); }
+  resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
 
   stop(): Promise<void> { return this.engine.close(); }
 }

@@ -21,6 +21,8 @@ export enum DescKind {
   COMPLETION = 2,
   TMF = 3,
   TMF_DONE = 4,
+  /** Data-Out that arrived after its COMMAND (sequence names the command). */
+  DATA_OUT = 5,
 }
 
 /** SAM-5 8.6 task attributes. */
@@ -130,6 +132,9 @@ export class DescriptorCursor {
   set tmfFunction(v: number) { this.u8[this.b + DescOffset.TMF_FUNCTION] = v; }
   get tmfResponse(): number { return this.u8[this.b + DescOffset.TMF_RESPONSE]; }
   set tmfResponse(v: number) { this.u8[this.b + DescOffset.TMF_RESPONSE] = v; }
+  /** DescFlag bits. */
+  get flags(): number { return this.u8[this.b + DescOffset.FLAGS]; }
+  set flags(v: number) { this.u8[this.b + DescOffset.FLAGS] = v; }
   get destActor(): number { return this.u32[this.w + W_DEST]; }
   set destActor(v: number) { this.u32[this.w + W_DEST] = v; }
   get sourceActor(): number { return this.u32[this.w + W_SRC]; }

@@ -46,7 +46,8 @@
 //    76     4  sourceActor                  actor id that sent it (completions go back here)
 //    80     4  referencedTag                tag of the task a TMF refers to (ABORT TASK, QUERY TASK)
 //    84     1  tmfResponse                  task management service response (SAM-5 7.1)
-//    85     3  (reserved)
+//    85     1  flags                        DescFlag bits (aborted, nexus gone, Data-Out later, ...)
+//    86     2  (reserved)
 //    88    96  sense                        inline sense data
 //   184     8  (reserved)
 //
@@ -59,7 +60,7 @@
 /** Identifies a buffer as a Nexus descriptor ring ("NXRG"). */
 export const RING_MAGIC = 0x4e585247;
 /** Bumped whenever any offset below changes. */
-export const RING_LAYOUT_VERSION = 1;
+export const RING_LAYOUT_VERSION = 2;
 
 export const CACHE_LINE_BYTES = 64;
 
@@ -104,6 +105,7 @@ export enum DescOffset {
   SOURCE_ACTOR = 76,
   REFERENCED_TAG = 80,
   TMF_RESPONSE = 84,
+  FLAGS = 85,
   SENSE = 88,
 }
 
@@ -142,6 +144,7 @@ export const DESCRIPTOR_FIELDS: readonly FieldRow[] = [
   { name: 'sourceActor', offset: DescOffset.SOURCE_ACTOR, bytes: 4 },
   { name: 'referencedTag', offset: DescOffset.REFERENCED_TAG, bytes: 4 },
   { name: 'tmfResponse', offset: DescOffset.TMF_RESPONSE, bytes: 1 },
+  { name: 'flags', offset: DescOffset.FLAGS, bytes: 1 },
   { name: 'sense', offset: DescOffset.SENSE, bytes: SENSE_INLINE_BYTES },
 ];
 

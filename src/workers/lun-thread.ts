@@ -1,0 +1,365 @@
+// An engine thread hosting LUN actors (DESIGN.md §3), started by ActorEngine (actor-engine.ts).
+//
+// The thread owns an Engine built from the whole topology, in which only its *home* devices have
+// real backstores; every other device is an inert placeholder (a null store, no file opened) so
+// the LUN maps are complete on every thread: REPORT LUNS, LUN masking and "LOGICAL UNIT NOT
+// SUPPORTED" answer the same wherever a command lands. Placeholders never receive commands: the
+// supervisor routes a command to the home thread of the unit its LUN maps to.
+//
+// Commands arrive as descriptors on the request ring, addressed to a LUN actor (or to the
+// thread actor for unmapped LUNs, nexus close and nexus-wide TMFs); completions go back on the
+// completion ring with inline sense and Data-In in a pool buffer. When the completion ring is
+// full, completions wait in an outbox and are retried when the supervisor frees slots.
+
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Engine } from '../engine/engine';
+import type { ItNexus } from '../engine/nexus';
+import type { Completion, CommandRequest } from '../engine/command';
+import { TmfFunction, TmfResponse } from '../engine/spec/status';
+import { NullBackstore } from '../engine/backstores/null';
+import { openBackstore as standardOpen } from '../engine/backstores';
+import type { DeviceConfig } from '../engine/topology';
+import type { Backstore } from '../engine/types';
+import { BufferPool } from './buffer-pool';
+import { ControlMessage, postControl, receiveControl } from './messages';
+import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
+import { Actor, Scheduler } from './scheduler';
+import {
+  DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, fromDescAttr, lunActorId,
+} from './actor-protocol';
+
+/** A completion waiting for a free slot on the completion ring. */
+interface Outgoing {
+  kind: DescKind;
+  sequence: number;
+  tag: number;
+  nexusId: number;
+  status: number;
+  flags: number;
+  sense: Uint8Array | undefined;
+  residualKind: number;
+  residual: number;
+  handle: number;
+  dataLength: number;
+  tmfResponse: number;
+}
+
+/** Data-Out of a DATA_LATER command: the pipeline's callback, the data, or both. */
+interface LateData {
+  cb?: (data: Uint8Array | undefined) => void;
+  arrived: boolean;
+  data?: Uint8Array;
+  handle: number;
+}
+
+type OpenStore = (cfg: DeviceConfig) => Promise<Backstore>;
+
+export class LunThreadHost {
+  private readonly nexuses = new Map<number, ItNexus>();
+  private readonly late = new Map<number, LateData>();
+  /** Spilled Data-Out that arrived before its COMMAND descriptor was read. */
+  private readonly earlySpill = new Map<number, Uint8Array>();
+  /** Sequence of the last COMMAND read (sequences grow per link: actor-engine.ts). */
+  private lastCommandSeq = 0;
+  private readonly outbox: Outgoing[] = [];
+  private retrying = false;
+  private readonly cdbScratch = new Uint8Array(32);
+  private readonly senseScratch = new Uint8Array(96);
+
+  constructor(
+    readonly threadIndex: number,
+    readonly engine: Engine,
+    readonly scheduler: Scheduler,
+    readonly pool: BufferPool,
+    private readonly post: (m: ControlMessage) => void,
+  ) {}
+
+  static async start(data: LunThreadData, post: (m: ControlMessage) => void, open: OpenStore): Promise<LunThreadHost> {
+    const home = new Set(data.home);
+    const engine = await Engine.create({ devices: [...data.devices], targets: [...data.targets] }, {
+      openBackstore: cfg => home.has(cfg.name)
+        ? open(cfg)
+        : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
+    });
+    const scheduler = new Scheduler(data.rings, data.scheduler);
+    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool), post);
+    scheduler.setRoute(MAIN_ACTOR, 0);
+    scheduler.register(new ThreadActor(THREAD_ACTOR, host));
+    data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
+    scheduler.start();
+    return host;
+  }
+
+  // ---- control plane -------------------------------------------------------------------------
+
+  openNexus(m: { nexusId: number; targetName: string; initiatorName: string; isid: string; tpgt: number }): string {
+    if (this.nexuses.has(m.nexusId)) return '';
+    const n = this.engine.openNexus({
+      targetName: m.targetName, initiatorName: m.initiatorName,
+      isid: m.isid === '' ? undefined : m.isid, tpgt: m.tpgt === 0 ? undefined : m.tpgt,
+    });
+    if (!n) return `no target "${m.targetName}"`;
+    this.nexuses.set(m.nexusId, n);
+    return '';
+  }
+
+  spillArrived(sequence: number, bytes: Uint8Array): void {
+    // The spill message and the ring are separate channels: the bytes may come first.
+    if (!this.late.has(sequence) && ((sequence - this.lastCommandSeq) | 0) > 0) {
+      this.earlySpill.set(sequence, bytes);
+      return;
+    }
+    this.lateArrived(sequence, bytes, NO_BUFFER);
+  }
+
+  // ---- data path -----------------------------------------------------------------------------
+
+  /** One descriptor from the request ring; it is only valid during this call. */
+  receive(d: DescriptorCursor): void {
+    switch (d.kind) {
+      case DescKind.COMMAND: this.command(d); break;
+      case DescKind.TMF: this.tmf(d); break;
+      case DescKind.DATA_OUT: {
+        const h = d.bufferHandle;
+        const failed = (d.flags & DescFlag.DATA_FAILED) !== 0 || h === NO_BUFFER;
+        if (h === SPILL_BUFFER) break; // the bytes come as spillData
+        this.lateArrived(d.sequence, failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  private command(d: DescriptorCursor): void {
+    const sequence = d.sequence;
+    this.lastCommandSeq = sequence;
+    const tag = d.tag;
+    const nexusId = d.nexusId;
+    const n = this.nexuses.get(nexusId);
+    const h = d.bufferHandle;
+    const early = this.earlySpill.get(sequence);
+    if (early) this.earlySpill.delete(sequence);
+    const flags = d.flags;
+    if (!n) {
+      if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
+      this.emit(DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | DescFlag.NEXUS_GONE, undefined, 0, 0, NO_BUFFER, 0, 0);
+      return;
+    }
+    const len = d.readCdb(this.cdbScratch);
+    const req: CommandRequest = {
+      lun: d.lun,
+      cdb: this.cdbScratch.slice(0, len),
+      tag,
+      attr: fromDescAttr(d.taskAttribute),
+      expectedLength: d.expectedDataTransferLength,
+    };
+    let dataHandle = NO_BUFFER;
+    if ((flags & DescFlag.DATA_LATER) !== 0 || h === SPILL_BUFFER) {
+      const late = this.lateFor(sequence);
+      if (early) { late.arrived = true; late.data = early; }
+      req.dataOutLater = cb => {
+        if (late.arrived) cb(late.data);
+        else late.cb = cb;
+      };
+    } else if (h !== NO_BUFFER) {
+      dataHandle = h;
+      req.dataOut = this.pool.view(h).subarray(0, d.dataLength);
+    }
+    n.execute(req, c => this.completed(sequence, tag, nexusId, c, dataHandle));
+  }
+
+  private lateFor(sequence: number): LateData {
+    let l = this.late.get(sequence);
+    if (!l) {
+      l = { arrived: false, handle: NO_BUFFER };
+      this.late.set(sequence, l);
+    }
+    return l;
+  }
+
+  private lateArrived(sequence: number, data: Uint8Array | undefined, handle: number): void {
+    const l = this.late.get(sequence);
+    if (!l) {
+      // The command already completed (aborted, or the CDB needed no data): drop the data.
+      if (handle !== NO_BUFFER) this.pool.put(handle);
+      return;
+    }
+    l.arrived = true;
+    l.data = data;
+    l.handle = handle;
+    const cb = l.cb;
+    l.cb = undefined;
+    cb?.(data);
+  }
+
+  private completed(sequence: number, tag: number, nexusId: number, c: Completion, dataOutHandle: number): void {
+    if (dataOutHandle !== NO_BUFFER) this.pool.put(dataOutHandle);
+    const l = this.late.get(sequence);
+    if (l) {
+      this.late.delete(sequence);
+      if (l.handle !== NO_BUFFER) this.pool.put(l.handle);
+    }
+    let handle = NO_BUFFER;
+    let dataLength = 0;
+    const data = c.data;
+    if (data && data.length > 0) {
+      dataLength = data.length;
+      const got = this.pool.get(dataLength);
+      if (got >= 0) {
+        this.pool.view(got).set(data);
+        handle = got;
+      } else {
+        // Larger than the largest pool class, or the pool is empty: spill (actor-protocol.ts).
+        handle = SPILL_BUFFER;
+        this.post({ type: 'spillData', sequence, bytes: Uint8Array.prototype.slice.call(data) });
+      }
+    }
+    const flags = c.aborted ? DescFlag.ABORTED : 0;
+    this.emit(DescKind.COMPLETION, sequence, tag, nexusId, c.status, flags, c.sense, c.residualKind, c.residual, handle, dataLength, 0);
+  }
+
+  private tmf(d: DescriptorCursor): void {
+    const sequence = d.sequence;
+    const nexusId = d.nexusId;
+    const fn = d.tmfFunction;
+    const tag = d.tag;
+    const n = this.nexuses.get(nexusId);
+    const answer = (r: TmfResponse): void =>
+      this.emit(DescKind.TMF_DONE, sequence, tag, nexusId, 0, 0, undefined, 0, 0, NO_BUFFER, 0, r);
+    if (fn === NexusCloseFn.LOSS || fn === NexusCloseFn.LOGOUT) {
+      if (!n) { answer(TmfResponse.FUNCTION_COMPLETE); return; }
+      this.nexuses.delete(nexusId);
+      n.close(fn === NexusCloseFn.LOSS ? 'loss' : 'logout').then(
+        () => answer(TmfResponse.FUNCTION_COMPLETE),
+        () => answer(TmfResponse.FUNCTION_REJECTED),
+      );
+      return;
+    }
+    if (!n) { answer(TmfResponse.FUNCTION_REJECTED); return; }
+    const refTag = d.referencedTag;
+    const fnCode = fn as TmfFunction;
+    const hasRef = fnCode === TmfFunction.ABORT_TASK || fnCode === TmfFunction.QUERY_TASK;
+    n.taskManagement({ fn: fnCode, lun: d.lun, refTag: hasRef ? refTag : undefined }).then(
+      answer,
+      () => answer(TmfResponse.FUNCTION_REJECTED),
+    );
+  }
+
+  private emit(
+    kind: DescKind, sequence: number, tag: number, nexusId: number, status: number, flags: number,
+    sense: Uint8Array | undefined, residualKind: number, residual: number, handle: number, dataLength: number,
+    tmfResponse: number,
+  ): void {
+    const o: Outgoing = { kind, sequence, tag, nexusId, status, flags, sense, residualKind, residual, handle, dataLength, tmfResponse };
+    if (this.outbox.length > 0 || !this.write(o)) {
+      this.outbox.push(o);
+      this.retry();
+    }
+  }
+
+  private write(o: Outgoing): boolean {
+    const d = this.scheduler.send(MAIN_ACTOR);
+    if (d === null) return false;
+    d.kind = o.kind;
+    d.sequence = o.sequence;
+    d.tag = o.tag;
+    d.nexusId = o.nexusId;
+    d.status = o.status;
+    d.flags = o.flags;
+    d.residualKind = o.residualKind;
+    d.residual = o.residual;
+    d.bufferHandle = o.handle;
+    d.dataLength = o.dataLength;
+    d.tmfResponse = o.tmfResponse;
+    d.sourceActor = THREAD_ACTOR;
+    if (o.sense && o.sense.length > 0) d.writeSense(o.sense);
+    else d.writeSense(this.senseScratch, 0);
+    return true;
+  }
+
+  /** Completion ring full: wait for the supervisor to free slots, then send in order. */
+  private retry(): void {
+    if (this.retrying) return;
+    this.retrying = true;
+    const again = (): void => {
+      while (this.outbox.length > 0 && this.write(this.outbox[0])) this.outbox.shift();
+      if (this.outbox.length === 0) { this.retrying = false; return; }
+      this.scheduler.flush();
+      void this.scheduler.waitWritable(MAIN_ACTOR, 50).then(again);
+    };
+    void this.scheduler.waitWritable(MAIN_ACTOR, 50).then(again);
+  }
+
+  async close(): Promise<void> {
+    this.scheduler.stop();
+    await this.engine.close();
+  }
+}
+
+/** One exported device: its commands and per-LUN task management arrive here. */
+class LunActor implements Actor {
+  constructor(readonly id: number, readonly device: string, private readonly host: LunThreadHost) {}
+  receive(d: DescriptorCursor): void { this.host.receive(d); }
+}
+
+/** Per thread: commands to unmapped LUNs, nexus close, nexus-wide task management. */
+class ThreadActor implements Actor {
+  constructor(readonly id: number, private readonly host: LunThreadHost) {}
+  receive(d: DescriptorCursor): void { this.host.receive(d); }
+}
+
+function loadOpen(moduleName: string): OpenStore {
+  if (moduleName === '') return standardOpen;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(moduleName) as { openBackstore?: unknown };
+  if (typeof mod.openBackstore !== 'function') {
+    throw Object.assign(new Error(`${moduleName} exports no openBackstore`), { code: 'ERR_ACTOR_MODULE' });
+  }
+  return mod.openBackstore as OpenStore;
+}
+
+/** Runs in the worker: start the host, then serve the control plane. */
+export function runLunThread(data: LunThreadData): void {
+  const port = parentPort;
+  if (port === null) throw Object.assign(new Error('LUN thread must run in a worker'), { code: 'ERR_NOT_WORKER' });
+  const post = (m: ControlMessage): void => postControl(port, m);
+  const early: ControlMessage[] = [];
+  let host: LunThreadHost | undefined;
+  const handle = (m: ControlMessage): void => {
+    if (!host) { early.push(m); return; }
+    switch (m.type) {
+      case 'nexusOpen':
+        post({ type: 'nexusOpened', nexusId: m.nexusId, threadIndex: data.threadIndex, error: host.openNexus(m) });
+        break;
+      case 'spillData':
+        host.spillArrived(m.sequence, m.bytes);
+        break;
+      case 'shutdown': {
+        const h = host;
+        h.close().then(
+          () => post({ type: 'threadClosed', threadIndex: data.threadIndex, error: '' }),
+          (e: Error) => post({ type: 'threadClosed', threadIndex: data.threadIndex, error: e.message }),
+        ).finally(() => port.close());
+        break;
+      }
+      default: break;
+    }
+  };
+  port.on('message', (raw: unknown) => {
+    const r = receiveControl(raw);
+    if (r.ok) handle(r.msg);
+  });
+  LunThreadHost.start(data, post, loadOpen(data.backstoreModule)).then(h => {
+    host = h;
+    for (const m of early.splice(0)) handle(m);
+    post({ type: 'threadReady', threadIndex: data.threadIndex });
+  }, (e: Error) => {
+    // Cannot open a home backstore: report and exit so the supervisor sees the failure.
+    post({ type: 'threadClosed', threadIndex: data.threadIndex, error: e.message });
+    process.exit(1);
+  });
+}
+
+if (!isMainThread && parentPort !== null && (workerData as { lunThread?: unknown } | null)?.lunThread === true) {
+  runLunThread((workerData as { data: LunThreadData }).data);
+}
