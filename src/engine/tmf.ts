@@ -38,14 +38,14 @@ export async function executeTmf(nexus: ItNexus, engine: Engine, req: TmfRequest
     case TmfFunction.LOGICAL_UNIT_RESET: {
       const lu = unitFor();
       if (!lu) return TmfResponse.LUN_DOES_NOT_EXIST;
-      await resetUnit(lu, nexus);
+      await resetUnit(lu);
       return TmfResponse.FUNCTION_COMPLETE;
     }
     case TmfFunction.TARGET_WARM_RESET:
     case TmfFunction.TARGET_COLD_RESET: {
       // Every unit of the target, whatever LUN map reaches it (SAM-5 obsolete TARGET RESET, kept
       // by iSCSI as TARGET WARM/COLD RESET).
-      await Promise.all(engine.unitsOfTarget(nexus.targetName).map(lu => resetUnit(lu, nexus)));
+      await Promise.all(engine.unitsOfTarget(nexus.targetName).map(lu => resetUnit(lu)));
       return TmfResponse.FUNCTION_COMPLETE;
     }
     case TmfFunction.I_T_NEXUS_RESET: {
@@ -85,13 +85,14 @@ async function clearUnit(lu: LogicalUnit, by: ItNexus): Promise<Task[]> {
 
 /**
  * SAM-5 7.7 LOGICAL UNIT RESET: clear the task set, release SPC-2 reservations and medium removal
- * prevention, and establish BUS DEVICE RESET FUNCTION OCCURRED for every I_T nexus of the unit
- * other than the one that asked (its initiator knows; SCST and LIO do the same).
+ * prevention, and establish BUS DEVICE RESET FUNCTION OCCURRED for every I_T nexus of the unit,
+ * the one that asked included (SAM-5 6.3.3: a logical unit reset establishes a unit attention
+ * condition; each path of a multipath initiator learns of it, libiscsi SCSI.MultipathIO.Reset).
  */
-async function resetUnit(lu: LogicalUnit, by: ItNexus): Promise<void> {
+async function resetUnit(lu: LogicalUnit): Promise<void> {
   const { quiesced } = lu.tasks.abort(() => true);
   await quiesced;
   lu.reservation.clear();
   lu.preventRemoval.clear();
-  lu.ua.raiseAll(SENSE.BUS_DEVICE_RESET_FUNCTION_OCCURRED, by.itKey);
+  lu.ua.raiseAll(SENSE.BUS_DEVICE_RESET_FUNCTION_OCCURRED);
 }

@@ -134,13 +134,15 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
       expect((await b.execute(0, cdb.tur())).status).to.equal(Status.GOOD);
     });
 
-    it('is released by LOGICAL UNIT RESET, which leaves BUS DEVICE RESET for the others', async () => {
+    it('is released by LOGICAL UNIT RESET, which leaves BUS DEVICE RESET for every nexus, the resetting one too', async () => {
       const a = t.session(INIT_A), b = t.session(INIT_B);
       await clearUa(a); await clearUa(b);
       await a.execute(0, cdb.reserve6());
       expect(await b.taskManagement(TmfFunction.LOGICAL_UNIT_RESET, 0)).to.equal(TmfResponse.FUNCTION_COMPLETE);
       const r = await a.execute(0, cdb.tur());
       expect([r.senseKey, r.asc, r.ascq]).to.deep.equal([0x06, 0x29, 0x03]);
+      const rb = await b.execute(0, cdb.tur());
+      expect([rb.senseKey, rb.asc, rb.ascq]).to.deep.equal([0x06, 0x29, 0x03]);
       expect((await b.execute(0, cdb.tur())).status).to.equal(Status.GOOD);
       expect((await b.execute(0, cdb.reserve6())).status).to.equal(Status.GOOD);
     });

@@ -229,6 +229,7 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
     expect((await read(a2)).status).to.equal(Status.GOOD);
     expect(await b.taskManagement(TmfFunction.LOGICAL_UNIT_RESET)).to.equal(0);
     await clearUa(a2);
+    await clearUa(b); // the reset's BUS DEVICE RESET reaches the resetting nexus too
     expect((await read(b)).status).to.equal(CONFLICT);
     expect((await read(a2)).status).to.equal(Status.GOOD);
     // another ISID is another I_T nexus: not registered
