@@ -9,12 +9,18 @@ import { Backstore, DeviceType } from './types';
 import { diskDeviceType } from './devices/disk';
 import { openBackstore } from './backstores';
 import { ModePages } from './spc';
+import { filePrStore, PrStore } from './pr-store';
 import type { EngineApi } from './engine-api';
 
 export interface EngineOptions {
   log?: Logger;
   /** Replace how backstores are opened (tests inject failing stores). */
   openBackstore?: (cfg: DeviceConfig) => Promise<Backstore>;
+  /**
+   * Where persistent reservations survive power loss (APTPL). Default: `<stateDir>/pr/` when the
+   * topology has a state directory; none otherwise (then APTPL is not offered).
+   */
+  prStore?: PrStore;
 }
 
 interface TargetRuntime { config: TargetConfig; maps: TargetLunMaps }
@@ -31,8 +37,9 @@ export class Engine implements EngineApi {
 
   private constructor(private readonly opts: EngineOptions) {}
 
-  static async create(topology: Pick<Topology, 'devices' | 'targets'>, opts: EngineOptions = {}): Promise<Engine> {
-    const e = new Engine(opts);
+  static async create(topology: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }, opts: EngineOptions = {}): Promise<Engine> {
+    const prStore = opts.prStore ?? (topology.stateDir ? filePrStore(topology.stateDir) : undefined);
+    const e = new Engine({ ...opts, prStore });
     try {
       for (const d of topology.devices) await e.addDevice(d);
       for (const t of topology.targets) e.addTarget(t);
@@ -46,7 +53,14 @@ export class Engine implements EngineApi {
   async addDevice(cfg: DeviceConfig, device: DeviceType = diskDeviceType(cfg.thin)): Promise<LogicalUnit> {
     if (this.units.has(cfg.name)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}" already exists`);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
-    const lu = new LogicalUnit(cfg, store, device, new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }));
+    const prStore = this.opts.prStore;
+    const lu = new LogicalUnit(
+      cfg, store, device, new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }),
+      prStore ? { persist: s => prStore.save(cfg.name, s) } : {},
+    );
+    // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.
+    const saved = prStore?.load(cfg.name);
+    if (saved?.aptpl) lu.pr.restore(saved);
     this.units.set(cfg.name, lu);
     return lu;
   }

@@ -6,7 +6,7 @@ import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
-import { PersistentReservations } from './pr';
+import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
 import { LuStatistics } from './log-pages';
 
@@ -18,7 +18,7 @@ export class LogicalUnit implements LuView {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
-  readonly pr = new PersistentReservations();
+  readonly pr: PersistentReservations;
   readonly tasks = new TaskSet();
   /** Counters behind the General Statistics and Performance log page (19h). */
   readonly statistics = new LuStatistics();
@@ -38,7 +38,9 @@ export class LogicalUnit implements LuView {
     readonly backstore: Backstore,
     readonly device: DeviceType,
     readonly modes: ModeParams,
+    prOptions: PrOptions = {},
   ) {
+    this.pr = new PersistentReservations(prOptions);
     this.table = device.table;
     this.removable = device.removable;
     this.type = device.type;
