@@ -23,7 +23,11 @@ describe('persistent reservations across an engine restart (APTPL)', () => {
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-pr-')); });
   afterEach(async () => { await t?.stop(); t = undefined; fs.rmSync(dir, { recursive: true, force: true }); });
 
-  const start = () => EmbeddedTarget.start({ stateDir: dir, devices: [ram('disk0')], targets: [target()] });
+  const start = () => {
+    // The engine reads stateDir for its persistence store; embedded mode passes the topology through.
+    const topology = { stateDir: dir, devices: [ram('disk0')], targets: [target()] };
+    return EmbeddedTarget.start(topology);
+  };
 
   async function keysAfterRestart(aptpl: boolean): Promise<Buffer> {
     t = await start();
