@@ -1,0 +1,353 @@
+/**
+ * Nexus beside tgtd, same LUNs, same real clients, same run.
+ *
+ *   npm run bench [-- options]          (= tsx bench/e2e/run.ts)
+ *   --quick            1 round of 2 s cells (CI smoke)
+ *   --rounds N         rounds (default 3); the order alternates: odd rounds Nexus first, even tgtd first
+ *   --secs S           seconds per cell (default 4)
+ *   --only REGEX       cells whose id matches (ids: see workloads.ts, e.g. 'null-rr4k', 'file-')
+ *   --threads 1|2      Nexus engine threads (topology engine.threads; default 1)
+ *   --digests          HeaderDigest=CRC32C on both targets and clients (libiscsi, and so qemu,
+ *                      never negotiates DataDigest: it offers only None)
+ *   --pin split|none   split (default with 1 thread): targets on CPU 1, clients on CPU 0 (taskset);
+ *                      none (default with --threads 2): the scheduler places everything
+ *   --targets LIST     nexus,tgt (default both); a Nexus that does not start is reported and skipped
+ *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
+ *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
+ * Output: the table on stdout, .bench-out/e2e-<timestamp>.json and .bench-out/e2e.svg
+ * (soak: .bench-out/soak-<timestamp>.json).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { cpus as osCpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { iscsiPerfArgv, parseIscsiPerf, parseQemuBench, qemuBenchArgv, runClient, type ClientRun } from './clients';
+import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
+import { formatTable, ratioSvg, summarize, type Sample } from './report';
+import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
+import { CELLS, type Cell } from './workloads';
+
+const ROOT = resolve(__dirname, '../..');
+const OUT = join(ROOT, '.bench-out');
+const LUN_BYTES = 1024 * 1024 * 1024;
+const STRIDE = 1024 * 1024 + 4096; // qemu-img bench "random": a new 4 KiB page every request
+
+interface Options {
+  rounds: number;
+  secs: number;
+  only?: RegExp;
+  threads: number;
+  digests: boolean;
+  pin: 'split' | 'none';
+  targets: TargetName[];
+  soak: boolean;
+  sessions: number;
+  qd: number;
+  duration: number;
+}
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' }, rounds: { type: 'string' }, secs: { type: 'string' }, only: { type: 'string' },
+      threads: { type: 'string' }, digests: { type: 'boolean' }, pin: { type: 'string' }, targets: { type: 'string' },
+      soak: { type: 'boolean' }, sessions: { type: 'string' }, qd: { type: 'string' }, duration: { type: 'string' },
+    },
+  });
+  const threads = Number(values.threads ?? 1);
+  if (threads !== 1 && threads !== 2) throw new Error('--threads must be 1 or 2');
+  const pin = values.pin ?? (threads === 1 ? 'split' : 'none');
+  if (pin !== 'split' && pin !== 'none') throw new Error('--pin must be split or none');
+  const targets = (values.targets ?? 'nexus,tgt').split(',').map((t) => t.trim());
+  for (const t of targets) if (t !== 'nexus' && t !== 'tgt') throw new Error(`unknown target ${t}`);
+  const duration = Math.min(Number(values.duration ?? 300), 3600);
+  return {
+    rounds: Math.max(1, Math.min(Number(values.rounds ?? (values.quick ? 1 : 3)), 20)),
+    secs: Math.max(1, Math.min(Number(values.secs ?? (values.quick ? 2 : 4)), 60)),
+    only: values.only !== undefined ? new RegExp(values.only) : undefined,
+    threads, digests: values.digests === true, pin, targets: targets as TargetName[],
+    soak: values.soak === true || values.duration !== undefined || values.sessions !== undefined,
+    sessions: Math.max(1, Math.min(Number(values.sessions ?? 64), 256)),
+    qd: Math.max(1, Math.min(Number(values.qd ?? 32), 256)),
+    duration: Math.max(10, duration),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+}
+
+function requireTools(names: string[]): void {
+  const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
+  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(', ')} (apt-get install libiscsi-bin qemu-utils qemu-block-extra tgt)`);
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', timeout: 5000 }).split('\n')[0].trim();
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * The file LUN's backing file: 1 GiB, every byte written once with a non-zero pattern, so reads
+ * anywhere in the LUN hit page-cache data rather than holes (a hole read costs the target less).
+ * Both targets export this one file; they are never measured at the same time.
+ */
+function prepareFile(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    ftruncateSync(fd, LUN_BYTES);
+    const chunk = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 0xff || 1;
+    for (let off = 0; off < LUN_BYTES; off += chunk.length) writeSync(fd, chunk, 0, chunk.length, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ------------------------------------------------------------------------------- measuring
+
+interface Pins { target?: string; client?: string }
+
+/** Per-session qemu-img bench request rate seen last time, to size the next count. */
+const qemuRates = new Map<string, number>();
+
+function sessionArgv(t: RunningTarget, cell: Cell, i: number, secs: number, count: number): string[] {
+  const lun = cell.lun === 'null' ? LUN_NULL : LUN_FILE;
+  if (cell.client === 'iscsi-perf') {
+    return iscsiPerfArgv({ url: t.url(lun), initiator: `iqn.2026-11.io.nexus.bench:c${i}`, qd: cell.qd,
+      blocks: cell.bytes / 512, random: cell.op === 'randread', seconds: secs });
+  }
+  const random = cell.op === 'randread' || cell.op === 'randwrite';
+  return qemuBenchArgv({ spec: t.qemuSpec(lun), write: cell.op === 'randwrite' || cell.op === 'seqwrite', qd: cell.qd,
+    bytes: cell.bytes, count, step: random ? STRIDE : cell.bytes, offset: i * 64 * 1024 * 1024 });
+}
+
+/** qemu-img bench runs a count, not a time: pilot runs (not measured) find the rate first. */
+async function qemuCount(t: RunningTarget, cell: Cell, secs: number, pins: Pins): Promise<number> {
+  const key = `${t.name}:${cell.id}`;
+  let rate = qemuRates.get(key);
+  if (rate === undefined) {
+    let count = Math.max(64, Math.floor((4 * 1024 * 1024) / cell.bytes) * 8);
+    for (let i = 0; i < 5; i++) {
+      const r = await runClient(sessionArgv(t, cell, 0, secs, count), pins.client, 60_000);
+      const s = parseQemuBench(r.output);
+      if (!r.ok || s === undefined) throw new Error(`qemu-img bench pilot failed: ${r.output.trim().split('\n').slice(-2).join(' | ')}`);
+      rate = count / Math.max(s, 1e-3);
+      if (s >= 0.3) break;
+      count *= 8;
+    }
+  }
+  return Math.max(16, Math.min(Math.round((rate ?? 1000) * secs), 50_000_000));
+}
+
+async function measure(t: RunningTarget, cell: Cell, round: number, secs: number, pins: Pins): Promise<Sample> {
+  const base: Sample = { target: t.name, cell: cell.id, round, ok: false, seconds: 0, iops: 0, mibps: 0, targetCpuSeconds: NaN,
+    iopsPerCpuSecond: NaN, clientCpuSeconds: NaN, rssMiB: NaN, hostBusyPct: NaN, otherPct: NaN };
+  let count = 0;
+  try {
+    if (cell.client === 'qemu-img') count = await qemuCount(t, cell, secs, pins);
+  } catch (e) {
+    return { ...base, error: (e as Error).message };
+  }
+  const cpu0 = cpuSeconds(t.pid);
+  const h0 = hostJiffies();
+  let rssPeak = rssMiB(t.pid) ?? NaN;
+  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMiB(t.pid) ?? 0); }, 250);
+  const guard = (cell.client === 'iscsi-perf' ? secs + 20 : secs * 6 + 30) * 1000;
+  let runs: ClientRun[];
+  try {
+    runs = await Promise.all(Array.from({ length: cell.sessions }, (_, i) => runClient(sessionArgv(t, cell, i, secs, count), pins.client, guard)));
+  } finally {
+    clearInterval(sampler);
+  }
+  const cpu1 = cpuSeconds(t.pid);
+  const h1 = hostJiffies();
+  rssPeak = Math.max(rssPeak, rssMiB(t.pid) ?? 0);
+  const bad = runs.find((r) => !r.ok);
+  if (bad !== undefined || cpu0 === undefined || cpu1 === undefined) {
+    return { ...base, error: bad ? bad.output.trim().split('\n').slice(-3).join(' | ') : 'target process gone' };
+  }
+  let iops = 0;
+  let seconds = 0;
+  for (const r of runs) {
+    if (cell.client === 'iscsi-perf') {
+      const v = parseIscsiPerf(r.output);
+      if (v === undefined) return { ...base, error: `no iops in iscsi-perf output: ${r.output.slice(-200)}` };
+      iops += v;
+      seconds = Math.max(seconds, secs);
+    } else {
+      const s = parseQemuBench(r.output);
+      if (s === undefined) return { ...base, error: `no result in qemu-img output: ${r.output.slice(-200)}` };
+      iops += count / s;
+      seconds = Math.max(seconds, s);
+      qemuRates.set(`${t.name}:${cell.id}`, count / s);
+    }
+  }
+  const tgtCpu = cpu1 - cpu0;
+  const clientCpu = runs.reduce((a, r) => a + r.clientCpuSeconds, 0);
+  const dt = h1.total - h0.total;
+  const busy = h1.busy - h0.busy;
+  return {
+    ...base, ok: true, seconds, iops, mibps: (iops * cell.bytes) / (1024 * 1024), targetCpuSeconds: tgtCpu,
+    iopsPerCpuSecond: tgtCpu > 0 ? (iops * seconds) / tgtCpu : NaN, clientCpuSeconds: clientCpu, rssMiB: rssPeak,
+    hostBusyPct: dt > 0 ? (100 * busy) / dt : NaN,
+    otherPct: dt > 0 ? Math.max(0, (100 * (busy - (tgtCpu + clientCpu) * CLOCK_TICKS)) / dt) : NaN,
+  };
+}
+
+// ------------------------------------------------------------------------------------ main
+
+const running: RunningTarget[] = [];
+
+async function stopAll(): Promise<void> {
+  while (running.length > 0) {
+    const t = running.pop();
+    if (t) await t.stop().catch((e: unknown) => console.error(`stopping ${t.name}: ${String(e)}`));
+  }
+}
+
+async function startAll(o: Options, workdir: string, file: string, pins: Pins): Promise<string[]> {
+  const notes: string[] = [];
+  for (const name of o.targets) {
+    const topts: TargetOptions = { port: await freePort(), workdir: join(workdir, name), file, digests: o.digests, cpus: pins.target, threads: o.threads };
+    try {
+      const t = await startTarget(name, topts, ROOT);
+      running.push(t);
+      console.error(`${name}: pid ${t.pid} on 127.0.0.1:${t.port} (${t.url(LUN_NULL)})`);
+    } catch (e) {
+      const msg = `${name} not measured: ${(e as Error).message}`;
+      notes.push(msg);
+      console.error(msg);
+    }
+  }
+  return notes;
+}
+
+function environment(o: Options, pins: Pins): Record<string, unknown> {
+  let commit = '?';
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).trim(); } catch { /* not a checkout */ }
+  return {
+    date: new Date().toISOString(), commit, node: process.version, cpus: osCpus().length, loadavgAtStart: loadavg(),
+    tgt: version('dpkg-query', ['-W', '-f=${Version}', 'tgt']), libiscsi: version('dpkg-query', ['-W', '-f=${Version}', 'libiscsi-bin']),
+    qemu: version('qemu-img', ['--version']), loginKeys: LOGIN_KEYS, headerDigest: o.digests ? 'CRC32C' : 'None', dataDigest: 'None',
+    nexusEngineThreads: o.threads, pin: o.pin, targetCpus: pins.target ?? 'any', clientCpus: pins.client ?? 'any',
+    fileLun: '1 GiB file, fully pre-written (page cache), buffered I/O on both targets', nullLun: '1 TiB null device',
+    qemuRandom: `qemu-img bench has no random mode: "random" writes use a ${STRIDE}-byte stride`,
+  };
+}
+
+async function comparison(o: Options): Promise<void> {
+  const cells = CELLS.filter((c) => o.only === undefined || o.only.test(c.id));
+  if (cells.length === 0) throw new Error('--only matched no cell');
+  const pins: Pins = o.pin === 'split' ? { target: '1', client: '0' } : {};
+  const ts = stamp();
+  const workdir = join(OUT, `work-${ts}`);
+  mkdirSync(workdir, { recursive: true });
+  const file = join(workdir, 'lun1.img');
+  console.error(`preparing ${file} (1 GiB, pre-written)`);
+  prepareFile(file);
+  const notes = await startAll(o, workdir, file, pins);
+  const estimate = o.rounds * cells.length * running.length * (o.secs + 1);
+  console.error(`${cells.length} cells x ${running.length} targets x ${o.rounds} rounds of ${o.secs} s: about ${Math.round(estimate / 60)} min`);
+  const samples: Sample[] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    const order = round % 2 === 0 ? running : [...running].reverse();
+    for (const cell of cells) {
+      for (const t of order) {
+        const s = await measure(t, cell, round + 1, o.secs, pins);
+        samples.push(s);
+        console.error(`r${round + 1} ${t.name.padEnd(5)} ${cell.id.padEnd(24)} ` + (s.ok
+          ? `${Math.round(s.iops)} IOPS ${s.mibps.toFixed(1)} MiB/s cpu ${s.targetCpuSeconds.toFixed(2)} s rss ${Math.round(s.rssMiB)} MiB other ${Math.round(s.otherPct)}%`
+          : `FAILED ${s.error}`));
+        await sleep(200);
+      }
+    }
+  }
+  await stopAll();
+  const rows = summarize(cells, samples);
+  const table = formatTable(rows);
+  const env = environment(o, pins);
+  const title = `Nexus / tgtd, ${o.rounds} round${o.rounds > 1 ? 's' : ''} x ${o.secs} s, engine threads ${o.threads}, pin ${o.pin}${o.digests ? ', header digests' : ''}`;
+  console.log(`# ${title}`);
+  console.log(table);
+  for (const n of notes) console.log(`# ${n}`);
+  const jsonPath = join(OUT, `e2e-${ts}.json`);
+  writeFileSync(jsonPath, JSON.stringify({ environment: env, options: { ...o, only: o.only?.source }, notes, rows, samples }, null, 2));
+  writeFileSync(join(OUT, 'e2e.svg'), ratioSvg(rows, title));
+  console.log(`# wrote ${jsonPath} and ${join(OUT, 'e2e.svg')}`);
+  rmSync(workdir, { recursive: true, force: true });
+  if (samples.some((s) => !s.ok) || running.length === 0) process.exitCode = 1;
+}
+
+async function soak(o: Options): Promise<void> {
+  const pins: Pins = o.pin === 'split' ? { target: '1', client: '0' } : {};
+  const ts = stamp();
+  const workdir = join(OUT, `work-${ts}`);
+  mkdirSync(workdir, { recursive: true });
+  const file = join(workdir, 'lun1.img');
+  prepareFile(file);
+  const targets = o.targets;
+  const results: Record<string, unknown>[] = [];
+  for (const name of targets) {
+    const notes = await startAll({ ...o, targets: [name] }, workdir, file, pins);
+    const t = running[0];
+    if (t === undefined) { results.push({ target: name, error: notes.join('; ') }); continue; }
+    console.error(`soak ${name}: ${o.sessions} sessions x QD${o.qd}, 4 KiB random reads, ${o.duration} s`);
+    const samples: Array<{ t: number; rssMiB: number; cpuSeconds: number }> = [];
+    const t0 = Date.now();
+    const cpu0 = cpuSeconds(t.pid) ?? 0;
+    const sample = () => samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMiB: rssMiB(t.pid) ?? NaN, cpuSeconds: (cpuSeconds(t.pid) ?? NaN) - cpu0 });
+    sample();
+    const timer = setInterval(sample, 10_000);
+    const clients = Array.from({ length: o.sessions }, (_, i) => runClient(iscsiPerfArgv({ url: t.url(LUN_FILE),
+      initiator: `iqn.2026-11.io.nexus.bench:soak${i}`, qd: o.qd, blocks: 8, random: true, seconds: o.duration }), pins.client, (o.duration + 60) * 1000));
+    const runs = await Promise.all(clients);
+    clearInterval(timer);
+    sample();
+    await stopAll();
+    const iops = runs.reduce((a, r) => a + (parseIscsiPerf(r.output) ?? 0), 0);
+    const failed = runs.filter((r) => !r.ok).length;
+    const rss = samples.map((s) => s.rssMiB).filter(Number.isFinite);
+    const warm = samples.find((s) => s.t >= 60)?.rssMiB ?? rss[0];
+    const last = rss[rss.length - 1];
+    const peak = Math.max(...rss);
+    const r = { target: name, sessions: o.sessions, qd: o.qd, duration: o.duration, iops: Math.round(iops), failedSessions: failed,
+      rssPeakMiB: peak, rssAfter60sMiB: warm, rssLastMiB: last, growthAfter60sPct: (100 * (last - warm)) / warm,
+      meetsTarget: peak <= 300 && last - warm <= 0.1 * warm, samples };
+    results.push(r);
+    console.log(`soak ${name}: ${Math.round(iops)} IOPS, ${failed} failed sessions, RSS peak ${peak.toFixed(0)} MiB, at 60 s ${warm.toFixed(0)}, last ${last.toFixed(0)} MiB -> ${r.meetsTarget ? 'within' : 'NOT within'} 300 MB and flat`);
+    console.log('  RSS MiB every 10 s: ' + samples.map((s) => s.rssMiB.toFixed(0)).join(' '));
+  }
+  const jsonPath = join(OUT, `soak-${ts}.json`);
+  writeFileSync(jsonPath, JSON.stringify({ environment: environment(o, pins), results }, null, 2));
+  console.log(`# wrote ${jsonPath}`);
+  rmSync(workdir, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  requireTools(['iscsi-perf', 'iscsi-inq', 'qemu-img', 'tgtd', 'tgtadm', 'taskset']);
+  mkdirSync(OUT, { recursive: true });
+  const onSignal = () => { void stopAll().then(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (o.soak) await soak(o);
+    else await comparison(o);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch(async (e: unknown) => {
+  console.error((e as Error).stack ?? String(e));
+  await stopAll();
+  process.exitCode = 1;
+});
