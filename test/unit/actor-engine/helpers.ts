@@ -1,0 +1,25 @@
+import * as path from 'node:path';
+import type { DeviceConfig, TargetConfig } from '../../../src/engine/topology';
+
+export const SLOW_MODULE = path.join(__dirname, 'fixtures', 'slow-store.ts');
+
+export function dev(name: string, handler: DeviceConfig['handler'] = 'ram', blocks = 2048, p?: string): DeviceConfig {
+  return {
+    name, handler, path: p, sizeBytes: BigInt(blocks * 512), blockSize: 512, writeCache: 'writeback',
+    thin: false, readOnly: false,
+  };
+}
+
+export function tgt(name: string, devices: string[]): TargetConfig {
+  return {
+    driver: 'local', name, portals: [], groups: [],
+    luns: devices.map((d, i) => ({ lun: i, device: d, readOnly: false })),
+  };
+}
+
+/** Block `lba` filled with a byte pattern distinct per (lba, seed), built by hand. */
+export function block(lba: number, seed: number, blocks = 1): Buffer {
+  const b = Buffer.alloc(512 * blocks);
+  for (let i = 0; i < b.length; i++) b[i] = (lba * 31 + seed * 7 + i) & 0xff;
+  return b;
+}
