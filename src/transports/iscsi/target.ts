@@ -35,8 +35,10 @@ export function toRequirement(a: AuthConfig | undefined): AuthRequirement {
 
 /**
  * Authentication an initiator owes. Normal session: its group's `auth` when the group has one,
- * otherwise the target's; an initiator that sees nothing of the target is refused. Discovery:
- * `discoveryAuth` of the targets on this portal (the first that sets one).
+ * otherwise the target's. Whether it sees any LUN is not an authorization question: an initiator
+ * that passes authentication logs in and finds an empty REPORT LUNS (SPC-4 6.33) and peripheral
+ * qualifier 011b on LUN 0; discovery hides such targets (SendTargets filters with canSee).
+ * Discovery: `discoveryAuth` of the targets on this portal (the first that sets one).
  */
 export function authFor(
   engine: EngineApi, portalTargets: readonly string[], initiatorName: string, targetName: string | undefined, type: SessionType,
@@ -50,7 +52,7 @@ export function authFor(
   }
   if (targetName === undefined) return 'deny';
   const cfg = engine.targetConfig(targetName);
-  if (!cfg || !engine.canSee(targetName, initiatorName)) return 'deny';
+  if (!cfg) return 'deny';
   const group = engine.groupFor(targetName, initiatorName);
   const g = group !== undefined ? cfg.groups.find((x) => x.name === group) : undefined;
   return toRequirement(g?.auth ?? cfg.auth);

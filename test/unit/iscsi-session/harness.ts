@@ -62,6 +62,8 @@ export class Initiator {
   private buf = Buffer.alloc(0);
   cmdSN = 1;
   itt = 1;
+  /** Target PDUs carry a data digest after the padded data segment (DataDigest=CRC32C). */
+  dataDigest = false;
 
   constructor(readonly engine: Engine, readonly sessions = new SessionRegistry(), settings = SETTINGS) {
     this.conn = new IscsiConnection(this.sock, {
@@ -98,7 +100,7 @@ export class Initiator {
     if (this.buf.length - this.offset < 48) return undefined;
     const bhs = this.buf.subarray(this.offset, this.offset + 48);
     const dsl = (bhs[5] << 16) | (bhs[6] << 8) | bhs[7];
-    const total = 48 + ((dsl + 3) & ~3);
+    const total = 48 + ((dsl + 3) & ~3) + (this.dataDigest && dsl > 0 ? 4 : 0);
     if (this.buf.length - this.offset < total) return undefined;
     const data = this.buf.subarray(this.offset + 48, this.offset + 48 + dsl);
     this.offset += total;
@@ -167,6 +169,16 @@ export class Initiator {
   }
 }
 
-export async function makeEngine(): Promise<Engine> {
-  return Engine.create(topology());
+export async function makeEngine(topo: Pick<Topology, 'devices' | 'targets'> = topology()): Promise<Engine> {
+  return Engine.create(topo);
+}
+
+/** CRC32C (Castagnoli, reflected polynomial 0x82F63B78) bit by bit, independent of the target's tables. */
+export function crc32cBitwise(b: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of b) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
 }
