@@ -1,11 +1,13 @@
 import { DeviceConfig } from '../topology';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
+import { BlockBackstore } from './block';
 import { FileBackstore } from './file';
 import { MemoryBackstore } from './memory';
 import { NullBackstore } from './null';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
+export { BlockBackstore, type BlockBackstoreOptions } from './block';
 export { MemoryBackstore, type MemoryBackstoreOptions, MEMORY_CHUNK_BYTES } from './memory';
 export { NullBackstore, type NullBackstoreOptions } from './null';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
@@ -19,11 +21,9 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
       if (!cfg.path) throw errnoError('EINVAL', `${cfg.name}: fileio needs a path`);
       return FileBackstore.open({ ...common, path: cfg.path });
     case 'blockio':
-      // INTERIM: blockio runs as a page-cache file store (no O_DIRECT, no io_uring) until the
-      // native block backstore replaces it. It never creates or truncates the target, so a
-      // block device path is used as is; its size comes from the configuration (stat reports 0).
+      // O_DIRECT + io_uring through the native addon (block.ts); never creates the target.
       if (!cfg.path) throw errnoError('EINVAL', `${cfg.name}: blockio needs a path`);
-      return FileBackstore.open({ ...common, path: cfg.path, noCreate: true, kind: 'block' });
+      return BlockBackstore.open({ ...common, path: cfg.path });
     case 'nullio':
       return new NullBackstore(common);
     case 'ram':
