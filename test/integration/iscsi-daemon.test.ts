@@ -188,3 +188,41 @@ describe('iSCSI daemon with real initiators', function () {
     expect(r.code, r.stderr).to.equal(0);
   });
 });
+
+describe('iSCSI daemon on an IPv6 loopback portal', function () {
+  this.timeout(120000);
+  const V6_TARGET = 'iqn.2026-11.io.nexus:v6';
+  let d: RunningDaemon;
+
+  before(async () => {
+    d = await startDaemon({
+      devices: [{ name: 'ram0', handler: 'ram', size: '8MiB', blockSize: 512 }],
+      targets: [{ driver: 'iscsi', name: V6_TARGET, portals: ['[::1]:0', '127.0.0.1:0'], luns: [{ lun: 0, device: 'ram0' }] }],
+    });
+  });
+
+  after(async () => {
+    if (d) {
+      const code = await d.stop();
+      expect(code, d.output()).to.equal(0);
+    }
+  });
+
+  it('iscsi-inq logs in over iscsi://[::1]:port', async function () {
+    needs(this, 'iscsi-inq');
+    expect(d.host).to.equal('::1');
+    const r = await run('iscsi-inq', [`iscsi://[::1]:${d.port}/${V6_TARGET}/0`]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('Peripheral Device Type:DIRECT_ACCESS');
+  });
+
+  it('SendTargets over IPv6 lists both portals, the IPv6 one in brackets (RFC 7143 13.8)', async function () {
+    needs(this, 'iscsi-ls');
+    const v4 = /portal 127\.0\.0\.1:(\d+)/.exec(d.output());
+    expect(v4, d.output()).to.not.equal(null);
+    const r = await run('iscsi-ls', [`iscsi://[::1]:${d.port}`]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain(`Target:${V6_TARGET} Portal:[::1]:${d.port},1`);
+    expect(r.stdout).to.contain(`Target:${V6_TARGET} Portal:127.0.0.1:${v4![1]},1`);
+  });
+});
