@@ -66,6 +66,7 @@ interface Ctx {
   seed: number;
   answers: Tally;
   kinds: Tally;
+  senses: Tally;
   problems: string[];
   sent: number;
 }
@@ -83,6 +84,11 @@ function audit(ctx: Ctx, w: Wire, label: string): void {
         const sense = p.data.length >= 2 ? p.data.subarray(2, 2 + p.data.readUInt16BE(0)) : Buffer.alloc(0);
         const d = senseDefect(sense);
         if (d) ctx.problems.push(`${label}: ${d} (segment ${p.data.toString('hex')})`);
+        else {
+          const fixed = (sense[0] & 0x7f) <= 0x71;
+          const [key, asc] = fixed ? [sense[2] & 0x0f, sense[12]] : [sense[1] & 0x0f, sense[2]];
+          ctx.senses.add(`${key.toString(16)}/${asc.toString(16).padStart(2, '0')}`);
+        }
         // SPC-4 / STYLE: HARDWARE ERROR with INTERNAL TARGET FAILURE is what a handler that threw becomes.
         if (!d && (sense[0] & 0x7f) <= 0x71 && (sense[2] & 0x0f) === 4 && sense[12] === 0x44) {
           ctx.problems.push(`${label}: INTERNAL TARGET FAILURE (a handler threw), itt 0x${p.itt.toString(16)}`);
@@ -154,8 +160,11 @@ async function fullFeatureConnection(ctx: Ctx, r: Prng, id: number): Promise<voi
   const label = `seed ${ctx.seed} conn ${id} (full feature)`;
   const w = await Wire.connect(ctx.host, ctx.port);
   const discovery = r.chance(0.08);
-  const isid = Buffer.from([0x80, 0x00, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, r.int(4)]);
-  const o = await login(w, { initiator: `iqn.2026-11.example:fuzz-${id % 64}`, target: discovery ? undefined : FUZZ_TARGET, discovery, isid });
+  // RFC 7143 6.3.5: now and then the initiator name and ISID of a connection likely still
+  // running in parallel, so the target reinstates (drops) that session under load.
+  const as = id > 0 && r.chance(0.1) ? id - 1 : id;
+  const isid = Buffer.from([0x80, 0x00, (as >>> 16) & 0xff, (as >>> 8) & 0xff, as & 0xff, 0]);
+  const o = await login(w, { initiator: `iqn.2026-11.example:fuzz-${as % 64}`, target: discovery ? undefined : FUZZ_TARGET, discovery, isid });
   ctx.sent += 1;
   if (!o.ok) {
     ctx.problems.push(`${label}: a valid login failed: ${String(o.status)}`);
@@ -164,7 +173,16 @@ async function fullFeatureConnection(ctx: Ctx, r: Prng, id: number): Promise<voi
   }
   const st: FfState = {
     cmdSN: o.cmdSN, expStatSN: o.expStatSN, maxCmdSN: o.maxCmdSN, nextItt: 1, cid: 0, maxRecv: Math.min(8192, o.targetMaxRecv),
-    writes: [], recentItts: [],
+    writes: [], recentItts: [], r2ts: [], hostility: r.pick([0.02, 0.1, 0.3, 1]),
+  };
+  let seen = 0;
+  const collectR2ts = (): void => {
+    for (; seen < w.received.length; seen++) {
+      const p = w.received[seen];
+      // RFC 7143 11.8: R2T: TTT at 20, Buffer Offset at 40, Desired Data Transfer Length at 44.
+      if (p.op === Op.R2T) st.r2ts.push({ itt: p.itt, ttt: p.header.readUInt32BE(20), offset: p.header.readUInt32BE(40), length: p.header.readUInt32BE(44) });
+    }
+    if (st.r2ts.length > 16) st.r2ts.splice(0, st.r2ts.length - 16);
   };
   let framing = true;
   let pingItt = 0xfff00000;
@@ -194,6 +212,7 @@ async function fullFeatureConnection(ctx: Ctx, r: Prng, id: number): Promise<voi
       ctx.problems.push(`${label}: ping ${b} not answered in ${ANSWER_TIMEOUT_MS} ms and the connection is open; batches: ${trail.slice(-2).join(' | ')}`);
       break;
     }
+    collectR2ts();
     st.maxCmdSN = res.header.readUInt32BE(32);
     st.expStatSN = (res.statSN + 1) >>> 0;
   }
@@ -295,7 +314,7 @@ describe('fuzz: iSCSI target over TCP', function () {
 
   it(`survives ${PDU_GOAL} hostile PDUs beside a verified session (seed ${seed})`, async function () {
     const daemon = d as RunningDaemon;
-    const ctx: Ctx = { host: daemon.host, port: daemon.port, seed, answers: new Tally(), kinds: new Tally(), problems: [], sent: 0 };
+    const ctx: Ctx = { host: daemon.host, port: daemon.port, seed, answers: new Tally(), kinds: new Tally(), senses: new Tally(), problems: [], sent: 0 };
     const root = new Prng(seed);
     const started = Date.now();
     let fuzzing = true;
@@ -320,6 +339,7 @@ describe('fuzz: iSCSI target over TCP', function () {
     console.log(`      iscsi fuzz: seed ${seed}, ${ctx.sent} PDUs over ${nextId} connections in ${ms} ms; steady session ${io.ops} verified I/Os`);
     console.log(`      sent: ${ctx.kinds.line()}`);
     console.log(`      answers: ${ctx.answers.line()}`);
+    console.log(`      sense key/ASC of CHECK CONDITIONs: ${ctx.senses.line()}`);
 
     // The daemon is alive and still serves a real initiator.
     expect(() => process.kill(daemon.pid, 0), 'daemon process died').not.to.throw();
@@ -331,7 +351,9 @@ describe('fuzz: iSCSI target over TCP', function () {
     expect(errors, `daemon logged errors (${reproduce}):\n${errors.slice(0, 10).join('\n')}`).to.deep.equal([]);
     expect(ctx.sent, `time budget ran out (${reproduce})`).to.be.at.least(PDU_GOAL);
     if (which('iscsi-inq')) {
-      const inq = await run('iscsi-inq', [`iscsi://${daemon.host}:${daemon.port}/${FUZZ_TARGET}/0`]);
+      // The steady target: fuzz CDBs may legitimately have stopped the fuzz target's units
+      // (START STOP UNIT), which libiscsi's login then reports as NOT READY.
+      const inq = await run('iscsi-inq', ['-i', STEADY_INITIATOR, `iscsi://${daemon.host}:${daemon.port}/${STEADY_TARGET}/0`]);
       expect(inq.code, inq.out).to.equal(0);
       expect(inq.out).to.contain('DIRECT_ACCESS');
     } else {

@@ -28,6 +28,22 @@ export interface FfState {
   /** Writes recently sent, for Data-Out aimed at them. */
   writes: Array<{ itt: number; edtl: number; sent: number }>;
   recentItts: number[];
+  /** R2Ts the target sent and we have not answered yet (RFC 7143 11.8). */
+  r2ts: Array<{ itt: number; ttt: number; offset: number; length: number }>;
+  /** 0..1: how often the connection-ending kinds are drawn. */
+  hostility: number;
+}
+
+/** Data-Out PDUs covering [offset, offset+length) of one sequence, F on the last (RFC 7143 11.7). */
+function dataOutSequence(st: FfState, r: Prng, itt: number, ttt: number, offset: number, length: number): Buffer[] {
+  const out: Buffer[] = [];
+  let dataSN = 0;
+  for (let o = offset; o < offset + length;) {
+    const n = Math.min(offset + length - o, r.chance(0.5) ? st.maxRecv : r.range(1, st.maxRecv));
+    out.push(dataOut({ final: o + n === offset + length, lun: 0, itt, ttt, expStatSN: st.expStatSN, dataSN: dataSN++, offset: o, data: r.bytes(n) }));
+    o += n;
+  }
+  return out;
 }
 
 const serialLe = (a: number, b: number): boolean => a === b || ((b - a) >>> 0) < 0x80000000;
@@ -83,10 +99,13 @@ function garbageText(r: Prng, max: number): Buffer {
 
 /** One full-feature-phase PDU, most of them plausible, a steady share hostile. */
 export function ffPdu(st: FfState, r: Prng): Gen {
+  const h = Math.max(1, Math.round(st.hostility * 20));
   const kind = r.weighted([
-    [40, 'scsi'], [4, 'scsi-out-of-window'], [8, 'data-out'], [10, 'nop'], [6, 'tmf'], [5, 'text'], [3, 'snack'],
-    [4, 'bad-opcode'], [1, 'logout'], [1, 'login-in-ffp'], [2, 'ahs'], [1, 'too-long'], [1, 'dsl-lie'],
+    [800, 'scsi'], [80, 'scsi-out-of-window'], [st.r2ts.length > 0 ? 200 : 0, 'data-out-r2t'], [160, 'data-out'], [200, 'nop'],
+    [120, 'tmf'], [100, 'text'], [60, 'snack'], [80, 'bad-opcode'], [h, 'logout'], [h, 'login-in-ffp'], [2 * h, 'ahs'],
+    [h, 'too-long'], [h, 'dsl-lie'],
   ] as const);
+  const hostile = (p: number): boolean => r.chance(p * st.hostility);
   const exp = st.expStatSN;
   switch (kind) {
     case 'scsi':
@@ -102,22 +121,37 @@ export function ffPdu(st: FfState, r: Prng): Gen {
       let final = true;
       if (write && edtl > 0 && r.chance(0.6)) data = r.bytes(Math.min(edtl, r.int(st.maxRecv + 1)));
       if (write && r.chance(0.15)) final = false;
-      if (!write && r.chance(0.02)) data = r.bytes(r.range(1, 64)); // data on a command that takes none
-      if (!write && r.chance(0.01)) final = false;
+      if (!write && hostile(0.02)) data = r.bytes(r.range(1, 64)); // data on a command that takes none
+      if (!write && hostile(0.01)) final = false;
       const t = itt(st, r);
       if (write && edtl > 0) st.writes.push({ itt: t, edtl, sent: data?.length ?? 0 });
       if (st.writes.length > 8) st.writes.shift();
       const cdb = randomCdb(r);
-      return {
-        kind, framing: true,
-        bytes: scsiCommand({
-          immediate, final, read, write, attr: r.chance(0.9) ? r.int(5) : r.int(8), lun: randomLun(r), itt: t, edtl,
-          cmdSN, expStatSN: exp, cdb, data,
-        }),
-      };
+      const cmd = scsiCommand({
+        immediate, final, read, write, attr: r.chance(0.9) ? r.int(5) : r.int(8), lun: randomLun(r), itt: t, edtl,
+        cmdSN, expStatSN: exp, cdb, data,
+      });
+      // RFC 7143 3.2.4.2: with InitialR2T=No, F=0 announces unsolicited Data-Out up to FirstBurstLength.
+      const immediateLength = data?.length ?? 0;
+      const unsolicitedEnd = Math.min(65536, edtl);
+      if (write && !final && unsolicitedEnd > immediateLength && r.chance(0.8)) {
+        const seq = dataOutSequence(st, r, t, NO_TAG, immediateLength, unsolicitedEnd - immediateLength);
+        return { kind, framing: true, bytes: Buffer.concat([cmd, ...seq]) };
+      }
+      return { kind, framing: true, bytes: cmd };
+    }
+    case 'data-out-r2t': {
+      // Answer an R2T, now and then with a wrong DataSN, offset or length.
+      const x = st.r2ts.splice(r.int(st.r2ts.length), 1)[0];
+      const seq = dataOutSequence(st, r, x.itt, x.ttt, x.offset, x.length);
+      if (hostile(0.3)) {
+        const k = r.int(seq.length);
+        seq[k][r.pick([36, 39, 40, 43, 1])] ^= 1 << r.int(8); // DataSN, Buffer Offset or F bit
+      }
+      return { kind, framing: true, bytes: Buffer.concat(seq) };
     }
     case 'data-out': {
-      const w = st.writes.length > 0 && r.chance(0.6) ? r.pick(st.writes) : undefined;
+      const w = st.writes.length > 0 && hostile(0.6) ? r.pick(st.writes) : undefined;
       const len = r.weighted([[3, r.int(513)], [1, r.int(st.maxRecv + 1)]] as const);
       const bytes = dataOut({
         final: r.chance(0.7), lun: 0, itt: w ? w.itt : r.u32(), ttt: w && r.chance(0.7) ? NO_TAG : r.edgyU32(), expStatSN: exp,
@@ -130,9 +164,9 @@ export function ffPdu(st: FfState, r: Prng): Gen {
       const immediate = !windowOpen(st) || r.chance(0.8);
       const reply = r.chance(0.03); // ITT 0xffffffff: an answer to a ping never sent
       const bytes = nopOut({
-        immediate: reply ? r.chance(0.8) : immediate, itt: reply ? NO_TAG : itt(st, r), ttt: r.edgyU32(),
+        immediate: reply ? !hostile(0.5) : immediate, itt: reply ? NO_TAG : itt(st, r), ttt: r.edgyU32(),
         cmdSN: immediate || reply ? st.cmdSN : nextCmdSN(st), expStatSN: exp, lun: r.int(4),
-        data: r.chance(0.3) ? r.bytes(r.int(Math.min(1024, st.maxRecv) + 1)) : undefined, final: r.chance(0.98),
+        data: r.chance(0.3) ? r.bytes(r.int(Math.min(1024, st.maxRecv) + 1)) : undefined, final: !hostile(0.05),
       });
       return { kind, framing: true, bytes };
     }
@@ -146,14 +180,14 @@ export function ffPdu(st: FfState, r: Prng): Gen {
           itt: itt(st, r), refItt: r.chance(0.6) && st.recentItts.length > 0 ? r.pick(st.recentItts) : r.u32(),
           cmdSN: immediate ? st.cmdSN : nextCmdSN(st), expStatSN: exp,
           refCmdSN: r.chance(0.5) ? (st.cmdSN - r.int(4)) >>> 0 : (st.cmdSN + r.int(40)) >>> 0,
-          b1: r.chance(0.03) ? fn & 0x7f : undefined, // F bit missing
+          b1: hostile(0.05) ? fn & 0x7f : undefined, // F bit missing
         }),
       };
     }
     case 'text': {
       const immediate = !windowOpen(st) || r.chance(0.5);
       const cont = r.chance(0.4);
-      const final = cont ? r.chance(0.05) : r.chance(0.95); // F with C is a protocol error
+      const final = cont ? hostile(0.1) : !hostile(0.1); // F with C is a protocol error
       const data = r.chance(0.5) ? textKeys([['SendTargets', r.pick(['All', '', 'iqn.2026-11.io.nexus:fuzz'])]]) : garbageText(r, st.maxRecv);
       return {
         kind, framing: true,
@@ -206,7 +240,7 @@ export function ffPdu(st: FfState, r: Prng): Gen {
       const t = itt(st, r);
       const immediate = !windowOpen(st) || r.chance(0.5);
       const bytes = scsiCommand({ immediate, lun: r.int(3), itt: t, edtl: r.int(512), cmdSN: immediate ? st.cmdSN : nextCmdSN(st), expStatSN: exp, cdb: randomCdb(r), read: true, ahs });
-      if (r.chance(0.2)) bytes[0] = (bytes[0] & 0x40) | r.pick([0x00, 0x02, 0x04]); // AHS on a PDU that takes none
+      if (hostile(0.4)) bytes[0] = (bytes[0] & 0x40) | r.pick([0x00, 0x02, 0x04]); // AHS on a PDU that takes none
       return { kind, framing: true, bytes };
     }
     case 'too-long': {
@@ -288,7 +322,7 @@ export function loginAttempt(r: Prng, initiator: string): Gen[] {
     }
     case 'before-login': {
       // RFC 7143 6.3: nothing but Login Requests before the full feature phase.
-      const st: FfState = { cmdSN: r.u32(), expStatSN: 0, maxCmdSN: 0xffffffff, nextItt: 1, cid: 0, maxRecv: 8192, writes: [], recentItts: [] };
+      const st: FfState = { cmdSN: r.u32(), expStatSN: 0, maxCmdSN: 0xffffffff, nextItt: 1, cid: 0, maxRecv: 8192, writes: [], recentItts: [], r2ts: [], hostility: 1 };
       let g: Gen;
       do g = ffPdu(st, r); while (!g.framing || g.kind === 'login-in-ffp');
       return [{ kind: `before-login:${g.kind}`, framing: true, bytes: g.bytes }];
