@@ -73,7 +73,9 @@ enum DataState {
 interface Task {
   itt: number;
   lun: number;
-  cmd: ScsiCommand;
+  attr: TaskAttr;
+  expectedLength: number;
+  /** Copied: the PDU's own bytes may alias a socket chunk, which the task must not keep alive. */
   cdb: Buffer;
   cmdSN: number;
   immediate: boolean;
@@ -388,7 +390,8 @@ export class IscsiConnection {
       return;
     }
     const task: Task = {
-      itt: p.itt, lun: p.lun, cmd: p, cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate,
+      itt: p.itt, lun: p.lun, attr: p.attr as number as TaskAttr, expectedLength: p.expectedDataTransferLength,
+      cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate,
       data: DataState.COMPLETE, submitted: false, aborted: false,
     };
     let r2ts: R2tRequest[] = [];
@@ -463,12 +466,10 @@ export class IscsiConnection {
     const s = this.session;
     if (!s?.nexus || this.tasks.get(task.itt) !== task) return;
     task.submitted = true;
-    const c = task.cmd;
     const complete = task.data === DataState.COMPLETE;
     s.nexus.execute(
       {
-        lun: task.lun, cdb: task.cdb, tag: task.itt, attr: c.attr as number as TaskAttr,
-        expectedLength: c.expectedDataTransferLength,
+        lun: task.lun, cdb: task.cdb, tag: task.itt, attr: task.attr, expectedLength: task.expectedLength,
         dataOut: complete ? task.collector?.buffer : undefined,
         dataOutLater: task.collector && !complete ? (cb) => this.dataWanted(task, cb) : undefined,
       },

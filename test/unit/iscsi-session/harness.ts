@@ -27,13 +27,24 @@ export class MemorySocket extends Duplex {
   remoteAddress = 'memory';
   remotePort = 1;
   readonly chunks: Buffer[] = [];
-  constructor() {
+  /**
+   * With `slow`, every write completes on a later turn (a peer that is not draining), and the
+   * written buffers are also kept by reference in `written`: bytes the target reuses before its
+   * write completed show up there changed.
+   */
+  readonly written: Buffer[] = [];
+  constructor(private readonly slow = false) {
     super();
   }
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.chunks.push(Buffer.from(chunk));
-    cb();
+    if (!this.slow) {
+      cb();
+      return;
+    }
+    this.written.push(chunk);
+    setImmediate(() => cb());
   }
   override _final(cb: () => void): void {
     this.push(null);
@@ -56,7 +67,7 @@ export interface Pdu {
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class Initiator {
-  readonly sock = new MemorySocket();
+  readonly sock: MemorySocket;
   readonly conn: IscsiConnection;
   private offset = 0;
   private buf = Buffer.alloc(0);
@@ -65,7 +76,8 @@ export class Initiator {
   /** Target PDUs carry a data digest after the padded data segment (DataDigest=CRC32C). */
   dataDigest = false;
 
-  constructor(readonly engine: Engine, readonly sessions = new SessionRegistry(), settings = SETTINGS) {
+  constructor(readonly engine: Engine, readonly sessions = new SessionRegistry(), settings = SETTINGS, slowSocket = false) {
+    this.sock = new MemorySocket(slowSocket);
     this.conn = new IscsiConnection(this.sock, {
       engine, settings, sessions, portalTargets: [TARGET], tpgt: 1, log: silent,
       discovery: { targets: () => [{ name: TARGET, tpgt: 1, portals: [{ host: '127.0.0.1', port: 3260 }, { host: '::1', port: 3260 }] }], canSee: () => true },

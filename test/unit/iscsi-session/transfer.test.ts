@@ -154,6 +154,41 @@ describe('iSCSI connection: write transfers', () => {
   });
 });
 
+describe('iSCSI connection: output batches', () => {
+  let engine: Engine;
+  beforeEach(async () => {
+    engine = await makeEngine();
+  });
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  it('headers of a batch still being written are not reused by the next batch (peer not draining)', async () => {
+    const ini = new Initiator(engine, undefined, SETTINGS, true);
+    await ini.login();
+    await clearUa(ini);
+    // Ten batches, each a separate socket chunk answered before the previous write completed.
+    const itts: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = ini.command(INQUIRY, { read: true, edtl: 96 });
+      itts.push(c.itt);
+      ini.sock.send(c.bytes);
+      await new Promise((r) => setImmediate(r));
+    }
+    const seen = await ini.take(10);
+    expect(seen.map((p) => p.u32(16))).to.deep.equal(itts);
+    // What the socket holds by reference must still read as the same PDUs, byte for byte.
+    const all = Buffer.concat(ini.sock.written);
+    const pdus: number[] = [];
+    for (let o = 0; o + 48 <= all.length;) {
+      const dsl = all.readUIntBE(o + 5, 3);
+      if ((all[o] & 0x3f) === OP.DATA_IN) pdus.push(all.readUInt32BE(o + 16));
+      o += 48 + ((dsl + 3) & ~3);
+    }
+    expect(pdus.slice(-10)).to.deep.equal(itts);
+  });
+});
+
 describe('iSCSI connection: data digest (RFC 7143 11.1 / 13.1)', () => {
   let engine: Engine;
   beforeEach(async () => {
