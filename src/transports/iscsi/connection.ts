@@ -777,7 +777,8 @@ export class IscsiConnection {
 
   private reject(reason: RejectReason, header: Uint8Array): void {
     const bhs = this.bhs();
-    const rejected = this.scratchBytes(BHS_LENGTH);
+    // RFC 7143 11.17: the data segment is the rejected PDU's BHS.
+    const rejected = this.scratchBytes(BHS_LENGTH).fill(0);
     rejected.set(header.subarray(0, BHS_LENGTH));
     encodeReject(bhs, 0, { ...this.nextSeq(), reason, dataSegmentLength: rejected.length });
     this.queue(bhs, rejected);
