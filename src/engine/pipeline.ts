@@ -9,6 +9,7 @@ import { CommandRequest, CompletionCallback, ResidualKind } from './command';
 import { ExecContext } from './types';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
+import { senseFromErrno } from './backstores/errno-sense';
 import { prConflict } from './pr';
 import type { ItNexus } from './nexus';
 import type { Mapping } from './lun-map';
@@ -49,13 +50,18 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // reservation and write-protection checks (step 6): a write to a write-protected unit is
   // WRITE PROTECTED whatever Data-Out came with it (libiscsi SCSI.ReadOnly).
   let lengthRefusal: Outcome | undefined;
+  // Bytes of Data-Out that will arrive when fewer than the CDB's transfer length (truncated write).
+  let partialBytes = -1;
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.exactDataOut && req.expectedLength !== xfer) {
     const at = def.exactDataOut.cdbByte;
     lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at);
   } else if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
-    if (got < xfer) {
+    if (got < xfer && def.truncatableDataOut) {
+      partialBytes = got;
+      if (!later) dataOut = req.dataOut;
+    } else if (got < xfer) {
       // SAM-5 5.3, FCP-4 9.4.2 b): the initiator announced less Data-Out than the CDB needs; the
       // command transfers nothing and ends with INVALID FIELD IN COMMAND INFORMATION UNIT, the
       // residual saying by how much it overflowed.
@@ -97,16 +103,35 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   const task: Task = {
     nexusId: nexus.id, itKey, tag: req.tag, lun: req.lun, attr, state: TaskState.WAITING, aborted: false,
     run: () => {
-      if (!later) { execute(task); return; }
+      if (!later) {
+        if (partialBytes >= 0) completePartial(task, dataOut);
+        else execute(task);
+        return;
+      }
       // Enabled in command order; runs once its Data-Out has arrived.
       later(data => {
         if (task.aborted) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
-        if (!data || data.length < xfer) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+        if (!data || data.length < Math.min(xfer, req.expectedLength)) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+        if (partialBytes >= 0) { completePartial(task, data); return; }
         ctx = { ...ctx, dataOut: data.length === xfer ? data : data.subarray(0, xfer) };
         execute(task);
       });
     },
     onAbortWaiting: () => done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true }),
+  };
+  // FCP-4 9.4.2 a): fill the blocks past the Data-Out that arrived with their current contents, so
+  // the write changes exactly the bytes the initiator sent. Out-of-range LBAs are left to the
+  // handler's own range check.
+  const completePartial = (t: Task, data: Uint8Array | undefined): void => {
+    const full = Buffer.alloc(xfer);
+    const lba = BigInt((f as { lba?: number | bigint }).lba ?? 0);
+    const inRange = lba + BigInt(xfer / lu.blockSize) <= lu.blocks;
+    const fill = inRange ? lu.backstore.read(Number(lba) * lu.blockSize, full) : Promise.resolve();
+    fill.then(() => {
+      if (data) full.set(data.subarray(0, partialBytes), 0);
+      ctx = { ...ctx, dataOut: full };
+      execute(t);
+    }, err => settle(t, senseFromErrno(err, 'read')));
   };
   const execute = (t: Task): void => {
     let out: Outcome | Promise<Outcome>;

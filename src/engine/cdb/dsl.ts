@@ -72,6 +72,12 @@ export interface CdbSpec<F extends FieldMap> {
    * INVALID FIELD IN COMMAND INFORMATION UNIT (the expected length itself is wrong).
    */
   exactDataOut?: { cdbByte?: number };
+  /**
+   * FCP-4 9.4.2 a): when the initiator expects to send less Data-Out than the CDB asks for, the
+   * command runs normally but writes only the bytes that arrive; the blocks' remaining bytes keep
+   * their contents. For the block writes whose CDB has an `lba` field.
+   */
+  truncatableDataOut?: boolean;
   /** SPC-4 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE neither report nor clear unit attentions. */
   skipsUa?: boolean;
   /** Commands that a target runs ahead of the queue whatever their attribute (SCST's implicit HQ). */

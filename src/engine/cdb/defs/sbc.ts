@@ -82,6 +82,7 @@ export const READ_16 = cdb({
 
 // SBC-4 WRITE(6). TRANSFER LENGTH 0 means 256 blocks.
 export const WRITE_6 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_6, name: 'WRITE(6)', size: 6, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
   fields: { lba: lba21(), blocks: u8(4) },
@@ -90,6 +91,7 @@ export const WRITE_6 = cdb({
 });
 
 export const WRITE_10 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_10, name: 'WRITE(10)', size: 10, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_10, DPO_FUA, ...FF4, GROUP, 0xff, 0xff, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be16(7) },
@@ -97,6 +99,7 @@ export const WRITE_10 = cdb({
 });
 
 export const WRITE_12 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_12, name: 'WRITE(12)', size: 12, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_12, DPO_FUA, ...FF4, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be32(6) },
@@ -104,6 +107,7 @@ export const WRITE_12 = cdb({
 });
 
 export const WRITE_16 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_16, name: 'WRITE(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
@@ -128,6 +132,7 @@ function writeVerifyXfer(f: { bytchk: number; blocks: number }, bs: number): num
 }
 
 export const WRITE_AND_VERIFY_10 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_AND_VERIFY_10, name: 'WRITE AND VERIFY(10)', size: 10, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_AND_VERIFY_10, DPO_BYTCHK, ...FF4, GROUP, 0xff, 0xff, CONTROL],
   fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be32(2), blocks: be16(7) },
@@ -135,6 +140,7 @@ export const WRITE_AND_VERIFY_10 = cdb({
 });
 
 export const WRITE_AND_VERIFY_12 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_AND_VERIFY_12, name: 'WRITE AND VERIFY(12)', size: 12, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_AND_VERIFY_12, DPO_BYTCHK, ...FF4, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be32(2), blocks: be32(6) },
@@ -142,6 +148,7 @@ export const WRITE_AND_VERIFY_12 = cdb({
 });
 
 export const WRITE_AND_VERIFY_16 = cdb({
+  truncatableDataOut: true,
   op: Op.WRITE_AND_VERIFY_16, name: 'WRITE AND VERIFY(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_AND_VERIFY_16, DPO_BYTCHK, ...FF8, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be64(2), blocks: be32(10) },

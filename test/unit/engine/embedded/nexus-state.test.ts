@@ -223,14 +223,25 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
       expect([r.residualKind, r.residual]).to.deep.equal([ResidualKind.OVERFLOW, 512]);
     });
 
-    it('WRITE(10) announcing less Data-Out than the CDB needs is refused', async () => {
+    it('WRITE(10) with less Data-Out than the CDB needs writes only what arrived (FCP-4 9.4.2 a)', async () => {
       const a = t.session(INIT_A);
       await clearUa(a);
-      const r = await a.execute(0, cdb.write10(0, 2), { dataOut: Buffer.alloc(512, 9), expectedLength: 512 });
-      // FCP-4 9.4.2 b): ILLEGAL REQUEST / INVALID FIELD IN COMMAND INFORMATION UNIT, overflow residual
+      await a.execute(0, cdb.write10(0, 2), { dataOut: Buffer.alloc(1024, 0x61) });
+      const r = await a.execute(0, cdb.write10(0, 2), { dataOut: Buffer.alloc(200, 0x62), expectedLength: 200 });
+      expect([r.status, r.residualKind, r.residual]).to.deep.equal([Status.GOOD, ResidualKind.OVERFLOW, 1024 - 200]);
+      const back = await a.execute(0, cdb.read10(0, 2));
+      expect(back.data.subarray(0, 200).every(b => b === 0x62), 'the bytes sent').to.equal(true);
+      expect(back.data.subarray(200).every(b => b === 0x61), 'the rest untouched').to.equal(true);
+    });
+
+    it('other OUT commands with short Data-Out end with ILLEGAL REQUEST 0Eh/03h and write nothing', async () => {
+      const a = t.session(INIT_A);
+      await clearUa(a);
+      // WRITE SAME(10) of 2 blocks needs exactly one block of Data-Out
+      const ws = [0x41, 0, 0, 0, 0, 0, 0, 0, 2, 0];
+      const r = await a.execute(0, ws, { dataOut: Buffer.alloc(100, 9), expectedLength: 100 });
       expect([r.status, r.senseKey, r.asc, r.ascq]).to.deep.equal([Status.CHECK_CONDITION, 0x05, 0x0e, 0x03]);
-      expect([r.residualKind, r.residual]).to.deep.equal([ResidualKind.OVERFLOW, 512]);
-      const back = await a.execute(0, cdb.read10(0, 1));
+      const back = await a.execute(0, cdb.read10(0, 2));
       expect(back.data.every(b => b === 0), 'nothing written').to.equal(true);
     });
 
