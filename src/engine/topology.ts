@@ -25,6 +25,11 @@ export interface DeviceConfig {
   /** Thin provisioning: UNMAP / WRITE SAME with UNMAP punch holes, GET LBA STATUS reports them. */
   thin: boolean;
   readOnly: boolean;
+  /**
+   * Removable medium (INQUIRY RMB = 1): START STOP UNIT with LOEJ ejects and loads it, PREVENT
+   * ALLOW MEDIUM REMOVAL locks it in. Absent = false.
+   */
+  removable?: boolean;
   /** Unit serial number (VPD 80h); derived from the name when absent. */
   serial?: string;
   vendor?: string;

@@ -254,6 +254,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       // Sparse files by default for fileio: punching holes costs nothing there.
       thin: bool(raw.thin) ?? handler === 'fileio',
       readOnly: bool(raw.readOnly) ?? false,
+      removable: bool(raw.removable) ?? false,
     };
     if (path !== undefined) dev.path = path;
     if (physicalBlockSize !== undefined) dev.physicalBlockSize = physicalBlockSize;

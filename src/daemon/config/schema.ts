@@ -75,6 +75,7 @@ const device = {
     writeCache: { enum: ['writeback', 'writethrough'] },
     thin: { type: 'boolean' },
     readOnly: { type: 'boolean' },
+    removable: { type: 'boolean' },
     // SPC-4 7.8.18: the unit serial number is printable ASCII.
     serial: { type: 'string', pattern: '^[\\x20-\\x7e]{1,64}$' },
     // SPC-4 6.6.2 standard INQUIRY data: T10 vendor 8, product 16, revision 4 ASCII bytes.
@@ -172,6 +173,7 @@ export interface DeviceFile {
   writeCache?: 'writeback' | 'writethrough';
   thin?: boolean;
   readOnly?: boolean;
+  removable?: boolean;
   serial?: string;
   vendor?: string;
   product?: string;

@@ -60,9 +60,9 @@ describe('config/load: valid documents', () => {
     expect(t.stateDir).to.equal('/srv/nexus-state');
     expect(t.devices).to.deep.equal([
       { name: 'disk0', handler: 'fileio', path: '/var/lib/nexus/disk0.img', sizeBytes: 1073741824n, blockSize: 512,
-        writeCache: 'writeback', thin: true, readOnly: false },
+        writeCache: 'writeback', thin: true, readOnly: false, removable: false },
       { name: 'null0', handler: 'nullio', sizeBytes: 1099511627776n, blockSize: 512,
-        writeCache: 'writeback', thin: false, readOnly: false },
+        writeCache: 'writeback', thin: false, readOnly: false, removable: false },
     ]);
     expect(t.targets).to.deep.equal([{
       driver: 'iscsi',
@@ -92,7 +92,7 @@ describe('config/load: valid documents', () => {
     expect(t.stateDir).to.equal('/srv/nexus-state');
     expect(t.devices[0]).to.deep.equal({
       name: 'd', handler: 'fileio', path: '/srv/nexus-state/d.img', sizeBytes: 4096n, blockSize: 512,
-      writeCache: 'writeback', thin: true, readOnly: false,
+      writeCache: 'writeback', thin: true, readOnly: false, removable: false,
     });
     expect(t.targets[0].portals).to.deep.equal(['127.0.0.1:3260']);
     expect(t.targets[0].groups).to.deep.equal([]);
@@ -108,7 +108,7 @@ describe('config/load: valid documents', () => {
     const [disk0, disk1, blk0, ram0] = t.devices;
     expect(disk0).to.deep.equal({
       name: 'disk0', handler: 'fileio', path: path.join(FIXTURES, 'state', 'disk0.img'), sizeBytes: 16000000000n,
-      blockSize: 4096, writeCache: 'writethrough', thin: false, readOnly: false,
+      blockSize: 4096, writeCache: 'writethrough', thin: false, readOnly: false, removable: false,
       serial: 'NX0001', vendor: 'NEXUS', product: 'VDISK', revision: '0001',
     });
     expect(disk1.path).to.equal(path.join(FIXTURES, 'images', 'disk1.img'));
@@ -138,6 +138,14 @@ describe('config/load: valid documents', () => {
     const t = ok(normalizeTopology(doc, { cwd: '/srv', stateDir: 'elsewhere' }));
     expect(t.stateDir).to.equal('/srv/elsewhere');
     expect(t.devices[0].path).to.equal('/srv/elsewhere/d.img');
+  });
+
+  it('takes removable: true for a device, false when absent', () => {
+    const t = ok(normalizeTopology({
+      devices: [{ name: 'r', handler: 'ram', size: 4096, removable: true }, { name: 'f', handler: 'ram', size: 4096 }],
+      targets: [{ driver: 'iscsi', name: 'iqn.2026-11.io.nexus:t', luns: [{ lun: 0, device: 'r' }, { lun: 1, device: 'f' }] }],
+    }, { cwd: '/srv' }));
+    expect(t.devices.map((d) => d.removable)).to.deep.equal([true, false]);
   });
 
   it('pulls the default FirstBurstLength down to a smaller MaxBurstLength', () => {
@@ -181,6 +189,14 @@ describe('config/load: each error with its JSON path', () => {
     const d = demo(); d.targets[0].portals.push('127.0.0.1');
     expectOnly(d, '/targets/0/portals/2', 'portal 127.0.0.1:3260 is already listed at /targets/0/portals/0');
   });
+  it('removable of the wrong type', () => {
+    const errs = errorsOf({
+      devices: [{ name: 'r', handler: 'ram', size: 4096, removable: 'yes' }],
+      targets: [{ driver: 'iscsi', name: 'iqn.2026-11.io.nexus:t', luns: [{ lun: 0, device: 'r' }] }],
+    });
+    expect(errs.map((e) => e.path)).to.include('/devices/0/removable');
+  });
+
   it('bad size string', () => {
     const d = demo(); d.devices[0].size = '12 parsecs';
     expectOnly(d, '/devices/0/size', 'unknown unit "parsecs"');
