@@ -129,6 +129,36 @@ describe('iSCSI connection: write transfers', () => {
     expect(di.op).to.equal(OP.DATA_IN);
   });
 
+  it('LOGICAL UNIT RESET while a write waits for its Data-Out: function complete, the write gets no response', async () => {
+    const ini = new Initiator(engine);
+    await ini.login();
+    await clearUa(ini);
+    const w = ini.command(write10(70, 16), { write: true, edtl: 8192 });
+    ini.sock.send(w.bytes);
+    const [r2t] = await ini.take(1);
+    expect(r2t.op).to.equal(OP.R2T);
+    // RFC 7143 11.5: Task Management Function Request, function 5 (LOGICAL UNIT RESET), immediate.
+    ini.sock.send(ini.pdu(0x42, 0x80 | 5, Buffer.alloc(0), (h) => {
+      h.writeUInt32BE(0x600, 16);
+      h.writeUInt32BE(0xffffffff, 20);
+      h.writeUInt32BE(ini.cmdSN, 24);
+    }));
+    const [tmf] = await ini.take(1);
+    expect(tmf.op).to.equal(0x22);
+    expect(tmf.u32(16)).to.equal(0x600);
+    expect(tmf.bhs[2]).to.equal(0); // Function complete
+    // Data for the aborted write is discarded; nothing answers it.
+    ini.sock.send(ini.dataOut(w.itt, r2t.u32(20), 0, 0, Buffer.alloc(8192), true));
+    expect(await ini.drain()).to.have.length(0);
+    // SAM-5 6.3: the reset leaves a unit attention; the next command reports it, then all is normal.
+    const t1 = ini.command(TUR, { edtl: 0 });
+    ini.sock.send(t1.bytes);
+    const [ua] = await ini.take(1);
+    expect(ua.op).to.equal(OP.SCSI_RESP);
+    expect(ua.u32(16)).to.equal(t1.itt);
+    await clearUa(ini);
+  });
+
   it('an initiator that disconnects in the middle of Data-Out: the task is freed and other sessions write the same blocks', async () => {
     const ini = new Initiator(engine);
     await ini.login();
