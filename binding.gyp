@@ -15,7 +15,8 @@
         "src/native/shared-memory.cc",
         "src/native/block-io.cc",
         "src/native/io-queue.cc",
-        "src/native/sgio.cc"
+        "src/native/sgio.cc",
+        "src/native/fd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBlockIo(env, exports);
   InitIoQueue(env, exports);
   InitSgio(env, exports);
+  InitFd(env, exports);
   return exports;
 }
 

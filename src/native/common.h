@@ -144,5 +144,6 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports);
 void InitBlockIo(Napi::Env env, Napi::Object exports);
 void InitIoQueue(Napi::Env env, Napi::Object exports);
 void InitSgio(Napi::Env env, Napi::Object exports);
+void InitFd(Napi::Env env, Napi::Object exports);
 
 }  // namespace nexus

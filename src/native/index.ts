@@ -65,6 +65,8 @@ interface NativeBinding {
   createIoQueue(options?: IoQueueOptions): IoQueue;
   haveLiburing: boolean;
   sgio(fd: number, request: SgioRequest, cb: (result: SgioResult | NativeError) => void): void;
+  dupFd(fd: number): number | NativeError;
+  closeFd(fd: number): NativeError | undefined;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -247,4 +249,24 @@ export function sgio(fd: number, request: SgioRequest, cb: (result: SgioResult |
   }
   if (typeof cb !== 'function') throw Object.assign(new TypeError('sgio: cb must be a function'), { code: 'ERR_INVALID_ARG_TYPE' });
   setImmediate(() => cb(enosys('sgio')));
+}
+
+/**
+ * dup(2) (close-on-exec) of a descriptor, for handing a socket to another thread: the copy keeps
+ * the connection open when the original is closed, so the peer sees no FIN (DESIGN.md §10).
+ * Needs the addon: { errno: 'ENOSYS' } without it.
+ */
+export function dupFd(fd: number): number | NativeError {
+  return native ? native.dupFd(fd) : enosys('dupFd');
+}
+
+/** close(2) of a descriptor that no JS object owns (a handed-off copy nobody opened). */
+export function closeFd(fd: number): NativeError | undefined {
+  if (native) return native.closeFd(fd);
+  try {
+    fs.closeSync(fd);
+    return undefined;
+  } catch (e) {
+    return fromFsError(e);
+  }
 }
