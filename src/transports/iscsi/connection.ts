@@ -91,6 +91,12 @@ interface Task {
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_PAD = Buffer.alloc(4);
+/**
+ * The most Data-Out one command may bring: the engine's Block Limits MAXIMUM TRANSFER LENGTH
+ * (32 MiB, src/engine/vpd.ts). A write announcing more is not solicited and no buffer is reserved
+ * for it: its Data-Out fails at once, so a 48-byte PDU cannot make the target reserve 4 GiB.
+ */
+export const MAX_DATA_OUT_BYTES = 32 * 1024 * 1024;
 /** Per-connection scratch for target PDU headers, digests and sense segments (DESIGN.md §10). */
 const SCRATCH_BYTES = 16384;
 
@@ -395,7 +401,10 @@ export class IscsiConnection {
       data: DataState.COMPLETE, submitted: false, aborted: false,
     };
     let r2ts: R2tRequest[] = [];
-    if (p.write && p.expectedDataTransferLength > 0) {
+    if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
+      this.ctx.log.warn({ remote: this.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
+      task.data = DataState.FAILED;
+    } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = this.params as OperationalParams;
       const st = DataOutCollector.start(p.expectedDataTransferLength, p.data, !p.final, prm, this.allocTtt);
       if (!st.ok) return this.protocolError(st.reason, header);
@@ -471,7 +480,7 @@ export class IscsiConnection {
       {
         lun: task.lun, cdb: task.cdb, tag: task.itt, attr: task.attr, expectedLength: task.expectedLength,
         dataOut: complete ? task.collector?.buffer : undefined,
-        dataOutLater: task.collector && !complete ? (cb) => this.dataWanted(task, cb) : undefined,
+        dataOutLater: !complete ? (cb) => this.dataWanted(task, cb) : undefined,
       },
       (done) => {
         try {

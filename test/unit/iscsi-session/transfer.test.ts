@@ -159,6 +159,24 @@ describe('iSCSI connection: write transfers', () => {
     await clearUa(ini);
   });
 
+  it('a one-block WRITE announcing 4 GiB of Data-Out is not solicited and fails; the connection carries on', async () => {
+    const ini = new Initiator(engine);
+    await ini.login();
+    await clearUa(ini);
+    const w = ini.command(write10(90, 1), { write: true, edtl: 0xffffffff });
+    ini.sock.send(w.bytes);
+    const [r] = await ini.take(1);
+    // No R2T: the answer is the SCSI Response, CHECK CONDITION / ABORTED COMMAND, DATA PHASE ERROR.
+    expect(r.op).to.equal(OP.SCSI_RESP);
+    expect(r.u32(16)).to.equal(w.itt);
+    expect(r.bhs[3]).to.equal(0x02);
+    expect(senseOf(r)).to.deep.equal({ key: 0x0b, asc: 0x4b, ascq: 0x00 });
+    const inq = ini.command(INQUIRY, { read: true, edtl: 96 });
+    ini.sock.send(inq.bytes);
+    const [di] = await ini.take(1);
+    expect(di.op).to.equal(OP.DATA_IN);
+  });
+
   it('an initiator that disconnects in the middle of Data-Out: the task is freed and other sessions write the same blocks', async () => {
     const ini = new Initiator(engine);
     await ini.login();
