@@ -22,13 +22,14 @@ import type { ItNexus } from './nexus';
 const execTestUnitReady = (): Outcome => GOOD;
 
 // SPC-4 6.39: a pending unit attention is returned as parameter data and cleared; otherwise the
-// unit's current state (NOT READY while stopped) or NO SENSE.
+// unit's current state (MEDIUM NOT PRESENT while ejected, NOT READY while stopped) or NO SENSE.
 function execRequestSense(ctx: { f: { desc: boolean }; lu: unknown; nexus: unknown }): Outcome {
   const lu = ctx.lu as LogicalUnit;
   const nexus = ctx.nexus as ItNexus;
   const fmt = ctx.f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
   const ua = lu.ua.queue(nexus.itKey).take();
-  const cond = ua ?? (lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
+  const cond = ua ?? (!lu.mediumPresent ? SENSE.MEDIUM_NOT_PRESENT
+    : lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
   return good(buildSense({ cond }, fmt));
 }
 

@@ -50,7 +50,7 @@ export class Engine implements EngineApi {
     return e;
   }
 
-  async addDevice(cfg: DeviceConfig, device: DeviceType = diskDeviceType(cfg.thin)): Promise<LogicalUnit> {
+  async addDevice(cfg: DeviceConfig, device: DeviceType = diskDeviceType(cfg.thin, cfg.removable === true)): Promise<LogicalUnit> {
     if (this.units.has(cfg.name)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}" already exists`);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
     const prStore = this.opts.prStore;

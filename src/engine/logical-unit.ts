@@ -30,6 +30,8 @@ export class LogicalUnit implements LuView {
   readonly type: PeripheralType;
   preventRemoval = new Set<number>();
   stopped = false;
+  /** A removable unit's medium is loaded (START STOP UNIT LOEJ); always true for fixed media. */
+  mediumPresent = true;
   /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
   readonly nexusKeys = new Map<number, string>();
 

@@ -29,6 +29,18 @@ const SERVED_WHILE_STOPPED: ReadonlySet<number> = new Set([
   Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.READ_CAPACITY_10, Op.SERVICE_ACTION_IN_16,
 ]);
 
+/**
+ * Commands a removable unit still serves with its medium ejected (SBC-4 4.19, SPC-4 5.x): the
+ * ones that do not touch the medium. Everything else, TEST UNIT READY and READ CAPACITY
+ * included, is NOT READY, MEDIUM NOT PRESENT.
+ */
+const SERVED_WITHOUT_MEDIUM: ReadonlySet<number> = new Set([
+  Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE, Op.START_STOP_UNIT, Op.MODE_SENSE_6, Op.MODE_SENSE_10,
+  Op.MODE_SELECT_6, Op.MODE_SELECT_10, Op.LOG_SENSE, Op.LOG_SELECT, Op.MAINTENANCE_IN,
+  Op.PREVENT_ALLOW_MEDIUM_REMOVAL, Op.RESERVE_6, Op.RELEASE_6, Op.RESERVE_10, Op.RELEASE_10,
+  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT,
+]);
+
 export type Logger = { error(obj: object, msg: string): void };
 
 export function runPipeline(nexus: ItNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
@@ -84,6 +96,10 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     return;
   }
   // 6. readiness and write protection
+  if (!lu.mediumPresent && !SERVED_WITHOUT_MEDIUM.has(def.op)) {
+    finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
+    return;
+  }
   if (lu.stopped && !SERVED_WHILE_STOPPED.has(def.op)) {
     finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;

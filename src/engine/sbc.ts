@@ -165,21 +165,33 @@ interface StartStopFields {
  * condition, which this emulation does not model (GOOD); START and LOEJ are then ignored.
  * START_VALID: START 1 starts the unit, START 0 stops it (the pipeline answers NOT READY until
  * started), flushing the cache first unless NO_FLUSH. LOEJ on a non-removable disk names a
- * medium that cannot be loaded or ejected: INVALID FIELD IN CDB. On a removable one, an eject
- * while PREVENT ALLOW MEDIUM REMOVAL is in effect is MEDIUM REMOVAL PREVENTED.
+ * medium that cannot be loaded or ejected: INVALID FIELD IN CDB. On a removable one LOEJ with
+ * START 0 ejects the medium and with START 1 loads it; without LOEJ the medium stays ready;
+ * either is MEDIUM REMOVAL PREVENTED while any I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL
+ * (SBC-4 5.x: the medium stays as it is). A load tells the other I_T nexuses NOT READY TO
+ * READY CHANGE, MEDIUM MAY HAVE CHANGED (SPC-4 5.14).
  */
 export const execStartStopUnit: Exec<StartStopFields> = async ctx => {
   const { lu, f } = ctx;
-  if (!POWER_CONDITIONS.has(f.powerCondition)) return invalidCdbField(4, 7);
+  // A removable-medium drive takes every POWER CONDITION value as a power request it does not
+  // model (MMC defines values SBC reserves, e.g. 5h SLEEP); a fixed disk refuses SBC's reserved
+  // ones. Either way a power condition leaves the medium where it is.
+  if (!lu.removable && !POWER_CONDITIONS.has(f.powerCondition)) return invalidCdbField(4, 7);
   if (f.powerCondition !== PowerCondition.START_VALID) return GOOD;
   if (f.loej && !lu.removable) return invalidCdbField(4, 1);
-  if (f.loej && !f.start && lu.preventRemoval.size > 0) return check(SENSE.MEDIUM_REMOVAL_PREVENTED);
+  if (f.loej && lu.preventRemoval.size > 0) return check(SENSE.MEDIUM_REMOVAL_PREVENTED);
   if (f.start) {
     lu.stopped = false;
+    if (f.loej && !lu.mediumPresent) {
+      lu.mediumPresent = true;
+      lu.raiseUa(SENSE.NOT_READY_TO_READY_CHANGE, ctx.nexus.id);
+    }
     return GOOD;
   }
-  const flush = f.noFlush ? Promise.resolve() : lu.backstore.flush();
-  lu.stopped = true;
+  const flush = f.noFlush || !lu.mediumPresent ? Promise.resolve() : lu.backstore.flush();
+  // A removable unit's readiness is its medium's presence: STOP without LOEJ only flushes, the
+  // medium stays ready (libiscsi StartStopUnit.NoLoej).
+  if (f.loej) { lu.mediumPresent = false; lu.stopped = true; } else if (!lu.removable) lu.stopped = true;
   if (f.immed) {
     flush.catch(() => undefined);
     return GOOD;

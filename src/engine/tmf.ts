@@ -53,6 +53,8 @@ export async function executeTmf(nexus: ItNexus, engine: Engine, req: TmfRequest
       await Promise.all(nexus.units().map(async lu => {
         await lu.tasks.abort(t => t.nexusId === nexus.id).quiesced;
         lu.reservation.clear(nexus.itKey);
+        // SBC-4 PREVENT ALLOW MEDIUM REMOVAL: an I_T nexus loss ends that nexus's prevention.
+        lu.preventRemoval.delete(nexus.id);
         lu.ua.queue(nexus.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
       }));
       return TmfResponse.FUNCTION_COMPLETE;

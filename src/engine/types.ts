@@ -85,6 +85,8 @@ export interface LuView {
   preventRemoval: Set<number>;
   /** START STOP UNIT: the unit is stopped (NOT READY until started). */
   stopped: boolean;
+  /** Whether a removable unit's medium is loaded (START STOP UNIT LOEJ ejects and loads it). */
+  mediumPresent: boolean;
   /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
   raiseUa(cond: import('./spec/asc').SenseCondition, exceptNexus?: number): void;
 }

@@ -18,7 +18,12 @@ export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreB
 
 export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings]);
 
+/** The same tables with a removable medium (INQUIRY RMB = 1; START STOP UNIT LOEJ loads and ejects). */
+export const DISK_REMOVABLE: DeviceType = { ...DISK, removable: true };
+export const DISK_THICK_REMOVABLE: DeviceType = { ...DISK_THICK, removable: true };
+
 /** The disk device type for a unit: thin units get UNMAP, fully provisioned ones do not. */
-export function diskDeviceType(thin: boolean): DeviceType {
+export function diskDeviceType(thin: boolean, removable = false): DeviceType {
+  if (removable) return thin ? DISK_REMOVABLE : DISK_THICK_REMOVABLE;
   return thin ? DISK : DISK_THICK;
 }

@@ -91,9 +91,35 @@ describe('SBC START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL', () => {
     const lu = makeLu({ removable: true });
     expectGood(await run(lu, [0x1e, 0, 0, 0, 0x01, 0], undefined, makeNexus(4)));
     expectCheck(await run(lu, [0x1b, 0, 0, 0, 0x02, 0]), SENSE.MEDIUM_REMOVAL_PREVENTED);
+    expect(lu.mediumPresent).to.equal(true);
     expectGood(await run(lu, [0x1e, 0, 0, 0, 0x00, 0], undefined, makeNexus(4)));
     expectGood(await run(lu, [0x1b, 0, 0, 0, 0x02, 0]));
-    expect(lu.stopped).to.equal(true);
+    expect(lu.mediumPresent).to.equal(false);
+  });
+
+  it('removable: LOEJ START 0 ejects, a prevented load is refused, LOEJ START 1 loads and tells the others', async () => {
+    const raised: Array<[string, number | undefined]> = [];
+    const lu = { ...makeLu({ removable: true }), raiseUa: (c: { name: string }, except?: number) => { raised.push([c.name, except]); } };
+    expectGood(await run(lu, [0x1b, 0x01, 0, 0, 0x02, 0])); // IMMED, eject
+    expect(lu.mediumPresent).to.equal(false);
+    expectGood(await run(lu, [0x1e, 0, 0, 0, 0x01, 0], undefined, makeNexus(2)));
+    expectCheck(await run(lu, [0x1b, 0, 0, 0, 0x03, 0]), SENSE.MEDIUM_REMOVAL_PREVENTED);
+    expect(lu.mediumPresent).to.equal(false);
+    expectGood(await run(lu, [0x1e, 0, 0, 0, 0x00, 0], undefined, makeNexus(2)));
+    expectGood(await run(lu, [0x1b, 0, 0, 0, 0x03, 0], undefined, makeNexus(7)));
+    expect(lu.mediumPresent).to.equal(true);
+    expect(lu.stopped).to.equal(false);
+    expect(raised).to.deep.equal([['NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED', 7]]);
+  });
+
+  it('removable: STOP without LOEJ keeps the medium ready; every power condition is accepted and ejects nothing', async () => {
+    const lu = makeLu({ removable: true });
+    expectGood(await run(lu, [0x1b, 0, 0, 0, 0x00, 0]));
+    expect(lu.stopped).to.equal(false);
+    for (const pc of [0x1, 0x4, 0x5, 0x6, 0x8, 0xf]) {
+      expectGood(await run(lu, [0x1b, 0x01, 0, 0, (pc << 4) | 0x02, 0]));
+      expect(lu.mediumPresent, `PC ${pc}`).to.equal(true);
+    }
   });
 
   it('a power condition leaves START/LOEJ alone; a reserved one is INVALID FIELD IN CDB', async () => {
