@@ -45,20 +45,20 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
 import type { ItNexus, NexusIdentity } from '../engine/nexus';
-import type { CommandRequest, Completion, CompletionCallback, TmfRequest } from '../engine/command';
-import { ResidualKind } from '../engine/command';
-import { Status, TmfFunction, TmfResponse } from '../engine/spec/status';
+import type { CommandRequest, CompletionCallback, TmfRequest } from '../engine/command';
+import { TmfFunction, TmfResponse } from '../engine/spec/status';
 import { NullBackstore } from '../engine/backstores/null';
 import type { EngineApi, NexusApi } from '../engine/engine-api';
 import type { EngineSettings, TargetConfig, Topology } from '../engine/topology';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
-import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
+import { DescriptorCursor } from './ring/descriptor';
+import { RingClient, RingLink, abortedCompletion, newRingLink } from './ring-client';
 import { Doorbell } from './ring/doorbell';
 import { SpscRing } from './ring/spsc-ring';
 import { Actor, Scheduler } from './scheduler';
 import {
-  DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, lunActorId, toDescAttr,
+  LunThreadData, MAIN_ACTOR, NexusCloseFn, THREAD_ACTOR, lunActorId,
 } from './actor-protocol';
 
 export type ActorTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings> };
@@ -80,62 +80,15 @@ export interface ActorEngineOptions {
   onThreadRestart?: (threadIndex: number, failed: boolean) => void;
 }
 
-interface CmdOp {
-  readonly kind: 'cmd';
-  readonly proxy: NexusProxy;
-  readonly req: CommandRequest;
-  readonly done: CompletionCallback;
-  readonly dest: number;
-  readonly seq: number;
-  readonly late: boolean;
-  handle: number;
-  rejected: boolean;
-}
-interface DataOp {
-  readonly kind: 'data';
-  readonly proxy: NexusProxy;
-  readonly cmd: CmdOp;
-  readonly data: Uint8Array | undefined;
-  handle: number;
-}
-interface TmfOp {
-  readonly kind: 'tmf';
-  readonly proxy: NexusProxy;
-  readonly fn: number;
-  readonly lun: number;
-  readonly refTag: number;
-  readonly dest: number;
-  readonly seq: number;
-  readonly resolve: (r: TmfResponse) => void;
-}
-type Op = CmdOp | DataOp | TmfOp;
-
-interface Parked { readonly c: Completion; readonly done: CompletionCallback }
-
-interface Link {
-  readonly index: number;
+interface Link extends RingLink<NexusProxy> {
   /** Device indexes homed here. */
   readonly home: readonly number[];
   worker: Worker | null;
-  scheduler: Scheduler | null;
   ready: boolean;
   failed: boolean;
   restarts: number;
-  readonly queue: Op[];
-  readonly inflight: Map<number, CmdOp | TmfOp>;
-  /** Spilled Data-In that arrived before its completion descriptor. */
-  readonly spills: Map<number, Uint8Array>;
-  /** Completions waiting for their spilled Data-In. */
-  readonly parked: Map<number, Parked>;
-  retryTimer: NodeJS.Timeout | null;
   readyWaiters: (() => void)[];
   closed: (() => void) | null;
-}
-
-const MIN_RETRY_MS = 1;
-
-function aborted(): Completion {
-  return { status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true };
 }
 
 /** Open the engine the topology asks for: threads 0 = the plain Engine on this thread. */
@@ -188,14 +141,11 @@ export class ActorEngine implements EngineApi {
   private readonly homeOf = new Map<string, number>();
   private readonly deviceIndex = new Map<string, number>();
   private readonly proxies = new Map<number, NexusProxy>();
-  private readonly transportBuffers = new WeakMap<Uint8Array, number>();
+  private readonly client: RingClient<NexusProxy, Link>;
   private nextNexusId = 1;
-  private nextSeq = 1;
-  private queued = 0;
   private stopping = false;
-  private pumpQueued = false;
   /** Counters for tests and the bench: operations that waited in a local queue, TASK SET FULLs. */
-  readonly counters = { queuedOps: 0, taskSetFull: 0, spilledIn: 0, spilledOut: 0, restarts: 0 };
+  readonly counters: RingClient<NexusProxy, Link>['counters'] & { restarts: number };
 
   private constructor(
     private readonly topology: ActorTopology,
@@ -213,10 +163,16 @@ export class ActorEngine implements EngineApi {
       const home: number[] = [];
       topology.devices.forEach((_, i) => { if (i % threads === t) home.push(i); });
       this.links.push({
-        index: t, home, worker: null, scheduler: null, ready: false, failed: false, restarts: 0, queue: [],
-        inflight: new Map(), spills: new Map(), parked: new Map(), retryTimer: null, readyWaiters: [], closed: null,
+        ...newRingLink<NexusProxy>(t), home, worker: null, ready: false, failed: false, restarts: 0, readyWaiters: [], closed: null,
       });
     }
+    this.client = new RingClient<NexusProxy, Link>(this.pool, this.links, {
+      canSend: (l, p) => l.ready && !p.opening.has(l.index),
+      isFailed: l => l.failed,
+      postSpill: (l, sequence, bytes) => this.post(l, { type: 'spillData', sequence, bytes }),
+      nexusGone: p => { if (!p.closedByTransport) this.lose(p); },
+    }, { sourceActor: MAIN_ACTOR, queueBound: opts.queueBound });
+    this.counters = Object.assign(this.client.counters, { restarts: 0 });
   }
 
   static async create(topology: ActorTopology, opts: ActorEngineOptions = {}): Promise<ActorEngine> {
@@ -258,12 +214,7 @@ export class ActorEngine implements EngineApi {
     if (this.stopping) return;
     this.stopping = true;
     await Promise.all(this.links.map(l => this.stopLink(l)));
-    for (const l of this.links) {
-      if (l.retryTimer) clearTimeout(l.retryTimer);
-      for (const op of l.queue.splice(0)) this.failOp(op);
-      for (const op of l.inflight.values()) this.failOp(op);
-      l.inflight.clear();
-    }
+    this.client.close();
     await this.dirEngine.close();
   }
 
@@ -283,43 +234,24 @@ export class ActorEngine implements EngineApi {
   }
 
   /** Operations waiting in local queues (backpressure). */
-  get queuedOps(): number { return this.queued; }
+  get queuedOps(): number { return this.client.queued; }
 
   // ---- data path (called by NexusProxy) ------------------------------------------------------
 
-  dataOutBuffer(bytes: number): Uint8Array | undefined {
-    const h = this.pool.get(bytes);
-    if (h < 0) return undefined;
-    const v = this.pool.view(h).subarray(0, bytes);
-    this.transportBuffers.set(v, h);
-    return v;
-  }
+  dataOutBuffer(bytes: number): Uint8Array | undefined { return this.client.dataOutBuffer(bytes); }
 
   submit(p: NexusProxy, req: CommandRequest, done: CompletionCallback): void {
-    if (p.isClosed) { done(aborted()); return; }
+    if (p.isClosed) { done(abortedCompletion()); return; }
     const { link, dest } = this.route(p, req.lun);
-    const late = req.dataOutLater !== undefined && req.dataOut === undefined;
-    const op: CmdOp = { kind: 'cmd', proxy: p, req, done, dest, seq: this.seq(), late, handle: NO_BUFFER, rejected: false };
-    if (req.dataOut) {
-      const h = this.transportBuffers.get(req.dataOut);
-      if (h !== undefined) { this.transportBuffers.delete(req.dataOut); op.handle = h; }
-    }
-    if (!this.enqueue(link, op)) return;
-    if (late) req.dataOutLater!(data => {
-      if (op.rejected || p.lost) return;
-      this.enqueue(link, { kind: 'data', proxy: p, cmd: op, data, handle: NO_BUFFER });
-    });
+    this.client.command(link, p, req, done, dest, () => !p.lost);
   }
 
   taskManagement(p: NexusProxy, req: TmfRequest): Promise<TmfResponse> {
     if (p.isClosed) return Promise.resolve(TmfResponse.FUNCTION_REJECTED);
     const nexusWide = req.fn === TmfFunction.I_T_NEXUS_RESET || req.fn === TmfFunction.TARGET_WARM_RESET ||
       req.fn === TmfFunction.TARGET_COLD_RESET;
-    const send = (link: Link, dest: number): Promise<TmfResponse> => new Promise(resolve => {
-      this.enqueue(link, {
-        kind: 'tmf', proxy: p, fn: req.fn, lun: req.lun, refTag: req.refTag ?? 0, dest, seq: this.seq(), resolve,
-      });
-    });
+    const send = (link: Link, dest: number): Promise<TmfResponse> =>
+      this.client.tmf(link, p, req.fn, req.lun, req.refTag ?? 0, dest);
     if (!nexusWide) {
       const { link, dest } = this.route(p, req.lun);
       return send(link, dest);
@@ -335,22 +267,13 @@ export class ActorEngine implements EngineApi {
     p.closedByTransport = true;
     if (!wasLost) {
       const fn = reason === 'loss' ? NexusCloseFn.LOSS : NexusCloseFn.LOGOUT;
-      await Promise.all(this.links.map(l => new Promise<TmfResponse>(resolve => {
-        if (l.failed) { resolve(TmfResponse.FUNCTION_COMPLETE); return; }
-        this.enqueue(l, { kind: 'tmf', proxy: p, fn, lun: 0, refTag: 0, dest: THREAD_ACTOR, seq: this.seq(), resolve });
-      })));
+      await Promise.all(this.links.map(l => this.client.tmf(l, p, fn, 0, 0, THREAD_ACTOR)));
     }
     this.proxies.delete(p.id);
     await p.dir.close(reason);
   }
 
   // ---- routing and queues --------------------------------------------------------------------
-
-  private seq(): number {
-    const s = this.nextSeq;
-    this.nextSeq = (this.nextSeq + 1) >>> 0 || 1;
-    return s;
-  }
 
   private route(p: NexusProxy, lun: number): { link: Link; dest: number } {
     const e = p.dir.map.entries.get(lun);
@@ -365,205 +288,8 @@ export class ActorEngine implements EngineApi {
     return { link: this.links[t], dest: THREAD_ACTOR };
   }
 
-  /** Sends now or queues (FIFO per thread); false when the operation was refused (TASK SET FULL). */
-  private enqueue(link: Link, op: Op): boolean {
-    if (link.failed) { this.failOp(op); return op.kind !== 'cmd'; }
-    if (link.queue.length === 0 && this.canSend(link, op) && this.write(link, op)) return true;
-    if (op.kind === 'cmd' && this.queued >= (this.opts.queueBound ?? 4096)) {
-      // SAM-5 5.3.1: TASK SET FULL when the target cannot accept the command now.
-      op.rejected = true;
-      this.counters.taskSetFull++;
-      if (op.handle !== NO_BUFFER) { this.pool.put(op.handle); op.handle = NO_BUFFER; }
-      op.done({ status: Status.TASK_SET_FULL, residualKind: ResidualKind.NONE, residual: 0 });
-      return false;
-    }
-    link.queue.push(op);
-    this.queued++;
-    this.counters.queuedOps++;
-    this.armRetry(link);
-    return true;
-  }
-
-  private canSend(link: Link, op: Op): boolean {
-    return link.ready && link.scheduler !== null && !op.proxy.opening.has(link.index);
-  }
-
-  private pump(link: Link): void {
-    while (link.queue.length > 0) {
-      const op = link.queue[0];
-      if (!this.canSend(link, op) || !this.write(link, op)) break;
-      link.queue.shift();
-      this.queued--;
-    }
-    if (link.queue.length > 0) this.armRetry(link);
-  }
-
-  private pumpAll(): void {
-    if (this.pumpQueued || this.queued === 0) return;
-    this.pumpQueued = true;
-    queueMicrotask(() => {
-      this.pumpQueued = false;
-      for (const l of this.links) if (l.queue.length > 0) this.pump(l);
-    });
-  }
-
-  private armRetry(link: Link): void {
-    if (link.retryTimer !== null || this.stopping) return;
-    link.retryTimer = setTimeout(() => {
-      link.retryTimer = null;
-      this.pump(link);
-    }, MIN_RETRY_MS);
-  }
-
-  /** Puts `data` into a pool buffer; NO_BUFFER when none is free; SPILL_BUFFER when too big. */
-  private stage(data: Uint8Array): number {
-    if (data.length > this.pool.maxBufferBytes) return SPILL_BUFFER;
-    const h = this.pool.get(data.length);
-    if (h < 0) return NO_BUFFER;
-    this.pool.view(h).set(data);
-    return h;
-  }
-
-  /** Writes one operation's descriptor; false = backpressure (ring full or pool empty). */
-  private write(link: Link, op: Op): boolean {
-    const s = link.scheduler!;
-    switch (op.kind) {
-      case 'cmd': {
-        const data = op.req.dataOut;
-        if (data && data.length > 0 && op.handle === NO_BUFFER) {
-          op.handle = this.stage(data);
-          if (op.handle === NO_BUFFER) return false;
-        }
-        const d = s.send(op.dest);
-        if (d === null) return false;
-        d.kind = DescKind.COMMAND;
-        d.sequence = op.seq;
-        d.tag = op.req.tag;
-        d.nexusId = op.proxy.id;
-        d.lun = op.req.lun;
-        d.taskAttribute = toDescAttr(op.req.attr);
-        d.writeCdb(op.req.cdb);
-        d.expectedDataTransferLength = op.req.expectedLength;
-        d.bufferHandle = op.handle;
-        d.dataLength = data ? data.length : 0;
-        d.flags = op.late ? DescFlag.DATA_LATER : 0;
-        d.sourceActor = MAIN_ACTOR;
-        if (op.handle === SPILL_BUFFER) {
-          this.counters.spilledOut++;
-          this.post(link, { type: 'spillData', sequence: op.seq, bytes: Uint8Array.prototype.slice.call(data!) });
-        }
-        op.handle = NO_BUFFER; // the engine thread owns it now
-        link.inflight.set(op.seq, op);
-        return true;
-      }
-      case 'data': {
-        if (op.data && op.handle === NO_BUFFER) {
-          op.handle = this.stage(op.data);
-          if (op.handle === NO_BUFFER) return false;
-        }
-        const d = s.send(op.cmd.dest);
-        if (d === null) return false;
-        d.kind = DescKind.DATA_OUT;
-        d.sequence = op.cmd.seq;
-        d.nexusId = op.proxy.id;
-        d.bufferHandle = op.data ? op.handle : NO_BUFFER;
-        d.dataLength = op.data ? op.data.length : 0;
-        d.flags = op.data ? 0 : DescFlag.DATA_FAILED;
-        d.sourceActor = MAIN_ACTOR;
-        if (op.handle === SPILL_BUFFER) {
-          this.counters.spilledOut++;
-          this.post(link, { type: 'spillData', sequence: op.cmd.seq, bytes: Uint8Array.prototype.slice.call(op.data!) });
-        }
-        op.handle = NO_BUFFER;
-        return true;
-      }
-      case 'tmf': {
-        const d = s.send(op.dest);
-        if (d === null) return false;
-        d.kind = DescKind.TMF;
-        d.sequence = op.seq;
-        d.nexusId = op.proxy.id;
-        d.lun = op.lun;
-        d.tmfFunction = op.fn;
-        d.referencedTag = op.refTag;
-        d.bufferHandle = NO_BUFFER;
-        d.flags = 0;
-        d.sourceActor = MAIN_ACTOR;
-        link.inflight.set(op.seq, op);
-        return true;
-      }
-    }
-  }
-
-  /** Completes an operation that can no longer be carried out (thread lost, engine closing). */
-  private failOp(op: Op): void {
-    if (op.kind === 'cmd') {
-      if (op.handle !== NO_BUFFER && op.handle !== SPILL_BUFFER) this.pool.put(op.handle);
-      op.handle = NO_BUFFER;
-      op.rejected = true;
-      op.done(aborted());
-    } else if (op.kind === 'tmf') {
-      op.resolve(op.fn >= NexusCloseFn.LOSS ? TmfResponse.FUNCTION_COMPLETE : TmfResponse.FUNCTION_REJECTED);
-    } else if (op.handle !== NO_BUFFER && op.handle !== SPILL_BUFFER) {
-      this.pool.put(op.handle);
-    }
-  }
-
-  // ---- completions ---------------------------------------------------------------------------
-
   /** A descriptor from a completion ring (valid only during the call). */
-  onDescriptor(link: Link, d: DescriptorCursor): void {
-    const seq = d.sequence;
-    const op = link.inflight.get(seq);
-    if (d.kind === DescKind.TMF_DONE) {
-      if (op && op.kind === 'tmf') {
-        link.inflight.delete(seq);
-        op.resolve(d.tmfResponse);
-      }
-    } else if (d.kind === DescKind.COMPLETION) {
-      const h = d.bufferHandle;
-      if (!op || op.kind !== 'cmd') {
-        if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
-        return;
-      }
-      link.inflight.delete(seq);
-      const flags = d.flags;
-      const c: Completion = {
-        status: d.status,
-        residualKind: d.residualKind as number as ResidualKind,
-        residual: d.residual,
-      };
-      const senseLength = d.senseLength;
-      if (senseLength > 0) {
-        const sense = Buffer.allocUnsafe(senseLength);
-        d.readSense(sense);
-        c.sense = sense;
-      }
-      if ((flags & DescFlag.ABORTED) !== 0) c.aborted = true;
-      if ((flags & DescFlag.NEXUS_GONE) !== 0 && !op.proxy.closedByTransport) this.lose(op.proxy);
-      if (h === SPILL_BUFFER) {
-        const bytes = link.spills.get(seq);
-        if (bytes === undefined) {
-          link.parked.set(seq, { c, done: op.done });
-          return;
-        }
-        link.spills.delete(seq);
-        c.data = bytes;
-        this.counters.spilledIn++;
-      } else if (h !== NO_BUFFER) {
-        c.data = this.pool.view(h).subarray(0, d.dataLength);
-        let released = false;
-        c.release = () => {
-          if (released) return;
-          released = true;
-          this.pool.put(h);
-          this.pumpAll();
-        };
-      }
-      op.done(c);
-    }
-    if (this.queued > 0) this.pumpAll();
-  }
+  onDescriptor(link: Link, d: DescriptorCursor): void { this.client.onDescriptor(link, d); }
 
   private onControl(link: Link, m: ControlMessage): void {
     switch (m.type) {
@@ -571,28 +297,19 @@ export class ActorEngine implements EngineApi {
         link.ready = true;
         for (const p of this.proxies.values()) if (!p.isClosed) this.mirrorOpen(link, p);
         for (const w of link.readyWaiters.splice(0)) w();
-        this.pump(link);
+        this.client.pump(link);
         break;
       }
       case 'nexusOpened': {
         const p = this.proxies.get(m.nexusId);
         if (!p) break;
         p.opening.delete(link.index);
-        this.pump(link);
+        this.client.pump(link);
         break;
       }
-      case 'spillData': {
-        const parked = link.parked.get(m.sequence);
-        if (parked) {
-          link.parked.delete(m.sequence);
-          parked.c.data = m.bytes;
-          this.counters.spilledIn++;
-          parked.done(parked.c);
-        } else {
-          link.spills.set(m.sequence, m.bytes);
-        }
+      case 'spillData':
+        this.client.onSpill(link, m.sequence, m.bytes);
         break;
-      }
       case 'threadClosed': {
         link.closed?.();
         break;
@@ -678,21 +395,14 @@ export class ActorEngine implements EngineApi {
     if (this.stopping || !wasReady) return;
     // Every nexus that reached a unit of this thread lost its state there (SAM-5 I_T nexus loss).
     const home = new Set(link.home.map(i => this.topology.devices[i].name));
-    const hit = new Set<NexusProxy>();
-    for (const op of link.inflight.values()) hit.add(op.proxy);
+    const hit = this.client.failInflight(link);
     for (const p of this.proxies.values()) if (p.dir.units().some(u => home.has(u.name))) hit.add(p);
-    const inflight = [...link.inflight.values()];
-    link.inflight.clear();
-    link.spills.clear();
-    for (const pk of link.parked.values()) pk.done(aborted());
-    link.parked.clear();
-    for (const op of inflight) this.failOp(op);
     for (const p of hit) this.lose(p);
     for (const p of this.proxies.values()) p.opening.delete(link.index);
     const max = this.opts.maxRestarts ?? 3;
     if (link.restarts >= max) {
       link.failed = true;
-      for (const op of link.queue.splice(0)) { this.queued--; this.failOp(op); }
+      this.client.failQueued(link);
       this.opts.onThreadRestart?.(link.index, true);
       return;
     }
@@ -708,25 +418,8 @@ export class ActorEngine implements EngineApi {
   private lose(p: NexusProxy): void {
     if (p.lost || p.closedByTransport) return;
     p.lost = true;
-    for (const l of this.links) {
-      const keep: Op[] = [];
-      for (const op of l.queue) {
-        if (op.proxy === p) { this.queued--; this.failOp(op); } else keep.push(op);
-      }
-      l.queue.length = 0;
-      l.queue.push(...keep);
-    }
-    for (const l of this.links) {
-      if (l.failed || !l.ready) continue;
-      const op: TmfOp = {
-        kind: 'tmf', proxy: p, fn: NexusCloseFn.LOSS, lun: 0, refTag: 0, dest: THREAD_ACTOR, seq: this.seq(),
-        resolve: () => undefined,
-      };
-      // Bypass the closed check of enqueue: this close is the engine's own.
-      l.queue.push(op);
-      this.queued++;
-      this.pump(l);
-    }
+    this.client.dropQueued(p);
+    for (const l of this.links) if (l.ready) this.client.closeQuietly(l, p, THREAD_ACTOR);
     this.proxies.delete(p.id);
     void p.dir.close('loss');
     p.onLost?.();

@@ -23,6 +23,7 @@ import type { Backstore } from '../engine/types';
 import { BufferPool } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
 import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
+import { decodeNexusIdentity } from './ring-client';
 import { Actor, Scheduler } from './scheduler';
 import {
   DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, fromDescAttr, lunActorId,
@@ -30,6 +31,9 @@ import {
 
 /** A completion waiting for a free slot on the completion ring. */
 interface Outgoing {
+  /** Actor that sent the request (where the answer goes) and the actor answering. */
+  dest: number;
+  from: number;
   kind: DescKind;
   sequence: number;
   tag: number;
@@ -54,13 +58,22 @@ interface LateData {
 
 type OpenStore = (cfg: DeviceConfig) => Promise<Backstore>;
 
+/** Sends spilled Data-In towards the actor `dest` that asked for it. */
+export type SpillSender = (dest: number, sequence: number, bytes: Uint8Array) => void;
+
+/**
+ * Late Data-Out and spills are keyed per sender: several threads send to one LUN actor in the
+ * engine-thread mesh (thread-engine.ts), each with its own sequence numbers.
+ */
+function opKey(source: number, sequence: number): number { return source * 0x1_0000_0000 + sequence; }
+
 export class LunThreadHost {
   private readonly nexuses = new Map<number, ItNexus>();
   private readonly late = new Map<number, LateData>();
   /** Spilled Data-Out that arrived before its COMMAND descriptor was read. */
   private readonly earlySpill = new Map<number, Uint8Array>();
-  /** Sequence of the last COMMAND read (sequences grow per link: actor-engine.ts). */
-  private lastCommandSeq = 0;
+  /** Sequence of the last COMMAND read per sending actor (sequences grow per sender). */
+  private readonly lastCommandSeq = new Map<number, number>();
   private readonly outbox: Outgoing[] = [];
   private retrying = false;
   private readonly cdbScratch = new Uint8Array(32);
@@ -71,10 +84,14 @@ export class LunThreadHost {
     readonly engine: Engine,
     readonly scheduler: Scheduler,
     readonly pool: BufferPool,
-    private readonly post: (m: ControlMessage) => void,
+    private readonly spill: SpillSender,
   ) {}
 
-  static async start(data: LunThreadData, post: (m: ControlMessage) => void, open: OpenStore): Promise<LunThreadHost> {
+  /**
+   * Opens the thread's Engine (real backstores for home devices, placeholders for the others),
+   * registers the LUN actors on a scheduler over `data.rings` and starts it.
+   */
+  static async start(data: LunThreadData, spill: SpillSender, open: OpenStore): Promise<LunThreadHost> {
     const home = new Set(data.home);
     const engine = await Engine.create({ devices: [...data.devices], targets: [...data.targets] }, {
       openBackstore: cfg => home.has(cfg.name)
@@ -82,7 +99,7 @@ export class LunThreadHost {
         : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const scheduler = new Scheduler(data.rings, data.scheduler);
-    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool), post);
+    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool), spill);
     scheduler.setRoute(MAIN_ACTOR, 0);
     scheduler.register(new ThreadActor(THREAD_ACTOR, host));
     data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
@@ -103,13 +120,23 @@ export class LunThreadHost {
     return '';
   }
 
-  spillArrived(sequence: number, bytes: Uint8Array): void {
+  /** Nexuses mirrored here whose id satisfies `owned` are lost (their owner thread died). */
+  dropNexuses(owned: (nexusId: number) => boolean): void {
+    for (const [id, n] of this.nexuses) {
+      if (!owned(id)) continue;
+      this.nexuses.delete(id);
+      void n.close('loss');
+    }
+  }
+
+  spillArrived(sequence: number, bytes: Uint8Array, source = MAIN_ACTOR): void {
     // The spill message and the ring are separate channels: the bytes may come first.
-    if (!this.late.has(sequence) && ((sequence - this.lastCommandSeq) | 0) > 0) {
-      this.earlySpill.set(sequence, bytes);
+    const key = opKey(source, sequence);
+    if (!this.late.has(key) && ((sequence - (this.lastCommandSeq.get(source) ?? 0)) | 0) > 0) {
+      this.earlySpill.set(key, bytes);
       return;
     }
-    this.lateArrived(sequence, bytes, NO_BUFFER);
+    this.lateArrived(key, bytes, NO_BUFFER);
   }
 
   // ---- data path -----------------------------------------------------------------------------
@@ -123,26 +150,40 @@ export class LunThreadHost {
         const h = d.bufferHandle;
         const failed = (d.flags & DescFlag.DATA_FAILED) !== 0 || h === NO_BUFFER;
         if (h === SPILL_BUFFER) break; // the bytes come as spillData
-        this.lateArrived(d.sequence, failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
+        this.lateArrived(opKey(d.sourceActor, d.sequence), failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
         break;
       }
+      case DescKind.NEXUS_OPEN: this.nexusOpen(d); break;
       default: break;
     }
   }
 
+  /** NEXUS_OPEN from a peer thread: the identity is in a pool buffer, returned here. */
+  private nexusOpen(d: DescriptorCursor): void {
+    const h = d.bufferHandle;
+    if (h === NO_BUFFER || h === SPILL_BUFFER) return;
+    const ident = decodeNexusIdentity(this.pool.view(h).subarray(0, d.dataLength));
+    this.pool.put(h);
+    // A target this thread does not know leaves the nexus unopened: its commands answer NEXUS_GONE.
+    if (ident) this.openNexus({ nexusId: d.nexusId, targetName: ident.targetName, initiatorName: ident.initiatorName, isid: ident.isid ?? '', tpgt: ident.tpgt ?? 0 });
+  }
+
   private command(d: DescriptorCursor): void {
     const sequence = d.sequence;
-    this.lastCommandSeq = sequence;
+    const source = d.sourceActor;
+    const self = d.destActor;
+    const key = opKey(source, sequence);
+    this.lastCommandSeq.set(source, sequence);
     const tag = d.tag;
     const nexusId = d.nexusId;
     const n = this.nexuses.get(nexusId);
     const h = d.bufferHandle;
-    const early = this.earlySpill.get(sequence);
-    if (early) this.earlySpill.delete(sequence);
+    const early = this.earlySpill.get(key);
+    if (early) this.earlySpill.delete(key);
     const flags = d.flags;
     if (!n) {
       if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
-      this.emit(DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | DescFlag.NEXUS_GONE, undefined, 0, 0, NO_BUFFER, 0, 0);
+      this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | DescFlag.NEXUS_GONE, undefined, 0, 0, NO_BUFFER, 0, 0);
       return;
     }
     const len = d.readCdb(this.cdbScratch);
@@ -155,7 +196,7 @@ export class LunThreadHost {
     };
     let dataHandle = NO_BUFFER;
     if ((flags & DescFlag.DATA_LATER) !== 0 || h === SPILL_BUFFER) {
-      const late = this.lateFor(sequence);
+      const late = this.lateFor(key);
       if (early) { late.arrived = true; late.data = early; }
       req.dataOutLater = cb => {
         if (late.arrived) cb(late.data);
@@ -165,20 +206,20 @@ export class LunThreadHost {
       dataHandle = h;
       req.dataOut = this.pool.view(h).subarray(0, d.dataLength);
     }
-    n.execute(req, c => this.completed(sequence, tag, nexusId, c, dataHandle));
+    n.execute(req, c => this.completed(source, self, sequence, tag, nexusId, c, dataHandle));
   }
 
-  private lateFor(sequence: number): LateData {
-    let l = this.late.get(sequence);
+  private lateFor(key: number): LateData {
+    let l = this.late.get(key);
     if (!l) {
       l = { arrived: false, handle: NO_BUFFER };
-      this.late.set(sequence, l);
+      this.late.set(key, l);
     }
     return l;
   }
 
-  private lateArrived(sequence: number, data: Uint8Array | undefined, handle: number): void {
-    const l = this.late.get(sequence);
+  private lateArrived(key: number, data: Uint8Array | undefined, handle: number): void {
+    const l = this.late.get(key);
     if (!l) {
       // The command already completed (aborted, or the CDB needed no data): drop the data.
       if (handle !== NO_BUFFER) this.pool.put(handle);
@@ -192,11 +233,14 @@ export class LunThreadHost {
     cb?.(data);
   }
 
-  private completed(sequence: number, tag: number, nexusId: number, c: Completion, dataOutHandle: number): void {
+  private completed(
+    source: number, self: number, sequence: number, tag: number, nexusId: number, c: Completion, dataOutHandle: number,
+  ): void {
     if (dataOutHandle !== NO_BUFFER) this.pool.put(dataOutHandle);
-    const l = this.late.get(sequence);
+    const key = opKey(source, sequence);
+    const l = this.late.get(key);
     if (l) {
-      this.late.delete(sequence);
+      this.late.delete(key);
       if (l.handle !== NO_BUFFER) this.pool.put(l.handle);
     }
     let handle = NO_BUFFER;
@@ -211,21 +255,23 @@ export class LunThreadHost {
       } else {
         // Larger than the largest pool class, or the pool is empty: spill (actor-protocol.ts).
         handle = SPILL_BUFFER;
-        this.post({ type: 'spillData', sequence, bytes: Uint8Array.prototype.slice.call(data) });
+        this.spill(source, sequence, Uint8Array.prototype.slice.call(data));
       }
     }
     const flags = c.aborted ? DescFlag.ABORTED : 0;
-    this.emit(DescKind.COMPLETION, sequence, tag, nexusId, c.status, flags, c.sense, c.residualKind, c.residual, handle, dataLength, 0);
+    this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, c.status, flags, c.sense, c.residualKind, c.residual, handle, dataLength, 0);
   }
 
   private tmf(d: DescriptorCursor): void {
     const sequence = d.sequence;
+    const source = d.sourceActor;
+    const self = d.destActor;
     const nexusId = d.nexusId;
     const fn = d.tmfFunction;
     const tag = d.tag;
     const n = this.nexuses.get(nexusId);
     const answer = (r: TmfResponse): void =>
-      this.emit(DescKind.TMF_DONE, sequence, tag, nexusId, 0, 0, undefined, 0, 0, NO_BUFFER, 0, r);
+      this.emit(source, self, DescKind.TMF_DONE, sequence, tag, nexusId, 0, 0, undefined, 0, 0, NO_BUFFER, 0, r);
     if (fn === NexusCloseFn.LOSS || fn === NexusCloseFn.LOGOUT) {
       if (!n) { answer(TmfResponse.FUNCTION_COMPLETE); return; }
       this.nexuses.delete(nexusId);
@@ -246,11 +292,11 @@ export class LunThreadHost {
   }
 
   private emit(
-    kind: DescKind, sequence: number, tag: number, nexusId: number, status: number, flags: number,
+    dest: number, from: number, kind: DescKind, sequence: number, tag: number, nexusId: number, status: number, flags: number,
     sense: Uint8Array | undefined, residualKind: number, residual: number, handle: number, dataLength: number,
     tmfResponse: number,
   ): void {
-    const o: Outgoing = { kind, sequence, tag, nexusId, status, flags, sense, residualKind, residual, handle, dataLength, tmfResponse };
+    const o: Outgoing = { dest, from, kind, sequence, tag, nexusId, status, flags, sense, residualKind, residual, handle, dataLength, tmfResponse };
     if (this.outbox.length > 0 || !this.write(o)) {
       this.outbox.push(o);
       this.retry();
@@ -258,7 +304,7 @@ export class LunThreadHost {
   }
 
   private write(o: Outgoing): boolean {
-    const d = this.scheduler.send(MAIN_ACTOR);
+    const d = this.scheduler.send(o.dest);
     if (d === null) return false;
     d.kind = o.kind;
     d.sequence = o.sequence;
@@ -271,23 +317,33 @@ export class LunThreadHost {
     d.bufferHandle = o.handle;
     d.dataLength = o.dataLength;
     d.tmfResponse = o.tmfResponse;
-    d.sourceActor = THREAD_ACTOR;
+    d.sourceActor = o.from;
     if (o.sense && o.sense.length > 0) d.writeSense(o.sense);
     else d.writeSense(this.senseScratch, 0);
     return true;
   }
 
-  /** Completion ring full: wait for the supervisor to free slots, then send in order. */
+  /**
+   * Completion ring full: wait for the requester to free slots, then send in order. A completion
+   * whose requester has no route any more (its thread died) is dropped with its buffer.
+   */
   private retry(): void {
     if (this.retrying) return;
     this.retrying = true;
     const again = (): void => {
-      while (this.outbox.length > 0 && this.write(this.outbox[0])) this.outbox.shift();
+      while (this.outbox.length > 0) {
+        const o = this.outbox[0];
+        if (!this.write(o)) {
+          if (this.scheduler.hasRoute(o.dest)) break;
+          if (o.handle !== NO_BUFFER && o.handle !== SPILL_BUFFER) this.pool.put(o.handle);
+        }
+        this.outbox.shift();
+      }
       if (this.outbox.length === 0) { this.retrying = false; return; }
       this.scheduler.flush();
-      void this.scheduler.waitWritable(MAIN_ACTOR, 50).then(again);
+      void this.scheduler.waitWritable(this.outbox[0].dest, 50).then(again);
     };
-    void this.scheduler.waitWritable(MAIN_ACTOR, 50).then(again);
+    void this.scheduler.waitWritable(this.outbox[0].dest, 50).then(again);
   }
 
   async close(): Promise<void> {
@@ -308,7 +364,7 @@ class ThreadActor implements Actor {
   receive(d: DescriptorCursor): void { this.host.receive(d); }
 }
 
-function loadOpen(moduleName: string): OpenStore {
+export function loadOpen(moduleName: string): OpenStore {
   if (moduleName === '') return standardOpen;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(moduleName) as { openBackstore?: unknown };
@@ -323,6 +379,7 @@ export function runLunThread(data: LunThreadData): void {
   const port = parentPort;
   if (port === null) throw Object.assign(new Error('LUN thread must run in a worker'), { code: 'ERR_NOT_WORKER' });
   const post = (m: ControlMessage): void => postControl(port, m);
+  const spill: SpillSender = (_dest, sequence, bytes) => post({ type: 'spillData', sequence, bytes });
   const early: ControlMessage[] = [];
   let host: LunThreadHost | undefined;
   const handle = (m: ControlMessage): void => {
@@ -349,7 +406,7 @@ export function runLunThread(data: LunThreadData): void {
     const r = receiveControl(raw);
     if (r.ok) handle(r.msg);
   });
-  LunThreadHost.start(data, post, loadOpen(data.backstoreModule)).then(h => {
+  LunThreadHost.start(data, spill, loadOpen(data.backstoreModule)).then(h => {
     host = h;
     for (const m of early.splice(0)) handle(m);
     post({ type: 'threadReady', threadIndex: data.threadIndex });

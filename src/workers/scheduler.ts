@@ -182,6 +182,11 @@ export class Scheduler {
     else this.routes.set(actorId, threadIndex);
   }
 
+  /** Whether descriptors for `actorId` have somewhere to go. */
+  hasRoute(actorId: number): boolean {
+    return this.routes.has(actorId);
+  }
+
   // ---- sending -----------------------------------------------------------------------------
 
   /**

@@ -23,6 +23,8 @@ export enum DescKind {
   TMF_DONE = 4,
   /** Data-Out that arrived after its COMMAND (sequence names the command). */
   DATA_OUT = 5,
+  /** Opens an I_T nexus on the receiving thread; its identity is in the pool buffer (ring-client.ts). */
+  NEXUS_OPEN = 6,
 }
 
 /** SAM-5 8.6 task attributes. */
