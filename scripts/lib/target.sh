@@ -6,6 +6,8 @@
 #            runs `nexus serve` on it; tgtd: a target with LUN 1 = sparse WORKDIR/lun1.img with
 #            thin_provisioning=1 (tgtd's LUN 0 is its own controller LUN).
 #     Sets TARGET_PID, TARGET_LUN, TARGET_URL (libiscsi iscsi:// URL of the disk), TARGET_LOG.
+#     TARGET_REMOVABLE_LUN=1 (nexus only): also LUN 1, a second thin fileio disk of SIZE with
+#            "removable": true (WORKDIR/lun1.img); TARGET_REMOVABLE_URL is then its URL.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -14,7 +16,7 @@
 #     SIGKILL after a bounded wait.
 # Every wait is bounded. Returns non-zero (with the log tail on stderr) when the target fails.
 
-TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""
+TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""; TARGET_REMOVABLE_URL=""
 _TARGET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 _target_ns() { if [ -n "${TARGET_NETNS:-}" ]; then ip netns exec "$TARGET_NETNS" "$@"; else "$@"; fi; }
@@ -42,16 +44,22 @@ target_start() {
   if _target_listening "$port"; then echo "target: port $port already in use" >&2; return 1; fi
   case $kind in
     nexus)
-      rm -rf "$dir/state" "$dir/lun0.img"; mkdir -p "$dir/state"
+      rm -rf "$dir/state" "$dir/lun0.img" "$dir/lun1.img"; mkdir -p "$dir/state"
+      local rdev="" rlun=""
+      if [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then
+        rdev=",
+    { \"name\": \"disk1\", \"handler\": \"fileio\", \"path\": \"$dir/lun1.img\", \"size\": \"$size\", \"blockSize\": 512, \"thin\": true, \"removable\": true }"
+        rlun=", { \"lun\": 1, \"device\": \"disk1\" }"
+      fi
       cat >"$dir/topology.json" <<JSON
 {
   "stateDir": "$dir/state",
   "devices": [
-    { "name": "disk0", "handler": "fileio", "path": "$dir/lun0.img", "size": "$size", "blockSize": 512, "thin": true }
+    { "name": "disk0", "handler": "fileio", "path": "$dir/lun0.img", "size": "$size", "blockSize": 512, "thin": true }$rdev
   ],
   "targets": [
     { "driver": "iscsi", "name": "$iqn", "portals": ["$addr:$port"],
-      "luns": [ { "lun": 0, "device": "disk0" } ] }
+      "luns": [ { "lun": 0, "device": "disk0" }$rlun ] }
   ]
 }
 JSON
@@ -93,6 +101,7 @@ JSON
   fi
   local host=$addr; case $addr in *:*) host="[$addr]";; esac
   TARGET_URL="iscsi://$host:$port/$iqn/$TARGET_LUN"
+  if [ "$kind" = nexus ] && [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then TARGET_REMOVABLE_URL="iscsi://$host:$port/$iqn/1"; fi
   return 0
 }
 

@@ -2,7 +2,9 @@
 # run.sh - libiscsi conformance (iscsi-test-cu, Debian libiscsi-bin) against Nexus or tgtd.
 #
 # Usage: bash test/conformance/run.sh            (npm run test:conformance)
-#   Starts the target on 127.0.0.1 with one 128 MiB thin file LUN, runs every suite of the SCSI
+#   Starts the target on 127.0.0.1 with one 128 MiB thin file LUN (Nexus: and a removable one at
+#   LUN 1, which the removable-medium suites StartStopUnit, PreventAllow and NoMedia run against,
+#   as they skip on a fixed disk), runs every suite of the SCSI
 #   and iSCSI families one iscsi-test-cu process per suite (each bounded by `timeout`, the whole
 #   run by a budget), always with --dataloss and two initiator names (-i/-I: the tests that open
 #   a second I_T nexus use the second), then judges the results against
@@ -50,6 +52,7 @@ if [ -n "${NEXUS_CONF_URL:-}" ]; then
 else
   # The first free port from NEXUS_CONF_PORT on (other runs may share this machine).
   for i in $(seq 1 20); do _target_listening "$PORT" || break; PORT=$((PORT + 1)); done
+  [ "$KIND" = nexus ] && export TARGET_REMOVABLE_LUN=1
   target_start "$KIND" "$OUT/target" 127.0.0.1 "$PORT" 128M "$IQN" || { echo "0 passed, 1 failed"; exit 2; }
   URL=$TARGET_URL
 fi
@@ -108,7 +111,12 @@ for fs in $SUITES; do
   else
     to=$SUITE_TO; [ $left -lt $to ] && to=$left
     # MultipathIO wants a second path: the same portal again, logged in as a second session.
-    timeout -k 5 "$to" iscsi-test-cu "${opts[@]}" -t "$fs" "$URL" "$URL" >"$raw" 2>&1 </dev/null; rc=$?
+    urls=("$URL" "$URL")
+    # The removable-medium suites run on the removable LUN, over one path: PreventAllow.2ITNexuses
+    # logs in a second nexus of its own, which must not share its I_T nexus (and so the unit
+    # attentions of the resets earlier in the suite) with an idle second path.
+    case $fs in SCSI.StartStopUnit|SCSI.PreventAllow|SCSI.NoMedia) [ -n "$TARGET_REMOVABLE_URL" ] && urls=("$TARGET_REMOVABLE_URL") ;; esac
+    timeout -k 5 "$to" iscsi-test-cu "${opts[@]}" -t "$fs" "${urls[@]}" >"$raw" 2>&1 </dev/null; rc=$?
     if [ $rc = 124 ] || [ $rc = 137 ]; then
       timeout -k 2 10 iscsi-inq "$URL" >/dev/null 2>&1 || dead="target unresponsive after $fs timed out"
     fi
