@@ -10,6 +10,7 @@ import { ExecContext } from './types';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
 import { senseFromErrno } from './backstores/errno-sense';
+import { BLOCK_LIMITS } from './vpd';
 import { prConflict } from './pr';
 import type { ItNexus } from './nexus';
 import type { Mapping } from './lun-map';
@@ -119,19 +120,24 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   const task: Task = {
     nexusId: nexus.id, itKey, tag: req.tag, lun: req.lun, attr, state: TaskState.WAITING, aborted: false,
     run: () => {
-      if (!later) {
-        if (partialBytes >= 0) completePartial(task, dataOut);
-        else execute(task);
-        return;
+      // A throw here is a bug; it must still end the task, or the task set would stall behind it.
+      try {
+        if (!later) {
+          if (partialBytes >= 0) completePartial(task, dataOut);
+          else execute(task);
+          return;
+        }
+        // Enabled in command order; runs once its Data-Out has arrived.
+        later(data => {
+          if (task.aborted) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+          if (!data || data.length < Math.min(xfer, req.expectedLength)) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
+          if (partialBytes >= 0) { completePartial(task, data); return; }
+          ctx = { ...ctx, dataOut: data.length === xfer ? data : data.subarray(0, xfer) };
+          execute(task);
+        });
+      } catch (err) {
+        settle(task, internalFailure(err, req, log));
       }
-      // Enabled in command order; runs once its Data-Out has arrived.
-      later(data => {
-        if (task.aborted) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
-        if (!data || data.length < Math.min(xfer, req.expectedLength)) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
-        if (partialBytes >= 0) { completePartial(task, data); return; }
-        ctx = { ...ctx, dataOut: data.length === xfer ? data : data.subarray(0, xfer) };
-        execute(task);
-      });
     },
     onAbortWaiting: () => done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true }),
   };
@@ -139,10 +145,12 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // the write changes exactly the bytes the initiator sent. Out-of-range LBAs are left to the
   // handler's own range check.
   const completePartial = (t: Task, data: Uint8Array | undefined): void => {
-    const full = Buffer.alloc(xfer);
     const lba = BigInt((f as { lba?: number | bigint }).lba ?? 0);
-    const inRange = lba + BigInt(xfer / lu.blockSize) <= lu.blocks;
-    const fill = inRange ? lu.backstore.read(Number(lba) * lu.blockSize, full) : Promise.resolve();
+    // SBC-4 4.5 and VPD B0h: range and MAXIMUM TRANSFER LENGTH are checked before any buffer exists.
+    if (lba + BigInt(xfer / lu.blockSize) > lu.blocks) { settle(t, check(SENSE.LBA_OUT_OF_RANGE, { information: lba })); return; }
+    if (xfer > BLOCK_LIMITS.maxTransferBytes) { settle(t, check(SENSE.INVALID_FIELD_IN_CDB)); return; }
+    const full = Buffer.alloc(xfer);
+    const fill = lu.backstore.read(Number(lba) * lu.blockSize, full);
     fill.then(() => {
       if (data) full.set(data.subarray(0, partialBytes), 0);
       ctx = { ...ctx, dataOut: full };
