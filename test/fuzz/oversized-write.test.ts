@@ -1,5 +1,5 @@
-// Reproducers for defects the fuzz found that are not fixed yet. They fail today, so they run
-// only with NEXUS_FUZZ_KNOWN_BUGS=1 (otherwise pending); once the fix lands, drop the gate.
+// Regression test for a defect the fuzz found: a one-block WRITE announcing an Expected Data
+// Transfer Length of 4 GiB made the target reserve that much memory per 48-byte PDU.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
@@ -7,7 +7,6 @@ import { Wire, login } from './client';
 import { Op, nopOut, scsiCommand } from './wire';
 
 const TARGET = 'iqn.2026-11.io.nexus:known-bugs';
-const enabled = process.env.NEXUS_FUZZ_KNOWN_BUGS === '1';
 
 /** Virtual memory size of a process in bytes (Linux /proc/<pid>/status VmSize). */
 function vmSize(pid: number): number {
@@ -15,7 +14,7 @@ function vmSize(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-(enabled ? describe : describe.skip)('fuzz reproducers (NEXUS_FUZZ_KNOWN_BUGS=1)', function () {
+describe('fuzz regression: oversized Expected Data Transfer Length', function () {
   this.timeout(60000);
   let d: RunningDaemon | undefined;
 
