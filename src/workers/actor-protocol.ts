@@ -17,8 +17,18 @@ import type { SchedulerOptions, ThreadRings } from './scheduler';
 export const MAIN_ACTOR = 0;
 /** Per engine thread: commands to unmapped LUNs, nexus close and nexus-wide TMFs. */
 export const THREAD_ACTOR = 1;
+/** First actor id of the per-thread completion sinks of the engine-thread mesh (thread-engine.ts). */
+export const SINK_ACTOR_BASE = 0x4000_0000;
+/** Completion sink of engine thread `t`: where its ThreadEngine's descriptors are answered. */
+export function sinkActorId(t: number): number { return SINK_ACTOR_BASE + t; }
+/** Engine thread whose sink `actorId` is, or -1. */
+export function sinkThread(actorId: number): number {
+  return actorId >= SINK_ACTOR_BASE && actorId < SINK_ACTOR_BASE + 256 ? actorId - SINK_ACTOR_BASE : -1;
+}
 /** Actor id of the LUN actor for topology device `index`. */
 export function lunActorId(deviceIndex: number): number { return 2 + deviceIndex; }
+/** Topology device index of a LUN actor id, or -1. */
+export function lunDeviceIndex(actorId: number): number { return actorId >= 2 && actorId < SINK_ACTOR_BASE ? actorId - 2 : -1; }
 
 /** bufferHandle value: the data travels as a spillData control message with the same sequence. */
 export const SPILL_BUFFER = 0xfffffffe;

@@ -123,7 +123,79 @@ export interface ThreadClosed {
   readonly error: string;
 }
 
+/**
+ * A connection that reached the full feature phase on the supervisor, handed to an engine thread
+ * (DESIGN §3): `fd` is a duplicate of the socket's descriptor, opened there with net.Socket.
+ * Sequence numbers are RFC 7143 values as they stand after the final Login Response was written.
+ */
+export interface ConnectionHandOff {
+  readonly type: 'connectionHandOff';
+  readonly handOffId: number;
+  readonly fd: number;
+  /** Registry key of the session (session-registry.ts). */
+  readonly sessionKey: string;
+  readonly targetName: string;
+  readonly initiatorName: string;
+  /** ISID as 12 hex digits. */
+  readonly isid: string;
+  readonly tsih: number;
+  readonly cid: number;
+  readonly tpgt: number;
+  readonly statSN: number;
+  readonly expCmdSN: number;
+  readonly maxCmdSN: number;
+  /** Negotiated session and connection parameters (RFC 7143 13), key → value. */
+  readonly params: ConfigValue;
+  /** Bytes the supervisor read past the login: the thread processes them before the socket's. */
+  readonly pending: Uint8Array;
+}
+export interface HandOffAccepted {
+  readonly type: 'handOffAccepted';
+  readonly handOffId: number;
+  readonly threadIndex: number;
+  /** '' when the thread owns the connection; otherwise it closed the descriptor. */
+  readonly error: string;
+}
+/** Supervisor → hosting thread: end a session (reinstatement, logout by the supervisor, shutdown). */
+export interface SessionClose {
+  readonly type: 'sessionClose';
+  readonly sessionKey: string;
+  readonly reason: string;
+}
+/** Hosting thread → supervisor: a session ended (logout, connection loss, closed on request). */
+export interface SessionEnded {
+  readonly type: 'sessionEnded';
+  readonly sessionKey: string;
+  readonly threadIndex: number;
+  readonly reason: string;
+}
+/** Supervisor → engine threads: engine thread `threadIndex` died (peerDown) or serves again (peerUp). */
+export interface PeerDown {
+  readonly type: 'peerDown';
+  readonly threadIndex: number;
+}
+export interface PeerUp {
+  readonly type: 'peerUp';
+  readonly threadIndex: number;
+}
+/** Data that fits no pool buffer between two engine threads, relayed by the supervisor (rare). */
+export interface MeshSpill {
+  readonly type: 'meshSpill';
+  readonly fromThread: number;
+  readonly toThread: number;
+  readonly toActor: number;
+  readonly sequence: number;
+  readonly bytes: Uint8Array;
+}
+
 export type ControlMessage =
+  | ConnectionHandOff
+  | HandOffAccepted
+  | SessionClose
+  | SessionEnded
+  | PeerDown
+  | PeerUp
+  | MeshSpill
   | NexusOpen
   | NexusOpened
   | SpillData
@@ -147,6 +219,16 @@ type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'values' | 'bytes';
 
 /** One row per message type: its fields and what each must hold. */
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
+  connectionHandOff: {
+    handOffId: 'int', fd: 'int', sessionKey: 'string', targetName: 'string', initiatorName: 'string', isid: 'string',
+    tsih: 'int', cid: 'int', tpgt: 'int', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
+  },
+  handOffAccepted: { handOffId: 'int', threadIndex: 'int', error: 'string' },
+  sessionClose: { sessionKey: 'string', reason: 'string' },
+  sessionEnded: { sessionKey: 'string', threadIndex: 'int', reason: 'string' },
+  peerDown: { threadIndex: 'int' },
+  peerUp: { threadIndex: 'int' },
+  meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },
   nexusOpen: { nexusId: 'int', targetName: 'string', initiatorName: 'string', isid: 'string', tpgt: 'int' },
   nexusOpened: { nexusId: 'int', threadIndex: 'int', error: 'string' },
   spillData: { sequence: 'int', bytes: 'bytes' },

@@ -1,0 +1,172 @@
+// SessionHost: the actor on an engine thread that takes connections handed off by the supervisor
+// (DESIGN.md §3: one session actor per I_T nexus, owning its connections) and runs each in a
+// connection handler made by a factory module, so the transport's full-feature phase (the iSCSI
+// connection after login) plugs in without this runtime knowing the protocol.
+//
+// A factory module exports `connectionHandler: ConnectionHandlerFactory`. The handler gets the
+// adopted socket, the state the login negotiated, the bytes already read past the login and the
+// thread's EngineApi (a ThreadEngine: local units are direct calls). It reports the end of its
+// session through `ended`; the host tells the supervisor, which keeps the session registry.
+
+import type * as net from 'node:net';
+import type { EngineApi } from '../engine/engine-api';
+import type { ConfigValue, ConnectionHandOff, ControlMessage } from './messages';
+import { adoptSocket } from './socket-handoff';
+import { closeFd } from '../native';
+
+/** What the login phase settled, as handed to the engine thread. */
+export interface SessionState {
+  readonly sessionKey: string;
+  readonly targetName: string;
+  readonly initiatorName: string;
+  /** ISID as 12 hex digits. */
+  readonly isid: string;
+  readonly tsih: number;
+  readonly cid: number;
+  readonly tpgt: number;
+  readonly statSN: number;
+  readonly expCmdSN: number;
+  readonly maxCmdSN: number;
+  readonly params: ConfigValue;
+}
+
+export interface HandedOffConnection {
+  readonly socket: net.Socket;
+  readonly state: SessionState;
+  /** Bytes read by the supervisor past the login: process them before anything the socket reads. */
+  readonly pending: Uint8Array;
+  readonly engine: EngineApi;
+  readonly threadIndex: number;
+  /** The session is over (logout, connection lost): call once; the supervisor forgets it. */
+  ended(reason: string): void;
+}
+
+export interface ConnectionHandler {
+  /** End the session now (reinstatement, logout asked by the supervisor, shutdown). */
+  close(reason: string): Promise<void>;
+}
+
+export type ConnectionHandlerFactory = (conn: HandedOffConnection) => ConnectionHandler;
+
+export class SessionHostError extends Error {
+  constructor(readonly code: 'ERR_HANDLER_MODULE', message: string) { super(message); }
+}
+
+/** Loads `connectionHandler` from a module (absolute path or package name). */
+export function loadHandlerFactory(moduleName: string): ConnectionHandlerFactory {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(moduleName) as { connectionHandler?: unknown };
+  if (typeof mod.connectionHandler !== 'function') {
+    throw new SessionHostError('ERR_HANDLER_MODULE', `${moduleName} exports no connectionHandler`);
+  }
+  return mod.connectionHandler as ConnectionHandlerFactory;
+}
+
+export function stateOf(m: ConnectionHandOff): SessionState {
+  return {
+    sessionKey: m.sessionKey, targetName: m.targetName, initiatorName: m.initiatorName, isid: m.isid, tsih: m.tsih,
+    cid: m.cid, tpgt: m.tpgt, statSN: m.statSN, expCmdSN: m.expCmdSN, maxCmdSN: m.maxCmdSN, params: m.params,
+  };
+}
+
+interface Hosted {
+  readonly handler: ConnectionHandler;
+  readonly socket: net.Socket;
+  ended: boolean;
+}
+
+export class SessionHost {
+  private readonly sessions = new Map<string, Hosted>();
+  readonly counters = { accepted: 0, refused: 0, ended: 0, closedOnRequest: 0 };
+
+  constructor(
+    readonly threadIndex: number,
+    private readonly engine: EngineApi,
+    private readonly factory: ConnectionHandlerFactory,
+    private readonly post: (m: ControlMessage) => void,
+  ) {}
+
+  get size(): number { return this.sessions.size; }
+
+  /** The control messages this actor takes; false when `m` is not one of them. */
+  receive(m: ControlMessage): boolean {
+    switch (m.type) {
+      case 'connectionHandOff': this.accept(m); return true;
+      case 'sessionClose': void this.closeSession(m.sessionKey, m.reason); return true;
+      default: return false;
+    }
+  }
+
+  private accept(m: ConnectionHandOff): void {
+    const answer = (error: string): void =>
+      this.post({ type: 'handOffAccepted', handOffId: m.handOffId, threadIndex: this.threadIndex, error });
+    if (this.sessions.has(m.sessionKey)) {
+      // The supervisor closes an old session before placing its reinstatement: a duplicate is a bug there.
+      closeFd(m.fd);
+      this.counters.refused++;
+      answer(`session ${m.sessionKey} is already hosted here`);
+      return;
+    }
+    let socket: net.Socket;
+    try {
+      socket = adoptSocket(m.fd);
+    } catch (e) {
+      closeFd(m.fd);
+      this.counters.refused++;
+      answer(`cannot open descriptor ${m.fd}: ${(e as Error).message}`);
+      return;
+    }
+    const key = m.sessionKey;
+    let hosted: Hosted | undefined;
+    const ended = (reason: string): void => {
+      const h = this.sessions.get(key);
+      if (h === undefined || h !== hosted || h.ended) return;
+      h.ended = true;
+      this.sessions.delete(key);
+      this.counters.ended++;
+      this.post({ type: 'sessionEnded', sessionKey: key, threadIndex: this.threadIndex, reason });
+    };
+    try {
+      const handler = this.factory({
+        socket, state: stateOf(m), pending: m.pending, engine: this.engine, threadIndex: this.threadIndex, ended,
+      });
+      hosted = { handler, socket, ended: false };
+      this.sessions.set(key, hosted);
+    } catch (e) {
+      socket.destroy();
+      this.counters.refused++;
+      answer(`connection handler failed: ${(e as Error).message}`);
+      return;
+    }
+    // A socket that closes without the handler saying so still ends the session.
+    socket.once('close', () => ended('connection closed'));
+    this.counters.accepted++;
+    answer('');
+  }
+
+  /** Ends a hosted session and waits for its handler (idempotent). */
+  async closeSession(key: string, reason: string): Promise<void> {
+    const h = this.sessions.get(key);
+    if (!h) {
+      this.post({ type: 'sessionEnded', sessionKey: key, threadIndex: this.threadIndex, reason: 'not hosted' });
+      return;
+    }
+    this.counters.closedOnRequest++;
+    try {
+      await h.handler.close(reason);
+    } finally {
+      if (!h.socket.destroyed) h.socket.destroy();
+      if (!h.ended) {
+        h.ended = true;
+        this.sessions.delete(key);
+        this.counters.ended++;
+        this.post({ type: 'sessionEnded', sessionKey: key, threadIndex: this.threadIndex, reason });
+      }
+    }
+  }
+
+  /** Thread shutdown: every session ends. */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map(k => this.closeSession(k, reason)));
+  }
+}

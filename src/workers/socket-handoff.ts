@@ -1,0 +1,99 @@
+// Moving a live TCP connection from the supervisor to an engine thread (DESIGN.md §3, §10).
+//
+// Supervisor:  stopReading(socket)   no more bytes leave the kernel for this thread; returns what
+//                                    Node had already read but nobody consumed
+//              write the last bytes  (the final Login Response) and wait until they are written
+//              detachSocket(socket)  dup the descriptor natively, then destroy the socket object:
+//                                    only this thread's descriptor closes, the connection stays up
+//                                    and the peer sees neither FIN nor RST
+// Engine thread: adoptSocket(fd)     a net.Socket over the duplicate
+//
+// The order matters: reading stops before the last login bytes go out, so every byte of the
+// initiator's first full-feature PDU is either already read (and travels in the hand-off
+// message) or still in the kernel (and is read by the engine thread).
+
+import * as net from 'node:net';
+import { dupFd, isNativeError } from '../native';
+
+export class SocketHandOffError extends Error {
+  constructor(readonly code: 'ERR_SOCKET_FD' | 'ERR_SOCKET_DUP' | 'ERR_SOCKET_STATE', message: string) {
+    super(message);
+  }
+}
+
+/** What libuv's TCP handle exposes to JavaScript that the hand-off needs (Linux). */
+interface TcpHandle {
+  readonly fd?: unknown;
+  reading?: boolean;
+  readStop?: () => number;
+}
+
+function handleOf(socket: net.Socket): TcpHandle | null {
+  const h = (socket as unknown as { _handle?: unknown })._handle;
+  return typeof h === 'object' && h !== null ? (h as TcpHandle) : null;
+}
+
+/** The socket's file descriptor (Linux: the libuv TCP handle's fd); throws when there is none. */
+export function socketFd(socket: net.Socket): number {
+  const fd = handleOf(socket)?.fd;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    throw new SocketHandOffError('ERR_SOCKET_FD', 'socket has no file descriptor (closed, or not a TCP socket on Linux)');
+  }
+  return fd;
+}
+
+/**
+ * Stops reading from the kernel now and returns the bytes Node already read that no 'data'
+ * listener has seen (the readable buffer). After this the socket emits no more 'data'.
+ */
+export function stopReading(socket: net.Socket): Uint8Array {
+  const h = handleOf(socket);
+  if (h === null || typeof h.readStop !== 'function') {
+    throw new SocketHandOffError('ERR_SOCKET_STATE', 'socket is not open');
+  }
+  if (h.reading !== false) {
+    h.readStop();
+    h.reading = false;
+  }
+  // Readable.read() may call _read to refill, which restarts the handle: make it a no-op first.
+  (socket as unknown as { _read: (n: number) => void })._read = () => undefined;
+  socket.pause();
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('readable');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < 1024; i++) {
+    const c = socket.read() as Buffer | string | null;
+    if (c === null) break;
+    chunks.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/** Writes `bytes` and resolves once they are handed to the kernel (or rejects on error). */
+export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write(bytes, err => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Duplicates the socket's descriptor and destroys the socket object, which closes only the
+ * original descriptor: the connection lives on in the duplicate. Call after stopReading and after
+ * every pending write completed (writableLength 0), else those bytes would be lost.
+ */
+export function detachSocket(socket: net.Socket): number {
+  if (socket.writableLength > 0) {
+    throw new SocketHandOffError('ERR_SOCKET_STATE', `${socket.writableLength} bytes are still queued for writing`);
+  }
+  const copy = dupFd(socketFd(socket));
+  if (isNativeError(copy)) throw new SocketHandOffError('ERR_SOCKET_DUP', `dup: ${copy.errno} ${copy.message}`);
+  // destroy() closes the handle (uv_close → close(fd)) without shutdown(): no FIN while the
+  // duplicate is open. Never resetAndDestroy(): SO_LINGER 0 would send RST on the shared socket.
+  socket.destroy();
+  return copy;
+}
+
+/** The engine thread's socket over a handed-off descriptor. */
+export function adoptSocket(fd: number): net.Socket {
+  return new net.Socket({ fd, readable: true, writable: true });
+}
