@@ -70,9 +70,9 @@ describe('cli: validate and default-topology', () => {
     expect(topo.stateDir).to.equal('/srv/nexus-state');
     expect(topo.devices).to.deep.equal([
       { name: 'disk0', handler: 'fileio', path: '/srv/nexus-state/disk0.img', sizeBytes: 1073741824n, blockSize: 512,
-        writeCache: 'writeback', thin: true, readOnly: false },
+        writeCache: 'writeback', thin: true, readOnly: false, removable: false },
       { name: 'null0', handler: 'nullio', sizeBytes: 1099511627776n, blockSize: 512,
-        writeCache: 'writeback', thin: false, readOnly: false },
+        writeCache: 'writeback', thin: false, readOnly: false, removable: false },
     ]);
     expect(topo.targets).to.deep.equal([{
       driver: 'iscsi', name: 'iqn.2026-11.io.nexus:default', portals: ['127.0.0.1:3260'],
