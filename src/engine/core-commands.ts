@@ -28,7 +28,7 @@ function execRequestSense(ctx: { f: { desc: boolean }; lu: unknown; nexus: unkno
   const nexus = ctx.nexus as ItNexus;
   const fmt = ctx.f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
   const ua = lu.ua.queue(nexus.itKey).take();
-  const cond = ua ?? (!lu.mediumPresent ? SENSE.MEDIUM_NOT_PRESENT
+  const cond = ua ?? (lu.sanitizing ? SENSE.SANITIZE_IN_PROGRESS : !lu.mediumPresent ? SENSE.MEDIUM_NOT_PRESENT
     : lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
   return good(buildSense({ cond }, fmt));
 }

@@ -32,6 +32,8 @@ export class LogicalUnit implements LuView {
   stopped = false;
   /** A removable unit's medium is loaded (START STOP UNIT LOEJ); always true for fixed media. */
   mediumPresent = true;
+  /** A SANITIZE is in progress (SBC-4 4.11). */
+  sanitizing = false;
   /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
   readonly nexusKeys = new Map<number, string>();
 

@@ -42,6 +42,9 @@ const SERVED_WITHOUT_MEDIUM: ReadonlySet<number> = new Set([
   Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT,
 ]);
 
+/** SBC-4 4.11.2: what a unit still answers while a sanitize operation is in progress. */
+const SERVED_WHILE_SANITIZING: ReadonlySet<number> = new Set([Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE]);
+
 export type Logger = { error(obj: object, msg: string): void };
 
 export function runPipeline(nexus: ItNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
@@ -97,6 +100,10 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     return;
   }
   // 6. readiness and write protection
+  if (lu.sanitizing && !SERVED_WHILE_SANITIZING.has(def.op)) {
+    finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS), done, xfer, def.dir);
+    return;
+  }
   if (!lu.mediumPresent && !SERVED_WITHOUT_MEDIUM.has(def.op)) {
     finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
     return;

@@ -4,6 +4,7 @@ import { GOOD, Outcome, check, good, invalidCdbField } from './result';
 import { byteOffset, checkLbaRange, IO_CHUNK_BYTES, withRangeLock } from './sbc-io';
 import { provisioningBindings } from './sbc-provisioning';
 import { rwBindings } from './sbc-rw';
+import { sanitizeBindings } from './sbc-sanitize';
 import { SENSE } from './spec/asc';
 import { Status } from './spec/status';
 import { Binding, Exec, LuView, bind } from './types';
@@ -247,7 +248,11 @@ export const sbcBindings: Binding[] = [
   bind(D.PREVENT_ALLOW_MEDIUM_REMOVAL, execPreventAllowMediumRemoval),
   bind(D.READ_DEFECT_DATA_10, execReadDefectData10),
   bind(D.READ_DEFECT_DATA_12, execReadDefectData12),
+  ...sanitizeBindings,
 ];
 
-/** The rows a fully provisioned LU answers (no UNMAP: LBPU = 0). */
-export const sbcThickBindings: Binding[] = sbcBindings.filter(b => b.def !== D.UNMAP);
+/**
+ * The rows a fully provisioned LU answers: no UNMAP (LBPU = 0) and no SANITIZE BLOCK ERASE
+ * (there is nothing to deallocate; WABEREQ 0).
+ */
+export const sbcThickBindings: Binding[] = sbcBindings.filter(b => b.def !== D.UNMAP && b.def !== D.SANITIZE_BLOCK_ERASE);

@@ -87,6 +87,8 @@ export interface LuView {
   stopped: boolean;
   /** Whether a removable unit's medium is loaded (START STOP UNIT LOEJ ejects and loads it). */
   mediumPresent: boolean;
+  /** A SANITIZE is running: NOT READY, SANITIZE IN PROGRESS for most commands (SBC-4 4.11.2). */
+  sanitizing: boolean;
   /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
   raiseUa(cond: import('./spec/asc').SenseCondition, exceptNexus?: number): void;
 }

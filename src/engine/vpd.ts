@@ -162,7 +162,10 @@ function buildBlockLimits(lu: LuView): Buffer {
 function buildBlockDeviceCharacteristics(lu: LuView): Buffer {
   const b = Buffer.alloc(0x3c); // SBC-4 6.6.2 table 203: PAGE LENGTH 003Ch
   b.writeUInt16BE(0x0001, 0); // bytes 4..5 MEDIUM ROTATION RATE: 0001h non-rotating medium
-  // byte 6 PRODUCT TYPE 0 (not indicated), byte 7 NOMINAL FORM FACTOR 0, byte 8 FUAB/VBULS 0
+  // byte 6 PRODUCT TYPE 0 (not indicated). Byte 7: WABEREQ (7..6) 01b where SANITIZE BLOCK ERASE
+  // exists (thin units: erased blocks read back as zeros with GOOD status), WACEREQ (5..4) 00b
+  // (no CRYPTOGRAPHIC ERASE), NOMINAL FORM FACTOR 0. Byte 8 FUAB/VBULS 0.
+  if (lu.backstore.thin) b[3] = 0x40;
   return page(lu, VpdPage.BLOCK_DEVICE_CHARACTERISTICS, b);
 }
 

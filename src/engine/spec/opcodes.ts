@@ -15,6 +15,7 @@ export enum Op {
   RECEIVE_DIAGNOSTIC_RESULTS = 0x1c,
   SEND_DIAGNOSTIC = 0x1d,
   PREVENT_ALLOW_MEDIUM_REMOVAL = 0x1e,
+  SANITIZE = 0x48,
   READ_CAPACITY_10 = 0x25,
   READ_10 = 0x28,
   WRITE_10 = 0x2a,
@@ -62,6 +63,14 @@ export enum SaIn16 {
   GET_LBA_STATUS = 0x12,
 }
 
+/** SANITIZE service actions (SBC-4 5.30 table 96). */
+export enum SanitizeSa {
+  OVERWRITE = 0x01,
+  BLOCK_ERASE = 0x02,
+  CRYPTOGRAPHIC_ERASE = 0x03,
+  EXIT_FAILURE_MODE = 0x1f,
+}
+
 /** MAINTENANCE IN service actions (SPC-4 table 3). */
 export enum MaintIn {
   REPORT_TARGET_PORT_GROUPS = 0x0a,
@@ -92,5 +101,5 @@ export enum PrOutSa {
 /** Opcodes whose byte 1 bits 4..0 carry a service action. */
 export const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([
   Op.SERVICE_ACTION_IN_16, Op.SERVICE_ACTION_OUT_16, Op.MAINTENANCE_IN, Op.MAINTENANCE_OUT,
-  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT,
+  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.SANITIZE,
 ]);

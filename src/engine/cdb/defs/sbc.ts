@@ -1,4 +1,4 @@
-import { Op, SaIn16 } from '../../spec/opcodes';
+import { Op, SaIn16, SanitizeSa } from '../../spec/opcodes';
 import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ResvClass, u8 } from '../dsl';
 
 /**
@@ -311,3 +311,24 @@ export const READ_DEFECT_DATA_12 = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: [5, 30],
 });
 
+
+// --- SANITIZE -------------------------------------------------------------------------------
+
+/**
+ * SBC-4 5.30 SANITIZE, one row per supported service action: byte 1 IMMED (bit 7), AUSE (bit 5)
+ * and the SERVICE ACTION; bytes 7..8 PARAMETER LIST LENGTH. CRYPTOGRAPHIC ERASE has no row (no
+ * encryption to forget a key of): the decoder refuses it with INVALID FIELD IN CDB at byte 1.
+ */
+function sanitizeRow(sa: SanitizeSa, name: string) {
+  return cdb({
+    op: Op.SANITIZE, sa, name: `SANITIZE (${name})`, size: 10, dir: Dir.OUT, types: DT.DISK,
+    usage: [Op.SANITIZE, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
+    fields: { immed: bit(1, 7), ause: bit(1, 5), parameterListLength: be16(7) },
+    xfer: f => f.parameterListLength, resv: ResvClass.CONFLICTS, writes: true, timeouts: [3600, 36000],
+  });
+}
+
+export const SANITIZE_OVERWRITE = sanitizeRow(SanitizeSa.OVERWRITE, 'OVERWRITE');
+/** Only where blocks can be deallocated (thin units): the erase is a deallocation of every LBA. */
+export const SANITIZE_BLOCK_ERASE = sanitizeRow(SanitizeSa.BLOCK_ERASE, 'BLOCK ERASE');
+export const SANITIZE_EXIT_FAILURE_MODE = sanitizeRow(SanitizeSa.EXIT_FAILURE_MODE, 'EXIT FAILURE MODE');

@@ -40,7 +40,7 @@ export function makeLu(o: LuOptions = {}): LuView {
     identity: { vendor: 'NEXUS', product: 'TEST', revision: '0001', serial: 's0', naa: Buffer.alloc(16), t10Id: 't' },
     blockSize, blocks, physicalExponent: o.physicalExponent ?? 0,
     modes: { writeCacheEnabled: true, descriptorSense: false, softwareWriteProtect: false },
-    table, removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true,
+    table, removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
     raiseUa: () => undefined,
   };
 }

@@ -61,7 +61,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     removable: o.removable ?? false,
     preventRemoval: new Set(),
     stopped: false,
-    mediumPresent: true,
+    mediumPresent: true, sanitizing: false,
     raiseUa(cond, exceptNexus) { raised.push({ cond, exceptNexus }); },
     raised,
     statistics: o.statistics ? new LuStatistics() : undefined,
