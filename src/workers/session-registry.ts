@@ -1,0 +1,90 @@
+// The supervisor's registry of iSCSI sessions placed on engine threads, and where new ones go.
+//
+// RFC 7143 4.4.3: a session is identified by initiator name + ISID + target portal group; a login
+// with the same triple and TSIH 0 reinstates (replaces) the old session, one with a TSIH adds a
+// connection to the session that has it. The registry answers both, and tells which engine
+// thread hosts a session so the supervisor can ask that thread to close it.
+
+export interface SessionEntry {
+  readonly key: string;
+  readonly initiatorName: string;
+  readonly targetName: string;
+  /** ISID as 12 hex digits. */
+  readonly isid: string;
+  readonly tpgt: number;
+  readonly tsih: number;
+  readonly thread: number;
+}
+
+/** Registry key of the session an initiator port has with a target portal group. */
+export function sessionKeyOf(initiatorName: string, isid: string, targetName: string, tpgt: number): string {
+  return `${initiatorName}|${isid.toLowerCase()}|${targetName}|${tpgt}`;
+}
+
+export class SessionRegistry {
+  private readonly byKey = new Map<string, SessionEntry>();
+  private readonly byTsih = new Map<number, SessionEntry>();
+  private readonly perThread: number[];
+
+  constructor(threads: number) {
+    this.perThread = new Array<number>(threads).fill(0);
+  }
+
+  get size(): number { return this.byKey.size; }
+
+  /** Sessions hosted by each thread. */
+  load(thread: number): number { return this.perThread[thread] ?? 0; }
+
+  get(key: string): SessionEntry | undefined { return this.byKey.get(key); }
+
+  byTsihOf(tsih: number): SessionEntry | undefined { return this.byTsih.get(tsih); }
+
+  add(e: SessionEntry): void {
+    this.remove(e.key);
+    this.byKey.set(e.key, e);
+    if (e.tsih !== 0) this.byTsih.set(e.tsih, e);
+    this.perThread[e.thread]++;
+  }
+
+  remove(key: string): SessionEntry | undefined {
+    const e = this.byKey.get(key);
+    if (!e) return undefined;
+    this.byKey.delete(key);
+    if (this.byTsih.get(e.tsih) === e) this.byTsih.delete(e.tsih);
+    this.perThread[e.thread]--;
+    return e;
+  }
+
+  /** Forgets every session of a thread (it died: its connections are gone). */
+  removeThread(thread: number): SessionEntry[] {
+    const gone = [...this.byKey.values()].filter(e => e.thread === thread);
+    for (const e of gone) this.remove(e.key);
+    return gone;
+  }
+
+  /** A free TSIH (RFC 7143 11.12.6: non-zero, 16 bits), or 0 when all are taken. */
+  allocateTsih(): number {
+    for (let i = 0; i < 0xffff; i++) {
+      this.nextTsih = (this.nextTsih % 0xffff) + 1;
+      if (!this.byTsih.has(this.nextTsih)) return this.nextTsih;
+    }
+    return 0;
+  }
+  private nextTsih = 0;
+}
+
+/**
+ * Thread for a new session: the one hosting most of the units it will use; a tie goes to the one
+ * with fewest sessions, then the lowest index. `unitThreads` lists the home thread of each unit
+ * (once per unit); `up[t]` false excludes thread t. -1 when no thread is up.
+ */
+export function placeSession(unitThreads: readonly number[], up: readonly boolean[], load: (t: number) => number): number {
+  const units = new Array<number>(up.length).fill(0);
+  for (const t of unitThreads) if (t >= 0 && t < up.length) units[t]++;
+  let best = -1;
+  for (let t = 0; t < up.length; t++) {
+    if (!up[t]) continue;
+    if (best < 0 || units[t] > units[best] || (units[t] === units[best] && load(t) < load(best))) best = t;
+  }
+  return best;
+}

@@ -1,0 +1,367 @@
+// The supervisor's side of sessions on engine threads (DESIGN.md §3, §10): the supervisor accepts
+// connections and runs their login (control plane); at the full feature phase it places the
+// session on an engine thread and hands the socket over. From then on it is never on the data
+// path: commands run on that thread (ThreadEngine), reaching units homed elsewhere through the
+// ring mesh between engine threads.
+//
+// Placement: device i is homed on thread i mod N; a session goes to the thread that hosts most of
+// the units its initiator sees, a tie to the thread with fewest sessions (session-registry.ts).
+//
+// Supervision: an engine thread that dies is replaced on the same rings (published descriptors of
+// the dead thread refer to nexuses every peer drops at peerDown, so none executes). Its sessions
+// are gone: their sockets closed with the thread and the initiators log in again, which places
+// them on the replacement once it serves. Peers lose only the nexuses that had units there.
+// Acknowledged writes are safe: a write is acknowledged after pwrite returned, into the page
+// cache of the file, which the replacement's fresh descriptor reads.
+
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Engine } from '../engine/engine';
+import { NullBackstore } from '../engine/backstores/null';
+import type { EngineApi } from '../engine/engine-api';
+import type { TargetConfig } from '../engine/topology';
+import type { ActorTopology } from './actor-engine';
+import { BufferPool, SizeClass } from './buffer-pool';
+import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
+import { RingMesh } from './scheduler';
+import { SessionRegistry, SessionEntry, placeSession, sessionKeyOf } from './session-registry';
+import type { SessionState } from './session-host';
+import type { SessionThreadData } from './session-thread';
+import { detachSocket, stopReading, writeAll } from './socket-handoff';
+
+export interface SessionThreadsOptions {
+  /** Engine threads (default topology.engine.threads, else 1). */
+  readonly threads?: number;
+  /** Module exporting connectionHandler, loaded by every engine thread. */
+  readonly handlerModule: string;
+  readonly ringCapacity?: number;
+  readonly poolClasses?: readonly SizeClass[];
+  readonly backstoreModule?: string;
+  /** Replacement threads per index before it stays down (default 3). */
+  readonly maxRestarts?: number;
+  readonly onThreadRestart?: (threadIndex: number, failed: boolean) => void;
+  /** A hosted session ended on its thread (logout, connection loss, closed on request, thread death). */
+  readonly onSessionEnded?: (entry: SessionEntry, reason: string) => void;
+}
+
+/** What the login phase settled; the registry key is derived from it. */
+export type LoginOutcome = Omit<SessionState, 'sessionKey'>;
+
+export interface HandOffRequest {
+  readonly socket: net.Socket;
+  readonly state: LoginOutcome;
+  /** Bytes the login codec read past the last Login Request (its framer's leftovers). */
+  readonly leftover?: Uint8Array;
+  /** The final Login Response: written after reading stops, before the descriptor moves. */
+  readonly finalResponse?: Uint8Array;
+}
+
+export type HandOffResult =
+  | { readonly ok: true; readonly thread: number; readonly sessionKey: string }
+  | { readonly ok: false; readonly error: string };
+
+interface Thread {
+  readonly index: number;
+  worker: Worker | null;
+  up: boolean;
+  failed: boolean;
+  generation: number;
+  restarts: number;
+  readyWaiters: (() => void)[];
+  closed: (() => void) | null;
+}
+
+interface Waiter<T> { readonly thread: number; readonly resolve: (v: T) => void }
+
+export class SessionThreads {
+  readonly registry: SessionRegistry;
+  readonly pool: BufferPool;
+  private readonly mesh: RingMesh;
+  private readonly threadList: Thread[] = [];
+  private readonly homeThread: number[];
+  private readonly handOffs = new Map<number, Waiter<string>>();
+  private readonly closing = new Map<string, Waiter<void>[]>();
+  private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
+  private nextHandOff = 1;
+  private nextRequest = 1;
+  private stopping = false;
+
+  private constructor(
+    private readonly topology: ActorTopology,
+    /** Placeholder units only: answers the login phase (canSee, groupFor, targetConfig). */
+    readonly directory: Engine,
+    private readonly opts: SessionThreadsOptions,
+    readonly threads: number,
+  ) {
+    this.registry = new SessionRegistry(threads);
+    this.pool = BufferPool.create({ classes: opts.poolClasses });
+    this.mesh = RingMesh.create(threads, opts.ringCapacity ?? 1024);
+    this.homeThread = topology.devices.map((_, i) => i % threads);
+    for (let t = 0; t < threads; t++) {
+      this.threadList.push({ index: t, worker: null, up: false, failed: false, generation: 0, restarts: 0, readyWaiters: [], closed: null });
+    }
+  }
+
+  static async create(topology: ActorTopology, opts: SessionThreadsOptions): Promise<SessionThreads> {
+    const threads = opts.threads ?? topology.engine?.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw Object.assign(new RangeError(`SessionThreads needs 1..64 threads, got ${threads}`), { code: 'ERR_TOPOLOGY' });
+    }
+    const directory = await Engine.create(topology, {
+      openBackstore: cfg => Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
+    });
+    const s = new SessionThreads(topology, directory, opts, threads);
+    try {
+      await Promise.all(s.threadList.map(t => s.spawn(t)));
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+    return s;
+  }
+
+  // ---- login phase (control plane) -----------------------------------------------------------
+
+  /** What the login phase asks of the engine. */
+  get loginApi(): Pick<EngineApi, 'canSee' | 'groupFor' | 'targetConfig' | 'targetNames'> { return this.directory; }
+
+  targetConfig(name: string): TargetConfig | undefined { return this.directory.targetConfig(name); }
+
+  /** Engine thread a device is homed on. */
+  threadOf(device: string): number | undefined {
+    const i = this.topology.devices.findIndex(d => d.name === device);
+    return i < 0 ? undefined : this.homeThread[i];
+  }
+
+  /** The thread a new session of `initiatorName` with `targetName` goes to (-1: none serves). */
+  placeFor(targetName: string, initiatorName: string): number {
+    const n = this.directory.openNexus({ targetName, initiatorName });
+    const unitThreads = n ? n.units().map(u => this.threadOf(u.name) ?? -1) : [];
+    if (n) void n.close('logout');
+    return placeSession(unitThreads, this.threadList.map(t => t.up), t => this.registry.load(t));
+  }
+
+  /**
+   * RFC 7143 6.3.5 session reinstatement: a login with the ISID of a live session and TSIH 0
+   * replaces it. Closes the old session on its thread; resolves once it ended.
+   */
+  reinstate(initiatorName: string, isid: string, targetName: string, tpgt: number): Promise<void> {
+    return this.closeSession(sessionKeyOf(initiatorName, isid, targetName, tpgt), 'reinstatement');
+  }
+
+  /** Asks the hosting thread to end a session (reinstatement, logout); resolves when it did. */
+  closeSession(key: string, reason: string): Promise<void> {
+    const e = this.registry.get(key);
+    const t = e ? this.threadList[e.thread] : undefined;
+    if (!e || !t || !t.worker || !t.up) {
+      if (e) this.forget(key, reason);
+      return Promise.resolve();
+    }
+    return new Promise<void>(resolve => {
+      const list = this.closing.get(key) ?? [];
+      list.push({ thread: e.thread, resolve });
+      this.closing.set(key, list);
+      postControl(t.worker!, { type: 'sessionClose', sessionKey: key, reason });
+    });
+  }
+
+  /**
+   * The login reached the full feature phase: place the session, stop reading, write the final
+   * Login Response, hand the descriptor to the chosen thread and drop this thread's socket.
+   */
+  async handOff(req: HandOffRequest): Promise<HandOffResult> {
+    const s = req.state;
+    const key = sessionKeyOf(s.initiatorName, s.isid, s.targetName, s.tpgt);
+    if (this.registry.get(key)) await this.closeSession(key, 'reinstatement');
+    const thread = this.placeFor(s.targetName, s.initiatorName);
+    if (thread < 0) return { ok: false, error: 'no engine thread serves' };
+    let fd: number;
+    let pending: Uint8Array;
+    try {
+      const unread = stopReading(req.socket);
+      pending = req.leftover && req.leftover.length > 0 ? Buffer.concat([req.leftover, unread]) : unread;
+      if (req.finalResponse) await writeAll(req.socket, req.finalResponse);
+      fd = detachSocket(req.socket);
+    } catch (e) {
+      req.socket.destroy();
+      return { ok: false, error: (e as Error).message };
+    }
+    const t = this.threadList[thread];
+    const handOffId = this.nextHandOff++;
+    this.registry.add({
+      key, initiatorName: s.initiatorName, targetName: s.targetName, isid: s.isid, tpgt: s.tpgt, tsih: s.tsih, thread,
+    });
+    const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve }));
+    postControl(t.worker!, {
+      type: 'connectionHandOff', handOffId, fd, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
+      isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
+      params: s.params, pending,
+    });
+    const error = await accepted;
+    if (error !== '') {
+      this.forget(key, error);
+      return { ok: false, error };
+    }
+    return { ok: true, thread, sessionKey: key };
+  }
+
+  // ---- diagnostics ---------------------------------------------------------------------------
+
+  /** Counters of every serving thread (ThreadEngine, rings, scheduler, sessions). */
+  async stats(): Promise<StatsReply[]> {
+    const replies = this.threadList.filter(t => t.up && t.worker).map(t => new Promise<StatsReply | undefined>(resolve => {
+      const requestId = this.nextRequest++;
+      this.statsWaiters.set(requestId, { thread: t.index, resolve });
+      postControl(t.worker!, { type: 'statsRequest', requestId });
+    }));
+    return (await Promise.all(replies)).filter((r): r is StatsReply => r !== undefined);
+  }
+
+  worker(i: number): Worker | null { return this.threadList[i].worker; }
+
+  isUp(i: number): boolean { return this.threadList[i].up; }
+
+  whenReady(i: number): Promise<void> {
+    const t = this.threadList[i];
+    if (t.up) return Promise.resolve();
+    return new Promise(res => t.readyWaiters.push(res));
+  }
+
+  /** Ends every session, flushes and closes the units, stops the threads. */
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all(this.threadList.map(t => this.stop(t)));
+    await this.directory.close();
+  }
+
+  // ---- threads and supervision ---------------------------------------------------------------
+
+  private forget(key: string, reason: string): void {
+    const e = this.registry.remove(key);
+    for (const w of this.closing.get(key) ?? []) w.resolve();
+    this.closing.delete(key);
+    if (e) this.opts.onSessionEnded?.(e, reason);
+  }
+
+  private onControl(t: Thread, m: ControlMessage): void {
+    switch (m.type) {
+      case 'threadReady': {
+        t.up = true;
+        for (const o of this.threadList) if (o !== t && o.worker && o.up) postControl(o.worker, { type: 'peerUp', threadIndex: t.index });
+        for (const w of t.readyWaiters.splice(0)) w();
+        break;
+      }
+      case 'handOffAccepted': {
+        const w = this.handOffs.get(m.handOffId);
+        if (w) { this.handOffs.delete(m.handOffId); w.resolve(m.error); }
+        break;
+      }
+      case 'sessionEnded': {
+        const e = this.registry.get(m.sessionKey);
+        if (e && e.thread === t.index) this.forget(m.sessionKey, m.reason);
+        else {
+          for (const w of this.closing.get(m.sessionKey) ?? []) w.resolve();
+          this.closing.delete(m.sessionKey);
+        }
+        break;
+      }
+      case 'statsReply': {
+        const w = this.statsWaiters.get(m.requestId);
+        if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
+        break;
+      }
+      case 'meshSpill': {
+        // Rare by construction (data larger than the largest pool class): relayed, not carried.
+        const to = this.threadList[m.toThread];
+        if (to?.worker && to.up) postControl(to.worker, m);
+        break;
+      }
+      case 'threadClosed':
+        t.closed?.();
+        break;
+      default: break;
+    }
+  }
+
+  private spawn(t: Thread): Promise<void> {
+    const data: SessionThreadData = {
+      threadIndex: t.index,
+      threads: this.threads,
+      generation: t.generation,
+      devices: this.topology.devices,
+      targets: this.topology.targets,
+      homeThread: this.homeThread,
+      rings: this.mesh.forThread(t.index),
+      pool: this.pool.handle(),
+      scheduler: {},
+      backstoreModule: this.opts.backstoreModule ?? '',
+      handlerModule: this.opts.handlerModule,
+    };
+    const ts = __filename.endsWith('.ts');
+    const w = new Worker(path.join(__dirname, ts ? 'session-thread.ts' : 'session-thread.js'), {
+      execArgv: ts ? ['--require', 'tsx/cjs'] : [],
+      workerData: { sessionThread: true, data },
+    });
+    t.worker = w;
+    let startError = '';
+    return new Promise<void>((resolve, reject) => {
+      t.readyWaiters.push(resolve);
+      w.on('message', (raw: unknown) => {
+        const r = receiveControl(raw);
+        if (!r.ok) return;
+        if (r.msg.type === 'threadClosed' && !t.up) startError = r.msg.error;
+        this.onControl(t, r.msg);
+      });
+      w.on('error', (e: Error) => { startError = e.message; });
+      w.on('exit', (code: number) => {
+        if (!t.up && t.worker === w) {
+          reject(Object.assign(new Error(`engine thread ${t.index} failed to start: ${startError || `exit ${code}`}`),
+            { code: 'ERR_THREAD_START' }));
+        }
+        this.onExit(t, w);
+      });
+    });
+  }
+
+  private onExit(t: Thread, w: Worker): void {
+    if (t.worker !== w) return;
+    const wasUp = t.up;
+    t.up = false;
+    t.worker = null;
+    t.closed?.();
+    for (const [id, h] of this.handOffs) if (h.thread === t.index) { this.handOffs.delete(id); h.resolve('engine thread died'); }
+    for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
+    if (this.stopping || !wasUp) return;
+    // Its connections died with it (the worker's handles closed); initiators log in again.
+    for (const e of this.registry.removeThread(t.index)) {
+      for (const c of this.closing.get(e.key) ?? []) c.resolve();
+      this.closing.delete(e.key);
+      this.opts.onSessionEnded?.(e, 'engine thread died');
+    }
+    for (const o of this.threadList) if (o !== t && o.worker && o.up) postControl(o.worker, { type: 'peerDown', threadIndex: t.index });
+    if (t.restarts >= (this.opts.maxRestarts ?? 3)) {
+      t.failed = true;
+      this.opts.onThreadRestart?.(t.index, true);
+      return;
+    }
+    t.restarts++;
+    t.generation++;
+    this.spawn(t).then(() => this.opts.onThreadRestart?.(t.index, false), () => undefined);
+  }
+
+  private async stop(t: Thread): Promise<void> {
+    const w = t.worker;
+    if (!w) return;
+    const exited = new Promise<void>(res => w.once('exit', () => res()));
+    const closed = new Promise<void>(res => { t.closed = res; });
+    postControl(w, { type: 'shutdown', reason: 'close' });
+    const timer = setTimeout(() => { void w.terminate(); }, 5000);
+    await Promise.race([closed, exited]);
+    await Promise.race([exited, new Promise<void>(res => setTimeout(res, 1000).unref())]);
+    clearTimeout(timer);
+    if (t.worker === w) await w.terminate();
+    t.up = false;
+  }
+}
