@@ -128,10 +128,8 @@ export interface ThreadClosed {
  * (DESIGN §3): `fd` is a duplicate of the socket's descriptor, opened there with net.Socket.
  * Sequence numbers are RFC 7143 values as they stand after the final Login Response was written.
  */
-export interface ConnectionHandOff {
-  readonly type: 'connectionHandOff';
-  readonly handOffId: number;
-  readonly fd: number;
+/** What the login phase settled for a session (RFC 7143 values after the final Login Response). */
+export interface SessionHandOffState {
   /** Registry key of the session (session-registry.ts). */
   readonly sessionKey: string;
   readonly targetName: string;
@@ -146,6 +144,15 @@ export interface ConnectionHandOff {
   readonly maxCmdSN: number;
   /** Negotiated session and connection parameters (RFC 7143 13), key → value. */
   readonly params: ConfigValue;
+}
+/**
+ * A connection that reached the full feature phase on the supervisor, handed to an engine thread
+ * (DESIGN §3): `fd` is a duplicate of the socket's descriptor, opened there with net.Socket.
+ */
+export interface ConnectionHandOff extends SessionHandOffState {
+  readonly type: 'connectionHandOff';
+  readonly handOffId: number;
+  readonly fd: number;
   /** Bytes the supervisor read past the login: the thread processes them before the socket's. */
   readonly pending: Uint8Array;
 }

@@ -10,25 +10,12 @@
 
 import type * as net from 'node:net';
 import type { EngineApi } from '../engine/engine-api';
-import type { ConfigValue, ConnectionHandOff, ControlMessage } from './messages';
+import type { ConnectionHandOff, ControlMessage, SessionHandOffState } from './messages';
 import { adoptSocket } from './socket-handoff';
 import { closeFd } from '../native';
 
 /** What the login phase settled, as handed to the engine thread. */
-export interface SessionState {
-  readonly sessionKey: string;
-  readonly targetName: string;
-  readonly initiatorName: string;
-  /** ISID as 12 hex digits. */
-  readonly isid: string;
-  readonly tsih: number;
-  readonly cid: number;
-  readonly tpgt: number;
-  readonly statSN: number;
-  readonly expCmdSN: number;
-  readonly maxCmdSN: number;
-  readonly params: ConfigValue;
-}
+export type SessionState = SessionHandOffState;
 
 export interface HandedOffConnection {
   readonly socket: net.Socket;

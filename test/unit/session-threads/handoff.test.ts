@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { available, dupFd, closeFd, isNativeError } from '../../../src/native';
-import { SessionThreads } from '../../../src/workers/session-threads';
+import { HandOffResult, SessionThreads } from '../../../src/workers/session-threads';
 import { socketFd } from '../../../src/workers/socket-handoff';
 import { dev, tgt } from '../actor-engine/helpers';
 
@@ -122,7 +122,7 @@ class Client {
       targetName: TARGET, initiatorName: 'iqn.2024-01.test:i2', isid: '400001370001', tsih: 9, cid: 0, tpgt: 1,
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
-    const results: Promise<{ ok: boolean }>[] = [];
+    const results: Promise<HandOffResult>[] = [];
     onLogin = s => { results.push(threads.handOff({ socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
     const a = new Client(port);
     a.socket.write('LOGIN\n');
@@ -147,12 +147,13 @@ class Client {
       targetName: TARGET, initiatorName: 'iqn.2024-01.test:i3', isid: '400001370002', tsih: 11, cid: 0, tpgt: 1,
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
-    const results: Promise<{ ok: boolean; thread: number }>[] = [];
+    const results: Promise<HandOffResult>[] = [];
     onLogin = s => { results.push(threads.handOff({ socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
     const a = new Client(port);
     a.socket.write('LOGIN\n');
     await a.until(() => a.bytes.length >= 3);
     const first = await results[0];
+    if (!first.ok) throw new Error(first.error);
     await threads.worker(first.thread)!.terminate();
     await a.until(() => a.fin || a.error !== null);
     expect(a.fin || a.error !== null).to.equal(true);
@@ -162,7 +163,7 @@ class Client {
     b.socket.write('LOGIN\n');
     await b.until(() => b.bytes.length >= 3);
     const second = await results[1];
-    expect(second.ok).to.equal(true);
+    if (!second.ok) throw new Error(second.error);
     b.socket.write('WHO\n');
     await b.until(() => b.bytes.includes('\n', 3));
     expect(b.bytes.subarray(3).toString('latin1')).to.equal(`thread=${second.thread} tsih=11 statSN=1 isid=400001370002\n`);

@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { Engine } from '../../../src/engine/engine';
+import { Status, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
+import type { Completion } from '../../../src/engine/command';
+import type { NexusApi } from '../../../src/engine/engine-api';
+import { block } from '../actor-engine/helpers';
+import { TARGET, TOPOLOGY, run, startMesh } from './mesh-helpers';
+
+const IDENT = { targetName: TARGET, initiatorName: 'iqn.2024-01.test:i1', isid: '400001370000', tpgt: 1 };
+const TUR = [0x00, 0, 0, 0, 0, 0];
+const INQUIRY = [0x12, 0, 0, 0, 96, 0];
+const WRITE_10_LBA3 = [0x2a, 0, 0, 0, 0, 3, 0, 0, 1, 0];
+const READ_10_LBA3 = [0x28, 0, 0, 0, 0, 3, 0, 0, 1, 0];
+
+interface Outcome { status: number; senseKey: number; asc: number; ascq: number; data: string }
+function outcome(c: Completion): Outcome {
+  const s = c.sense;
+  return {
+    status: c.status,
+    senseKey: s ? s[2] & 0x0f : -1, asc: s ? s[12] : -1, ascq: s ? s[13] : -1,
+    data: c.data ? Buffer.from(c.data).toString('hex') : '',
+  };
+}
+
+/** The same scenario on one LUN; returns every outcome in order. */
+async function scenario(n: NexusApi, lun: number): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  out.push(outcome(await run(n, lun, TUR)));
+  out.push(outcome(await run(n, lun, TUR)));
+  out.push(outcome(await run(n, lun, INQUIRY, 96)));
+  out.push(outcome(await run(n, lun, WRITE_10_LBA3, 512, block(3, lun + 1))));
+  out.push(outcome(await run(n, lun, READ_10_LBA3, 512)));
+  const r = await n.taskManagement({ fn: TmfFunction.LOGICAL_UNIT_RESET, lun });
+  out.push({ status: r, senseKey: -1, asc: -1, ascq: -1, data: '' });
+  out.push(outcome(await run(n, lun, TUR)));
+  out.push(outcome(await run(n, lun, TUR)));
+  return out;
+}
+
+describe('ThreadEngine: sessions on an engine thread', function () {
+  this.timeout(20000);
+
+  it('answers like the plain Engine on a local and a remote LUN', async () => {
+    const m = await startMesh();
+    const plain = await Engine.create(TOPOLOGY);
+    try {
+      const te = m.parts[0].engine;
+      const n = te.openNexus(IDENT)!;
+      const ref = plain.openNexus(IDENT)!;
+      for (const lun of [0, 1]) {
+        const got = await scenario(n, lun);
+        const want = await scenario(ref, lun);
+        expect(got).to.deep.equal(want);
+        // Hand-built checks that the scenario means what it says (SPC-4 / SAM-5).
+        expect(got[0]).to.include({ status: Status.CHECK_CONDITION, senseKey: 0x6, asc: 0x29 }); // POWER ON, RESET
+        expect(got[1].status).to.equal(Status.GOOD);
+        expect(got[2].data.slice(0, 2)).to.equal('00'); // peripheral device type: direct access block
+        expect(got[4].data).to.equal(block(3, lun + 1).toString('hex'));
+        expect(got[5].status).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect(got[6]).to.include({ status: Status.CHECK_CONDITION, senseKey: 0x6, asc: 0x29, ascq: 0x03 }); // BUS DEVICE RESET
+        expect(got[7].status).to.equal(Status.GOOD);
+      }
+      await n.close('logout');
+      await ref.close('logout');
+    } finally {
+      await plain.close();
+      await m.close();
+    }
+  });
+
+  it('local units take no ring traffic; remote units go through the ring', async () => {
+    const m = await startMesh();
+    try {
+      const te = m.parts[0].engine;
+      const peer = m.parts[1].lun.scheduler.counters;
+      const n = te.openNexus(IDENT)!;
+      // Let the NEXUS_OPEN reach thread 1 so the counters below only see commands.
+      await run(n, 1, TUR);
+      const sent0 = te.ringCounters.sent;
+      const delivered0 = peer.delivered;
+      const local0 = te.counters.localCommands;
+      for (let i = 0; i < 10; i++) await run(n, 0, READ_10_LBA3, 512);
+      await n.taskManagement({ fn: TmfFunction.ABORT_TASK, lun: 0, refTag: 999999 });
+      expect(te.counters.localCommands - local0).to.equal(10);
+      expect(te.ringCounters.sent).to.equal(sent0);
+      expect(peer.delivered).to.equal(delivered0);
+      const remote0 = te.counters.remoteCommands;
+      const done = await Promise.all(Array.from({ length: 10 }, () => run(n, 1, READ_10_LBA3, 512)));
+      expect(done.every(c => c.status === Status.GOOD)).to.equal(true);
+      expect(te.counters.remoteCommands - remote0).to.equal(10);
+      expect(te.ringCounters.sent - sent0).to.equal(10);
+      expect(peer.delivered - delivered0).to.equal(10);
+      await n.close('logout');
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a dead peer loses every nexus with units there; after peerUp new nexuses reach it again', async () => {
+    const m = await startMesh();
+    try {
+      const te = m.parts[0].engine;
+      const both = te.openNexus(IDENT)!;
+      const localOnly = te.openNexus({ ...IDENT, targetName: TARGET, isid: '400001370009' })!;
+      expect(both.remote).to.deep.equal([1]);
+      let lost = 0;
+      both.onLost = () => { lost++; };
+      te.peerDown(1);
+      expect(both.isClosed).to.equal(true);
+      expect(lost).to.equal(1);
+      const c = await run(both, 0, TUR);
+      expect(c.status).to.equal(Status.TASK_ABORTED);
+      // Same map (both units), so this nexus has work on thread 1 too: lost as well.
+      expect(localOnly.isClosed).to.equal(true);
+      te.peerUp(1);
+      const again = te.openNexus({ ...IDENT, isid: '40000137000a' })!;
+      expect((await run(again, 1, TUR)).status).to.equal(Status.CHECK_CONDITION);
+      expect((await run(again, 1, TUR)).status).to.equal(Status.GOOD);
+      await again.close('logout');
+    } finally {
+      await m.close();
+    }
+  });
+});
