@@ -7,7 +7,8 @@
 #            thin_provisioning=1 (tgtd's LUN 0 is its own controller LUN).
 #     Sets TARGET_PID, TARGET_LUN, TARGET_URL (libiscsi iscsi:// URL of the disk), TARGET_LOG.
 #     TARGET_REMOVABLE_LUN=1 (nexus only): also LUN 1, a second thin fileio disk of SIZE with
-#            "removable": true (WORKDIR/lun1.img); TARGET_REMOVABLE_URL is then its URL.
+#            "removable": true (WORKDIR/lun1.img); TARGET_REMOVABLE_URL is then its URL; and LUN 2,
+#            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -16,7 +17,7 @@
 #     SIGKILL after a bounded wait.
 # Every wait is bounded. Returns non-zero (with the log tail on stderr) when the target fails.
 
-TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""; TARGET_REMOVABLE_URL=""
+TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""; TARGET_REMOVABLE_URL=""; TARGET_READONLY_URL=""
 _TARGET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 _target_ns() { if [ -n "${TARGET_NETNS:-}" ]; then ip netns exec "$TARGET_NETNS" "$@"; else "$@"; fi; }
@@ -49,7 +50,7 @@ target_start() {
       if [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then
         rdev=",
     { \"name\": \"disk1\", \"handler\": \"fileio\", \"path\": \"$dir/lun1.img\", \"size\": \"$size\", \"blockSize\": 512, \"thin\": true, \"removable\": true }"
-        rlun=", { \"lun\": 1, \"device\": \"disk1\" }"
+        rlun=", { \"lun\": 1, \"device\": \"disk1\" }, { \"lun\": 2, \"device\": \"disk0\", \"readOnly\": true }"
       fi
       cat >"$dir/topology.json" <<JSON
 {
@@ -101,7 +102,9 @@ JSON
   fi
   local host=$addr; case $addr in *:*) host="[$addr]";; esac
   TARGET_URL="iscsi://$host:$port/$iqn/$TARGET_LUN"
-  if [ "$kind" = nexus ] && [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then TARGET_REMOVABLE_URL="iscsi://$host:$port/$iqn/1"; fi
+  if [ "$kind" = nexus ] && [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then
+    TARGET_REMOVABLE_URL="iscsi://$host:$port/$iqn/1"; TARGET_READONLY_URL="iscsi://$host:$port/$iqn/2"
+  fi
   return 0
 }
 

@@ -116,6 +116,8 @@ for fs in $SUITES; do
     # logs in a second nexus of its own, which must not share its I_T nexus (and so the unit
     # attentions of the resets earlier in the suite) with an idle second path.
     case $fs in SCSI.StartStopUnit|SCSI.PreventAllow|SCSI.NoMedia) [ -n "$TARGET_REMOVABLE_URL" ] && urls=("$TARGET_REMOVABLE_URL") ;; esac
+    # SCSI.ReadOnly needs a write-protected LUN: disk0 mapped read-only at LUN 2.
+    case $fs in SCSI.ReadOnly) [ -n "${TARGET_READONLY_URL:-}" ] && urls=("$TARGET_READONLY_URL") ;; esac
     timeout -k 5 "$to" iscsi-test-cu "${opts[@]}" -t "$fs" "${urls[@]}" >"$raw" 2>&1 </dev/null; rc=$?
     if [ $rc = 124 ] || [ $rc = 137 ]; then
       timeout -k 2 10 iscsi-inq "$URL" >/dev/null 2>&1 || dead="target unresponsive after $fs timed out"
