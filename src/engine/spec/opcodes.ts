@@ -36,6 +36,8 @@ export enum Op {
   MODE_SENSE_10 = 0x5a,
   PERSISTENT_RESERVE_IN = 0x5e,
   PERSISTENT_RESERVE_OUT = 0x5f,
+  EXTENDED_COPY = 0x83,
+  RECEIVE_COPY_RESULTS = 0x84,
   READ_16 = 0x88,
   COMPARE_AND_WRITE = 0x89,
   WRITE_16 = 0x8a,
@@ -98,8 +100,21 @@ export enum PrOutSa {
   REGISTER_AND_MOVE = 0x07,
 }
 
+/** EXTENDED COPY service actions (SPC-4 6.3, 6.4): LID1 is the 8-bit list identifier form. */
+export enum ExtendedCopySa {
+  LID1 = 0x00,
+}
+
+/** RECEIVE COPY RESULTS service actions (SPC-4 6.18 table 279). */
+export enum ReceiveCopyResultsSa {
+  COPY_STATUS = 0x00,
+  RECEIVE_DATA = 0x01,
+  OPERATING_PARAMETERS = 0x03,
+  FAILED_SEGMENT_DETAILS = 0x04,
+}
+
 /** Opcodes whose byte 1 bits 4..0 carry a service action. */
 export const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([
   Op.SERVICE_ACTION_IN_16, Op.SERVICE_ACTION_OUT_16, Op.MAINTENANCE_IN, Op.MAINTENANCE_OUT,
-  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.SANITIZE,
+  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.SANITIZE, Op.EXTENDED_COPY, Op.RECEIVE_COPY_RESULTS,
 ]);
