@@ -16,19 +16,28 @@ export interface ClientRun {
   clientCpuSeconds: number;
 }
 
-/** Run argv (optionally pinned), bounded by guardMs; never throws. */
+/**
+ * Run argv (optionally pinned) in its own process group, bounded by guardMs: then the whole group
+ * (the wrapping shell and the client) gets SIGINT, and SIGKILL 10 s later. Never throws.
+ */
 export function runClient(argv: string[], cpus: string | undefined, guardMs: number): Promise<ClientRun> {
   const script = '"$@"; rc=$?; times >&2; exit $rc';
   const full = ['bash', '-c', script, 'client', ...argv];
   const [cmd, args] = cpus === undefined ? [full[0], full.slice(1)] : ['taskset', ['-c', cpus, ...full]];
   const t0 = process.hrtime.bigint();
   return new Promise((res) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: guardMs, killSignal: 'SIGKILL' });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = child.pid;
+    const signal = (sig: NodeJS.Signals) => { if (group !== undefined) { try { process.kill(-group, sig); } catch { /* gone */ } } };
+    let killTimer: NodeJS.Timeout | undefined;
+    const stopTimer = setTimeout(() => { signal('SIGINT'); killTimer = setTimeout(() => signal('SIGKILL'), 10_000); }, guardMs);
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('error', (e) => { out += String(e); });
     child.on('close', (code) => {
+      clearTimeout(stopTimer);
+      if (killTimer !== undefined) clearTimeout(killTimer);
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       // `times`: line 1 = the shell, line 2 = its children, "XmY.YYYs XmY.YYYs" each.
       const lines = out.trimEnd().split('\n');
