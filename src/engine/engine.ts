@@ -61,6 +61,8 @@ export class Engine implements EngineApi {
     // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.
     const saved = prStore?.load(cfg.name);
     if (saved?.aptpl) lu.pr.restore(saved);
+    // SPC-4 5.17: the unit's copy manager reaches every unit of this engine by its NAA designator.
+    lu.copyTargets = naa => this.unitByNaa(naa);
     this.units.set(cfg.name, lu);
     return lu;
   }
@@ -73,6 +75,12 @@ export class Engine implements EngineApi {
       return lu;
     });
     this.targets.set(cfg.name, { config: cfg, maps });
+  }
+
+  /** The unit whose NAA designator (VPD 83h) is `naa`, for EXTENDED COPY target descriptors. */
+  unitByNaa(naa: Uint8Array): LogicalUnit | undefined {
+    for (const lu of this.units.values()) if (lu.identity.naa.equals(naa)) return lu;
+    return undefined;
   }
 
   targetNames(): string[] { return [...this.targets.keys()]; }

@@ -9,12 +9,13 @@ import { Spc2Reservation } from './reserve';
 import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
 import { LuStatistics } from './log-pages';
+import type { CopyManagerHost, CopyTargetLookup } from './xcopy';
 
 /**
  * A logical unit: one exported device with its task set, unit attentions, reservation and mode
  * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
  */
-export class LogicalUnit implements LuView {
+export class LogicalUnit implements LuView, CopyManagerHost {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
@@ -36,6 +37,8 @@ export class LogicalUnit implements LuView {
   sanitizing = false;
   /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
   readonly nexusKeys = new Map<number, string>();
+  /** The units this unit's copy manager can reach by NAA designator (EXTENDED COPY); set by Engine. */
+  copyTargets?: CopyTargetLookup;
 
   constructor(
     readonly config: DeviceConfig,

@@ -2,21 +2,22 @@ import { coreBindings } from '../core-commands';
 import { prBindings } from '../pr-commands';
 import { sbcBindings, sbcThickBindings } from '../sbc';
 import { spcBindings } from '../spc';
+import { xcopyBindings } from '../xcopy';
 import { PeripheralType } from '../spec/status';
 import { DeviceType, deviceType } from '../types';
 
 /**
  * The direct-access block device (SBC-4 disk): SPC-4 primary commands, the engine core's rows and
- * the SBC-4 command set, over any backstore.
+ * the SBC-4 command set, over any backstore, with the SPC-4 copy manager (EXTENDED COPY).
  *
  * Two tables, because REPORT SUPPORTED OPERATION CODES reads the table: UNMAP exists only where
  * logical block provisioning offers it (LBPU = 1, thin LUs). `DISK` is the full table; a thick
  * LU's UNMAP is refused by its handler with INVALID COMMAND OPERATION CODE either way, and
  * `DISK_THICK` leaves the row out so RSOC does not list it.
  */
-export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings]);
+export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings, ...xcopyBindings]);
 
-export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings]);
+export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings, ...xcopyBindings]);
 
 /** The same tables with a removable medium (INQUIRY RMB = 1; START STOP UNIT LOEJ loads and ejects). */
 export const DISK_REMOVABLE: DeviceType = { ...DISK, removable: true };
