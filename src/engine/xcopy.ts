@@ -234,7 +234,7 @@ function nexusKey(n: NexusView): string { return `${n.initiatorPort}\u0000${n.ta
 
 // --- EXTENDED COPY ----------------------------------------------------------------------------
 
-/** Why a segment failed: the outcome plus whether the copy counts it as processed. */
+/** A segment that failed: the outcome the command ends with (the copy status counts the segments before it). */
 class SegmentFailure { constructor(readonly outcome: Outcome) {} }
 
 function resolveTarget(ctx: ExecContext, t: TargetDescriptor): LuView | Outcome {
