@@ -1,3 +1,4 @@
+import { Op } from './spec/opcodes';
 import { Decoded } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
 import { Outcome, good, invalidCdbField } from './result';
@@ -37,8 +38,9 @@ export function buildStandardInquiry(lu: LuView): Buffer {
   // NORMACA 0 (no ACA), HISUP 1 (hierarchical LUNs), RESPONSE DATA FORMAT 2
   b[3] = 0x10 | 0x02;
   b[4] = STANDARD_INQUIRY_LENGTH - 5; // ADDITIONAL LENGTH: bytes after byte 4
-  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC 0, PROTECT 0
-  b[5] = 0;
+  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC (EXTENDED
+  // COPY is in the table), PROTECT 0
+  b[5] = lu.table.lookup(Op.EXTENDED_COPY, 0x00) ? 0x08 : 0;
   b[6] = 0; // ENCSERV 0, MULTIP 0
   b[7] = 0x02; // CMDQUE 1: full task management model
   asciiField(lu.identity.vendor, 8).copy(b, 8); // T10 VENDOR IDENTIFICATION

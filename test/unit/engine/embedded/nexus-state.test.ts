@@ -256,3 +256,13 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
     });
   });
 });
+
+describe('embedded engine: INQUIRY on the full disk table', () => {
+  it('sets 3PC (SPC-4 6.6.2 byte 5 bit 3) because EXTENDED COPY is supported', async () => {
+    const t = await startTarget();
+    try {
+      const r = await t.session(INIT_A).execute(0, cdb.inquiry(36));
+      expect(r.data[5]).to.equal(0x08);
+    } finally { await t.stop(); }
+  });
+});
