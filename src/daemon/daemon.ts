@@ -1,10 +1,19 @@
 // The daemon: the engine plus every transport the topology asks for. The CLI owns signals and
 // calls stop(); stop() stops accepting, asks initiators to log out, drops what is left, flushes
-// write-back caches (engine.close) and resolves.
+// write-back caches and resolves.
+//
+// Where things run (DESIGN.md §3): with engine.threads N > 0 (default: one per core) the units
+// and the full feature phase of every Normal iSCSI session live on N engine threads
+// (SessionThreads); this thread, the supervisor, accepts connections, runs logins and discovery
+// sessions, places sessions and replaces a thread that dies. It is never on the data path. With
+// engine.threads 0 everything runs here, on one Engine.
+import * as path from 'node:path';
 import { Engine } from '../engine/engine';
+import type { EngineApi } from '../engine/engine-api';
 import type { Topology } from '../engine/topology';
 import { IscsiServer } from '../transports/iscsi/server';
 import type { ListeningAddress } from '../transports/fabric';
+import { SessionThreads } from '../workers/session-threads';
 import { parsePortal } from './config/portal';
 import type { Logger } from './log';
 
@@ -13,9 +22,29 @@ export interface DaemonHandle {
   listening: ListeningAddress[];
 }
 
+/** How long shutdown waits for initiators to answer the Async logout request. */
+const LOGOUT_WAIT_MS = 2000;
+
 export async function startDaemon(topology: Topology, opts: { log: Logger }): Promise<DaemonHandle> {
   const log = opts.log;
-  const engine = await Engine.create(topology, { log: log.child({ subsystem: 'engine' }) });
+  const threadCount = topology.engine?.threads ?? 0;
+  let threads: SessionThreads | undefined;
+  let engine: EngineApi;
+  if (threadCount > 0) {
+    const ffp = path.join(__dirname, '..', 'transports', 'iscsi', __filename.endsWith('.ts') ? 'ffp-handler.ts' : 'ffp-handler.js');
+    threads = await SessionThreads.create(topology, {
+      threads: threadCount,
+      handlerModule: ffp,
+      onThreadRestart: (threadIndex, failed) =>
+        (failed ? log.error({ threadIndex }, 'engine thread died too often; its units stay offline')
+          : log.warn({ threadIndex }, 'engine thread died and was replaced; its sessions log in again')),
+      onSessionEnded: (e, reason) => log.debug({ initiator: e.initiatorName, tsih: e.tsih, thread: e.thread, reason }, 'session ended'),
+    });
+    engine = threads.directory;
+  } else {
+    engine = await Engine.create(topology, { log: log.child({ subsystem: 'engine' }) });
+  }
+  const closeEngine = (): Promise<void> => (threads ? threads.close() : engine.close());
   const iscsi = new IscsiServer({
     engine,
     settings: topology.iscsi,
@@ -25,24 +54,52 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
       return r.ok ? { host: r.portal.host, port: r.portal.port } : undefined;
     },
     log: log.child({ subsystem: 'iscsi' }),
+    logoutWaitMs: LOGOUT_WAIT_MS,
+    sessionThreads: threads,
+    threadLogLevel: typeof log.level === 'string' ? log.level : undefined,
   });
   let listening: ListeningAddress[];
   try {
     listening = await iscsi.start();
   } catch (e) {
-    await engine.close();
+    await closeEngine();
     throw e;
   }
-  for (const l of listening) log.info({ host: l.host, port: l.port }, 'listening');
+  for (const l of listening) log.info({ host: l.host, port: l.port, engineThreads: threadCount }, 'listening');
+  const unhook = threads ? testHooks(threads, log) : () => undefined;
   let stopped: Promise<void> | undefined;
   return {
     listening,
     stop(): Promise<void> {
       stopped ??= (async () => {
-        await iscsi.stop();
-        await engine.close();
+        unhook();
+        // RFC 7143 11.9.1: sessions on engine threads are asked to log out there, those here by
+        // the server; then what is left is dropped, in-flight commands abort, caches flush.
+        await Promise.all([iscsi.stop(), threads?.requestLogout(LOGOUT_WAIT_MS)]);
+        await closeEngine();
       })();
       return stopped;
     },
   };
+}
+
+/**
+ * NEXUS_TEST_HOOKS=1 only (integration tests of supervision): SIGUSR2 terminates engine thread 0
+ * when it hosts a session, as a crash would; the supervisor replaces it.
+ */
+function testHooks(threads: SessionThreads, log: Logger): () => void {
+  if (process.env.NEXUS_TEST_HOOKS !== '1') return () => undefined;
+  const onSignal = (): void => {
+    const hosted = [...threads.registry.all()].filter((e) => e.thread === 0).length;
+    const w = threads.worker(0);
+    if (hosted === 0 || !w || !threads.isUp(0)) {
+      process.stderr.write(`test hook: engine thread 0 hosts no session (${hosted})\n`);
+      return;
+    }
+    process.stderr.write(`test hook: terminating engine thread 0 (${hosted} sessions)\n`);
+    log.warn({ threadIndex: 0 }, 'test hook: terminating an engine thread');
+    void w.terminate();
+  };
+  process.on('SIGUSR2', onSignal);
+  return () => process.removeListener('SIGUSR2', onSignal);
 }

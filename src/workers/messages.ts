@@ -176,6 +176,14 @@ export interface SessionEnded {
   readonly threadIndex: number;
   readonly reason: string;
 }
+/**
+ * Supervisor → engine thread: ask every hosted session's initiator to log out (RFC 7143 11.9.1
+ * Async logout request, shutdown), giving it `seconds` to do so.
+ */
+export interface SessionLogoutRequest {
+  readonly type: 'sessionLogoutRequest';
+  readonly seconds: number;
+}
 /** Supervisor → engine threads: engine thread `threadIndex` died (peerDown) or serves again (peerUp). */
 export interface PeerDown {
   readonly type: 'peerDown';
@@ -200,6 +208,7 @@ export type ControlMessage =
   | HandOffAccepted
   | SessionClose
   | SessionEnded
+  | SessionLogoutRequest
   | PeerDown
   | PeerUp
   | MeshSpill
@@ -233,6 +242,7 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   handOffAccepted: { handOffId: 'int', threadIndex: 'int', error: 'string' },
   sessionClose: { sessionKey: 'string', reason: 'string' },
   sessionEnded: { sessionKey: 'string', threadIndex: 'int', reason: 'string' },
+  sessionLogoutRequest: { seconds: 'int' },
   peerDown: { threadIndex: 'int' },
   peerUp: { threadIndex: 'int' },
   meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },

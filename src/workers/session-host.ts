@@ -31,6 +31,8 @@ export interface HandedOffConnection {
 export interface ConnectionHandler {
   /** End the session now (reinstatement, logout asked by the supervisor, shutdown). */
   close(reason: string): Promise<void>;
+  /** Ask the initiator to log out within `seconds` (shutdown); the session ends when it does. */
+  requestLogout?(seconds: number): void;
 }
 
 export type ConnectionHandlerFactory = (conn: HandedOffConnection) => ConnectionHandler;
@@ -80,6 +82,9 @@ export class SessionHost {
     switch (m.type) {
       case 'connectionHandOff': this.accept(m); return true;
       case 'sessionClose': void this.closeSession(m.sessionKey, m.reason); return true;
+      case 'sessionLogoutRequest':
+        for (const h of this.sessions.values()) if (!h.ended) h.handler.requestLogout?.(m.seconds);
+        return true;
       default: return false;
     }
   }

@@ -39,6 +39,9 @@ export class SessionRegistry {
 
   byTsihOf(tsih: number): SessionEntry | undefined { return this.byTsih.get(tsih); }
 
+  /** Every hosted session. */
+  all(): SessionEntry[] { return [...this.byKey.values()]; }
+
   add(e: SessionEntry): void {
     this.remove(e.key);
     this.byKey.set(e.key, e);

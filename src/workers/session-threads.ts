@@ -83,6 +83,7 @@ export class SessionThreads {
   private readonly handOffs = new Map<number, Waiter<string>>();
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
+  private idleWaiters: (() => void)[] = [];
   private nextHandOff = 1;
   private nextRequest = 1;
   private stopping = false;
@@ -206,6 +207,22 @@ export class SessionThreads {
     return { ok: true, thread, sessionKey: key };
   }
 
+  /**
+   * Shutdown, first step: every hosted session's initiator is asked to log out (RFC 7143 11.9.1);
+   * resolves once no session is hosted any more, or after `waitMs`.
+   */
+  async requestLogout(waitMs: number): Promise<void> {
+    if (this.registry.size === 0) return;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    for (const t of this.threadList) if (t.worker && t.up) postControl(t.worker, { type: 'sessionLogoutRequest', seconds });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>(res => this.idleWaiters.push(res)),
+      new Promise<void>(res => { timer = setTimeout(res, waitMs); }),
+    ]);
+    if (timer) clearTimeout(timer);
+  }
+
   // ---- diagnostics ---------------------------------------------------------------------------
 
   /** Counters of every serving thread (ThreadEngine, rings, scheduler, sessions). */
@@ -243,6 +260,11 @@ export class SessionThreads {
     for (const w of this.closing.get(key) ?? []) w.resolve();
     this.closing.delete(key);
     if (e) this.opts.onSessionEnded?.(e, reason);
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    if (this.registry.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private onControl(t: Thread, m: ControlMessage): void {
@@ -340,6 +362,7 @@ export class SessionThreads {
       this.closing.delete(e.key);
       this.opts.onSessionEnded?.(e, 'engine thread died');
     }
+    this.wakeIdle();
     for (const o of this.threadList) if (o !== t && o.worker && o.up) postControl(o.worker, { type: 'peerDown', threadIndex: t.index });
     if (t.restarts >= (this.opts.maxRestarts ?? 3)) {
       t.failed = true;

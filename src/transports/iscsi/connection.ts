@@ -41,6 +41,44 @@ export interface ConnectionLog {
   error(obj: object, msg: string): void;
 }
 
+/** What a connection resumes from on an engine thread: the outcome of its login (RFC 7143 values). */
+export interface ResumeState {
+  targetName: string;
+  initiatorName: string;
+  /** ISID as 12 hex digits. */
+  isid: string;
+  tsih: number;
+  cid: number;
+  tpgt: number;
+  /** The next StatSN (the final Login Response used the one before). */
+  statSN: number;
+  expCmdSN: number;
+  maxCmdSN: number;
+  params: OperationalParams;
+}
+
+export type HandOffOutcome = { ok: true; thread: number } | { ok: false; error: string };
+
+/**
+ * The supervisor's side of sessions that run on engine threads (DESIGN.md §3): the login phase
+ * stays here, a Normal session's full feature phase moves to a thread with its socket. The login
+ * policy asks it about sessions hosted there (RFC 7143 6.3.5 reinstatement, TSIH uniqueness).
+ */
+export interface FullFeatureHandOff {
+  /** TSIH of the hosted session of this initiator port on this target portal group. */
+  findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined;
+  /** Whether a hosted session has `tsih` and belongs to this initiator port. */
+  sessionExists(tsih: number, initiatorName: string, isid: string): boolean;
+  tsihInUse(tsih: number): boolean;
+  /**
+   * Reading has stopped at the end of the last Login Request: close the session this one
+   * reinstates (when `reinstate`), write `finalResponse`, move the socket to an engine thread.
+   */
+  handOff(req: {
+    socket: Duplex; state: ResumeState; leftover: Uint8Array; finalResponse: Uint8Array; reinstate: boolean;
+  }): Promise<HandOffOutcome>;
+}
+
 /** What the server gives each connection. */
 export interface ConnectionContext {
   engine: EngineApi;
@@ -51,10 +89,14 @@ export interface ConnectionContext {
   discovery: DiscoverySource;
   tpgt: number;
   log: ConnectionLog;
+  /** Supervisor with engine threads: Normal sessions leave for a thread at the full feature phase. */
+  handOff?: FullFeatureHandOff;
 }
 
 enum Phase {
   LOGIN = 'login',
+  /** The login is over and the socket is moving to an engine thread; input is kept for it. */
+  HANDING_OFF = 'handing-off',
   FULL_FEATURE = 'full-feature',
   /** A final response is being flushed; input is ignored. */
   CLOSING = 'closing',
@@ -124,8 +166,24 @@ export class IscsiConnection {
   /** Resolves once the socket is gone and the session (if ours) is released. */
   readonly closed: Promise<void>;
   readonly remote: string;
+  /** Why the connection ended (set when it closes). */
+  endReason: string | undefined;
+  /** Set by the last login step when the session moves to an engine thread. */
+  private handOffDue = false;
+  /** The new session replaces a hosted one (RFC 7143 6.3.5 / 6.3.4). */
+  private reinstating = false;
+  /** Socket chunks that arrived while the hand-off is under way. */
+  private readonly handOffInput: Buffer[] = [];
 
-  constructor(private readonly socket: Duplex & { remoteAddress?: string; remotePort?: number }, private readonly ctx: ConnectionContext) {
+  /**
+   * `resume`: the connection starts in the full feature phase from a login done elsewhere (the
+   * supervisor), on an engine thread; feed() the bytes read past the login before the socket's.
+   */
+  constructor(
+    private readonly socket: Duplex & { remoteAddress?: string; remotePort?: number },
+    private readonly ctx: ConnectionContext,
+    resume?: ResumeState,
+  ) {
     this.closed = new Promise((r) => (this.closedResolve = r));
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.login = createLoginState({
@@ -144,6 +202,40 @@ export class IscsiConnection {
     socket.on('error', (err: Error) => this.destroy(`socket error: ${err.message}`));
     socket.on('close', () => this.destroy('peer closed'));
     socket.on('end', () => this.destroy('peer ended'));
+    if (resume) this.resumeFullFeature(resume);
+  }
+
+  /** Bytes that belong before anything the socket reads (the supervisor's leftovers). */
+  feed(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.onData(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  }
+
+  /** RFC 7143 6.3: the full feature phase of a session whose login ran on the supervisor. */
+  private resumeFullFeature(r: ResumeState): void {
+    const { ctx } = this;
+    this.params = r.params;
+    this.statSN = r.statSN >>> 0;
+    this.cid = r.cid;
+    // RFC 7143 13.1 / 13.12: the negotiated digests and our MaxRecvDataSegmentLength apply now.
+    this.framer.setDigests(r.params.headerDigest, r.params.dataDigest);
+    this.framer.setMaxRecvDataSegmentLength(r.params.maxRecvDataSegmentLength);
+    const nexus = ctx.engine.openNexus({ targetName: r.targetName, initiatorName: r.initiatorName, isid: r.isid, tpgt: r.tpgt });
+    const s = new IscsiSession(
+      { tsih: r.tsih, isid: parseInt(r.isid, 16), initiatorName: r.initiatorName, targetName: r.targetName, type: 'Normal' },
+      r.expCmdSN, ctx.settings.queueDepth, nexus,
+    );
+    s.connection = this;
+    ctx.sessions.add(s);
+    this.session = s;
+    this.phase = Phase.FULL_FEATURE;
+    if (!nexus) {
+      this.destroy('target gone');
+      return;
+    }
+    // SAM-5 I_T nexus loss: an engine thread holding one of its units died; at ERL 0 the
+    // connection goes and the initiator logs in again.
+    if ('onLost' in nexus) (nexus as { onLost?: () => void }).onLost = () => this.destroy('nexus lost');
+    this.startPinger();
   }
 
   get isFullFeature(): boolean {
@@ -158,6 +250,10 @@ export class IscsiConnection {
 
   /** Every socket chunk enters here: an exception closes this connection only. */
   private onData(chunk: Buffer): void {
+    if (this.phase === Phase.HANDING_OFF) {
+      this.handOffInput.push(chunk);
+      return;
+    }
     if (this.phase === Phase.CLOSED || this.phase === Phase.CLOSING) return;
     this.inHandler = true;
     try {
@@ -166,7 +262,8 @@ export class IscsiConnection {
       this.fault(e);
     } finally {
       this.inHandler = false;
-      this.flush();
+      if (this.handOffDue) this.startHandOff();
+      else this.flush();
     }
   }
 
@@ -243,8 +340,17 @@ export class IscsiConnection {
       // RFC 7143 13.1 / 13.12: digests and our MaxRecvDataSegmentLength apply after the final response.
       this.framer.setDigests(fullFeature.headerDigest, fullFeature.dataDigest);
       this.framer.setMaxRecvDataSegmentLength(fullFeature.maxRecvDataSegmentLength);
-      this.phase = Phase.FULL_FEATURE;
       this.cid = req.cid;
+      if (this.ctx.handOff && this.session.id.type === 'Normal') {
+        // DESIGN.md §3: the full feature phase runs on an engine thread. Nothing past this
+        // Login Request is read here; what was read already travels with the socket.
+        this.phase = Phase.HANDING_OFF;
+        this.framer.halt();
+        this.socket.pause();
+        this.handOffDue = true;
+        return;
+      }
+      this.phase = Phase.FULL_FEATURE;
       this.ctx.log.info(
         { remote: this.remote, initiator: this.session.id.initiatorName, target: this.session.id.targetName, type: this.session.id.type, tsih: this.session.id.tsih },
         'login complete',
@@ -255,6 +361,32 @@ export class IscsiConnection {
 
   private loginPolicy() {
     const ctx = this.ctx;
+    const ho = ctx.handOff;
+    if (ho) {
+      // Normal sessions live on engine threads, discovery sessions here.
+      return {
+        targetExists: (name: string) => ctx.engine.targetConfig(name)?.driver === 'iscsi' && ctx.portalTargets.includes(name),
+        authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
+          authFor(ctx.engine, ctx.portalTargets, initiator, target, type),
+        randomBytes: (n: number) => randomBytes(n),
+        findSession: (initiator: string, isid: number, target: string | undefined) => target === undefined
+          ? ctx.sessions.find(initiator, isid, target)?.id.tsih
+          : ho.findSession(initiator, isidHex(isid), target, ctx.tpgt),
+        sessionExists: (tsih: number, initiator: string, isid: number) => {
+          const s = ctx.sessions.get(tsih);
+          if (s) return s.id.initiatorName === initiator && s.id.isid === isid;
+          return ho.sessionExists(tsih, initiator, isidHex(isid));
+        },
+        allocateTsih: () => {
+          for (let i = 0; i < 0xffff; i++) {
+            const t = ctx.sessions.allocateTsih();
+            if (t === null) return null;
+            if (!ho.tsihInUse(t)) return t;
+          }
+          return null;
+        },
+      };
+    }
     return {
       targetExists: (name: string) => ctx.engine.targetConfig(name)?.driver === 'iscsi' && ctx.portalTargets.includes(name),
       authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
@@ -276,11 +408,24 @@ export class IscsiConnection {
         return;
       case 'reinstate-session': {
         // RFC 7143 6.3.5: the old session of this initiator port ends as if its connection failed.
+        if (ctx.handOff && !ctx.sessions.get(e.tsih)) {
+          // Hosted on an engine thread: closed there before the new session starts.
+          this.reinstating = true;
+          return;
+        }
         const old = ctx.sessions.get(e.tsih);
         if (old) this.dropSession(old, 'session reinstated');
         return;
       }
       case 'create-session': {
+        if (ctx.handOff && e.sessionType === 'Normal') {
+          // The nexus opens on the engine thread; this session only carries the login's numbering.
+          this.session = new IscsiSession(
+            { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType },
+            e.cmdSN, ctx.settings.queueDepth, undefined,
+          );
+          return;
+        }
         const nexus = e.sessionType === 'Normal' && e.targetName !== undefined
           ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt: ctx.tpgt })
           : undefined;
@@ -297,6 +442,16 @@ export class IscsiConnection {
         // RFC 7143 6.3.4 at ERL 0 with MaxConnections=1: connection reinstatement is session
         // reinstatement. The old connection and its tasks go; the session restarts under its TSIH.
         const old = ctx.sessions.get(e.tsih);
+        const st = this.login;
+        if (!old && ctx.handOff && st.initiatorName !== undefined && st.sessionType === 'Normal') {
+          // Hosted on an engine thread: it is closed there, and the session restarts under its TSIH.
+          this.reinstating = true;
+          this.session = new IscsiSession(
+            { tsih: e.tsih, isid: st.isid, initiatorName: st.initiatorName, targetName: st.targetName, type: 'Normal' },
+            req.cmdSN, ctx.settings.queueDepth, undefined,
+          );
+          return;
+        }
         if (!old) return;
         this.dropSession(old, 'connection reinstated');
         const nexus = old.id.type === 'Normal' && old.id.targetName !== undefined
@@ -309,6 +464,36 @@ export class IscsiConnection {
         return;
       }
     }
+  }
+
+  /** Moves the socket to an engine thread with the final Login Response and what was read past it. */
+  private startHandOff(): void {
+    this.handOffDue = false;
+    const ho = this.ctx.handOff as FullFeatureHandOff;
+    const s = this.session as IscsiSession;
+    const rest = this.framer.takeRest();
+    const leftover = this.handOffInput.length > 0 ? Buffer.concat([rest, ...this.handOffInput.splice(0)]) : rest;
+    const finalResponse = Buffer.concat(this.out);
+    this.out.length = 0;
+    this.scratchUsed = 0;
+    const state: ResumeState = {
+      targetName: s.id.targetName as string, initiatorName: s.id.initiatorName, isid: isidHex(s.id.isid), tsih: s.id.tsih,
+      cid: this.cid, tpgt: this.ctx.tpgt, statSN: this.statSN, expCmdSN: s.window.expCmdSN, maxCmdSN: s.window.maxCmdSN,
+      params: this.params as OperationalParams,
+    };
+    const finish = (ok: boolean, detail: string): void => {
+      if (ok) this.ctx.log.info({ remote: this.remote, initiator: state.initiatorName, tsih: state.tsih, thread: detail }, 'login complete; session on engine thread');
+      else this.ctx.log.warn({ remote: this.remote, initiator: state.initiatorName, error: detail }, 'hand-off to an engine thread failed');
+      if (this.phase === Phase.CLOSED) return;
+      this.phase = Phase.CLOSED;
+      this.endReason = ok ? 'handed off' : `hand-off failed: ${detail}`;
+      if (!ok) this.socket.destroy();
+      this.closedResolve();
+    };
+    ho.handOff({ socket: this.socket, state, leftover, finalResponse, reinstate: this.reinstating }).then(
+      (r) => finish(r.ok, r.ok ? String(r.thread) : r.error),
+      (err: unknown) => finish(false, (err as Error).message),
+    );
   }
 
   private dropSession(old: IscsiSession, reason: string): void {
@@ -895,7 +1080,15 @@ export class IscsiConnection {
    */
   destroy(reason: string): void {
     if (this.phase === Phase.CLOSED) return;
+    if (this.phase === Phase.HANDING_OFF) {
+      // The socket is the hand-off's now (it closes this copy once the thread has a duplicate).
+      this.phase = Phase.CLOSED;
+      this.endReason = reason;
+      this.closedResolve();
+      return;
+    }
     this.phase = Phase.CLOSED;
+    this.endReason = reason;
     this.pinger?.stop();
     this.out.length = 0;
     this.releaseAll();

@@ -68,6 +68,9 @@ export class PduFramer {
   private padFill = 0;
   private readonly dig = Buffer.alloc(4);
   private digFill = 0;
+  /** Set by halt(): feed stops after the current PDU and keeps the rest of its chunk. */
+  private halted = false;
+  private rest: Buffer = EMPTY;
 
   constructor(sink: FramerSink, opts: FramerOptions = {}) {
     this.sink = sink;
@@ -98,10 +101,34 @@ export class PduFramer {
     this.header = this.data = EMPTY;
   }
 
+  /**
+   * Stop cutting PDUs: called from pdu() (the connection leaves this framer, e.g. hands the socket
+   * to another thread), feed returns after that PDU and the unread rest of the chunk is kept for
+   * takeRest(). Further feeds only add to the rest.
+   */
+  halt(): void {
+    this.halted = true;
+  }
+
+  /** Bytes fed after halt() that no PDU consumed (what the next owner of the stream reads first). */
+  takeRest(): Buffer {
+    const r = this.rest;
+    this.rest = EMPTY;
+    return r;
+  }
+
   feed(chunk: Buffer): void {
     let pos = 0;
     const len = chunk.length;
+    if (this.halted) {
+      this.keepRest(chunk, 0);
+      return;
+    }
     while (pos < len && this.st !== FramerState.FAILED) {
+      if (this.halted) {
+        this.keepRest(chunk, pos);
+        return;
+      }
       switch (this.st as Exclude<FramerState, FramerState.FAILED>) {
         case FramerState.BHS: {
           if (this.hdrFill === 0 && len - pos >= BHS_LENGTH) {
@@ -179,6 +206,12 @@ export class PduFramer {
           break;
       }
     }
+  }
+
+  private keepRest(chunk: Buffer, pos: number): void {
+    if (pos >= chunk.length) return;
+    const tail = chunk.subarray(pos);
+    this.rest = this.rest.length === 0 ? Buffer.from(tail) : Buffer.concat([this.rest, tail]);
   }
 
   /**

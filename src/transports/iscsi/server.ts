@@ -6,7 +6,10 @@ import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
 import type { IscsiSettings, TargetConfig } from '../../engine/topology';
 import { Fabric, ListeningAddress } from '../fabric';
-import { ConnectionLog, IscsiConnection } from './connection';
+import type { SessionThreads } from '../../workers/session-threads';
+import { sessionKeyOf } from '../../workers/session-registry';
+import { ConnectionLog, FullFeatureHandOff, IscsiConnection } from './connection';
+import { encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';
 
@@ -26,6 +29,14 @@ export interface IscsiServerOptions {
   tpgt?: number;
   /** How long stop() waits for initiators to log out after the Async logout request. */
   logoutWaitMs?: number;
+  /**
+   * Engine threads (DESIGN.md §3): Normal sessions run their full feature phase there, loaded
+   * from ffp-handler.ts; logins and discovery sessions stay here. `engine` is then the threads'
+   * directory (canSee, groupFor, targetConfig), never asked to run a command.
+   */
+  sessionThreads?: SessionThreads;
+  /** pino level of the connection log on engine threads (default 'info'). */
+  threadLogLevel?: string;
 }
 
 interface Listener {
@@ -44,12 +55,44 @@ export class IscsiServer implements Fabric {
   private readonly tpgt: number;
   private stopping = false;
 
+  private readonly handOff: FullFeatureHandOff | undefined;
+
   constructor(private readonly o: IscsiServerOptions) {
     this.tpgt = o.tpgt ?? 1;
+    this.handOff = o.sessionThreads ? this.handOffTo(o.sessionThreads) : undefined;
+  }
+
+  /** The login phase's view of sessions on engine threads, and the move of a socket there. */
+  private handOffTo(threads: SessionThreads): FullFeatureHandOff {
+    const discovery = this.discoverySource();
+    return {
+      findSession: (initiator, isid, target, tpgt) => threads.registry.get(sessionKeyOf(initiator, isid, target, tpgt))?.tsih,
+      sessionExists: (tsih, initiator, isid) => {
+        const e = threads.registry.byTsihOf(tsih);
+        return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase();
+      },
+      tsihInUse: (tsih) => threads.registry.byTsihOf(tsih) !== undefined,
+      handOff: async ({ socket, state, leftover, finalResponse, reinstate }) => {
+        // RFC 7143 6.3.5: the old session ends (on its thread) before the new one starts.
+        if (reinstate) await threads.reinstate(state.initiatorName, state.isid, state.targetName, state.tpgt);
+        const params = encodeHandOffParams({
+          negotiated: state.params, settings: this.o.settings, discovery: [...discovery.targets()], logLevel: this.o.threadLogLevel ?? 'info',
+        });
+        const r = await threads.handOff({
+          socket: socket as net.Socket,
+          state: {
+            targetName: state.targetName, initiatorName: state.initiatorName, isid: state.isid, tsih: state.tsih, cid: state.cid,
+            tpgt: state.tpgt, statSN: state.statSN, expCmdSN: state.expCmdSN, maxCmdSN: state.maxCmdSN, params,
+          },
+          leftover, finalResponse,
+        });
+        return r.ok ? { ok: true, thread: r.thread } : { ok: false, error: r.error };
+      },
+    };
   }
 
   sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.size + (this.o.sessionThreads?.registry.size ?? 0);
   }
 
   get connectionCount(): number {
@@ -93,7 +136,7 @@ export class IscsiServer implements Fabric {
         socket.setNoDelay(true);
         const conn = new IscsiConnection(socket, {
           engine: this.o.engine, settings: this.o.settings, sessions: this.sessions, portalTargets: l.targets,
-          discovery, tpgt: this.tpgt, log: this.o.log,
+          discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
         });
         this.connections.add(conn);
         void conn.closed.then(() => this.connections.delete(conn));
