@@ -1,7 +1,8 @@
 // Start `nexus serve <topology>` in a child process on loopback for integration tests. The
 // topology uses port 0; the actual port is read from the banner's "portal host:port" line.
 // stop() sends SIGTERM to that PID and escalates to SIGKILL, so a failing test never leaves a
-// daemon behind.
+// daemon behind. `threads` sets engine.threads: 0 runs everything on the daemon's main thread,
+// N > 0 runs the full feature phase and the units on N engine threads (the default).
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,14 +22,27 @@ export interface RunningDaemon {
   dir: string;
 }
 
-export async function startDaemon(topology: Record<string, unknown>, opts: { startTimeoutMs?: number; logLevel?: string } = {}): Promise<RunningDaemon> {
+/** The engine thread counts every integration suite runs against (0 = single-threaded path). */
+export const ENGINE_THREADS: readonly number[] = [2, 0];
+
+export interface DaemonOptions {
+  startTimeoutMs?: number;
+  logLevel?: string;
+  /** engine.threads of the topology (absent: what the topology says, else one per core). */
+  threads?: number;
+  /** Extra environment (NEXUS_TEST_HOOKS=1 for supervision tests). */
+  env?: Record<string, string>;
+}
+
+export async function startDaemon(topology: Record<string, unknown>, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nexus-it-'));
   const file = path.join(dir, 'topology.json');
-  writeFileSync(file, JSON.stringify({ stateDir: path.join(dir, 'state'), ...topology }, null, 2));
+  const engine = opts.threads === undefined ? topology.engine : { ...(topology.engine as object | undefined), threads: opts.threads };
+  writeFileSync(file, JSON.stringify({ stateDir: path.join(dir, 'state'), ...topology, ...(engine === undefined ? {} : { engine }) }, null, 2));
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', file, '--log-level', opts.logLevel ?? 'warn'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
