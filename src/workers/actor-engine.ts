@@ -61,7 +61,7 @@ import {
   LunThreadData, MAIN_ACTOR, NexusCloseFn, THREAD_ACTOR, lunActorId,
 } from './actor-protocol';
 
-export type ActorTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings> };
+export type ActorTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings>; stateDir?: string };
 
 export interface ActorEngineOptions {
   /** Engine threads (default topology.engine.threads, else 1). 0 is only valid for createEngine. */
@@ -180,7 +180,7 @@ export class ActorEngine implements EngineApi {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw Object.assign(new RangeError(`ActorEngine needs 1..64 threads, got ${threads}`), { code: 'ERR_TOPOLOGY' });
     }
-    const dirEngine = await Engine.create(topology, {
+    const dirEngine = await Engine.create({ devices: topology.devices, targets: topology.targets }, {
       openBackstore: cfg => Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const e = new ActorEngine(topology, dirEngine, opts, threads);
@@ -354,6 +354,7 @@ export class ActorEngine implements EngineApi {
       pool: this.pool.handle(),
       scheduler: {},
       backstoreModule: this.opts.backstoreModule ?? '',
+      stateDir: this.topology.stateDir ?? '',
     };
     const ts = __filename.endsWith('.ts');
     const w = new Worker(path.join(__dirname, ts ? 'lun-thread.ts' : 'lun-thread.js'), {

@@ -88,4 +88,6 @@ export interface LunThreadData {
    * (tests inject slow or failing stores); '' = standard.
    */
   readonly backstoreModule: string;
+  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
+  readonly stateDir: string;
 }

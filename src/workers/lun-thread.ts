@@ -93,7 +93,7 @@ export class LunThreadHost {
    */
   static async start(data: LunThreadData, spill: SpillSender, open: OpenStore): Promise<LunThreadHost> {
     const home = new Set(data.home);
-    const engine = await Engine.create({ devices: [...data.devices], targets: [...data.targets] }, {
+    const engine = await Engine.create({ devices: [...data.devices], targets: [...data.targets], stateDir: data.stateDir || undefined }, {
       openBackstore: cfg => home.has(cfg.name)
         ? open(cfg)
         : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),

@@ -30,6 +30,8 @@ export interface SessionThreadData {
   readonly backstoreModule: string;
   /** Module exporting connectionHandler (session-host.ts). */
   readonly handlerModule: string;
+  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
+  readonly stateDir: string;
 }
 
 /** Everything one mesh thread runs; exported for tests that drive it in-process. */
@@ -54,6 +56,7 @@ export async function startSessionThread(data: SessionThreadData, post: (m: Cont
     pool: data.pool,
     scheduler: data.scheduler,
     backstoreModule: data.backstoreModule,
+    stateDir: data.stateDir,
   }, spill, loadOpen(data.backstoreModule));
   const engine = new ThreadEngine({
     threadIndex: self,

@@ -109,7 +109,7 @@ export class SessionThreads {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw Object.assign(new RangeError(`SessionThreads needs 1..64 threads, got ${threads}`), { code: 'ERR_TOPOLOGY' });
     }
-    const directory = await Engine.create(topology, {
+    const directory = await Engine.create({ devices: topology.devices, targets: topology.targets }, {
       openBackstore: cfg => Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const s = new SessionThreads(topology, directory, opts, threads);
@@ -320,6 +320,7 @@ export class SessionThreads {
       scheduler: {},
       backstoreModule: this.opts.backstoreModule ?? '',
       handlerModule: this.opts.handlerModule,
+      stateDir: this.topology.stateDir ?? '',
     };
     const ts = __filename.endsWith('.ts');
     const w = new Worker(path.join(__dirname, ts ? 'session-thread.ts' : 'session-thread.js'), {

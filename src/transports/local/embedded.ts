@@ -102,7 +102,7 @@ export class EmbeddedTarget {
   private constructor(readonly engine: Engine | ActorEngine, private readonly defaultTarget: string) {}
 
   /** Start an engine from a normalized topology (see src/daemon/config for the JSON normalizer). */
-  static async start(topology: Pick<Topology, 'devices' | 'targets'>, opts: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
+  static async start(topology: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }, opts: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
     const first = topology.targets[0]?.name;
     if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
     const threads = opts.threads ?? 0;

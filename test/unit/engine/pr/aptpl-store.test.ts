@@ -17,7 +17,7 @@ const register = (aptpl: boolean) => {
 const PROUT_REGISTER = [0x5f, 0x00, 0x00, 0, 0, 0, 0, 0, 24, 0];
 const PRIN_READ_KEYS = [0x5e, 0x00, 0, 0, 0, 0, 0, 0x01, 0x00, 0];
 
-describe('persistent reservations across an engine restart (APTPL)', () => {
+for (const threads of [0, 2]) describe(`persistent reservations across an engine restart (APTPL), ${threads} engine threads`, () => {
   let dir: string;
   let t: EmbeddedTarget | undefined;
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-pr-')); });
@@ -26,7 +26,7 @@ describe('persistent reservations across an engine restart (APTPL)', () => {
   const start = () => {
     // The engine reads stateDir for its persistence store; embedded mode passes the topology through.
     const topology = { stateDir: dir, devices: [ram('disk0')], targets: [target()] };
-    return EmbeddedTarget.start(topology);
+    return EmbeddedTarget.start(topology, { threads });
   };
 
   async function keysAfterRestart(aptpl: boolean): Promise<Buffer> {
