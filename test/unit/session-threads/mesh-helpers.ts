@@ -25,7 +25,7 @@ export async function startMesh(ringCapacity = 64): Promise<{ parts: SessionThre
   for (let t = 0; t < 2; t++) {
     parts.push(await startSessionThread({
       threadIndex: t, threads: 2, generation: 0, devices: TOPOLOGY.devices, targets: TOPOLOGY.targets, homeThread: [0, 1],
-      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', handlerModule: '',
+      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', handlerModule: '', stateDir: '',
     }, post));
   }
   return {
