@@ -22,51 +22,71 @@ export const SUPPORTED_SUBPAGES = 0xff;
 export enum LogPageControl { THRESHOLD = 0, CUMULATIVE = 1, DEFAULT_THRESHOLD = 2, DEFAULT_CUMULATIVE = 3 }
 
 /** One time interval of page 19h (SPC-4 7.3.5.7): INTEGER 1 × 10^-EXPONENT 3 = one millisecond. */
-export const TIME_INTERVAL = Object.freeze({ exponent: 3, integer: 1, ns: 1_000_000n });
+export const TIME_INTERVAL = Object.freeze({ exponent: 3, integer: 1, ns: 1_000_000 });
+
+/** Monotonic clock in nanoseconds as a plain number (exact to well below a microsecond for years). */
+export function nowNs(): number { return performance.now() * 1e6; }
 
 /**
  * Per-unit counters behind log page 19h (SPC-4 7.3.6). The engine records each read and write
  * command of SPC-4 table 375 when it completes (READ(n) are reads; WRITE(n), WRITE AND VERIFY(n)
  * and UNMAP are writes) and the time the task set spends empty.
+ *
+ * Plain numbers, not bigint: they are updated on every command (DESIGN.md §10), and a double
+ * counts exactly to 2^53 (285 years of nanoseconds at one command per nanosecond would still
+ * round only in the last digits). Page 19h turns them into 64-bit fields when it is read.
  */
 export class LuStatistics {
-  readCommands = 0n;
-  writeCommands = 0n;
+  readCommands = 0;
+  writeCommands = 0;
   /** Logical blocks sent to initiators by read commands (NUMBER OF LOGICAL BLOCKS TRANSMITTED). */
-  blocksTransmitted = 0n;
+  blocksTransmitted = 0;
   /** Logical blocks received from initiators by write commands (NUMBER OF LOGICAL BLOCKS RECEIVED). */
-  blocksReceived = 0n;
+  blocksReceived = 0;
   /** Time from entering the task set to the service response, summed over read commands. */
-  readProcessingNs = 0n;
-  writeProcessingNs = 0n;
+  readProcessingNs = 0;
+  writeProcessingNs = 0;
   /** Time with an empty task set and nothing in progress. */
-  idleNs = 0n;
-  readFuaCommands = 0n;
-  writeFuaCommands = 0n;
-  readFuaProcessingNs = 0n;
-  writeFuaProcessingNs = 0n;
+  idleNs = 0;
+  readFuaCommands = 0;
+  writeFuaCommands = 0;
+  readFuaProcessingNs = 0;
+  writeFuaProcessingNs = 0;
+  /** When the task set last became empty (nowNs()), or -1 while it holds tasks. */
+  private idleSinceNs = nowNs();
 
-  recordRead(blocks: bigint, fua: boolean, elapsedNs: bigint): void {
+  recordRead(blocks: number, fua: boolean, elapsedNs: number): void {
     this.readCommands++;
     this.blocksTransmitted += blocks;
     this.readProcessingNs += elapsedNs;
     if (fua) { this.readFuaCommands++; this.readFuaProcessingNs += elapsedNs; }
   }
 
-  recordWrite(blocks: bigint, fua: boolean, elapsedNs: bigint): void {
+  recordWrite(blocks: number, fua: boolean, elapsedNs: number): void {
     this.writeCommands++;
     this.blocksReceived += blocks;
     this.writeProcessingNs += elapsedNs;
     if (fua) { this.writeFuaCommands++; this.writeFuaProcessingNs += elapsedNs; }
   }
 
-  recordIdle(ns: bigint): void { this.idleNs += ns; }
+  recordIdle(ns: number): void { this.idleNs += ns; }
+
+  /** The task set received a task at `now` (nowNs()): an idle period, if any, ends. */
+  busyAt(now: number): void {
+    if (this.idleSinceNs < 0) return;
+    if (now > this.idleSinceNs) this.idleNs += now - this.idleSinceNs;
+    this.idleSinceNs = -1;
+  }
+
+  /** The task set became empty at `now`. */
+  idleAt(now: number): void { this.idleSinceNs = now; }
 
   /** LOG SELECT: every parameter of page 19h is "Reset Only" (SPC-4 table 374). */
   reset(): void {
-    this.readCommands = this.writeCommands = this.blocksTransmitted = this.blocksReceived = 0n;
-    this.readProcessingNs = this.writeProcessingNs = this.idleNs = 0n;
-    this.readFuaCommands = this.writeFuaCommands = this.readFuaProcessingNs = this.writeFuaProcessingNs = 0n;
+    this.readCommands = this.writeCommands = this.blocksTransmitted = this.blocksReceived = 0;
+    this.readProcessingNs = this.writeProcessingNs = this.idleNs = 0;
+    this.readFuaCommands = this.writeFuaCommands = this.readFuaProcessingNs = this.writeFuaProcessingNs = 0;
+    if (this.idleSinceNs >= 0) this.idleSinceNs = nowNs();
   }
 }
 
@@ -86,13 +106,13 @@ const FORMAT_BINARY_LIST = 0x03; // FORMAT AND LINKING 11b (7.3.2.2.2.5)
 
 interface LogParameter { code: number; control: number; value: Buffer }
 
-function u64s(...v: bigint[]): Buffer {
+function u64s(...v: number[]): Buffer {
   const b = Buffer.alloc(8 * v.length);
-  v.forEach((x, i) => b.writeBigUInt64BE(BigInt.asUintN(64, x), 8 * i));
+  v.forEach((x, i) => b.writeBigUInt64BE(BigInt.asUintN(64, BigInt(Math.max(0, Math.floor(x)))), 8 * i));
   return b;
 }
 
-const intervals = (ns: bigint): bigint => ns / TIME_INTERVAL.ns;
+const intervals = (ns: number): number => Math.floor(ns / TIME_INTERVAL.ns);
 
 /** SPC-4 7.3.6: the parameters of page 19h, zero counters for default cumulative values. */
 function statisticsParameters(s: LuStatistics | undefined): LogParameter[] {
@@ -105,7 +125,7 @@ function statisticsParameters(s: LuStatistics | undefined): LogParameter[] {
     // supported, so both WEIGHTED fields are zero as the standard requires.
     { code: 0x0001, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(
       z.readCommands, z.writeCommands, z.blocksReceived, z.blocksTransmitted,
-      intervals(z.readProcessingNs), intervals(z.writeProcessingNs), 0n, 0n) },
+      intervals(z.readProcessingNs), intervals(z.writeProcessingNs), 0, 0) },
     // 0002h Idle Time (table 378)
     { code: 0x0002, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(intervals(z.idleNs)) },
     // 0003h Time Interval (7.3.5.7): a binary format list parameter
@@ -113,8 +133,8 @@ function statisticsParameters(s: LuStatistics | undefined): LogParameter[] {
     // 0004h Force Unit Access Statistics and Performance (table 379). FUA_NV is obsolete in SBC-4
     // and never honoured, so its counters are truthfully zero.
     { code: 0x0004, control: TSD | FORMAT_UNBOUNDED_COUNTER, value: u64s(
-      z.readFuaCommands, z.writeFuaCommands, 0n, 0n,
-      intervals(z.readFuaProcessingNs), intervals(z.writeFuaProcessingNs), 0n, 0n) },
+      z.readFuaCommands, z.writeFuaCommands, 0, 0,
+      intervals(z.readFuaProcessingNs), intervals(z.writeFuaProcessingNs), 0, 0) },
   ];
 }
 

@@ -6,7 +6,8 @@ import type { LogicalUnit } from './logical-unit';
 import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
-import { ExecContext } from './types';
+import { Exec, ExecContext } from './types';
+import { nowNs } from './log-pages';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
 import { senseFromErrno } from './backstores/errno-sense';
@@ -121,85 +122,146 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   }
   if (lengthRefusal) { finish(mapping, req, lengthRefusal, done, xfer, Dir.OUT); return; }
   const exec = lu.device.exec.get(def)!;
-  let ctx: ExecContext = { cdb: req.cdb, def, f, lu, nexus, lun: req.lun, readOnly, dataOut, xferBytes: xfer };
   // 7. task attribute: the task set decides when it runs
   const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
-  const task: Task = {
-    nexusId: nexus.id, itKey, tag: req.tag, lun: req.lun, attr, state: TaskState.WAITING, aborted: false,
-    run: () => {
-      // A throw here is a bug; it must still end the task, or the task set would stall behind it.
-      try {
-        if (!later) {
-          if (partialBytes >= 0) completePartial(task, dataOut);
-          else execute(task);
-          return;
-        }
-        // Enabled in command order; runs once its Data-Out has arrived.
-        later(data => {
-          if (task.aborted) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
-          if (!data || data.length < Math.min(xfer, req.expectedLength)) { settle(task, check(SENSE.DATA_PHASE_ERROR)); return; }
-          if (partialBytes >= 0) { completePartial(task, data); return; }
-          ctx = { ...ctx, dataOut: data.length === xfer ? data : data.subarray(0, xfer) };
-          execute(task);
-        });
-      } catch (err) {
-        settle(task, internalFailure(err, req, log));
-      }
-    },
-    onAbortWaiting: () => done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true }),
-  };
-  // FCP-4 9.4.2 a): fill the blocks past the Data-Out that arrived with their current contents, so
-  // the write changes exactly the bytes the initiator sent. Out-of-range LBAs are left to the
-  // handler's own range check.
-  const completePartial = (t: Task, data: Uint8Array | undefined): void => {
-    const lba = BigInt((f as { lba?: number | bigint }).lba ?? 0);
-    // SBC-4 4.5 and VPD B0h: range and MAXIMUM TRANSFER LENGTH are checked before any buffer exists.
-    if (lba + BigInt(xfer / lu.blockSize) > lu.blocks) { settle(t, check(SENSE.LBA_OUT_OF_RANGE, { information: lba })); return; }
-    if (xfer > BLOCK_LIMITS.maxTransferBytes) { settle(t, check(SENSE.INVALID_FIELD_IN_CDB)); return; }
-    const full = Buffer.alloc(xfer);
-    const fill = lu.backstore.read(Number(lba) * lu.blockSize, full);
-    fill.then(() => {
-      if (data) full.set(data.subarray(0, partialBytes), 0);
-      ctx = { ...ctx, dataOut: full };
-      execute(t);
-    }, err => settle(t, senseFromErrno(err, 'read')));
-  };
-  const execute = (t: Task): void => {
-    let out: Outcome | Promise<Outcome>;
-    started = process.hrtime.bigint();
+  const cmd = new Command(nexus, req, done, log, mapping, lu, def, f, xfer, readOnly, dataOut, later, partialBytes, attr, exec);
+  if (lu.tasks.size === 0) lu.statistics.busyAt(cmd.started);
+  lu.tasks.enqueue(cmd);
+}
+
+/**
+ * One command from the task set onwards: the task the task set schedules and the context its
+ * handler executes with, in one object, so the hot path allocates nothing else per command
+ * (DESIGN.md §10). A handler that completes synchronously is settled in the same call.
+ */
+class Command implements Task, ExecContext {
+  readonly nexusId: number;
+  readonly itKey: string;
+  readonly tag: number;
+  readonly lun: number;
+  readonly cdb: Uint8Array;
+  state = TaskState.WAITING;
+  aborted = false;
+  settled?: Array<() => void>;
+  /** When the command entered the task set (nowNs()), for page 19h's processing time. */
+  readonly started = nowNs();
+
+  constructor(
+    readonly nexus: ItNexus,
+    private readonly req: CommandRequest,
+    private readonly done: CompletionCallback,
+    private readonly log: Logger | undefined,
+    private readonly mapping: Mapping,
+    readonly lu: LogicalUnit,
+    readonly def: CdbDef,
+    readonly f: Decoded<FieldMap>,
+    readonly xferBytes: number,
+    readonly readOnly: boolean,
+    public dataOut: Uint8Array | undefined,
+    /** Data-Out still in transfer: the command runs once it has arrived. */
+    private readonly later: CommandRequest['dataOutLater'],
+    /** Bytes of Data-Out that will arrive when fewer than the CDB's transfer length, else -1. */
+    private readonly partialBytes: number,
+    readonly attr: number,
+    private readonly exec: Exec,
+  ) {
+    this.nexusId = nexus.id;
+    this.itKey = nexus.itKey;
+    this.tag = req.tag;
+    this.lun = req.lun;
+    this.cdb = req.cdb;
+  }
+
+  /** Called once when the task set enables the task. */
+  run(): void {
+    // A throw here is a bug; it must still end the task, or the task set would stall behind it.
     try {
-      out = exec(ctx);
+      const later = this.later;
+      if (!later) {
+        if (this.partialBytes >= 0) this.completePartial(this.dataOut);
+        else this.execute();
+        return;
+      }
+      // Enabled in command order; runs once its Data-Out has arrived.
+      later(data => this.dataArrived(data));
     } catch (err) {
-      out = internalFailure(err, req, log);
+      this.settle(internalFailure(err, this.req, this.log));
+    }
+  }
+
+  onAbortWaiting(): void {
+    this.done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
+  }
+
+  private dataArrived(data: Uint8Array | undefined): void {
+    if (this.aborted) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
+    const xfer = this.xferBytes;
+    if (!data || data.length < Math.min(xfer, this.req.expectedLength)) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
+    if (this.partialBytes >= 0) { this.completePartial(data); return; }
+    this.dataOut = data.length === xfer ? data : data.subarray(0, xfer);
+    this.execute();
+  }
+
+  /**
+   * FCP-4 9.4.2 a): fill the blocks past the Data-Out that arrived with their current contents, so
+   * the write changes exactly the bytes the initiator sent. Out-of-range LBAs are left to the
+   * handler's own range check.
+   */
+  private completePartial(data: Uint8Array | undefined): void {
+    const lu = this.lu;
+    const xfer = this.xferBytes;
+    const lba = BigInt((this.f as { lba?: number | bigint }).lba ?? 0);
+    // SBC-4 4.5 and VPD B0h: range and MAXIMUM TRANSFER LENGTH are checked before any buffer exists.
+    if (lba + BigInt(xfer / lu.blockSize) > lu.blocks) { this.settle(check(SENSE.LBA_OUT_OF_RANGE, { information: lba })); return; }
+    if (xfer > BLOCK_LIMITS.maxTransferBytes) { this.settle(check(SENSE.INVALID_FIELD_IN_CDB)); return; }
+    const full = Buffer.alloc(xfer);
+    lu.backstore.read(Number(lba) * lu.blockSize, full).then(() => {
+      if (data) full.set(data.subarray(0, this.partialBytes), 0);
+      this.dataOut = full;
+      this.execute();
+    }, err => this.settle(senseFromErrno(err, 'read')));
+  }
+
+  private execute(): void {
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = this.exec(this);
+    } catch (err) {
+      out = internalFailure(err, this.req, this.log);
     }
     if (out instanceof Promise) {
-      out.then(o => settle(t, o), err => settle(t, internalFailure(err, req, log)));
+      out.then(o => this.settle(o), err => this.settle(internalFailure(err, this.req, this.log)));
     } else {
-      settle(t, out);
+      this.settle(out);
     }
-  };
-  let started = 0n;
-  const settle = (t: Task, o: Outcome): void => {
-    lu.tasks.complete(t);
-    if (lu.tasks.size === 0) lu.idleSince = process.hrtime.bigint();
-    if (o.status === Status.GOOD) record(def, f, xfer, lu, process.hrtime.bigint() - started);
-    if (t.aborted) {
-      done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
+  }
+
+  private settle(o: Outcome): void {
+    const lu = this.lu;
+    const tasks = lu.tasks;
+    tasks.complete(this);
+    if (o.status === Status.GOOD) {
+      const now = nowNs();
+      if (tasks.size === 0) lu.statistics.idleAt(now);
+      record(this.def, this.f, this.xferBytes, lu, now - this.started);
+    } else if (tasks.size === 0) {
+      lu.statistics.idleAt(nowNs());
+    }
+    if (this.aborted) {
+      this.done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
       return;
     }
-    finish(mapping, req, o, done, xfer, def.dir);
-  };
-  if (lu.tasks.size === 0) lu.statistics.recordIdle(process.hrtime.bigint() - lu.idleSince);
-  lu.tasks.enqueue(task);
+    finish(this.mapping, this.req, o, this.done, this.xferBytes, this.def.dir);
+  }
 }
 
 const READS: ReadonlySet<number> = new Set([Op.READ_6, Op.READ_10, Op.READ_12, Op.READ_16]);
 
 /** SPC-4 table 375: READ(n) count as reads; WRITE(n), WRITE AND VERIFY(n) and UNMAP as writes. */
-function record(def: CdbDef, f: Decoded<FieldMap>, xfer: number, lu: LogicalUnit, elapsedNs: bigint): void {
+function record(def: CdbDef, f: Decoded<FieldMap>, xfer: number, lu: LogicalUnit, elapsedNs: number): void {
   const fua = (f as { fua?: boolean }).fua === true;
-  if (READS.has(def.op)) lu.statistics.recordRead(BigInt(Math.floor(xfer / lu.blockSize)), fua, elapsedNs);
-  else if (def.writes && def.dir === Dir.OUT) lu.statistics.recordWrite(BigInt(Math.floor(xfer / lu.blockSize)), fua, elapsedNs);
+  if (READS.has(def.op)) lu.statistics.recordRead(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
+  else if (def.writes && def.dir === Dir.OUT) lu.statistics.recordWrite(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
 }
 
 /** STYLE.md rule 4: a handler that throws is a bug; the initiator sees INTERNAL TARGET FAILURE. */
