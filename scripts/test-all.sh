@@ -5,19 +5,21 @@
 #                "N passing / N failing / N pending" (pending is reported, not counted)
 #   conformance  npm run test:conformance (libiscsi iscsi-test-cu; test/conformance/run.sh)
 #   kernel       npm run test:kernel (Linux's iSCSI initiator in a QEMU VM; test/kernel-vm/run.sh)
-# The last two end with a "N passed, N failed" line, which is what is counted. A runner that
+#   bench        a smoke run of the benchmark against tgtd: one round of short cells (a null-LUN
+#                random read and a file-LUN write); every measurement must succeed
+# The last three end with a "N passed, N failed" line, which is what is counted. A runner that
 # exits non-zero without reporting a failure (crash, timeout, no summary) counts as 1 failed.
 # Each runner is bounded by `timeout`; its output streams through and is kept in
 # .cache/test-all/<runner>.log. The LAST line printed is "N passed, N failed" for all runners;
 # exit status 0 only when N failed is 0.
 #
-# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel" (subset, in this order)
+# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel bench" (subset, in this order)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 LOGS=$ROOT/.cache/test-all
 mkdir -p "$LOGS"
-RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel}
+RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel bench}
 T0=$(date +%s)
 total_p=0; total_f=0; lines=()
 
@@ -35,6 +37,7 @@ for r in $RUNNERS; do
     mocha) cmd=(npm test); budget=900 ;;
     conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
     kernel) cmd=(npm run --silent test:kernel); budget=900 ;;
+    bench) cmd=(npm run --silent bench -- --quick --secs 2 --only '^(null-rr4k-qd32-ip|file-sw1m-qd8-qb)$'); budget=300 ;;
     *) echo "test-all: unknown runner $r" >&2; exit 2 ;;
   esac
   log=$LOGS/$r.log
