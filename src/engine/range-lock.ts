@@ -32,6 +32,23 @@ export class RangeLock {
   get size(): number { return this.entries.length; }
 
   /**
+   * Whether a request for `count` blocks from `start` would have to wait now. When it would not,
+   * an operation that completes synchronously (without yielding to the event loop) may run
+   * without taking the lock at all: no other command can observe it in between, and the FIFO
+   * order holds because no earlier conflicting request exists.
+   */
+  wouldBlock(start: bigint, count: bigint, exclusive: boolean): boolean {
+    const entries = this.entries;
+    if (entries.length === 0) return false;
+    const end = start + (count > 0n ? count : 1n);
+    for (let i = 0; i < entries.length; i++) {
+      const o = entries[i];
+      if ((o.exclusive || exclusive) && o.start < end && start < o.end) return true;
+    }
+    return false;
+  }
+
+  /**
    * Lock `count` blocks from `start`. A zero-length range still orders against overlapping
    * exclusive holders of its first block, so it is widened to one block.
    */

@@ -5,6 +5,9 @@ import {
   IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, sbcLimits, withRangeLock,
 } from './sbc-io';
 import { Binding, Exec, ExecContext, LuView, bind } from './types';
+import { rangeLockFor } from './range-lock';
+import { syncIoOf } from './backstores/sync-io';
+import { BLOCK_LIMITS } from './vpd';
 
 /**
  * SBC-4 data commands: READ and WRITE (6/10/12/16), WRITE AND VERIFY, VERIFY, COMPARE AND WRITE
@@ -44,7 +47,7 @@ function checkTransfer(lu: LuView, lba: bigint, blocks: number, tlByte: number, 
   if (oob) return oob;
   // SBC-4 READ/WRITE: a TRANSFER LENGTH above the block limits page's MAXIMUM TRANSFER LENGTH is
   // INVALID FIELD IN CDB.
-  if (boundByMaxTransfer && blocks > sbcLimits(lu.blockSize).maxTransferBlocks) return invalidCdbField(tlByte);
+  if (boundByMaxTransfer && blocks * lu.blockSize > BLOCK_LIMITS.maxTransferBytes) return invalidCdbField(tlByte);
   return undefined;
 }
 
@@ -63,12 +66,27 @@ export function execRead(tlByte: number, sixByte = false): Exec<RwFields> {
     const bad = checkTransfer(lu, lba, n, tlByte);
     if (bad) return bad;
     if (n === 0) return GOOD;
-    const data = Buffer.allocUnsafe(n * lu.blockSize);
-    return io(async () => {
-      await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(byteOffset(lu, lba), data));
-      return good(data);
-    });
+    const len = n * lu.blockSize;
+    const off = byteOffset(lu, lba);
+    // Synchronous completion when the store can answer now and no conflicting lock is queued.
+    const sync = syncIoOf(lu.backstore);
+    if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), false)) {
+      const lent = sync.lendNow?.(off, len);
+      if (lent) return good(lent);
+      // Not zero-filled: the store overwrites every byte, or the async path below does.
+      const now = Buffer.allocUnsafe(len);
+      if (sync.readNow(off, now)) return good(now);
+      return readLocked(lu, lba, n, off, now);
+    }
+    return readLocked(lu, lba, n, off, Buffer.allocUnsafe(len));
   };
+}
+
+function readLocked(lu: LuView, lba: bigint, n: number, off: number, data: Buffer): Promise<Outcome> {
+  return io(async () => {
+    await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(off, data));
+    return good(data);
+  });
 }
 
 // --- WRITE -----------------------------------------------------------------------------------
@@ -84,6 +102,11 @@ export function execWrite(tlByte: number, sixByte = false): Exec<RwFields> {
     if (n === 0) return GOOD;
     const data = dataOutOf(ctx, n * lu.blockSize);
     const fua = ctx.f.fua ?? false;
+    const sync = syncIoOf(lu.backstore);
+    // Synchronous completion when the store can take it now (write-through and FUA included:
+    // the store says no when it would have to wait) and no overlapping lock is queued.
+    if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), true)
+      && sync.writeNow(byteOffset(lu, lba), data, fua)) return GOOD;
     return io(async phase => {
       phase('write');
       await withRangeLock(lu, lba, BigInt(n), true, () => lu.backstore.write(byteOffset(lu, lba), data, fua));

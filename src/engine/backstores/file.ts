@@ -1,7 +1,9 @@
 import { constants as fsc } from 'node:fs';
 import { FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import * as native from '../../native';
 import { Backstore } from '../types';
+import { SyncIo } from './sync-io';
 import { errnoError } from './errno-sense';
 import { FALLBACK_THIN_OPS, ThinOps, isErrnoValue, nativeThinOps } from './thin-ops';
 
@@ -30,7 +32,10 @@ export interface FileBackstoreOptions {
 /** Largest run of zeros the fallback writes per call. */
 const ZERO_CHUNK = 1 << 20;
 
-export class FileBackstore implements Backstore {
+/** preadv2(RWF_NOWAIT): EAGAIN instead of waiting for the disk. */
+const NOWAIT = Object.freeze({ nowait: true });
+
+export class FileBackstore implements Backstore, SyncIo {
   readonly kind: 'file' | 'block';
   readonly readOnly: boolean;
   readonly thin: boolean;
@@ -94,6 +99,24 @@ export class FileBackstore implements Backstore {
       done += bytesRead;
     }
   }
+
+  /**
+   * DESIGN.md §10: a page-cache hit read synchronously beats every async API. preadv2 with
+   * RWF_NOWAIT answers EAGAIN instead of waiting for the disk; then (or on a short read, or any
+   * error) the caller takes read(), which waits and reports. Without the native addon there is
+   * no RWF_NOWAIT, and a blocking read on the event loop is not an option.
+   */
+  readNow(offset: number, into: Uint8Array): boolean {
+    if (!native.available || !Number.isSafeInteger(offset) || offset < 0 || offset + into.length > Number(this.size)) return false;
+    const n = native.preadSync(this.fh.fd, into, offset, into.length, NOWAIT);
+    return n === into.length;
+  }
+
+  /**
+   * Buffered writes can block on dirty-page throttling and the addon has no RWF_NOWAIT write:
+   * writes always take write().
+   */
+  writeNow(_offset: number, _data: Uint8Array, _fua: boolean): boolean { return false; }
 
   async write(offset: number, data: Uint8Array, fua: boolean): Promise<void> {
     if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);

@@ -1,5 +1,6 @@
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
+import { SyncIo } from './sync-io';
 
 /**
  * RAM disk backstore. Storage is a sparse map of 1 MiB chunks allocated on first write, so a
@@ -15,7 +16,7 @@ export interface MemoryBackstoreOptions {
   thin?: boolean;
 }
 
-export class MemoryBackstore implements Backstore {
+export class MemoryBackstore implements Backstore, SyncIo {
   readonly kind = 'memory' as const;
   readonly readOnly: boolean;
   readonly thin: boolean;
@@ -46,6 +47,27 @@ export class MemoryBackstore implements Backstore {
 
   async read(offset: number, into: Uint8Array): Promise<void> {
     this.checkRange(offset, into.length);
+    this.copyOut(offset, into);
+  }
+
+  /** RAM never blocks: every in-range read completes here. */
+  readNow(offset: number, into: Uint8Array): boolean {
+    if (!this.inRange(offset, into.length)) return false;
+    this.copyOut(offset, into);
+    return true;
+  }
+
+  writeNow(offset: number, data: Uint8Array, _fua: boolean): boolean {
+    if (this.readOnly || !this.inRange(offset, data.length)) return false;
+    this.copyIn(offset, data);
+    return true;
+  }
+
+  private inRange(offset: number, length: number): boolean {
+    return Number.isSafeInteger(offset) && offset >= 0 && offset + length <= Number(this.size);
+  }
+
+  private copyOut(offset: number, into: Uint8Array): void {
     let done = 0;
     while (done < into.length) {
       const pos = offset + done;
@@ -62,6 +84,10 @@ export class MemoryBackstore implements Backstore {
   async write(offset: number, data: Uint8Array, _fua: boolean): Promise<void> {
     if (this.readOnly) throw errnoError('EROFS', 'memory backstore is read-only');
     this.checkRange(offset, data.length);
+    this.copyIn(offset, data);
+  }
+
+  private copyIn(offset: number, data: Uint8Array): void {
     let done = 0;
     while (done < data.length) {
       const pos = offset + done;

@@ -1,4 +1,5 @@
 import { Backstore } from '../types';
+import { SyncIo, sharedZeros } from './sync-io';
 
 /**
  * nullio: reads return zeros, writes are dropped. For measuring the engine and transports without
@@ -12,7 +13,7 @@ export interface NullBackstoreOptions {
   thin?: boolean;
 }
 
-export class NullBackstore implements Backstore {
+export class NullBackstore implements Backstore, SyncIo {
   readonly kind = 'null' as const;
   readonly readOnly: boolean;
   readonly thin: boolean;
@@ -29,6 +30,12 @@ export class NullBackstore implements Backstore {
   get sizeBytes(): bigint { return this.size; }
 
   async read(_offset: number, into: Uint8Array): Promise<void> { into.fill(0); }
+
+  /** Every read is zeros: one shared zero buffer serves them all, no allocation, no fill. */
+  lendNow(_offset: number, length: number): Uint8Array | undefined { return sharedZeros(length); }
+  readNow(_offset: number, into: Uint8Array): boolean { into.fill(0); return true; }
+  /** Writes are dropped at once, as write() drops them. */
+  writeNow(_offset: number, _data: Uint8Array, _fua: boolean): boolean { return true; }
   async write(_offset: number, _data: Uint8Array, _fua: boolean): Promise<void> {}
   async flush(): Promise<void> {}
   async unmap(_offset: number, _length: number): Promise<void> {}

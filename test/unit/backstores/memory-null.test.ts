@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { MemoryBackstore, MEMORY_CHUNK_BYTES } from '../../../src/engine/backstores/memory';
 import { NullBackstore } from '../../../src/engine/backstores/null';
+import { SHARED_ZEROS_BYTES, syncIoOf } from '../../../src/engine/backstores/sync-io';
 
 describe('MemoryBackstore', () => {
   it('allocates nothing up front: a 1 GiB store holds no chunk until written', async () => {
@@ -74,5 +75,36 @@ describe('NullBackstore', () => {
     expect(n.sizeBytes).to.equal((1n << 64n) * 512n);
     expect((await n.mapStatus(0)).mapped).to.equal(true);
     expect((await new NullBackstore({ sizeBytes: 4096n, thin: true }).mapStatus(1024))).to.deep.equal({ mapped: false, length: 3072 });
+  });
+});
+
+describe('synchronous store I/O (SyncIo)', () => {
+  it('memory: writeNow/readNow move the bytes, across a chunk boundary too; out of range or read-only says no', () => {
+    const m = new MemoryBackstore({ sizeBytes: 4n << 20n });
+    const data = Buffer.alloc(8192);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13 + 1) & 0xff;
+    const at = (1 << 20) - 4096;
+    expect(m.writeNow(at, data, false)).to.equal(true);
+    const back = Buffer.alloc(8192);
+    expect(m.readNow(at, back)).to.equal(true);
+    expect(back.equals(data)).to.equal(true);
+    expect(m.readNow((4 << 20) - 512, Buffer.alloc(1024))).to.equal(false);
+    expect(m.writeNow(-512, Buffer.alloc(512), false)).to.equal(false);
+    const ro = new MemoryBackstore({ sizeBytes: 1n << 20n, readOnly: true });
+    expect(ro.writeNow(0, Buffer.alloc(512), false)).to.equal(false);
+  });
+
+  it('null: lendNow gives shared zeros up to SHARED_ZEROS_BYTES; readNow zero-fills; writeNow drops', () => {
+    const n = new NullBackstore({ sizeBytes: 1n << 40n });
+    const a = n.lendNow(0, 4096)!;
+    expect(a.length).to.equal(4096);
+    expect(a.every(x => x === 0)).to.equal(true);
+    expect(n.lendNow(1 << 30, 512)!.buffer).to.equal(a.buffer);
+    expect(n.lendNow(0, SHARED_ZEROS_BYTES + 512)).to.equal(undefined);
+    const into = Buffer.alloc(512, 0xff);
+    expect(n.readNow(0, into)).to.equal(true);
+    expect(into.every(x => x === 0)).to.equal(true);
+    expect(n.writeNow(0, Buffer.alloc(512, 1), true)).to.equal(true);
+    expect(syncIoOf(n)).to.equal(n);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
 import { DeviceConfig, TargetConfig } from '../../../../src/engine/topology';
 
@@ -9,6 +12,19 @@ export function ram(name: string, blocks = 2048, blockSize: 512 | 4096 = 512): D
   return {
     name, handler: 'ram', sizeBytes: BigInt(blocks * blockSize), blockSize, writeCache: 'writeback',
     thin: true, readOnly: false,
+  };
+}
+
+/**
+ * A fileio device in a fresh temporary directory. Its writes always go through the file's async
+ * path (buffered writes never complete synchronously), so a WRITE stays in flight for a while:
+ * task-management tests hold the task set with one. Memory and null stores complete at once.
+ */
+export function file(name: string, blocks = 2048): DeviceConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-engine-test-'));
+  return {
+    name, handler: 'fileio', path: join(dir, `${name}.img`), sizeBytes: BigInt(blocks * 512), blockSize: 512,
+    writeCache: 'writeback', thin: false, readOnly: false,
   };
 }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
 import { ResidualKind } from '../../../../src/engine/command';
-import { cdb, clearUa, INIT_A, INIT_B, ram, startTarget, target } from './fixture';
+import { cdb, clearUa, file, INIT_A, INIT_B, ram, startTarget, target } from './fixture';
 
 describe('embedded engine: LUN masking, UAs, reservations, task management', () => {
   let t: EmbeddedTarget;
@@ -149,7 +149,8 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
   });
 
   describe('task attributes and task management', () => {
-    beforeEach(async () => { t = await startTarget(); });
+    // fileio: a WRITE's I/O is in flight long enough to hold the task set (ram completes at once).
+    beforeEach(async () => { t = await startTarget([file('disk0')]); });
 
     it('ABORT TASK on a task held behind an ORDERED task aborts it without status', async () => {
       const a = t.session(INIT_A);

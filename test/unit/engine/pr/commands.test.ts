@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EmbeddedTarget, ExecuteResult, LocalSession } from '../../../../src/transports/local/embedded';
 import { Status, TmfFunction } from '../../../../src/engine/spec/status';
-import { cdb, clearUa, INIT_A, INIT_B, startTarget } from '../embedded/fixture';
+import { cdb, clearUa, file, INIT_A, INIT_B, startTarget } from '../embedded/fixture';
 
 const INIT_C = 'iqn.2026-11.example:host-c';
 
@@ -46,7 +46,8 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
   let a: LocalSession, b: LocalSession, c: LocalSession;
 
   beforeEach(async () => {
-    t = await startTarget();
+    // fileio: PREEMPT AND ABORT needs a WRITE still in flight (ram completes at once).
+    t = await startTarget([file('disk0')]);
     a = t.session(INIT_A, { isid: '400000000001' });
     b = t.session(INIT_B);
     c = t.session(INIT_C);

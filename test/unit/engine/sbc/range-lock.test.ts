@@ -58,3 +58,35 @@ describe('RangeLock', () => {
     expect(l.size).to.equal(0);
   });
 });
+
+describe('RangeLock.wouldBlock', () => {
+  it('answers false on an empty table and for shared-over-shared overlaps', async () => {
+    const l = new RangeLock();
+    expect(l.wouldBlock(0n, 8n, true)).to.equal(false);
+    const u = await l.acquire(0n, 8n, false);
+    expect(l.wouldBlock(4n, 8n, false)).to.equal(false);
+    expect(l.wouldBlock(4n, 8n, true)).to.equal(true);
+    expect(l.wouldBlock(8n, 8n, true)).to.equal(false); // adjacency is not overlap
+    u();
+    expect(l.wouldBlock(4n, 8n, true)).to.equal(false);
+  });
+
+  it('a zero-length request still orders against an exclusive holder of its first block', async () => {
+    const l = new RangeLock();
+    const u = await l.acquire(5n, 1n, true);
+    expect(l.wouldBlock(5n, 0n, false)).to.equal(true);
+    expect(l.wouldBlock(6n, 0n, false)).to.equal(false);
+    u();
+  });
+
+  it('a waiting request counts: later requests do not overtake it', async () => {
+    const l = new RangeLock();
+    const held = await l.acquire(0n, 4n, false);
+    const waiting = l.acquire(0n, 4n, true);
+    // Shared over the shared holder would be fine, but the exclusive waiter is queued first.
+    expect(l.wouldBlock(2n, 1n, false)).to.equal(true);
+    held();
+    (await waiting)();
+    expect(l.wouldBlock(2n, 1n, false)).to.equal(false);
+  });
+});

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { LuStatistics } from '../../../../src/engine/log-pages';
 import { Status } from '../../../../src/engine/spec/status';
 import { dataOf, makeLu, run, senseOf, TestLu } from './fixtures';
 
@@ -93,5 +94,20 @@ describe('engine/spc LOG SELECT (SPC-4 6.7)', () => {
     expect(s.sks).to.deep.equal([0x80, 0x00, 0x04]);
     const other = Buffer.from(hex('0d000000'), 'hex');
     expect(senseOf(await run(logSelect(0x00, 0x40, 4), { lu: busyLu(), dataOut: other })).sks).to.deep.equal([0x8d, 0x00, 0x00]);
+  });
+});
+
+describe('engine/spc LuStatistics idle time', () => {
+  it('counts from idleAt to busyAt once; a second busyAt adds nothing', () => {
+    const s = new LuStatistics();
+    s.busyAt(0); // ends the construction-time idle period
+    s.reset();
+    s.idleAt(1_000);
+    s.busyAt(4_500);
+    s.busyAt(9_000);
+    expect(s.idleNs).to.equal(3_500);
+    s.idleAt(10_000);
+    s.busyAt(10_250);
+    expect(s.idleNs).to.equal(3_750);
   });
 });
