@@ -99,13 +99,16 @@ export function cdb<F extends FieldMap>(spec: CdbSpec<F>): CdbDef<F> {
   if (spec.usage.length !== spec.size) {
     throw new Error(`${spec.name}: usage mask has ${spec.usage.length} bytes, CDB has ${spec.size}`);
   }
-  const entries = Object.entries(spec.fields) as Array<[keyof F, Field<unknown>]>;
+  // Decoded on every command: plain arrays and an indexed loop, keys always inserted in the same
+  // order so every decoded object of a row shares one hidden class.
+  const keys = Object.keys(spec.fields) as Array<keyof F>;
+  const readers = keys.map(k => spec.fields[k].read);
   const xfer = spec.xfer;
   return {
     ...spec,
     decode(c: Uint8Array): Decoded<F> {
       const out = {} as Record<keyof F, unknown>;
-      for (const [k, fld] of entries) out[k] = fld.read(c);
+      for (let i = 0; i < keys.length; i++) out[keys[i]] = readers[i](c);
       return out as Decoded<F>;
     },
     xferBytes: xfer ? (f, bs) => xfer(f, bs) : () => 0,
