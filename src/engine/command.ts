@@ -27,7 +27,11 @@ export interface Completion {
   status: Status;
   /** Sense data bytes (fixed or descriptor format) for CHECK CONDITION. */
   sense?: Buffer;
-  /** Data-In, never longer than expectedLength. */
+  /**
+   * Data-In, never longer than expectedLength. Read-only for the transport: it may be a view of a
+   * buffer the backstore lends (the null store's shared zeros, a pool buffer), so it is written to
+   * the wire as it is and never modified.
+   */
   data?: Uint8Array;
   residualKind: ResidualKind;
   /** Residual count in bytes (SAM-5 5.3 / RFC 7143 11.4.5). */

@@ -23,8 +23,6 @@ export class LogicalUnit implements LuView, CopyManagerHost {
   readonly tasks = new TaskSet();
   /** Counters behind the General Statistics and Performance log page (19h). */
   readonly statistics = new LuStatistics();
-  /** When the task set last became empty (hrtime ns), for the idle-time counter. */
-  idleSince: bigint = process.hrtime.bigint();
   readonly identity: LuIdentity;
   readonly table: CdbTable;
   readonly removable: boolean;
