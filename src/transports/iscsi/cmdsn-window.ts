@@ -8,8 +8,11 @@ export type Admit = 'accept' | 'drop';
 
 interface Slot {
   ready: boolean;
-  run: () => void;
+  run: (arg: unknown) => void;
+  arg: unknown;
 }
+
+const NOTHING = (): void => undefined;
 
 export class CmdSnWindow {
   /** Next CmdSN expected to arrive (every lower one has arrived). */
@@ -44,11 +47,19 @@ export class CmdSnWindow {
   }
 
   /**
-   * Register an admitted non-immediate command. `run` is called, in CmdSN order, once this
-   * command and every earlier one are ready.
+   * Register an admitted non-immediate command. `run(arg)` is called, in CmdSN order, once this
+   * command and every earlier one are ready. Passing the command as `arg` to a function bound
+   * once lets the caller enqueue without a closure per command (DESIGN.md §10).
    */
-  enqueue(cmdSN: number, ready: boolean, run: () => void): void {
-    this.slots.set(cmdSN >>> 0, { ready, run });
+  enqueue<T>(cmdSN: number, ready: boolean, run: (arg: T) => void, arg?: T): void {
+    const sn = cmdSN >>> 0;
+    if (ready && sn === this.exp && this.next === this.exp && this.slots.size === 0) {
+      // In order with nothing held: runs now, no slot.
+      this.exp = this.next = serialAdd(sn, 1);
+      run(arg as T);
+      return;
+    }
+    this.slots.set(sn, { ready, run: run as (arg: unknown) => void, arg });
     while (this.slots.has(this.exp)) this.exp = serialAdd(this.exp, 1);
     this.drain();
   }
@@ -72,7 +83,7 @@ export class CmdSnWindow {
    * The caller calls finished() for it.
    */
   skip(cmdSN: number): void {
-    this.slots.set(cmdSN >>> 0, { ready: true, run: () => undefined });
+    this.slots.set(cmdSN >>> 0, { ready: true, run: NOTHING, arg: undefined });
     while (this.slots.has(this.exp)) this.exp = serialAdd(this.exp, 1);
     this.drain();
   }
@@ -93,7 +104,7 @@ export class CmdSnWindow {
       if (!s || !s.ready) return;
       this.slots.delete(this.next);
       this.next = serialAdd(this.next, 1);
-      s.run();
+      s.run(s.arg);
     }
   }
 }

@@ -6,14 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/engine-api';
-import type { Completion } from '../../engine/command';
+import type { CommandRequest, Completion, CompletionCallback } from '../../engine/command';
 import type { IscsiSettings } from '../../engine/topology';
 import { TaskAttr } from '../../engine/spec/status';
 import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
 import {
   DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
   decodeInitiatorPdu, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
-  encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
+  encodeDataInStatus, encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
 } from './pdu';
 import { BHS_LENGTH, IscsiOp, RESERVED_TAG, RejectReason, ScsiServiceResponse, TmfResponse } from './spec';
 import { paddedLength } from './bhs';
@@ -25,7 +25,7 @@ import { maxValueLength } from './keys';
 import { IscsiSession, SessionRegistry, isidHex } from './session';
 import { DataOutCollector, DataOutErrorKind } from './data-out';
 import { R2tRequest, tagAllocator } from './r2t';
-import { planDataIn, wireResidual } from './data-in';
+import { collapsible, planDataIn, wireResidual } from './data-in';
 import { TmfScope, planTmf, wireTmfResponse } from './tmf';
 import { NopPinger } from './nop';
 import { decideLogout } from './logout';
@@ -112,24 +112,67 @@ enum DataState {
   FAILED = 'failed',
 }
 
-interface Task {
-  itt: number;
-  lun: number;
-  attr: TaskAttr;
-  expectedLength: number;
+/**
+ * One SCSI command of this connection. Tasks are reused once the engine has completed them
+ * (DESIGN.md §10: nothing allocated per command on the hot path): each carries its engine request,
+ * its completion callback and its Data-Out hook, made once when the task object is created.
+ */
+class Task {
+  itt = 0;
+  lun = 0;
+  attr: TaskAttr = TaskAttr.SIMPLE;
+  expectedLength = 0;
   /** Copied: the PDU's own bytes may alias a socket chunk, which the task must not keep alive. */
   cdb: Buffer;
-  cmdSN: number;
-  immediate: boolean;
-  collector?: DataOutCollector;
-  data: DataState;
+  cmdSN = 0;
+  immediate = false;
+  collector: DataOutCollector | undefined = undefined;
+  data = DataState.COMPLETE;
   /** Handed to the engine (in CmdSN order); until then the task lives only here. */
-  submitted: boolean;
+  submitted = false;
   /** The engine's request for the Data-Out, parked until the transfer ends. */
-  dataCb?: (data: Uint8Array | undefined) => void;
+  dataCb: ((data: Uint8Array | undefined) => void) | undefined = undefined;
   /** Aborted on the wire (task management, logout, connection loss): no response is sent. */
-  aborted: boolean;
+  aborted = false;
+  /** Owned copy of a 16-byte CDB, reused with the task. */
+  private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
+  readonly req: CommandRequest;
+  readonly done: CompletionCallback;
+  readonly later: (cb: (data: Uint8Array | undefined) => void) => void;
+
+  constructor(conn: IscsiConnection) {
+    this.cdb = this.cdb16;
+    this.req = { lun: 0, cdb: this.cdb16, tag: 0, attr: TaskAttr.SIMPLE, expectedLength: 0, dataOut: undefined, dataOutLater: undefined };
+    this.done = (c) => conn.taskDone(this, c);
+    this.later = (cb) => conn.dataWanted(this, cb);
+  }
+
+  /** RFC 7143 11.3: the fields of a SCSI Command, its CDB copied out of the PDU. */
+  init(p: ScsiCommand): void {
+    this.itt = p.itt;
+    this.lun = p.lun;
+    this.attr = p.attr as number as TaskAttr;
+    this.expectedLength = p.expectedDataTransferLength;
+    if (p.cdb.length === CDB_BYTES) {
+      p.cdb.copy(this.cdb16, 0, 0, CDB_BYTES);
+      this.cdb = this.cdb16;
+    } else {
+      this.cdb = Buffer.from(p.cdb);
+    }
+    this.cmdSN = p.cmdSN;
+    this.immediate = p.immediate;
+    this.collector = undefined;
+    this.data = DataState.COMPLETE;
+    this.submitted = false;
+    this.dataCb = undefined;
+    this.aborted = false;
+  }
 }
+
+/** RFC 7143 11.3.6: the CDB field of the BHS. */
+const CDB_BYTES = 16;
+/** Completed tasks kept for reuse per connection. */
+const TASK_POOL_MAX = 256;
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_PAD = Buffer.alloc(4);
@@ -158,6 +201,12 @@ export class IscsiConnection {
   private inHandler = false;
   private flushScheduled = false;
   private readonly tasks = new Map<number, Task>();
+  private readonly taskPool: Task[] = [];
+  private readonly submitBound = (t: Task): void => this.submit(t);
+  private readonly flushBound = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
   private readonly allocTtt = tagAllocator(0x100);
   private pinger: NopPinger | undefined;
   private readonly textAcc = new TextAccumulator({ maxValueLength });
@@ -580,12 +629,9 @@ export class IscsiConnection {
       }
       return;
     }
-    const task: Task = {
-      itt: p.itt, lun: p.lun, attr: p.attr as number as TaskAttr, expectedLength: p.expectedDataTransferLength,
-      cdb: Buffer.from(p.cdb), cmdSN: p.cmdSN, immediate: p.immediate,
-      data: DataState.COMPLETE, submitted: false, aborted: false,
-    };
-    let r2ts: R2tRequest[] = [];
+    const task = this.taskPool.pop() ?? new Task(this);
+    task.init(p);
+    let r2ts: R2tRequest[] | undefined;
     if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
       this.ctx.log.warn({ remote: this.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
       task.data = DataState.FAILED;
@@ -603,9 +649,9 @@ export class IscsiConnection {
     // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
     // Data-Out still in flight (the engine waits for it when the task is enabled); R2Ts go out now,
     // so the transfers of several commands proceed together, including behind a CmdSN gap.
-    for (const r of r2ts) this.sendR2T(task, r);
+    if (r2ts) for (const r of r2ts) this.sendR2T(task, r);
     if (p.immediate) this.submit(task);
-    else s.window.enqueue(p.cmdSN, true, () => this.submit(task));
+    else s.window.enqueue(p.cmdSN, true, this.submitBound, task);
   }
 
   /** Framer hook: assemble a Data-Out segment that spans socket chunks in its task's buffer. */
@@ -651,7 +697,7 @@ export class IscsiConnection {
   }
 
   /** The engine's request for Data-Out: answered now if the transfer has ended, else parked. */
-  private dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
+  dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
     if (task.data === DataState.COLLECTING) task.dataCb = cb;
     else cb(task.data === DataState.COMPLETE ? task.collector?.buffer : undefined);
   }
@@ -661,21 +707,33 @@ export class IscsiConnection {
     if (!s?.nexus || this.tasks.get(task.itt) !== task) return;
     task.submitted = true;
     const complete = task.data === DataState.COMPLETE;
-    s.nexus.execute(
-      {
-        lun: task.lun, cdb: task.cdb, tag: task.itt, attr: task.attr, expectedLength: task.expectedLength,
-        dataOut: complete ? task.collector?.buffer : undefined,
-        dataOutLater: !complete ? (cb) => this.dataWanted(task, cb) : undefined,
-      },
-      (done) => {
-        try {
-          this.complete(task, done);
-        } catch (e) {
-          this.fault(e);
-        }
-        this.scheduleFlush();
-      },
-    );
+    const req = task.req;
+    req.lun = task.lun;
+    req.cdb = task.cdb;
+    req.tag = task.itt;
+    req.attr = task.attr;
+    req.expectedLength = task.expectedLength;
+    req.dataOut = complete ? task.collector?.buffer : undefined;
+    req.dataOutLater = complete ? undefined : task.later;
+    s.nexus.execute(req, task.done);
+  }
+
+  /** The engine's completion of a submitted task (its `done`, bound once per task object). */
+  taskDone(task: Task, c: Completion): void {
+    try {
+      this.complete(task, c);
+    } catch (e) {
+      this.fault(e);
+    }
+    // The engine is finished with the task and its request: the object can serve another command.
+    if (this.taskPool.length < TASK_POOL_MAX && this.tasks.get(task.itt) !== task) {
+      task.collector = undefined;
+      task.dataCb = undefined;
+      task.req.dataOut = undefined;
+      task.req.dataOutLater = undefined;
+      this.taskPool.push(task);
+    }
+    this.scheduleFlush();
   }
 
   /** RFC 7143 11.4 / 11.7: Data-In with phase collapse, or a SCSI Response. */
@@ -690,6 +748,16 @@ export class IscsiConnection {
     if (c.release) this.releases.push(c.release);
     const prm = this.params as OperationalParams;
     const data = c.data ?? EMPTY;
+    const n = data.length;
+    if (n > 0 && n <= prm.maxXmitDataSegmentLength && n <= prm.maxBurstLength && collapsible(c)) {
+      // RFC 7143 11.7.4: the whole read fits one Data-In, which carries the status (the common case).
+      const bhs = this.bhs();
+      const w = (this.session as IscsiSession).window;
+      encodeDataInStatus(bhs, 0, c.status, Math.max(0, task.lun), task.itt, this.statSN, w.expCmdSN, w.maxCmdSN, wireResidual(c.residualKind), c.residual, n);
+      this.statSN = (this.statSN + 1) >>> 0;
+      this.queue(bhs, data);
+      return;
+    }
     const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
     const residual = wireResidual(c.residualKind);
     let dataSN = 0;
@@ -1025,10 +1093,7 @@ export class IscsiConnection {
   private scheduleFlush(): void {
     if (this.inHandler || this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    setImmediate(this.flushBound);
   }
 
   /** One corked write for everything queued (DESIGN.md §10). */

@@ -439,6 +439,33 @@ export function encodeDataIn(out: Uint8Array, o: number, f: DataInFields): numbe
   return BHS_LENGTH;
 }
 
+/**
+ * RFC 7143 11.7 / 11.7.4: the only Data-In of a read that fits one PDU, with phase collapse:
+ * F and S set, DataSN 0, Buffer Offset 0, TTT 0xffffffff. The hot path of every small read, so
+ * it takes its fields as arguments (no object per response) and writes all 48 bytes itself.
+ */
+export function encodeDataInStatus(
+  out: Uint8Array, o: number, status: number, lun: number, itt: number, statSN: number, expCmdSN: number, maxCmdSN: number,
+  residual: Residual, residualCount: number, dataSegmentLength: number,
+): number {
+  out[o] = IscsiOp.SCSI_DATA_IN;
+  out[o + 1] = BHS_FINAL | DATA_IN_FLAG_STATUS | residualFlags(residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
+  out[o + 2] = 0;
+  out[o + 3] = status;
+  out[o + 4] = 0;
+  setBhsDataSegmentLength(out, o, dataSegmentLength);
+  encodeLun(out, o + 8, lun);
+  be32(out, o + 16, itt);
+  be32(out, o + 20, RESERVED_TAG);
+  be32(out, o + 24, statSN);
+  be32(out, o + 28, expCmdSN);
+  be32(out, o + 32, maxCmdSN);
+  be32(out, o + 36, 0);
+  be32(out, o + 40, 0);
+  be32(out, o + 44, residual === Residual.NONE ? 0 : residualCount);
+  return BHS_LENGTH;
+}
+
 export interface R2TFields extends SeqFields {
   lun: number;
   itt: number;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { decodeLun, encodeLun, LUN_UNSUPPORTED } from '../../../src/transports/iscsi/bhs';
 import {
   buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T, buildReject,
-  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, encodeDataIn, InitiatorPdu, Residual,
+  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, encodeDataIn, encodeDataInStatus, InitiatorPdu, Residual,
 } from '../../../src/transports/iscsi/pdu';
 import {
   AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TaskAttribute, TmfResponse,
@@ -186,6 +186,22 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
       '25830000' + '00001000' + '0000000000000000' + '00000005' + 'ffffffff' + '00000010' + '00000020' + '0000003f' + '00000002' + '00002000' + '00000100',
     );
     expect(hex(out.subarray(56))).to.equal('aa'.repeat(8));
+  });
+
+  it('RFC 7143 11.7.4: single Data-In with status overwrites every byte of a dirty buffer', () => {
+    const out = Buffer.alloc(64, 0xaa);
+    const n = encodeDataInStatus(out, 8, 0x00, 3, 0x01020304, 0x10, 0x20, 0x3f, Residual.UNDERFLOW, 0x200, 0x1000);
+    expect(n).to.equal(48);
+    expect(hex(out.subarray(0, 8))).to.equal('aa'.repeat(8));
+    expect(hex(out.subarray(8, 56))).to.equal(
+      '25830000' + '00001000' + '0003000000000000' + '01020304' + 'ffffffff' + '00000010' + '00000020' + '0000003f' + '00000000' + '00000000' + '00000200',
+    );
+    expect(hex(out.subarray(56))).to.equal('aa'.repeat(8));
+    const g = Buffer.alloc(48, 0xff);
+    encodeDataInStatus(g, 0, 0x04, 300, 7, 1, 2, 3, Residual.NONE, 99, 512);
+    expect(hex(g)).to.equal(
+      '25810004' + '00000200' + '412c000000000000' + '00000007' + 'ffffffff' + '00000001' + '00000002' + '00000003' + '00000000' + '00000000' + '00000000',
+    );
   });
 
   it('Data-In without status clears StatSN and residual, A bit', () => {
