@@ -12,7 +12,7 @@ import { TaskAttr } from '../../engine/spec/status';
 import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
 import {
   DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
-  decodeInitiatorPdu, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
+  decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
   encodeDataInStatus, encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
 } from './pdu';
 import { BHS_LENGTH, IscsiOp, RESERVED_TAG, RejectReason, ScsiServiceResponse, TmfResponse } from './spec';
@@ -202,6 +202,8 @@ export class IscsiConnection {
   private flushScheduled = false;
   private readonly tasks = new Map<number, Task>();
   private readonly taskPool: Task[] = [];
+  /** Filled by decodeScsiCommandInto for each SCSI Command; valid until the next PDU. */
+  private readonly cmdView = newScsiCommand();
   private readonly submitBound = (t: Task): void => this.submit(t);
   private readonly flushBound = (): void => {
     this.flushScheduled = false;
@@ -336,6 +338,11 @@ export class IscsiConnection {
 
   private onPdu(header: Buffer, data: Buffer): void {
     if (this.phase === Phase.CLOSING || this.phase === Phase.CLOSED) return;
+    // The hot path: a well-formed SCSI Command decoded into the connection's reusable object.
+    if (this.phase === Phase.FULL_FEATURE && decodeScsiCommandInto(header, data, this.cmdView)) {
+      this.onScsiCommand(this.cmdView, header);
+      return;
+    }
     const d = decodeInitiatorPdu(header, data);
     if (!d.ok) {
       this.ctx.log.warn({ remote: this.remote, detail: d.detail }, 'malformed PDU');

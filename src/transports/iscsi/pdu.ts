@@ -297,6 +297,45 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
   }
 }
 
+/** A ScsiCommand for decodeScsiCommandInto to fill (its `cdb` is a 16-byte buffer it owns). */
+export function newScsiCommand(): ScsiCommand {
+  return {
+    op: IscsiOp.SCSI_COMMAND, immediate: false, itt: 0, data: EMPTY, final: false, read: false, write: false,
+    attr: TaskAttribute.UNTAGGED, lun: 0, expectedDataTransferLength: 0, cmdSN: 0, expStatSN: 0,
+    cdb: Buffer.alloc(16), bidiReadLength: undefined,
+  };
+}
+
+/**
+ * RFC 7143 11.3: the common SCSI Command (no AHS, well formed) decoded into `out` without
+ * allocating; the CDB is copied into `out.cdb`. Returns false for anything else, which
+ * decodeInitiatorPdu then decodes or rejects with its reason.
+ */
+export function decodeScsiCommandInto(h: Uint8Array, data: Buffer, out: ScsiCommand): boolean {
+  if (h.length !== BHS_LENGTH || (h[0] & 0x3f) !== IscsiOp.SCSI_COMMAND || h[4] !== 0) return false;
+  if (bhsDataSegmentLength(h) !== data.length) return false;
+  const f1 = h[1];
+  const write = (f1 & SCSI_CMD_FLAG_W) !== 0;
+  const final = (f1 & BHS_FINAL) !== 0;
+  // RFC 7143 11.3.1.1: the same conditions as decodeInitiatorPdu checks.
+  if (!write && (data.length > 0 || !final)) return false;
+  out.immediate = bhsImmediate(h);
+  out.itt = bhsItt(h);
+  out.data = data;
+  out.final = final;
+  out.read = (f1 & SCSI_CMD_FLAG_R) !== 0;
+  out.write = write;
+  out.attr = (f1 & SCSI_CMD_ATTR_MASK) as TaskAttribute;
+  out.lun = decodeLun(h, 8);
+  out.expectedDataTransferLength = u32(h, 20);
+  out.cmdSN = u32(h, 24);
+  out.expStatSN = u32(h, 28);
+  const cdb = out.cdb;
+  for (let i = 0; i < 16; i++) cdb[i] = h[32 + i];
+  out.bidiReadLength = undefined;
+  return true;
+}
+
 // ---------------------------------------------------------------- target PDU encoders
 
 export enum Residual {

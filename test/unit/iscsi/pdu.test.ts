@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { decodeLun, encodeLun, LUN_UNSUPPORTED } from '../../../src/transports/iscsi/bhs';
 import {
   buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T, buildReject,
-  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, encodeDataIn, encodeDataInStatus, InitiatorPdu, Residual,
+  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, newScsiCommand, InitiatorPdu, Residual,
 } from '../../../src/transports/iscsi/pdu';
 import {
   AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TaskAttribute, TmfResponse,
@@ -93,6 +93,32 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
   it('RFC 7143 11.3.1.1: data or F=0 on a command without W is a protocol error', () => {
     expect(decodeInitiatorPdu(bhs('01 c1 0000 00 000001'), Buffer.from([1]))).to.include({ ok: false, reason: RejectReason.PROTOCOL_ERROR });
     expect(decodeInitiatorPdu(bhs('01 41'))).to.include({ ok: false, reason: RejectReason.PROTOCOL_ERROR });
+  });
+
+  it('RFC 7143 11.3: decodeScsiCommandInto fills a reused object and copies the CDB', () => {
+    const out = newScsiCommand();
+    const h = bhs(`01 c1 0000 00 000000 0003000000000000 00000014 00000400 00000014 00000018
+                   28 00 00000000 00 0002 00 000000000000`);
+    expect(decodeScsiCommandInto(h, Buffer.alloc(0), out)).to.equal(true);
+    expect(out).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttribute.SIMPLE, lun: 3 });
+    expect(out).to.include({ itt: 0x14, expectedDataTransferLength: 0x400, cmdSN: 0x14, expStatSN: 0x18 });
+    h.fill(0xee, 32, 48);
+    expect(hex(out.cdb)).to.equal('28000000000000000200000000000000');
+    const w = bhs(`41 a2 0000 00 000004 0000000000000000 00000001 00000200 00000007 00000002 2a`);
+    expect(decodeScsiCommandInto(w, Buffer.from('deadbeef', 'hex'), out)).to.equal(true);
+    expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttribute.ORDERED, itt: 1, cmdSN: 7 });
+    expect(hex(out.data)).to.equal('deadbeef');
+    expect(hex(out.cdb.subarray(0, 2))).to.equal('2a00');
+  });
+
+  it('decodeScsiCommandInto leaves AHS, bad lengths, other opcodes and RFC 7143 11.3.1.1 errors to the full decoder', () => {
+    const out = newScsiCommand();
+    expect(decodeScsiCommandInto(bhs('01 e1 0000 01 000000'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeScsiCommandInto(bhs('01 c1 0000 00 000004'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeScsiCommandInto(bhs('01 c1 0000 00 000001'), Buffer.from([1]), out)).to.equal(false);
+    expect(decodeScsiCommandInto(bhs('01 41'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeScsiCommandInto(bhs('05 80'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeScsiCommandInto(Buffer.alloc(20, 1), Buffer.alloc(0), out)).to.equal(false);
   });
 
   it('RFC 7143 11.7: Data-Out', () => {
