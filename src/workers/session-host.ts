@@ -7,17 +7,21 @@
 // adopted socket, the state the login negotiated, the bytes already read past the login and the
 // thread's EngineApi (a ThreadEngine: local units are direct calls). It reports the end of its
 // session through `ended`; the host tells the supervisor, which keeps the session registry.
+//
+// DESIGN.md §10: each adopted socket reads into one receive buffer of its own, reused for every
+// read (no buffer allocated per read). A 'data' chunk is a view of it, valid only while the
+// 'data' listeners run: a handler copies whatever it keeps (the iSCSI framer does).
 
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import type { EngineApi } from '../engine/engine-api';
 import type { ConnectionHandOff, ControlMessage, SessionHandOffState } from './messages';
-import { adoptSocket } from './socket-handoff';
 import { closeFd } from '../native';
 
 /** What the login phase settled, as handed to the engine thread. */
 export type SessionState = SessionHandOffState;
 
 export interface HandedOffConnection {
+  /** Its 'data' chunks are views of a reused receive buffer: valid during the event only. */
   readonly socket: net.Socket;
   readonly state: SessionState;
   /** Bytes read by the supervisor past the login: process them before anything the socket reads. */
@@ -36,6 +40,23 @@ export interface ConnectionHandler {
 }
 
 export type ConnectionHandlerFactory = (conn: HandedOffConnection) => ConnectionHandler;
+
+/** Largest read: what one read of a busy connection brings (libuv reads up to 64 KiB too). */
+const RECEIVE_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * A net.Socket over a duplicated descriptor whose reads land in one buffer of its own (Node's
+ * `onread`); each read is emitted as 'data', a view of that buffer, so listeners see a plain
+ * socket. pause()/resume() keep working (back-pressure).
+ */
+function adoptWithReceiveBuffer(fd: number): net.Socket {
+  const buffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
+  const socket: net.Socket = new net.Socket({
+    fd, readable: true, writable: true,
+    onread: { buffer, callback: (n: number) => { socket.emit('data', buffer.subarray(0, n)); } },
+  } as net.SocketConstructorOpts);
+  return socket;
+}
 
 export class SessionHostError extends Error {
   constructor(readonly code: 'ERR_HANDLER_MODULE', message: string) { super(message); }
@@ -101,7 +122,7 @@ export class SessionHost {
     }
     let socket: net.Socket;
     try {
-      socket = adoptSocket(m.fd);
+      socket = adoptWithReceiveBuffer(m.fd);
     } catch (e) {
       closeFd(m.fd);
       this.counters.refused++;

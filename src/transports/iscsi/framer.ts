@@ -28,7 +28,8 @@ export type FramerError =
 export interface FramerSink {
   /**
    * A complete PDU: `header` is BHS + AHS, `data` the unpadded data segment. Both may alias
-   * the fed chunk. Calling setDigests/setMaxRecvDataSegmentLength from here takes effect from
+   * the fed chunk and are valid only during this call (the framer never keeps a view of a chunk
+   * past feed(), so chunks may come from a reused receive buffer). Calling setDigests/setMaxRecvDataSegmentLength from here takes effect from
    * the next PDU on, including the rest of the current chunk.
    */
   pdu(header: Buffer, data: Buffer): void;
@@ -168,8 +169,9 @@ export class PduFramer {
           break;
         }
         case FramerState.DATA: {
-          if (this.dataFill === 0 && len - pos >= this.dsl) {
-            // Zero copy: the rest of the data segment is inside this chunk.
+          if (this.dataFill === 0 && len - pos >= this.dsl + padLength(this.dsl) + (this.dd ? DIGEST_LENGTH : 0)) {
+            // Zero copy: the rest of the PDU is inside this chunk, so the PDU is emitted before
+            // feed returns (a chunk may be a reused receive buffer, valid only during feed).
             this.data = chunk.subarray(pos, pos + this.dsl);
             this.dataFill = this.dsl;
             pos += this.dsl;

@@ -171,4 +171,26 @@ describe('iSCSI PDU framer (framer.ts)', () => {
     expect(seen.pdus).to.deep.equal([[nopHdr, nopData]]);
     expect(pool.subarray(0, 5).toString('hex')).to.equal(nopData);
   });
+
+  it('keeps no view of a chunk past feed: every split fed through one reused receive buffer', () => {
+    // Data then padding, and data then its digest, split at every point across two reads.
+    const cases: Array<{ wire: string; opts: ConstructorParameters<typeof PduFramer>[1]; expect: Array<[string, string]> }> = [
+      { wire: nopHdr + nopData + '000000' + readHdr, opts: {}, expect: [[nopHdr, nopData], [readHdr, '']] },
+      { wire: dataOutHdr + '00'.repeat(32) + 'aa36918a', opts: { dataDigest: true }, expect: [[dataOutHdr, '00'.repeat(32)]] },
+    ];
+    for (const c of cases) {
+      const wire = Buffer.from(c.wire, 'hex');
+      for (let i = 1; i < wire.length; i++) {
+        const { framer, seen } = collect(c.opts);
+        const rx = Buffer.alloc(wire.length);
+        wire.copy(rx, 0, 0, i);
+        framer.feed(rx.subarray(0, i));
+        rx.fill(0xee);
+        wire.copy(rx, 0, i);
+        framer.feed(rx.subarray(0, wire.length - i));
+        expect(seen.errors, `split at ${i}`).to.deep.equal([]);
+        expect(seen.pdus, `split at ${i}`).to.deep.equal(c.expect);
+      }
+    }
+  });
 });
