@@ -7,7 +7,9 @@
  */
 import { Bench } from 'tinybench';
 import { PduFramer } from '../../src/transports/iscsi/framer';
-import { decodeInitiatorPdu, encodeDataIn, encodeScsiResponse, Residual } from '../../src/transports/iscsi/pdu';
+import {
+  decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, encodeScsiResponse, newScsiCommand, Residual,
+} from '../../src/transports/iscsi/pdu';
 import { headerDigest, writeDigest } from '../../src/transports/iscsi/digest';
 import { ScsiServiceResponse } from '../../src/transports/iscsi/spec';
 
@@ -87,6 +89,10 @@ async function main(): Promise<void> {
   const decoded = decodeInitiatorPdu(cmd);
   if (!decoded.ok || decoded.pdu.op !== 0x01) throw new Error('decodeInitiatorPdu refused the SCSI Command');
 
+  const view = newScsiCommand();
+  const EMPTY_DATA = Buffer.alloc(0);
+  if (!decodeScsiCommandInto(cmd, EMPTY_DATA, view)) throw new Error('decodeScsiCommandInto refused the SCSI Command');
+
   const out = Buffer.alloc(48 * BATCH);
   const dataIn = { final: true, status: 0, lun: 2, itt: 7, ttt: 0xffffffff, statSN: 1, expCmdSN: 2, maxCmdSN: 130, dataSN: 0,
     bufferOffset: 0, residual: Residual.NONE, residualCount: 0, dataSegmentLength: 4096 };
@@ -99,7 +105,13 @@ async function main(): Promise<void> {
     .add(`framer: ${BATCH} x READ cmd + header digest per chunk`, () => framers.digest.feed(readsHd))
     .add(`framer: ${BATCH} x WRITE cmd + 4 KiB immediate per chunk`, () => framers.plain.feed(writes))
     .add('decodeInitiatorPdu: SCSI Command READ(10)', () => { if (!decodeInitiatorPdu(cmd).ok) throw new Error('refused'); })
+    .add('decodeScsiCommandInto: SCSI Command READ(10), reused object', () => {
+      if (!decodeScsiCommandInto(cmd, EMPTY_DATA, view)) throw new Error('refused');
+    })
     .add('encodeDataIn: final with status', () => { dataIn.itt++; encodeDataIn(out, 0, dataIn); })
+    .add('encodeDataInStatus: the single Data-In of a 4 KiB read', () => {
+      encodeDataInStatus(out, 0, 0, 2, ++dataIn.itt, 1, 2, 130, Residual.NONE, 0, 4096);
+    })
     .add('encodeScsiResponse: GOOD', () => { resp.itt++; encodeScsiResponse(out, 48, resp); })
     .add(`encodeDataIn + headerDigest x ${BATCH} (one batch of responses)`, () => {
       for (let i = 0; i < BATCH; i++) {
