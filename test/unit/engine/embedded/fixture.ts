@@ -17,14 +17,15 @@ export function ram(name: string, blocks = 2048, blockSize: 512 | 4096 = 512): D
 
 /**
  * A fileio device in a fresh temporary directory. Its writes always go through the file's async
- * path (buffered writes never complete synchronously), so a WRITE stays in flight for a while:
- * task-management tests hold the task set with one. Memory and null stores complete at once.
+ * path with a sync to stable storage (write-through), so a WRITE stays in flight for a while:
+ * task-management tests hold the task set with one. Memory and null stores, and write-back file
+ * writes (page cache), complete at once.
  */
 export function file(name: string, blocks = 2048): DeviceConfig {
   const dir = mkdtempSync(join(tmpdir(), 'nexus-engine-test-'));
   return {
     name, handler: 'fileio', path: join(dir, `${name}.img`), sizeBytes: BigInt(blocks * 512), blockSize: 512,
-    writeCache: 'writeback', thin: false, readOnly: false,
+    writeCache: 'writethrough', thin: false, readOnly: false,
   };
 }
 
