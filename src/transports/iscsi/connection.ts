@@ -11,7 +11,7 @@ import type { IscsiSettings } from '../../engine/topology';
 import { TaskAttr } from '../../engine/spec/status';
 import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
 import {
-  DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
+  DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, R2TFields, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
   decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
   encodeDataInStatus, encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
 } from './pdu';
@@ -23,7 +23,7 @@ import { OperationalParams } from './negotiate';
 import { TextAccumulator, encodeText, splitText } from './text';
 import { maxValueLength } from './keys';
 import { IscsiSession, SessionRegistry, isidHex } from './session';
-import { DataOutCollector, DataOutErrorKind } from './data-out';
+import { checkWriteStart, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import { R2tRequest, tagAllocator } from './r2t';
 import { collapsible, planDataIn, wireResidual } from './data-in';
 import { TmfScope, planTmf, wireTmfResponse } from './tmf';
@@ -127,6 +127,10 @@ class Task {
   cmdSN = 0;
   immediate = false;
   collector: DataOutCollector | undefined = undefined;
+  /** The Data-Out as the engine gets it (a view of `dataBuf`), once it has all arrived. */
+  dataOut: Buffer | undefined = undefined;
+  /** The connection's pool buffer holding the Data-Out, given back when the engine completes. */
+  dataBuf: Buffer | undefined = undefined;
   data = DataState.COMPLETE;
   /** Handed to the engine (in CmdSN order); until then the task lives only here. */
   submitted = false;
@@ -162,6 +166,8 @@ class Task {
     this.cmdSN = p.cmdSN;
     this.immediate = p.immediate;
     this.collector = undefined;
+    this.dataOut = undefined;
+    this.dataBuf = undefined;
     this.data = DataState.COMPLETE;
     this.submitted = false;
     this.dataCb = undefined;
@@ -197,6 +203,11 @@ export class IscsiConnection {
   /** Completions whose Data-In views are queued in `out`: released once written. */
   private readonly releases: Array<() => void> = [];
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** Data-Out buffers for reuse by later writes of this connection. */
+  private readonly dataPool = new DataOutBufferPool();
+  private readonly r2tFields: R2TFields = {
+    statSN: 0, expCmdSN: 0, maxCmdSN: 0, lun: 0, itt: 0, ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0,
+  };
   private scratchUsed = 0;
   private inHandler = false;
   private flushScheduled = false;
@@ -644,11 +655,28 @@ export class IscsiConnection {
       task.data = DataState.FAILED;
     } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = this.params as OperationalParams;
-      const st = DataOutCollector.start(p.expectedDataTransferLength, p.data, !p.final, prm, this.allocTtt);
-      if (!st.ok) return this.protocolError(st.reason, header);
-      task.collector = st.collector;
-      r2ts = st.r2ts;
-      if (!st.collector.complete) task.data = DataState.COLLECTING;
+      const edtl = p.expectedDataTransferLength;
+      if (p.final && p.data.length === edtl) {
+        // RFC 7143 3.2.4.2: all of the Data-Out is immediate data (the common small write): no
+        // collector, no R2T. The segment aliases the framer's chunk, valid only during feed(), while
+        // the engine may use dataOut until it completes (a CmdSN gap or a busy store defers it), so
+        // it is copied once into a pooled buffer rather than kept.
+        const chk = checkWriteStart(edtl, edtl, false, prm);
+        if (!chk.ok) return this.protocolError(chk.reason, header);
+        const buf = this.dataPool.take(edtl);
+        p.data.copy(buf, 0);
+        task.dataBuf = buf;
+        task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
+      } else {
+        const buf = this.dataPool.take(edtl);
+        const st = DataOutCollector.start(edtl, p.data, !p.final, prm, this.allocTtt, buf);
+        if (!st.ok) return this.protocolError(st.reason, header);
+        task.collector = st.collector;
+        task.dataBuf = buf;
+        task.dataOut = st.collector.buffer;
+        r2ts = st.r2ts;
+        if (!st.collector.complete) task.data = DataState.COLLECTING;
+      }
     } else if (p.data.length > 0) {
       return this.protocolError('data with no Expected Data Transfer Length', header);
     }
@@ -700,13 +728,13 @@ export class IscsiConnection {
     task.data = state;
     const cb = task.dataCb;
     task.dataCb = undefined;
-    if (cb) cb(state === DataState.COMPLETE ? task.collector?.buffer : undefined);
+    if (cb) cb(state === DataState.COMPLETE ? task.dataOut : undefined);
   }
 
   /** The engine's request for Data-Out: answered now if the transfer has ended, else parked. */
   dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
     if (task.data === DataState.COLLECTING) task.dataCb = cb;
-    else cb(task.data === DataState.COMPLETE ? task.collector?.buffer : undefined);
+    else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
   }
 
   private submit(task: Task): void {
@@ -720,7 +748,7 @@ export class IscsiConnection {
     req.tag = task.itt;
     req.attr = task.attr;
     req.expectedLength = task.expectedLength;
-    req.dataOut = complete ? task.collector?.buffer : undefined;
+    req.dataOut = complete ? task.dataOut : undefined;
     req.dataOutLater = complete ? undefined : task.later;
     s.nexus.execute(req, task.done);
   }
@@ -732,6 +760,13 @@ export class IscsiConnection {
     } catch (e) {
       this.fault(e);
     }
+    // The engine is done with dataOut. The buffer is reused only if its transfer ended complete:
+    // while a transfer is collecting (or failed mid-way) the framer may be assembling a Data-Out
+    // segment in it across socket chunks (landing()), so such a buffer is left to the collector.
+    const buf = task.dataBuf;
+    if (buf && task.data === DataState.COMPLETE) this.dataPool.give(buf);
+    task.dataBuf = undefined;
+    task.dataOut = undefined;
     // The engine is finished with the task and its request: the object can serve another command.
     if (this.taskPool.length < TASK_POOL_MAX && this.tasks.get(task.itt) !== task) {
       task.collector = undefined;
@@ -794,7 +829,19 @@ export class IscsiConnection {
 
   private sendR2T(task: Task, r: R2tRequest): void {
     const bhs = this.bhs();
-    encodeR2T(bhs, 0, { ...this.seq(), lun: Math.max(0, task.lun), itt: task.itt, ...r });
+    // One fields object per connection, filled per R2T (nothing allocated per PDU).
+    const f = this.r2tFields;
+    const w = this.session?.window;
+    f.statSN = this.statSN;
+    f.expCmdSN = w?.expCmdSN ?? 0;
+    f.maxCmdSN = w?.maxCmdSN ?? 0;
+    f.lun = Math.max(0, task.lun);
+    f.itt = task.itt;
+    f.ttt = r.ttt;
+    f.r2tSN = r.r2tSN;
+    f.bufferOffset = r.bufferOffset;
+    f.desiredDataTransferLength = r.desiredDataTransferLength;
+    encodeR2T(bhs, 0, f);
     this.queue(bhs, EMPTY);
   }
 

@@ -22,6 +22,7 @@ export interface DataOutPdu {
 }
 
 export type CollectOutcome =
+  /** `r2ts` is the planner's reused list: valid until the collector is next called. */
   | { ok: true; r2ts: R2tRequest[]; complete: boolean }
   | { ok: false; reason: string; kind: DataOutErrorKind };
 
@@ -34,6 +35,68 @@ export enum DataOutErrorKind {
   PROTOCOL = 'protocol',
 }
 
+/**
+ * RFC 7143 3.2.4.2 / 11.3.1.1: the checks on a write's start (immediate data and the F bit against
+ * the negotiated keys). Returns the end of the unsolicited region, or the violation.
+ */
+export function checkWriteStart(
+  expectedLength: number, immediateLength: number, moreUnsolicited: boolean, p: WriteParams,
+): { ok: true; unsolicitedEnd: number } | { ok: false; reason: string } {
+  // RFC 7143 11.3.1.1 / 13.10: immediate data only when ImmediateData=Yes, within FirstBurstLength.
+  if (immediateLength > 0 && !p.immediateData) return { ok: false, reason: 'immediate data with ImmediateData=No' };
+  if (immediateLength > p.firstBurstLength) return { ok: false, reason: 'immediate data beyond FirstBurstLength' };
+  if (immediateLength > expectedLength) return { ok: false, reason: 'immediate data beyond Expected Data Transfer Length' };
+  // RFC 7143 13.11: InitialR2T=Yes forbids unsolicited Data-Out PDUs.
+  if (moreUnsolicited && p.initialR2T) return { ok: false, reason: 'unsolicited Data-Out with InitialR2T=Yes' };
+  const unsolicitedEnd = moreUnsolicited ? Math.min(p.firstBurstLength, expectedLength) : immediateLength;
+  if (moreUnsolicited && unsolicitedEnd <= immediateLength) return { ok: false, reason: 'F=0 with no unsolicited data left' };
+  return { ok: true, unsolicitedEnd };
+}
+
+/** Smallest pooled buffer (one page: the common 4 KiB write). */
+const MIN_CLASS = 4096;
+/** Bytes one size class may keep on its free list; at least one buffer is always kept. */
+const CLASS_KEEP_BYTES = 16 * 1024 * 1024;
+const CLASS_KEEP_MAX = 64;
+
+/**
+ * Data-Out buffers of one connection, kept for reuse by power-of-two size class (DESIGN.md §10:
+ * nothing allocated per command on the hot path). Buffers are not zero-filled: a transfer is
+ * complete only once every byte of [0, EDTL) has been written (in-order sequences cover it
+ * exactly), and an incomplete transfer never reaches the engine.
+ */
+export class DataOutBufferPool {
+  /** free[k]: buffers of MIN_CLASS << k bytes. */
+  private readonly free: Buffer[][] = [];
+
+  /** A buffer of at least `length` bytes (its own memory, never a slice of Node's shared pool). */
+  take(length: number): Buffer {
+    const k = classOf(length);
+    return this.free[k]?.pop() ?? Buffer.allocUnsafeSlow(MIN_CLASS << k);
+  }
+
+  /** Give back a buffer from take() once nothing (engine, framer) can touch it any more. */
+  give(buf: Buffer): void {
+    const k = classOf(buf.length);
+    if ((MIN_CLASS << k) !== buf.length) return;
+    const list = (this.free[k] ??= []);
+    if (list.length < Math.min(CLASS_KEEP_MAX, Math.max(1, Math.floor(CLASS_KEEP_BYTES / buf.length)))) list.push(buf);
+  }
+
+  /** Buffers on the free lists (for tests). */
+  get kept(): number {
+    let n = 0;
+    for (const l of this.free) n += l?.length ?? 0;
+    return n;
+  }
+}
+
+function classOf(length: number): number {
+  let k = 0;
+  while ((MIN_CLASS << k) < length) k++;
+  return k;
+}
+
 export class DataOutCollector {
   readonly buffer: Buffer;
   private received = 0;
@@ -43,10 +106,14 @@ export class DataOutCollector {
   private unsolicitedDataSN = 0;
   private readonly planner: R2tPlanner;
 
-  private constructor(readonly expectedLength: number, immediate: Buffer, unsolicitedEnd: number, p: WriteParams, allocTtt: () => number) {
+  private readonly outcome = { ok: true as const, r2ts: [] as R2tRequest[], complete: false };
+
+  private constructor(
+    readonly expectedLength: number, immediate: Buffer, unsolicitedEnd: number, p: WriteParams, allocTtt: () => number, buffer: Buffer,
+  ) {
     // One buffer of Expected Data Transfer Length per task; every byte of it is written before the
     // transfer counts as complete (in-order sequences cover [0, EDTL) exactly), so it starts unzeroed.
-    this.buffer = Buffer.allocUnsafe(expectedLength);
+    this.buffer = buffer;
     immediate.copy(this.buffer, 0);
     this.received = immediate.length;
     this.unsolicitedOffset = immediate.length;
@@ -56,20 +123,17 @@ export class DataOutCollector {
 
   /**
    * Start collecting for a write command. `moreUnsolicited` is the command's F bit cleared.
-   * Returns the collector and the first R2Ts, or a protocol violation.
+   * `buffer` (at least Expected Data Transfer Length bytes, e.g. from a DataOutBufferPool) is
+   * where the data is assembled. Returns the collector and the first R2Ts, or a protocol violation.
    */
   static start(
     expectedLength: number, immediate: Buffer, moreUnsolicited: boolean, p: WriteParams, allocTtt: () => number,
+    buffer: Buffer = Buffer.allocUnsafe(expectedLength),
   ): { ok: true; collector: DataOutCollector; r2ts: R2tRequest[] } | { ok: false; reason: string } {
-    // RFC 7143 11.3.1.1 / 13.10: immediate data only when ImmediateData=Yes, within FirstBurstLength.
-    if (immediate.length > 0 && !p.immediateData) return { ok: false, reason: 'immediate data with ImmediateData=No' };
-    if (immediate.length > p.firstBurstLength) return { ok: false, reason: 'immediate data beyond FirstBurstLength' };
-    if (immediate.length > expectedLength) return { ok: false, reason: 'immediate data beyond Expected Data Transfer Length' };
-    // RFC 7143 13.11: InitialR2T=Yes forbids unsolicited Data-Out PDUs.
-    if (moreUnsolicited && p.initialR2T) return { ok: false, reason: 'unsolicited Data-Out with InitialR2T=Yes' };
-    const unsolicitedEnd = moreUnsolicited ? Math.min(p.firstBurstLength, expectedLength) : immediate.length;
-    if (moreUnsolicited && unsolicitedEnd <= immediate.length) return { ok: false, reason: 'F=0 with no unsolicited data left' };
-    const c = new DataOutCollector(expectedLength, immediate, unsolicitedEnd, p, allocTtt);
+    const chk = checkWriteStart(expectedLength, immediate.length, moreUnsolicited, p);
+    if (!chk.ok) return chk;
+    const view = buffer.length === expectedLength ? buffer : buffer.subarray(0, expectedLength);
+    const c = new DataOutCollector(expectedLength, immediate, chk.unsolicitedEnd, p, allocTtt, view);
     return { ok: true, collector: c, r2ts: c.planner.issue() };
   }
 
@@ -126,7 +190,11 @@ export class DataOutCollector {
     const inPlace = d.data.buffer === this.buffer.buffer && d.data.byteOffset === this.buffer.byteOffset + d.bufferOffset;
     if (!inPlace) d.data.copy(this.buffer, d.bufferOffset);
     this.received += d.data.length;
-    return { ok: true, r2ts: this.planner.issue(), complete: this.complete };
+    // One outcome object per collector, one R2T list per planner: nothing allocated per PDU.
+    const o = this.outcome;
+    o.r2ts = this.planner.issue();
+    o.complete = this.complete;
+    return o;
   }
 }
 

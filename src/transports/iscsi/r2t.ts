@@ -21,6 +21,8 @@ export class R2tPlanner {
   private nextOffset: number;
   private r2tSN = 0;
   readonly open = new Map<number, OpenR2t>();
+  /** What issue() returns, reused: the caller sends the R2Ts before calling issue() again. */
+  private readonly issued: R2tRequest[] = [];
 
   constructor(
     from: number,
@@ -37,9 +39,13 @@ export class R2tPlanner {
     return this.to - this.nextOffset;
   }
 
-  /** RFC 7143 3.2.4.3: issue R2Ts while fewer than MaxOutstandingR2T are open. */
+  /**
+   * RFC 7143 3.2.4.3: issue R2Ts while fewer than MaxOutstandingR2T are open. The list is reused
+   * by the next call (no allocation per Data-Out PDU), so it is to be consumed at once.
+   */
   issue(): R2tRequest[] {
-    const out: R2tRequest[] = [];
+    const out = this.issued;
+    out.length = 0;
     while (this.open.size < this.maxOutstanding && this.nextOffset < this.to) {
       const len = Math.min(this.maxBurst, this.to - this.nextOffset);
       const r: OpenR2t = {

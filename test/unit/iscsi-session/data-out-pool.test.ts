@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { checkWriteStart, DataOutBufferPool, DataOutCollector } from '../../../src/transports/iscsi/data-out';
+
+describe('Data-Out buffer pool', () => {
+  it('hands out power-of-two buffers of at least the asked length, at least one page', () => {
+    const p = new DataOutBufferPool();
+    expect(p.take(1).length).to.equal(4096);
+    expect(p.take(4096).length).to.equal(4096);
+    expect(p.take(4097).length).to.equal(8192);
+    expect(p.take(1048576).length).to.equal(1048576);
+    expect(p.take(1048577).length).to.equal(2097152);
+  });
+
+  it('gives a returned buffer to the next take of its size class, not to another class', () => {
+    const p = new DataOutBufferPool();
+    const a = p.take(3000);
+    a[0] = 0xab;
+    p.give(a);
+    expect(p.kept).to.equal(1);
+    const big = p.take(5000);
+    expect(big).to.not.equal(a);
+    const again = p.take(4096);
+    expect(again).to.equal(a);
+    expect(p.kept).to.equal(0);
+  });
+
+  it('keeps a buffer of its own memory, never a slice of a larger one', () => {
+    const p = new DataOutBufferPool();
+    const a = p.take(4096);
+    expect(a.byteOffset).to.equal(0);
+    expect(a.buffer.byteLength).to.equal(4096);
+    p.give(a.subarray(0, 100));
+    expect(p.kept).to.equal(0);
+  });
+
+  it('bounds what one size class keeps', () => {
+    const p = new DataOutBufferPool();
+    const bufs = Array.from({ length: 40 }, () => p.take(1 << 20));
+    for (const b of bufs) p.give(b);
+    expect(p.kept).to.equal(16);
+    const huge = p.take(32 << 20);
+    p.give(huge);
+    p.give(Buffer.allocUnsafeSlow(32 << 20));
+    expect(p.kept).to.equal(17);
+  });
+});
+
+describe('Write start checks (RFC 7143 11.3.1.1, 13.10, 13.11)', () => {
+  const params = { initialR2T: false, immediateData: true, firstBurstLength: 8192, maxBurstLength: 65536, maxOutstandingR2T: 1 };
+
+  it('accepts a write whose data is all immediate, and reports where the unsolicited data ends', () => {
+    expect(checkWriteStart(4096, 4096, false, params)).to.deep.equal({ ok: true, unsolicitedEnd: 4096 });
+    expect(checkWriteStart(65536, 4096, true, params)).to.deep.equal({ ok: true, unsolicitedEnd: 8192 });
+  });
+
+  it('refuses immediate data under ImmediateData=No or beyond FirstBurstLength', () => {
+    expect(checkWriteStart(4096, 4096, false, { ...params, immediateData: false })).to.deep.include({ ok: false });
+    expect(checkWriteStart(16384, 16384, false, params)).to.deep.include({ ok: false });
+  });
+
+  it('assembles into the buffer it is given, viewed at Expected Data Transfer Length', () => {
+    const backing = Buffer.alloc(8192, 0xee);
+    const s = DataOutCollector.start(6000, Buffer.alloc(1000, 7), false, { ...params, maxBurstLength: 8192 }, () => 5, backing);
+    if (!s.ok) throw new Error(s.reason);
+    expect(s.collector.buffer.length).to.equal(6000);
+    expect(s.collector.buffer.buffer).to.equal(backing.buffer);
+    expect(s.r2ts.map((r) => [r.ttt, r.bufferOffset, r.desiredDataTransferLength])).to.deep.equal([[5, 1000, 5000]]);
+    const r = s.collector.accept({ ttt: 5, dataSN: 0, bufferOffset: 1000, final: true, data: Buffer.alloc(5000, 9) });
+    expect(r).to.deep.include({ ok: true, complete: true });
+    expect([backing[0], backing[999], backing[1000], backing[5999], backing[6000]]).to.deep.equal([7, 7, 9, 9, 0xee]);
+  });
+});
