@@ -71,21 +71,9 @@ export enum ScsiServiceResponse {
   TARGET_FAILURE = 0x01,
 }
 
-// RFC 7143 11.5.1 + RFC 7144 6.1: Task Management function codes.
-export enum TmfFunction {
-  ABORT_TASK = 1,
-  ABORT_TASK_SET = 2,
-  CLEAR_ACA = 3,
-  CLEAR_TASK_SET = 4,
-  LOGICAL_UNIT_RESET = 5,
-  TARGET_WARM_RESET = 6,
-  TARGET_COLD_RESET = 7,
-  TASK_REASSIGN = 8,
-  QUERY_TASK = 9,
-  QUERY_TASK_SET = 10,
-  I_T_NEXUS_RESET = 11,
-  QUERY_ASYNC_EVENT = 12,
-}
+// RFC 7143 11.5.1 + RFC 7144 6.1: Task Management function codes are SAM-5's, numbered as the
+// engine numbers them.
+export { TmfFunction } from '../../engine/spec/status';
 
 // RFC 7143 11.6.1 + RFC 7144 6.2: Task Management responses.
 export enum TmfResponse {
