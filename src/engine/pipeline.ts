@@ -10,8 +10,6 @@ import { Exec, ExecContext } from './types';
 import { nowNs } from './log-pages';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
-import { senseFromErrno } from './backstores/errno-sense';
-import { BLOCK_LIMITS } from './vpd';
 import { prConflict } from './pr';
 import type { ItNexus } from './nexus';
 import type { Mapping } from './lun-map';
@@ -67,8 +65,6 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   // reservation and write-protection checks (step 6): a write to a write-protected unit is
   // WRITE PROTECTED whatever Data-Out came with it (libiscsi SCSI.ReadOnly).
   let lengthRefusal: Outcome | undefined;
-  // Bytes of Data-Out that will arrive when fewer than the CDB's transfer length (truncated write).
-  let partialBytes = -1;
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.exactDataOut && req.expectedLength !== xfer) {
     const at = def.exactDataOut.cdbByte;
@@ -76,8 +72,8 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   } else if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer && def.truncatableDataOut) {
-      partialBytes = got;
-      if (!later) dataOut = req.dataOut;
+      // FCP-4 9.4.2 a): the handler writes only the bytes that arrive (under its range lock).
+      if (!later) dataOut = req.dataOut ?? new Uint8Array(0);
     } else if (got < xfer) {
       // SAM-5 5.3, FCP-4 9.4.2 b): the initiator announced less Data-Out than the CDB needs; the
       // command transfers nothing and ends with INVALID FIELD IN COMMAND INFORMATION UNIT, the
@@ -124,7 +120,7 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   const exec = lu.device.exec.get(def)!;
   // 7. task attribute: the task set decides when it runs
   const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
-  const cmd = new Command(nexus, req, done, log, mapping, lu, def, f, xfer, readOnly, dataOut, later, partialBytes, attr, exec);
+  const cmd = new Command(nexus, req, done, log, mapping, lu, def, f, xfer, readOnly, dataOut, later, attr, exec);
   if (lu.tasks.size === 0) lu.statistics.busyAt(cmd.started);
   lu.tasks.enqueue(cmd);
 }
@@ -160,8 +156,6 @@ class Command implements Task, ExecContext {
     public dataOut: Uint8Array | undefined,
     /** Data-Out still in transfer: the command runs once it has arrived. */
     private readonly later: CommandRequest['dataOutLater'],
-    /** Bytes of Data-Out that will arrive when fewer than the CDB's transfer length, else -1. */
-    private readonly partialBytes: number,
     readonly attr: number,
     private readonly exec: Exec,
   ) {
@@ -177,11 +171,7 @@ class Command implements Task, ExecContext {
     // A throw here is a bug; it must still end the task, or the task set would stall behind it.
     try {
       const later = this.later;
-      if (!later) {
-        if (this.partialBytes >= 0) this.completePartial(this.dataOut);
-        else this.execute();
-        return;
-      }
+      if (!later) { this.execute(); return; }
       // Enabled in command order; runs once its Data-Out has arrived.
       later(data => this.dataArrived(data));
     } catch (err) {
@@ -197,29 +187,8 @@ class Command implements Task, ExecContext {
     if (this.aborted) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
     const xfer = this.xferBytes;
     if (!data || data.length < Math.min(xfer, this.req.expectedLength)) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
-    if (this.partialBytes >= 0) { this.completePartial(data); return; }
-    this.dataOut = data.length === xfer ? data : data.subarray(0, xfer);
+    this.dataOut = data.length <= xfer ? data : data.subarray(0, xfer);
     this.execute();
-  }
-
-  /**
-   * FCP-4 9.4.2 a): fill the blocks past the Data-Out that arrived with their current contents, so
-   * the write changes exactly the bytes the initiator sent. Out-of-range LBAs are left to the
-   * handler's own range check.
-   */
-  private completePartial(data: Uint8Array | undefined): void {
-    const lu = this.lu;
-    const xfer = this.xferBytes;
-    const lba = BigInt((this.f as { lba?: number | bigint }).lba ?? 0);
-    // SBC-4 4.5 and VPD B0h: range and MAXIMUM TRANSFER LENGTH are checked before any buffer exists.
-    if (lba + BigInt(xfer / lu.blockSize) > lu.blocks) { this.settle(check(SENSE.LBA_OUT_OF_RANGE, { information: lba })); return; }
-    if (xfer > BLOCK_LIMITS.maxTransferBytes) { this.settle(check(SENSE.INVALID_FIELD_IN_CDB)); return; }
-    const full = Buffer.alloc(xfer);
-    lu.backstore.read(Number(lba) * lu.blockSize, full).then(() => {
-      if (data) full.set(data.subarray(0, this.partialBytes), 0);
-      this.dataOut = full;
-      this.execute();
-    }, err => this.settle(senseFromErrno(err, 'read')));
   }
 
   private execute(): void {

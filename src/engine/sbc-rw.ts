@@ -23,11 +23,28 @@ interface VerifyFields { lba: number | bigint; blocks: number; bytchk: number }
 const BYTCHK_BYTE = 1;
 const BYTCHK_BIT = 2;
 
-/** The pipeline hands over exactly xferBytes of Data-Out; anything else is an engine bug. */
+/**
+ * The pipeline hands over exactly xferBytes of Data-Out, or fewer for rows that accept a truncated
+ * transfer (FCP-4 9.4.2 a); anything else is an engine bug.
+ */
 function dataOutOf(ctx: ExecContext<unknown>, bytes: number): Uint8Array {
   const d = ctx.dataOut ?? new Uint8Array(0);
-  if (d.length !== bytes) throw new NexusError('ERR_DATA_OUT', `${ctx.def.name}: Data-Out ${d.length} bytes, expected ${bytes}`);
+  const ok = d.length === bytes || (d.length < bytes && ctx.def.truncatableDataOut === true);
+  if (!ok) throw new NexusError('ERR_DATA_OUT', `${ctx.def.name}: Data-Out ${d.length} bytes, expected ${bytes}`);
   return d;
+}
+
+/**
+ * FCP-4 9.4.2 a): a write that received fewer bytes than its blocks hold changes exactly the bytes
+ * sent; the rest of the blocks keep their contents. Called with the exclusive range lock held, so
+ * no other command can change the blocks between this read and the write.
+ */
+async function wholeBlocks(lu: LuView, off: number, data: Uint8Array, len: number): Promise<Uint8Array> {
+  if (data.length === len) return data;
+  const full = Buffer.allocUnsafe(len);
+  await lu.backstore.read(off, full);
+  full.set(data, 0);
+  return full;
 }
 
 /** Run the I/O of a command; a backstore rejection becomes sense for the phase that failed. */
@@ -105,13 +122,16 @@ export function execWrite(tlByte: number, sixByte = false): Exec<RwFields> {
     const sync = syncIoOf(lu.backstore);
     // Synchronous completion when the store can take it now (write-through and FUA included:
     // the store says no when it would have to wait) and no overlapping lock is queued.
-    if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), true)
+    const len = n * lu.blockSize;
+    if (data.length === len && sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), true)
       && sync.writeNow(byteOffset(lu, lba), data, fua)) return GOOD;
-    return io(async phase => {
+    const off = byteOffset(lu, lba);
+    return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+      const whole = await wholeBlocks(lu, off, data, len);
       phase('write');
-      await withRangeLock(lu, lba, BigInt(n), true, () => lu.backstore.write(byteOffset(lu, lba), data, fua));
+      await lu.backstore.write(off, whole, fua);
       return GOOD;
-    });
+    }));
   };
 }
 
@@ -132,9 +152,10 @@ export function execWriteAndVerify(tlByte: number): Exec<VerifyFields> {
     const bad = checkTransfer(lu, lba, n, tlByte);
     if (bad) return bad;
     if (n === 0) return GOOD;
-    const data = dataOutOf(ctx, n * lu.blockSize);
+    const sent = dataOutOf(ctx, n * lu.blockSize);
     const off = byteOffset(lu, lba);
     return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+      const data = await wholeBlocks(lu, off, sent, n * lu.blockSize);
       phase('write');
       await lu.backstore.write(off, data, true);
       phase('read');

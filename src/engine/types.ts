@@ -119,7 +119,10 @@ export interface ExecContext<F = Decoded<FieldMap>> {
   readonly lun: number;
   /** The mapping or the device is read-only (writes get WRITE PROTECTED). */
   readonly readOnly: boolean;
-  /** Data-Out, exactly `xferBytes` long for OUT commands. */
+  /**
+   * Data-Out, exactly `xferBytes` long for OUT commands — except rows with `truncatableDataOut`,
+   * where it may be shorter: the bytes the initiator sent (FCP-4 9.4.2 a).
+   */
   readonly dataOut?: Uint8Array;
   /** Transfer length in bytes computed from the CDB. */
   readonly xferBytes: number;
