@@ -1,12 +1,14 @@
 import { SENSE } from './spec/asc';
 import { Op } from './spec/opcodes';
-import { PeripheralType, Status } from './spec/status';
+import { Status } from './spec/status';
 import { check, good, GOOD, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { Binding, bind } from './types';
 import { CommandRequest } from './command';
 import { CdbTable } from './cdb/registry';
-import { CdbDef } from './cdb/dsl';
+import { CdbDef, Decoded, FieldMap } from './cdb/dsl';
+import { INQUIRY } from './cdb/defs/spc';
+import { buildNoUnitInquiry, buildNoUnitVpd00 } from './inquiry';
 import {
   RELEASE_10, RELEASE_6, REPORT_LUNS, REQUEST_SENSE, RESERVE_10, RESERVE_6, TEST_UNIT_READY,
 } from './cdb/defs/core';
@@ -80,7 +82,7 @@ export const coreBindings: Binding[] = [
   bind(RELEASE_10, execRelease),
 ];
 
-const unmappedTable = new CdbTable([REQUEST_SENSE, REPORT_LUNS] as unknown as CdbDef[]);
+const unmappedTable = new CdbTable([INQUIRY, REQUEST_SENSE, REPORT_LUNS] as unknown as CdbDef[]);
 
 /**
  * A command to a LUN this nexus has no logical unit at (SPC-4 5.10, DESIGN.md §4): INQUIRY answers
@@ -88,41 +90,31 @@ const unmappedTable = new CdbTable([REQUEST_SENSE, REPORT_LUNS] as unknown as Cd
  * SUPPORTED. Data-In is trimmed to the allocation length here since no row of a device applies.
  */
 export function unmappedLunOutcome(nexus: ItNexus, req: CommandRequest): Outcome {
-  const c = req.cdb;
-  switch (c[0]) {
+  const dec = unmappedTable.decode(req.cdb);
+  // Any other opcode: the LUN answers nothing else, whatever the CDB holds.
+  if (!dec.ok) return unmappedTable.hasOpcode(req.cdb[0]) ? dec.outcome : check(SENSE.LUN_NOT_SUPPORTED);
+  const o = unmappedExec(dec.def, dec.f, nexus);
+  if (!o.data) return o;
+  const xfer = dec.def.xferBytes(dec.f, 0); // the allocation length
+  return o.data.length > xfer ? good(o.data.subarray(0, xfer)) : o;
+}
+
+function unmappedExec(def: CdbDef, f: Decoded<FieldMap>, nexus: ItNexus): Outcome {
+  switch (def.op) {
     case Op.INQUIRY: {
-      if (c.length < 6) return invalidCdbField(0);
-      const evpd = (c[1] & 0x01) !== 0;
-      const alloc = (c[3] << 8) | c[4];
-      if (!evpd && c[2] !== 0) return invalidCdbField(2);
-      let data: Buffer;
-      if (evpd) {
-        if (c[2] !== 0x00) return invalidCdbField(2);
-        data = Buffer.from([0x60 | PeripheralType.UNKNOWN, 0x00, 0x00, 0x01, 0x00]); // VPD 00h: only itself
-      } else {
-        data = Buffer.alloc(36);
-        data[0] = 0x60 | PeripheralType.UNKNOWN; // PQ 011b: no logical unit here
-        data[2] = 0x06; data[3] = 0x02; data[4] = 31; data[7] = 0x02; // SPC-4, format 2, CMDQUE
-        data.write('NEXUS   ', 8, 'latin1');
-        data.write('NO LUN          ', 16, 'latin1');
-        data.write('0001', 32, 'latin1');
-      }
-      return good(data.subarray(0, Math.min(alloc, data.length)));
+      const { evpd, pageCode } = f as { evpd: boolean; pageCode: number };
+      // SPC-4 6.6.1: PAGE CODE without EVPD, or a VPD page not supported, is INVALID FIELD IN CDB.
+      if (pageCode !== 0) return invalidCdbField(2);
+      return good(evpd ? buildNoUnitVpd00() : buildNoUnitInquiry());
     }
-    case Op.REPORT_LUNS:
-    case Op.REQUEST_SENSE: {
-      const dec = unmappedTable.decode(c);
-      if (!dec.ok) return dec.outcome;
-      if (c[0] === Op.REPORT_LUNS) {
-        const f = dec.f as { selectReport: number; allocationLength: number };
-        const o = reportLuns(nexus, f.selectReport, f.allocationLength);
-        return o.data ? good(o.data.subarray(0, Math.min(f.allocationLength, o.data.length))) : o;
-      }
-      const f = dec.f as { desc: boolean; allocationLength: number };
-      const s = buildSense({ cond: SENSE.LUN_NOT_SUPPORTED }, f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED);
-      return { status: Status.GOOD, data: s.subarray(0, Math.min(f.allocationLength, s.length)) };
+    case Op.REPORT_LUNS: {
+      const { selectReport, allocationLength } = f as { selectReport: number; allocationLength: number };
+      return reportLuns(nexus, selectReport, allocationLength);
     }
-    default:
-      return check(SENSE.LUN_NOT_SUPPORTED);
+    default: {
+      // REQUEST SENSE (SPC-4 6.39): GOOD with LOGICAL UNIT NOT SUPPORTED as the parameter data.
+      const { desc } = f as { desc: boolean };
+      return { status: Status.GOOD, data: buildSense({ cond: SENSE.LUN_NOT_SUPPORTED }, desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED) };
+    }
   }
 }

@@ -29,27 +29,66 @@ function versionDescriptors(lu: LuView): VersionDescriptor[] {
   return v;
 }
 
-/** SPC-4 6.6.2: standard INQUIRY data. */
-export function buildStandardInquiry(lu: LuView): Buffer {
+interface StandardInquiryFields {
+  /** Byte 0: PERIPHERAL QUALIFIER and PERIPHERAL DEVICE TYPE. */
+  peripheral: number;
+  removable: boolean;
+  /** 3PC: third-party copy (EXTENDED COPY) supported. */
+  thirdPartyCopy: boolean;
+  vendor: string;
+  product: string;
+  revision: string;
+  descriptors: readonly VersionDescriptor[];
+}
+
+/** SPC-4 6.6.2 table 143, byte by byte. */
+function encodeStandardInquiry(v: StandardInquiryFields): Buffer {
   const b = Buffer.alloc(STANDARD_INQUIRY_LENGTH);
-  b[0] = lu.type & 0x1f; // PERIPHERAL QUALIFIER 000b (connected) | PERIPHERAL DEVICE TYPE
-  b[1] = lu.removable ? 0x80 : 0; // RMB
+  b[0] = v.peripheral; // PERIPHERAL QUALIFIER | PERIPHERAL DEVICE TYPE
+  b[1] = v.removable ? 0x80 : 0; // RMB
   b[2] = SPC4_VERSION; // VERSION
   // NORMACA 0 (no ACA), HISUP 1 (hierarchical LUNs), RESPONSE DATA FORMAT 2
   b[3] = 0x10 | 0x02;
   b[4] = STANDARD_INQUIRY_LENGTH - 5; // ADDITIONAL LENGTH: bytes after byte 4
-  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC (EXTENDED
-  // COPY is in the table), PROTECT 0
-  b[5] = lu.table.lookup(Op.EXTENDED_COPY, 0x00) ? 0x08 : 0;
+  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC, PROTECT 0
+  b[5] = v.thirdPartyCopy ? 0x08 : 0;
   b[6] = 0; // ENCSERV 0, MULTIP 0
   b[7] = 0x02; // CMDQUE 1: full task management model
-  asciiField(lu.identity.vendor, 8).copy(b, 8); // T10 VENDOR IDENTIFICATION
-  asciiField(lu.identity.product, 16).copy(b, 16); // PRODUCT IDENTIFICATION
-  asciiField(lu.identity.revision, 4).copy(b, 32); // PRODUCT REVISION LEVEL
+  asciiField(v.vendor, 8).copy(b, 8); // T10 VENDOR IDENTIFICATION
+  asciiField(v.product, 16).copy(b, 16); // PRODUCT IDENTIFICATION
+  asciiField(v.revision, 4).copy(b, 32); // PRODUCT REVISION LEVEL
   // bytes 36..55 vendor specific (zero), 56 CLOCKING/QAS/IUS (zero), 57 reserved
   let off = 58; // bytes 58..73: VERSION DESCRIPTOR 1..8
-  for (const v of versionDescriptors(lu)) { b.writeUInt16BE(v, off); off += 2; }
+  for (const d of v.descriptors) { b.writeUInt16BE(d, off); off += 2; }
   return b; // bytes 74..95 reserved
+}
+
+/** SPC-4 6.6.2: standard INQUIRY data of a logical unit. */
+export function buildStandardInquiry(lu: LuView): Buffer {
+  return encodeStandardInquiry({
+    peripheral: lu.type & 0x1f, // PERIPHERAL QUALIFIER 000b: connected
+    removable: lu.removable,
+    thirdPartyCopy: lu.table.lookup(Op.EXTENDED_COPY, 0x00) !== undefined,
+    vendor: lu.identity.vendor, product: lu.identity.product, revision: lu.identity.revision,
+    descriptors: versionDescriptors(lu),
+  });
+}
+
+/**
+ * SPC-4 6.6.2 and 5.10: standard INQUIRY data for a LUN with no logical unit behind it:
+ * PERIPHERAL QUALIFIER 011b, device type 1Fh.
+ */
+export function buildNoUnitInquiry(): Buffer {
+  return encodeStandardInquiry({
+    peripheral: 0x60 | PeripheralType.UNKNOWN, removable: false, thirdPartyCopy: false,
+    vendor: 'NEXUS', product: 'NO LOGICAL UNIT', revision: '0001',
+    descriptors: [VersionDescriptor.SAM_5, VersionDescriptor.ISCSI, VersionDescriptor.SPC_4],
+  });
+}
+
+/** SPC-4 7.8.2: the Supported VPD Pages page of a LUN with no logical unit: only itself. */
+export function buildNoUnitVpd00(): Buffer {
+  return Buffer.from([0x60 | PeripheralType.UNKNOWN, 0x00, 0x00, 0x01, 0x00]);
 }
 
 /** INQUIRY (SPC-4 6.6): standard data or a VPD page; the pipeline trims to ALLOCATION LENGTH. */

@@ -34,6 +34,19 @@ describe('embedded engine: LUN masking, UAs, reservations, task management', () 
       expect([tur.status, tur.senseKey, tur.asc, tur.ascq]).to.deep.equal([Status.CHECK_CONDITION, 0x05, 0x25, 0x00]);
     });
 
+    it('INQUIRY on an unmapped LUN is decoded by the INQUIRY row: VPD 00h with PQ 011b, reserved bits refused', async () => {
+      const s = t.session(INIT_A);
+      const vpd = await s.execute(7, [0x12, 0x01, 0x00, 0x00, 0xff, 0x00]);
+      expect([...vpd.data]).to.deep.equal([0x7f, 0x00, 0x00, 0x01, 0x00]);
+      const std = await s.execute(7, [0x12, 0x00, 0x00, 0x00, 0x24, 0x00]);
+      expect(std.data.length).to.equal(36);
+      expect([std.data[0], std.data[2], std.data[3], std.data[7]]).to.deep.equal([0x7f, 0x06, 0x12, 0x02]);
+      // CMDDT (byte 1 bit 1) is outside the INQUIRY usage mask
+      const bad = await s.execute(7, [0x12, 0x02, 0x00, 0x00, 0xff, 0x00]);
+      expect([bad.senseKey, bad.asc, bad.sense![15], bad.sense![17]]).to.deep.equal([0x05, 0x24, 0xc9, 0x01]);
+      expect((await s.execute(7, [0x12, 0x01, 0x80, 0x00, 0xff, 0x00])).asc).to.equal(0x24);
+    });
+
     it('REQUEST SENSE on an unmapped LUN returns LOGICAL UNIT NOT SUPPORTED as data', async () => {
       const r = await t.session(INIT_A).execute(9, cdb.requestSense());
       expect(r.status).to.equal(Status.GOOD);
