@@ -21,26 +21,6 @@ import type { Mapping } from './lun-map';
  * completion (sense bytes, Data-In trimming, residuals).
  */
 
-/** Commands a stopped unit still serves (SBC-4 4.19: START STOP UNIT's stopped state). */
-const SERVED_WHILE_STOPPED: ReadonlySet<number> = new Set([
-  Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE, Op.START_STOP_UNIT, Op.MODE_SENSE_6, Op.MODE_SENSE_10,
-  Op.MODE_SELECT_6, Op.MODE_SELECT_10, Op.LOG_SENSE, Op.LOG_SELECT, Op.MAINTENANCE_IN,
-  Op.PREVENT_ALLOW_MEDIUM_REMOVAL, Op.RESERVE_6, Op.RELEASE_6, Op.RESERVE_10, Op.RELEASE_10,
-  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT, Op.READ_CAPACITY_10, Op.SERVICE_ACTION_IN_16,
-]);
-
-/**
- * Commands a removable unit still serves with its medium ejected (SBC-4 4.19, SPC-4 5.x): the
- * ones that do not touch the medium. Everything else, TEST UNIT READY and READ CAPACITY
- * included, is NOT READY, MEDIUM NOT PRESENT.
- */
-const SERVED_WITHOUT_MEDIUM: ReadonlySet<number> = new Set([
-  Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE, Op.START_STOP_UNIT, Op.MODE_SENSE_6, Op.MODE_SENSE_10,
-  Op.MODE_SELECT_6, Op.MODE_SELECT_10, Op.LOG_SENSE, Op.LOG_SELECT, Op.MAINTENANCE_IN,
-  Op.PREVENT_ALLOW_MEDIUM_REMOVAL, Op.RESERVE_6, Op.RELEASE_6, Op.RESERVE_10, Op.RELEASE_10,
-  Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT,
-]);
-
 /** SBC-4 4.11.2: what a unit still answers while a sanitize operation is in progress. */
 const SERVED_WHILE_SANITIZING: ReadonlySet<number> = new Set([Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE]);
 
@@ -101,11 +81,11 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS), done, xfer, def.dir);
     return;
   }
-  if (!lu.mediumPresent && !SERVED_WITHOUT_MEDIUM.has(def.op)) {
+  if (!lu.mediumPresent && def.servedWhenNotReady !== 'none') {
     finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
     return;
   }
-  if (lu.stopped && !SERVED_WHILE_STOPPED.has(def.op)) {
+  if (lu.stopped && def.servedWhenNotReady === undefined) {
     finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;
   }

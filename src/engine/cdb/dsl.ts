@@ -83,6 +83,12 @@ export interface CdbSpec<F extends FieldMap> {
   /** Commands that a target runs ahead of the queue whatever their attribute (SCST's implicit HQ). */
   implicitHeadOfQueue?: boolean;
   resv: ResvClass;
+  /**
+   * Readiness the command needs (SPC-4 5.11 / SBC-4 4.19): `'none'` is served while the unit is
+   * stopped or has no medium (inventory, mode, log, reservations, medium control); `'stopped'` is
+   * served while stopped but needs a medium (READ CAPACITY); absent = needs a ready medium.
+   */
+  servedWhenNotReady?: 'none' | 'stopped';
   /** Modifies the medium: refused with WRITE PROTECTED on read-only mappings and devices. */
   writes?: boolean;
   /** Nominal and recommended command timeouts in seconds (RSOC with RCTD). */

@@ -15,6 +15,7 @@ export const TEST_UNIT_READY = cdb({
 
 // SPC-4 6.39: DESC selects the sense format of the returned data.
 export const REQUEST_SENSE = cdb({
+  servedWhenNotReady: 'none',
   op: Op.REQUEST_SENSE, name: 'REQUEST SENSE', size: 6, dir: Dir.IN, types: DT.ALL,
   usage: [Op.REQUEST_SENSE, 0x01, 0x00, 0x00, 0xff, CONTROL],
   fields: { desc: bit(1, 0), allocationLength: u8(4) },
@@ -24,6 +25,7 @@ export const REQUEST_SENSE = cdb({
 
 // SPC-4 6.33
 export const REPORT_LUNS = cdb({
+  servedWhenNotReady: 'none',
   op: Op.REPORT_LUNS, name: 'REPORT LUNS', size: 12, dir: Dir.IN, types: DT.ALL,
   usage: [Op.REPORT_LUNS, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, CONTROL],
   fields: { selectReport: u8(2), allocationLength: be32(6) },
@@ -34,12 +36,14 @@ export const REPORT_LUNS = cdb({
 // SPC-2 7.21 (RESERVE(6)): third-party and extent reservations are obsolete; only bit 0 byte 1 of
 // the extent form and the third-party fields remain as reserved here.
 export const RESERVE_6 = cdb({
+  servedWhenNotReady: 'none',
   op: Op.RESERVE_6, name: 'RESERVE(6)', size: 6, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RESERVE_6, 0x00, 0x00, 0x00, 0x00, CONTROL],
   fields: {}, resv: ResvClass.CONFLICTS, timeouts: [1, 5],
 });
 
 export const RELEASE_6 = cdb({
+  servedWhenNotReady: 'none',
   op: Op.RELEASE_6, name: 'RELEASE(6)', size: 6, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RELEASE_6, 0x00, 0x00, 0x00, 0x00, CONTROL],
   fields: {}, resv: ResvClass.ALLOWED, timeouts: [1, 5],
@@ -47,12 +51,14 @@ export const RELEASE_6 = cdb({
 
 // SPC-2 7.22 (RESERVE(10)): 3RDPTY and LONGID are not supported and so not in the usage mask.
 export const RESERVE_10 = cdb({
+  servedWhenNotReady: 'none',
   op: Op.RESERVE_10, name: 'RESERVE(10)', size: 10, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RESERVE_10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CONTROL],
   fields: { parameterListLength: be16(7) }, resv: ResvClass.CONFLICTS, timeouts: [1, 5],
 });
 
 export const RELEASE_10 = cdb({
+  servedWhenNotReady: 'none',
   op: Op.RELEASE_10, name: 'RELEASE(10)', size: 10, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RELEASE_10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CONTROL],
   fields: { parameterListLength: be16(7) }, resv: ResvClass.ALLOWED, timeouts: [1, 5],

@@ -19,6 +19,8 @@ function prIn(sa: PrInSa, name: string) {
     fields: { allocationLength: be16(7) },
     xfer: f => f.allocationLength,
     resv: ResvClass.CONFLICTS,
+    // SPC-4 5.12: reservations are managed whatever the medium's state.
+    servedWhenNotReady: 'none',
     timeouts: [1, 5],
   });
 }
@@ -32,6 +34,8 @@ function prOut(sa: PrOutSa, name: string) {
     fields: { scope: bits(2, 4, 4), type: bits(2, 0, 4), parameterListLength: be32(5) },
     xfer: f => f.parameterListLength,
     resv: ResvClass.CONFLICTS,
+    // SPC-4 5.12: reservations are managed whatever the medium's state.
+    servedWhenNotReady: 'none',
     timeouts: [1, 5],
   });
 }

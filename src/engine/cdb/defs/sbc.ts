@@ -34,6 +34,7 @@ const LONG_TIMEOUTS = [60, 300] as const;
 // SBC-4 the LOGICAL BLOCK ADDRESS (bytes 2..5) and PMI (byte 8 bit 0) are obsolete; they are
 // accepted and ignored so that older initiators that still fill them keep working.
 export const READ_CAPACITY_10 = cdb({
+  servedWhenNotReady: 'stopped',
   op: Op.READ_CAPACITY_10, name: 'READ CAPACITY(10)', size: 10, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_CAPACITY_10, 0x00, ...FF4, 0x00, 0x00, 0x01, CONTROL],
   fields: {},
@@ -42,6 +43,7 @@ export const READ_CAPACITY_10 = cdb({
 
 // SBC-4 SERVICE ACTION IN(16) / READ CAPACITY(16).
 export const READ_CAPACITY_16 = cdb({
+  servedWhenNotReady: 'stopped',
   op: Op.SERVICE_ACTION_IN_16, sa: SaIn16.READ_CAPACITY_16, name: 'READ CAPACITY(16)', size: 16, dir: Dir.IN,
   types: DT.DISK,
   usage: [Op.SERVICE_ACTION_IN_16, 0x1f, ...FF8, ...FF4, 0x01, CONTROL],
@@ -274,6 +276,7 @@ export const GET_LBA_STATUS = cdb({
 // SBC-4 START STOP UNIT. Byte 3 POWER CONDITION MODIFIER, byte 4 POWER CONDITION (7..4),
 // NO_FLUSH (2), LOEJ (1), START (0).
 export const START_STOP_UNIT = cdb({
+  servedWhenNotReady: 'none',
   op: Op.START_STOP_UNIT, name: 'START STOP UNIT', size: 6, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.START_STOP_UNIT, 0x01, 0x00, 0x0f, 0xf7, CONTROL],
   fields: {
@@ -285,6 +288,7 @@ export const START_STOP_UNIT = cdb({
 
 // SBC-4 PREVENT ALLOW MEDIUM REMOVAL; PREVENT 10b/11b are obsolete for disks.
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
+  servedWhenNotReady: 'none',
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE,
   types: DT.DISK,
   usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],

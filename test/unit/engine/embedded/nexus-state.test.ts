@@ -280,3 +280,24 @@ describe('embedded engine: INQUIRY on the full disk table', () => {
     } finally { await t.stop(); }
   });
 });
+
+describe('embedded engine: readiness comes from the CDB rows (servedWhenNotReady)', () => {
+  it('a stopped disk serves inventory, mode, reservations and READ CAPACITY, refuses media access', async () => {
+    const t = await startTarget();
+    try {
+      const a = t.session(INIT_A);
+      await clearUa(a);
+      expect((await a.execute(0, [0x1b, 0, 0, 0, 0x00, 0])).status).to.equal(Status.GOOD); // STOP UNIT
+      const tur = await a.execute(0, cdb.tur());
+      expect([tur.senseKey, tur.asc, tur.ascq]).to.deep.equal([0x02, 0x04, 0x02]);
+      expect((await a.execute(0, cdb.read10(0, 1))).senseKey).to.equal(0x02);
+      // GET LBA STATUS shares READ CAPACITY(16)'s opcode but reads the medium's provisioning
+      expect((await a.execute(0, [0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 24, 0, 0])).senseKey).to.equal(0x02);
+      expect((await a.execute(0, cdb.readCapacity10())).status).to.equal(Status.GOOD);
+      expect((await a.execute(0, [0x1a, 0, 0x3f, 0, 0xff, 0])).status).to.equal(Status.GOOD); // MODE SENSE(6)
+      expect((await a.execute(0, [0x5e, 0x00, 0, 0, 0, 0, 0, 0, 0xff, 0])).status).to.equal(Status.GOOD); // PR IN
+      expect((await a.execute(0, [0x1b, 0, 0, 0, 0x01, 0])).status).to.equal(Status.GOOD); // START UNIT
+      expect((await a.execute(0, cdb.tur())).status).to.equal(Status.GOOD);
+    } finally { await t.stop(); }
+  });
+});
