@@ -3,6 +3,7 @@
 // every target PDU produced while handling one socket chunk (or one batch of completions) goes
 // out in one corked write (DESIGN.md §10). ERL 0: any protocol error drops the connection and
 // the session with it; a fault never leaves this connection.
+import { BLOCK_LIMITS } from '../../engine/vpd';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/engine-api';
@@ -184,10 +185,10 @@ const EMPTY = Buffer.alloc(0);
 const ZERO_PAD = Buffer.alloc(4);
 /**
  * The most Data-Out one command may bring: the engine's Block Limits MAXIMUM TRANSFER LENGTH
- * (32 MiB, src/engine/vpd.ts). A write announcing more is not solicited and no buffer is reserved
+ * (what VPD B0h advertises). A write announcing more is not solicited and no buffer is reserved
  * for it: its Data-Out fails at once, so a 48-byte PDU cannot make the target reserve 4 GiB.
  */
-export const MAX_DATA_OUT_BYTES = 32 * 1024 * 1024;
+export const MAX_DATA_OUT_BYTES = BLOCK_LIMITS.maxTransferBytes;
 /** Per-connection scratch for target PDU headers, digests and sense segments (DESIGN.md §10). */
 const SCRATCH_BYTES = 16384;
 
