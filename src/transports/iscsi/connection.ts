@@ -34,6 +34,7 @@ import { logoutRequest } from './async';
 import { DiscoverySource, sendTargets } from './discovery';
 import { authFor, negotiationConfig } from './target';
 import { inWindow } from './serial';
+import { ResponseCoalescer } from './coalesce';
 
 export interface ConnectionLog {
   debug(obj: object, msg: string): void;
@@ -212,6 +213,7 @@ export class IscsiConnection {
   private scratchUsed = 0;
   private inHandler = false;
   private flushScheduled = false;
+  private readonly coalescer = new ResponseCoalescer();
   private readonly tasks = new Map<number, Task>();
   private readonly taskPool: Task[] = [];
   /** Filled by decodeScsiCommandInto for each SCSI Command; valid until the next PDU. */
@@ -319,6 +321,7 @@ export class IscsiConnection {
     }
     if (this.phase === Phase.CLOSED || this.phase === Phase.CLOSING) return;
     this.inHandler = true;
+    this.coalescer.readStarted();
     try {
       this.framer.feed(chunk);
     } catch (e) {
@@ -628,6 +631,7 @@ export class IscsiConnection {
   }
 
   private onScsiCommand(p: ScsiCommand, header: Buffer): void {
+    this.coalescer.commandArrived();
     const s = this.session as IscsiSession;
     if (s.id.type !== 'Normal' || !s.nexus) {
       // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
@@ -776,7 +780,8 @@ export class IscsiConnection {
       task.req.dataOutLater = undefined;
       this.taskPool.push(task);
     }
-    this.scheduleFlush();
+    if (this.coalescer.responseQueued()) this.flush();
+    else this.scheduleFlush();
   }
 
   /** RFC 7143 11.4 / 11.7: Data-In with phase collapse, or a SCSI Response. */
@@ -1153,6 +1158,7 @@ export class IscsiConnection {
 
   /** One corked write for everything queued (DESIGN.md §10). */
   private flush(): void {
+    this.coalescer.flushed();
     if (this.out.length === 0 || this.phase === Phase.CLOSED || this.socket.destroyed) {
       this.out.length = 0;
       this.releaseAll();
