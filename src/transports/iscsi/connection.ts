@@ -12,7 +12,7 @@ import type { IscsiSettings } from '../../engine/topology';
 import { TaskAttr } from '../../engine/spec/status';
 import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
 import {
-  DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, R2TFields, ScsiCommand, SeqFields, TaskMgmtRequest, TextRequest,
+  DataOut, InitiatorPdu, LoginRequest, LogoutRequest, NopOut, Residual, R2TFields, ScsiCommand, ScsiResponseFields, DataInFields, SeqFields, TaskMgmtRequest, TextRequest,
   decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, encodeAsyncMessage, encodeDataIn, encodeLoginResponse, encodeLogoutResponse, encodeNopIn, encodeR2T,
   encodeDataInStatus, encodeReject, encodeScsiResponse, encodeSenseSegment, encodeTextResponse, encodeTmfResponse,
 } from './pdu';
@@ -207,6 +207,15 @@ export class IscsiConnection {
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   /** Data-Out buffers for reuse by later writes of this connection. */
   private readonly dataPool = new DataOutBufferPool();
+  private readonly responseFields: ScsiResponseFields = {
+    statSN: 0, expCmdSN: 0, maxCmdSN: 0, itt: 0, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0,
+    expDataSN: 0, residual: Residual.NONE, residualCount: 0, bidiResidual: Residual.NONE, bidiResidualCount: 0, snackTag: 0,
+    dataSegmentLength: 0,
+  };
+  private readonly dataInFields: DataInFields = {
+    final: false, ack: false, status: undefined, lun: 0, itt: 0, ttt: RESERVED_TAG, statSN: 0, expCmdSN: 0, maxCmdSN: 0,
+    dataSN: 0, bufferOffset: 0, residual: undefined, residualCount: undefined, dataSegmentLength: 0,
+  };
   private readonly r2tFields: R2TFields = {
     statSN: 0, expCmdSN: 0, maxCmdSN: 0, lun: 0, itt: 0, ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0,
   };
@@ -806,30 +815,51 @@ export class IscsiConnection {
       this.queue(bhs, data);
       return;
     }
-    const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
     const residual = wireResidual(c.residualKind);
     let dataSN = 0;
-    for (const d of plan.pdus) {
-      const bhs = this.bhs();
-      const seq = d.status ? this.nextSeq() : this.seq();
-      encodeDataIn(bhs, 0, {
-        final: d.final, status: d.status ? c.status : undefined, lun: Math.max(0, task.lun), itt: task.itt, ttt: RESERVED_TAG,
-        statSN: seq.statSN, expCmdSN: seq.expCmdSN, maxCmdSN: seq.maxCmdSN, dataSN: dataSN++, bufferOffset: d.offset,
-        residual: d.status ? residual : undefined, residualCount: d.status ? c.residual : undefined, dataSegmentLength: d.length,
-      });
-      this.queue(bhs, data.subarray(d.offset, d.offset + d.length));
+    if (n > 0) {
+      const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
+      // One fields object per connection, refilled per PDU (no per-PDU object shapes).
+      const f = this.dataInFields;
+      for (const d of plan.pdus) {
+        const w = (this.session as IscsiSession).window;
+        f.final = d.final;
+        f.status = d.status ? c.status : undefined;
+        f.lun = Math.max(0, task.lun);
+        f.itt = task.itt;
+        f.statSN = this.statSN;
+        f.expCmdSN = w.expCmdSN;
+        f.maxCmdSN = w.maxCmdSN;
+        f.dataSN = dataSN++;
+        f.bufferOffset = d.offset;
+        f.residual = d.status ? residual : undefined;
+        f.residualCount = d.status ? c.residual : undefined;
+        f.dataSegmentLength = d.length;
+        if (d.status) this.statSN = (this.statSN + 1) >>> 0;
+        const bhs = this.bhs();
+        encodeDataIn(bhs, 0, f);
+        this.queue(bhs, data.subarray(d.offset, d.offset + d.length));
+      }
+      if (!plan.response) return;
     }
-    if (!plan.response) return;
     const sense = c.sense && c.sense.length > 0 ? c.sense : undefined;
     const seg = sense ? this.scratchBytes(2 + sense.length) : EMPTY;
     if (sense) encodeSenseSegment(seg, 0, sense);
+    const w = (this.session as IscsiSession).window;
+    const f = this.responseFields;
+    f.statSN = this.statSN;
+    f.expCmdSN = w.expCmdSN;
+    f.maxCmdSN = w.maxCmdSN;
+    this.statSN = (this.statSN + 1) >>> 0;
+    f.itt = task.itt;
+    f.status = c.status;
+    // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
+    f.expDataSN = dataSN + (task.collector?.r2tCount ?? 0);
+    f.residual = residual;
+    f.residualCount = residual === Residual.NONE ? 0 : c.residual;
+    f.dataSegmentLength = seg.length;
     const bhs = this.bhs();
-    encodeScsiResponse(bhs, 0, {
-      ...this.nextSeq(), itt: task.itt, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: c.status,
-      // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
-      expDataSN: dataSN + (task.collector?.r2tCount ?? 0),
-      residual, residualCount: residual === Residual.NONE ? 0 : c.residual, dataSegmentLength: seg.length,
-    });
+    encodeScsiResponse(bhs, 0, f);
     this.queue(bhs, seg);
   }
 
