@@ -86,6 +86,11 @@ export interface IscsiSettings {
   defaultTime2Retain: number;
   /** CmdSN window: how many commands one session may have queued. */
   queueDepth: number;
+  /**
+   * Microseconds a thread keeps polling its sockets after writing responses, instead of
+   * sleeping (transports/iscsi/busy-poll.ts); 0 or absent = off.
+   */
+  busyPollMicros?: number;
 }
 
 export interface EngineSettings {

@@ -26,6 +26,8 @@ export const DEFAULT_ISCSI: Readonly<IscsiSettings> = Object.freeze<IscsiSetting
   defaultTime2Wait: 2,
   defaultTime2Retain: 20,
   queueDepth: 128,
+  // About one initiator turn at queue depth 1 on loopback or a LAN (busy-poll.ts).
+  busyPollMicros: 50,
 });
 
 export const DEFAULT_BUFFER_POOL_BYTES = 256 * 1024 * 1024;

@@ -193,6 +193,7 @@ function checkIscsi(v: unknown, report: Report): IscsiSettings {
     defaultTime2Wait: pick('defaultTime2Wait', isInt),
     defaultTime2Retain: pick('defaultTime2Retain', isInt),
     queueDepth: pick('queueDepth', isInt),
+    busyPollMicros: pick('busyPollMicros', isInt),
   };
 }
 

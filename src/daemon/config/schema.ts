@@ -127,6 +127,7 @@ const iscsi = {
     headerDigest: digestList,
     dataDigest: digestList,
     nopInIntervalSec: { type: 'integer', minimum: 0, maximum: 3600 },
+    busyPollMicros: { type: 'integer', minimum: 0, maximum: 10000 },
     nopInTimeoutSec: { type: 'integer', minimum: 0, maximum: 3600 },
     // RFC 7143 13.15, 13.16: 0 to 3600 seconds.
     defaultTime2Wait: { type: 'integer', minimum: 0, maximum: 3600 },

@@ -35,6 +35,7 @@ import { DiscoverySource, sendTargets } from './discovery';
 import { authFor, negotiationConfig } from './target';
 import { inWindow } from './serial';
 import { ResponseCoalescer } from './coalesce';
+import { BusyPoll, busyPollFor } from './busy-poll';
 
 export interface ConnectionLog {
   debug(obj: object, msg: string): void;
@@ -223,6 +224,7 @@ export class IscsiConnection {
   private inHandler = false;
   private flushScheduled = false;
   private readonly coalescer = new ResponseCoalescer();
+  private readonly busyPoll: BusyPoll | undefined;
   private readonly tasks = new Map<number, Task>();
   private readonly taskPool: Task[] = [];
   /** Filled by decodeScsiCommandInto for each SCSI Command; valid until the next PDU. */
@@ -259,6 +261,7 @@ export class IscsiConnection {
     resume?: ResumeState,
   ) {
     this.closed = new Promise((r) => (this.closedResolve = r));
+    this.busyPoll = busyPollFor(ctx.settings.busyPollMicros ?? 0);
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.login = createLoginState({
       config: negotiationConfig(ctx.settings),
@@ -1205,6 +1208,8 @@ export class IscsiConnection {
     else this.socket.write(parts[last]);
     this.socket.uncork();
     parts.length = 0;
+    // The initiator's next command is likely on its way: poll for it instead of sleeping.
+    this.busyPoll?.touch();
     // Headers in the scratch are referenced by the write until it completes.
     if (this.socket.writableLength === 0) this.scratchUsed = 0;
     else {

@@ -51,6 +51,7 @@ export function encodeHandOffParams(p: HandOffParams): ConfigValue {
   };
   for (const k of SETTINGS_NUMBERS) settings[k] = p.settings[k];
   for (const k of SETTINGS_BOOLEANS) settings[k] = p.settings[k];
+  if (p.settings.busyPollMicros !== undefined) settings.busyPollMicros = p.settings.busyPollMicros;
   const discovery: ConfigValue[] = p.discovery.map((t) => ({
     name: t.name, tpgt: t.tpgt, portals: t.portals.map((a) => ({ host: a.host, port: a.port })),
   }));
@@ -72,6 +73,7 @@ export function decodeHandOffParams(v: ConfigValue): HandOffParams | undefined {
   if (!nums(n, NEGOTIATED_NUMBERS) || !bools(n, NEGOTIATED_BOOLEANS) || typeof n.taskReporting !== 'string') return undefined;
   if (n.initiatorAlias !== undefined && typeof n.initiatorAlias !== 'string') return undefined;
   if (!nums(s, SETTINGS_NUMBERS) || !bools(s, SETTINGS_BOOLEANS) || !digests(s.headerDigest) || !digests(s.dataDigest)) return undefined;
+  if (s.busyPollMicros !== undefined && typeof s.busyPollMicros !== 'number') return undefined;
   const discovery: DiscoveryTarget[] = [];
   for (const t of v.discovery as readonly ConfigValue[]) {
     if (!isRec(t) || typeof t.name !== 'string' || typeof t.tpgt !== 'number' || !Array.isArray(t.portals)) return undefined;

@@ -88,6 +88,7 @@ describe('config/load: valid documents', () => {
       initialR2T: false, immediateData: true, maxOutstandingR2T: 8,
       headerDigest: ['None', 'CRC32C'], dataDigest: ['None', 'CRC32C'],
       nopInIntervalSec: 15, nopInTimeoutSec: 10, defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 128,
+      busyPollMicros: 50,
     });
     expect(t.stateDir).to.equal('/srv/nexus-state');
     expect(t.devices[0]).to.deep.equal({
@@ -335,6 +336,10 @@ describe('config/load: each error with its JSON path', () => {
   it('iSCSI key out of its RFC range', () => {
     const d = demo(); d.iscsi = { maxRecvDataSegmentLength: 256 };
     expectOnly(d, '/iscsi/maxRecvDataSegmentLength', 'must be at least 512');
+  });
+  it('busy-poll window out of range', () => {
+    const d = demo(); d.iscsi = { busyPollMicros: -1 };
+    expectOnly(d, '/iscsi/busyPollMicros', 'must be at least 0');
   });
   it('bad engine buffer pool size', () => {
     const d = demo(); d.engine = { bufferPool: 'lots' };

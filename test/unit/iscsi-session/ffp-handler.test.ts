@@ -12,7 +12,7 @@ const params: HandOffParams = {
   settings: {
     maxRecvDataSegmentLength: 262144, maxBurstLength: 262144, firstBurstLength: 65536, initialR2T: false, immediateData: true,
     maxOutstandingR2T: 4, headerDigest: ['CRC32C', 'None'], dataDigest: ['None'], nopInIntervalSec: 0, nopInTimeoutSec: 0,
-    defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 32,
+    defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 32, busyPollMicros: 40,
   },
   discovery: [{ name: 'iqn.2026-11.io.nexus:t', tpgt: 1, portals: [{ host: '::1', port: 3260 }] }],
   logLevel: 'warn',
@@ -40,6 +40,7 @@ describe('iscsi-session/ffp-handler hand-off parameters', () => {
     expect(decodeHandOffParams({ ...good, negotiated: { ...neg, maxBurstLength: '262144' } } as never)).to.equal(undefined);
     expect(decodeHandOffParams({ ...good, negotiated: { ...neg, headerDigest: 'Yes' } } as never)).to.equal(undefined);
     expect(decodeHandOffParams({ ...good, settings: { ...set, dataDigest: ['MD5'] } } as never)).to.equal(undefined);
+    expect(decodeHandOffParams({ ...good, settings: { ...set, busyPollMicros: '40' } } as never)).to.equal(undefined);
     expect(decodeHandOffParams({ ...good, discovery: [{ name: 't', tpgt: 1, portals: [{ host: 'h' }] }] } as never)).to.equal(undefined);
   });
 });
