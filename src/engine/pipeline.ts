@@ -197,6 +197,7 @@ class Command implements Task, ExecContext {
       lu.statistics.idleAt(nowNs());
     }
     if (this.aborted) {
+      o.release?.();
       this.done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
       return;
     }
@@ -229,6 +230,7 @@ function finish(
 ): void {
   const edtl = req.expectedLength;
   if (o.status === Status.CHECK_CONDITION && o.sense) {
+    o.release?.();
     const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
     // No Data-In moves with a CHECK CONDITION; an OUT command's residual still compares what the CDB
     // asked for with what the initiator expected to send.
@@ -254,5 +256,10 @@ function finish(
   } else if (intended < edtl) {
     residualKind = ResidualKind.UNDERFLOW; residual = edtl - intended;
   }
-  done({ status: o.status, data, residualKind, residual });
+  if (o.release === undefined) done({ status: o.status, data, residualKind, residual });
+  else if (data !== undefined && data.length > 0) done({ status: o.status, data, residualKind, residual, release: o.release });
+  else {
+    o.release();
+    done({ status: o.status, data, residualKind, residual });
+  }
 }

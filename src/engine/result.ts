@@ -33,6 +33,8 @@ export interface Outcome {
    * trims it to the CDB's transfer length and computes residuals, never the handler.
    */
   data?: Uint8Array;
+  /** `data` is a leased buffer (read-buffers.ts): the Completion carries this on to the transport. */
+  release?: () => void;
 }
 
 export const GOOD: Outcome = Object.freeze({ status: Status.GOOD }) as Outcome;
@@ -43,6 +45,11 @@ export const TASK_ABORTED: Outcome = Object.freeze({ status: Status.TASK_ABORTED
 
 export function good(data?: Uint8Array): Outcome {
   return data ? { status: Status.GOOD, data } : GOOD;
+}
+
+/** GOOD with Data-In in a leased buffer that the transport gives back once it is sent. */
+export function goodLeased(data: Uint8Array, release: () => void): Outcome {
+  return { status: Status.GOOD, data, release };
 }
 
 export function check(cond: SenseCondition, extra?: Omit<SenseSpec, 'cond'>): Outcome {

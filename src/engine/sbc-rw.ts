@@ -1,6 +1,7 @@
 import { senseFromErrno, IoDirection } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
-import { GOOD, NexusError, Outcome, good, invalidCdbField } from './result';
+import { GOOD, NexusError, Outcome, good, goodLeased, invalidCdbField } from './result';
+import { Lease, readBuffers } from './read-buffers';
 import {
   IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, sbcLimits, withRangeLock,
 } from './sbc-io';
@@ -91,18 +92,19 @@ export function execRead(tlByte: number, sixByte = false): Exec<RwFields> {
       const lent = sync.lendNow?.(off, len);
       if (lent) return good(lent);
       // Not zero-filled: the store overwrites every byte, or the async path below does.
-      const now = Buffer.allocUnsafe(len);
-      if (sync.readNow(off, now)) return good(now);
+      const now = readBuffers.lease(len);
+      if (sync.readNow(off, now.data)) return goodLeased(now.data, now.release);
       return readLocked(lu, lba, n, off, now);
     }
-    return readLocked(lu, lba, n, off, Buffer.allocUnsafe(len));
+    return readLocked(lu, lba, n, off, readBuffers.lease(len));
   };
 }
 
-function readLocked(lu: LuView, lba: bigint, n: number, off: number, data: Buffer): Promise<Outcome> {
+/** On failure the lease is dropped, not given back: the buffer is simply collected. */
+function readLocked(lu: LuView, lba: bigint, n: number, off: number, buf: Lease): Promise<Outcome> {
   return io(async () => {
-    await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(off, data));
-    return good(data);
+    await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(off, buf.data));
+    return goodLeased(buf.data, buf.release);
   });
 }
 

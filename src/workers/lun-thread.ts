@@ -258,6 +258,8 @@ export class LunThreadHost {
         this.spill(source, sequence, Uint8Array.prototype.slice.call(data));
       }
     }
+    // The bytes are copied out: a leased read buffer goes back to this thread's cache.
+    c.release?.();
     const flags = c.aborted ? DescFlag.ABORTED : 0;
     this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, c.status, flags, c.sense, c.residualKind, c.residual, handle, dataLength, 0);
   }
