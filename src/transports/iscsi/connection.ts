@@ -224,6 +224,8 @@ export class IscsiConnection {
   private inHandler = false;
   private flushScheduled = false;
   private readonly coalescer = new ResponseCoalescer();
+  /** A write command's immediate data assembled in a pooled buffer, until the command claims it. */
+  private landedImmediate: Buffer | undefined;
   private readonly busyPoll: BusyPoll | undefined;
   private readonly tasks = new Map<number, Task>();
   private readonly taskPool: Task[] = [];
@@ -644,6 +646,10 @@ export class IscsiConnection {
 
   private onScsiCommand(p: ScsiCommand, header: Buffer): void {
     this.coalescer.commandArrived();
+    // The pooled buffer the immediate data was assembled in, if it was (landing()); a command
+    // refused before it is claimed simply leaves it to the garbage collector.
+    const landed = this.landedImmediate;
+    this.landedImmediate = undefined;
     const s = this.session as IscsiSession;
     if (s.id.type !== 'Normal' || !s.nexus) {
       // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
@@ -680,12 +686,12 @@ export class IscsiConnection {
         // it is copied once into a pooled buffer rather than kept.
         const chk = checkWriteStart(edtl, edtl, false, prm);
         if (!chk.ok) return this.protocolError(chk.reason, header);
-        const buf = this.dataPool.take(edtl);
-        p.data.copy(buf, 0);
+        const buf = landed !== undefined && sameMemory(landed, p.data) ? landed : this.dataPool.take(edtl);
+        if (buf !== landed) p.data.copy(buf, 0);
         task.dataBuf = buf;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
-        const buf = this.dataPool.take(edtl);
+        const buf = landed !== undefined && sameMemory(landed, p.data) ? landed : this.dataPool.take(edtl);
         const st = DataOutCollector.start(edtl, p.data, !p.final, prm, this.allocTtt, buf);
         if (!st.ok) return this.protocolError(st.reason, header);
         task.collector = st.collector;
@@ -706,9 +712,25 @@ export class IscsiConnection {
     else s.window.enqueue(p.cmdSN, true, this.submitBound, task);
   }
 
-  /** Framer hook: assemble a Data-Out segment that spans socket chunks in its task's buffer. */
+  /**
+   * Framer hook: where a data segment that spans socket chunks is assembled. Data-Out lands in
+   * its task's buffer; a write command's immediate data lands in the pooled buffer that becomes
+   * the task's (onScsiCommand claims it), so large immediate data is copied once, not twice.
+   */
   private landing(length: number, header: Buffer): Buffer {
-    if (this.phase === Phase.FULL_FEATURE && (header[0] & 0x3f) === IscsiOp.SCSI_DATA_OUT) {
+    if (this.phase !== Phase.FULL_FEATURE) return Buffer.allocUnsafe(length);
+    const op = header[0] & 0x3f;
+    if (op === IscsiOp.SCSI_COMMAND) {
+      // RFC 7143 11.3.1: W bit (byte 1, 0x20); bytes 20..23: Expected Data Transfer Length.
+      const edtl = header.readUInt32BE(20);
+      if ((header[1] & 0x20) !== 0 && length <= edtl && edtl <= MAX_DATA_OUT_BYTES) {
+        const buf = this.dataPool.take(edtl);
+        this.landedImmediate = buf;
+        return buf.subarray(0, length);
+      }
+      return Buffer.allocUnsafe(length);
+    }
+    if (op === IscsiOp.SCSI_DATA_OUT) {
       const task = this.tasks.get(header.readUInt32BE(16));
       if (task?.collector && task.data === DataState.COLLECTING) {
         const at = task.collector.landing(header.readUInt32BE(20), header.readUInt32BE(36), header.readUInt32BE(40), length);
@@ -1272,4 +1294,9 @@ export class IscsiConnection {
     this.failData(gone);
     this.socket.destroy();
   }
+}
+
+/** `view` starts at the first byte of `buf` (the immediate data was assembled in place). */
+function sameMemory(buf: Buffer, view: Uint8Array): boolean {
+  return view.length > 0 && view.buffer === buf.buffer && view.byteOffset === buf.byteOffset;
 }

@@ -114,7 +114,9 @@ export class DataOutCollector {
     // One buffer of Expected Data Transfer Length per task; every byte of it is written before the
     // transfer counts as complete (in-order sequences cover [0, EDTL) exactly), so it starts unzeroed.
     this.buffer = buffer;
-    immediate.copy(this.buffer, 0);
+    // Immediate data already assembled in place (the connection's landing) needs no copy.
+    const inPlace = immediate.buffer === buffer.buffer && immediate.byteOffset === buffer.byteOffset;
+    if (!inPlace) immediate.copy(this.buffer, 0);
     this.received = immediate.length;
     this.unsolicitedOffset = immediate.length;
     this.unsolicitedEnd = unsolicitedEnd;

@@ -84,6 +84,39 @@ describe('iSCSI connection: write transfers', () => {
     expect(Buffer.concat([await readBack(ini, 8, 8), await readBack(ini, 16, 8)]).equals(data)).to.equal(true);
   });
 
+  it('immediate data that arrives over several socket reads is assembled in place and written whole', async () => {
+    const ini = new Initiator(engine);
+    await ini.login();
+    await clearUa(ini);
+    // All of the data immediate (RFC 7143 3.2.4.2), the PDU cut into reads of 1000 bytes.
+    const a = pattern(8192, 7);
+    const wa = ini.command(write10(32, 16), { write: true, edtl: 8192, data: a });
+    for (let o = 0; o < wa.bytes.length; o += 1000) ini.sock.send(wa.bytes.subarray(o, o + 1000));
+    const [ra] = await ini.take(1);
+    expect(ra.op).to.equal(OP.SCSI_RESP);
+    expect(ra.bhs[3]).to.equal(0);
+    // Immediate data then an R2T for the rest (EDTL 16384 > FirstBurstLength 8192), the command
+    // PDU cut at odd places.
+    const b = pattern(16384, 11);
+    const wb = ini.command(write10(64, 32), { write: true, edtl: 16384, data: b.subarray(0, 8192) });
+    ini.sock.send(wb.bytes.subarray(0, 48 + 100));
+    ini.sock.send(wb.bytes.subarray(48 + 100, 48 + 5000));
+    ini.sock.send(wb.bytes.subarray(48 + 5000));
+    const [r2t] = await ini.take(1);
+    expect(r2t.op).to.equal(OP.R2T);
+    expect(r2t.u32(40)).to.equal(8192); // Buffer Offset: the R2T asks for what was not immediate
+    ini.sock.send(ini.dataOut(wb.itt, r2t.u32(20), 0, 8192, b.subarray(8192), true));
+    const [rb] = await ini.take(1);
+    expect(rb.op).to.equal(OP.SCSI_RESP);
+    expect(rb.bhs[3]).to.equal(0);
+    const back = [];
+    for (let lba = 32; lba < 48; lba += 8) back.push(await readBack(ini, lba, 8));
+    expect(Buffer.concat(back).equals(a)).to.equal(true);
+    const backB = [];
+    for (let lba = 64; lba < 96; lba += 8) backB.push(await readBack(ini, lba, 8));
+    expect(Buffer.concat(backB).equals(b)).to.equal(true);
+  });
+
   it('solicits two writes at once and keeps Data-Out for a write that waits behind a CmdSN gap', async () => {
     const ini = new Initiator(engine);
     await ini.login();
