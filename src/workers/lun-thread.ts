@@ -64,14 +64,44 @@ export type SpillSender = (dest: number, sequence: number, bytes: Uint8Array) =>
 /**
  * Late Data-Out and spills are keyed per sender: several threads send to one LUN actor in the
  * engine-thread mesh (thread-engine.ts), each with its own sequence numbers.
+ *
+ * Per-operation state keyed by (sending actor, sequence). Two levels rather than one packed number:
+ * actor ids use the high bits of a u32, so source * 2^32 + sequence is past 2^53 and distinct
+ * operations would round to the same key (their late Data-Out would then be handed to each other).
  */
-function opKey(source: number, sequence: number): number { return source * 0x1_0000_0000 + sequence; }
+class OpTable<T> {
+  private readonly bySource = new Map<number, Map<number, T>>();
+
+  get(source: number, sequence: number): T | undefined {
+    return this.bySource.get(source)?.get(sequence);
+  }
+
+  has(source: number, sequence: number): boolean {
+    return this.bySource.get(source)?.has(sequence) ?? false;
+  }
+
+  set(source: number, sequence: number, v: T): void {
+    let m = this.bySource.get(source);
+    if (m === undefined) {
+      m = new Map();
+      this.bySource.set(source, m);
+    }
+    m.set(sequence, v);
+  }
+
+  delete(source: number, sequence: number): void {
+    const m = this.bySource.get(source);
+    if (m === undefined) return;
+    m.delete(sequence);
+    if (m.size === 0) this.bySource.delete(source);
+  }
+}
 
 export class LunThreadHost {
   private readonly nexuses = new Map<number, ItNexus>();
-  private readonly late = new Map<number, LateData>();
+  private readonly late = new OpTable<LateData>();
   /** Spilled Data-Out that arrived before its COMMAND descriptor was read. */
-  private readonly earlySpill = new Map<number, Uint8Array>();
+  private readonly earlySpill = new OpTable<Uint8Array>();
   /** Sequence of the last COMMAND read per sending actor (sequences grow per sender). */
   private readonly lastCommandSeq = new Map<number, number>();
   private readonly outbox: Outgoing[] = [];
@@ -131,12 +161,11 @@ export class LunThreadHost {
 
   spillArrived(sequence: number, bytes: Uint8Array, source = MAIN_ACTOR): void {
     // The spill message and the ring are separate channels: the bytes may come first.
-    const key = opKey(source, sequence);
-    if (!this.late.has(key) && ((sequence - (this.lastCommandSeq.get(source) ?? 0)) | 0) > 0) {
-      this.earlySpill.set(key, bytes);
+    if (!this.late.has(source, sequence) && ((sequence - (this.lastCommandSeq.get(source) ?? 0)) | 0) > 0) {
+      this.earlySpill.set(source, sequence, bytes);
       return;
     }
-    this.lateArrived(key, bytes, NO_BUFFER);
+    this.lateArrived(source, sequence, bytes, NO_BUFFER);
   }
 
   // ---- data path -----------------------------------------------------------------------------
@@ -150,7 +179,7 @@ export class LunThreadHost {
         const h = d.bufferHandle;
         const failed = (d.flags & DescFlag.DATA_FAILED) !== 0 || h === NO_BUFFER;
         if (h === SPILL_BUFFER) break; // the bytes come as spillData
-        this.lateArrived(opKey(d.sourceActor, d.sequence), failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
+        this.lateArrived(d.sourceActor, d.sequence, failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
         break;
       }
       case DescKind.NEXUS_OPEN: this.nexusOpen(d); break;
@@ -172,14 +201,13 @@ export class LunThreadHost {
     const sequence = d.sequence;
     const source = d.sourceActor;
     const self = d.destActor;
-    const key = opKey(source, sequence);
     this.lastCommandSeq.set(source, sequence);
     const tag = d.tag;
     const nexusId = d.nexusId;
     const n = this.nexuses.get(nexusId);
     const h = d.bufferHandle;
-    const early = this.earlySpill.get(key);
-    if (early) this.earlySpill.delete(key);
+    const early = this.earlySpill.get(source, sequence);
+    if (early) this.earlySpill.delete(source, sequence);
     const flags = d.flags;
     if (!n) {
       if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
@@ -196,7 +224,7 @@ export class LunThreadHost {
     };
     let dataHandle = NO_BUFFER;
     if ((flags & DescFlag.DATA_LATER) !== 0 || h === SPILL_BUFFER) {
-      const late = this.lateFor(key);
+      const late = this.lateFor(source, sequence);
       if (early) { late.arrived = true; late.data = early; }
       req.dataOutLater = cb => {
         if (late.arrived) cb(late.data);
@@ -209,17 +237,17 @@ export class LunThreadHost {
     n.execute(req, c => this.completed(source, self, sequence, tag, nexusId, c, dataHandle));
   }
 
-  private lateFor(key: number): LateData {
-    let l = this.late.get(key);
+  private lateFor(source: number, sequence: number): LateData {
+    let l = this.late.get(source, sequence);
     if (!l) {
       l = { arrived: false, handle: NO_BUFFER };
-      this.late.set(key, l);
+      this.late.set(source, sequence, l);
     }
     return l;
   }
 
-  private lateArrived(key: number, data: Uint8Array | undefined, handle: number): void {
-    const l = this.late.get(key);
+  private lateArrived(source: number, sequence: number, data: Uint8Array | undefined, handle: number): void {
+    const l = this.late.get(source, sequence);
     if (!l) {
       // The command already completed (aborted, or the CDB needed no data): drop the data.
       if (handle !== NO_BUFFER) this.pool.put(handle);
@@ -237,10 +265,9 @@ export class LunThreadHost {
     source: number, self: number, sequence: number, tag: number, nexusId: number, c: Completion, dataOutHandle: number,
   ): void {
     if (dataOutHandle !== NO_BUFFER) this.pool.put(dataOutHandle);
-    const key = opKey(source, sequence);
-    const l = this.late.get(key);
+    const l = this.late.get(source, sequence);
     if (l) {
-      this.late.delete(key);
+      this.late.delete(source, sequence);
       if (l.handle !== NO_BUFFER) this.pool.put(l.handle);
     }
     let handle = NO_BUFFER;

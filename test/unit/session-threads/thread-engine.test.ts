@@ -68,6 +68,41 @@ describe('ThreadEngine: sessions on an engine thread', function () {
     }
   });
 
+  it('concurrent writes whose Data-Out comes later each get their own data on a remote LUN', async () => {
+    const m = await startMesh();
+    try {
+      const n = m.parts[0].engine.openNexus(IDENT)!;
+      await run(n, 1, TUR);
+      // Eight writes in flight to the unit on thread 1 before any data is given; the data then
+      // arrives in reverse order. Each LBA must hold the data of its own write.
+      const give: Array<() => void> = [];
+      const writes: Array<Promise<Completion>> = [];
+      for (let i = 0; i < 8; i++) {
+        const lba = 40 + i;
+        const cdb = Uint8Array.from([0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0]);
+        writes.push(new Promise((resolve) => n.execute({
+          lun: 1, cdb, tag: 9000 + i, attr: 0, expectedLength: 512,
+          dataOutLater: (cb) => give.push(() => cb(block(lba, 0x30 + i))),
+        }, resolve)));
+      }
+      for (let i = 0; i < 200 && give.length < 8; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(give.length).to.equal(8);
+      for (const g of give.reverse()) g();
+      // Bounded: data handed to the wrong command leaves a write waiting forever.
+      const all = await Promise.race([Promise.all(writes), new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
+      expect(all, 'every write completed').to.not.equal(undefined);
+      for (const c of all!) expect(c.status).to.equal(Status.GOOD);
+      for (let i = 0; i < 8; i++) {
+        const lba = 40 + i;
+        const r = await run(n, 1, [0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0], 512);
+        expect(Buffer.from(r.data!).equals(block(lba, 0x30 + i)), `LBA ${lba}`).to.equal(true);
+      }
+      await n.close('logout');
+    } finally {
+      await m.close();
+    }
+  });
+
   it('local units take no ring traffic; remote units go through the ring', async () => {
     const m = await startMesh();
     try {
