@@ -35,6 +35,7 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
     threads = await SessionThreads.create(topology, {
       threads: threadCount,
       handlerModule: ffp,
+      busyPollMicros: topology.iscsi.busyPollMicros ?? 0,
       onThreadRestart: (threadIndex, failed) =>
         (failed ? log.error({ threadIndex }, 'engine thread died too often; its units stay offline')
           : log.warn({ threadIndex }, 'engine thread died and was replaced; its sessions log in again')),

@@ -13,6 +13,7 @@ import type { ConfigValue } from './messages';
 import { DescriptorCursor } from './ring/descriptor';
 import { DEFAULT_SPIN, Doorbell, DoorbellHandle } from './ring/doorbell';
 import { RingHandle, SpscRing } from './ring/spsc-ring';
+import { BusyPoll, threadBusyPoll } from './busy-poll';
 
 /** An actor: an id and a mailbox. The descriptor is only valid during the call. */
 export interface Actor {
@@ -101,6 +102,12 @@ export interface SchedulerOptions {
   /** Longest park before re-checking (ms, default 1000). */
   readonly idleTimeoutMs?: number;
   readonly spin?: number;
+  /**
+   * Busy-poll window in microseconds (busy-poll.ts), shared with the thread's sockets: after a
+   * pass that delivered something the rings are checked every loop turn for this long instead of
+   * parking on the doorbell. 0 or absent: park as soon as the rings are empty.
+   */
+  readonly pollMicros?: number;
 }
 
 export interface SchedulerCounters {
@@ -123,6 +130,7 @@ export class Scheduler {
   private readonly batch: number;
   private readonly idleTimeoutMs: number;
   private readonly spin: number;
+  private readonly awake: BusyPoll | undefined;
   private draining = false;
   private flushQueued = false;
   private running = false;
@@ -135,6 +143,11 @@ export class Scheduler {
     this.batch = opts.batch ?? 256;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 1000;
     this.spin = opts.spin ?? DEFAULT_SPIN;
+    if ((opts.pollMicros ?? 0) > 0) {
+      this.awake = threadBusyPoll();
+      // The larger of the sockets' and the rings' windows wins (one loop, one window).
+      if (this.awake.windowMicros < (opts.pollMicros as number)) this.awake.configure(opts.pollMicros as number);
+    }
     this.bell = Doorbell.attach(rings.doorbell);
     this.local = SpscRing.create(opts.localCapacity ?? 1024, { consumerBell: rings.doorbell });
     for (let t = 0; t < rings.threads; t++) {
@@ -300,6 +313,7 @@ export class Scheduler {
   private readonly tick = (): void => {
     if (!this.running) return;
     if (this.drain() > 0) {
+      this.awake?.touch();
       setImmediate(this.tick); // let sockets and timers run between busy passes
       return;
     }
@@ -308,6 +322,11 @@ export class Scheduler {
         setImmediate(this.tick);
         return;
       }
+    }
+    if (this.awake?.polling) {
+      // The loop is busy-polling anyway: look at the rings again next turn, no doorbell.
+      setImmediate(this.tick);
+      return;
     }
     const ticket = this.bell.arm();
     if (this.hasWork()) {

@@ -37,6 +37,8 @@ export interface SessionThreadsOptions {
   readonly handlerModule: string;
   readonly ringCapacity?: number;
   readonly poolClasses?: readonly SizeClass[];
+  /** Busy-poll window of every engine thread's loop, sockets and rings (busy-poll.ts; 0 = off). */
+  readonly busyPollMicros?: number;
   readonly backstoreModule?: string;
   /** Replacement threads per index before it stays down (default 3). */
   readonly maxRestarts?: number;
@@ -317,7 +319,7 @@ export class SessionThreads {
       homeThread: this.homeThread,
       rings: this.mesh.forThread(t.index),
       pool: this.pool.handle(),
-      scheduler: {},
+      scheduler: { pollMicros: this.opts.busyPollMicros ?? 0 },
       backstoreModule: this.opts.backstoreModule ?? '',
       handlerModule: this.opts.handlerModule,
       stateDir: this.topology.stateDir ?? '',

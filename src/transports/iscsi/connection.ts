@@ -35,7 +35,7 @@ import { DiscoverySource, sendTargets } from './discovery';
 import { authFor, negotiationConfig } from './target';
 import { inWindow } from './serial';
 import { ResponseCoalescer } from './coalesce';
-import { BusyPoll, busyPollFor } from './busy-poll';
+import { BusyPoll, busyPollFor } from '../../workers/busy-poll';
 
 export interface ConnectionLog {
   debug(obj: object, msg: string): void;

@@ -4,6 +4,7 @@ import { EngineThreads, ThreadCrash } from '../../../src/workers/engine-threads'
 import { ActorReport } from '../../../src/workers/messages';
 import { DescKind, DescriptorCursor } from '../../../src/workers/ring/descriptor';
 import { Actor, RingMesh, Scheduler } from '../../../src/workers/scheduler';
+import { threadBusyPoll } from '../../../src/workers/busy-poll';
 
 const actorModule = path.join(__dirname, 'fixtures', 'test-actors.ts');
 
@@ -88,6 +89,42 @@ describe('workers/scheduler (one thread, driven by hand)', () => {
     await done;
     s1.stop();
     expect(got).to.equal(42);
+  });
+});
+
+describe('workers/scheduler busy-poll window', () => {
+  it('after a delivery it checks the rings every turn (no doorbell), then parks when the window ends', async () => {
+    const mesh = RingMesh.create(2, 8);
+    const s0 = new Scheduler(mesh.forThread(0));
+    const s1 = new Scheduler(mesh.forThread(1), { spin: 0, pollMicros: 20_000 }); // 20 ms window
+    const seen: number[] = [];
+    s1.register({ id: 5, receive: (d) => { seen.push(d.tag); } });
+    s0.setRoute(5, 1);
+    const send = (tag: number): void => {
+      const d = s0.send(5) as DescriptorCursor;
+      d.kind = DescKind.COMMAND;
+      d.tag = tag;
+      s0.flush();
+    };
+    s1.start();
+    await new Promise((r) => setTimeout(r, 20)); // parked: the first send needs a wake-up
+    send(1);
+    for (let i = 0; i < 200 && seen.length < 1; i++) await new Promise((r) => setTimeout(r, 1));
+    const wakes = s1.counters.wakeups;
+    expect(wakes).to.equal(1);
+    // Inside the window the next descriptor is found by polling: no further wake-up.
+    send(2);
+    for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(seen).to.deep.equal([1, 2]);
+    expect(s1.counters.wakeups).to.equal(wakes);
+    // After the window the loop parks again, and a send wakes it.
+    await new Promise((r) => setTimeout(r, 60));
+    send(3);
+    for (let i = 0; i < 200 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(seen).to.deep.equal([1, 2, 3]);
+    expect(s1.counters.wakeups).to.equal(wakes + 1);
+    s1.stop();
+    threadBusyPoll().configure(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BusyPoll, busyPollFor } from '../../../src/transports/iscsi/busy-poll';
+import { BusyPoll, busyPollFor, threadBusyPoll } from '../../../src/workers/busy-poll';
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -37,13 +37,14 @@ describe('iSCSI busy polling after writes', () => {
     expect(p.polling).to.equal(false);
     await immediate();
     expect(p.stats).to.deep.equal({ windows: 0, turns: 0 });
-    expect(busyPollFor(0)).to.equal(undefined);
   });
 
-  it('one poller per thread and window: connections share it', () => {
+  it('one poller per thread: connections and the ring scheduler share it', () => {
     const a = busyPollFor(50);
     expect(a).to.be.instanceOf(BusyPoll);
-    expect(busyPollFor(50)).to.equal(a);
-    expect(busyPollFor(60)).to.not.equal(a);
+    expect(a).to.equal(threadBusyPoll());
+    expect(a!.windowMicros).to.equal(50);
+    expect(busyPollFor(0)).to.equal(undefined);
+    expect(threadBusyPoll().windowMicros).to.equal(0);
   });
 });

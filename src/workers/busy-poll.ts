@@ -14,7 +14,10 @@
  * is busy anyway).
  *
  * How: each turn is a setImmediate, so libuv polls with a zero timeout (a non-blocking
- * epoll_wait) and timers, sockets and rings keep being served between turns.
+ * epoll_wait) and timers, sockets and rings keep being served between turns. The thread's ring
+ * scheduler (scheduler.ts) shares the window: it opens it after delivering descriptors and, while
+ * it is open, checks its rings every turn instead of parking, so a peer thread's descriptors need
+ * no futex wake-up either.
  */
 
 export class BusyPoll {
@@ -22,14 +25,23 @@ export class BusyPoll {
   private active = false;
   private turns = 0;
   private windows = 0;
-  private readonly windowMs: number;
+  private windowMs = 0;
 
   /** `windowMicros` 0 turns busy polling off. */
-  constructor(windowMicros: number) {
-    this.windowMs = Math.max(0, windowMicros) / 1000;
+  constructor(windowMicros = 0) {
+    this.configure(windowMicros);
   }
 
-  /** Responses went out: keep the loop polling for the window from now. */
+  /** Sets the window (microseconds; 0 = off). */
+  configure(windowMicros: number): void {
+    this.windowMs = Math.max(0, Math.min(windowMicros, 10_000)) / 1000;
+  }
+
+  get windowMicros(): number {
+    return this.windowMs * 1000;
+  }
+
+  /** Work was done (responses sent, descriptors delivered): keep the loop polling for the window. */
   touch(): void {
     if (this.windowMs === 0) return;
     this.deadline = performance.now() + this.windowMs;
@@ -57,15 +69,17 @@ export class BusyPoll {
   }
 }
 
-/** One poller per thread and window size: every connection of a thread shares its loop. */
-const perThread = new Map<number, BusyPoll>();
+/** The thread's poller (module state is per thread): its sockets and its rings share one loop. */
+let perThread: BusyPoll | undefined;
 
+export function threadBusyPoll(): BusyPoll {
+  perThread ??= new BusyPoll();
+  return perThread;
+}
+
+/** The thread's poller set to `windowMicros`; undefined when that is 0 (off). */
 export function busyPollFor(windowMicros: number): BusyPoll | undefined {
-  if (!(windowMicros > 0)) return undefined;
-  let p = perThread.get(windowMicros);
-  if (p === undefined) {
-    p = new BusyPoll(windowMicros);
-    perThread.set(windowMicros, p);
-  }
-  return p;
+  const p = threadBusyPoll();
+  p.configure(windowMicros);
+  return windowMicros > 0 ? p : undefined;
 }
