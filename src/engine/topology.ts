@@ -88,7 +88,7 @@ export interface IscsiSettings {
   queueDepth: number;
   /**
    * Microseconds a thread keeps polling its sockets after writing responses, instead of
-   * sleeping (transports/iscsi/busy-poll.ts); 0 or absent = off.
+   * sleeping, and its ring scheduler checks its rings (workers/busy-poll.ts); 0 or absent = off.
    */
   busyPollMicros?: number;
 }
