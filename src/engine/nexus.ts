@@ -59,6 +59,7 @@ export class ItNexus implements NexusView, NexusApi {
   attach(lu: LogicalUnit): void {
     lu.nexusKeys.set(this.id, this.itKey);
     if (!lu.ua.has(this.itKey)) lu.ua.queue(this.itKey).add(SENSE.POWER_ON_RESET);
+    lu.ua.attached(this.itKey);
   }
 
   /** The CDB's own transfer length in bytes, when the LUN and opcode are known (embedded mode). */
@@ -92,8 +93,11 @@ export class ItNexus implements NexusView, NexusApi {
       quiesce.push(lu.tasks.abort(t => t.nexusId === this.id).quiesced);
       lu.reservation.clear(this.itKey);
       lu.preventRemoval.delete(this.id);
-      if (reason === 'loss') lu.ua.queue(this.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
-      else lu.ua.forget(this.itKey);
+      if (reason === 'loss') {
+        lu.ua.queue(this.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
+        // Another nexus of the same identity may still be attached (reinstatement races).
+        if (![...lu.nexusKeys.values()].includes(this.itKey)) lu.ua.detach(this.itKey);
+      } else lu.ua.forget(this.itKey);
     }
     await Promise.all(quiesce);
   }

@@ -48,9 +48,22 @@ export class UaQueue {
   list(): readonly SenseCondition[] { return this.pending; }
 }
 
+/**
+ * Nexus identities a unit remembers after their nexus was lost, so a returning initiator is told
+ * I_T NEXUS LOSS OCCURRED (and whatever else happened meanwhile) rather than POWER ON. Bounded:
+ * an initiator that logs in with a new ISID each time would otherwise grow every unit's table for
+ * ever. The oldest lost identities are forgotten first; one that returns after that simply starts
+ * again with POWER ON, RESET, which SAM-5 allows for a new I_T nexus.
+ */
+export const MAX_DETACHED_NEXUSES = 1024;
+
 /** The UA queues of one logical unit, one per I_T nexus identity that has been seen. */
 export class UaTable {
   private readonly queues = new Map<string, UaQueue>();
+  /** Identities whose nexus is gone, oldest first (Set iteration is insertion order). */
+  private readonly detached = new Set<string>();
+
+  constructor(private readonly maxDetached = MAX_DETACHED_NEXUSES) {}
 
   queue(itKey: string): UaQueue {
     let q = this.queues.get(itKey);
@@ -65,5 +78,26 @@ export class UaTable {
     for (const [k, q] of this.queues) if (k !== exceptKey) q.add(c);
   }
 
-  forget(itKey: string): void { this.queues.delete(itKey); }
+  forget(itKey: string): void {
+    this.queues.delete(itKey);
+    this.detached.delete(itKey);
+  }
+
+  /** The nexus of `itKey` is attached again (its identity is no longer a candidate to forget). */
+  attached(itKey: string): void { this.detached.delete(itKey); }
+
+  /** The nexus of `itKey` was lost: its queue is kept for its return, within the bound. */
+  detach(itKey: string): void {
+    if (!this.queues.has(itKey)) return;
+    this.detached.delete(itKey);
+    this.detached.add(itKey);
+    while (this.detached.size > this.maxDetached) {
+      const oldest = this.detached.values().next().value as string;
+      this.detached.delete(oldest);
+      this.queues.delete(oldest);
+    }
+  }
+
+  /** Identities with a queue (attached and remembered), for statistics and tests. */
+  get size(): number { return this.queues.size; }
 }

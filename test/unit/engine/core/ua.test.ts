@@ -32,4 +32,23 @@ describe('unit attention queues (SPC-4 5.14)', () => {
     expect(t.queue('a').size).to.equal(0);
     expect(t.queue('b').peek()).to.equal(SENSE.MODE_PARAMETERS_CHANGED);
   });
+
+  it('remembers lost nexuses within a bound, forgetting the oldest first', () => {
+    const t = new UaTable(3);
+    for (const k of ['a', 'b', 'c', 'd']) t.queue(k).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
+    t.queue('live');
+    for (const k of ['a', 'b', 'c', 'd']) t.detach(k);
+    expect(t.has('a')).to.equal(false); // the oldest lost identity went
+    expect(['b', 'c', 'd', 'live'].every((k) => t.has(k))).to.equal(true);
+    expect(t.size).to.equal(4);
+    // A returning identity is attached again and no longer counts against the bound.
+    t.attached('b');
+    t.queue('e');
+    t.detach('e');
+    t.queue('f');
+    t.detach('f');
+    expect(t.has('b')).to.equal(true);
+    expect(t.has('c')).to.equal(false);
+    expect(t.queue('b').take()).to.equal(SENSE.I_T_NEXUS_LOSS_OCCURRED);
+  });
 });
