@@ -28,7 +28,7 @@ import { RingMesh } from './scheduler';
 import { SessionRegistry, SessionEntry, placeSession, sessionKeyOf } from './session-registry';
 import type { SessionState } from './session-host';
 import type { SessionThreadData } from './session-thread';
-import { detachSocket, stopReading, writeAll } from './socket-handoff';
+import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
 
 export interface SessionThreadsOptions {
   /** Engine threads (default topology.engine.threads, else 1). */
@@ -75,6 +75,8 @@ interface Thread {
 }
 
 interface Waiter<T> { readonly thread: number; readonly resolve: (v: T) => void }
+/** A hand-off on its way to a thread: the descriptor sent and which socket it is. */
+interface HandOffWaiter extends Waiter<string> { readonly fd: number; readonly identity: number }
 
 export class SessionThreads {
   readonly registry: SessionRegistry;
@@ -82,7 +84,7 @@ export class SessionThreads {
   private readonly mesh: RingMesh;
   private readonly threadList: Thread[] = [];
   private readonly homeThread: number[];
-  private readonly handOffs = new Map<number, Waiter<string>>();
+  private readonly handOffs = new Map<number, HandOffWaiter>();
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
   private idleWaiters: (() => void)[] = [];
@@ -195,7 +197,8 @@ export class SessionThreads {
     this.registry.add({
       key, initiatorName: s.initiatorName, targetName: s.targetName, isid: s.isid, tpgt: s.tpgt, tsih: s.tsih, thread,
     });
-    const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve }));
+    const identity = socketIdentity(fd);
+    const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve, fd, identity }));
     postControl(t.worker!, {
       type: 'connectionHandOff', handOffId, fd, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
       isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
@@ -356,7 +359,12 @@ export class SessionThreads {
     t.up = false;
     t.worker = null;
     t.closed?.();
-    for (const [id, h] of this.handOffs) if (h.thread === t.index) { this.handOffs.delete(id); h.resolve('engine thread died'); }
+    for (const [id, h] of this.handOffs) {
+      if (h.thread !== t.index) continue;
+      this.handOffs.delete(id);
+      closeOrphanedDescriptor(h.fd, h.identity);
+      h.resolve('engine thread died');
+    }
     for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
     if (this.stopping || !wasUp) return;
     // Its connections died with it (the worker's handles closed); initiators log in again.

@@ -12,8 +12,9 @@
 // initiator's first full-feature PDU is either already read (and travels in the hand-off
 // message) or still in the kernel (and is read by the engine thread).
 
+import { fstatSync } from 'node:fs';
 import * as net from 'node:net';
-import { dupFd, isNativeError } from '../native';
+import { closeFd, dupFd, isNativeError } from '../native';
 
 export class SocketHandOffError extends Error {
   constructor(readonly code: 'ERR_SOCKET_FD' | 'ERR_SOCKET_DUP' | 'ERR_SOCKET_STATE', message: string) {
@@ -96,4 +97,28 @@ export function detachSocket(socket: net.Socket): number {
 /** The engine thread's socket over a handed-off descriptor. */
 export function adoptSocket(fd: number): net.Socket {
   return new net.Socket({ fd, readable: true, writable: true });
+}
+
+/**
+ * Which socket a handed-off descriptor is: its inode, or -1. Descriptor numbers are reused as
+ * soon as they are closed; the inode of a socket is not, while it lives.
+ */
+export function socketIdentity(fd: number): number {
+  try {
+    const st = fstatSync(fd);
+    return st.isSocket() ? st.ino : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * The engine thread a descriptor was sent to died before it was known to have adopted it. If it
+ * never did, the descriptor is still open here and would keep the connection up for ever (the
+ * initiator would never see it close): close it. If the thread adopted it, its exit closed it and
+ * the number may already name another socket: `identity` tells them apart. True when closed here.
+ */
+export function closeOrphanedDescriptor(fd: number, identity: number): boolean {
+  if (identity < 0 || socketIdentity(fd) !== identity) return false;
+  return !isNativeError(closeFd(fd));
 }

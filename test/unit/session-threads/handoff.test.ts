@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { available, dupFd, closeFd, isNativeError } from '../../../src/native';
 import { HandOffResult, SessionThreads } from '../../../src/workers/session-threads';
-import { socketFd } from '../../../src/workers/socket-handoff';
+import { closeOrphanedDescriptor, socketFd, socketIdentity } from '../../../src/workers/socket-handoff';
 import { dev, tgt } from '../actor-engine/helpers';
 
 const HANDLER = path.join(__dirname, 'fixtures', 'echo-handler.ts');
@@ -70,6 +70,31 @@ class Client {
     expect(closeFd(copy as number)).to.equal(undefined);
     const bad = dupFd(-1);
     expect(isNativeError(bad) && bad.errno).to.equal('EBADF');
+    c.socket.destroy();
+  });
+
+  it('a descriptor orphaned by a dead thread is closed, and only if it still names the same socket', async () => {
+    const c = new Client(port);
+    onLogin = () => undefined;
+    await new Promise<void>(res => c.socket.once('connect', () => res()));
+    await new Promise<void>((res) => { const t = setInterval(() => { if (accepted.length > 0) { clearInterval(t); res(); } }, 5); });
+    // The supervisor's side of the connection, duplicated as for a hand-off.
+    const orphan = dupFd(socketFd(accepted[0])) as number;
+    const identity = socketIdentity(orphan);
+    expect(identity).to.be.greaterThan(0);
+    expect(socketIdentity(-1)).to.equal(-1);
+    // A different socket's identity: nothing is closed.
+    expect(closeOrphanedDescriptor(orphan, identity + 1)).to.equal(false);
+    expect(socketIdentity(orphan)).to.equal(identity);
+    // The right one: closed, and with every other descriptor of the connection gone the initiator
+    // sees it end.
+    expect(closeOrphanedDescriptor(orphan, identity)).to.equal(true);
+    expect(socketIdentity(orphan)).to.equal(-1);
+    accepted[0].destroy();
+    await c.until(() => c.fin || c.error !== null);
+    expect(c.fin || c.error !== null).to.equal(true);
+    // Closed already (e.g. by the dead thread's exit): nothing to do.
+    expect(closeOrphanedDescriptor(orphan, identity)).to.equal(false);
     c.socket.destroy();
   });
 
