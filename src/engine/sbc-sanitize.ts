@@ -53,6 +53,12 @@ function patternBlock(lu: LuView, p: OverwriteParams): Buffer {
 
 async function overwriteAll(lu: LuView, block: Buffer): Promise<void> {
   const size = Number(lu.blocks) * lu.blockSize;
+  if (lu.backstore.fill) {
+    // One blocking task in the store's own pool instead of thousands of writes on this thread.
+    await lu.backstore.fill(0, size, block);
+    await lu.backstore.flush();
+    return;
+  }
   const chunk = Buffer.alloc(Math.min(size, Math.max(lu.blockSize, IO_CHUNK_BYTES - (IO_CHUNK_BYTES % lu.blockSize))));
   for (let at = 0; at < chunk.length; at += lu.blockSize) block.copy(chunk, at);
   for (let off = 0; off < size;) {

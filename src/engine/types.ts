@@ -28,6 +28,11 @@ export interface Backstore {
   /** `fua`: the data is on stable storage when the promise resolves (SBC-4 FUA). */
   write(offset: number, data: Uint8Array, fua: boolean): Promise<void>;
   flush(): Promise<void>;
+  /**
+   * Optional: write `pattern` repeated over [offset, offset + length) as one long operation off
+   * the engine's thread (SANITIZE OVERWRITE). Stores without it get a loop of write() calls.
+   */
+  fill?(offset: number, length: number, pattern: Uint8Array): Promise<void>;
   /** Deallocate (punch a hole); afterwards reads return zeros. */
   unmap(offset: number, length: number): Promise<void>;
   /**

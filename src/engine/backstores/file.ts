@@ -6,6 +6,7 @@ import { Backstore } from '../types';
 import { SyncIo } from './sync-io';
 import { errnoError } from './errno-sense';
 import { FALLBACK_THIN_OPS, ThinOps, isErrnoValue, nativeThinOps } from './thin-ops';
+import { BlockingPool, acquireBlockingPool, releaseBlockingPool } from './blocking-pool';
 
 /**
  * fileio: a regular file through the page cache (SCST's vdisk_fileio).
@@ -41,6 +42,8 @@ export class FileBackstore implements Backstore, SyncIo {
   readonly thin: boolean;
   writeBack: boolean;
   private size: bigint;
+  /** Acquired on the first sync, released on close. */
+  private pool: BlockingPool | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -135,11 +138,11 @@ export class FileBackstore implements Backstore, SyncIo {
       done += bytesWritten;
     }
     // SBC-4 5.41 FUA: the data is on the medium before status; write-through always behaves so.
-    if (fua || !this.writeBack) await this.fh.datasync();
+    if (fua || !this.writeBack) await this.sync();
   }
 
   async flush(): Promise<void> {
-    if (!this.readOnly) await this.fh.datasync();
+    if (!this.readOnly) await this.sync();
   }
 
   async unmap(offset: number, length: number): Promise<void> {
@@ -152,7 +155,7 @@ export class FileBackstore implements Backstore, SyncIo {
         // File systems without hole support answer EOPNOTSUPP: fall through to zeros.
         if (r.errno !== 'EOPNOTSUPP') throw errnoError(r.errno, r.message ?? 'punch hole failed');
       } else {
-        if (!this.writeBack) await this.fh.datasync();
+        if (!this.writeBack) await this.sync();
         return;
       }
     }
@@ -163,7 +166,7 @@ export class FileBackstore implements Backstore, SyncIo {
       await this.write(offset + done, zeros.subarray(0, n), false);
       done += n;
     }
-    if (!this.writeBack) await this.fh.datasync();
+    if (!this.writeBack) await this.sync();
   }
 
   async mapStatus(offset: number): Promise<{ mapped: boolean; length: number }> {
@@ -188,5 +191,30 @@ export class FileBackstore implements Backstore, SyncIo {
     this.size = sizeBytes;
   }
 
-  async close(): Promise<void> { await this.fh.close(); }
+  /** SANITIZE OVERWRITE of a range: one blocking task (blocking-tasks.ts), then the caller's flush. */
+  async fill(offset: number, length: number, pattern: Uint8Array): Promise<void> {
+    if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);
+    this.checkRange(offset, length);
+    this.pool ??= acquireBlockingPool();
+    const r = await this.pool.run({ op: 'fill', fd: this.fh.fd, offset, length, pattern });
+    if (!r.ok) throw errnoError(r.errno, r.message);
+  }
+
+  /**
+   * fdatasync in the blocking pool (blocking-pool.ts), not in libuv's four shared threads: a
+   * burst of syncs to a slow disk must not stall every other file read of the process.
+   */
+  private async sync(): Promise<void> {
+    this.pool ??= acquireBlockingPool();
+    const r = await this.pool.run({ op: 'fdatasync', fd: this.fh.fd });
+    if (!r.ok) throw errnoError(r.errno, r.message);
+  }
+
+  async close(): Promise<void> {
+    if (this.pool) {
+      this.pool = undefined;
+      await releaseBlockingPool();
+    }
+    await this.fh.close();
+  }
 }

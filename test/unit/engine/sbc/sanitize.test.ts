@@ -1,5 +1,10 @@
 import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryBackstore } from '../../../../src/engine/backstores/memory';
+import { FileBackstore } from '../../../../src/engine/backstores/file';
+import { blockingTasksRun } from '../../../../src/engine/backstores/blocking-pool';
 import { SENSE } from '../../../../src/engine/spec/asc';
 import { buildVpdPage } from '../../../../src/engine/vpd';
 import { Engine } from '../../../../src/engine/engine';
@@ -37,6 +42,24 @@ describe('SBC SANITIZE', () => {
     expect([...all.subarray(510, 515)]).to.deep.equal([0xde, 0xad, 0xde, 0xad, 0xbe]);
     expect([...all.subarray(all.length - 2)]).to.deep.equal([0xde, 0xad]);
     expect(lu.sanitizing).to.equal(false);
+  });
+
+  it('OVERWRITE of a file LUN runs as one fill task in the blocking pool, with the same result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nexus-sanitize-'));
+    const backstore = await FileBackstore.open({ path: join(dir, 'lu.img'), sizeBytes: BLOCKS * 512n });
+    try {
+      const lu = makeLu({ blocks: BLOCKS, backstore });
+      await backstore.write(0, Buffer.alloc(Number(BLOCKS) * 512, 0x61), false);
+      const before = blockingTasksRun();
+      expectGood(await run(lu, sanitizeCdb(0x01, 7), overwriteList(1, [0xde, 0xad, 0xbe])));
+      expect(blockingTasksRun()).to.equal(before + 2); // the fill, then the flush's fdatasync
+      const all = await readAll(lu);
+      expect([...all.subarray(0, 7)]).to.deep.equal([0xde, 0xad, 0xbe, 0xde, 0xad, 0xbe, 0xde]);
+      expect([...all.subarray(510, 515)]).to.deep.equal([0xde, 0xad, 0xde, 0xad, 0xbe]);
+      expect([...all.subarray(all.length - 2)]).to.deep.equal([0xde, 0xad]);
+    } finally {
+      await backstore.close();
+    }
   });
 
   it('OVERWRITE with INVERT and an even count leaves the inverted pattern; odd leaves it as given', async () => {
