@@ -722,8 +722,12 @@ export class IscsiConnection {
     const op = header[0] & 0x3f;
     if (op === IscsiOp.SCSI_COMMAND) {
       // RFC 7143 11.3.1: W bit (byte 1, 0x20); bytes 20..23: Expected Data Transfer Length.
+      // Only up to MaxBurstLength: the buffer is taken before the command is checked, and a
+      // command refused afterwards (CmdSN outside the window, ITT in use) must not have made
+      // the target allocate much more than the bytes it sent.
       const edtl = header.readUInt32BE(20);
-      if ((header[1] & 0x20) !== 0 && length <= edtl && edtl <= MAX_DATA_OUT_BYTES) {
+      const burst = this.params?.maxBurstLength ?? 0;
+      if ((header[1] & 0x20) !== 0 && length <= edtl && edtl <= burst && edtl <= MAX_DATA_OUT_BYTES) {
         const buf = this.dataPool.take(edtl);
         this.landedImmediate = buf;
         return buf.subarray(0, length);
