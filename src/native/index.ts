@@ -67,6 +67,7 @@ interface NativeBinding {
   sgio(fd: number, request: SgioRequest, cb: (result: SgioResult | NativeError) => void): void;
   dupFd(fd: number): number | NativeError;
   closeFd(fd: number): NativeError | undefined;
+  recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -269,4 +270,13 @@ export function closeFd(fd: number): NativeError | undefined {
   } catch (e) {
     return fromFsError(e);
   }
+}
+
+/**
+ * Non-blocking recv(2) into `buf[offset, offset + length)`: bytes received, 0 at end of stream,
+ * or { errno } (EAGAIN when nothing is there). Without the addon: ENOSYS, and callers keep to
+ * the event loop's reads.
+ */
+export function recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError {
+  return native ? native.recvSync(fd, buf, offset, length) : enosys('recvSync');
 }

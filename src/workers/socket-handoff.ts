@@ -14,7 +14,7 @@
 
 import { fstatSync } from 'node:fs';
 import * as net from 'node:net';
-import { closeFd, dupFd, isNativeError } from '../native';
+import { available as nativeAvailable, closeFd, dupFd, isNativeError, recvSync } from '../native';
 
 export class SocketHandOffError extends Error {
   constructor(readonly code: 'ERR_SOCKET_FD' | 'ERR_SOCKET_DUP' | 'ERR_SOCKET_STATE', message: string) {
@@ -121,4 +121,27 @@ export function socketIdentity(fd: number): number {
 export function closeOrphanedDescriptor(fd: number, identity: number): boolean {
   if (identity < 0 || socketIdentity(fd) !== identity) return false;
   return !isNativeError(closeFd(fd));
+}
+
+/** Receives into `into[offset, offset + length)` now: bytes taken, 0 when nothing is there. */
+export type DirectReceiver = (into: Uint8Array, offset: number, length: number) => number;
+
+/**
+ * A receiver for the bytes already waiting on `socket`, read straight into the caller's buffer
+ * with a non-blocking recv(2) (the event loop's own reads go through one receive buffer and are
+ * copied from there). End of stream and errors answer 0 and are left for the event loop's next
+ * read to report. undefined without the native addon or a descriptor.
+ */
+export function directReceiver(socket: net.Socket): DirectReceiver | undefined {
+  if (!nativeAvailable) return undefined;
+  let fd: number;
+  try {
+    fd = socketFd(socket);
+  } catch {
+    return undefined;
+  }
+  return (into, offset, length) => {
+    const r = recvSync(fd, into, offset, length);
+    return typeof r === 'number' ? r : 0;
+  };
 }

@@ -36,6 +36,7 @@ import { authFor, negotiationConfig } from './target';
 import { inWindow } from './serial';
 import { ResponseCoalescer } from './coalesce';
 import { BusyPoll, busyPollFor } from '../../workers/busy-poll';
+import type { DirectReceiver } from '../../workers/socket-handoff';
 
 export interface ConnectionLog {
   debug(obj: object, msg: string): void;
@@ -94,6 +95,12 @@ export interface ConnectionContext {
   log: ConnectionLog;
   /** Supervisor with engine threads: Normal sessions leave for a thread at the full feature phase. */
   handOff?: FullFeatureHandOff;
+  /**
+   * Receives bytes already waiting on this connection's socket straight into a buffer
+   * (socket-handoff.ts directReceiver): the rest of a large data segment then goes from the
+   * kernel into the task's buffer with no copy through the receive buffer.
+   */
+  receiver?: DirectReceiver;
 }
 
 enum Phase {
@@ -191,6 +198,9 @@ const ZERO_PAD = Buffer.alloc(4);
  * for it: its Data-Out fails at once, so a 48-byte PDU cannot make the target reserve 4 GiB.
  */
 export const MAX_DATA_OUT_BYTES = BLOCK_LIMITS.maxTransferBytes;
+
+/** Smallest remainder of a data segment worth a recv(2) of its own (framer.receiveDataInPlace). */
+const IN_PLACE_MIN_BYTES = 16 * 1024;
 /** Per-connection scratch for target PDU headers, digests and sense segments (DESIGN.md §10). */
 const SCRATCH_BYTES = 16384;
 
@@ -338,6 +348,8 @@ export class IscsiConnection {
     this.coalescer.readStarted();
     try {
       this.framer.feed(chunk);
+      const rx = this.ctx.receiver;
+      if (rx !== undefined && this.phase === Phase.FULL_FEATURE) this.framer.receiveDataInPlace(rx, IN_PLACE_MIN_BYTES);
     } catch (e) {
       this.fault(e);
     } finally {

@@ -14,6 +14,7 @@ import type { IscsiSettings } from '../../engine/topology';
 import type { EngineApi } from '../../engine/engine-api';
 import type { ConfigValue } from '../../workers/messages';
 import type { ConnectionHandlerFactory } from '../../workers/session-host';
+import { directReceiver } from '../../workers/socket-handoff';
 import { createLogger } from '../../daemon/log';
 import { ConnectionLog, IscsiConnection } from './connection';
 import type { DiscoverySource, DiscoveryTarget } from './discovery';
@@ -119,7 +120,7 @@ export const connectionHandler: ConnectionHandlerFactory = (conn) => {
     conn.socket,
     {
       engine: conn.engine, settings: p.settings, sessions, portalTargets: [], discovery: discoveryOf(p.discovery, conn.engine),
-      tpgt: st.tpgt, log: logFor(p.logLevel, conn.threadIndex),
+      tpgt: st.tpgt, log: logFor(p.logLevel, conn.threadIndex), receiver: directReceiver(conn.socket),
     },
     {
       targetName: st.targetName, initiatorName: st.initiatorName, isid: st.isid, tsih: st.tsih, cid: st.cid, tpgt: st.tpgt,

@@ -210,6 +210,28 @@ export class PduFramer {
     }
   }
 
+  /**
+   * While a data segment spans reads and is being assembled in its own buffer (the task's, for
+   * Data-Out), the missing bytes may be received straight into it: `receive` is asked for them
+   * until the segment is whole or it answers 0 (nothing more waiting). Only for a remainder of at
+   * least `minBytes`: below that the event loop's next read costs no more.
+   */
+  receiveDataInPlace(receive: (into: Uint8Array, offset: number, length: number) => number, minBytes: number): void {
+    if (this.halted || this.st !== FramerState.DATA || this.dataFill === 0 || this.data.length !== this.dsl) return;
+    if (this.dsl - this.dataFill < minBytes) return;
+    // Bounded: every pass advances by at least one byte or stops.
+    while (this.dataFill < this.dsl) {
+      const n = receive(this.data, this.dataFill, this.dsl - this.dataFill);
+      if (n <= 0) return;
+      this.dataFill += n;
+      this.receivedInPlace += n;
+    }
+    this.afterData();
+  }
+
+  /** Bytes that receiveDataInPlace put straight into data segment buffers (statistics, tests). */
+  receivedInPlace = 0;
+
   private keepRest(chunk: Buffer, pos: number): void {
     if (pos >= chunk.length) return;
     const tail = chunk.subarray(pos);

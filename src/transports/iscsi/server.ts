@@ -8,6 +8,7 @@ import type { IscsiSettings, TargetConfig } from '../../engine/topology';
 import { Fabric, ListeningAddress } from '../fabric';
 import type { SessionThreads } from '../../workers/session-threads';
 import { sessionKeyOf } from '../../workers/session-registry';
+import { directReceiver } from '../../workers/socket-handoff';
 import { ConnectionLog, FullFeatureHandOff, IscsiConnection } from './connection';
 import { encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
@@ -137,6 +138,8 @@ export class IscsiServer implements Fabric {
         const conn = new IscsiConnection(socket, {
           engine: this.o.engine, settings: this.o.settings, sessions: this.sessions, portalTargets: l.targets,
           discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
+          // Sessions that stay on this thread (no engine threads) receive large segments in place.
+          receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
         });
         this.connections.add(conn);
         void conn.closed.then(() => this.connections.delete(conn));

@@ -194,3 +194,69 @@ describe('iSCSI PDU framer (framer.ts)', () => {
     }
   });
 });
+
+describe('PduFramer: the rest of a data segment received in place', () => {
+  // Data-Out (opcode 05, F bit) with a 40 000-byte segment (0x009c40, a multiple of 4), then a
+  // header-only PDU behind it.
+  const dsl = 40000;
+  const hdr = bhs('05 80 0000 00 009c40 0000000000000000 00000002');
+  const payload = Buffer.alloc(dsl);
+  for (let i = 0; i < dsl; i++) payload[i] = (i * 7 + 3) & 0xff;
+  const wire = Buffer.concat([Buffer.from(hdr, 'hex'), payload, Buffer.from(readHdr, 'hex')]);
+
+  /** A "socket" holding the bytes not yet read, served in pieces of at most `piece`. */
+  function socketOf(rest: Buffer, piece: number): { receive: (into: Uint8Array, off: number, len: number) => number; left: () => Buffer } {
+    let at = 0;
+    return {
+      receive: (into, off, len) => {
+        const n = Math.min(len, piece, rest.length - at);
+        into.set(rest.subarray(at, at + n), off);
+        at += n;
+        return n;
+      },
+      left: () => rest.subarray(at),
+    };
+  }
+
+  it('fills the segment buffer from the receiver, never past the segment, then frames on', () => {
+    const landed: Buffer[] = [];
+    const { framer, seen } = collect({ maxRecvDataSegmentLength: 65536, allocData: (n) => { const b = Buffer.alloc(n); landed.push(b); return b; } });
+    const first = 48 + 1000;
+    framer.feed(wire.subarray(0, first));
+    expect(seen.pdus).to.have.length(0);
+    const sock = socketOf(wire.subarray(first), 15000);
+    framer.receiveDataInPlace(sock.receive, 1);
+    expect(seen.pdus).to.have.length(1);
+    expect(seen.pdus[0]).to.deep.equal([hdr, payload.toString('hex')]);
+    expect(landed).to.have.length(1); // the segment went into the buffer allocData gave
+    expect(framer.receivedInPlace).to.equal(dsl - 1000);
+    // The next PDU's header was left on the socket for the event loop's next read.
+    expect(sock.left().toString('hex')).to.equal(readHdr);
+    framer.feed(sock.left());
+    expect(seen.pdus[1]).to.deep.equal([readHdr, '']);
+  });
+
+  it('stops when nothing more is waiting and carries on with ordinary reads', () => {
+    const { framer, seen } = collect({ maxRecvDataSegmentLength: 65536 });
+    framer.feed(wire.subarray(0, 48 + 10));
+    let calls = 0;
+    const sock = socketOf(wire.subarray(48 + 10, 48 + 20000), 7000);
+    framer.receiveDataInPlace((into, off, len) => { calls++; return sock.receive(into, off, len); }, 1);
+    expect(seen.pdus).to.have.length(0);
+    expect(calls).to.equal(4); // 7000 + 7000 + 5990, then 0: nothing more now
+    framer.feed(wire.subarray(48 + 20000));
+    expect(seen.pdus).to.deep.equal([[hdr, payload.toString('hex')], [readHdr, '']]);
+    expect(seen.errors).to.have.length(0);
+  });
+
+  it('leaves small remainders, header-only states and whole PDUs to the event loop', () => {
+    const { framer } = collect({ maxRecvDataSegmentLength: 65536 });
+    let asked = 0;
+    const never = (): number => { asked++; return 0; };
+    framer.receiveDataInPlace(never, 1); // waiting for a header
+    framer.feed(wire.subarray(0, 48 + dsl - 100));
+    framer.receiveDataInPlace(never, 16384); // 100 bytes missing: below the threshold
+    expect(asked).to.equal(0);
+    expect(framer.state).to.equal(FramerState.DATA);
+  });
+});
