@@ -38,8 +38,12 @@
 // cache; blockio: on the device; FUA/write-through: fdatasync'ed). The page cache belongs to the
 // file, not to the thread or its descriptor, so the replacement thread's fresh fd reads every
 // acknowledged byte; a thread's death loses nothing that was acknowledged.
-// Known leak: pool buffers the dead thread held (its in-flight Data-Out and unsent Data-In) are
-// not reclaimed, because the supervisor cannot tell whether the thread returned them already.
+// Pool buffers the dead thread held come back before its replacement starts (buffer-pool.ts owner
+// tags; the thread's owner id is its index, the supervisor's SUPERVISOR_OWNER): the old request
+// ring, which only the dead thread read, is drained here and every buffer in it that the thread
+// never adopted is freed; then reclaim(index) frees every buffer still tagged with the thread
+// (adopted Data-Out, staged Data-In, Data-In in the old completion ring, which is never read
+// again). The supervisor is the thread's only peer, so nothing else can hold its descriptors.
 
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
@@ -52,13 +56,14 @@ import type { EngineApi, NexusApi } from '../engine/engine-api';
 import type { EngineSettings, TargetConfig, Topology } from '../engine/topology';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
-import { DescriptorCursor } from './ring/descriptor';
+import type { DescriptorCursor } from './ring/descriptor';
 import { RingClient, RingLink, abortedCompletion, newRingLink } from './ring-client';
 import { Doorbell } from './ring/doorbell';
-import { SpscRing } from './ring/spsc-ring';
+import { RingHandle, SpscRing } from './ring/spsc-ring';
+import { NO_BUFFER } from './ring/descriptor';
 import { Actor, Scheduler } from './scheduler';
 import {
-  LunThreadData, MAIN_ACTOR, NexusCloseFn, THREAD_ACTOR, lunActorId,
+  LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, lunActorId,
 } from './actor-protocol';
 
 export type ActorTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings>; stateDir?: string };
@@ -84,6 +89,8 @@ interface Link extends RingLink<NexusProxy> {
   /** Device indexes homed here. */
   readonly home: readonly number[];
   worker: Worker | null;
+  /** Supervisor → thread ring of the current worker (drained when it dies). */
+  requestRing: RingHandle | null;
   ready: boolean;
   failed: boolean;
   restarts: number;
@@ -144,8 +151,12 @@ export class ActorEngine implements EngineApi {
   private readonly client: RingClient<NexusProxy, Link>;
   private nextNexusId = 1;
   private stopping = false;
-  /** Counters for tests and the bench: operations that waited in a local queue, TASK SET FULLs. */
-  readonly counters: RingClient<NexusProxy, Link>['counters'] & { restarts: number };
+  /**
+   * Counters for tests and the bench: operations that waited in a local queue, TASK SET FULLs;
+   * pool buffers recovered from dead threads (reclaimed: tagged with the thread; returned: sent
+   * to it and never adopted).
+   */
+  readonly counters: RingClient<NexusProxy, Link>['counters'] & { restarts: number; reclaimed: number; returned: number };
 
   private constructor(
     private readonly topology: ActorTopology,
@@ -163,7 +174,7 @@ export class ActorEngine implements EngineApi {
       const home: number[] = [];
       topology.devices.forEach((_, i) => { if (i % threads === t) home.push(i); });
       this.links.push({
-        ...newRingLink<NexusProxy>(t), home, worker: null, ready: false, failed: false, restarts: 0, readyWaiters: [], closed: null,
+        ...newRingLink<NexusProxy>(t), home, worker: null, requestRing: null, ready: false, failed: false, restarts: 0, readyWaiters: [], closed: null,
       });
     }
     this.client = new RingClient<NexusProxy, Link>(this.pool, this.links, {
@@ -172,7 +183,7 @@ export class ActorEngine implements EngineApi {
       postSpill: (l, sequence, bytes) => this.post(l, { type: 'spillData', sequence, bytes }),
       nexusGone: p => { if (!p.closedByTransport) this.lose(p); },
     }, { sourceActor: MAIN_ACTOR, queueBound: opts.queueBound });
-    this.counters = Object.assign(this.client.counters, { restarts: 0 });
+    this.counters = Object.assign(this.client.counters, { restarts: 0, reclaimed: 0, returned: 0 });
   }
 
   static async create(topology: ActorTopology, opts: ActorEngineOptions = {}): Promise<ActorEngine> {
@@ -362,6 +373,7 @@ export class ActorEngine implements EngineApi {
       workerData: { lunThread: true, data },
     });
     link.worker = w;
+    link.requestRing = req;
     link.scheduler = scheduler;
     scheduler.start();
     let startError = '';
@@ -400,6 +412,7 @@ export class ActorEngine implements EngineApi {
     for (const p of this.proxies.values()) if (p.dir.units().some(u => home.has(u.name))) hit.add(p);
     for (const p of hit) this.lose(p);
     for (const p of this.proxies.values()) p.opening.delete(link.index);
+    this.recoverBuffers(link);
     const max = this.opts.maxRestarts ?? 3;
     if (link.restarts >= max) {
       link.failed = true;
@@ -413,6 +426,23 @@ export class ActorEngine implements EngineApi {
       () => this.opts.onThreadRestart?.(link.index, false),
       () => undefined, // its exit handler runs onExit again, which counts the restart
     );
+  }
+
+  /** The dead thread's pool buffers back to the pool, before a replacement reuses its owner id. */
+  private recoverBuffers(link: Link): void {
+    if (link.requestRing) {
+      const ring = SpscRing.attach(link.requestRing);
+      const n = ring.peek();
+      for (let i = 0; i < n; i++) {
+        const h = ring.reader(i).bufferHandle;
+        if (h !== NO_BUFFER && h !== SPILL_BUFFER && this.pool.isHandle(h) && this.pool.putIfOwner(h, this.pool.owner)) {
+          this.counters.returned++;
+        }
+      }
+      ring.consume(n);
+      link.requestRing = null;
+    }
+    this.counters.reclaimed += this.pool.reclaim(link.index);
   }
 
   /** The nexus is gone engine-side: fail what is queued, tell the other threads, tell the transport. */

@@ -20,8 +20,21 @@
 //   others wait for it (short spin, then 50 µs sleeps): the queue is never reported empty or
 //   full while buffers exist, which keeps -1 an exact "all buffers are out".
 //
-//   state[i] is 1 while buffer i is out; put() flips it back with a CAS, which turns a double
-//   put into an immediate ERR_POOL_DOUBLE_PUT instead of a buffer handed to two commands.
+//   state[i] is 0 while buffer i is free and owner+1 while it is out, `owner` being the small
+//   integer of the thread that holds it (engine thread index; SUPERVISOR_OWNER for the main
+//   thread). put() flips it back to 0 with a CAS, which turns a double put into an immediate
+//   ERR_POOL_DOUBLE_PUT instead of a buffer handed to two commands.
+//
+// Ownership and reclaim (a thread that dies holding buffers)
+//   get() tags the buffer with the caller's owner. A thread that takes a handle out of a
+//   descriptor adopt()s it: one CAS from the sender's tag to its own, so at every moment the tag
+//   names the one thread that may still touch the buffer. When a thread dies, reclaim(owner)
+//   frees exactly the buffers tagged with it. It is only safe once no descriptor that carries
+//   such a handle can still be read (the supervisor's peerDown / peerDownDone round and its
+//   drain of the rings into the dead thread: session-threads.ts), and before a replacement with
+//   the same owner id gets anything. putIfOwner(h, owner) frees a buffer only if `owner` still
+//   holds it, so a sender freeing what a dead receiver never adopted races reclaim safely: one
+//   CAS wins, the other does nothing.
 //
 // Handles
 //   handle = (class << 24) | index: no table lookup to find the slab, and 0xffffffff (NO_BUFFER in
@@ -63,6 +76,11 @@ export const DEFAULT_CLASSES: readonly SizeClass[] = [
   { size: 1024 * 1024, count: 16 },
 ];
 
+/** Owner id of the supervisor (main thread); engine threads use their index (0..SUPERVISOR_OWNER-1). */
+export const SUPERVISOR_OWNER = 255;
+/** Largest owner id a pool accepts (state words hold owner + 1). */
+export const MAX_OWNER = 0xffff;
+
 export type SharedAllocator = (bytes: number) => SharedArrayBuffer;
 
 export interface BufferPoolOptions {
@@ -71,6 +89,8 @@ export interface BufferPoolOptions {
   readonly allocate?: SharedAllocator;
   /** When a class is exhausted, try the next larger class before reporting -1 (default true). */
   readonly spill?: boolean;
+  /** Owner id of the creating thread (default SUPERVISOR_OWNER). */
+  readonly owner?: number;
 }
 
 /** Everything another thread needs to attach the same pool (structured-clone safe). */
@@ -91,7 +111,7 @@ export interface PoolClassStats {
 
 export class BufferPoolError extends Error {
   constructor(
-    readonly code: 'ERR_POOL_CONFIG' | 'ERR_POOL_HANDLE' | 'ERR_POOL_DOUBLE_PUT' | 'ERR_POOL_CORRUPT',
+    readonly code: 'ERR_POOL_CONFIG' | 'ERR_POOL_HANDLE' | 'ERR_POOL_DOUBLE_PUT' | 'ERR_POOL_CORRUPT' | 'ERR_POOL_OWNER',
     message: string,
   ) {
     super(message);
@@ -140,6 +160,12 @@ function validate(classes: readonly SizeClass[]): void {
   }
 }
 
+function checkOwner(owner: number): void {
+  if (!Number.isInteger(owner) || owner < 0 || owner > MAX_OWNER) {
+    throw new BufferPoolError('ERR_POOL_OWNER', `owner id ${owner} out of 0..${MAX_OWNER}`);
+  }
+}
+
 interface NativeShape {
   available?: unknown;
   allocAlignedShared?: unknown;
@@ -180,6 +206,9 @@ export class BufferPool {
   readonly spill: boolean;
   /** Largest buffer get() can return. */
   readonly maxBufferBytes: number;
+  /** Owner id of this attachment (one per thread): what get() and adopt() tag buffers with. */
+  readonly owner: number;
+  private readonly tag: number;
   private readonly control: SharedArrayBuffer;
   private readonly slabs: readonly SharedArrayBuffer[];
   private readonly i32: Int32Array;
@@ -187,8 +216,11 @@ export class BufferPool {
   private readonly sizes: Int32Array;
   private readonly views: (Uint8Array | undefined)[][];
 
-  private constructor(h: BufferPoolHandle) {
+  private constructor(h: BufferPoolHandle, owner: number) {
     validate(h.classes);
+    checkOwner(owner);
+    this.owner = owner;
+    this.tag = owner + 1;
     this.classes = h.classes.map((c) => ({ size: c.size, count: c.count }));
     this.spill = h.spill;
     this.control = h.control;
@@ -238,12 +270,16 @@ export class BufferPool {
     });
     const slabs = classes.map((c) => allocate(c.size * c.count));
     Atomics.store(i32, H_MAGIC, POOL_MAGIC);
-    return new BufferPool({ classes, control, slabs, spill: opts.spill ?? true });
+    return new BufferPool({ classes, control, slabs, spill: opts.spill ?? true }, opts.owner ?? SUPERVISOR_OWNER);
   }
 
-  /** Attaches to a pool created on another thread. */
-  static attach(h: BufferPoolHandle): BufferPool {
-    return new BufferPool(h);
+  /**
+   * Attaches to a pool created on another thread, as `owner` (the attaching thread's id; each
+   * live thread needs its own, and a replacement thread takes over its predecessor's id only
+   * after reclaim(owner)).
+   */
+  static attach(h: BufferPoolHandle, owner: number = SUPERVISOR_OWNER): BufferPool {
+    return new BufferPool(h, owner);
   }
 
   handle(): BufferPoolHandle {
@@ -265,7 +301,7 @@ export class BufferPool {
       const idx = this.dequeue(c);
       if (idx >= 0) {
         const l = this.layout[c];
-        if (Atomics.compareExchange(this.i32, l.state + idx, 0, 1) !== 0) {
+        if (Atomics.compareExchange(this.i32, l.state + idx, 0, this.tag) !== 0) {
           throw new BufferPoolError('ERR_POOL_CORRUPT', `free list returned buffer ${idx} of class ${c} that is in use`);
         }
         const used = Atomics.add(this.i32, l.base + C_IN_USE, 1) + 1;
@@ -277,15 +313,86 @@ export class BufferPool {
     return -1;
   }
 
-  /** Returns a buffer to its class. Throws ERR_POOL_DOUBLE_PUT / ERR_POOL_HANDLE on misuse. */
+  /**
+   * Returns a buffer to its class, whoever holds it (the caller is its user by protocol).
+   * Throws ERR_POOL_DOUBLE_PUT / ERR_POOL_HANDLE on misuse.
+   */
   put(handle: number): void {
     const c = this.classOf(handle);
-    const idx = handle & INDEX_MASK;
-    const l = this.layout[c];
-    if (Atomics.compareExchange(this.i32, l.state + idx, 1, 0) !== 1) {
-      throw new BufferPoolError('ERR_POOL_DOUBLE_PUT', `buffer handle ${handle} is not in use`);
+    const word = this.layout[c].state + (handle & INDEX_MASK);
+    for (let i = 0; i < CAS_LIMIT; i++) {
+      const cur = Atomics.load(this.i32, word);
+      if (cur === 0) throw new BufferPoolError('ERR_POOL_DOUBLE_PUT', `buffer handle ${handle} is not in use`);
+      if (Atomics.compareExchange(this.i32, word, cur, 0) === cur) {
+        this.release(c, handle & INDEX_MASK);
+        return;
+      }
     }
-    Atomics.sub(this.i32, l.base + C_IN_USE, 1);
+    throw new BufferPoolError('ERR_POOL_CORRUPT', `state of buffer ${handle} never settles`);
+  }
+
+  /**
+   * Takes over a buffer received in a descriptor from thread `from`: one CAS from `from`'s tag to
+   * this attachment's. False when `from` does not hold it (it was reclaimed after `from` died, or
+   * the descriptor is stale): the caller must not use or put the buffer.
+   */
+  adopt(handle: number, from: number): boolean {
+    checkOwner(from); // never CAS from 0: that would take a free buffer
+    const c = this.classOf(handle);
+    return Atomics.compareExchange(this.i32, this.layout[c].state + (handle & INDEX_MASK), from + 1, this.tag) === from + 1;
+  }
+
+  /**
+   * Returns a buffer only if `owner` holds it (one CAS owner+1 → 0); true when it was freed here.
+   * How a thread frees a buffer whose holder may have died: this races reclaim(owner) and
+   * adopt() safely, exactly one of them acting on the buffer.
+   */
+  putIfOwner(handle: number, owner: number): boolean {
+    checkOwner(owner);
+    const c = this.classOf(handle);
+    const idx = handle & INDEX_MASK;
+    if (Atomics.compareExchange(this.i32, this.layout[c].state + idx, owner + 1, 0) !== owner + 1) return false;
+    this.release(c, idx);
+    return true;
+  }
+
+  /** Whether `handle` names a buffer of this pool (a value read from a descriptor of a dead thread). */
+  isHandle(handle: number): boolean {
+    const c = handle >>> CLASS_SHIFT;
+    return Number.isInteger(handle) && handle >= 0 && c < this.sizes.length && (handle & INDEX_MASK) < this.classes[c].count;
+  }
+
+  /** The owner id holding `handle`, or -1 when it is free. */
+  ownerOf(handle: number): number {
+    const c = this.classOf(handle);
+    return Atomics.load(this.i32, this.layout[c].state + (handle & INDEX_MASK)) - 1;
+  }
+
+  /**
+   * Frees every buffer `owner` holds (the thread died); returns how many. Call it only when no
+   * live thread can still adopt or use such a buffer (see the header) and before a replacement
+   * with the same owner id attaches. A scan of every state word: control path, not hot path.
+   */
+  reclaim(owner: number): number {
+    checkOwner(owner);
+    const tag = owner + 1;
+    let n = 0;
+    for (let c = 0; c < this.classes.length; c++) {
+      const s = this.layout[c].state;
+      const count = this.classes[c].count;
+      for (let i = 0; i < count; i++) {
+        if (Atomics.load(this.i32, s + i) === tag && Atomics.compareExchange(this.i32, s + i, tag, 0) === tag) {
+          this.release(c, i);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** After the state word went to 0: the count and the free list follow. */
+  private release(c: number, idx: number): void {
+    Atomics.sub(this.i32, this.layout[c].base + C_IN_USE, 1);
     if (!this.enqueue(c, idx)) throw new BufferPoolError('ERR_POOL_CORRUPT', `free list of class ${c} overflowed`);
   }
 

@@ -10,6 +10,12 @@
 // thread actor for unmapped LUNs, nexus close and nexus-wide TMFs); completions go back on the
 // completion ring with inline sense and Data-In in a pool buffer. When the completion ring is
 // full, completions wait in an outbox and are retried when the supervisor frees slots.
+//
+// Pool buffers (buffer-pool.ts ownership): a buffer received in a descriptor is adopted from
+// its sender (the supervisor, or the engine thread whose completion sink sent it) before it is
+// read, so if this thread dies while using it the supervisor's reclaim of this thread's owner id
+// returns it. A buffer that cannot be adopted is not the sender's any more: its data is not used
+// and it is not put.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Engine } from '../engine/engine';
@@ -20,14 +26,24 @@ import { NullBackstore } from '../engine/backstores/null';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import type { DeviceConfig } from '../engine/topology';
 import type { Backstore } from '../engine/types';
-import { BufferPool } from './buffer-pool';
+import { BufferPool, SUPERVISOR_OWNER } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
 import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
 import { decodeNexusIdentity } from './ring-client';
 import { Actor, Scheduler } from './scheduler';
 import {
-  DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, fromDescAttr, lunActorId,
+  DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, fromDescAttr, lunActorId, sinkThread,
 } from './actor-protocol';
+
+/** Pool owner id of the thread that sent a descriptor from actor `source`. */
+export function senderOwner(source: number): number {
+  const t = sinkThread(source);
+  return t >= 0 ? t : SUPERVISOR_OWNER;
+}
+
+function isPoolHandle(h: number): boolean {
+  return h !== NO_BUFFER && h !== SPILL_BUFFER;
+}
 
 /** A completion waiting for a free slot on the completion ring. */
 interface Outgoing {
@@ -129,7 +145,7 @@ export class LunThreadHost {
         : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const scheduler = new Scheduler(data.rings, data.scheduler);
-    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool), spill);
+    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill);
     scheduler.setRoute(MAIN_ACTOR, 0);
     scheduler.register(new ThreadActor(THREAD_ACTOR, host));
     data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
@@ -177,8 +193,8 @@ export class LunThreadHost {
       case DescKind.TMF: this.tmf(d); break;
       case DescKind.DATA_OUT: {
         const h = d.bufferHandle;
-        const failed = (d.flags & DescFlag.DATA_FAILED) !== 0 || h === NO_BUFFER;
         if (h === SPILL_BUFFER) break; // the bytes come as spillData
+        const failed = (d.flags & DescFlag.DATA_FAILED) !== 0 || h === NO_BUFFER || !this.pool.adopt(h, senderOwner(d.sourceActor));
         this.lateArrived(d.sourceActor, d.sequence, failed ? undefined : this.pool.view(h).subarray(0, d.dataLength), failed ? NO_BUFFER : h);
         break;
       }
@@ -190,7 +206,7 @@ export class LunThreadHost {
   /** NEXUS_OPEN from a peer thread: the identity is in a pool buffer, returned here. */
   private nexusOpen(d: DescriptorCursor): void {
     const h = d.bufferHandle;
-    if (h === NO_BUFFER || h === SPILL_BUFFER) return;
+    if (!isPoolHandle(h) || !this.pool.adopt(h, senderOwner(d.sourceActor))) return;
     const ident = decodeNexusIdentity(this.pool.view(h).subarray(0, d.dataLength));
     this.pool.put(h);
     // A target this thread does not know leaves the nexus unopened: its commands answer NEXUS_GONE.
@@ -209,9 +225,12 @@ export class LunThreadHost {
     const early = this.earlySpill.get(source, sequence);
     if (early) this.earlySpill.delete(source, sequence);
     const flags = d.flags;
-    if (!n) {
-      if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
-      this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | DescFlag.NEXUS_GONE, undefined, 0, 0, NO_BUFFER, 0, 0);
+    // Adopted before anything else: from here on the Data-Out buffer is this thread's to return.
+    const adopted = !isPoolHandle(h) || this.pool.adopt(h, senderOwner(source));
+    if (!n || !adopted) {
+      if (isPoolHandle(h) && adopted) this.pool.put(h);
+      const gone = n ? 0 : DescFlag.NEXUS_GONE;
+      this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | gone, undefined, 0, 0, NO_BUFFER, 0, 0);
       return;
     }
     const len = d.readCdb(this.cdbScratch);

@@ -189,6 +189,16 @@ export interface PeerDown {
   readonly type: 'peerDown';
   readonly threadIndex: number;
 }
+/**
+ * Engine thread → supervisor: it handled peerDown for `threadIndex` (failed what it had in flight
+ * there, dropped unread what the dead thread had sent it). Once every survivor said so, no live
+ * thread can take up a pool buffer of the dead thread and the supervisor reclaims them.
+ */
+export interface PeerDownDone {
+  readonly type: 'peerDownDone';
+  readonly threadIndex: number;
+  readonly fromThread: number;
+}
 export interface PeerUp {
   readonly type: 'peerUp';
   readonly threadIndex: number;
@@ -210,6 +220,7 @@ export type ControlMessage =
   | SessionEnded
   | SessionLogoutRequest
   | PeerDown
+  | PeerDownDone
   | PeerUp
   | MeshSpill
   | NexusOpen
@@ -244,6 +255,7 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   sessionEnded: { sessionKey: 'string', threadIndex: 'int', reason: 'string' },
   sessionLogoutRequest: { seconds: 'int' },
   peerDown: { threadIndex: 'int' },
+  peerDownDone: { threadIndex: 'int', fromThread: 'int' },
   peerUp: { threadIndex: 'int' },
   meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },
   nexusOpen: { nexusId: 'int', targetName: 'string', initiatorName: 'string', isid: 'string', tpgt: 'int' },

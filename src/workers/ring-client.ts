@@ -7,6 +7,10 @@
 // Buffers: Data-Out is copied once into a pool buffer (or was received straight into one, see
 // dataOutBuffer); Data-In arrives in a pool buffer that the Completion's release() returns. Data
 // larger than the largest pool class spills beside the descriptor (hooks.postSpill).
+// A buffer sent in a descriptor stays tagged with this thread until the receiver adopts it; if the
+// receiver dies first, the supervisor returns it when it drains the rings into the dead thread
+// (session-threads.ts, actor-engine.ts), so nothing here frees a buffer once it was sent.
+// Data-In is adopted from the thread behind the link (its index is its pool owner id).
 //
 // Backpressure: nothing is dropped; only a local queue longer than `queueBound` answers
 // TASK SET FULL (SAM-5 5.3.1).
@@ -67,6 +71,7 @@ interface Parked { readonly c: Completion; readonly done: CompletionCallback }
 
 /** One destination thread as the client sees it. */
 export interface RingLink<N extends RingNexus> {
+  /** The destination thread: its engine-thread index, which is also its pool owner id. */
   readonly index: number;
   scheduler: Scheduler | null;
   readonly queue: RingOp<N>[];
@@ -414,11 +419,18 @@ export class RingClient<N extends RingNexus, L extends RingLink<N>> {
       }
     } else if (d.kind === DescKind.COMPLETION) {
       const h = d.bufferHandle;
+      // One CAS: the Data-In buffer is this thread's from here (reclaimed with it if it dies).
+      const adopted = h === NO_BUFFER || h === SPILL_BUFFER || this.pool.adopt(h, link.index);
       if (!op || op.kind !== 'cmd') {
-        if (h !== NO_BUFFER && h !== SPILL_BUFFER) this.pool.put(h);
+        if (h !== NO_BUFFER && h !== SPILL_BUFFER && adopted) this.pool.put(h);
         return;
       }
       link.inflight.delete(seq);
+      if (!adopted) {
+        // Not the sender's any more (reclaimed): the data cannot be trusted.
+        op.done(abortedCompletion());
+        return;
+      }
       const flags = d.flags;
       const c: Completion = {
         status: d.status,

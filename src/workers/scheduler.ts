@@ -291,6 +291,19 @@ export class Scheduler {
     return total;
   }
 
+  /**
+   * Drops, unread, every descriptor published on the ring from thread `t` (it died: nothing it
+   * sent may be acted on, and the pool buffers those descriptors carry are still tagged with it,
+   * so the supervisor's reclaim frees them). Returns how many were dropped.
+   */
+  discardFrom(t: number): number {
+    if (!Number.isInteger(t) || t < 0 || t === this.threadIndex || t >= this.inbound.length) return 0;
+    const ring = this.inbound[t < this.threadIndex ? t : t - 1];
+    const n = ring.peek();
+    ring.consume(n);
+    return n;
+  }
+
   // ---- run loop ----------------------------------------------------------------------------
 
   /** Starts draining on wake-ups without blocking the event loop. */

@@ -73,13 +73,18 @@ export async function startSessionThread(data: SessionThreadData, post: (m: Cont
   return { lun, engine };
 }
 
-/** Control messages for the mesh parts (not the session host); false when not one of them. */
-export function meshControl(parts: SessionThreadParts, self: number, m: ControlMessage): boolean {
+/**
+ * Control messages for the mesh parts (not the session host); false when not one of them.
+ * `post` carries the peerDownDone acknowledgement the supervisor waits for before it reclaims
+ * the dead thread's pool buffers.
+ */
+export function meshControl(parts: SessionThreadParts, self: number, m: ControlMessage, post?: (m: ControlMessage) => void): boolean {
   switch (m.type) {
     case 'peerDown':
       parts.engine.peerDown(m.threadIndex);
       // Nexuses the dead thread mirrored here have no session any more (SAM-5 I_T nexus loss).
       parts.lun.dropNexuses(id => nexusOwner(id) === m.threadIndex);
+      post?.({ type: 'peerDownDone', threadIndex: m.threadIndex, fromThread: self });
       return true;
     case 'peerUp':
       parts.engine.peerUp(m.threadIndex);
@@ -105,7 +110,7 @@ export function runSessionThread(data: SessionThreadData): void {
   let sessions: SessionHost | undefined;
   const handle = (m: ControlMessage): void => {
     if (!parts || !sessions) { early.push(m); return; }
-    if (sessions.receive(m) || meshControl(parts, self, m)) return;
+    if (sessions.receive(m) || meshControl(parts, self, m, post)) return;
     switch (m.type) {
       case 'statsRequest': {
         const counters: { [name: string]: number } = {};

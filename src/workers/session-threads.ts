@@ -13,6 +13,17 @@
 // them on the replacement once it serves. Peers lose only the nexuses that had units there.
 // Acknowledged writes are safe: a write is acknowledged after pwrite returned, into the page
 // cache of the file, which the replacement's fresh descriptor reads.
+//
+// Pool buffers of a dead thread (buffer-pool.ts owner tags), recovered before its replacement
+// starts, one death at a time:
+//   1. peerDown to every serving thread; each fails what it had in flight there, drops unread
+//      what the dead thread sent it, and answers peerDownDone (bounded wait: PEER_DOWN_WAIT_MS).
+//   2. The rings into the dead thread are drained here (it was their only consumer and is gone):
+//      a buffer a descriptor there carries is freed if its sender still holds it, i.e. the dead
+//      thread never adopted it. The rings out of it towards threads that died too are dropped.
+//   3. reclaim(dead): every buffer still tagged with the dead thread (got and not sent, adopted
+//      and in use, staged Data-In, descriptors dropped in step 1) goes back to the pool.
+//   4. Only then the replacement, which reuses the owner id, starts.
 
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -25,6 +36,9 @@ import type { ActorTopology } from './actor-engine';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
 import { RingMesh } from './scheduler';
+import { SpscRing } from './ring/spsc-ring';
+import { NO_BUFFER } from './ring/descriptor';
+import { SPILL_BUFFER } from './actor-protocol';
 import { SessionRegistry, SessionEntry, placeSession, sessionKeyOf } from './session-registry';
 import type { SessionState } from './session-host';
 import type { SessionThreadData } from './session-thread';
@@ -43,9 +57,25 @@ export interface SessionThreadsOptions {
   /** Replacement threads per index before it stays down (default 3). */
   readonly maxRestarts?: number;
   readonly onThreadRestart?: (threadIndex: number, failed: boolean) => void;
+  /** The pool buffers a dead thread held were recovered (before its replacement starts). */
+  readonly onBuffersReclaimed?: (r: BufferRecovery) => void;
   /** A hosted session ended on its thread (logout, connection loss, closed on request, thread death). */
   readonly onSessionEnded?: (entry: SessionEntry, reason: string) => void;
 }
+
+/** What recovering a dead thread's pool buffers found (session-threads.ts header, steps 1-3). */
+export interface BufferRecovery {
+  readonly threadIndex: number;
+  /** Buffers tagged with the dead thread, freed by reclaim. */
+  readonly reclaimed: number;
+  /** Buffers in descriptors sent to it and never adopted, freed for their senders. */
+  readonly returned: number;
+  /** Every serving thread acknowledged peerDown (false: the bounded wait ran out). */
+  readonly acknowledged: boolean;
+}
+
+/** Longest wait for the survivors' peerDownDone before reclaiming anyway. */
+export const PEER_DOWN_WAIT_MS = 2000;
 
 /** What the login phase settled; the registry key is derived from it. */
 export type LoginOutcome = Omit<SessionState, 'sessionKey'>;
@@ -88,6 +118,12 @@ export class SessionThreads {
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
   private idleWaiters: (() => void)[] = [];
+  /** Dead thread → survivors that have not acknowledged peerDown yet, and who waits for them. */
+  private readonly peerDownAcks = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
+  /** Recoveries run one dead thread at a time (a second death waits for the first). */
+  private recovering: Promise<void> = Promise.resolve();
+  /** Totals over every recovered thread (see BufferRecovery). */
+  readonly recovery = { threads: 0, reclaimed: 0, returned: 0, unacknowledged: 0 };
   private nextHandOff = 1;
   private nextRequest = 1;
   private stopping = false;
@@ -276,7 +312,12 @@ export class SessionThreads {
     switch (m.type) {
       case 'threadReady': {
         t.up = true;
-        for (const o of this.threadList) if (o !== t && o.worker && o.up) postControl(o.worker, { type: 'peerUp', threadIndex: t.index });
+        for (const o of this.threadList) {
+          if (o === t || !o.worker || !o.up) continue;
+          postControl(o.worker, { type: 'peerUp', threadIndex: t.index });
+          // And the other way: a thread that was still starting when a peer died got peerDown.
+          postControl(t.worker!, { type: 'peerUp', threadIndex: o.index });
+        }
         for (const w of t.readyWaiters.splice(0)) w();
         break;
       }
@@ -305,11 +346,21 @@ export class SessionThreads {
         if (to?.worker && to.up) postControl(to.worker, m);
         break;
       }
+      case 'peerDownDone':
+        this.acked(m.threadIndex, t.index);
+        break;
       case 'threadClosed':
         t.closed?.();
         break;
       default: break;
     }
+  }
+
+  private acked(dead: number, from: number): void {
+    const a = this.peerDownAcks.get(dead);
+    if (!a || !a.waiting.delete(from) || a.waiting.size > 0) return;
+    this.peerDownAcks.delete(dead);
+    a.done();
   }
 
   private spawn(t: Thread): Promise<void> {
@@ -374,7 +425,34 @@ export class SessionThreads {
       this.opts.onSessionEnded?.(e, 'engine thread died');
     }
     this.wakeIdle();
-    for (const o of this.threadList) if (o !== t && o.worker && o.up) postControl(o.worker, { type: 'peerDown', threadIndex: t.index });
+    // A dead thread acknowledges nothing: whoever waits for it stops waiting.
+    for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
+    this.recovering = this.recovering.then(() => this.recover(t));
+  }
+
+  /** Steps 1-4 of the header: the dead thread's buffers back to the pool, then the replacement. */
+  private async recover(t: Thread): Promise<void> {
+    // Threads still starting count too: their schedulers may already read rings from `t`.
+    const survivors = this.threadList.filter(o => o !== t && o.worker);
+    let acknowledged = true;
+    if (survivors.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      acknowledged = await new Promise<boolean>(resolve => {
+        this.peerDownAcks.set(t.index, { waiting: new Set(survivors.map(o => o.index)), done: () => resolve(true) });
+        timer = setTimeout(() => resolve(false), PEER_DOWN_WAIT_MS);
+        for (const o of survivors) postControl(o.worker!, { type: 'peerDown', threadIndex: t.index });
+      });
+      clearTimeout(timer);
+      this.peerDownAcks.delete(t.index);
+    }
+    if (this.stopping) return;
+    const returned = this.drainInto(t.index);
+    const reclaimed = this.pool.reclaim(t.index);
+    this.recovery.threads++;
+    this.recovery.reclaimed += reclaimed;
+    this.recovery.returned += returned;
+    if (!acknowledged) this.recovery.unacknowledged++;
+    this.opts.onBuffersReclaimed?.({ threadIndex: t.index, reclaimed, returned, acknowledged });
     if (t.restarts >= (this.opts.maxRestarts ?? 3)) {
       t.failed = true;
       this.opts.onThreadRestart?.(t.index, true);
@@ -383,6 +461,34 @@ export class SessionThreads {
     t.restarts++;
     t.generation++;
     this.spawn(t).then(() => this.opts.onThreadRestart?.(t.index, false), () => undefined);
+  }
+
+  /**
+   * Step 2: reads every ring into dead thread `d` (its only consumer is gone) and frees each
+   * carried buffer its sender still holds; drops what `d` sent to threads that died too (no one
+   * else consumes those rings; their buffers are `d`'s, for reclaim). Returns buffers freed.
+   */
+  private drainInto(d: number): number {
+    let freed = 0;
+    const inbound = this.mesh.forThread(d).inbound;
+    for (let from = 0; from < this.threads; from++) {
+      const h = inbound[from];
+      if (from === d || h === null) continue;
+      const ring = SpscRing.attach(h);
+      const n = ring.peek();
+      for (let i = 0; i < n; i++) {
+        const b = ring.reader(i).bufferHandle;
+        if (b !== NO_BUFFER && b !== SPILL_BUFFER && this.pool.isHandle(b) && this.pool.putIfOwner(b, from)) freed++;
+      }
+      ring.consume(n);
+      const out = this.threadList[from];
+      const toDead = this.mesh.forThread(from).inbound[d];
+      if (!out.worker && toDead !== null) {
+        const r = SpscRing.attach(toDead);
+        r.consume(r.peek());
+      }
+    }
+    return freed;
   }
 
   private async stop(t: Thread): Promise<void> {

@@ -228,15 +228,20 @@ export class ThreadEngine implements EngineApi {
 
   /**
    * Peer `t` died: what it held completes aborted and every nexus with a unit there is lost. Its
-   * replacement takes descriptors again after peerUp.
+   * replacement takes descriptors again after peerUp. What the dead thread published towards
+   * this thread is dropped unread, before anything else: none of it may execute, and the pool
+   * buffers it carries are still tagged with the dead thread, which the supervisor reclaims once
+   * every survivor acknowledged (peerDownDone). Returns how many descriptors were dropped.
    */
-  peerDown(t: number): void {
+  peerDown(t: number): number {
     const l = this.links[t];
-    if (!l || t === this.threadIndex) return;
+    if (!l || t === this.threadIndex) return 0;
+    const dropped = this.opts.scheduler.discardFrom(t);
     l.up = false;
     const hit = this.client.failInflight(l);
     for (const p of this.nexuses.values()) if (p.remote.includes(t)) hit.add(p);
     for (const p of hit) this.lose(p);
+    return dropped;
   }
 
   peerUp(t: number): void {

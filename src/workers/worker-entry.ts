@@ -45,7 +45,8 @@ export function runEngineThread(data: EngineThreadData): Scheduler {
   if (port === null) throw Object.assign(new Error('engine thread must run in a worker'), { code: 'ERR_NOT_WORKER' });
   const threadIndex = data.rings.threadIndex;
   const scheduler = new Scheduler(data.rings, data.scheduler);
-  const pool = data.pool === null ? null : BufferPool.attach(data.pool);
+  // Owner id = thread index (buffer-pool.ts): what this thread holds can be reclaimed if it dies.
+  const pool = data.pool === null ? null : BufferPool.attach(data.pool, threadIndex);
   const kinds = loadActorKinds(data.actorModules);
   const send = (msg: ControlMessage): void => postControl(port, msg);
   const ctx: ActorContext = {
