@@ -417,6 +417,8 @@ export class SessionThreads {
       h.resolve('engine thread died');
     }
     for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
+    // A dead thread acknowledges nothing (even one that never finished starting): stop waiting for it.
+    for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
     if (this.stopping || !wasUp) return;
     // Its connections died with it (the worker's handles closed); initiators log in again.
     for (const e of this.registry.removeThread(t.index)) {
@@ -425,8 +427,6 @@ export class SessionThreads {
       this.opts.onSessionEnded?.(e, 'engine thread died');
     }
     this.wakeIdle();
-    // A dead thread acknowledges nothing: whoever waits for it stops waiting.
-    for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
     this.recovering = this.recovering.then(() => this.recover(t));
   }
 
@@ -440,6 +440,7 @@ export class SessionThreads {
       acknowledged = await new Promise<boolean>(resolve => {
         this.peerDownAcks.set(t.index, { waiting: new Set(survivors.map(o => o.index)), done: () => resolve(true) });
         timer = setTimeout(() => resolve(false), PEER_DOWN_WAIT_MS);
+        timer.unref();
         for (const o of survivors) postControl(o.worker!, { type: 'peerDown', threadIndex: t.index });
       });
       clearTimeout(timer);
