@@ -39,6 +39,9 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
       onThreadRestart: (threadIndex, failed) =>
         (failed ? log.error({ threadIndex }, 'engine thread died too often; its units stay offline')
           : log.warn({ threadIndex }, 'engine thread died and was replaced; its sessions log in again')),
+      onBuffersReclaimed: (r) =>
+        (r.acknowledged ? log.info(r, 'pool buffers of the dead engine thread returned')
+          : log.warn(r, 'pool buffers of the dead engine thread returned without every peer acknowledging')),
       onSessionEnded: (e, reason) => log.debug({ initiator: e.initiatorName, tsih: e.tsih, thread: e.thread, reason }, 'session ended'),
     });
     engine = threads.directory;

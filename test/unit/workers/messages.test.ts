@@ -31,6 +31,9 @@ describe('workers/messages', () => {
       { type: 'threadReady', threadIndex: 2 },
       { type: 'actorReport', actorId: 9, name: 'done', values: { count: 100000 } },
       { type: 'shutdown', reason: 'test' },
+      { type: 'peerDown', threadIndex: 1 },
+      { type: 'peerUp', threadIndex: 1 },
+      { type: 'peerDownDone', threadIndex: 1, fromThread: 0 },
     ];
     for (const m of all) {
       const bytes = encodeControl(m);
