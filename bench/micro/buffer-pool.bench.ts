@@ -1,6 +1,7 @@
 // Buffer pool get/put cost. Run: npx tsx bench/micro/buffer-pool.bench.ts
 
 import { Bench } from 'tinybench';
+import { printTasks } from './print';
 import { BufferPool } from '../../src/workers/buffer-pool';
 
 async function main(): Promise<void> {
@@ -25,12 +26,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 32; i++) pool.put(held[i]);
     });
   await bench.run();
-  console.log('task                                  ops/s      mean ns   p99 ns');
-  for (const t of bench.tasks) {
-    const r = t.result;
-    if (r === undefined) continue;
-    console.log(`${t.name.padEnd(34)} ${r.hz.toFixed(0).padStart(10)} ${(r.mean * 1e6).toFixed(0).padStart(10)} ${(r.p99 * 1e6).toFixed(0).padStart(8)}`);
-  }
+  printTasks(bench);
   console.log('stats', JSON.stringify(pool.stats()));
 }
 

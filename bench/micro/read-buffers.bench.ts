@@ -3,6 +3,7 @@
 // npx tsx bench/micro/read-buffers.bench.ts
 
 import { Bench } from 'tinybench';
+import { printTasks } from './print';
 import { ReadBuffers } from '../../src/engine/read-buffers';
 
 const K = 1024;
@@ -26,12 +27,7 @@ async function main(): Promise<void> {
       });
   }
   await bench.run();
-  console.log('task                                  ops/s      mean ns   p99 ns');
-  for (const t of bench.tasks) {
-    const r = t.result;
-    if (r === undefined) continue;
-    console.log(`${t.name.padEnd(34)} ${r.hz.toFixed(0).padStart(10)} ${(r.mean * 1e6).toFixed(0).padStart(10)} ${(r.p99 * 1e6).toFixed(0).padStart(8)}`);
-  }
+  printTasks(bench);
   console.log('stats', JSON.stringify(cache.stats));
 }
 
