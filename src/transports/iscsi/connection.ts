@@ -691,6 +691,9 @@ export class IscsiConnection {
     } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = this.params as OperationalParams;
       const edtl = p.expectedDataTransferLength;
+      // The task buffer: the one the immediate data was assembled in, else a pooled one.
+      const inPlace = landed !== undefined && sameMemory(landed, p.data);
+      const buf = inPlace ? landed : this.dataPool.take(edtl);
       if (p.final && p.data.length === edtl) {
         // RFC 7143 3.2.4.2: all of the Data-Out is immediate data (the common small write): no
         // collector, no R2T. The segment aliases the framer's chunk, valid only during feed(), while
@@ -698,12 +701,10 @@ export class IscsiConnection {
         // it is copied once into a pooled buffer rather than kept.
         const chk = checkWriteStart(edtl, edtl, false, prm);
         if (!chk.ok) return this.protocolError(chk.reason, header);
-        const buf = landed !== undefined && sameMemory(landed, p.data) ? landed : this.dataPool.take(edtl);
-        if (buf !== landed) p.data.copy(buf, 0);
+        if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
-        const buf = landed !== undefined && sameMemory(landed, p.data) ? landed : this.dataPool.take(edtl);
         const st = DataOutCollector.start(edtl, p.data, !p.final, prm, this.allocTtt, buf);
         if (!st.ok) return this.protocolError(st.reason, header);
         task.collector = st.collector;
@@ -863,20 +864,17 @@ export class IscsiConnection {
       // One fields object per connection, refilled per PDU (no per-PDU object shapes).
       const f = this.dataInFields;
       for (const d of plan.pdus) {
-        const w = (this.session as IscsiSession).window;
+        // RFC 7143 4.2.2.2: only the Data-In that carries status consumes a StatSN.
+        this.stampSeq(f, d.status);
         f.final = d.final;
         f.status = d.status ? c.status : undefined;
         f.lun = Math.max(0, task.lun);
         f.itt = task.itt;
-        f.statSN = this.statSN;
-        f.expCmdSN = w.expCmdSN;
-        f.maxCmdSN = w.maxCmdSN;
         f.dataSN = dataSN++;
         f.bufferOffset = d.offset;
         f.residual = d.status ? residual : undefined;
         f.residualCount = d.status ? c.residual : undefined;
         f.dataSegmentLength = d.length;
-        if (d.status) this.statSN = (this.statSN + 1) >>> 0;
         const bhs = this.bhs();
         encodeDataIn(bhs, 0, f);
         this.queue(bhs, data.subarray(d.offset, d.offset + d.length));
@@ -886,12 +884,8 @@ export class IscsiConnection {
     const sense = c.sense && c.sense.length > 0 ? c.sense : undefined;
     const seg = sense ? this.scratchBytes(2 + sense.length) : EMPTY;
     if (sense) encodeSenseSegment(seg, 0, sense);
-    const w = (this.session as IscsiSession).window;
     const f = this.responseFields;
-    f.statSN = this.statSN;
-    f.expCmdSN = w.expCmdSN;
-    f.maxCmdSN = w.maxCmdSN;
-    this.statSN = (this.statSN + 1) >>> 0;
+    this.stampSeq(f, true);
     f.itt = task.itt;
     f.status = c.status;
     // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
@@ -908,10 +902,7 @@ export class IscsiConnection {
     const bhs = this.bhs();
     // One fields object per connection, filled per R2T (nothing allocated per PDU).
     const f = this.r2tFields;
-    const w = this.session?.window;
-    f.statSN = this.statSN;
-    f.expCmdSN = w?.expCmdSN ?? 0;
-    f.maxCmdSN = w?.maxCmdSN ?? 0;
+    this.stampSeq(f, false);
     f.lun = Math.max(0, task.lun);
     f.itt = task.itt;
     f.ttt = r.ttt;
@@ -1157,8 +1148,21 @@ export class IscsiConnection {
 
   /** StatSN, ExpCmdSN, MaxCmdSN for a PDU that does not carry status. */
   private seq(): SeqFields {
+    const f: SeqFields = { statSN: 0, expCmdSN: 0, maxCmdSN: 0 };
+    this.stampSeq(f, false);
+    return f;
+  }
+
+  /**
+   * StatSN, ExpCmdSN and MaxCmdSN into `f` (a PDU's fields object, reused per PDU on the data
+   * path); `consume`: the PDU carries status and takes the StatSN (RFC 7143 4.2.2.2).
+   */
+  private stampSeq(f: SeqFields, consume: boolean): void {
     const w = this.session?.window;
-    return { statSN: this.statSN, expCmdSN: w?.expCmdSN ?? 0, maxCmdSN: w?.maxCmdSN ?? 0 };
+    f.statSN = this.statSN;
+    f.expCmdSN = w?.expCmdSN ?? 0;
+    f.maxCmdSN = w?.maxCmdSN ?? 0;
+    if (consume) this.statSN = (this.statSN + 1) >>> 0;
   }
 
   /** Same, consuming a StatSN (RFC 7143 4.2.2.2: status-bearing PDUs). */
