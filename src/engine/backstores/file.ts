@@ -6,7 +6,7 @@ import { Backstore } from '../types';
 import { SyncIo } from './sync-io';
 import { errnoError } from './errno-sense';
 import { FALLBACK_THIN_OPS, ThinOps, isErrnoValue, nativeThinOps } from './thin-ops';
-import { BlockingPool, acquireBlockingPool, releaseBlockingPool } from './blocking-pool';
+import { BlockingPool, BlockingTask, acquireBlockingPool, releaseBlockingPool } from './blocking-pool';
 
 /**
  * fileio: a regular file through the page cache (SCST's vdisk_fileio).
@@ -195,18 +195,21 @@ export class FileBackstore implements Backstore, SyncIo {
   async fill(offset: number, length: number, pattern: Uint8Array): Promise<void> {
     if (this.readOnly) throw errnoError('EROFS', `${this.path} is read-only`);
     this.checkRange(offset, length);
-    this.pool ??= acquireBlockingPool();
-    const r = await this.pool.run({ op: 'fill', fd: this.fh.fd, offset, length, pattern });
-    if (!r.ok) throw errnoError(r.errno, r.message);
+    await this.blocking({ op: 'fill', fd: this.fh.fd, offset, length, pattern });
   }
 
   /**
    * fdatasync in the blocking pool (blocking-pool.ts), not in libuv's four shared threads: a
    * burst of syncs to a slow disk must not stall every other file read of the process.
    */
-  private async sync(): Promise<void> {
+  private sync(): Promise<void> {
+    return this.blocking({ op: 'fdatasync', fd: this.fh.fd });
+  }
+
+  /** One task in this thread's blocking pool; its errno value becomes the store's errno error. */
+  private async blocking(task: BlockingTask): Promise<void> {
     this.pool ??= acquireBlockingPool();
-    const r = await this.pool.run({ op: 'fdatasync', fd: this.fh.fd });
+    const r = await this.pool.run(task);
     if (!r.ok) throw errnoError(r.errno, r.message);
   }
 
