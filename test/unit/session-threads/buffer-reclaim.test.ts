@@ -39,6 +39,7 @@ function ownedBy(threads: SessionThreads, owner: number): number {
   return n;
 }
 
+// Threads take over a session through the native dupFd (socket hand-off); without the addon it cannot run.
 (available ? describe : describe.skip)('engine-thread mesh: pool buffers of a dead thread', function () {
   this.timeout(30000);
 
