@@ -4,34 +4,24 @@
 // connections the supervisor hands over. The supervisor only talks to it on the control plane.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { DeviceConfig, TargetConfig } from '../engine/topology';
-import type { BufferPoolHandle } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
-import type { SchedulerOptions, ThreadRings } from './scheduler';
 import { LunThreadHost, SpillSender, loadOpen } from './lun-thread';
 import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost, loadHandlerFactory } from './session-host';
-import { sinkActorId, sinkThread } from './actor-protocol';
+import { LunThreadData, sinkActorId, sinkThread } from './actor-protocol';
 
-/** workerData of a session-mesh engine thread (structured-clone safe). */
-export interface SessionThreadData {
-  readonly threadIndex: number;
+/**
+ * workerData of a session-mesh engine thread (structured-clone safe): what a LUN thread gets
+ * (actor-protocol.ts LunThreadData), with the homes of every device instead of its own list.
+ */
+export interface SessionThreadData extends Omit<LunThreadData, 'home'> {
   readonly threads: number;
   /** 0 for the first thread at this index, +1 for each replacement. */
   readonly generation: number;
-  readonly devices: readonly DeviceConfig[];
-  readonly targets: readonly TargetConfig[];
   /** Engine thread of each device, in topology order. */
   readonly homeThread: readonly number[];
-  readonly rings: ThreadRings;
-  readonly pool: BufferPoolHandle;
-  readonly scheduler: SchedulerOptions;
-  /** Module exporting openBackstore(cfg) (tests); '' = the standard one. */
-  readonly backstoreModule: string;
   /** Module exporting connectionHandler (session-host.ts). */
   readonly handlerModule: string;
-  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
-  readonly stateDir: string;
 }
 
 /** Everything one mesh thread runs; exported for tests that drive it in-process. */
