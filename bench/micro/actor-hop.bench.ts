@@ -1,15 +1,15 @@
-// Commands per second through ActorEngine (null LU on one engine thread) against the plain Engine
-// on this thread, at queue depth 1 and 32 (a batch of 32 READ(10) of 4 KiB in flight, so one
+// Commands per second through the runtime (src/workers/supervisor.ts) with the sessions on this
+// thread: 0 engine threads (the null LU on this thread's scheduler, direct calls) against 1 (the
+// LU on an engine thread, every command a ring hop), at queue depth 1 and 32 (a batch of 32 READ(10) of 4 KiB in flight, so one
 // doorbell carries many descriptors). Run: npx tsx bench/micro/actor-hop.bench.ts
 // One task = one batch of `qd` commands submitted and all completed; commands per second is
 // qd / task time. Data-In buffers are released as a transport would after its socket write.
 
 import { Bench } from 'tinybench';
-import { Engine } from '../../src/engine/engine';
-import type { EngineApi, NexusApi } from '../../src/engine/engine-api';
+import type { NexusApi } from '../../src/engine/engine-api';
 import { TaskAttr } from '../../src/engine/spec/status';
 import type { Topology } from '../../src/engine/topology';
-import { ActorEngine } from '../../src/workers/actor-engine';
+import { Supervisor } from '../../src/workers/supervisor';
 
 const TARGET = 'iqn.2026-11.io.nexus:bench';
 const topology: Pick<Topology, 'devices' | 'targets'> = {
@@ -36,13 +36,13 @@ async function warm(n: NexusApi): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const engines: [string, EngineApi][] = [
-    ['plain Engine', await Engine.create(topology)],
-    ['ActorEngine, 1 thread', await ActorEngine.create(topology, { threads: 1 })],
+  const engines: [string, Supervisor][] = [
+    ['0 engine threads', await Supervisor.create(topology, { threads: 0 })],
+    ['1 engine thread', await Supervisor.create(topology, { threads: 1, callingThread: true })],
   ];
   const bench = new Bench({ time: 1000, warmupTime: 200 });
   for (const [name, e] of engines) {
-    const n = e.openNexus({ targetName: TARGET, initiatorName: 'iqn.2026-11.example:bench' })!;
+    const n = e.engine.openNexus({ targetName: TARGET, initiatorName: 'iqn.2026-11.example:bench' })!;
     await warm(n);
     for (const qd of [1, 32]) bench.add(`${name}, QD ${qd}`, () => batch(n, qd));
   }

@@ -3,7 +3,7 @@
 // doorbell per batch). Both "threads" of the mesh run in this process here, so the remote figure
 // is the protocol cost without the cross-core hop; QD 32 on a RAM unit, 4 KiB READ(10).
 import { Bench } from 'tinybench';
-import { run, startMesh, TARGET } from '../../test/unit/session-threads/mesh-helpers';
+import { run, startMesh, TARGET } from '../../test/unit/runtime/mesh-helpers';
 
 async function main(): Promise<void> {
   const m = await startMesh(1024);

@@ -2,18 +2,19 @@
 // calls stop(); stop() stops accepting, asks initiators to log out, drops what is left, flushes
 // write-back caches and resolves.
 //
-// Where things run (DESIGN.md §3): with engine.threads N > 0 (default: one per core) the units
-// and the full feature phase of every Normal iSCSI session live on N engine threads
-// (SessionThreads); this thread, the supervisor, accepts connections, runs logins and discovery
-// sessions, places sessions and replaces a thread that dies. It is never on the data path. With
-// engine.threads 0 everything runs here, on one Engine.
+// Where things run (DESIGN.md §3, src/workers/supervisor.ts): with engine.threads N > 0 (default:
+// one per core) the units and the full feature phase of every Normal iSCSI session live on N
+// engine threads, started from engine-thread.ts (which registers the iSCSI session factory
+// there); this thread, the supervisor, accepts connections, runs logins and discovery sessions,
+// places sessions and replaces a thread that dies. It is never on the data path. With
+// engine.threads 0 the same runtime runs on this thread alone: one scheduler hosting every unit,
+// and the iSCSI sessions call it directly.
 import * as path from 'node:path';
-import { Engine } from '../engine/engine';
 import type { EngineApi } from '../engine/engine-api';
 import type { Topology } from '../engine/topology';
 import { IscsiServer } from '../transports/iscsi/server';
 import type { ListeningAddress } from '../transports/fabric';
-import { SessionThreads } from '../workers/session-threads';
+import { Supervisor } from '../workers/supervisor';
 import { parsePortal } from './config/portal';
 import type { Logger } from './log';
 
@@ -28,27 +29,21 @@ const LOGOUT_WAIT_MS = 2000;
 export async function startDaemon(topology: Topology, opts: { log: Logger }): Promise<DaemonHandle> {
   const log = opts.log;
   const threadCount = topology.engine?.threads ?? 0;
-  let threads: SessionThreads | undefined;
-  let engine: EngineApi;
-  if (threadCount > 0) {
-    const ffp = path.join(__dirname, '..', 'transports', 'iscsi', __filename.endsWith('.ts') ? 'ffp-handler.ts' : 'ffp-handler.js');
-    threads = await SessionThreads.create(topology, {
-      threads: threadCount,
-      handlerModule: ffp,
-      busyPollMicros: topology.iscsi.busyPollMicros ?? 0,
-      onThreadRestart: (threadIndex, failed) =>
-        (failed ? log.error({ threadIndex }, 'engine thread died too often; its units stay offline')
-          : log.warn({ threadIndex }, 'engine thread died and was replaced; its sessions log in again')),
-      onBuffersReclaimed: (r) =>
-        (r.acknowledged ? log.info(r, 'pool buffers of the dead engine thread returned')
-          : log.warn(r, 'pool buffers of the dead engine thread returned without every peer acknowledging')),
-      onSessionEnded: (e, reason) => log.debug({ initiator: e.initiatorName, tsih: e.tsih, thread: e.thread, reason }, 'session ended'),
-    });
-    engine = threads.directory;
-  } else {
-    engine = await Engine.create(topology, { log: log.child({ subsystem: 'engine' }) });
-  }
-  const closeEngine = (): Promise<void> => (threads ? threads.close() : engine.close());
+  const runtime = await Supervisor.create(topology, {
+    threads: threadCount,
+    threadEntry: path.join(__dirname, __filename.endsWith('.ts') ? 'engine-thread.ts' : 'engine-thread.js'),
+    busyPollMicros: topology.iscsi.busyPollMicros ?? 0,
+    onThreadRestart: (threadIndex, failed) =>
+      (failed ? log.error({ threadIndex }, 'engine thread died too often; its units stay offline')
+        : log.warn({ threadIndex }, 'engine thread died and was replaced; its sessions log in again')),
+    onBuffersReclaimed: (r) =>
+      (r.acknowledged ? log.info(r, 'pool buffers of the dead engine thread returned')
+        : log.warn(r, 'pool buffers of the dead engine thread returned without every peer acknowledging')),
+    onSessionEnded: (e, reason) => log.debug({ initiator: e.initiatorName, tsih: e.tsih, thread: e.thread, reason }, 'session ended'),
+  });
+  const threads = threadCount > 0 ? runtime : undefined;
+  const engine: EngineApi = threadCount > 0 ? runtime.directory : runtime.engine;
+  const closeEngine = (): Promise<void> => runtime.close();
   const iscsi = new IscsiServer({
     engine,
     settings: topology.iscsi,
@@ -91,7 +86,7 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
  * NEXUS_TEST_HOOKS=1 only (integration tests of supervision): SIGUSR2 terminates engine thread 0
  * when it hosts a session, as a crash would; the supervisor replaces it.
  */
-function testHooks(threads: SessionThreads, log: Logger): () => void {
+function testHooks(threads: Supervisor, log: Logger): () => void {
   if (process.env.NEXUS_TEST_HOOKS !== '1') return () => undefined;
   const onSignal = (): void => {
     const hosted = [...threads.registry.all()].filter((e) => e.thread === 0).length;

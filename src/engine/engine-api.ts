@@ -5,8 +5,10 @@ import type { NexusIdentity } from './nexus';
 
 /**
  * What a transport uses of the engine (DESIGN.md §6): the seam between transports and whichever
- * engine hosts the logical units, the single-threaded Engine or the ActorEngine that runs them on
- * worker threads (src/workers/actor-engine.ts). Transports depend on this interface only.
+ * engine hosts the logical units: the Engine of a scheduler's own units, or the ThreadEngine
+ * (src/workers/thread-engine.ts) of the thread a session runs on, which calls local units directly
+ * and reaches units on other engine threads through the rings. Transports depend on this
+ * interface only.
  *
  * Completion buffers: a Completion may carry `release()`. Its `data` view is valid until then; the
  * transport calls it once the Data-In bytes are written to the socket (or copied), so the buffer

@@ -20,3 +20,49 @@ export interface Fabric {
   /** Live sessions (I_T nexuses) of this transport. */
   sessionCount(): number;
 }
+
+// ---- sessions on engine threads (DESIGN.md §3) -------------------------------------------------
+// A transport whose sessions run on engine threads gives the runtime a session-actor factory,
+// registered under its fabric name on every thread that may host its sessions: the module that
+// defines the factory calls registerFabric when it loads, and the daemon's engine-thread entry
+// (src/daemon/engine-thread.ts) imports that module. The runtime never imports a transport; the
+// hand-off names the fabric and the engine thread looks its factory up.
+
+import { registerSessionFactory } from '../workers/session-actor';
+import type { ConnectionHandlerFactory } from '../workers/session-actor';
+import type { HandOffRequest, HandOffResult } from '../workers/supervisor';
+
+export type {
+  ConnectionHandler, ConnectionHandlerFactory, HandedOffConnection, SessionState,
+} from '../workers/session-actor';
+export type { HandOffRequest, HandOffResult, LoginOutcome } from '../workers/supervisor';
+
+/** What a transport registers so that its sessions can run on engine threads. */
+export interface SessionFabric {
+  /** Fabric name, as in Fabric.name ("iscsi", "tcmu"). */
+  readonly name: string;
+  /** Makes the session actor of a connection handed over after its login. */
+  readonly connectionHandler: ConnectionHandlerFactory;
+}
+
+/** Registers `fabric`'s session factory on the calling thread. */
+export function registerFabric(fabric: SessionFabric): void {
+  registerSessionFactory(fabric.name, fabric.connectionHandler);
+}
+
+/**
+ * The runtime as a transport's login phase sees it (the supervisor implements it): where live
+ * sessions are (RFC 7143 6.3.5 reinstatement, 11.12.6 TSIH) and the move of a logged-in
+ * connection to an engine thread.
+ */
+export interface SessionPlacement {
+  /** TSIH of the live session of (initiator, ISID, target, portal group), if one is hosted. */
+  findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined;
+  /** The initiator and ISID of the live session with `tsih`. */
+  sessionByTsih(tsih: number): { readonly initiatorName: string; readonly isid: string } | undefined;
+  /** Sessions hosted on engine threads. */
+  readonly sessionCount: number;
+  /** Ends the live session of (initiator, ISID, target, portal group); resolves when it did. */
+  reinstate(initiatorName: string, isid: string, targetName: string, tpgt: number): Promise<void>;
+  handOff(req: HandOffRequest): Promise<HandOffResult>;
+}

@@ -31,7 +31,7 @@
 //   names the one thread that may still touch the buffer. When a thread dies, reclaim(owner)
 //   frees exactly the buffers tagged with it. It is only safe once no descriptor that carries
 //   such a handle can still be read (the supervisor's peerDown / peerDownDone round and its
-//   drain of the rings into the dead thread: session-threads.ts), and before a replacement with
+//   drain of the rings into the dead thread: supervisor.ts), and before a replacement with
 //   the same owner id gets anything. putIfOwner(h, owner) frees a buffer only if `owner` still
 //   holds it, so a sender freeing what a dead receiver never adopted races reclaim safely: one
 //   CAS wins, the other does nothing.

@@ -1,12 +1,12 @@
 // Control-plane messages between the supervisor (main thread) and engine threads (DESIGN §3):
-// placement, configuration, statistics, supervision. They travel msgpackr-encoded over
+// session hand-off and close, statistics, supervision (peer up/down), shutdown. They travel msgpackr-encoded over
 // MessagePorts and never on the descriptor rings. Every message is a member of one discriminated
 // union, and decodeControl checks the shape against a table before any code sees it, so a
 // message from another thread is never `any`.
 
 import { Packr } from 'msgpackr';
 
-/** JSON-like configuration values (what a topology file can say about an actor). */
+/** JSON-like values (what the login phase settled, handed to the session's thread). */
 export type ConfigValue =
   | string
   | number
@@ -15,41 +15,6 @@ export type ConfigValue =
   | readonly ConfigValue[]
   | { readonly [key: string]: ConfigValue };
 
-export interface PlaceActor {
-  readonly type: 'placeActor';
-  readonly actorId: number;
-  /** Registered actor kind (see worker-entry.ts actor modules). */
-  readonly kind: string;
-  readonly config: ConfigValue;
-}
-export interface ActorPlaced {
-  readonly type: 'actorPlaced';
-  readonly actorId: number;
-  readonly threadIndex: number;
-  /** '' on success, otherwise why the actor could not be created. */
-  readonly error: string;
-}
-export interface RemoveActor {
-  readonly type: 'removeActor';
-  readonly actorId: number;
-}
-export interface ActorRemoved {
-  readonly type: 'actorRemoved';
-  readonly actorId: number;
-  readonly threadIndex: number;
-}
-/** Directory update: where descriptors for `actorId` go; threadIndex -1 = nowhere (removed). */
-export interface Route {
-  readonly type: 'route';
-  readonly actorId: number;
-  readonly threadIndex: number;
-}
-/** New configuration for one actor. */
-export interface ConfigChange {
-  readonly type: 'configChange';
-  readonly actorId: number;
-  readonly config: ConfigValue;
-}
 export interface StatsRequest {
   readonly type: 'statsRequest';
   readonly requestId: number;
@@ -61,61 +26,16 @@ export interface StatsReply {
   /** Named counters (descriptors delivered, batches, undeliverable, actors, ...). */
   readonly counters: { readonly [name: string]: number };
 }
-/** Supervision heartbeat from an engine thread. */
-export interface Heartbeat {
-  readonly type: 'heartbeat';
-  readonly threadIndex: number;
-  readonly seq: number;
-  readonly actors: number;
-}
-/** Sent once by an engine thread when it is attached to its rings and ready for placements. */
+/** Sent once by an engine thread when it is attached to its rings and serves. */
 export interface ThreadReady {
   readonly type: 'threadReady';
   readonly threadIndex: number;
-}
-/** Free-form event from an actor to the supervisor (test rigs, alarms). */
-export interface ActorReport {
-  readonly type: 'actorReport';
-  readonly actorId: number;
-  readonly name: string;
-  readonly values: { readonly [key: string]: ConfigValue };
 }
 export interface Shutdown {
   readonly type: 'shutdown';
   readonly reason: string;
 }
 
-/**
- * Mirror of an I_T nexus opened by a transport on the supervisor side: the engine thread opens the
- * same nexus (same id) on its own Engine so its logical units see the initiator (SAM-5 4.7).
- */
-export interface NexusOpen {
-  readonly type: 'nexusOpen';
-  readonly nexusId: number;
-  readonly targetName: string;
-  readonly initiatorName: string;
-  /** '' when the transport has no initiator port suffix. */
-  readonly isid: string;
-  /** 0 = default. */
-  readonly tpgt: number;
-}
-export interface NexusOpened {
-  readonly type: 'nexusOpened';
-  readonly nexusId: number;
-  readonly threadIndex: number;
-  /** '' on success. */
-  readonly error: string;
-}
-/**
- * Data that did not fit a pool buffer (larger than the largest class, or the pool was empty on the
- * engine thread): it travels beside the descriptor, which carries SPILL_BUFFER and the same
- * sequence. Rare by construction; never the common path.
- */
-export interface SpillData {
-  readonly type: 'spillData';
-  readonly sequence: number;
-  readonly bytes: Uint8Array;
-}
 /** An engine thread flushed and closed its backstores (answer to shutdown). */
 export interface ThreadClosed {
   readonly type: 'threadClosed';
@@ -123,11 +43,6 @@ export interface ThreadClosed {
   readonly error: string;
 }
 
-/**
- * A connection that reached the full feature phase on the supervisor, handed to an engine thread
- * (DESIGN §3): `fd` is a duplicate of the socket's descriptor, opened there with net.Socket.
- * Sequence numbers are RFC 7143 values as they stand after the final Login Response was written.
- */
 /** What the login phase settled for a session (RFC 7143 values after the final Login Response). */
 export interface SessionHandOffState {
   /** Registry key of the session (session-registry.ts). */
@@ -153,6 +68,8 @@ export interface ConnectionHandOff extends SessionHandOffState {
   readonly type: 'connectionHandOff';
   readonly handOffId: number;
   readonly fd: number;
+  /** Name the transport registered its session factory under (session-actor.ts). */
+  readonly fabric: string;
   /** Bytes the supervisor read past the login: the thread processes them before the socket's. */
   readonly pending: Uint8Array;
 }
@@ -223,31 +140,20 @@ export type ControlMessage =
   | PeerDownDone
   | PeerUp
   | MeshSpill
-  | NexusOpen
-  | NexusOpened
-  | SpillData
   | ThreadClosed
-  | PlaceActor
-  | ActorPlaced
-  | RemoveActor
-  | ActorRemoved
-  | Route
-  | ConfigChange
   | StatsRequest
   | StatsReply
-  | Heartbeat
   | ThreadReady
-  | ActorReport
   | Shutdown;
 
 export type ControlType = ControlMessage['type'];
 
-type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'values' | 'bytes';
+type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes';
 
 /** One row per message type: its fields and what each must hold. */
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
   connectionHandOff: {
-    handOffId: 'int', fd: 'int', sessionKey: 'string', targetName: 'string', initiatorName: 'string', isid: 'string',
+    handOffId: 'int', fd: 'int', fabric: 'string', sessionKey: 'string', targetName: 'string', initiatorName: 'string', isid: 'string',
     tsih: 'int', cid: 'int', tpgt: 'int', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
   },
   handOffAccepted: { handOffId: 'int', threadIndex: 'int', error: 'string' },
@@ -258,21 +164,10 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   peerDownDone: { threadIndex: 'int', fromThread: 'int' },
   peerUp: { threadIndex: 'int' },
   meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },
-  nexusOpen: { nexusId: 'int', targetName: 'string', initiatorName: 'string', isid: 'string', tpgt: 'int' },
-  nexusOpened: { nexusId: 'int', threadIndex: 'int', error: 'string' },
-  spillData: { sequence: 'int', bytes: 'bytes' },
   threadClosed: { threadIndex: 'int', error: 'string' },
-  placeActor: { actorId: 'int', kind: 'string', config: 'config' },
-  actorPlaced: { actorId: 'int', threadIndex: 'int', error: 'string' },
-  removeActor: { actorId: 'int' },
-  actorRemoved: { actorId: 'int', threadIndex: 'int' },
-  route: { actorId: 'int', threadIndex: 'int' },
-  configChange: { actorId: 'int', config: 'config' },
   statsRequest: { requestId: 'int' },
   statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters' },
-  heartbeat: { threadIndex: 'int', seq: 'int', actors: 'int' },
   threadReady: { threadIndex: 'int' },
-  actorReport: { actorId: 'int', name: 'string', values: 'values' },
   shutdown: { reason: 'string' },
 };
 
@@ -303,8 +198,6 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return isConfig(v, 0);
     case 'counters':
       return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
-    case 'values':
-      return isRecord(v) && isConfig(v, 0);
     case 'bytes':
       return v instanceof Uint8Array;
   }

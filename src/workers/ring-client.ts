@@ -1,6 +1,5 @@
-// The sending side of the descriptor protocol (actor-protocol.ts), shared by every engine that
-// reaches logical units on another thread: ActorEngine (the supervisor's client of its engine
-// threads) and ThreadEngine (an engine thread's client of its peers). It turns commands, late
+// The one ring client: the sending side of the descriptor protocol (actor-protocol.ts), used by
+// each mesh member's ThreadEngine (thread-engine.ts) to reach units on its peers. It turns commands, late
 // Data-Out, task management and nexus opens into descriptors, queues them FIFO per destination
 // thread while a ring is full or the pool is empty, and matches completions to callers.
 //
@@ -9,7 +8,7 @@
 // larger than the largest pool class spills beside the descriptor (hooks.postSpill).
 // A buffer sent in a descriptor stays tagged with this thread until the receiver adopts it; if the
 // receiver dies first, the supervisor returns it when it drains the rings into the dead thread
-// (session-threads.ts, actor-engine.ts), so nothing here frees a buffer once it was sent.
+// (supervisor.ts), so nothing here frees a buffer once it was sent.
 // Data-In is adopted from the thread behind the link (its index is its pool owner id).
 //
 // Backpressure: nothing is dropped; only a local queue longer than `queueBound` answers
@@ -22,7 +21,7 @@ import type { NexusIdentity } from '../engine/nexus';
 import type { BufferPool } from './buffer-pool';
 import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
 import type { Scheduler } from './scheduler';
-import { DescFlag, NexusCloseFn, SPILL_BUFFER, toDescAttr } from './actor-protocol';
+import { DescFlag, NexusCloseFn, SPILL_BUFFER } from './actor-protocol';
 
 /** What the client needs of a nexus: its id on the rings and whether it still takes work. */
 export interface RingNexus {
@@ -318,7 +317,7 @@ export class RingClient<N extends RingNexus, L extends RingLink<N>> {
         d.tag = op.req.tag;
         d.nexusId = op.nexus.id;
         d.lun = op.req.lun;
-        d.taskAttribute = toDescAttr(op.req.attr);
+        d.taskAttribute = op.req.attr;
         d.writeCdb(op.req.cdb);
         d.expectedDataTransferLength = op.req.expectedLength;
         d.bufferHandle = op.handle;
@@ -434,7 +433,7 @@ export class RingClient<N extends RingNexus, L extends RingLink<N>> {
       const flags = d.flags;
       const c: Completion = {
         status: d.status,
-        residualKind: d.residualKind as number as ResidualKind,
+        residualKind: d.residualKind,
         residual: d.residual,
       };
       const senseLength = d.senseLength;

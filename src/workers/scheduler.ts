@@ -8,8 +8,7 @@
 // When nothing is ready it parks on its doorbell with Atomics.waitAsync, so the thread's event
 // loop keeps serving its sockets; between busy passes it yields with setImmediate.
 
-import type { BufferPool } from './buffer-pool';
-import type { ConfigValue } from './messages';
+import { NexusError } from '../engine/result';
 import { DescriptorCursor } from './ring/descriptor';
 import { DEFAULT_SPIN, Doorbell, DoorbellHandle } from './ring/doorbell';
 import { RingHandle, SpscRing } from './ring/spsc-ring';
@@ -21,22 +20,9 @@ export interface Actor {
   receive(msg: DescriptorCursor): void;
   /** Called once after the actor is registered (it may send from here). */
   start?(): void;
-  /** New configuration from the control plane. */
-  configure?(config: ConfigValue): void;
   /** Called when the actor is removed from its thread. */
   stop?(): void;
 }
-
-/** What an actor factory gets besides its id and configuration. */
-export interface ActorContext {
-  readonly threadIndex: number;
-  readonly scheduler: Scheduler;
-  readonly pool: BufferPool | null;
-  /** Sends an actorReport to the supervisor. */
-  report(actorId: number, name: string, values: { readonly [key: string]: ConfigValue }): void;
-}
-
-export type ActorFactory = (id: number, config: ConfigValue, ctx: ActorContext) => Actor;
 
 /** The rings and doorbell one engine thread needs (structured-clone safe, goes in workerData). */
 export interface ThreadRings {
@@ -63,7 +49,7 @@ export class RingMesh {
 
   static create(threads: number, capacity: number): RingMesh {
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new RangeError(`engine thread count ${threads} out of 1..256`);
+      throw new NexusError('ERR_TOPOLOGY', `engine thread count ${threads} out of 1..256`);
     }
     const bells = new SharedArrayBuffer(threads * DOORBELL_STRIDE_WORDS * 4);
     const rings: (RingHandle | null)[][] = [];
@@ -156,7 +142,7 @@ export class Scheduler {
       if (t === rings.threadIndex) {
         this.outbound.push(this.local);
       } else {
-        if (inb === null || out === null) throw new RangeError(`missing ring between threads ${t} and ${rings.threadIndex}`);
+        if (inb === null || out === null) throw new NexusError('ERR_RING_MISUSE', `missing ring between threads ${t} and ${rings.threadIndex}`);
         this.inbound.push(SpscRing.attach(inb));
         this.outbound.push(SpscRing.attach(out));
       }

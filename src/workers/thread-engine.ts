@@ -1,11 +1,12 @@
-// ThreadEngine: the engine API as seen by sessions that run ON an engine thread (DESIGN.md §3:
-// "when the session and the LUN live on the same thread the call is direct: no ring, no copy").
+// ThreadEngine: the engine API as seen by the session actors of one mesh member, an engine thread
+// or the calling thread in embedded mode (DESIGN.md §3: "when the session and the LUN live on the
+// same thread the call is direct: no ring, no copy").
 //
 //  session ──execute──▶ ThreadNexus ──(unit homed here)──▶ ItNexus of this thread's Engine
 //                                   └─(unit elsewhere)──▶ RingClient ─ring─▶ LUN actor on its home
 //
 // Every engine thread's Engine holds the whole topology (placeholders for units homed elsewhere,
-// see lun-thread.ts), so a nexus opened here answers REPORT LUNS, unmapped LUNs and LUN masking
+// see lun-actor.ts), so a nexus opened here answers REPORT LUNS, unmapped LUNs and LUN masking
 // locally. Commands for a unit homed on another thread go through the SPSC ring of the mesh
 // (one ring per ordered pair of engine threads), batched by the scheduler: one doorbell per batch.
 // The nexus is mirrored on each other home thread of its units by a NEXUS_OPEN descriptor, which
@@ -80,6 +81,13 @@ export class ThreadNexus implements NexusApi {
   taskManagement(req: TmfRequest): Promise<TmfResponse> { return this.engine.taskManagement(this, req); }
   close(reason: 'loss' | 'logout'): Promise<void> { return this.engine.closeNexus(this, reason); }
 
+  /**
+   * A pool buffer of `bytes` to receive Data-Out into (no copy on execute when passed back as
+   * `dataOut` for a unit on another thread); undefined when the pool has none free or `bytes`
+   * exceeds the largest class.
+   */
+  dataOutBuffer(bytes: number): Uint8Array | undefined { return this.engine.dataOutBuffer(bytes); }
+
   /** The CDB's own transfer length in bytes, from this thread's LUN map. */
   transferLengthFor(lun: number, cdb: Uint8Array): number | undefined { return this.local.transferLengthFor(lun, cdb); }
 }
@@ -129,6 +137,14 @@ export class ThreadEngine implements EngineApi {
   }
 
   get ringCounters(): RingClient<ThreadNexus, PeerLink>['counters'] { return this.client.counters; }
+
+  /** Operations waiting in local queues (ring full, pool empty). */
+  get queuedOps(): number { return this.client.queued; }
+
+  /** This thread's Engine (its home units; placeholders for the others). */
+  get unitEngine(): Engine { return this.opts.engine; }
+
+  dataOutBuffer(bytes: number): Uint8Array | undefined { return this.client.dataOutBuffer(bytes); }
 
   // ---- EngineApi -----------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 // The full feature phase of an iSCSI session on an engine thread (DESIGN.md §3): the supervisor
 // ran the login (RFC 7143 6), wrote the final Login Response and handed the socket over
-// (src/workers/session-threads.ts); SessionHost (src/workers/session-host.ts) loads this module
-// and calls connectionHandler for each such connection. The connection resumes with the
+// (src/workers/supervisor.ts). Loading this module registers connectionHandler as the session
+// factory of the "iscsi" fabric (src/transports/fabric.ts) on the loading thread; the daemon's
+// engine-thread entry imports it, and SessionHost (src/workers/session-actor.ts) calls it for
+// each such connection. The connection resumes with the
 // negotiated parameters, StatSN and CmdSN window of the login, opens its I_T nexus on the
 // thread's ThreadEngine (units homed here are direct calls, others go through the rings) and
 // first reads the bytes the supervisor had read past the last Login Request.
@@ -13,7 +15,7 @@
 import type { IscsiSettings } from '../../engine/topology';
 import type { EngineApi } from '../../engine/engine-api';
 import type { ConfigValue } from '../../workers/messages';
-import type { ConnectionHandlerFactory } from '../../workers/session-host';
+import { ConnectionHandlerFactory, registerFabric } from '../fabric';
 import { directReceiver } from '../../workers/socket-handoff';
 import { createLogger } from '../../daemon/log';
 import { ConnectionLog, IscsiConnection } from './connection';
@@ -111,6 +113,9 @@ function discoveryOf(targets: readonly DiscoveryTarget[], engine: EngineApi): Di
   return { targets: () => targets, canSee: (target, initiator) => engine.canSee(target, initiator) };
 }
 
+/** Fabric name the iSCSI session factory is registered under. */
+export const ISCSI_FABRIC = 'iscsi';
+
 export const connectionHandler: ConnectionHandlerFactory = (conn) => {
   const p = decodeHandOffParams(conn.state.params);
   if (!p) throw Object.assign(new Error('hand-off parameters are malformed'), { code: 'ERR_HANDOFF_STATE' });
@@ -137,3 +142,5 @@ export const connectionHandler: ConnectionHandlerFactory = (conn) => {
     requestLogout: (seconds) => c.requestLogout(seconds),
   };
 };
+
+registerFabric({ name: ISCSI_FABRIC, connectionHandler });

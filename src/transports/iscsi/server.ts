@@ -6,11 +6,10 @@ import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
 import type { IscsiSettings, TargetConfig } from '../../engine/topology';
 import { Fabric, ListeningAddress } from '../fabric';
-import type { SessionThreads } from '../../workers/session-threads';
-import { sessionKeyOf } from '../../workers/session-registry';
+import type { SessionPlacement } from '../fabric';
 import { directReceiver } from '../../workers/socket-handoff';
 import { ConnectionLog, FullFeatureHandOff, IscsiConnection } from './connection';
-import { encodeHandOffParams } from './ffp-handler';
+import { ISCSI_FABRIC, encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';
 
@@ -31,11 +30,11 @@ export interface IscsiServerOptions {
   /** How long stop() waits for initiators to log out after the Async logout request. */
   logoutWaitMs?: number;
   /**
-   * Engine threads (DESIGN.md §3): Normal sessions run their full feature phase there, loaded
-   * from ffp-handler.ts; logins and discovery sessions stay here. `engine` is then the threads'
+   * Engine threads (DESIGN.md §3): Normal sessions run their full feature phase there, in the
+   * session actor ffp-handler.ts registers as the "iscsi" fabric; logins and discovery sessions stay here. `engine` is then the threads'
    * directory (canSee, groupFor, targetConfig), never asked to run a command.
    */
-  sessionThreads?: SessionThreads;
+  sessionThreads?: SessionPlacement;
   /** pino level of the connection log on engine threads (default 'info'). */
   threadLogLevel?: string;
 }
@@ -64,15 +63,15 @@ export class IscsiServer implements Fabric {
   }
 
   /** The login phase's view of sessions on engine threads, and the move of a socket there. */
-  private handOffTo(threads: SessionThreads): FullFeatureHandOff {
+  private handOffTo(threads: SessionPlacement): FullFeatureHandOff {
     const discovery = this.discoverySource();
     return {
-      findSession: (initiator, isid, target, tpgt) => threads.registry.get(sessionKeyOf(initiator, isid, target, tpgt))?.tsih,
+      findSession: (initiator, isid, target, tpgt) => threads.findSession(initiator, isid, target, tpgt),
       sessionExists: (tsih, initiator, isid) => {
-        const e = threads.registry.byTsihOf(tsih);
+        const e = threads.sessionByTsih(tsih);
         return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase();
       },
-      tsihInUse: (tsih) => threads.registry.byTsihOf(tsih) !== undefined,
+      tsihInUse: (tsih) => threads.sessionByTsih(tsih) !== undefined,
       handOff: async ({ socket, state, leftover, finalResponse, reinstate }) => {
         // RFC 7143 6.3.5: the old session ends (on its thread) before the new one starts.
         if (reinstate) await threads.reinstate(state.initiatorName, state.isid, state.targetName, state.tpgt);
@@ -80,6 +79,7 @@ export class IscsiServer implements Fabric {
           negotiated: state.params, settings: this.o.settings, discovery: [...discovery.targets()], logLevel: this.o.threadLogLevel ?? 'info',
         });
         const r = await threads.handOff({
+          fabric: ISCSI_FABRIC,
           socket: socket as net.Socket,
           state: {
             targetName: state.targetName, initiatorName: state.initiatorName, isid: state.isid, tsih: state.tsih, cid: state.cid,
@@ -93,7 +93,7 @@ export class IscsiServer implements Fabric {
   }
 
   sessionCount(): number {
-    return this.sessions.size + (this.o.sessionThreads?.registry.size ?? 0);
+    return this.sessions.size + (this.o.sessionThreads?.sessionCount ?? 0);
   }
 
   get connectionCount(): number {

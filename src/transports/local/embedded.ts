@@ -1,6 +1,6 @@
-import { Engine, EngineOptions } from '../../engine/engine';
+import type { Engine, EngineOptions } from '../../engine/engine';
 import type { NexusApi } from '../../engine/engine-api';
-import { ActorEngine, ActorEngineOptions } from '../../workers/actor-engine';
+import { Supervisor, SupervisorOptions } from '../../workers/supervisor';
 import { Completion, ResidualKind } from '../../engine/command';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../engine/spec/status';
 import { parseSense } from '../../engine/sense';
@@ -9,7 +9,10 @@ import { Topology, LunMapping } from '../../engine/topology';
 
 /**
  * Embedded mode (SCST's scst_local): the engine in-process, with an initiator API for test rigs.
- * The same engine the daemon runs; only the transport differs.
+ * The same runtime the daemon runs (src/workers/supervisor.ts); only the transport differs. The
+ * sessions live on the calling thread, whose scheduler hosts every unit with 0 engine threads
+ * (every command a direct call) and none with N (every command crosses a ring to the unit's
+ * engine thread, as a session placed away from its units would in the daemon).
  */
 
 export interface ExecuteOptions {
@@ -36,17 +39,17 @@ export interface ExecuteResult {
 
 export interface SubmittedCommand { tag: number; result: Promise<ExecuteResult> }
 
-/** A nexus of either engine, with the CDB sizing embedded mode needs. */
+/** A nexus of the calling thread's engine, with the CDB sizing embedded mode needs. */
 export type LocalNexus = NexusApi & { transferLengthFor(lun: number, cdb: Uint8Array): number | undefined };
 
 export interface EmbeddedOptions extends EngineOptions {
   /**
-   * Engine threads: 0 (default) hosts the engine on this thread; N > 0 runs the logical units on
-   * N engine threads (ActorEngine), with the same results.
+   * Engine threads: 0 (default) hosts the units on this thread; N > 0 runs the logical units on
+   * N engine threads, with the same results.
    */
   threads?: number;
-  /** ActorEngine tuning when threads > 0. */
-  actor?: ActorEngineOptions;
+  /** Runtime tuning (rings, pool, queue bound, supervision) when threads > 0. */
+  runtime?: Omit<SupervisorOptions, 'threads' | 'callingThread' | 'here' | 'threadEntry'>;
 }
 
 export class LocalSession {
@@ -99,29 +102,30 @@ function toResult(c: Completion): ExecuteResult {
 }
 
 export class EmbeddedTarget {
-  private constructor(readonly engine: Engine | ActorEngine, private readonly defaultTarget: string) {}
+  private constructor(readonly runtime: Supervisor, private readonly defaultTarget: string) {}
 
   /** Start an engine from a normalized topology (see src/daemon/config for the JSON normalizer). */
   static async start(topology: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }, opts: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
     const first = topology.targets[0]?.name;
     if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
     const threads = opts.threads ?? 0;
-    const engine = threads > 0
-      ? await ActorEngine.create(topology, { ...opts.actor, threads })
-      : await Engine.create(topology, opts);
-    return new EmbeddedTarget(engine, first);
+    const { log, openBackstore, prStore } = opts;
+    const runtime = await Supervisor.create(topology, {
+      ...opts.runtime, threads, callingThread: true, here: { log, openBackstore, prStore },
+    });
+    return new EmbeddedTarget(runtime, first);
   }
 
-  /** The single-threaded engine, for run-time reconfiguration (not yet routed to engine threads). */
+  /** The units' Engine when they all live on this thread, for run-time reconfiguration. */
   private local(): Engine {
-    if (this.engine instanceof Engine) return this.engine;
+    if (this.runtime.threads === 0) return this.runtime.engine.unitEngine;
     throw new NexusError('ERR_UNSUPPORTED', 'LUN and size changes are not available with engine threads yet');
   }
 
   /** Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID). */
   session(initiatorName: string, opts: { target?: string; isid?: string; tpgt?: number } = {}): LocalSession {
     const targetName = opts.target ?? this.defaultTarget;
-    const n = this.engine.openNexus({ targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt });
+    const n = this.runtime.engine.openNexus({ targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt });
     if (!n) throw new NexusError('ERR_NO_TARGET', `no target "${targetName}"`);
     return new LocalSession(n);
   }
@@ -136,5 +140,5 @@ export class EmbeddedTarget {
 
   resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
 
-  stop(): Promise<void> { return this.engine.close(); }
+  stop(): Promise<void> { return this.runtime.close(); }
 }

@@ -4,6 +4,9 @@
 // write that slot's bytes directly. Nothing is allocated per access, so one cursor per ring side
 // serves every command that passes through it.
 
+import { NexusError } from '../../engine/result';
+import { TaskAttr } from '../../engine/spec/status';
+import { ResidualKind } from '../../engine/command';
 import {
   CDB_MAX_BYTES,
   DESCRIPTOR_BYTES,
@@ -27,14 +30,6 @@ export enum DescKind {
   NEXUS_OPEN = 6,
 }
 
-/** SAM-5 8.6 task attributes. */
-export enum DescTaskAttr {
-  SIMPLE = 0,
-  ORDERED = 1,
-  HEAD_OF_QUEUE = 2,
-  ACA = 3,
-}
-
 /** Data direction seen from the initiator (SAM-5 5.4: Data-In is target to initiator). */
 export enum DescDirection {
   NONE = 0,
@@ -43,18 +38,6 @@ export enum DescDirection {
   BIDI = 3,
 }
 
-/** SAM-5 5.2 residual: fewer bytes moved than expected (UNDERFLOW) or more wanted (OVERFLOW). */
-export enum ResidualKind {
-  NONE = 0,
-  UNDERFLOW = 1,
-  OVERFLOW = 2,
-}
-
-export class DescriptorError extends Error {
-  constructor(readonly code: 'ERR_DESCRIPTOR_RANGE' | 'ERR_DESCRIPTOR_LENGTH', message: string) {
-    super(message);
-  }
-}
 
 const W_TAG = DescOffset.TAG >> 2;
 const W_NEXUS = DescOffset.NEXUS_ID >> 2;
@@ -87,7 +70,7 @@ export class DescriptorCursor {
     readonly slots: number,
   ) {
     if (byteOffset % 4 !== 0 || byteOffset + slots * DESCRIPTOR_BYTES > buffer.byteLength) {
-      throw new DescriptorError('ERR_DESCRIPTOR_RANGE', `descriptor table does not fit at ${byteOffset}`);
+      throw new NexusError('ERR_DESCRIPTOR_RANGE', `descriptor table does not fit at ${byteOffset}`);
     }
     this.u32 = new Uint32Array(buffer, byteOffset, slots * SLOT_WORDS);
     this.u8 = new Uint8Array(buffer, byteOffset, slots * DESCRIPTOR_BYTES);
@@ -109,8 +92,8 @@ export class DescriptorCursor {
   set lun(v: number) { this.u32[this.w + W_LUN] = v; }
   get kind(): DescKind { return this.u8[this.b + DescOffset.KIND]; }
   set kind(v: DescKind) { this.u8[this.b + DescOffset.KIND] = v; }
-  get taskAttribute(): DescTaskAttr { return this.u8[this.b + DescOffset.TASK_ATTRIBUTE]; }
-  set taskAttribute(v: DescTaskAttr) { this.u8[this.b + DescOffset.TASK_ATTRIBUTE] = v; }
+  get taskAttribute(): TaskAttr { return this.u8[this.b + DescOffset.TASK_ATTRIBUTE]; }
+  set taskAttribute(v: TaskAttr) { this.u8[this.b + DescOffset.TASK_ATTRIBUTE] = v; }
   get direction(): DescDirection { return this.u8[this.b + DescOffset.DIRECTION]; }
   set direction(v: DescDirection) { this.u8[this.b + DescOffset.DIRECTION] = v; }
   get cdbLength(): number { return this.u8[this.b + DescOffset.CDB_LENGTH]; }
@@ -152,7 +135,7 @@ export class DescriptorCursor {
   /** Copies `length` bytes of `src` (from `srcOffset`) into the CDB and sets cdbLength. */
   writeCdb(src: Uint8Array, length: number = src.length, srcOffset = 0): void {
     if (length > CDB_MAX_BYTES || srcOffset + length > src.length) {
-      throw new DescriptorError('ERR_DESCRIPTOR_LENGTH', `CDB of ${length} bytes does not fit`);
+      throw new NexusError('ERR_DESCRIPTOR_LENGTH', `CDB of ${length} bytes does not fit`);
     }
     const at = this.b + DescOffset.CDB;
     for (let i = 0; i < length; i++) this.u8[at + i] = src[srcOffset + i];

@@ -19,17 +19,20 @@ describe('workers/messages', () => {
 
   it('round-trips every message type through a fresh buffer', () => {
     const all: ControlMessage[] = [
-      { type: 'placeActor', actorId: 5, kind: 'lun', config: { path: '/x', size: 4096, ro: true, tags: ['a', null] } },
-      { type: 'actorPlaced', actorId: 5, threadIndex: 1, error: '' },
-      { type: 'removeActor', actorId: 5 },
-      { type: 'actorRemoved', actorId: 5, threadIndex: 1 },
-      { type: 'route', actorId: 5, threadIndex: -1 },
-      { type: 'configChange', actorId: 5, config: { readOnly: false } },
+      {
+        type: 'connectionHandOff', handOffId: 5, fd: 12, fabric: 'iscsi', sessionKey: 'k', targetName: 't', initiatorName: 'i',
+        isid: '000000000001', tsih: 3, cid: 0, tpgt: 1, statSN: 7, expCmdSN: 8, maxCmdSN: 40,
+        params: { path: '/x', size: 4096, ro: true, tags: ['a', null] }, pending: Uint8Array.of(1, 2, 3),
+      },
+      { type: 'handOffAccepted', handOffId: 5, threadIndex: 1, error: '' },
+      { type: 'sessionClose', sessionKey: 'k', reason: 'reinstatement' },
+      { type: 'sessionEnded', sessionKey: 'k', threadIndex: 1, reason: 'logout' },
+      { type: 'sessionLogoutRequest', seconds: 2 },
+      { type: 'meshSpill', fromThread: 0, toThread: 1, toActor: 3, sequence: 9, bytes: Uint8Array.of(9) },
+      { type: 'threadClosed', threadIndex: 1, error: '' },
       { type: 'statsRequest', requestId: 1 },
       { type: 'statsReply', requestId: 1, threadIndex: 0, counters: { delivered: 10, batches: 2 } },
-      { type: 'heartbeat', threadIndex: 2, seq: 99, actors: 3 },
       { type: 'threadReady', threadIndex: 2 },
-      { type: 'actorReport', actorId: 9, name: 'done', values: { count: 100000 } },
       { type: 'shutdown', reason: 'test' },
       { type: 'peerDown', threadIndex: 1 },
       { type: 'peerUp', threadIndex: 1 },
@@ -45,12 +48,16 @@ describe('workers/messages', () => {
 
   it('rejects unknown types, missing or mistyped fields, extra fields and non-bytes', () => {
     expect(validateControl({ type: 'explode' })).to.deep.include({ ok: false });
-    expect(validateControl({ type: 'heartbeat', threadIndex: 1, seq: 1 })).to.deep.equal(
-      { ok: false, error: 'heartbeat.actors is not a valid int' });
-    expect(validateControl({ type: 'route', actorId: 1.5, threadIndex: 0 })).to.deep.include({ ok: false });
-    expect(validateControl({ type: 'removeActor', actorId: 1, extra: 2 })).to.deep.equal(
-      { ok: false, error: 'removeActor has unexpected field extra' });
-    expect(validateControl({ type: 'placeActor', actorId: 1, kind: 'k', config: { f: () => 1 } })).to.deep.include({ ok: false });
+    expect(validateControl({ type: 'peerDownDone', threadIndex: 1 })).to.deep.equal(
+      { ok: false, error: 'peerDownDone.fromThread is not a valid int' });
+    expect(validateControl({ type: 'peerUp', threadIndex: 1.5 })).to.deep.include({ ok: false });
+    expect(validateControl({ type: 'peerDown', threadIndex: 1, extra: 2 })).to.deep.equal(
+      { ok: false, error: 'peerDown has unexpected field extra' });
+    expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: { f: () => 1 } })).to.deep.include({ ok: false });
+    expect(validateControl({
+      type: 'connectionHandOff', handOffId: 1, fd: 3, fabric: 'x', sessionKey: 'k', targetName: 't', initiatorName: 'i', isid: '',
+      tsih: 1, cid: 0, tpgt: 1, statSN: 0, expCmdSN: 0, maxCmdSN: 0, params: { f: () => 1 }, pending: Uint8Array.of(),
+    })).to.deep.equal({ ok: false, error: 'connectionHandOff.params is not a valid config' });
     expect(validateControl([1, 2])).to.deep.include({ ok: false });
     expect(receiveControl('shutdown')).to.deep.include({ ok: false });
     expect(decodeControl(Uint8Array.of(0xc1))).to.deep.include({ ok: false });

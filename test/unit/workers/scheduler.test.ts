@@ -1,24 +1,12 @@
 import { expect } from 'chai';
-import * as path from 'node:path';
-import { EngineThreads, ThreadCrash } from '../../../src/workers/engine-threads';
-import { ActorReport } from '../../../src/workers/messages';
 import { DescKind, DescriptorCursor } from '../../../src/workers/ring/descriptor';
 import { Actor, RingMesh, Scheduler } from '../../../src/workers/scheduler';
 import { threadBusyPoll } from '../../../src/workers/busy-poll';
-
-const actorModule = path.join(__dirname, 'fixtures', 'test-actors.ts');
 
 class Recorder implements Actor {
   readonly seen: number[] = [];
   constructor(readonly id: number) {}
   receive(d: DescriptorCursor): void { this.seen.push(d.tag); }
-}
-
-function waitFor<T>(register: (cb: (v: T) => void) => void, timeoutMs: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
-    register((v) => { clearTimeout(t); resolve(v); });
-  });
 }
 
 describe('workers/scheduler (one thread, driven by hand)', () => {
@@ -125,91 +113,5 @@ describe('workers/scheduler busy-poll window', () => {
     expect(s1.counters.wakeups).to.equal(wakes + 1);
     s1.stop();
     threadBusyPoll().configure(0);
-  });
-});
-
-describe('workers/engine-threads (real worker_threads)', function () {
-  this.timeout(60000);
-
-  it('two threads exchange 100 000 descriptors in order with no loss', async () => {
-    const reports: ActorReport[] = [];
-    let onReport: (r: ActorReport) => void = () => undefined;
-    const threads = new EngineThreads({
-      threads: 2, ringCapacity: 256, actorModules: [actorModule],
-      onReport: (r) => { reports.push(r); onReport(r); },
-    });
-    await threads.start();
-    try {
-      const total = 100000;
-      const both = waitFor<void>((cb) => {
-        onReport = () => { if (reports.length === 2) cb(); };
-      }, 50000, 'completion reports');
-      await threads.place(2, 'sink', { total }, 1);
-      await threads.place(1, 'source', { sink: 2, total, window: 256 }, 0);
-      await both;
-      const byName = new Map(reports.map((r) => [r.name, r.values]));
-      expect(byName.get('sinkDone')).to.deep.equal({ received: total, outOfOrder: 0, replyFailures: 0 });
-      expect(byName.get('sourceDone')).to.deep.include({ completed: total, outOfOrder: 0 });
-      const stats = await threads.stats();
-      const delivered = stats.map((s) => s.counters.delivered).reduce((x, y) => x + y, 0);
-      expect(delivered).to.equal(2 * total);
-      expect(stats.every((s) => s.counters.undeliverable === 0)).to.equal(true);
-    } finally {
-      await threads.shutdown();
-    }
-  });
-
-  it('reports a terminated thread with the actors it hosted', async () => {
-    let onCrash: (c: ThreadCrash) => void = () => undefined;
-    const threads = new EngineThreads({ threads: 2, ringCapacity: 16, actorModules: [actorModule], onCrash: (c) => onCrash(c) });
-    await threads.start();
-    try {
-      await threads.place(11, 'idle', null, 0);
-      await threads.place(12, 'idle', null, 0);
-      await threads.place(13, 'idle', null, 1);
-      const crash = waitFor<ThreadCrash>((cb) => { onCrash = cb; }, 20000, 'crash report');
-      await threads.worker(0).terminate();
-      const c = await crash;
-      expect(c.threadIndex).to.equal(0);
-      expect([...c.actorIds].sort()).to.deep.equal([11, 12]);
-      expect(threads.actorsOn(1)).to.deep.equal([13]);
-    } finally {
-      await threads.shutdown();
-    }
-  });
-
-  it('reports a thread that calls process.exit, with its exit code', async () => {
-    let onCrash: (c: ThreadCrash) => void = () => undefined;
-    const threads = new EngineThreads({ threads: 2, ringCapacity: 16, actorModules: [actorModule], onCrash: (c) => onCrash(c) });
-    await threads.start();
-    try {
-      await threads.place(21, 'idle', null, 1);
-      await threads.place(22, 'exiter', null, 1);
-      const crash = waitFor<ThreadCrash>((cb) => { onCrash = cb; }, 20000, 'crash report');
-      threads.configure(22, { exit: 7 });
-      const c = await crash;
-      expect(c).to.deep.include({ threadIndex: 1, exitCode: 7 });
-      expect([...c.actorIds].sort()).to.deep.equal([21, 22]);
-      expect(threads.actorsOn(0)).to.deep.equal([]);
-    } finally {
-      await threads.shutdown();
-    }
-  });
-
-  it('refuses unknown kinds and factories that throw, and does not report a clean shutdown', async () => {
-    const crashes: ThreadCrash[] = [];
-    const threads = new EngineThreads({ threads: 1, actorModules: [actorModule], onCrash: (c) => crashes.push(c) });
-    await threads.start();
-    let err1: unknown;
-    let err2: unknown;
-    try {
-      await threads.place(1, 'nope', null, 0).catch((e) => { err1 = e; });
-      await threads.place(2, 'broken', null, 0).catch((e) => { err2 = e; });
-    } finally {
-      await threads.shutdown();
-    }
-    expect(err1).to.have.property('code', 'ERR_PLACEMENT');
-    expect(err2).to.have.property('message').that.matches(/cannot start/);
-    expect(crashes).to.deep.equal([]);
   });
 });

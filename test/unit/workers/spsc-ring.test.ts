@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SpscRing } from '../../../src/workers/ring/spsc-ring';
-import { DescKind, DescriptorCursor, NO_BUFFER, ResidualKind } from '../../../src/workers/ring/descriptor';
+import { DescKind, DescriptorCursor, NO_BUFFER } from '../../../src/workers/ring/descriptor';
+import { ResidualKind } from '../../../src/engine/command';
 import { DESCRIPTOR_BYTES, RING_HEADER_BYTES, RingHeader, assertLayout } from '../../../src/workers/ring/layout';
 
 describe('workers/ring/layout', () => {

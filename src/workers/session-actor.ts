@@ -1,12 +1,19 @@
-// SessionHost: the actor on an engine thread that takes connections handed off by the supervisor
-// (DESIGN.md §3: one session actor per I_T nexus, owning its connections) and runs each in a
-// connection handler made by a factory module, so the transport's full-feature phase (the iSCSI
-// connection after login) plugs in without this runtime knowing the protocol.
+// Session actors (DESIGN.md §3: one per I_T nexus, owning its connections and command numbering)
+// on an engine thread. SessionHost takes the connections the supervisor hands off and runs each
+// in a session actor made by the factory its transport registered, so the transport's
+// full-feature phase (the iSCSI connection after login) plugs in without this runtime knowing
+// the protocol or importing any transport.
 //
-// A factory module exports `connectionHandler: ConnectionHandlerFactory`. The handler gets the
-// adopted socket, the state the login negotiated, the bytes already read past the login and the
-// thread's EngineApi (a ThreadEngine: local units are direct calls). It reports the end of its
-// session through `ended`; the host tells the supervisor, which keeps the session registry.
+// Registration (src/transports/fabric.ts registerFabric): a transport registers its
+// ConnectionHandlerFactory under its fabric name in the thread's registry when its module loads.
+// Functions cannot cross threads, so the module that starts an engine thread (the daemon's
+// engine-thread entry, supervisor.ts `threadEntry`) imports the transports it serves; the
+// hand-off names the fabric and the host looks its factory up here.
+//
+// A session actor gets the adopted socket, the state the login negotiated, the bytes already
+// read past the login and the thread's EngineApi (a ThreadEngine: local units are direct calls).
+// It reports the end of its session through `ended`; the host tells the supervisor, which keeps
+// the session registry.
 //
 // DESIGN.md §10: each adopted socket reads into one receive buffer of its own, reused for every
 // read (no buffer allocated per read). A 'data' chunk is a view of it, valid only while the
@@ -16,6 +23,7 @@ import * as net from 'node:net';
 import type { EngineApi } from '../engine/engine-api';
 import type { ConnectionHandOff, ControlMessage, SessionHandOffState } from './messages';
 import { closeFd } from '../native';
+import { NexusError } from '../engine/result';
 
 /** What the login phase settled, as handed to the engine thread. */
 export type SessionState = SessionHandOffState;
@@ -58,18 +66,23 @@ function adoptWithReceiveBuffer(fd: number): net.Socket {
   return socket;
 }
 
-export class SessionHostError extends Error {
-  constructor(readonly code: 'ERR_HANDLER_MODULE', message: string) { super(message); }
+/** Session-actor factories of this thread, by fabric name. */
+const factories = new Map<string, ConnectionHandlerFactory>();
+
+/**
+ * Registers the session-actor factory of fabric `name` on this thread (a transport does this
+ * when its module loads; see src/transports/fabric.ts). A second, different factory for the same
+ * name is a bug.
+ */
+export function registerSessionFactory(name: string, factory: ConnectionHandlerFactory): void {
+  const had = factories.get(name);
+  if (had !== undefined && had !== factory) throw new NexusError('ERR_FABRIC', `fabric "${name}" is registered twice`);
+  factories.set(name, factory);
 }
 
-/** Loads `connectionHandler` from a module (absolute path or package name). */
-export function loadHandlerFactory(moduleName: string): ConnectionHandlerFactory {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(moduleName) as { connectionHandler?: unknown };
-  if (typeof mod.connectionHandler !== 'function') {
-    throw new SessionHostError('ERR_HANDLER_MODULE', `${moduleName} exports no connectionHandler`);
-  }
-  return mod.connectionHandler as ConnectionHandlerFactory;
+/** The factory registered for `name` on this thread. */
+export function sessionFactory(name: string): ConnectionHandlerFactory | undefined {
+  return factories.get(name);
 }
 
 export function stateOf(m: ConnectionHandOff): SessionState {
@@ -92,7 +105,6 @@ export class SessionHost {
   constructor(
     readonly threadIndex: number,
     private readonly engine: EngineApi,
-    private readonly factory: ConnectionHandlerFactory,
     private readonly post: (m: ControlMessage) => void,
   ) {}
 
@@ -120,6 +132,13 @@ export class SessionHost {
       answer(`session ${m.sessionKey} is already hosted here`);
       return;
     }
+    const factory = sessionFactory(m.fabric);
+    if (factory === undefined) {
+      closeFd(m.fd);
+      this.counters.refused++;
+      answer(`no session factory for fabric "${m.fabric}" on this thread`);
+      return;
+    }
     let socket: net.Socket;
     try {
       socket = adoptWithReceiveBuffer(m.fd);
@@ -140,7 +159,7 @@ export class SessionHost {
       this.post({ type: 'sessionEnded', sessionKey: key, threadIndex: this.threadIndex, reason });
     };
     try {
-      const handler = this.factory({
+      const handler = factory({
         socket, state: stateOf(m), pending: m.pending, engine: this.engine, threadIndex: this.threadIndex, ended,
       });
       hosted = { handler, socket, ended: false };

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EmbeddedTarget } from '../../../src/transports/local/embedded';
 import { cdb, ram, target, INIT_A } from '../engine/embedded/fixture';
 
-describe('ActorEngine smoke', function () {
+describe('runtime smoke: embedded with one engine thread', function () {
   this.timeout(20000);
   it('INQUIRY through one engine thread', async () => {
     const t = await EmbeddedTarget.start({ devices: [ram('disk0')], targets: [target()] }, { threads: 1 });

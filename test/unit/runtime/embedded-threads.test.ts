@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmbeddedTarget, ExecuteResult, LocalSession } from '../../../src/transports/local/embedded';
-import { ActorEngine, NexusProxy } from '../../../src/workers/actor-engine';
+import { Supervisor } from '../../../src/workers/supervisor';
+import type { ThreadNexus } from '../../../src/workers/thread-engine';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
 import type { Completion } from '../../../src/engine/command';
 import { cdb } from '../engine/embedded/fixture';
@@ -43,7 +44,7 @@ async function sequence(s: LocalSession): Promise<object[]> {
   return out;
 }
 
-describe('ActorEngine: the engine on worker threads', function () {
+describe('runtime: embedded sessions with the units on engine threads', function () {
   this.timeout(30000);
 
   describe('same results as the single-threaded engine', () => {
@@ -54,8 +55,7 @@ describe('ActorEngine: the engine on worker threads', function () {
         const t = await EmbeddedTarget.start(topo, { threads });
         try {
           if (threads === 2) {
-            const e = t.engine as ActorEngine;
-            expect([e.threadOf('disk0'), e.threadOf('disk1')]).to.deep.equal([0, 1]);
+            expect([t.runtime.threadOf('disk0'), t.runtime.threadOf('disk1')]).to.deep.equal([0, 1]);
           }
           results.push(await sequence(t.session(INIT)));
         } finally { await t.stop(); }
@@ -79,7 +79,7 @@ describe('ActorEngine: the engine on worker threads', function () {
     before(async () => {
       t = await EmbeddedTarget.start({
         devices: [dev('slow0'), dev('disk1')], targets: [tgt(T1, ['slow0', 'disk1'])],
-      }, { threads: 2, actor: { backstoreModule: SLOW_MODULE } });
+      }, { threads: 2, runtime: { backstoreModule: SLOW_MODULE } });
     });
     after(async () => { await t.stop(); });
 
@@ -118,9 +118,8 @@ describe('ActorEngine: the engine on worker threads', function () {
     });
 
     it('takes Data-Out that arrives after the command (dataOutLater)', async () => {
-      const e = t.engine as ActorEngine;
-      const n = e.openNexus({ targetName: T1, initiatorName: INIT, isid: '000000000005' })!;
-      const exec = (c: number[], extra: Partial<Parameters<NexusProxy['execute']>[0]> = {}): Promise<Completion> =>
+      const n = t.runtime.engine.openNexus({ targetName: T1, initiatorName: INIT, isid: '000000000005' })!;
+      const exec = (c: number[], extra: Partial<Parameters<ThreadNexus['execute']>[0]> = {}): Promise<Completion> =>
         new Promise(res => n.execute({ lun: 1, cdb: Uint8Array.from(c), tag: Math.floor(Math.random() * 1e9), attr: TaskAttr.SIMPLE,
           expectedLength: 512, ...extra }, res));
       await exec(cdb.tur(), { expectedLength: 0 });
@@ -145,7 +144,7 @@ describe('ActorEngine: the engine on worker threads', function () {
   describe('backpressure', () => {
     it('queues on a 2-slot ring and a 2-buffer pool and loses nothing', async () => {
       const t = await EmbeddedTarget.start({ devices: [dev('disk0')], targets: [tgt(T1, ['disk0'])] }, {
-        threads: 1, actor: { ringCapacity: 2, poolClasses: [{ size: 4096, count: 2 }] },
+        threads: 1, runtime: { ringCapacity: 2, poolClasses: [{ size: 4096, count: 2 }] },
       });
       try {
         const s = t.session(INIT);
@@ -154,17 +153,17 @@ describe('ActorEngine: the engine on worker threads', function () {
         for (const r of await Promise.all(writes)) expect(r.status).to.equal(Status.GOOD);
         const reads = await Promise.all(Array.from({ length: 48 }, (_, i) => s.execute(0, cdb.read10(i, 1))));
         reads.forEach((r, i) => expect(r.data.equals(block(i, 3)), `block ${i}`).to.equal(true));
-        const e = t.engine as ActorEngine;
-        expect(e.counters.queuedOps).to.be.greaterThan(0);
-        expect(e.counters.taskSetFull).to.equal(0);
+        const e = t.runtime.engine;
+        expect(e.ringCounters.queuedOps).to.be.greaterThan(0);
+        expect(e.ringCounters.taskSetFull).to.equal(0);
         expect(e.queuedOps).to.equal(0);
-        expect(e.pool.stats()[0].inUse).to.equal(0);
+        expect(t.runtime.pool.stats()[0].inUse).to.equal(0);
       } finally { await t.stop(); }
     });
 
     it('answers TASK SET FULL only past the local queue bound, and completes every command', async () => {
       const t = await EmbeddedTarget.start({ devices: [dev('slow0')], targets: [tgt(T1, ['slow0'])] }, {
-        threads: 1, actor: { ringCapacity: 2, queueBound: 4, backstoreModule: SLOW_MODULE },
+        threads: 1, runtime: { ringCapacity: 2, queueBound: 4, backstoreModule: SLOW_MODULE },
       });
       try {
         const s = t.session(INIT);
@@ -180,7 +179,7 @@ describe('ActorEngine: the engine on worker threads', function () {
 
     it('spills data larger than the largest pool class, both ways', async () => {
       const t = await EmbeddedTarget.start({ devices: [dev('disk0')], targets: [tgt(T1, ['disk0'])] }, {
-        threads: 1, actor: { poolClasses: [{ size: 4096, count: 4 }] },
+        threads: 1, runtime: { poolClasses: [{ size: 4096, count: 4 }] },
       });
       try {
         const s = t.session(INIT);
@@ -189,9 +188,9 @@ describe('ActorEngine: the engine on worker threads', function () {
         expect((await s.execute(0, cdb.write10(100, 16), { dataOut: data })).status).to.equal(Status.GOOD);
         const r = await s.execute(0, cdb.read10(100, 16));
         expect(r.data.equals(data)).to.equal(true);
-        const e = t.engine as ActorEngine;
-        expect(e.counters.spilledOut).to.equal(1);
-        expect(e.counters.spilledIn).to.equal(1);
+        const c = t.runtime.engine.ringCounters;
+        expect(c.spilledOut).to.equal(1);
+        expect(c.spilledIn).to.equal(1);
       } finally { await t.stop(); }
     });
   });
@@ -201,20 +200,20 @@ describe('ActorEngine: the engine on worker threads', function () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-actor-'));
       const file = path.join(dir, 'disk0.img');
       const restarts: number[] = [];
-      const e = await ActorEngine.create({
+      const e = await Supervisor.create({
         devices: [dev('disk0', 'fileio', 2048, file), dev('slow1')],
         targets: [tgt(T1, ['disk0']), tgt(T2, ['slow1'])],
-      }, { threads: 2, backstoreModule: SLOW_MODULE, onThreadRestart: (i, failed) => { if (!failed) restarts.push(i); } });
+      }, { threads: 2, callingThread: true, backstoreModule: SLOW_MODULE, onThreadRestart: (i, failed) => { if (!failed) restarts.push(i); } });
       try {
-        const a = new LocalSession(e.openNexus({ targetName: T1, initiatorName: INIT })!);
-        const b = new LocalSession(e.openNexus({ targetName: T2, initiatorName: INIT })!);
+        const a = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
+        const b = new LocalSession(e.engine.openNexus({ targetName: T2, initiatorName: INIT })!);
         await a.execute(0, cdb.tur());
         await b.execute(0, cdb.tur());
         // Acknowledged write on thread 0 (fileio: in the page cache when GOOD comes back).
         expect((await a.execute(0, cdb.write10(7, 1), { dataOut: block(7, 8) })).status).to.equal(Status.GOOD);
         expect(e.threadOf('disk0')).to.equal(0);
         let lost = false;
-        (a.nexus as NexusProxy).onLost = () => { lost = true; };
+        (a.nexus as ThreadNexus).onLost = () => { lost = true; };
         // The slow nexus B lives on thread 1 and is untouched by thread 0's death.
         const bInFlight = b.execute(0, cdb.write10(1, 1), { dataOut: block(1, 2) });
         await e.worker(0)!.terminate();
@@ -226,7 +225,7 @@ describe('ActorEngine: the engine on worker threads', function () {
         expect((await b.execute(0, cdb.read10(1, 1))).data.equals(block(1, 2))).to.equal(true);
         expect(restarts).to.deep.equal([0]);
         // The replacement thread re-opened the file: the acknowledged block is there.
-        const a2 = new LocalSession(e.openNexus({ targetName: T1, initiatorName: INIT })!);
+        const a2 = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
         await a2.execute(0, cdb.tur());
         const r = await a2.execute(0, cdb.read10(7, 1));
         expect(r.status).to.equal(Status.GOOD);
@@ -238,10 +237,10 @@ describe('ActorEngine: the engine on worker threads', function () {
     });
 
     it('completes the dead thread\'s in-flight commands aborted, with the nexus closed', async () => {
-      const e = await ActorEngine.create({ devices: [dev('slow0')], targets: [tgt(T1, ['slow0'])] },
-        { threads: 1, backstoreModule: SLOW_MODULE });
+      const e = await Supervisor.create({ devices: [dev('slow0')], targets: [tgt(T1, ['slow0'])] },
+        { threads: 1, callingThread: true, backstoreModule: SLOW_MODULE });
       try {
-        const a = new LocalSession(e.openNexus({ targetName: T1, initiatorName: INIT })!);
+        const a = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
         await a.execute(0, cdb.tur());
         const inflight = a.execute(0, cdb.read10(0, 1));
         await new Promise(res => setTimeout(res, 20));
@@ -250,7 +249,7 @@ describe('ActorEngine: the engine on worker threads', function () {
         expect(r.aborted).to.equal(true);
         expect(a.nexus.isClosed).to.equal(true);
         await e.whenReady(0);
-        const a2 = new LocalSession(e.openNexus({ targetName: T1, initiatorName: INIT })!);
+        const a2 = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
         const ua = await a2.execute(0, cdb.tur());
         expect([ua.senseKey, ua.asc, ua.ascq]).to.deep.equal([6, 0x29, 0x00]);
       } finally { await e.close(); }

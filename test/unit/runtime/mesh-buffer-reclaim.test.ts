@@ -1,14 +1,14 @@
 // Supervision of the engine-thread mesh and the shared buffer pool (buffer-pool.ts owner tags,
-// session-threads.ts recovery): a thread that dies holding Data-Out buffers it adopted from a
+// supervisor.ts recovery): a thread that dies holding Data-Out buffers it adopted from a
 // peer gives them back before its replacement starts, while the other thread keeps serving.
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { available } from '../../../src/native';
-import { BufferRecovery, SessionThreads } from '../../../src/workers/session-threads';
-import { SLOW_MODULE, dev, tgt } from '../actor-engine/helpers';
+import { BufferRecovery, Supervisor } from '../../../src/workers/supervisor';
+import { SLOW_MODULE, dev, tgt } from './helpers';
 
-const HANDLER = path.join(__dirname, 'fixtures', 'scsi-handler.ts');
+const ENTRY = path.join(__dirname, 'fixtures', 'scsi-entry.ts');
 const TARGET = 'iqn.2024-01.test:reclaim';
 const LOCAL_TARGET = 'iqn.2024-01.test:reclaim-local';
 const CLASSES = [{ size: 4096, count: 16 }, { size: 65536, count: 4 }];
@@ -33,7 +33,7 @@ class Client {
 }
 
 /** Buffers of class 0 whose state word names `owner` (scan through the public ownerOf). */
-function ownedBy(threads: SessionThreads, owner: number): number {
+function ownedBy(threads: Supervisor, owner: number): number {
   let n = 0;
   for (let i = 0; i < CLASSES[0].count; i++) if (threads.pool.ownerOf(i) === owner) n++;
   return n;
@@ -46,15 +46,15 @@ function ownedBy(threads: SessionThreads, owner: number): number {
   it('a thread killed while its unit writes Data-Out from a peer returns those buffers; the peer keeps serving', async () => {
     const recoveries: BufferRecovery[] = [];
     // slow1 is homed on thread 1 and takes 150 ms per write: its Data-Out stays adopted there.
-    const threads = await SessionThreads.create({
+    const threads = await Supervisor.create({
       devices: [dev('d0'), dev('slow1')],
       targets: [tgt(TARGET, ['d0', 'slow1']), tgt(LOCAL_TARGET, ['d0'])],
-    }, { threads: 2, handlerModule: HANDLER, backstoreModule: SLOW_MODULE, poolClasses: CLASSES, onBuffersReclaimed: r => recoveries.push(r) });
+    }, { threads: 2, threadEntry: ENTRY, backstoreModule: SLOW_MODULE, poolClasses: CLASSES, onBuffersReclaimed: r => recoveries.push(r) });
     const accepted: net.Socket[] = [];
     const server = net.createServer(s => {
       accepted.push(s);
       s.once('data', () => {
-        void threads.handOff({
+        void threads.handOff({ fabric: 'scsi',
           socket: s,
           state: {
             targetName: TARGET, initiatorName: 'iqn.2024-01.test:host', isid: '400001370001', tsih: 1, cid: 0, tpgt: 1,

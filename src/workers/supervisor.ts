@@ -1,22 +1,38 @@
-// The supervisor's side of sessions on engine threads (DESIGN.md §3, §10): the supervisor accepts
-// connections and runs their login (control plane); at the full feature phase it places the
-// session on an engine thread and hands the socket over. From then on it is never on the data
-// path: commands run on that thread (ThreadEngine), reaching units homed elsewhere through the
-// ring mesh between engine threads.
+// The supervisor (DESIGN.md §3, §10): placement and supervision of the one actor runtime.
 //
-// Placement: device i is homed on thread i mod N; a session goes to the thread that hosts most of
-// the units its initiator sees, a tie to the thread with fewest sessions (session-registry.ts).
+//   supervisor (main thread)          engine thread 0..N-1 (engine-thread.ts)      calling thread
+//   ─ login phase, directory  ─ctl─▶  Scheduler ─ LUN actors (lun-actor.ts)         (embedded, or
+//   ─ places sessions, hands           ├ ThreadEngine (thread-engine.ts)           engine.threads 0)
+//     sockets over                     └ SessionHost ─ session actors              Scheduler + the
+//   ─ replaces dead threads            ◀──── SPSC ring per ordered pair ────▶      same parts
+//
+// Members of the mesh: N engine threads (worker_threads), each a Scheduler hosting the LUN
+// actors of its home devices and the session actors placed on it; plus, when asked (embedded
+// mode, or `threads: 0`), the calling thread as member N, running the same parts
+// (startEngineThread) with its sessions' commands: local units are direct calls, units on
+// engine threads go through the rings. With 0 engine threads the calling thread is the only
+// member and hosts every unit, so every command is a direct call.
+//
+// Placement: device i is homed on engine thread i mod N (on the calling thread when N = 0); a
+// session handed over by a transport goes to the engine thread that hosts most of the units its
+// initiator sees, a tie to the thread with fewest sessions (session-registry.ts).
+//
+// Transports: the supervisor names none. A transport whose sessions run on engine threads
+// registers its session factory under its fabric name (session-actor.ts, via
+// src/transports/fabric.ts) in the module the threads start from (`threadEntry`, given by the
+// daemon); the hand-off names the fabric.
 //
 // Supervision: an engine thread that dies is replaced on the same rings (published descriptors of
 // the dead thread refer to nexuses every peer drops at peerDown, so none executes). Its sessions
 // are gone: their sockets closed with the thread and the initiators log in again, which places
-// them on the replacement once it serves. Peers lose only the nexuses that had units there.
+// them on the replacement once it serves. Peers (the calling thread too) lose only the nexuses
+// that had units there; their commands in flight there complete aborted.
 // Acknowledged writes are safe: a write is acknowledged after pwrite returned, into the page
 // cache of the file, which the replacement's fresh descriptor reads.
 //
 // Pool buffers of a dead thread (buffer-pool.ts owner tags), recovered before its replacement
 // starts, one death at a time:
-//   1. peerDown to every serving thread; each fails what it had in flight there, drops unread
+//   1. peerDown to every serving member; each fails what it had in flight there, drops unread
 //      what the dead thread sent it, and answers peerDownDone (bounded wait: PEER_DOWN_WAIT_MS).
 //   2. The rings into the dead thread are drained here (it was their only consumer and is gone):
 //      a buffer a descriptor there carries is freed if its sender still holds it, i.e. the dead
@@ -28,42 +44,76 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Engine } from '../engine/engine';
+import { Engine, EngineOptions } from '../engine/engine';
 import { NullBackstore } from '../engine/backstores/null';
 import type { EngineApi } from '../engine/engine-api';
 import type { TargetConfig } from '../engine/topology';
-import type { ActorTopology } from './actor-engine';
+import type { EngineSettings, Topology } from '../engine/topology';
+import { NexusError } from '../engine/result';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
 import { RingMesh } from './scheduler';
+import type { ThreadEngine } from './thread-engine';
 import { SpscRing } from './ring/spsc-ring';
 import { NO_BUFFER } from './ring/descriptor';
 import { SPILL_BUFFER } from './actor-protocol';
 import { SessionRegistry, SessionEntry, placeSession, sessionKeyOf } from './session-registry';
-import type { SessionState } from './session-host';
-import type { SessionThreadData } from './session-thread';
+import type { SessionState } from './session-actor';
+import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
 
-export interface SessionThreadsOptions {
-  /** Engine threads (default topology.engine.threads, else 1). */
+/** What the runtime needs of a topology. */
+export type RuntimeTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings>; stateDir?: string };
+
+export interface SupervisorOptions {
+  /** Engine threads, 0..64 (default topology.engine.threads, else 1). */
   readonly threads?: number;
-  /** Module exporting connectionHandler, loaded by every engine thread. */
-  readonly handlerModule: string;
+  /**
+   * The calling thread joins the mesh as member N and runs sessions there (`here`): embedded
+   * mode. Always so with 0 engine threads, where it hosts every unit too.
+   */
+  readonly callingThread?: boolean;
+  /**
+   * Entry module of the engine threads (default engine-thread.ts): the daemon's entry imports the
+   * transports whose session factories must be registered on every thread, then runs
+   * runEngineThread().
+   */
+  readonly threadEntry?: string;
+  /** How the calling thread's units open backstores, log and persist reservations (not cloneable). */
+  readonly here?: EngineOptions;
+  /** Slots per ring, a power of two (default 1024). */
   readonly ringCapacity?: number;
   readonly poolClasses?: readonly SizeClass[];
   /** Busy-poll window of every engine thread's loop, sockets and rings (busy-poll.ts; 0 = off). */
   readonly busyPollMicros?: number;
+  /** Module exporting openBackstore(cfg) for every member (tests); default the standard one. */
   readonly backstoreModule?: string;
+  /** Operations queued locally (ring full, pool empty) before TASK SET FULL (default 4096). */
+  readonly queueBound?: number;
   /** Replacement threads per index before it stays down (default 3). */
   readonly maxRestarts?: number;
   readonly onThreadRestart?: (threadIndex: number, failed: boolean) => void;
+  /** An engine thread exited without being asked to (before its recovery starts). */
+  readonly onThreadExit?: (exit: ThreadExit) => void;
   /** The pool buffers a dead thread held were recovered (before its replacement starts). */
   readonly onBuffersReclaimed?: (r: BufferRecovery) => void;
   /** A hosted session ended on its thread (logout, connection loss, closed on request, thread death). */
   readonly onSessionEnded?: (entry: SessionEntry, reason: string) => void;
 }
 
-/** What recovering a dead thread's pool buffers found (session-threads.ts header, steps 1-3). */
+/** An engine thread that exited without being asked to, with the actors it hosted. */
+export interface ThreadExit {
+  readonly threadIndex: number;
+  readonly exitCode: number;
+  /** Message of the uncaught error, if the thread died of one. */
+  readonly error: string;
+  /** Devices whose LUN actors it hosted. */
+  readonly units: readonly string[];
+  /** Registry keys of the sessions it hosted. */
+  readonly sessions: readonly string[];
+}
+
+/** What recovering a dead thread's pool buffers found (supervisor.ts header, steps 1-3). */
 export interface BufferRecovery {
   readonly threadIndex: number;
   /** Buffers tagged with the dead thread, freed by reclaim. */
@@ -81,6 +131,8 @@ export const PEER_DOWN_WAIT_MS = 2000;
 export type LoginOutcome = Omit<SessionState, 'sessionKey'>;
 
 export interface HandOffRequest {
+  /** Fabric whose registered session factory takes the connection there (session-actor.ts). */
+  readonly fabric: string;
   readonly socket: net.Socket;
   readonly state: LoginOutcome;
   /** Bytes the login codec read past the last Login Request (its framer's leftovers). */
@@ -108,12 +160,16 @@ interface Waiter<T> { readonly thread: number; readonly resolve: (v: T) => void 
 /** A hand-off on its way to a thread: the descriptor sent and which socket it is. */
 interface HandOffWaiter extends Waiter<string> { readonly fd: number; readonly identity: number }
 
-export class SessionThreads {
+export class Supervisor {
   readonly registry: SessionRegistry;
   readonly pool: BufferPool;
   private readonly mesh: RingMesh;
   private readonly threadList: Thread[] = [];
   private readonly homeThread: number[];
+  /** The calling thread's member (index `threads`), when it takes part. */
+  private here: EngineThreadParts | undefined;
+  private readonly hereIndex: number;
+  private readonly members: number;
   private readonly handOffs = new Map<number, HandOffWaiter>();
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
@@ -129,31 +185,37 @@ export class SessionThreads {
   private stopping = false;
 
   private constructor(
-    private readonly topology: ActorTopology,
+    private readonly topology: RuntimeTopology,
     /** Placeholder units only: answers the login phase (canSee, groupFor, targetConfig). */
     readonly directory: Engine,
-    private readonly opts: SessionThreadsOptions,
+    private readonly opts: SupervisorOptions,
     readonly threads: number,
   ) {
     this.registry = new SessionRegistry(threads);
     this.pool = BufferPool.create({ classes: opts.poolClasses });
-    this.mesh = RingMesh.create(threads, opts.ringCapacity ?? 1024);
-    this.homeThread = topology.devices.map((_, i) => i % threads);
+    const calling = threads === 0 || opts.callingThread === true;
+    this.hereIndex = calling ? threads : -1;
+    this.members = threads + (calling ? 1 : 0);
+    this.mesh = RingMesh.create(this.members, opts.ringCapacity ?? 1024);
+    this.homeThread = topology.devices.map((_, i) => (threads === 0 ? 0 : i % threads));
     for (let t = 0; t < threads; t++) {
       this.threadList.push({ index: t, worker: null, up: false, failed: false, generation: 0, restarts: 0, readyWaiters: [], closed: null });
     }
   }
 
-  static async create(topology: ActorTopology, opts: SessionThreadsOptions): Promise<SessionThreads> {
+  static async create(topology: RuntimeTopology, opts: SupervisorOptions = {}): Promise<Supervisor> {
     const threads = opts.threads ?? topology.engine?.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-      throw Object.assign(new RangeError(`SessionThreads needs 1..64 threads, got ${threads}`), { code: 'ERR_TOPOLOGY' });
+    if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
+      throw new NexusError('ERR_TOPOLOGY', `engine threads must be 0..64, got ${threads}`);
     }
     const directory = await Engine.create({ devices: topology.devices, targets: topology.targets }, {
       openBackstore: cfg => Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
-    const s = new SessionThreads(topology, directory, opts, threads);
+    const s = new Supervisor(topology, directory, opts, threads);
     try {
+      if (s.hereIndex >= 0) {
+        s.here = await startEngineThread(s.dataFor(s.hereIndex, 0), m => s.fromHere(m), opts.here);
+      }
       await Promise.all(s.threadList.map(t => s.spawn(t)));
     } catch (err) {
       await s.close();
@@ -182,6 +244,15 @@ export class SessionThreads {
     if (n) void n.close('logout');
     return placeSession(unitThreads, this.threadList.map(t => t.up), t => this.registry.load(t));
   }
+
+  /** TSIH of the live session of (initiator, ISID, target, portal group) on an engine thread. */
+  findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined {
+    return this.registry.get(sessionKeyOf(initiatorName, isid, targetName, tpgt))?.tsih;
+  }
+
+  sessionByTsih(tsih: number): SessionEntry | undefined { return this.registry.byTsihOf(tsih); }
+
+  get sessionCount(): number { return this.registry.size; }
 
   /**
    * RFC 7143 6.3.5 session reinstatement: a login with the ISID of a live session and TSIH 0
@@ -236,7 +307,7 @@ export class SessionThreads {
     const identity = socketIdentity(fd);
     const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve, fd, identity }));
     postControl(t.worker!, {
-      type: 'connectionHandOff', handOffId, fd, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
+      type: 'connectionHandOff', handOffId, fd, fabric: req.fabric, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
       isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
       params: s.params, pending,
     });
@@ -264,6 +335,20 @@ export class SessionThreads {
     if (timer) clearTimeout(timer);
   }
 
+  /**
+   * The engine API on the calling thread (embedded mode, `threads: 0`): sessions opened here
+   * reach units homed here directly and units on engine threads through the rings.
+   */
+  get engine(): ThreadEngine {
+    if (!this.here) throw new NexusError('ERR_NO_CALLING_THREAD', 'the calling thread is not a member of this runtime');
+    return this.here.engine;
+  }
+
+  /** Counters of the calling thread's member (ring client, scheduler), when it takes part. */
+  hereCounters(): { [name: string]: number } | undefined {
+    return this.here ? memberCounters(this.here) : undefined;
+  }
+
   // ---- diagnostics ---------------------------------------------------------------------------
 
   /** Counters of every serving thread (ThreadEngine, rings, scheduler, sessions). */
@@ -286,11 +371,17 @@ export class SessionThreads {
     return new Promise(res => t.readyWaiters.push(res));
   }
 
-  /** Ends every session, flushes and closes the units, stops the threads. */
+  /**
+   * Ends every session, flushes and closes the units, stops the threads. The calling thread's
+   * nexuses close first, while the units they reach still serve.
+   */
   async close(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const here = this.here;
+    if (here) await here.engine.close();
     await Promise.all(this.threadList.map(t => this.stop(t)));
+    if (here) await here.lun.close();
     await this.directory.close();
   }
 
@@ -318,6 +409,7 @@ export class SessionThreads {
           // And the other way: a thread that was still starting when a peer died got peerDown.
           postControl(t.worker!, { type: 'peerUp', threadIndex: o.index });
         }
+        if (this.here) meshControl(this.here, this.hereIndex, { type: 'peerUp', threadIndex: t.index });
         for (const w of t.readyWaiters.splice(0)) w();
         break;
       }
@@ -340,12 +432,9 @@ export class SessionThreads {
         if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
         break;
       }
-      case 'meshSpill': {
-        // Rare by construction (data larger than the largest pool class): relayed, not carried.
-        const to = this.threadList[m.toThread];
-        if (to?.worker && to.up) postControl(to.worker, m);
+      case 'meshSpill':
+        this.relaySpill(m);
         break;
-      }
       case 'peerDownDone':
         this.acked(m.threadIndex, t.index);
         break;
@@ -363,25 +452,47 @@ export class SessionThreads {
     a.done();
   }
 
-  private spawn(t: Thread): Promise<void> {
-    const data: SessionThreadData = {
-      threadIndex: t.index,
-      threads: this.threads,
-      generation: t.generation,
+  /** What mesh member `index` is built from. */
+  private dataFor(index: number, generation: number): EngineThreadData {
+    return {
+      threadIndex: index,
+      threads: this.members,
+      generation,
       devices: this.topology.devices,
       targets: this.topology.targets,
       homeThread: this.homeThread,
-      rings: this.mesh.forThread(t.index),
+      rings: this.mesh.forThread(index),
       pool: this.pool.handle(),
-      scheduler: { pollMicros: this.opts.busyPollMicros ?? 0 },
+      scheduler: { pollMicros: index === this.hereIndex ? 0 : this.opts.busyPollMicros ?? 0 },
       backstoreModule: this.opts.backstoreModule ?? '',
-      handlerModule: this.opts.handlerModule,
       stateDir: this.topology.stateDir ?? '',
+      queueBound: this.opts.queueBound ?? 0,
     };
+  }
+
+  /** What the calling thread's member posts: spills to relay, peerDown acknowledgements. */
+  private fromHere(m: ControlMessage): void {
+    if (m.type === 'meshSpill') this.relaySpill(m);
+    else if (m.type === 'peerDownDone') this.acked(m.threadIndex, this.hereIndex);
+  }
+
+  private relaySpill(m: ControlMessage & { type: 'meshSpill' }): void {
+    // Rare by construction (data larger than the largest pool class): relayed, not carried.
+    if (m.toThread === this.hereIndex) {
+      if (this.here) meshControl(this.here, this.hereIndex, m);
+      return;
+    }
+    const to = this.threadList[m.toThread];
+    if (to?.worker && to.up) postControl(to.worker, m);
+  }
+
+  private spawn(t: Thread): Promise<void> {
+    const data = this.dataFor(t.index, t.generation);
     const ts = __filename.endsWith('.ts');
-    const w = new Worker(path.join(__dirname, ts ? 'session-thread.ts' : 'session-thread.js'), {
-      execArgv: ts ? ['--require', 'tsx/cjs'] : [],
-      workerData: { sessionThread: true, data },
+    const entry = this.opts.threadEntry ?? path.join(__dirname, ts ? 'engine-thread.ts' : 'engine-thread.js');
+    const w = new Worker(entry, {
+      execArgv: entry.endsWith('.ts') ? ['--require', 'tsx/cjs'] : [],
+      workerData: { engineThread: true, data },
     });
     t.worker = w;
     let startError = '';
@@ -396,15 +507,14 @@ export class SessionThreads {
       w.on('error', (e: Error) => { startError = e.message; });
       w.on('exit', (code: number) => {
         if (!t.up && t.worker === w) {
-          reject(Object.assign(new Error(`engine thread ${t.index} failed to start: ${startError || `exit ${code}`}`),
-            { code: 'ERR_THREAD_START' }));
+          reject(new NexusError('ERR_THREAD_START', `engine thread ${t.index} failed to start: ${startError || `exit ${code}`}`));
         }
-        this.onExit(t, w);
+        this.onExit(t, w, code, startError);
       });
     });
   }
 
-  private onExit(t: Thread, w: Worker): void {
+  private onExit(t: Thread, w: Worker, exitCode: number, error: string): void {
     if (t.worker !== w) return;
     const wasUp = t.up;
     t.up = false;
@@ -420,6 +530,9 @@ export class SessionThreads {
     // A dead thread acknowledges nothing (even one that never finished starting): stop waiting for it.
     for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
     if (this.stopping || !wasUp) return;
+    const sessions = this.registry.all().filter(e => e.thread === t.index).map(e => e.key);
+    const units = this.topology.devices.filter((_, i) => this.homeThread[i] === t.index).map(d => d.name);
+    this.opts.onThreadExit?.({ threadIndex: t.index, exitCode, error, units, sessions });
     // Its connections died with it (the worker's handles closed); initiators log in again.
     for (const e of this.registry.removeThread(t.index)) {
       for (const c of this.closing.get(e.key) ?? []) c.resolve();
@@ -434,14 +547,18 @@ export class SessionThreads {
   private async recover(t: Thread): Promise<void> {
     // Threads still starting count too: their schedulers may already read rings from `t`.
     const survivors = this.threadList.filter(o => o !== t && o.worker);
+    const here = this.here;
     let acknowledged = true;
-    if (survivors.length > 0) {
+    if (survivors.length > 0 || here) {
       let timer: NodeJS.Timeout | undefined;
       acknowledged = await new Promise<boolean>(resolve => {
-        this.peerDownAcks.set(t.index, { waiting: new Set(survivors.map(o => o.index)), done: () => resolve(true) });
+        const waiting = new Set(survivors.map(o => o.index));
+        if (here) waiting.add(this.hereIndex);
+        this.peerDownAcks.set(t.index, { waiting, done: () => resolve(true) });
         timer = setTimeout(() => resolve(false), PEER_DOWN_WAIT_MS);
         timer.unref();
         for (const o of survivors) postControl(o.worker!, { type: 'peerDown', threadIndex: t.index });
+        if (here) meshControl(here, this.hereIndex, { type: 'peerDown', threadIndex: t.index }, m => this.fromHere(m));
       });
       clearTimeout(timer);
       this.peerDownAcks.delete(t.index);
@@ -472,7 +589,7 @@ export class SessionThreads {
   private drainInto(d: number): number {
     let freed = 0;
     const inbound = this.mesh.forThread(d).inbound;
-    for (let from = 0; from < this.threads; from++) {
+    for (let from = 0; from < this.members; from++) {
       const h = inbound[from];
       if (from === d || h === null) continue;
       const ring = SpscRing.attach(h);
@@ -482,9 +599,9 @@ export class SessionThreads {
         if (b !== NO_BUFFER && b !== SPILL_BUFFER && this.pool.isHandle(b) && this.pool.putIfOwner(b, from)) freed++;
       }
       ring.consume(n);
-      const out = this.threadList[from];
+      const out = this.threadList[from]; // undefined for the calling thread, which never dies
       const toDead = this.mesh.forThread(from).inbound[d];
-      if (!out.worker && toDead !== null) {
+      if (out !== undefined && !out.worker && toDead !== null) {
         const r = SpscRing.attach(toDead);
         r.consume(r.peek());
       }

@@ -1,11 +1,11 @@
 import { BufferPool } from '../../../src/workers/buffer-pool';
 import { RingMesh } from '../../../src/workers/scheduler';
-import { SessionThreadParts, meshControl, startSessionThread } from '../../../src/workers/session-thread';
+import { EngineThreadParts, meshControl, startEngineThread } from '../../../src/workers/engine-thread';
 import type { ControlMessage } from '../../../src/workers/messages';
 import type { CommandRequest, Completion } from '../../../src/engine/command';
 import { TaskAttr } from '../../../src/engine/spec/status';
 import type { NexusApi } from '../../../src/engine/engine-api';
-import { dev, tgt } from '../actor-engine/helpers';
+import { dev, tgt } from './helpers';
 
 export const TARGET = 'iqn.2024-01.test:mesh';
 export const TOPOLOGY = { devices: [dev('d0'), dev('d1')], targets: [tgt(TARGET, ['d0', 'd1'])] };
@@ -15,17 +15,17 @@ export const TOPOLOGY = { devices: [dev('d0'), dev('d1')], targets: [tgt(TARGET,
  * rings (the rings do not care which OS thread drains them): device d0 is homed on thread 0,
  * d1 on thread 1, so LUN 0 is local and LUN 1 remote for a session on thread 0.
  */
-export async function startMesh(ringCapacity = 64): Promise<{ parts: SessionThreadParts[]; pool: BufferPool; close(): Promise<void> }> {
+export async function startMesh(ringCapacity = 64): Promise<{ parts: EngineThreadParts[]; pool: BufferPool; close(): Promise<void> }> {
   const mesh = RingMesh.create(2, ringCapacity);
   const pool = BufferPool.create({});
-  const parts: SessionThreadParts[] = [];
+  const parts: EngineThreadParts[] = [];
   const post = (m: ControlMessage): void => {
     if (m.type === 'meshSpill') meshControl(parts[m.toThread], m.toThread, m);
   };
   for (let t = 0; t < 2; t++) {
-    parts.push(await startSessionThread({
+    parts.push(await startEngineThread({
       threadIndex: t, threads: 2, generation: 0, devices: TOPOLOGY.devices, targets: TOPOLOGY.targets, homeThread: [0, 1],
-      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', handlerModule: '', stateDir: '',
+      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', stateDir: '', queueBound: 0,
     }, post));
   }
   return {

@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { available, dupFd, closeFd, isNativeError } from '../../../src/native';
-import { HandOffResult, SessionThreads } from '../../../src/workers/session-threads';
+import { HandOffResult, Supervisor } from '../../../src/workers/supervisor';
 import { closeOrphanedDescriptor, socketFd, socketIdentity } from '../../../src/workers/socket-handoff';
-import { dev, tgt } from '../actor-engine/helpers';
+import { dev, tgt } from './helpers';
 
-const HANDLER = path.join(__dirname, 'fixtures', 'echo-handler.ts');
+const ENTRY = path.join(__dirname, 'fixtures', 'echo-entry.ts');
 const TARGET = 'iqn.2024-01.test:t1';
 
 /** Collects what a client receives and whether the peer ended (FIN) or reset the connection. */
@@ -34,16 +34,16 @@ class Client {
 
 (available ? describe : describe.skip)('socket hand-off to an engine thread', function () {
   this.timeout(20000);
-  let threads: SessionThreads;
+  let threads: Supervisor;
   let server: net.Server;
   let port: number;
   let accepted: net.Socket[] = [];
   let onLogin: (s: net.Socket, first: Buffer) => void = () => undefined;
 
   before(async () => {
-    threads = await SessionThreads.create(
+    threads = await Supervisor.create(
       { devices: [dev('d0'), dev('d1')], targets: [tgt(TARGET, ['d0', 'd1'])] },
-      { threads: 2, handlerModule: HANDLER },
+      { threads: 2, threadEntry: ENTRY },
     );
     server = net.createServer(s => {
       accepted.push(s);
@@ -103,7 +103,7 @@ class Client {
     onLogin = (s, first) => {
       // "LOGIN\n" is the login; what follows it in the same chunk was read past the login.
       expect(first.subarray(0, 6).toString('latin1')).to.equal('LOGIN\n');
-      results.push(threads.handOff({
+      results.push(threads.handOff({ fabric: 'echo',
         socket: s,
         state: {
           targetName: TARGET, initiatorName: 'iqn.2024-01.test:i1', isid: '400001370000', tsih: 7, cid: 0, tpgt: 1,
@@ -142,13 +142,42 @@ class Client {
     c.socket.destroy();
   });
 
+  it('refuses a fabric the thread has no factory for, and a factory that throws; the registry forgets both', async () => {
+    const results: Promise<HandOffResult>[] = [];
+    const fabrics = ['nope', 'broken'];
+    onLogin = s => {
+      const fabric = fabrics[results.length];
+      results.push(threads.handOff({
+        fabric, socket: s,
+        state: {
+          targetName: TARGET, initiatorName: `iqn.2024-01.test:${fabric}`, isid: '400001370009', tsih: 30 + results.length, cid: 0,
+          tpgt: 1, statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
+        },
+      }));
+    };
+    for (let i = 0; i < fabrics.length; i++) {
+      const c = new Client(port);
+      c.socket.write('LOGIN\n');
+      await c.until(() => results.length > i);
+      const r = await results[i];
+      expect(r.ok).to.equal(false);
+      await c.until(() => c.fin || c.error !== null);
+      expect(c.fin || c.error !== null).to.equal(true);
+      c.socket.destroy();
+    }
+    const [nope, broken] = await Promise.all(results);
+    expect(nope).to.have.property('error').that.matches(/no session factory for fabric "nope"/);
+    expect(broken).to.have.property('error').that.matches(/connection handler failed: cannot start/);
+    expect(threads.registry.size).to.equal(0);
+  });
+
   it('reinstatement closes the old session on its thread and places the new one', async () => {
     const state = {
       targetName: TARGET, initiatorName: 'iqn.2024-01.test:i2', isid: '400001370001', tsih: 9, cid: 0, tpgt: 1,
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
     const results: Promise<HandOffResult>[] = [];
-    onLogin = s => { results.push(threads.handOff({ socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
+    onLogin = s => { results.push(threads.handOff({ fabric: 'echo', socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
     const a = new Client(port);
     a.socket.write('LOGIN\n');
     await a.until(() => a.bytes.length >= 3);
@@ -173,7 +202,7 @@ class Client {
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
     const results: Promise<HandOffResult>[] = [];
-    onLogin = s => { results.push(threads.handOff({ socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
+    onLogin = s => { results.push(threads.handOff({ fabric: 'echo', socket: s, state, finalResponse: Buffer.from('OK\n', 'latin1') })); };
     const a = new Client(port);
     a.socket.write('LOGIN\n');
     await a.until(() => a.bytes.length >= 3);

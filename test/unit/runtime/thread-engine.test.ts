@@ -3,7 +3,7 @@ import { Engine } from '../../../src/engine/engine';
 import { Status, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
 import type { Completion } from '../../../src/engine/command';
 import type { NexusApi } from '../../../src/engine/engine-api';
-import { block } from '../actor-engine/helpers';
+import { block } from './helpers';
 import { TARGET, TOPOLOGY, run, startMesh } from './mesh-helpers';
 
 const IDENT = { targetName: TARGET, initiatorName: 'iqn.2024-01.test:i1', isid: '400001370000', tpgt: 1 };

@@ -1,39 +1,41 @@
-// An engine thread hosting LUN actors (DESIGN.md §3), started by ActorEngine (actor-engine.ts).
+// LUN actors (DESIGN.md §3): one per exported device, hosted by the scheduler of the engine
+// thread the device is homed on (supervisor.ts placement), or by the calling thread's scheduler
+// in embedded mode with 0 engine threads. A LUN actor owns its unit: the task set, ordering,
+// reservations and the device handler with its backstore.
 //
-// The thread owns an Engine built from the whole topology, in which only its *home* devices have
-// real backstores; every other device is an inert placeholder (a null store, no file opened) so
-// the LUN maps are complete on every thread: REPORT LUNS, LUN masking and "LOGICAL UNIT NOT
-// SUPPORTED" answer the same wherever a command lands. Placeholders never receive commands: the
-// supervisor routes a command to the home thread of the unit its LUN maps to.
+// Every scheduler's LunActorHost owns an Engine built from the whole topology, in which only its
+// *home* devices have real backstores; every other device is an inert placeholder (a null store,
+// no file opened) so the LUN maps are complete on every thread: REPORT LUNS, LUN masking and
+// "LOGICAL UNIT NOT SUPPORTED" answer the same wherever a command lands. Placeholders never
+// receive commands: a session's ThreadEngine (thread-engine.ts) sends a command to the home
+// thread of the unit its LUN maps to.
 //
-// Commands arrive as descriptors on the request ring, addressed to a LUN actor (or to the
-// thread actor for unmapped LUNs, nexus close and nexus-wide TMFs); completions go back on the
-// completion ring with inline sense and Data-In in a pool buffer. When the completion ring is
-// full, completions wait in an outbox and are retried when the supervisor frees slots.
+// Commands arrive as descriptors addressed to a LUN actor from a peer thread's completion sink;
+// completions go back with inline sense and Data-In in a pool buffer. When the ring back is
+// full, completions wait in an outbox and are retried when the sender frees slots.
 //
 // Pool buffers (buffer-pool.ts ownership): a buffer received in a descriptor is adopted from
-// its sender (the supervisor, or the engine thread whose completion sink sent it) before it is
-// read, so if this thread dies while using it the supervisor's reclaim of this thread's owner id
-// returns it. A buffer that cannot be adopted is not the sender's any more: its data is not used
-// and it is not put.
+// its sender (the engine thread whose completion sink sent it) before it is read, so if this
+// thread dies while using it the supervisor's reclaim of this thread's owner id returns it. A
+// buffer that cannot be adopted is not the sender's any more: its data is not used and it is
+// not put.
 
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Engine } from '../engine/engine';
+import { Engine, EngineOptions } from '../engine/engine';
+import { NexusError } from '../engine/result';
 import type { ItNexus } from '../engine/nexus';
 import type { Completion, CommandRequest } from '../engine/command';
 import { TmfFunction, TmfResponse } from '../engine/spec/status';
 import { NullBackstore } from '../engine/backstores/null';
 import { openBackstore as standardOpen } from '../engine/backstores';
-import type { DeviceConfig } from '../engine/topology';
+import type { DeviceConfig, TargetConfig } from '../engine/topology';
 import type { Backstore } from '../engine/types';
 import { BufferPool, SUPERVISOR_OWNER } from './buffer-pool';
-import { ControlMessage, postControl, receiveControl } from './messages';
 import { DescKind, DescriptorCursor, NO_BUFFER } from './ring/descriptor';
 import { decodeNexusIdentity } from './ring-client';
 import { Actor, Scheduler } from './scheduler';
-import {
-  DescFlag, LunThreadData, MAIN_ACTOR, NexusCloseFn, SPILL_BUFFER, THREAD_ACTOR, fromDescAttr, lunActorId, sinkThread,
-} from './actor-protocol';
+import type { BufferPoolHandle } from './buffer-pool';
+import type { SchedulerOptions, ThreadRings } from './scheduler';
+import { DescFlag, NexusCloseFn, SPILL_BUFFER, lunActorId, sinkThread } from './actor-protocol';
 
 /** Pool owner id of the thread that sent a descriptor from actor `source`. */
 export function senderOwner(source: number): number {
@@ -72,7 +74,21 @@ interface LateData {
   handle: number;
 }
 
-type OpenStore = (cfg: DeviceConfig) => Promise<Backstore>;
+export type OpenStore = (cfg: DeviceConfig) => Promise<Backstore>;
+
+/** What one scheduler's LUN actors are built from (structured-clone safe but `rings`' owner). */
+export interface LunHostConfig {
+  readonly threadIndex: number;
+  readonly devices: readonly DeviceConfig[];
+  readonly targets: readonly TargetConfig[];
+  /** Names of the devices whose logical units live on this scheduler. */
+  readonly home: readonly string[];
+  readonly rings: ThreadRings;
+  readonly pool: BufferPoolHandle;
+  readonly scheduler: SchedulerOptions;
+  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
+  readonly stateDir: string;
+}
 
 /** Sends spilled Data-In towards the actor `dest` that asked for it. */
 export type SpillSender = (dest: number, sequence: number, bytes: Uint8Array) => void;
@@ -113,7 +129,7 @@ class OpTable<T> {
   }
 }
 
-export class LunThreadHost {
+export class LunActorHost {
   private readonly nexuses = new Map<number, ItNexus>();
   private readonly late = new OpTable<LateData>();
   /** Spilled Data-Out that arrived before its COMMAND descriptor was read. */
@@ -137,17 +153,18 @@ export class LunThreadHost {
    * Opens the thread's Engine (real backstores for home devices, placeholders for the others),
    * registers the LUN actors on a scheduler over `data.rings` and starts it.
    */
-  static async start(data: LunThreadData, spill: SpillSender, open: OpenStore): Promise<LunThreadHost> {
+  static async start(
+    data: LunHostConfig, spill: SpillSender, open: OpenStore, engineOpts: Omit<EngineOptions, 'openBackstore'> = {},
+  ): Promise<LunActorHost> {
     const home = new Set(data.home);
     const engine = await Engine.create({ devices: [...data.devices], targets: [...data.targets], stateDir: data.stateDir || undefined }, {
+      ...engineOpts,
       openBackstore: cfg => home.has(cfg.name)
         ? open(cfg)
         : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const scheduler = new Scheduler(data.rings, data.scheduler);
-    const host = new LunThreadHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill);
-    scheduler.setRoute(MAIN_ACTOR, 0);
-    scheduler.register(new ThreadActor(THREAD_ACTOR, host));
+    const host = new LunActorHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill);
     data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
     scheduler.start();
     return host;
@@ -175,7 +192,7 @@ export class LunThreadHost {
     }
   }
 
-  spillArrived(sequence: number, bytes: Uint8Array, source = MAIN_ACTOR): void {
+  spillArrived(sequence: number, bytes: Uint8Array, source: number): void {
     // The spill message and the ring are separate channels: the bytes may come first.
     if (!this.late.has(source, sequence) && ((sequence - (this.lastCommandSeq.get(source) ?? 0)) | 0) > 0) {
       this.earlySpill.set(source, sequence, bytes);
@@ -238,7 +255,7 @@ export class LunThreadHost {
       lun: d.lun,
       cdb: this.cdbScratch.slice(0, len),
       tag,
-      attr: fromDescAttr(d.taskAttribute),
+      attr: d.taskAttribute,
       expectedLength: d.expectedDataTransferLength,
     };
     let dataHandle = NO_BUFFER;
@@ -402,13 +419,7 @@ export class LunThreadHost {
 
 /** One exported device: its commands and per-LUN task management arrive here. */
 class LunActor implements Actor {
-  constructor(readonly id: number, readonly device: string, private readonly host: LunThreadHost) {}
-  receive(d: DescriptorCursor): void { this.host.receive(d); }
-}
-
-/** Per thread: commands to unmapped LUNs, nexus close, nexus-wide task management. */
-class ThreadActor implements Actor {
-  constructor(readonly id: number, private readonly host: LunThreadHost) {}
+  constructor(readonly id: number, readonly device: string, private readonly host: LunActorHost) {}
   receive(d: DescriptorCursor): void { this.host.receive(d); }
 }
 
@@ -417,54 +428,7 @@ export function loadOpen(moduleName: string): OpenStore {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(moduleName) as { openBackstore?: unknown };
   if (typeof mod.openBackstore !== 'function') {
-    throw Object.assign(new Error(`${moduleName} exports no openBackstore`), { code: 'ERR_ACTOR_MODULE' });
+    throw new NexusError('ERR_BACKSTORE_MODULE', `${moduleName} exports no openBackstore`);
   }
   return mod.openBackstore as OpenStore;
-}
-
-/** Runs in the worker: start the host, then serve the control plane. */
-export function runLunThread(data: LunThreadData): void {
-  const port = parentPort;
-  if (port === null) throw Object.assign(new Error('LUN thread must run in a worker'), { code: 'ERR_NOT_WORKER' });
-  const post = (m: ControlMessage): void => postControl(port, m);
-  const spill: SpillSender = (_dest, sequence, bytes) => post({ type: 'spillData', sequence, bytes });
-  const early: ControlMessage[] = [];
-  let host: LunThreadHost | undefined;
-  const handle = (m: ControlMessage): void => {
-    if (!host) { early.push(m); return; }
-    switch (m.type) {
-      case 'nexusOpen':
-        post({ type: 'nexusOpened', nexusId: m.nexusId, threadIndex: data.threadIndex, error: host.openNexus(m) });
-        break;
-      case 'spillData':
-        host.spillArrived(m.sequence, m.bytes);
-        break;
-      case 'shutdown': {
-        const h = host;
-        h.close().then(
-          () => post({ type: 'threadClosed', threadIndex: data.threadIndex, error: '' }),
-          (e: Error) => post({ type: 'threadClosed', threadIndex: data.threadIndex, error: e.message }),
-        ).finally(() => port.close());
-        break;
-      }
-      default: break;
-    }
-  };
-  port.on('message', (raw: unknown) => {
-    const r = receiveControl(raw);
-    if (r.ok) handle(r.msg);
-  });
-  LunThreadHost.start(data, spill, loadOpen(data.backstoreModule)).then(h => {
-    host = h;
-    for (const m of early.splice(0)) handle(m);
-    post({ type: 'threadReady', threadIndex: data.threadIndex });
-  }, (e: Error) => {
-    // Cannot open a home backstore: report and exit so the supervisor sees the failure.
-    post({ type: 'threadClosed', threadIndex: data.threadIndex, error: e.message });
-    process.exit(1);
-  });
-}
-
-if (!isMainThread && parentPort !== null && (workerData as { lunThread?: unknown } | null)?.lunThread === true) {
-  runLunThread((workerData as { data: LunThreadData }).data);
 }

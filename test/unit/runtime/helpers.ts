@@ -23,3 +23,5 @@ export function block(lba: number, seed: number, blocks = 1): Buffer {
   for (let i = 0; i < b.length; i++) b[i] = (lba * 31 + seed * 7 + i) & 0xff;
   return b;
 }
+
+export const EXIT_MODULE = path.join(__dirname, 'fixtures', 'exit-store.ts');

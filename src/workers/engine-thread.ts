@@ -1,0 +1,190 @@
+// One member of the engine-thread mesh (DESIGN.md §3): a Scheduler hosting the LUN actors of the
+// member's home devices (lun-actor.ts), a ThreadEngine over them and over the peers' rings
+// (thread-engine.ts) and a SessionHost for the session actors the supervisor hands over
+// (session-actor.ts). A worker thread runs runEngineThread(); the calling thread (embedded mode,
+// `engine.threads: 0`) runs the same parts through startEngineThread() and the supervisor
+// (supervisor.ts) calls meshControl() on it directly. Either way the supervisor only talks to a
+// member on the control plane.
+//
+// The worker's entry module is given by whoever starts the threads (supervisor.ts `threadEntry`):
+// the daemon's entry imports the transports whose sessions run on engine threads, so their
+// session factories are registered on the thread before the first hand-off arrives. This file is
+// the entry when no transport runs sessions on engine threads (embedded mode).
+
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { DeviceConfig, TargetConfig } from '../engine/topology';
+import type { EngineOptions } from '../engine/engine';
+import { NexusError } from '../engine/result';
+import type { BufferPoolHandle } from './buffer-pool';
+import { ControlMessage, postControl, receiveControl } from './messages';
+import { LunActorHost, SpillSender, loadOpen } from './lun-actor';
+import { ThreadEngine, nexusOwner } from './thread-engine';
+import { SessionHost } from './session-actor';
+import { sinkActorId, sinkThread } from './actor-protocol';
+import type { SchedulerOptions, ThreadRings } from './scheduler';
+
+/** What a mesh member is built from (structured-clone safe: it is a worker's workerData). */
+export interface EngineThreadData {
+  readonly threadIndex: number;
+  /** Members of the mesh (engine threads, plus the calling thread when it takes part). */
+  readonly threads: number;
+  /** 0 for the first thread at this index, +1 for each replacement. */
+  readonly generation: number;
+  readonly devices: readonly DeviceConfig[];
+  readonly targets: readonly TargetConfig[];
+  /** Mesh member each device is homed on, in topology order. */
+  readonly homeThread: readonly number[];
+  readonly rings: ThreadRings;
+  readonly pool: BufferPoolHandle;
+  readonly scheduler: SchedulerOptions;
+  /**
+   * Module exporting `openBackstore(cfg): Promise<Backstore>` to use instead of the standard one
+   * (tests inject slow or failing stores); '' = standard.
+   */
+  readonly backstoreModule: string;
+  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
+  readonly stateDir: string;
+  /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
+  readonly queueBound: number;
+}
+
+/** Everything one mesh member runs. */
+export interface EngineThreadParts {
+  readonly lun: LunActorHost;
+  readonly engine: ThreadEngine;
+}
+
+/**
+ * Opens the LUN actors and the ThreadEngine of mesh member `data.threadIndex`. `engineOpts` (not
+ * cloneable: the calling thread's member only) replaces how its units open backstores, log and
+ * persist reservations.
+ */
+export async function startEngineThread(
+  data: EngineThreadData, post: (m: ControlMessage) => void, engineOpts: EngineOptions = {},
+): Promise<EngineThreadParts> {
+  const self = data.threadIndex;
+  const spill: SpillSender = (dest, sequence, bytes) => {
+    const toThread = sinkThread(dest);
+    if (toThread >= 0) post({ type: 'meshSpill', fromThread: self, toThread, toActor: dest, sequence, bytes });
+  };
+  const lun = await LunActorHost.start({
+    threadIndex: self,
+    devices: data.devices,
+    targets: data.targets,
+    home: data.devices.filter((_, i) => data.homeThread[i] === self).map(d => d.name),
+    rings: data.rings,
+    pool: data.pool,
+    scheduler: data.scheduler,
+    stateDir: data.stateDir,
+  }, spill, engineOpts.openBackstore ?? loadOpen(data.backstoreModule), { log: engineOpts.log, prStore: engineOpts.prStore });
+  const engine = new ThreadEngine({
+    threadIndex: self,
+    threads: data.threads,
+    generation: data.generation,
+    engine: lun.engine,
+    scheduler: lun.scheduler,
+    pool: lun.pool,
+    devices: data.devices.map(d => d.name),
+    homeThread: data.homeThread,
+    postSpill: (toThread, toActor, sequence, bytes) =>
+      post({ type: 'meshSpill', fromThread: self, toThread, toActor, sequence, bytes }),
+    queueBound: data.queueBound > 0 ? data.queueBound : undefined,
+  });
+  return { lun, engine };
+}
+
+/**
+ * Control messages for the mesh parts (not the session host); false when not one of them.
+ * `post` carries the peerDownDone acknowledgement the supervisor waits for before it reclaims
+ * the dead thread's pool buffers.
+ */
+export function meshControl(parts: EngineThreadParts, self: number, m: ControlMessage, post?: (m: ControlMessage) => void): boolean {
+  switch (m.type) {
+    case 'peerDown':
+      parts.engine.peerDown(m.threadIndex);
+      // Nexuses the dead thread mirrored here have no session any more (SAM-5 I_T nexus loss).
+      parts.lun.dropNexuses(id => nexusOwner(id) === m.threadIndex);
+      post?.({ type: 'peerDownDone', threadIndex: m.threadIndex, fromThread: self });
+      return true;
+    case 'peerUp':
+      parts.engine.peerUp(m.threadIndex);
+      return true;
+    case 'meshSpill':
+      if (m.toThread !== self) return true;
+      if (m.toActor === sinkActorId(self)) parts.engine.spillArrived(m.fromThread, m.sequence, m.bytes);
+      else parts.lun.spillArrived(m.sequence, m.bytes, sinkActorId(m.fromThread));
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Counters of a member, for statsReply. */
+export function memberCounters(parts: EngineThreadParts): { [name: string]: number } {
+  const counters: { [name: string]: number } = {};
+  for (const [k, v] of Object.entries(parts.engine.counters)) counters[k] = v;
+  for (const [k, v] of Object.entries(parts.engine.ringCounters)) counters[`ring.${k}`] = v;
+  for (const [k, v] of Object.entries(parts.lun.scheduler.counters)) counters[`scheduler.${k}`] = v;
+  counters.nexuses = parts.engine.openNexuses;
+  return counters;
+}
+
+/**
+ * Runs in a worker started by the supervisor: start the parts, then serve the control plane.
+ * The worker's entry module calls it after importing the transports it serves.
+ */
+export function runEngineThread(): void {
+  const port = parentPort;
+  const wd = workerData as { engineThread?: unknown; data?: EngineThreadData } | null;
+  if (isMainThread || port === null || wd?.engineThread !== true || wd.data === undefined) {
+    throw new NexusError('ERR_NOT_WORKER', 'an engine thread runs in a worker started by the supervisor');
+  }
+  const data = wd.data;
+  const self = data.threadIndex;
+  const post = (m: ControlMessage): void => postControl(port, m);
+  const early: ControlMessage[] = [];
+  let parts: EngineThreadParts | undefined;
+  let sessions: SessionHost | undefined;
+  const handle = (m: ControlMessage): void => {
+    if (!parts || !sessions) { early.push(m); return; }
+    if (sessions.receive(m) || meshControl(parts, self, m, post)) return;
+    switch (m.type) {
+      case 'statsRequest': {
+        const counters = memberCounters(parts);
+        for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
+        counters.sessions = sessions.size;
+        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters });
+        break;
+      }
+      case 'shutdown': {
+        const p = parts;
+        sessions.closeAll('shutdown')
+          .then(() => p.engine.close())
+          .then(() => p.lun.close())
+          .then(
+            () => post({ type: 'threadClosed', threadIndex: self, error: '' }),
+            (e: Error) => post({ type: 'threadClosed', threadIndex: self, error: e.message }),
+          )
+          .finally(() => port.close());
+        break;
+      }
+      default: break;
+    }
+  };
+  port.on('message', (raw: unknown) => {
+    const r = receiveControl(raw);
+    if (r.ok) handle(r.msg);
+  });
+  startEngineThread(data, post).then(p => {
+    parts = p;
+    sessions = new SessionHost(self, p.engine, post);
+    for (const m of early.splice(0)) handle(m);
+    post({ type: 'threadReady', threadIndex: self });
+  }, (e: Error) => {
+    post({ type: 'threadClosed', threadIndex: self, error: e.message });
+    process.exit(1);
+  });
+}
+
+// The entry when no transport runs sessions on engine threads (the supervisor's default).
+if (require.main === module) runEngineThread();
