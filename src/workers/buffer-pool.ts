@@ -40,6 +40,8 @@
 //   handle = (class << 24) | index: no table lookup to find the slab, and 0xffffffff (NO_BUFFER in
 //   descriptors) can never be a valid handle because classes stop at 15.
 
+import { NexusError } from '../engine/result';
+
 export const PAGE_BYTES = 4096;
 const MAX_CLASSES = 15;
 const MAX_PER_CLASS = 1 << 24;
@@ -109,13 +111,11 @@ export interface PoolClassStats {
   readonly getFails: number;
 }
 
-export class BufferPoolError extends Error {
-  constructor(
-    readonly code: 'ERR_POOL_CONFIG' | 'ERR_POOL_HANDLE' | 'ERR_POOL_DOUBLE_PUT' | 'ERR_POOL_CORRUPT' | 'ERR_POOL_OWNER',
-    message: string,
-  ) {
-    super(message);
-  }
+/** Error codes of the pool (thrown as NexusError): bugs and misuse only. */
+export type BufferPoolErrorCode = 'ERR_POOL_CONFIG' | 'ERR_POOL_HANDLE' | 'ERR_POOL_DOUBLE_PUT' | 'ERR_POOL_CORRUPT' | 'ERR_POOL_OWNER';
+
+function poolError(code: BufferPoolErrorCode, message: string): NexusError {
+  return new NexusError(code, message);
 }
 
 interface ClassLayout {
@@ -145,16 +145,16 @@ function layoutOf(classes: readonly SizeClass[]): { words: number; layout: Class
 
 function validate(classes: readonly SizeClass[]): void {
   if (classes.length === 0 || classes.length > MAX_CLASSES) {
-    throw new BufferPoolError('ERR_POOL_CONFIG', `need 1..${MAX_CLASSES} size classes`);
+    throw poolError('ERR_POOL_CONFIG', `need 1..${MAX_CLASSES} size classes`);
   }
   let prev = 0;
   for (const c of classes) {
     if (!Number.isInteger(c.size) || c.size <= 0 || c.size % PAGE_BYTES !== 0) {
-      throw new BufferPoolError('ERR_POOL_CONFIG', `class size ${c.size} is not a positive multiple of ${PAGE_BYTES}`);
+      throw poolError('ERR_POOL_CONFIG', `class size ${c.size} is not a positive multiple of ${PAGE_BYTES}`);
     }
-    if (c.size <= prev) throw new BufferPoolError('ERR_POOL_CONFIG', 'size classes must be strictly increasing');
+    if (c.size <= prev) throw poolError('ERR_POOL_CONFIG', 'size classes must be strictly increasing');
     if (!Number.isInteger(c.count) || c.count < 1 || c.count >= MAX_PER_CLASS) {
-      throw new BufferPoolError('ERR_POOL_CONFIG', `class ${c.size} count ${c.count} out of range`);
+      throw poolError('ERR_POOL_CONFIG', `class ${c.size} count ${c.count} out of range`);
     }
     prev = c.size;
   }
@@ -162,7 +162,7 @@ function validate(classes: readonly SizeClass[]): void {
 
 function checkOwner(owner: number): void {
   if (!Number.isInteger(owner) || owner < 0 || owner > MAX_OWNER) {
-    throw new BufferPoolError('ERR_POOL_OWNER', `owner id ${owner} out of 0..${MAX_OWNER}`);
+    throw poolError('ERR_POOL_OWNER', `owner id ${owner} out of 0..${MAX_OWNER}`);
   }
 }
 
@@ -188,7 +188,7 @@ export function nativeAlignedAllocator(): SharedAllocator | null {
       nativeAllocator = (bytes: number): SharedArrayBuffer => {
         const sab: unknown = (fn as (n: number) => unknown)(bytes);
         if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < bytes) {
-          throw new BufferPoolError('ERR_POOL_CONFIG', 'native allocator did not return a SharedArrayBuffer');
+          throw poolError('ERR_POOL_CONFIG', 'native allocator did not return a SharedArrayBuffer');
         }
         return sab;
       };
@@ -227,15 +227,15 @@ export class BufferPool {
     this.slabs = h.slabs;
     const { words, layout } = layoutOf(this.classes);
     if (h.control.byteLength < words * 4 || h.slabs.length !== this.classes.length) {
-      throw new BufferPoolError('ERR_POOL_CORRUPT', 'pool handle does not match its classes');
+      throw poolError('ERR_POOL_CORRUPT', 'pool handle does not match its classes');
     }
     this.i32 = new Int32Array(h.control, 0, words);
     if (Atomics.load(this.i32, H_MAGIC) !== POOL_MAGIC || Atomics.load(this.i32, H_CLASSES) !== this.classes.length) {
-      throw new BufferPoolError('ERR_POOL_CORRUPT', 'control block is not a buffer pool');
+      throw poolError('ERR_POOL_CORRUPT', 'control block is not a buffer pool');
     }
     this.classes.forEach((c, i) => {
       if (h.slabs[i].byteLength < c.size * c.count) {
-        throw new BufferPoolError('ERR_POOL_CORRUPT', `slab ${i} shorter than ${c.size * c.count} bytes`);
+        throw poolError('ERR_POOL_CORRUPT', `slab ${i} shorter than ${c.size * c.count} bytes`);
       }
     });
     this.layout = layout;
@@ -302,7 +302,7 @@ export class BufferPool {
       if (idx >= 0) {
         const l = this.layout[c];
         if (Atomics.compareExchange(this.i32, l.state + idx, 0, this.tag) !== 0) {
-          throw new BufferPoolError('ERR_POOL_CORRUPT', `free list returned buffer ${idx} of class ${c} that is in use`);
+          throw poolError('ERR_POOL_CORRUPT', `free list returned buffer ${idx} of class ${c} that is in use`);
         }
         const used = Atomics.add(this.i32, l.base + C_IN_USE, 1) + 1;
         this.raiseHighWater(l.base + C_HIGH_WATER, used);
@@ -322,13 +322,13 @@ export class BufferPool {
     const word = this.layout[c].state + (handle & INDEX_MASK);
     for (let i = 0; i < CAS_LIMIT; i++) {
       const cur = Atomics.load(this.i32, word);
-      if (cur === 0) throw new BufferPoolError('ERR_POOL_DOUBLE_PUT', `buffer handle ${handle} is not in use`);
+      if (cur === 0) throw poolError('ERR_POOL_DOUBLE_PUT', `buffer handle ${handle} is not in use`);
       if (Atomics.compareExchange(this.i32, word, cur, 0) === cur) {
         this.release(c, handle & INDEX_MASK);
         return;
       }
     }
-    throw new BufferPoolError('ERR_POOL_CORRUPT', `state of buffer ${handle} never settles`);
+    throw poolError('ERR_POOL_CORRUPT', `state of buffer ${handle} never settles`);
   }
 
   /**
@@ -393,7 +393,7 @@ export class BufferPool {
   /** After the state word went to 0: the count and the free list follow. */
   private release(c: number, idx: number): void {
     Atomics.sub(this.i32, this.layout[c].base + C_IN_USE, 1);
-    if (!this.enqueue(c, idx)) throw new BufferPoolError('ERR_POOL_CORRUPT', `free list of class ${c} overflowed`);
+    if (!this.enqueue(c, idx)) throw poolError('ERR_POOL_CORRUPT', `free list of class ${c} overflowed`);
   }
 
   /** Whole-buffer view of `handle`; cached per thread, so repeated calls allocate nothing. */
@@ -437,7 +437,7 @@ export class BufferPool {
   private classOf(handle: number): number {
     const c = handle >>> CLASS_SHIFT;
     if (!Number.isInteger(handle) || handle < 0 || c >= this.sizes.length || (handle & INDEX_MASK) >= this.classes[c].count) {
-      throw new BufferPoolError('ERR_POOL_HANDLE', `not a buffer handle of this pool: ${handle}`);
+      throw poolError('ERR_POOL_HANDLE', `not a buffer handle of this pool: ${handle}`);
     }
     return c;
   }
@@ -490,7 +490,7 @@ export class BufferPool {
         pos = Atomics.load(a, l.base + C_ENQ);
       }
     }
-    throw new BufferPoolError('ERR_POOL_CORRUPT', `enqueue on class ${c} made no progress`);
+    throw poolError('ERR_POOL_CORRUPT', `enqueue on class ${c} made no progress`);
   }
 
   private dequeue(c: number): number {
@@ -518,6 +518,6 @@ export class BufferPool {
         pos = Atomics.load(a, l.base + C_DEQ);
       }
     }
-    throw new BufferPoolError('ERR_POOL_CORRUPT', `dequeue on class ${c} made no progress`);
+    throw poolError('ERR_POOL_CORRUPT', `dequeue on class ${c} made no progress`);
   }
 }

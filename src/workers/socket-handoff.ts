@@ -14,13 +14,9 @@
 
 import { fstatSync } from 'node:fs';
 import * as net from 'node:net';
+import { NexusError } from '../engine/result';
 import { available as nativeAvailable, closeFd, dupFd, isNativeError, recvSync } from '../native';
 
-export class SocketHandOffError extends Error {
-  constructor(readonly code: 'ERR_SOCKET_FD' | 'ERR_SOCKET_DUP' | 'ERR_SOCKET_STATE', message: string) {
-    super(message);
-  }
-}
 
 /** What libuv's TCP handle exposes to JavaScript that the hand-off needs (Linux). */
 interface TcpHandle {
@@ -38,7 +34,7 @@ function handleOf(socket: net.Socket): TcpHandle | null {
 export function socketFd(socket: net.Socket): number {
   const fd = handleOf(socket)?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
-    throw new SocketHandOffError('ERR_SOCKET_FD', 'socket has no file descriptor (closed, or not a TCP socket on Linux)');
+    throw new NexusError('ERR_SOCKET_FD', 'socket has no file descriptor (closed, or not a TCP socket on Linux)');
   }
   return fd;
 }
@@ -50,7 +46,7 @@ export function socketFd(socket: net.Socket): number {
 export function stopReading(socket: net.Socket): Uint8Array {
   const h = handleOf(socket);
   if (h === null || typeof h.readStop !== 'function') {
-    throw new SocketHandOffError('ERR_SOCKET_STATE', 'socket is not open');
+    throw new NexusError('ERR_SOCKET_STATE', 'socket is not open');
   }
   if (h.reading !== false) {
     h.readStop();
@@ -84,10 +80,10 @@ export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
  */
 export function detachSocket(socket: net.Socket): number {
   if (socket.writableLength > 0) {
-    throw new SocketHandOffError('ERR_SOCKET_STATE', `${socket.writableLength} bytes are still queued for writing`);
+    throw new NexusError('ERR_SOCKET_STATE', `${socket.writableLength} bytes are still queued for writing`);
   }
   const copy = dupFd(socketFd(socket));
-  if (isNativeError(copy)) throw new SocketHandOffError('ERR_SOCKET_DUP', `dup: ${copy.errno} ${copy.message}`);
+  if (isNativeError(copy)) throw new NexusError('ERR_SOCKET_DUP', `dup: ${copy.errno} ${copy.message}`);
   // destroy() closes the handle (uv_close → close(fd)) without shutdown(): no FIN while the
   // duplicate is open. Never resetAndDestroy(): SO_LINGER 0 would send RST on the shared socket.
   socket.destroy();

@@ -57,6 +57,8 @@
 //   longer sense (up to 252 bytes in SPC-4) is truncated, which SPC-4 4.5.1 permits because
 //   ADDITIONAL SENSE LENGTH still tells the initiator how much there was.
 
+import { NexusError } from '../../engine/result';
+
 /** Identifies a buffer as a Nexus descriptor ring ("NXRG"). */
 export const RING_MAGIC = 0x4e585247;
 /** Bumped whenever any offset below changes. */
@@ -148,14 +150,10 @@ export const DESCRIPTOR_FIELDS: readonly FieldRow[] = [
   { name: 'sense', offset: DescOffset.SENSE, bytes: SENSE_INLINE_BYTES },
 ];
 
-export class LayoutError extends Error {
-  readonly code = 'ERR_RING_LAYOUT';
-}
-
-/** Start-up check of every size and offset above; throws LayoutError on a bad table. */
+/** Start-up check of every size and offset above; throws NexusError ERR_RING_LAYOUT on a bad table. */
 export function assertLayout(): void {
   const fail = (why: string): never => {
-    throw new LayoutError(`descriptor layout: ${why}`);
+    throw new NexusError('ERR_RING_LAYOUT', `descriptor layout: ${why}`);
   };
   if (DESCRIPTOR_BYTES % CACHE_LINE_BYTES !== 0) fail('slot is not a whole number of cache lines');
   if (RING_HEADER_BYTES % CACHE_LINE_BYTES !== 0) fail('ring header is not cache-line sized');

@@ -16,6 +16,7 @@
 // the consumer's Atomics.load(TAIL) synchronizes-with it, so it sees the contents (ECMA-262
 // memory model: sequentially consistent atomics order the non-atomic accesses around them).
 
+import { NexusError } from '../../engine/result';
 import { DescriptorCursor } from './descriptor';
 import { Doorbell, DoorbellHandle } from './doorbell';
 import {
@@ -27,11 +28,6 @@ import {
   ringBytes,
 } from './layout';
 
-export class RingError extends Error {
-  constructor(readonly code: 'ERR_RING_CORRUPT' | 'ERR_RING_CAPACITY' | 'ERR_RING_MISUSE', message: string) {
-    super(message);
-  }
-}
 
 /** What another thread needs to attach to a ring (structured-clone safe). */
 export interface RingHandle {
@@ -68,12 +64,12 @@ export class SpscRing {
     if (Atomics.load(this.i32, RingHeader.MAGIC) !== RING_MAGIC ||
         Atomics.load(this.i32, RingHeader.LAYOUT_VERSION) !== RING_LAYOUT_VERSION ||
         Atomics.load(this.i32, RingHeader.SLOT_BYTES) !== DESCRIPTOR_BYTES) {
-      throw new RingError('ERR_RING_CORRUPT', 'buffer is not a descriptor ring of this layout version');
+      throw new NexusError('ERR_RING_CORRUPT', 'buffer is not a descriptor ring of this layout version');
     }
     this.capacity = Atomics.load(this.i32, RingHeader.CAPACITY);
     this.mask = this.capacity - 1;
     if (buffer.byteLength < ringBytes(this.capacity)) {
-      throw new RingError('ERR_RING_CORRUPT', 'ring buffer shorter than its capacity');
+      throw new NexusError('ERR_RING_CORRUPT', 'ring buffer shorter than its capacity');
     }
     this.consumerBell = bell !== undefined
       ? Doorbell.attach(bell)
@@ -88,7 +84,7 @@ export class SpscRing {
   /** Allocates and formats a ring of `capacity` (a power of two, 2..2^20) slots. */
   static create(capacity: number, opts: RingOptions = {}): SpscRing {
     if (!Number.isInteger(capacity) || capacity < 2 || capacity > 1 << 20 || (capacity & (capacity - 1)) !== 0) {
-      throw new RingError('ERR_RING_CAPACITY', `ring capacity ${capacity} is not a power of two in 2..2^20`);
+      throw new NexusError('ERR_RING_CAPACITY', `ring capacity ${capacity} is not a power of two in 2..2^20`);
     }
     const buffer = new SharedArrayBuffer(ringBytes(capacity));
     const h = new Int32Array(buffer, 0, RING_HEADER_BYTES >> 2);
@@ -122,7 +118,7 @@ export class SpscRing {
   reserve(n: number): number {
     const head = Atomics.load(this.i32, RingHeader.HEAD) >>> 0;
     const used = ((this.tail - head) >>> 0) + this.claimed;
-    if (used > this.capacity) throw new RingError('ERR_RING_CORRUPT', `ring holds ${used} > ${this.capacity}`);
+    if (used > this.capacity) throw new NexusError('ERR_RING_CORRUPT', `ring holds ${used} > ${this.capacity}`);
     const k = Math.min(n, this.capacity - used);
     this.claimed += k;
     return k;
@@ -143,7 +139,7 @@ export class SpscRing {
    * Returns true when a wake-up was issued.
    */
   publish(n: number = this.claimed): boolean {
-    if (n > this.claimed || n < 0) throw new RingError('ERR_RING_MISUSE', `publish(${n}) with ${this.claimed} claimed`);
+    if (n > this.claimed || n < 0) throw new NexusError('ERR_RING_MISUSE', `publish(${n}) with ${this.claimed} claimed`);
     if (n === 0) return false;
     this.tail = (this.tail + n) >>> 0;
     this.claimed -= n;
@@ -163,7 +159,7 @@ export class SpscRing {
   peek(): number {
     const tail = Atomics.load(this.i32, RingHeader.TAIL) >>> 0;
     const n = (tail - this.head) >>> 0;
-    if (n > this.capacity) throw new RingError('ERR_RING_CORRUPT', `ring reports ${n} ready > ${this.capacity}`);
+    if (n > this.capacity) throw new NexusError('ERR_RING_CORRUPT', `ring reports ${n} ready > ${this.capacity}`);
     return n;
   }
 

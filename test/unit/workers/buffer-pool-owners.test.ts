@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BufferPool, BufferPoolError, SUPERVISOR_OWNER } from '../../../src/workers/buffer-pool';
+import { BufferPool, SUPERVISOR_OWNER } from '../../../src/workers/buffer-pool';
+import type { NexusError } from '../../../src/engine/result';
 
 const classes = [
   { size: 4096, count: 8 },
@@ -15,7 +16,7 @@ const classes = [
 const handle = (c: number, index: number): number => (c << 24) | index;
 
 function codeOf(fn: () => unknown): string | undefined {
-  try { fn(); } catch (e) { return (e as BufferPoolError).code; }
+  try { fn(); } catch (e) { return (e as NexusError).code; }
   return undefined;
 }
 
