@@ -11,6 +11,10 @@
  * A lease that is never given back costs nothing but the reuse: the buffer is collected like
  * any other (tests that drive the engine directly never release). The free lists are bounded,
  * per class and in total, so a burst of large reads does not pin memory afterwards.
+ *
+ * On a thread of the actor runtime the leases come from its shared buffer pool first
+ * (useSource): the backstore then reads straight into a pool buffer that the session's thread
+ * writes to the socket, with no copy between threads (DESIGN.md §3).
  */
 
 const MIN_CLASS_BITS = 12; // 4 KiB
@@ -27,8 +31,12 @@ export interface Lease {
   release: () => void;
 }
 
+/** Where leases come from before the heap; undefined when it has no buffer of that size free. */
+export type LeaseSource = (length: number) => Lease | undefined;
+
 export class ReadBuffers {
   private readonly free: Buffer[][] = [];
+  private source: LeaseSource | undefined;
   private keptBytes = 0;
   private reused = 0;
   private allocated = 0;
@@ -37,8 +45,21 @@ export class ReadBuffers {
     for (let b = MIN_CLASS_BITS; b <= MAX_CLASS_BITS; b++) this.free.push([]);
   }
 
+  /** Leases come from `source` first, from the heap when it has none; undefined = heap only. */
+  useSource(source: LeaseSource | undefined): void {
+    this.source = source;
+  }
+
+  get leaseSource(): LeaseSource | undefined {
+    return this.source;
+  }
+
   /** A buffer of at least `length` bytes; its contents are stale (the read overwrites them). */
   lease(length: number): Lease {
+    if (this.source !== undefined) {
+      const lent = this.source(length);
+      if (lent !== undefined) return lent;
+    }
     const bits = classBits(length);
     if (bits > MAX_CLASS_BITS) {
       this.allocated++;

@@ -409,6 +409,22 @@ export class BufferPool {
     return made;
   }
 
+  /**
+   * The handle of the buffer that starts where `view` starts, or -1 when `view` is not the start
+   * of a buffer of this pool (how a receiver of a Completion finds the pool buffer it lives in).
+   */
+  handleAt(view: Uint8Array): number {
+    const b = view.buffer;
+    for (let c = 0; c < this.slabs.length; c++) {
+      if (this.slabs[c] !== b) continue;
+      const size = this.sizes[c];
+      const off = view.byteOffset;
+      if (off % size !== 0 || view.byteLength > size) return -1;
+      return (c << CLASS_SHIFT) | (off / size);
+    }
+    return -1;
+  }
+
   /** Size in bytes of the buffer behind `handle`. */
   sizeOf(handle: number): number {
     return this.sizes[this.classOf(handle)];

@@ -46,6 +46,8 @@ export interface EngineThreadData {
   readonly stateDir: string;
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
   readonly queueBound: number;
+  /** Reads lease pool buffers, so remote Data-In moves without a copy (lun-actor.ts). */
+  readonly lendReadBuffers: boolean;
 }
 
 /** Everything one mesh member runs. */
@@ -76,6 +78,7 @@ export async function startEngineThread(
     pool: data.pool,
     scheduler: data.scheduler,
     stateDir: data.stateDir,
+    lendReadBuffers: data.lendReadBuffers,
   }, spill, engineOpts.openBackstore ?? loadOpen(data.backstoreModule), { log: engineOpts.log, prStore: engineOpts.prStore });
   const engine = new ThreadEngine({
     threadIndex: self,
@@ -125,6 +128,7 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   for (const [k, v] of Object.entries(parts.engine.counters)) counters[k] = v;
   for (const [k, v] of Object.entries(parts.engine.ringCounters)) counters[`ring.${k}`] = v;
   for (const [k, v] of Object.entries(parts.lun.scheduler.counters)) counters[`scheduler.${k}`] = v;
+  for (const [k, v] of Object.entries(parts.lun.counters)) counters[`lun.${k}`] = v;
   counters.nexuses = parts.engine.openNexuses;
   return counters;
 }

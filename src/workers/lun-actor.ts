@@ -22,6 +22,7 @@
 
 import { Engine, EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
+import { Lease, readBuffers } from '../engine/read-buffers';
 import type { ItNexus } from '../engine/nexus';
 import type { Completion, CommandRequest } from '../engine/command';
 import { TmfFunction, TmfResponse } from '../engine/spec/status';
@@ -88,6 +89,12 @@ export interface LunHostConfig {
   readonly scheduler: SchedulerOptions;
   /** Where the home units keep persistent state (APTPL reservations); '' = none. */
   readonly stateDir: string;
+  /**
+   * Reads of the home units lease pool buffers (leaseSource), so Data-In for a session on another
+   * thread travels in the buffer the backstore read into. An engine thread does; the calling
+   * thread, whose sessions reach its units directly, keeps the heap cache.
+   */
+  readonly lendReadBuffers: boolean;
 }
 
 /** Sends spilled Data-In towards the actor `dest` that asked for it. */
@@ -138,7 +145,8 @@ export class LunActorHost {
   private readonly lastCommandSeq = new Map<number, number>();
   private readonly outbox: Outgoing[] = [];
   private retrying = false;
-  private readonly cdbScratch = new Uint8Array(32);
+  /** Data-In handed over in the pool buffer the backstore read into, and Data-In copied into one. */
+  readonly counters = { dataInLent: 0, dataInCopied: 0 };
   private readonly senseScratch = new Uint8Array(96);
 
   constructor(
@@ -166,6 +174,7 @@ export class LunActorHost {
     const scheduler = new Scheduler(data.rings, data.scheduler);
     const host = new LunActorHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill);
     data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
+    if (data.lendReadBuffers && home.size > 0) readBuffers.useSource(host.leaseSource);
     scheduler.start();
     return host;
   }
@@ -250,10 +259,10 @@ export class LunActorHost {
       this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, 0, DescFlag.ABORTED | gone, undefined, 0, 0, NO_BUFFER, 0, 0);
       return;
     }
-    const len = d.readCdb(this.cdbScratch);
     const req: CommandRequest = {
       lun: d.lun,
-      cdb: this.cdbScratch.slice(0, len),
+      // The one copy of the CDB out of the slot: the task keeps it after the slot is reused.
+      cdb: d.cdb(),
       tag,
       attr: d.taskAttribute,
       expectedLength: d.expectedDataTransferLength,
@@ -309,20 +318,32 @@ export class LunActorHost {
     let handle = NO_BUFFER;
     let dataLength = 0;
     const data = c.data;
-    if (data && data.length > 0) {
-      dataLength = data.length;
-      const got = this.pool.get(dataLength);
-      if (got >= 0) {
-        this.pool.view(got).set(data);
-        handle = got;
-      } else {
-        // Larger than the largest pool class, or the pool is empty: spill (actor-protocol.ts).
-        handle = SPILL_BUFFER;
-        this.spill(source, sequence, Uint8Array.prototype.slice.call(data));
+    const lent = data !== undefined && data.length > 0 && c.release !== undefined ? this.pool.handleAt(data) : -1;
+    if (lent >= 0 && this.pool.ownerOf(lent) === this.pool.owner) {
+      // DESIGN.md §3: the backstore read into a pool buffer (leaseSource); the buffer itself goes
+      // to the session's thread, which writes it to the socket and puts it back. No copy, and no
+      // release here: the descriptor carries the ownership.
+      dataLength = data!.length;
+      handle = lent;
+      this.counters.dataInLent++;
+    } else {
+      if (data && data.length > 0) {
+        dataLength = data.length;
+        const got = this.pool.get(dataLength);
+        if (got >= 0) {
+          // Data the store lent (the null store's zeros) or read into a heap buffer.
+          this.pool.view(got).set(data);
+          handle = got;
+          this.counters.dataInCopied++;
+        } else {
+          // Larger than the largest pool class, or the pool is empty: spill (actor-protocol.ts).
+          handle = SPILL_BUFFER;
+          this.spill(source, sequence, Uint8Array.prototype.slice.call(data));
+        }
       }
+      // The bytes are copied out: a leased read buffer goes back.
+      c.release?.();
     }
-    // The bytes are copied out: a leased read buffer goes back to this thread's cache.
-    c.release?.();
     const flags = c.aborted ? DescFlag.ABORTED : 0;
     this.emit(source, self, DescKind.COMPLETION, sequence, tag, nexusId, c.status, flags, c.sense, c.residualKind, c.residual, handle, dataLength, 0);
   }
@@ -411,9 +432,31 @@ export class LunActorHost {
     void this.scheduler.waitWritable(this.outbox[0].dest, 50).then(again);
   }
 
+  /**
+   * Read buffers of this thread's units come from the shared pool (read-buffers.ts useSource),
+   * so a remote command's Data-In travels in the buffer the backstore read into. A Buffer view,
+   * as the engine's leases are; released (put back) once, by whoever ends up holding it.
+   */
+  readonly leaseSource = (length: number): Lease | undefined => {
+    const h = this.pool.get(length);
+    if (h < 0) return undefined;
+    const v = this.pool.view(h);
+    const pool = this.pool;
+    let given = false;
+    return {
+      data: Buffer.from(v.buffer, v.byteOffset, length),
+      release: () => {
+        if (given) return;
+        given = true;
+        pool.put(h);
+      },
+    };
+  };
+
   async close(): Promise<void> {
     this.scheduler.stop();
     await this.engine.close();
+    if (readBuffers.leaseSource === this.leaseSource) readBuffers.useSource(undefined);
   }
 }
 

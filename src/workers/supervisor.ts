@@ -467,6 +467,7 @@ export class Supervisor {
       backstoreModule: this.opts.backstoreModule ?? '',
       stateDir: this.topology.stateDir ?? '',
       queueBound: this.opts.queueBound ?? 0,
+      lendReadBuffers: index !== this.hereIndex,
     };
   }
 

@@ -143,11 +143,10 @@ export class DescriptorCursor {
   }
 
   /** Copies the CDB into `dst` at `dstOffset`; returns cdbLength. */
-  readCdb(dst: Uint8Array, dstOffset = 0): number {
-    const n = this.u8[this.b + DescOffset.CDB_LENGTH];
+  /** The CDB as a new array of exactly its length: the one copy out of the slot. */
+  cdb(): Uint8Array {
     const at = this.b + DescOffset.CDB;
-    for (let i = 0; i < n; i++) dst[dstOffset + i] = this.u8[at + i];
-    return n;
+    return this.u8.slice(at, at + this.u8[this.b + DescOffset.CDB_LENGTH]);
   }
 
   /** Stores sense data inline, truncated to 96 bytes (see layout.ts); returns bytes stored. */

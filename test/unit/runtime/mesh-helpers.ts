@@ -15,7 +15,7 @@ export const TOPOLOGY = { devices: [dev('d0'), dev('d1')], targets: [tgt(TARGET,
  * rings (the rings do not care which OS thread drains them): device d0 is homed on thread 0,
  * d1 on thread 1, so LUN 0 is local and LUN 1 remote for a session on thread 0.
  */
-export async function startMesh(ringCapacity = 64): Promise<{ parts: EngineThreadParts[]; pool: BufferPool; close(): Promise<void> }> {
+export async function startMesh(ringCapacity = 64, lendReadBuffers = true): Promise<{ parts: EngineThreadParts[]; pool: BufferPool; close(): Promise<void> }> {
   const mesh = RingMesh.create(2, ringCapacity);
   const pool = BufferPool.create({});
   const parts: EngineThreadParts[] = [];
@@ -25,7 +25,7 @@ export async function startMesh(ringCapacity = 64): Promise<{ parts: EngineThrea
   for (let t = 0; t < 2; t++) {
     parts.push(await startEngineThread({
       threadIndex: t, threads: 2, generation: 0, devices: TOPOLOGY.devices, targets: TOPOLOGY.targets, homeThread: [0, 1],
-      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', stateDir: '', queueBound: 0,
+      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, backstoreModule: '', stateDir: '', queueBound: 0, lendReadBuffers,
     }, post));
   }
   return {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Engine } from '../../../src/engine/engine';
-import { Status, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
+import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
 import type { Completion } from '../../../src/engine/command';
 import type { NexusApi } from '../../../src/engine/engine-api';
 import { block } from './helpers';
@@ -64,6 +64,37 @@ describe('ThreadEngine: sessions on an engine thread', function () {
       await ref.close('logout');
     } finally {
       await plain.close();
+      await m.close();
+    }
+  });
+
+  it('remote Data-In travels in the pool buffer the backstore read into; the CDB is decoded from the descriptor', async () => {
+    const m = await startMesh();
+    try {
+      const n = m.parts[0].engine.openNexus(IDENT)!;
+      await run(n, 1, TUR);
+      expect((await run(n, 1, WRITE_10_LBA3, 512, block(3, 7))).status).to.equal(Status.GOOD);
+      const lun = m.parts[1].lun.counters;
+      const before = { ...lun };
+      const c = await new Promise<Completion>(resolve => n.execute(
+        { lun: 1, cdb: Uint8Array.from(READ_10_LBA3), tag: 9001, attr: TaskAttr.SIMPLE, expectedLength: 512 }, resolve));
+      expect(c.status).to.equal(Status.GOOD);
+      // The bytes sit at the start of a pool buffer (no copy into a second one on d1's thread) ...
+      const h = m.pool.handleAt(c.data!);
+      expect(h).to.be.at.least(0);
+      expect(Buffer.from(c.data!).equals(block(3, 7))).to.equal(true);
+      expect(lun.dataInLent).to.equal(before.dataInLent + 1);
+      expect(lun.dataInCopied).to.equal(before.dataInCopied);
+      // ... which the session's thread holds until it releases it.
+      expect(m.pool.ownerOf(h)).to.equal(0);
+      c.release!();
+      expect(m.pool.stats().map(x => x.inUse)).to.deep.equal([0, 0, 0]);
+      // Lent zeros of a null store, or heap data, are still copied once into a pool buffer.
+      const inq = await run(n, 1, INQUIRY, 96);
+      expect(inq.status).to.equal(Status.GOOD);
+      expect(lun.dataInCopied).to.equal(before.dataInCopied + 1);
+      await n.close('logout');
+    } finally {
       await m.close();
     }
   });

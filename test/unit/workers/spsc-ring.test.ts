@@ -49,6 +49,11 @@ describe('workers/ring/descriptor', () => {
     expect(new Uint8Array(buf, 0, DESCRIPTOR_BYTES).every((x) => x === 0)).to.equal(true);
     expect(d.bufferHandle).to.equal(NO_BUFFER);
     expect(d.lun).to.equal(0xfffffffe);
+    // The CDB comes out of the slot in one copy of exactly its length, which outlives the slot.
+    const cdb = d.cdb();
+    expect([...cdb]).to.deep.equal([0x28, 0, 0, 0, 0, 0x10, 0, 0, 8, 0]);
+    b[16] = 0x88;
+    expect(cdb[0]).to.equal(0x28);
   });
 
   it('truncates sense to 96 bytes and rejects CDBs over 32 bytes', () => {
