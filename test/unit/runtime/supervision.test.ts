@@ -110,4 +110,29 @@ describe('runtime supervision (real worker threads)', function () {
     } finally { await e.close(); }
     expect(exits).to.have.length(1);
   });
+
+  it('an idle engine thread parks: after the busy-poll window it runs no passes and its loop is idle', async () => {
+    const e = await Supervisor.create({ devices: [dev('d0'), dev('d1')], targets: [tgt(T, ['d0', 'd1'])] },
+      { threads: 2, callingThread: true, busyPollMicros: 2000 });
+    try {
+      const n = e.engine.openNexus({ targetName: T, initiatorName: INIT })!;
+      await exec(n, 0, cdb.tur(), 1);
+      for (let i = 0; i < 200; i++) await exec(n, i % 2, cdb.read10(i, 1), 10 + i, TaskAttr.SIMPLE);
+      await new Promise(res => setTimeout(res, 50)); // past the 2 ms busy-poll window
+      const before = await e.stats();
+      const elu = [e.worker(0)!, e.worker(1)!].map(w => w.performance.eventLoopUtilization());
+      await new Promise(res => setTimeout(res, 400));
+      const after = await e.stats();
+      for (const t of [0, 1]) {
+        const b = before.find(r => r.threadIndex === t)!.counters;
+        const a = after.find(r => r.threadIndex === t)!.counters;
+        expect(b['scheduler.delivered'], `thread ${t} served`).to.be.greaterThan(100);
+        // Parked on its doorbell: at most the idle-timeout re-check (1 s) and the stats round trip.
+        expect(a['scheduler.passes'] - b['scheduler.passes'], `thread ${t} passes`).to.be.at.most(2);
+        expect(a['scheduler.wakeups'] - b['scheduler.wakeups'], `thread ${t} wake-ups`).to.be.at.most(1);
+        const u = e.worker(t)!.performance.eventLoopUtilization(elu[t]);
+        expect(u.utilization, `thread ${t} event-loop utilization while idle`).to.be.below(0.05);
+      }
+    } finally { await e.close(); }
+  });
 });
