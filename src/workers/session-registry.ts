@@ -3,7 +3,8 @@
 // RFC 7143 4.4.3: a session is identified by initiator name + ISID + target portal group; a login
 // with the same triple and TSIH 0 reinstates (replaces) the old session, one with a TSIH adds a
 // connection to the session that has it. The registry answers both, and tells which engine
-// thread hosts a session so the supervisor can ask that thread to close it.
+// thread hosts a session so the supervisor can ask that thread to close it. Where sessions and
+// units go: placement.ts.
 
 export interface SessionEntry {
   readonly key: string;
@@ -74,20 +75,4 @@ export class SessionRegistry {
     return 0;
   }
   private nextTsih = 0;
-}
-
-/**
- * Thread for a new session: the one hosting most of the units it will use; a tie goes to the one
- * with fewest sessions, then the lowest index. `unitThreads` lists the home thread of each unit
- * (once per unit); `up[t]` false excludes thread t. -1 when no thread is up.
- */
-export function placeSession(unitThreads: readonly number[], up: readonly boolean[], load: (t: number) => number): number {
-  const units = new Array<number>(up.length).fill(0);
-  for (const t of unitThreads) if (t >= 0 && t < up.length) units[t]++;
-  let best = -1;
-  for (let t = 0; t < up.length; t++) {
-    if (!up[t]) continue;
-    if (best < 0 || units[t] > units[best] || (units[t] === units[best] && load(t) < load(best))) best = t;
-  }
-  return best;
 }

@@ -13,9 +13,11 @@
 // engine threads go through the rings. With 0 engine threads the calling thread is the only
 // member and hosts every unit, so every command is a direct call.
 //
-// Placement: device i is homed on engine thread i mod N (on the calling thread when N = 0); a
-// session handed over by a transport goes to the engine thread that hosts most of the units its
-// initiator sees, a tie to the thread with fewest sessions (session-registry.ts).
+// Placement (placement.ts): by default the devices a target exports (with those of every other
+// target that shares one of them) are homed together on one engine thread, so a session, placed
+// on the thread that hosts most of the units its initiator sees (a tie: fewest sessions), reaches
+// every unit with a direct call; `homing: 'spread'` puts device i on thread i mod N instead. With
+// 0 engine threads every unit is on the calling thread.
 //
 // Transports: the supervisor names none. A transport whose sessions run on engine threads
 // registers its session factory under its fabric name (session-actor.ts, via
@@ -57,7 +59,8 @@ import type { ThreadEngine } from './thread-engine';
 import { SpscRing } from './ring/spsc-ring';
 import { NO_BUFFER } from './ring/descriptor';
 import { SPILL_BUFFER } from './actor-protocol';
-import { SessionRegistry, SessionEntry, placeSession, sessionKeyOf } from './session-registry';
+import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
+import { Homing, homeThreads, placeSession } from './placement';
 import type { SessionState } from './session-actor';
 import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
@@ -81,6 +84,8 @@ export interface SupervisorOptions {
   readonly threadEntry?: string;
   /** How the calling thread's units open backstores, log and persist reservations (not cloneable). */
   readonly here?: EngineOptions;
+  /** How devices are homed on the engine threads (placement.ts; default 'colocate'). */
+  readonly homing?: Homing;
   /** Slots per ring, a power of two (default 1024). */
   readonly ringCapacity?: number;
   readonly poolClasses?: readonly SizeClass[];
@@ -197,7 +202,7 @@ export class Supervisor {
     this.hereIndex = calling ? threads : -1;
     this.members = threads + (calling ? 1 : 0);
     this.mesh = RingMesh.create(this.members, opts.ringCapacity ?? 1024);
-    this.homeThread = topology.devices.map((_, i) => (threads === 0 ? 0 : i % threads));
+    this.homeThread = threads === 0 ? topology.devices.map(() => 0) : homeThreads(topology, threads, opts.homing);
     for (let t = 0; t < threads; t++) {
       this.threadList.push({ index: t, worker: null, up: false, failed: false, generation: 0, restarts: 0, readyWaiters: [], closed: null });
     }

@@ -57,7 +57,8 @@ describe('daemon engine thread supervision (engine threads: 2)', function () {
       console.log('    skipped: qemu-io or iscsi-inq is not installed (Debian: qemu-utils / libiscsi-bin)');
       this.skip();
     }
-    // Device i is homed on thread i mod 2: T0's session goes to thread 0, T1's to thread 1.
+    // One device per target: each target's unit group gets its own thread (placement.ts), so T0's
+    // session goes to thread 0 and T1's to thread 1.
     d = await startDaemon({
       devices: [
         { name: 'd0', handler: 'fileio', path: path.join(files, 'd0.img'), size: '8MiB', blockSize: 512 },

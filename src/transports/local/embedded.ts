@@ -110,8 +110,10 @@ export class EmbeddedTarget {
     if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
     const threads = opts.threads ?? 0;
     const { log, openBackstore, prStore } = opts;
+    // Every command of an embedded session crosses to an engine thread anyway: spread the units
+    // over the threads (placement.ts) unless asked otherwise.
     const runtime = await Supervisor.create(topology, {
-      ...opts.runtime, threads, callingThread: true, here: { log, openBackstore, prStore },
+      homing: 'spread', ...opts.runtime, threads, callingThread: true, here: { log, openBackstore, prStore },
     });
     return new EmbeddedTarget(runtime, first);
   }

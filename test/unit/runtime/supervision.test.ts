@@ -113,7 +113,7 @@ describe('runtime supervision (real worker threads)', function () {
 
   it('an idle engine thread parks: after the busy-poll window it runs no passes and its loop is idle', async () => {
     const e = await Supervisor.create({ devices: [dev('d0'), dev('d1')], targets: [tgt(T, ['d0', 'd1'])] },
-      { threads: 2, callingThread: true, busyPollMicros: 2000 });
+      { threads: 2, callingThread: true, homing: 'spread', busyPollMicros: 2000 });
     try {
       const n = e.engine.openNexus({ targetName: T, initiatorName: INIT })!;
       await exec(n, 0, cdb.tur(), 1);
