@@ -56,9 +56,7 @@ import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
 import { RingMesh } from './scheduler';
 import type { ThreadEngine } from './thread-engine';
-import { SpscRing } from './ring/spsc-ring';
-import { NO_BUFFER } from './ring/descriptor';
-import { SPILL_BUFFER } from './actor-protocol';
+import { BufferRecovery, PEER_DOWN_WAIT_MS, drainRingsInto } from './recovery';
 import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
 import { Homing, homeThreads, placeSession } from './placement';
 import type { SessionState } from './session-actor';
@@ -67,6 +65,8 @@ import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, wri
 
 /** What the runtime needs of a topology. */
 export type RuntimeTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings>; stateDir?: string };
+
+export type { BufferRecovery } from './recovery';
 
 export interface SupervisorOptions {
   /** Engine threads, 0..64 (default topology.engine.threads, else 1). */
@@ -118,19 +118,6 @@ export interface ThreadExit {
   readonly sessions: readonly string[];
 }
 
-/** What recovering a dead thread's pool buffers found (supervisor.ts header, steps 1-3). */
-export interface BufferRecovery {
-  readonly threadIndex: number;
-  /** Buffers tagged with the dead thread, freed by reclaim. */
-  readonly reclaimed: number;
-  /** Buffers in descriptors sent to it and never adopted, freed for their senders. */
-  readonly returned: number;
-  /** Every serving thread acknowledged peerDown (false: the bounded wait ran out). */
-  readonly acknowledged: boolean;
-}
-
-/** Longest wait for the survivors' peerDownDone before reclaiming anyway. */
-export const PEER_DOWN_WAIT_MS = 2000;
 
 /** What the login phase settled; the registry key is derived from it. */
 export type LoginOutcome = Omit<SessionState, 'sessionKey'>;
@@ -570,7 +557,10 @@ export class Supervisor {
       this.peerDownAcks.delete(t.index);
     }
     if (this.stopping) return;
-    const returned = this.drainInto(t.index);
+    const returned = drainRingsInto(this.mesh, this.pool, this.members, t.index, o => {
+      const th = this.threadList[o];
+      return th !== undefined && !th.worker; // the calling thread never dies
+    });
     const reclaimed = this.pool.reclaim(t.index);
     this.recovery.threads++;
     this.recovery.reclaimed += reclaimed;
@@ -585,34 +575,6 @@ export class Supervisor {
     t.restarts++;
     t.generation++;
     this.spawn(t).then(() => this.opts.onThreadRestart?.(t.index, false), () => undefined);
-  }
-
-  /**
-   * Step 2: reads every ring into dead thread `d` (its only consumer is gone) and frees each
-   * carried buffer its sender still holds; drops what `d` sent to threads that died too (no one
-   * else consumes those rings; their buffers are `d`'s, for reclaim). Returns buffers freed.
-   */
-  private drainInto(d: number): number {
-    let freed = 0;
-    const inbound = this.mesh.forThread(d).inbound;
-    for (let from = 0; from < this.members; from++) {
-      const h = inbound[from];
-      if (from === d || h === null) continue;
-      const ring = SpscRing.attach(h);
-      const n = ring.peek();
-      for (let i = 0; i < n; i++) {
-        const b = ring.reader(i).bufferHandle;
-        if (b !== NO_BUFFER && b !== SPILL_BUFFER && this.pool.isHandle(b) && this.pool.putIfOwner(b, from)) freed++;
-      }
-      ring.consume(n);
-      const out = this.threadList[from]; // undefined for the calling thread, which never dies
-      const toDead = this.mesh.forThread(from).inbound[d];
-      if (out !== undefined && !out.worker && toDead !== null) {
-        const r = SpscRing.attach(toDead);
-        r.consume(r.peek());
-      }
-    }
-    return freed;
   }
 
   private async stop(t: Thread): Promise<void> {
