@@ -17,7 +17,8 @@ import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
 import type { BufferPoolHandle } from './buffer-pool';
 import { ControlMessage, postControl, receiveControl } from './messages';
-import { LunActorHost, SpillSender, loadOpen } from './lun-actor';
+import { LunActorHost, OpenStore, SpillSender } from './lun-actor';
+import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost } from './session-actor';
 import { sinkActorId, sinkThread } from './actor-protocol';
@@ -37,17 +38,24 @@ export interface EngineThreadData {
   readonly rings: ThreadRings;
   readonly pool: BufferPoolHandle;
   readonly scheduler: SchedulerOptions;
-  /**
-   * Module exporting `openBackstore(cfg): Promise<Backstore>` to use instead of the standard one
-   * (tests inject slow or failing stores); '' = standard.
-   */
-  readonly backstoreModule: string;
   /** Where the home units keep persistent state (APTPL reservations); '' = none. */
   readonly stateDir: string;
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
   readonly queueBound: number;
   /** Reads lease pool buffers, so remote Data-In moves without a copy (lun-actor.ts). */
   readonly lendReadBuffers: boolean;
+}
+
+/** How this thread's units open their backstores, when its entry module says (useBackstoreOpener). */
+let opener: OpenStore | undefined;
+
+/**
+ * Replaces how the units of this thread open their backstores (an engine-thread entry calls it
+ * before runEngineThread; tests inject slow or failing stores this way). Default: the standard
+ * openBackstore of src/engine/backstores.
+ */
+export function useBackstoreOpener(open: OpenStore): void {
+  opener = open;
 }
 
 /** Everything one mesh member runs. */
@@ -79,7 +87,7 @@ export async function startEngineThread(
     scheduler: data.scheduler,
     stateDir: data.stateDir,
     lendReadBuffers: data.lendReadBuffers,
-  }, spill, engineOpts.openBackstore ?? loadOpen(data.backstoreModule), { log: engineOpts.log, prStore: engineOpts.prStore });
+  }, spill, engineOpts.openBackstore ?? opener ?? standardOpen, { log: engineOpts.log, prStore: engineOpts.prStore });
   const engine = new ThreadEngine({
     threadIndex: self,
     threads: data.threads,

@@ -27,7 +27,6 @@ import type { ItNexus } from '../engine/nexus';
 import type { Completion, CommandRequest } from '../engine/command';
 import { TmfFunction, TmfResponse } from '../engine/spec/status';
 import { NullBackstore } from '../engine/backstores/null';
-import { openBackstore as standardOpen } from '../engine/backstores';
 import type { DeviceConfig, TargetConfig } from '../engine/topology';
 import type { Backstore } from '../engine/types';
 import { BufferPool, SUPERVISOR_OWNER } from './buffer-pool';
@@ -464,14 +463,4 @@ export class LunActorHost {
 class LunActor implements Actor {
   constructor(readonly id: number, readonly device: string, private readonly host: LunActorHost) {}
   receive(d: DescriptorCursor): void { this.host.receive(d); }
-}
-
-export function loadOpen(moduleName: string): OpenStore {
-  if (moduleName === '') return standardOpen;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(moduleName) as { openBackstore?: unknown };
-  if (typeof mod.openBackstore !== 'function') {
-    throw new NexusError('ERR_BACKSTORE_MODULE', `${moduleName} exports no openBackstore`);
-  }
-  return mod.openBackstore as OpenStore;
 }

@@ -91,8 +91,6 @@ export interface SupervisorOptions {
   readonly poolClasses?: readonly SizeClass[];
   /** Busy-poll window of every engine thread's loop, sockets and rings (busy-poll.ts; 0 = off). */
   readonly busyPollMicros?: number;
-  /** Module exporting openBackstore(cfg) for every member (tests); default the standard one. */
-  readonly backstoreModule?: string;
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (default 4096). */
   readonly queueBound?: number;
   /** Replacement threads per index before it stays down (default 3). */
@@ -456,7 +454,6 @@ export class Supervisor {
       rings: this.mesh.forThread(index),
       pool: this.pool.handle(),
       scheduler: { pollMicros: index === this.hereIndex ? 0 : this.opts.busyPollMicros ?? 0 },
-      backstoreModule: this.opts.backstoreModule ?? '',
       stateDir: this.topology.stateDir ?? '',
       queueBound: this.opts.queueBound ?? 0,
       lendReadBuffers: index !== this.hereIndex,

@@ -49,7 +49,7 @@ export interface EmbeddedOptions extends EngineOptions {
    */
   threads?: number;
   /** Runtime tuning (rings, pool, queue bound, supervision) when threads > 0. */
-  runtime?: Omit<SupervisorOptions, 'threads' | 'callingThread' | 'here' | 'threadEntry'>;
+  runtime?: Omit<SupervisorOptions, 'threads' | 'callingThread' | 'here'>;
 }
 
 export class LocalSession {

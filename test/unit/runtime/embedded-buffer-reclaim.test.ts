@@ -6,7 +6,7 @@ import { LocalSession } from '../../../src/transports/local/embedded';
 import { Supervisor } from '../../../src/workers/supervisor';
 import { Status } from '../../../src/engine/spec/status';
 import { cdb } from '../engine/embedded/fixture';
-import { SLOW_MODULE, block, dev, tgt } from './helpers';
+import { SLOW_ENTRY, block, dev, tgt } from './helpers';
 
 const T0 = 'iqn.2026-11.io.nexus:reclaim0';
 const T1 = 'iqn.2026-11.io.nexus:reclaim1';
@@ -26,7 +26,7 @@ describe('runtime: pool buffers of a dead engine thread, sessions on the calling
   it('reclaims the Data-Out a killed thread adopted; the pool is whole again and thread 1 keeps serving', async () => {
     // slow0 on thread 0 takes 150 ms per write; d1 on thread 1 is a plain ram unit.
     const e = await Supervisor.create({ devices: [dev('slow0'), dev('d1')], targets: [tgt(T0, ['slow0']), tgt(T1, ['d1'])] },
-      { threads: 2, callingThread: true, backstoreModule: SLOW_MODULE, poolClasses: CLASSES });
+      { threads: 2, callingThread: true, threadEntry: SLOW_ENTRY, poolClasses: CLASSES });
     try {
       expect(e.threadOf('slow0')).to.equal(0);
       const a = new LocalSession(e.engine.openNexus({ targetName: T0, initiatorName: INIT })!);

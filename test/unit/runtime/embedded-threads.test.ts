@@ -8,7 +8,7 @@ import type { ThreadNexus } from '../../../src/workers/thread-engine';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../src/engine/spec/status';
 import type { Completion } from '../../../src/engine/command';
 import { cdb } from '../engine/embedded/fixture';
-import { SLOW_MODULE, block, dev, tgt } from './helpers';
+import { SLOW_ENTRY, block, dev, tgt } from './helpers';
 
 const T1 = 'iqn.2026-11.io.nexus:one';
 const T2 = 'iqn.2026-11.io.nexus:two';
@@ -79,7 +79,7 @@ describe('runtime: embedded sessions with the units on engine threads', function
     before(async () => {
       t = await EmbeddedTarget.start({
         devices: [dev('slow0'), dev('disk1')], targets: [tgt(T1, ['slow0', 'disk1'])],
-      }, { threads: 2, runtime: { backstoreModule: SLOW_MODULE } });
+      }, { threads: 2, runtime: { threadEntry: SLOW_ENTRY } });
     });
     after(async () => { await t.stop(); });
 
@@ -163,7 +163,7 @@ describe('runtime: embedded sessions with the units on engine threads', function
 
     it('answers TASK SET FULL only past the local queue bound, and completes every command', async () => {
       const t = await EmbeddedTarget.start({ devices: [dev('slow0')], targets: [tgt(T1, ['slow0'])] }, {
-        threads: 1, runtime: { ringCapacity: 2, queueBound: 4, backstoreModule: SLOW_MODULE },
+        threads: 1, runtime: { ringCapacity: 2, queueBound: 4, threadEntry: SLOW_ENTRY },
       });
       try {
         const s = t.session(INIT);
@@ -203,7 +203,7 @@ describe('runtime: embedded sessions with the units on engine threads', function
       const e = await Supervisor.create({
         devices: [dev('disk0', 'fileio', 2048, file), dev('slow1')],
         targets: [tgt(T1, ['disk0']), tgt(T2, ['slow1'])],
-      }, { threads: 2, callingThread: true, backstoreModule: SLOW_MODULE, onThreadRestart: (i, failed) => { if (!failed) restarts.push(i); } });
+      }, { threads: 2, callingThread: true, threadEntry: SLOW_ENTRY, onThreadRestart: (i, failed) => { if (!failed) restarts.push(i); } });
       try {
         const a = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
         const b = new LocalSession(e.engine.openNexus({ targetName: T2, initiatorName: INIT })!);
@@ -238,7 +238,7 @@ describe('runtime: embedded sessions with the units on engine threads', function
 
     it('completes the dead thread\'s in-flight commands aborted, with the nexus closed', async () => {
       const e = await Supervisor.create({ devices: [dev('slow0')], targets: [tgt(T1, ['slow0'])] },
-        { threads: 1, callingThread: true, backstoreModule: SLOW_MODULE });
+        { threads: 1, callingThread: true, threadEntry: SLOW_ENTRY });
       try {
         const a = new LocalSession(e.engine.openNexus({ targetName: T1, initiatorName: INIT })!);
         await a.execute(0, cdb.tur());

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { DeviceConfig, TargetConfig } from '../../../src/engine/topology';
 
-export const SLOW_MODULE = path.join(__dirname, 'fixtures', 'slow-store.ts');
+/** Engine-thread entry whose units named slow* take SLOW_MS per I/O (fixtures/slow-store.ts). */
+export const SLOW_ENTRY = path.join(__dirname, 'fixtures', 'slow-entry.ts');
 
 export function dev(name: string, handler: DeviceConfig['handler'] = 'ram', blocks = 2048, p?: string): DeviceConfig {
   return {
@@ -24,4 +25,5 @@ export function block(lba: number, seed: number, blocks = 1): Buffer {
   return b;
 }
 
-export const EXIT_MODULE = path.join(__dirname, 'fixtures', 'exit-store.ts');
+/** Engine-thread entry whose units named exit* end the thread on demand (fixtures/exit-store.ts). */
+export const EXIT_ENTRY = path.join(__dirname, 'fixtures', 'exit-entry.ts');

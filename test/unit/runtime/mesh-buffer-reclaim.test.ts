@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { available } from '../../../src/native';
 import { BufferRecovery, Supervisor } from '../../../src/workers/supervisor';
-import { SLOW_MODULE, dev, tgt } from './helpers';
+import { dev, tgt } from './helpers';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'scsi-entry.ts');
 const TARGET = 'iqn.2024-01.test:reclaim';
@@ -49,7 +49,7 @@ function ownedBy(threads: Supervisor, owner: number): number {
     const threads = await Supervisor.create({
       devices: [dev('d0'), dev('slow1')],
       targets: [tgt(TARGET, ['d0', 'slow1']), tgt(LOCAL_TARGET, ['d0'])],
-    }, { threads: 2, homing: 'spread', threadEntry: ENTRY, backstoreModule: SLOW_MODULE, poolClasses: CLASSES, onBuffersReclaimed: r => recoveries.push(r) });
+    }, { threads: 2, homing: 'spread', threadEntry: ENTRY, poolClasses: CLASSES, onBuffersReclaimed: r => recoveries.push(r) });
     const accepted: net.Socket[] = [];
     const server = net.createServer(s => {
       accepted.push(s);

@@ -7,7 +7,7 @@ import type { NexusApi } from '../../../src/engine/engine-api';
 import { Status, TaskAttr } from '../../../src/engine/spec/status';
 import { Supervisor, ThreadExit } from '../../../src/workers/supervisor';
 import { cdb } from '../engine/embedded/fixture';
-import { EXIT_MODULE, dev, tgt } from './helpers';
+import { EXIT_ENTRY, dev, tgt } from './helpers';
 
 const T = 'iqn.2026-11.io.nexus:sup';
 const T1 = 'iqn.2026-11.io.nexus:sup1';
@@ -93,7 +93,7 @@ describe('runtime supervision (real worker threads)', function () {
     let onExit: (x: ThreadExit) => void = () => undefined;
     const e = await Supervisor.create({
       devices: [dev('d0'), dev('exit1')], targets: [tgt(T, ['d0']), tgt(T1, ['exit1'])],
-    }, { threads: 2, callingThread: true, backstoreModule: EXIT_MODULE, onThreadExit: x => { exits.push(x); onExit(x); } });
+    }, { threads: 2, callingThread: true, threadEntry: EXIT_ENTRY, onThreadExit: x => { exits.push(x); onExit(x); } });
     try {
       const n = e.engine.openNexus({ targetName: T1, initiatorName: INIT })!;
       await exec(n, 0, cdb.tur(), 1);
