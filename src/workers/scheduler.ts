@@ -1,6 +1,7 @@
-// An engine thread as an actor scheduler (DESIGN §3).
+// A mesh member as an actor scheduler (DESIGN §3): one per engine thread, and the same one on
+// the calling thread in embedded mode and with `engine.threads: 0` (engine-thread.ts).
 //
-// A thread hosts many actors; an actor is an object with an id and a `receive`, never a thread.
+// A thread hosts many actors (LUN actors, the ThreadEngine's completion sink); an actor is an object with an id and a `receive`, never a thread.
 // Descriptors addressed to an actor arrive on the thread's inbound rings (one SPSC ring from
 // every other engine thread, see RingMesh) or on its local ring (same-thread sends). The
 // scheduler drains each ring in batches, hands every descriptor to its actor in place, and
