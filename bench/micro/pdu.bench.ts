@@ -7,9 +7,8 @@
  */
 import { Bench } from 'tinybench';
 import { PduFramer } from '../../src/transports/iscsi/framer';
-import {
-  decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, encodeScsiResponse, newScsiCommand, Residual,
-} from '../../src/transports/iscsi/pdu';
+import { decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand } from '../../src/transports/iscsi/initiator-pdu';
+import { encodeDataIn, encodeDataInStatus, encodeScsiResponse, Residual } from '../../src/transports/iscsi/target-pdu';
 import { headerDigest, writeDigest } from '../../src/transports/iscsi/digest';
 import { ScsiServiceResponse } from '../../src/transports/iscsi/spec';
 

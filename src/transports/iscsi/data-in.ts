@@ -4,7 +4,14 @@
 // (phase collapse, S bit, residuals); anything else ends with a SCSI Response.
 import { Completion, ResidualKind } from '../../engine/command';
 import { Status } from '../../engine/spec/status';
-import { Residual } from './pdu';
+import {
+  DataInFields, Residual, ScsiResponseFields, encodeDataIn, encodeDataInStatus, encodeScsiResponse, encodeSenseSegment,
+} from './target-pdu';
+import { RESERVED_TAG, ScsiServiceResponse } from './spec';
+import type { FullFeaturePhase } from './full-feature';
+import type { Task } from './scsi-command';
+
+const EMPTY = Buffer.alloc(0);
 
 /** The engine numbers residual kinds differently from the wire flags. */
 export function wireResidual(kind: ResidualKind): Residual {
@@ -43,4 +50,84 @@ export function planDataIn(c: Completion, maxSegment: number, maxBurst: number):
     pdus.push({ offset: offset - length, length, final, status: last && collapse });
   }
   return { pdus, response: !collapse || total === 0 };
+}
+
+/**
+ * A connection's sender of completions: Data-In PDUs and the SCSI Response, from one fields
+ * object each refilled per PDU (DESIGN.md §10: no per-PDU object shapes).
+ */
+export class DataInSender {
+  private readonly responseFields: ScsiResponseFields = {
+    statSN: 0, expCmdSN: 0, maxCmdSN: 0, itt: 0, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0,
+    expDataSN: 0, residual: Residual.NONE, residualCount: 0, bidiResidual: Residual.NONE, bidiResidualCount: 0, snackTag: 0,
+    dataSegmentLength: 0,
+  };
+  private readonly dataInFields: DataInFields = {
+    final: false, ack: false, status: undefined, lun: 0, itt: 0, ttt: RESERVED_TAG, statSN: 0, expCmdSN: 0, maxCmdSN: 0,
+    dataSN: 0, bufferOffset: 0, residual: undefined, residualCount: undefined, dataSegmentLength: 0,
+  };
+
+  constructor(private readonly ffp: FullFeaturePhase) {}
+
+  /** RFC 7143 11.4 / 11.7: Data-In with phase collapse, or a SCSI Response. */
+  complete(task: Task, c: Completion): void {
+    const ffp = this.ffp;
+    if (c.aborted || task.aborted || !ffp.host.isFullFeature) {
+      // RFC 7143 11.5.1: an aborted task is freed without a response.
+      c.release?.();
+      return;
+    }
+    const out = ffp.out;
+    if (c.release) out.releaseAfterWrite(c.release);
+    const prm = ffp.params;
+    const data = c.data ?? EMPTY;
+    const n = data.length;
+    if (n > 0 && n <= prm.maxXmitDataSegmentLength && n <= prm.maxBurstLength && collapsible(c)) {
+      // RFC 7143 11.7.4: the whole read fits one Data-In, which carries the status (the common case).
+      const bhs = out.bhs();
+      const w = ffp.session.window;
+      encodeDataInStatus(bhs, 0, c.status, Math.max(0, task.lun), task.itt, ffp.statSN, w.expCmdSN, w.maxCmdSN, wireResidual(c.residualKind), c.residual, n);
+      ffp.statSN = (ffp.statSN + 1) >>> 0;
+      out.queue(bhs, data);
+      return;
+    }
+    const residual = wireResidual(c.residualKind);
+    let dataSN = 0;
+    if (n > 0) {
+      const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
+      const f = this.dataInFields;
+      for (const d of plan.pdus) {
+        // RFC 7143 4.2.2.2: only the Data-In that carries status consumes a StatSN.
+        ffp.stampSeq(f, d.status);
+        f.final = d.final;
+        f.status = d.status ? c.status : undefined;
+        f.lun = Math.max(0, task.lun);
+        f.itt = task.itt;
+        f.dataSN = dataSN++;
+        f.bufferOffset = d.offset;
+        f.residual = d.status ? residual : undefined;
+        f.residualCount = d.status ? c.residual : undefined;
+        f.dataSegmentLength = d.length;
+        const bhs = out.bhs();
+        encodeDataIn(bhs, 0, f);
+        out.queue(bhs, data.subarray(d.offset, d.offset + d.length));
+      }
+      if (!plan.response) return;
+    }
+    const sense = c.sense && c.sense.length > 0 ? c.sense : undefined;
+    const seg = sense ? out.scratchBytes(2 + sense.length) : EMPTY;
+    if (sense) encodeSenseSegment(seg, 0, sense);
+    const f = this.responseFields;
+    ffp.stampSeq(f, true);
+    f.itt = task.itt;
+    f.status = c.status;
+    // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
+    f.expDataSN = dataSN + (task.collector?.r2tCount ?? 0);
+    f.residual = residual;
+    f.residualCount = residual === Residual.NONE ? 0 : c.residual;
+    f.dataSegmentLength = seg.length;
+    const bhs = out.bhs();
+    encodeScsiResponse(bhs, 0, f);
+    out.queue(bhs, seg);
+  }
 }

@@ -2,7 +2,8 @@
 // each decoded Login Request; the reducer returns the next state, the Login Responses to send
 // and the effects for the connection/session layer to carry out (create, reinstate, bind, fail).
 // Decisions that need the outside world come through the injected LoginPolicy.
-import { LoginRequest, LoginResponseFields } from './pdu';
+import { LoginRequest } from './initiator-pdu';
+import { LoginResponseFields } from './target-pdu';
 import { ISCSI_VERSION, LoginStage, LoginStatus } from './spec';
 import { TextAccumulator, encodeText, splitText } from './text';
 import { KeyAnswer, maxValueLength } from './keys';

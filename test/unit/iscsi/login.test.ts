@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { AuthRequirement, LoginEffect, LoginPolicy, LoginResult, LoginState, createLoginState, loginStep, LoginPhase } from '../../../src/transports/iscsi/login';
-import { LoginRequest } from '../../../src/transports/iscsi/pdu';
+import { LoginRequest } from '../../../src/transports/iscsi/initiator-pdu';
 import { DEFAULT_TARGET_CONFIG, TargetNegotiationConfig } from '../../../src/transports/iscsi/negotiate';
 import { IscsiOp, LoginStage, LoginStatus } from '../../../src/transports/iscsi/spec';
 

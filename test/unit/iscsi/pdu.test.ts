@@ -1,9 +1,13 @@
 import { expect } from 'chai';
 import { decodeLun, encodeLun, LUN_UNSUPPORTED } from '../../../src/transports/iscsi/bhs';
 import {
-  buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T, buildReject,
-  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, newScsiCommand, InitiatorPdu, Residual,
-} from '../../../src/transports/iscsi/pdu';
+  decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, InitiatorPdu,
+} from '../../../src/transports/iscsi/initiator-pdu';
+import {
+  buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T,
+  buildReject, buildScsiResponse, buildTextResponse, buildTmfResponse, encodeDataIn, encodeDataInStatus,
+  Residual,
+} from '../../../src/transports/iscsi/target-pdu';
 import {
   AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TaskAttribute, TmfResponse,
 } from '../../../src/transports/iscsi/spec';
