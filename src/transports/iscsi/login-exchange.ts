@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionContext } from './connection';
 import type { LoginRequest } from './initiator-pdu';
 import { encodeLoginResponse } from './target-pdu';
-import { LoginEffect, LoginPhase, LoginPolicy, LoginResponse, LoginState, createLoginState, loginStep } from './login';
+import {
+  LoginEffect, LoginPhase, LoginPolicy, LoginResponse, LoginResult, LoginState, createLoginState, loginStep, loginTsihAllocated,
+} from './login';
 import type { OperationalParams } from './negotiate';
 import { IscsiSession, SessionConnection, isidHex } from './session';
 import { authFor, negotiationConfig } from './target';
@@ -51,36 +53,58 @@ export class LoginExchange {
 
   /** One Login Request: its responses are queued and its effects applied. */
   step(req: LoginRequest): LoginOutcome {
-    const r = loginStep(this.state, req, this.policy);
-    this.state = r.state;
-    for (const resp of r.responses) this.sendLoginResponse(resp);
+    let r = loginStep(this.state, req, this.policy);
     let failed = false;
     let fullFeature: OperationalParams | undefined;
-    for (const e of r.effects) {
-      if (e.kind === 'fail') {
-        failed = true;
-        this.ctx.log.info({ remote: this.remote, status: e.status, reason: e.reason }, 'login failed');
-      } else if (e.kind === 'full-feature') {
-        fullFeature = e.params;
-      } else {
-        this.applyEffect(e, req);
+    for (;;) {
+      this.state = r.state;
+      for (const resp of r.responses) this.sendLoginResponse(resp);
+      let next: LoginResult | undefined;
+      for (const e of r.effects) {
+        switch (e.kind) {
+          case 'fail':
+            failed = true;
+            this.ctx.log.info({ remote: this.remote, status: e.status, reason: e.reason }, 'login failed');
+            break;
+          case 'full-feature':
+            fullFeature = e.params;
+            break;
+          case 'allocate-tsih':
+            // RFC 7143 11.12.6: the TSIH is the target's; the reducer continues with it.
+            next = loginTsihAllocated(this.state, this.allocateTsih());
+            break;
+          default:
+            this.applyEffect(e, req);
+        }
       }
+      if (!next) break;
+      r = next;
     }
-    if (failed || r.state.phase === LoginPhase.FAILED) return { kind: 'failed' };
+    if (failed || this.state.phase === LoginPhase.FAILED) return { kind: 'failed' };
     if (fullFeature && this.session) {
       return {
-        kind: 'full-feature', session: this.session, params: fullFeature, statSN: r.state.statSN, cid: req.cid,
+        kind: 'full-feature', session: this.session, params: fullFeature, statSN: this.state.statSN, cid: req.cid,
         reinstating: this.reinstating,
       };
     }
     return { kind: 'continue' };
   }
 
-  private applyEffect(e: Exclude<LoginEffect, { kind: 'fail' } | { kind: 'full-feature' }>, req: LoginRequest): void {
+  /** A TSIH no session of this target uses, here or on an engine thread; null when none is left. */
+  private allocateTsih(): number | null {
+    const { sessions, handOff } = this.ctx;
+    if (!handOff) return sessions.allocateTsih();
+    for (let i = 0; i < 0xffff; i++) {
+      const t = sessions.allocateTsih();
+      if (t === null) return null;
+      if (!handOff.tsihInUse(t)) return t;
+    }
+    return null;
+  }
+
+  private applyEffect(e: Extract<LoginEffect, { kind: 'reinstate-session' | 'create-session' | 'bind-connection' }>, req: LoginRequest): void {
     const { ctx } = this;
     switch (e.kind) {
-      case 'lookup-target':
-        return;
       case 'reinstate-session': {
         // RFC 7143 6.3.5: the old session of this initiator port ends as if its connection failed.
         if (ctx.handOff && !ctx.sessions.get(e.tsih)) {
@@ -178,14 +202,6 @@ function loginPolicy(ctx: ConnectionContext): LoginPolicy {
         if (s) return s.id.initiatorName === initiator && s.id.isid === isid;
         return ho.sessionExists(tsih, initiator, isidHex(isid));
       },
-      allocateTsih: () => {
-        for (let i = 0; i < 0xffff; i++) {
-          const t = ctx.sessions.allocateTsih();
-          if (t === null) return null;
-          if (!ho.tsihInUse(t)) return t;
-        }
-        return null;
-      },
     };
   }
   return {
@@ -195,6 +211,5 @@ function loginPolicy(ctx: ConnectionContext): LoginPolicy {
       const s = ctx.sessions.get(tsih);
       return !!s && s.id.initiatorName === initiator && s.id.isid === isid;
     },
-    allocateTsih: () => ctx.sessions.allocateTsih(),
   };
 }
