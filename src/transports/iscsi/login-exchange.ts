@@ -12,7 +12,8 @@ import {
 } from './login';
 import type { OperationalParams } from './negotiate';
 import { IscsiSession, SessionConnection, isidHex } from './session';
-import { authFor, negotiationConfig } from './target';
+import { authFor } from './target';
+import { negotiationConfig } from './settings';
 import type { PduOutput } from './pdu-output';
 
 export type LoginOutcome =

@@ -9,9 +9,9 @@ import type { LoginRequest } from './initiator-pdu';
 import type { LoginResponseFields } from './target-pdu';
 import { ISCSI_VERSION, LoginStage, LoginStatus } from './spec';
 import { EMPTY_TEXT_SET, TextSet, accumulateText, encodeText, splitText } from './text';
-import { KeyAnswer, maxValueLength } from './keys';
+import { KeyAnswer, TargetNegotiationConfig, maxValueLength } from './keys';
 import {
-  NegotiationState, OperationalParams, TargetNegotiationConfig, createNegotiation, negotiateKeys, negotiateList,
+  NegotiationState, OperationalParams, createNegotiation, negotiateKeys, negotiateList,
   offersPending, targetOffers,
 } from './negotiate';
 import {

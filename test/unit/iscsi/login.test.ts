@@ -4,7 +4,8 @@ import {
   AuthRequirement, LoginEffect, LoginPolicy, LoginResult, LoginState, createLoginState, loginStep, loginTsihAllocated, LoginPhase,
 } from '../../../src/transports/iscsi/login';
 import { LoginRequest } from '../../../src/transports/iscsi/initiator-pdu';
-import { DEFAULT_TARGET_CONFIG, TargetNegotiationConfig } from '../../../src/transports/iscsi/negotiate';
+import { TargetNegotiationConfig } from '../../../src/transports/iscsi/keys';
+import { TEST_TARGET_CONFIG } from './target-config';
 import { IscsiOp, LoginStage, LoginStatus } from '../../../src/transports/iscsi/spec';
 import { NexusError } from '../../../src/engine/result';
 
@@ -43,7 +44,7 @@ function policy(auth: AuthRequirement | 'deny' = {}): FakePolicy {
   };
   return p;
 }
-const opts = (config: Partial<TargetNegotiationConfig> = {}) => ({ config: { ...DEFAULT_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, portalGroupTag: 1, initialStatSN: 100, cmdWindow: 32 });
+const opts = (config: Partial<TargetNegotiationConfig> = {}) => ({ config: { ...TEST_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, portalGroupTag: 1, initialStatSN: 100, cmdWindow: 32 });
 const kinds = (e: LoginEffect[]): string[] => e.map((x) => x.kind);
 const normalKeys: Array<[string, string]> = [['InitiatorName', INITIATOR], ['SessionType', 'Normal'], ['TargetName', TARGET]];
 
