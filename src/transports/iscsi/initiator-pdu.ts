@@ -5,9 +5,13 @@ import {
   RESERVED_TAG, RejectReason, SCSI_CMD_ATTR_MASK, SCSI_CMD_FLAG_R, SCSI_CMD_FLAG_W, SnackType,
   TEXT_FLAG_CONTINUE, TaskAttribute,
 } from './spec';
-import { bhsDataSegmentLength, bhsImmediate, bhsItt, bhsOpcode, bhsTotalAhsLength, decodeLun } from './bhs';
+import {
+  bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, BhsField, bhsFlags, bhsImmediate, bhsItt, bhsOpcode, bhsTotalAhsLength, bhsTtt, bhsU16, bhsU32, decodeLun,
+} from './bhs';
 
 const EMPTY = Buffer.alloc(0);
+/** RFC 7143 11.3.6: the CDB field of the BHS (longer CDBs continue in an AHS). */
+const CDB_BYTES = 16;
 
 // ---------------------------------------------------------------- decoded initiator PDUs
 
@@ -123,8 +127,8 @@ export type DecodeResult =
       itt?: number;
     };
 
-const u32 = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-const u16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+const u32 = bhsU32;
+const u16 = bhsU16;
 
 function fail(reason: RejectReason | 'protocol-error', detail: string, itt?: number): DecodeResult {
   return { ok: false, reason, detail, itt };
@@ -174,7 +178,7 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
   if (header.length !== BHS_LENGTH + ahsLen) return fail('protocol-error', 'AHS length does not match TotalAHSLength', itt);
   if (bhsDataSegmentLength(h) !== data.length) return fail('protocol-error', 'data length does not match DataSegmentLength', itt);
   const immediate = bhsImmediate(h);
-  const f1 = h[1];
+  const f1 = bhsFlags(h);
   const final = (f1 & BHS_FINAL) !== 0;
   // RFC 7143 11.2.2: only the SCSI Command carries AHS.
   if (ahsLen !== 0 && op !== IscsiOp.SCSI_COMMAND) return fail(RejectReason.PROTOCOL_ERROR, 'AHS on a PDU that takes none', itt);
@@ -184,7 +188,7 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       if (!final) return fail(RejectReason.PROTOCOL_ERROR, 'NOP-Out without F bit', itt);
       // RFC 7143 11.18: ITT 0xffffffff (a reply to a NOP-In) must be immediate.
       if (itt === RESERVED_TAG && !immediate) return fail(RejectReason.PROTOCOL_ERROR, 'NOP-Out reply not immediate', itt);
-      return { ok: true, pdu: { op, immediate, itt, data, lun: decodeLun(h, 8), ttt: u32(h, 20), cmdSN: u32(h, 24), expStatSN: u32(h, 28) } };
+      return { ok: true, pdu: { op, immediate, itt, data, lun: decodeLun(h, BhsField.LUN), ttt: bhsTtt(h), cmdSN: u32(h, BhsField.CMD_SN), expStatSN: u32(h, BhsField.EXP_STAT_SN) } };
 
     case IscsiOp.SCSI_COMMAND: {
       const read = (f1 & SCSI_CMD_FLAG_R) !== 0;
@@ -194,17 +198,17 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       // RFC 7143 11.3.1.1: unsolicited data only for writes; F=0 means Data-Out follows.
       if (data.length > 0 && !write) return fail(RejectReason.PROTOCOL_ERROR, 'immediate data on a command without W', itt);
       if (!final && !write) return fail(RejectReason.PROTOCOL_ERROR, 'F=0 on a command without W', itt);
-      const base = asBuffer(h).subarray(32, 48);
+      const base = asBuffer(h).subarray(BhsField.CDB, BhsField.CDB + CDB_BYTES);
       const cdb = ahs.extendedCdb ? Buffer.concat([base, ahs.extendedCdb]) : base;
       return {
         ok: true,
         pdu: {
           op, immediate, itt, data, final, read, write,
           attr: (f1 & SCSI_CMD_ATTR_MASK) as TaskAttribute,
-          lun: decodeLun(h, 8),
-          expectedDataTransferLength: u32(h, 20),
-          cmdSN: u32(h, 24),
-          expStatSN: u32(h, 28),
+          lun: decodeLun(h, BhsField.LUN),
+          expectedDataTransferLength: bhsExpectedDataTransferLength(h),
+          cmdSN: u32(h, BhsField.CMD_SN),
+          expStatSN: u32(h, BhsField.EXP_STAT_SN),
           cdb,
           bidiReadLength: ahs.bidiReadLength,
         },
@@ -215,8 +219,8 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       return {
         ok: true,
         pdu: {
-          op, immediate, itt, data, final, lun: decodeLun(h, 8), ttt: u32(h, 20), expStatSN: u32(h, 28),
-          dataSN: u32(h, 36), bufferOffset: u32(h, 40),
+          op, immediate, itt, data, final, lun: decodeLun(h, BhsField.LUN), ttt: bhsTtt(h), expStatSN: u32(h, BhsField.EXP_STAT_SN),
+          dataSN: bhsDataSN(h), bufferOffset: bhsBufferOffset(h),
         },
       };
 
@@ -226,8 +230,8 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       return {
         ok: true,
         pdu: {
-          op, immediate, itt, data, function: f1 & 0x7f, lun: decodeLun(h, 8), referencedTaskTag: u32(h, 20),
-          cmdSN: u32(h, 24), expStatSN: u32(h, 28), refCmdSN: u32(h, 32), expDataSN: u32(h, 36),
+          op, immediate, itt, data, function: f1 & 0x7f, lun: decodeLun(h, BhsField.LUN), referencedTaskTag: u32(h, BhsField.REFERENCED_TASK_TAG),
+          cmdSN: u32(h, BhsField.CMD_SN), expStatSN: u32(h, BhsField.EXP_STAT_SN), refCmdSN: u32(h, BhsField.REF_CMD_SN), expDataSN: u32(h, BhsField.EXP_DATA_SN),
         },
       };
 
@@ -236,13 +240,14 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       const cont = (f1 & LOGIN_FLAG_CONTINUE) !== 0;
       // RFC 7143 11.12.2: a request with C=1 must have T=0.
       if (transit && cont) return fail(RejectReason.PROTOCOL_ERROR, 'Login with both T and C', itt);
-      const isid = u16(h, 8) * 0x100000000 + u32(h, 10);
+      // RFC 7143 11.12.5: the 6-byte ISID.
+      const isid = u16(h, BhsField.ISID) * 0x100000000 + u32(h, BhsField.ISID + 2);
       return {
         ok: true,
         pdu: {
           op, immediate, itt, data, transit, continue: cont, csg: (f1 >>> 2) & 3, nsg: f1 & 3,
-          versionMax: h[2], versionMin: h[3], isid, tsih: u16(h, 14), cid: u16(h, 20),
-          cmdSN: u32(h, 24), expStatSN: u32(h, 28),
+          versionMax: h[BhsField.VERSION_MAX], versionMin: h[BhsField.VERSION_MIN], isid, tsih: u16(h, BhsField.TSIH), cid: u16(h, BhsField.CID),
+          cmdSN: u32(h, BhsField.CMD_SN), expStatSN: u32(h, BhsField.EXP_STAT_SN),
         },
       };
     }
@@ -254,8 +259,8 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       return {
         ok: true,
         pdu: {
-          op, immediate, itt, data, final, continue: cont, lun: decodeLun(h, 8), ttt: u32(h, 20),
-          cmdSN: u32(h, 24), expStatSN: u32(h, 28),
+          op, immediate, itt, data, final, continue: cont, lun: decodeLun(h, BhsField.LUN), ttt: bhsTtt(h),
+          cmdSN: u32(h, BhsField.CMD_SN), expStatSN: u32(h, BhsField.EXP_STAT_SN),
         },
       };
     }
@@ -268,7 +273,7 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       }
       return {
         ok: true,
-        pdu: { op, immediate, itt, data, reasonCode, cid: u16(h, 20), cmdSN: u32(h, 24), expStatSN: u32(h, 28) },
+        pdu: { op, immediate, itt, data, reasonCode, cid: u16(h, BhsField.CID), cmdSN: u32(h, BhsField.CMD_SN), expStatSN: u32(h, BhsField.EXP_STAT_SN) },
       };
     }
 
@@ -278,8 +283,8 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
       return {
         ok: true,
         pdu: {
-          op, immediate, itt, data, type, lun: decodeLun(h, 8), ttt: u32(h, 20), expStatSN: u32(h, 28),
-          begRun: u32(h, 40), runLength: u32(h, 44),
+          op, immediate, itt, data, type, lun: decodeLun(h, BhsField.LUN), ttt: bhsTtt(h), expStatSN: u32(h, BhsField.EXP_STAT_SN),
+          begRun: u32(h, BhsField.BEG_RUN), runLength: u32(h, BhsField.RUN_LENGTH),
         },
       };
     }
@@ -295,7 +300,7 @@ export function newScsiCommand(): ScsiCommand {
   return {
     op: IscsiOp.SCSI_COMMAND, immediate: false, itt: 0, data: EMPTY, final: false, read: false, write: false,
     attr: TaskAttribute.UNTAGGED, lun: 0, expectedDataTransferLength: 0, cmdSN: 0, expStatSN: 0,
-    cdb: Buffer.alloc(16), bidiReadLength: undefined,
+    cdb: Buffer.alloc(CDB_BYTES), bidiReadLength: undefined,
   };
 }
 
@@ -305,9 +310,9 @@ export function newScsiCommand(): ScsiCommand {
  * decodeInitiatorPdu then decodes or rejects with its reason.
  */
 export function decodeScsiCommandInto(h: Uint8Array, data: Buffer, out: ScsiCommand): boolean {
-  if (h.length !== BHS_LENGTH || (h[0] & 0x3f) !== IscsiOp.SCSI_COMMAND || h[4] !== 0) return false;
+  if (h.length !== BHS_LENGTH || bhsOpcode(h) !== IscsiOp.SCSI_COMMAND || bhsTotalAhsLength(h) !== 0) return false;
   if (bhsDataSegmentLength(h) !== data.length) return false;
-  const f1 = h[1];
+  const f1 = bhsFlags(h);
   const write = (f1 & SCSI_CMD_FLAG_W) !== 0;
   const final = (f1 & BHS_FINAL) !== 0;
   // RFC 7143 11.3.1.1: the same conditions as decodeInitiatorPdu checks.
@@ -319,12 +324,12 @@ export function decodeScsiCommandInto(h: Uint8Array, data: Buffer, out: ScsiComm
   out.read = (f1 & SCSI_CMD_FLAG_R) !== 0;
   out.write = write;
   out.attr = (f1 & SCSI_CMD_ATTR_MASK) as TaskAttribute;
-  out.lun = decodeLun(h, 8);
-  out.expectedDataTransferLength = u32(h, 20);
-  out.cmdSN = u32(h, 24);
-  out.expStatSN = u32(h, 28);
+  out.lun = decodeLun(h, BhsField.LUN);
+  out.expectedDataTransferLength = bhsExpectedDataTransferLength(h);
+  out.cmdSN = u32(h, BhsField.CMD_SN);
+  out.expStatSN = u32(h, BhsField.EXP_STAT_SN);
   const cdb = out.cdb;
-  for (let i = 0; i < 16; i++) cdb[i] = h[32 + i];
+  for (let i = 0; i < CDB_BYTES; i++) cdb[i] = h[BhsField.CDB + i];
   out.bidiReadLength = undefined;
   return true;
 }

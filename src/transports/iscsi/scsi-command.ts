@@ -8,6 +8,7 @@ import { TaskAttr } from '../../engine/spec/status';
 import type { DataOut, ScsiCommand } from './initiator-pdu';
 import { R2TFields, encodeR2T } from './target-pdu';
 import { IscsiOp, RejectReason } from './spec';
+import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsOpcode, bhsScsiWrite, bhsTtt } from './bhs';
 import { checkWriteStart, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import type { R2tRequest } from './r2t';
 import type { FullFeaturePhase } from './full-feature';
@@ -189,15 +190,15 @@ export class ScsiCommandPath {
    * the task's (onCommand claims it), so large immediate data is copied once, not twice.
    */
   landing(length: number, header: Buffer): Buffer {
-    const op = header[0] & 0x3f;
+    const op = bhsOpcode(header);
     if (op === IscsiOp.SCSI_COMMAND) {
-      // RFC 7143 11.3.1: W bit (byte 1, 0x20); bytes 20..23: Expected Data Transfer Length.
+      // RFC 7143 11.3.1: a write's immediate data, up to its Expected Data Transfer Length.
       // Only up to MaxBurstLength: the buffer is taken before the command is checked, and a
       // command refused afterwards (CmdSN outside the window, ITT in use) must not have made
       // the target allocate much more than the bytes it sent.
-      const edtl = header.readUInt32BE(20);
+      const edtl = bhsExpectedDataTransferLength(header);
       const burst = this.ffp.params.maxBurstLength;
-      if ((header[1] & 0x20) !== 0 && length <= edtl && edtl <= burst && edtl <= MAX_DATA_OUT_BYTES) {
+      if (bhsScsiWrite(header) && length <= edtl && edtl <= burst && edtl <= MAX_DATA_OUT_BYTES) {
         const buf = this.dataPool.take(edtl);
         this.landedImmediate = buf;
         return buf.subarray(0, length);
@@ -205,9 +206,9 @@ export class ScsiCommandPath {
       return Buffer.allocUnsafe(length);
     }
     if (op === IscsiOp.SCSI_DATA_OUT) {
-      const task = this.tasks.get(header.readUInt32BE(16));
+      const task = this.tasks.get(bhsItt(header));
       if (task?.collector && task.data === DataState.COLLECTING) {
-        const at = task.collector.landing(header.readUInt32BE(20), header.readUInt32BE(36), header.readUInt32BE(40), length);
+        const at = task.collector.landing(bhsTtt(header), bhsDataSN(header), bhsBufferOffset(header), length);
         if (at) return at;
       }
     }

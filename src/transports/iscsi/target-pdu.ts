@@ -7,7 +7,7 @@ import {
   RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW, RejectReason, ScsiServiceResponse, TEXT_FLAG_CONTINUE,
   TmfResponse, LogoutResponse, AsyncEvent,
 } from './spec';
-import { encodeLun, paddedLength, setBhsDataSegmentLength } from './bhs';
+import { BhsField, encodeLun, paddedLength, setBhsDataSegmentLength } from './bhs';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -40,15 +40,15 @@ function be16(b: Uint8Array, o: number, v: number): void {
 /** Zero the BHS and set opcode, byte 1 and the data segment length. */
 function start(out: Uint8Array, o: number, op: IscsiOp, byte1: number, dataSegmentLength: number): void {
   out.fill(0, o, o + BHS_LENGTH);
-  out[o] = op;
-  out[o + 1] = byte1;
+  out[o + BhsField.OPCODE] = op;
+  out[o + BhsField.FLAGS] = byte1;
   setBhsDataSegmentLength(out, o, dataSegmentLength);
 }
 
 function seq(out: Uint8Array, o: number, f: SeqFields): void {
-  be32(out, o + 24, f.statSN);
-  be32(out, o + 28, f.expCmdSN);
-  be32(out, o + 32, f.maxCmdSN);
+  be32(out, o + BhsField.STAT_SN, f.statSN);
+  be32(out, o + BhsField.EXP_CMD_SN, f.expCmdSN);
+  be32(out, o + BhsField.MAX_CMD_SN, f.maxCmdSN);
 }
 
 function residualFlags(kind: Residual, over: number, under: number): number {
@@ -65,9 +65,9 @@ export interface NopInFields extends SeqFields {
 /** RFC 7143 11.19: NOP-In. */
 export function encodeNopIn(out: Uint8Array, o: number, f: NopInFields): number {
   start(out, o, IscsiOp.NOP_IN, BHS_FINAL, f.dataSegmentLength);
-  encodeLun(out, o + 8, f.lun);
-  be32(out, o + 16, f.itt);
-  be32(out, o + 20, f.ttt);
+  encodeLun(out, o + BhsField.LUN, f.lun);
+  be32(out, o + BhsField.ITT, f.itt);
+  be32(out, o + BhsField.TTT, f.ttt);
   seq(out, o, f);
   return BHS_LENGTH;
 }
@@ -92,14 +92,14 @@ export function encodeScsiResponse(out: Uint8Array, o: number, f: ScsiResponseFi
     residualFlags(f.residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW) |
     residualFlags(f.bidiResidual ?? Residual.NONE, RESP_FLAG_BIDI_OVERFLOW, RESP_FLAG_BIDI_UNDERFLOW);
   start(out, o, IscsiOp.SCSI_RESPONSE, flags, f.dataSegmentLength);
-  out[o + 2] = f.response;
-  out[o + 3] = f.status;
-  be32(out, o + 16, f.itt);
-  be32(out, o + 20, f.snackTag ?? 0);
+  out[o + BhsField.RESPONSE] = f.response;
+  out[o + BhsField.STATUS] = f.status;
+  be32(out, o + BhsField.ITT, f.itt);
+  be32(out, o + BhsField.SNACK_TAG, f.snackTag ?? 0);
   seq(out, o, f);
-  be32(out, o + 36, f.expDataSN);
-  be32(out, o + 40, f.bidiResidualCount ?? 0);
-  be32(out, o + 44, f.residualCount);
+  be32(out, o + BhsField.EXP_DATA_SN, f.expDataSN);
+  be32(out, o + BhsField.BIDI_RESIDUAL_COUNT, f.bidiResidualCount ?? 0);
+  be32(out, o + BhsField.RESIDUAL_COUNT, f.residualCount);
   return BHS_LENGTH;
 }
 
@@ -139,17 +139,17 @@ export function encodeDataIn(out: Uint8Array, o: number, f: DataInFields): numbe
   let flags = (f.final ? BHS_FINAL : 0) | (f.ack ? DATA_IN_FLAG_ACK : 0);
   if (s) flags |= DATA_IN_FLAG_STATUS | residualFlags(f.residual ?? Residual.NONE, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
   start(out, o, IscsiOp.SCSI_DATA_IN, flags, f.dataSegmentLength);
-  if (s) out[o + 3] = f.status as number;
+  if (s) out[o + BhsField.STATUS] = f.status as number;
   // RFC 7143 11.7.4: LUN is required with the A bit, otherwise it may be reserved; send it anyway.
-  encodeLun(out, o + 8, f.lun);
-  be32(out, o + 16, f.itt);
-  be32(out, o + 20, f.ttt);
-  be32(out, o + 24, s ? f.statSN : 0);
-  be32(out, o + 28, f.expCmdSN);
-  be32(out, o + 32, f.maxCmdSN);
-  be32(out, o + 36, f.dataSN);
-  be32(out, o + 40, f.bufferOffset);
-  be32(out, o + 44, s ? f.residualCount ?? 0 : 0);
+  encodeLun(out, o + BhsField.LUN, f.lun);
+  be32(out, o + BhsField.ITT, f.itt);
+  be32(out, o + BhsField.TTT, f.ttt);
+  be32(out, o + BhsField.STAT_SN, s ? f.statSN : 0);
+  be32(out, o + BhsField.EXP_CMD_SN, f.expCmdSN);
+  be32(out, o + BhsField.MAX_CMD_SN, f.maxCmdSN);
+  be32(out, o + BhsField.DATA_SN, f.dataSN);
+  be32(out, o + BhsField.BUFFER_OFFSET, f.bufferOffset);
+  be32(out, o + BhsField.RESIDUAL_COUNT, s ? f.residualCount ?? 0 : 0);
   return BHS_LENGTH;
 }
 
@@ -162,21 +162,21 @@ export function encodeDataInStatus(
   out: Uint8Array, o: number, status: number, lun: number, itt: number, statSN: number, expCmdSN: number, maxCmdSN: number,
   residual: Residual, residualCount: number, dataSegmentLength: number,
 ): number {
-  out[o] = IscsiOp.SCSI_DATA_IN;
-  out[o + 1] = BHS_FINAL | DATA_IN_FLAG_STATUS | residualFlags(residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
-  out[o + 2] = 0;
-  out[o + 3] = status;
-  out[o + 4] = 0;
+  out[o + BhsField.OPCODE] = IscsiOp.SCSI_DATA_IN;
+  out[o + BhsField.FLAGS] = BHS_FINAL | DATA_IN_FLAG_STATUS | residualFlags(residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
+  out[o + 2] = 0; // reserved
+  out[o + BhsField.STATUS] = status;
+  out[o + BhsField.TOTAL_AHS_LENGTH] = 0;
   setBhsDataSegmentLength(out, o, dataSegmentLength);
-  encodeLun(out, o + 8, lun);
-  be32(out, o + 16, itt);
-  be32(out, o + 20, RESERVED_TAG);
-  be32(out, o + 24, statSN);
-  be32(out, o + 28, expCmdSN);
-  be32(out, o + 32, maxCmdSN);
-  be32(out, o + 36, 0);
-  be32(out, o + 40, 0);
-  be32(out, o + 44, residual === Residual.NONE ? 0 : residualCount);
+  encodeLun(out, o + BhsField.LUN, lun);
+  be32(out, o + BhsField.ITT, itt);
+  be32(out, o + BhsField.TTT, RESERVED_TAG);
+  be32(out, o + BhsField.STAT_SN, statSN);
+  be32(out, o + BhsField.EXP_CMD_SN, expCmdSN);
+  be32(out, o + BhsField.MAX_CMD_SN, maxCmdSN);
+  be32(out, o + BhsField.DATA_SN, 0);
+  be32(out, o + BhsField.BUFFER_OFFSET, 0);
+  be32(out, o + BhsField.RESIDUAL_COUNT, residual === Residual.NONE ? 0 : residualCount);
   return BHS_LENGTH;
 }
 
@@ -192,13 +192,13 @@ export interface R2TFields extends SeqFields {
 /** RFC 7143 11.8: Ready To Transfer. StatSN here is the next StatSN, not advanced. */
 export function encodeR2T(out: Uint8Array, o: number, f: R2TFields): number {
   start(out, o, IscsiOp.R2T, BHS_FINAL, 0);
-  encodeLun(out, o + 8, f.lun);
-  be32(out, o + 16, f.itt);
-  be32(out, o + 20, f.ttt);
+  encodeLun(out, o + BhsField.LUN, f.lun);
+  be32(out, o + BhsField.ITT, f.itt);
+  be32(out, o + BhsField.TTT, f.ttt);
   seq(out, o, f);
-  be32(out, o + 36, f.r2tSN);
-  be32(out, o + 40, f.bufferOffset);
-  be32(out, o + 44, f.desiredDataTransferLength);
+  be32(out, o + BhsField.R2T_SN, f.r2tSN);
+  be32(out, o + BhsField.BUFFER_OFFSET, f.bufferOffset);
+  be32(out, o + BhsField.DESIRED_DATA_TRANSFER_LENGTH, f.desiredDataTransferLength);
   return BHS_LENGTH;
 }
 
@@ -210,8 +210,8 @@ export interface TmfResponseFields extends SeqFields {
 /** RFC 7143 11.6: Task Management Function Response. */
 export function encodeTmfResponse(out: Uint8Array, o: number, f: TmfResponseFields): number {
   start(out, o, IscsiOp.TASK_MGMT_RESP, BHS_FINAL, 0);
-  out[o + 2] = f.response;
-  be32(out, o + 16, f.itt);
+  out[o + BhsField.RESPONSE] = f.response;
+  be32(out, o + BhsField.ITT, f.itt);
   seq(out, o, f);
   return BHS_LENGTH;
 }
@@ -235,15 +235,15 @@ export function encodeLoginResponse(out: Uint8Array, o: number, f: LoginResponse
   const flags =
     (f.transit ? LOGIN_FLAG_TRANSIT : 0) | (f.continue ? LOGIN_FLAG_CONTINUE : 0) | ((f.csg & 3) << 2) | (f.transit ? f.nsg & 3 : 0);
   start(out, o, IscsiOp.LOGIN_RESP, flags, f.dataSegmentLength);
-  out[o + 2] = f.versionMax;
-  out[o + 3] = f.versionActive;
-  be16(out, o + 8, Math.floor(f.isid / 0x100000000));
-  be32(out, o + 10, f.isid % 0x100000000);
-  be16(out, o + 14, f.tsih);
-  be32(out, o + 16, f.itt);
+  out[o + BhsField.VERSION_MAX] = f.versionMax;
+  out[o + BhsField.VERSION_MIN] = f.versionActive;
+  be16(out, o + BhsField.ISID, Math.floor(f.isid / 0x100000000));
+  be32(out, o + BhsField.ISID + 2, f.isid % 0x100000000);
+  be16(out, o + BhsField.TSIH, f.tsih);
+  be32(out, o + BhsField.ITT, f.itt);
   seq(out, o, f);
-  out[o + 36] = f.status >>> 8;
-  out[o + 37] = f.status & 0xff;
+  out[o + BhsField.STATUS_CLASS] = f.status >>> 8;
+  out[o + BhsField.STATUS_DETAIL] = f.status & 0xff;
   return BHS_LENGTH;
 }
 
@@ -259,9 +259,9 @@ export interface TextResponseFields extends SeqFields {
 /** RFC 7143 11.11: Text Response. */
 export function encodeTextResponse(out: Uint8Array, o: number, f: TextResponseFields): number {
   start(out, o, IscsiOp.TEXT_RESP, (f.final ? BHS_FINAL : 0) | (f.continue ? TEXT_FLAG_CONTINUE : 0), f.dataSegmentLength);
-  encodeLun(out, o + 8, f.lun);
-  be32(out, o + 16, f.itt);
-  be32(out, o + 20, f.ttt);
+  encodeLun(out, o + BhsField.LUN, f.lun);
+  be32(out, o + BhsField.ITT, f.itt);
+  be32(out, o + BhsField.TTT, f.ttt);
   seq(out, o, f);
   return BHS_LENGTH;
 }
@@ -276,11 +276,11 @@ export interface LogoutResponseFields extends SeqFields {
 /** RFC 7143 11.15: Logout Response. */
 export function encodeLogoutResponse(out: Uint8Array, o: number, f: LogoutResponseFields): number {
   start(out, o, IscsiOp.LOGOUT_RESP, BHS_FINAL, 0);
-  out[o + 2] = f.response;
-  be32(out, o + 16, f.itt);
+  out[o + BhsField.RESPONSE] = f.response;
+  be32(out, o + BhsField.ITT, f.itt);
   seq(out, o, f);
-  be16(out, o + 40, f.time2Wait);
-  be16(out, o + 42, f.time2Retain);
+  be16(out, o + BhsField.TIME2WAIT, f.time2Wait);
+  be16(out, o + BhsField.TIME2RETAIN, f.time2Retain);
   return BHS_LENGTH;
 }
 
@@ -297,14 +297,14 @@ export interface AsyncMessageFields extends SeqFields {
 /** RFC 7143 11.9: Asynchronous Message (ITT is always 0xffffffff). */
 export function encodeAsyncMessage(out: Uint8Array, o: number, f: AsyncMessageFields): number {
   start(out, o, IscsiOp.ASYNC_MSG, BHS_FINAL, f.dataSegmentLength);
-  encodeLun(out, o + 8, f.lun);
-  be32(out, o + 16, RESERVED_TAG);
+  encodeLun(out, o + BhsField.LUN, f.lun);
+  be32(out, o + BhsField.ITT, RESERVED_TAG);
   seq(out, o, f);
-  out[o + 36] = f.event;
-  out[o + 37] = f.vcode ?? 0;
-  be16(out, o + 38, f.parameter1 ?? 0);
-  be16(out, o + 40, f.parameter2 ?? 0);
-  be16(out, o + 42, f.parameter3 ?? 0);
+  out[o + BhsField.ASYNC_EVENT] = f.event;
+  out[o + BhsField.ASYNC_VCODE] = f.vcode ?? 0;
+  be16(out, o + BhsField.PARAMETER1, f.parameter1 ?? 0);
+  be16(out, o + BhsField.PARAMETER2, f.parameter2 ?? 0);
+  be16(out, o + BhsField.PARAMETER3, f.parameter3 ?? 0);
   return BHS_LENGTH;
 }
 
@@ -318,10 +318,10 @@ export interface RejectFields extends SeqFields {
 /** RFC 7143 11.17: Reject. The data segment is the complete rejected header (BHS). */
 export function encodeReject(out: Uint8Array, o: number, f: RejectFields): number {
   start(out, o, IscsiOp.REJECT, BHS_FINAL, f.dataSegmentLength);
-  out[o + 2] = f.reason;
-  be32(out, o + 16, RESERVED_TAG);
+  out[o + BhsField.REASON] = f.reason;
+  be32(out, o + BhsField.ITT, RESERVED_TAG);
   seq(out, o, f);
-  be32(out, o + 36, f.dataSN ?? 0);
+  be32(out, o + BhsField.DATA_SN, f.dataSN ?? 0);
   return BHS_LENGTH;
 }
 

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { decodeLun, encodeLun, LUN_UNSUPPORTED } from '../../../src/transports/iscsi/bhs';
+import {
+  bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, bhsFinal, bhsImmediate, bhsItt, bhsOpcode,
+  bhsScsiWrite, bhsTotalAhsLength, bhsTtt, decodeLun, encodeLun, LUN_UNSUPPORTED,
+} from '../../../src/transports/iscsi/bhs';
 import {
   decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, InitiatorPdu,
 } from '../../../src/transports/iscsi/initiator-pdu';
@@ -24,6 +27,33 @@ function ok(h: Buffer, data: Buffer = Buffer.alloc(0)): InitiatorPdu {
   return r.pdu;
 }
 const hex = (b: Buffer): string => b.toString('hex');
+
+describe('iSCSI BHS field accessors (bhs.ts)', () => {
+  it('RFC 7143 11.3: a SCSI Command: opcode without I, W bit, Expected Data Transfer Length, ITT', () => {
+    // byte 0: I + 01h; byte 1: F W ATTR=1; TotalAHSLength 0; DSL 000200; ITT 11223344; EDTL 00010000
+    const h = bhs('41 a1 0000 00 000200 0000000000000000 11223344 00010000');
+    expect(bhsOpcode(h)).to.equal(IscsiOp.SCSI_COMMAND);
+    expect(bhsImmediate(h)).to.equal(true);
+    expect(bhsFinal(h)).to.equal(true);
+    expect(bhsScsiWrite(h)).to.equal(true);
+    expect(bhsTotalAhsLength(h)).to.equal(0);
+    expect(bhsDataSegmentLength(h)).to.equal(0x200);
+    expect(bhsItt(h)).to.equal(0x11223344);
+    expect(bhsExpectedDataTransferLength(h)).to.equal(0x10000);
+    expect(bhsScsiWrite(bhs('01 c1'))).to.equal(false);
+  });
+  it('RFC 7143 11.7: a Data-Out: TTT, DataSN, Buffer Offset; the framer reads lengths at an offset in a chunk', () => {
+    // opcode 05h, F; AHS 2 words; DSL 001000; ITT 1; TTT 0a0b0c0d; DataSN 3 (bytes 36-39); Buffer Offset 2000h (40-43)
+    const h = bhs('05 80 0000 02 001000 0000000000000000 00000001 0a0b0c0d 00000000 00000000 00000000 00000003 00002000');
+    expect(bhsTtt(h)).to.equal(0x0a0b0c0d);
+    expect(bhsDataSN(h)).to.equal(3);
+    expect(bhsBufferOffset(h)).to.equal(0x2000);
+    const chunk = Buffer.concat([Buffer.from([0xee, 0xee, 0xee]), h]);
+    expect(bhsOpcode(chunk, 3)).to.equal(IscsiOp.SCSI_DATA_OUT);
+    expect(bhsTotalAhsLength(chunk, 3)).to.equal(8);
+    expect(bhsDataSegmentLength(chunk, 3)).to.equal(0x1000);
+  });
+});
 
 describe('iSCSI LUN field (bhs.ts)', () => {
   it('SAM-5 4.7.7.2: peripheral device addressing', () => {
