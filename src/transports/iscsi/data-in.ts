@@ -5,18 +5,13 @@
 import { Completion, ResidualKind } from '../../engine/command';
 import { Status } from '../../engine/spec/status';
 import {
-  DataInFields, Residual, ScsiResponseFields, encodeDataIn, encodeDataInStatus, encodeScsiResponse, encodeSenseSegment,
+  DataInFields, ScsiResponseFields, encodeDataIn, encodeDataInStatus, encodeScsiResponse, encodeSenseSegment,
 } from './target-pdu';
 import { RESERVED_TAG, ScsiServiceResponse } from './spec';
 import type { FullFeaturePhase } from './full-feature';
 import type { Task } from './scsi-command';
 
 const EMPTY = Buffer.alloc(0);
-
-/** The engine numbers residual kinds differently from the wire flags. */
-export function wireResidual(kind: ResidualKind): Residual {
-  return kind === ResidualKind.OVERFLOW ? Residual.OVERFLOW : kind === ResidualKind.UNDERFLOW ? Residual.UNDERFLOW : Residual.NONE;
-}
 
 export interface DataInPlan {
   /** [offset, length, final, withStatus] of each Data-In PDU, in DataSN order. */
@@ -59,7 +54,7 @@ export function planDataIn(c: Completion, maxSegment: number, maxBurst: number):
 export class DataInSender {
   private readonly responseFields: ScsiResponseFields = {
     statSN: 0, expCmdSN: 0, maxCmdSN: 0, itt: 0, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0,
-    expDataSN: 0, residual: Residual.NONE, residualCount: 0, bidiResidual: Residual.NONE, bidiResidualCount: 0, snackTag: 0,
+    expDataSN: 0, residual: ResidualKind.NONE, residualCount: 0, bidiResidual: ResidualKind.NONE, bidiResidualCount: 0, snackTag: 0,
     dataSegmentLength: 0,
   };
   private readonly dataInFields: DataInFields = {
@@ -86,12 +81,12 @@ export class DataInSender {
       // RFC 7143 11.7.4: the whole read fits one Data-In, which carries the status (the common case).
       const bhs = out.bhs();
       const w = ffp.session.window;
-      encodeDataInStatus(bhs, 0, c.status, Math.max(0, task.lun), task.itt, ffp.statSN, w.expCmdSN, w.maxCmdSN, wireResidual(c.residualKind), c.residual, n);
+      encodeDataInStatus(bhs, 0, c.status, Math.max(0, task.lun), task.itt, ffp.statSN, w.expCmdSN, w.maxCmdSN, c.residualKind, c.residual, n);
       ffp.statSN = (ffp.statSN + 1) >>> 0;
       out.queue(bhs, data);
       return;
     }
-    const residual = wireResidual(c.residualKind);
+    const residual = c.residualKind;
     let dataSN = 0;
     if (n > 0) {
       const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
@@ -124,7 +119,7 @@ export class DataInSender {
     // RFC 7143 11.4.8: ExpDataSN counts the Data-In and R2T PDUs sent for the task.
     f.expDataSN = dataSN + (task.collector?.r2tCount ?? 0);
     f.residual = residual;
-    f.residualCount = residual === Residual.NONE ? 0 : c.residual;
+    f.residualCount = residual === ResidualKind.NONE ? 0 : c.residual;
     f.dataSegmentLength = seg.length;
     const bhs = out.bhs();
     encodeScsiResponse(bhs, 0, f);

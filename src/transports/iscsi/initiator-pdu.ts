@@ -1,9 +1,10 @@
 // RFC 7143 11 / 10.2.1.2: typed decoding of the PDUs an initiator sends. Decoders never throw on
 // bad bytes: they return {ok:false} values naming the Reject reason.
+import { TaskAttr } from '../../engine/spec/status';
 import {
   AhsType, BHS_FINAL, BHS_LENGTH, IscsiOp, LOGIN_FLAG_CONTINUE, LOGIN_FLAG_TRANSIT, LogoutReason,
   RESERVED_TAG, RejectReason, SCSI_CMD_ATTR_MASK, SCSI_CMD_FLAG_R, SCSI_CMD_FLAG_W, SnackType,
-  TEXT_FLAG_CONTINUE, TaskAttribute,
+  TEXT_FLAG_CONTINUE,
 } from './spec';
 import {
   bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, BhsField, bhsFlags, bhsImmediate, bhsItt, bhsOpcode, bhsTotalAhsLength, bhsTtt, bhsU16, bhsU32, decodeLun,
@@ -35,7 +36,7 @@ export interface ScsiCommand extends Common {
   final: boolean;
   read: boolean;
   write: boolean;
-  attr: TaskAttribute;
+  attr: TaskAttr;
   lun: number;
   expectedDataTransferLength: number;
   cmdSN: number;
@@ -204,7 +205,7 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
         ok: true,
         pdu: {
           op, immediate, itt, data, final, read, write,
-          attr: (f1 & SCSI_CMD_ATTR_MASK) as TaskAttribute,
+          attr: (f1 & SCSI_CMD_ATTR_MASK) as TaskAttr,
           lun: decodeLun(h, BhsField.LUN),
           expectedDataTransferLength: bhsExpectedDataTransferLength(h),
           cmdSN: u32(h, BhsField.CMD_SN),
@@ -299,7 +300,7 @@ export function decodeInitiatorPdu(header: Uint8Array, data: Buffer = EMPTY): De
 export function newScsiCommand(): ScsiCommand {
   return {
     op: IscsiOp.SCSI_COMMAND, immediate: false, itt: 0, data: EMPTY, final: false, read: false, write: false,
-    attr: TaskAttribute.UNTAGGED, lun: 0, expectedDataTransferLength: 0, cmdSN: 0, expStatSN: 0,
+    attr: TaskAttr.UNTAGGED, lun: 0, expectedDataTransferLength: 0, cmdSN: 0, expStatSN: 0,
     cdb: Buffer.alloc(CDB_BYTES), bidiReadLength: undefined,
   };
 }
@@ -323,7 +324,7 @@ export function decodeScsiCommandInto(h: Uint8Array, data: Buffer, out: ScsiComm
   out.final = final;
   out.read = (f1 & SCSI_CMD_FLAG_R) !== 0;
   out.write = write;
-  out.attr = (f1 & SCSI_CMD_ATTR_MASK) as TaskAttribute;
+  out.attr = (f1 & SCSI_CMD_ATTR_MASK) as TaskAttr;
   out.lun = decodeLun(h, BhsField.LUN);
   out.expectedDataTransferLength = bhsExpectedDataTransferLength(h);
   out.cmdSN = u32(h, BhsField.CMD_SN);

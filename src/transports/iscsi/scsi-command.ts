@@ -78,7 +78,7 @@ export class Task {
   init(p: ScsiCommand): void {
     this.itt = p.itt;
     this.lun = p.lun;
-    this.attr = p.attr as number as TaskAttr;
+    this.attr = p.attr;
     this.expectedLength = p.expectedDataTransferLength;
     if (p.cdb.length === CDB_BYTES) {
       p.cdb.copy(this.cdb16, 0, 0, CDB_BYTES);

@@ -7,17 +7,12 @@ import {
   RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW, RejectReason, ScsiServiceResponse, TEXT_FLAG_CONTINUE,
   TmfResponse, LogoutResponse, AsyncEvent,
 } from './spec';
+import { ResidualKind } from '../../engine/command';
 import { BhsField, encodeLun, paddedLength, setBhsDataSegmentLength } from './bhs';
 
 const EMPTY = Buffer.alloc(0);
 
 // ---------------------------------------------------------------- target PDU encoders
-
-export enum Residual {
-  NONE = 0,
-  OVERFLOW = 1,
-  UNDERFLOW = 2,
-}
 
 /** Fields every target response carries (RFC 7143 4.2.2: StatSN, ExpCmdSN, MaxCmdSN). */
 export interface SeqFields {
@@ -51,8 +46,9 @@ function seq(out: Uint8Array, o: number, f: SeqFields): void {
   be32(out, o + BhsField.MAX_CMD_SN, f.maxCmdSN);
 }
 
-function residualFlags(kind: Residual, over: number, under: number): number {
-  return kind === Residual.OVERFLOW ? over : kind === Residual.UNDERFLOW ? under : 0;
+/** RFC 7143 11.4.1: the O/U (or o/u) flag of a residual kind. */
+function residualFlags(kind: ResidualKind, over: number, under: number): number {
+  return kind === ResidualKind.OVERFLOW ? over : kind === ResidualKind.UNDERFLOW ? under : 0;
 }
 
 export interface NopInFields extends SeqFields {
@@ -77,9 +73,9 @@ export interface ScsiResponseFields extends SeqFields {
   response: ScsiServiceResponse;
   status: number;
   expDataSN: number;
-  residual: Residual;
+  residual: ResidualKind;
   residualCount: number;
-  bidiResidual?: Residual;
+  bidiResidual?: ResidualKind;
   bidiResidualCount?: number;
   snackTag?: number;
   dataSegmentLength: number;
@@ -90,7 +86,7 @@ export function encodeScsiResponse(out: Uint8Array, o: number, f: ScsiResponseFi
   const flags =
     BHS_FINAL |
     residualFlags(f.residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW) |
-    residualFlags(f.bidiResidual ?? Residual.NONE, RESP_FLAG_BIDI_OVERFLOW, RESP_FLAG_BIDI_UNDERFLOW);
+    residualFlags(f.bidiResidual ?? ResidualKind.NONE, RESP_FLAG_BIDI_OVERFLOW, RESP_FLAG_BIDI_UNDERFLOW);
   start(out, o, IscsiOp.SCSI_RESPONSE, flags, f.dataSegmentLength);
   out[o + BhsField.RESPONSE] = f.response;
   out[o + BhsField.STATUS] = f.status;
@@ -127,7 +123,7 @@ export interface DataInFields {
   maxCmdSN: number;
   dataSN: number;
   bufferOffset: number;
-  residual?: Residual;
+  residual?: ResidualKind;
   residualCount?: number;
   dataSegmentLength: number;
 }
@@ -137,7 +133,7 @@ export function encodeDataIn(out: Uint8Array, o: number, f: DataInFields): numbe
   const s = f.status !== undefined;
   if (s && !f.final) throw Object.assign(new Error('Data-In with S bit requires F bit'), { code: 'ERR_ISCSI_ENCODE' });
   let flags = (f.final ? BHS_FINAL : 0) | (f.ack ? DATA_IN_FLAG_ACK : 0);
-  if (s) flags |= DATA_IN_FLAG_STATUS | residualFlags(f.residual ?? Residual.NONE, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
+  if (s) flags |= DATA_IN_FLAG_STATUS | residualFlags(f.residual ?? ResidualKind.NONE, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
   start(out, o, IscsiOp.SCSI_DATA_IN, flags, f.dataSegmentLength);
   if (s) out[o + BhsField.STATUS] = f.status as number;
   // RFC 7143 11.7.4: LUN is required with the A bit, otherwise it may be reserved; send it anyway.
@@ -160,7 +156,7 @@ export function encodeDataIn(out: Uint8Array, o: number, f: DataInFields): numbe
  */
 export function encodeDataInStatus(
   out: Uint8Array, o: number, status: number, lun: number, itt: number, statSN: number, expCmdSN: number, maxCmdSN: number,
-  residual: Residual, residualCount: number, dataSegmentLength: number,
+  residual: ResidualKind, residualCount: number, dataSegmentLength: number,
 ): number {
   out[o + BhsField.OPCODE] = IscsiOp.SCSI_DATA_IN;
   out[o + BhsField.FLAGS] = BHS_FINAL | DATA_IN_FLAG_STATUS | residualFlags(residual, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
@@ -176,7 +172,7 @@ export function encodeDataInStatus(
   be32(out, o + BhsField.MAX_CMD_SN, maxCmdSN);
   be32(out, o + BhsField.DATA_SN, 0);
   be32(out, o + BhsField.BUFFER_OFFSET, 0);
-  be32(out, o + BhsField.RESIDUAL_COUNT, residual === Residual.NONE ? 0 : residualCount);
+  be32(out, o + BhsField.RESIDUAL_COUNT, residual === ResidualKind.NONE ? 0 : residualCount);
   return BHS_LENGTH;
 }
 

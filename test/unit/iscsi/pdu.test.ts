@@ -9,10 +9,11 @@ import {
 import {
   buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T,
   buildReject, buildScsiResponse, buildTextResponse, buildTmfResponse, encodeDataIn, encodeDataInStatus,
-  Residual,
 } from '../../../src/transports/iscsi/target-pdu';
+import { ResidualKind } from '../../../src/engine/command';
+import { TaskAttr } from '../../../src/engine/spec/status';
 import {
-  AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TaskAttribute, TmfResponse,
+  AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TmfResponse,
 } from '../../../src/transports/iscsi/spec';
 
 /** Hand-built BHS: hex with spaces, padded with zeros to 48 bytes. */
@@ -88,7 +89,7 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     const p = ok(h);
     expect(p.op).to.equal(IscsiOp.SCSI_COMMAND);
     if (p.op !== IscsiOp.SCSI_COMMAND) return;
-    expect(p).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttribute.SIMPLE, lun: 3 });
+    expect(p).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttr.SIMPLE, lun: 3 });
     expect(p).to.include({ itt: 0x14, expectedDataTransferLength: 0x400, cmdSN: 0x14, expStatSN: 0x18 });
     expect(hex(p.cdb)).to.equal('28000000000000000200000000000000');
     expect(p.bidiReadLength).to.equal(undefined);
@@ -98,7 +99,7 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     const h = bhs(`41 a2 0000 00 000004 0000000000000000 00000001 00000200 00000007 00000002 2a`);
     const p = ok(h, Buffer.from('deadbeef', 'hex'));
     if (p.op !== IscsiOp.SCSI_COMMAND) throw new Error('op');
-    expect(p).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttribute.ORDERED });
+    expect(p).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttr.ORDERED });
     expect(hex(p.data)).to.equal('deadbeef');
   });
 
@@ -134,13 +135,13 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     const h = bhs(`01 c1 0000 00 000000 0003000000000000 00000014 00000400 00000014 00000018
                    28 00 00000000 00 0002 00 000000000000`);
     expect(decodeScsiCommandInto(h, Buffer.alloc(0), out)).to.equal(true);
-    expect(out).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttribute.SIMPLE, lun: 3 });
+    expect(out).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttr.SIMPLE, lun: 3 });
     expect(out).to.include({ itt: 0x14, expectedDataTransferLength: 0x400, cmdSN: 0x14, expStatSN: 0x18 });
     h.fill(0xee, 32, 48);
     expect(hex(out.cdb)).to.equal('28000000000000000200000000000000');
     const w = bhs(`41 a2 0000 00 000004 0000000000000000 00000001 00000200 00000007 00000002 2a`);
     expect(decodeScsiCommandInto(w, Buffer.from('deadbeef', 'hex'), out)).to.equal(true);
-    expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttribute.ORDERED, itt: 1, cmdSN: 7 });
+    expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttr.ORDERED, itt: 1, cmdSN: 7 });
     expect(hex(out.data)).to.equal('deadbeef');
     expect(hex(out.cdb.subarray(0, 2))).to.equal('2a00');
   });
@@ -215,7 +216,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
   it('RFC 7143 11.4: SCSI Response, CHECK CONDITION, underflow, sense with SenseLength', () => {
     const sense = Buffer.from('7000050000000a000000000024000000000000', 'hex').subarray(0, 18);
     const b = buildScsiResponse(
-      { itt: 7, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0x02, ...seq, expDataSN: 0, residual: Residual.UNDERFLOW, residualCount: 512 },
+      { itt: 7, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0x02, ...seq, expDataSN: 0, residual: ResidualKind.UNDERFLOW, residualCount: 512 },
       sense,
     );
     expect(hex(b.subarray(0, 48))).to.equal(
@@ -227,7 +228,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
   it('SCSI Response overflow and bidi flags', () => {
     const b = buildScsiResponse({
       itt: 1, response: ScsiServiceResponse.TARGET_FAILURE, status: 0, ...seq, expDataSN: 3,
-      residual: Residual.OVERFLOW, residualCount: 4, bidiResidual: Residual.UNDERFLOW, bidiResidualCount: 8,
+      residual: ResidualKind.OVERFLOW, residualCount: 4, bidiResidual: ResidualKind.UNDERFLOW, bidiResidualCount: 8,
     });
     expect(hex(b.subarray(0, 4))).to.equal('218c0100');
     expect(hex(b.subarray(36, 48))).to.equal('00000003' + '00000008' + '00000004');
@@ -238,7 +239,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
     const out = Buffer.alloc(64, 0xaa);
     const n = encodeDataIn(out, 8, {
       final: true, status: 0, lun: 0, itt: 5, ttt: 0xffffffff, ...seq, dataSN: 2, bufferOffset: 0x2000,
-      residual: Residual.UNDERFLOW, residualCount: 0x100, dataSegmentLength: 0x1000,
+      residual: ResidualKind.UNDERFLOW, residualCount: 0x100, dataSegmentLength: 0x1000,
     });
     expect(n).to.equal(48);
     expect(hex(out.subarray(0, 8))).to.equal('aa'.repeat(8));
@@ -250,7 +251,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
 
   it('RFC 7143 11.7.4: single Data-In with status overwrites every byte of a dirty buffer', () => {
     const out = Buffer.alloc(64, 0xaa);
-    const n = encodeDataInStatus(out, 8, 0x00, 3, 0x01020304, 0x10, 0x20, 0x3f, Residual.UNDERFLOW, 0x200, 0x1000);
+    const n = encodeDataInStatus(out, 8, 0x00, 3, 0x01020304, 0x10, 0x20, 0x3f, ResidualKind.UNDERFLOW, 0x200, 0x1000);
     expect(n).to.equal(48);
     expect(hex(out.subarray(0, 8))).to.equal('aa'.repeat(8));
     expect(hex(out.subarray(8, 56))).to.equal(
@@ -258,7 +259,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
     );
     expect(hex(out.subarray(56))).to.equal('aa'.repeat(8));
     const g = Buffer.alloc(48, 0xff);
-    encodeDataInStatus(g, 0, 0x04, 300, 7, 1, 2, 3, Residual.NONE, 99, 512);
+    encodeDataInStatus(g, 0, 0x04, 300, 7, 1, 2, 3, ResidualKind.NONE, 99, 512);
     expect(hex(g)).to.equal(
       '25810004' + '00000200' + '412c000000000000' + '00000007' + 'ffffffff' + '00000001' + '00000002' + '00000003' + '00000000' + '00000000' + '00000000',
     );
