@@ -13,9 +13,20 @@ import type { Task } from './scsi-command';
 
 const EMPTY = Buffer.alloc(0);
 
+/** One Data-In PDU of a plan, in DataSN order. */
+export interface PlannedDataIn {
+  offset: number;
+  length: number;
+  /** F: ends a Data-In sequence (MaxBurstLength) or the transfer. */
+  final: boolean;
+  /** S: carries the status (phase collapse). */
+  status: boolean;
+}
+
 export interface DataInPlan {
-  /** [offset, length, final, withStatus] of each Data-In PDU, in DataSN order. */
-  pdus: Array<{ offset: number; length: number; final: boolean; status: boolean }>;
+  /** The PDUs are pdus[0 .. count - 1]; entries past count are kept for reuse. */
+  pdus: PlannedDataIn[];
+  count: number;
   /** A separate SCSI Response follows (sense data, or a status that may not be collapsed). */
   response: boolean;
 }
@@ -29,9 +40,18 @@ export function collapsible(c: Completion): boolean {
 }
 
 export function planDataIn(c: Completion, maxSegment: number, maxBurst: number): DataInPlan {
+  return planDataInInto({ pdus: [], count: 0, response: false }, c, maxSegment, maxBurst);
+}
+
+/**
+ * planDataIn into `plan`, reusing its PDU entries (a connection keeps one plan: a read of the
+ * same shape as the last one allocates nothing, DESIGN.md §10).
+ */
+export function planDataInInto(plan: DataInPlan, c: Completion, maxSegment: number, maxBurst: number): DataInPlan {
   const total = c.data?.length ?? 0;
   const collapse = collapsible(c);
-  const pdus: DataInPlan['pdus'] = [];
+  const pdus = plan.pdus;
+  let n = 0;
   let offset = 0;
   let inBurst = 0;
   while (offset < total) {
@@ -42,9 +62,16 @@ export function planDataIn(c: Completion, maxSegment: number, maxBurst: number):
     // RFC 7143 11.7.1: F ends a Data-In sequence (MaxBurstLength) and the whole transfer.
     const final = last || inBurst === maxBurst;
     if (final) inBurst = 0;
-    pdus.push({ offset: offset - length, length, final, status: last && collapse });
+    const d = n < pdus.length ? pdus[n] : (pdus[n] = { offset: 0, length: 0, final: false, status: false });
+    d.offset = offset - length;
+    d.length = length;
+    d.final = final;
+    d.status = last && collapse;
+    n++;
   }
-  return { pdus, response: !collapse || total === 0 };
+  plan.count = n;
+  plan.response = !collapse || total === 0;
+  return plan;
 }
 
 /**
@@ -57,6 +84,8 @@ export class DataInSender {
     expDataSN: 0, residual: ResidualKind.NONE, residualCount: 0, bidiResidual: ResidualKind.NONE, bidiResidualCount: 0, snackTag: 0,
     dataSegmentLength: 0,
   };
+  /** The Data-In PDUs of the completion being sent, reused. */
+  private readonly plan: DataInPlan = { pdus: [], count: 0, response: false };
   private readonly dataInFields: DataInFields = {
     final: false, ack: false, status: undefined, lun: 0, itt: 0, ttt: RESERVED_TAG, statSN: 0, expCmdSN: 0, maxCmdSN: 0,
     dataSN: 0, bufferOffset: 0, residual: undefined, residualCount: undefined, dataSegmentLength: 0,
@@ -89,9 +118,10 @@ export class DataInSender {
     const residual = c.residualKind;
     let dataSN = 0;
     if (n > 0) {
-      const plan = planDataIn(c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
+      const plan = planDataInInto(this.plan, c, prm.maxXmitDataSegmentLength, prm.maxBurstLength);
       const f = this.dataInFields;
-      for (const d of plan.pdus) {
+      for (let i = 0; i < plan.count; i++) {
+        const d = plan.pdus[i];
         // RFC 7143 4.2.2.2: only the Data-In that carries status consumes a StatSN.
         ffp.stampSeq(f, d.status);
         f.final = d.final;

@@ -6,7 +6,9 @@
 // (async.ts) and Reject (reject.ts). What it may do to the connection (close it, drop it) goes
 // through ConnectionHost.
 import type { ConnectionContext } from './connection';
-import { DecodeResult, InitiatorPdu, decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand } from './initiator-pdu';
+import {
+  DecodeResult, InitiatorPdu, LogoutRequest, TaskMgmtRequest, decodeDataOutInto, decodeInitiatorPdu, decodeScsiCommandInto, newDataOut, newScsiCommand,
+} from './initiator-pdu';
 import type { SeqFields } from './target-pdu';
 import { IscsiOp, RejectReason } from './spec';
 import type { OperationalParams } from './negotiate';
@@ -16,9 +18,9 @@ import { tagAllocator } from './r2t';
 import { ScsiCommandPath, Task } from './scsi-command';
 import { DataInSender } from './data-in';
 import { NopResponder } from './nop';
-import { onTaskMgmtRequest } from './tmf';
+import { runTaskMgmtRequest } from './tmf';
 import { TextResponder } from './text-request';
-import { onLogoutRequest } from './logout';
+import { runLogoutRequest } from './logout';
 import { sendLogoutRequest } from './async';
 import { queueReject } from './reject';
 
@@ -49,6 +51,10 @@ export class FullFeaturePhase {
   readonly allocTtt = tagAllocator(0x100);
   /** Filled by decodeScsiCommandInto for each SCSI Command; valid until the next PDU. */
   private readonly cmdView = newScsiCommand();
+  private readonly runTmf = (p: TaskMgmtRequest): void => runTaskMgmtRequest(this, p);
+  private readonly runLogout = (p: LogoutRequest): void => runLogoutRequest(this, p);
+  /** Filled by decodeDataOutInto for each SCSI Data-Out; valid until the next PDU. */
+  private readonly dataOutView = newDataOut();
 
   constructor(
     readonly host: ConnectionHost,
@@ -81,9 +87,13 @@ export class FullFeaturePhase {
 
   /** One initiator PDU of this phase. */
   receive(header: Buffer, data: Buffer): void {
-    // The hot path: a well-formed SCSI Command decoded into the phase's reusable object.
+    // The hot path: a well-formed SCSI Command or Data-Out decoded into the phase's reusable objects.
     if (decodeScsiCommandInto(header, data, this.cmdView)) {
       this.commands.onCommand(this.cmdView, header);
+      return;
+    }
+    if (decodeDataOutInto(header, data, this.dataOutView)) {
+      this.commands.onDataOut(this.dataOutView, header);
       return;
     }
     const d: DecodeResult = decodeInitiatorPdu(header, data);
@@ -110,11 +120,13 @@ export class FullFeaturePhase {
       case IscsiOp.NOP_OUT:
         return this.nop.onNopOut(p);
       case IscsiOp.TASK_MGMT_REQ:
-        return onTaskMgmtRequest(this, p);
+        this.ordered(p.cmdSN, p.immediate, this.runTmf, p);
+        return;
       case IscsiOp.TEXT_REQ:
         return this.text.onTextRequest(p);
       case IscsiOp.LOGOUT_REQ:
-        return onLogoutRequest(this, p);
+        this.ordered(p.cmdSN, p.immediate, this.runLogout, p);
+        return;
       case IscsiOp.LOGIN_REQ:
         // RFC 7143 6.3: a Login Request in the full feature phase is a protocol error.
         this.reject(RejectReason.PROTOCOL_ERROR, header);
@@ -134,16 +146,17 @@ export class FullFeaturePhase {
 
   /**
    * Order a non-immediate request through the CmdSN window (RFC 7143 3.2.2.1); immediate ones
-   * run now. Returns false when the request was outside the window and silently dropped.
+   * run now. `run(arg)` is a function made once per connection, `arg` the request: no closure
+   * per request. Returns false when the request was outside the window and silently dropped.
    */
-  ordered(cmdSN: number, immediate: boolean, run: () => void): boolean {
+  ordered<T>(cmdSN: number, immediate: boolean, run: (arg: T) => void, arg: T): boolean {
     const w = this.session.window;
     if (w.admit(cmdSN, immediate) === 'drop') {
       this.log.debug({ cmdSN, expCmdSN: w.expCmdSN, maxCmdSN: w.maxCmdSN }, 'CmdSN outside the window, dropped');
       return false;
     }
-    if (immediate) run();
-    else w.enqueue(cmdSN, true, run);
+    if (immediate) run(arg);
+    else w.enqueue(cmdSN, true, run, arg);
     return true;
   }
 

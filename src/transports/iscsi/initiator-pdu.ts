@@ -7,7 +7,7 @@ import {
   TEXT_FLAG_CONTINUE,
 } from './spec';
 import {
-  bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, BhsField, bhsFlags, bhsImmediate, bhsItt, bhsOpcode, bhsTotalAhsLength, bhsTtt, bhsU16, bhsU32, decodeLun,
+  bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, BhsField, bhsFinal, bhsFlags, bhsImmediate, bhsItt, bhsOpcode, bhsTotalAhsLength, bhsTtt, bhsU16, bhsU32, decodeLun,
 } from './bhs';
 
 const EMPTY = Buffer.alloc(0);
@@ -335,3 +335,31 @@ export function decodeScsiCommandInto(h: Uint8Array, data: Buffer, out: ScsiComm
   return true;
 }
 
+
+/** A DataOut for decodeDataOutInto to fill. */
+export function newDataOut(): DataOut {
+  return {
+    op: IscsiOp.SCSI_DATA_OUT, immediate: false, itt: 0, data: EMPTY, final: false, lun: 0, ttt: 0, expStatSN: 0, dataSN: 0,
+    bufferOffset: 0,
+  };
+}
+
+/**
+ * RFC 7143 11.7: a well-formed SCSI Data-Out (no AHS) decoded into `out` without allocating
+ * (one per PDU of every write that is not all immediate data). Returns false for anything else,
+ * which decodeInitiatorPdu then decodes or rejects with its reason.
+ */
+export function decodeDataOutInto(h: Uint8Array, data: Buffer, out: DataOut): boolean {
+  if (h.length !== BHS_LENGTH || bhsOpcode(h) !== IscsiOp.SCSI_DATA_OUT || bhsTotalAhsLength(h) !== 0) return false;
+  if (bhsDataSegmentLength(h) !== data.length) return false;
+  out.immediate = bhsImmediate(h);
+  out.itt = bhsItt(h);
+  out.data = data;
+  out.final = bhsFinal(h);
+  out.lun = decodeLun(h, BhsField.LUN);
+  out.ttt = bhsTtt(h);
+  out.expStatSN = u32(h, BhsField.EXP_STAT_SN);
+  out.dataSN = bhsDataSN(h);
+  out.bufferOffset = bhsBufferOffset(h);
+  return true;
+}

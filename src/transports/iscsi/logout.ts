@@ -26,17 +26,15 @@ export function decideLogout(reason: LogoutReason, cid: number, ourCid: number):
   }
 }
 
-/** RFC 7143 11.14: a Logout Request, ordered through the CmdSN window; the answer goes out first. */
-export function onLogoutRequest(ffp: FullFeaturePhase, p: LogoutRequest): void {
-  ffp.ordered(p.cmdSN, p.immediate, () => {
-    ffp.finishedCommand(p.immediate);
-    const prm = ffp.params;
-    const d = decideLogout(p.reasonCode, p.cid, ffp.cid);
-    const bhs = ffp.out.bhs();
-    encodeLogoutResponse(bhs, 0, {
-      ...ffp.nextSeq(), itt: p.itt, response: d.response, time2Wait: prm.defaultTime2Wait, time2Retain: prm.defaultTime2Retain,
-    });
-    ffp.out.queue(bhs, EMPTY);
-    if (d.closeSession) ffp.endByLogout();
+/** RFC 7143 11.14: a Logout Request in its CmdSN turn; the answer goes out before the session ends. */
+export function runLogoutRequest(ffp: FullFeaturePhase, p: LogoutRequest): void {
+  ffp.finishedCommand(p.immediate);
+  const prm = ffp.params;
+  const d = decideLogout(p.reasonCode, p.cid, ffp.cid);
+  const bhs = ffp.out.bhs();
+  encodeLogoutResponse(bhs, 0, {
+    ...ffp.nextSeq(), itt: p.itt, response: d.response, time2Wait: prm.defaultTime2Wait, time2Retain: prm.defaultTime2Retain,
   });
+  ffp.out.queue(bhs, EMPTY);
+  if (d.closeSession) ffp.endByLogout();
 }

@@ -74,14 +74,20 @@ export class NopResponder {
       this.pinger?.answered(p.ttt);
       return;
     }
-    const echo = Buffer.from(p.data);
-    ffp.ordered(p.cmdSN, p.immediate, () => {
-      const bhs = ffp.out.bhs();
-      ffp.finishedCommand(p.immediate);
-      // RFC 7143 11.19: a ping answer echoes the data and carries TTT 0xffffffff.
-      encodeNopIn(bhs, 0, { ...ffp.nextSeq(), lun: Math.max(0, p.lun), itt: p.itt, ttt: RESERVED_TAG, dataSegmentLength: echo.length });
-      ffp.out.queue(bhs, echo);
-    });
+    // The echo is copied: the data may alias a socket chunk, and the answer may wait for a CmdSN gap.
+    p.data = Buffer.from(p.data);
+    ffp.ordered(p.cmdSN, p.immediate, this.answerBound, p);
+  }
+
+  private readonly answerBound = (p: NopOut): void => this.answer(p);
+
+  private answer(p: NopOut): void {
+    const ffp = this.ffp;
+    const bhs = ffp.out.bhs();
+    ffp.finishedCommand(p.immediate);
+    // RFC 7143 11.19: a ping answer echoes the data and carries TTT 0xffffffff.
+    encodeNopIn(bhs, 0, { ...ffp.nextSeq(), lun: Math.max(0, p.lun), itt: p.itt, ttt: RESERVED_TAG, dataSegmentLength: p.data.length });
+    ffp.out.queue(bhs, p.data);
   }
 
   /** RFC 7143 7.1.3: ping an idle initiator every nopInIntervalSec (0: never). */

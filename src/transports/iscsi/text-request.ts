@@ -19,8 +19,12 @@ export class TextResponder {
 
   constructor(private readonly ffp: FullFeaturePhase) {}
 
+  private readonly runBound = (p: TextRequest): void => this.run(p);
+
   onTextRequest(p: TextRequest): void {
-    this.ffp.ordered(p.cmdSN, p.immediate, () => this.run(p));
+    // The data segment may alias a socket chunk; the request may wait for a CmdSN gap.
+    p.data = Buffer.from(p.data);
+    this.ffp.ordered(p.cmdSN, p.immediate, this.runBound, p);
   }
 
   /** The connection is gone: a half-fetched answer is forgotten. */

@@ -55,12 +55,8 @@ export function wireTmfResponse(r: EngineTmfResponse): TmfResponse {
   return r as number as TmfResponse;
 }
 
-/** RFC 7143 11.5: a Task Management Function Request, ordered through the CmdSN window. */
-export function onTaskMgmtRequest(ffp: FullFeaturePhase, p: TaskMgmtRequest): void {
-  ffp.ordered(p.cmdSN, p.immediate, () => runTmf(ffp, p));
-}
-
-function runTmf(ffp: FullFeaturePhase, p: TaskMgmtRequest): void {
+/** RFC 7143 11.5: a Task Management Function Request, in its CmdSN turn. */
+export function runTaskMgmtRequest(ffp: FullFeaturePhase, p: TaskMgmtRequest): void {
   const s = ffp.session;
   const commands = ffp.commands;
   const plan = planTmf(p.function);

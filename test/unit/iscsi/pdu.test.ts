@@ -4,7 +4,7 @@ import {
   bhsScsiWrite, bhsTotalAhsLength, bhsTtt, decodeLun, encodeLun, LUN_UNSUPPORTED,
 } from '../../../src/transports/iscsi/bhs';
 import {
-  decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand, InitiatorPdu,
+  decodeDataOutInto, decodeInitiatorPdu, decodeScsiCommandInto, newDataOut, newScsiCommand, InitiatorPdu,
 } from '../../../src/transports/iscsi/initiator-pdu';
 import {
   buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T,
@@ -144,6 +144,20 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttr.ORDERED, itt: 1, cmdSN: 7 });
     expect(hex(out.data)).to.equal('deadbeef');
     expect(hex(out.cdb.subarray(0, 2))).to.equal('2a00');
+  });
+
+  it('RFC 7143 11.7: decodeDataOutInto fills a reused object; AHS, bad lengths and other opcodes go to the full decoder', () => {
+    const out = newDataOut();
+    // F, LUN 2, ITT 9, TTT 0x100, ExpStatSN 5, DataSN 1, Buffer Offset 0x2000, 4 bytes of data
+    const h = bhs('05 80 0000 00 000004 0002000000000000 00000009 00000100 00000000 00000005 00000000 00000001 00002000');
+    expect(decodeDataOutInto(h, Buffer.from('cafebabe', 'hex'), out)).to.equal(true);
+    expect(out).to.include({ immediate: false, final: true, lun: 2, itt: 9, ttt: 0x100, expStatSN: 5, dataSN: 1, bufferOffset: 0x2000 });
+    expect(hex(out.data)).to.equal('cafebabe');
+    const full = ok(h, Buffer.from('cafebabe', 'hex'));
+    expect(full).to.deep.include({ ...out, data: full.data });
+    expect(decodeDataOutInto(bhs('05 80 0000 01 000000'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeDataOutInto(bhs('05 80 0000 00 000004'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeDataOutInto(bhs('01 80'), Buffer.alloc(0), out)).to.equal(false);
   });
 
   it('decodeScsiCommandInto leaves AHS, bad lengths, other opcodes and RFC 7143 11.3.1.1 errors to the full decoder', () => {
