@@ -9,7 +9,7 @@ import type { DataOut, ScsiCommand } from './initiator-pdu';
 import { R2TFields, encodeR2T } from './target-pdu';
 import { IscsiOp, RejectReason } from './spec';
 import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsOpcode, bhsScsiWrite, bhsTtt } from './bhs';
-import { checkWriteStart, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
+import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import type { R2tRequest } from './r2t';
 import type { FullFeaturePhase } from './full-feature';
 
@@ -49,7 +49,10 @@ export class Task {
   cdb: Buffer;
   cmdSN = 0;
   immediate = false;
+  /** The collector of this task's current write, if its Data-Out is collected. */
   collector: DataOutCollector | undefined = undefined;
+  /** Made for the first write this task object serves, restarted for every later one. */
+  private ownCollector: DataOutCollector | undefined = undefined;
   /** The Data-Out as the engine gets it (a view of `dataBuf`), once it has all arrived. */
   dataOut: Buffer | undefined = undefined;
   /** The connection's pool buffer holding the Data-Out, given back when the engine completes. */
@@ -72,6 +75,11 @@ export class Task {
     this.req = { lun: 0, cdb: this.cdb16, tag: 0, attr: TaskAttr.SIMPLE, expectedLength: 0, dataOut: undefined, dataOutLater: undefined };
     this.done = (c) => path.taskDone(this, c);
     this.later = (cb) => path.dataWanted(this, cb);
+  }
+
+  /** This task object's collector, ready for a new write. */
+  collectorFor(allocTtt: () => number): DataOutCollector {
+    return (this.ownCollector ??= new DataOutCollector(allocTtt));
   }
 
   /** RFC 7143 11.3: the fields of a SCSI Command, its CDB copied out of the PDU. */
@@ -158,19 +166,20 @@ export class ScsiCommandPath {
         // collector, no R2T. The segment aliases the framer's chunk, valid only during feed(), while
         // the engine may use dataOut until it completes (a CmdSN gap or a busy store defers it), so
         // it is copied once into a pooled buffer rather than kept.
-        const chk = checkWriteStart(edtl, edtl, false, prm);
-        if (!chk.ok) return ffp.protocolError(chk.reason, header);
+        const bad = immediateDataViolation(edtl, edtl, prm);
+        if (bad !== undefined) return ffp.protocolError(bad, header);
         if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
-        const st = DataOutCollector.start(edtl, p.data, !p.final, prm, ffp.allocTtt, buf);
+        const collector = task.collectorFor(ffp.allocTtt);
+        const st = collector.restart(edtl, p.data, !p.final, prm, buf);
         if (!st.ok) return ffp.protocolError(st.reason, header);
-        task.collector = st.collector;
+        task.collector = collector;
         task.dataBuf = buf;
-        task.dataOut = st.collector.buffer;
+        task.dataOut = collector.buffer;
         r2ts = st.r2ts;
-        if (!st.collector.complete) task.data = DataState.COLLECTING;
+        if (!collector.complete) task.data = DataState.COLLECTING;
       }
     } else if (p.data.length > 0) {
       return ffp.protocolError('data with no Expected Data Transfer Length', header);
