@@ -329,18 +329,22 @@ export class IscsiConnection {
   // ------------------------------------------------------------ closing
 
   beginClosing(): void {
-    if (this.phase !== Phase.CLOSED) this.phase = Phase.CLOSING;
+    if (this.phase === Phase.CLOSED) return;
+    this.phase = Phase.CLOSING;
+    // Input is ignored from now on: a peer that does not drain no longer stops our reading.
+    this.out.backpressure = false;
   }
 
   private toClosed(reason: string): void {
     this.phase = Phase.CLOSED;
     this.out.closed = true;
+    this.out.backpressure = false;
     this.endReason = reason;
   }
 
   closeAfterFlush(reason: string): void {
     if (this.phase === Phase.CLOSED) return;
-    this.phase = Phase.CLOSING;
+    this.beginClosing();
     this.ffp?.stop();
     this.out.flush();
     this.ctx.log.debug({ remote: this.remote, reason }, 'closing connection');

@@ -82,7 +82,7 @@ describe('iSCSI LUN field (bhs.ts)', () => {
   });
 });
 
-describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
+describe('iSCSI initiator PDU decoding (initiator-pdu.ts)', () => {
   it('RFC 7143 11.3: SCSI Command READ(10) with flags, LUN, ITT, EDTL, CmdSN, ExpStatSN, CDB', () => {
     const h = bhs(`01 c1 0000 00 000000 0003000000000000 00000014 00000400 00000014 00000018
                    28 00 00000000 00 0002 00 000000000000`);
@@ -216,7 +216,7 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
   });
 });
 
-describe('iSCSI target PDU encoding (pdu.ts)', () => {
+describe('iSCSI target PDU encoding (target-pdu.ts)', () => {
   const seq = { statSN: 0x10, expCmdSN: 0x20, maxCmdSN: 0x3f };
 
   it('RFC 7143 11.19: NOP-In with ping data and padding', () => {
