@@ -11,13 +11,31 @@ import { ResponseCoalescer } from './coalesce';
 import { BusyPoll, busyPollFor } from '../../workers/busy-poll';
 
 const ZERO_PAD = Buffer.alloc(4);
+
+/**
+ * The releases of one written batch, run by the socket once the batch is out. Batches are reused
+ * (with their callback, made once), so a batch of Data-In views allocates nothing.
+ */
+class WrittenBatch {
+  releases: Array<() => void> = [];
+  readonly written: () => void;
+
+  constructor(spare: WrittenBatch[]) {
+    this.written = () => {
+      for (let i = 0; i < this.releases.length; i++) this.releases[i]();
+      this.releases.length = 0;
+      spare.push(this);
+    };
+  }
+}
 /** Per-connection scratch for target PDU headers, digests and sense segments (DESIGN.md §10). */
 const SCRATCH_BYTES = 16384;
 
 export class PduOutput {
   private readonly out: Uint8Array[] = [];
   /** Completions whose Data-In views are queued in `out`: released once written. */
-  private readonly releases: Array<() => void> = [];
+  private releases: Array<() => void> = [];
+  private readonly spareBatches: WrittenBatch[] = [];
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private scratchUsed = 0;
   private flushScheduled = false;
@@ -136,10 +154,17 @@ export class PduOutput {
     const parts = this.out;
     const last = parts.length - 1;
     // Data-In views of pool buffers go back to the pool once the batch is written.
-    const released = this.releases.length > 0 ? this.releases.splice(0) : undefined;
+    let batch: WrittenBatch | undefined;
+    if (this.releases.length > 0) {
+      batch = this.spareBatches.pop() ?? new WrittenBatch(this.spareBatches);
+      // The queued releases travel with the batch; its empty list becomes the next queue.
+      const empty = batch.releases;
+      batch.releases = this.releases;
+      this.releases = empty;
+    }
     socket.cork();
     for (let i = 0; i < last; i++) socket.write(parts[i]);
-    if (released) socket.write(parts[last], () => { for (const r of released) r(); });
+    if (batch) socket.write(parts[last], batch.written);
     else socket.write(parts[last]);
     socket.uncork();
     parts.length = 0;
