@@ -13,6 +13,7 @@ import {
 import type { OperationalParams } from './negotiate';
 import { IscsiSession, SessionConnection, isidHex } from './session';
 import { authFor } from './target';
+import { CHAP_CHALLENGE_RANDOM_BYTES } from './chap';
 import { negotiationConfig } from './settings';
 import type { PduOutput } from './pdu-output';
 
@@ -48,6 +49,7 @@ export class LoginExchange {
       config: negotiationConfig(ctx.settings),
       portalGroupTag: ctx.tpgt,
       cmdWindow: ctx.settings.queueDepth,
+      chapEntropy: randomBytes(CHAP_CHALLENGE_RANDOM_BYTES),
     });
     this.policy = loginPolicy(ctx);
   }
@@ -189,7 +191,6 @@ function loginPolicy(ctx: ConnectionContext): LoginPolicy {
     targetExists: (name: string) => ctx.engine.targetConfig(name)?.driver === 'iscsi' && ctx.portalTargets.includes(name),
     authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
       authFor(ctx.engine, ctx.portalTargets, initiator, target, type),
-    randomBytes: (n: number) => randomBytes(n),
   };
   if (ho) {
     // Normal sessions live on engine threads, discovery sessions here.

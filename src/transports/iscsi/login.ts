@@ -4,7 +4,8 @@
 // send and the effects for the connection to carry out (allocate a TSIH, reinstate, create or
 // bind a session, enter the full feature phase, fail). The state is immutable: no transition
 // changes the state it was given. What the reducer needs to know of the outside world (targets,
-// authorization, live sessions) and the CHAP challenge's random bytes come through LoginPolicy.
+// authorization, live sessions) comes through LoginPolicy; the CHAP challenge's random bytes
+// come with the options the state was created with.
 import type { LoginRequest } from './initiator-pdu';
 import type { LoginResponseFields } from './target-pdu';
 import { ISCSI_VERSION, LoginStage, LoginStatus } from './spec';
@@ -38,7 +39,6 @@ export interface LoginPolicy {
   targetExists(targetName: string): boolean;
   /** 'deny' refuses the initiator (authorization failure); {} means no authentication. */
   authFor(initiatorName: string, targetName: string | undefined, sessionType: SessionType): AuthRequirement | 'deny';
-  randomBytes(n: number): Uint8Array;
   /** RFC 7143 4.4.3: TSIH of a live session with this ISID and initiator name on this target. */
   findSession(initiatorName: string, isid: number, targetName: string | undefined): number | undefined;
   /** RFC 7143 6.3.1: whether a nonzero TSIH names a live session of this initiator and ISID. */
@@ -54,6 +54,12 @@ export interface LoginOptions {
   /** Commands the initiator may send after login: MaxCmdSN = ExpCmdSN + window - 1. */
   cmdWindow?: number;
   chapAlgorithms?: readonly ChapAlgorithm[];
+  /**
+   * RFC 7143 12.1.3: the random bytes of this login's CHAP challenge (CHAP_I, then CHAP_C), at
+   * least CHAP_CHALLENGE_RANDOM_BYTES, drawn by the connection: the reducer stays a function of
+   * its inputs.
+   */
+  chapEntropy: Uint8Array;
 }
 
 export enum LoginPhase {
@@ -404,7 +410,7 @@ function negotiate(s: Draft, req: LoginRequest, policy: LoginPolicy): LoginResul
   }
   const chapRequired = s.required?.chap !== undefined;
   if (s.stage === LoginStage.SECURITY_NEGOTIATION) {
-    const sec = securityStep(s, keys, answers, policy);
+    const sec = securityStep(s, keys, answers);
     if (sec) return failWith(s, req, sec.status, sec.reason);
   } else if (chapRequired && s.auth !== AuthStep.DONE) {
     // RFC 7143 12: skipping the security stage when the target requires authentication.
@@ -458,7 +464,6 @@ function securityStep(
   s: Draft,
   keys: Map<string, string>,
   answers: Array<[string, string]>,
-  policy: LoginPolicy,
 ): { status: LoginStatus; reason: string } | undefined {
   const req = s.required ?? {};
   const authFail = (reason: string): { status: LoginStatus; reason: string } => ({ status: LoginStatus.AUTHENTICATION_FAILURE, reason });
@@ -476,7 +481,8 @@ function securityStep(
     if (s.auth !== AuthStep.WAIT_CHAP_A) return protoFail('CHAP_A out of order');
     const alg = selectChapAlgorithm(chapA, s.options.chapAlgorithms ?? SUPPORTED_CHAP);
     if (alg === null) return authFail('no common CHAP algorithm');
-    const ch = createChallenge(alg, policy.randomBytes);
+    const entropy = s.options.chapEntropy;
+    const ch = createChallenge(alg, (n) => entropy.subarray(0, n));
     s.chapAlg = alg;
     s.chap = ch;
     s.auth = AuthStep.WAIT_CHAP_R;

@@ -8,6 +8,7 @@ import { TargetNegotiationConfig } from '../../../src/transports/iscsi/keys';
 import { TEST_TARGET_CONFIG } from './target-config';
 import { IscsiOp, LoginStage, LoginStatus } from '../../../src/transports/iscsi/spec';
 import { NexusError } from '../../../src/engine/result';
+import { CHAP_CHALLENGE_RANDOM_BYTES } from '../../../src/transports/iscsi/chap';
 
 const TARGET = 'iqn.2026-11.io.nexus:demo';
 const INITIATOR = 'iqn.1993-08.org.debian:01:abc';
@@ -37,14 +38,17 @@ function policy(auth: AuthRequirement | 'deny' = {}): FakePolicy {
     auth, live: new Map(),
     targetExists: (n) => n === TARGET,
     authFor: () => p.auth,
-    // deterministic "random": id 0x07, challenge 01 02 03 ...
-    randomBytes: (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i === 0 ? 7 : i))),
     findSession: () => p.reinstate,
     sessionExists: (tsih, name) => p.live.get(tsih) === name,
   };
   return p;
 }
-const opts = (config: Partial<TargetNegotiationConfig> = {}) => ({ config: { ...TEST_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, portalGroupTag: 1, initialStatSN: 100, cmdWindow: 32 });
+// Deterministic "random" CHAP bytes: id 0x07, challenge 01 02 03 ...
+const ENTROPY = Buffer.from(Array.from({ length: CHAP_CHALLENGE_RANDOM_BYTES }, (_, i) => (i === 0 ? 7 : i)));
+const opts = (config: Partial<TargetNegotiationConfig> = {}) => ({
+  config: { ...TEST_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, portalGroupTag: 1, initialStatSN: 100, cmdWindow: 32,
+  chapEntropy: ENTROPY,
+});
 const kinds = (e: LoginEffect[]): string[] => e.map((x) => x.kind);
 const normalKeys: Array<[string, string]> = [['InitiatorName', INITIATOR], ['SessionType', 'Normal'], ['TargetName', TARGET]];
 
@@ -402,6 +406,18 @@ describe('iSCSI login reducer (login.ts)', () => {
       expect(half.state.text.total).to.equal(10);
       expect(a.responses[0].data.equals(b.responses[0].data)).to.equal(true);
       expect(parse(a.responses[0].data)).to.include({ MaxRecvDataSegmentLength: '65536' });
+    });
+    it('RFC 7143 12.1.3: the CHAP challenge comes from the state\'s entropy, so a step repeated is the same step', () => {
+      const p = policy(CHAP);
+      const r1 = loginStep(createLoginState(opts()), req(SEC, null, [...normalKeys, ['AuthMethod', 'CHAP']]), p);
+      const a = loginStep(r1.state, req(SEC, null, [['CHAP_A', '5']]), p);
+      const b = loginStep(r1.state, req(SEC, null, [['CHAP_A', '5']]), p);
+      expect(parse(a.responses[0].data)).to.deep.equal({ CHAP_A: '5', CHAP_I: '7', CHAP_C: '0x0102030405060708090a0b0c0d0e0f10' });
+      expect(parse(b.responses[0].data)).to.deep.equal(parse(a.responses[0].data));
+      const other = { ...opts(), chapEntropy: Buffer.alloc(CHAP_CHALLENGE_RANDOM_BYTES, 0x5a) };
+      const o1 = loginStep(createLoginState(other), req(SEC, null, [...normalKeys, ['AuthMethod', 'CHAP']]), p);
+      const o2 = loginStep(o1.state, req(SEC, null, [['CHAP_A', '5']]), p);
+      expect(parse(o2.responses[0].data)).to.deep.equal({ CHAP_A: '5', CHAP_I: '90', CHAP_C: '0x' + '5a'.repeat(16) });
     });
     it('every effect the reducer emits is one the connection acts on (no no-op effects)', () => {
       const p = policy();
