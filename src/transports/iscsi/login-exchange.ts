@@ -1,8 +1,9 @@
 // RFC 7143 6.3 / 6.3.4 / 6.3.5: the login phase of one connection. The pure reducer (login.ts)
 // decides; this module answers its questions about the outside world (targets, auth, sessions:
-// the LoginPolicy), sends its Login Responses and carries out its effects on the session
-// registry and the engine (create, reinstate, bind). It ends with the session and the negotiated
-// parameters the full feature phase starts from.
+// the LoginPolicy), draws the CHAP challenge's random bytes, sends its Login Responses and
+// carries out its effects: a TSIH allocated and handed back to the reducer, and the session
+// registry and the engine changed (create, reinstate, bind). It ends with the session and the
+// negotiated parameters the full feature phase starts from.
 import { randomBytes } from 'node:crypto';
 import type { ConnectionContext } from './connection';
 import type { LoginRequest } from './initiator-pdu';
