@@ -7,9 +7,9 @@
  */
 import { Bench } from 'tinybench';
 import { PduFramer } from '../../src/transports/iscsi/framer';
-import {
-  decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, encodeScsiResponse, newScsiCommand, Residual,
-} from '../../src/transports/iscsi/pdu';
+import { decodeInitiatorPdu, decodeScsiCommandInto, newScsiCommand } from '../../src/transports/iscsi/initiator-pdu';
+import { encodeDataIn, encodeDataInStatus, encodeScsiResponse } from '../../src/transports/iscsi/target-pdu';
+import { ResidualKind } from '../../src/engine/command';
 import { headerDigest, writeDigest } from '../../src/transports/iscsi/digest';
 import { ScsiServiceResponse } from '../../src/transports/iscsi/spec';
 
@@ -95,9 +95,9 @@ async function main(): Promise<void> {
 
   const out = Buffer.alloc(48 * BATCH);
   const dataIn = { final: true, status: 0, lun: 2, itt: 7, ttt: 0xffffffff, statSN: 1, expCmdSN: 2, maxCmdSN: 130, dataSN: 0,
-    bufferOffset: 0, residual: Residual.NONE, residualCount: 0, dataSegmentLength: 4096 };
+    bufferOffset: 0, residual: ResidualKind.NONE, residualCount: 0, dataSegmentLength: 4096 };
   const resp = { itt: 7, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0, statSN: 1, expCmdSN: 2, maxCmdSN: 130,
-    expDataSN: 0, residual: Residual.NONE, residualCount: 0, dataSegmentLength: 0 };
+    expDataSN: 0, residual: ResidualKind.NONE, residualCount: 0, dataSegmentLength: 0 };
 
   const bench = new Bench({ time: 500, warmupTime: 100 });
   bench
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     })
     .add('encodeDataIn: final with status', () => { dataIn.itt++; encodeDataIn(out, 0, dataIn); })
     .add('encodeDataInStatus: the single Data-In of a 4 KiB read', () => {
-      encodeDataInStatus(out, 0, 0, 2, ++dataIn.itt, 1, 2, 130, Residual.NONE, 0, 4096);
+      encodeDataInStatus(out, 0, 0, 2, ++dataIn.itt, 1, 2, 130, ResidualKind.NONE, 0, 4096);
     })
     .add('encodeScsiResponse: GOOD', () => { resp.itt++; encodeScsiResponse(out, 48, resp); })
     .add(`encodeDataIn + headerDigest x ${BATCH} (one batch of responses)`, () => {

@@ -7,6 +7,8 @@
  * embedded mode builds it directly (or through the same normalizer).
  */
 
+import type { IscsiSettings } from '../transports/iscsi/settings';
+
 export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram';
 
 export interface DeviceConfig {
@@ -70,28 +72,11 @@ export interface TargetConfig {
   groups: GroupConfig[];
 }
 
-export interface IscsiSettings {
-  maxRecvDataSegmentLength: number;
-  maxBurstLength: number;
-  firstBurstLength: number;
-  initialR2T: boolean;
-  immediateData: boolean;
-  maxOutstandingR2T: number;
-  headerDigest: Array<'None' | 'CRC32C'>;
-  dataDigest: Array<'None' | 'CRC32C'>;
-  /** Target-initiated NOP-In ping interval and the time to wait for the answer (seconds, 0 = off). */
-  nopInIntervalSec: number;
-  nopInTimeoutSec: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  /** CmdSN window: how many commands one session may have queued. */
-  queueDepth: number;
-  /**
-   * Microseconds a thread keeps polling its sockets after writing responses, instead of
-   * sleeping, and its ring scheduler checks its rings (workers/busy-poll.ts); 0 or absent = off.
-   */
-  busyPollMicros?: number;
-}
+/**
+ * The topology's `iscsi` section: derived from the iSCSI key table (transports/iscsi/settings.ts),
+ * so the type, its defaults and its schema name the same settings.
+ */
+export type { IscsiSettings };
 
 export interface EngineSettings {
   /** Engine worker threads; 0 = host everything on the calling thread. */

@@ -5,30 +5,15 @@
 
 import { availableParallelism } from 'node:os';
 import type { IscsiSettings } from '../../engine/topology';
+import { defaultIscsiSettings } from '../../transports/iscsi/settings';
 
 /**
- * Operational parameters the target offers at login (RFC 7143 section 13). The RFC's own defaults
- * are conservative (8 KiB segments, InitialR2T=Yes); these are what Linux targets ship for a LAN.
+ * The topology's `iscsi` section: what the target offers at login (RFC 7143 section 13) and the
+ * transport's own settings, from the table in transports/iscsi/settings.ts. The RFC's own
+ * defaults are conservative (8 KiB segments, InitialR2T=Yes); these are what Linux targets ship
+ * for a LAN.
  */
-export const DEFAULT_ISCSI: Readonly<IscsiSettings> = Object.freeze<IscsiSettings>({
-  maxRecvDataSegmentLength: 262144,
-  maxBurstLength: 1048576,
-  firstBurstLength: 262144,
-  initialR2T: false,
-  immediateData: true,
-  maxOutstandingR2T: 8,
-  // Offer both; the initiator picks (RFC 7143 13.1: the responder selects the first value it
-  // supports from the originator's list).
-  headerDigest: ['None', 'CRC32C'],
-  dataDigest: ['None', 'CRC32C'],
-  nopInIntervalSec: 15,
-  nopInTimeoutSec: 10,
-  defaultTime2Wait: 2,
-  defaultTime2Retain: 20,
-  queueDepth: 128,
-  // About one initiator turn at queue depth 1 on loopback or a LAN (busy-poll.ts).
-  busyPollMicros: 50,
-});
+export const DEFAULT_ISCSI: Readonly<IscsiSettings> = Object.freeze(defaultIscsiSettings());
 
 export const DEFAULT_BUFFER_POOL_BYTES = 256 * 1024 * 1024;
 

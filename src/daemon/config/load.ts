@@ -21,6 +21,7 @@ import {
   DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
 } from './defaults';
 import { checkIscsiName } from './iscsi-name';
+import { ISCSI_SETTINGS, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
 import { parsePortal } from './portal';
 import { schemaErrors } from './schema-errors';
@@ -165,36 +166,23 @@ function checkEngine(v: unknown, report: Report): Topology['engine'] {
 
 function checkIscsi(v: unknown, report: Report): IscsiSettings {
   const s = isObj(v) ? v : {};
-  const pick = <K extends keyof IscsiSettings>(k: K, ok: (x: unknown) => boolean): IscsiSettings[K] =>
-    (ok(s[k]) ? s[k] : DEFAULT_ISCSI[k]) as IscsiSettings[K];
-  const isInt = (x: unknown): boolean => Number.isInteger(x);
-  const isBool = (x: unknown): boolean => typeof x === 'boolean';
-  const isDigests = (x: unknown): boolean => Array.isArray(x) && x.every((d) => d === 'None' || d === 'CRC32C');
-  const maxBurstLength = pick('maxBurstLength', isInt);
-  let firstBurstLength = pick('firstBurstLength', isInt);
+  const out: Record<string, unknown> = {};
+  // Each setting of the key table: the file's value when well-typed (the schema reported the
+  // rest), else the default.
+  for (const spec of ISCSI_SETTINGS) {
+    const given = s[spec.name];
+    const value = isSettingValue(spec, given) ? given : DEFAULT_ISCSI[spec.name];
+    out[spec.name] = Array.isArray(value) ? [...(value as unknown[])] : value;
+  }
+  const settings = out as IscsiSettings;
   if (s.firstBurstLength === undefined) {
     // A smaller MaxBurstLength pulls the default FirstBurstLength down with it.
-    firstBurstLength = Math.min(firstBurstLength, maxBurstLength);
-  } else if (isInt(s.firstBurstLength) && firstBurstLength > maxBurstLength) {
+    settings.firstBurstLength = Math.min(settings.firstBurstLength, settings.maxBurstLength);
+  } else if (Number.isInteger(s.firstBurstLength) && settings.firstBurstLength > settings.maxBurstLength) {
     // RFC 7143 13.14: FirstBurstLength MUST NOT exceed MaxBurstLength.
-    report.add('/iscsi/firstBurstLength', `firstBurstLength ${firstBurstLength} exceeds maxBurstLength ${maxBurstLength} (RFC 7143 13.14)`);
+    report.add('/iscsi/firstBurstLength', `firstBurstLength ${settings.firstBurstLength} exceeds maxBurstLength ${settings.maxBurstLength} (RFC 7143 13.14)`);
   }
-  return {
-    maxRecvDataSegmentLength: pick('maxRecvDataSegmentLength', isInt),
-    maxBurstLength,
-    firstBurstLength,
-    initialR2T: pick('initialR2T', isBool),
-    immediateData: pick('immediateData', isBool),
-    maxOutstandingR2T: pick('maxOutstandingR2T', isInt),
-    headerDigest: [...pick('headerDigest', isDigests)],
-    dataDigest: [...pick('dataDigest', isDigests)],
-    nopInIntervalSec: pick('nopInIntervalSec', isInt),
-    nopInTimeoutSec: pick('nopInTimeoutSec', isInt),
-    defaultTime2Wait: pick('defaultTime2Wait', isInt),
-    defaultTime2Retain: pick('defaultTime2Retain', isInt),
-    queueDepth: pick('queueDepth', isInt),
-    busyPollMicros: pick('busyPollMicros', isInt),
-  };
+  return settings;
 }
 
 function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, report: Report): DeviceConfig[] {

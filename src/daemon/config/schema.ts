@@ -9,6 +9,7 @@
  */
 
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { iscsiSettingsSchema } from '../../transports/iscsi/settings';
 
 /** A size: bytes as a non-negative integer, or a string with a unit ("512MiB"); parsed in size.ts. */
 const size = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] } as const;
@@ -103,38 +104,8 @@ const target = {
   },
 } as const;
 
-const digestList = {
-  type: 'array',
-  minItems: 1,
-  uniqueItems: true,
-  items: { enum: ['None', 'CRC32C'] },
-} as const;
-
-/** RFC 7143 section 13 key ranges, spelled with the camelCase names of IscsiSettings. */
-const iscsi = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    // RFC 7143 13.12: 512 to 2^24-1.
-    maxRecvDataSegmentLength: { type: 'integer', minimum: 512, maximum: 16777215 },
-    // RFC 7143 13.13, 13.14: 512 to 2^24-1.
-    maxBurstLength: { type: 'integer', minimum: 512, maximum: 16777215 },
-    firstBurstLength: { type: 'integer', minimum: 512, maximum: 16777215 },
-    initialR2T: { type: 'boolean' },
-    immediateData: { type: 'boolean' },
-    // RFC 7143 13.17: 1 to 65535.
-    maxOutstandingR2T: { type: 'integer', minimum: 1, maximum: 65535 },
-    headerDigest: digestList,
-    dataDigest: digestList,
-    nopInIntervalSec: { type: 'integer', minimum: 0, maximum: 3600 },
-    busyPollMicros: { type: 'integer', minimum: 0, maximum: 10000 },
-    nopInTimeoutSec: { type: 'integer', minimum: 0, maximum: 3600 },
-    // RFC 7143 13.15, 13.16: 0 to 3600 seconds.
-    defaultTime2Wait: { type: 'integer', minimum: 0, maximum: 3600 },
-    defaultTime2Retain: { type: 'integer', minimum: 0, maximum: 3600 },
-    queueDepth: { type: 'integer', minimum: 1, maximum: 65536 },
-  },
-} as const;
+/** RFC 7143 section 13 key ranges, spelled with the camelCase names of IscsiSettings (settings.ts). */
+const iscsi = iscsiSettingsSchema();
 
 export const topologyFileSchema = {
   $id: 'https://nexus.io/schemas/topology.json',

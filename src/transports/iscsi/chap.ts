@@ -12,6 +12,9 @@ const HASH: Record<ChapAlgorithm, { name: string; length: number }> = {
   [ChapAlgorithm.SHA256]: { name: 'sha256', length: 32 },
 };
 
+/** Random bytes a challenge takes at most: the CHAP_I byte and the longest challenge (createChallenge). */
+export const CHAP_CHALLENGE_RANDOM_BYTES = 1 + Math.max(16, ...Object.values(HASH).map((h) => h.length));
+
 export function chapDigestLength(alg: ChapAlgorithm): number {
   return HASH[alg].length;
 }

@@ -5,6 +5,8 @@
 import { RESERVED_TAG } from './spec';
 import { R2tPlanner, R2tRequest } from './r2t';
 
+const EMPTY = Buffer.alloc(0);
+
 export interface WriteParams {
   initialR2T: boolean;
   immediateData: boolean;
@@ -42,15 +44,31 @@ export enum DataOutErrorKind {
 export function checkWriteStart(
   expectedLength: number, immediateLength: number, moreUnsolicited: boolean, p: WriteParams,
 ): { ok: true; unsolicitedEnd: number } | { ok: false; reason: string } {
-  // RFC 7143 11.3.1.1 / 13.10: immediate data only when ImmediateData=Yes, within FirstBurstLength.
-  if (immediateLength > 0 && !p.immediateData) return { ok: false, reason: 'immediate data with ImmediateData=No' };
-  if (immediateLength > p.firstBurstLength) return { ok: false, reason: 'immediate data beyond FirstBurstLength' };
-  if (immediateLength > expectedLength) return { ok: false, reason: 'immediate data beyond Expected Data Transfer Length' };
+  const r = writeStart(expectedLength, immediateLength, moreUnsolicited, p);
+  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, unsolicitedEnd: r };
+}
+
+/** checkWriteStart without a result object: the unsolicited end, or the violation's text. */
+function writeStart(expectedLength: number, immediateLength: number, moreUnsolicited: boolean, p: WriteParams): number | string {
+  const bad = immediateDataViolation(expectedLength, immediateLength, p);
+  if (bad !== undefined) return bad;
   // RFC 7143 13.11: InitialR2T=Yes forbids unsolicited Data-Out PDUs.
-  if (moreUnsolicited && p.initialR2T) return { ok: false, reason: 'unsolicited Data-Out with InitialR2T=Yes' };
+  if (moreUnsolicited && p.initialR2T) return 'unsolicited Data-Out with InitialR2T=Yes';
   const unsolicitedEnd = moreUnsolicited ? Math.min(p.firstBurstLength, expectedLength) : immediateLength;
-  if (moreUnsolicited && unsolicitedEnd <= immediateLength) return { ok: false, reason: 'F=0 with no unsolicited data left' };
-  return { ok: true, unsolicitedEnd };
+  if (moreUnsolicited && unsolicitedEnd <= immediateLength) return 'F=0 with no unsolicited data left';
+  return unsolicitedEnd;
+}
+
+/**
+ * RFC 7143 11.3.1.1 / 13.10: immediate data only when ImmediateData=Yes, within FirstBurstLength
+ * and the Expected Data Transfer Length. The violation, or undefined (nothing allocated: this is
+ * the whole check of a write that is all immediate data).
+ */
+export function immediateDataViolation(expectedLength: number, immediateLength: number, p: WriteParams): string | undefined {
+  if (immediateLength > 0 && !p.immediateData) return 'immediate data with ImmediateData=No';
+  if (immediateLength > p.firstBurstLength) return 'immediate data beyond FirstBurstLength';
+  if (immediateLength > expectedLength) return 'immediate data beyond Expected Data Transfer Length';
+  return undefined;
 }
 
 /** Smallest pooled buffer (one page: the common 4 KiB write). */
@@ -97,30 +115,25 @@ function classOf(length: number): number {
   return k;
 }
 
+export type StartOutcome = { ok: true; r2ts: R2tRequest[] } | { ok: false; reason: string };
+
 export class DataOutCollector {
-  readonly buffer: Buffer;
+  /** The task buffer's first Expected Data Transfer Length bytes. */
+  buffer: Buffer = EMPTY;
+  expectedLength = 0;
   private received = 0;
   /** End of the unsolicited region (immediate data plus unsolicited Data-Out). */
-  private readonly unsolicitedEnd: number;
-  private unsolicitedOffset: number;
+  private unsolicitedEnd = 0;
+  private unsolicitedOffset = 0;
   private unsolicitedDataSN = 0;
   private readonly planner: R2tPlanner;
 
   private readonly outcome = { ok: true as const, r2ts: [] as R2tRequest[], complete: false };
+  private readonly started = { ok: true as const, r2ts: [] as R2tRequest[] };
 
-  private constructor(
-    readonly expectedLength: number, immediate: Buffer, unsolicitedEnd: number, p: WriteParams, allocTtt: () => number, buffer: Buffer,
-  ) {
-    // One buffer of Expected Data Transfer Length per task; every byte of it is written before the
-    // transfer counts as complete (in-order sequences cover [0, EDTL) exactly), so it starts unzeroed.
-    this.buffer = buffer;
-    // Immediate data already assembled in place (the connection's landing) needs no copy.
-    const inPlace = immediate.buffer === buffer.buffer && immediate.byteOffset === buffer.byteOffset;
-    if (!inPlace) immediate.copy(this.buffer, 0);
-    this.received = immediate.length;
-    this.unsolicitedOffset = immediate.length;
-    this.unsolicitedEnd = unsolicitedEnd;
-    this.planner = new R2tPlanner(unsolicitedEnd, expectedLength, p.maxBurstLength, p.maxOutstandingR2T, allocTtt);
+  /** `allocTtt`: the connection's Target Transfer Tags. A collector serves one write at a time. */
+  constructor(allocTtt: () => number) {
+    this.planner = new R2tPlanner(allocTtt);
   }
 
   /**
@@ -132,11 +145,33 @@ export class DataOutCollector {
     expectedLength: number, immediate: Buffer, moreUnsolicited: boolean, p: WriteParams, allocTtt: () => number,
     buffer: Buffer = Buffer.allocUnsafe(expectedLength),
   ): { ok: true; collector: DataOutCollector; r2ts: R2tRequest[] } | { ok: false; reason: string } {
-    const chk = checkWriteStart(expectedLength, immediate.length, moreUnsolicited, p);
-    if (!chk.ok) return chk;
+    const c = new DataOutCollector(allocTtt);
+    const r = c.restart(expectedLength, immediate, moreUnsolicited, p, buffer);
+    return r.ok ? { ok: true, collector: c, r2ts: r.r2ts } : r;
+  }
+
+  /**
+   * start() for this collector's next write (the collector of a reused task): nothing allocated
+   * when the write is well formed. The returned outcome and R2T list are reused by the next call.
+   */
+  restart(expectedLength: number, immediate: Buffer, moreUnsolicited: boolean, p: WriteParams, buffer: Buffer): StartOutcome {
+    const unsolicitedEnd = writeStart(expectedLength, immediate.length, moreUnsolicited, p);
+    if (typeof unsolicitedEnd === 'string') return { ok: false, reason: unsolicitedEnd };
+    // One buffer of Expected Data Transfer Length per task; every byte of it is written before the
+    // transfer counts as complete (in-order sequences cover [0, EDTL) exactly), so it starts unzeroed.
     const view = buffer.length === expectedLength ? buffer : buffer.subarray(0, expectedLength);
-    const c = new DataOutCollector(expectedLength, immediate, chk.unsolicitedEnd, p, allocTtt, view);
-    return { ok: true, collector: c, r2ts: c.planner.issue() };
+    this.buffer = view;
+    this.expectedLength = expectedLength;
+    // Immediate data already assembled in place (the connection's landing) needs no copy.
+    const inPlace = immediate.buffer === view.buffer && immediate.byteOffset === view.byteOffset;
+    if (!inPlace) immediate.copy(view, 0);
+    this.received = immediate.length;
+    this.unsolicitedOffset = immediate.length;
+    this.unsolicitedDataSN = 0;
+    this.unsolicitedEnd = unsolicitedEnd;
+    this.planner.reset(unsolicitedEnd, expectedLength, p.maxBurstLength, p.maxOutstandingR2T);
+    this.started.r2ts = this.planner.issue();
+    return this.started;
   }
 
   get complete(): boolean {

@@ -245,8 +245,8 @@ export class PduFramer {
    */
   private tryWhole(chunk: Buffer, pos: number): number {
     // RFC 7143 11.2.1.3 / 11.2.1.4: TotalAHSLength and DataSegmentLength read in place.
-    const headerLen = BHS_LENGTH + chunk[pos + 4] * 4;
-    const dsl = (chunk[pos + 5] << 16) | (chunk[pos + 6] << 8) | chunk[pos + 7];
+    const headerLen = BHS_LENGTH + bhsTotalAhsLength(chunk, pos);
+    const dsl = bhsDataSegmentLength(chunk, pos);
     if (dsl > this.maxRecv) {
       const header = Buffer.from(chunk.subarray(pos, pos + Math.min(headerLen, chunk.length - pos)));
       this.fatal({ kind: 'too-long', fatal: true, header, dataSegmentLength: dsl, limit: this.maxRecv });

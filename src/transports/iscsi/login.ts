@@ -1,19 +1,25 @@
-// RFC 7143 6.3 / 11.12-11.13: the target side of login as a pure reducer. The connection feeds
-// each decoded Login Request; the reducer returns the next state, the Login Responses to send
-// and the effects for the connection/session layer to carry out (create, reinstate, bind, fail).
-// Decisions that need the outside world come through the injected LoginPolicy.
-import { LoginRequest, LoginResponseFields } from './pdu';
+// RFC 7143 6.3 / 11.12-11.13: the target side of login as a pure reducer with a transition table.
+// Each event (a decoded Login Request, or the TSIH the connection allocated) goes to the
+// transition of the current phase; a transition returns the next state, the Login Responses to
+// send and the effects for the connection to carry out (allocate a TSIH, reinstate, create or
+// bind a session, enter the full feature phase, fail). The state is immutable: no transition
+// changes the state it was given. What the reducer needs to know of the outside world (targets,
+// authorization, live sessions) comes through LoginPolicy; the CHAP challenge's random bytes
+// come with the options the state was created with.
+import type { LoginRequest } from './initiator-pdu';
+import type { LoginResponseFields } from './target-pdu';
 import { ISCSI_VERSION, LoginStage, LoginStatus } from './spec';
-import { TextAccumulator, encodeText, splitText } from './text';
-import { KeyAnswer, maxValueLength } from './keys';
+import { EMPTY_TEXT_SET, TextSet, accumulateText, encodeText, splitText } from './text';
+import { KeyAnswer, TargetNegotiationConfig, maxValueLength } from './keys';
 import {
-  NegotiationState, OperationalParams, TargetNegotiationConfig, createNegotiation, negotiateKeys, negotiateList,
+  NegotiationState, OperationalParams, createNegotiation, negotiateKeys, negotiateList,
   offersPending, targetOffers,
 } from './negotiate';
 import {
   ChapAlgorithm, ChapChallenge, chapResponse, createChallenge, decodeChapBinary, encodeChapHex, isReflectedChallenge,
   selectChapAlgorithm, verifyChapResponse,
 } from './chap';
+import { NexusError } from '../../engine/result';
 
 export type SessionType = 'Normal' | 'Discovery';
 
@@ -28,17 +34,15 @@ export interface AuthRequirement {
   mutual?: ChapCredentials;
 }
 
+/** Read-only questions the reducer asks about the outside world (it changes nothing through them). */
 export interface LoginPolicy {
   targetExists(targetName: string): boolean;
   /** 'deny' refuses the initiator (authorization failure); {} means no authentication. */
   authFor(initiatorName: string, targetName: string | undefined, sessionType: SessionType): AuthRequirement | 'deny';
-  randomBytes(n: number): Uint8Array;
   /** RFC 7143 4.4.3: TSIH of a live session with this ISID and initiator name on this target. */
   findSession(initiatorName: string, isid: number, targetName: string | undefined): number | undefined;
   /** RFC 7143 6.3.1: whether a nonzero TSIH names a live session of this initiator and ISID. */
   sessionExists(tsih: number, initiatorName: string, isid: number): boolean;
-  /** A new nonzero TSIH, or null when out of sessions (-> 03 02). */
-  allocateTsih(): number | null;
 }
 
 export interface LoginOptions {
@@ -50,12 +54,22 @@ export interface LoginOptions {
   /** Commands the initiator may send after login: MaxCmdSN = ExpCmdSN + window - 1. */
   cmdWindow?: number;
   chapAlgorithms?: readonly ChapAlgorithm[];
+  /**
+   * RFC 7143 12.1.3: the random bytes of this login's CHAP challenge (CHAP_I, then CHAP_C), at
+   * least CHAP_CHALLENGE_RANDOM_BYTES, drawn by the connection: the reducer stays a function of
+   * its inputs.
+   */
+  chapEntropy: Uint8Array;
 }
 
 export enum LoginPhase {
   /** No request received yet. */
   START = 'start',
   NEGOTIATING = 'negotiating',
+  /** A long answer is being fetched with empty requests (RFC 7143 11.13.3). */
+  CONTINUING = 'continuing',
+  /** The login may end: the connection is to allocate the new session's TSIH (RFC 7143 11.12.6). */
+  ALLOCATING_TSIH = 'allocating-tsih',
   FULL_FEATURE = 'full-feature',
   FAILED = 'failed',
 }
@@ -83,23 +97,32 @@ export interface LoginState {
   readonly chap?: ChapChallenge;
   readonly negotiation: NegotiationState;
   readonly statSN: number;
-  /** Response text chunks still to send with C=1, and the response to finish with. */
-  readonly outgoing?: { chunks: Buffer[]; final: PendingFinal };
-  readonly text: TextAccumulator;
+  /** CONTINUING: response text chunks still to send with C=1, and the response to finish with. */
+  readonly outgoing?: { readonly chunks: readonly Buffer[]; readonly final: PendingFinal };
+  /** ALLOCATING_TSIH: the request being answered and the answer text, until the TSIH is known. */
+  readonly awaiting?: {
+    readonly req: LoginRequest;
+    readonly answers: ReadonlyArray<readonly [string, string]>;
+    /** TSIH of the live session the new one reinstates (RFC 7143 6.3.5). */
+    readonly reinstate: number | undefined;
+  };
+  /** Text of Login Requests sent with C=1, until the set ends. */
+  readonly text: TextSet;
   readonly options: LoginOptions;
 }
 
 interface PendingFinal {
-  transit: boolean;
-  nsg: LoginStage;
-  tsih: number;
-  effects: LoginEffect[];
-  phase: LoginPhase;
-  stage: LoginStage;
+  readonly transit: boolean;
+  readonly nsg: LoginStage;
+  readonly tsih: number;
+  readonly effects: readonly LoginEffect[];
+  readonly phase: LoginPhase;
+  readonly stage: LoginStage;
 }
 
 export type LoginEffect =
-  | { kind: 'lookup-target'; targetName: string }
+  /** Allocate a TSIH for the new session and answer with loginTsihAllocated(). */
+  | { kind: 'allocate-tsih' }
   | { kind: 'reinstate-session'; tsih: number }
   | {
       kind: 'create-session';
@@ -142,7 +165,7 @@ export function createLoginState(options: LoginOptions): LoginState {
     auth: AuthStep.METHOD,
     negotiation: createNegotiation(options.config),
     statSN: (options.initialStatSN ?? 0) >>> 0,
-    text: new TextAccumulator({ maxValueLength }),
+    text: EMPTY_TEXT_SET,
     options,
   };
 }
@@ -151,10 +174,15 @@ function cloneNegotiation(n: NegotiationState): NegotiationState {
   return { params: { ...n.params }, seen: new Set(n.seen), pending: new Map(n.pending), declaredMaxRecv: n.declaredMaxRecv };
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** A transition's working copy of the state: a fresh object, so changing it leaves `prev` alone. */
+type Draft = { -readonly [K in keyof LoginState]: LoginState[K] };
+
+function draft(prev: LoginState): Draft {
+  return { ...prev, negotiation: cloneNegotiation(prev.negotiation) };
+}
 
 function response(
-  s: Mutable<LoginState>,
+  s: Draft,
   req: LoginRequest,
   o: { transit: boolean; cont: boolean; nsg: LoginStage; status: LoginStatus; tsih: number; stage: LoginStage },
   data: Buffer,
@@ -182,60 +210,143 @@ function response(
   return r;
 }
 
-function failWith(s: Mutable<LoginState>, req: LoginRequest, status: LoginStatus, reason: string): LoginResult {
+function failWith(s: Draft, req: LoginRequest, status: LoginStatus, reason: string): LoginResult {
   // RFC 7143 11.13.5: a failed login answers with T=0 and the status, then the connection closes.
   const r = response(s, req, { transit: false, cont: false, nsg: 0, status, tsih: 0, stage: s.stage }, EMPTY);
   s.phase = LoginPhase.FAILED;
   s.outgoing = undefined;
+  s.awaiting = undefined;
   return { state: s, responses: [r], effects: [{ kind: 'fail', status, reason }] };
 }
 
 /** Send the answer text, splitting it over C=1 responses when it exceeds the login segment size. */
-function finish(s: Mutable<LoginState>, req: LoginRequest, answers: Array<[string, string]>, final: PendingFinal): LoginResult {
+function finish(s: Draft, req: LoginRequest, answers: ReadonlyArray<readonly [string, string]>, final: PendingFinal): LoginResult {
   const limit = Math.min(LOGIN_SEGMENT, s.negotiation.params.maxXmitDataSegmentLength);
   const chunks = splitText(encodeText(answers), limit);
   if (chunks.length > 1) {
     // RFC 7143 11.13.3: C=1 responses carry T=0; the initiator fetches the rest with empty requests.
     const r = response(s, req, { transit: false, cont: true, nsg: 0, status: LoginStatus.SUCCESS, tsih: 0, stage: s.stage }, chunks[0]);
+    s.phase = LoginPhase.CONTINUING;
     s.outgoing = { chunks: chunks.slice(1), final };
     return { state: s, responses: [r], effects: [] };
   }
   return complete(s, req, chunks[0], final);
 }
 
-function complete(s: Mutable<LoginState>, req: LoginRequest, data: Buffer, f: PendingFinal): LoginResult {
+function complete(s: Draft, req: LoginRequest, data: Buffer, f: PendingFinal): LoginResult {
   const r = response(s, req, { transit: f.transit, cont: false, nsg: f.nsg, status: LoginStatus.SUCCESS, tsih: f.tsih, stage: s.stage }, data);
   s.phase = f.phase;
   s.stage = f.stage;
   s.outgoing = undefined;
-  return { state: s, responses: [r], effects: f.effects };
+  return { state: s, responses: [r], effects: [...f.effects] };
 }
 
-/** RFC 7143 6.3: the login reducer. Never throws on initiator input. */
-export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPolicy): LoginResult {
-  const s: Mutable<LoginState> = { ...prev, negotiation: cloneNegotiation(prev.negotiation) };
-  if (s.phase === LoginPhase.FAILED || s.phase === LoginPhase.FULL_FEATURE) {
-    return failWith(s, req, LoginStatus.INVALID_DURING_LOGIN, 'login request after login ended');
-  }
+// ---------------------------------------------------------------- the transition table
 
-  if (s.phase === LoginPhase.START) {
-    // RFC 7143 11.12.4: Version-min above what we speak.
-    if (req.versionMin > ISCSI_VERSION) return failWith(s, req, LoginStatus.UNSUPPORTED_VERSION, 'unsupported version');
-    if (req.csg !== LoginStage.SECURITY_NEGOTIATION && req.csg !== LoginStage.LOGIN_OPERATIONAL_NEGOTIATION) {
-      return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'first login request not in a negotiation stage');
-    }
-    s.phase = LoginPhase.NEGOTIATING;
-    s.stage = req.csg;
-    s.isid = req.isid;
-    s.tsih = req.tsih;
-    s.cid = req.cid;
-  } else {
-    // RFC 7143 11.12.5-7: ISID, TSIH and CID stay the same throughout a login.
-    if (req.isid !== s.isid || req.tsih !== s.tsih || req.cid !== s.cid) {
-      return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'ISID, TSIH or CID changed during login');
-    }
-    if (req.csg !== s.stage) return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'CSG does not match the current stage');
+type OnRequest = (prev: LoginState, req: LoginRequest, policy: LoginPolicy) => LoginResult;
+type OnTsih = (prev: LoginState, tsih: number | null) => LoginResult;
+
+/**
+ * Phase → what a Login Request does there, and what the allocated TSIH does there. A missing
+ * entry is an event the connection must not deliver in that phase (a bug, not initiator input).
+ */
+const TRANSITIONS: Readonly<Record<LoginPhase, { request?: OnRequest; tsih?: OnTsih }>> = {
+  [LoginPhase.START]: { request: firstRequest },
+  [LoginPhase.NEGOTIATING]: { request: nextRequest },
+  [LoginPhase.CONTINUING]: { request: fetchContinued },
+  [LoginPhase.ALLOCATING_TSIH]: { tsih: tsihAllocated },
+  [LoginPhase.FULL_FEATURE]: { request: loginEnded },
+  [LoginPhase.FAILED]: { request: loginEnded },
+};
+
+/** RFC 7143 6.3: one Login Request. Never throws on initiator input. */
+export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPolicy): LoginResult {
+  const t = TRANSITIONS[prev.phase].request;
+  if (!t) throw new NexusError('ERR_LOGIN_EVENT', `a Login Request in login phase ${prev.phase}`);
+  return t(prev, req, policy);
+}
+
+/** The TSIH the connection allocated for an allocate-tsih effect (null: none left). */
+export function loginTsihAllocated(prev: LoginState, tsih: number | null): LoginResult {
+  const t = TRANSITIONS[prev.phase].tsih;
+  if (!t) throw new NexusError('ERR_LOGIN_EVENT', `a TSIH in login phase ${prev.phase}`);
+  return t(prev, tsih);
+}
+
+/** START: the first Login Request of the connection fixes version, stage, ISID, TSIH and CID. */
+function firstRequest(prev: LoginState, req: LoginRequest, policy: LoginPolicy): LoginResult {
+  const s = draft(prev);
+  // RFC 7143 11.12.4: Version-min above what we speak.
+  if (req.versionMin > ISCSI_VERSION) return failWith(s, req, LoginStatus.UNSUPPORTED_VERSION, 'unsupported version');
+  if (req.csg !== LoginStage.SECURITY_NEGOTIATION && req.csg !== LoginStage.LOGIN_OPERATIONAL_NEGOTIATION) {
+    return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'first login request not in a negotiation stage');
   }
+  s.phase = LoginPhase.NEGOTIATING;
+  s.stage = req.csg;
+  s.isid = req.isid;
+  s.tsih = req.tsih;
+  s.cid = req.cid;
+  return negotiate(s, req, policy);
+}
+
+/** NEGOTIATING: a later Login Request of the same login. */
+function nextRequest(prev: LoginState, req: LoginRequest, policy: LoginPolicy): LoginResult {
+  const s = draft(prev);
+  const bad = continuationError(s, req);
+  if (bad) return failWith(s, req, LoginStatus.INITIATOR_ERROR, bad);
+  return negotiate(s, req, policy);
+}
+
+/** CONTINUING: RFC 7143 11.13.3: the initiator collects a continued response with empty requests. */
+function fetchContinued(prev: LoginState, req: LoginRequest): LoginResult {
+  const s = draft(prev);
+  const bad = continuationError(s, req);
+  if (bad) return failWith(s, req, LoginStatus.INITIATOR_ERROR, bad);
+  const outgoing = s.outgoing as NonNullable<LoginState['outgoing']>;
+  if (req.data.length > 0) return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'keys sent while a response was continued');
+  const [next, ...rest] = outgoing.chunks;
+  if (rest.length > 0) {
+    s.outgoing = { chunks: rest, final: outgoing.final };
+    const r = response(s, req, { transit: false, cont: true, nsg: 0, status: LoginStatus.SUCCESS, tsih: 0, stage: s.stage }, next);
+    return { state: s, responses: [r], effects: [] };
+  }
+  return complete(s, req, next, outgoing.final);
+}
+
+/** FULL_FEATURE or FAILED: RFC 7143 11.13.5: a Login Request after the login ended (02 0b). */
+function loginEnded(prev: LoginState, req: LoginRequest): LoginResult {
+  return failWith(draft(prev), req, LoginStatus.INVALID_DURING_LOGIN, 'login request after login ended');
+}
+
+/**
+ * ALLOCATING_TSIH: RFC 7143 6.3.5 / 11.12.6: the new session's TSIH is known (or none is left,
+ * 03 02); a live session with the same initiator port is reinstated by the new one.
+ */
+function tsihAllocated(prev: LoginState, tsih: number | null): LoginResult {
+  const s = draft(prev);
+  const { req, answers, reinstate } = s.awaiting as NonNullable<LoginState['awaiting']>;
+  s.awaiting = undefined;
+  if (tsih === null) return failWith(s, req, LoginStatus.OUT_OF_RESOURCES, 'no TSIH available');
+  const effects: LoginEffect[] = [];
+  if (reinstate !== undefined) effects.push({ kind: 'reinstate-session', tsih: reinstate });
+  effects.push({
+    kind: 'create-session', tsih, isid: s.isid, initiatorName: s.initiatorName as string, targetName: s.targetName,
+    sessionType: s.sessionType, cmdSN: req.cmdSN,
+  });
+  effects.push({ kind: 'full-feature', params: { ...s.negotiation.params } });
+  return finish(s, req, answers, { transit: true, nsg: LoginStage.FULL_FEATURE_PHASE, tsih, effects, phase: LoginPhase.FULL_FEATURE, stage: s.stage });
+}
+
+/** RFC 7143 11.12.5-7 / 11.12.3: what must hold for every request after the first. */
+function continuationError(s: Draft, req: LoginRequest): string | undefined {
+  // RFC 7143 11.12.5-7: ISID, TSIH and CID stay the same throughout a login.
+  if (req.isid !== s.isid || req.tsih !== s.tsih || req.cid !== s.cid) return 'ISID, TSIH or CID changed during login';
+  if (req.csg !== s.stage) return 'CSG does not match the current stage';
+  return undefined;
+}
+
+/** The keys of a request: identity, security, operational keys, then the transit decision. */
+function negotiate(s: Draft, req: LoginRequest, policy: LoginPolicy): LoginResult {
   // RFC 7143 11.12.3: NSG must move forward to an existing stage.
   if (
     req.transit &&
@@ -244,20 +355,9 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
     return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'invalid NSG');
   }
 
-  // RFC 7143 11.13.3: the initiator collects a continued response with empty requests.
-  if (s.outgoing) {
-    if (req.data.length > 0) return failWith(s, req, LoginStatus.INITIATOR_ERROR, 'keys sent while a response was continued');
-    const [next, ...rest] = s.outgoing.chunks;
-    if (rest.length > 0) {
-      s.outgoing = { chunks: rest, final: s.outgoing.final };
-      const r = response(s, req, { transit: false, cont: true, nsg: 0, status: LoginStatus.SUCCESS, tsih: 0, stage: s.stage }, next);
-      return { state: s, responses: [r], effects: [] };
-    }
-    return complete(s, req, next, s.outgoing.final);
-  }
-
   // RFC 7143 11.12.2: C=1 text is accumulated and acknowledged with an empty response.
-  const acc = s.text.push(req.data, req.continue);
+  const acc = accumulateText(s.text, req.data, req.continue, { maxValueLength });
+  s.text = acc.set;
   if (!acc.done) {
     const r = response(s, req, { transit: false, cont: false, nsg: 0, status: LoginStatus.SUCCESS, tsih: 0, stage: s.stage }, EMPTY);
     return { state: s, responses: [r], effects: [] };
@@ -265,7 +365,6 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
   if (!acc.result.ok) return failWith(s, req, LoginStatus.INITIATOR_ERROR, `bad login text: ${acc.result.error}`);
   const keys = new Map(acc.result.pairs);
   const answers: Array<[string, string]> = [];
-  const effects: LoginEffect[] = [];
 
   // --- identity: the first key set of the login declares who is talking to whom.
   if (s.initiatorName === undefined) {
@@ -279,7 +378,6 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
       // RFC 7143 13.4: a normal session names its target.
       if (!targetName) return failWith(s, req, LoginStatus.MISSING_PARAMETER, 'TargetName missing');
       if (!policy.targetExists(targetName)) return failWith(s, req, LoginStatus.NOT_FOUND, 'no such target');
-      effects.push({ kind: 'lookup-target', targetName });
     }
     // RFC 7143 6.3.1: a nonzero TSIH adds a connection to an existing session.
     if (s.tsih !== 0 && !policy.sessionExists(s.tsih, initiatorName, s.isid)) {
@@ -312,7 +410,7 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
   }
   const chapRequired = s.required?.chap !== undefined;
   if (s.stage === LoginStage.SECURITY_NEGOTIATION) {
-    const sec = securityStep(s, keys, answers, policy);
+    const sec = securityStep(s, keys, answers);
     if (sec) return failWith(s, req, sec.status, sec.reason);
   } else if (chapRequired && s.auth !== AuthStep.DONE) {
     // RFC 7143 12: skipping the security stage when the target requires authentication.
@@ -338,40 +436,34 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
     if (offersPending(s.negotiation)) transit = false;
   }
   if (!transit) {
-    return finish(s, req, answers, { transit: false, nsg: 0, tsih: 0, effects, phase: LoginPhase.NEGOTIATING, stage: s.stage });
+    return finish(s, req, answers, { transit: false, nsg: 0, tsih: 0, effects: [], phase: LoginPhase.NEGOTIATING, stage: s.stage });
   }
   if (req.nsg === LoginStage.LOGIN_OPERATIONAL_NEGOTIATION) {
     return finish(s, req, answers, {
-      transit: true, nsg: req.nsg, tsih: 0, effects, phase: LoginPhase.NEGOTIATING, stage: LoginStage.LOGIN_OPERATIONAL_NEGOTIATION,
+      transit: true, nsg: req.nsg, tsih: 0, effects: [], phase: LoginPhase.NEGOTIATING, stage: LoginStage.LOGIN_OPERATIONAL_NEGOTIATION,
     });
   }
 
-  // --- into full feature phase
-  const initiatorName = s.initiatorName as string;
-  let tsih = s.tsih;
-  if (tsih === 0) {
-    // RFC 7143 6.3.5: a new session with the ISID and name of a live one reinstates it.
-    const old = policy.findSession(initiatorName, s.isid, s.targetName);
-    const fresh = policy.allocateTsih();
-    if (fresh === null) return failWith(s, req, LoginStatus.OUT_OF_RESOURCES, 'no TSIH available');
-    tsih = fresh;
-    if (old !== undefined) effects.push({ kind: 'reinstate-session', tsih: old });
-    effects.push({
-      kind: 'create-session', tsih, isid: s.isid, initiatorName, targetName: s.targetName, sessionType: s.sessionType, cmdSN: req.cmdSN,
-    });
-  } else {
-    effects.push({ kind: 'bind-connection', tsih, cid: s.cid });
+  // --- into the full feature phase
+  if (s.tsih === 0) {
+    // RFC 7143 6.3.5: a new session with the ISID and name of a live one reinstates it. The new
+    // session's TSIH is allocated by the connection (an effect), which answers with it.
+    const reinstate = policy.findSession(s.initiatorName as string, s.isid, s.targetName);
+    s.phase = LoginPhase.ALLOCATING_TSIH;
+    s.awaiting = { req, answers, reinstate };
+    return { state: s, responses: [], effects: [{ kind: 'allocate-tsih' }] };
   }
-  effects.push({ kind: 'full-feature', params: { ...s.negotiation.params } });
-  return finish(s, req, answers, { transit: true, nsg: LoginStage.FULL_FEATURE_PHASE, tsih, effects, phase: LoginPhase.FULL_FEATURE, stage: s.stage });
+  const effects: LoginEffect[] = [{ kind: 'bind-connection', tsih: s.tsih, cid: s.cid }, { kind: 'full-feature', params: { ...s.negotiation.params } }];
+  return finish(s, req, answers, {
+    transit: true, nsg: LoginStage.FULL_FEATURE_PHASE, tsih: s.tsih, effects, phase: LoginPhase.FULL_FEATURE, stage: s.stage,
+  });
 }
 
 /** RFC 7143 12.1.3: AuthMethod and the CHAP exchange. Returns a failure or undefined. */
 function securityStep(
-  s: Mutable<LoginState>,
+  s: Draft,
   keys: Map<string, string>,
   answers: Array<[string, string]>,
-  policy: LoginPolicy,
 ): { status: LoginStatus; reason: string } | undefined {
   const req = s.required ?? {};
   const authFail = (reason: string): { status: LoginStatus; reason: string } => ({ status: LoginStatus.AUTHENTICATION_FAILURE, reason });
@@ -389,7 +481,8 @@ function securityStep(
     if (s.auth !== AuthStep.WAIT_CHAP_A) return protoFail('CHAP_A out of order');
     const alg = selectChapAlgorithm(chapA, s.options.chapAlgorithms ?? SUPPORTED_CHAP);
     if (alg === null) return authFail('no common CHAP algorithm');
-    const ch = createChallenge(alg, policy.randomBytes);
+    const entropy = s.options.chapEntropy;
+    const ch = createChallenge(alg, (n) => entropy.subarray(0, n));
     s.chapAlg = alg;
     s.chap = ch;
     s.auth = AuthStep.WAIT_CHAP_R;

@@ -1,6 +1,11 @@
 // RFC 7143 11.14 / 11.15: Logout. With MaxConnections=1 closing the connection closes the
 // session; removing a connection for recovery needs ERL 2.
 import { LogoutReason, LogoutResponse } from './spec';
+import type { LogoutRequest } from './initiator-pdu';
+import { encodeLogoutResponse } from './target-pdu';
+import type { FullFeaturePhase } from './full-feature';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface LogoutDecision {
   response: LogoutResponse;
@@ -19,4 +24,17 @@ export function decideLogout(reason: LogoutReason, cid: number, ourCid: number):
     default:
       return { response: LogoutResponse.CONNECTION_RECOVERY_NOT_SUPPORTED, closeSession: false };
   }
+}
+
+/** RFC 7143 11.14: a Logout Request in its CmdSN turn; the answer goes out before the session ends. */
+export function runLogoutRequest(ffp: FullFeaturePhase, p: LogoutRequest): void {
+  ffp.finishedCommand(p.immediate);
+  const prm = ffp.params;
+  const d = decideLogout(p.reasonCode, p.cid, ffp.cid);
+  const bhs = ffp.out.bhs();
+  encodeLogoutResponse(bhs, 0, {
+    ...ffp.nextSeq(), itt: p.itt, response: d.response, time2Wait: prm.defaultTime2Wait, time2Retain: prm.defaultTime2Retain,
+  });
+  ffp.out.queue(bhs, EMPTY);
+  if (d.closeSession) ffp.endByLogout();
 }

@@ -1,7 +1,7 @@
 // RFC 7143 6.2: operational parameter negotiation, target as responder. One pure function per
 // key type; negotiateKeys applies them to a request's keys using the table in keys.ts and the
 // target's configuration, and targetOffers lists what the target must offer itself.
-import { KeyAnswer, KeyDef, KeyPhase, KeySender, KeyType, keyDef } from './keys';
+import { KEY_TABLE, KeyAnswer, KeyDef, KeyPhase, KeySender, KeyType, TargetNegotiationConfig, keyDef } from './keys';
 import { LoginStage } from './spec';
 
 // ---------------------------------------------------------------- per-type functions
@@ -65,46 +65,6 @@ export function declareNumeric(offer: string, range: Range): number {
 
 export type DigestName = 'CRC32C' | 'None';
 
-/** What the target is willing to run with (its side of each negotiation). */
-export interface TargetNegotiationConfig {
-  /** In order of preference is irrelevant: the initiator's order decides (RFC 7143 6.2.1). */
-  headerDigest: readonly DigestName[];
-  dataDigest: readonly DigestName[];
-  maxConnections: number;
-  initialR2T: boolean;
-  immediateData: boolean;
-  maxRecvDataSegmentLength: number;
-  maxBurstLength: number;
-  firstBurstLength: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  maxOutstandingR2T: number;
-  dataPDUInOrder: boolean;
-  dataSequenceInOrder: boolean;
-  errorRecoveryLevel: number;
-  iscsiProtocolLevel: number;
-  taskReporting: readonly string[];
-}
-
-export const DEFAULT_TARGET_CONFIG: TargetNegotiationConfig = Object.freeze({
-  headerDigest: ['CRC32C', 'None'],
-  dataDigest: ['CRC32C', 'None'],
-  maxConnections: 1,
-  initialR2T: true,
-  immediateData: true,
-  maxRecvDataSegmentLength: 262144,
-  maxBurstLength: 1048576,
-  firstBurstLength: 65536,
-  defaultTime2Wait: 2,
-  defaultTime2Retain: 20,
-  maxOutstandingR2T: 1,
-  dataPDUInOrder: true,
-  dataSequenceInOrder: true,
-  errorRecoveryLevel: 0,
-  iscsiProtocolLevel: 1,
-  taskReporting: ['RFC3720'],
-}) as TargetNegotiationConfig;
-
 /** The negotiated values the session and connection run with. */
 export interface OperationalParams {
   headerDigest: boolean;
@@ -129,27 +89,35 @@ export interface OperationalParams {
   initiatorAlias?: string;
 }
 
-/** RFC 7143 13: defaults before anything is negotiated (8192 both ways for the data segment). */
+/** A negotiated value as OperationalParams holds it: a number, a boolean, a string or a digest flag. */
+function paramValue(def: KeyDef, value: string): number | boolean | string {
+  if (def.digest) return value === 'CRC32C';
+  switch (def.type) {
+    case KeyType.BOOLEAN_AND:
+    case KeyType.BOOLEAN_OR:
+      return value === 'Yes';
+    case KeyType.LIST:
+    case KeyType.STRING_DECLARATIVE:
+      return value;
+    default:
+      return parseNumber(value);
+  }
+}
+
+/** Keys the target negotiates (those with a parameter), from the key table. */
+const PARAM_KEYS: readonly KeyDef[] = (KEY_TABLE as readonly KeyDef[]).filter((k) => k.param !== undefined);
+
+/**
+ * RFC 7143 13: the parameters before anything is negotiated, the RFC default of every key (8192
+ * both ways for the data segment), except our MaxRecvDataSegmentLength, which we declare.
+ */
 export function defaultParams(config: TargetNegotiationConfig): OperationalParams {
-  return {
-    headerDigest: false,
-    dataDigest: false,
-    maxConnections: 1,
-    initialR2T: true,
-    immediateData: true,
-    maxRecvDataSegmentLength: config.maxRecvDataSegmentLength,
-    maxXmitDataSegmentLength: 8192,
-    maxBurstLength: 262144,
-    firstBurstLength: 65536,
-    defaultTime2Wait: 2,
-    defaultTime2Retain: 20,
-    maxOutstandingR2T: 1,
-    dataPDUInOrder: true,
-    dataSequenceInOrder: true,
-    errorRecoveryLevel: 0,
-    iscsiProtocolLevel: 0,
-    taskReporting: 'RFC3720',
-  };
+  const p: Record<string, unknown> = {};
+  for (const k of PARAM_KEYS) p[k.param as string] = paramValue(k, k.default as string);
+  const params = p as unknown as OperationalParams;
+  params.maxXmitDataSegmentLength = params.maxRecvDataSegmentLength;
+  params.maxRecvDataSegmentLength = config.maxRecvDataSegmentLength;
+  return params;
 }
 
 export interface NegotiationState {
@@ -181,51 +149,17 @@ function range(def: KeyDef): Range {
 }
 
 /** Store a negotiated value in the typed parameter set. */
-function apply(p: OperationalParams, key: string, value: string): void {
-  const n = parseNumber(value);
-  const b = value === 'Yes';
-  switch (key) {
-    case 'HeaderDigest': p.headerDigest = value === 'CRC32C'; break;
-    case 'DataDigest': p.dataDigest = value === 'CRC32C'; break;
-    case 'MaxConnections': p.maxConnections = n; break;
-    case 'InitialR2T': p.initialR2T = b; break;
-    case 'ImmediateData': p.immediateData = b; break;
-    case 'MaxBurstLength': p.maxBurstLength = n; break;
-    case 'FirstBurstLength': p.firstBurstLength = n; break;
-    case 'DefaultTime2Wait': p.defaultTime2Wait = n; break;
-    case 'DefaultTime2Retain': p.defaultTime2Retain = n; break;
-    case 'MaxOutstandingR2T': p.maxOutstandingR2T = n; break;
-    case 'DataPDUInOrder': p.dataPDUInOrder = b; break;
-    case 'DataSequenceInOrder': p.dataSequenceInOrder = b; break;
-    case 'ErrorRecoveryLevel': p.errorRecoveryLevel = n; break;
-    case 'iSCSIProtocolLevel': p.iscsiProtocolLevel = n; break;
-    case 'TaskReporting': p.taskReporting = value; break;
-    default: break;
-  }
+function apply(p: OperationalParams, def: KeyDef, value: string): void {
+  if (def.param !== undefined) (p as unknown as Record<string, unknown>)[def.param] = paramValue(def, value);
 }
 
 /** The target's own value for a negotiated key, as the per-type function takes it. */
-function ours(key: string, c: TargetNegotiationConfig): { list?: readonly string[]; bool?: boolean; num?: number } {
-  switch (key) {
-    case 'HeaderDigest': return { list: c.headerDigest };
-    case 'DataDigest': return { list: c.dataDigest };
-    case 'TaskReporting': return { list: c.taskReporting };
-    case 'MaxConnections': return { num: c.maxConnections };
-    case 'InitialR2T': return { bool: c.initialR2T };
-    case 'ImmediateData': return { bool: c.immediateData };
-    case 'MaxBurstLength': return { num: c.maxBurstLength };
-    case 'FirstBurstLength': return { num: c.firstBurstLength };
-    case 'DefaultTime2Wait': return { num: c.defaultTime2Wait };
-    case 'DefaultTime2Retain': return { num: c.defaultTime2Retain };
-    case 'MaxOutstandingR2T': return { num: c.maxOutstandingR2T };
-    case 'DataPDUInOrder': return { bool: c.dataPDUInOrder };
-    case 'DataSequenceInOrder': return { bool: c.dataSequenceInOrder };
-    case 'ErrorRecoveryLevel': return { num: c.errorRecoveryLevel };
-    case 'iSCSIProtocolLevel': return { num: c.iscsiProtocolLevel };
-    // RFC 7143 removed markers: we never use them.
-    case 'OFMarker': case 'IFMarker': return { bool: false };
-    default: return {};
-  }
+function ours(def: KeyDef, c: TargetNegotiationConfig): { list?: readonly string[]; bool?: boolean; num?: number } {
+  const v = def.param === undefined ? undefined : (c as unknown as Record<string, unknown>)[def.param];
+  if (Array.isArray(v)) return { list: v as readonly string[] };
+  if (typeof v === 'boolean') return { bool: v };
+  if (typeof v === 'number') return { num: v };
+  return {};
 }
 
 /** RFC 7143 13.14: FirstBurstLength is irrelevant when InitialR2T=Yes and ImmediateData=No. */
@@ -240,7 +174,7 @@ function respond(def: KeyDef, value: string, st: NegotiationState, ctx: Negotiat
   if (ctx.discovery && def.discoveryIrrelevant) return KeyAnswer.IRRELEVANT;
   if (def.leadingOnly && !ctx.leading) return KeyAnswer.IRRELEVANT;
   if (def.name === 'FirstBurstLength' && firstBurstIrrelevant(p)) return KeyAnswer.IRRELEVANT;
-  const o = ours(def.name, c);
+  const o = ours(def, c);
   let answer: string;
   switch (def.type) {
     case KeyType.LIST: answer = negotiateList(value, o.list ?? []); break;
@@ -270,7 +204,7 @@ function respond(def: KeyDef, value: string, st: NegotiationState, ctx: Negotiat
       }
       return KeyAnswer.IRRELEVANT;
   }
-  if (answer !== KeyAnswer.REJECT) apply(p, def.name, answer);
+  if (answer !== KeyAnswer.REJECT) apply(p, def, answer);
   return answer;
 }
 
@@ -293,7 +227,7 @@ function acceptAnswer(def: KeyDef, offered: string, answer: string, p: Operation
     default:
       return false;
   }
-  apply(p, def.name, def.type === KeyType.NUMERIC_MIN || def.type === KeyType.NUMERIC_MAX ? String(parseNumber(answer)) : answer);
+  apply(p, def, def.type === KeyType.NUMERIC_MIN || def.type === KeyType.NUMERIC_MAX ? String(parseNumber(answer)) : answer);
   return true;
 }
 

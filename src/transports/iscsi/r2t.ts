@@ -16,22 +16,32 @@ export interface OpenR2t extends R2tRequest {
   nextDataSN: number;
 }
 
-/** Hands out R2Ts for [from, to) of a task in order. */
+/**
+ * Hands out R2Ts for [from, to) of a task in order. A planner is reset for the next write of a
+ * reused task; its R2T records are kept for reuse once their bursts complete (DESIGN.md §10).
+ */
 export class R2tPlanner {
-  private nextOffset: number;
+  private nextOffset = 0;
+  private to = 0;
+  private maxBurst = 0;
+  private maxOutstanding = 0;
   private r2tSN = 0;
   readonly open = new Map<number, OpenR2t>();
   /** What issue() returns, reused: the caller sends the R2Ts before calling issue() again. */
   private readonly issued: R2tRequest[] = [];
+  private readonly spare: OpenR2t[] = [];
 
-  constructor(
-    from: number,
-    private readonly to: number,
-    private readonly maxBurst: number,
-    private readonly maxOutstanding: number,
-    private readonly allocTtt: () => number,
-  ) {
+  constructor(private readonly allocTtt: () => number) {}
+
+  /** Plan [from, to) in bursts of at most maxBurst, at most maxOutstanding open at a time. */
+  reset(from: number, to: number, maxBurst: number, maxOutstanding: number): void {
+    for (const r of this.open.values()) this.spare.push(r);
+    this.open.clear();
     this.nextOffset = from;
+    this.to = to;
+    this.maxBurst = maxBurst;
+    this.maxOutstanding = maxOutstanding;
+    this.r2tSN = 0;
   }
 
   /** Bytes not yet requested. */
@@ -48,10 +58,13 @@ export class R2tPlanner {
     out.length = 0;
     while (this.open.size < this.maxOutstanding && this.nextOffset < this.to) {
       const len = Math.min(this.maxBurst, this.to - this.nextOffset);
-      const r: OpenR2t = {
-        ttt: this.allocTtt(), r2tSN: this.r2tSN++, bufferOffset: this.nextOffset, desiredDataTransferLength: len,
-        nextOffset: this.nextOffset, nextDataSN: 0,
-      };
+      const r = this.spare.pop() ?? { ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0, nextOffset: 0, nextDataSN: 0 };
+      r.ttt = this.allocTtt();
+      r.r2tSN = this.r2tSN++;
+      r.bufferOffset = this.nextOffset;
+      r.desiredDataTransferLength = len;
+      r.nextOffset = this.nextOffset;
+      r.nextDataSN = 0;
       this.nextOffset += len;
       this.open.set(r.ttt, r);
       out.push(r);
@@ -59,9 +72,12 @@ export class R2tPlanner {
     return out;
   }
 
-  /** The burst answering this R2T is complete. */
+  /** The burst answering this R2T is complete: its record serves a later R2T. */
   close(ttt: number): void {
+    const r = this.open.get(ttt);
+    if (r === undefined) return;
     this.open.delete(ttt);
+    this.spare.push(r);
   }
 
   get count(): number {

@@ -49,14 +49,6 @@ export enum AhsType {
 export const SCSI_CMD_FLAG_R = 0x40;
 export const SCSI_CMD_FLAG_W = 0x20;
 export const SCSI_CMD_ATTR_MASK = 0x07;
-export enum TaskAttribute {
-  UNTAGGED = 0,
-  SIMPLE = 1,
-  ORDERED = 2,
-  HEAD_OF_QUEUE = 3,
-  ACA = 4,
-}
-
 // RFC 7143 11.4.1 / 11.7: SCSI Response and Data-In byte 1 flags.
 export const RESP_FLAG_BIDI_OVERFLOW = 0x10; // o
 export const RESP_FLAG_BIDI_UNDERFLOW = 0x08; // u

@@ -1,32 +1,8 @@
-// What one iSCSI target offers at login: the negotiation limits from the topology's iscsi
-// settings (RFC 7143 13) and who must authenticate how (per target, overridden per group, and
-// for discovery sessions).
-import type { AuthConfig, IscsiSettings } from '../../engine/topology';
+// Who must authenticate how at login to one iSCSI target: per target, overridden per group, and
+// for discovery sessions. (What the target offers in negotiation comes from settings.ts.)
+import type { AuthConfig } from '../../engine/topology';
 import type { EngineApi } from '../../engine/engine-api';
 import { AuthRequirement, SessionType } from './login';
-import { TargetNegotiationConfig } from './negotiate';
-
-/** RFC 7143 13: this target runs ERL 0 with one connection per session and in-order data. */
-export function negotiationConfig(s: IscsiSettings): TargetNegotiationConfig {
-  return {
-    headerDigest: s.headerDigest,
-    dataDigest: s.dataDigest,
-    maxConnections: 1,
-    initialR2T: s.initialR2T,
-    immediateData: s.immediateData,
-    maxRecvDataSegmentLength: s.maxRecvDataSegmentLength,
-    maxBurstLength: s.maxBurstLength,
-    firstBurstLength: s.firstBurstLength,
-    defaultTime2Wait: s.defaultTime2Wait,
-    defaultTime2Retain: s.defaultTime2Retain,
-    maxOutstandingR2T: s.maxOutstandingR2T,
-    dataPDUInOrder: true,
-    dataSequenceInOrder: true,
-    errorRecoveryLevel: 0,
-    iscsiProtocolLevel: 1,
-    taskReporting: ['RFC3720'],
-  };
-}
 
 export function toRequirement(a: AuthConfig | undefined): AuthRequirement {
   if (!a?.chap) return {};

@@ -76,13 +76,38 @@ export type AccumulateResult =
   | { done: false }
   | { done: true; result: TextParseResult };
 
+/** The data segments of an unfinished C=1 set, as an immutable value (the login reducer's state). */
+export interface TextSet {
+  readonly parts: readonly Buffer[];
+  /** Bytes held. */
+  readonly total: number;
+}
+
+export const EMPTY_TEXT_SET: TextSet = Object.freeze({ parts: Object.freeze([]) as readonly Buffer[], total: 0 });
+
+export type TextSetStep =
+  | { done: false; set: TextSet }
+  | { done: true; set: TextSet; result: TextParseResult };
+
 /**
- * RFC 7143 11.10.2 / 11.12.2: collects the data segments of PDUs sent with C=1 until one with
- * C=0 ends the set; then the whole text is parsed (a pair may straddle PDUs).
+ * RFC 7143 11.10.2 / 11.12.2: one PDU's data segment added to a set sent with C=1; the PDU with
+ * C=0 ends the set and the whole text is parsed (a pair may straddle PDUs). Pure: `set` is not
+ * changed, the data is copied (it may alias a socket chunk).
  */
+export function accumulateText(
+  set: TextSet, data: Buffer, continued: boolean, limits: TextLimits = {}, maxTotal = DEFAULT_MAX_TEXT_LENGTH,
+): TextSetStep {
+  const total = set.total + data.length;
+  if (total > maxTotal) return { done: true, set: EMPTY_TEXT_SET, result: { ok: false, error: 'too-long' } };
+  const parts = data.length > 0 ? [...set.parts, Buffer.from(data)] : set.parts;
+  if (continued) return { done: false, set: { parts, total } };
+  const all = parts.length === 1 ? parts[0] : Buffer.concat(parts as Buffer[]);
+  return { done: true, set: EMPTY_TEXT_SET, result: parseText(all, limits) };
+}
+
+/** accumulateText for a holder that keeps one set across PDUs (Text Requests of a connection). */
 export class TextAccumulator {
-  private parts: Buffer[] = [];
-  private total = 0;
+  private set = EMPTY_TEXT_SET;
 
   constructor(
     private readonly limits: TextLimits = {},
@@ -91,25 +116,17 @@ export class TextAccumulator {
 
   /** Bytes held from earlier PDUs of an unfinished set. */
   get pending(): number {
-    return this.total;
+    return this.set.total;
   }
 
   push(data: Buffer, continued: boolean): AccumulateResult {
-    this.total += data.length;
-    if (this.total > this.maxTotal) {
-      this.reset();
-      return { done: true, result: { ok: false, error: 'too-long' } };
-    }
-    if (data.length > 0) this.parts.push(Buffer.from(data));
-    if (continued) return { done: false };
-    const all = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-    this.reset();
-    return { done: true, result: parseText(all, this.limits) };
+    const r = accumulateText(this.set, data, continued, this.limits, this.maxTotal);
+    this.set = r.set;
+    return r.done ? { done: true, result: r.result } : { done: false };
   }
 
   reset(): void {
-    this.parts = [];
-    this.total = 0;
+    this.set = EMPTY_TEXT_SET;
   }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkWriteStart, DataOutBufferPool, DataOutCollector } from '../../../src/transports/iscsi/data-out';
+import { checkWriteStart, DataOutBufferPool, DataOutCollector, immediateDataViolation } from '../../../src/transports/iscsi/data-out';
 
 describe('Data-Out buffer pool', () => {
   it('hands out power-of-two buffers of at least the asked length, at least one page', () => {
@@ -56,6 +56,37 @@ describe('Write start checks (RFC 7143 11.3.1.1, 13.10, 13.11)', () => {
   it('refuses immediate data under ImmediateData=No or beyond FirstBurstLength', () => {
     expect(checkWriteStart(4096, 4096, false, { ...params, immediateData: false })).to.deep.include({ ok: false });
     expect(checkWriteStart(16384, 16384, false, params)).to.deep.include({ ok: false });
+    expect(immediateDataViolation(4096, 4096, { ...params, immediateData: false })).to.equal('immediate data with ImmediateData=No');
+    expect(immediateDataViolation(16384, 16384, params)).to.equal('immediate data beyond FirstBurstLength');
+    expect(immediateDataViolation(100, 200, params)).to.equal('immediate data beyond Expected Data Transfer Length');
+    expect(immediateDataViolation(4096, 4096, params)).to.equal(undefined);
+  });
+
+  it('a collector restarted for the next write of a reused task starts over: R2TSN 0, new tags, its new buffer', () => {
+    let tag = 0x100;
+    const c = new DataOutCollector(() => tag++);
+    const p = { ...params, maxBurstLength: 4096, maxOutstandingR2T: 2 };
+    const first = Buffer.alloc(12288, 0xee);
+    const r1 = c.restart(12288, Buffer.alloc(0), false, p, first);
+    if (!r1.ok) throw new Error(r1.reason);
+    expect(r1.r2ts.map((r) => [r.ttt, r.r2tSN, r.bufferOffset, r.desiredDataTransferLength])).to.deep.equal([[0x100, 0, 0, 4096], [0x101, 1, 4096, 4096]]);
+    // The first write fails half way (its second burst never comes); the task is reused.
+    expect(c.accept({ ttt: 0x100, dataSN: 0, bufferOffset: 0, final: true, data: Buffer.alloc(4096, 1) })).to.deep.include({ ok: true, complete: false });
+    const second = Buffer.alloc(8192, 0xee);
+    const r2 = c.restart(6000, Buffer.alloc(1000, 7), false, p, second);
+    if (!r2.ok) throw new Error(r2.reason);
+    expect(c.buffer.buffer).to.equal(second.buffer);
+    expect(c.buffer.length).to.equal(6000);
+    expect(c.complete).to.equal(false);
+    expect(r2.r2ts.map((r) => [r.ttt, r.r2tSN, r.bufferOffset, r.desiredDataTransferLength])).to.deep.equal([[0x103, 0, 1000, 4096], [0x104, 1, 5096, 904]]);
+    // A tag of the first write is unknown to the second.
+    expect(c.accept({ ttt: 0x101, dataSN: 0, bufferOffset: 4096, final: true, data: Buffer.alloc(4096) })).to.deep.include({ ok: false });
+    expect(c.accept({ ttt: 0x103, dataSN: 0, bufferOffset: 1000, final: true, data: Buffer.alloc(4096, 8) })).to.deep.include({ ok: true, complete: false });
+    expect(c.accept({ ttt: 0x104, dataSN: 0, bufferOffset: 5096, final: true, data: Buffer.alloc(904, 9) })).to.deep.include({ ok: true, complete: true });
+    expect(c.r2tCount).to.equal(2);
+    expect([second[0], second[999], second[1000], second[5095], second[5096], second[5999], second[6000]]).to.deep.equal([7, 7, 8, 8, 9, 9, 0xee]);
+    // A write refused at its start leaves the collector to the next one.
+    expect(c.restart(100, Buffer.alloc(0), true, { ...p, initialR2T: true }, Buffer.alloc(100))).to.deep.include({ ok: false });
   });
 
   it('assembles into the buffer it is given, viewed at Expected Data Transfer Length', () => {

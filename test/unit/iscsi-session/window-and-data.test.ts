@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { CmdSnWindow } from '../../../src/transports/iscsi/cmdsn-window';
 import { DataOutCollector } from '../../../src/transports/iscsi/data-out';
-import { planDataIn } from '../../../src/transports/iscsi/data-in';
+import { planDataIn, planDataInInto } from '../../../src/transports/iscsi/data-in';
 import { sendTargets } from '../../../src/transports/iscsi/discovery';
 import { ResidualKind } from '../../../src/engine/command';
 import { Status } from '../../../src/engine/spec/status';
@@ -89,6 +89,22 @@ describe('Data-In planning (RFC 7143 11.7)', () => {
     const cc = planDataIn({ ...c, status: Status.CHECK_CONDITION, sense: Buffer.alloc(18) }, 8, 8);
     expect(cc.pdus.map((x) => x.status)).to.deep.equal([false, false]);
     expect(cc.response).to.equal(true);
+  });
+
+  it('a reused plan keeps its PDU entries: a read of the same shape allocates none', () => {
+    const c = { status: Status.GOOD, data: Buffer.alloc(10), residualKind: ResidualKind.NONE, residual: 0 };
+    const plan = planDataInInto({ pdus: [], count: 0, response: false }, c, 3, 6);
+    const first = plan.pdus[0];
+    expect(plan.count).to.equal(4);
+    planDataInInto(plan, { ...c, data: Buffer.alloc(4) }, 3, 6);
+    expect(plan.count).to.equal(2);
+    expect(plan.pdus.slice(0, 2).map((x) => [x.offset, x.length, x.final, x.status])).to.deep.equal([[0, 3, false, false], [3, 1, true, true]]);
+    planDataInInto(plan, c, 3, 6);
+    expect(plan.count).to.equal(4);
+    expect(plan.pdus[0]).to.equal(first);
+    expect(plan.pdus.map((x) => [x.offset, x.length, x.final, x.status])).to.deep.equal([
+      [0, 3, false, false], [3, 3, true, false], [6, 3, false, false], [9, 1, true, true],
+    ]);
   });
 });
 

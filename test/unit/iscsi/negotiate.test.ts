@@ -1,13 +1,14 @@
 import { expect } from 'chai';
-import { KEYS, KeyPhase, KeyScope, KeySender, KeyType, keyDef, maxValueLength } from '../../../src/transports/iscsi/keys';
+import { KEYS, KeyPhase, KeyScope, KeySender, KeyType, TargetNegotiationConfig, keyDef, maxValueLength } from '../../../src/transports/iscsi/keys';
+import { TEST_TARGET_CONFIG } from './target-config';
 import {
-  DEFAULT_TARGET_CONFIG, TargetNegotiationConfig, createNegotiation, declareNumeric, negotiateBooleanAnd, negotiateBooleanOr,
+  createNegotiation, declareNumeric, negotiateBooleanAnd, negotiateBooleanOr,
   negotiateKeys, negotiateList, negotiateNumericMax, negotiateNumericMin, offersPending, parseNumber, targetOffers,
 } from '../../../src/transports/iscsi/negotiate';
 import { LoginStage } from '../../../src/transports/iscsi/spec';
 
 const OP = { stage: LoginStage.LOGIN_OPERATIONAL_NEGOTIATION, discovery: false, leading: true };
-const cfg = (over: Partial<TargetNegotiationConfig> = {}): TargetNegotiationConfig => ({ ...DEFAULT_TARGET_CONFIG, ...over });
+const cfg = (over: Partial<TargetNegotiationConfig> = {}): TargetNegotiationConfig => ({ ...TEST_TARGET_CONFIG, ...over });
 const run = (pairs: Array<[string, string]>, over: Partial<TargetNegotiationConfig> = {}, ctx = OP) => {
   const c = cfg(over);
   const st = createNegotiation(c);

@@ -1,11 +1,19 @@
 import { expect } from 'chai';
-import { decodeLun, encodeLun, LUN_UNSUPPORTED } from '../../../src/transports/iscsi/bhs';
 import {
-  buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T, buildReject,
-  buildScsiResponse, buildTextResponse, buildTmfResponse, decodeInitiatorPdu, decodeScsiCommandInto, encodeDataIn, encodeDataInStatus, newScsiCommand, InitiatorPdu, Residual,
-} from '../../../src/transports/iscsi/pdu';
+  bhsBufferOffset, bhsDataSegmentLength, bhsDataSN, bhsExpectedDataTransferLength, bhsFinal, bhsImmediate, bhsItt, bhsOpcode,
+  bhsScsiWrite, bhsTotalAhsLength, bhsTtt, decodeLun, encodeLun, LUN_UNSUPPORTED,
+} from '../../../src/transports/iscsi/bhs';
 import {
-  AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TaskAttribute, TmfResponse,
+  decodeDataOutInto, decodeInitiatorPdu, decodeScsiCommandInto, newDataOut, newScsiCommand, InitiatorPdu,
+} from '../../../src/transports/iscsi/initiator-pdu';
+import {
+  buildAsyncMessage, buildDataIn, buildLoginResponse, buildLogoutResponse, buildNopIn, buildR2T,
+  buildReject, buildScsiResponse, buildTextResponse, buildTmfResponse, encodeDataIn, encodeDataInStatus,
+} from '../../../src/transports/iscsi/target-pdu';
+import { ResidualKind } from '../../../src/engine/command';
+import { TaskAttr } from '../../../src/engine/spec/status';
+import {
+  AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TmfResponse,
 } from '../../../src/transports/iscsi/spec';
 
 /** Hand-built BHS: hex with spaces, padded with zeros to 48 bytes. */
@@ -20,6 +28,33 @@ function ok(h: Buffer, data: Buffer = Buffer.alloc(0)): InitiatorPdu {
   return r.pdu;
 }
 const hex = (b: Buffer): string => b.toString('hex');
+
+describe('iSCSI BHS field accessors (bhs.ts)', () => {
+  it('RFC 7143 11.3: a SCSI Command: opcode without I, W bit, Expected Data Transfer Length, ITT', () => {
+    // byte 0: I + 01h; byte 1: F W ATTR=1; TotalAHSLength 0; DSL 000200; ITT 11223344; EDTL 00010000
+    const h = bhs('41 a1 0000 00 000200 0000000000000000 11223344 00010000');
+    expect(bhsOpcode(h)).to.equal(IscsiOp.SCSI_COMMAND);
+    expect(bhsImmediate(h)).to.equal(true);
+    expect(bhsFinal(h)).to.equal(true);
+    expect(bhsScsiWrite(h)).to.equal(true);
+    expect(bhsTotalAhsLength(h)).to.equal(0);
+    expect(bhsDataSegmentLength(h)).to.equal(0x200);
+    expect(bhsItt(h)).to.equal(0x11223344);
+    expect(bhsExpectedDataTransferLength(h)).to.equal(0x10000);
+    expect(bhsScsiWrite(bhs('01 c1'))).to.equal(false);
+  });
+  it('RFC 7143 11.7: a Data-Out: TTT, DataSN, Buffer Offset; the framer reads lengths at an offset in a chunk', () => {
+    // opcode 05h, F; AHS 2 words; DSL 001000; ITT 1; TTT 0a0b0c0d; DataSN 3 (bytes 36-39); Buffer Offset 2000h (40-43)
+    const h = bhs('05 80 0000 02 001000 0000000000000000 00000001 0a0b0c0d 00000000 00000000 00000000 00000003 00002000');
+    expect(bhsTtt(h)).to.equal(0x0a0b0c0d);
+    expect(bhsDataSN(h)).to.equal(3);
+    expect(bhsBufferOffset(h)).to.equal(0x2000);
+    const chunk = Buffer.concat([Buffer.from([0xee, 0xee, 0xee]), h]);
+    expect(bhsOpcode(chunk, 3)).to.equal(IscsiOp.SCSI_DATA_OUT);
+    expect(bhsTotalAhsLength(chunk, 3)).to.equal(8);
+    expect(bhsDataSegmentLength(chunk, 3)).to.equal(0x1000);
+  });
+});
 
 describe('iSCSI LUN field (bhs.ts)', () => {
   it('SAM-5 4.7.7.2: peripheral device addressing', () => {
@@ -47,14 +82,14 @@ describe('iSCSI LUN field (bhs.ts)', () => {
   });
 });
 
-describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
+describe('iSCSI initiator PDU decoding (initiator-pdu.ts)', () => {
   it('RFC 7143 11.3: SCSI Command READ(10) with flags, LUN, ITT, EDTL, CmdSN, ExpStatSN, CDB', () => {
     const h = bhs(`01 c1 0000 00 000000 0003000000000000 00000014 00000400 00000014 00000018
                    28 00 00000000 00 0002 00 000000000000`);
     const p = ok(h);
     expect(p.op).to.equal(IscsiOp.SCSI_COMMAND);
     if (p.op !== IscsiOp.SCSI_COMMAND) return;
-    expect(p).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttribute.SIMPLE, lun: 3 });
+    expect(p).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttr.SIMPLE, lun: 3 });
     expect(p).to.include({ itt: 0x14, expectedDataTransferLength: 0x400, cmdSN: 0x14, expStatSN: 0x18 });
     expect(hex(p.cdb)).to.equal('28000000000000000200000000000000');
     expect(p.bidiReadLength).to.equal(undefined);
@@ -64,7 +99,7 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     const h = bhs(`41 a2 0000 00 000004 0000000000000000 00000001 00000200 00000007 00000002 2a`);
     const p = ok(h, Buffer.from('deadbeef', 'hex'));
     if (p.op !== IscsiOp.SCSI_COMMAND) throw new Error('op');
-    expect(p).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttribute.ORDERED });
+    expect(p).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttr.ORDERED });
     expect(hex(p.data)).to.equal('deadbeef');
   });
 
@@ -100,15 +135,29 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
     const h = bhs(`01 c1 0000 00 000000 0003000000000000 00000014 00000400 00000014 00000018
                    28 00 00000000 00 0002 00 000000000000`);
     expect(decodeScsiCommandInto(h, Buffer.alloc(0), out)).to.equal(true);
-    expect(out).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttribute.SIMPLE, lun: 3 });
+    expect(out).to.include({ immediate: false, final: true, read: true, write: false, attr: TaskAttr.SIMPLE, lun: 3 });
     expect(out).to.include({ itt: 0x14, expectedDataTransferLength: 0x400, cmdSN: 0x14, expStatSN: 0x18 });
     h.fill(0xee, 32, 48);
     expect(hex(out.cdb)).to.equal('28000000000000000200000000000000');
     const w = bhs(`41 a2 0000 00 000004 0000000000000000 00000001 00000200 00000007 00000002 2a`);
     expect(decodeScsiCommandInto(w, Buffer.from('deadbeef', 'hex'), out)).to.equal(true);
-    expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttribute.ORDERED, itt: 1, cmdSN: 7 });
+    expect(out).to.include({ immediate: true, final: true, read: false, write: true, attr: TaskAttr.ORDERED, itt: 1, cmdSN: 7 });
     expect(hex(out.data)).to.equal('deadbeef');
     expect(hex(out.cdb.subarray(0, 2))).to.equal('2a00');
+  });
+
+  it('RFC 7143 11.7: decodeDataOutInto fills a reused object; AHS, bad lengths and other opcodes go to the full decoder', () => {
+    const out = newDataOut();
+    // F, LUN 2, ITT 9, TTT 0x100, ExpStatSN 5, DataSN 1, Buffer Offset 0x2000, 4 bytes of data
+    const h = bhs('05 80 0000 00 000004 0002000000000000 00000009 00000100 00000000 00000005 00000000 00000001 00002000');
+    expect(decodeDataOutInto(h, Buffer.from('cafebabe', 'hex'), out)).to.equal(true);
+    expect(out).to.include({ immediate: false, final: true, lun: 2, itt: 9, ttt: 0x100, expStatSN: 5, dataSN: 1, bufferOffset: 0x2000 });
+    expect(hex(out.data)).to.equal('cafebabe');
+    const full = ok(h, Buffer.from('cafebabe', 'hex'));
+    expect(full).to.deep.include({ ...out, data: full.data });
+    expect(decodeDataOutInto(bhs('05 80 0000 01 000000'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeDataOutInto(bhs('05 80 0000 00 000004'), Buffer.alloc(0), out)).to.equal(false);
+    expect(decodeDataOutInto(bhs('01 80'), Buffer.alloc(0), out)).to.equal(false);
   });
 
   it('decodeScsiCommandInto leaves AHS, bad lengths, other opcodes and RFC 7143 11.3.1.1 errors to the full decoder', () => {
@@ -167,7 +216,7 @@ describe('iSCSI initiator PDU decoding (pdu.ts)', () => {
   });
 });
 
-describe('iSCSI target PDU encoding (pdu.ts)', () => {
+describe('iSCSI target PDU encoding (target-pdu.ts)', () => {
   const seq = { statSN: 0x10, expCmdSN: 0x20, maxCmdSN: 0x3f };
 
   it('RFC 7143 11.19: NOP-In with ping data and padding', () => {
@@ -181,7 +230,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
   it('RFC 7143 11.4: SCSI Response, CHECK CONDITION, underflow, sense with SenseLength', () => {
     const sense = Buffer.from('7000050000000a000000000024000000000000', 'hex').subarray(0, 18);
     const b = buildScsiResponse(
-      { itt: 7, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0x02, ...seq, expDataSN: 0, residual: Residual.UNDERFLOW, residualCount: 512 },
+      { itt: 7, response: ScsiServiceResponse.COMMAND_COMPLETED_AT_TARGET, status: 0x02, ...seq, expDataSN: 0, residual: ResidualKind.UNDERFLOW, residualCount: 512 },
       sense,
     );
     expect(hex(b.subarray(0, 48))).to.equal(
@@ -193,7 +242,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
   it('SCSI Response overflow and bidi flags', () => {
     const b = buildScsiResponse({
       itt: 1, response: ScsiServiceResponse.TARGET_FAILURE, status: 0, ...seq, expDataSN: 3,
-      residual: Residual.OVERFLOW, residualCount: 4, bidiResidual: Residual.UNDERFLOW, bidiResidualCount: 8,
+      residual: ResidualKind.OVERFLOW, residualCount: 4, bidiResidual: ResidualKind.UNDERFLOW, bidiResidualCount: 8,
     });
     expect(hex(b.subarray(0, 4))).to.equal('218c0100');
     expect(hex(b.subarray(36, 48))).to.equal('00000003' + '00000008' + '00000004');
@@ -204,7 +253,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
     const out = Buffer.alloc(64, 0xaa);
     const n = encodeDataIn(out, 8, {
       final: true, status: 0, lun: 0, itt: 5, ttt: 0xffffffff, ...seq, dataSN: 2, bufferOffset: 0x2000,
-      residual: Residual.UNDERFLOW, residualCount: 0x100, dataSegmentLength: 0x1000,
+      residual: ResidualKind.UNDERFLOW, residualCount: 0x100, dataSegmentLength: 0x1000,
     });
     expect(n).to.equal(48);
     expect(hex(out.subarray(0, 8))).to.equal('aa'.repeat(8));
@@ -216,7 +265,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
 
   it('RFC 7143 11.7.4: single Data-In with status overwrites every byte of a dirty buffer', () => {
     const out = Buffer.alloc(64, 0xaa);
-    const n = encodeDataInStatus(out, 8, 0x00, 3, 0x01020304, 0x10, 0x20, 0x3f, Residual.UNDERFLOW, 0x200, 0x1000);
+    const n = encodeDataInStatus(out, 8, 0x00, 3, 0x01020304, 0x10, 0x20, 0x3f, ResidualKind.UNDERFLOW, 0x200, 0x1000);
     expect(n).to.equal(48);
     expect(hex(out.subarray(0, 8))).to.equal('aa'.repeat(8));
     expect(hex(out.subarray(8, 56))).to.equal(
@@ -224,7 +273,7 @@ describe('iSCSI target PDU encoding (pdu.ts)', () => {
     );
     expect(hex(out.subarray(56))).to.equal('aa'.repeat(8));
     const g = Buffer.alloc(48, 0xff);
-    encodeDataInStatus(g, 0, 0x04, 300, 7, 1, 2, 3, Residual.NONE, 99, 512);
+    encodeDataInStatus(g, 0, 0x04, 300, 7, 1, 2, 3, ResidualKind.NONE, 99, 512);
     expect(hex(g)).to.equal(
       '25810004' + '00000200' + '412c000000000000' + '00000007' + 'ffffffff' + '00000001' + '00000002' + '00000003' + '00000000' + '00000000' + '00000000',
     );

@@ -1,0 +1,357 @@
+// RFC 7143 11.3 / 11.7 / 11.8 / 3.2.4.2: SCSI Command, SCSI Data-Out and R2T. A command becomes
+// a task of this connection's task table; its Data-Out is collected into one pooled buffer
+// (immediate data, unsolicited Data-Out, then R2T-solicited sequences) while the command already
+// waits in the engine; the engine's completion goes to the Data-In / SCSI Response sender.
+import { BLOCK_LIMITS } from '../../engine/vpd';
+import type { CommandRequest, Completion, CompletionCallback } from '../../engine/command';
+import { TaskAttr } from '../../engine/spec/status';
+import type { DataOut, ScsiCommand } from './initiator-pdu';
+import { R2TFields, encodeR2T } from './target-pdu';
+import { IscsiOp, RejectReason } from './spec';
+import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsOpcode, bhsScsiWrite, bhsTtt } from './bhs';
+import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
+import type { R2tRequest } from './r2t';
+import type { FullFeaturePhase } from './full-feature';
+
+/** Where a task's Data-Out stands. */
+export enum DataState {
+  /** No Data-Out, or all of it has arrived. */
+  COMPLETE = 'complete',
+  COLLECTING = 'collecting',
+  /** A sequence error or an abort ended the transfer; the engine gets no data. */
+  FAILED = 'failed',
+}
+
+/** RFC 7143 11.3.6: the CDB field of the BHS. */
+const CDB_BYTES = 16;
+/** Completed tasks kept for reuse per connection. */
+const TASK_POOL_MAX = 256;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The most Data-Out one command may bring: the engine's Block Limits MAXIMUM TRANSFER LENGTH
+ * (what VPD B0h advertises). A write announcing more is not solicited and no buffer is reserved
+ * for it: its Data-Out fails at once, so a 48-byte PDU cannot make the target reserve 4 GiB.
+ */
+export const MAX_DATA_OUT_BYTES = BLOCK_LIMITS.maxTransferBytes;
+
+/**
+ * One SCSI command of this connection. Tasks are reused once the engine has completed them
+ * (DESIGN.md §10: nothing allocated per command on the hot path): each carries its engine request,
+ * its completion callback and its Data-Out hook, made once when the task object is created.
+ */
+export class Task {
+  itt = 0;
+  lun = 0;
+  attr: TaskAttr = TaskAttr.SIMPLE;
+  expectedLength = 0;
+  /** Copied: the PDU's own bytes may alias a socket chunk, which the task must not keep alive. */
+  cdb: Buffer;
+  cmdSN = 0;
+  immediate = false;
+  /** The collector of this task's current write, if its Data-Out is collected. */
+  collector: DataOutCollector | undefined = undefined;
+  /** Made for the first write this task object serves, restarted for every later one. */
+  private ownCollector: DataOutCollector | undefined = undefined;
+  /** The Data-Out as the engine gets it (a view of `dataBuf`), once it has all arrived. */
+  dataOut: Buffer | undefined = undefined;
+  /** The connection's pool buffer holding the Data-Out, given back when the engine completes. */
+  dataBuf: Buffer | undefined = undefined;
+  data = DataState.COMPLETE;
+  /** Handed to the engine (in CmdSN order); until then the task lives only here. */
+  submitted = false;
+  /** The engine's request for the Data-Out, parked until the transfer ends. */
+  dataCb: ((data: Uint8Array | undefined) => void) | undefined = undefined;
+  /** Aborted on the wire (task management, logout, connection loss): no response is sent. */
+  aborted = false;
+  /** Owned copy of a 16-byte CDB, reused with the task. */
+  private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
+  readonly req: CommandRequest;
+  readonly done: CompletionCallback;
+  readonly later: (cb: (data: Uint8Array | undefined) => void) => void;
+
+  constructor(path: ScsiCommandPath) {
+    this.cdb = this.cdb16;
+    this.req = { lun: 0, cdb: this.cdb16, tag: 0, attr: TaskAttr.SIMPLE, expectedLength: 0, dataOut: undefined, dataOutLater: undefined };
+    this.done = (c) => path.taskDone(this, c);
+    this.later = (cb) => path.dataWanted(this, cb);
+  }
+
+  /** This task object's collector, ready for a new write. */
+  collectorFor(allocTtt: () => number): DataOutCollector {
+    return (this.ownCollector ??= new DataOutCollector(allocTtt));
+  }
+
+  /** RFC 7143 11.3: the fields of a SCSI Command, its CDB copied out of the PDU. */
+  init(p: ScsiCommand): void {
+    this.itt = p.itt;
+    this.lun = p.lun;
+    this.attr = p.attr;
+    this.expectedLength = p.expectedDataTransferLength;
+    if (p.cdb.length === CDB_BYTES) {
+      p.cdb.copy(this.cdb16, 0, 0, CDB_BYTES);
+      this.cdb = this.cdb16;
+    } else {
+      this.cdb = Buffer.from(p.cdb);
+    }
+    this.cmdSN = p.cmdSN;
+    this.immediate = p.immediate;
+    this.collector = undefined;
+    this.dataOut = undefined;
+    this.dataBuf = undefined;
+    this.data = DataState.COMPLETE;
+    this.submitted = false;
+    this.dataCb = undefined;
+    this.aborted = false;
+  }
+}
+
+/** The task table of a connection and the path of its commands' data toward the engine. */
+export class ScsiCommandPath {
+  /** RFC 7143 3.2.5: outstanding tasks by Initiator Task Tag. */
+  readonly tasks = new Map<number, Task>();
+  private readonly taskPool: Task[] = [];
+  /** Data-Out buffers for reuse by later writes of this connection. */
+  private readonly dataPool = new DataOutBufferPool();
+  /** A write command's immediate data assembled in a pooled buffer, until the command claims it. */
+  private landedImmediate: Buffer | undefined;
+  private readonly r2tFields: R2TFields = {
+    statSN: 0, expCmdSN: 0, maxCmdSN: 0, lun: 0, itt: 0, ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0,
+  };
+  private readonly submitBound = (t: Task): void => this.submit(t);
+
+  constructor(private readonly ffp: FullFeaturePhase) {}
+
+  onCommand(p: ScsiCommand, header: Buffer): void {
+    const ffp = this.ffp;
+    ffp.out.coalescer.commandArrived();
+    // The pooled buffer the immediate data was assembled in, if it was (landing()); a command
+    // refused before it is claimed simply leaves it to the garbage collector.
+    const landed = this.landedImmediate;
+    this.landedImmediate = undefined;
+    const s = ffp.session;
+    if (s.id.type !== 'Normal' || !s.nexus) {
+      // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
+      ffp.reject(RejectReason.PROTOCOL_ERROR, header);
+      ffp.host.closeAfterFlush('SCSI command in a discovery session');
+      return;
+    }
+    if (s.window.admit(p.cmdSN, p.immediate) === 'drop') {
+      ffp.log.debug({ cmdSN: p.cmdSN, expCmdSN: s.window.expCmdSN }, 'SCSI command outside the CmdSN window, dropped');
+      return;
+    }
+    if (this.tasks.has(p.itt)) {
+      // RFC 7143 11.17.1: an ITT already in use.
+      ffp.reject(RejectReason.TASK_IN_PROGRESS, header);
+      if (!p.immediate) {
+        s.window.skip(p.cmdSN);
+        s.window.finished();
+      }
+      return;
+    }
+    const task = this.taskPool.pop() ?? new Task(this);
+    task.init(p);
+    let r2ts: R2tRequest[] | undefined;
+    if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
+      ffp.log.warn({ remote: ffp.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
+      task.data = DataState.FAILED;
+    } else if (p.write && p.expectedDataTransferLength > 0) {
+      const prm = ffp.params;
+      const edtl = p.expectedDataTransferLength;
+      // The task buffer: the one the immediate data was assembled in, else a pooled one.
+      const inPlace = landed !== undefined && sameMemory(landed, p.data);
+      const buf = inPlace ? landed : this.dataPool.take(edtl);
+      if (p.final && p.data.length === edtl) {
+        // RFC 7143 3.2.4.2: all of the Data-Out is immediate data (the common small write): no
+        // collector, no R2T. The segment aliases the framer's chunk, valid only during feed(), while
+        // the engine may use dataOut until it completes (a CmdSN gap or a busy store defers it), so
+        // it is copied once into a pooled buffer rather than kept.
+        const bad = immediateDataViolation(edtl, edtl, prm);
+        if (bad !== undefined) return ffp.protocolError(bad, header);
+        if (!inPlace) p.data.copy(buf, 0);
+        task.dataBuf = buf;
+        task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
+      } else {
+        const collector = task.collectorFor(ffp.allocTtt);
+        const st = collector.restart(edtl, p.data, !p.final, prm, buf);
+        if (!st.ok) return ffp.protocolError(st.reason, header);
+        task.collector = collector;
+        task.dataBuf = buf;
+        task.dataOut = collector.buffer;
+        r2ts = st.r2ts;
+        if (!collector.complete) task.data = DataState.COLLECTING;
+      }
+    } else if (p.data.length > 0) {
+      return ffp.protocolError('data with no Expected Data Transfer Length', header);
+    }
+    this.tasks.set(p.itt, task);
+    // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
+    // Data-Out still in flight (the engine waits for it when the task is enabled); R2Ts go out now,
+    // so the transfers of several commands proceed together, including behind a CmdSN gap.
+    if (r2ts) for (const r of r2ts) this.sendR2T(task, r);
+    if (p.immediate) this.submit(task);
+    else s.window.enqueue(p.cmdSN, true, this.submitBound, task);
+  }
+
+  /**
+   * Framer hook: where a data segment that spans socket chunks is assembled. Data-Out lands in
+   * its task's buffer; a write command's immediate data lands in the pooled buffer that becomes
+   * the task's (onCommand claims it), so large immediate data is copied once, not twice.
+   */
+  landing(length: number, header: Buffer): Buffer {
+    const op = bhsOpcode(header);
+    if (op === IscsiOp.SCSI_COMMAND) {
+      // RFC 7143 11.3.1: a write's immediate data, up to its Expected Data Transfer Length.
+      // Only up to MaxBurstLength: the buffer is taken before the command is checked, and a
+      // command refused afterwards (CmdSN outside the window, ITT in use) must not have made
+      // the target allocate much more than the bytes it sent.
+      const edtl = bhsExpectedDataTransferLength(header);
+      const burst = this.ffp.params.maxBurstLength;
+      if (bhsScsiWrite(header) && length <= edtl && edtl <= burst && edtl <= MAX_DATA_OUT_BYTES) {
+        const buf = this.dataPool.take(edtl);
+        this.landedImmediate = buf;
+        return buf.subarray(0, length);
+      }
+      return Buffer.allocUnsafe(length);
+    }
+    if (op === IscsiOp.SCSI_DATA_OUT) {
+      const task = this.tasks.get(bhsItt(header));
+      if (task?.collector && task.data === DataState.COLLECTING) {
+        const at = task.collector.landing(bhsTtt(header), bhsDataSN(header), bhsBufferOffset(header), length);
+        if (at) return at;
+      }
+    }
+    return Buffer.allocUnsafe(length);
+  }
+
+  onDataOut(p: DataOut, header: Buffer): void {
+    const ffp = this.ffp;
+    const task = this.tasks.get(p.itt);
+    if (!task || !task.collector || task.data !== DataState.COLLECTING) {
+      // RFC 7143 11.5.1: data for a task already aborted (or failed) is discarded.
+      ffp.log.debug({ itt: p.itt }, 'Data-Out for no collecting task, dropped');
+      return;
+    }
+    const r = task.collector.accept(p);
+    if (!r.ok && r.kind === DataOutErrorKind.PROTOCOL) return ffp.protocolError(r.reason, header);
+    if (!r.ok) {
+      // RFC 7143 11.7.5 / 7.1.4.1: a DataSN or Buffer Offset out of sequence. At ERL 0 there is no
+      // recovery within the command: the command ends with CHECK CONDITION (ABORTED COMMAND, DATA
+      // PHASE ERROR) and later Data-Out for it is discarded; the connection and the other tasks
+      // carry on.
+      ffp.log.warn({ remote: ffp.remote, itt: p.itt, reason: r.reason }, 'Data-Out sequence error; failing the command');
+      this.endData(task, DataState.FAILED);
+      return;
+    }
+    for (const x of r.r2ts) this.sendR2T(task, x);
+    if (r.complete) this.endData(task, DataState.COMPLETE);
+  }
+
+  /** The transfer ended: hand the data (or its failure) to the engine if it is waiting. */
+  private endData(task: Task, state: DataState.COMPLETE | DataState.FAILED): void {
+    task.data = state;
+    const cb = task.dataCb;
+    task.dataCb = undefined;
+    if (cb) cb(state === DataState.COMPLETE ? task.dataOut : undefined);
+  }
+
+  /** The engine's request for Data-Out: answered now if the transfer has ended, else parked. */
+  dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
+    if (task.data === DataState.COLLECTING) task.dataCb = cb;
+    else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
+  }
+
+  private submit(task: Task): void {
+    const s = this.ffp.session;
+    if (!s.nexus || this.tasks.get(task.itt) !== task) return;
+    task.submitted = true;
+    const complete = task.data === DataState.COMPLETE;
+    const req = task.req;
+    req.lun = task.lun;
+    req.cdb = task.cdb;
+    req.tag = task.itt;
+    req.attr = task.attr;
+    req.expectedLength = task.expectedLength;
+    req.dataOut = complete ? task.dataOut : undefined;
+    req.dataOutLater = complete ? undefined : task.later;
+    s.nexus.execute(req, task.done);
+  }
+
+  /** The engine's completion of a submitted task (its `done`, bound once per task object). */
+  taskDone(task: Task, c: Completion): void {
+    const ffp = this.ffp;
+    try {
+      if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
+      ffp.finishedCommand(task.immediate);
+      ffp.dataIn.complete(task, c);
+    } catch (e) {
+      ffp.host.fault(e);
+    }
+    // The engine is done with dataOut. The buffer is reused only if its transfer ended complete:
+    // while a transfer is collecting (or failed mid-way) the framer may be assembling a Data-Out
+    // segment in it across socket chunks (landing()), so such a buffer is left to the collector.
+    const buf = task.dataBuf;
+    if (buf && task.data === DataState.COMPLETE) this.dataPool.give(buf);
+    task.dataBuf = undefined;
+    task.dataOut = undefined;
+    // The engine is finished with the task and its request: the object can serve another command.
+    if (this.taskPool.length < TASK_POOL_MAX && this.tasks.get(task.itt) !== task) {
+      task.collector = undefined;
+      task.dataCb = undefined;
+      task.req.dataOut = undefined;
+      task.req.dataOutLater = undefined;
+      this.taskPool.push(task);
+    }
+    ffp.out.responseQueued();
+  }
+
+  /** RFC 7143 11.8: an R2T soliciting one sequence of a task's Data-Out. */
+  private sendR2T(task: Task, r: R2tRequest): void {
+    const ffp = this.ffp;
+    const bhs = ffp.out.bhs();
+    // One fields object per connection, filled per R2T (nothing allocated per PDU).
+    const f = this.r2tFields;
+    ffp.stampSeq(f, false);
+    f.lun = Math.max(0, task.lun);
+    f.itt = task.itt;
+    f.ttt = r.ttt;
+    f.r2tSN = r.r2tSN;
+    f.bufferOffset = r.bufferOffset;
+    f.desiredDataTransferLength = r.desiredDataTransferLength;
+    encodeR2T(bhs, 0, f);
+    ffp.out.queue(bhs, EMPTY);
+  }
+
+  /** The task is aborted here: no response, and the engine's wait for its Data-Out ends. */
+  abortOnWire(t: Task): void {
+    t.aborted = true;
+    if (t.data === DataState.COLLECTING) this.endData(t, DataState.FAILED);
+  }
+
+  /** Connection gone or session ended: every task goes, and no engine task waits for data. */
+  abortAll(): Task[] {
+    const all = [...this.tasks.values()];
+    this.tasks.clear();
+    for (const t of all) t.aborted = true;
+    return all;
+  }
+
+  failData(tasks: Task[]): void {
+    for (const t of tasks) if (t.data === DataState.COLLECTING) this.endData(t, DataState.FAILED);
+  }
+
+  /** Forget a task that never reached the engine. */
+  dropTask(t: Task): void {
+    this.tasks.delete(t.itt);
+    if (!t.immediate) {
+      const w = this.ffp.session.window;
+      if (w.has(t.cmdSN)) w.skip(t.cmdSN);
+      w.finished();
+    }
+  }
+}
+
+/** `view` starts at the first byte of `buf` (the immediate data was assembled in place). */
+function sameMemory(buf: Buffer, view: Uint8Array): boolean {
+  return view.length > 0 && view.buffer === buf.buffer && view.byteOffset === buf.byteOffset;
+}

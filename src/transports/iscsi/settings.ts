@@ -1,0 +1,92 @@
+// The topology's `iscsi` section (DESIGN.md §7): the target's side of the negotiated keys, taken
+// from the key table (keys.ts: a row's `setting` names it and gives its default, the key's range
+// bounds it), plus the settings of this transport that are not keys (NOP-In pings, the CmdSN
+// window, busy polling). The settings type, the defaults the loader fills in and the section's
+// JSON schema are all derived from these two tables.
+import { KEY_TABLE, KeyDef, KeyRow, KeyType, KeyValue, TargetNegotiationConfig } from './keys';
+
+/** Settings of the `iscsi` section that are not iSCSI keys. */
+const TRANSPORT_SETTINGS = [
+  // RFC 7143 7.1.3: seconds between target NOP-In pings of an idle connection (0: never).
+  { name: 'nopInIntervalSec', min: 0, max: 3600, default: 15 },
+  // Microseconds a thread keeps polling its sockets after writing responses, instead of
+  // sleeping, and its ring scheduler checks its rings (workers/busy-poll.ts); 0 = off. About one
+  // initiator turn at queue depth 1 on loopback or a LAN.
+  { name: 'busyPollMicros', min: 0, max: 10000, default: 50, optional: true },
+  // Seconds to wait for the answer to a NOP-In before the connection is dropped (0: forever).
+  { name: 'nopInTimeoutSec', min: 0, max: 3600, default: 10 },
+  // RFC 7143 3.2.2.1: the CmdSN window, how many commands one session may have queued.
+  { name: 'queueDepth', min: 1, max: 65536, default: 128 },
+] as const;
+
+type TransportRow = (typeof TRANSPORT_SETTINGS)[number];
+type SettingRow = Extract<KeyRow, { setting: object }>;
+
+/** The topology's `iscsi` section after the loader filled in its defaults. */
+export type IscsiSettings = { [R in SettingRow as R['setting']['name']]: KeyValue<R> } & {
+  [R in Exclude<TransportRow, { optional: true }> as R['name']]: number;
+} & {
+  [R in Extract<TransportRow, { optional: true }> as R['name']]?: number;
+};
+
+export type SettingName = keyof IscsiSettings;
+
+/** One setting as the loader and the schema see it. */
+export interface SettingSpec {
+  readonly name: SettingName;
+  readonly kind: 'integer' | 'boolean' | 'list';
+  readonly min?: number;
+  readonly max?: number;
+  /** A list setting's allowed values. */
+  readonly values?: readonly string[];
+  readonly default: number | boolean | readonly string[];
+}
+
+function keySetting(k: KeyDef & { setting: NonNullable<KeyDef['setting']> }): SettingSpec {
+  const kind = k.type === KeyType.LIST ? 'list' : k.type === KeyType.BOOLEAN_AND || k.type === KeyType.BOOLEAN_OR ? 'boolean' : 'integer';
+  return {
+    name: k.setting.name as SettingName, kind, min: k.min, max: k.max, values: k.values, default: k.setting.default,
+  };
+}
+
+/** Every setting of the section: the keys' first (in key table order), then the transport's. */
+export const ISCSI_SETTINGS: readonly SettingSpec[] = [
+  ...(KEY_TABLE as readonly KeyDef[]).filter((k): k is KeyDef & { setting: NonNullable<KeyDef['setting']> } => k.setting !== undefined).map(keySetting),
+  ...TRANSPORT_SETTINGS.map((t): SettingSpec => ({ name: t.name, kind: 'integer', min: t.min, max: t.max, default: t.default })),
+];
+
+/** The defaults the loader fills in (lists copied, so a caller may change its own). */
+export function defaultIscsiSettings(): IscsiSettings {
+  const out: Record<string, unknown> = {};
+  for (const s of ISCSI_SETTINGS) out[s.name] = Array.isArray(s.default) ? [...(s.default as readonly string[])] : s.default;
+  return out as IscsiSettings;
+}
+
+/** JSON Schema of the section: RFC 7143 13 ranges from the key table, each object closed. */
+export function iscsiSettingsSchema(): object {
+  const properties: Record<string, object> = {};
+  for (const s of ISCSI_SETTINGS) {
+    if (s.kind === 'boolean') properties[s.name] = { type: 'boolean' };
+    else if (s.kind === 'integer') properties[s.name] = { type: 'integer', minimum: s.min, maximum: s.max };
+    else properties[s.name] = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...(s.values ?? [])] } };
+  }
+  return { type: 'object', additionalProperties: false, properties };
+}
+
+/** Whether `v` is a well-typed value of setting `s` (the schema checks ranges). */
+export function isSettingValue(s: SettingSpec, v: unknown): boolean {
+  if (s.kind === 'boolean') return typeof v === 'boolean';
+  if (s.kind === 'integer') return Number.isInteger(v);
+  return Array.isArray(v) && v.every((x) => (s.values ?? []).includes(x as string));
+}
+
+/** RFC 7143 13: the target's side of every negotiated key, from the settings or fixed by this target. */
+export function negotiationConfig(s: IscsiSettings): TargetNegotiationConfig {
+  const out: Record<string, unknown> = {};
+  const settings = s as unknown as Record<string, unknown>;
+  for (const k of KEY_TABLE as readonly KeyDef[]) {
+    if (k.param === undefined) continue;
+    out[k.param] = k.setting !== undefined ? settings[k.setting.name] : k.fixed;
+  }
+  return out as TargetNegotiationConfig;
+}

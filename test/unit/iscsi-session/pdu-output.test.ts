@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { PduOutput } from '../../../src/transports/iscsi/pdu-output';
+import { MemorySocket } from './harness';
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('iSCSI output side (pdu-output.ts)', () => {
+  it('DESIGN.md §10: a batch goes out in one corked write; Data-In buffers are released only once it is written', async () => {
+    const sock = new MemorySocket(true);
+    const out = new PduOutput(sock, 0);
+    const released: string[] = [];
+    const data = Buffer.from('abcde');
+    out.queue(out.bhs().fill(1), data);
+    out.releaseAfterWrite(() => released.push('a'));
+    out.queue(out.bhs().fill(2), Buffer.alloc(0));
+    out.releaseAfterWrite(() => released.push('b'));
+    out.flush();
+    // The peer takes one write per turn: nothing is released before the last part is written.
+    expect(released).to.deep.equal([]);
+    for (let i = 0; i < 3; i++) await turn();
+    expect(released).to.deep.equal([]);
+    for (let i = 0; i < 3; i++) await turn();
+    // BHS, data, 3 bytes of padding (RFC 7143 11.2.3), BHS.
+    expect(sock.chunks.map((c) => c.length)).to.deep.equal([48, 5, 3, 48]);
+    expect(released).to.deep.equal(['a', 'b']);
+    // The next batch's releases are its own: the first batch's do not run again.
+    out.queue(out.bhs().fill(3), data);
+    out.releaseAfterWrite(() => released.push('c'));
+    out.flush();
+    expect(released).to.deep.equal(['a', 'b']);
+    for (let i = 0; i < 6; i++) await turn();
+    expect(released).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('RFC 7143 13.1: digests follow the BHS and the padded data once negotiated', () => {
+    const sock = new MemorySocket();
+    const out = new PduOutput(sock, 0);
+    out.setDigests(true, true);
+    out.queue(out.bhs().fill(0), Buffer.from('abcd'));
+    out.flush();
+    expect(sock.chunks.map((c) => c.length)).to.deep.equal([48, 4, 4, 4]);
+  });
+
+  it('a discarded output writes nothing and still releases what it held', () => {
+    const sock = new MemorySocket();
+    const out = new PduOutput(sock, 0);
+    let released = 0;
+    out.queue(out.bhs(), Buffer.from('x'));
+    out.releaseAfterWrite(() => released++);
+    out.discard();
+    out.queue(out.bhs(), Buffer.from('y'));
+    out.flush();
+    expect(sock.chunks).to.deep.equal([]);
+    expect(released).to.equal(1);
+  });
+});
