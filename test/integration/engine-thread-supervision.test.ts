@@ -4,17 +4,14 @@
 // the other thread keeps working, and a write acknowledged before the death reads back after it.
 import { expect } from 'chai';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
+import { requirePrereq, tool } from '../helpers/prereq';
 
 const T0 = 'iqn.2026-11.io.nexus:sup0';
 const T1 = 'iqn.2026-11.io.nexus:sup1';
-
-function which(tool: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(path.join(d, tool)));
-}
 
 interface Run { code: number | null; out: string }
 
@@ -53,10 +50,7 @@ describe('daemon engine thread supervision (engine threads: 2)', function () {
   const files = mkdtempSync(path.join(tmpdir(), 'nexus-sup-'));
 
   before(async function () {
-    if (!which('qemu-io') || !which('iscsi-inq')) {
-      console.log('    skipped: qemu-io or iscsi-inq is not installed (Debian: qemu-utils / libiscsi-bin)');
-      this.skip();
-    }
+    requirePrereq(this, tool('qemu-io'), tool('iscsi-inq'));
     // Device i is homed on thread i mod 2: T0's session goes to thread 0, T1's to thread 1.
     d = await startDaemon({
       devices: [
