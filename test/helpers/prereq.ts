@@ -32,11 +32,8 @@ export function inCi(): boolean {
   return process.env.CI === 'true' || process.env.CI === '1';
 }
 
-/** Debian package of each external command the tests and runners use. */
+/** Debian package of each external command the tests and runners use (iscsi-*: packageOf). */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
-  'iscsi-inq': 'libiscsi-bin',
-  'iscsi-test-cu': 'libiscsi-bin',
-  'iscsi-perf': 'libiscsi-bin',
   'qemu-io': 'qemu-utils qemu-block-extra',
   'qemu-img': 'qemu-utils qemu-block-extra',
   'qemu-system-x86_64': 'qemu-system-x86',
@@ -55,8 +52,13 @@ function onPath(name: string): boolean {
 }
 
 /** An external command, found on PATH. */
+function packageOf(name: string): string | undefined {
+  // libiscsi's utilities: iscsi-inq, iscsi-ls, iscsi-readcapacity16, iscsi-perf, iscsi-test-cu, ...
+  return name.startsWith('iscsi-') ? 'libiscsi-bin' : PACKAGE_OF[name];
+}
+
 export function tool(name: string): Prereq {
-  const pkg = PACKAGE_OF[name];
+  const pkg = packageOf(name);
   if (pkg === undefined) throw new NexusError('ERR_PREREQ_UNKNOWN', `no Debian package recorded for ${name} in test/helpers/prereq.ts`);
   return { what: name, available: onPath(name), howToGet: `apt-get install ${pkg} (scripts/install-system-deps.sh)` };
 }
