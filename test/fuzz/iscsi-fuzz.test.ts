@@ -15,7 +15,7 @@ import { SteadySession, Wire, login } from './client';
 import { FUZZ_TARGET, FfState, Gen, ffPdu, loginAttempt, mutateStream } from './pdu-gen';
 import { NO_TAG, Op, TargetPdu, logoutPdu, nopOut } from './wire';
 import { senseDefect } from './sense-check';
-import { demandInCi, tool } from '../helpers/prereq';
+import { demandInCi, describeNeeds, NATIVE_ADDON, tool } from '../helpers/prereq';
 
 const STEADY_TARGET = 'iqn.2026-11.io.nexus:steady';
 const STEADY_INITIATOR = 'iqn.2026-11.example:steady';
@@ -277,7 +277,7 @@ async function steadyIo(host: string, port: number, r: Prng, stop: () => boolean
   }
 }
 
-describe('fuzz: iSCSI target over TCP', function () {
+describeNeeds(NATIVE_ADDON)('fuzz: iSCSI target over TCP', function () {
   this.timeout(TIME_BUDGET_MS + 120_000);
   const seed = fuzzSeed();
   let d: RunningDaemon | undefined;

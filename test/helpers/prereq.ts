@@ -63,7 +63,11 @@ export function tool(name: string): Prereq {
   return { what: name, available: onPath(name), howToGet: `apt-get install ${pkg} (scripts/install-system-deps.sh)` };
 }
 
-/** The native addon; NEXUS_NATIVE=0 hides it (src/native/index.ts), as an unbuilt addon would be. */
+/**
+ * The native addon; NEXUS_NATIVE=0 hides it (src/native/index.ts), as an unbuilt addon would be.
+ * A daemon with engine threads needs it too: a connection is handed to an engine thread with the
+ * addon's dup() (src/workers/socket-handoff.ts).
+ */
 export const NATIVE_ADDON: Prereq = {
   what: 'the native addon (build/Release/nexus_native.node)',
   available: native.available,

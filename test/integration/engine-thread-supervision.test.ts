@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
-import { requirePrereq, tool } from '../helpers/prereq';
+import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/prereq';
 
 const T0 = 'iqn.2026-11.io.nexus:sup0';
 const T1 = 'iqn.2026-11.io.nexus:sup1';
@@ -42,7 +42,7 @@ function longSession(url: string, pattern: string, sleepMs: number): { child: Ch
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('daemon engine thread supervision (engine threads: 2)', function () {
+describeNeeds(NATIVE_ADDON)('daemon engine thread supervision (engine threads: 2)', function () {
   this.timeout(180000);
   let d: RunningDaemon;
   // File-backed units: an acknowledged write is in the file's page cache, which the replacement

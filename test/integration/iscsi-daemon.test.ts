@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
-import { requirePrereq, tool } from '../helpers/prereq';
+import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/prereq';
 
 const TARGET = 'iqn.2026-11.io.nexus:it';
 const CHAP_TARGET = 'iqn.2026-11.io.nexus:chap';
@@ -29,7 +29,7 @@ function needs(ctx: Mocha.Context, ...tools: string[]): void {
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 for (const threads of ENGINE_THREADS) {
-  describe(`iSCSI daemon with real initiators (engine threads: ${threads})`, function () {
+  (threads > 0 ? describeNeeds(NATIVE_ADDON) : describe)(`iSCSI daemon with real initiators (engine threads: ${threads})`, function () {
     this.timeout(120000);
     let d: RunningDaemon;
     let url: string;
@@ -178,7 +178,7 @@ for (const threads of ENGINE_THREADS) {
     });
   });
 
-  describe(`iSCSI daemon on an IPv6 loopback portal (engine threads: ${threads})`, function () {
+  (threads > 0 ? describeNeeds(NATIVE_ADDON) : describe)(`iSCSI daemon on an IPv6 loopback portal (engine threads: ${threads})`, function () {
     this.timeout(120000);
     const V6_TARGET = 'iqn.2026-11.io.nexus:v6';
     let d: RunningDaemon;
