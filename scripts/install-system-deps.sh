@@ -5,11 +5,13 @@
 #           for the build, which falls back to a thread pool without it)
 #   tests:  libiscsi-bin (iscsi-inq, iscsi-test-cu), qemu-utils + qemu-block-extra
 #           (qemu-img/qemu-io with iscsi:// URLs), tgt (peer target for bench/),
-#           sg3-utils (sg_* tools)
+#           sg3-utils (sg_* tools), qemu-system-x86 socat cpio e2fsprogs iproute2 (the
+#           kernel VM test, test/kernel-vm/)
+# With CI=true a test whose prerequisite is missing fails (test/helpers/prereq.ts).
 # Idempotent and non-interactive: does nothing when everything is installed.
 set -eu
 
-PACKAGES="libiscsi-bin qemu-utils qemu-block-extra tgt sg3-utils liburing-dev build-essential python3"
+PACKAGES="libiscsi-bin qemu-utils qemu-block-extra tgt sg3-utils qemu-system-x86 socat cpio e2fsprogs iproute2 liburing-dev build-essential python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -11,18 +11,27 @@
  *                      never negotiates DataDigest: it offers only None)
  *   --pin split|none   split (default with 1 thread): targets on CPU 1, clients on CPU 0 (taskset);
  *                      none (default with --threads 2): the scheduler places everything
- *   --targets LIST     nexus,tgt (default both); a Nexus that does not start is reported and skipped
+ *   --targets LIST     nexus,tgt (default both); a target that does not start is reported, and
+ *                      each of its measurements counts as failed
  *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
  *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
  * Output: the table on stdout, .bench-out/e2e-<timestamp>.json and .bench-out/e2e.svg
- * (soak: .bench-out/soak-<timestamp>.json).
+ * (soak: .bench-out/soak-<timestamp>.json). The last line counts measurements (one per target,
+ * cell and round asked for): "N passed, N failed"; a measurement passes when its clients all
+ * succeeded with more than zero IOPS, and one that never happened (its target did not start)
+ * fails. Exit 1 when any failed. The clients and tgtd are prerequisites (test/helpers/prereq.ts):
+ * without one every measurement is skipped, printing why ("0 passed, 0 failed, N skipped"), or
+ * with CI=true fails.
+ * NEXUS_CMD overrides the command that starts Nexus (default: the built CLI, else tsx), as in
+ * scripts/lib/target.sh.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { cpus as osCpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { iscsiPerfArgv, parseIscsiPerf, parseQemuBench, qemuBenchArgv, runClient, type ClientRun } from './clients';
+import { inCi, missing, tool } from '../../test/helpers/prereq';
 import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
 import { formatTable, ratioSvg, summarize, type Sample } from './report';
 import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
@@ -81,9 +90,14 @@ function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
 }
 
-function requireTools(names: string[]): void {
-  const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
-  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(', ')} (apt-get install libiscsi-bin qemu-utils qemu-block-extra tgt)`);
+/** The external commands a run needs: the cells' clients, iscsi-inq, tgtd's tools, taskset. */
+function toolsFor(o: Options, cells: readonly Cell[]): string[] {
+  const names = new Set<string>(['iscsi-inq']);
+  for (const c of o.soak ? [] : cells) names.add(c.client);
+  if (o.soak) names.add('iscsi-perf');
+  if (o.targets.includes('tgt')) { names.add('tgtd'); names.add('tgtadm'); }
+  if (o.pin === 'split') names.add('taskset');
+  return [...names];
 }
 
 function version(cmd: string, args: string[]): string {
@@ -243,9 +257,29 @@ function environment(o: Options, pins: Pins): Record<string, unknown> {
   };
 }
 
-async function comparison(o: Options): Promise<void> {
+function cellsOf(o: Options): Cell[] {
   const cells = CELLS.filter((c) => o.only === undefined || o.only.test(c.id));
   if (cells.length === 0) throw new Error('--only matched no cell');
+  return cells;
+}
+
+/**
+ * The closing count of a comparison: every target x cell x round asked for is one measurement;
+ * a sample that failed, measured zero IOPS, or is missing (its target never started) fails.
+ */
+function measurementCount(o: Pick<Options, 'targets' | 'rounds'>, cells: readonly Cell[], samples: readonly Sample[]): { passed: number; failed: number } {
+  let passed = 0;
+  for (const name of o.targets) {
+    for (const cell of cells) {
+      for (let round = 1; round <= o.rounds; round++) {
+        if (samples.some((s) => s.target === name && s.cell === cell.id && s.round === round && s.ok && s.iops > 0)) passed++;
+      }
+    }
+  }
+  return { passed, failed: o.targets.length * cells.length * o.rounds - passed };
+}
+
+async function comparison(o: Options, cells: Cell[]): Promise<void> {
   const pins: Pins = o.pin === 'split' ? { target: '1', client: '0' } : {};
   const ts = stamp();
   const workdir = join(OUT, `work-${ts}`);
@@ -283,10 +317,10 @@ async function comparison(o: Options): Promise<void> {
   writeFileSync(join(OUT, 'e2e.svg'), ratioSvg(rows, title));
   console.log(`# wrote ${jsonPath} and ${join(OUT, 'e2e.svg')}`);
   rmSync(workdir, { recursive: true, force: true });
-  // The plain summary line the CI smoke run counts: one measurement per target and cell.
-  const bad = samples.filter((s) => !s.ok || !(s.iops > 0)).length + (samples.length === 0 ? 1 : 0);
-  console.log(`${samples.length - bad} passed, ${bad} failed`);
-  if (bad > 0) process.exitCode = 1;
+  // The plain summary line the CI smoke run counts.
+  const { passed, failed } = measurementCount(o, cells, samples);
+  console.log(`${passed} passed, ${failed} failed`);
+  if (failed > 0) process.exitCode = 1;
 }
 
 async function soak(o: Options): Promise<void> {
@@ -337,14 +371,22 @@ async function soak(o: Options): Promise<void> {
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
-  requireTools(['iscsi-perf', 'iscsi-inq', 'qemu-img', 'tgtd', 'tgtadm', 'taskset']);
+  const cells = o.soak ? [] : cellsOf(o);
+  const why = missing(...toolsFor(o, cells).map(tool));
+  if (why.length > 0) {
+    const n = o.soak ? o.targets.length : o.targets.length * cells.length * o.rounds;
+    for (const w of why) console.log(`bench: ${inCi() ? 'FAILED (CI=true)' : 'skipped'}: ${w}`);
+    console.log(inCi() ? `0 passed, ${n} failed` : `0 passed, 0 failed, ${n} skipped`);
+    if (inCi()) process.exitCode = 1;
+    return;
+  }
   mkdirSync(OUT, { recursive: true });
   const onSignal = () => { void stopAll().then(() => process.exit(130)); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     if (o.soak) await soak(o);
-    else await comparison(o);
+    else await comparison(o, cells);
   } finally {
     await stopAll();
   }

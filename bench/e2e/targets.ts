@@ -198,8 +198,13 @@ export function nexusTopology(o: TargetOptions, iqn: string): object {
   };
 }
 
-/** How to run the CLI: the compiled one when `npm run build` has been run, else through tsx. */
+/**
+ * How to run the CLI: NEXUS_CMD when set (split on white space, as scripts/lib/target.sh does),
+ * else the compiled one when `npm run build` has been run, else through tsx.
+ */
 export function nexusCommand(root: string): [string, string[]] {
+  const override = process.env.NEXUS_CMD?.trim().split(/\s+/);
+  if (override !== undefined && override[0] !== '') return [override[0], override.slice(1)];
   const dist = join(root, 'dist/src/cli/main.js');
   if (existsSync(dist) && process.env.NEXUS_BENCH_TSX !== '1') return [process.execPath, [join(root, 'bin/nexus')]];
   // `node --import tsx` keeps the daemon in this one process (the tsx CLI would fork a child).

@@ -15,6 +15,7 @@ import { SteadySession, Wire, login } from './client';
 import { FUZZ_TARGET, FfState, Gen, ffPdu, loginAttempt, mutateStream } from './pdu-gen';
 import { NO_TAG, Op, TargetPdu, logoutPdu, nopOut } from './wire';
 import { senseDefect } from './sense-check';
+import { demandInCi, describeNeeds, NATIVE_ADDON, tool } from '../helpers/prereq';
 
 const STEADY_TARGET = 'iqn.2026-11.io.nexus:steady';
 const STEADY_INITIATOR = 'iqn.2026-11.example:steady';
@@ -276,7 +277,7 @@ async function steadyIo(host: string, port: number, r: Prng, stop: () => boolean
   }
 }
 
-describe('fuzz: iSCSI target over TCP', function () {
+describeNeeds(NATIVE_ADDON)('fuzz: iSCSI target over TCP', function () {
   this.timeout(TIME_BUDGET_MS + 120_000);
   const seed = fuzzSeed();
   let d: RunningDaemon | undefined;
@@ -357,7 +358,7 @@ describe('fuzz: iSCSI target over TCP', function () {
       expect(inq.code, inq.out).to.equal(0);
       expect(inq.out).to.contain('DIRECT_ACCESS');
     } else {
-      console.log('      iscsi-inq not installed (Debian: libiscsi-bin); checked with the built-in client only');
+      demandInCi(tool('iscsi-inq')); console.log('      iscsi-inq not installed (Debian: libiscsi-bin); checked with the built-in client only');
       const w = await Wire.connect(daemon.host, daemon.port);
       const o = await login(w, { initiator: 'iqn.2026-11.example:after', target: FUZZ_TARGET, isid: Buffer.from([0x80, 1, 2, 3, 4, 5]) });
       w.destroy();

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
+import { describeNeeds, NATIVE_ADDON } from '../helpers/prereq';
 import { Wire, login } from './client';
 import { Op, nopOut, scsiCommand } from './wire';
 
@@ -14,7 +15,7 @@ function vmSize(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-describe('fuzz regression: oversized Expected Data Transfer Length', function () {
+describeNeeds(NATIVE_ADDON)('fuzz regression: oversized Expected Data Transfer Length', function () {
   this.timeout(60000);
   let d: RunningDaemon | undefined;
 

@@ -4,17 +4,14 @@
 // the other thread keeps working, and a write acknowledged before the death reads back after it.
 import { expect } from 'chai';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
+import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/prereq';
 
 const T0 = 'iqn.2026-11.io.nexus:sup0';
 const T1 = 'iqn.2026-11.io.nexus:sup1';
-
-function which(tool: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(path.join(d, tool)));
-}
 
 interface Run { code: number | null; out: string }
 
@@ -45,7 +42,7 @@ function longSession(url: string, pattern: string, sleepMs: number): { child: Ch
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('daemon engine thread supervision (engine threads: 2)', function () {
+describeNeeds(NATIVE_ADDON)('daemon engine thread supervision (engine threads: 2)', function () {
   this.timeout(180000);
   let d: RunningDaemon;
   // File-backed units: an acknowledged write is in the file's page cache, which the replacement
@@ -53,10 +50,7 @@ describe('daemon engine thread supervision (engine threads: 2)', function () {
   const files = mkdtempSync(path.join(tmpdir(), 'nexus-sup-'));
 
   before(async function () {
-    if (!which('qemu-io') || !which('iscsi-inq')) {
-      console.log('    skipped: qemu-io or iscsi-inq is not installed (Debian: qemu-utils / libiscsi-bin)');
-      this.skip();
-    }
+    requirePrereq(this, tool('qemu-io'), tool('iscsi-inq'));
     // One device per target: each target's unit group gets its own thread (placement.ts), so T0's
     // session goes to thread 0 and T1's to thread 1.
     d = await startDaemon({

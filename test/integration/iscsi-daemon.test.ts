@@ -3,21 +3,14 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
+import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/prereq';
 
 const TARGET = 'iqn.2026-11.io.nexus:it';
 const CHAP_TARGET = 'iqn.2026-11.io.nexus:chap';
 const READER = 'iqn.2026-11.example:reader1';
-
-function which(tool: string): string | undefined {
-  for (const d of (process.env.PATH ?? '').split(':')) {
-    const p = path.join(d, tool);
-    if (d && existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 interface Run { code: number; stdout: string; stderr: string }
 function run(tool: string, args: string[], timeoutMs = 60000): Promise<Run> {
@@ -30,18 +23,13 @@ function run(tool: string, args: string[], timeoutMs = 60000): Promise<Run> {
 }
 
 function needs(ctx: Mocha.Context, ...tools: string[]): void {
-  for (const t of tools) {
-    if (!which(t)) {
-      console.log(`    skipped: ${t} is not installed (Debian: libiscsi-bin / qemu-utils)`);
-      ctx.skip();
-    }
-  }
+  requirePrereq(ctx, ...tools.map(tool));
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 for (const threads of ENGINE_THREADS) {
-  describe(`iSCSI daemon with real initiators (engine threads: ${threads})`, function () {
+  (threads > 0 ? describeNeeds(NATIVE_ADDON) : describe)(`iSCSI daemon with real initiators (engine threads: ${threads})`, function () {
     this.timeout(120000);
     let d: RunningDaemon;
     let url: string;
@@ -190,7 +178,7 @@ for (const threads of ENGINE_THREADS) {
     });
   });
 
-  describe(`iSCSI daemon on an IPv6 loopback portal (engine threads: ${threads})`, function () {
+  (threads > 0 ? describeNeeds(NATIVE_ADDON) : describe)(`iSCSI daemon on an IPv6 loopback portal (engine threads: ${threads})`, function () {
     this.timeout(120000);
     const V6_TARGET = 'iqn.2026-11.io.nexus:v6';
     let d: RunningDaemon;

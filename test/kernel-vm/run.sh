@@ -7,8 +7,12 @@
 # through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
+# Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
+# (test/helpers/prereq.ts): without one the run is skipped, printing why ("0 passed, 0 failed,
+# N skipped", one per step), or with CI=true every step fails.
 #
-# Downloads only through apt-get (test/kernel-vm/setup.sh), cached in .cache/kernel-vm/.
+# Guest pieces are downloaded only through apt-get (test/kernel-vm/setup.sh), cached in
+# .cache/kernel-vm/.
 # Environment:
 #   NEXUS_KVM_TARGET=nexus|tgt   target on the host (default nexus)
 #   NEXUS_KVM_NET=tap|user       tap: a network namespace this script creates, holding a tap for
@@ -43,6 +47,15 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
   echo "$p passed, $f failed"
   [ $f = 0 ]
 }
+
+needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
+if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
+"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
+case $? in
+  0) ;;
+  3) echo "0 passed, 0 failed, $(echo "$STEPS" | wc -w) skipped"; exit 0 ;;
+  *) summary /dev/null; exit 1 ;;
+esac
 
 if ! timeout 1500 bash "$HERE/setup.sh" "$CACHE"; then
   echo "kernel-vm: setup failed"; summary /dev/null; exit 1

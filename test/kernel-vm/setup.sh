@@ -2,7 +2,7 @@
 # setup.sh - prepare everything the kernel VM test needs, idempotently, under a cache directory.
 #
 # Usage: setup.sh CACHE_DIR
-#   Host tools (apt-get install, only when missing): qemu-system-x86 socat cpio e2fsprogs.
+#   Host tools (qemu-system-x86 socat cpio e2fsprogs) are prerequisites that run.sh checks.
 #   Guest pieces (apt-get download + dpkg -x into CACHE_DIR/kroot; never installed on the host):
 #   Debian's current linux-image (kernel + modules), open-iscsi and its libraries, busybox-static,
 #   kmod. Then depmod on the extracted tree and a small initramfs (busybox + the virtio, 9p and
@@ -15,18 +15,6 @@ mkdir -p "$C/debs" "$C/kroot" || exit 1
 C=$(cd "$C" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 say() { echo "kernel-vm setup: $*"; }
-
-need=""
-for p in qemu-system-x86 socat cpio e2fsprogs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
-done
-if [ -n "$need" ]; then
-  say "installing host tools:$need"
-  timeout 300 apt-get update -qq || { say "apt-get update failed"; exit 1; }
-  # shellcheck disable=SC2086
-  timeout 900 apt-get install -y -qq --no-install-recommends $need >"$C/apt-install.log" 2>&1 ||
-    { say "apt-get install failed"; tail -20 "$C/apt-install.log"; exit 1; }
-fi
 
 if [ ! -x "$C/kroot/sbin/iscsiadm" ] || [ -z "$(ls "$C/kroot/lib/modules" 2>/dev/null)" ]; then
   kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileBackstore } from '../../../src/engine/backstores/file';
-import * as native from '../../../src/native';
+import { NATIVE_ADDON, requirePrereq } from '../../helpers/prereq';
 
 // Write-back writes go to the page cache synchronously; FUA and write-through keep the async path
 // (which syncs to stable storage before completing).
@@ -13,7 +13,7 @@ describe('file backstore: synchronous write-back writes (writeNow)', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('write-back: writes the bytes now and says so', async function () {
-    if (!native.available) this.skip(); // the synchronous path needs the native addon's pwrite
+    requirePrereq(this, NATIVE_ADDON); // the synchronous path needs the native addon's pwrite
     const p = path.join(dir, 'a.img');
     const f = await FileBackstore.open({ path: p, sizeBytes: 1n << 20n, writeBack: true });
     try {

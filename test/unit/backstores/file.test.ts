@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBackstore } from '../../../src/engine/backstores/file';
 import { openBackstore } from '../../../src/engine/backstores';
-import { FALLBACK_THIN_OPS, nativeThinOps } from '../../../src/engine/backstores/thin-ops';
+import { FALLBACK_THIN_OPS } from '../../../src/engine/backstores/thin-ops';
 import { DeviceConfig } from '../../../src/engine/topology';
+import { itNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 describe('FileBackstore', () => {
   let dir: string;
@@ -63,8 +64,7 @@ describe('FileBackstore', () => {
     await f.close();
   });
 
-  const native = nativeThinOps();
-  (native ? it : it.skip)('with the addon, unmap punches a hole and mapStatus reports it', async () => {
+  itNeeds(NATIVE_ADDON)('with the addon, unmap punches a hole and mapStatus reports it', async () => {
     const path = join(dir, 'thin.img');
     const f = await FileBackstore.open({ path, sizeBytes: 1n << 20n, thin: true });
     expect(f.thinOps.native).to.equal(true);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '../../../src/native';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 import { directIoDir, pattern, patternFile } from './helpers';
 
 function fdOf(r: { fd: number } | native.NativeError): number {
@@ -9,7 +10,7 @@ function fdOf(r: { fd: number } | native.NativeError): number {
   return r.fd;
 }
 
-describe('native/block-io', () => {
+describeNeeds(NATIVE_ADDON)('native/block-io', () => {
   let dir: string;
   let file: string;
   const fds: number[] = [];

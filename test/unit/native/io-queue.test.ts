@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as native from '../../../src/native';
 import { createJsIoQueue } from '../../../src/native/js-io-queue';
+import { demandInCi, describeNeeds, ioUringKernel, LIBURING, NATIVE_ADDON, requirePrereq, tool } from '../../helpers/prereq';
 import { directIoDir, pattern, patternFile } from './helpers';
 
 // Workers load the addon through src/native/index.ts (tsx compiles it there too).
@@ -19,32 +19,31 @@ function fdOf(r: { fd: number } | native.NativeError): number {
   return r.fd;
 }
 
-// Every backend the machine has: io_uring (if the kernel lets us), the
-// native thread pool, and the pure-JS queue used without the addon.
+// Every backend: io_uring, the native thread pool, and the pure-JS queue used without the addon.
+// io_uring is a prerequisite of its own (the kernel accepting io_uring_setup, probed apart from
+// the addon, and liburing built in): when both are there, a ring that does not work fails.
 const backends: Array<[string, (depth: number) => native.IoQueue]> = [
   ['io_uring', depth => native.createIoQueue({ depth, backend: 'io_uring' })],
   ['threads', depth => native.createIoQueue({ depth, backend: 'threads', threads: 2 })],
   ['js', depth => createJsIoQueue({ depth })],
 ];
 
-describe('native/io-queue', () => {
+describeNeeds(NATIVE_ADDON)('native/io-queue', () => {
   let dir: string;
   let file: string;
   let fd: number;
   let rfd: number;
-  let ringWorks = true;
   const FILE_BYTES = 256 * 1024;
+  // What 'auto' must choose on this machine: io_uring when the kernel accepts io_uring_setup
+  // and the addon was built with liburing, the thread pool otherwise (never the JS queue).
+  // The kernel is probed with python3, itself a prerequisite of the tests that use the answer.
+  const autoBackend = (): 'io_uring' | 'threads' => (ioUringKernel().available && LIBURING.available ? 'io_uring' : 'threads');
 
   before(() => {
     dir = directIoDir();
     file = patternFile(dir, 'q.img', FILE_BYTES, 5);
     fd = fdOf(native.openBlock(file, { direct: true }));
     rfd = fdOf(native.openBlock(file, { readOnly: true }));
-    try {
-      native.createIoQueue({ backend: 'io_uring' }).close();
-    } catch {
-      ringWorks = false; // refused by the kernel (EPERM / ENOSYS in some containers)
-    }
   });
   after(() => {
     native.closeBlock(fd);
@@ -52,17 +51,31 @@ describe('native/io-queue', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("'auto' picks io_uring where it works and says so in backend", () => {
+  it("'auto' picks io_uring when the kernel accepts it and liburing is built in, else threads", function () {
+    requirePrereq(this, tool('python3'));
+    // With CI=true both are required, so there 'auto' must be io_uring.
+    demandInCi(ioUringKernel(), LIBURING);
     const q = native.createIoQueue();
-    expect(q.backend).to.equal(ringWorks && native.haveLiburing ? 'io_uring' : 'threads');
+    expect(q.backend, `kernel accepts io_uring: ${ioUringKernel().available}, liburing built in: ${LIBURING.available}`).to.equal(autoBackend());
     expect(q.depth).to.equal(64);
     q.close();
+  });
+
+  it('a demanded io_uring backend is refused with an error only where the kernel or the build lacks it', function () {
+    requirePrereq(this, tool('python3'));
+    if (autoBackend() === 'io_uring') {
+      const q = native.createIoQueue({ backend: 'io_uring' });
+      expect(q.backend).to.equal('io_uring');
+      q.close();
+    } else {
+      expect(() => native.createIoQueue({ backend: 'io_uring' })).to.throw();
+    }
   });
 
   for (const [name, make] of backends) {
     describe(`backend ${name}`, function () {
       before(function () {
-        if (name === 'io_uring' && !ringWorks) this.skip();
+        if (name === 'io_uring') requirePrereq(this, tool('python3'), ioUringKernel(), LIBURING);
       });
 
       it('reads a batch larger than the depth into page-aligned shared memory, results in request order', async () => {
@@ -226,13 +239,15 @@ describe('native/io-queue', () => {
         w.once('error', reject);
       });
     const [a, b] = await Promise.all([run(0), run(8192)]);
+    const here = native.createIoQueue();
+    here.close();
     for (const [m, off] of [
       [a, 0],
       [b, 8192],
     ] as const) {
       expect(m.res).to.equal(4096);
       expect(m.crc).to.equal(native.crc32c(pattern(4096, 5, off)));
-      expect(['io_uring', 'threads']).to.include(m.backend);
+      expect(m.backend, 'a worker chooses the backend the main thread chooses').to.equal(here.backend);
     }
   });
 

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { available, isNativeError, recvSync } from '../../../src/native';
+import { isNativeError, recvSync } from '../../../src/native';
 import { directReceiver, socketFd } from '../../../src/workers/socket-handoff';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 // recvSync exists only in the native addon (npm ci builds it); without it there is nothing to test.
-(available ? describe : describe.skip)('native recvSync (non-blocking receive into a caller buffer)', function () {
+describeNeeds(NATIVE_ADDON)('native recvSync (non-blocking receive into a caller buffer)', function () {
   this.timeout(10000);
   let server: net.Server;
   let client: net.Socket;

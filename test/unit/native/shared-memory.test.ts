@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as native from '../../../src/native';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 // Workers load the addon through src/native/index.ts (tsx compiles it there too).
 const indexPath = require.resolve('../../../src/native');
 
-describe('native/shared-memory', () => {
+describeNeeds(NATIVE_ADDON)('native/shared-memory', () => {
   it('allocAlignedShared returns a zeroed, page-aligned SharedArrayBuffer of exactly the size asked', () => {
     for (const size of [1, 4096, 10000, 1 << 20]) {
       const sab = native.allocAlignedShared(size);

@@ -6,6 +6,7 @@ import { openBackstore } from '../../../src/engine/backstores';
 import * as native from '../../../src/native';
 import { BufferPool } from '../../../src/workers/buffer-pool';
 import { directIoDir, pattern } from '../native/helpers';
+import { NATIVE_ADDON, requirePrereq } from '../../helpers/prereq';
 
 describe('blockio backstore: O_DIRECT through the native addon', function () {
   this.timeout(20000);
@@ -14,7 +15,7 @@ describe('blockio backstore: O_DIRECT through the native addon', function () {
   const SIZE = 1 << 20;
 
   before(function () {
-    if (!native.available) this.skip();
+    requirePrereq(this, NATIVE_ADDON);
     dir = directIoDir();
   });
   beforeEach(() => {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { available, dupFd, closeFd, isNativeError } from '../../../src/native';
+import { dupFd, closeFd, isNativeError } from '../../../src/native';
 import { HandOffResult, Supervisor } from '../../../src/workers/supervisor';
 import { closeOrphanedDescriptor, socketFd, socketIdentity } from '../../../src/workers/socket-handoff';
 import { dev, tgt } from './helpers';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'echo-entry.ts');
 const TARGET = 'iqn.2024-01.test:t1';
@@ -32,7 +33,7 @@ class Client {
   }
 }
 
-(available ? describe : describe.skip)('socket hand-off to an engine thread', function () {
+describeNeeds(NATIVE_ADDON)('socket hand-off to an engine thread', function () {
   this.timeout(20000);
   let threads: Supervisor;
   let server: net.Server;

@@ -4,9 +4,9 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { available } from '../../../src/native';
 import { BufferRecovery, Supervisor } from '../../../src/workers/supervisor';
 import { dev, tgt } from './helpers';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'scsi-entry.ts');
 const TARGET = 'iqn.2024-01.test:reclaim';
@@ -40,7 +40,7 @@ function ownedBy(threads: Supervisor, owner: number): number {
 }
 
 // Threads take over a session through the native dupFd (socket hand-off); without the addon it cannot run.
-(available ? describe : describe.skip)('engine-thread mesh: pool buffers of a dead thread', function () {
+describeNeeds(NATIVE_ADDON)('engine-thread mesh: pool buffers of a dead thread', function () {
   this.timeout(30000);
 
   it('a thread killed while its unit writes Data-Out from a peer returns those buffers; the peer keeps serving', async () => {

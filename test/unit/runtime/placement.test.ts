@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { available } from '../../../src/native';
+import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 import type { TargetConfig } from '../../../src/engine/topology';
 import { homeThreads, placeSession } from '../../../src/workers/placement';
 import { Supervisor } from '../../../src/workers/supervisor';
@@ -75,7 +75,7 @@ class Client {
   }
 }
 
-(available ? describe : describe.skip)('runtime placement with sessions on engine threads', function () {
+describeNeeds(NATIVE_ADDON)('runtime placement with sessions on engine threads', function () {
   this.timeout(30000);
 
   it('the default topology of the benchmark (a file and a null LUN in one target): every command of the session is local', async () => {

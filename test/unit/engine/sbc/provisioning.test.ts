@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBackstore } from '../../../../src/engine/backstores/file';
 import { MemoryBackstore, MEMORY_CHUNK_BYTES } from '../../../../src/engine/backstores/memory';
-import { FALLBACK_THIN_OPS, nativeThinOps } from '../../../../src/engine/backstores/thin-ops';
+import { FALLBACK_THIN_OPS } from '../../../../src/engine/backstores/thin-ops';
 import { SENSE } from '../../../../src/engine/spec/asc';
 import { Backstore, LuView } from '../../../../src/engine/types';
 import { RecordingBackstore, be, blocksOf, expectCheck, expectGood, makeLu, run } from './fixture';
+import { itNeeds, NATIVE_ADDON } from '../../../helpers/prereq';
 
 /** UNMAP parameter list built by hand: header (UNMAP DATA LENGTH, DESCRIPTOR DATA LENGTH) + descriptors. */
 function unmapList(descs: Array<[number | bigint, number]>, over?: { dataLength?: number; descLength?: number }): Buffer {
@@ -225,8 +226,7 @@ describe('SBC GET LBA STATUS', () => {
       return { lu: makeLu({ blocks: (4n << 20n) / 512n, backstore: store }), store };
     }
 
-    const native = nativeThinOps();
-    (native ? it : it.skip)('with the native addon: holes punched and reported (64 KiB granules)', async () => {
+    itNeeds(NATIVE_ADDON)('with the native addon: holes punched and reported (64 KiB granules)', async () => {
       const { lu, store } = await fileLu('native.img');
       try { await unmapAndStatus(lu, 64 * 1024); } finally { await store.close(); }
     });
