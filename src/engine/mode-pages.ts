@@ -197,7 +197,8 @@ function blockDescriptor(lu: LuView, long: boolean): Buffer {
   return d;
 }
 
-type ModeSenseFields = Decoded<typeof MODE_SENSE_10.fields>;
+/** MODE SENSE(10)'s fields; MODE SENSE(6) has all but LLBAA. */
+type ModeSenseFields = Omit<Decoded<typeof MODE_SENSE_10.fields>, 'llbaa'> & { llbaa?: boolean };
 
 function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
   const { dbd, llbaa, pc, pageCode, subpageCode } = ctx.f;
@@ -210,7 +211,7 @@ function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
   if (!Array.isArray(selected)) return selected as Outcome;
   const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
   // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
-  const long = ten && llbaa;
+  const long = ten && llbaa === true;
   const bd = !dbd && ctx.lu.type === PeripheralType.DISK ? blockDescriptor(ctx.lu, long) : Buffer.alloc(0);
   const body = Buffer.concat([bd, ...pages]);
   const dsp = deviceSpecificParameter(ctx, modes);

@@ -1,5 +1,6 @@
 import { Op } from '../spec/opcodes';
 import { PeripheralType } from '../spec/status';
+import { invalidCdbField, NexusError, Outcome } from '../result';
 
 /**
  * The CDB field DSL (STYLE.md example 2): one row per opcode (+ service action) drives decoding,
@@ -28,21 +29,42 @@ export enum ResvClass {
   READ = 2,
 }
 
-export interface Field<T> { readonly read: (cdb: Uint8Array) => T }
+/**
+ * A CDB field: how to read it and where it sits, so that a handler refusing its value points the
+ * sense-key-specific FIELD POINTER at it (SPC-4 4.5.2.4.2) from the row, never from an offset of
+ * its own. `bit` is the field's highest bit for fields narrower than a byte; for whole-byte and
+ * multi-byte fields it is absent (BPV = 0).
+ */
+export interface Field<T> { readonly read: (cdb: Uint8Array) => T; readonly byte: number; readonly bit?: number }
 
-export const bit = (byte: number, b: number): Field<boolean> => ({ read: c => (c[byte] & (1 << b)) !== 0 });
+export const bit = (byte: number, b: number): Field<boolean> => ({ read: c => (c[byte] & (1 << b)) !== 0, byte, bit: b });
 /** `width` bits whose lowest is bit `low` of `byte`. */
 export const bits = (byte: number, low: number, width: number): Field<number> =>
-  ({ read: c => (c[byte] >> low) & ((1 << width) - 1) });
-export const u8 = (byte: number): Field<number> => ({ read: c => c[byte] });
-export const be16 = (byte: number): Field<number> => ({ read: c => (c[byte] << 8) | c[byte + 1] });
-export const be24 = (byte: number): Field<number> => ({ read: c => (c[byte] << 16) | (c[byte + 1] << 8) | c[byte + 2] });
-export const be32 = (byte: number): Field<number> =>
-  ({ read: c => ((c[byte] << 24) >>> 0) + ((c[byte + 1] << 16) | (c[byte + 2] << 8) | c[byte + 3]) });
+  ({ read: c => (c[byte] >> low) & ((1 << width) - 1), byte, bit: low + width - 1 });
+export const u8 = (byte: number): Field<number> => ({ read: c => c[byte], byte });
+/** SBC-4 READ(6)/WRITE(6) TRANSFER LENGTH: one byte in which 0 means 256 blocks. */
+export const u8Zero256 = (byte: number): Field<number> => ({ read: c => c[byte] === 0 ? 256 : c[byte], byte });
+export const be16 = (byte: number): Field<number> => ({ read: c => (c[byte] << 8) | c[byte + 1], byte });
+export const be24 = (byte: number): Field<number> => ({ read: c => (c[byte] << 16) | (c[byte + 1] << 8) | c[byte + 2], byte });
+const readBe32 = (c: Uint8Array, byte: number): number =>
+  ((c[byte] << 24) >>> 0) + ((c[byte + 1] << 16) | (c[byte + 2] << 8) | c[byte + 3]);
+export const be32 = (byte: number): Field<number> => ({ read: c => readBe32(c, byte), byte });
 export const be64 = (byte: number): Field<bigint> =>
-  ({ read: c => (BigInt(be32(byte).read(c)) << 32n) | BigInt(be32(byte + 4).read(c)) });
+  ({ read: c => (BigInt(readBe32(c, byte)) << 32n) | BigInt(readBe32(c, byte + 4)), byte });
 /** READ(6)/WRITE(6): 21-bit LBA in bytes 1..3. */
-export const lba21 = (): Field<number> => ({ read: c => ((c[1] & 0x1f) << 16) | (c[2] << 8) | c[3] });
+export const lba21 = (): Field<number> => ({ read: c => ((c[1] & 0x1f) << 16) | (c[2] << 8) | c[3], byte: 1, bit: 4 });
+
+/** INVALID FIELD IN CDB pointing at a row's field (SPC-4 4.5.2.4.2). */
+export function invalidField(field: Field<unknown>): Outcome {
+  return invalidCdbField(field.byte, field.bit);
+}
+
+/** INVALID FIELD IN CDB at the field `name` of the row that decoded the command. */
+export function invalidFieldOf(def: { readonly name: string; readonly fields: FieldMap }, name: string): Outcome {
+  const field = def.fields[name];
+  if (!field) throw new NexusError('ERR_CDB_FIELD', `${def.name} has no field ${name}`);
+  return invalidField(field);
+}
 
 export type FieldMap = Record<string, Field<unknown>>;
 export type Decoded<F extends FieldMap> = { [K in keyof F]: F[K] extends Field<infer T> ? T : never };
@@ -103,7 +125,7 @@ export interface CdbDef<F extends FieldMap = FieldMap> extends CdbSpec<F> {
 
 export function cdb<F extends FieldMap>(spec: CdbSpec<F>): CdbDef<F> {
   if (spec.usage.length !== spec.size) {
-    throw new Error(`${spec.name}: usage mask has ${spec.usage.length} bytes, CDB has ${spec.size}`);
+    throw new NexusError('ERR_CDB_TABLE', `${spec.name}: usage mask has ${spec.usage.length} bytes, CDB has ${spec.size}`);
   }
   // Decoded on every command: plain arrays and an indexed loop, keys always inserted in the same
   // order so every decoded object of a row shares one hidden class.

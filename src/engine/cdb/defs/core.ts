@@ -1,5 +1,5 @@
 import { Op } from '../../spec/opcodes';
-import { be16, be32, bit, cdb, CONTROL, Dir, DT, ResvClass, u8 } from '../dsl';
+import { be32, bit, cdb, CONTROL, Dir, DT, ResvClass, u8 } from '../dsl';
 
 /**
  * Rows the engine core executes itself (they act on nexus, UA and reservation state rather than on
@@ -49,19 +49,20 @@ export const RELEASE_6 = cdb({
   fields: {}, resv: ResvClass.ALLOWED, timeouts: [1, 5],
 });
 
-// SPC-2 7.22 (RESERVE(10)): 3RDPTY and LONGID are not supported and so not in the usage mask.
+// SPC-2 7.22 (RESERVE(10)): 3RDPTY and LONGID are not supported and so not in the usage mask;
+// without them PARAMETER LIST LENGTH (bytes 7..8) must be zero, so it is not examined either.
 export const RESERVE_10 = cdb({
   servedWhenNotReady: 'none',
   op: Op.RESERVE_10, name: 'RESERVE(10)', size: 10, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RESERVE_10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CONTROL],
-  fields: { parameterListLength: be16(7) }, resv: ResvClass.CONFLICTS, timeouts: [1, 5],
+  fields: {}, resv: ResvClass.CONFLICTS, timeouts: [1, 5],
 });
 
 export const RELEASE_10 = cdb({
   servedWhenNotReady: 'none',
   op: Op.RELEASE_10, name: 'RELEASE(10)', size: 10, dir: Dir.NONE, types: DT.ALL,
   usage: [Op.RELEASE_10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CONTROL],
-  fields: { parameterListLength: be16(7) }, resv: ResvClass.ALLOWED, timeouts: [1, 5],
+  fields: {}, resv: ResvClass.ALLOWED, timeouts: [1, 5],
 });
 
 export const CORE_ROWS = [TEST_UNIT_READY, REQUEST_SENSE, REPORT_LUNS, RESERVE_6, RELEASE_6, RESERVE_10, RELEASE_10];

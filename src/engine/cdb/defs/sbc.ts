@@ -1,5 +1,5 @@
 import { Op, SaIn16, SanitizeSa } from '../../spec/opcodes';
-import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ResvClass, u8 } from '../dsl';
+import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ResvClass, u8, u8Zero256 } from '../dsl';
 
 /**
  * SBC-4 command rows for direct-access block devices. Usage masks list the bits the device server
@@ -57,8 +57,8 @@ export const READ_CAPACITY_16 = cdb({
 export const READ_6 = cdb({
   op: Op.READ_6, name: 'READ(6)', size: 6, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
-  fields: { lba: lba21(), blocks: u8(4) },
-  xfer: (f, bs) => (f.blocks === 0 ? 256 : f.blocks) * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
+  fields: { lba: lba21(), blocks: u8Zero256(4) },
+  xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
 export const READ_10 = cdb({
@@ -87,8 +87,8 @@ export const WRITE_6 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_6, name: 'WRITE(6)', size: 6, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
-  fields: { lba: lba21(), blocks: u8(4) },
-  xfer: (f, bs) => (f.blocks === 0 ? 256 : f.blocks) * bs, resv: ResvClass.CONFLICTS, writes: true,
+  fields: { lba: lba21(), blocks: u8Zero256(4) },
+  xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true,
   timeouts: RW_TIMEOUTS,
 });
 

@@ -27,13 +27,13 @@ export const INQUIRY = cdb({
   timeouts: [1, 10],
 });
 
-// SPC-4 6.11 table 162: byte 1 DBD (bit 3); byte 2 PC (7..6) and PAGE CODE (5..0); byte 3
+// SPC-4 6.11 table 162: byte 1 DBD (bit 3), no LLBAA (MODE SENSE(6) has only short descriptors); byte 2 PC (7..6) and PAGE CODE (5..0); byte 3
 // SUBPAGE CODE; byte 4 ALLOCATION LENGTH.
 export const MODE_SENSE_6 = cdb({
   servedWhenNotReady: 'none',
   op: Op.MODE_SENSE_6, name: 'MODE SENSE(6)', size: 6, dir: Dir.IN, types: DT.ALL,
   usage: [Op.MODE_SENSE_6, 0x08, 0xff, 0xff, 0xff, CONTROL],
-  fields: { dbd: bit(1, 3), llbaa: bit(1, 4), pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), allocationLength: u8(4) },
+  fields: { dbd: bit(1, 3), pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), allocationLength: u8(4) },
   xfer: f => f.allocationLength,
   resv: ResvClass.CONFLICTS,
   timeouts: [1, 10],
@@ -56,7 +56,7 @@ export const MODE_SELECT_6 = cdb({
   servedWhenNotReady: 'none',
   op: Op.MODE_SELECT_6, name: 'MODE SELECT(6)', size: 6, dir: Dir.OUT, types: DT.ALL,
   usage: [Op.MODE_SELECT_6, 0x10, 0x00, 0x00, 0xff, CONTROL],
-  fields: { pf: bit(1, 4), sp: bit(1, 0), parameterListLength: u8(4) },
+  fields: { pf: bit(1, 4), parameterListLength: u8(4) },
   xfer: f => f.parameterListLength,
   resv: ResvClass.CONFLICTS,
   timeouts: [1, 30],
@@ -67,7 +67,7 @@ export const MODE_SELECT_10 = cdb({
   servedWhenNotReady: 'none',
   op: Op.MODE_SELECT_10, name: 'MODE SELECT(10)', size: 10, dir: Dir.OUT, types: DT.ALL,
   usage: [Op.MODE_SELECT_10, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
-  fields: { pf: bit(1, 4), sp: bit(1, 0), parameterListLength: be16(7) },
+  fields: { pf: bit(1, 4), parameterListLength: be16(7) },
   xfer: f => f.parameterListLength,
   resv: ResvClass.CONFLICTS,
   timeouts: [1, 30],
@@ -80,7 +80,7 @@ export const LOG_SENSE = cdb({
   servedWhenNotReady: 'none',
   op: Op.LOG_SENSE, name: 'LOG SENSE', size: 10, dir: Dir.IN, types: DT.ALL,
   usage: [Op.LOG_SENSE, 0x00, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, CONTROL],
-  fields: { ppc: bit(1, 1), sp: bit(1, 0), pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), parameterPointer: be16(5), allocationLength: be16(7) },
+  fields: { pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), parameterPointer: be16(5), allocationLength: be16(7) },
   xfer: f => f.allocationLength,
   resv: ResvClass.ALLOWED,
   timeouts: [1, 10],
@@ -92,7 +92,7 @@ export const LOG_SELECT = cdb({
   servedWhenNotReady: 'none',
   op: Op.LOG_SELECT, name: 'LOG SELECT', size: 10, dir: Dir.OUT, types: DT.ALL,
   usage: [Op.LOG_SELECT, 0x02, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
-  fields: { pcr: bit(1, 1), sp: bit(1, 0), pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), parameterListLength: be16(7) },
+  fields: { pcr: bit(1, 1), pc: bits(2, 6, 2), pageCode: bits(2, 0, 6), subpageCode: u8(3), parameterListLength: be16(7) },
   xfer: f => f.parameterListLength,
   resv: ResvClass.CONFLICTS,
   timeouts: [1, 10],

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { CdbTable, cdbLengthForOpcode } from '../../../../src/engine/cdb/registry';
 import { CORE_ROWS } from '../../../../src/engine/cdb/defs/core';
 import { CdbDef } from '../../../../src/engine/cdb/dsl';
+import { DISK } from '../../../../src/engine/devices/disk';
 import { buildSense, SenseFormat } from '../../../../src/engine/sense';
 import { Status } from '../../../../src/engine/spec/status';
 
@@ -51,5 +52,25 @@ describe('CDB table decoding (SPC-4 4.2, 4.5.2.4.2)', () => {
 
   it('group codes give CDB lengths', () => {
     expect([0x00, 0x28, 0x5a, 0x88, 0xa8, 0xc0].map(cdbLengthForOpcode)).to.deep.equal([6, 10, 10, 16, 12, 0]);
+  });
+});
+
+describe('CDB rows state where their fields are (SPC-4 6.35.3 usage data)', () => {
+  it('every field of every disk row lies in bits the row\'s usage data says the device server examines', () => {
+    for (const def of DISK.table.all()) {
+      for (const [name, field] of Object.entries(def.fields)) {
+        const mask = field.bit === undefined ? 0xff : 1 << field.bit;
+        expect(def.usage[field.byte] & mask, `${def.name} ${name} at byte ${field.byte}`).to.not.equal(0);
+      }
+    }
+  });
+
+  it('READ(6) and WRITE(6) TRANSFER LENGTH 0 decodes as 256 blocks; other lengths as they are', () => {
+    for (const op of [0x08, 0x0a]) {
+      const def = DISK.table.lookup(op)!;
+      expect(def.decode(Uint8Array.from([op, 0, 0, 0, 0, 0]))).to.include({ blocks: 256 });
+      expect(def.decode(Uint8Array.from([op, 0, 0, 0, 7, 0]))).to.include({ blocks: 7 });
+      expect(def.xferBytes(def.decode(Uint8Array.from([op, 0, 0, 0, 0, 0])), 512)).to.equal(256 * 512);
+    }
   });
 });
