@@ -1,7 +1,6 @@
 import { SENSE } from './spec/asc';
-import { Op } from './spec/opcodes';
 import { Status } from './spec/status';
-import { CdbDef, Decoded, Dir, FieldMap, ResvClass } from './cdb/dsl';
+import { CdbDef, Decoded, Dir, FieldMap, ReadyClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
 import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
@@ -10,7 +9,7 @@ import { Exec, ExecContext } from './types';
 import { nowNs } from './log-pages';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
-import { prConflict } from './pr';
+import { reservationConflict } from './reserve';
 import type { ItNexus } from './nexus';
 import type { Mapping } from './lun-map';
 
@@ -20,9 +19,6 @@ import type { Mapping } from './lun-map';
  * unit attention → reservations → write protection / readiness → task attribute → execute →
  * completion (sense bytes, Data-In trimming, residuals).
  */
-
-/** SBC-4 4.11.2: what a unit still answers while a sanitize operation is in progress. */
-const SERVED_WHILE_SANITIZING: ReadonlySet<number> = new Set([Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE]);
 
 export type Logger = { error(obj: object, msg: string): void };
 
@@ -71,21 +67,21 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     if (ua) { finish(mapping, req, check(ua), done, xfer, def.dir); return; }
   }
   // 5. reservations
-  if ((def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey))
-    || prConflict(lu.pr, lu.reservation.holder !== undefined, itKey, def)) {
+  if (reservationConflict(lu.reservation, lu.pr, itKey, def.resv)) {
     finish(mapping, req, RESERVATION_CONFLICT, done, xfer, def.dir);
     return;
   }
-  // 6. readiness and write protection
-  if (lu.sanitizing && !SERVED_WHILE_SANITIZING.has(def.op)) {
+  // 6. readiness (the row's class: SPC-4 5.11, SBC-4 4.19, 4.11.2) and write protection
+  const ready = def.ready ?? ReadyClass.MEDIUM;
+  if (lu.sanitizing && ready < ReadyClass.SANITIZING) {
     finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS), done, xfer, def.dir);
     return;
   }
-  if (!lu.mediumPresent && def.servedWhenNotReady !== 'none') {
+  if (!lu.mediumPresent && ready < ReadyClass.NO_MEDIUM) {
     finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
     return;
   }
-  if (lu.stopped && def.servedWhenNotReady === undefined) {
+  if (lu.stopped && ready < ReadyClass.STOPPED) {
     finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;
   }
@@ -205,12 +201,10 @@ class Command implements Task, ExecContext {
   }
 }
 
-const READS: ReadonlySet<number> = new Set([Op.READ_6, Op.READ_10, Op.READ_12, Op.READ_16]);
-
-/** SPC-4 table 375: READ(n) count as reads; WRITE(n), WRITE AND VERIFY(n) and UNMAP as writes. */
+/** SPC-4 table 375: rows that count as reads (READ(n)) and the Data-Out rows that write the medium. */
 function record(def: CdbDef, f: Decoded<FieldMap>, xfer: number, lu: LogicalUnit, elapsedNs: number): void {
   const fua = (f as { fua?: boolean }).fua === true;
-  if (READS.has(def.op)) lu.statistics.recordRead(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
+  if (def.countsAsRead) lu.statistics.recordRead(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
   else if (def.writes && def.dir === Dir.OUT) lu.statistics.recordWrite(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
 }
 

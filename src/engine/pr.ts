@@ -1,6 +1,5 @@
 import { SENSE, SenseCondition } from './spec/asc';
-import { Op, PrInSa, PrOutSa } from './spec/opcodes';
-import { CdbDef, ResvClass } from './cdb/dsl';
+import { PrInSa, PrOutSa } from './spec/opcodes';
 import { check, good, GOOD, invalidCdbField, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 
 /**
@@ -421,24 +420,6 @@ export function iscsiTransportId(initiatorPort: string): Buffer {
   b.writeUInt16BE(addl, 2);
   name.copy(b, 4);
   return b;
-}
-
-const PR_COMMANDS: ReadonlySet<number> = new Set([Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT]);
-const SPC2_COMMANDS: ReadonlySet<number> = new Set([Op.RESERVE_6, Op.RESERVE_10, Op.RELEASE_6, Op.RELEASE_10]);
-
-/**
- * The persistent-reservation half of the pipeline's reservation step:
- *  - SPC-2 5.5.1: while a RESERVE(6)/(10) is in effect every PERSISTENT RESERVE command conflicts,
- *    whoever sends it; while any I_T nexus is registered, RESERVE and RELEASE conflict (CRH 0).
- *  - SPC-4 5.13 table 66 / SBC-4 table 13: otherwise a row's class decides: ALLOWED never
- *    conflicts, READ is a read, CONFLICTS a write; TEST UNIT READY passes every reservation
- *    (ALLOW COMMANDS 001b).
- */
-export function prConflict(pr: PersistentReservations, spc2Held: boolean, itKey: string, def: CdbDef): boolean {
-  if (PR_COMMANDS.has(def.op)) return spc2Held;
-  if (SPC2_COMMANDS.has(def.op)) return pr.hasRegistrations;
-  if (def.resv === ResvClass.ALLOWED || def.op === Op.TEST_UNIT_READY) return false;
-  return pr.conflicts(itKey, def.resv === ResvClass.READ ? 'read' : 'write');
 }
 
 /** PERSISTENT RESERVE IN data, whatever the service action (the pipeline trims it). */

@@ -19,14 +19,45 @@ export const DT = {
   ALL: 0xffffffff,
 } as const;
 
-/** How SPC-2 RESERVE/RELEASE and SPC-4 persistent reservations gate a command from a non-holder. */
+/**
+ * How reservations gate a command from an I_T nexus (SPC-2 5.5.1 for RESERVE/RELEASE, SPC-4 5.13
+ * table 66 and SBC-4's persistent reservations table). Each class says both what an SPC-2
+ * reservation held by another I_T nexus does and what a persistent reservation does; reserve.ts
+ * `reservationConflict` is the one place that reads them.
+ */
 export enum ResvClass {
-  /** Always allowed (INQUIRY, REPORT LUNS, REQUEST SENSE, RELEASE, ...). */
+  /** Never conflicts (INQUIRY, REPORT LUNS, REQUEST SENSE, READ CAPACITY, LOG SENSE, ...). */
   ALLOWED = 0,
-  /** Conflicts with any reservation held by another I_T nexus. */
+  /** Conflicts with another nexus's RESERVE; a write under persistent reservations. */
   CONFLICTS = 1,
-  /** Reads: allowed under WRITE EXCLUSIVE persistent reservations, conflict under EXCLUSIVE ACCESS. */
+  /** Conflicts with another nexus's RESERVE; a read under persistent reservations (allowed under Write Exclusive). */
   READ = 2,
+  /** TEST UNIT READY: conflicts with another nexus's RESERVE, passes every persistent reservation (ALLOW COMMANDS 001b). */
+  SPC2_ONLY = 3,
+  /**
+   * PERSISTENT RESERVE IN/OUT: SPC-2 5.5.1, they conflict while any RESERVE(6)/(10) is in effect,
+   * whoever holds it; persistent reservations never block them (the PR state decides each one).
+   */
+  PERSISTENT_RESERVE = 4,
+  /** RESERVE(6)/(10): conflicts with another nexus's RESERVE, and while any I_T nexus is registered (CRH 0). */
+  RESERVE = 5,
+  /** RELEASE(6)/(10): passes any RESERVE (releasing another's is a no-op); conflicts while any I_T nexus is registered. */
+  RELEASE = 6,
+}
+
+/**
+ * The readiness a command needs (SPC-4 5.11, SBC-4 4.19 and 4.11.2). Ordered: a class is served
+ * in every state that the classes below it are.
+ */
+export enum ReadyClass {
+  /** Needs a ready medium (the default): the medium and data commands. */
+  MEDIUM = 0,
+  /** Served while the unit is stopped but needs a medium (READ CAPACITY). */
+  STOPPED = 1,
+  /** Served with no medium and while stopped: inventory, mode, log, reservations, medium control. */
+  NO_MEDIUM = 2,
+  /** SBC-4 4.11.2: also served while a sanitize operation is in progress. */
+  SANITIZING = 3,
 }
 
 /**
@@ -105,14 +136,12 @@ export interface CdbSpec<F extends FieldMap> {
   /** Commands that a target runs ahead of the queue whatever their attribute (SCST's implicit HQ). */
   implicitHeadOfQueue?: boolean;
   resv: ResvClass;
-  /**
-   * Readiness the command needs (SPC-4 5.11 / SBC-4 4.19): `'none'` is served while the unit is
-   * stopped or has no medium (inventory, mode, log, reservations, medium control); `'stopped'` is
-   * served while stopped but needs a medium (READ CAPACITY); absent = needs a ready medium.
-   */
-  servedWhenNotReady?: 'none' | 'stopped';
+  /** Readiness the command needs; absent = ReadyClass.MEDIUM. */
+  ready?: ReadyClass;
   /** Modifies the medium: refused with WRITE PROTECTED on read-only mappings and devices. */
   writes?: boolean;
+  /** Reads the medium for the initiator: counted as a read command in the statistics log page (SPC-4 table 375). */
+  countsAsRead?: boolean;
   /** Nominal and recommended command timeouts in seconds (RSOC with RCTD). */
   timeouts?: readonly [number, number];
 }

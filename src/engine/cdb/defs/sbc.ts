@@ -1,5 +1,5 @@
 import { Op, SaIn16, SanitizeSa } from '../../spec/opcodes';
-import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ResvClass, u8, u8Zero256 } from '../dsl';
+import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ReadyClass, ResvClass, u8, u8Zero256 } from '../dsl';
 
 /**
  * SBC-4 command rows for direct-access block devices. Usage masks list the bits the device server
@@ -34,7 +34,7 @@ const LONG_TIMEOUTS = [60, 300] as const;
 // SBC-4 the LOGICAL BLOCK ADDRESS (bytes 2..5) and PMI (byte 8 bit 0) are obsolete; they are
 // accepted and ignored so that older initiators that still fill them keep working.
 export const READ_CAPACITY_10 = cdb({
-  servedWhenNotReady: 'stopped',
+  ready: ReadyClass.STOPPED,
   op: Op.READ_CAPACITY_10, name: 'READ CAPACITY(10)', size: 10, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_CAPACITY_10, 0x00, ...FF4, 0x00, 0x00, 0x01, CONTROL],
   fields: {},
@@ -43,7 +43,7 @@ export const READ_CAPACITY_10 = cdb({
 
 // SBC-4 SERVICE ACTION IN(16) / READ CAPACITY(16).
 export const READ_CAPACITY_16 = cdb({
-  servedWhenNotReady: 'stopped',
+  ready: ReadyClass.STOPPED,
   op: Op.SERVICE_ACTION_IN_16, sa: SaIn16.READ_CAPACITY_16, name: 'READ CAPACITY(16)', size: 16, dir: Dir.IN,
   types: DT.DISK,
   usage: [Op.SERVICE_ACTION_IN_16, 0x1f, ...FF8, ...FF4, 0x01, CONTROL],
@@ -55,6 +55,7 @@ export const READ_CAPACITY_16 = cdb({
 
 // SBC-4 READ(6). TRANSFER LENGTH 0 means 256 blocks.
 export const READ_6 = cdb({
+  countsAsRead: true,
   op: Op.READ_6, name: 'READ(6)', size: 6, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
   fields: { lba: lba21(), blocks: u8Zero256(4) },
@@ -62,6 +63,7 @@ export const READ_6 = cdb({
 });
 
 export const READ_10 = cdb({
+  countsAsRead: true,
   op: Op.READ_10, name: 'READ(10)', size: 10, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_10, DPO_FUA, ...FF4, GROUP, 0xff, 0xff, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be16(7) },
@@ -69,6 +71,7 @@ export const READ_10 = cdb({
 });
 
 export const READ_12 = cdb({
+  countsAsRead: true,
   op: Op.READ_12, name: 'READ(12)', size: 12, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_12, DPO_FUA, ...FF4, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be32(6) },
@@ -76,6 +79,7 @@ export const READ_12 = cdb({
 });
 
 export const READ_16 = cdb({
+  countsAsRead: true,
   op: Op.READ_16, name: 'READ(16)', size: 16, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
@@ -276,7 +280,7 @@ export const GET_LBA_STATUS = cdb({
 // SBC-4 START STOP UNIT. Byte 3 POWER CONDITION MODIFIER, byte 4 POWER CONDITION (7..4),
 // NO_FLUSH (2), LOEJ (1), START (0).
 export const START_STOP_UNIT = cdb({
-  servedWhenNotReady: 'none',
+  ready: ReadyClass.NO_MEDIUM,
   op: Op.START_STOP_UNIT, name: 'START STOP UNIT', size: 6, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.START_STOP_UNIT, 0x01, 0x00, 0x0f, 0xf7, CONTROL],
   fields: {
@@ -288,7 +292,7 @@ export const START_STOP_UNIT = cdb({
 
 // SBC-4 PREVENT ALLOW MEDIUM REMOVAL; PREVENT 10b/11b are obsolete for disks.
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
-  servedWhenNotReady: 'none',
+  ready: ReadyClass.NO_MEDIUM,
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE,
   types: DT.DISK,
   usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],
