@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import { SenseCondition } from './spec/asc';
 import { PeripheralType } from './spec/status';
-import { Backstore, DeviceType, LuIdentity, LuView, ModeParams } from './types';
+import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView } from './types';
 import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
 import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
-import { LuStatistics } from './log-pages';
-import type { CopyManagerHost, CopyTargetLookup } from './xcopy';
+import { LuStatistics } from './lu-statistics';
+import { ModePages } from './mode-page-store';
 
 /**
  * A logical unit: one exported device with its task set, unit attentions, reservation and mode
  * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
  */
-export class LogicalUnit implements LuView, CopyManagerHost {
+export class LogicalUnit implements LuView {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
@@ -42,7 +42,7 @@ export class LogicalUnit implements LuView, CopyManagerHost {
     readonly config: DeviceConfig,
     readonly backstore: Backstore,
     readonly device: DeviceType,
-    readonly modes: ModeParams,
+    readonly modes: ModePages,
     prOptions: PrOptions = {},
   ) {
     this.pr = new PersistentReservations(prOptions);

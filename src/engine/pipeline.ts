@@ -5,13 +5,12 @@ import type { LogicalUnit } from './logical-unit';
 import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
-import { Exec, ExecContext } from './types';
-import { nowNs } from './log-pages';
+import { Exec, ExecContext, NexusView } from './types';
+import { nowNs } from './lu-statistics';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
 import { reservationConflict } from './reserve';
-import type { ItNexus } from './nexus';
-import type { Mapping } from './lun-map';
+import type { LunMap, Mapping } from './lun-map';
 
 /**
  * The one pipeline every command walks, in a fixed order (STYLE.md example 5):
@@ -22,7 +21,10 @@ import type { Mapping } from './lun-map';
 
 export type Logger = { error(obj: object, msg: string): void };
 
-export function runPipeline(nexus: ItNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
+/** The I_T nexus a command comes in on, with the LUN map its initiator sees. */
+export interface PipelineNexus extends NexusView { readonly map: LunMap }
+
+export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
   // 1. LUN lookup and masking
   const mapping = nexus.map.entries.get(req.lun);
   if (!mapping) {
@@ -119,7 +121,7 @@ class Command implements Task, ExecContext {
   readonly started = nowNs();
 
   constructor(
-    readonly nexus: ItNexus,
+    readonly nexus: NexusView,
     private readonly req: CommandRequest,
     private readonly done: CompletionCallback,
     private readonly log: Logger | undefined,

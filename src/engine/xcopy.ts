@@ -15,19 +15,13 @@ import { Binding, ExecContext, LuView, NexusView, bind } from './types';
  * exclusive one on the destination, and never crosses the transport.
  *
  * Copy targets: the unit that received the command always matches its own NAA designator; other
- * units are found through `CopyManagerHost.copyTargets`, which Engine.addDevice sets to a lookup
+ * units are found through the unit's `copyTargets` (LuView), which Engine.addDevice sets to a lookup
  * over the units of that Engine (units homed on another engine thread are not reachable and get
  * COPY ABORTED, UNREACHABLE COPY TARGET).
  *
  * Copy status is kept per copy manager (unit), per I_T nexus and LIST IDENTIFIER, for commands
  * whose LIST ID USAGE is 00b (SPC-4 table 127), until RECEIVE COPY RESULTS reports it complete.
  */
-
-/** Resolve an NAA designator (the 16 bytes after the designation descriptor header) to a unit. */
-export type CopyTargetLookup = (naa: Uint8Array) => LuView | undefined;
-
-/** What a logical unit offers its copy manager: the units it can copy to and from. */
-export interface CopyManagerHost { copyTargets?: CopyTargetLookup }
 
 /**
  * The limits RECEIVE COPY RESULTS (OPERATING PARAMETERS) reports; the parameter list checks
@@ -242,7 +236,7 @@ function resolveTarget(ctx: ExecContext, t: TargetDescriptor): LuView | Outcome 
   // SPC-4 6.4.5: a CSCD the copy manager cannot address is COPY ABORTED, UNREACHABLE COPY TARGET.
   if (!isNaa) return check(SENSE.UNREACHABLE_COPY_TARGET);
   const own = ctx.lu.identity.naa;
-  const lu = own.equals(t.designator) ? ctx.lu : (ctx.lu as LuView & CopyManagerHost).copyTargets?.(t.designator);
+  const lu = own.equals(t.designator) ? ctx.lu : ctx.lu.copyTargets?.(t.designator);
   if (!lu) return check(SENSE.UNREACHABLE_COPY_TARGET);
   if (lu.type !== PeripheralType.DISK) return check(SENSE.INCORRECT_COPY_TARGET_DEVICE_TYPE);
   // DISK BLOCK LENGTH must describe the copy target; zero is not a block length.

@@ -4,7 +4,9 @@ import { sbcBindings, sbcThickBindings } from '../sbc';
 import { spcBindings } from '../spc';
 import { xcopyBindings } from '../xcopy';
 import { PeripheralType } from '../spec/status';
-import { DeviceType, deviceType } from '../types';
+import { Backstore, DeviceType, deviceType } from '../types';
+import { deviceTypes } from '../device-registry';
+import { ModePages } from '../mode-page-store';
 
 /**
  * The direct-access block device (SBC-4 disk): SPC-4 primary commands, the engine core's rows and
@@ -28,3 +30,13 @@ export function diskDeviceType(thin: boolean, removable = false): DeviceType {
   if (removable) return thin ? DISK_REMOVABLE : DISK_THICK_REMOVABLE;
   return thin ? DISK : DISK_THICK;
 }
+
+/** SBC-4 disks register themselves: the engine core finds them by name only. */
+deviceTypes.register({
+  name: 'disk',
+  peripheralType: PeripheralType.DISK,
+  table: DISK.table,
+  forUnit: cfg => diskDeviceType(cfg.thin, cfg.removable === true),
+  // SBC-4 caching page: WCE follows the store's cache mode; RCD is set where reads bypass a cache (O_DIRECT).
+  modePages: (store: Backstore) => new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }),
+});

@@ -3,9 +3,11 @@ import { Outcome } from '../../../../src/engine/result';
 import { buildSense, SenseFormat } from '../../../../src/engine/sense';
 import { SenseCondition } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
-import { ModePages, spcBindings } from '../../../../src/engine/spc';
-import { LuStatistics } from '../../../../src/engine/log-pages';
+import { spcBindings } from '../../../../src/engine/spc';
+import { ModePages } from '../../../../src/engine/mode-page-store';
+import { LuStatistics } from '../../../../src/engine/lu-statistics';
 import { Backstore, ExecContext, LuView, NexusView } from '../../../../src/engine/types';
+import { unitState } from '../sbc/fixture';
 import { DeviceConfig } from '../../../../src/engine/topology';
 
 /** A logical unit for the SPC handlers: plain data, with the UAs it raises recorded. */
@@ -65,6 +67,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     raiseUa(cond, exceptNexus) { raised.push({ cond, exceptNexus }); },
     raised,
     statistics: o.statistics ? new LuStatistics() : undefined,
+    ...unitState(),
   };
 }
 
@@ -73,6 +76,7 @@ export function makeNexus(id = 7): NexusView {
     id,
     initiatorName: 'iqn.2026-11.example:host1',
     initiatorPort: 'iqn.2026-11.example:host1,i,0x23d000000001',
+    itKey: 'iqn.2026-11.example:host1,i,0x23d000000001|iqn.2026-11.io.nexus:t1,t,0x0001',
     targetName: 'iqn.2026-11.io.nexus:t1',
     targetPort: 'iqn.2026-11.io.nexus:t1,t,0x0001',
     relativeTargetPortId: 3,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ModePages } from '../../../../src/engine/spc';
+import { ModePages } from '../../../../src/engine/mode-page-store';
 import { SENSE } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { dataOf, makeLu, run, senseOf } from './fixtures';
