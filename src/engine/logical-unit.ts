@@ -54,7 +54,21 @@ export class LogicalUnit implements LuView {
 
   get name(): string { return this.config.name; }
   get blockSize(): number { return this.config.blockSize; }
-  get blocks(): bigint { return this.backstore.sizeBytes / BigInt(this.config.blockSize); }
+  get blocks(): bigint { this.capacityNow(); return this.blocksBig; }
+  get capacityBlocks(): number { this.capacityNow(); return this.blocksNumber; }
+
+  /** The capacity last computed, redone only when the store's size changed (run-time resize). */
+  private sizeSeen = -1n;
+  private blocksBig = 0n;
+  private blocksNumber = 0;
+
+  private capacityNow(): void {
+    const size = this.backstore.sizeBytes;
+    if (size === this.sizeSeen) return;
+    this.sizeSeen = size;
+    this.blocksBig = size / BigInt(this.config.blockSize);
+    this.blocksNumber = Number(this.blocksBig);
+  }
   get physicalExponent(): number {
     // Default: 4096-byte physical blocks under 512-byte logical ones (512e), like the drives and
     // page-cache pages behind them, so initiators align their I/O to 4 KiB.

@@ -1,11 +1,12 @@
 import { SENSE } from './spec/asc';
-import { Status } from './spec/status';
+import { Status, TaskAttr } from './spec/status';
 import { CdbDef, Decoded, Dir, FieldMap, ReadyClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
 import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
 import { Exec, ExecContext, NexusView } from './types';
+import { isOutcome } from './cdb/registry';
 import { nowNs } from './lu-statistics';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
@@ -33,11 +34,13 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   }
   const lu = mapping.lu;
   // 2. decode against the device type's table (reserved bits, service actions)
-  const dec = lu.table.decode(req.cdb);
-  if (!dec.ok) { finish(mapping, req, dec.outcome, done, -1); return; }
-  const { def, f } = dec;
+  const def = lu.table.rowOf(req.cdb);
+  if (isOutcome(def)) { finish(mapping, req, def, done, -1); return; }
+  // The task: its decoded fields, transfer length and read-only state, made once here and used
+  // by every later step, the task set and the handler.
+  const cmd = new Command(nexus, req, done, log, mapping, def, def.decode(req.cdb));
   // 3. transfer length from the CDB vs the initiator's expected length
-  const xfer = def.xferBytes(f, lu.blockSize);
+  const xfer = cmd.xferBytes;
   let dataOut: Uint8Array | undefined;
   // A Data-Out length the command cannot run with is reported after the unit attention,
   // reservation and write-protection checks (step 6): a write to a write-protected unit is
@@ -87,18 +90,17 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
     finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;
   }
-  const readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
-  if (def.writes && readOnly) {
+  if (def.writes && cmd.readOnly) {
     // SPC-4 7.5.8: a write refused because of the control page's SWP says so.
     const why = lu.modes.softwareWriteProtect && !mapping.readOnly ? SENSE.LUN_SOFTWARE_WRITE_PROTECTED : SENSE.WRITE_PROTECTED;
     finish(mapping, req, check(why), done, xfer, def.dir);
     return;
   }
   if (lengthRefusal) { finish(mapping, req, lengthRefusal, done, xfer, Dir.OUT); return; }
-  const exec = lu.device.exec.get(def)!;
+  cmd.dataOut = dataOut;
+  cmd.later = later;
   // 7. task attribute: the task set decides when it runs
-  const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
-  const cmd = new Command(nexus, req, done, log, mapping, lu, def, f, xfer, readOnly, dataOut, later, attr, exec);
+  cmd.started = nowNs();
   if (lu.tasks.size === 0) lu.statistics.busyAt(cmd.started);
   lu.tasks.enqueue(cmd);
 }
@@ -118,7 +120,19 @@ class Command implements Task, ExecContext {
   aborted = false;
   settled?: Array<() => void>;
   /** When the command entered the task set (nowNs()), for page 19h's processing time. */
-  readonly started = nowNs();
+  started = 0;
+  readonly lu: LogicalUnit;
+  /** Transfer length in bytes from the CDB (the row's xfer of its decoded fields). */
+  readonly xferBytes: number;
+  /** The mapping, the device, its store or the control page's SWP makes the unit read-only. */
+  readonly readOnly: boolean;
+  /** SAM-5 8.6: the row may make the command HEAD OF QUEUE whatever the initiator asked. */
+  readonly attr: number;
+  private readonly exec: Exec;
+  /** Data-Out as the handler gets it (set by the pipeline's transfer-length step). */
+  dataOut: Uint8Array | undefined = undefined;
+  /** Data-Out still in transfer: the command runs once it has arrived. */
+  later: CommandRequest['dataOutLater'] = undefined;
 
   constructor(
     readonly nexus: NexusView,
@@ -126,22 +140,20 @@ class Command implements Task, ExecContext {
     private readonly done: CompletionCallback,
     private readonly log: Logger | undefined,
     private readonly mapping: Mapping,
-    readonly lu: LogicalUnit,
     readonly def: CdbDef,
     readonly f: Decoded<FieldMap>,
-    readonly xferBytes: number,
-    readonly readOnly: boolean,
-    public dataOut: Uint8Array | undefined,
-    /** Data-Out still in transfer: the command runs once it has arrived. */
-    private readonly later: CommandRequest['dataOutLater'],
-    readonly attr: number,
-    private readonly exec: Exec,
   ) {
+    const lu = mapping.lu;
     this.nexusId = nexus.id;
     this.itKey = nexus.itKey;
     this.tag = req.tag;
     this.lun = req.lun;
     this.cdb = req.cdb;
+    this.lu = lu;
+    this.xferBytes = def.xferBytes(f, lu.blockSize);
+    this.readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
+    this.attr = def.implicitHeadOfQueue ? TaskAttr.HEAD_OF_QUEUE : req.attr;
+    this.exec = lu.device.exec.get(def)!;
   }
 
   /** Called once when the task set enables the task. */

@@ -60,9 +60,9 @@ async function io(fn: (phase: (p: IoDirection) => void) => Promise<Outcome>): Pr
  * Range and length checks shared by every data command; `undefined` means go ahead. A length
  * refused is reported at the row's `blocks` field (TRANSFER LENGTH, VERIFICATION LENGTH).
  */
-function checkTransfer(ctx: ExecContext<unknown>, lba: bigint, blocks: number, boundByMaxTransfer = true): Outcome | undefined {
+function checkTransfer(ctx: ExecContext<unknown>, lba: number | bigint, blocks: number, boundByMaxTransfer = true): Outcome | undefined {
   const lu = ctx.lu;
-  const oob = checkLbaRange(lu, lba, BigInt(blocks));
+  const oob = checkLbaRange(lu, lba, blocks);
   if (oob) return oob;
   // SBC-4 READ/WRITE: a TRANSFER LENGTH above the block limits page's MAXIMUM TRANSFER LENGTH is
   // INVALID FIELD IN CDB.
@@ -79,7 +79,8 @@ function checkTransfer(ctx: ExecContext<unknown>, lba: bigint, blocks: number, b
  */
 export const execRead: Exec<RwFields> = ctx => {
   const { lu } = ctx;
-  const lba = BigInt(ctx.f.lba);
+  // A number while below 2^53 (lba64): the synchronous path below makes no BigInt.
+  const lba = ctx.f.lba;
   const n = ctx.f.blocks;
   const bad = checkTransfer(ctx, lba, n);
   if (bad) return bad;
@@ -88,7 +89,7 @@ export const execRead: Exec<RwFields> = ctx => {
   const off = byteOffset(lu, lba);
   // Synchronous completion when the store can answer now and no conflicting lock is queued.
   const sync = syncIoOf(lu.backstore);
-  if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), false)) {
+  if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, n, false)) {
     const lent = sync.lendNow?.(off, len);
     if (lent) return good(lent);
     // Not zero-filled: the store overwrites every byte, or the async path below does.
@@ -100,9 +101,9 @@ export const execRead: Exec<RwFields> = ctx => {
 };
 
 /** On failure the lease is dropped, not given back: the buffer is simply collected. */
-function readLocked(lu: LuView, lba: bigint, n: number, off: number, buf: Lease): Promise<Outcome> {
+function readLocked(lu: LuView, lba: number | bigint, n: number, off: number, buf: Lease): Promise<Outcome> {
   return io(async () => {
-    await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(off, buf.data));
+    await withRangeLock(lu, BigInt(lba), BigInt(n), false, () => lu.backstore.read(off, buf.data));
     return goodLeased(buf.data, buf.release);
   });
 }
@@ -112,7 +113,7 @@ function readLocked(lu: LuView, lba: bigint, n: number, off: number, buf: Lease)
 /** WRITE(6/10/12/16). FUA (SBC-4 WRITE): the data is on stable storage before GOOD. */
 export const execWrite: Exec<RwFields> = ctx => {
   const { lu } = ctx;
-  const lba = BigInt(ctx.f.lba);
+  const lba = ctx.f.lba;
   const n = ctx.f.blocks;
   const bad = checkTransfer(ctx, lba, n);
   if (bad) return bad;
@@ -123,10 +124,10 @@ export const execWrite: Exec<RwFields> = ctx => {
   // Synchronous completion when the store can take it now (write-through and FUA included:
   // the store says no when it would have to wait) and no overlapping lock is queued.
   const len = n * lu.blockSize;
-  if (data.length === len && sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), true)
+  if (data.length === len && sync && !rangeLockFor(lu.backstore).wouldBlock(lba, n, true)
     && sync.writeNow(byteOffset(lu, lba), data, fua)) return GOOD;
   const off = byteOffset(lu, lba);
-  return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+  return io(phase => withRangeLock(lu, BigInt(lba), BigInt(n), true, async () => {
     const whole = await wholeBlocks(lu, off, data, len);
     phase('write');
     await lu.backstore.write(off, whole, fua);

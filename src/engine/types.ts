@@ -80,6 +80,11 @@ export interface LuView {
   readonly blockSize: number;
   /** Capacity in logical blocks. */
   readonly blocks: bigint;
+  /**
+   * The same as a number: exact for every device below 2^53 blocks, which the command path
+   * compares number LBAs with (sbc-io.ts checkLbaRange) rather than making BigInts.
+   */
+  readonly capacityBlocks: number;
   /** log2(physical / logical block size): 3 for 4096-physical over 512-logical. */
   readonly physicalExponent: number;
   /** The unit's mode pages (current values; MODE SENSE / MODE SELECT). */

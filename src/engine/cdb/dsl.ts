@@ -82,6 +82,18 @@ const readBe32 = (c: Uint8Array, byte: number): number =>
 export const be32 = (byte: number): Field<number> => ({ read: c => readBe32(c, byte), byte });
 export const be64 = (byte: number): Field<bigint> =>
   ({ read: c => (BigInt(readBe32(c, byte)) << 32n) | BigInt(readBe32(c, byte + 4)), byte });
+/**
+ * A 64-bit LBA (SBC-4 READ(16) etc.) as a number while it is below 2^53 (every LBA of a device
+ * smaller than 2^53 blocks), as a bigint only above: the hot path allocates no BigInt for it.
+ */
+export const lba64 = (byte: number): Field<number | bigint> => ({
+  read: c => {
+    const hi = readBe32(c, byte);
+    const lo = readBe32(c, byte + 4);
+    return hi < 0x200000 ? hi * 0x100000000 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+  },
+  byte,
+});
 /** READ(6)/WRITE(6): 21-bit LBA in bytes 1..3. */
 export const lba21 = (): Field<number> => ({ read: c => ((c[1] & 0x1f) << 16) | (c[2] << 8) | c[3], byte: 1, bit: 4 });
 

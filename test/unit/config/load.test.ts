@@ -174,7 +174,7 @@ describe('config/load: each error with its JSON path', () => {
   });
   it('a deviceType no personality registered', () => {
     const d = demo(); d.devices[0].deviceType = 'tape';
-    expectOnly(d, '/devices/0/deviceType', 'unknown device type "tape" (one of: disk)');
+    expectOnly(d, '/devices/0/deviceType', 'unknown device type "tape" (one of: disk');
   });
   it('duplicate device names', () => {
     const d = demo(); d.devices[1].name = 'disk0';

@@ -1,5 +1,5 @@
 import { Op, SaIn16, SanitizeSa } from '../../spec/opcodes';
-import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ReadyClass, ResvClass, u8, u8Zero256 } from '../dsl';
+import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, lba64, ReadyClass, ResvClass, u8, u8Zero256 } from '../dsl';
 
 /**
  * SBC-4 command rows for direct-access block devices. Usage masks list the bits the device server
@@ -82,7 +82,7 @@ export const READ_16 = cdb({
   countsAsRead: true,
   op: Op.READ_16, name: 'READ(16)', size: 16, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
@@ -116,7 +116,7 @@ export const WRITE_16 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_16, name: 'WRITE(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -157,7 +157,7 @@ export const WRITE_AND_VERIFY_16 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_AND_VERIFY_16, name: 'WRITE AND VERIFY(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_AND_VERIFY_16, DPO_BYTCHK, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: lba64(2), blocks: be32(10) },
   xfer: writeVerifyXfer, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -178,7 +178,7 @@ export const VERIFY_12 = cdb({
 export const VERIFY_16 = cdb({
   op: Op.VERIFY_16, name: 'VERIFY(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.VERIFY_16, DPO_BYTCHK, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: lba64(2), blocks: be32(10) },
   xfer: verifyXfer, resv: ResvClass.READ, timeouts: LONG_TIMEOUTS,
 });
 
@@ -188,7 +188,7 @@ export const VERIFY_16 = cdb({
 export const COMPARE_AND_WRITE = cdb({
   op: Op.COMPARE_AND_WRITE, name: 'COMPARE AND WRITE', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.COMPARE_AND_WRITE, DPO_FUA, ...FF8, 0x00, 0x00, 0x00, 0xff, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: u8(13) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: u8(13) },
   xfer: (f, bs) => 2 * f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
   // The verify and write halves are split at NUMBER OF LOGICAL BLOCKS (byte 13): Data-Out of any
   // other size cannot be split, so it is refused rather than trimmed.
@@ -199,7 +199,7 @@ export const COMPARE_AND_WRITE = cdb({
 export const ORWRITE_16 = cdb({
   op: Op.ORWRITE_16, name: 'ORWRITE(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.ORWRITE_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -216,7 +216,7 @@ export const PRE_FETCH_10 = cdb({
 export const PRE_FETCH_16 = cdb({
   op: Op.PRE_FETCH_16, name: 'PRE-FETCH(16)', size: 16, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.PRE_FETCH_16, 0x02, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { immed: bit(1, 1), lba: be64(2), blocks: be32(10) },
+  fields: { immed: bit(1, 1), lba: lba64(2), blocks: be32(10) },
   resv: ResvClass.READ, timeouts: LONG_TIMEOUTS,
 });
 
@@ -232,7 +232,7 @@ export const SYNCHRONIZE_CACHE_10 = cdb({
 export const SYNCHRONIZE_CACHE_16 = cdb({
   op: Op.SYNCHRONIZE_CACHE_16, name: 'SYNCHRONIZE CACHE(16)', size: 16, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.SYNCHRONIZE_CACHE_16, 0x06, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { immed: bit(1, 1), lba: be64(2), blocks: be32(10) },
+  fields: { immed: bit(1, 1), lba: lba64(2), blocks: be32(10) },
   resv: ResvClass.CONFLICTS, timeouts: LONG_TIMEOUTS,
 });
 
@@ -252,7 +252,7 @@ export const WRITE_SAME_10 = cdb({
 export const WRITE_SAME_16 = cdb({
   op: Op.WRITE_SAME_16, name: 'WRITE SAME(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_SAME_16, 0x09, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { unmap: bit(1, 3), ndob: bit(1, 0), lba: be64(2), blocks: be32(10) },
+  fields: { unmap: bit(1, 3), ndob: bit(1, 0), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => (f.ndob ? 0 : bs), resv: ResvClass.CONFLICTS, writes: true, timeouts: LONG_TIMEOUTS,
   exactDataOut: {},
 });

@@ -74,3 +74,19 @@ describe('CDB rows state where their fields are (SPC-4 6.35.3 usage data)', () =
     }
   });
 });
+
+describe('lba64: a 64-bit LBA as a number while it is below 2^53', () => {
+  it('decodes READ(16) LBAs below 2^53 as numbers and from 2^53 on as bigints, exactly', () => {
+    const def = DISK.table.lookup(0x88)!;
+    const at = (lba: bigint) => {
+      const c = new Uint8Array(16);
+      c[0] = 0x88;
+      for (let i = 0; i < 8; i++) c[2 + i] = Number((lba >> BigInt(8 * (7 - i))) & 0xffn);
+      return (def.decode(c) as { lba: number | bigint }).lba;
+    };
+    expect(at(0x12345678n)).to.equal(0x12345678);
+    expect(at((1n << 53n) - 1n)).to.equal(Number.MAX_SAFE_INTEGER);
+    expect(at(1n << 53n)).to.equal(1n << 53n);
+    expect(at((1n << 64n) - 1n)).to.equal((1n << 64n) - 1n);
+  });
+});

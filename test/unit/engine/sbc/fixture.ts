@@ -48,7 +48,7 @@ export function makeLu(o: LuOptions = {}): LuView {
   return {
     name: 'lu0', type: PeripheralType.DISK, config, backstore,
     identity: { vendor: 'NEXUS', product: 'TEST', revision: '0001', serial: 's0', naa: Buffer.alloc(16), t10Id: 't' },
-    blockSize, blocks, physicalExponent: o.physicalExponent ?? 0,
+    blockSize, blocks, capacityBlocks: Number(blocks), physicalExponent: o.physicalExponent ?? 0,
     modes: new ModePages({ writeBack: true }),
     table, removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
     raiseUa: () => undefined,

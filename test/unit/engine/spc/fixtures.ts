@@ -57,6 +57,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     identity: { vendor: 'NEXUS', product: 'TestDisk', revision: '0.1', serial: 'SN12345', naa: NAA, t10Id: 'disk0:SN12345' },
     blockSize,
     blocks,
+    capacityBlocks: Number(blocks),
     physicalExponent: o.physicalExponent ?? 0,
     modes: new ModePages({ writeBack }),
     table: new CdbTable(spcBindings.map(b => b.def)),
