@@ -229,8 +229,6 @@ function nexusKey(n: NexusView): string { return `${n.initiatorPort}\u0000${n.ta
 // --- EXTENDED COPY ----------------------------------------------------------------------------
 
 /** A segment that failed: the outcome the command ends with (the copy status counts the segments before it). */
-class SegmentFailure { constructor(readonly outcome: Outcome) {} }
-
 function resolveTarget(ctx: ExecContext, t: TargetDescriptor): LuView | Outcome {
   const isNaa = t.designatorType === DESIGNATOR_NAA && t.association === 0 && t.designator.length >= 8;
   // SPC-4 6.4.5: a CSCD the copy manager cannot address is COPY ABORTED, UNREACHABLE COPY TARGET.
@@ -280,8 +278,11 @@ async function lockSegment(src: LockRequest, dst: LockRequest): Promise<Unlock[]
   return unlocks;
 }
 
-/** Copy `bytes` from `src` at `srcLba` to `dst` at `dstLba` in chunks; backward when it must be. */
-async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigint, bytes: number): Promise<void> {
+/**
+ * Copy `bytes` from `src` at `srcLba` to `dst` at `dstLba` in chunks; backward when it must be.
+ * A backstore failure is the sense of its errno for the phase that failed (DESIGN.md §4 rule 5).
+ */
+async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigint, bytes: number): Promise<Outcome | undefined> {
   const srcBase = byteOffset(src, srcLba);
   const dstBase = byteOffset(dst, dstLba);
   // A forward copy onto an overlapping later range of the same store would read what it wrote.
@@ -293,32 +294,40 @@ async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigin
     const pos = i * IO_CHUNK_BYTES;
     const n = Math.min(IO_CHUNK_BYTES, bytes - pos);
     const piece = buf.subarray(0, n);
-    await src.backstore.read(srcBase + pos, piece).catch(e => { throw new IoFailure(e, 'read'); });
-    await dst.backstore.write(dstBase + pos, piece, false).catch(e => { throw new IoFailure(e, 'write'); });
+    let phase: IoDirection = 'read';
+    try {
+      await src.backstore.read(srcBase + pos, piece);
+      phase = 'write';
+      await dst.backstore.write(dstBase + pos, piece, false);
+    } catch (e) {
+      return senseFromErrno(e, phase);
+    }
   }
+  return undefined;
 }
 
-class IoFailure { constructor(readonly err: unknown, readonly dir: IoDirection) {} }
-
-/** SPC-4 6.4.6.5: one block device to block device segment. */
-async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: BlockSegment): Promise<number> {
+/**
+ * SPC-4 6.4.6.5: one block device to block device segment. Returns the bytes it copied, or the
+ * outcome that ends the copy at this segment.
+ */
+async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: BlockSegment): Promise<number | Outcome> {
   const src = targets[s.source];
   const dst = targets[s.destination];
   // A segment naming a CSCD descriptor the list does not have cannot reach its copy target.
-  if (!src || !dst) throw new SegmentFailure(check(SENSE.UNREACHABLE_COPY_TARGET));
-  if (!unitReachable(src) || !unitReachable(dst)) throw new SegmentFailure(check(SENSE.COPY_TARGET_DEVICE_NOT_REACHABLE));
-  if (unitReadOnly(ctx, dst)) throw new SegmentFailure(check(SENSE.WRITE_PROTECTED));
+  if (!src || !dst) return check(SENSE.UNREACHABLE_COPY_TARGET);
+  if (!unitReachable(src) || !unitReachable(dst)) return check(SENSE.COPY_TARGET_DEVICE_NOT_REACHABLE);
+  if (unitReadOnly(ctx, dst)) return check(SENSE.WRITE_PROTECTED);
   const bytes = s.blocks * (s.dc ? dst.blockSize : src.blockSize);
   // Whole blocks on both sides; a residue would need CAT handling (held or padded data), not offered.
   if (bytes % src.blockSize !== 0 || bytes % dst.blockSize !== 0) {
-    throw new SegmentFailure(at(SENSE.UNEXPECTED_INEXACT_SEGMENT, s.offset + 10));
+    return at(SENSE.UNEXPECTED_INEXACT_SEGMENT, s.offset + 10);
   }
   const srcBlocks = BigInt(bytes / src.blockSize);
   const dstBlocks = BigInt(bytes / dst.blockSize);
   // A range past either unit's capacity fails the copy there (libiscsi ValidSegDescr): COPY
   // ABORTED with the first LBA out of range in INFORMATION.
-  if (s.sourceLba + srcBlocks > src.blocks) throw new SegmentFailure(check(SENSE.COPY_ABORTED, { information: s.sourceLba }));
-  if (s.destinationLba + dstBlocks > dst.blocks) throw new SegmentFailure(check(SENSE.COPY_ABORTED, { information: s.destinationLba }));
+  if (s.sourceLba + srcBlocks > src.blocks) return check(SENSE.COPY_ABORTED, { information: s.sourceLba });
+  if (s.destinationLba + dstBlocks > dst.blocks) return check(SENSE.COPY_ABORTED, { information: s.destinationLba });
   // SPC-4 6.4.6.5: NUMBER OF BLOCKS zero moves nothing and is not an error.
   if (bytes === 0) return 0;
   const unlocks = await lockSegment(
@@ -326,14 +335,10 @@ async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: Block
     { lu: dst, lba: s.destinationLba, blocks: dstBlocks, exclusive: true },
   );
   try {
-    await copyBytes(src, s.sourceLba, dst, s.destinationLba, bytes);
-  } catch (e) {
-    if (e instanceof IoFailure) throw new SegmentFailure(senseFromErrno(e.err, e.dir));
-    throw e;
+    return await copyBytes(src, s.sourceLba, dst, s.destinationLba, bytes) ?? bytes;
   } finally {
     for (const u of unlocks.reverse()) u();
   }
-  return bytes;
 }
 
 export async function execExtendedCopy(ctx: ExecContext<{ parameterListLength: number }>): Promise<Outcome> {
@@ -370,16 +375,17 @@ export async function execExtendedCopy(ctx: ExecContext<{ parameterListLength: n
   mgr.runningPerNexus.set(key, nexusRunning + 1);
   try {
     for (const s of list.segments) {
-      rec.bytes += BigInt(await runSegment(ctx as ExecContext, targets, s));
+      const r = await runSegment(ctx as ExecContext, targets, s);
+      if (typeof r !== 'number') {
+        rec.status = CopyManagerStatus.COMPLETED_WITH_ERRORS;
+        // SPC-4 6.4.4: COMMAND-SPECIFIC INFORMATION names the segment descriptor being processed.
+        return { ...r, sense: { ...r.sense!, commandSpecific: BigInt(rec.segmentsProcessed) } };
+      }
+      rec.bytes += BigInt(r);
       rec.segmentsProcessed++;
     }
     rec.status = CopyManagerStatus.COMPLETED;
     return GOOD;
-  } catch (e) {
-    if (!(e instanceof SegmentFailure)) throw e;
-    rec.status = CopyManagerStatus.COMPLETED_WITH_ERRORS;
-    // SPC-4 6.4.4: COMMAND-SPECIFIC INFORMATION names the segment descriptor being processed.
-    return { ...e.outcome, sense: { ...e.outcome.sense!, commandSpecific: BigInt(rec.segmentsProcessed) } };
   } finally {
     mgr.running--;
     const left = (mgr.runningPerNexus.get(key) ?? 1) - 1;

@@ -1,6 +1,6 @@
 import { SERVICE_ACTION_OPCODES } from '../spec/opcodes';
 import { SENSE } from '../spec/asc';
-import { Outcome, check, invalidCdbField } from '../result';
+import { NexusError, Outcome, check, invalidCdbField } from '../result';
 import { CdbDef, Decoded, FieldMap } from './dsl';
 
 /** Group code (SPC-4 4.2.5.1): the CDB length an opcode implies when the table does not know it. */
@@ -36,13 +36,13 @@ export class CdbTable {
 
   add(def: CdbDef): void {
     if (SERVICE_ACTION_OPCODES.has(def.op)) {
-      if (def.sa === undefined) throw new Error(`${def.name}: opcode needs a service action`);
+      if (def.sa === undefined) throw new NexusError('ERR_CDB_TABLE', `${def.name}: opcode needs a service action`);
       let m = this.bySa.get(def.op);
       if (!m) this.bySa.set(def.op, (m = new Map()));
-      if (m.has(def.sa)) throw new Error(`${def.name}: duplicate row`);
+      if (m.has(def.sa)) throw new NexusError('ERR_CDB_TABLE', `${def.name}: duplicate row`);
       m.set(def.sa, def);
     } else {
-      if (this.byOp.has(def.op)) throw new Error(`${def.name}: duplicate row`);
+      if (this.byOp.has(def.op)) throw new NexusError('ERR_CDB_TABLE', `${def.name}: duplicate row`);
       this.byOp.set(def.op, def);
     }
     this.rows.push(def);

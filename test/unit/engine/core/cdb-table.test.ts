@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { CdbTable, cdbLengthForOpcode } from '../../../../src/engine/cdb/registry';
 import { CORE_ROWS } from '../../../../src/engine/cdb/defs/core';
-import { CdbDef } from '../../../../src/engine/cdb/dsl';
+import { CdbDef, cdb } from '../../../../src/engine/cdb/dsl';
+import { NexusError } from '../../../../src/engine/result';
 import { DISK } from '../../../../src/engine/devices/disk';
 import { buildSense, SenseFormat } from '../../../../src/engine/sense';
 import { Status } from '../../../../src/engine/spec/status';
@@ -88,5 +89,16 @@ describe('lba64: a 64-bit LBA as a number while it is below 2^53', () => {
     expect(at((1n << 53n) - 1n)).to.equal(Number.MAX_SAFE_INTEGER);
     expect(at(1n << 53n)).to.equal(1n << 53n);
     expect(at((1n << 64n) - 1n)).to.equal((1n << 64n) - 1n);
+  });
+});
+
+describe('CDB table misuse is a NexusError with a stable code', () => {
+  it('a duplicate row, a service-action opcode without its action and a short usage mask are ERR_CDB_TABLE', () => {
+    const t = new CdbTable(CORE_ROWS as unknown as CdbDef[]);
+    expect(() => t.add(CORE_ROWS[0] as unknown as CdbDef)).to.throw(NexusError).with.property('code', 'ERR_CDB_TABLE');
+    const noSa = { ...DISK.table.lookup(0x9e, 0x10)!, sa: undefined };
+    expect(() => new CdbTable([noSa])).to.throw(NexusError).with.property('code', 'ERR_CDB_TABLE');
+    expect(() => cdb({ op: 0, name: 'X', size: 6, dir: 0, types: 1, usage: [0], fields: {}, resv: 0 }))
+      .to.throw(NexusError).with.property('code', 'ERR_CDB_TABLE');
   });
 });
