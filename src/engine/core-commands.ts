@@ -1,12 +1,12 @@
 import { SENSE } from './spec/asc';
 import { Op } from './spec/opcodes';
 import { Status } from './spec/status';
-import { check, good, GOOD, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, good, GOOD, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { Binding, bind, ExecContext, NexusView } from './types';
 import { CommandRequest } from './command';
 import { CdbTable } from './cdb/registry';
-import { CdbDef, Decoded, FieldMap } from './cdb/dsl';
+import { CdbDef, Decoded, FieldMap, invalidField } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
 import { buildNoUnitInquiry, buildNoUnitVpd00 } from './inquiry';
 import {
@@ -40,12 +40,12 @@ export function encodeLun(lun: number, out: Buffer, at: number): void {
 
 // SPC-4 6.33 REPORT LUNS
 function reportLuns(nexus: NexusView, selectReport: number, allocationLength: number): Outcome {
-  if (allocationLength < 16) return invalidCdbField(6);
+  if (allocationLength < 16) return invalidField(REPORT_LUNS.fields.allocationLength);
   let luns: number[];
   switch (selectReport) {
     case 0x00: case 0x02: luns = nexus.luns(); break; // no well-known LUNs exist, so 00h = 02h
     case 0x01: luns = []; break;                      // well-known LUNs only
-    default: return invalidCdbField(2);
+    default: return invalidField(REPORT_LUNS.fields.selectReport);
   }
   const out = Buffer.alloc(8 + 8 * luns.length);
   out.writeUInt32BE(8 * luns.length, 0); // LUN LIST LENGTH
@@ -100,7 +100,7 @@ function unmappedExec(def: CdbDef, f: Decoded<FieldMap>, nexus: NexusView): Outc
     case Op.INQUIRY: {
       const { evpd, pageCode } = f as { evpd: boolean; pageCode: number };
       // SPC-4 6.6.1: PAGE CODE without EVPD, or a VPD page not supported, is INVALID FIELD IN CDB.
-      if (pageCode !== 0) return invalidCdbField(2);
+      if (pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
       return good(evpd ? buildNoUnitVpd00() : buildNoUnitInquiry());
     }
     case Op.REPORT_LUNS: {

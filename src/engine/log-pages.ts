@@ -1,6 +1,6 @@
-import { Decoded } from './cdb/dsl';
+import { Decoded, invalidFieldOf } from './cdb/dsl';
 import { LOG_SELECT, LOG_SENSE } from './cdb/defs/spc';
-import { GOOD, Outcome, good, invalidCdbField, invalidParamField, check } from './result';
+import { GOOD, Outcome, good, invalidParamField, check } from './result';
 import { SENSE } from './spec/asc';
 import { ExecContext, LuView } from './types';
 import { LuStatistics } from './lu-statistics';
@@ -103,11 +103,11 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
   const supported = supportedPages(ctx.lu);
   if (!supported.some(([p, s]) => p === pageCode && s === subpageCode)) {
     // SPC-4 6.8: an unsupported page or subpage is INVALID FIELD IN CDB.
-    return supported.some(([p]) => p === pageCode) ? invalidCdbField(3) : invalidCdbField(2, 5);
+    return invalidFieldOf(ctx.def, supported.some(([p]) => p === pageCode) ? 'subpageCode' : 'pageCode');
   }
   if (pageCode === LogPageCode.SUPPORTED_LOG_PAGES) {
     // The lists have no parameters, so any PARAMETER POINTER is past the last one.
-    if (parameterPointer !== 0) return invalidCdbField(5);
+    if (parameterPointer !== 0) return invalidFieldOf(ctx.def, 'parameterPointer');
     if (subpageCode === 0) {
       // SPC-4 7.3.18: one byte per page code (page codes with subpage 00h).
       return good(listPage(0, supported.filter(([, s]) => s === 0).map(([p]) => p)));
@@ -116,12 +116,12 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
     return good(listPage(SUPPORTED_SUBPAGES, supported.flatMap(([p, s]) => [p, s])));
   }
   // Page 19h. Its counters have no thresholds (SPC-4 7.3.2.2.2.3: unbounded counters).
-  if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidCdbField(2, 7);
+  if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidFieldOf(ctx.def, 'pc');
   const stats = pc === LogPageControl.CUMULATIVE ? ctx.lu.statistics : undefined;
   const params = statisticsParameters(stats);
   // SPC-4 6.8: PARAMETER POINTER selects parameters with codes from it upwards; past the last
   // one is INVALID FIELD IN CDB.
-  if (parameterPointer > params[params.length - 1].code) return invalidCdbField(5);
+  if (parameterPointer > params[params.length - 1].code) return invalidFieldOf(ctx.def, 'parameterPointer');
   // DS 1: the page's parameters cannot be saved.
   return good(logPage(pageCode, 0, true, params.filter(p => p.code >= parameterPointer)));
 }
@@ -135,7 +135,7 @@ export function spcLogSelect(ctx: ExecContext<Decoded<typeof LOG_SELECT.fields>>
   const stats = ctx.lu.statistics;
   if (pcr) {
     // SPC-4 6.7.1: PCR 1 with a parameter list is INVALID FIELD IN CDB.
-    if (parameterListLength !== 0) return invalidCdbField(7);
+    if (parameterListLength !== 0) return invalidFieldOf(ctx.def, 'parameterListLength');
     stats?.reset();
     return GOOD;
   }
@@ -143,14 +143,14 @@ export function spcLogSelect(ctx: ExecContext<Decoded<typeof LOG_SELECT.fields>>
     // SPC-4 6.7.1 table 148: PAGE CODE 0 means every page; otherwise the page must exist.
     const all = pageCode === 0 && subpageCode === 0;
     if (!all && !(pageCode === LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE && subpageCode === 0 && stats)) {
-      return invalidCdbField(2, 5);
+      return invalidFieldOf(ctx.def, 'pageCode');
     }
     // Thresholds do not exist; cumulative values go back to their defaults (zero).
     if (pc === LogPageControl.CUMULATIVE || pc === LogPageControl.DEFAULT_CUMULATIVE) stats?.reset();
     return GOOD;
   }
   // SPC-4 6.7.1: with a parameter list, PAGE CODE and SUBPAGE CODE must be zero.
-  if (pageCode !== 0 || subpageCode !== 0) return invalidCdbField(2, 5);
+  if (pageCode !== 0 || subpageCode !== 0) return invalidFieldOf(ctx.def, 'pageCode');
   const data = ctx.dataOut ?? new Uint8Array(0);
   if (data.length < 4) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
   // SPC-4 6.7.1: no log parameter of this unit can be changed: the first page of the list is

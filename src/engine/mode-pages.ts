@@ -1,6 +1,6 @@
-import { Decoded } from './cdb/dsl';
+import { Decoded, invalidField, invalidFieldOf, pointerTo } from './cdb/dsl';
 import { MODE_SELECT_10, MODE_SELECT_6, MODE_SENSE_10, MODE_SENSE_6 } from './cdb/defs/spc';
-import { GOOD, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { GOOD, Outcome, check, good, invalidParamField } from './result';
 import { SENSE } from './spec/asc';
 import { PeripheralType } from './spec/status';
 import { ExecContext, LuView } from './types';
@@ -20,14 +20,14 @@ function selectPages(type: PeripheralType, pageCode: number, subpage: number): r
   if (pageCode === ModePageCode.ALL_PAGES) {
     if (subpage === 0) return all.filter(p => p.subpage === 0);
     if (subpage === ALL_SUBPAGES) return all;
-    return invalidCdbField(3);
+    return invalidField(MODE_SENSE_10.fields.subpageCode);
   }
   const ofPage = all.filter(p => p.code === pageCode);
-  // SPC-4 6.11: an unsupported page is INVALID FIELD IN CDB (PAGE CODE: byte 2, bits 5..0).
-  if (ofPage.length === 0) return invalidCdbField(2, 5);
+  // SPC-4 6.11: an unsupported page is INVALID FIELD IN CDB at PAGE CODE.
+  if (ofPage.length === 0) return invalidField(MODE_SENSE_10.fields.pageCode);
   if (subpage === ALL_SUBPAGES) return ofPage;
   const one = ofPage.filter(p => p.subpage === subpage);
-  return one.length ? one : invalidCdbField(3);
+  return one.length ? one : invalidField(MODE_SENSE_10.fields.subpageCode);
 }
 
 /** SBC-4 6.5.2 table 181: DEVICE-SPECIFIC PARAMETER of a direct-access device. */
@@ -59,7 +59,7 @@ function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
   const { dbd, llbaa, pc, pageCode, subpageCode } = ctx.f;
   // SPC-4 6.11 table 163: saved values are not implemented → SAVING PARAMETERS NOT SUPPORTED.
   if (pc === PageControl.SAVED) {
-    return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: { cd: true, byte: 2, bit: 7 } });
+    return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: pointerTo(MODE_SENSE_10.fields.pc) });
   }
   const modes = ctx.lu.modes;
   const selected = selectPages(ctx.lu.type, pageCode, subpageCode);
@@ -190,7 +190,7 @@ type ModeSelectFields = Decoded<typeof MODE_SELECT_10.fields>;
 
 function modeSelect(ctx: ExecContext<ModeSelectFields>, ten: boolean): Outcome {
   // SPC-4 6.9.1: PF 0 would mean vendor-specific page formats; only the standard's are known.
-  if (!ctx.f.pf) return invalidCdbField(1, 4);
+  if (!ctx.f.pf) return invalidFieldOf(ctx.def, 'pf');
   const data = ctx.dataOut ?? new Uint8Array(0);
   // SPC-4 6.9.1: a PARAMETER LIST LENGTH of zero transfers nothing and is not an error.
   if (data.length === 0) return GOOD;

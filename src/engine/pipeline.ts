@@ -1,8 +1,8 @@
 import { SENSE } from './spec/asc';
 import { Status, TaskAttr } from './spec/status';
-import { CdbDef, Decoded, Dir, FieldMap, ReadyClass } from './cdb/dsl';
+import { CdbDef, Decoded, Dir, FieldMap, invalidFieldOf, ReadyClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
-import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
 import { Exec, ExecContext, NexusView } from './types';
@@ -48,8 +48,8 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   let lengthRefusal: Outcome | undefined;
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.exactDataOut && req.expectedLength !== xfer) {
-    const at = def.exactDataOut.cdbByte;
-    lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at);
+    const at = def.exactDataOut.field;
+    lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidFieldOf(def, at);
   } else if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer && def.truncatableDataOut) {

@@ -1,5 +1,7 @@
 import { SENSE, SenseCondition } from './spec/asc';
 import { PrInSa, PrOutSa } from './spec/opcodes';
+import { invalidField } from './cdb/dsl';
+import { PROUT_FIELDS } from './cdb/defs/pr';
 import { check, good, GOOD, invalidCdbField, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 
 /**
@@ -401,8 +403,8 @@ export class PersistentReservations {
 }
 
 function checkScopeType(req: PrOutRequest): Outcome | undefined {
-  if (req.scope !== LU_SCOPE) return invalidCdbField(2, 7);
-  if (!VALID_TYPES.has(req.type)) return invalidCdbField(2, 3);
+  if (req.scope !== LU_SCOPE) return invalidField(PROUT_FIELDS.scope);
+  if (!VALID_TYPES.has(req.type)) return invalidField(PROUT_FIELDS.type);
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { senseFromErrno, IoDirection } from './backstores/errno-sense';
 import * as D from './cdb/defs/xcopy';
-import { GOOD, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { invalidFieldOf } from './cdb/dsl';
+import { GOOD, Outcome, check, good, invalidParamField } from './result';
 import { IO_CHUNK_BYTES, byteOffset } from './sbc-io';
 import { rangeLockFor, Unlock } from './range-lock';
 import { SENSE, SenseCondition } from './spec/asc';
@@ -428,7 +429,7 @@ export function execReceiveCopyStatus(ctx: ExecContext<{ listIdentifier: number;
   const records = managers.get(ctx.lu)?.records.get(nexusKey(ctx.nexus));
   const rec = records?.get(ctx.f.listIdentifier);
   // SPC-4 6.18.3: no EXTENDED COPY with this LIST IDENTIFIER from this I_T nexus is known.
-  if (!records || !rec) return invalidCdbField(2);
+  if (!records || !rec) return invalidFieldOf(ctx.def, 'listIdentifier');
   // Once a completed command's status has been reported, the copy manager lets it go.
   if (rec.status !== CopyManagerStatus.IN_PROGRESS) records.delete(ctx.f.listIdentifier);
   return good(buildCopyStatus(rec.status, rec.segmentsProcessed, rec.bytes));

@@ -1,6 +1,6 @@
 import { Op } from '../spec/opcodes';
 import { PeripheralType } from '../spec/status';
-import { invalidCdbField, NexusError, Outcome } from '../result';
+import { FieldPointer, invalidCdbField, NexusError, Outcome } from '../result';
 
 /**
  * The CDB field DSL (STYLE.md example 2): one row per opcode (+ service action) drives decoding,
@@ -97,6 +97,11 @@ export const lba64 = (byte: number): Field<number | bigint> => ({
 /** READ(6)/WRITE(6): 21-bit LBA in bytes 1..3. */
 export const lba21 = (): Field<number> => ({ read: c => ((c[1] & 0x1f) << 16) | (c[2] << 8) | c[3], byte: 1, bit: 4 });
 
+/** The sense-key-specific FIELD POINTER at a row's field (SPC-4 4.5.2.4.2). */
+export function pointerTo(field: Field<unknown>): FieldPointer {
+  return { cd: true, byte: field.byte, bit: field.bit };
+}
+
 /** INVALID FIELD IN CDB pointing at a row's field (SPC-4 4.5.2.4.2). */
 export function invalidField(field: Field<unknown>): Outcome {
   return invalidCdbField(field.byte, field.bit);
@@ -133,10 +138,11 @@ export interface CdbSpec<F extends FieldMap> {
   /**
    * For commands whose Data-Out is only meaningful at exactly the CDB's length: Data-Out of any
    * other length (more or less, including some for a length of zero) is refused instead of being
-   * trimmed: INVALID FIELD IN CDB at `cdbByte` when a CDB field sets the length, otherwise
-   * INVALID FIELD IN COMMAND INFORMATION UNIT (the expected length itself is wrong).
+   * trimmed: INVALID FIELD IN CDB at the row's field named `field` when a CDB field sets the
+   * length, otherwise INVALID FIELD IN COMMAND INFORMATION UNIT (the expected length itself is
+   * wrong).
    */
-  exactDataOut?: { cdbByte?: number };
+  exactDataOut?: { field?: keyof F & string };
   /**
    * FCP-4 9.4.2 a): when the initiator expects to send less Data-Out than the CDB asks for, the
    * command runs normally but writes only the bytes that arrive; the blocks' remaining bytes keep

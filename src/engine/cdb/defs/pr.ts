@@ -27,11 +27,14 @@ function prIn(sa: PrInSa, name: string) {
 
 // SPC-4 6.16.1 table 195: byte 1 SERVICE ACTION; byte 2 SCOPE (7..4) and TYPE (3..0); bytes 5..8
 // PARAMETER LIST LENGTH.
+/** PERSISTENT RESERVE OUT fields, the same for every service action. */
+export const PROUT_FIELDS = { scope: bits(2, 4, 4), type: bits(2, 0, 4), parameterListLength: be32(5) };
+
 function prOut(sa: PrOutSa, name: string) {
   return cdb({
     op: Op.PERSISTENT_RESERVE_OUT, sa, name: `PERSISTENT RESERVE OUT / ${name}`, size: 10, dir: Dir.OUT, types: DT.ALL,
     usage: [Op.PERSISTENT_RESERVE_OUT, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CONTROL],
-    fields: { scope: bits(2, 4, 4), type: bits(2, 0, 4), parameterListLength: be32(5) },
+    fields: PROUT_FIELDS,
     xfer: f => f.parameterListLength,
     resv: ResvClass.PERSISTENT_RESERVE,
     // SPC-4 5.12: reservations are managed whatever the medium's state.

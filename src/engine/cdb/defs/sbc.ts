@@ -192,7 +192,7 @@ export const COMPARE_AND_WRITE = cdb({
   xfer: (f, bs) => 2 * f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
   // The verify and write halves are split at NUMBER OF LOGICAL BLOCKS (byte 13): Data-Out of any
   // other size cannot be split, so it is refused rather than trimmed.
-  exactDataOut: { cdbByte: 13 },
+  exactDataOut: { field: 'blocks' },
 });
 
 // SBC-4 ORWRITE(16), the OR of Data-Out into the medium.
