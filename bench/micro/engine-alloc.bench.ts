@@ -6,10 +6,12 @@
  *    allocation is a sample, including the ones a scavenge collects), over `SAMPLED` commands;
  *  - heap bytes per command from process.memoryUsage() over `COUNTED` commands with no
  *    garbage collection in between (checked: a run that saw a GC says so).
- * Run with a young generation large enough for the counted run:
+ * It needs global gc() and a young generation large enough for the counted run, and starts itself
+ * again with them when run plainly:
  *
- *   node --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 -r tsx/cjs bench/micro/engine-alloc.bench.ts
+ *   npx tsx bench/micro/engine-alloc.bench.ts
  */
+import { spawnSync } from 'node:child_process';
 import { Session } from 'node:inspector';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Engine } from '../../src/engine/engine';
@@ -95,7 +97,14 @@ function counted(nexus: ItNexus, ring: CommandRequest[]): { bytes: number; gcs: 
   return { bytes: (after - before) / COUNTED, gcs };
 }
 
+const NODE_FLAGS = ['--expose-gc', '--max-semi-space-size=128', '--min-semi-space-size=128'];
+
 async function main(): Promise<void> {
+  if (!(globalThis as { gc?: () => void }).gc) {
+    const r = spawnSync(process.execPath, [...process.execArgv, ...NODE_FLAGS, ...process.argv.slice(1)], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+    return;
+  }
   const engine = await Engine.create({
     devices: [dev('null0', 'nullio'), dev('ram0', 'ram')],
     targets: [{
