@@ -7,8 +7,8 @@ import { ModePages } from './mode-page-store';
 
 /**
  * Device personalities (SCST's dev handlers, tgt's device templates): what a device type brings
- * to the engine — its INQUIRY peripheral device type, its CDB rows with their execute steps
- * (and so its RSOC answer and VPD/log pages), and its mode pages. Each personality registers
+ * to the engine — its INQUIRY peripheral device type, its CDB rows with their execute steps (and
+ * so its RSOC answer) and its VPD pages (DeviceType), and its mode pages. Each personality registers
  * itself here (src/engine/devices/*.ts); the engine core reads only this registry, never a
  * personality module, so tape, changer, CD-ROM and pass-through plug in the way disk does.
  */
@@ -21,7 +21,7 @@ export interface DevicePersonality {
    * (a CDB to an unmapped LUN).
    */
   readonly table: CdbTable;
-  /** The device type (command table and bindings) of one unit of this personality. */
+  /** The device type (command table, bindings, VPD pages) of one unit of this personality. */
   forUnit(cfg: DeviceConfig): DeviceType;
   /** The unit's mode pages over its backstore (MODE SENSE/SELECT, and what other layers act on). */
   modePages(store: Backstore): ModePages;

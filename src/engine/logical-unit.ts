@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SenseCondition } from './spec/asc';
 import { PeripheralType } from './spec/status';
-import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView } from './types';
+import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView, VpdPageDef } from './types';
 import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
@@ -25,6 +25,7 @@ export class LogicalUnit implements LuView {
   readonly statistics = new LuStatistics();
   readonly identity: LuIdentity;
   readonly table: CdbTable;
+  readonly vpdPages: readonly VpdPageDef[];
   readonly removable: boolean;
   readonly type: PeripheralType;
   preventRemoval = new Set<number>();
@@ -47,6 +48,7 @@ export class LogicalUnit implements LuView {
   ) {
     this.pr = new PersistentReservations(prOptions);
     this.table = device.table;
+    this.vpdPages = device.vpdPages;
     this.removable = device.removable;
     this.type = device.type;
     this.identity = makeIdentity(config);

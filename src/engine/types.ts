@@ -63,6 +63,12 @@ export interface LuIdentity {
   t10Id: string;
 }
 
+/** A VPD page a device type offers (SPC-4 7.8): its page code and how it is built. */
+export interface VpdPageDef {
+  readonly code: number;
+  build(lu: LuView, nexus: NexusView): Buffer;
+}
+
 /** Resolve an NAA designator (the 16 bytes after the designation descriptor header) to a unit. */
 export type CopyTargetLookup = (naa: Uint8Array) => LuView | undefined;
 
@@ -93,6 +99,8 @@ export interface LuView {
   readonly statistics?: LuStatistics;
   /** The device type's command table (REPORT SUPPORTED OPERATION CODES reads it). */
   readonly table: CdbTable;
+  /** The VPD pages the device type offers besides 00h (INQUIRY with EVPD). */
+  readonly vpdPages: readonly VpdPageDef[];
   /** Removable medium (INQUIRY RMB). */
   readonly removable: boolean;
   /** Medium removal prevented (PREVENT ALLOW MEDIUM REMOVAL) by any nexus. */
@@ -172,9 +180,10 @@ export interface DeviceType {
   readonly removable: boolean;
   readonly table: CdbTable;
   readonly exec: ReadonlyMap<CdbDef, Exec>;
+  readonly vpdPages: readonly VpdPageDef[];
 }
 
-export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[]): DeviceType {
+export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[], vpdPages: readonly VpdPageDef[]): DeviceType {
   const table = new CdbTable(bindings.map(b => b.def));
-  return { type, removable, table, exec: new Map(bindings.map(b => [b.def, b.exec])) };
+  return { type, removable, table, exec: new Map(bindings.map(b => [b.def, b.exec])), vpdPages };
 }

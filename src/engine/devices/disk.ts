@@ -7,6 +7,7 @@ import { PeripheralType } from '../spec/status';
 import { Backstore, DeviceType, deviceType } from '../types';
 import { deviceTypes } from '../device-registry';
 import { ModePages } from '../mode-page-store';
+import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../vpd';
 
 /**
  * The direct-access block device (SBC-4 disk): SPC-4 primary commands, the engine core's rows and
@@ -17,9 +18,12 @@ import { ModePages } from '../mode-page-store';
  * LU's UNMAP is refused by its handler with INVALID COMMAND OPERATION CODE either way, and
  * `DISK_THICK` leaves the row out so RSOC does not list it.
  */
-export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings, ...xcopyBindings]);
+/** SPC-4 pages and the SBC-4 block device pages (B0h, B1h, B2h). */
+const DISK_VPD_PAGES = [...SPC_VPD_PAGES, ...SBC_VPD_PAGES];
 
-export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings, ...xcopyBindings]);
+export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings, ...xcopyBindings], DISK_VPD_PAGES);
+
+export const DISK_THICK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcThickBindings, ...prBindings, ...xcopyBindings], DISK_VPD_PAGES);
 
 /** The same tables with a removable medium (INQUIRY RMB = 1; START STOP UNIT LOEJ loads and ejects). */
 export const DISK_REMOVABLE: DeviceType = { ...DISK, removable: true };

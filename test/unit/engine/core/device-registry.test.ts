@@ -6,13 +6,14 @@ import { coreBindings } from '../../../../src/engine/core-commands';
 import { spcBindings } from '../../../../src/engine/spc';
 import { ModePages } from '../../../../src/engine/mode-page-store';
 import { deviceType } from '../../../../src/engine/types';
+import { SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { Completion } from '../../../../src/engine/command';
 import { NexusError } from '../../../../src/engine/result';
 import { ram, target, TARGET, INIT_A } from '../embedded/fixture';
 
 /** A personality as tape, changer or CD-ROM will bring one: here a changer with the SPC-4 rows only. */
-const CHANGER = deviceType(PeripheralType.CHANGER, false, [...coreBindings, ...spcBindings]);
+const CHANGER = deviceType(PeripheralType.CHANGER, false, [...coreBindings, ...spcBindings], SPC_VPD_PAGES);
 deviceTypes.register({
   name: 'registry-test-changer', peripheralType: PeripheralType.CHANGER, table: CHANGER.table,
   forUnit: () => CHANGER, modePages: store => new ModePages({ writeBack: store.writeBack }),
@@ -40,7 +41,7 @@ describe('device registry: personalities register themselves; the engine reads o
     expect(r.names()).to.deep.equal(['disk']);
   });
 
-  it('a device of another registered type gets that type\'s table and INQUIRY peripheral device type', async () => {
+  it('a device of another registered type gets that type\'s table, VPD pages and INQUIRY peripheral device type', async () => {
     const e = await Engine.create({ devices: [{ ...ram('c0'), deviceType: 'registry-test-changer' }], targets: [target({ luns: [{ lun: 0, device: 'c0', readOnly: false }] })] });
     try {
       const n = e.openNexus({ targetName: TARGET, initiatorName: INIT_A })!;
@@ -48,6 +49,9 @@ describe('device registry: personalities register themselves; the engine reads o
       const inq = await run(n, [0x12, 0, 0, 0, 96, 0]);
       expect(inq.status).to.equal(Status.GOOD);
       expect(inq.data![0] & 0x1f).to.equal(PeripheralType.CHANGER);
+      // Its VPD pages are the ones it brought: the SPC-4 pages, no block device pages.
+      const vpd = await run(n, [0x12, 1, 0, 0, 96, 0]);
+      expect(Buffer.from(vpd.data!).toString('hex')).to.equal('08000004' + '00808386');
       // No SBC-4 rows: READ(10) is an unknown opcode on this unit.
       const read = await run(n, [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], 512);
       expect(read.status).to.equal(Status.CHECK_CONDITION);

@@ -8,6 +8,7 @@ import { ModePages } from '../../../../src/engine/mode-page-store';
 import { LuStatistics } from '../../../../src/engine/lu-statistics';
 import { Backstore, ExecContext, LuView, NexusView } from '../../../../src/engine/types';
 import { unitState } from '../sbc/fixture';
+import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { DeviceConfig } from '../../../../src/engine/topology';
 
 /** A logical unit for the SPC handlers: plain data, with the UAs it raises recorded. */
@@ -61,6 +62,8 @@ export function makeLu(o: LuOptions = {}): TestLu {
     physicalExponent: o.physicalExponent ?? 0,
     modes: new ModePages({ writeBack }),
     table: new CdbTable(spcBindings.map(b => b.def)),
+    // A disk offers the SBC-4 block device pages besides the SPC-4 ones.
+    vpdPages: (o.type ?? PeripheralType.DISK) === PeripheralType.DISK ? [...SPC_VPD_PAGES, ...SBC_VPD_PAGES] : SPC_VPD_PAGES,
     removable: o.removable ?? false,
     preventRemoval: new Set(),
     stopped: false,
