@@ -4,7 +4,7 @@ import { GOOD, Outcome, check, good, invalidParamField } from './result';
 import { SENSE } from './spec/asc';
 import { PeripheralType } from './spec/status';
 import { ExecContext, LuView } from './types';
-import { ALL_SUBPAGES, ModePageCode, ModePageDef, ModePages, PageControl, pagesForType } from './mode-page-store';
+import { ALL_SUBPAGES, ModePageCode, ModePageDef, ModePages, PageControl } from './mode-page-store';
 
 /**
  * MODE SENSE / MODE SELECT (SPC-4 6.11-6.14) over the unit's mode page store (mode-page-store.ts).
@@ -15,8 +15,7 @@ import { ALL_SUBPAGES, ModePageCode, ModePageDef, ModePages, PageControl, pagesF
  * SPC-4 6.11: which pages a PAGE CODE / SUBPAGE CODE pair asks for, in ascending page order,
  * or the INVALID FIELD IN CDB outcome.
  */
-function selectPages(type: PeripheralType, pageCode: number, subpage: number): readonly ModePageDef[] | Outcome {
-  const all = pagesForType(type);
+function selectPages(all: readonly ModePageDef[], pageCode: number, subpage: number): readonly ModePageDef[] | Outcome {
   if (pageCode === ModePageCode.ALL_PAGES) {
     if (subpage === 0) return all.filter(p => p.subpage === 0);
     if (subpage === ALL_SUBPAGES) return all;
@@ -62,7 +61,7 @@ function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
     return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: pointerTo(MODE_SENSE_10.fields.pc) });
   }
   const modes = ctx.lu.modes;
-  const selected = selectPages(ctx.lu.type, pageCode, subpageCode);
+  const selected = selectPages(modes.pages, pageCode, subpageCode);
   if (!Array.isArray(selected)) return selected as Outcome;
   const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
   // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
@@ -153,7 +152,7 @@ export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, mode
     }
     off += bdLen;
   }
-  const defs = pagesForType(lu.type);
+  const defs = modes.pages;
   const pages: Array<{ def: ModePageDef; bytes: Uint8Array }> = [];
   while (off < len) {
     if (len - off < 2) return fail(plle());

@@ -6,7 +6,7 @@ import { xcopyBindings } from '../xcopy';
 import { PeripheralType } from '../spec/status';
 import { Backstore, DeviceType, deviceType } from '../types';
 import { deviceTypes } from '../device-registry';
-import { ModePages } from '../mode-page-store';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../mode-page-store';
 import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../vpd';
 
 /**
@@ -20,6 +20,8 @@ import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../vpd';
  */
 /** SPC-4 pages and the SBC-4 block device pages (B0h, B1h, B2h). */
 const DISK_VPD_PAGES = [...SPC_VPD_PAGES, ...SBC_VPD_PAGES];
+/** SPC-4 pages and the SBC-4 read-write error recovery and caching pages. */
+const DISK_MODE_PAGES = [...SBC_MODE_PAGES, ...SPC_MODE_PAGES];
 
 export const DISK: DeviceType = deviceType(PeripheralType.DISK, false, [...coreBindings, ...spcBindings, ...sbcBindings, ...prBindings, ...xcopyBindings], DISK_VPD_PAGES);
 
@@ -42,5 +44,7 @@ deviceTypes.register({
   table: DISK.table,
   forUnit: cfg => diskDeviceType(cfg.thin, cfg.removable === true),
   // SBC-4 caching page: WCE follows the store's cache mode; RCD is set where reads bypass a cache (O_DIRECT).
-  modePages: (store: Backstore) => new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }),
+  modePages: (store: Backstore) => new ModePages({
+    pages: DISK_MODE_PAGES, writeBack: store.writeBack, readCacheDisabled: store.kind === 'block',
+  }),
 });

@@ -4,7 +4,7 @@ import { DeviceRegistry, deviceTypes } from '../../../../src/engine/device-regis
 import { DISK, DISK_THICK } from '../../../../src/engine/devices/disk';
 import { coreBindings } from '../../../../src/engine/core-commands';
 import { spcBindings } from '../../../../src/engine/spc';
-import { ModePages } from '../../../../src/engine/mode-page-store';
+import { ModePages, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
 import { deviceType } from '../../../../src/engine/types';
 import { SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
@@ -16,7 +16,7 @@ import { ram, target, TARGET, INIT_A } from '../embedded/fixture';
 const CHANGER = deviceType(PeripheralType.CHANGER, false, [...coreBindings, ...spcBindings], SPC_VPD_PAGES);
 deviceTypes.register({
   name: 'registry-test-changer', peripheralType: PeripheralType.CHANGER, table: CHANGER.table,
-  forUnit: () => CHANGER, modePages: store => new ModePages({ writeBack: store.writeBack }),
+  forUnit: () => CHANGER, modePages: store => new ModePages({ pages: SPC_MODE_PAGES, writeBack: store.writeBack }),
 });
 
 function run(n: { execute(r: object, done: (c: Completion) => void): void }, cdb: number[], expectedLength = 96): Promise<Completion> {
@@ -41,7 +41,7 @@ describe('device registry: personalities register themselves; the engine reads o
     expect(r.names()).to.deep.equal(['disk']);
   });
 
-  it('a device of another registered type gets that type\'s table, VPD pages and INQUIRY peripheral device type', async () => {
+  it('a device of another registered type gets that type\'s table, VPD and mode pages and INQUIRY peripheral device type', async () => {
     const e = await Engine.create({ devices: [{ ...ram('c0'), deviceType: 'registry-test-changer' }], targets: [target({ luns: [{ lun: 0, device: 'c0', readOnly: false }] })] });
     try {
       const n = e.openNexus({ targetName: TARGET, initiatorName: INIT_A })!;
@@ -52,6 +52,9 @@ describe('device registry: personalities register themselves; the engine reads o
       // Its VPD pages are the ones it brought: the SPC-4 pages, no block device pages.
       const vpd = await run(n, [0x12, 1, 0, 0, 96, 0]);
       expect(Buffer.from(vpd.data!).toString('hex')).to.equal('08000004' + '00808386');
+      // Its mode pages too: control (0Ah) and informational exceptions (1Ch), no caching page.
+      const modes = Buffer.from((await run(n, [0x1a, 0, 0x3f, 0, 0xff, 0], 255)).data!);
+      expect([modes.length, modes[4], modes[16]]).to.deep.equal([28, 0x0a, 0x1c]);
       // No SBC-4 rows: READ(10) is an unknown opcode on this unit.
       const read = await run(n, [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], 512);
       expect(read.status).to.equal(Status.CHECK_CONDITION);

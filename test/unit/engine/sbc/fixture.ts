@@ -9,7 +9,7 @@ import { DeviceConfig } from '../../../../src/engine/topology';
 import { Backstore, Exec, LuView, NexusView } from '../../../../src/engine/types';
 import { UaTable } from '../../../../src/engine/ua';
 import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../../../../src/engine/vpd';
-import { ModePages } from '../../../../src/engine/mode-page-store';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
 import { Spc2Reservation } from '../../../../src/engine/reserve';
 import { PersistentReservations } from '../../../../src/engine/pr';
 import { TaskSet } from '../../../../src/engine/task-set';
@@ -50,7 +50,7 @@ export function makeLu(o: LuOptions = {}): LuView {
     name: 'lu0', type: PeripheralType.DISK, config, backstore,
     identity: { vendor: 'NEXUS', product: 'TEST', revision: '0001', serial: 's0', naa: Buffer.alloc(16), t10Id: 't' },
     blockSize, blocks, capacityBlocks: Number(blocks), physicalExponent: o.physicalExponent ?? 0,
-    modes: new ModePages({ writeBack: true }),
+    modes: new ModePages({ pages: [...SBC_MODE_PAGES, ...SPC_MODE_PAGES], writeBack: true }),
     table, vpdPages: [...SPC_VPD_PAGES, ...SBC_VPD_PAGES], removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
     raiseUa: () => undefined,
     ...unitState(),

@@ -4,7 +4,7 @@ import { buildSense, SenseFormat } from '../../../../src/engine/sense';
 import { SenseCondition } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { spcBindings } from '../../../../src/engine/spc';
-import { ModePages } from '../../../../src/engine/mode-page-store';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
 import { LuStatistics } from '../../../../src/engine/lu-statistics';
 import { Backstore, ExecContext, LuView, NexusView } from '../../../../src/engine/types';
 import { unitState } from '../sbc/fixture';
@@ -50,6 +50,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     writeCache: writeBack ? 'writeback' : 'writethrough', thin, readOnly: false,
   };
   const raised: TestLu['raised'] = [];
+  const disk = (o.type ?? PeripheralType.DISK) === PeripheralType.DISK;
   return {
     name: 'disk0',
     type: o.type ?? PeripheralType.DISK,
@@ -60,10 +61,10 @@ export function makeLu(o: LuOptions = {}): TestLu {
     blocks,
     capacityBlocks: Number(blocks),
     physicalExponent: o.physicalExponent ?? 0,
-    modes: new ModePages({ writeBack }),
+    modes: new ModePages({ pages: disk ? [...SBC_MODE_PAGES, ...SPC_MODE_PAGES] : SPC_MODE_PAGES, writeBack }),
     table: new CdbTable(spcBindings.map(b => b.def)),
-    // A disk offers the SBC-4 block device pages besides the SPC-4 ones.
-    vpdPages: (o.type ?? PeripheralType.DISK) === PeripheralType.DISK ? [...SPC_VPD_PAGES, ...SBC_VPD_PAGES] : SPC_VPD_PAGES,
+    // A disk offers the SBC-4 block device VPD and mode pages besides the SPC-4 ones.
+    vpdPages: disk ? [...SPC_VPD_PAGES, ...SBC_VPD_PAGES] : SPC_VPD_PAGES,
     removable: o.removable ?? false,
     preventRemoval: new Set(),
     stopped: false,
