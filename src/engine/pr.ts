@@ -1,8 +1,8 @@
 import { SENSE, SenseCondition } from './spec/asc';
 import { PrInSa, PrOutSa } from './spec/opcodes';
-import { invalidField } from './cdb/dsl';
+import { invalidField, SERVICE_ACTION } from './cdb/dsl';
 import { PROUT_FIELDS } from './cdb/defs/pr';
-import { check, good, GOOD, invalidCdbField, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 
 /**
  * SPC-4 persistent reservations (5.12, 6.15, 6.16) of one logical unit, as pure state and logic:
@@ -281,7 +281,7 @@ export class PersistentReservations {
       case PrOutSa.PREEMPT_AND_ABORT:
         result = this.preempt(who, req, fx, req.sa === PrOutSa.PREEMPT_AND_ABORT); break;
       default:
-        return done(invalidCdbField(1, 4));
+        return done(invalidField(SERVICE_ACTION));
     }
     if (this.opts.persist && (this.gen !== before || this.res !== beforeRes)) this.opts.persist(this.snapshot());
     return result;
@@ -431,6 +431,6 @@ export function prInData(pr: PersistentReservations, sa: number): Outcome {
     case PrInSa.READ_RESERVATION: return good(pr.readReservation());
     case PrInSa.REPORT_CAPABILITIES: return good(pr.reportCapabilities());
     case PrInSa.READ_FULL_STATUS: return good(pr.readFullStatus());
-    default: return invalidCdbField(1, 4);
+    default: return invalidField(SERVICE_ACTION);
   }
 }

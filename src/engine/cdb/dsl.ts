@@ -102,6 +102,12 @@ export function pointerTo(field: Field<unknown>): FieldPointer {
   return { cd: true, byte: field.byte, bit: field.bit };
 }
 
+/**
+ * SPC-4 4.2.5.2: the SERVICE ACTION of an opcode that has them, byte 1 bits 4..0 of its CDB. It
+ * keys the row (CdbSpec.sa) rather than being one of its fields.
+ */
+export const SERVICE_ACTION = bits(1, 0, 5);
+
 /** INVALID FIELD IN CDB pointing at a row's field (SPC-4 4.5.2.4.2). */
 export function invalidField(field: Field<unknown>): Outcome {
   return invalidCdbField(field.byte, field.bit);

@@ -1,7 +1,7 @@
 import { SERVICE_ACTION_OPCODES } from '../spec/opcodes';
 import { SENSE } from '../spec/asc';
 import { NexusError, Outcome, check, invalidCdbField } from '../result';
-import { CdbDef, Decoded, FieldMap } from './dsl';
+import { CdbDef, Decoded, FieldMap, invalidField, SERVICE_ACTION } from './dsl';
 
 /** Group code (SPC-4 4.2.5.1): the CDB length an opcode implies when the table does not know it. */
 export function cdbLengthForOpcode(op: number): number {
@@ -72,8 +72,8 @@ export class CdbTable {
     if (SERVICE_ACTION_OPCODES.has(op)) {
       const m = this.bySa.get(op);
       if (!m) return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
-      def = c.length > 1 ? m.get(c[1] & 0x1f) : undefined;
-      if (!def) return invalidCdbField(1, 4);
+      def = c.length > 1 ? m.get(SERVICE_ACTION.read(c)) : undefined;
+      if (!def) return invalidField(SERVICE_ACTION);
     } else {
       def = this.byOp.get(op);
       if (!def) return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
