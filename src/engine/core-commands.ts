@@ -1,19 +1,17 @@
 import { SENSE } from './spec/asc';
 import { Op } from './spec/opcodes';
 import { Status } from './spec/status';
-import { check, good, GOOD, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, good, GOOD, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
-import { Binding, bind } from './types';
+import { Binding, bind, ExecContext, NexusView } from './types';
 import { CommandRequest } from './command';
 import { CdbTable } from './cdb/registry';
-import { CdbDef, Decoded, FieldMap } from './cdb/dsl';
+import { CdbDef, Decoded, FieldMap, invalidField } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
 import { buildNoUnitInquiry, buildNoUnitVpd00 } from './inquiry';
 import {
   RELEASE_10, RELEASE_6, REPORT_LUNS, REQUEST_SENSE, RESERVE_10, RESERVE_6, TEST_UNIT_READY,
 } from './cdb/defs/core';
-import type { LogicalUnit } from './logical-unit';
-import type { ItNexus } from './nexus';
 
 /**
  * The commands the engine core executes: they act on I_T_L nexus state (unit attentions,
@@ -25,9 +23,8 @@ const execTestUnitReady = (): Outcome => GOOD;
 
 // SPC-4 6.39: a pending unit attention is returned as parameter data and cleared; otherwise the
 // unit's current state (MEDIUM NOT PRESENT while ejected, NOT READY while stopped) or NO SENSE.
-function execRequestSense(ctx: { f: { desc: boolean }; lu: unknown; nexus: unknown }): Outcome {
-  const lu = ctx.lu as LogicalUnit;
-  const nexus = ctx.nexus as ItNexus;
+function execRequestSense(ctx: ExecContext<{ desc: boolean }>): Outcome {
+  const { lu, nexus } = ctx;
   const fmt = ctx.f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
   const ua = lu.ua.queue(nexus.itKey).take();
   const cond = ua ?? (lu.sanitizing ? SENSE.SANITIZE_IN_PROGRESS : !lu.mediumPresent ? SENSE.MEDIUM_NOT_PRESENT
@@ -42,13 +39,13 @@ export function encodeLun(lun: number, out: Buffer, at: number): void {
 }
 
 // SPC-4 6.33 REPORT LUNS
-function reportLuns(nexus: ItNexus, selectReport: number, allocationLength: number): Outcome {
-  if (allocationLength < 16) return invalidCdbField(6);
+function reportLuns(nexus: NexusView, selectReport: number, allocationLength: number): Outcome {
+  if (allocationLength < 16) return invalidField(REPORT_LUNS.fields.allocationLength);
   let luns: number[];
   switch (selectReport) {
     case 0x00: case 0x02: luns = nexus.luns(); break; // no well-known LUNs exist, so 00h = 02h
     case 0x01: luns = []; break;                      // well-known LUNs only
-    default: return invalidCdbField(2);
+    default: return invalidField(REPORT_LUNS.fields.selectReport);
   }
   const out = Buffer.alloc(8 + 8 * luns.length);
   out.writeUInt32BE(8 * luns.length, 0); // LUN LIST LENGTH
@@ -56,19 +53,18 @@ function reportLuns(nexus: ItNexus, selectReport: number, allocationLength: numb
   return good(out);
 }
 
-function execReportLuns(ctx: { f: { selectReport: number; allocationLength: number }; nexus: unknown }): Outcome {
-  return reportLuns(ctx.nexus as ItNexus, ctx.f.selectReport, ctx.f.allocationLength);
+function execReportLuns(ctx: ExecContext<{ selectReport: number; allocationLength: number }>): Outcome {
+  return reportLuns(ctx.nexus, ctx.f.selectReport, ctx.f.allocationLength);
 }
 
 // SPC-2 7.21/7.22: the reservation belongs to the I_T nexus that made it.
-function execReserve(ctx: { lu: unknown; nexus: unknown }): Outcome {
-  const lu = ctx.lu as LogicalUnit;
-  return lu.reservation.reserve((ctx.nexus as ItNexus).itKey) ? GOOD : RESERVATION_CONFLICT;
+function execReserve(ctx: ExecContext<unknown>): Outcome {
+  return ctx.lu.reservation.reserve(ctx.nexus.itKey) ? GOOD : RESERVATION_CONFLICT;
 }
 
 // SPC-2 7.24: RELEASE from a non-holder is not an error and releases nothing.
-function execRelease(ctx: { lu: unknown; nexus: unknown }): Outcome {
-  (ctx.lu as LogicalUnit).reservation.release((ctx.nexus as ItNexus).itKey);
+function execRelease(ctx: ExecContext<unknown>): Outcome {
+  ctx.lu.reservation.release(ctx.nexus.itKey);
   return GOOD;
 }
 
@@ -89,7 +85,7 @@ const unmappedTable = new CdbTable([INQUIRY, REQUEST_SENSE, REPORT_LUNS] as unkn
  * with peripheral qualifier 011b, REPORT LUNS and REQUEST SENSE work, the rest get LOGICAL UNIT NOT
  * SUPPORTED. Data-In is trimmed to the allocation length here since no row of a device applies.
  */
-export function unmappedLunOutcome(nexus: ItNexus, req: CommandRequest): Outcome {
+export function unmappedLunOutcome(nexus: NexusView, req: CommandRequest): Outcome {
   const dec = unmappedTable.decode(req.cdb);
   // Any other opcode: the LUN answers nothing else, whatever the CDB holds.
   if (!dec.ok) return unmappedTable.hasOpcode(req.cdb[0]) ? dec.outcome : check(SENSE.LUN_NOT_SUPPORTED);
@@ -99,12 +95,12 @@ export function unmappedLunOutcome(nexus: ItNexus, req: CommandRequest): Outcome
   return o.data.length > xfer ? good(o.data.subarray(0, xfer)) : o;
 }
 
-function unmappedExec(def: CdbDef, f: Decoded<FieldMap>, nexus: ItNexus): Outcome {
+function unmappedExec(def: CdbDef, f: Decoded<FieldMap>, nexus: NexusView): Outcome {
   switch (def.op) {
     case Op.INQUIRY: {
       const { evpd, pageCode } = f as { evpd: boolean; pageCode: number };
       // SPC-4 6.6.1: PAGE CODE without EVPD, or a VPD page not supported, is INVALID FIELD IN CDB.
-      if (pageCode !== 0) return invalidCdbField(2);
+      if (pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
       return good(evpd ? buildNoUnitVpd00() : buildNoUnitInquiry());
     }
     case Op.REPORT_LUNS: {

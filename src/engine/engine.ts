@@ -5,10 +5,9 @@ import { LogicalUnit } from './logical-unit';
 import { TargetLunMaps } from './lun-map';
 import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
-import { Backstore, DeviceType } from './types';
-import { diskDeviceType } from './devices/disk';
+import { Backstore } from './types';
+import { deviceTypes } from './devices';
 import { openBackstore } from './backstores';
-import { ModePages } from './spc';
 import { filePrStore, PrStore } from './pr-store';
 import type { EngineApi } from './engine-api';
 
@@ -50,12 +49,15 @@ export class Engine implements EngineApi {
     return e;
   }
 
-  async addDevice(cfg: DeviceConfig, device: DeviceType = diskDeviceType(cfg.thin, cfg.removable === true)): Promise<LogicalUnit> {
+  async addDevice(cfg: DeviceConfig): Promise<LogicalUnit> {
     if (this.units.has(cfg.name)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}" already exists`);
+    // The device's personality (disk unless the topology says otherwise) gives its command table,
+    // bindings and mode pages.
+    const personality = deviceTypes.of(cfg);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
     const prStore = this.opts.prStore;
     const lu = new LogicalUnit(
-      cfg, store, device, new ModePages({ writeBack: store.writeBack, readCacheDisabled: store.kind === 'block' }),
+      cfg, store, personality.forUnit(cfg), personality.modePages(store),
       prStore ? { persist: s => prStore.save(cfg.name, s) } : {},
     );
     // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.

@@ -1,7 +1,7 @@
 import { Op } from './spec/opcodes';
-import { Decoded } from './cdb/dsl';
+import { Decoded, invalidField } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
-import { Outcome, good, invalidCdbField } from './result';
+import { Outcome, good } from './result';
 import { PeripheralType } from './spec/status';
 import { ExecContext, LuView } from './types';
 import { asciiField, buildVpdPage } from './vpd';
@@ -96,10 +96,10 @@ export function spcInquiry(ctx: ExecContext<Decoded<typeof INQUIRY.fields>>): Ou
   const { evpd, pageCode } = ctx.f;
   if (!evpd) {
     // SPC-4 6.6.1: EVPD zero with a non-zero PAGE CODE is INVALID FIELD IN CDB.
-    if (pageCode !== 0) return invalidCdbField(2);
+    if (pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
     return good(buildStandardInquiry(ctx.lu));
   }
   const page = buildVpdPage(pageCode, ctx.lu, ctx.nexus);
   // SPC-4 6.6.1: a VPD page the device server does not support is INVALID FIELD IN CDB.
-  return page ? good(page) : invalidCdbField(2);
+  return page ? good(page) : invalidField(INQUIRY.fields.pageCode);
 }

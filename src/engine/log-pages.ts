@@ -1,8 +1,9 @@
-import { Decoded } from './cdb/dsl';
+import { Decoded, invalidFieldOf } from './cdb/dsl';
 import { LOG_SELECT, LOG_SENSE } from './cdb/defs/spc';
-import { GOOD, Outcome, good, invalidCdbField, invalidParamField, check } from './result';
+import { GOOD, Outcome, good, invalidParamField, check } from './result';
 import { SENSE } from './spec/asc';
 import { ExecContext, LuView } from './types';
+import { LuStatistics } from './lu-statistics';
 
 /**
  * Log pages (SPC-4 7.3): only pages a target can fill truthfully. Besides the two lists of
@@ -23,81 +24,6 @@ export enum LogPageControl { THRESHOLD = 0, CUMULATIVE = 1, DEFAULT_THRESHOLD = 
 
 /** One time interval of page 19h (SPC-4 7.3.5.7): INTEGER 1 × 10^-EXPONENT 3 = one millisecond. */
 export const TIME_INTERVAL = Object.freeze({ exponent: 3, integer: 1, ns: 1_000_000 });
-
-/** Monotonic clock in nanoseconds as a plain number (exact to well below a microsecond for years). */
-export function nowNs(): number { return performance.now() * 1e6; }
-
-/**
- * Per-unit counters behind log page 19h (SPC-4 7.3.6). The engine records each read and write
- * command of SPC-4 table 375 when it completes (READ(n) are reads; WRITE(n), WRITE AND VERIFY(n)
- * and UNMAP are writes) and the time the task set spends empty.
- *
- * Plain numbers, not bigint: they are updated on every command (DESIGN.md §10), and a double
- * counts exactly to 2^53 (285 years of nanoseconds at one command per nanosecond would still
- * round only in the last digits). Page 19h turns them into 64-bit fields when it is read.
- */
-export class LuStatistics {
-  readCommands = 0;
-  writeCommands = 0;
-  /** Logical blocks sent to initiators by read commands (NUMBER OF LOGICAL BLOCKS TRANSMITTED). */
-  blocksTransmitted = 0;
-  /** Logical blocks received from initiators by write commands (NUMBER OF LOGICAL BLOCKS RECEIVED). */
-  blocksReceived = 0;
-  /** Time from entering the task set to the service response, summed over read commands. */
-  readProcessingNs = 0;
-  writeProcessingNs = 0;
-  /** Time with an empty task set and nothing in progress. */
-  idleNs = 0;
-  readFuaCommands = 0;
-  writeFuaCommands = 0;
-  readFuaProcessingNs = 0;
-  writeFuaProcessingNs = 0;
-  /** When the task set last became empty (nowNs()), or -1 while it holds tasks. */
-  private idleSinceNs = nowNs();
-
-  recordRead(blocks: number, fua: boolean, elapsedNs: number): void {
-    this.readCommands++;
-    this.blocksTransmitted += blocks;
-    this.readProcessingNs += elapsedNs;
-    if (fua) { this.readFuaCommands++; this.readFuaProcessingNs += elapsedNs; }
-  }
-
-  recordWrite(blocks: number, fua: boolean, elapsedNs: number): void {
-    this.writeCommands++;
-    this.blocksReceived += blocks;
-    this.writeProcessingNs += elapsedNs;
-    if (fua) { this.writeFuaCommands++; this.writeFuaProcessingNs += elapsedNs; }
-  }
-
-  recordIdle(ns: number): void { this.idleNs += ns; }
-
-  /** The task set received a task at `now` (nowNs()): an idle period, if any, ends. */
-  busyAt(now: number): void {
-    if (this.idleSinceNs < 0) return;
-    if (now > this.idleSinceNs) this.idleNs += now - this.idleSinceNs;
-    this.idleSinceNs = -1;
-  }
-
-  /** The task set became empty at `now`. */
-  idleAt(now: number): void { this.idleSinceNs = now; }
-
-  /** LOG SELECT: every parameter of page 19h is "Reset Only" (SPC-4 table 374). */
-  reset(): void {
-    this.readCommands = this.writeCommands = this.blocksTransmitted = this.blocksReceived = 0;
-    this.readProcessingNs = this.writeProcessingNs = this.idleNs = 0;
-    this.readFuaCommands = this.writeFuaCommands = this.readFuaProcessingNs = this.writeFuaProcessingNs = 0;
-    if (this.idleSinceNs >= 0) this.idleSinceNs = nowNs();
-  }
-}
-
-/**
- * The unit's statistics, when the engine keeps them (a `statistics: LuStatistics` member on the
- * logical unit); without them page 19h is not offered.
- */
-export function statisticsOf(lu: LuView): LuStatistics | undefined {
-  const s = (lu as LuView & { statistics?: unknown }).statistics;
-  return s instanceof LuStatistics ? s : undefined;
-}
 
 /** SPC-4 7.3.2.2.2: parameter control byte. */
 const TSD = 0x20; // target save disable: nothing is saved implicitly
@@ -167,7 +93,7 @@ function supportedPages(lu: LuView): Array<[number, number]> {
     [LogPageCode.SUPPORTED_LOG_PAGES, 0],
     [LogPageCode.SUPPORTED_LOG_PAGES, SUPPORTED_SUBPAGES],
   ];
-  if (statisticsOf(lu)) pages.push([LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE, 0]);
+  if (lu.statistics) pages.push([LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE, 0]);
   return pages;
 }
 
@@ -177,11 +103,11 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
   const supported = supportedPages(ctx.lu);
   if (!supported.some(([p, s]) => p === pageCode && s === subpageCode)) {
     // SPC-4 6.8: an unsupported page or subpage is INVALID FIELD IN CDB.
-    return supported.some(([p]) => p === pageCode) ? invalidCdbField(3) : invalidCdbField(2, 5);
+    return invalidFieldOf(ctx.def, supported.some(([p]) => p === pageCode) ? 'subpageCode' : 'pageCode');
   }
   if (pageCode === LogPageCode.SUPPORTED_LOG_PAGES) {
     // The lists have no parameters, so any PARAMETER POINTER is past the last one.
-    if (parameterPointer !== 0) return invalidCdbField(5);
+    if (parameterPointer !== 0) return invalidFieldOf(ctx.def, 'parameterPointer');
     if (subpageCode === 0) {
       // SPC-4 7.3.18: one byte per page code (page codes with subpage 00h).
       return good(listPage(0, supported.filter(([, s]) => s === 0).map(([p]) => p)));
@@ -190,12 +116,12 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
     return good(listPage(SUPPORTED_SUBPAGES, supported.flatMap(([p, s]) => [p, s])));
   }
   // Page 19h. Its counters have no thresholds (SPC-4 7.3.2.2.2.3: unbounded counters).
-  if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidCdbField(2, 7);
-  const stats = pc === LogPageControl.CUMULATIVE ? statisticsOf(ctx.lu) : undefined;
+  if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidFieldOf(ctx.def, 'pc');
+  const stats = pc === LogPageControl.CUMULATIVE ? ctx.lu.statistics : undefined;
   const params = statisticsParameters(stats);
   // SPC-4 6.8: PARAMETER POINTER selects parameters with codes from it upwards; past the last
   // one is INVALID FIELD IN CDB.
-  if (parameterPointer > params[params.length - 1].code) return invalidCdbField(5);
+  if (parameterPointer > params[params.length - 1].code) return invalidFieldOf(ctx.def, 'parameterPointer');
   // DS 1: the page's parameters cannot be saved.
   return good(logPage(pageCode, 0, true, params.filter(p => p.code >= parameterPointer)));
 }
@@ -206,10 +132,10 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
  */
 export function spcLogSelect(ctx: ExecContext<Decoded<typeof LOG_SELECT.fields>>): Outcome {
   const { pcr, pc, pageCode, subpageCode, parameterListLength } = ctx.f;
-  const stats = statisticsOf(ctx.lu);
+  const stats = ctx.lu.statistics;
   if (pcr) {
     // SPC-4 6.7.1: PCR 1 with a parameter list is INVALID FIELD IN CDB.
-    if (parameterListLength !== 0) return invalidCdbField(7);
+    if (parameterListLength !== 0) return invalidFieldOf(ctx.def, 'parameterListLength');
     stats?.reset();
     return GOOD;
   }
@@ -217,14 +143,14 @@ export function spcLogSelect(ctx: ExecContext<Decoded<typeof LOG_SELECT.fields>>
     // SPC-4 6.7.1 table 148: PAGE CODE 0 means every page; otherwise the page must exist.
     const all = pageCode === 0 && subpageCode === 0;
     if (!all && !(pageCode === LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE && subpageCode === 0 && stats)) {
-      return invalidCdbField(2, 5);
+      return invalidFieldOf(ctx.def, 'pageCode');
     }
     // Thresholds do not exist; cumulative values go back to their defaults (zero).
     if (pc === LogPageControl.CUMULATIVE || pc === LogPageControl.DEFAULT_CUMULATIVE) stats?.reset();
     return GOOD;
   }
   // SPC-4 6.7.1: with a parameter list, PAGE CODE and SUBPAGE CODE must be zero.
-  if (pageCode !== 0 || subpageCode !== 0) return invalidCdbField(2, 5);
+  if (pageCode !== 0 || subpageCode !== 0) return invalidFieldOf(ctx.def, 'pageCode');
   const data = ctx.dataOut ?? new Uint8Array(0);
   if (data.length < 4) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
   // SPC-4 6.7.1: no log parameter of this unit can be changed: the first page of the list is

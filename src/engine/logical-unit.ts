@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import { SenseCondition } from './spec/asc';
 import { PeripheralType } from './spec/status';
-import { Backstore, DeviceType, LuIdentity, LuView, ModeParams } from './types';
+import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView, VpdPageDef } from './types';
 import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
 import { UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
 import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
-import { LuStatistics } from './log-pages';
-import type { CopyManagerHost, CopyTargetLookup } from './xcopy';
+import { LuStatistics } from './lu-statistics';
+import { ModePages } from './mode-page-store';
 
 /**
  * A logical unit: one exported device with its task set, unit attentions, reservation and mode
  * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
  */
-export class LogicalUnit implements LuView, CopyManagerHost {
+export class LogicalUnit implements LuView {
   readonly ua = new UaTable();
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
@@ -25,6 +25,7 @@ export class LogicalUnit implements LuView, CopyManagerHost {
   readonly statistics = new LuStatistics();
   readonly identity: LuIdentity;
   readonly table: CdbTable;
+  readonly vpdPages: readonly VpdPageDef[];
   readonly removable: boolean;
   readonly type: PeripheralType;
   preventRemoval = new Set<number>();
@@ -42,11 +43,12 @@ export class LogicalUnit implements LuView, CopyManagerHost {
     readonly config: DeviceConfig,
     readonly backstore: Backstore,
     readonly device: DeviceType,
-    readonly modes: ModeParams,
+    readonly modes: ModePages,
     prOptions: PrOptions = {},
   ) {
     this.pr = new PersistentReservations(prOptions);
     this.table = device.table;
+    this.vpdPages = device.vpdPages;
     this.removable = device.removable;
     this.type = device.type;
     this.identity = makeIdentity(config);
@@ -54,7 +56,21 @@ export class LogicalUnit implements LuView, CopyManagerHost {
 
   get name(): string { return this.config.name; }
   get blockSize(): number { return this.config.blockSize; }
-  get blocks(): bigint { return this.backstore.sizeBytes / BigInt(this.config.blockSize); }
+  get blocks(): bigint { this.capacityNow(); return this.blocksBig; }
+  get capacityBlocks(): number { this.capacityNow(); return this.blocksNumber; }
+
+  /** The capacity last computed, redone only when the store's size changed (run-time resize). */
+  private sizeSeen = -1n;
+  private blocksBig = 0n;
+  private blocksNumber = 0;
+
+  private capacityNow(): void {
+    const size = this.backstore.sizeBytes;
+    if (size === this.sizeSeen) return;
+    this.sizeSeen = size;
+    this.blocksBig = size / BigInt(this.config.blockSize);
+    this.blocksNumber = Number(this.blocksBig);
+  }
   get physicalExponent(): number {
     // Default: 4096-byte physical blocks under 512-byte logical ones (512e), like the drives and
     // page-cache pages behind them, so initiators align their I/O to 4 KiB.

@@ -1,178 +1,32 @@
-import { Decoded } from './cdb/dsl';
+import { Decoded, invalidField, invalidFieldOf, pointerTo } from './cdb/dsl';
 import { MODE_SELECT_10, MODE_SELECT_6, MODE_SENSE_10, MODE_SENSE_6 } from './cdb/defs/spc';
-import { GOOD, NexusError, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { GOOD, Outcome, check, good, invalidParamField } from './result';
 import { SENSE } from './spec/asc';
 import { PeripheralType } from './spec/status';
-import { ExecContext, LuView, ModeParams } from './types';
+import { ExecContext, LuView } from './types';
+import { ALL_SUBPAGES, ModePageCode, ModePageDef, ModePages, PageControl } from './mode-page-store';
 
 /**
- * Mode pages (SPC-4 7.5, SBC-4 6.5): the page table, the per-unit store of current values, and
- * MODE SENSE / MODE SELECT. Nothing is saveable: PS is always zero, PC 11b and SP 1 are refused.
+ * MODE SENSE / MODE SELECT (SPC-4 6.11-6.14) over the unit's mode page store (mode-page-store.ts).
+ * Nothing is saveable: PC 11b and SP 1 are refused.
  */
-
-export enum ModePageCode {
-  READ_WRITE_ERROR_RECOVERY = 0x01,
-  CACHING = 0x08,
-  CONTROL = 0x0a,
-  INFORMATIONAL_EXCEPTIONS_CONTROL = 0x1c,
-  /** MODE SENSE only: every page. */
-  ALL_PAGES = 0x3f,
-}
-
-/** SPC-4 6.11 table 163: the PAGE CONTROL field. */
-export enum PageControl { CURRENT = 0, CHANGEABLE = 1, DEFAULT = 2, SAVED = 3 }
-
-/** MODE SENSE SUBPAGE CODE FFh: every subpage of the page(s). */
-export const ALL_SUBPAGES = 0xff;
-
-export interface ModePageDef {
-  code: ModePageCode;
-  subpage: number;
-  /** The page exists only on direct-access block devices (SBC-4 mode pages). */
-  disksOnly: boolean;
-  /** Default values of the whole page, page header included. */
-  defaults(opts: ModePagesOptions): Uint8Array;
-  /** Changeable-values mask of the whole page (PC 01b); header bytes as in the page. */
-  changeable: Uint8Array;
-}
-
-export interface ModePagesOptions {
-  /** Initial caching page WCE (the backstore's write-back setting). */
-  writeBack: boolean;
-  /** Caching page RCD: the backstore has no read cache (O_DIRECT). */
-  readCacheDisabled?: boolean;
-}
-
-/** Page-0 format page: byte 0 PS 0 / SPF 0 / PAGE CODE, byte 1 PAGE LENGTH, then `body`. */
-function page0(code: ModePageCode, body: number[]): Uint8Array {
-  return Uint8Array.from([code, body.length, ...body]);
-}
-
-// Byte positions and masks the rest of this file names.
-const CACHING_WCE = { byte: 2, mask: 0x04 };
-const CACHING_RCD = { byte: 2, mask: 0x01 };
-const CONTROL_D_SENSE = { byte: 2, mask: 0x04 };
-const CONTROL_SWP = { byte: 4, mask: 0x08 };
-
-const MODE_PAGES: readonly ModePageDef[] = [
-  {
-    // SBC-4 6.5.9 table 196, PAGE LENGTH 0Ah. No medium to retry on: every field zero.
-    code: ModePageCode.READ_WRITE_ERROR_RECOVERY, subpage: 0, disksOnly: true,
-    defaults: () => page0(ModePageCode.READ_WRITE_ERROR_RECOVERY, new Array(10).fill(0)),
-    changeable: page0(ModePageCode.READ_WRITE_ERROR_RECOVERY, new Array(10).fill(0)),
-  },
-  {
-    // SBC-4 6.5.5 table 186, PAGE LENGTH 12h. byte 2: IC ABPF CAP DISC SIZE WCE MF RCD.
-    // WCE follows the backstore and is changeable; RCD reports whether reads bypass a cache.
-    code: ModePageCode.CACHING, subpage: 0, disksOnly: true,
-    defaults: o => {
-      const p = page0(ModePageCode.CACHING, new Array(18).fill(0));
-      if (o.writeBack) p[CACHING_WCE.byte] |= CACHING_WCE.mask;
-      if (o.readCacheDisabled) p[CACHING_RCD.byte] |= CACHING_RCD.mask;
-      return p;
-    },
-    changeable: (() => {
-      const m = page0(ModePageCode.CACHING, new Array(18).fill(0));
-      m[CACHING_WCE.byte] = CACHING_WCE.mask;
-      return m;
-    })(),
-  },
-  {
-    // SPC-4 7.5.8 table 457 (control mode page), PAGE LENGTH 0Ah:
-    //  byte 2: TST 000b (one task set shared by all I_T nexuses) | TMF_ONLY 0 | DPICZ 0 |
-    //          D_SENSE (changeable) | GLTSD 1 (log parameters are never saved) | RLEC 0
-    //  byte 3: QUEUE ALGORITHM MODIFIER 1 (unrestricted reordering of SIMPLE tasks) | NUAR 0 |
-    //          QERR 00b (other tasks are not aborted on CHECK CONDITION)
-    //  byte 4: RAC 0 | UA_INTLCK_CTRL 00b | SWP (changeable)
-    //  byte 5: ATO 0 | TAS 0 (aborted tasks of other nexuses are not reported) | AUTOLOAD 0
-    //  bytes 8..9 BUSY TIMEOUT PERIOD 0 (undefined), 10..11 EXTENDED SELF-TEST COMPLETION TIME 0
-    code: ModePageCode.CONTROL, subpage: 0, disksOnly: false,
-    defaults: () => page0(ModePageCode.CONTROL, [0x02, 0x10, 0, 0, 0, 0, 0, 0, 0, 0]),
-    changeable: page0(ModePageCode.CONTROL, [CONTROL_D_SENSE.mask, 0, CONTROL_SWP.mask, 0, 0, 0, 0, 0, 0, 0]),
-  },
-  {
-    // SPC-4 7.5.11 table 463, PAGE LENGTH 0Ah: informational exceptions are not reported, so
-    // DEXCPT 1 (byte 2 bit 3) and MRIE 0; nothing changeable.
-    code: ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, subpage: 0, disksOnly: false,
-    defaults: () => page0(ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, [0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-    changeable: page0(ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL, new Array(10).fill(0)),
-  },
-];
-
-const key = (code: number, subpage: number): number => (code << 8) | subpage;
-
-function pagesForType(type: PeripheralType): readonly ModePageDef[] {
-  return MODE_PAGES.filter(p => !p.disksOnly || type === PeripheralType.DISK);
-}
-
-/**
- * The mode pages of one logical unit: current values shared by every I_T nexus (SPC-4 allows
- * one set per unit). The engine creates one per unit and hands it out as `lu.modes`.
- */
-export class ModePages implements ModeParams {
-  private readonly defaults = new Map<number, Uint8Array>();
-  private readonly current = new Map<number, Uint8Array>();
-
-  constructor(opts: ModePagesOptions) {
-    for (const p of MODE_PAGES) {
-      const d = p.defaults(opts);
-      this.defaults.set(key(p.code, p.subpage), d);
-      this.current.set(key(p.code, p.subpage), Uint8Array.from(d));
-    }
-  }
-
-  get writeCacheEnabled(): boolean { return this.flag(ModePageCode.CACHING, CACHING_WCE); }
-  get descriptorSense(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_D_SENSE); }
-  get softwareWriteProtect(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_SWP); }
-
-  private flag(code: ModePageCode, f: { byte: number; mask: number }): boolean {
-    return (this.current.get(key(code, 0))![f.byte] & f.mask) !== 0;
-  }
-
-  /** The page's values for `pc` (saved values do not exist). */
-  values(def: ModePageDef, pc: Exclude<PageControl, PageControl.SAVED>): Uint8Array {
-    const k = key(def.code, def.subpage);
-    switch (pc) {
-      case PageControl.CURRENT: return this.current.get(k)!;
-      case PageControl.CHANGEABLE: return def.changeable;
-      case PageControl.DEFAULT: return this.defaults.get(k)!;
-    }
-  }
-
-  /** Replace current values (MODE SELECT, after the whole parameter list has been checked). */
-  set(code: number, subpage: number, bytes: Uint8Array): boolean {
-    const k = key(code, subpage);
-    const old = this.current.get(k);
-    if (!old || old.length !== bytes.length) throw new NexusError('ERR_MODE_PAGE', `no mode page ${code}/${subpage} of that length`);
-    const changed = old.some((v, i) => v !== bytes[i]);
-    this.current.set(k, Uint8Array.from(bytes));
-    return changed;
-  }
-}
-
-/** The unit's ModePages; the engine always installs one. */
-export function modePagesOf(lu: LuView): ModePages {
-  if (!(lu.modes instanceof ModePages)) throw new NexusError('ERR_MODE_PAGES', `${lu.name}: lu.modes is not a ModePages`);
-  return lu.modes;
-}
 
 /**
  * SPC-4 6.11: which pages a PAGE CODE / SUBPAGE CODE pair asks for, in ascending page order,
  * or the INVALID FIELD IN CDB outcome.
  */
-function selectPages(type: PeripheralType, pageCode: number, subpage: number): readonly ModePageDef[] | Outcome {
-  const all = pagesForType(type);
+function selectPages(all: readonly ModePageDef[], pageCode: number, subpage: number): readonly ModePageDef[] | Outcome {
   if (pageCode === ModePageCode.ALL_PAGES) {
     if (subpage === 0) return all.filter(p => p.subpage === 0);
     if (subpage === ALL_SUBPAGES) return all;
-    return invalidCdbField(3);
+    return invalidField(MODE_SENSE_10.fields.subpageCode);
   }
   const ofPage = all.filter(p => p.code === pageCode);
-  // SPC-4 6.11: an unsupported page is INVALID FIELD IN CDB (PAGE CODE: byte 2, bits 5..0).
-  if (ofPage.length === 0) return invalidCdbField(2, 5);
+  // SPC-4 6.11: an unsupported page is INVALID FIELD IN CDB at PAGE CODE.
+  if (ofPage.length === 0) return invalidField(MODE_SENSE_10.fields.pageCode);
   if (subpage === ALL_SUBPAGES) return ofPage;
   const one = ofPage.filter(p => p.subpage === subpage);
-  return one.length ? one : invalidCdbField(3);
+  return one.length ? one : invalidField(MODE_SENSE_10.fields.subpageCode);
 }
 
 /** SBC-4 6.5.2 table 181: DEVICE-SPECIFIC PARAMETER of a direct-access device. */
@@ -197,20 +51,21 @@ function blockDescriptor(lu: LuView, long: boolean): Buffer {
   return d;
 }
 
-type ModeSenseFields = Decoded<typeof MODE_SENSE_10.fields>;
+/** MODE SENSE(10)'s fields; MODE SENSE(6) has all but LLBAA. */
+type ModeSenseFields = Omit<Decoded<typeof MODE_SENSE_10.fields>, 'llbaa'> & { llbaa?: boolean };
 
 function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
   const { dbd, llbaa, pc, pageCode, subpageCode } = ctx.f;
   // SPC-4 6.11 table 163: saved values are not implemented → SAVING PARAMETERS NOT SUPPORTED.
   if (pc === PageControl.SAVED) {
-    return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: { cd: true, byte: 2, bit: 7 } });
+    return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: pointerTo(MODE_SENSE_10.fields.pc) });
   }
-  const modes = modePagesOf(ctx.lu);
-  const selected = selectPages(ctx.lu.type, pageCode, subpageCode);
+  const modes = ctx.lu.modes;
+  const selected = selectPages(modes.pages, pageCode, subpageCode);
   if (!Array.isArray(selected)) return selected as Outcome;
   const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
   // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
-  const long = ten && llbaa;
+  const long = ten && llbaa === true;
   const bd = !dbd && ctx.lu.type === PeripheralType.DISK ? blockDescriptor(ctx.lu, long) : Buffer.alloc(0);
   const body = Buffer.concat([bd, ...pages]);
   const dsp = deviceSpecificParameter(ctx, modes);
@@ -297,7 +152,7 @@ export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, mode
     }
     off += bdLen;
   }
-  const defs = pagesForType(lu.type);
+  const defs = modes.pages;
   const pages: Array<{ def: ModePageDef; bytes: Uint8Array }> = [];
   while (off < len) {
     if (len - off < 2) return fail(plle());
@@ -334,11 +189,11 @@ type ModeSelectFields = Decoded<typeof MODE_SELECT_10.fields>;
 
 function modeSelect(ctx: ExecContext<ModeSelectFields>, ten: boolean): Outcome {
   // SPC-4 6.9.1: PF 0 would mean vendor-specific page formats; only the standard's are known.
-  if (!ctx.f.pf) return invalidCdbField(1, 4);
+  if (!ctx.f.pf) return invalidFieldOf(ctx.def, 'pf');
   const data = ctx.dataOut ?? new Uint8Array(0);
   // SPC-4 6.9.1: a PARAMETER LIST LENGTH of zero transfers nothing and is not an error.
   if (data.length === 0) return GOOD;
-  const modes = modePagesOf(ctx.lu);
+  const modes = ctx.lu.modes;
   const parsed = parseModeSelect(data, ten, ctx.lu, modes);
   if (!parsed.ok) return parsed.outcome;
   let changed = false;

@@ -4,11 +4,9 @@ import { TmfResponse } from './spec/status';
 import { LunMap } from './lun-map';
 import { NexusView } from './types';
 import { runPipeline, Logger } from './pipeline';
-import { executeTmf } from './tmf';
-import { DISK } from './devices/disk';
-import type { Engine } from './engine';
+import { executeTmf, TmfTarget } from './tmf';
+import { deviceTypes } from './device-registry';
 import type { LogicalUnit } from './logical-unit';
-import type { NexusApi } from './engine-api';
 
 export interface NexusIdentity {
   targetName: string;
@@ -19,11 +17,17 @@ export interface NexusIdentity {
   tpgt?: number;
 }
 
+/** What a nexus needs of the engine that opened it. */
+export interface NexusHost extends TmfTarget {
+  /** The nexus closed: the engine stops fanning events out to it. */
+  forgetNexus(n: ItNexus): void;
+}
+
 /**
  * An I_T nexus (SAM-5 4.7): one initiator port talking to one target port. Holds the LUN map this
  * initiator sees; commands and task management enter the engine here.
  */
-export class ItNexus implements NexusView, NexusApi {
+export class ItNexus implements NexusView {
   readonly initiatorPort: string;
   readonly targetPort: string;
   /** Key of this I_T nexus in unit attention and reservation state. */
@@ -36,7 +40,7 @@ export class ItNexus implements NexusView, NexusApi {
     readonly id: number,
     readonly ident: NexusIdentity,
     readonly map: LunMap,
-    private readonly engine: Engine,
+    private readonly engine: NexusHost,
     private readonly log?: Logger,
   ) {
     const tpgt = ident.tpgt ?? 1;
@@ -64,9 +68,10 @@ export class ItNexus implements NexusView, NexusApi {
 
   /** The CDB's own transfer length in bytes, when the LUN and opcode are known (embedded mode). */
   transferLengthFor(lun: number, cdb: Uint8Array): number | undefined {
-    // An unmapped LUN still answers INQUIRY, REPORT LUNS and REQUEST SENSE: size those by the disk table.
+    // An unmapped LUN still answers INQUIRY, REPORT LUNS and REQUEST SENSE: size those by the
+    // default device type's table.
     const lu = this.map.entries.get(lun)?.lu;
-    const dec = (lu?.table ?? DISK.table).decode(cdb);
+    const dec = (lu?.table ?? deviceTypes.get().table).decode(cdb);
     return dec.ok ? dec.def.xferBytes(dec.f, lu?.blockSize ?? 512) : undefined;
   }
 

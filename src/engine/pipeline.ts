@@ -1,18 +1,17 @@
 import { SENSE } from './spec/asc';
-import { Op } from './spec/opcodes';
-import { Status } from './spec/status';
-import { CdbDef, Decoded, Dir, FieldMap, ResvClass } from './cdb/dsl';
+import { Status, TaskAttr } from './spec/status';
+import { CdbDef, Decoded, Dir, FieldMap, invalidFieldOf, ReadyClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
-import { check, invalidCdbField, Outcome, RESERVATION_CONFLICT } from './result';
+import { check, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { CommandRequest, CompletionCallback, ResidualKind } from './command';
-import { Exec, ExecContext } from './types';
-import { nowNs } from './log-pages';
+import { Exec, ExecContext, NexusView } from './types';
+import { isOutcome } from './cdb/registry';
+import { nowNs } from './lu-statistics';
 import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
-import { prConflict } from './pr';
-import type { ItNexus } from './nexus';
-import type { Mapping } from './lun-map';
+import { reservationConflict } from './reserve';
+import type { LunMap, Mapping } from './lun-map';
 
 /**
  * The one pipeline every command walks, in a fixed order (STYLE.md example 5):
@@ -21,12 +20,12 @@ import type { Mapping } from './lun-map';
  * completion (sense bytes, Data-In trimming, residuals).
  */
 
-/** SBC-4 4.11.2: what a unit still answers while a sanitize operation is in progress. */
-const SERVED_WHILE_SANITIZING: ReadonlySet<number> = new Set([Op.INQUIRY, Op.REPORT_LUNS, Op.REQUEST_SENSE]);
-
 export type Logger = { error(obj: object, msg: string): void };
 
-export function runPipeline(nexus: ItNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
+/** The I_T nexus a command comes in on, with the LUN map its initiator sees. */
+export interface PipelineNexus extends NexusView { readonly map: LunMap }
+
+export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: CompletionCallback, log?: Logger): void {
   // 1. LUN lookup and masking
   const mapping = nexus.map.entries.get(req.lun);
   if (!mapping) {
@@ -35,11 +34,13 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   }
   const lu = mapping.lu;
   // 2. decode against the device type's table (reserved bits, service actions)
-  const dec = lu.table.decode(req.cdb);
-  if (!dec.ok) { finish(mapping, req, dec.outcome, done, -1); return; }
-  const { def, f } = dec;
+  const def = lu.table.rowOf(req.cdb);
+  if (isOutcome(def)) { finish(mapping, req, def, done, -1); return; }
+  // The task: its decoded fields, transfer length and read-only state, made once here and used
+  // by every later step, the task set and the handler.
+  const cmd = new Command(nexus, req, done, log, mapping, def, def.decode(req.cdb));
   // 3. transfer length from the CDB vs the initiator's expected length
-  const xfer = def.xferBytes(f, lu.blockSize);
+  const xfer = cmd.xferBytes;
   let dataOut: Uint8Array | undefined;
   // A Data-Out length the command cannot run with is reported after the unit attention,
   // reservation and write-protection checks (step 6): a write to a write-protected unit is
@@ -47,8 +48,8 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
   let lengthRefusal: Outcome | undefined;
   const later = def.dir === Dir.OUT && xfer > 0 && !req.dataOut ? req.dataOutLater : undefined;
   if (def.exactDataOut && req.expectedLength !== xfer) {
-    const at = def.exactDataOut.cdbByte;
-    lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidCdbField(at);
+    const at = def.exactDataOut.field;
+    lengthRefusal = at === undefined ? check(SENSE.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : invalidFieldOf(def, at);
   } else if (def.dir === Dir.OUT && xfer > 0) {
     const got = later ? req.expectedLength : req.dataOut?.length ?? 0;
     if (got < xfer && def.truncatableDataOut) {
@@ -71,36 +72,35 @@ export function runPipeline(nexus: ItNexus, req: CommandRequest, done: Completio
     if (ua) { finish(mapping, req, check(ua), done, xfer, def.dir); return; }
   }
   // 5. reservations
-  if ((def.resv !== ResvClass.ALLOWED && lu.reservation.conflicts(itKey))
-    || prConflict(lu.pr, lu.reservation.holder !== undefined, itKey, def)) {
+  if (reservationConflict(lu.reservation, lu.pr, itKey, def.resv)) {
     finish(mapping, req, RESERVATION_CONFLICT, done, xfer, def.dir);
     return;
   }
-  // 6. readiness and write protection
-  if (lu.sanitizing && !SERVED_WHILE_SANITIZING.has(def.op)) {
+  // 6. readiness (the row's class: SPC-4 5.11, SBC-4 4.19, 4.11.2) and write protection
+  const ready = def.ready ?? ReadyClass.MEDIUM;
+  if (lu.sanitizing && ready < ReadyClass.SANITIZING) {
     finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS), done, xfer, def.dir);
     return;
   }
-  if (!lu.mediumPresent && def.servedWhenNotReady !== 'none') {
+  if (!lu.mediumPresent && ready < ReadyClass.NO_MEDIUM) {
     finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
     return;
   }
-  if (lu.stopped && def.servedWhenNotReady === undefined) {
+  if (lu.stopped && ready < ReadyClass.STOPPED) {
     finish(mapping, req, check(SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED), done, xfer, def.dir);
     return;
   }
-  const readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
-  if (def.writes && readOnly) {
+  if (def.writes && cmd.readOnly) {
     // SPC-4 7.5.8: a write refused because of the control page's SWP says so.
     const why = lu.modes.softwareWriteProtect && !mapping.readOnly ? SENSE.LUN_SOFTWARE_WRITE_PROTECTED : SENSE.WRITE_PROTECTED;
     finish(mapping, req, check(why), done, xfer, def.dir);
     return;
   }
   if (lengthRefusal) { finish(mapping, req, lengthRefusal, done, xfer, Dir.OUT); return; }
-  const exec = lu.device.exec.get(def)!;
+  cmd.dataOut = dataOut;
+  cmd.later = later;
   // 7. task attribute: the task set decides when it runs
-  const attr = def.implicitHeadOfQueue ? 3 /* HEAD OF QUEUE */ : req.attr;
-  const cmd = new Command(nexus, req, done, log, mapping, lu, def, f, xfer, readOnly, dataOut, later, attr, exec);
+  cmd.started = nowNs();
   if (lu.tasks.size === 0) lu.statistics.busyAt(cmd.started);
   lu.tasks.enqueue(cmd);
 }
@@ -120,30 +120,40 @@ class Command implements Task, ExecContext {
   aborted = false;
   settled?: Array<() => void>;
   /** When the command entered the task set (nowNs()), for page 19h's processing time. */
-  readonly started = nowNs();
+  started = 0;
+  readonly lu: LogicalUnit;
+  /** Transfer length in bytes from the CDB (the row's xfer of its decoded fields). */
+  readonly xferBytes: number;
+  /** The mapping, the device, its store or the control page's SWP makes the unit read-only. */
+  readonly readOnly: boolean;
+  /** SAM-5 8.6: the row may make the command HEAD OF QUEUE whatever the initiator asked. */
+  readonly attr: number;
+  private readonly exec: Exec;
+  /** Data-Out as the handler gets it (set by the pipeline's transfer-length step). */
+  dataOut: Uint8Array | undefined = undefined;
+  /** Data-Out still in transfer: the command runs once it has arrived. */
+  later: CommandRequest['dataOutLater'] = undefined;
 
   constructor(
-    readonly nexus: ItNexus,
+    readonly nexus: NexusView,
     private readonly req: CommandRequest,
     private readonly done: CompletionCallback,
     private readonly log: Logger | undefined,
     private readonly mapping: Mapping,
-    readonly lu: LogicalUnit,
     readonly def: CdbDef,
     readonly f: Decoded<FieldMap>,
-    readonly xferBytes: number,
-    readonly readOnly: boolean,
-    public dataOut: Uint8Array | undefined,
-    /** Data-Out still in transfer: the command runs once it has arrived. */
-    private readonly later: CommandRequest['dataOutLater'],
-    readonly attr: number,
-    private readonly exec: Exec,
   ) {
+    const lu = mapping.lu;
     this.nexusId = nexus.id;
     this.itKey = nexus.itKey;
     this.tag = req.tag;
     this.lun = req.lun;
     this.cdb = req.cdb;
+    this.lu = lu;
+    this.xferBytes = def.xferBytes(f, lu.blockSize);
+    this.readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
+    this.attr = def.implicitHeadOfQueue ? TaskAttr.HEAD_OF_QUEUE : req.attr;
+    this.exec = lu.device.exec.get(def)!;
   }
 
   /** Called once when the task set enables the task. */
@@ -205,12 +215,10 @@ class Command implements Task, ExecContext {
   }
 }
 
-const READS: ReadonlySet<number> = new Set([Op.READ_6, Op.READ_10, Op.READ_12, Op.READ_16]);
-
-/** SPC-4 table 375: READ(n) count as reads; WRITE(n), WRITE AND VERIFY(n) and UNMAP as writes. */
+/** SPC-4 table 375: rows that count as reads (READ(n)) and the Data-Out rows that write the medium. */
 function record(def: CdbDef, f: Decoded<FieldMap>, xfer: number, lu: LogicalUnit, elapsedNs: number): void {
   const fua = (f as { fua?: boolean }).fua === true;
-  if (READS.has(def.op)) lu.statistics.recordRead(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
+  if (def.countsAsRead) lu.statistics.recordRead(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
   else if (def.writes && def.dir === Dir.OUT) lu.statistics.recordWrite(Math.floor(xfer / lu.blockSize), fua, elapsedNs);
 }
 

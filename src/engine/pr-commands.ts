@@ -4,8 +4,6 @@ import { PrOutSa } from './spec/opcodes';
 import { Outcome } from './result';
 import { parsePrOut, prInData } from './pr';
 import { Binding, bind, ExecContext } from './types';
-import type { LogicalUnit } from './logical-unit';
-import type { ItNexus } from './nexus';
 
 /**
  * PERSISTENT RESERVE IN and OUT (SPC-4 6.15, 6.16) bound to the unit's persistent reservation
@@ -17,13 +15,11 @@ type PrInCtx = ExecContext<{ allocationLength: number }>;
 type PrOutCtx = ExecContext<{ scope: number; type: number; parameterListLength: number }>;
 
 function prIn(ctx: PrInCtx): Outcome {
-  const lu = ctx.lu as unknown as LogicalUnit;
-  return prInData(lu.pr, ctx.def.sa!);
+  return prInData(ctx.lu.pr, ctx.def.sa!);
 }
 
 async function prOut(ctx: PrOutCtx): Promise<Outcome> {
-  const lu = ctx.lu as unknown as LogicalUnit;
-  const nexus = ctx.nexus as unknown as ItNexus;
+  const { lu, nexus } = ctx;
   const req = parsePrOut(ctx.def.sa as PrOutSa, ctx.f.scope, ctx.f.type, ctx.dataOut);
   if ('status' in req) return req;
   const fx = lu.pr.out(

@@ -1,7 +1,8 @@
 import { SENSE, SenseCondition } from './spec/asc';
-import { Op, PrInSa, PrOutSa } from './spec/opcodes';
-import { CdbDef, ResvClass } from './cdb/dsl';
-import { check, good, GOOD, invalidCdbField, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
+import { PrInSa, PrOutSa } from './spec/opcodes';
+import { invalidField, SERVICE_ACTION } from './cdb/dsl';
+import { PROUT_FIELDS } from './cdb/defs/pr';
+import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 
 /**
  * SPC-4 persistent reservations (5.12, 6.15, 6.16) of one logical unit, as pure state and logic:
@@ -280,7 +281,7 @@ export class PersistentReservations {
       case PrOutSa.PREEMPT_AND_ABORT:
         result = this.preempt(who, req, fx, req.sa === PrOutSa.PREEMPT_AND_ABORT); break;
       default:
-        return done(invalidCdbField(1, 4));
+        return done(invalidField(SERVICE_ACTION));
     }
     if (this.opts.persist && (this.gen !== before || this.res !== beforeRes)) this.opts.persist(this.snapshot());
     return result;
@@ -402,8 +403,8 @@ export class PersistentReservations {
 }
 
 function checkScopeType(req: PrOutRequest): Outcome | undefined {
-  if (req.scope !== LU_SCOPE) return invalidCdbField(2, 7);
-  if (!VALID_TYPES.has(req.type)) return invalidCdbField(2, 3);
+  if (req.scope !== LU_SCOPE) return invalidField(PROUT_FIELDS.scope);
+  if (!VALID_TYPES.has(req.type)) return invalidField(PROUT_FIELDS.type);
   return undefined;
 }
 
@@ -423,24 +424,6 @@ export function iscsiTransportId(initiatorPort: string): Buffer {
   return b;
 }
 
-const PR_COMMANDS: ReadonlySet<number> = new Set([Op.PERSISTENT_RESERVE_IN, Op.PERSISTENT_RESERVE_OUT]);
-const SPC2_COMMANDS: ReadonlySet<number> = new Set([Op.RESERVE_6, Op.RESERVE_10, Op.RELEASE_6, Op.RELEASE_10]);
-
-/**
- * The persistent-reservation half of the pipeline's reservation step:
- *  - SPC-2 5.5.1: while a RESERVE(6)/(10) is in effect every PERSISTENT RESERVE command conflicts,
- *    whoever sends it; while any I_T nexus is registered, RESERVE and RELEASE conflict (CRH 0).
- *  - SPC-4 5.13 table 66 / SBC-4 table 13: otherwise a row's class decides: ALLOWED never
- *    conflicts, READ is a read, CONFLICTS a write; TEST UNIT READY passes every reservation
- *    (ALLOW COMMANDS 001b).
- */
-export function prConflict(pr: PersistentReservations, spc2Held: boolean, itKey: string, def: CdbDef): boolean {
-  if (PR_COMMANDS.has(def.op)) return spc2Held;
-  if (SPC2_COMMANDS.has(def.op)) return pr.hasRegistrations;
-  if (def.resv === ResvClass.ALLOWED || def.op === Op.TEST_UNIT_READY) return false;
-  return pr.conflicts(itKey, def.resv === ResvClass.READ ? 'read' : 'write');
-}
-
 /** PERSISTENT RESERVE IN data, whatever the service action (the pipeline trims it). */
 export function prInData(pr: PersistentReservations, sa: number): Outcome {
   switch (sa) {
@@ -448,6 +431,6 @@ export function prInData(pr: PersistentReservations, sa: number): Outcome {
     case PrInSa.READ_RESERVATION: return good(pr.readReservation());
     case PrInSa.REPORT_CAPABILITIES: return good(pr.reportCapabilities());
     case PrInSa.READ_FULL_STATUS: return good(pr.readFullStatus());
-    default: return invalidCdbField(1, 4);
+    default: return invalidField(SERVICE_ACTION);
   }
 }

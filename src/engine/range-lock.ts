@@ -37,13 +37,16 @@ export class RangeLock {
    * without taking the lock at all: no other command can observe it in between, and the FIFO
    * order holds because no earlier conflicting request exists.
    */
-  wouldBlock(start: bigint, count: bigint, exclusive: boolean): boolean {
+  wouldBlock(start: number | bigint, count: number | bigint, exclusive: boolean): boolean {
     const entries = this.entries;
+    // Nothing held or waiting (the common case): answered without a BigInt.
     if (entries.length === 0) return false;
-    const end = start + (count > 0n ? count : 1n);
+    const first = BigInt(start);
+    const n = BigInt(count);
+    const end = first + (n > 0n ? n : 1n);
     for (let i = 0; i < entries.length; i++) {
       const o = entries[i];
-      if ((o.exclusive || exclusive) && o.start < end && start < o.end) return true;
+      if ((o.exclusive || exclusive) && o.start < end && first < o.end) return true;
     }
     return false;
   }

@@ -1,6 +1,6 @@
-import { CdbDef, Decoded } from './cdb/dsl';
+import { CdbDef, Decoded, invalidFieldOf } from './cdb/dsl';
 import { REPORT_SUPPORTED_OPERATION_CODES, REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS } from './cdb/defs/spc';
-import { Outcome, good, invalidCdbField } from './result';
+import { Outcome, good } from './result';
 import { SERVICE_ACTION_OPCODES } from './spec/opcodes';
 import { ExecContext, LuView } from './types';
 
@@ -92,17 +92,17 @@ export function spcReportSupportedOperationCodes(
       return good(allCommands(rows, rctd));
     case ReportingOptions.OPCODE:
       // SPC-4 6.35.1: an opcode with service actions cannot be reported without one.
-      if (hasSa) return invalidCdbField(3);
+      if (hasSa) return invalidFieldOf(ctx.def, 'requestedOperationCode');
       return good(oneCommand(find(false), rctd));
     case ReportingOptions.OPCODE_AND_SERVICE_ACTION:
       // SPC-4 6.35.1: an opcode without service actions cannot be reported with one.
-      if (!hasSa) return invalidCdbField(3);
+      if (!hasSa) return invalidFieldOf(ctx.def, 'requestedOperationCode');
       // A SERVICE ACTION wider than the CDB's 5-bit field names nothing that exists.
       return good(oneCommand(find(true), rctd));
     case ReportingOptions.OPCODE_EITHER:
       return good(oneCommand(find(hasSa), rctd));
     default:
-      return invalidCdbField(2, 2);
+      return invalidFieldOf(ctx.def, 'reportingOptions');
   }
 }
 

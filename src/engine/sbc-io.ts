@@ -38,16 +38,26 @@ export const IO_CHUNK_BYTES = 1 << 20;
 
 /**
  * SBC-4 4.5: a command that addresses a block past the last LBA is LOGICAL BLOCK ADDRESS OUT OF
- * RANGE, with the LBA in INFORMATION. In bigint so that LBA 2^64-1 + 1 does not wrap. A length of
- * zero at LBA == capacity accesses nothing and passes.
+ * RANGE, with the LBA in INFORMATION. A length of zero at LBA == capacity accesses nothing and
+ * passes. In numbers while the LBA, the end of the range and the capacity are all exact doubles
+ * (every device below 2^53 blocks: no BigInt per command), else in bigint, so that LBA
+ * 2^64-1 + 1 does not wrap.
  */
-export function checkLbaRange(lu: LuView, lba: bigint, blocks: bigint): Outcome | undefined {
-  if (lba + blocks > lu.blocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: lba });
+export function checkLbaRange(lu: LuView, lba: number | bigint, blocks: number | bigint): Outcome | undefined {
+  if (typeof lba === 'number' && typeof blocks === 'number') {
+    const end = lba + blocks;
+    const capacity = lu.capacityBlocks;
+    if (end <= Number.MAX_SAFE_INTEGER && capacity <= Number.MAX_SAFE_INTEGER) {
+      return end > capacity ? check(SENSE.LBA_OUT_OF_RANGE, { information: BigInt(lba) }) : undefined;
+    }
+  }
+  const first = BigInt(lba);
+  if (first + BigInt(blocks) > lu.blocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: first });
   return undefined;
 }
 
 /** Byte offset of `lba` in the backstore (range-checked first, so it is within the store). */
-export function byteOffset(lu: LuView, lba: bigint): number {
+export function byteOffset(lu: LuView, lba: number | bigint): number {
   return Number(lba) * lu.blockSize;
 }
 

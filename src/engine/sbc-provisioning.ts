@@ -1,9 +1,10 @@
 import { senseFromErrno } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
-import { GOOD, NexusError, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { GOOD, NexusError, Outcome, check, good, invalidParamField } from './result';
 import { IO_CHUNK_BYTES, byteOffset, checkLbaRange, sbcLimits, withRangeLock } from './sbc-io';
 import { SENSE } from './spec/asc';
 import { Binding, Exec, bind } from './types';
+import { invalidFieldOf } from './cdb/dsl';
 
 /**
  * Logical block provisioning (SBC-4 4.7): WRITE SAME (with UNMAP and NDOB), UNMAP and GET LBA
@@ -19,62 +20,60 @@ import { Binding, Exec, bind } from './types';
 
 interface WriteSameFields { lba: number | bigint; blocks: number; unmap: boolean; ndob?: boolean }
 
-/** WRITE SAME(10/16) (SBC-4): `tlByte` is where NUMBER OF LOGICAL BLOCKS starts (7 or 10). */
-export function execWriteSame(tlByte: number): Exec<WriteSameFields> {
-  return ctx => {
-    const { lu } = ctx;
-    const { unmap } = ctx.f;
-    const ndob = ctx.f.ndob ?? false;
-    const lba = BigInt(ctx.f.lba);
-    const limits = sbcLimits(lu.blockSize);
-    // UNMAP = 1 needs LBPWS / LBPWS10 (set only on thin LUs): otherwise INVALID FIELD IN CDB.
-    if (unmap && !lu.backstore.thin) return invalidCdbField(1, 3);
-    let n = ctx.f.blocks;
-    if (n === 0) {
-      // WSNZ = 1: NUMBER OF LOGICAL BLOCKS 0 is refused.
-      if (limits.writeSameNonZero) return invalidCdbField(tlByte);
-      // SBC-4 WRITE SAME: with WSNZ = 0, 0 means from LBA through the last LBA, which must exist.
-      if (lba >= lu.blocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: lba });
-      const rest = lu.blocks - lba;
-      if (rest > BigInt(limits.maxWriteSameBlocks)) return invalidCdbField(tlByte);
-      n = Number(rest);
-    }
-    if (n > limits.maxWriteSameBlocks) return invalidCdbField(tlByte);
-    const oob = checkLbaRange(lu, lba, BigInt(n));
-    if (oob) return oob;
-    const bs = lu.blockSize;
-    let block: Uint8Array;
-    if (ndob) {
-      block = new Uint8Array(bs); // NDOB: no Data-Out, the block is zeros
-    } else {
-      block = ctx.dataOut ?? new Uint8Array(0);
-      if (block.length !== bs) throw new NexusError('ERR_DATA_OUT', `${ctx.def.name}: Data-Out ${block.length} bytes, expected ${bs}`);
-    }
-    const off = byteOffset(lu, lba);
-    const total = n * bs;
-    return withRangeLock(lu, lba, BigInt(n), true, async (): Promise<Outcome> => {
-      try {
-        // SBC-4 WRITE SAME, UNMAP 1 and ANCHOR 0: a thin LU should deallocate each LBA, whatever
-        // the Data-Out block holds (it is then read as zeros, LBPRZ = 1).
-        if (unmap) {
-          await lu.backstore.unmap(off, total);
-          return GOOD;
-        }
-        const per = Math.max(1, Math.floor(Math.min(total, IO_CHUNK_BYTES) / bs));
-        const pattern = Buffer.allocUnsafe(per * bs);
-        for (let i = 0; i < per; i++) pattern.set(block, i * bs);
-        for (let done = 0; done < total;) {
-          const len = Math.min(pattern.length, total - done);
-          await lu.backstore.write(off + done, pattern.subarray(0, len), false);
-          done += len;
-        }
+/** WRITE SAME(10/16) (SBC-4); a refused NUMBER OF LOGICAL BLOCKS is reported at the row's field. */
+export const execWriteSame: Exec<WriteSameFields> = ctx => {
+  const { lu } = ctx;
+  const { unmap } = ctx.f;
+  const ndob = ctx.f.ndob ?? false;
+  const lba = BigInt(ctx.f.lba);
+  const limits = sbcLimits(lu.blockSize);
+  // UNMAP = 1 needs LBPWS / LBPWS10 (set only on thin LUs): otherwise INVALID FIELD IN CDB.
+  if (unmap && !lu.backstore.thin) return invalidFieldOf(ctx.def, 'unmap');
+  let n = ctx.f.blocks;
+  if (n === 0) {
+    // WSNZ = 1: NUMBER OF LOGICAL BLOCKS 0 is refused.
+    if (limits.writeSameNonZero) return invalidFieldOf(ctx.def, 'blocks');
+    // SBC-4 WRITE SAME: with WSNZ = 0, 0 means from LBA through the last LBA, which must exist.
+    if (lba >= lu.blocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: lba });
+    const rest = lu.blocks - lba;
+    if (rest > BigInt(limits.maxWriteSameBlocks)) return invalidFieldOf(ctx.def, 'blocks');
+    n = Number(rest);
+  }
+  if (n > limits.maxWriteSameBlocks) return invalidFieldOf(ctx.def, 'blocks');
+  const oob = checkLbaRange(lu, lba, BigInt(n));
+  if (oob) return oob;
+  const bs = lu.blockSize;
+  let block: Uint8Array;
+  if (ndob) {
+    block = new Uint8Array(bs); // NDOB: no Data-Out, the block is zeros
+  } else {
+    block = ctx.dataOut ?? new Uint8Array(0);
+    if (block.length !== bs) throw new NexusError('ERR_DATA_OUT', `${ctx.def.name}: Data-Out ${block.length} bytes, expected ${bs}`);
+  }
+  const off = byteOffset(lu, lba);
+  const total = n * bs;
+  return withRangeLock(lu, lba, BigInt(n), true, async (): Promise<Outcome> => {
+    try {
+      // SBC-4 WRITE SAME, UNMAP 1 and ANCHOR 0: a thin LU should deallocate each LBA, whatever
+      // the Data-Out block holds (it is then read as zeros, LBPRZ = 1).
+      if (unmap) {
+        await lu.backstore.unmap(off, total);
         return GOOD;
-      } catch (e) {
-        return senseFromErrno(e, 'write');
       }
-    });
-  };
-}
+      const per = Math.max(1, Math.floor(Math.min(total, IO_CHUNK_BYTES) / bs));
+      const pattern = Buffer.allocUnsafe(per * bs);
+      for (let i = 0; i < per; i++) pattern.set(block, i * bs);
+      for (let done = 0; done < total;) {
+        const len = Math.min(pattern.length, total - done);
+        await lu.backstore.write(off + done, pattern.subarray(0, len), false);
+        done += len;
+      }
+      return GOOD;
+    } catch (e) {
+      return senseFromErrno(e, 'write');
+    }
+  });
+};
 
 /** UNMAP parameter list (SBC-4 UNMAP parameter list): 8-byte header, 16-byte block descriptors. */
 const UNMAP_HEADER = 8;
@@ -190,8 +189,8 @@ export const execGetLbaStatus: Exec<{ lba: bigint; allocationLength: number }> =
 };
 
 export const provisioningBindings: Binding[] = [
-  bind(D.WRITE_SAME_10, execWriteSame(7)),
-  bind(D.WRITE_SAME_16, execWriteSame(10)),
+  bind(D.WRITE_SAME_10, execWriteSame),
+  bind(D.WRITE_SAME_16, execWriteSame),
   bind(D.UNMAP, execUnmap),
   bind(D.GET_LBA_STATUS, execGetLbaStatus),
 ];

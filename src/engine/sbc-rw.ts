@@ -1,6 +1,7 @@
 import { senseFromErrno, IoDirection } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
-import { GOOD, NexusError, Outcome, good, goodLeased, invalidCdbField } from './result';
+import { GOOD, NexusError, Outcome, good, goodLeased } from './result';
+import { invalidFieldOf } from './cdb/dsl';
 import { Lease, readBuffers } from './read-buffers';
 import {
   IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, sbcLimits, withRangeLock,
@@ -19,10 +20,6 @@ import { BLOCK_LIMITS } from './vpd';
 
 interface RwFields { lba: number | bigint; blocks: number; fua?: boolean }
 interface VerifyFields { lba: number | bigint; blocks: number; bytchk: number }
-
-/** BYTCHK sits in byte 1 bits 2..1: the field pointer names its high bit. */
-const BYTCHK_BYTE = 1;
-const BYTCHK_BIT = 2;
 
 /**
  * The pipeline hands over exactly xferBytes of Data-Out, or fewer for rows that accept a truncated
@@ -59,51 +56,54 @@ async function io(fn: (phase: (p: IoDirection) => void) => Promise<Outcome>): Pr
   }
 }
 
-/** Range and length checks shared by every data command; `undefined` means go ahead. */
-function checkTransfer(lu: LuView, lba: bigint, blocks: number, tlByte: number, boundByMaxTransfer = true): Outcome | undefined {
-  const oob = checkLbaRange(lu, lba, BigInt(blocks));
+/**
+ * Range and length checks shared by every data command; `undefined` means go ahead. A length
+ * refused is reported at the row's `blocks` field (TRANSFER LENGTH, VERIFICATION LENGTH).
+ */
+function checkTransfer(ctx: ExecContext<unknown>, lba: number | bigint, blocks: number, boundByMaxTransfer = true): Outcome | undefined {
+  const lu = ctx.lu;
+  const oob = checkLbaRange(lu, lba, blocks);
   if (oob) return oob;
   // SBC-4 READ/WRITE: a TRANSFER LENGTH above the block limits page's MAXIMUM TRANSFER LENGTH is
   // INVALID FIELD IN CDB.
-  if (boundByMaxTransfer && blocks * lu.blockSize > BLOCK_LIMITS.maxTransferBytes) return invalidCdbField(tlByte);
+  if (boundByMaxTransfer && blocks * lu.blockSize > BLOCK_LIMITS.maxTransferBytes) return invalidFieldOf(ctx.def, 'blocks');
   return undefined;
 }
 
 // --- READ ------------------------------------------------------------------------------------
 
 /**
- * READ(6/10/12/16). `sixByte`: SBC-4 READ(6) TRANSFER LENGTH 0 means 256 blocks; for the others
- * 0 transfers nothing and is not an error. FUA on a read asks for the medium's data: the page
+ * READ(6/10/12/16). A TRANSFER LENGTH of 0 transfers nothing and is not an error (READ(6)'s 0
+ * means 256 blocks, which its row's field already says). FUA on a read asks for the medium's data: the page
  * cache is coherent with the file, so every read already returns it.
  */
-export function execRead(tlByte: number, sixByte = false): Exec<RwFields> {
-  return ctx => {
-    const { lu } = ctx;
-    const lba = BigInt(ctx.f.lba);
-    const n = sixByte && ctx.f.blocks === 0 ? 256 : ctx.f.blocks;
-    const bad = checkTransfer(lu, lba, n, tlByte);
-    if (bad) return bad;
-    if (n === 0) return GOOD;
-    const len = n * lu.blockSize;
-    const off = byteOffset(lu, lba);
-    // Synchronous completion when the store can answer now and no conflicting lock is queued.
-    const sync = syncIoOf(lu.backstore);
-    if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), false)) {
-      const lent = sync.lendNow?.(off, len);
-      if (lent) return good(lent);
-      // Not zero-filled: the store overwrites every byte, or the async path below does.
-      const now = readBuffers.lease(len);
-      if (sync.readNow(off, now.data)) return goodLeased(now.data, now.release);
-      return readLocked(lu, lba, n, off, now);
-    }
-    return readLocked(lu, lba, n, off, readBuffers.lease(len));
-  };
-}
+export const execRead: Exec<RwFields> = ctx => {
+  const { lu } = ctx;
+  // A number while below 2^53 (lba64): the synchronous path below makes no BigInt.
+  const lba = ctx.f.lba;
+  const n = ctx.f.blocks;
+  const bad = checkTransfer(ctx, lba, n);
+  if (bad) return bad;
+  if (n === 0) return GOOD;
+  const len = n * lu.blockSize;
+  const off = byteOffset(lu, lba);
+  // Synchronous completion when the store can answer now and no conflicting lock is queued.
+  const sync = syncIoOf(lu.backstore);
+  if (sync && !rangeLockFor(lu.backstore).wouldBlock(lba, n, false)) {
+    const lent = sync.lendNow?.(off, len);
+    if (lent) return good(lent);
+    // Not zero-filled: the store overwrites every byte, or the async path below does.
+    const now = readBuffers.lease(len);
+    if (sync.readNow(off, now.data)) return goodLeased(now.data, now.release);
+    return readLocked(lu, lba, n, off, now);
+  }
+  return readLocked(lu, lba, n, off, readBuffers.lease(len));
+};
 
 /** On failure the lease is dropped, not given back: the buffer is simply collected. */
-function readLocked(lu: LuView, lba: bigint, n: number, off: number, buf: Lease): Promise<Outcome> {
+function readLocked(lu: LuView, lba: number | bigint, n: number, off: number, buf: Lease): Promise<Outcome> {
   return io(async () => {
-    await withRangeLock(lu, lba, BigInt(n), false, () => lu.backstore.read(off, buf.data));
+    await withRangeLock(lu, BigInt(lba), BigInt(n), false, () => lu.backstore.read(off, buf.data));
     return goodLeased(buf.data, buf.release);
   });
 }
@@ -111,31 +111,29 @@ function readLocked(lu: LuView, lba: bigint, n: number, off: number, buf: Lease)
 // --- WRITE -----------------------------------------------------------------------------------
 
 /** WRITE(6/10/12/16). FUA (SBC-4 WRITE): the data is on stable storage before GOOD. */
-export function execWrite(tlByte: number, sixByte = false): Exec<RwFields> {
-  return ctx => {
-    const { lu } = ctx;
-    const lba = BigInt(ctx.f.lba);
-    const n = sixByte && ctx.f.blocks === 0 ? 256 : ctx.f.blocks;
-    const bad = checkTransfer(lu, lba, n, tlByte);
-    if (bad) return bad;
-    if (n === 0) return GOOD;
-    const data = dataOutOf(ctx, n * lu.blockSize);
-    const fua = ctx.f.fua ?? false;
-    const sync = syncIoOf(lu.backstore);
-    // Synchronous completion when the store can take it now (write-through and FUA included:
-    // the store says no when it would have to wait) and no overlapping lock is queued.
-    const len = n * lu.blockSize;
-    if (data.length === len && sync && !rangeLockFor(lu.backstore).wouldBlock(lba, BigInt(n), true)
-      && sync.writeNow(byteOffset(lu, lba), data, fua)) return GOOD;
-    const off = byteOffset(lu, lba);
-    return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
-      const whole = await wholeBlocks(lu, off, data, len);
-      phase('write');
-      await lu.backstore.write(off, whole, fua);
-      return GOOD;
-    }));
-  };
-}
+export const execWrite: Exec<RwFields> = ctx => {
+  const { lu } = ctx;
+  const lba = ctx.f.lba;
+  const n = ctx.f.blocks;
+  const bad = checkTransfer(ctx, lba, n);
+  if (bad) return bad;
+  if (n === 0) return GOOD;
+  const data = dataOutOf(ctx, n * lu.blockSize);
+  const fua = ctx.f.fua ?? false;
+  const sync = syncIoOf(lu.backstore);
+  // Synchronous completion when the store can take it now (write-through and FUA included:
+  // the store says no when it would have to wait) and no overlapping lock is queued.
+  const len = n * lu.blockSize;
+  if (data.length === len && sync && !rangeLockFor(lu.backstore).wouldBlock(lba, n, true)
+    && sync.writeNow(byteOffset(lu, lba), data, fua)) return GOOD;
+  const off = byteOffset(lu, lba);
+  return io(phase => withRangeLock(lu, BigInt(lba), BigInt(n), true, async () => {
+    const whole = await wholeBlocks(lu, off, data, len);
+    phase('write');
+    await lu.backstore.write(off, whole, fua);
+    return GOOD;
+  }));
+};
 
 // --- WRITE AND VERIFY --------------------------------------------------------------------------
 
@@ -144,33 +142,31 @@ export function execWrite(tlByte: number, sixByte = false): Exec<RwFields> {
  * read back; BYTCHK 01b also compares what was read with the Data-Out (MISCOMPARE with the offset
  * of the first differing byte). BYTCHK 10b is reserved and 11b is not offered: INVALID FIELD.
  */
-export function execWriteAndVerify(tlByte: number): Exec<VerifyFields> {
-  return ctx => {
-    const { lu } = ctx;
-    const { bytchk } = ctx.f;
-    if (bytchk !== 0b00 && bytchk !== 0b01) return invalidCdbField(BYTCHK_BYTE, BYTCHK_BIT);
-    const lba = BigInt(ctx.f.lba);
-    const n = ctx.f.blocks;
-    const bad = checkTransfer(lu, lba, n, tlByte);
-    if (bad) return bad;
-    if (n === 0) return GOOD;
-    const sent = dataOutOf(ctx, n * lu.blockSize);
-    const off = byteOffset(lu, lba);
-    return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
-      const data = await wholeBlocks(lu, off, sent, n * lu.blockSize);
-      phase('write');
-      await lu.backstore.write(off, data, true);
-      phase('read');
-      const back = Buffer.allocUnsafe(data.length);
-      await lu.backstore.read(off, back);
-      if (bytchk === 0b01) {
-        const at = firstDifference(data, back);
-        if (at >= 0) return miscompare(at);
-      }
-      return GOOD;
-    }));
-  };
-}
+export const execWriteAndVerify: Exec<VerifyFields> = ctx => {
+  const { lu } = ctx;
+  const { bytchk } = ctx.f;
+  if (bytchk !== 0b00 && bytchk !== 0b01) return invalidFieldOf(ctx.def, 'bytchk');
+  const lba = BigInt(ctx.f.lba);
+  const n = ctx.f.blocks;
+  const bad = checkTransfer(ctx, lba, n);
+  if (bad) return bad;
+  if (n === 0) return GOOD;
+  const sent = dataOutOf(ctx, n * lu.blockSize);
+  const off = byteOffset(lu, lba);
+  return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+    const data = await wholeBlocks(lu, off, sent, n * lu.blockSize);
+    phase('write');
+    await lu.backstore.write(off, data, true);
+    phase('read');
+    const back = Buffer.allocUnsafe(data.length);
+    await lu.backstore.read(off, back);
+    if (bytchk === 0b01) {
+      const at = firstDifference(data, back);
+      if (at >= 0) return miscompare(at);
+    }
+    return GOOD;
+  }));
+};
 
 // --- VERIFY ----------------------------------------------------------------------------------
 
@@ -181,44 +177,42 @@ export function execWriteAndVerify(tlByte: number): Exec<VerifyFields> {
  * INFORMATION the byte offset of the first difference from the start of the verified range
  * (for 11b: as if the one block had been sent once per LBA).
  */
-export function execVerify(tlByte: number): Exec<VerifyFields> {
-  return ctx => {
-    const { lu } = ctx;
-    const { bytchk } = ctx.f;
-    if (bytchk === 0b10) return invalidCdbField(BYTCHK_BYTE, BYTCHK_BIT);
-    const lba = BigInt(ctx.f.lba);
-    const n = ctx.f.blocks;
-    // Only BYTCHK 01b moves VERIFICATION LENGTH blocks of Data-Out; the others are bounded by
-    // the medium, not by a buffer.
-    const bad = checkTransfer(lu, lba, n, tlByte, bytchk === 0b01);
-    if (bad) return bad;
-    // SBC-4 VERIFY: a VERIFICATION LENGTH of zero verifies nothing and is not an error.
-    if (n === 0) return GOOD;
-    const bs = lu.blockSize;
-    const off = byteOffset(lu, lba);
-    const total = n * bs;
-    const expected = bytchk === 0b00 ? undefined : dataOutOf(ctx, bytchk === 0b01 ? total : bs);
-    return io(() => withRangeLock(lu, lba, BigInt(n), false, async () => {
-      const chunk = Buffer.allocUnsafe(Math.min(total, Math.max(bs, IO_CHUNK_BYTES - (IO_CHUNK_BYTES % bs))));
-      for (let done = 0; done < total;) {
-        const len = Math.min(chunk.length, total - done);
-        const got = chunk.subarray(0, len);
-        await lu.backstore.read(off + done, got);
-        if (expected && bytchk === 0b01) {
-          const at = firstDifference(expected.subarray(done, done + len), got);
-          if (at >= 0) return miscompare(done + at);
-        } else if (expected) {
-          for (let b = 0; b < len; b += bs) {
-            const at = firstDifference(expected, got.subarray(b, b + bs));
-            if (at >= 0) return miscompare(done + b + at);
-          }
+export const execVerify: Exec<VerifyFields> = ctx => {
+  const { lu } = ctx;
+  const { bytchk } = ctx.f;
+  if (bytchk === 0b10) return invalidFieldOf(ctx.def, 'bytchk');
+  const lba = BigInt(ctx.f.lba);
+  const n = ctx.f.blocks;
+  // Only BYTCHK 01b moves VERIFICATION LENGTH blocks of Data-Out; the others are bounded by
+  // the medium, not by a buffer.
+  const bad = checkTransfer(ctx, lba, n, bytchk === 0b01);
+  if (bad) return bad;
+  // SBC-4 VERIFY: a VERIFICATION LENGTH of zero verifies nothing and is not an error.
+  if (n === 0) return GOOD;
+  const bs = lu.blockSize;
+  const off = byteOffset(lu, lba);
+  const total = n * bs;
+  const expected = bytchk === 0b00 ? undefined : dataOutOf(ctx, bytchk === 0b01 ? total : bs);
+  return io(() => withRangeLock(lu, lba, BigInt(n), false, async () => {
+    const chunk = Buffer.allocUnsafe(Math.min(total, Math.max(bs, IO_CHUNK_BYTES - (IO_CHUNK_BYTES % bs))));
+    for (let done = 0; done < total;) {
+      const len = Math.min(chunk.length, total - done);
+      const got = chunk.subarray(0, len);
+      await lu.backstore.read(off + done, got);
+      if (expected && bytchk === 0b01) {
+        const at = firstDifference(expected.subarray(done, done + len), got);
+        if (at >= 0) return miscompare(done + at);
+      } else if (expected) {
+        for (let b = 0; b < len; b += bs) {
+          const at = firstDifference(expected, got.subarray(b, b + bs));
+          if (at >= 0) return miscompare(done + b + at);
         }
-        done += len;
       }
-      return GOOD;
-    }));
-  };
-}
+      done += len;
+    }
+    return GOOD;
+  }));
+};
 
 // --- COMPARE AND WRITE -----------------------------------------------------------------------
 
@@ -233,7 +227,7 @@ export const execCompareAndWrite: Exec<RwFields> = ctx => {
   const { lu } = ctx;
   const lba = BigInt(ctx.f.lba);
   const n = ctx.f.blocks;
-  if (n > sbcLimits(lu.blockSize).maxCompareAndWriteBlocks) return invalidCdbField(13);
+  if (n > sbcLimits(lu.blockSize).maxCompareAndWriteBlocks) return invalidFieldOf(ctx.def, 'blocks');
   const oob = checkLbaRange(lu, lba, BigInt(n));
   if (oob) return oob;
   if (n === 0) return GOOD;
@@ -261,7 +255,7 @@ export const execOrWrite: Exec<RwFields> = ctx => {
   const { lu } = ctx;
   const lba = BigInt(ctx.f.lba);
   const n = ctx.f.blocks;
-  const bad = checkTransfer(lu, lba, n, 10);
+  const bad = checkTransfer(ctx, lba, n);
   if (bad) return bad;
   if (n === 0) return GOOD;
   const data = dataOutOf(ctx, n * lu.blockSize);
@@ -277,22 +271,22 @@ export const execOrWrite: Exec<RwFields> = ctx => {
   }));
 };
 
-/** TRANSFER LENGTH byte offsets: READ/WRITE(6) byte 4, (10) bytes 7..8, (12) 6..9, (16) 10..13. */
+/** Where each command keeps its LBA, length and flags is stated by its row (cdb/defs/sbc.ts) only. */
 export const rwBindings: Binding[] = [
-  bind(D.READ_6, execRead(4, true)),
-  bind(D.READ_10, execRead(7)),
-  bind(D.READ_12, execRead(6)),
-  bind(D.READ_16, execRead(10)),
-  bind(D.WRITE_6, execWrite(4, true)),
-  bind(D.WRITE_10, execWrite(7)),
-  bind(D.WRITE_12, execWrite(6)),
-  bind(D.WRITE_16, execWrite(10)),
-  bind(D.WRITE_AND_VERIFY_10, execWriteAndVerify(7)),
-  bind(D.WRITE_AND_VERIFY_12, execWriteAndVerify(6)),
-  bind(D.WRITE_AND_VERIFY_16, execWriteAndVerify(10)),
-  bind(D.VERIFY_10, execVerify(7)),
-  bind(D.VERIFY_12, execVerify(6)),
-  bind(D.VERIFY_16, execVerify(10)),
+  bind(D.READ_6, execRead),
+  bind(D.READ_10, execRead),
+  bind(D.READ_12, execRead),
+  bind(D.READ_16, execRead),
+  bind(D.WRITE_6, execWrite),
+  bind(D.WRITE_10, execWrite),
+  bind(D.WRITE_12, execWrite),
+  bind(D.WRITE_16, execWrite),
+  bind(D.WRITE_AND_VERIFY_10, execWriteAndVerify),
+  bind(D.WRITE_AND_VERIFY_12, execWriteAndVerify),
+  bind(D.WRITE_AND_VERIFY_16, execWriteAndVerify),
+  bind(D.VERIFY_10, execVerify),
+  bind(D.VERIFY_12, execVerify),
+  bind(D.VERIFY_16, execVerify),
   bind(D.COMPARE_AND_WRITE, execCompareAndWrite),
   bind(D.ORWRITE_16, execOrWrite),
 ];

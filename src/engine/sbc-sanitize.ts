@@ -1,8 +1,9 @@
 import { senseFromErrno } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
-import { GOOD, Outcome, invalidCdbField, invalidParamField } from './result';
+import { GOOD, Outcome, invalidParamField } from './result';
 import { IO_CHUNK_BYTES } from './sbc-io';
-import { Binding, Exec, LuView, bind } from './types';
+import { Binding, Exec, ExecContext, LuView, bind } from './types';
+import { invalidFieldOf } from './cdb/dsl';
 
 /**
  * SBC-4 5.30 SANITIZE: OVERWRITE writes an initialization pattern over every logical block,
@@ -26,9 +27,10 @@ interface OverwriteParams { pattern: Uint8Array; invert: boolean; count: number 
  * bytes 2..3 INITIALIZATION PATTERN LENGTH, then the pattern. The list must hold a header and a
  * pattern of 1..block size bytes; anything else is refused.
  */
-function overwriteParams(lu: LuView, f: SanitizeFields, data: Uint8Array | undefined): OverwriteParams | Outcome {
+function overwriteParams(ctx: ExecContext<SanitizeFields>): OverwriteParams | Outcome {
+  const { lu, f, dataOut: data } = ctx;
   const plen = f.parameterListLength;
-  if (plen <= OVERWRITE_HEADER || plen > lu.blockSize + OVERWRITE_HEADER || !data) return invalidCdbField(7);
+  if (plen <= OVERWRITE_HEADER || plen > lu.blockSize + OVERWRITE_HEADER || !data) return invalidFieldOf(ctx.def, 'parameterListLength');
   const count = data[0] & 0x1f;
   if ((data[0] & 0x60) !== 0) return invalidParamField(0, 6); // TEST: vendor-specific test modes not offered
   if (count === 0) return invalidParamField(0, 4);
@@ -95,7 +97,7 @@ async function sanitizing(lu: LuView, immed: boolean, op: () => Promise<void>): 
 
 export const execSanitizeOverwrite: Exec<SanitizeFields> = ctx => {
   const { lu, f } = ctx;
-  const p = overwriteParams(lu, f, ctx.dataOut);
+  const p = overwriteParams(ctx);
   if (isOutcome(p)) return p;
   const block = patternBlock(lu, p);
   return sanitizing(lu, f.immed, () => overwriteAll(lu, block));
@@ -104,13 +106,13 @@ export const execSanitizeOverwrite: Exec<SanitizeFields> = ctx => {
 export const execSanitizeBlockErase: Exec<SanitizeFields> = ctx => {
   const { lu, f } = ctx;
   // SBC-4 5.30.2: BLOCK ERASE takes no parameter list.
-  if (f.parameterListLength !== 0) return invalidCdbField(7);
+  if (f.parameterListLength !== 0) return invalidFieldOf(ctx.def, 'parameterListLength');
   return sanitizing(lu, f.immed, () => eraseAll(lu));
 };
 
 /** SBC-4 5.30.4: no sanitize ever fails into the failure mode here, so there is nothing to leave. */
 export const execSanitizeExitFailureMode: Exec<SanitizeFields> = ctx => {
-  if (ctx.f.parameterListLength !== 0) return invalidCdbField(7);
+  if (ctx.f.parameterListLength !== 0) return invalidFieldOf(ctx.def, 'parameterListLength');
   return GOOD;
 };
 

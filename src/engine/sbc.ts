@@ -1,6 +1,6 @@
 import { senseFromErrno } from './backstores/errno-sense';
 import * as D from './cdb/defs/sbc';
-import { GOOD, Outcome, check, good, invalidCdbField } from './result';
+import { GOOD, Outcome, check, good } from './result';
 import { byteOffset, checkLbaRange, IO_CHUNK_BYTES, withRangeLock } from './sbc-io';
 import { provisioningBindings } from './sbc-provisioning';
 import { rwBindings } from './sbc-rw';
@@ -8,6 +8,7 @@ import { sanitizeBindings } from './sbc-sanitize';
 import { SENSE } from './spec/asc';
 import { Status } from './spec/status';
 import { Binding, Exec, LuView, bind } from './types';
+import { invalidFieldOf } from './cdb/dsl';
 import { BLOCK_LIMITS } from './vpd';
 
 /**
@@ -177,9 +178,9 @@ export const execStartStopUnit: Exec<StartStopFields> = async ctx => {
   // A removable-medium drive takes every POWER CONDITION value as a power request it does not
   // model (MMC defines values SBC reserves, e.g. 5h SLEEP); a fixed disk refuses SBC's reserved
   // ones. Either way a power condition leaves the medium where it is.
-  if (!lu.removable && !POWER_CONDITIONS.has(f.powerCondition)) return invalidCdbField(4, 7);
+  if (!lu.removable && !POWER_CONDITIONS.has(f.powerCondition)) return invalidFieldOf(ctx.def, 'powerCondition');
   if (f.powerCondition !== PowerCondition.START_VALID) return GOOD;
-  if (f.loej && !lu.removable) return invalidCdbField(4, 1);
+  if (f.loej && !lu.removable) return invalidFieldOf(ctx.def, 'loej');
   if (f.loej && lu.preventRemoval.size > 0) return check(SENSE.MEDIUM_REMOVAL_PREVENTED);
   if (f.start) {
     lu.stopped = false;

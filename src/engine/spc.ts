@@ -21,5 +21,3 @@ export const spcBindings: Binding[] = [
   bind(defs.REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS, spcReportSupportedTaskManagementFunctions),
 ];
 
-export { ModePages } from './mode-pages';
-export { LuStatistics } from './log-pages';

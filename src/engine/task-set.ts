@@ -52,9 +52,12 @@ export class TaskSet {
 
   /** The task finished executing (or was aborted and has now quiesced). */
   complete(t: Task): void {
-    const i = this.tasks.indexOf(t);
+    const tasks = this.tasks;
+    const i = tasks.indexOf(t);
     if (i < 0) return;
-    this.tasks.splice(i, 1);
+    // Removed in place: splice would allocate the array of removed tasks on every command.
+    for (let j = i + 1; j < tasks.length; j++) tasks[j - 1] = tasks[j];
+    tasks.pop();
     t.state = TaskState.DONE;
     if (normalize(t.attr) !== TaskAttr.SIMPLE) this.nonSimple--;
     if (t.settled) for (const w of t.settled.splice(0)) w();

@@ -2,9 +2,20 @@ import { SENSE } from './spec/asc';
 import { TmfFunction, TmfResponse } from './spec/status';
 import { TmfRequest } from './command';
 import { Task } from './task-set';
-import type { Engine } from './engine';
-import type { ItNexus } from './nexus';
 import type { LogicalUnit } from './logical-unit';
+import type { LunMap } from './lun-map';
+
+/** The I_T nexus a task management function comes in on. */
+export interface TmfNexus {
+  readonly id: number;
+  readonly itKey: string;
+  readonly targetName: string;
+  readonly map: LunMap;
+  units(): LogicalUnit[];
+}
+
+/** What target-wide functions (TARGET RESET) reach: every unit of a target, whatever map has it. */
+export interface TmfTarget { unitsOfTarget(targetName: string): LogicalUnit[] }
 
 /**
  * Task management (SAM-5 7), "safe" as SCST does it: a function completes only after every task it
@@ -12,7 +23,7 @@ import type { LogicalUnit } from './logical-unit';
  * Tasks of other I_T nexuses that a function clears leave them COMMANDS CLEARED BY ANOTHER
  * INITIATOR (SAM-5 7.4, 7.6 with TAS = 0, which is what the control mode page reports).
  */
-export async function executeTmf(nexus: ItNexus, engine: Engine, req: TmfRequest): Promise<TmfResponse> {
+export async function executeTmf(nexus: TmfNexus, engine: TmfTarget, req: TmfRequest): Promise<TmfResponse> {
   const unitFor = (): LogicalUnit | undefined => nexus.map.entries.get(req.lun)?.lu;
   switch (req.fn) {
     case TmfFunction.ABORT_TASK: {
@@ -78,7 +89,7 @@ export async function executeTmf(nexus: ItNexus, engine: Engine, req: TmfRequest
 }
 
 /** Abort every task on the unit; other nexuses that lost tasks get COMMANDS CLEARED BY ANOTHER INITIATOR. */
-async function clearUnit(lu: LogicalUnit, by: ItNexus): Promise<Task[]> {
+async function clearUnit(lu: LogicalUnit, by: TmfNexus): Promise<Task[]> {
   const { tasks, quiesced } = lu.tasks.abort(() => true);
   for (const t of tasks) if (t.nexusId !== by.id) lu.ua.queue(t.itKey).add(SENSE.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
   await quiesced;

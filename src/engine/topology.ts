@@ -13,6 +13,8 @@ export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram';
 
 export interface DeviceConfig {
   name: string;
+  /** The device personality (device-registry.ts); absent = 'disk'. */
+  deviceType?: string;
   handler: HandlerName;
   /** Backing file or block device (fileio, blockio). */
   path?: string;

@@ -3,6 +3,12 @@ import { CdbTable } from './cdb/registry';
 import { Outcome } from './result';
 import { PeripheralType } from './spec/status';
 import { DeviceConfig } from './topology';
+import type { UaTable } from './ua';
+import type { Spc2Reservation } from './reserve';
+import type { PersistentReservations } from './pr';
+import type { TaskSet } from './task-set';
+import type { ModePages } from './mode-page-store';
+import type { LuStatistics } from './lu-statistics';
 
 /**
  * The contracts between the engine's layers: backstores (where bytes go), the logical unit view
@@ -45,18 +51,6 @@ export interface Backstore {
   close(): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Mode parameters that other layers act on (the full page store lives in mode-pages.ts).
-// ---------------------------------------------------------------------------------------------
-export interface ModeParams {
-  /** Caching page (08h) WCE. */
-  readonly writeCacheEnabled: boolean;
-  /** Control page (0Ah) D_SENSE: descriptor-format sense. */
-  readonly descriptorSense: boolean;
-  /** Control page (0Ah) SWP: software write protect. */
-  readonly softwareWriteProtect: boolean;
-}
-
 /** Identity of a logical unit (INQUIRY standard data, VPD 80h, 83h). */
 export interface LuIdentity {
   vendor: string;      // 8 chars
@@ -69,7 +63,20 @@ export interface LuIdentity {
   t10Id: string;
 }
 
-/** What a device handler sees of its logical unit. */
+/** A VPD page a device type offers (SPC-4 7.8): its page code and how it is built. */
+export interface VpdPageDef {
+  readonly code: number;
+  build(lu: LuView, nexus: NexusView): Buffer;
+}
+
+/** Resolve an NAA designator (the 16 bytes after the designation descriptor header) to a unit. */
+export type CopyTargetLookup = (naa: Uint8Array) => LuView | undefined;
+
+/**
+ * What a device handler sees of its logical unit: its medium and configuration, and the unit
+ * state SAM-5 gives every logical unit (unit attentions, reservations, task set), so that the
+ * core's own handlers (REQUEST SENSE, RESERVE, PERSISTENT RESERVE OUT) need nothing more.
+ */
 export interface LuView {
   readonly name: string;
   readonly type: PeripheralType;
@@ -79,11 +86,21 @@ export interface LuView {
   readonly blockSize: number;
   /** Capacity in logical blocks. */
   readonly blocks: bigint;
+  /**
+   * The same as a number: exact for every device below 2^53 blocks, which the command path
+   * compares number LBAs with (sbc-io.ts checkLbaRange) rather than making BigInts.
+   */
+  readonly capacityBlocks: number;
   /** log2(physical / logical block size): 3 for 4096-physical over 512-logical. */
   readonly physicalExponent: number;
-  readonly modes: ModeParams;
+  /** The unit's mode pages (current values; MODE SENSE / MODE SELECT). */
+  readonly modes: ModePages;
+  /** Counters behind log page 19h, where the engine keeps them; without them the page is not offered. */
+  readonly statistics?: LuStatistics;
   /** The device type's command table (REPORT SUPPORTED OPERATION CODES reads it). */
   readonly table: CdbTable;
+  /** The VPD pages the device type offers besides 00h (INQUIRY with EVPD). */
+  readonly vpdPages: readonly VpdPageDef[];
   /** Removable medium (INQUIRY RMB). */
   readonly removable: boolean;
   /** Medium removal prevented (PREVENT ALLOW MEDIUM REMOVAL) by any nexus. */
@@ -96,11 +113,22 @@ export interface LuView {
   sanitizing: boolean;
   /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
   raiseUa(cond: import('./spec/asc').SenseCondition, exceptNexus?: number): void;
+  /** Unit attentions per I_T nexus (SPC-4 5.14). */
+  readonly ua: UaTable;
+  /** SPC-2 RESERVE/RELEASE reservation. */
+  readonly reservation: Spc2Reservation;
+  /** SPC-4 persistent reservations. */
+  readonly pr: PersistentReservations;
+  readonly tasks: TaskSet;
+  /** The units the copy manager reaches by NAA designator (EXTENDED COPY, SPC-4 5.17). */
+  copyTargets?: CopyTargetLookup;
 }
 
 /** What a command sees of the I_T nexus that sent it. */
 export interface NexusView {
   readonly id: number;
+  /** Key of this I_T nexus in unit attention and reservation state. */
+  readonly itKey: string;
   readonly initiatorName: string;
   /** Initiator port name: name plus ",i,0x<ISID>" for iSCSI (SPC-4 7.6.4.6). */
   readonly initiatorPort: string;
@@ -152,9 +180,10 @@ export interface DeviceType {
   readonly removable: boolean;
   readonly table: CdbTable;
   readonly exec: ReadonlyMap<CdbDef, Exec>;
+  readonly vpdPages: readonly VpdPageDef[];
 }
 
-export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[]): DeviceType {
+export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[], vpdPages: readonly VpdPageDef[]): DeviceType {
   const table = new CdbTable(bindings.map(b => b.def));
-  return { type, removable, table, exec: new Map(bindings.map(b => [b.def, b.exec])) };
+  return { type, removable, table, exec: new Map(bindings.map(b => [b.def, b.exec])), vpdPages };
 }

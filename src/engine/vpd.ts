@@ -1,9 +1,9 @@
-import { PeripheralType } from './spec/status';
-import { LuView, NexusView } from './types';
+import { LuView, NexusView, VpdPageDef } from './types';
 
 /**
  * Vital product data pages (SPC-4 7.8, SBC-4 6.6), built from the logical unit and the I_T nexus
- * that asks. The table below is the one list: page 00h is generated from it.
+ * that asks. Each device type lists the pages it offers (SPC_VPD_PAGES and, for disks,
+ * SBC_VPD_PAGES); page 00h is generated from that list.
  */
 
 /** ASCII field left-aligned and padded with spaces (SPC-4 4.3.1), truncated to `len`. */
@@ -65,14 +65,6 @@ enum CodeSet { BINARY = 0x1, ASCII = 0x2, UTF8 = 0x3 }
 enum Association { LOGICAL_UNIT = 0x0, TARGET_PORT = 0x1, TARGET_DEVICE = 0x2 }
 enum DesignatorType { T10_VENDOR_ID = 0x1, NAA = 0x3, RELATIVE_TARGET_PORT = 0x4, TARGET_PORT_GROUP = 0x5, SCSI_NAME_STRING = 0x8 }
 
-interface PageDef {
-  code: VpdPage;
-  /** Device types that have the page. */
-  disksOnly: boolean;
-  build(lu: LuView, nexus: NexusView): Buffer;
-}
-
-const isDisk = (lu: LuView): boolean => lu.type === PeripheralType.DISK;
 
 /** SPC-4 7.8.1 table 454: the 4-byte VPD header and its body. */
 function page(lu: LuView, code: VpdPage, body: Buffer): Buffer {
@@ -188,26 +180,31 @@ function buildUnitSerialNumber(lu: LuView): Buffer {
   return page(lu, VpdPage.UNIT_SERIAL_NUMBER, Buffer.from(lu.identity.serial.replace(/[^\x20-\x7e]/g, ' '), 'latin1'));
 }
 
-const PAGES: readonly PageDef[] = [
-  { code: VpdPage.SUPPORTED_VPD_PAGES, disksOnly: false, build: lu => buildSupportedPages(lu) },
-  { code: VpdPage.UNIT_SERIAL_NUMBER, disksOnly: false, build: buildUnitSerialNumber },
-  { code: VpdPage.DEVICE_IDENTIFICATION, disksOnly: false, build: buildDeviceIdentification },
-  { code: VpdPage.EXTENDED_INQUIRY_DATA, disksOnly: false, build: buildExtendedInquiry },
-  { code: VpdPage.BLOCK_LIMITS, disksOnly: true, build: buildBlockLimits },
-  { code: VpdPage.BLOCK_DEVICE_CHARACTERISTICS, disksOnly: true, build: buildBlockDeviceCharacteristics },
-  { code: VpdPage.LOGICAL_BLOCK_PROVISIONING, disksOnly: true, build: buildLogicalBlockProvisioning },
+/** The SPC-4 pages every device type offers (page 00h is made from the unit's list). */
+export const SPC_VPD_PAGES: readonly VpdPageDef[] = [
+  { code: VpdPage.UNIT_SERIAL_NUMBER, build: buildUnitSerialNumber },
+  { code: VpdPage.DEVICE_IDENTIFICATION, build: buildDeviceIdentification },
+  { code: VpdPage.EXTENDED_INQUIRY_DATA, build: buildExtendedInquiry },
 ];
 
-function pagesFor(lu: LuView): readonly PageDef[] {
-  return PAGES.filter(p => !p.disksOnly || isDisk(lu));
-}
+/** SBC-4 6.6: the block device pages a disk adds. */
+export const SBC_VPD_PAGES: readonly VpdPageDef[] = [
+  { code: VpdPage.BLOCK_LIMITS, build: buildBlockLimits },
+  { code: VpdPage.BLOCK_DEVICE_CHARACTERISTICS, build: buildBlockDeviceCharacteristics },
+  { code: VpdPage.LOGICAL_BLOCK_PROVISIONING, build: buildLogicalBlockProvisioning },
+];
 
-/** SPC-4 7.8.13: the supported page codes in ascending order. */
+/** SPC-4 7.8.13: the supported page codes in ascending order, 00h itself first. */
 function buildSupportedPages(lu: LuView): Buffer {
-  return page(lu, VpdPage.SUPPORTED_VPD_PAGES, Buffer.from(pagesFor(lu).map(p => p.code)));
+  const codes = [VpdPage.SUPPORTED_VPD_PAGES, ...lu.vpdPages.map(p => p.code)].sort((a, b) => a - b);
+  return page(lu, VpdPage.SUPPORTED_VPD_PAGES, Buffer.from(codes));
 }
 
-/** The VPD page `code` for this unit as seen through `nexus`, or undefined when it has none. */
+/**
+ * The VPD page `code` for this unit as seen through `nexus`, or undefined when its device type
+ * does not offer it.
+ */
 export function buildVpdPage(code: number, lu: LuView, nexus: NexusView): Buffer | undefined {
-  return pagesFor(lu).find(p => p.code === code)?.build(lu, nexus);
+  if (code === VpdPage.SUPPORTED_VPD_PAGES) return buildSupportedPages(lu);
+  return lu.vpdPages.find(p => p.code === code)?.build(lu, nexus);
 }

@@ -1,6 +1,7 @@
 import { senseFromErrno, IoDirection } from './backstores/errno-sense';
 import * as D from './cdb/defs/xcopy';
-import { GOOD, Outcome, check, good, invalidCdbField, invalidParamField } from './result';
+import { invalidFieldOf } from './cdb/dsl';
+import { GOOD, Outcome, check, good, invalidParamField } from './result';
 import { IO_CHUNK_BYTES, byteOffset } from './sbc-io';
 import { rangeLockFor, Unlock } from './range-lock';
 import { SENSE, SenseCondition } from './spec/asc';
@@ -15,19 +16,13 @@ import { Binding, ExecContext, LuView, NexusView, bind } from './types';
  * exclusive one on the destination, and never crosses the transport.
  *
  * Copy targets: the unit that received the command always matches its own NAA designator; other
- * units are found through `CopyManagerHost.copyTargets`, which Engine.addDevice sets to a lookup
+ * units are found through the unit's `copyTargets` (LuView), which Engine.addDevice sets to a lookup
  * over the units of that Engine (units homed on another engine thread are not reachable and get
  * COPY ABORTED, UNREACHABLE COPY TARGET).
  *
  * Copy status is kept per copy manager (unit), per I_T nexus and LIST IDENTIFIER, for commands
  * whose LIST ID USAGE is 00b (SPC-4 table 127), until RECEIVE COPY RESULTS reports it complete.
  */
-
-/** Resolve an NAA designator (the 16 bytes after the designation descriptor header) to a unit. */
-export type CopyTargetLookup = (naa: Uint8Array) => LuView | undefined;
-
-/** What a logical unit offers its copy manager: the units it can copy to and from. */
-export interface CopyManagerHost { copyTargets?: CopyTargetLookup }
 
 /**
  * The limits RECEIVE COPY RESULTS (OPERATING PARAMETERS) reports; the parameter list checks
@@ -235,14 +230,12 @@ function nexusKey(n: NexusView): string { return `${n.initiatorPort}\u0000${n.ta
 // --- EXTENDED COPY ----------------------------------------------------------------------------
 
 /** A segment that failed: the outcome the command ends with (the copy status counts the segments before it). */
-class SegmentFailure { constructor(readonly outcome: Outcome) {} }
-
 function resolveTarget(ctx: ExecContext, t: TargetDescriptor): LuView | Outcome {
   const isNaa = t.designatorType === DESIGNATOR_NAA && t.association === 0 && t.designator.length >= 8;
   // SPC-4 6.4.5: a CSCD the copy manager cannot address is COPY ABORTED, UNREACHABLE COPY TARGET.
   if (!isNaa) return check(SENSE.UNREACHABLE_COPY_TARGET);
   const own = ctx.lu.identity.naa;
-  const lu = own.equals(t.designator) ? ctx.lu : (ctx.lu as LuView & CopyManagerHost).copyTargets?.(t.designator);
+  const lu = own.equals(t.designator) ? ctx.lu : ctx.lu.copyTargets?.(t.designator);
   if (!lu) return check(SENSE.UNREACHABLE_COPY_TARGET);
   if (lu.type !== PeripheralType.DISK) return check(SENSE.INCORRECT_COPY_TARGET_DEVICE_TYPE);
   // DISK BLOCK LENGTH must describe the copy target; zero is not a block length.
@@ -286,8 +279,11 @@ async function lockSegment(src: LockRequest, dst: LockRequest): Promise<Unlock[]
   return unlocks;
 }
 
-/** Copy `bytes` from `src` at `srcLba` to `dst` at `dstLba` in chunks; backward when it must be. */
-async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigint, bytes: number): Promise<void> {
+/**
+ * Copy `bytes` from `src` at `srcLba` to `dst` at `dstLba` in chunks; backward when it must be.
+ * A backstore failure is the sense of its errno for the phase that failed (DESIGN.md §4 rule 5).
+ */
+async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigint, bytes: number): Promise<Outcome | undefined> {
   const srcBase = byteOffset(src, srcLba);
   const dstBase = byteOffset(dst, dstLba);
   // A forward copy onto an overlapping later range of the same store would read what it wrote.
@@ -299,32 +295,40 @@ async function copyBytes(src: LuView, srcLba: bigint, dst: LuView, dstLba: bigin
     const pos = i * IO_CHUNK_BYTES;
     const n = Math.min(IO_CHUNK_BYTES, bytes - pos);
     const piece = buf.subarray(0, n);
-    await src.backstore.read(srcBase + pos, piece).catch(e => { throw new IoFailure(e, 'read'); });
-    await dst.backstore.write(dstBase + pos, piece, false).catch(e => { throw new IoFailure(e, 'write'); });
+    let phase: IoDirection = 'read';
+    try {
+      await src.backstore.read(srcBase + pos, piece);
+      phase = 'write';
+      await dst.backstore.write(dstBase + pos, piece, false);
+    } catch (e) {
+      return senseFromErrno(e, phase);
+    }
   }
+  return undefined;
 }
 
-class IoFailure { constructor(readonly err: unknown, readonly dir: IoDirection) {} }
-
-/** SPC-4 6.4.6.5: one block device to block device segment. */
-async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: BlockSegment): Promise<number> {
+/**
+ * SPC-4 6.4.6.5: one block device to block device segment. Returns the bytes it copied, or the
+ * outcome that ends the copy at this segment.
+ */
+async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: BlockSegment): Promise<number | Outcome> {
   const src = targets[s.source];
   const dst = targets[s.destination];
   // A segment naming a CSCD descriptor the list does not have cannot reach its copy target.
-  if (!src || !dst) throw new SegmentFailure(check(SENSE.UNREACHABLE_COPY_TARGET));
-  if (!unitReachable(src) || !unitReachable(dst)) throw new SegmentFailure(check(SENSE.COPY_TARGET_DEVICE_NOT_REACHABLE));
-  if (unitReadOnly(ctx, dst)) throw new SegmentFailure(check(SENSE.WRITE_PROTECTED));
+  if (!src || !dst) return check(SENSE.UNREACHABLE_COPY_TARGET);
+  if (!unitReachable(src) || !unitReachable(dst)) return check(SENSE.COPY_TARGET_DEVICE_NOT_REACHABLE);
+  if (unitReadOnly(ctx, dst)) return check(SENSE.WRITE_PROTECTED);
   const bytes = s.blocks * (s.dc ? dst.blockSize : src.blockSize);
   // Whole blocks on both sides; a residue would need CAT handling (held or padded data), not offered.
   if (bytes % src.blockSize !== 0 || bytes % dst.blockSize !== 0) {
-    throw new SegmentFailure(at(SENSE.UNEXPECTED_INEXACT_SEGMENT, s.offset + 10));
+    return at(SENSE.UNEXPECTED_INEXACT_SEGMENT, s.offset + 10);
   }
   const srcBlocks = BigInt(bytes / src.blockSize);
   const dstBlocks = BigInt(bytes / dst.blockSize);
   // A range past either unit's capacity fails the copy there (libiscsi ValidSegDescr): COPY
   // ABORTED with the first LBA out of range in INFORMATION.
-  if (s.sourceLba + srcBlocks > src.blocks) throw new SegmentFailure(check(SENSE.COPY_ABORTED, { information: s.sourceLba }));
-  if (s.destinationLba + dstBlocks > dst.blocks) throw new SegmentFailure(check(SENSE.COPY_ABORTED, { information: s.destinationLba }));
+  if (s.sourceLba + srcBlocks > src.blocks) return check(SENSE.COPY_ABORTED, { information: s.sourceLba });
+  if (s.destinationLba + dstBlocks > dst.blocks) return check(SENSE.COPY_ABORTED, { information: s.destinationLba });
   // SPC-4 6.4.6.5: NUMBER OF BLOCKS zero moves nothing and is not an error.
   if (bytes === 0) return 0;
   const unlocks = await lockSegment(
@@ -332,14 +336,10 @@ async function runSegment(ctx: ExecContext, targets: readonly LuView[], s: Block
     { lu: dst, lba: s.destinationLba, blocks: dstBlocks, exclusive: true },
   );
   try {
-    await copyBytes(src, s.sourceLba, dst, s.destinationLba, bytes);
-  } catch (e) {
-    if (e instanceof IoFailure) throw new SegmentFailure(senseFromErrno(e.err, e.dir));
-    throw e;
+    return await copyBytes(src, s.sourceLba, dst, s.destinationLba, bytes) ?? bytes;
   } finally {
     for (const u of unlocks.reverse()) u();
   }
-  return bytes;
 }
 
 export async function execExtendedCopy(ctx: ExecContext<{ parameterListLength: number }>): Promise<Outcome> {
@@ -376,16 +376,17 @@ export async function execExtendedCopy(ctx: ExecContext<{ parameterListLength: n
   mgr.runningPerNexus.set(key, nexusRunning + 1);
   try {
     for (const s of list.segments) {
-      rec.bytes += BigInt(await runSegment(ctx as ExecContext, targets, s));
+      const r = await runSegment(ctx as ExecContext, targets, s);
+      if (typeof r !== 'number') {
+        rec.status = CopyManagerStatus.COMPLETED_WITH_ERRORS;
+        // SPC-4 6.4.4: COMMAND-SPECIFIC INFORMATION names the segment descriptor being processed.
+        return { ...r, sense: { ...r.sense!, commandSpecific: BigInt(rec.segmentsProcessed) } };
+      }
+      rec.bytes += BigInt(r);
       rec.segmentsProcessed++;
     }
     rec.status = CopyManagerStatus.COMPLETED;
     return GOOD;
-  } catch (e) {
-    if (!(e instanceof SegmentFailure)) throw e;
-    rec.status = CopyManagerStatus.COMPLETED_WITH_ERRORS;
-    // SPC-4 6.4.4: COMMAND-SPECIFIC INFORMATION names the segment descriptor being processed.
-    return { ...e.outcome, sense: { ...e.outcome.sense!, commandSpecific: BigInt(rec.segmentsProcessed) } };
   } finally {
     mgr.running--;
     const left = (mgr.runningPerNexus.get(key) ?? 1) - 1;
@@ -428,7 +429,7 @@ export function execReceiveCopyStatus(ctx: ExecContext<{ listIdentifier: number;
   const records = managers.get(ctx.lu)?.records.get(nexusKey(ctx.nexus));
   const rec = records?.get(ctx.f.listIdentifier);
   // SPC-4 6.18.3: no EXTENDED COPY with this LIST IDENTIFIER from this I_T nexus is known.
-  if (!records || !rec) return invalidCdbField(2);
+  if (!records || !rec) return invalidFieldOf(ctx.def, 'listIdentifier');
   // Once a completed command's status has been reported, the copy manager lets it go.
   if (rec.status !== CopyManagerStatus.IN_PROGRESS) records.delete(ctx.f.listIdentifier);
   return good(buildCopyStatus(rec.status, rec.segmentsProcessed, rec.bytes));

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32cJs } from './crc32c-js';
 import { createJsIoQueue } from './js-io-queue';
+import { NexusError } from '../engine/result';
 import type {
   BlockInfo,
   IoQueue,
@@ -71,7 +72,7 @@ interface NativeBinding {
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
-  if (process.env.NEXUS_NATIVE === '0') return { binding: null, error: new Error('disabled by NEXUS_NATIVE=0') };
+  if (process.env.NEXUS_NATIVE === '0') return { binding: null, error: new NexusError('ERR_NATIVE_UNAVAILABLE', 'disabled by NEXUS_NATIVE=0') };
   // src/native (tsx) or dist/src/native (compiled): the build dir is at the repo root.
   const candidates = [
     path.resolve(__dirname, '../../build/Release/nexus_native.node'),
@@ -86,7 +87,7 @@ function load(): { binding: NativeBinding | null; error: Error | undefined } {
       error = e as Error;
     }
   }
-  return { binding: null, error: error ?? new Error('build/Release/nexus_native.node not found') };
+  return { binding: null, error: error ?? new NexusError('ERR_NATIVE_UNAVAILABLE', 'build/Release/nexus_native.node not found') };
 }
 
 const loaded = load();
@@ -162,7 +163,7 @@ export function allocAlignedShared(bytes: number): SharedArrayBuffer {
 /** Address of the first byte (for alignment checks). Needs the addon. */
 export function addressOf(view: Bytes): bigint {
   if (native) return native.addressOf(view);
-  throw Object.assign(new Error('addressOf: the native addon is not built'), { code: 'ERR_NATIVE_UNAVAILABLE' });
+  throw new NexusError('ERR_NATIVE_UNAVAILABLE', 'addressOf: the native addon is not built');
 }
 
 /** open(2) with O_DIRECT when asked: { fd } or { errno }. */

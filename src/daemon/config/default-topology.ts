@@ -5,6 +5,7 @@
  */
 
 import type { Topology } from '../../engine/topology';
+import { NexusError } from '../../engine/result';
 import { DEFAULT_STATE_DIR } from './defaults';
 import { normalizeTopology, type NormalizeOptions, type TopologyResult } from './load';
 
@@ -42,7 +43,7 @@ export function defaultTopologyResult(opts: Omit<NormalizeOptions, 'baseDir'> = 
 export function defaultTopology(opts: Omit<NormalizeOptions, 'baseDir'> = {}): Topology {
   const r = defaultTopologyResult(opts);
   if (!r.ok) {
-    throw Object.assign(new Error(`built-in default topology is invalid: ${JSON.stringify(r.errors)}`), { code: 'ERR_TOPOLOGY' });
+    throw new NexusError('ERR_TOPOLOGY', `built-in default topology is invalid: ${JSON.stringify(r.errors)}`);
   }
   return r.topology;
 }

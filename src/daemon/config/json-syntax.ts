@@ -11,100 +11,105 @@ export interface JsonSyntaxError { offset: number; line: number; column: number;
 /** Bound on nesting so a hostile file cannot exhaust the stack. */
 const MAX_DEPTH = 256;
 
-class Stop { constructor(readonly offset: number, readonly message: string) {} }
-
 function describe(text: string, i: number): string {
   if (i >= text.length) return 'end of input';
   return JSON.stringify(text[i]);
 }
 
-/** Returns the first syntax error in `text`, or undefined when it is valid JSON. */
+/**
+ * Returns the first syntax error in `text`, or undefined when it is valid JSON. A malformed file
+ * is an input, not a bug: every step returns whether it got through, and the first failure is
+ * kept as a value.
+ */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   let i = 0;
+  let stop: { offset: number; message: string } | undefined;
+  const stopAt = (offset: number, message: string): false => { stop = { offset, message }; return false; };
   const ws = (): void => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
-  const fail = (what: string): never => { throw new Stop(i, `expected ${what} but found ${describe(text, i)}`); };
-  const literal = (word: string): void => {
-    if (text.startsWith(word, i)) { i += word.length; return; }
-    fail('a value');
+  const fail = (what: string): false => stopAt(i, `expected ${what} but found ${describe(text, i)}`);
+  const literal = (word: string): boolean => {
+    if (text.startsWith(word, i)) { i += word.length; return true; }
+    return fail('a value');
   };
-  const str = (): void => {
+  const str = (): boolean => {
     i++; // opening quote
     for (;;) {
-      if (i >= text.length) throw new Stop(i, 'unterminated string');
+      if (i >= text.length) return stopAt(i, 'unterminated string');
       const c = text.charCodeAt(i);
-      if (c === 0x22) { i++; return; }
-      if (c < 0x20) throw new Stop(i, 'control character in string (escape it)');
+      if (c === 0x22) { i++; return true; }
+      if (c < 0x20) return stopAt(i, 'control character in string (escape it)');
       if (c === 0x5c) {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) throw new Stop(i, 'bad \\u escape');
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return stopAt(i, 'bad \\u escape');
           i += 6;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
           i += 2;
         } else {
-          throw new Stop(i, 'bad escape in string');
+          return stopAt(i, 'bad escape in string');
         }
         continue;
       }
       i++;
     }
   };
-  const num = (): void => {
+  const num = (): boolean => {
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (m === null) fail('a value');
-    i += m![0].length;
+    if (m === null) return fail('a value');
+    i += m[0].length;
+    return true;
   };
-  const value = (depth: number): void => {
-    if (depth > MAX_DEPTH) throw new Stop(i, `nested deeper than ${MAX_DEPTH} levels`);
+  const value = (depth: number): boolean => {
+    if (depth > MAX_DEPTH) return stopAt(i, `nested deeper than ${MAX_DEPTH} levels`);
     ws();
     const c = text[i];
     if (c === '{') {
       i++; ws();
-      if (text[i] === '}') { i++; return; }
+      if (text[i] === '}') { i++; return true; }
       for (;;) {
         ws();
-        if (text[i] !== '"') fail('a double-quoted property name');
-        str(); ws();
-        if (text[i] !== ':') fail('":"');
+        if (text[i] !== '"') return fail('a double-quoted property name');
+        if (!str()) return false;
+        ws();
+        if (text[i] !== ':') return fail('":"');
         i++;
-        value(depth + 1); ws();
+        if (!value(depth + 1)) return false;
+        ws();
         if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return; }
-        fail('"," or "}"');
+        if (text[i] === '}') { i++; return true; }
+        return fail('"," or "}"');
       }
     } else if (c === '[') {
       i++; ws();
-      if (text[i] === ']') { i++; return; }
+      if (text[i] === ']') { i++; return true; }
       for (;;) {
-        value(depth + 1); ws();
+        if (!value(depth + 1)) return false;
+        ws();
         if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return; }
-        fail('"," or "]"');
+        if (text[i] === ']') { i++; return true; }
+        return fail('"," or "]"');
       }
     } else if (c === '"') {
-      str();
+      return str();
     } else if (c === 't') {
-      literal('true');
+      return literal('true');
     } else if (c === 'f') {
-      literal('false');
+      return literal('false');
     } else if (c === 'n') {
-      literal('null');
-    } else {
-      num();
+      return literal('null');
     }
+    return num();
   };
-  try {
-    value(0);
+  if (value(0)) {
     ws();
-    if (i < text.length) fail('end of input');
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof Stop)) throw e;
-    const { line, column } = lineColumn(text, e.offset);
-    return { offset: e.offset, line, column, message: e.message };
+    if (i >= text.length) return undefined;
+    fail('end of input');
   }
+  const { offset, message } = stop!;
+  const { line, column } = lineColumn(text, offset);
+  return { offset, line, column, message };
 }
 
 /** 1-based line and column of a UTF-16 offset. */

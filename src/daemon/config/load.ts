@@ -20,6 +20,7 @@ import {
   CHAP_SECRET_MAX_BYTES, CHAP_SECRET_MIN_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ISCSI,
   DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
 } from './defaults';
+import { deviceTypes } from '../../engine/devices';
 import { checkIscsiName } from './iscsi-name';
 import { ISCSI_SETTINGS, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
@@ -245,6 +246,10 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       readOnly: bool(raw.readOnly) ?? false,
       removable: bool(raw.removable) ?? false,
     };
+    const deviceType = str(raw.deviceType);
+    if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
+      report.add(at('deviceType'), `unknown device type "${deviceType}" (one of: ${deviceTypes.names().join(', ')})`);
+    } else if (deviceType !== undefined) dev.deviceType = deviceType;
     if (path !== undefined) dev.path = path;
     if (physicalBlockSize !== undefined) dev.physicalBlockSize = physicalBlockSize;
     for (const k of ['serial', 'vendor', 'product', 'revision'] as const) {

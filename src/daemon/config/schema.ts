@@ -68,6 +68,9 @@ const device = {
   required: ['name', 'handler'],
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN },
+    // A device personality registered with the engine (src/engine/device-registry.ts); load.ts
+    // names the registered ones when it is not.
+    deviceType: { type: 'string', minLength: 1 },
     handler: { enum: ['fileio', 'blockio', 'nullio', 'ram'] },
     path: { type: 'string', minLength: 1 },
     size,
@@ -137,6 +140,7 @@ export interface LunMappingFile { lun: number; device: string; readOnly?: boolea
 export interface GroupFile { name: string; initiators: string[]; luns?: LunMappingFile[]; auth?: AuthFile }
 export interface DeviceFile {
   name: string;
+  deviceType?: string;
   handler: 'fileio' | 'blockio' | 'nullio' | 'ram';
   path?: string;
   size?: string | number;

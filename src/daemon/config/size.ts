@@ -1,3 +1,5 @@
+import { NexusError } from '../../engine/result';
+
 /**
  * Capacities written the way storage people write them: "512MiB", "1TiB", "1GB", "4096".
  *
@@ -61,7 +63,7 @@ export function tryParseSize(input: string | number | bigint): SizeParse {
  */
 export function parseSize(input: string | number | bigint): bigint {
   const r = tryParseSize(input);
-  if (!r.ok) throw Object.assign(new Error(r.message), { code: 'ERR_SIZE' });
+  if (!r.ok) throw new NexusError('ERR_SIZE', r.message);
   return r.bytes;
 }
 

@@ -5,6 +5,7 @@
  * descriptor is used as it is. Errors come back as values with their errno name.
  */
 import { fdatasyncSync, fsyncSync, writeSync } from 'node:fs';
+import { errnoError } from './errno-sense';
 
 export type BlockingTask =
   | { op: 'fdatasync'; fd: number }
@@ -18,14 +19,14 @@ export type BlockingResult = { ok: true } | { ok: false; errno: string; message:
 const FILL_CHUNK = 1024 * 1024;
 
 function fill(fd: number, offset: number, length: number, pattern: Uint8Array): void {
-  if (pattern.length === 0) throw Object.assign(new Error('empty fill pattern'), { code: 'EINVAL' });
+  if (pattern.length === 0) throw errnoError('EINVAL', 'empty fill pattern');
   // A whole number of patterns, so every write starts at a pattern boundary.
   const chunk = Buffer.allocUnsafe(Math.max(pattern.length, Math.min(length, FILL_CHUNK - (FILL_CHUNK % pattern.length))));
   for (let i = 0; i < chunk.length; i += pattern.length) chunk.set(pattern.subarray(0, Math.min(pattern.length, chunk.length - i)), i);
   let done = 0;
   while (done < length) {
     const n = writeSync(fd, chunk, 0, Math.min(chunk.length, length - done), offset + done);
-    if (n === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    if (n === 0) throw errnoError('EIO', 'short write');
     done += n;
   }
 }

@@ -1,3 +1,4 @@
+import { NexusError } from '../result';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
 import { SyncIo } from './sync-io';
@@ -26,7 +27,7 @@ export class MemoryBackstore implements Backstore, SyncIo {
 
   constructor(o: MemoryBackstoreOptions) {
     if (o.sizeBytes < 0n || o.sizeBytes > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new RangeError(`memory backstore size ${o.sizeBytes} out of range`);
+      throw new NexusError('ERR_BACKSTORE_SIZE', `memory backstore size ${o.sizeBytes} out of range`);
     }
     this.size = o.sizeBytes;
     this.readOnly = o.readOnly ?? false;

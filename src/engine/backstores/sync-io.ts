@@ -28,10 +28,18 @@ export function syncIoOf(b: Backstore): SyncIo | undefined {
 /** Zeros lent for reads of stores with nothing stored; reads longer than this get their own buffer. */
 export const SHARED_ZEROS_BYTES = 1 << 20;
 let zeros: Buffer | undefined;
+/** The views handed out, by length: a read of a size seen before makes no new view. */
+const zeroViews = new Map<number, Uint8Array>();
+/** Distinct lengths kept (transfer sizes are few: 4 KiB, 8 KiB, ... in practice). */
+const ZERO_VIEWS_KEPT = 64;
 
 /** A view of `length` shared zero bytes (read-only by contract), or undefined past SHARED_ZEROS_BYTES. */
 export function sharedZeros(length: number): Uint8Array | undefined {
   if (length > SHARED_ZEROS_BYTES) return undefined;
+  const kept = zeroViews.get(length);
+  if (kept) return kept;
   zeros ??= Buffer.alloc(SHARED_ZEROS_BYTES);
-  return zeros.subarray(0, length);
+  const view = zeros.subarray(0, length);
+  if (zeroViews.size < ZERO_VIEWS_KEPT) zeroViews.set(length, view);
+  return view;
 }

@@ -1,7 +1,7 @@
 import { SERVICE_ACTION_OPCODES } from '../spec/opcodes';
 import { SENSE } from '../spec/asc';
-import { Outcome, check, invalidCdbField } from '../result';
-import { CdbDef, Decoded, FieldMap } from './dsl';
+import { NexusError, Outcome, check, invalidCdbField } from '../result';
+import { CdbDef, Decoded, FieldMap, invalidField, SERVICE_ACTION } from './dsl';
 
 /** Group code (SPC-4 4.2.5.1): the CDB length an opcode implies when the table does not know it. */
 export function cdbLengthForOpcode(op: number): number {
@@ -13,6 +13,9 @@ export function cdbLengthForOpcode(op: number): number {
     default: return 0; // reserved or vendor-specific group
   }
 }
+
+/** A row or an outcome: rows have no `status`. */
+export function isOutcome(v: CdbDef | Outcome): v is Outcome { return (v as Outcome).status !== undefined; }
 
 export type DecodeResult =
   | { ok: true; def: CdbDef; f: Decoded<FieldMap> }
@@ -33,13 +36,13 @@ export class CdbTable {
 
   add(def: CdbDef): void {
     if (SERVICE_ACTION_OPCODES.has(def.op)) {
-      if (def.sa === undefined) throw new Error(`${def.name}: opcode needs a service action`);
+      if (def.sa === undefined) throw new NexusError('ERR_CDB_TABLE', `${def.name}: opcode needs a service action`);
       let m = this.bySa.get(def.op);
       if (!m) this.bySa.set(def.op, (m = new Map()));
-      if (m.has(def.sa)) throw new Error(`${def.name}: duplicate row`);
+      if (m.has(def.sa)) throw new NexusError('ERR_CDB_TABLE', `${def.name}: duplicate row`);
       m.set(def.sa, def);
     } else {
-      if (this.byOp.has(def.op)) throw new Error(`${def.name}: duplicate row`);
+      if (this.byOp.has(def.op)) throw new NexusError('ERR_CDB_TABLE', `${def.name}: duplicate row`);
       this.byOp.set(def.op, def);
     }
     this.rows.push(def);
@@ -56,29 +59,37 @@ export class CdbTable {
   hasOpcode(op: number): boolean { return this.byOp.has(op) || this.bySa.has(op); }
 
   /**
-   * Decode and validate a CDB: unknown opcode → INVALID COMMAND OPERATION CODE; unknown service
-   * action → INVALID FIELD IN CDB at byte 1; a bit set outside the usage mask → INVALID FIELD IN
-   * CDB with the field pointer at that byte and its highest offending bit (SPC-4 4.5.2.4.2).
+   * Validate a CDB against the table and return its row (no allocation: the command path calls
+   * this once per command and decodes the row's fields itself), or the check condition: unknown
+   * opcode → INVALID COMMAND OPERATION CODE; unknown service action → INVALID FIELD IN CDB at
+   * byte 1; a bit set outside the usage mask → INVALID FIELD IN CDB with the field pointer at
+   * that byte and its highest offending bit (SPC-4 4.5.2.4.2).
    */
-  decode(c: Uint8Array): DecodeResult {
-    if (c.length === 0) return { ok: false, outcome: check(SENSE.INVALID_COMMAND_OPERATION_CODE) };
+  rowOf(c: Uint8Array): CdbDef | Outcome {
+    if (c.length === 0) return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
     const op = c[0];
     let def: CdbDef | undefined;
     if (SERVICE_ACTION_OPCODES.has(op)) {
       const m = this.bySa.get(op);
-      if (!m) return { ok: false, outcome: check(SENSE.INVALID_COMMAND_OPERATION_CODE) };
-      def = c.length > 1 ? m.get(c[1] & 0x1f) : undefined;
-      if (!def) return { ok: false, outcome: invalidCdbField(1, 4) };
+      if (!m) return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
+      def = c.length > 1 ? m.get(SERVICE_ACTION.read(c)) : undefined;
+      if (!def) return invalidField(SERVICE_ACTION);
     } else {
       def = this.byOp.get(op);
-      if (!def) return { ok: false, outcome: check(SENSE.INVALID_COMMAND_OPERATION_CODE) };
+      if (!def) return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
     }
-    if (c.length < def.size) return { ok: false, outcome: invalidCdbField(c.length > 0 ? c.length - 1 : 0) };
+    if (c.length < def.size) return invalidCdbField(c.length > 0 ? c.length - 1 : 0);
     const usage = def.usage;
     for (let i = 1; i < def.size; i++) {
       const bad = c[i] & ~usage[i];
-      if (bad !== 0) return { ok: false, outcome: invalidCdbField(i, 31 - Math.clz32(bad)) };
+      if (bad !== 0) return invalidCdbField(i, 31 - Math.clz32(bad));
     }
-    return { ok: true, def, f: def.decode(c) };
+    return def;
+  }
+
+  /** rowOf, then the row's fields. */
+  decode(c: Uint8Array): DecodeResult {
+    const row = this.rowOf(c);
+    return isOutcome(row) ? { ok: false, outcome: row } : { ok: true, def: row, f: row.decode(c) };
   }
 }

@@ -149,6 +149,14 @@ describe('config/load: valid documents', () => {
     expect(t.devices.map((d) => d.removable)).to.deep.equal([true, false]);
   });
 
+  it('takes a registered deviceType for a device and leaves it absent (disk) when not given', () => {
+    const t = ok(normalizeTopology({
+      devices: [{ name: 'd', handler: 'ram', size: 4096, deviceType: 'disk' }, { name: 'e', handler: 'ram', size: 4096 }],
+      targets: [{ driver: 'iscsi', name: 'iqn.2026-11.io.nexus:t', luns: [{ lun: 0, device: 'd' }, { lun: 1, device: 'e' }] }],
+    }, { cwd: '/srv' }));
+    expect(t.devices.map((d) => d.deviceType)).to.deep.equal(['disk', undefined]);
+  });
+
   it('pulls the default FirstBurstLength down to a smaller MaxBurstLength', () => {
     const t = ok(normalizeTopology({ iscsi: { maxBurstLength: 65536 }, devices: [], targets: [] }));
     expect(t.iscsi.firstBurstLength).to.equal(65536);
@@ -163,6 +171,10 @@ describe('config/load: each error with its JSON path', () => {
   it('unknown device reference inside a group', () => {
     const d = demo(); d.targets[0].groups[0].luns[0].device = 'nope';
     expectOnly(d, '/targets/0/groups/0/luns/0/device', 'device "nope" is not defined');
+  });
+  it('a deviceType no personality registered', () => {
+    const d = demo(); d.devices[0].deviceType = 'tape';
+    expectOnly(d, '/devices/0/deviceType', 'unknown device type "tape" (one of: disk');
   });
   it('duplicate device names', () => {
     const d = demo(); d.devices[1].name = 'disk0';

@@ -1,14 +1,14 @@
 import { Op, PrInSa, PrOutSa } from '../../spec/opcodes';
-import { be16, be32, bits, cdb, CONTROL, Dir, DT, ResvClass } from '../dsl';
+import { be16, be32, bits, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass } from '../dsl';
 
 /**
  * PERSISTENT RESERVE IN (5Eh) and PERSISTENT RESERVE OUT (5Fh), one row per service action
  * (SPC-4 6.15, 6.16). REGISTER AND MOVE has no row: it is not supported, so the table answers
  * INVALID FIELD IN CDB for it and REPORT SUPPORTED OPERATION CODES does not list it.
  *
- * Both are ResvClass.CONFLICTS for SPC-2 reservations: SPC-2 5.5.1 makes every PERSISTENT RESERVE
- * command conflict while a RESERVE(6)/(10) is in effect. Persistent reservations themselves never
- * block them (SPC-4 5.13 table 66); pr.ts `prConflict` applies both rules.
+ * Both are ResvClass.PERSISTENT_RESERVE: SPC-2 5.5.1 makes every PERSISTENT RESERVE command
+ * conflict while a RESERVE(6)/(10) is in effect, whoever holds it; persistent reservations
+ * themselves never block them (SPC-4 5.13 table 66).
  */
 
 // SPC-4 6.15.1 table 170: byte 1 SERVICE ACTION; bytes 7..8 ALLOCATION LENGTH.
@@ -18,24 +18,27 @@ function prIn(sa: PrInSa, name: string) {
     usage: [Op.PERSISTENT_RESERVE_IN, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
     fields: { allocationLength: be16(7) },
     xfer: f => f.allocationLength,
-    resv: ResvClass.CONFLICTS,
+    resv: ResvClass.PERSISTENT_RESERVE,
     // SPC-4 5.12: reservations are managed whatever the medium's state.
-    servedWhenNotReady: 'none',
+    ready: ReadyClass.NO_MEDIUM,
     timeouts: [1, 5],
   });
 }
 
 // SPC-4 6.16.1 table 195: byte 1 SERVICE ACTION; byte 2 SCOPE (7..4) and TYPE (3..0); bytes 5..8
 // PARAMETER LIST LENGTH.
+/** PERSISTENT RESERVE OUT fields, the same for every service action. */
+export const PROUT_FIELDS = { scope: bits(2, 4, 4), type: bits(2, 0, 4), parameterListLength: be32(5) };
+
 function prOut(sa: PrOutSa, name: string) {
   return cdb({
     op: Op.PERSISTENT_RESERVE_OUT, sa, name: `PERSISTENT RESERVE OUT / ${name}`, size: 10, dir: Dir.OUT, types: DT.ALL,
     usage: [Op.PERSISTENT_RESERVE_OUT, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CONTROL],
-    fields: { scope: bits(2, 4, 4), type: bits(2, 0, 4), parameterListLength: be32(5) },
+    fields: PROUT_FIELDS,
     xfer: f => f.parameterListLength,
-    resv: ResvClass.CONFLICTS,
+    resv: ResvClass.PERSISTENT_RESERVE,
     // SPC-4 5.12: reservations are managed whatever the medium's state.
-    servedWhenNotReady: 'none',
+    ready: ReadyClass.NO_MEDIUM,
     timeouts: [1, 5],
   });
 }

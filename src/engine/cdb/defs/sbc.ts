@@ -1,5 +1,5 @@
 import { Op, SaIn16, SanitizeSa } from '../../spec/opcodes';
-import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, ResvClass, u8 } from '../dsl';
+import { be16, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, lba21, lba64, ReadyClass, ResvClass, u8, u8Zero256 } from '../dsl';
 
 /**
  * SBC-4 command rows for direct-access block devices. Usage masks list the bits the device server
@@ -34,7 +34,7 @@ const LONG_TIMEOUTS = [60, 300] as const;
 // SBC-4 the LOGICAL BLOCK ADDRESS (bytes 2..5) and PMI (byte 8 bit 0) are obsolete; they are
 // accepted and ignored so that older initiators that still fill them keep working.
 export const READ_CAPACITY_10 = cdb({
-  servedWhenNotReady: 'stopped',
+  ready: ReadyClass.STOPPED,
   op: Op.READ_CAPACITY_10, name: 'READ CAPACITY(10)', size: 10, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_CAPACITY_10, 0x00, ...FF4, 0x00, 0x00, 0x01, CONTROL],
   fields: {},
@@ -43,7 +43,7 @@ export const READ_CAPACITY_10 = cdb({
 
 // SBC-4 SERVICE ACTION IN(16) / READ CAPACITY(16).
 export const READ_CAPACITY_16 = cdb({
-  servedWhenNotReady: 'stopped',
+  ready: ReadyClass.STOPPED,
   op: Op.SERVICE_ACTION_IN_16, sa: SaIn16.READ_CAPACITY_16, name: 'READ CAPACITY(16)', size: 16, dir: Dir.IN,
   types: DT.DISK,
   usage: [Op.SERVICE_ACTION_IN_16, 0x1f, ...FF8, ...FF4, 0x01, CONTROL],
@@ -55,13 +55,15 @@ export const READ_CAPACITY_16 = cdb({
 
 // SBC-4 READ(6). TRANSFER LENGTH 0 means 256 blocks.
 export const READ_6 = cdb({
+  countsAsRead: true,
   op: Op.READ_6, name: 'READ(6)', size: 6, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
-  fields: { lba: lba21(), blocks: u8(4) },
-  xfer: (f, bs) => (f.blocks === 0 ? 256 : f.blocks) * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
+  fields: { lba: lba21(), blocks: u8Zero256(4) },
+  xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
 export const READ_10 = cdb({
+  countsAsRead: true,
   op: Op.READ_10, name: 'READ(10)', size: 10, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_10, DPO_FUA, ...FF4, GROUP, 0xff, 0xff, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be16(7) },
@@ -69,6 +71,7 @@ export const READ_10 = cdb({
 });
 
 export const READ_12 = cdb({
+  countsAsRead: true,
   op: Op.READ_12, name: 'READ(12)', size: 12, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_12, DPO_FUA, ...FF4, ...FF4, GROUP, CONTROL],
   fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be32(2), blocks: be32(6) },
@@ -76,9 +79,10 @@ export const READ_12 = cdb({
 });
 
 export const READ_16 = cdb({
+  countsAsRead: true,
   op: Op.READ_16, name: 'READ(16)', size: 16, dir: Dir.IN, types: DT.DISK,
   usage: [Op.READ_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
@@ -87,8 +91,8 @@ export const WRITE_6 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_6, name: 'WRITE(6)', size: 6, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_6, 0x1f, 0xff, 0xff, 0xff, CONTROL],
-  fields: { lba: lba21(), blocks: u8(4) },
-  xfer: (f, bs) => (f.blocks === 0 ? 256 : f.blocks) * bs, resv: ResvClass.CONFLICTS, writes: true,
+  fields: { lba: lba21(), blocks: u8Zero256(4) },
+  xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true,
   timeouts: RW_TIMEOUTS,
 });
 
@@ -112,7 +116,7 @@ export const WRITE_16 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_16, name: 'WRITE(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -153,7 +157,7 @@ export const WRITE_AND_VERIFY_16 = cdb({
   truncatableDataOut: true,
   op: Op.WRITE_AND_VERIFY_16, name: 'WRITE AND VERIFY(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_AND_VERIFY_16, DPO_BYTCHK, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: lba64(2), blocks: be32(10) },
   xfer: writeVerifyXfer, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -174,7 +178,7 @@ export const VERIFY_12 = cdb({
 export const VERIFY_16 = cdb({
   op: Op.VERIFY_16, name: 'VERIFY(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.VERIFY_16, DPO_BYTCHK, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), bytchk: bits(1, 1, 2), lba: lba64(2), blocks: be32(10) },
   xfer: verifyXfer, resv: ResvClass.READ, timeouts: LONG_TIMEOUTS,
 });
 
@@ -184,18 +188,18 @@ export const VERIFY_16 = cdb({
 export const COMPARE_AND_WRITE = cdb({
   op: Op.COMPARE_AND_WRITE, name: 'COMPARE AND WRITE', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.COMPARE_AND_WRITE, DPO_FUA, ...FF8, 0x00, 0x00, 0x00, 0xff, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: u8(13) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: u8(13) },
   xfer: (f, bs) => 2 * f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
   // The verify and write halves are split at NUMBER OF LOGICAL BLOCKS (byte 13): Data-Out of any
   // other size cannot be split, so it is refused rather than trimmed.
-  exactDataOut: { cdbByte: 13 },
+  exactDataOut: { field: 'blocks' },
 });
 
 // SBC-4 ORWRITE(16), the OR of Data-Out into the medium.
 export const ORWRITE_16 = cdb({
   op: Op.ORWRITE_16, name: 'ORWRITE(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.ORWRITE_16, DPO_FUA, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: be64(2), blocks: be32(10) },
+  fields: { dpo: bit(1, 4), fua: bit(1, 3), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.CONFLICTS, writes: true, timeouts: RW_TIMEOUTS,
 });
 
@@ -212,7 +216,7 @@ export const PRE_FETCH_10 = cdb({
 export const PRE_FETCH_16 = cdb({
   op: Op.PRE_FETCH_16, name: 'PRE-FETCH(16)', size: 16, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.PRE_FETCH_16, 0x02, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { immed: bit(1, 1), lba: be64(2), blocks: be32(10) },
+  fields: { immed: bit(1, 1), lba: lba64(2), blocks: be32(10) },
   resv: ResvClass.READ, timeouts: LONG_TIMEOUTS,
 });
 
@@ -228,7 +232,7 @@ export const SYNCHRONIZE_CACHE_10 = cdb({
 export const SYNCHRONIZE_CACHE_16 = cdb({
   op: Op.SYNCHRONIZE_CACHE_16, name: 'SYNCHRONIZE CACHE(16)', size: 16, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.SYNCHRONIZE_CACHE_16, 0x06, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { immed: bit(1, 1), lba: be64(2), blocks: be32(10) },
+  fields: { immed: bit(1, 1), lba: lba64(2), blocks: be32(10) },
   resv: ResvClass.CONFLICTS, timeouts: LONG_TIMEOUTS,
 });
 
@@ -248,7 +252,7 @@ export const WRITE_SAME_10 = cdb({
 export const WRITE_SAME_16 = cdb({
   op: Op.WRITE_SAME_16, name: 'WRITE SAME(16)', size: 16, dir: Dir.OUT, types: DT.DISK,
   usage: [Op.WRITE_SAME_16, 0x09, ...FF8, ...FF4, GROUP, CONTROL],
-  fields: { unmap: bit(1, 3), ndob: bit(1, 0), lba: be64(2), blocks: be32(10) },
+  fields: { unmap: bit(1, 3), ndob: bit(1, 0), lba: lba64(2), blocks: be32(10) },
   xfer: (f, bs) => (f.ndob ? 0 : bs), resv: ResvClass.CONFLICTS, writes: true, timeouts: LONG_TIMEOUTS,
   exactDataOut: {},
 });
@@ -276,7 +280,7 @@ export const GET_LBA_STATUS = cdb({
 // SBC-4 START STOP UNIT. Byte 3 POWER CONDITION MODIFIER, byte 4 POWER CONDITION (7..4),
 // NO_FLUSH (2), LOEJ (1), START (0).
 export const START_STOP_UNIT = cdb({
-  servedWhenNotReady: 'none',
+  ready: ReadyClass.NO_MEDIUM,
   op: Op.START_STOP_UNIT, name: 'START STOP UNIT', size: 6, dir: Dir.NONE, types: DT.DISK,
   usage: [Op.START_STOP_UNIT, 0x01, 0x00, 0x0f, 0xf7, CONTROL],
   fields: {
@@ -288,7 +292,7 @@ export const START_STOP_UNIT = cdb({
 
 // SBC-4 PREVENT ALLOW MEDIUM REMOVAL; PREVENT 10b/11b are obsolete for disks.
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
-  servedWhenNotReady: 'none',
+  ready: ReadyClass.NO_MEDIUM,
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE,
   types: DT.DISK,
   usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],

@@ -1,5 +1,5 @@
 import { ExtendedCopySa, Op, ReceiveCopyResultsSa } from '../../spec/opcodes';
-import { CONTROL, DT, Dir, ResvClass, be32, cdb, u8 } from '../dsl';
+import { CONTROL, DT, Dir, FieldMap, ResvClass, be32, cdb, u8 } from '../dsl';
 
 /**
  * SPC-4 third-party copy rows: EXTENDED COPY (LID1) and the RECEIVE COPY RESULTS service actions
@@ -23,20 +23,22 @@ export const EXTENDED_COPY_LID1 = cdb({
 
 // SPC-4 6.18.1 table 278 (RECEIVE COPY RESULTS): byte 1 SERVICE ACTION; byte 2 LIST IDENTIFIER;
 // bytes 3..9 reserved; bytes 10..13 ALLOCATION LENGTH; byte 14 reserved.
-const rcr = (sa: ReceiveCopyResultsSa, name: string, listId: boolean) => cdb({
+const rcr = <F extends FieldMap>(sa: ReceiveCopyResultsSa, name: string, fields: F) => cdb({
   op: Op.RECEIVE_COPY_RESULTS, sa, name, size: 16, dir: Dir.IN, types: DT.DISK,
-  usage: [Op.RECEIVE_COPY_RESULTS, 0x1f, listId ? 0xff : 0x00, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x00, CONTROL],
-  fields: { listIdentifier: u8(2), allocationLength: be32(10) },
-  xfer: f => f.allocationLength,
+  usage: [Op.RECEIVE_COPY_RESULTS, 0x1f, 'listIdentifier' in fields ? 0xff : 0x00, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x00, CONTROL],
+  fields,
+  xfer: f => (f as { allocationLength: number }).allocationLength,
   resv: ResvClass.CONFLICTS,
   timeouts: [1, 10],
 });
 
 /** SPC-4 6.18.3: the status of the EXTENDED COPY with LIST IDENTIFIER from this I_T nexus. */
-export const RECEIVE_COPY_STATUS = rcr(ReceiveCopyResultsSa.COPY_STATUS, 'RECEIVE COPY RESULTS(COPY STATUS)', true);
+export const RECEIVE_COPY_STATUS = rcr(ReceiveCopyResultsSa.COPY_STATUS, 'RECEIVE COPY RESULTS(COPY STATUS)',
+  { listIdentifier: u8(2), allocationLength: be32(10) });
 
 /**
  * SPC-4 6.18.5: the copy manager's limits. The LIST IDENTIFIER byte is reserved for this service
  * action; initiators send zero, and a non-zero byte is refused by the usage mask.
  */
-export const RECEIVE_COPY_OPERATING_PARAMETERS = rcr(ReceiveCopyResultsSa.OPERATING_PARAMETERS, 'RECEIVE COPY RESULTS(OPERATING PARAMETERS)', false);
+export const RECEIVE_COPY_OPERATING_PARAMETERS = rcr(ReceiveCopyResultsSa.OPERATING_PARAMETERS, 'RECEIVE COPY RESULTS(OPERATING PARAMETERS)',
+  { allocationLength: be32(10) });

@@ -281,7 +281,7 @@ describe('embedded engine: INQUIRY on the full disk table', () => {
   });
 });
 
-describe('embedded engine: readiness comes from the CDB rows (servedWhenNotReady)', () => {
+describe('embedded engine: readiness comes from the CDB rows (ReadyClass)', () => {
   it('a stopped disk serves inventory, mode, reservations and READ CAPACITY, refuses media access', async () => {
     const t = await startTarget();
     try {

@@ -7,6 +7,12 @@ import { SenseCondition } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { DeviceConfig } from '../../../../src/engine/topology';
 import { Backstore, Exec, LuView, NexusView } from '../../../../src/engine/types';
+import { UaTable } from '../../../../src/engine/ua';
+import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../../../../src/engine/vpd';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
+import { Spc2Reservation } from '../../../../src/engine/reserve';
+import { PersistentReservations } from '../../../../src/engine/pr';
+import { TaskSet } from '../../../../src/engine/task-set';
 
 /**
  * Test fixture for the SBC handlers: a LuView over a backstore, a NexusView, and `run`, which
@@ -26,6 +32,11 @@ export interface LuOptions {
   physicalExponent?: number;
 }
 
+/** The unit state every logical unit has (unit attentions, reservations, task set), fresh. */
+export function unitState(): Pick<LuView, 'ua' | 'reservation' | 'pr' | 'tasks'> {
+  return { ua: new UaTable(), reservation: new Spc2Reservation(), pr: new PersistentReservations(), tasks: new TaskSet() };
+}
+
 export function makeLu(o: LuOptions = {}): LuView {
   const blockSize = o.blockSize ?? 512;
   const blocks = o.blocks ?? 2048n;
@@ -38,16 +49,18 @@ export function makeLu(o: LuOptions = {}): LuView {
   return {
     name: 'lu0', type: PeripheralType.DISK, config, backstore,
     identity: { vendor: 'NEXUS', product: 'TEST', revision: '0001', serial: 's0', naa: Buffer.alloc(16), t10Id: 't' },
-    blockSize, blocks, physicalExponent: o.physicalExponent ?? 0,
-    modes: { writeCacheEnabled: true, descriptorSense: false, softwareWriteProtect: false },
-    table, removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
+    blockSize, blocks, capacityBlocks: Number(blocks), physicalExponent: o.physicalExponent ?? 0,
+    modes: new ModePages({ pages: [...SBC_MODE_PAGES, ...SPC_MODE_PAGES], writeBack: true }),
+    table, vpdPages: [...SPC_VPD_PAGES, ...SBC_VPD_PAGES], removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
     raiseUa: () => undefined,
+    ...unitState(),
   };
 }
 
 export function makeNexus(id = 1): NexusView {
   return {
-    id, initiatorName: `iqn.test:i${id}`, initiatorPort: `iqn.test:i${id},i,0x1`, targetName: 'iqn.test:t',
+    id, itKey: `iqn.test:i${id},i,0x1|iqn.test:t,t,0x0001`,
+    initiatorName: `iqn.test:i${id}`, initiatorPort: `iqn.test:i${id},i,0x1`, targetName: 'iqn.test:t',
     targetPort: 'iqn.test:t,t,0x1', relativeTargetPortId: 1, targetPortGroupId: 1, luns: () => [0],
   };
 }

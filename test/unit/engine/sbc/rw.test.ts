@@ -62,6 +62,16 @@ describe('SBC READ / WRITE', () => {
       expectCheck(await run(lu, [0x88, 0, ...max, ...be(0, 4), 0, 0]), SENSE.LBA_OUT_OF_RANGE, { information: (1n << 64n) - 1n });
     });
 
+    it('LBAs either side of 2^53 (a number below, a bigint above) are out of range with the exact LBA', async () => {
+      const lu = makeLu();
+      for (const lba of [(1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n]) {
+        expectCheck(await run(lu, [0x88, 0, ...be(lba, 8), ...be(1, 4), 0, 0]), SENSE.LBA_OUT_OF_RANGE, { information: lba });
+      }
+      // The last block is in range; one past it is not.
+      expect((await run(lu, [0x88, 0, ...be(2047, 8), ...be(1, 4), 0, 0])).status).to.equal(0);
+      expectCheck(await run(lu, [0x88, 0, ...be(2047, 8), ...be(2, 4), 0, 0]), SENSE.LBA_OUT_OF_RANGE, { information: 2047n });
+    });
+
     it('READ(6) at the highest 21-bit LBA of a small LU is out of range', async () => {
       const lu = makeLu();
       expectCheck(await run(lu, [0x08, 0x1f, 0xff, 0xff, 1, 0]), SENSE.LBA_OUT_OF_RANGE, { information: 0x1fffffn });

@@ -3,9 +3,12 @@ import { Outcome } from '../../../../src/engine/result';
 import { buildSense, SenseFormat } from '../../../../src/engine/sense';
 import { SenseCondition } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
-import { ModePages, spcBindings } from '../../../../src/engine/spc';
-import { LuStatistics } from '../../../../src/engine/log-pages';
+import { spcBindings } from '../../../../src/engine/spc';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
+import { LuStatistics } from '../../../../src/engine/lu-statistics';
 import { Backstore, ExecContext, LuView, NexusView } from '../../../../src/engine/types';
+import { unitState } from '../sbc/fixture';
+import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { DeviceConfig } from '../../../../src/engine/topology';
 
 /** A logical unit for the SPC handlers: plain data, with the UAs it raises recorded. */
@@ -47,6 +50,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     writeCache: writeBack ? 'writeback' : 'writethrough', thin, readOnly: false,
   };
   const raised: TestLu['raised'] = [];
+  const disk = (o.type ?? PeripheralType.DISK) === PeripheralType.DISK;
   return {
     name: 'disk0',
     type: o.type ?? PeripheralType.DISK,
@@ -55,9 +59,12 @@ export function makeLu(o: LuOptions = {}): TestLu {
     identity: { vendor: 'NEXUS', product: 'TestDisk', revision: '0.1', serial: 'SN12345', naa: NAA, t10Id: 'disk0:SN12345' },
     blockSize,
     blocks,
+    capacityBlocks: Number(blocks),
     physicalExponent: o.physicalExponent ?? 0,
-    modes: new ModePages({ writeBack }),
+    modes: new ModePages({ pages: disk ? [...SBC_MODE_PAGES, ...SPC_MODE_PAGES] : SPC_MODE_PAGES, writeBack }),
     table: new CdbTable(spcBindings.map(b => b.def)),
+    // A disk offers the SBC-4 block device VPD and mode pages besides the SPC-4 ones.
+    vpdPages: disk ? [...SPC_VPD_PAGES, ...SBC_VPD_PAGES] : SPC_VPD_PAGES,
     removable: o.removable ?? false,
     preventRemoval: new Set(),
     stopped: false,
@@ -65,6 +72,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     raiseUa(cond, exceptNexus) { raised.push({ cond, exceptNexus }); },
     raised,
     statistics: o.statistics ? new LuStatistics() : undefined,
+    ...unitState(),
   };
 }
 
@@ -73,6 +81,7 @@ export function makeNexus(id = 7): NexusView {
     id,
     initiatorName: 'iqn.2026-11.example:host1',
     initiatorPort: 'iqn.2026-11.example:host1,i,0x23d000000001',
+    itKey: 'iqn.2026-11.example:host1,i,0x23d000000001|iqn.2026-11.io.nexus:t1,t,0x0001',
     targetName: 'iqn.2026-11.io.nexus:t1',
     targetPort: 'iqn.2026-11.io.nexus:t1,t,0x0001',
     relativeTargetPortId: 3,

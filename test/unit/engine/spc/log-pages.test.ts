@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LuStatistics } from '../../../../src/engine/log-pages';
+import { LuStatistics } from '../../../../src/engine/lu-statistics';
 import { Status } from '../../../../src/engine/spec/status';
 import { dataOf, makeLu, run, senseOf, TestLu } from './fixtures';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ModePages } from '../../../../src/engine/spc';
+import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
 import { SENSE } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { dataOf, makeLu, run, senseOf } from './fixtures';
@@ -199,7 +199,7 @@ describe('engine/spc MODE SELECT (SPC-4 6.9, 6.10)', () => {
   });
 
   it('ModePages exposes the values other layers act on', () => {
-    const m = new ModePages({ writeBack: false });
+    const m = new ModePages({ pages: [...SBC_MODE_PAGES, ...SPC_MODE_PAGES], writeBack: false });
     expect([m.writeCacheEnabled, m.descriptorSense, m.softwareWriteProtect]).to.deep.equal([false, false, false]);
   });
 });

@@ -5,7 +5,7 @@ import { Outcome } from '../../../../src/engine/result';
 import { SENSE } from '../../../../src/engine/spec/asc';
 import { Status } from '../../../../src/engine/spec/status';
 import { Exec, LuView, NexusView } from '../../../../src/engine/types';
-import { CopyManagerHost, xcopyBindings } from '../../../../src/engine/xcopy';
+import { xcopyBindings } from '../../../../src/engine/xcopy';
 import { FailingBackstore, be, expectCheck, expectGood, makeLu, makeNexus } from '../sbc/fixture';
 
 /**
@@ -29,7 +29,7 @@ async function run(lu: LuView, cdb: number[], dataOut?: Uint8Array, o: { nexus?:
 const NAA_A = [0x60, 0x01, 0x40, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 const NAA_B = [0x60, 0x01, 0x40, 0x52, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
-function lu(naa: number[], name = 'lu0', blocks = 2048n): LuView & CopyManagerHost {
+function lu(naa: number[], name = 'lu0', blocks = 2048n): LuView {
   const base = makeLu({ blocks, backstore: new MemoryBackstore({ sizeBytes: blocks * 512n, thin: true }) });
   return { ...base, name, identity: { ...base.identity, naa: Buffer.from(naa) } };
 }

@@ -1,0 +1,55 @@
+import { NexusError } from './result';
+import { CdbTable } from './cdb/registry';
+import { PeripheralType } from './spec/status';
+import { DeviceConfig } from './topology';
+import { Backstore, DeviceType } from './types';
+import { ModePages } from './mode-page-store';
+
+/**
+ * Device personalities (SCST's dev handlers, tgt's device templates): what a device type brings
+ * to the engine — its INQUIRY peripheral device type, its CDB rows with their execute steps (and
+ * so its RSOC answer) and its VPD pages (DeviceType), and its mode pages. Each personality registers
+ * itself here (src/engine/devices/*.ts); the engine core reads only this registry, never a
+ * personality module, so tape, changer, CD-ROM and pass-through plug in the way disk does.
+ */
+export interface DevicePersonality {
+  /** The name a topology's device gives as `deviceType` ('disk'). */
+  readonly name: string;
+  readonly peripheralType: PeripheralType;
+  /**
+   * Every row the personality may offer: sizes a command's transfer when no unit is known yet
+   * (a CDB to an unmapped LUN).
+   */
+  readonly table: CdbTable;
+  /** The device type (command table, bindings, VPD pages) of one unit of this personality. */
+  forUnit(cfg: DeviceConfig): DeviceType;
+  /** The unit's mode pages over its backstore (MODE SENSE/SELECT, and what other layers act on). */
+  modePages(store: Backstore): ModePages;
+}
+
+/** A device without `deviceType` is a disk (SBC-4 direct-access block device). */
+export const DEFAULT_DEVICE_TYPE = 'disk';
+
+export class DeviceRegistry {
+  private readonly byName = new Map<string, DevicePersonality>();
+
+  register(p: DevicePersonality): void {
+    if (this.byName.has(p.name)) throw new NexusError('ERR_DEVICE_TYPE', `device type "${p.name}" is already registered`);
+    this.byName.set(p.name, p);
+  }
+
+  names(): string[] { return [...this.byName.keys()]; }
+
+  /** The personality called `name`; a name nobody registered is a topology error. */
+  get(name: string = DEFAULT_DEVICE_TYPE): DevicePersonality {
+    const p = this.byName.get(name);
+    if (!p) throw new NexusError('ERR_DEVICE_TYPE', `no device type "${name}" (registered: ${this.names().join(', ') || 'none'})`);
+    return p;
+  }
+
+  /** The personality a device of the topology asks for. */
+  of(cfg: DeviceConfig): DevicePersonality { return this.get(cfg.deviceType); }
+}
+
+/** The registry the engine reads; personalities add themselves when src/engine/devices is loaded. */
+export const deviceTypes = new DeviceRegistry();

@@ -1,0 +1,8 @@
+/**
+ * Every device personality Nexus has. Loading this module registers them with the device
+ * registry (device-registry.ts); the engine (engine.ts) loads it once, and nothing else in the
+ * engine core imports a personality.
+ */
+import './disk';
+
+export { deviceTypes } from '../device-registry';
