@@ -6,4 +6,6 @@ export type { ExecuteOptions, ExecuteResult } from './transports/local/embedded'
 export { Status, TaskAttr, TmfFunction, TmfResponse, SenseKey } from './engine/spec/status';
 export { ResidualKind } from './engine/command';
 export type * from './engine/topology';
+/** The topology's `iscsi` section (it adds itself to Topology by declaration merging). */
+export type { IscsiSettings } from './transports/iscsi/settings';
 export { normalizeTopology, loadTopologyFile } from './daemon/config/load';

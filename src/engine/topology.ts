@@ -7,8 +7,6 @@
  * embedded mode builds it directly (or through the same normalizer).
  */
 
-import type { IscsiSettings } from '../transports/iscsi/settings';
-
 export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram';
 
 export interface DeviceConfig {
@@ -75,10 +73,13 @@ export interface TargetConfig {
 }
 
 /**
- * The topology's `iscsi` section: derived from the iSCSI key table (transports/iscsi/settings.ts),
- * so the type, its defaults and its schema name the same settings.
+ * The topology's per-fabric sections (DESIGN.md §7), by section name. The engine names no
+ * transport: each transport adds its own section by declaration merging from its side
+ * (transports/iscsi/settings.ts adds `iscsi`, derived from the iSCSI key table), so a section's
+ * type, defaults and schema stay with the transport that reads them.
  */
-export type { IscsiSettings };
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface FabricSettings {}
 
 export interface EngineSettings {
   /** Engine worker threads; 0 = host everything on the calling thread. */
@@ -87,11 +88,10 @@ export interface EngineSettings {
   bufferPoolBytes: number;
 }
 
-export interface Topology {
+export interface Topology extends FabricSettings {
   /** Where persistent state lives (file LUNs created by default, saved mode pages, PR state). */
   stateDir: string;
   engine: EngineSettings;
-  iscsi: IscsiSettings;
   devices: DeviceConfig[];
   targets: TargetConfig[];
 }

@@ -4,8 +4,7 @@
  */
 
 import { availableParallelism } from 'node:os';
-import type { IscsiSettings } from '../../engine/topology';
-import { defaultIscsiSettings } from '../../transports/iscsi/settings';
+import { IscsiSettings, defaultIscsiSettings } from '../../transports/iscsi/settings';
 
 /**
  * The topology's `iscsi` section: what the target offers at login (RFC 7143 section 13) and the

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
-  AuthConfig, DeviceConfig, GroupConfig, HandlerName, IscsiSettings, LunMapping, TargetConfig, Topology,
+  AuthConfig, DeviceConfig, GroupConfig, HandlerName, LunMapping, TargetConfig, Topology,
 } from '../../engine/topology';
 import {
   CHAP_SECRET_MAX_BYTES, CHAP_SECRET_MIN_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ISCSI,
@@ -22,7 +22,7 @@ import {
 } from './defaults';
 import { deviceTypes } from '../../engine/devices';
 import { checkIscsiName } from './iscsi-name';
-import { ISCSI_SETTINGS, isSettingValue } from '../../transports/iscsi/settings';
+import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
 import { parsePortal } from './portal';
 import { schemaErrors } from './schema-errors';

@@ -1,7 +1,10 @@
 // RFC 7143 11.9: Asynchronous Messages the target sends on its own.
 import { AsyncEvent } from './spec';
 import { AsyncMessageFields, encodeAsyncMessage } from './target-pdu';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase. */
+export type AsyncContext = Pick<PhaseContext, 'out' | 'nextSeq'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -14,7 +17,7 @@ export function logoutRequest(seconds: number): Omit<AsyncMessageFields, 'statSN
 }
 
 /** RFC 7143 11.9.1: ask the initiator to log out within `seconds` (daemon shutdown). */
-export function sendLogoutRequest(ffp: FullFeaturePhase, seconds: number): void {
+export function sendLogoutRequest(ffp: AsyncContext, seconds: number): void {
   const bhs = ffp.out.bhs();
   encodeAsyncMessage(bhs, 0, { ...ffp.nextSeq(), ...logoutRequest(seconds), dataSegmentLength: 0 });
   ffp.out.queue(bhs, EMPTY);

@@ -6,84 +6,16 @@
 // DESIGN.md §10). ERL 0: any protocol error drops the connection and the session with it; a fault
 // never leaves this connection.
 import type { Duplex } from 'node:stream';
-import type { EngineApi } from '../../engine/engine-api';
-import type { IscsiSettings } from '../../engine/topology';
 import { PduFramer, FramerError, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH } from './framer';
 import { decodeInitiatorPdu } from './initiator-pdu';
 import { IscsiOp, RejectReason } from './spec';
 import type { OperationalParams } from './negotiate';
-import { IscsiSession, SessionRegistry, isidHex } from './session';
-import type { DiscoverySource } from './discovery';
+import { IscsiSession, isidHex } from './session';
 import { PduOutput } from './pdu-output';
 import { LoginExchange } from './login-exchange';
 import { FullFeaturePhase } from './full-feature';
 import { queueReject } from './reject';
-import type { DirectReceiver } from '../../workers/socket-handoff';
-
-export interface ConnectionLog {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** What a connection resumes from on an engine thread: the outcome of its login (RFC 7143 values). */
-export interface ResumeState {
-  targetName: string;
-  initiatorName: string;
-  /** ISID as 12 hex digits. */
-  isid: string;
-  tsih: number;
-  cid: number;
-  tpgt: number;
-  /** The next StatSN (the final Login Response used the one before). */
-  statSN: number;
-  expCmdSN: number;
-  maxCmdSN: number;
-  params: OperationalParams;
-}
-
-export type HandOffOutcome = { ok: true; thread: number } | { ok: false; error: string };
-
-/**
- * The supervisor's side of sessions that run on engine threads (DESIGN.md §3): the login phase
- * stays here, a Normal session's full feature phase moves to a thread with its socket. The login
- * policy asks it about sessions hosted there (RFC 7143 6.3.5 reinstatement, TSIH uniqueness).
- */
-export interface FullFeatureHandOff {
-  /** TSIH of the hosted session of this initiator port on this target portal group. */
-  findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined;
-  /** Whether a hosted session has `tsih` and belongs to this initiator port. */
-  sessionExists(tsih: number, initiatorName: string, isid: string): boolean;
-  tsihInUse(tsih: number): boolean;
-  /**
-   * Reading has stopped at the end of the last Login Request: close the session this one
-   * reinstates (when `reinstate`), write `finalResponse`, move the socket to an engine thread.
-   */
-  handOff(req: {
-    socket: Duplex; state: ResumeState; leftover: Uint8Array; finalResponse: Uint8Array; reinstate: boolean;
-  }): Promise<HandOffOutcome>;
-}
-
-/** What the server gives each connection. */
-export interface ConnectionContext {
-  engine: EngineApi;
-  settings: IscsiSettings;
-  sessions: SessionRegistry;
-  /** Targets served on the portal this connection came in on (discovery auth, target lookup). */
-  portalTargets: readonly string[];
-  discovery: DiscoverySource;
-  tpgt: number;
-  log: ConnectionLog;
-  /** Supervisor with engine threads: Normal sessions leave for a thread at the full feature phase. */
-  handOff?: FullFeatureHandOff;
-  /**
-   * Receives bytes already waiting on this connection's socket straight into a buffer
-   * (socket-handoff.ts directReceiver): the rest of a large data segment then goes from the
-   * kernel into the task's buffer with no copy through the receive buffer.
-   */
-  receiver?: DirectReceiver;
-}
+import type { ConnectionContext, FullFeatureHandOff, ResumeState } from './connection-context';
 
 enum Phase {
   LOGIN = 'login',

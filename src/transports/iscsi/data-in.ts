@@ -8,8 +8,11 @@ import {
   DataInFields, ScsiResponseFields, encodeDataIn, encodeDataInStatus, encodeScsiResponse, encodeSenseSegment,
 } from './target-pdu';
 import { RESERVED_TAG, ScsiServiceResponse } from './spec';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
 import type { Task } from './scsi-command';
+
+/** What this module uses of the full feature phase. */
+export type DataInContext = Pick<PhaseContext, 'host' | 'out' | 'params' | 'session' | 'stampSeq' | 'statSN'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -91,7 +94,7 @@ export class DataInSender {
     dataSN: 0, bufferOffset: 0, residual: undefined, residualCount: undefined, dataSegmentLength: 0,
   };
 
-  constructor(private readonly ffp: FullFeaturePhase) {}
+  constructor(private readonly ffp: DataInContext) {}
 
   /** RFC 7143 11.4 / 11.7: Data-In with phase collapse, or a SCSI Response. */
   complete(task: Task, c: Completion): void {

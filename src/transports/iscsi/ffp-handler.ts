@@ -12,13 +12,14 @@
 // negotiated operational parameters, the target's iSCSI settings (CmdSN window, NOP-In timers)
 // and the SendTargets view of the portals (RFC 7143 12.3: SendTargets is allowed in a Normal
 // session too). decodeHandOffParams checks that shape before anything uses it.
-import type { IscsiSettings } from '../../engine/topology';
+import type { IscsiSettings } from './settings';
 import type { EngineApi } from '../../engine/engine-api';
 import type { ConfigValue } from '../../workers/messages';
 import { ConnectionHandlerFactory, registerFabric } from '../fabric';
 import { directReceiver } from '../../workers/socket-handoff';
 import { createLogger } from '../../daemon/log';
-import { ConnectionLog, IscsiConnection } from './connection';
+import { IscsiConnection } from './connection';
+import type { ConnectionLog } from './connection-context';
 import type { DiscoverySource, DiscoveryTarget } from './discovery';
 import type { OperationalParams } from './negotiate';
 import { SessionRegistry } from './session';

@@ -4,8 +4,9 @@
 // (scsi-command.ts), completions as Data-In and SCSI Response (data-in.ts), NOP (nop.ts), Task
 // Management (tmf.ts), Text (text-request.ts), Logout (logout.ts), Asynchronous Messages
 // (async.ts) and Reject (reject.ts). What it may do to the connection (close it, drop it) goes
-// through ConnectionHost.
-import type { ConnectionContext } from './connection';
+// through ConnectionHost (phase-context.ts).
+import type { ConnectionLog } from './connection-context';
+import type { ConnectionHost, PhaseContext } from './phase-context';
 import {
   DecodeResult, InitiatorPdu, LogoutRequest, TaskMgmtRequest, decodeDataOutInto, decodeInitiatorPdu, decodeScsiCommandInto, newDataOut, newScsiCommand,
 } from './initiator-pdu';
@@ -24,23 +25,7 @@ import { runLogoutRequest } from './logout';
 import { sendLogoutRequest } from './async';
 import { queueReject } from './reject';
 
-/** What the full feature phase needs of the connection that carries it. */
-export interface ConnectionHost {
-  readonly ctx: ConnectionContext;
-  readonly remote: string;
-  /** Still in the full feature phase (not closing, not closed). */
-  readonly isFullFeature: boolean;
-  /** Write what is queued, then close. */
-  closeAfterFlush(reason: string): void;
-  /** Drop the connection now. */
-  destroy(reason: string): void;
-  /** A bug surfaced while handling input or a completion: the connection goes. */
-  fault(e: unknown): void;
-  /** The session ends by logout: input is ignored from now on. */
-  beginClosing(): void;
-}
-
-export class FullFeaturePhase {
+export class FullFeaturePhase implements PhaseContext {
   /** RFC 7143 4.2.2.2: the next StatSN. */
   statSN: number;
   readonly commands: ScsiCommandPath;
@@ -72,7 +57,7 @@ export class FullFeaturePhase {
     this.text = new TextResponder(this);
   }
 
-  get log(): ConnectionContext['log'] {
+  get log(): ConnectionLog {
     return this.host.ctx.log;
   }
 

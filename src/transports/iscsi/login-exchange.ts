@@ -5,7 +5,7 @@
 // registry and the engine changed (create, reinstate, bind). It ends with the session and the
 // negotiated parameters the full feature phase starts from.
 import { randomBytes } from 'node:crypto';
-import type { ConnectionContext } from './connection';
+import type { ConnectionContext } from './connection-context';
 import type { LoginRequest } from './initiator-pdu';
 import { encodeLoginResponse } from './target-pdu';
 import {

@@ -3,7 +3,10 @@
 import { LogoutReason, LogoutResponse } from './spec';
 import type { LogoutRequest } from './initiator-pdu';
 import { encodeLogoutResponse } from './target-pdu';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase. */
+export type LogoutContext = Pick<PhaseContext, 'finishedCommand' | 'params' | 'cid' | 'out' | 'nextSeq' | 'endByLogout'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -27,7 +30,7 @@ export function decideLogout(reason: LogoutReason, cid: number, ourCid: number):
 }
 
 /** RFC 7143 11.14: a Logout Request in its CmdSN turn; the answer goes out before the session ends. */
-export function runLogoutRequest(ffp: FullFeaturePhase, p: LogoutRequest): void {
+export function runLogoutRequest(ffp: LogoutContext, p: LogoutRequest): void {
   ffp.finishedCommand(p.immediate);
   const prm = ffp.params;
   const d = decideLogout(p.reasonCode, p.cid, ffp.cid);

@@ -4,7 +4,10 @@
 import type { NopOut } from './initiator-pdu';
 import { encodeNopIn } from './target-pdu';
 import { RESERVED_TAG } from './spec';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase. */
+export type NopContext = Pick<PhaseContext, 'allocTtt' | 'finishedCommand' | 'host' | 'log' | 'nextSeq' | 'ordered' | 'out' | 'remote' | 'seq'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -65,7 +68,7 @@ export class NopPinger {
 export class NopResponder {
   private pinger: NopPinger | undefined;
 
-  constructor(private readonly ffp: FullFeaturePhase) {}
+  constructor(private readonly ffp: NopContext) {}
 
   onNopOut(p: NopOut): void {
     const ffp = this.ffp;

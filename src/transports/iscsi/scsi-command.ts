@@ -11,7 +11,13 @@ import { IscsiOp, RejectReason } from './spec';
 import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsOpcode, bhsScsiWrite, bhsTtt } from './bhs';
 import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import type { R2tRequest } from './r2t';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase, and where its completions go (data-in.ts). */
+export type ScsiCommandContext = Pick<PhaseContext,
+  'allocTtt' | 'finishedCommand' | 'host' | 'log' | 'out' | 'params' | 'protocolError' | 'reject' | 'remote' | 'session' | 'stampSeq'> & {
+  readonly dataIn: { complete(task: Task, c: Completion): void };
+};
 
 /** Where a task's Data-Out stands. */
 export enum DataState {
@@ -120,7 +126,7 @@ export class ScsiCommandPath {
   };
   private readonly submitBound = (t: Task): void => this.submit(t);
 
-  constructor(private readonly ffp: FullFeaturePhase) {}
+  constructor(private readonly ffp: ScsiCommandContext) {}
 
   onCommand(p: ScsiCommand, header: Buffer): void {
     const ffp = this.ffp;

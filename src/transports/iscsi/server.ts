@@ -4,11 +4,13 @@
 // reinstatement finds them across portals.
 import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
-import type { IscsiSettings, TargetConfig } from '../../engine/topology';
+import type { TargetConfig } from '../../engine/topology';
+import type { IscsiSettings } from './settings';
 import { Fabric, ListeningAddress } from '../fabric';
 import type { SessionPlacement } from '../fabric';
 import { directReceiver } from '../../workers/socket-handoff';
-import { ConnectionLog, FullFeatureHandOff, IscsiConnection } from './connection';
+import { IscsiConnection } from './connection';
+import type { ConnectionLog, FullFeatureHandOff } from './connection-context';
 import { ISCSI_FABRIC, encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';

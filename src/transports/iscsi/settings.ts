@@ -29,6 +29,13 @@ export type IscsiSettings = { [R in SettingRow as R['setting']['name']]: KeyValu
   [R in Extract<TransportRow, { optional: true }> as R['name']]?: number;
 };
 
+declare module '../../engine/topology' {
+  /** The `iscsi` section of the topology (DESIGN.md §7), declared from this side. */
+  interface FabricSettings {
+    iscsi: IscsiSettings;
+  }
+}
+
 export type SettingName = keyof IscsiSettings;
 
 /** One setting as the loader and the schema see it. */

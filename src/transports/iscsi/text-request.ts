@@ -8,7 +8,10 @@ import { RESERVED_TAG } from './spec';
 import { TextAccumulator, encodeText, splitText } from './text';
 import { maxValueLength } from './keys';
 import { sendTargets } from './discovery';
-import type { FullFeaturePhase } from './full-feature';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase. */
+export type TextContext = Pick<PhaseContext, 'allocTtt' | 'finishedCommand' | 'host' | 'nextSeq' | 'ordered' | 'out' | 'params' | 'session'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -17,7 +20,7 @@ export class TextResponder {
   /** The parts of a long answer still to be fetched, under their Target Transfer Tag. */
   private pending: { ttt: number; chunks: Buffer[] } | undefined;
 
-  constructor(private readonly ffp: FullFeaturePhase) {}
+  constructor(private readonly ffp: TextContext) {}
 
   private readonly runBound = (p: TextRequest): void => this.run(p);
 

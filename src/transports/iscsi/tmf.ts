@@ -6,8 +6,13 @@ import { TmfFunction, TmfResponse } from './spec';
 import type { TaskMgmtRequest } from './initiator-pdu';
 import { encodeTmfResponse } from './target-pdu';
 import { inWindow } from './serial';
-import { DataState, Task } from './scsi-command';
-import type { FullFeaturePhase } from './full-feature';
+import { DataState, ScsiCommandPath, Task } from './scsi-command';
+import type { PhaseContext } from './phase-context';
+
+/** What this module uses of the full feature phase, and the task table it aborts in. */
+export type TmfContext = Pick<PhaseContext, 'finishedCommand' | 'host' | 'log' | 'nextSeq' | 'out' | 'session'> & {
+  readonly commands: ScsiCommandPath;
+};
 
 const EMPTY = Buffer.alloc(0);
 
@@ -56,7 +61,7 @@ export function wireTmfResponse(r: EngineTmfResponse): TmfResponse {
 }
 
 /** RFC 7143 11.5: a Task Management Function Request, in its CmdSN turn. */
-export function runTaskMgmtRequest(ffp: FullFeaturePhase, p: TaskMgmtRequest): void {
+export function runTaskMgmtRequest(ffp: TmfContext, p: TaskMgmtRequest): void {
   const s = ffp.session;
   const commands = ffp.commands;
   const plan = planTmf(p.function);

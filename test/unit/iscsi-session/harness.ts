@@ -2,7 +2,8 @@
 // Initiator PDUs are built here field by field (RFC 7143 11), never with the target's encoders.
 import { Duplex } from 'node:stream';
 import { Engine } from '../../../src/engine/engine';
-import type { IscsiSettings, Topology } from '../../../src/engine/topology';
+import type { Topology } from '../../../src/engine/topology';
+import type { IscsiSettings } from '../../../src/transports/iscsi/settings';
 import { IscsiConnection } from '../../../src/transports/iscsi/connection';
 import { SessionRegistry } from '../../../src/transports/iscsi/session';
 
