@@ -1,9 +1,11 @@
 /**
  * The import graph of the TypeScript sources, read with the compiler's own pre-processor
  * (`ts.preProcessFile`: every `import`, `import type`, `export … from` and `require`), and the
- * two layering rules test/unit/engine/layers.test.ts holds the code to:
+ * rules test/unit/engine/layers.test.ts holds the code to:
  *  - no import cycle anywhere under src/ (each cycle is reported by its files, in import order);
- *  - src/engine imports nothing from src/workers, src/transports or src/daemon.
+ *  - the layer rules of LAYERS: the engine imports no runtime, transport or daemon; the runtime
+ *    (src/workers) imports no transport; a transport reaches the runtime through
+ *    src/transports/fabric.ts only (DESIGN.md §1, §2, §6).
  * `npx tsx scripts/import-graph.ts` prints the findings.
  */
 import * as fs from 'node:fs';
@@ -103,21 +105,49 @@ export function describeCycle(c: ImportCycle): string {
   return `import cycle through ${c.files.length} files (${c.files.join(', ')}), e.g. ${c.path.join(' → ')}`;
 }
 
-/** Imports from a file under `from` into a file under any of `forbidden`, as "importer → imported". */
-export function layerViolations(g: ImportGraph, from: string, forbidden: readonly string[]): string[] {
+/**
+ * Imports from a file under `from` (other than the files in `except`) into a file under any of
+ * `forbidden`, as "importer → imported".
+ */
+export function layerViolations(g: ImportGraph, from: string, forbidden: readonly string[], except: readonly string[] = []): string[] {
   const out: string[] = [];
   const under = (f: string, d: string) => f.startsWith(`${d}/`);
   for (const [file, deps] of g) {
-    if (!under(file, from)) continue;
+    if (!under(file, from) || except.includes(file)) continue;
     for (const d of deps) if (forbidden.some(x => under(d, x))) out.push(`${file} → ${d}`);
   }
   return out;
+}
+
+/** One layer rule: what the files under `from` (but `except`) must not import. */
+export interface LayerRule {
+  readonly from: string;
+  readonly forbidden: readonly string[];
+  readonly except?: readonly string[];
+  readonly rule: string;
+}
+
+export const LAYERS: readonly LayerRule[] = [
+  {
+    from: 'src/engine', forbidden: ['src/workers', 'src/transports', 'src/daemon'],
+    rule: 'src/engine imports nothing from src/workers, src/transports or src/daemon',
+  },
+  { from: 'src/workers', forbidden: ['src/transports'], rule: 'src/workers (the runtime) imports no transport' },
+  {
+    from: 'src/transports', forbidden: ['src/workers'], except: ['src/transports/fabric.ts'],
+    rule: 'nothing under src/transports but fabric.ts imports src/workers',
+  },
+];
+
+/** Every import that breaks one of LAYERS. */
+export function layerRuleViolations(g: ImportGraph, rule: LayerRule): string[] {
+  return layerViolations(g, rule.from, rule.forbidden, rule.except);
 }
 
 if (require.main === module) {
   const g = importGraph(path.join(__dirname, '..'));
   const cycles = importCycles(g);
   for (const c of cycles) console.log(describeCycle(c));
-  for (const v of layerViolations(g, 'src/engine', ['src/workers', 'src/transports', 'src/daemon'])) console.log(`layer: ${v}`);
+  for (const r of LAYERS) for (const v of layerRuleViolations(g, r)) console.log(`layer (${r.rule}): ${v}`);
   if (cycles.length === 0) console.log('no import cycles under src/');
 }

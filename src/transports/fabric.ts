@@ -1,6 +1,9 @@
-// DESIGN.md §6: what every transport (target driver) offers the daemon. A transport turns wire
-// traffic into engine calls (open an I_T nexus, execute, task management) and back; the daemon
-// only starts and stops it.
+// DESIGN.md §6: the one seam between the transports and the runtime. What every transport
+// (target driver) offers the daemon: it turns wire traffic into engine calls (open an I_T nexus,
+// execute, task management) and back; the daemon only starts and stops it. And what a transport
+// needs of the runtime (src/workers), offered here only: its sessions on engine threads, the
+// thread's busy-poll window, direct receives into a task's buffer and the socket hand-off. No other
+// file under src/transports imports src/workers (test/unit/engine/layers.test.ts).
 
 export interface ListeningAddress {
   host: string;
@@ -66,3 +69,23 @@ export interface SessionPlacement {
   reinstate(initiatorName: string, isid: string, targetName: string, tpgt: number): Promise<void>;
   handOff(req: HandOffRequest): Promise<HandOffResult>;
 }
+
+// ---- what a transport's I/O path uses of the runtime ------------------------------------------
+
+/**
+ * The calling thread's busy-poll window (workers/busy-poll.ts): a transport touches it after each
+ * batch of responses it writes, so the thread polls its sockets and rings for the window instead
+ * of sleeping. `busyPollFor(0)` is undefined (busy polling off).
+ */
+export { busyPollFor } from '../workers/busy-poll';
+export type { BusyPoll } from '../workers/busy-poll';
+
+/**
+ * Receives bytes already waiting on a socket straight into a caller's buffer (recv(2) through the
+ * native addon; workers/socket-handoff.ts); undefined without the addon or a descriptor.
+ */
+export { directReceiver } from '../workers/socket-handoff';
+export type { DirectReceiver } from '../workers/socket-handoff';
+
+/** JSON-like values a transport's login phase hands to the session's engine thread. */
+export type { ConfigValue } from '../workers/messages';

@@ -3,7 +3,8 @@
 // embedded engine on disk LUNs. Every command must complete with GOOD, CHECK CONDITION (with
 // well-formed sense), RESERVATION CONFLICT or CONDITION MET; never throw, never hang.
 import { expect } from 'chai';
-import { EmbeddedTarget, ExecuteResult, LocalSession } from '../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../src/embedded';
+import { ExecuteResult, LocalSession } from '../../src/transports/local/session';
 import { DeviceConfig, TargetConfig } from '../../src/engine/topology';
 import { Prng, fuzzSeed } from './prng';
 import { randomCdb } from './cdb-gen';

@@ -8,7 +8,7 @@ import type { IscsiSettings } from './settings';
 import type { OperationalParams } from './negotiate';
 import type { SessionRegistry } from './session';
 import type { DiscoverySource } from './discovery';
-import type { DirectReceiver } from '../../workers/socket-handoff';
+import type { DirectReceiver } from '../fabric';
 
 export interface ConnectionLog {
   debug(obj: object, msg: string): void;
@@ -69,7 +69,7 @@ export interface ConnectionContext {
   handOff?: FullFeatureHandOff;
   /**
    * Receives bytes already waiting on this connection's socket straight into a buffer
-   * (socket-handoff.ts directReceiver): the rest of a large data segment then goes from the
+   * (fabric.ts directReceiver): the rest of a large data segment then goes from the
    * kernel into the task's buffer with no copy through the receive buffer.
    */
   receiver?: DirectReceiver;

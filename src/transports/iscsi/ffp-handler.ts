@@ -14,9 +14,7 @@
 // session too). decodeHandOffParams checks that shape before anything uses it.
 import type { IscsiSettings } from './settings';
 import type { EngineApi } from '../../engine/engine-api';
-import type { ConfigValue } from '../../workers/messages';
-import { ConnectionHandlerFactory, registerFabric } from '../fabric';
-import { directReceiver } from '../../workers/socket-handoff';
+import { ConfigValue, ConnectionHandlerFactory, directReceiver, registerFabric } from '../fabric';
 import { createLogger } from '../../daemon/log';
 import { IscsiConnection } from './connection';
 import type { ConnectionLog } from './connection-context';

@@ -8,7 +8,7 @@ import { BHS_LENGTH } from './spec';
 import { paddedLength } from './bhs';
 import { dataDigest, headerDigest, writeDigest } from './digest';
 import { ResponseCoalescer } from './coalesce';
-import { BusyPoll, busyPollFor } from '../../workers/busy-poll';
+import { BusyPoll, busyPollFor } from '../fabric';
 
 const ZERO_PAD = Buffer.alloc(4);
 

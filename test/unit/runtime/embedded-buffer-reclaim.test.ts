@@ -2,7 +2,7 @@
 // engine thread that dies while its unit holds Data-Out buffers it adopted from the calling
 // thread's sessions gives them back before its replacement starts; the other thread keeps serving.
 import { expect } from 'chai';
-import { LocalSession } from '../../../src/transports/local/embedded';
+import { LocalSession } from '../../../src/transports/local/session';
 import { Supervisor } from '../../../src/workers/supervisor';
 import { Status } from '../../../src/engine/spec/status';
 import { cdb } from '../engine/embedded/fixture';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EmbeddedTarget } from '../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../src/embedded';
 import { cdb, ram, target, INIT_A } from '../engine/embedded/fixture';
 
 describe('runtime smoke: embedded with one engine thread', function () {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
 import { Status } from '../../../../src/engine/spec/status';
 import { clearUa, INIT_A, ram, startTarget, target } from '../embedded/fixture';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
 import { Completion } from '../../../../src/engine/command';
 import { Status, TaskAttr } from '../../../../src/engine/spec/status';
 import { cdb, clearUa, INIT_A, startTarget } from './fixture';

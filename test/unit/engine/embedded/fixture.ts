@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
 import { DeviceConfig, TargetConfig } from '../../../../src/engine/topology';
 
 export const TARGET = 'iqn.2026-11.io.nexus:test';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
 import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
 import { ResidualKind } from '../../../../src/engine/command';
 import { cdb, clearUa, file, INIT_A, INIT_B, ram, startTarget, target } from './fixture';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EmbeddedTarget } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
 import { Status } from '../../../../src/engine/spec/status';
 import { clearUa, INIT_A, ram, target } from '../embedded/fixture';
 

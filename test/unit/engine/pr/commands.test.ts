@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { EmbeddedTarget, ExecuteResult, LocalSession } from '../../../../src/transports/local/embedded';
+import { EmbeddedTarget } from '../../../../src/embedded';
+import { ExecuteResult, LocalSession } from '../../../../src/transports/local/session';
 import { Status, TmfFunction } from '../../../../src/engine/spec/status';
 import { cdb, clearUa, file, INIT_A, INIT_B, startTarget } from '../embedded/fixture';
 

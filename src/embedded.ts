@@ -1,0 +1,68 @@
+import type { Engine, EngineOptions } from './engine/engine';
+import { Supervisor, SupervisorOptions } from './workers/supervisor';
+import { NexusError } from './engine/result';
+import type { Topology, LunMapping } from './engine/topology';
+import { LocalSession } from './transports/local/session';
+
+/**
+ * Embedded mode (SCST's scst_local): the engine in-process, with an initiator API for test rigs.
+ * It composes the same runtime the daemon runs (src/workers/supervisor.ts) with the local
+ * transport (src/transports/local/session.ts), as src/daemon/daemon.ts composes it with iSCSI.
+ * The sessions live on the calling thread, whose scheduler hosts every unit with 0 engine threads
+ * (every command a direct call) and none with N (every command crosses a ring to the unit's
+ * engine thread, as a session placed away from its units would in the daemon).
+ */
+
+export interface EmbeddedOptions extends EngineOptions {
+  /**
+   * Engine threads: 0 (default) hosts the units on this thread; N > 0 runs the logical units on
+   * N engine threads, with the same results.
+   */
+  threads?: number;
+  /** Runtime tuning (rings, pool, queue bound, supervision) when threads > 0. */
+  runtime?: Omit<SupervisorOptions, 'threads' | 'callingThread' | 'here'>;
+}
+
+export class EmbeddedTarget {
+  private constructor(readonly runtime: Supervisor, private readonly defaultTarget: string) {}
+
+  /** Start an engine from a normalized topology (see src/daemon/config for the JSON normalizer). */
+  static async start(topology: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }, opts: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
+    const first = topology.targets[0]?.name;
+    if (!first) throw new NexusError('ERR_TOPOLOGY', 'topology has no target');
+    const threads = opts.threads ?? 0;
+    const { log, openBackstore, prStore } = opts;
+    // Every command of an embedded session crosses to an engine thread anyway: spread the units
+    // over the threads (placement.ts) unless asked otherwise.
+    const runtime = await Supervisor.create(topology, {
+      homing: 'spread', ...opts.runtime, threads, callingThread: true, here: { log, openBackstore, prStore },
+    });
+    return new EmbeddedTarget(runtime, first);
+  }
+
+  /** The units' Engine when they all live on this thread, for run-time reconfiguration. */
+  private local(): Engine {
+    if (this.runtime.threads === 0) return this.runtime.engine.unitEngine;
+    throw new NexusError('ERR_UNSUPPORTED', 'LUN and size changes are not available with engine threads yet');
+  }
+
+  /** Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID). */
+  session(initiatorName: string, opts: { target?: string; isid?: string; tpgt?: number } = {}): LocalSession {
+    const targetName = opts.target ?? this.defaultTarget;
+    const n = this.runtime.engine.openNexus({ targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt });
+    if (!n) throw new NexusError('ERR_NO_TARGET', `no target "${targetName}"`);
+    return new LocalSession(n);
+  }
+
+  addLun(m: LunMapping, opts: { target?: string; group?: string } = {}): void {
+    this.local().addLun(opts.target ?? this.defaultTarget, m, opts.group);
+  }
+
+  removeLun(lun: number, opts: { target?: string; group?: string } = {}): void {
+    this.local().removeLun(opts.target ?? this.defaultTarget, lun, opts.group);
+  }
+
+  resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
+
+  stop(): Promise<void> { return this.runtime.close(); }
+}
