@@ -12,14 +12,15 @@
 // negotiated operational parameters, the target's iSCSI settings (CmdSN window, NOP-In timers)
 // and the SendTargets view of the portals (RFC 7143 12.3: SendTargets is allowed in a Normal
 // session too). decodeHandOffParams checks that shape before anything uses it.
-import type { IscsiSettings } from './settings';
+import { ISCSI_SETTINGS, IscsiSettings } from './settings';
 import type { EngineApi } from '../../engine/engine-api';
+import { NexusError } from '../../engine/result';
 import { ConfigValue, ConnectionHandlerFactory, directReceiver, registerFabric } from '../fabric';
 import { createLogger } from '../../daemon/log';
 import { IscsiConnection } from './connection';
 import type { ConnectionLog } from './connection-context';
 import type { DiscoverySource, DiscoveryTarget } from './discovery';
-import type { OperationalParams } from './negotiate';
+import { OPERATIONAL_PARAM_FIELDS, OperationalParams } from './negotiate';
 import { SessionRegistry } from './session';
 
 export interface HandOffParams {
@@ -30,52 +31,69 @@ export interface HandOffParams {
   logLevel: string;
 }
 
-const NEGOTIATED_NUMBERS = [
-  'maxConnections', 'maxRecvDataSegmentLength', 'maxXmitDataSegmentLength', 'maxBurstLength', 'firstBurstLength',
-  'defaultTime2Wait', 'defaultTime2Retain', 'maxOutstandingR2T', 'errorRecoveryLevel', 'iscsiProtocolLevel',
-] as const;
-const NEGOTIATED_BOOLEANS = ['headerDigest', 'dataDigest', 'initialR2T', 'immediateData', 'dataPDUInOrder', 'dataSequenceInOrder'] as const;
-const SETTINGS_NUMBERS = [
-  'maxRecvDataSegmentLength', 'maxBurstLength', 'firstBurstLength', 'maxOutstandingR2T', 'nopInIntervalSec', 'nopInTimeoutSec',
-  'defaultTime2Wait', 'defaultTime2Retain', 'queueDepth',
-] as const;
-const SETTINGS_BOOLEANS = ['initialR2T', 'immediateData'] as const;
-
-/** The hand-off `params` for a session (plain data: no undefined, no class instances). */
-export function encodeHandOffParams(p: HandOffParams): ConfigValue {
-  const n = p.negotiated;
-  const negotiated: { [k: string]: ConfigValue } = { taskReporting: n.taskReporting };
-  for (const k of NEGOTIATED_NUMBERS) negotiated[k] = n[k];
-  for (const k of NEGOTIATED_BOOLEANS) negotiated[k] = n[k];
-  if (n.initiatorAlias !== undefined) negotiated.initiatorAlias = n.initiatorAlias;
-  const settings: { [k: string]: ConfigValue } = {
-    headerDigest: [...p.settings.headerDigest], dataDigest: [...p.settings.dataDigest],
-  };
-  for (const k of SETTINGS_NUMBERS) settings[k] = p.settings[k];
-  for (const k of SETTINGS_BOOLEANS) settings[k] = p.settings[k];
-  if (p.settings.busyPollMicros !== undefined) settings.busyPollMicros = p.settings.busyPollMicros;
-  const discovery: ConfigValue[] = p.discovery.map((t) => ({
-    name: t.name, tpgt: t.tpgt, portals: t.portals.map((a) => ({ host: a.host, port: a.port })),
-  }));
-  return { negotiated, settings, discovery, logLevel: p.logLevel };
+/** One field of the hand-off's `negotiated` or `settings` record, as its table states it. */
+interface Field {
+  readonly name: string;
+  readonly kind: 'number' | 'boolean' | 'string' | 'list';
+  readonly optional?: true;
+  /** A list's allowed values. */
+  readonly values?: readonly string[];
 }
+
+/** The fields of OperationalParams, from the key table (negotiate.ts). */
+const NEGOTIATED: readonly Field[] = OPERATIONAL_PARAM_FIELDS;
+/** The settings of the `iscsi` section, from the key table and the transport's own (settings.ts). */
+const SETTINGS: readonly Field[] = ISCSI_SETTINGS.map((s): Field => ({
+  name: s.name, kind: s.kind === 'integer' ? 'number' : s.kind, optional: s.optional, values: s.values,
+}));
 
 type Rec = { readonly [k: string]: ConfigValue };
 const isRec = (v: ConfigValue | undefined): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
-const nums = (r: Rec, keys: readonly string[]): boolean => keys.every((k) => typeof r[k] === 'number');
-const bools = (r: Rec, keys: readonly string[]): boolean => keys.every((k) => typeof r[k] === 'boolean');
-const digests = (v: ConfigValue | undefined): v is Array<'None' | 'CRC32C'> =>
-  Array.isArray(v) && v.every((x) => x === 'None' || x === 'CRC32C');
+
+/** The fields of `from` as plain data: lists copied, absent optional fields left out (no undefined). */
+function encodeFields(from: object, fields: readonly Field[]): { [k: string]: ConfigValue } {
+  const r = from as { readonly [k: string]: unknown };
+  const out: { [k: string]: ConfigValue } = {};
+  for (const f of fields) {
+    const v = r[f.name];
+    if (v !== undefined) out[f.name] = Array.isArray(v) ? [...(v as string[])] : (v as ConfigValue);
+  }
+  return out;
+}
+
+function fieldValid(f: Field, v: ConfigValue | undefined): boolean {
+  if (v === undefined) return f.optional === true;
+  if (f.kind === 'list') return Array.isArray(v) && v.every((x) => typeof x === 'string' && (f.values ?? []).includes(x));
+  return typeof v === f.kind;
+}
+
+/** The fields of `r`, each checked against its table; undefined when one is wrong or missing. */
+function decodeFields(r: Rec, fields: readonly Field[]): { [k: string]: ConfigValue } | undefined {
+  const out: { [k: string]: ConfigValue } = {};
+  for (const f of fields) {
+    const v = r[f.name];
+    if (!fieldValid(f, v)) return undefined;
+    if (v !== undefined) out[f.name] = Array.isArray(v) ? [...v] : v;
+  }
+  return out;
+}
+
+/** The hand-off `params` for a session (plain data: no undefined, no class instances). */
+export function encodeHandOffParams(p: HandOffParams): ConfigValue {
+  const discovery: ConfigValue[] = p.discovery.map((t) => ({
+    name: t.name, tpgt: t.tpgt, portals: t.portals.map((a) => ({ host: a.host, port: a.port })),
+  }));
+  return {
+    negotiated: encodeFields(p.negotiated, NEGOTIATED), settings: encodeFields(p.settings, SETTINGS), discovery, logLevel: p.logLevel,
+  };
+}
 
 /** The hand-off `params` checked field by field; undefined when the shape is wrong. */
 export function decodeHandOffParams(v: ConfigValue): HandOffParams | undefined {
   if (!isRec(v) || !isRec(v.negotiated) || !isRec(v.settings) || !Array.isArray(v.discovery) || typeof v.logLevel !== 'string') return undefined;
-  const n = v.negotiated;
-  const s = v.settings;
-  if (!nums(n, NEGOTIATED_NUMBERS) || !bools(n, NEGOTIATED_BOOLEANS) || typeof n.taskReporting !== 'string') return undefined;
-  if (n.initiatorAlias !== undefined && typeof n.initiatorAlias !== 'string') return undefined;
-  if (!nums(s, SETTINGS_NUMBERS) || !bools(s, SETTINGS_BOOLEANS) || !digests(s.headerDigest) || !digests(s.dataDigest)) return undefined;
-  if (s.busyPollMicros !== undefined && typeof s.busyPollMicros !== 'number') return undefined;
+  const negotiated = decodeFields(v.negotiated, NEGOTIATED);
+  const settings = decodeFields(v.settings, SETTINGS);
+  if (!negotiated || !settings) return undefined;
   const discovery: DiscoveryTarget[] = [];
   for (const t of v.discovery as readonly ConfigValue[]) {
     if (!isRec(t) || typeof t.name !== 'string' || typeof t.tpgt !== 'number' || !Array.isArray(t.portals)) return undefined;
@@ -86,10 +104,10 @@ export function decodeHandOffParams(v: ConfigValue): HandOffParams | undefined {
     }
     discovery.push({ name: t.name, tpgt: t.tpgt, portals });
   }
-  // Every field was checked above against the tables of OperationalParams and IscsiSettings.
+  // Every field was checked above against the tables OperationalParams and IscsiSettings come from.
   return {
-    negotiated: { ...n } as unknown as OperationalParams,
-    settings: { ...s } as unknown as IscsiSettings,
+    negotiated: negotiated as unknown as OperationalParams,
+    settings: settings as unknown as IscsiSettings,
     discovery,
     logLevel: v.logLevel,
   };
@@ -117,7 +135,7 @@ export const ISCSI_FABRIC = 'iscsi';
 
 export const connectionHandler: ConnectionHandlerFactory = (conn) => {
   const p = decodeHandOffParams(conn.state.params);
-  if (!p) throw Object.assign(new Error('hand-off parameters are malformed'), { code: 'ERR_HANDOFF_STATE' });
+  if (!p) throw new NexusError('ERR_HANDOFF_STATE', 'hand-off parameters are malformed');
   const st = conn.state;
   conn.socket.setNoDelay(true);
   const c = new IscsiConnection(

@@ -89,23 +89,44 @@ export interface OperationalParams {
   initiatorAlias?: string;
 }
 
-/** A negotiated value as OperationalParams holds it: a number, a boolean, a string or a digest flag. */
-function paramValue(def: KeyDef, value: string): number | boolean | string {
-  if (def.digest) return value === 'CRC32C';
+/** What a field of OperationalParams holds. */
+export type ParamKind = 'boolean' | 'string' | 'number';
+
+/** A negotiated key's parameter: a digest flag or a boolean, a string (lists too), or a number. */
+function paramKind(def: KeyDef): ParamKind {
+  if (def.digest) return 'boolean';
   switch (def.type) {
     case KeyType.BOOLEAN_AND:
     case KeyType.BOOLEAN_OR:
-      return value === 'Yes';
+      return 'boolean';
     case KeyType.LIST:
     case KeyType.STRING_DECLARATIVE:
-      return value;
+      return 'string';
     default:
-      return parseNumber(value);
+      return 'number';
   }
+}
+
+/** A negotiated value as OperationalParams holds it. */
+function paramValue(def: KeyDef, value: string): number | boolean | string {
+  if (def.digest) return value === 'CRC32C';
+  const kind = paramKind(def);
+  return kind === 'boolean' ? value === 'Yes' : kind === 'string' ? value : parseNumber(value);
 }
 
 /** Keys the target negotiates (those with a parameter), from the key table. */
 const PARAM_KEYS: readonly KeyDef[] = (KEY_TABLE as readonly KeyDef[]).filter((k) => k.param !== undefined);
+
+/**
+ * Every field of OperationalParams with what it holds: one per negotiated key of the table, and
+ * the two no key's parameter is: the initiator's declared MaxRecvDataSegmentLength (RFC 7143
+ * 13.12, the largest segment we send) and its InitiatorAlias (13.6, when it sent one).
+ */
+export const OPERATIONAL_PARAM_FIELDS: readonly { readonly name: keyof OperationalParams; readonly kind: ParamKind; readonly optional?: true }[] = [
+  ...PARAM_KEYS.map((k) => ({ name: k.param as keyof OperationalParams, kind: paramKind(k) })),
+  { name: 'maxXmitDataSegmentLength', kind: 'number' },
+  { name: 'initiatorAlias', kind: 'string', optional: true },
+];
 
 /**
  * RFC 7143 13: the parameters before anything is negotiated, the RFC default of every key (8192

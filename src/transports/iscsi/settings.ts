@@ -47,6 +47,8 @@ export interface SettingSpec {
   /** A list setting's allowed values. */
   readonly values?: readonly string[];
   readonly default: number | boolean | readonly string[];
+  /** The section may leave it out (the loader still fills in its default). */
+  readonly optional?: true;
 }
 
 function keySetting(k: KeyDef & { setting: NonNullable<KeyDef['setting']> }): SettingSpec {
@@ -59,7 +61,9 @@ function keySetting(k: KeyDef & { setting: NonNullable<KeyDef['setting']> }): Se
 /** Every setting of the section: the keys' first (in key table order), then the transport's. */
 export const ISCSI_SETTINGS: readonly SettingSpec[] = [
   ...(KEY_TABLE as readonly KeyDef[]).filter((k): k is KeyDef & { setting: NonNullable<KeyDef['setting']> } => k.setting !== undefined).map(keySetting),
-  ...TRANSPORT_SETTINGS.map((t): SettingSpec => ({ name: t.name, kind: 'integer', min: t.min, max: t.max, default: t.default })),
+  ...TRANSPORT_SETTINGS.map((t): SettingSpec => ({
+    name: t.name, kind: 'integer', min: t.min, max: t.max, default: t.default, ...('optional' in t ? { optional: t.optional } : {}),
+  })),
 ];
 
 /** The defaults the loader fills in (lists copied, so a caller may change its own). */

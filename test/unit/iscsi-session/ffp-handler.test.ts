@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { decodeHandOffParams, encodeHandOffParams, HandOffParams } from '../../../src/transports/iscsi/ffp-handler';
 import { PduFramer } from '../../../src/transports/iscsi/framer';
+import { OPERATIONAL_PARAM_FIELDS } from '../../../src/transports/iscsi/negotiate';
+import { ISCSI_SETTINGS } from '../../../src/transports/iscsi/settings';
+import { KEY_TABLE } from '../../../src/transports/iscsi/keys';
 
 const params: HandOffParams = {
   negotiated: {
@@ -29,6 +32,26 @@ describe('iscsi-session/ffp-handler hand-off parameters', () => {
     expect(Object.keys(enc.negotiated)).not.to.include('initiatorAlias');
     const withAlias = { ...params, negotiated: { ...params.negotiated, initiatorAlias: 'host1' } };
     expect(decodeHandOffParams(encodeHandOffParams(withAlias))?.negotiated.initiatorAlias).to.equal('host1');
+  });
+
+  it('carries exactly the fields the key table and the settings table name', () => {
+    const enc = encodeHandOffParams(params) as { negotiated: object; settings: object };
+    const required = OPERATIONAL_PARAM_FIELDS.filter(f => !f.optional).map(f => f.name as string);
+    expect(Object.keys(enc.negotiated).sort()).to.deep.equal([...required].sort());
+    expect(Object.keys(enc.settings).sort()).to.deep.equal(ISCSI_SETTINGS.map(s => s.name as string).sort());
+    // Every negotiated key of the table has its parameter among them.
+    for (const k of KEY_TABLE) if ('param' in k) expect(required).to.include(k.param);
+  });
+
+  it('leaves out an absent optional setting and refuses a missing required one', () => {
+    const { busyPollMicros: _, ...withoutPoll } = params.settings;
+    const back = decodeHandOffParams(encodeHandOffParams({ ...params, settings: withoutPoll }));
+    expect(back?.settings).to.deep.equal(withoutPoll);
+    const good = encodeHandOffParams(params) as { [k: string]: unknown };
+    const { queueDepth: _q, ...noDepth } = good.settings as { [k: string]: unknown };
+    const { firstBurstLength: _f, ...noBurst } = good.negotiated as { [k: string]: unknown };
+    expect(decodeHandOffParams({ ...good, settings: noDepth } as never)).to.equal(undefined);
+    expect(decodeHandOffParams({ ...good, negotiated: noBurst } as never)).to.equal(undefined);
   });
 
   it('refuses shapes that are not what the supervisor sends', () => {
