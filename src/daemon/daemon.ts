@@ -8,13 +8,15 @@
 // there); this thread, the supervisor, accepts connections, runs logins and discovery sessions,
 // places sessions and replaces a thread that dies. It is never on the data path. With
 // engine.threads 0 the same runtime runs on this thread alone: one scheduler hosting every unit,
-// and the iSCSI sessions call it directly.
+// and the iSCSI sessions call it directly. Without the native addon (which moves a socket to an
+// engine thread) the daemon runs with 0 engine threads and logs one warning saying why.
 import * as path from 'node:path';
 import type { EngineApi } from '../engine/engine-api';
 import type { Topology } from '../engine/topology';
 import { IscsiServer } from '../transports/iscsi/server';
 import type { ListeningAddress } from '../transports/fabric';
 import { Supervisor } from '../workers/supervisor';
+import { socketHandOffUnavailable } from '../workers/socket-handoff';
 import { parsePortal } from './config/portal';
 import type { Logger } from './log';
 
@@ -28,7 +30,7 @@ const LOGOUT_WAIT_MS = 2000;
 
 export async function startDaemon(topology: Topology, opts: { log: Logger }): Promise<DaemonHandle> {
   const log = opts.log;
-  const threadCount = topology.engine?.threads ?? 0;
+  const threadCount = engineThreads(topology.engine?.threads ?? 0, log);
   const runtime = await Supervisor.create(topology, {
     threads: threadCount,
     threadEntry: path.join(__dirname, __filename.endsWith('.ts') ? 'engine-thread.ts' : 'engine-thread.js'),
@@ -80,6 +82,25 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
       return stopped;
     },
   };
+}
+
+/**
+ * The engine threads the daemon runs. A Normal session's full feature phase moves to an engine
+ * thread with its socket, a descriptor duplicated by the native addon (workers/socket-handoff.ts);
+ * without the addon no session could get there, every login would end in a failed hand-off. The
+ * daemon then runs everything on this thread (engine.threads 0: correct, one core) and says so
+ * once, with the prerequisite, rather than refusing to start: the default topology asks for one
+ * engine thread per core, and a host without build tools should still serve.
+ */
+function engineThreads(asked: number, log: Logger): number {
+  const missing = asked > 0 ? socketHandOffUnavailable() : undefined;
+  if (missing === undefined) return asked;
+  log.warn(
+    { engineThreads: asked, reason: missing },
+    `engine.threads ${asked} needs the native addon to move sessions to engine threads; running with engine.threads 0 `
+      + '(build the addon: npx node-gyp rebuild, with build-essential and python3)',
+  );
+  return 0;
 }
 
 /**

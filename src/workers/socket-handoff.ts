@@ -15,7 +15,7 @@
 import { fstatSync } from 'node:fs';
 import * as net from 'node:net';
 import { NexusError } from '../engine/result';
-import { available as nativeAvailable, closeFd, dupFd, isNativeError, recvSync } from '../native';
+import { available as nativeAvailable, closeFd, dupFd, isNativeError, loadError, recvSync } from '../native';
 
 
 /** What libuv's TCP handle exposes to JavaScript that the hand-off needs (Linux). */
@@ -71,6 +71,14 @@ export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.write(bytes, err => (err ? reject(err) : resolve()));
   });
+}
+
+/**
+ * Why sockets cannot move to engine threads in this process (detachSocket's dup(2) is the native
+ * addon's), or undefined when they can.
+ */
+export function socketHandOffUnavailable(): string | undefined {
+  return nativeAvailable ? undefined : `the native addon is not loaded (${loadError?.message ?? 'unknown reason'})`;
 }
 
 /**
