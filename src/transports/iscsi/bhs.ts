@@ -1,4 +1,5 @@
 // RFC 7143 11.2: Basic Header Segment fields common to every PDU, and the SAM LUN field.
+import { NexusError } from '../../engine/result';
 import { BHS_FINAL, BHS_IMMEDIATE, BHS_OPCODE_MASK, BHS_LENGTH, SCSI_CMD_FLAG_W } from './spec';
 
 /**
@@ -167,7 +168,7 @@ export function decodeLun(buf: Uint8Array, offset: number): number {
  */
 export function encodeLun(out: Uint8Array, offset: number, lun: number): void {
   if (!Number.isInteger(lun) || lun < 0 || lun > MAX_FLAT_LUN) {
-    throw Object.assign(new RangeError(`LUN ${lun} not encodable`), { code: 'ERR_ISCSI_LUN' });
+    throw new NexusError('ERR_ISCSI_LUN', `LUN ${lun} not encodable`);
   }
   out[offset] = lun < 256 ? 0 : 0x40 | (lun >>> 8);
   out[offset + 1] = lun & 0xff;

@@ -1,6 +1,7 @@
 // CHAP (RFC 1994) as iSCSI uses it (RFC 7143 12.1.3), with the SHA-256 algorithm number from
 // the IANA PPP authentication algorithms registry (RFC 7143 12.1.3 allows any listed there).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { NexusError } from '../../engine/result';
 
 export enum ChapAlgorithm {
   MD5 = 5,
@@ -75,7 +76,7 @@ export interface ChapChallenge {
 export function createChallenge(alg: ChapAlgorithm, randomBytes: (n: number) => Uint8Array): ChapChallenge {
   const n = Math.max(16, HASH[alg].length);
   const r = randomBytes(n + 1);
-  if (r.length < n + 1) throw Object.assign(new Error('randomBytes returned too few bytes'), { code: 'ERR_ISCSI_CHAP' });
+  if (r.length < n + 1) throw new NexusError('ERR_ISCSI_CHAP', 'randomBytes returned too few bytes');
   return { id: r[0], challenge: Buffer.from(r.subarray(1, n + 1)) };
 }
 

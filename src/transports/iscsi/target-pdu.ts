@@ -8,6 +8,7 @@ import {
   TmfResponse, LogoutResponse, AsyncEvent,
 } from './spec';
 import { ResidualKind } from '../../engine/command';
+import { NexusError } from '../../engine/result';
 import { BhsField, encodeLun, paddedLength, setBhsDataSegmentLength } from './bhs';
 
 const EMPTY = Buffer.alloc(0);
@@ -131,7 +132,7 @@ export interface DataInFields {
 /** RFC 7143 11.7: SCSI Data-In. */
 export function encodeDataIn(out: Uint8Array, o: number, f: DataInFields): number {
   const s = f.status !== undefined;
-  if (s && !f.final) throw Object.assign(new Error('Data-In with S bit requires F bit'), { code: 'ERR_ISCSI_ENCODE' });
+  if (s && !f.final) throw new NexusError('ERR_ISCSI_ENCODE', 'Data-In with S bit requires F bit');
   let flags = (f.final ? BHS_FINAL : 0) | (f.ack ? DATA_IN_FLAG_ACK : 0);
   if (s) flags |= DATA_IN_FLAG_STATUS | residualFlags(f.residual ?? ResidualKind.NONE, RESP_FLAG_OVERFLOW, RESP_FLAG_UNDERFLOW);
   start(out, o, IscsiOp.SCSI_DATA_IN, flags, f.dataSegmentLength);

@@ -1,5 +1,6 @@
 // RFC 7143 6.1: text-mode key=value pairs, each terminated by a zero byte, in Login and Text
 // PDUs; RFC 7143 6.2 / 11.10.2: a set of pairs may span several PDUs with the C bit.
+import { NexusError } from '../../engine/result';
 
 /** RFC 7143 6.1: key names are at most 63 bytes. */
 export const MAX_KEY_LENGTH = 63;
@@ -135,7 +136,7 @@ export class TextAccumulator {
  * PDUs, all but the last with C=1. Always returns at least one (possibly empty) segment.
  */
 export function splitText(text: Buffer, maxSegment: number): Buffer[] {
-  if (maxSegment <= 0) throw Object.assign(new RangeError('maxSegment must be positive'), { code: 'ERR_ISCSI_TEXT' });
+  if (maxSegment <= 0) throw new NexusError('ERR_ISCSI_TEXT', 'maxSegment must be positive');
   if (text.length <= maxSegment) return [text];
   const out: Buffer[] = [];
   for (let o = 0; o < text.length; o += maxSegment) out.push(text.subarray(o, Math.min(text.length, o + maxSegment)));

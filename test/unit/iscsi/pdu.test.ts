@@ -12,6 +12,7 @@ import {
 } from '../../../src/transports/iscsi/target-pdu';
 import { ResidualKind } from '../../../src/engine/command';
 import { TaskAttr } from '../../../src/engine/spec/status';
+import { NexusError } from '../../../src/engine/result';
 import {
   AsyncEvent, IscsiOp, LoginStatus, LogoutResponse, RejectReason, ScsiServiceResponse, SnackType, TmfResponse,
 } from '../../../src/transports/iscsi/spec';
@@ -78,7 +79,7 @@ describe('iSCSI LUN field (bhs.ts)', () => {
     expect(decodeLun(Buffer.from('0001000100000000', 'hex'), 0)).to.equal(LUN_UNSUPPORTED);
   });
   it('encodeLun refuses values beyond flat space', () => {
-    expect(() => encodeLun(Buffer.alloc(8), 0, 0x4000)).to.throw(RangeError);
+    expect(() => encodeLun(Buffer.alloc(8), 0, 0x4000)).to.throw(NexusError).with.property('code', 'ERR_ISCSI_LUN');
   });
 });
 
