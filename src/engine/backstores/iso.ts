@@ -4,7 +4,7 @@ import { FileBackstore } from './file';
 
 /**
  * The medium of a CD/DVD-ROM drive (handler `vcdrom`): an ISO 9660 / UDF image file read in
- * 2048-byte blocks (MMC-6 4.2.1: a CD-ROM mode 1 or DVD sector holds 2048 user bytes), never
+ * 2048-byte blocks (MMC-6: a CD-ROM mode 1 or DVD sector holds 2048 user bytes), never
  * written, or nothing when the drive is empty. The image can be replaced while the engine runs
  * (a medium change); its capacity is the image's size, so READ CAPACITY follows the medium.
  */

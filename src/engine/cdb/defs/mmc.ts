@@ -19,7 +19,7 @@ const DPO_FUA = 0x18;
 const RW_TIMEOUTS = [30, 60] as const;
 const REPORT_TIMEOUTS = [1, 10] as const;
 
-// MMC-6 6.23 table 481: every byte but the opcode and CONTROL is reserved or obsolete (RelAdr,
+// MMC-6 READ CAPACITY(10): every byte but the opcode and CONTROL is reserved or obsolete (RelAdr,
 // LOGICAL BLOCK ADDRESS, PMI).
 export const READ_CAPACITY = cdb({
   op: Op.READ_CAPACITY_10, name: 'READ CAPACITY(10)', size: 10, dir: Dir.IN, types: DT.CDROM,
@@ -28,7 +28,7 @@ export const READ_CAPACITY = cdb({
   xfer: () => 8, resv: ResvClass.ALLOWED, timeouts: [1, 5],
 });
 
-// MMC-6 6.19 table 456: DPO, FUA, LOGICAL BLOCK ADDRESS (2..5), TRANSFER LENGTH (7..8); byte 6
+// MMC-6 READ(10): DPO, FUA, LOGICAL BLOCK ADDRESS (2..5), TRANSFER LENGTH (7..8); byte 6
 // is reserved (no GROUP NUMBER).
 export const READ_10 = cdb({
   countsAsRead: true,
@@ -38,7 +38,7 @@ export const READ_10 = cdb({
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
-// MMC-6 6.20 table 457: as READ(10) with a 32-bit TRANSFER LENGTH (6..9); byte 10 Streaming
+// MMC-6 READ(12): as READ(10) with a 32-bit TRANSFER LENGTH (6..9); byte 10 Streaming
 // (bit 7) asks for stream recording performance, which an image has anyway.
 export const READ_12 = cdb({
   countsAsRead: true,
@@ -48,7 +48,7 @@ export const READ_12 = cdb({
   xfer: (f, bs) => f.blocks * bs, resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
 });
 
-// MMC-6 6.40 table 552: IMMED (byte 1 bit 0); byte 3 FORMAT-LAYER NUMBER and byte 4 FL (bit 2)
+// MMC-6 START STOP UNIT: IMMED (byte 1 bit 0); byte 3 FORMAT-LAYER NUMBER and byte 4 FL (bit 2)
 // select a format layer of hybrid discs, which an image has one of: outside the mask. Byte 4
 // POWER CONDITIONS (7..4), LoEj (1), Start (0).
 export const START_STOP_UNIT = cdb({
@@ -59,7 +59,7 @@ export const START_STOP_UNIT = cdb({
   resv: ResvClass.CONFLICTS, timeouts: [30, 60],
 });
 
-// MMC-6 6.26 table 506: MSF (byte 1 bit 1), FORMAT (byte 2 bits 3..0), TRACK/SESSION NUMBER
+// MMC-6 READ TOC/PMA/ATIP: MSF (byte 1 bit 1), FORMAT (byte 2 bits 3..0), TRACK/SESSION NUMBER
 // (byte 6), ALLOCATION LENGTH (7..8). Byte 9 bits 7..6 are the FORMAT of SFF-8020 drives, which
 // initiators still send (Linux sr asks for the session information with 40h there): MMC-6 keeps
 // them as the old format field, read when FORMAT is zero.
@@ -70,8 +70,8 @@ export const READ_TOC_PMA_ATIP = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.6 table 328: RT (byte 1 bits 1..0), STARTING FEATURE NUMBER (2..3), ALLOCATION LENGTH
-// (7..8). MMC-6 4.1.6.2: answered with no medium, and without reporting a unit attention.
+// MMC-6 GET CONFIGURATION: RT (byte 1 bits 1..0), STARTING FEATURE NUMBER (2..3), ALLOCATION LENGTH
+// (7..8). MMC-6: answered with no medium, and without reporting a unit attention.
 export const GET_CONFIGURATION = cdb({
   ready: ReadyClass.NO_MEDIUM, skipsUa: true,
   op: Op.GET_CONFIGURATION, name: 'GET CONFIGURATION', size: 10, dir: Dir.IN, types: DT.CDROM,
@@ -80,9 +80,9 @@ export const GET_CONFIGURATION = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.ALLOWED, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.7 table 399: Polled (byte 1 bit 0), NOTIFICATION CLASS REQUEST (byte 4), ALLOCATION
+// MMC-6 GET EVENT STATUS NOTIFICATION: Polled (byte 1 bit 0), NOTIFICATION CLASS REQUEST (byte 4), ALLOCATION
 // LENGTH (7..8). Polled by initiators while a unit attention may be pending: it neither reports
-// nor clears one (MMC-6 4.1.6.2).
+// nor clears one (MMC-6).
 export const GET_EVENT_STATUS_NOTIFICATION = cdb({
   ready: ReadyClass.NO_MEDIUM, skipsUa: true,
   op: Op.GET_EVENT_STATUS_NOTIFICATION, name: 'GET EVENT STATUS NOTIFICATION', size: 10, dir: Dir.IN, types: DT.CDROM,
@@ -91,7 +91,7 @@ export const GET_EVENT_STATUS_NOTIFICATION = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.ALLOWED, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.22 table 467: DATA TYPE (byte 1 bits 2..0), ALLOCATION LENGTH (7..8).
+// MMC-6 READ DISC INFORMATION: DATA TYPE (byte 1 bits 2..0), ALLOCATION LENGTH (7..8).
 export const READ_DISC_INFORMATION = cdb({
   op: Op.READ_DISC_INFORMATION, name: 'READ DISC INFORMATION', size: 10, dir: Dir.IN, types: DT.CDROM,
   usage: [Op.READ_DISC_INFORMATION, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
@@ -99,7 +99,7 @@ export const READ_DISC_INFORMATION = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.27 table 526: ADDRESS/NUMBER TYPE (byte 1 bits 1..0), LOGICAL BLOCK ADDRESS/TRACK/
+// MMC-6 READ TRACK INFORMATION: ADDRESS/NUMBER TYPE (byte 1 bits 1..0), LOGICAL BLOCK ADDRESS/TRACK/
 // SESSION NUMBER (2..5), ALLOCATION LENGTH (7..8). OPEN (byte 1 bit 2) concerns open tracks of
 // recordable media: outside the mask.
 export const READ_TRACK_INFORMATION = cdb({
@@ -109,7 +109,7 @@ export const READ_TRACK_INFORMATION = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.10 table 408: ALLOCATION LENGTH (8..9).
+// MMC-6 MECHANISM STATUS: ALLOCATION LENGTH (8..9).
 export const MECHANISM_STATUS = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.MECHANISM_STATUS, name: 'MECHANISM STATUS', size: 12, dir: Dir.IN, types: DT.CDROM,
@@ -118,7 +118,7 @@ export const MECHANISM_STATUS = cdb({
   xfer: f => f.allocationLength, resv: ResvClass.ALLOWED, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.37 table 547: ROTATIONAL CONTROL (byte 1 bits 1..0), LOGICAL UNIT READ SPEED (2..3),
+// MMC-6 SET CD SPEED: ROTATIONAL CONTROL (byte 1 bits 1..0), LOGICAL UNIT READ SPEED (2..3),
 // LOGICAL UNIT WRITE SPEED (4..5), in kB/s (FFFFh: the fastest).
 export const SET_CD_SPEED = cdb({
   ready: ReadyClass.NO_MEDIUM,
@@ -128,7 +128,7 @@ export const SET_CD_SPEED = cdb({
   resv: ResvClass.CONFLICTS, timeouts: REPORT_TIMEOUTS,
 });
 
-// MMC-6 6.8 table 400: DATA TYPE (byte 1 bits 4..0), STARTING LBA (2..5), MAXIMUM NUMBER OF
+// MMC-6 GET PERFORMANCE: DATA TYPE (byte 1 bits 4..0), STARTING LBA (2..5), MAXIMUM NUMBER OF
 // DESCRIPTORS (8..9), TYPE (byte 10). No allocation length: the transfer is the 8-byte header and
 // that many 16-byte descriptors (every TYPE this drive answers has 16-byte descriptors).
 export const GET_PERFORMANCE = cdb({

@@ -6,13 +6,13 @@ import { ExecContext } from '../../types';
 import { currentProfile, Profile, SESSION, TRACK } from './medium';
 
 /**
- * READ DISC INFORMATION (MMC-6 6.22), READ TRACK INFORMATION (MMC-6 6.27) and MECHANISM STATUS
- * (MMC-6 6.10): a pressed (read-only), finalized disc of one complete session with one track.
+ * READ DISC INFORMATION (MMC-6), READ TRACK INFORMATION (MMC-6) and MECHANISM STATUS
+ * (MMC-6): a pressed (read-only), finalized disc of one complete session with one track.
  */
 
-/** MMC-6 table 468: DATA TYPE 000b, standard disc information. */
+/** MMC-6: DATA TYPE 000b, standard disc information. */
 const STANDARD_DISC_INFORMATION = 0b000;
-/** MMC-6 table 469/470: a complete last session on a complete (finalized) disc. */
+/** MMC-6: a complete last session on a complete (finalized) disc. */
 const SESSION_COMPLETE = 0b11;
 const DISC_COMPLETE = 0b10;
 
@@ -31,21 +31,21 @@ export function mmcReadDiscInformation(ctx: ExecContext<Decoded<typeof READ_DISC
   b[8] = 0x00; // DISC TYPE 00h: CD-DA or CD-ROM (and 00h for non-CD media)
   // bytes 9..11 MSBs of the session and track numbers (0); 12..15 DISC IDENTIFICATION 0
   // bytes 16..19 LAST SESSION LEAD-IN START ADDRESS and 20..23 LAST POSSIBLE LEAD-OUT START
-  // ADDRESS: FFFFFFFFh on a complete disc (MMC-6 6.22.3.1.12)
+  // ADDRESS: FFFFFFFFh on a complete disc (MMC-6)
   b.writeUInt32BE(0xffffffff, 16);
   b.writeUInt32BE(0xffffffff, 20);
   // bytes 24..31 DISC BAR CODE, 32 DISC APPLICATION CODE, 33 NUMBER OF OPC TABLES: 0
   return good(b);
 }
 
-/** MMC-6 table 527: ADDRESS/NUMBER TYPE. */
+/** MMC-6: ADDRESS/NUMBER TYPE. */
 export enum AddressNumberType { LBA = 0b00, TRACK = 0b01, SESSION = 0b10 }
 
 export function mmcReadTrackInformation(ctx: ExecContext<Decoded<typeof READ_TRACK_INFORMATION.fields>>): Outcome {
   const { lu, f } = ctx;
   switch (f.addressNumberType) {
     case AddressNumberType.LBA:
-      // MMC-6 6.27.2.1: an LBA that lies in no track is out of range.
+      // MMC-6: an LBA that lies in no track is out of range.
       if (f.address >= lu.capacityBlocks) return check(SENSE.LBA_OUT_OF_RANGE, { information: BigInt(f.address) });
       break;
     case AddressNumberType.TRACK:
@@ -75,7 +75,7 @@ export function mmcReadTrackInformation(ctx: ExecContext<Decoded<typeof READ_TRA
   return good(b);
 }
 
-/** MMC-6 6.10.2 table 409: the 8-byte mechanism status header, no slot tables (not a changer). */
+/** MMC-6: the 8-byte mechanism status header, no slot tables (not a changer). */
 export function mmcMechanismStatus(ctx: ExecContext<Decoded<typeof MECHANISM_STATUS.fields>>): Outcome {
   const b = Buffer.alloc(8);
   // byte 0: FAULT 0 | CHANGER STATE 00b (ready) | CURRENT SLOT 0

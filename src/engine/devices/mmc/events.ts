@@ -4,13 +4,13 @@ import { good, Outcome } from '../../result';
 import { ExecContext, LuView } from '../../types';
 
 /**
- * GET EVENT STATUS NOTIFICATION (MMC-6 6.7), polled only, with the operational change, media and
+ * GET EVENT STATUS NOTIFICATION (MMC-6), polled only, with the operational change, media and
  * device busy classes. Events of a unit are reported once to each I_T nexus: every nexus that
  * polls after a change learns of it (a generation per class, and per nexus the generation it
  * has seen), like a unit attention, without the engine keeping a list of nexuses.
  */
 
-/** MMC-6 table 401: NOTIFICATION CLASS (the header's field; its bit in the request field). */
+/** MMC-6: NOTIFICATION CLASS (the header's field; its bit in the request field). */
 export enum NotificationClass {
   OPERATIONAL_CHANGE = 1,
   POWER_MANAGEMENT = 2,
@@ -20,15 +20,15 @@ export enum NotificationClass {
   DEVICE_BUSY = 6,
 }
 
-/** The classes this drive reports, in priority order (lower class first, MMC-6 6.7.2.1). */
+/** The classes this drive reports, in priority order (lower class first, MMC-6). */
 const CLASSES = [NotificationClass.OPERATIONAL_CHANGE, NotificationClass.MEDIA, NotificationClass.DEVICE_BUSY] as const;
 /** SUPPORTED EVENT CLASSES (header byte 3): a bit per class. */
 export const SUPPORTED_EVENT_CLASSES = CLASSES.reduce((m, c) => m | (1 << c), 0);
 
-/** MMC-6 table 410: media event codes. */
+/** MMC-6: media event codes. */
 export enum MediaEvent { NO_CHANGE = 0x0, EJECT_REQUEST = 0x1, NEW_MEDIA = 0x2, MEDIA_REMOVAL = 0x3, MEDIA_CHANGED = 0x4 }
 
-/** MMC-6 table 404: operational events; table 406: operational changes. */
+/** MMC-6: operational events;: operational changes. */
 export enum OperationalEvent { NO_CHANGE = 0x0, CHANGE_REQUESTED = 0x1, CHANGE_OCCURRED = 0x2 }
 export enum OperationalChange { NO_CHANGE = 0x0000, FEATURE_CHANGE = 0x0001 }
 
@@ -59,7 +59,7 @@ function eventsOf(lu: LuView): UnitEvents {
 
 /**
  * A medium came or went (START STOP UNIT, or the host changed it). The current profile changes
- * with it, which is also an operational change (MMC-6 6.7.2.3: FEATURE CHANGE).
+ * with it, which is also an operational change (MMC-6: FEATURE CHANGE).
  */
 export function mediaChanged(lu: LuView, event: MediaEvent.NEW_MEDIA | MediaEvent.MEDIA_REMOVAL): void {
   const e = eventsOf(lu);
@@ -67,7 +67,7 @@ export function mediaChanged(lu: LuView, event: MediaEvent.NEW_MEDIA | MediaEven
   e.operational = { gen: e.operational.gen + 1, event: OperationalEvent.CHANGE_OCCURRED };
 }
 
-/** MMC-6 table 403/409/413: the 4-byte event descriptor of one class, consuming its event. */
+/** MMC-6: the 4-byte event descriptor of one class, consuming its event. */
 function descriptor(lu: LuView, itKey: string, cls: NotificationClass, take: boolean): { pending: boolean; bytes: number[] } {
   const e = eventsOf(lu);
   const seen = e.seenBy(itKey);
@@ -95,13 +95,13 @@ function descriptor(lu: LuView, itKey: string, cls: NotificationClass, take: boo
 }
 
 /**
- * MMC-6 6.7.2: the highest-priority requested class with an event is reported and its event
+ * MMC-6: the highest-priority requested class with an event is reported and its event
  * cleared; with none pending, the highest-priority requested class says "no change". A request
  * naming no supported class gets the header alone with NEA (no event available) set.
  */
 export function mmcGetEventStatusNotification(ctx: ExecContext<Decoded<typeof GET_EVENT_STATUS_NOTIFICATION.fields>>): Outcome {
   const { lu, nexus, f } = ctx;
-  // MMC-6 6.7.1: a drive that does not support asynchronous operation refuses Polled = 0.
+  // MMC-6: a drive that does not support asynchronous operation refuses Polled = 0.
   if (!f.polled) return invalidFieldOf(ctx.def, 'polled');
   const requested = CLASSES.filter(c => (f.notificationClassRequest & (1 << c)) !== 0);
   if (requested.length === 0) {
