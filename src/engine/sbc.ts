@@ -158,7 +158,7 @@ export enum PowerCondition {
 const POWER_CONDITIONS: ReadonlySet<number> = new Set(
   Object.values(PowerCondition).filter((v): v is number => typeof v === 'number'));
 
-/** SBC-4's fields; MMC-6 6.40 has neither NO_FLUSH nor a POWER CONDITION MODIFIER. */
+/** SBC-4's fields; MMC-6 START STOP UNIT has neither NO_FLUSH nor a POWER CONDITION MODIFIER. */
 interface StartStopFields {
   immed: boolean; powerConditionModifier?: number; powerCondition: number; noFlush?: boolean; loej: boolean; start: boolean;
 }
@@ -172,7 +172,7 @@ interface StartStopFields {
  * START 0 ejects the medium and with START 1 loads it; without LOEJ the medium stays ready;
  * either is MEDIUM REMOVAL PREVENTED while any I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL
  * (SBC-4 5.x: the medium stays as it is). A load tells the other I_T nexuses NOT READY TO
- * READY CHANGE, MEDIUM MAY HAVE CHANGED (SPC-4 5.14). A unit with a tray (MMC-6 6.40 table 459)
+ * READY CHANGE, MEDIUM MAY HAVE CHANGED (SPC-4 5.14). A unit with a tray (MMC-6 START STOP UNIT)
  * opens it on eject and closes it on load; the load finds a medium only when the store holds one
  * (an empty drive stays MEDIUM NOT PRESENT - TRAY CLOSED).
  */

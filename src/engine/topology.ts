@@ -21,7 +21,7 @@ export interface DeviceConfig {
   path?: string;
   /** Capacity in bytes; for fileio an existing file's size wins when absent. */
   sizeBytes: bigint;
-  /** Logical block size: 512 or 4096 for disks; 2048 for CD/DVD media (MMC-6 4.2.1). */
+  /** Logical block size: 512 or 4096 for disks; 2048 for CD/DVD media (MMC-6: a CD-ROM mode 1 or DVD sector holds 2048 user bytes). */
   blockSize: 512 | 2048 | 4096;
   /** Physical block size reported in READ CAPACITY(16); default 4096 (512e for 512-byte logical blocks). */
   physicalBlockSize?: 512 | 4096;

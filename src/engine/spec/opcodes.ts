@@ -57,7 +57,7 @@ export enum Op {
   WRITE_AND_VERIFY_12 = 0xae,
   VERIFY_12 = 0xaf,
   READ_DEFECT_DATA_12 = 0xb7,
-  // MMC-6 6.1 table 311: the multimedia command set (CD/DVD-ROM).
+  // MMC-6: the multimedia command set (CD/DVD-ROM).
   READ_TOC_PMA_ATIP = 0x43,
   GET_CONFIGURATION = 0x46,
   GET_EVENT_STATUS_NOTIFICATION = 0x4a,
