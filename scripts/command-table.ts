@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DISK } from '../src/engine/devices/disk';
+import { CDROM } from '../src/engine/devices/cdrom';
 import { Dir, ResvClass } from '../src/engine/cdb/dsl';
 import { DeviceType } from '../src/engine/types';
 
@@ -14,10 +15,17 @@ export const END = '<!-- commands:end -->';
 
 const DIR_NAME: Record<Dir, string> = { [Dir.NONE]: '—', [Dir.IN]: 'in', [Dir.OUT]: 'out', [Dir.BIDI]: 'bidi' };
 
-export function commandTable(types: Array<[string, DeviceType]> = [['disk', DISK]]): string {
+/** The device types with their tables, as the topology names them (`deviceType`). */
+export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM]];
+
+/**
+ * One row per opcode (and service action) of any device type, with the device types that have
+ * it; a command whose CDB differs between types (READ(10) of SBC-4 and MMC-6) is one row.
+ */
+export function commandTable(types: Array<[string, DeviceType]> = DEVICE_TYPES): string {
   const lines = [
-    '| opcode | service action | command | CDB bytes | data | notes |',
-    '|---|---|---|---|---|---|',
+    '| opcode | service action | command | CDB bytes | data | device types | notes |',
+    '|---|---|---|---|---|---|---|',
   ];
   const rows = new Map<string, { def: DeviceType['table'] extends { all(): readonly (infer D)[] } ? D : never; on: string[] }>();
   for (const [name, t] of types) {
@@ -29,7 +37,7 @@ export function commandTable(types: Array<[string, DeviceType]> = [['disk', DISK
     }
   }
   const sorted = [...rows.values()].sort((a, b) => a.def.op - b.def.op || (a.def.sa ?? 0) - (b.def.sa ?? 0));
-  for (const { def } of sorted) {
+  for (const { def, on } of sorted) {
     const notes: string[] = [];
     if (def.skipsUa) notes.push('skips UA');
     if (def.implicitHeadOfQueue) notes.push('head of queue');
@@ -37,7 +45,7 @@ export function commandTable(types: Array<[string, DeviceType]> = [['disk', DISK
     // SPC-2 5.5.1: runs whatever RESERVE another I_T nexus holds.
     if (def.resv === ResvClass.ALLOWED || def.resv === ResvClass.RELEASE) notes.push('allowed under reservation');
     const hex = (n: number) => `${n.toString(16).toUpperCase().padStart(2, '0')}h`;
-    lines.push(`| ${hex(def.op)} | ${def.sa === undefined ? '' : hex(def.sa)} | ${def.name} | ${def.size} | ${DIR_NAME[def.dir]} | ${notes.join(', ')} |`);
+    lines.push(`| ${hex(def.op)} | ${def.sa === undefined ? '' : hex(def.sa)} | ${def.name} | ${def.size} | ${DIR_NAME[def.dir]} | ${on.join(', ')} | ${notes.join(', ')} |`);
   }
   return lines.join('\n');
 }

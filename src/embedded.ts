@@ -64,5 +64,8 @@ export class EmbeddedTarget {
 
   resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
 
+  /** Eject the medium of a CD/DVD-ROM device (`path` undefined) or insert the image at `path`. */
+  changeMedium(device: string, path?: string): Promise<void> { return this.local().changeMedium(device, path); }
+
   stop(): Promise<void> { return this.runtime.close(); }
 }

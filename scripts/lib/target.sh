@@ -9,6 +9,8 @@
 #     TARGET_REMOVABLE_LUN=1 (nexus only): also LUN 1, a second thin fileio disk of SIZE with
 #            "removable": true (WORKDIR/lun1.img); TARGET_REMOVABLE_URL is then its URL; and LUN 2,
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
+#     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
+#            that ISO image.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -51,6 +53,11 @@ target_start() {
         rdev=",
     { \"name\": \"disk1\", \"handler\": \"fileio\", \"path\": \"$dir/lun1.img\", \"size\": \"$size\", \"blockSize\": 512, \"thin\": true, \"removable\": true }"
         rlun=", { \"lun\": 1, \"device\": \"disk1\" }, { \"lun\": 2, \"device\": \"disk0\", \"readOnly\": true }"
+      fi
+      if [ -n "${TARGET_CDROM_ISO:-}" ]; then
+        rdev="$rdev,
+    { \"name\": \"cd0\", \"handler\": \"vcdrom\", \"path\": \"$TARGET_CDROM_ISO\" }"
+        rlun="$rlun, { \"lun\": 3, \"device\": \"cd0\" }"
       fi
       cat >"$dir/topology.json" <<JSON
 {

@@ -5,6 +5,7 @@ import { check, good, GOOD, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
 import { Binding, bind, ExecContext, NexusView } from './types';
 import { CommandRequest } from './command';
+import { mediumNotPresent } from './medium';
 import { CdbTable } from './cdb/registry';
 import { CdbDef, Decoded, FieldMap, invalidField } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
@@ -27,7 +28,7 @@ function execRequestSense(ctx: ExecContext<{ desc: boolean }>): Outcome {
   const { lu, nexus } = ctx;
   const fmt = ctx.f.desc ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
   const ua = lu.ua.queue(nexus.itKey).take();
-  const cond = ua ?? (lu.sanitizing ? SENSE.SANITIZE_IN_PROGRESS : !lu.mediumPresent ? SENSE.MEDIUM_NOT_PRESENT
+  const cond = ua ?? (lu.sanitizing ? SENSE.SANITIZE_IN_PROGRESS : !lu.mediumPresent ? mediumNotPresent(lu)
     : lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
   return good(buildSense({ cond }, fmt));
 }

@@ -2,7 +2,7 @@ import { NexusError } from './result';
 import { CdbTable } from './cdb/registry';
 import { PeripheralType } from './spec/status';
 import { DeviceConfig } from './topology';
-import { Backstore, DeviceType } from './types';
+import { Backstore, DeviceType, LuView } from './types';
 import { ModePages } from './mode-page-store';
 
 /**
@@ -25,6 +25,12 @@ export interface DevicePersonality {
   forUnit(cfg: DeviceConfig): DeviceType;
   /** The unit's mode pages over its backstore (MODE SENSE/SELECT, and what other layers act on). */
   modePages(store: Backstore): ModePages;
+  /**
+   * Personalities with a removable medium the host can swap (CD/DVD-ROM): take the medium out
+   * (`path` undefined) or put the image at `path` in, with the unit attentions and events that
+   * follow. Refused with a NexusError while the medium is locked in (PREVENT ALLOW MEDIUM REMOVAL).
+   */
+  changeMedium?(lu: LuView, path: string | undefined): Promise<void>;
 }
 
 /** A device without `deviceType` is a disk (SBC-4 direct-access block device). */

@@ -164,6 +164,19 @@ export class Engine implements EngineApi {
     lu.raiseUa(SENSE.CAPACITY_DATA_HAS_CHANGED);
   }
 
+  /**
+   * Change the medium of a device whose personality has one the host can swap (CD/DVD-ROM):
+   * `path` undefined ejects it, a path inserts that image. Refused (NexusError
+   * ERR_MEDIUM_REMOVAL_PREVENTED) while an initiator keeps the medium locked in.
+   */
+  async changeMedium(name: string, path?: string): Promise<void> {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    const personality = deviceTypes.of(lu.config);
+    if (!personality.changeMedium) throw new NexusError('ERR_NO_REMOVABLE_MEDIUM', `device "${name}" (${personality.name}) has no medium to change`);
+    await personality.changeMedium(lu, path);
+  }
+
   /** Flush write-back caches and close backstores (daemon shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.nexuses.values()].map(n => n.close('logout')));

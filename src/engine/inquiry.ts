@@ -20,12 +20,14 @@ export enum VersionDescriptor {
   SAM_5 = 0x00a0,
   SPC_4 = 0x0460,
   SBC_3 = 0x04c0,
+  MMC_6 = 0x04e0,
   ISCSI = 0x0960,
 }
 
 function versionDescriptors(lu: LuView): VersionDescriptor[] {
   const v = [VersionDescriptor.SAM_5, VersionDescriptor.ISCSI, VersionDescriptor.SPC_4];
   if (lu.type === PeripheralType.DISK) v.push(VersionDescriptor.SBC_3);
+  if (lu.type === PeripheralType.CDROM) v.push(VersionDescriptor.MMC_6);
   return v;
 }
 

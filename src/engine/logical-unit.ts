@@ -32,6 +32,8 @@ export class LogicalUnit implements LuView {
   stopped = false;
   /** A removable unit's medium is loaded (START STOP UNIT LOEJ); always true for fixed media. */
   mediumPresent = true;
+  /** The tray of a device type that has one (closed at start); undefined otherwise. */
+  trayOpen: boolean | undefined;
   /** A SANITIZE is in progress (SBC-4 4.11). */
   sanitizing = false;
   /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
@@ -51,6 +53,9 @@ export class LogicalUnit implements LuView {
     this.vpdPages = device.vpdPages;
     this.removable = device.removable;
     this.type = device.type;
+    this.trayOpen = device.tray ? false : undefined;
+    // A drive with a tray starts with whatever medium its store holds (an empty drive: none).
+    this.mediumPresent = !device.tray || backstore.sizeBytes > 0n;
     this.identity = makeIdentity(config);
   }
 

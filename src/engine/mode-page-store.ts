@@ -21,6 +21,8 @@ export enum ModePageCode {
   CACHING = 0x08,
   CONTROL = 0x0a,
   INFORMATIONAL_EXCEPTIONS_CONTROL = 0x1c,
+  /** MMC-6 (legacy, still read by Linux sr and Windows cdrom.sys): the drive's capabilities. */
+  MM_CAPABILITIES_AND_MECHANICAL_STATUS = 0x2a,
   /** MODE SENSE only: every page. */
   ALL_PAGES = 0x3f,
 }

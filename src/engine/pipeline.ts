@@ -12,6 +12,7 @@ import { Task, TaskState } from './task-set';
 import { unmappedLunOutcome } from './core-commands';
 import { reservationConflict } from './reserve';
 import type { LunMap, Mapping } from './lun-map';
+import { mediumNotPresent } from './medium';
 
 /**
  * The one pipeline every command walks, in a fixed order (STYLE.md example 5):
@@ -83,7 +84,7 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
     return;
   }
   if (!lu.mediumPresent && ready < ReadyClass.NO_MEDIUM) {
-    finish(mapping, req, check(SENSE.MEDIUM_NOT_PRESENT), done, xfer, def.dir);
+    finish(mapping, req, check(mediumNotPresent(lu)), done, xfer, def.dir);
     return;
   }
   if (lu.stopped && ready < ReadyClass.STOPPED) {

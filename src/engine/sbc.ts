@@ -158,8 +158,9 @@ export enum PowerCondition {
 const POWER_CONDITIONS: ReadonlySet<number> = new Set(
   Object.values(PowerCondition).filter((v): v is number => typeof v === 'number'));
 
+/** SBC-4's fields; MMC-6 START STOP UNIT has neither NO_FLUSH nor a POWER CONDITION MODIFIER. */
 interface StartStopFields {
-  immed: boolean; powerConditionModifier: number; powerCondition: number; noFlush: boolean; loej: boolean; start: boolean;
+  immed: boolean; powerConditionModifier?: number; powerCondition: number; noFlush?: boolean; loej: boolean; start: boolean;
 }
 
 /**
@@ -171,7 +172,9 @@ interface StartStopFields {
  * START 0 ejects the medium and with START 1 loads it; without LOEJ the medium stays ready;
  * either is MEDIUM REMOVAL PREVENTED while any I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL
  * (SBC-4 5.x: the medium stays as it is). A load tells the other I_T nexuses NOT READY TO
- * READY CHANGE, MEDIUM MAY HAVE CHANGED (SPC-4 5.14).
+ * READY CHANGE, MEDIUM MAY HAVE CHANGED (SPC-4 5.14). A unit with a tray (MMC-6 START STOP UNIT)
+ * opens it on eject and closes it on load; the load finds a medium only when the store holds one
+ * (an empty drive stays MEDIUM NOT PRESENT - TRAY CLOSED).
  */
 export const execStartStopUnit: Exec<StartStopFields> = async ctx => {
   const { lu, f } = ctx;
@@ -184,7 +187,8 @@ export const execStartStopUnit: Exec<StartStopFields> = async ctx => {
   if (f.loej && lu.preventRemoval.size > 0) return check(SENSE.MEDIUM_REMOVAL_PREVENTED);
   if (f.start) {
     lu.stopped = false;
-    if (f.loej && !lu.mediumPresent) {
+    if (f.loej && lu.trayOpen !== undefined) lu.trayOpen = false;
+    if (f.loej && !lu.mediumPresent && lu.backstore.sizeBytes > 0n) {
       lu.mediumPresent = true;
       lu.raiseUa(SENSE.NOT_READY_TO_READY_CHANGE, ctx.nexus.id);
     }
@@ -193,7 +197,10 @@ export const execStartStopUnit: Exec<StartStopFields> = async ctx => {
   const flush = f.noFlush || !lu.mediumPresent ? Promise.resolve() : lu.backstore.flush();
   // A removable unit's readiness is its medium's presence: STOP without LOEJ only flushes, the
   // medium stays ready (libiscsi StartStopUnit.NoLoej).
-  if (f.loej) { lu.mediumPresent = false; lu.stopped = true; } else if (!lu.removable) lu.stopped = true;
+  if (f.loej) {
+    lu.mediumPresent = false; lu.stopped = true;
+    if (lu.trayOpen !== undefined) lu.trayOpen = true;
+  } else if (!lu.removable) lu.stopped = true;
   if (f.immed) {
     flush.catch(() => undefined);
     return GOOD;

@@ -7,19 +7,20 @@
  * embedded mode builds it directly (or through the same normalizer).
  */
 
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram';
+/** `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty. */
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
 
 export interface DeviceConfig {
   name: string;
   /** The device personality (device-registry.ts); absent = 'disk'. */
   deviceType?: string;
   handler: HandlerName;
-  /** Backing file or block device (fileio, blockio). */
+  /** Backing file or block device (fileio, blockio); the ISO image of a vcdrom (absent: no medium). */
   path?: string;
   /** Capacity in bytes; for fileio an existing file's size wins when absent. */
   sizeBytes: bigint;
-  /** Logical block size: 512 or 4096. */
-  blockSize: 512 | 4096;
+  /** Logical block size: 512 or 4096 for disks; 2048 for CD/DVD media (MMC-6: a CD-ROM mode 1 or DVD sector holds 2048 user bytes). */
+  blockSize: 512 | 2048 | 4096;
   /** Physical block size reported in READ CAPACITY(16); default 4096 (512e for 512-byte logical blocks). */
   physicalBlockSize?: 512 | 4096;
   /** Write-back (page cache, WCE=1) or write-through (every write synced, WCE=0). */

@@ -109,6 +109,11 @@ export interface LuView {
   stopped: boolean;
   /** Whether a removable unit's medium is loaded (START STOP UNIT LOEJ ejects and loads it). */
   mediumPresent: boolean;
+  /**
+   * The tray of a unit that reports one (MMC-6 drives): open after an eject, closed after a load;
+   * undefined for units without a tray, whose absent medium is plain MEDIUM NOT PRESENT.
+   */
+  trayOpen?: boolean;
   /** A SANITIZE is running: NOT READY, SANITIZE IN PROGRESS for most commands (SBC-4 4.11.2). */
   sanitizing: boolean;
   /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
@@ -178,6 +183,8 @@ export function bind<F extends FieldMap>(def: CdbDef<F>, exec: Exec<Decoded<F>>)
 export interface DeviceType {
   readonly type: PeripheralType;
   readonly removable: boolean;
+  /** The medium sits in a tray that opens and closes (MMC-6 loading mechanism): see LuView.trayOpen. */
+  readonly tray?: boolean;
   readonly table: CdbTable;
   readonly exec: ReadonlyMap<CdbDef, Exec>;
   readonly vpdPages: readonly VpdPageDef[];

@@ -4,7 +4,12 @@
 # Boots Debian's kernel under QEMU (TCG: KVM is not usable on these hosts) with the host's / as a
 # read-only 9p root under a tmpfs overlay; in the guest open-iscsi discovers and logs in to the
 # target running on the host, then raw O_DIRECT write/read/verify, mkfs.ext4, fsck, 16 MiB
-# through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh).
+# through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh). Against
+# Nexus the target also exports a CD-ROM (LUN 3, "handler": "vcdrom") over an ISO image made here
+# with xorriso: the guest's sr driver attaches it, blkid sees ISO 9660, every file mounted with
+# -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
+# (the kernel closes the tray) and the same comparison again. Changing the medium from the host is
+# not part of the run: the daemon's control socket is what will reach Engine.changeMedium.
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -29,7 +34,11 @@ NET=${NEXUS_KVM_NET:-tap}
 VM_TO=${NEXUS_KVM_TIMEOUT:-300}
 IQN=iqn.2026-11.io.nexus:kernel-vm
 RUN=$CACHE/run-$KIND
-STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io logout disk-detached"
+STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
+# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive).
+CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
+[ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
+STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
 
@@ -49,6 +58,7 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 }
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
+[ "$KIND" = nexus ] && needs+=(tool:xorriso)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
 case $? in
@@ -93,6 +103,22 @@ case $NET in
   *) echo "kernel-vm: NEXUS_KVM_NET must be tap or user"; exit 2 ;;
 esac
 
+CDSRC=""
+if [ "$KIND" = nexus ]; then
+  # The CD's content: files of several sizes, one in a subdirectory, with Rock Ridge names. The guest
+  # sees this tree through the 9p root and compares it with the mounted disc.
+  CDSRC=$RUN/cdsrc
+  rm -rf "$CDSRC" "$RUN/cd.iso" && mkdir -p "$CDSRC/docs/deeper" || exit 1
+  head -c 3000000 /dev/urandom >"$CDSRC/payload.bin"
+  head -c 2048 /dev/urandom >"$CDSRC/docs/one-block.bin"
+  echo "Nexus CD-ROM test medium" >"$CDSRC/README.txt"
+  seq 1 20000 >"$CDSRC/docs/deeper/numbers.txt"
+  if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM -o "$RUN/cd.iso" "$CDSRC" 2>"$RUN/xorriso.log"; then
+    echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
+  fi
+  export TARGET_CDROM_ISO=$RUN/cd.iso
+fi
+
 if ! target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN"; then
   echo "kernel-vm: target $KIND did not start"; summary /dev/null; exit 1
 fi
@@ -101,7 +127,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
@@ -135,6 +161,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

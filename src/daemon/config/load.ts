@@ -11,7 +11,7 @@
  * are no errors at all.
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
   AuthConfig, DeviceConfig, GroupConfig, HandlerName, LunMapping, TargetConfig, Topology,
@@ -60,7 +60,12 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'];
+
+/** The device type of a CD/DVD-ROM drive and its one handler (MMC-6 over an ISO image). */
+const CDROM_TYPE = 'cdrom';
+/** MMC-6: CD-ROM mode 1 and DVD sectors hold 2048 user bytes. */
+const CDROM_BLOCK_SIZE = 2048;
 
 /** Accumulates errors and remembers which pointers already have one, to avoid saying a thing twice. */
 class Report {
@@ -186,6 +191,34 @@ function checkIscsi(v: unknown, report: Report): IscsiSettings {
   return settings;
 }
 
+/**
+ * A vcdrom device (a CD/DVD-ROM drive): read-only, removable, 2048-byte blocks and the size of
+ * its image, so the settings that say otherwise are errors at their own path.
+ */
+function checkCdrom(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== CDROM_TYPE) {
+    report.add(at('deviceType'), `a vcdrom device is a CD/DVD-ROM drive: its deviceType is "${CDROM_TYPE}"`);
+  }
+  if (raw.size !== undefined) report.add(at('size'), 'a vcdrom device takes its size from its ISO image');
+  if (raw.blockSize !== undefined && raw.blockSize !== CDROM_BLOCK_SIZE) {
+    report.add(at('blockSize'), `CD/DVD media have ${CDROM_BLOCK_SIZE}-byte blocks`);
+  }
+  if (raw.physicalBlockSize !== undefined) report.add(at('physicalBlockSize'), 'CD/DVD media have no physical block size to set');
+  if (raw.readOnly === false) report.add(at('readOnly'), 'a CD/DVD-ROM medium is read-only');
+  if (raw.removable === false) report.add(at('removable'), 'a CD/DVD-ROM medium is removable');
+  if (raw.thin === true) report.add(at('thin'), 'a CD/DVD-ROM medium is not thin provisioned');
+}
+
+/** The ISO image of a vcdrom: a readable regular file. */
+function checkImage(path: string, pointer: string, report: Report): void {
+  try {
+    if (!statSync(path).isFile()) report.add(pointer, `${path} is not a file (an ISO image)`);
+  } catch (e) {
+    report.add(pointer, `cannot read the ISO image ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, report: Report): DeviceConfig[] {
   const out: DeviceConfig[] = [];
   const seen = new Map<string, number>();
@@ -199,7 +232,12 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       else seen.set(name, i);
     }
     const handler = HANDLERS.includes(raw.handler as HandlerName) ? (raw.handler as HandlerName) : undefined;
-    const blockSize = raw.blockSize === 4096 ? 4096 : DEFAULT_BLOCK_SIZE;
+    if (handler === 'vcdrom') {
+      checkCdrom(raw, at, report);
+    } else if (raw.blockSize === CDROM_BLOCK_SIZE) {
+      report.add(at('blockSize'), `blockSize ${CDROM_BLOCK_SIZE} is the block size of CD/DVD media (handler vcdrom); disks have 512 or 4096`);
+    }
+    const blockSize = handler === 'vcdrom' ? CDROM_BLOCK_SIZE : raw.blockSize === 4096 ? 4096 : DEFAULT_BLOCK_SIZE;
     const physicalBlockSize = raw.physicalBlockSize === 512 || raw.physicalBlockSize === 4096 ? raw.physicalBlockSize : undefined;
     if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
       // SBC-4 5.16.2: the physical block holds one or more logical blocks, never a fraction of one.
@@ -212,6 +250,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const r = tryParseSize(raw.size);
       if (!r.ok) report.add(at('size'), r.message);
       else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
+      else if (handler === 'vcdrom') { /* refused by checkCdrom: the image gives the size */ }
       else if (r.bytes % BigInt(blockSize) !== 0n) {
         report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
       } else sizeBytes = r.bytes;
@@ -226,6 +265,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (rawPath !== undefined) report.add(at('path'), `${handler} devices have no backing path`);
     } else if (rawPath !== undefined) {
       path = nodePath.resolve(dirs.baseDir, rawPath);
+      // The ISO image must be there: the drive opens it at start (a missing one is said here, at its path).
+      if (handler === 'vcdrom') checkImage(path, at('path'), report);
     } else if (handler === 'blockio') {
       report.add(at('path'), 'blockio devices need the path of a block device');
     } else if (handler === 'fileio') {
@@ -243,11 +284,13 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       writeCache: raw.writeCache === 'writethrough' ? 'writethrough' : 'writeback',
       // Sparse files by default for fileio: punching holes costs nothing there.
       thin: bool(raw.thin) ?? handler === 'fileio',
-      readOnly: bool(raw.readOnly) ?? false,
-      removable: bool(raw.removable) ?? false,
+      readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
+      removable: handler === 'vcdrom' || (bool(raw.removable) ?? false),
     };
-    const deviceType = str(raw.deviceType);
-    if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
+    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : undefined);
+    if (deviceType === CDROM_TYPE && handler !== 'vcdrom') {
+      report.add(at('handler'), `a ${CDROM_TYPE} device reads an ISO image: its handler is "vcdrom"`);
+    } else if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
       report.add(at('deviceType'), `unknown device type "${deviceType}" (one of: ${deviceTypes.names().join(', ')})`);
     } else if (deviceType !== undefined) dev.deviceType = deviceType;
     if (path !== undefined) dev.path = path;

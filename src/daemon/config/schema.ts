@@ -71,10 +71,12 @@ const device = {
     // A device personality registered with the engine (src/engine/device-registry.ts); load.ts
     // names the registered ones when it is not.
     deviceType: { type: 'string', minLength: 1 },
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram'] },
+    // vcdrom: a CD/DVD-ROM drive over an ISO image (`path`), or empty without one.
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'] },
     path: { type: 'string', minLength: 1 },
     size,
-    blockSize: { enum: [512, 4096] },
+    // 2048 only for vcdrom devices (load.ts says so at the path).
+    blockSize: { enum: [512, 2048, 4096] },
     physicalBlockSize: { enum: [512, 4096] },
     writeCache: { enum: ['writeback', 'writethrough'] },
     thin: { type: 'boolean' },
@@ -141,10 +143,10 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
   path?: string;
   size?: string | number;
-  blockSize?: 512 | 4096;
+  blockSize?: 512 | 2048 | 4096;
   physicalBlockSize?: 512 | 4096;
   writeCache?: 'writeback' | 'writethrough';
   thin?: boolean;

@@ -28,6 +28,9 @@ export function senseFromErrno(err: unknown, dir: IoDirection = 'read'): Outcome
     // The store itself refuses writes (read-only file system, permissions): DATA PROTECT.
     case 'EROFS':
       return check(SENSE.WRITE_PROTECTED);
+    // The medium was taken out of the drive under a command (a CD/DVD-ROM medium change).
+    case 'ENOMEDIUM':
+      return check(SENSE.MEDIUM_NOT_PRESENT);
     case 'EACCES':
     case 'EPERM':
       if (dir === 'write') return check(SENSE.WRITE_PROTECTED);

@@ -5,11 +5,13 @@ import { BlockBackstore } from './block';
 import { FileBackstore } from './file';
 import { MemoryBackstore } from './memory';
 import { NullBackstore } from './null';
+import { IsoBackstore } from './iso';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
 export { MemoryBackstore, type MemoryBackstoreOptions, MEMORY_CHUNK_BYTES } from './memory';
 export { NullBackstore, type NullBackstoreOptions } from './null';
+export { IsoBackstore } from './iso';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -28,5 +30,8 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
       return new NullBackstore(common);
     case 'ram':
       return new MemoryBackstore(common);
+    case 'vcdrom':
+      // An ISO image, or an empty drive without a path.
+      return IsoBackstore.open(cfg.path);
   }
 }

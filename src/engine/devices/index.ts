@@ -4,5 +4,6 @@
  * engine core imports a personality.
  */
 import './disk';
+import './cdrom';
 
 export { deviceTypes } from '../device-registry';

@@ -57,6 +57,15 @@ export enum Op {
   WRITE_AND_VERIFY_12 = 0xae,
   VERIFY_12 = 0xaf,
   READ_DEFECT_DATA_12 = 0xb7,
+  // MMC-6: the multimedia command set (CD/DVD-ROM).
+  READ_TOC_PMA_ATIP = 0x43,
+  GET_CONFIGURATION = 0x46,
+  GET_EVENT_STATUS_NOTIFICATION = 0x4a,
+  READ_DISC_INFORMATION = 0x51,
+  READ_TRACK_INFORMATION = 0x52,
+  GET_PERFORMANCE = 0xac,
+  SET_CD_SPEED = 0xbb,
+  MECHANISM_STATUS = 0xbd,
 }
 
 /** SERVICE ACTION IN(16) service actions (SBC-4 table 6). */

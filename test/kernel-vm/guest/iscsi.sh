@@ -2,6 +2,8 @@
 # discovery, login, raw O_DIRECT write/read/verify, mkfs.ext4, fsck, file write/verify after
 # dropping caches, fsck again, logout. One "KVMTEST: PASS|FAIL <step>" line per step.
 # Reads KVM_PORTAL (ip:port), KVM_IQN, KVM_IP (guest address/prefix), KVM_MB (MiB to write).
+# With KVM_CDSRC (the tree a CD image of the target was made from, seen through the 9p root):
+# the CD-ROM steps on the sr device (cdrom_steps below).
 MB=${KVM_MB:-16}; P=$KVM_PORTAL; IQN=$KVM_IQN
 ok() { echo "KVMTEST: PASS $1"; }
 bad() { echo "KVMTEST: FAIL $1${2:+ ($2)}"; }
@@ -9,6 +11,8 @@ step() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "rc=$?
 up() { cut -d' ' -f1 /proc/uptime; }
 
 modprobe virtio_net; modprobe iscsi_tcp; modprobe sd_mod; modprobe ext4; modprobe crc32c_generic 2>/dev/null
+# No udev here: the CD-ROM's driver and file system are loaded before the LUNs are scanned.
+[ -n "${KVM_CDSRC:-}" ] && { modprobe sr_mod; modprobe isofs; }
 ip link set lo up; ip link set eth0 up; ip addr add "$KVM_IP" dev eth0
 echo "InitiatorName=iqn.2026-11.io.nexus:kernel-vm-guest" >/etc/iscsi/initiatorname.iscsi
 # Fail fast instead of the 120 s defaults: a hung target should cost seconds, not minutes.
@@ -28,7 +32,7 @@ iscsiadm -m node -T "$IQN" -p "$P" >/dev/null 2>&1 || iscsiadm -m node -o new -T
 step login timeout 40 iscsiadm -m node -T "$IQN" -p "$P" --login || { echo "KVMTEST: iscsid log:"; tail -20 /tmp/iscsid.log; exit 1; }
 D=""
 for i in $(seq 1 150); do
-  D=$(iscsiadm -m session -P 3 2>/dev/null | awk '/Attached scsi disk/ {print $4; exit}')
+  D=$(iscsiadm -m session -P 3 2>/dev/null | awk '/Attached scsi disk sd/ {print $4; exit}')
   [ -n "$D" ] && [ -b "/dev/$D" ] && break; D=""; sleep 0.2
 done
 step disk-attached test -n "$D" || exit 1
@@ -50,6 +54,41 @@ step fs-write fs_write
 step fs-read-verify fs_verify
 step fsck-after-io e2fsck -fn "/dev/$D"
 t2=$(up)
+
+# Linux's cdrom layer ioctls (linux/cdrom.h), as eject(1) uses them: through sr to START STOP UNIT,
+# and the drive status from TEST UNIT READY / GET EVENT STATUS NOTIFICATION.
+cdrom_ioctl() { # $1 device, $2 CDROMEJECT | CDROMCLOSETRAY | CDROM_DRIVE_STATUS; prints the result
+  python3 -c '
+import fcntl, os, sys
+req = {"CDROMEJECT": 0x5309, "CDROMCLOSETRAY": 0x5319, "CDROM_DRIVE_STATUS": 0x5326}[sys.argv[2]]
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+print(fcntl.ioctl(fd, req, 0))' "$1" "$2"
+}
+cdrom_steps() {
+  local CD="" h i
+  for i in $(seq 1 150); do
+    for h in /sys/class/scsi_device/*/device; do
+      [ "$(cat "$h/type" 2>/dev/null)" = 5 ] && CD=$(ls "$h/block" 2>/dev/null | head -1) && break
+    done
+    [ -n "$CD" ] && [ -b "/dev/$CD" ] && break; CD=""; sleep 0.2
+  done
+  step cdrom-attached test -n "$CD" || return 1
+  echo "KVMTEST: cdrom /dev/$CD $(cat /sys/block/$CD/device/vendor) $(cat /sys/block/$CD/device/model) type $(cat /sys/block/$CD/device/type) $(($(cat /sys/block/$CD/size) / 4)) KiB"
+  echo "KVMTEST: cdrom $(blkid -p "/dev/$CD")"
+  step cdrom-blkid sh -c "blkid -p /dev/$CD | grep -q 'TYPE=\"iso9660\"' && blkid -p /dev/$CD | grep -q 'LABEL=\"NEXUS_KVM\"'"
+  mkdir -p /mnt/cd
+  cd_verify() { mount -t iso9660 -o ro "/dev/$CD" /mnt/cd || return 1; diff -r "$KVM_CDSRC" /mnt/cd; local r=$?; umount /mnt/cd; return $r; }
+  step cdrom-mount-verify cd_verify
+  step cdrom-eject cdrom_ioctl "/dev/$CD" CDROMEJECT
+  # CDS_TRAY_OPEN (2): sr reads it from MEDIUM NOT PRESENT - TRAY OPEN
+  step cdrom-tray-open test "$(cdrom_ioctl "/dev/$CD" CDROM_DRIVE_STATUS)" = 2
+  # CDS_DISC_OK (4) once the tray is closed again with the disc in it
+  cd_load() { cdrom_ioctl "/dev/$CD" CDROMCLOSETRAY >/dev/null && for i in $(seq 1 50); do
+    [ "$(cdrom_ioctl "/dev/$CD" CDROM_DRIVE_STATUS)" = 4 ] && return 0; sleep 0.2; done; return 1; }
+  step cdrom-load cd_load
+  step cdrom-remount-verify cd_verify
+}
+[ -n "${KVM_CDSRC:-}" ] && cdrom_steps
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }

@@ -230,9 +230,9 @@ describe('config/load: each error with its JSON path', () => {
     const d = demo(); delete d.devices[1].size;
     expectOnly(d, '/devices/1/size', 'size is required for nullio devices');
   });
-  it('blockSize other than 512 or 4096', () => {
+  it('blockSize other than 512 or 4096 (or 2048, for vcdrom devices only)', () => {
     const d = demo(); d.devices[0].blockSize = 1024;
-    expectOnly(d, '/devices/0/blockSize', 'must be one of 512, 4096');
+    expectOnly(d, '/devices/0/blockSize', 'must be one of 512, 2048, 4096');
   });
   it('physicalBlockSize smaller than blockSize', () => {
     const d = demo(); d.devices[0].blockSize = 4096; d.devices[0].physicalBlockSize = 512;

@@ -294,7 +294,7 @@ export const START_STOP_UNIT = cdb({
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE,
-  types: DT.DISK,
+  types: DT.DISK | DT.CDROM,
   usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],
   fields: { prevent: bit(4, 0) },
   resv: ResvClass.CONFLICTS, timeouts: [1, 5],

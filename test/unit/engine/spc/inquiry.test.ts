@@ -24,11 +24,12 @@ describe('engine/spc INQUIRY standard data (SPC-4 6.6.2)', () => {
     expect(d.toString('hex')).to.equal(expected.toString('hex'));
   });
 
-  it('reports RMB and the peripheral type of a removable CD-ROM, without the SBC descriptor', async () => {
+  it('reports RMB and the peripheral type of a removable CD-ROM, with the MMC-6 descriptor and not the SBC one', async () => {
     const d = dataOf(await run([0x12, 0, 0, 0, 0x60, 0], { lu: makeLu({ type: PeripheralType.CDROM, removable: true }) }));
     expect(d[0]).to.equal(0x05);
     expect(d[1]).to.equal(0x80);
-    expect([...d.subarray(58, 68)]).to.deep.equal([0x00, 0xa0, 0x09, 0x60, 0x04, 0x60, 0, 0, 0, 0]);
+    // SAM-5, iSCSI, SPC-4, MMC-6 (04E0h, no version claimed)
+    expect([...d.subarray(58, 68)]).to.deep.equal([0x00, 0xa0, 0x09, 0x60, 0x04, 0x60, 0x04, 0xe0, 0, 0]);
   });
 
   it('declares a 16-bit allocation length at bytes 3..4 for the pipeline to trim', () => {
