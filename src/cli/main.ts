@@ -4,12 +4,15 @@
  *   nexus serve [topology.json] [--log-level L] [--state-dir DIR] [--listen HOST:PORT]
  *   nexus validate <topology.json>
  *   nexus default-topology
+ *   nexus help [command] | nexus --version
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
  * by a second signal, 2 the command line or the topology file is wrong.
  */
 
 import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
@@ -45,6 +48,18 @@ const processIo: CliIo = {
   stdout: (t) => { process.stdout.write(t); },
   stderr: (t) => { process.stderr.write(t); },
 };
+
+/** The package's version, from the package.json above this file (src/cli or dist/src/cli). */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'nexus-target' && pkg.version !== undefined) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
 
 /** Loaded only by `serve`, so `validate` works without the engine. */
 async function loadStartDaemon(): Promise<StartDaemon> {
@@ -195,6 +210,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   let result: Promise<number> | number = EXIT_OK;
   const program = new Command('nexus')
     .description('Nexus: a SCSI target engine (iSCSI) in TypeScript')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
