@@ -19,7 +19,10 @@ import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config
 import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
+import { checkStoragePaths, FILE_STATE_DIR } from '../daemon/config/storage-paths';
+import { topologyWarnings } from '../daemon/config/warnings';
 import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets, type Logger } from '../daemon/log';
+import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -27,7 +30,7 @@ export const EXIT_USAGE = 2;
 
 export interface ListeningAddress { host: string; port: number }
 export interface DaemonHandle { stop(): Promise<void>; listening: ListeningAddress[] }
-export type StartDaemon = (topology: Topology, opts: { log: Logger }) => Promise<DaemonHandle>;
+export type StartDaemon = (topology: Topology, opts: { log: Logger; origins?: StartOrigins }) => Promise<DaemonHandle>;
 
 export interface CliIo { stdout(text: string): void; stderr(text: string): void }
 
@@ -36,7 +39,7 @@ export interface CliDeps {
   io?: CliIo;
   /** The daemon entry; src/daemon/daemon.ts's startDaemon when absent. */
   startDaemon?: StartDaemon;
-  /** Source of SIGTERM/SIGINT; `process` when absent. */
+  /** Source of SIGTERM/SIGINT/SIGHUP; `process` when absent. */
   signals?: EventEmitter;
   /** Immediate exit (second signal); process.exit when absent. */
   exit?: (code: number) => void;
@@ -65,6 +68,10 @@ export function packageVersion(): string {
 async function loadStartDaemon(): Promise<StartDaemon> {
   const mod = await import('../daemon/daemon');
   return mod.startDaemon;
+}
+
+export function formatWarnings(source: string, warnings: readonly ConfigError[]): string {
+  return warnings.map((w) => `${source}: warning: ${w.path === '' ? '(document)' : w.path}: ${w.message}\n`).join('');
 }
 
 export function formatConfigErrors(source: string, errors: readonly ConfigError[]): string {
@@ -150,15 +157,22 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
   }
   logSecrets.add(...topologySecrets(topology));
+  const warnings = topologyWarnings(topology);
+  if (warnings.length > 0) io.stderr(formatWarnings(file ?? 'default topology', warnings));
 
   let handle: DaemonHandle;
   try {
     const start = deps.startDaemon ?? (await loadStartDaemon());
-    handle = await start(topology, { log });
+    const origins: StartOrigins = {
+      stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir,
+      ...(o.listen !== undefined ? { listen: '--listen' } : {}),
+    };
+    handle = await start(topology, { log, origins });
   } catch (e) {
+    // One line, no stack: the daemon names the object at fault by its JSON path when it can.
     const err = e as Error & { code?: string };
-    log.fatal({ err }, 'daemon failed to start');
-    io.stderr(`nexus: cannot start: ${err.code !== undefined ? `${err.code}: ` : ''}${err.message}\n`);
+    const code = err.code !== undefined && err.code !== START_FAILED ? `${err.code}: ` : '';
+    io.stderr(`nexus: cannot start: ${code}${String(err.message).split('\n')[0]}\n`);
     return EXIT_FAILURE;
   }
   io.stdout(describeServing(topology, handle.listening));
@@ -184,10 +198,32 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     const detach = (): void => {
       signals.removeListener('SIGTERM', onSignal);
       signals.removeListener('SIGINT', onSignal);
+      signals.removeListener('SIGHUP', onHangup);
     };
+    const onHangup = (): void => { recheck(file, o, cwd, log); };
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
+    signals.on('SIGHUP', onHangup);
   });
+}
+
+/**
+ * SIGHUP: read the topology file again and check it as `validate` does, logging the outcome.
+ * Nothing running is changed and the daemon keeps serving (the conventional SIGHUP exit would
+ * drop every session without a logout).
+ */
+function recheck(file: string | undefined, o: ServeOptions, cwd: string, log: Logger): void {
+  if (file === undefined) {
+    log.info({ signal: 'SIGHUP' }, 'SIGHUP: serving the built-in default topology, there is no topology file to re-read; nothing changed');
+    return;
+  }
+  const r = loadTopologyFile(file, { cwd, stateDir: o.stateDir });
+  const errors = r.ok ? checkStoragePaths(r.topology, { stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir }) : r.errors;
+  if (errors.length > 0) {
+    log.error({ signal: 'SIGHUP', file, errors }, `SIGHUP: re-read ${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing changed`);
+    return;
+  }
+  log.info({ signal: 'SIGHUP', file }, `SIGHUP: re-read ${file}: valid; nothing changed`);
 }
 
 function validate(file: string, io: CliIo, cwd: string): number {
@@ -197,6 +233,14 @@ function validate(file: string, io: CliIo, cwd: string): number {
     return EXIT_USAGE;
   }
   const t = r.topology;
+  // What can be known without starting: directories that cannot be created.
+  const paths = checkStoragePaths(t);
+  if (paths.length > 0) {
+    io.stderr(formatConfigErrors(file, paths));
+    return EXIT_USAGE;
+  }
+  const warnings = topologyWarnings(t);
+  if (warnings.length > 0) io.stderr(formatWarnings(file, warnings));
   io.stdout(`OK: ${file}: ${t.devices.length} device${t.devices.length === 1 ? '' : 's'}, ${t.targets.length} target${t.targets.length === 1 ? '' : 's'}\n`);
   return EXIT_OK;
 }

@@ -110,9 +110,10 @@ describe('cli: serve', () => {
 
   /** Records what serve asks of the daemon; the daemon itself lives in src/daemon/daemon.ts. */
   function recordingDaemon(listening: DaemonHandle['listening']) {
-    const calls = { started: [] as Topology[], stops: 0 };
-    const start = async (topology: Topology): Promise<DaemonHandle> => {
+    const calls = { started: [] as Topology[], stops: 0, origins: [] as unknown[] };
+    const start = async (topology: Topology, opts: { origins?: unknown }): Promise<DaemonHandle> => {
       calls.started.push(topology);
+      calls.origins.push(opts.origins);
       return { listening, stop: async () => { calls.stops++; } };
     };
     return { calls, start };
@@ -137,10 +138,16 @@ describe('cli: serve', () => {
     expect(banner).to.contain('iscsi-ls -s iscsi://127.0.0.1:40123');
     expect(banner).to.contain('iscsi-inq iscsi://127.0.0.1:40123/iqn.2026-11.io.nexus:default/0');
     expect(signals.listenerCount('SIGTERM')).to.equal(1);
+    // SIGHUP re-reads (here: no file, the default) and stops nothing.
+    expect(signals.listenerCount('SIGHUP')).to.equal(1);
+    signals.emit('SIGHUP', 'SIGHUP');
+    expect(d.calls.stops).to.equal(0);
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await running).to.equal(EXIT_OK);
     expect(d.calls.stops).to.equal(1);
     expect(signals.listenerCount('SIGTERM')).to.equal(0);
+    expect(signals.listenerCount('SIGHUP')).to.equal(0);
+    expect(d.calls.origins).to.deep.equal([{ stateDir: '--state-dir', listen: '--listen' }]);
   });
 
   it('a second signal exits 1 at once', async () => {
