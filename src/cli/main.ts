@@ -4,6 +4,7 @@
  *   nexus serve [topology.json] [--log-level L] [--state-dir DIR] [--listen HOST:PORT]
  *   nexus validate <topology.json>
  *   nexus default-topology
+ *   nexus ready [topology.json] [--timeout SECONDS]
  *   nexus help [command] | nexus --version
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
@@ -23,6 +24,7 @@ import { checkStoragePaths, FILE_STATE_DIR } from '../daemon/config/storage-path
 import { topologyWarnings } from '../daemon/config/warnings';
 import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets, type Logger } from '../daemon/log';
 import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
+import { portalsToCheck, waitForPortals } from './ready';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -245,6 +247,25 @@ function validate(file: string, io: CliIo, cwd: string): number {
   return EXIT_OK;
 }
 
+async function ready(file: string | undefined, o: { timeout: string }, io: CliIo, cwd: string): Promise<number> {
+  const loaded = file !== undefined ? loadTopologyFile(file, { cwd }) : defaultTopologyResult({ cwd });
+  if (!loaded.ok) {
+    io.stderr(formatConfigErrors(file ?? 'default topology', loaded.errors));
+    return EXIT_USAGE;
+  }
+  const seconds = Number(o.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    io.stderr(`--timeout: "${o.timeout}" is not a positive number of seconds\n`);
+    return EXIT_USAGE;
+  }
+  const late = await waitForPortals(portalsToCheck(loaded.topology), { timeoutMs: seconds * 1000 });
+  if (late.length > 0) {
+    io.stderr(`nexus: not ready after ${seconds} s: ${late.join(', ')} not accepting connections\n`);
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
+}
+
 /**
  * Run one command line. Resolves with the exit status: at once for `validate` and
  * `default-topology`, after a clean stop for `serve`.
@@ -271,6 +292,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .description('check a topology file and print every error with its JSON path')
     .argument('<topology>', 'topology JSON file')
     .action((file: string) => { result = validate(file, io, deps.cwd ?? process.cwd()); });
+
+  program.command('ready')
+    .description('wait until every portal of the topology accepts connections (a service manager\'s start-up check)')
+    .argument('[topology]', 'topology JSON file (default: the built-in default)')
+    .option('--timeout <seconds>', 'give up after this many seconds', '30')
+    .action((file: string | undefined, o: { timeout: string }) => { result = ready(file, o, io, deps.cwd ?? process.cwd()); });
 
   program.command('default-topology')
     .description('print the built-in default topology as JSON')
