@@ -162,6 +162,11 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
   const warnings = topologyWarnings(topology);
   if (warnings.length > 0) io.stderr(formatWarnings(file ?? 'default topology', warnings));
 
+  // SIGHUP from here on re-checks the file; during start-up too, where its default would kill.
+  const signals = deps.signals ?? process;
+  const onHangup = (): void => { recheck(file, o, cwd, log); };
+  signals.on('SIGHUP', onHangup);
+
   let handle: DaemonHandle;
   try {
     const start = deps.startDaemon ?? (await loadStartDaemon());
@@ -175,11 +180,11 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     const err = e as Error & { code?: string };
     const code = err.code !== undefined && err.code !== START_FAILED ? `${err.code}: ` : '';
     io.stderr(`nexus: cannot start: ${code}${String(err.message).split('\n')[0]}\n`);
+    signals.removeListener('SIGHUP', onHangup);
     return EXIT_FAILURE;
   }
   io.stdout(describeServing(topology, handle.listening));
 
-  const signals = deps.signals ?? process;
   const exit = deps.exit ?? ((code: number) => process.exit(code));
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -202,10 +207,8 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
       signals.removeListener('SIGINT', onSignal);
       signals.removeListener('SIGHUP', onHangup);
     };
-    const onHangup = (): void => { recheck(file, o, cwd, log); };
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
-    signals.on('SIGHUP', onHangup);
   });
 }
 

@@ -171,8 +171,14 @@ describe('cli: serve', () => {
   it('exits 1 when the daemon cannot start', async () => {
     const t = io();
     const start = async (): Promise<DaemonHandle> => { throw Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }); };
-    expect(await runCli(['serve'], { io: t, startDaemon: start, cwd: '/srv', log: quietLog })).to.equal(EXIT_FAILURE);
-    expect(t.err.join('')).to.contain('cannot start: EADDRINUSE: listen EADDRINUSE');
+    const signals = new EventEmitter();
+    let hangupsDuringStart = -1;
+    const watched = async (): Promise<DaemonHandle> => { hangupsDuringStart = signals.listenerCount('SIGHUP'); return start(); };
+    expect(await runCli(['serve'], { io: t, startDaemon: watched, signals, cwd: '/srv', log: quietLog })).to.equal(EXIT_FAILURE);
+    expect(t.err.join('')).to.equal('nexus: cannot start: EADDRINUSE: listen EADDRINUSE\n');
+    // SIGHUP during start-up re-checks instead of killing; the handler goes with the failed start.
+    expect(hangupsDuringStart).to.equal(1);
+    expect(signals.listenerCount('SIGHUP')).to.equal(0);
   });
 
   it('names the CHAP user but never the secret in the banner, and brackets IPv6', () => {
