@@ -6,8 +6,8 @@ const ROOT = path.join(__dirname, '../../..');
 const read = (p: string): string => readFileSync(path.join(ROOT, p), 'utf8');
 
 describe('docs stand on their own', () => {
-  it('README and docs/architecture.md link only to files in the repository', () => {
-    for (const doc of ['README.md', 'docs/architecture.md']) {
+  it('README, docs/ and bench/README.md link only to files in the repository', () => {
+    for (const doc of ['README.md', 'docs/architecture.md', 'docs/runtime.md', 'bench/README.md']) {
       const text = read(doc);
       expect(text, doc).to.not.contain('DESIGN.md');
       for (const m of text.matchAll(/\]\(([^)#:]+)(#[^)]*)?\)/g)) {
