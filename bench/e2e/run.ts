@@ -2,7 +2,7 @@
  * Nexus beside tgtd, same LUNs, same real clients, same run.
  *
  *   npm run bench [-- options]          (= tsx bench/e2e/run.ts)
- *   --quick            1 round of 2 s cells (CI smoke)
+ *   --quick            about a minute: 1 round of 2 s cells over QUICK_CELLS (unless --only)
  *   --rounds N         rounds (default 3); the order alternates: odd rounds Nexus first, even tgtd first
  *   --secs S           seconds per cell (default 3)
  *   --only REGEX       cells whose id matches (ids: see workloads.ts, e.g. 'null-rr4k', 'file-')
@@ -15,6 +15,8 @@
  *                      each of its measurements counts as failed
  *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
  *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
+ * Before anything it prints an estimate of how long the run takes; then one progress line per
+ * measured cell (count, elapsed, time left at the pace so far).
  * Output: the table on stdout, .bench-out/e2e-<timestamp>.json and .bench-out/e2e.svg
  * (soak: .bench-out/soak-<timestamp>.json). The last line counts measurements (one per target,
  * cell and round asked for): "N passed, N failed"; a measurement passes when its clients all
@@ -43,6 +45,7 @@ const LUN_BYTES = 1024 * 1024 * 1024;
 const STRIDE = 1024 * 1024 + 4096; // qemu-img bench "random": a new 4 KiB page every request
 
 interface Options {
+  quick: boolean;
   rounds: number;
   secs: number;
   only?: RegExp;
@@ -73,6 +76,7 @@ function options(argv: string[]): Options {
   for (const t of targets) if (t !== 'nexus' && t !== 'tgt') throw new Error(`unknown target ${t}`);
   const duration = Math.min(Number(values.duration ?? 300), 3600);
   return {
+    quick: values.quick === true,
     rounds: Math.max(1, Math.min(Number(values.rounds ?? (values.quick ? 1 : 3)), 20)),
     secs: Math.max(1, Math.min(Number(values.secs ?? (values.quick ? 2 : 3)), 60)),
     only: values.only !== undefined ? new RegExp(values.only) : undefined,
@@ -257,10 +261,38 @@ function environment(o: Options, pins: Pins): Record<string, unknown> {
   };
 }
 
+/**
+ * --quick's cells: one per kind of work (null and file LUN, small random and large sequential,
+ * reads and writes, QD1 and QD32, both clients), so a minute's run still touches every path.
+ */
+const QUICK_CELLS: readonly string[] = [
+  'null-rr4k-qd1-ip', 'null-rr4k-qd32-ip', 'null-rw4k-qd32-qb', 'null-sr1m-qd8-ip',
+  'file-rr4k-qd32-ip', 'file-rw4k-qd32-qb', 'file-sw1m-qd8-qb',
+];
+
 function cellsOf(o: Options): Cell[] {
-  const cells = CELLS.filter((c) => o.only === undefined || o.only.test(c.id));
+  const unknown = QUICK_CELLS.filter((id) => !CELLS.some((c) => c.id === id));
+  if (unknown.length > 0) throw new Error(`QUICK_CELLS names cells workloads.ts does not have: ${unknown.join(', ')}`);
+  const cells = CELLS.filter((c) => (o.only !== undefined ? o.only.test(c.id) : !o.quick || QUICK_CELLS.includes(c.id)));
   if (cells.length === 0) throw new Error('--only matched no cell');
   return cells;
+}
+
+/** Seconds a measurement costs beyond its cell time: logins, the qemu-img pilot, the pause. */
+const OVERHEAD_S: Readonly<Record<Cell['client'], number>> = { 'iscsi-perf': 0.8, 'qemu-img': 1.5 };
+/** Writing the 1 GiB file LUN and starting a target. */
+const PREPARE_S = 4;
+const START_S = 2;
+
+/** How long a comparison should take, from its shape (printed before it starts). */
+function estimateSeconds(o: Pick<Options, 'targets' | 'rounds' | 'secs'>, cells: readonly Cell[]): number {
+  const perRound = cells.reduce((sum, c) => sum + o.secs + OVERHEAD_S[c.client], 0);
+  return Math.round(PREPARE_S + START_S * o.targets.length + o.rounds * o.targets.length * perRound);
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return s < 90 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 /**
@@ -285,19 +317,24 @@ async function comparison(o: Options, cells: Cell[]): Promise<void> {
   const workdir = join(OUT, `work-${ts}`);
   mkdirSync(workdir, { recursive: true });
   const file = join(workdir, 'lun1.img');
+  const started = Date.now();
+  console.error(`bench: ${cells.length} cell${cells.length === 1 ? '' : 's'} x ${o.targets.length} target${o.targets.length === 1 ? '' : 's'} x ${o.rounds} round${o.rounds === 1 ? '' : 's'} of ${o.secs} s: about ${formatDuration(estimateSeconds(o, cells))}`);
   console.error(`preparing ${file} (1 GiB, pre-written)`);
   prepareFile(file);
   const notes = await startAll(o, workdir, file, pins);
-  const estimate = o.rounds * cells.length * running.length * (o.secs + 1);
-  console.error(`${cells.length} cells x ${running.length} targets x ${o.rounds} rounds of ${o.secs} s: about ${Math.round(estimate / 60)} min`);
   const samples: Sample[] = [];
+  const total = o.rounds * cells.length * running.length;
+  const measuring = Date.now();
   for (let round = 0; round < o.rounds; round++) {
     const order = round % 2 === 0 ? running : [...running].reverse();
     for (const cell of cells) {
       for (const t of order) {
         const s = await measure(t, cell, round + 1, o.secs, pins);
         samples.push(s);
-        console.error(`r${round + 1} ${t.name.padEnd(5)} ${cell.id.padEnd(24)} ` + (s.ok
+        const done = samples.length;
+        const left = ((Date.now() - measuring) / done) * (total - done);
+        const progress = `[${String(done).padStart(String(total).length)}/${total} ${formatDuration((Date.now() - started) / 1000)}, ~${formatDuration(left / 1000)} left]`;
+        console.error(`${progress} r${round + 1} ${t.name.padEnd(5)} ${cell.id.padEnd(24)} ` + (s.ok
           ? `${Math.round(s.iops)} IOPS ${s.mibps.toFixed(1)} MiB/s cpu ${s.targetCpuSeconds.toFixed(2)} s rss ${Math.round(s.rssMiB)} MiB other ${Math.round(s.otherPct)}%`
           : `FAILED ${s.error}`));
         await sleep(200);
@@ -332,6 +369,7 @@ async function soak(o: Options): Promise<void> {
   prepareFile(file);
   const targets = o.targets;
   const results: Record<string, unknown>[] = [];
+  console.error(`bench: soak of ${targets.length} target${targets.length === 1 ? '' : 's'} x ${o.duration} s: about ${formatDuration(targets.length * (o.duration + 15))}`);
   for (const name of targets) {
     const notes = await startAll({ ...o, targets: [name] }, workdir, file, pins);
     const t = running[0];

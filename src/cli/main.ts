@@ -4,19 +4,27 @@
  *   nexus serve [topology.json] [--log-level L] [--state-dir DIR] [--listen HOST:PORT]
  *   nexus validate <topology.json>
  *   nexus default-topology
+ *   nexus ready [topology.json] [--timeout SECONDS]
+ *   nexus help [command] | nexus --version
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
  * by a second signal, 2 the command line or the topology file is wrong.
  */
 
 import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
 import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
+import { checkStoragePaths, FILE_STATE_DIR } from '../daemon/config/storage-paths';
+import { topologyWarnings } from '../daemon/config/warnings';
 import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets, type Logger } from '../daemon/log';
+import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
+import { portalsToCheck, waitForPortals } from './ready';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -24,7 +32,7 @@ export const EXIT_USAGE = 2;
 
 export interface ListeningAddress { host: string; port: number }
 export interface DaemonHandle { stop(): Promise<void>; listening: ListeningAddress[] }
-export type StartDaemon = (topology: Topology, opts: { log: Logger }) => Promise<DaemonHandle>;
+export type StartDaemon = (topology: Topology, opts: { log: Logger; origins?: StartOrigins }) => Promise<DaemonHandle>;
 
 export interface CliIo { stdout(text: string): void; stderr(text: string): void }
 
@@ -33,7 +41,7 @@ export interface CliDeps {
   io?: CliIo;
   /** The daemon entry; src/daemon/daemon.ts's startDaemon when absent. */
   startDaemon?: StartDaemon;
-  /** Source of SIGTERM/SIGINT; `process` when absent. */
+  /** Source of SIGTERM/SIGINT/SIGHUP; `process` when absent. */
   signals?: EventEmitter;
   /** Immediate exit (second signal); process.exit when absent. */
   exit?: (code: number) => void;
@@ -46,10 +54,26 @@ const processIo: CliIo = {
   stderr: (t) => { process.stderr.write(t); },
 };
 
+/** The package's version, from the package.json above this file (src/cli or dist/src/cli). */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'nexus-target' && pkg.version !== undefined) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
 /** Loaded only by `serve`, so `validate` works without the engine. */
 async function loadStartDaemon(): Promise<StartDaemon> {
   const mod = await import('../daemon/daemon');
   return mod.startDaemon;
+}
+
+export function formatWarnings(source: string, warnings: readonly ConfigError[]): string {
+  return warnings.map((w) => `${source}: warning: ${w.path === '' ? '(document)' : w.path}: ${w.message}\n`).join('');
 }
 
 export function formatConfigErrors(source: string, errors: readonly ConfigError[]): string {
@@ -135,20 +159,32 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
   }
   logSecrets.add(...topologySecrets(topology));
+  const warnings = topologyWarnings(topology);
+  if (warnings.length > 0) io.stderr(formatWarnings(file ?? 'default topology', warnings));
+
+  // SIGHUP from here on re-checks the file; during start-up too, where its default would kill.
+  const signals = deps.signals ?? process;
+  const onHangup = (): void => { recheck(file, o, cwd, log); };
+  signals.on('SIGHUP', onHangup);
 
   let handle: DaemonHandle;
   try {
     const start = deps.startDaemon ?? (await loadStartDaemon());
-    handle = await start(topology, { log });
+    const origins: StartOrigins = {
+      stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir,
+      ...(o.listen !== undefined ? { listen: '--listen' } : {}),
+    };
+    handle = await start(topology, { log, origins });
   } catch (e) {
+    // One line, no stack: the daemon names the object at fault by its JSON path when it can.
     const err = e as Error & { code?: string };
-    log.fatal({ err }, 'daemon failed to start');
-    io.stderr(`nexus: cannot start: ${err.code !== undefined ? `${err.code}: ` : ''}${err.message}\n`);
+    const code = err.code !== undefined && err.code !== START_FAILED ? `${err.code}: ` : '';
+    io.stderr(`nexus: cannot start: ${code}${String(err.message).split('\n')[0]}\n`);
+    signals.removeListener('SIGHUP', onHangup);
     return EXIT_FAILURE;
   }
   io.stdout(describeServing(topology, handle.listening));
 
-  const signals = deps.signals ?? process;
   const exit = deps.exit ?? ((code: number) => process.exit(code));
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -169,10 +205,30 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     const detach = (): void => {
       signals.removeListener('SIGTERM', onSignal);
       signals.removeListener('SIGINT', onSignal);
+      signals.removeListener('SIGHUP', onHangup);
     };
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * SIGHUP: read the topology file again and check it as `validate` does, logging the outcome.
+ * Nothing running is changed and the daemon keeps serving (the conventional SIGHUP exit would
+ * drop every session without a logout).
+ */
+function recheck(file: string | undefined, o: ServeOptions, cwd: string, log: Logger): void {
+  if (file === undefined) {
+    log.info({ signal: 'SIGHUP' }, 'SIGHUP: serving the built-in default topology, there is no topology file to re-read; nothing changed');
+    return;
+  }
+  const r = loadTopologyFile(file, { cwd, stateDir: o.stateDir });
+  const errors = r.ok ? checkStoragePaths(r.topology, { stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir }) : r.errors;
+  if (errors.length > 0) {
+    log.error({ signal: 'SIGHUP', file, errors }, `SIGHUP: re-read ${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing changed`);
+    return;
+  }
+  log.info({ signal: 'SIGHUP', file }, `SIGHUP: re-read ${file}: valid; nothing changed`);
 }
 
 function validate(file: string, io: CliIo, cwd: string): number {
@@ -182,7 +238,34 @@ function validate(file: string, io: CliIo, cwd: string): number {
     return EXIT_USAGE;
   }
   const t = r.topology;
+  // What can be known without starting: directories that cannot be created.
+  const paths = checkStoragePaths(t);
+  if (paths.length > 0) {
+    io.stderr(formatConfigErrors(file, paths));
+    return EXIT_USAGE;
+  }
+  const warnings = topologyWarnings(t);
+  if (warnings.length > 0) io.stderr(formatWarnings(file, warnings));
   io.stdout(`OK: ${file}: ${t.devices.length} device${t.devices.length === 1 ? '' : 's'}, ${t.targets.length} target${t.targets.length === 1 ? '' : 's'}\n`);
+  return EXIT_OK;
+}
+
+async function ready(file: string | undefined, o: { timeout: string }, io: CliIo, cwd: string): Promise<number> {
+  const loaded = file !== undefined ? loadTopologyFile(file, { cwd }) : defaultTopologyResult({ cwd });
+  if (!loaded.ok) {
+    io.stderr(formatConfigErrors(file ?? 'default topology', loaded.errors));
+    return EXIT_USAGE;
+  }
+  const seconds = Number(o.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    io.stderr(`--timeout: "${o.timeout}" is not a positive number of seconds\n`);
+    return EXIT_USAGE;
+  }
+  const late = await waitForPortals(portalsToCheck(loaded.topology), { timeoutMs: seconds * 1000 });
+  if (late.length > 0) {
+    io.stderr(`nexus: not ready after ${seconds} s: ${late.join(', ')} not accepting connections\n`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
 }
 
@@ -195,6 +278,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   let result: Promise<number> | number = EXIT_OK;
   const program = new Command('nexus')
     .description('Nexus: a SCSI target engine (iSCSI) in TypeScript')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -211,6 +295,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .description('check a topology file and print every error with its JSON path')
     .argument('<topology>', 'topology JSON file')
     .action((file: string) => { result = validate(file, io, deps.cwd ?? process.cwd()); });
+
+  program.command('ready')
+    .description('wait until every portal of the topology accepts connections (a service manager\'s start-up check)')
+    .argument('[topology]', 'topology JSON file (default: the built-in default)')
+    .option('--timeout <seconds>', 'give up after this many seconds', '30')
+    .action((file: string | undefined, o: { timeout: string }) => { result = ready(file, o, io, deps.cwd ?? process.cwd()); });
 
   program.command('default-topology')
     .description('print the built-in default topology as JSON')

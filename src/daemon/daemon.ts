@@ -18,7 +18,9 @@ import type { ListeningAddress } from '../transports/fabric';
 import { Supervisor } from '../workers/supervisor';
 import { socketHandOffUnavailable } from '../workers/socket-handoff';
 import { parsePortal } from './config/portal';
+import { createStorageDirectories, FILE_STATE_DIR } from './config/storage-paths';
 import type { Logger } from './log';
+import { locateStartError, startFailed, type StartOrigins } from './start-failure';
 
 export interface DaemonHandle {
   stop(): Promise<void>;
@@ -28,8 +30,29 @@ export interface DaemonHandle {
 /** How long shutdown waits for initiators to answer the Async logout request. */
 const LOGOUT_WAIT_MS = 2000;
 
-export async function startDaemon(topology: Topology, opts: { log: Logger }): Promise<DaemonHandle> {
-  const log = opts.log;
+export interface StartOptions {
+  log: Logger;
+  /** Which values the command line set, so a failure names them rather than a JSON path. */
+  origins?: StartOrigins;
+}
+
+/**
+ * Start everything or nothing. A failure that a value of the topology explains is thrown as one
+ * NexusError ERR_START whose message names that value's JSON path and the cause (start-failure.ts).
+ */
+export async function startDaemon(topology: Topology, opts: StartOptions): Promise<DaemonHandle> {
+  const origins = opts.origins ?? { stateDir: FILE_STATE_DIR.stateDir };
+  try {
+    return await startEverything(topology, opts.log, origins);
+  } catch (e) {
+    throw locateStartError(e, topology, origins);
+  }
+}
+
+async function startEverything(topology: Topology, log: Logger, origins: StartOrigins): Promise<DaemonHandle> {
+  // The state directory and every fileio directory exist before the engine opens a file.
+  const dirErrors = createStorageDirectories(topology, origins);
+  if (dirErrors.length > 0) throw startFailed(dirErrors[0].path, dirErrors[0].message);
   const threadCount = engineThreads(topology.engine?.threads ?? 0, log);
   const runtime = await Supervisor.create(topology, {
     threads: threadCount,

@@ -125,6 +125,20 @@ export interface LoggerOptions {
   name?: string;
 }
 
+/**
+ * `err` as pino writes it, except that an operating-system error (one with a `syscall`: a port in
+ * use, a file that cannot be opened) loses its stack: it says where Node noticed, not what is
+ * wrong, and the errno, syscall, address and path do say that. Errors of our own keep it.
+ */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (typeof out === 'object' && out !== null && typeof (err as { syscall?: unknown }).syscall === 'string') {
+    const { stack: _stack, ...rest } = out;
+    return rest;
+  }
+  return out;
+}
+
 /** The process-wide registry used by the default logger. */
 export const logSecrets = new SecretRegistry();
 
@@ -138,6 +152,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      serializers: { err: serializeError },
       formatters: {
         log: (obj) => scrubKeys(obj, 0) as Record<string, unknown>,
         bindings: (b) => scrubKeys(b, 0) as Record<string, unknown>,

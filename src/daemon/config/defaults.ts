@@ -16,7 +16,11 @@ export const DEFAULT_ISCSI: Readonly<IscsiSettings> = Object.freeze(defaultIscsi
 
 export const DEFAULT_BUFFER_POOL_BYTES = 256 * 1024 * 1024;
 
-/** One engine thread per core the process may use (DESIGN.md §3). */
+/**
+ * One engine thread per core the process may use. The default placement homes a target's units
+ * on one thread with its sessions, and a thread with no work parks, so threads beyond what the
+ * load needs cost nothing while idle.
+ */
 export function defaultEngineThreads(): number {
   return availableParallelism();
 }

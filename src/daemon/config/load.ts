@@ -144,9 +144,20 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   else if (str(json.stateDir) !== undefined) stateDir = nodePath.resolve(baseDir, json.stateDir as string);
   else stateDir = nodePath.resolve(cwd, DEFAULT_STATE_DIR);
 
+  if (stateDir !== undefined) {
+    const where = opts.stateDir !== undefined ? '' : '/stateDir';
+    const refused = kernelFilesystemOf(stateDir);
+    if (refused !== undefined) {
+      report.add(where, `${where === '' ? '--state-dir ' : ''}${stateDir} is under ${refused}, a kernel filesystem that cannot hold storage`);
+    }
+  }
+
   const engine = checkEngine(json.engine, report);
   const iscsi = checkIscsi(json.iscsi, report);
-  const devices = checkDevices(json.devices, { baseDir, stateDir }, report);
+  // A --state-dir override moves relative device paths with it: the file's own directory is
+  // where they were meant to go only when the file also says where the state lives.
+  const pathBase = opts.stateDir !== undefined && stateDir !== undefined ? stateDir : baseDir;
+  const devices = checkDevices(json.devices, { baseDir: pathBase, stateDir }, report);
   // Names as written, so a device with some other mistake does not also break every reference to it.
   const deviceNames = new Set(arr(json.devices).filter(isObj).map((d) => str(d.name)).filter((n): n is string => n !== undefined));
   const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
@@ -154,6 +165,16 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   checkSecretReuse(json.targets, report);
 
   return { stateDir: stateDir ?? '', engine, iscsi, devices, targets };
+}
+
+/**
+ * procfs and sysfs hold kernel objects, not files: creating a directory there fails in ways a
+ * recursive mkdir never leaves (it loops), and a LUN there would be a kernel knob. Refused by name.
+ */
+const KERNEL_FILESYSTEMS = ['/proc', '/sys'] as const;
+
+function kernelFilesystemOf(absolute: string): string | undefined {
+  return KERNEL_FILESYSTEMS.find((k) => absolute === k || absolute.startsWith(k + '/'));
 }
 
 function checkEngine(v: unknown, report: Report): Topology['engine'] {
@@ -265,6 +286,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (rawPath !== undefined) report.add(at('path'), `${handler} devices have no backing path`);
     } else if (rawPath !== undefined) {
       path = nodePath.resolve(dirs.baseDir, rawPath);
+      const refused = kernelFilesystemOf(path);
+      if (refused !== undefined) report.add(at('path'), `${path} is under ${refused}, a kernel filesystem that cannot hold storage`);
       // The ISO image must be there: the drive opens it at start (a missing one is said here, at its path).
       if (handler === 'vcdrom') checkImage(path, at('path'), report);
     } else if (handler === 'blockio') {

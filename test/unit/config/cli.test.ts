@@ -110,9 +110,10 @@ describe('cli: serve', () => {
 
   /** Records what serve asks of the daemon; the daemon itself lives in src/daemon/daemon.ts. */
   function recordingDaemon(listening: DaemonHandle['listening']) {
-    const calls = { started: [] as Topology[], stops: 0 };
-    const start = async (topology: Topology): Promise<DaemonHandle> => {
+    const calls = { started: [] as Topology[], stops: 0, origins: [] as unknown[] };
+    const start = async (topology: Topology, opts: { origins?: unknown }): Promise<DaemonHandle> => {
       calls.started.push(topology);
+      calls.origins.push(opts.origins);
       return { listening, stop: async () => { calls.stops++; } };
     };
     return { calls, start };
@@ -137,10 +138,16 @@ describe('cli: serve', () => {
     expect(banner).to.contain('iscsi-ls -s iscsi://127.0.0.1:40123');
     expect(banner).to.contain('iscsi-inq iscsi://127.0.0.1:40123/iqn.2026-11.io.nexus:default/0');
     expect(signals.listenerCount('SIGTERM')).to.equal(1);
+    // SIGHUP re-reads (here: no file, the default) and stops nothing.
+    expect(signals.listenerCount('SIGHUP')).to.equal(1);
+    signals.emit('SIGHUP', 'SIGHUP');
+    expect(d.calls.stops).to.equal(0);
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await running).to.equal(EXIT_OK);
     expect(d.calls.stops).to.equal(1);
     expect(signals.listenerCount('SIGTERM')).to.equal(0);
+    expect(signals.listenerCount('SIGHUP')).to.equal(0);
+    expect(d.calls.origins).to.deep.equal([{ stateDir: '--state-dir', listen: '--listen' }]);
   });
 
   it('a second signal exits 1 at once', async () => {
@@ -164,8 +171,14 @@ describe('cli: serve', () => {
   it('exits 1 when the daemon cannot start', async () => {
     const t = io();
     const start = async (): Promise<DaemonHandle> => { throw Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }); };
-    expect(await runCli(['serve'], { io: t, startDaemon: start, cwd: '/srv', log: quietLog })).to.equal(EXIT_FAILURE);
-    expect(t.err.join('')).to.contain('cannot start: EADDRINUSE: listen EADDRINUSE');
+    const signals = new EventEmitter();
+    let hangupsDuringStart = -1;
+    const watched = async (): Promise<DaemonHandle> => { hangupsDuringStart = signals.listenerCount('SIGHUP'); return start(); };
+    expect(await runCli(['serve'], { io: t, startDaemon: watched, signals, cwd: '/srv', log: quietLog })).to.equal(EXIT_FAILURE);
+    expect(t.err.join('')).to.equal('nexus: cannot start: EADDRINUSE: listen EADDRINUSE\n');
+    // SIGHUP during start-up re-checks instead of killing; the handler goes with the failed start.
+    expect(hangupsDuringStart).to.equal(1);
+    expect(signals.listenerCount('SIGHUP')).to.equal(0);
   });
 
   it('names the CHAP user but never the secret in the banner, and brackets IPv6', () => {
