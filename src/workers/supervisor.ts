@@ -481,7 +481,8 @@ export class Supervisor {
     const ts = __filename.endsWith('.ts');
     const entry = this.opts.threadEntry ?? path.join(__dirname, ts ? 'engine-thread.ts' : 'engine-thread.js');
     const w = new Worker(entry, {
-      execArgv: entry.endsWith('.ts') ? ['--require', 'tsx/cjs'] : [],
+      // tsx's loader by its resolved path: a worker resolves a bare name from the working directory.
+      execArgv: entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [],
       workerData: { engineThread: true, data },
     });
     t.worker = w;

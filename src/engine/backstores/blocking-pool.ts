@@ -32,7 +32,7 @@ export class BlockingPool {
     const ts = __filename.endsWith('.ts');
     this.piscina = new Piscina({
       filename: path.join(__dirname, ts ? 'blocking-tasks.ts' : 'blocking-tasks.js'),
-      execArgv: ts ? ['--require', 'tsx/cjs'] : [],
+      execArgv: ts ? ['--require', require.resolve('tsx/cjs')] : [],
       minThreads: 0,
       maxThreads: Math.max(1, opts.maxThreads ?? 2),
       idleTimeout: opts.idleTimeoutMs ?? 10_000,
