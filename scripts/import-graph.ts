@@ -132,10 +132,17 @@ export const LAYERS: readonly LayerRule[] = [
     from: 'src/engine', forbidden: ['src/workers', 'src/transports', 'src/daemon'],
     rule: 'src/engine imports nothing from src/workers, src/transports or src/daemon',
   },
-  { from: 'src/workers', forbidden: ['src/transports'], rule: 'src/workers (the runtime) imports no transport' },
+  {
+    from: 'src/workers', forbidden: ['src/transports', 'src/daemon', 'src/cli'],
+    rule: 'src/workers (the runtime) imports no transport and nothing of the daemon or the CLI',
+  },
   {
     from: 'src/transports', forbidden: ['src/workers'], except: ['src/transports/fabric.ts'],
     rule: 'nothing under src/transports but fabric.ts imports src/workers',
+  },
+  {
+    from: 'src/transports', forbidden: ['src/daemon', 'src/cli'],
+    rule: 'a transport imports nothing of the daemon or the CLI (what it needs of them comes through fabric.ts)',
   },
 ];
 

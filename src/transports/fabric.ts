@@ -48,6 +48,32 @@ export interface SessionFabric {
   readonly connectionHandler: ConnectionHandlerFactory;
 }
 
+/**
+ * A structured logger of the process (pino's shape), made by whoever starts the thread: the daemon
+ * gives its own (src/daemon/log.ts) so that a transport's logs on engine threads carry the same
+ * format and redaction as the supervisor's, without a transport importing the daemon.
+ */
+export interface FabricLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+  child(bindings: object): FabricLogger;
+}
+export type LoggerFactory = (level: string) => FabricLogger;
+
+let loggerFactory: LoggerFactory | undefined;
+
+/** The daemon's engine-thread entry sets how its transports make loggers on this thread. */
+export function useLoggerFactory(f: LoggerFactory): void {
+  loggerFactory = f;
+}
+
+/** A logger at `level` from the factory set on this thread, or undefined when none was set. */
+export function fabricLogger(level: string): FabricLogger | undefined {
+  return loggerFactory?.(level);
+}
+
 /** Registers `fabric`'s session factory on the calling thread. */
 export function registerFabric(fabric: SessionFabric): void {
   registerSessionFactory(fabric.name, fabric.connectionHandler);

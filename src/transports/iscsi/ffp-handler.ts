@@ -15,8 +15,8 @@
 import { ISCSI_SETTINGS, IscsiSettings } from './settings';
 import type { EngineApi } from '../../engine/engine-api';
 import { NexusError } from '../../engine/result';
-import { ConfigValue, ConnectionHandlerFactory, directReceiver, registerFabric } from '../fabric';
-import { createLogger } from '../../daemon/log';
+import { ConfigValue, ConnectionHandlerFactory, directReceiver, fabricLogger, registerFabric } from '../fabric';
+import pino from 'pino';
 import { IscsiConnection } from './connection';
 import type { ConnectionLog } from './connection-context';
 import type { DiscoverySource, DiscoveryTarget } from './discovery';
@@ -120,7 +120,9 @@ const logs = new Map<string, ConnectionLog>();
 function logFor(level: string, thread: number): ConnectionLog {
   let l = logs.get(level);
   if (!l) {
-    l = createLogger({ level }).child({ subsystem: 'iscsi', thread });
+    // The daemon's logger when its engine-thread entry set one (fabric.ts useLoggerFactory), else
+    // plain pino on stderr at that level (threads started by tests and embedders).
+    l = (fabricLogger(level) ?? pino({ level }, pino.destination(2))).child({ subsystem: 'iscsi', thread });
     logs.set(level, l);
   }
   return l;
