@@ -10,6 +10,7 @@
  */
 
 import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
@@ -112,7 +113,7 @@ export function describeServing(topology: Topology, listening: readonly Listenin
   return lines.join('\n') + '\n';
 }
 
-interface ServeOptions { logLevel?: string; stateDir?: string; listen?: string }
+interface ServeOptions { logLevel?: string; stateDir?: string; listen?: string; control?: string }
 
 async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, io: CliIo): Promise<number> {
   const cwd = deps.cwd ?? process.cwd();
@@ -134,6 +135,7 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     // A quick-test override: every iSCSI target listens on this one portal instead.
     for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
   }
+  if (o.control !== undefined) topology.control = { socket: path.resolve(cwd, o.control) };
   logSecrets.add(...topologySecrets(topology));
 
   let handle: DaemonHandle;
@@ -205,6 +207,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .addOption(new Option('--log-level <level>', 'log level (default: $NEXUS_LOG_LEVEL or info)').choices([...LOG_LEVELS]))
     .option('--state-dir <dir>', 'directory for file LUNs and saved state (overrides the file)')
     .option('--listen <host:port>', 'listen on this portal instead of the file\'s (e.g. 127.0.0.1:3261)')
+    .option('--control <path>', 'control socket path (default: the file\'s control.socket, else <stateDir>/control.sock)')
     .action((file: string | undefined, o: ServeOptions) => { result = serve(file, o, deps, io); });
 
   program.command('validate')

@@ -16,6 +16,7 @@ import { IscsiServer } from '../transports/iscsi/server';
 import type { ListeningAddress } from '../transports/fabric';
 import { Supervisor } from '../workers/supervisor';
 import { parsePortal } from './config/portal';
+import { startControlPlane, type ControlPlane } from './control';
 import type { Logger } from './log';
 
 export interface DaemonHandle {
@@ -65,6 +66,14 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
     throw e;
   }
   for (const l of listening) log.info({ host: l.host, port: l.port, engineThreads: threadCount }, 'listening');
+  let control: ControlPlane;
+  try {
+    control = await startControlPlane({ topology, runtime, iscsi, engineThreads: threadCount, log });
+  } catch (e) {
+    await iscsi.stop();
+    await closeEngine();
+    throw e;
+  }
   const unhook = threads ? testHooks(threads, log) : () => undefined;
   let stopped: Promise<void> | undefined;
   return {
@@ -72,6 +81,7 @@ export async function startDaemon(topology: Topology, opts: { log: Logger }): Pr
     stop(): Promise<void> {
       stopped ??= (async () => {
         unhook();
+        await control.close();
         // RFC 7143 11.9.1: sessions on engine threads are asked to log out there, those here by
         // the server; then what is left is dropped, in-flight commands abort, caches flush.
         await Promise.all([iscsi.stop(), threads?.requestLogout(LOGOUT_WAIT_MS)]);

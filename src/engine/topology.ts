@@ -94,4 +94,8 @@ export interface Topology {
   iscsi: IscsiSettings;
   devices: DeviceConfig[];
   targets: TargetConfig[];
+  /** The daemon's control socket (absolute path; the daemon's default is <stateDir>/control.sock). */
+  control?: { socket?: string };
+  /** The Prometheus endpoint ("host:port"), off when absent. */
+  metrics?: { listen: string };
 }
