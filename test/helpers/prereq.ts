@@ -45,6 +45,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'mkfs.ext4': 'e2fsprogs',
   'ip': 'iproute2',
   'python3': 'python3',
+  'promtool': 'prometheus',
 };
 
 function onPath(name: string): boolean {
