@@ -4,9 +4,11 @@
  *   nexus serve [topology.json] [--log-level L] [--state-dir DIR] [--listen HOST:PORT]
  *   nexus validate <topology.json>
  *   nexus default-topology
+ *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
- * by a second signal, 2 the command line or the topology file is wrong.
+ * by a second signal, 2 the command line or the topology file is wrong; the admin commands: 1 the
+ * daemon answered with an error, 3 no daemon answers on the control socket (admin.ts).
  */
 
 import { EventEmitter } from 'node:events';
@@ -14,6 +16,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
+import { registerAdminCommands } from './admin';
 import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
@@ -218,6 +221,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   program.command('default-topology')
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
+
+  registerAdminCommands(program, { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process },
+    (r) => { result = r; });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
