@@ -86,10 +86,12 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
 
   const busy = counter('nexus_engine_thread_busy_seconds_total', 'Time the engine thread\'s event loop spent running', ['thread']);
   const idle = counter('nexus_engine_thread_idle_seconds_total', 'Time the engine thread\'s event loop spent waiting', ['thread']);
+  const held = gauge('nexus_engine_thread_pool_buffers_in_use', 'Pool buffers the engine thread holds', ['thread']);
   for (const t of stats.threads) {
     const labels = { thread: String(t.index) };
     busy.inc(labels, (t.counters.busyMs ?? 0) / 1000);
     idle.inc(labels, (t.counters.idleMs ?? 0) / 1000);
+    held.set(labels, t.counters.poolBuffersInUse ?? 0);
   }
   const inUse = gauge('nexus_buffer_pool_buffers_in_use', 'Pool buffers in use, by size class', ['size_bytes']);
   const total = gauge('nexus_buffer_pool_buffers', 'Pool buffers, by size class', ['size_bytes']);

@@ -92,8 +92,10 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
     },
     async gather() {
       const replies = await runtime.stats();
+      const held = runtime.pool.heldByOwner();
       return {
-        threads: replies.map(r => ({ index: r.threadIndex, counters: r.counters })),
+        // Pool buffers each thread holds (owner tags, buffer-pool.ts) beside its own counters.
+        threads: replies.map(r => ({ index: r.threadIndex, counters: { ...r.counters, poolBuffersInUse: held[r.threadIndex] ?? 0 } })),
         units: replies.flatMap(r => r.units.map(u => ({ ...u, thread: r.threadIndex }))),
         pool: runtime.pool.stats(),
       };

@@ -64,6 +64,10 @@ export class ControlServer {
    */
   static async start(opts: ControlServerOptions): Promise<ControlServer> {
     const p = opts.socketPath;
+    // sockaddr_un.sun_path holds 108 bytes with the terminating NUL (unix(7)).
+    if (Buffer.byteLength(p) > 107) {
+      throw new NexusError('ERR_CONTROL_SOCKET', `control socket ${p}: longer than the 107 bytes a Unix socket path may have; give a shorter one with --control or control.socket`);
+    }
     const dir = path.dirname(p);
     if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (fs.existsSync(p)) {

@@ -14,7 +14,7 @@ function statsWith(buckets: number[], extra: Partial<DeviceStatsView> = {}): Sta
   return {
     time: 1000, uptimeSeconds: 5, devices: [dev],
     luns: [{ target: 'iqn.2026-11.io.nexus:t', group: '', lun: 0, device: 'd0', readOnly: false, stats: dev }],
-    threads: [{ index: 0, counters: { busyMs: 250, idleMs: 750, sessions: 1 } }],
+    threads: [{ index: 0, counters: { busyMs: 250, idleMs: 750, sessions: 1, poolBuffersInUse: 3 } }],
     pool: [{ size: 4096, count: 8, inUse: 3, highWater: 4, getFails: 0 }], sessions: 1,
   };
 }
@@ -38,6 +38,7 @@ describe('Prometheus exposition of stats.get', () => {
     expect(text).to.contain(`nexus_lun_command_latency_seconds_sum{${l}} 0.000123456`);
     expect(text).to.contain('nexus_engine_thread_busy_seconds_total{thread="0"} 0.25');
     expect(text).to.contain('nexus_buffer_pool_buffers_in_use{size_bytes="4096"} 3');
+    expect(text).to.contain('nexus_engine_thread_pool_buffers_in_use{thread="0"} 3');
     expect(text).to.contain('nexus_info{version="1.2.3"} 1');
     // Every sample's metric has HELP and TYPE lines.
     const families = new Set(text.split('\n').filter(x => x.startsWith('# TYPE ')).map(x => x.split(' ')[2]));

@@ -158,6 +158,12 @@ describe('control socket server (JSON-RPC 2.0, newline-delimited)', () => {
     expect(await callOnce(sock, 'test.ping')).to.equal('pong');
   });
 
+  it('refuses a socket path longer than a Unix socket address holds', async () => {
+    const long = path.join(dir, 'x'.repeat(120), 'control.sock');
+    const e = await ControlServer.start({ socketPath: long, methods, log }).then(() => undefined, (x: Error) => x);
+    expect(e?.message).to.contain('107 bytes');
+  });
+
   it('another local user cannot connect (mode 0600)', function () {
     if (process.getuid?.() !== 0) this.skip(); // switching users needs root
     fs.chmodSync(dir, 0o755);
