@@ -280,7 +280,8 @@ export class Supervisor {
     if (thread < 0) return { ok: false, error: 'no engine thread serves' };
     let fd: number;
     let pending: Uint8Array;
-    const portal = `${req.socket.localAddress ?? ''}:${req.socket.localPort ?? 0}`;
+    const local = req.socket.localAddress ?? '';
+    const portal = `${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? 0}`;
     try {
       const unread = stopReading(req.socket);
       pending = req.leftover && req.leftover.length > 0 ? Buffer.concat([req.leftover, unread]) : unread;
