@@ -6,23 +6,26 @@
  *   nexus default-topology
  *   nexus ready [topology.json] [--timeout SECONDS]
  *   nexus help [command] | nexus --version
+ *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
- * by a second signal, 2 the command line or the topology file is wrong.
+ * by a second signal, 2 the command line or the topology file is wrong; the admin commands: 1 the
+ * daemon answered with an error, 3 no daemon answers on the control socket (admin.ts).
  */
 
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
+import { registerAdminCommands } from './admin';
 import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
 import { checkStoragePaths, FILE_STATE_DIR } from '../daemon/config/storage-paths';
 import { topologyWarnings } from '../daemon/config/warnings';
 import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets, type Logger } from '../daemon/log';
+import { packageVersion } from '../daemon/version';
 import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
 import { portalsToCheck, waitForPortals } from './ready';
 
@@ -53,18 +56,6 @@ const processIo: CliIo = {
   stdout: (t) => { process.stdout.write(t); },
   stderr: (t) => { process.stderr.write(t); },
 };
-
-/** The package's version, from the package.json above this file (src/cli or dist/src/cli). */
-export function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'nexus-target' && pkg.version !== undefined) return pkg.version;
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
 
 /** Loaded only by `serve`, so `validate` works without the engine. */
 async function loadStartDaemon(): Promise<StartDaemon> {
@@ -136,7 +127,7 @@ export function describeServing(topology: Topology, listening: readonly Listenin
   return lines.join('\n') + '\n';
 }
 
-interface ServeOptions { logLevel?: string; stateDir?: string; listen?: string }
+interface ServeOptions { logLevel?: string; stateDir?: string; listen?: string; control?: string }
 
 async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, io: CliIo): Promise<number> {
   const cwd = deps.cwd ?? process.cwd();
@@ -158,6 +149,7 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     // A quick-test override: every iSCSI target listens on this one portal instead.
     for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
   }
+  if (o.control !== undefined) topology.control = { socket: path.resolve(cwd, o.control) };
   logSecrets.add(...topologySecrets(topology));
   const warnings = topologyWarnings(topology);
   if (warnings.length > 0) io.stderr(formatWarnings(file ?? 'default topology', warnings));
@@ -289,6 +281,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .addOption(new Option('--log-level <level>', 'log level (default: $NEXUS_LOG_LEVEL or info)').choices([...LOG_LEVELS]))
     .option('--state-dir <dir>', 'directory for file LUNs and saved state (overrides the file)')
     .option('--listen <host:port>', 'listen on this portal instead of the file\'s (e.g. 127.0.0.1:3261)')
+    .option('--control <path>', 'control socket path (default: the file\'s control.socket, else <stateDir>/control.sock)')
     .action((file: string | undefined, o: ServeOptions) => { result = serve(file, o, deps, io); });
 
   program.command('validate')
@@ -305,6 +298,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   program.command('default-topology')
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
+
+  registerAdminCommands(program, { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process },
+    (r) => { result = r; });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -19,6 +19,7 @@ import { Supervisor } from '../workers/supervisor';
 import { socketHandOffUnavailable } from '../workers/socket-handoff';
 import { parsePortal } from './config/portal';
 import { createStorageDirectories, FILE_STATE_DIR } from './config/storage-paths';
+import { startControlPlane, type ControlPlane } from './control';
 import type { Logger } from './log';
 import { locateStartError, startFailed, type StartOrigins } from './start-failure';
 
@@ -90,6 +91,14 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
     throw e;
   }
   for (const l of listening) log.info({ host: l.host, port: l.port, engineThreads: threadCount }, 'listening');
+  let control: ControlPlane;
+  try {
+    control = await startControlPlane({ topology, runtime, iscsi, engineThreads: threadCount, log });
+  } catch (e) {
+    await iscsi.stop();
+    await closeEngine();
+    throw e;
+  }
   const unhook = threads ? testHooks(threads, log) : () => undefined;
   let stopped: Promise<void> | undefined;
   return {
@@ -97,6 +106,7 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
     stop(): Promise<void> {
       stopped ??= (async () => {
         unhook();
+        await control.close();
         // RFC 7143 11.9.1: sessions on engine threads are asked to log out there, those here by
         // the server; then what is left is dropped, in-flight commands abort, caches flush.
         await Promise.all([iscsi.stop(), threads?.requestLogout(LOGOUT_WAIT_MS)]);

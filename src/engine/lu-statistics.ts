@@ -2,6 +2,19 @@
 export function nowNs(): number { return performance.now() * 1e6; }
 
 /**
+ * Upper bounds (inclusive, microseconds) of the command latency histogram's buckets; a last
+ * bucket takes everything slower. Fixed, so counting is a compare loop and an increment (no
+ * allocation per command, DESIGN.md §10); the control plane and Prometheus read them as is.
+ */
+export const LATENCY_BOUNDS_US: readonly number[] = [
+  25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+];
+const LATENCY_BOUNDS_NS: readonly number[] = LATENCY_BOUNDS_US.map(us => us * 1000);
+
+/** SPC-4 4.5.6 table 28: sense keys 0h..Fh. */
+export const SENSE_KEYS = 16;
+
+/**
  * Per-unit counters behind log page 19h (SPC-4 7.3.6). The engine records each read and write
  * command of SPC-4 table 375 when it completes (READ(n) are reads; WRITE(n), WRITE AND VERIFY(n)
  * and UNMAP are writes) and the time the task set spends empty.
@@ -26,6 +39,17 @@ export class LuStatistics {
   writeFuaCommands = 0;
   readFuaProcessingNs = 0;
   writeFuaProcessingNs = 0;
+  /**
+   * Every command answered (any status), with what it was answered: CHECK CONDITION counted by
+   * sense key, other non-GOOD statuses (BUSY, RESERVATION CONFLICT, TASK SET FULL, ...) together.
+   * For the control plane and metrics (DESIGN.md §8a); not part of page 19h, LOG SELECT keeps them.
+   */
+  commands = 0;
+  readonly checkConditionsBySenseKey: number[] = new Array<number>(SENSE_KEYS).fill(0);
+  otherErrors = 0;
+  /** Commands that went through the task set, by latency (LATENCY_BOUNDS_US, then one more). */
+  readonly latencyBuckets: number[] = new Array<number>(LATENCY_BOUNDS_US.length + 1).fill(0);
+  latencySumNs = 0;
   /** When the task set last became empty (nowNs()), or -1 while it holds tasks. */
   private idleSinceNs = nowNs();
 
@@ -41,6 +65,23 @@ export class LuStatistics {
     this.blocksReceived += blocks;
     this.writeProcessingNs += elapsedNs;
     if (fua) { this.writeFuaCommands++; this.writeFuaProcessingNs += elapsedNs; }
+  }
+
+  /** A command was answered with `status` (SAM-5 5.3.1); `senseKey` counts for CHECK CONDITION. */
+  recordStatus(status: number, senseKey: number): void {
+    this.commands++;
+    if (status === 0x00 || status === 0x04 /* CONDITION MET */) return;
+    if (status === 0x02) this.checkConditionsBySenseKey[senseKey & 0x0f]++;
+    else this.otherErrors++;
+  }
+
+  /** A command left the task set `elapsedNs` after it entered it. */
+  recordLatency(elapsedNs: number): void {
+    this.latencySumNs += elapsedNs;
+    const bounds = LATENCY_BOUNDS_NS;
+    let i = 0;
+    while (i < bounds.length && elapsedNs > bounds[i]) i++;
+    this.latencyBuckets[i]++;
   }
 
   recordIdle(ns: number): void { this.idleNs += ns; }

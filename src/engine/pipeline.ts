@@ -200,12 +200,13 @@ class Command implements Task, ExecContext {
     const lu = this.lu;
     const tasks = lu.tasks;
     tasks.complete(this);
+    const now = nowNs();
+    lu.statistics.recordLatency(now - this.started);
     if (o.status === Status.GOOD) {
-      const now = nowNs();
       if (tasks.size === 0) lu.statistics.idleAt(now);
       record(this.def, this.f, this.xferBytes, lu, now - this.started);
     } else if (tasks.size === 0) {
-      lu.statistics.idleAt(nowNs());
+      lu.statistics.idleAt(now);
     }
     if (this.aborted) {
       o.release?.();
@@ -238,6 +239,7 @@ function finish(
   mapping: Mapping | undefined, req: CommandRequest, o: Outcome, done: CompletionCallback, xfer: number, dir = Dir.NONE,
 ): void {
   const edtl = req.expectedLength;
+  mapping?.lu.statistics.recordStatus(o.status, o.sense ? o.sense.cond.key : 0);
   if (o.status === Status.CHECK_CONDITION && o.sense) {
     o.release?.();
     const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;

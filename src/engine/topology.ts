@@ -95,4 +95,8 @@ export interface Topology extends FabricSettings {
   engine: EngineSettings;
   devices: DeviceConfig[];
   targets: TargetConfig[];
+  /** The daemon's control socket (absolute path; the daemon's default is <stateDir>/control.sock). */
+  control?: { socket?: string };
+  /** The Prometheus endpoint ("host:port"), off when absent. */
+  metrics?: { listen: string };
 }

@@ -390,6 +390,23 @@ export class BufferPool {
     return n;
   }
 
+  /**
+   * Buffers held by each owner id right now (index = owner; statistics). A scan of every state
+   * word, like reclaim: control path, not hot path.
+   */
+  heldByOwner(): number[] {
+    const out: number[] = [];
+    for (let c = 0; c < this.classes.length; c++) {
+      const s = this.layout[c].state;
+      const count = this.classes[c].count;
+      for (let i = 0; i < count; i++) {
+        const tag = Atomics.load(this.i32, s + i);
+        if (tag > 0) out[tag - 1] = (out[tag - 1] ?? 0) + 1;
+      }
+    }
+    return out;
+  }
+
   /** After the state word went to 0: the count and the free list follow. */
   private release(c: number, idx: number): void {
     Atomics.sub(this.i32, this.layout[c].base + C_IN_USE, 1);

@@ -16,7 +16,8 @@ import type { DeviceConfig, TargetConfig } from '../engine/topology';
 import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
 import type { BufferPoolHandle } from './buffer-pool';
-import { ControlMessage, postControl, receiveControl } from './messages';
+import { performance } from 'node:perf_hooks';
+import { ControlMessage, UnitStats, postControl, receiveControl } from './messages';
 import { LunActorHost, OpenStore, SpillSender } from './lun-actor';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
@@ -62,6 +63,8 @@ export function useBackstoreOpener(open: OpenStore): void {
 export interface EngineThreadParts {
   readonly lun: LunActorHost;
   readonly engine: ThreadEngine;
+  /** Devices homed on this member (their units have real backstores here). */
+  readonly home: readonly string[];
 }
 
 /**
@@ -77,11 +80,12 @@ export async function startEngineThread(
     const toThread = sinkThread(dest);
     if (toThread >= 0) post({ type: 'meshSpill', fromThread: self, toThread, toActor: dest, sequence, bytes });
   };
+  const home = data.devices.filter((_, i) => data.homeThread[i] === self).map(d => d.name);
   const lun = await LunActorHost.start({
     threadIndex: self,
     devices: data.devices,
     targets: data.targets,
-    home: data.devices.filter((_, i) => data.homeThread[i] === self).map(d => d.name),
+    home,
     rings: data.rings,
     pool: data.pool,
     scheduler: data.scheduler,
@@ -101,7 +105,7 @@ export async function startEngineThread(
       post({ type: 'meshSpill', fromThread: self, toThread, toActor, sequence, bytes }),
     queueBound: data.queueBound > 0 ? data.queueBound : undefined,
   });
-  return { lun, engine };
+  return { lun, engine, home };
 }
 
 /**
@@ -138,7 +142,36 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   for (const [k, v] of Object.entries(parts.lun.scheduler.counters)) counters[`scheduler.${k}`] = v;
   for (const [k, v] of Object.entries(parts.lun.counters)) counters[`lun.${k}`] = v;
   counters.nexuses = parts.engine.openNexuses;
+  // The thread's event loop: time spent running (busy) and waiting (idle) since it started.
+  const elu = performance.eventLoopUtilization();
+  counters.busyMs = elu.active;
+  counters.idleMs = elu.idle;
   return counters;
+}
+
+/** The counters of the member's home units (read, never reset, by the control plane). */
+export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
+  const out: UnitStats[] = [];
+  for (const name of parts.home) {
+    const lu = parts.lun.engine.units.get(name);
+    if (!lu) continue;
+    const s = lu.statistics;
+    out.push({
+      device: name,
+      blockSize: lu.blockSize,
+      commands: s.commands,
+      readCommands: s.readCommands,
+      writeCommands: s.writeCommands,
+      readBytes: s.blocksTransmitted * lu.blockSize,
+      writeBytes: s.blocksReceived * lu.blockSize,
+      checkConditions: [...s.checkConditionsBySenseKey],
+      otherErrors: s.otherErrors,
+      latencyBuckets: [...s.latencyBuckets],
+      latencySumNs: s.latencySumNs,
+      taskSetDepth: lu.tasks.size,
+    });
+  }
+  return out;
 }
 
 /**
@@ -165,7 +198,7 @@ export function runEngineThread(): void {
         const counters = memberCounters(parts);
         for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
         counters.sessions = sessions.size;
-        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters });
+        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
         break;
       }
       case 'shutdown': {

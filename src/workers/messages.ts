@@ -19,12 +19,37 @@ export interface StatsRequest {
   readonly type: 'statsRequest';
   readonly requestId: number;
 }
+/**
+ * One unit's counters as its home thread holds them (src/engine/lu-statistics.ts), read on
+ * demand: the data path only increments numbers, nothing is sent per command (DESIGN.md §8a).
+ */
+export interface UnitStats {
+  readonly device: string;
+  readonly blockSize: number;
+  /** Commands answered, any status. */
+  readonly commands: number;
+  readonly readCommands: number;
+  readonly writeCommands: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  /** CHECK CONDITION answers by sense key 0h..Fh (SPC-4 4.5.6). */
+  readonly checkConditions: readonly number[];
+  /** Other non-GOOD statuses (BUSY, RESERVATION CONFLICT, TASK SET FULL, ...). */
+  readonly otherErrors: number;
+  /** Commands by task-set latency, bucket i up to LATENCY_BOUNDS_US[i], the last one above. */
+  readonly latencyBuckets: readonly number[];
+  readonly latencySumNs: number;
+  /** Tasks in the task set now (SAM-5 8). */
+  readonly taskSetDepth: number;
+}
 export interface StatsReply {
   readonly type: 'statsReply';
   readonly requestId: number;
   readonly threadIndex: number;
   /** Named counters (descriptors delivered, batches, undeliverable, actors, ...). */
   readonly counters: { readonly [name: string]: number };
+  /** The thread's home units. */
+  readonly units: readonly UnitStats[];
 }
 /** Sent once by an engine thread when it is attached to its rings and serves. */
 export interface ThreadReady {
@@ -101,6 +126,15 @@ export interface SessionLogoutRequest {
   readonly type: 'sessionLogoutRequest';
   readonly seconds: number;
 }
+/**
+ * Supervisor → hosting thread: ask one session's initiator to log out within `seconds` (RFC 7143
+ * 11.9.1 Async logout request; the control plane's forced logout).
+ */
+export interface SessionLogout {
+  readonly type: 'sessionLogout';
+  readonly sessionKey: string;
+  readonly seconds: number;
+}
 /** Supervisor → engine threads: engine thread `threadIndex` died (peerDown) or serves again (peerUp). */
 export interface PeerDown {
   readonly type: 'peerDown';
@@ -136,6 +170,7 @@ export type ControlMessage =
   | SessionClose
   | SessionEnded
   | SessionLogoutRequest
+  | SessionLogout
   | PeerDown
   | PeerDownDone
   | PeerUp
@@ -148,7 +183,7 @@ export type ControlMessage =
 
 export type ControlType = ControlMessage['type'];
 
-type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes';
+type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes' | 'units';
 
 /** One row per message type: its fields and what each must hold. */
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
@@ -160,13 +195,14 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   sessionClose: { sessionKey: 'string', reason: 'string' },
   sessionEnded: { sessionKey: 'string', threadIndex: 'int', reason: 'string' },
   sessionLogoutRequest: { seconds: 'int' },
+  sessionLogout: { sessionKey: 'string', seconds: 'int' },
   peerDown: { threadIndex: 'int' },
   peerDownDone: { threadIndex: 'int', fromThread: 'int' },
   peerUp: { threadIndex: 'int' },
   meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },
   threadClosed: { threadIndex: 'int', error: 'string' },
   statsRequest: { requestId: 'int' },
-  statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters' },
+  statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
 };
@@ -188,6 +224,16 @@ function isConfig(v: unknown, depth: number): boolean {
   return false;
 }
 
+const UNIT_NUMBERS = ['blockSize', 'commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'latencySumNs', 'taskSetDepth'] as const;
+const UNIT_ARRAYS = ['checkConditions', 'latencyBuckets'] as const;
+
+function isUnitStats(v: unknown): boolean {
+  if (!isRecord(v) || typeof v.device !== 'string') return false;
+  if (Object.keys(v).length !== 1 + UNIT_NUMBERS.length + UNIT_ARRAYS.length) return false;
+  return UNIT_NUMBERS.every(k => typeof v[k] === 'number')
+    && UNIT_ARRAYS.every(k => Array.isArray(v[k]) && (v[k] as unknown[]).every(x => typeof x === 'number'));
+}
+
 function fieldOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'int':
@@ -200,6 +246,8 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
     case 'bytes':
       return v instanceof Uint8Array;
+    case 'units':
+      return Array.isArray(v) && v.every(isUnitStats);
   }
 }
 

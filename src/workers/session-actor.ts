@@ -118,6 +118,14 @@ export class SessionHost {
       case 'sessionLogoutRequest':
         for (const h of this.sessions.values()) if (!h.ended) h.handler.requestLogout?.(m.seconds);
         return true;
+      case 'sessionLogout': {
+        const h = this.sessions.get(m.sessionKey);
+        if (h && !h.ended) {
+          if (h.handler.requestLogout) h.handler.requestLogout(m.seconds);
+          else void this.closeSession(m.sessionKey, 'forced logout');
+        }
+        return true;
+      }
       default: return false;
     }
   }

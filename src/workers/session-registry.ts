@@ -6,6 +6,8 @@
 // thread hosts a session so the supervisor can ask that thread to close it. Where sessions and
 // units go: placement.ts.
 
+import type { ConfigValue } from './messages';
+
 export interface SessionEntry {
   readonly key: string;
   readonly initiatorName: string;
@@ -15,6 +17,11 @@ export interface SessionEntry {
   readonly tpgt: number;
   readonly tsih: number;
   readonly thread: number;
+  /** Connection ID of its connection (RFC 7143 11.12.4), portal it logged in on (local "address:port"). */
+  readonly cid?: number;
+  readonly portal?: string;
+  /** What the login phase settled, as handed to the thread (the transport's encoding). */
+  readonly params?: ConfigValue;
 }
 
 /** Registry key of the session an initiator port has with a target portal group. */

@@ -60,7 +60,7 @@ import { BufferRecovery, PEER_DOWN_WAIT_MS, drainRingsInto } from './recovery';
 import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
 import { Homing, homeThreads, placeSession } from './placement';
 import type { SessionState } from './session-actor';
-import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, startEngineThread } from './engine-thread';
+import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, memberUnitStats, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
 
 /** What the runtime needs of a topology. */
@@ -280,6 +280,8 @@ export class Supervisor {
     if (thread < 0) return { ok: false, error: 'no engine thread serves' };
     let fd: number;
     let pending: Uint8Array;
+    const local = req.socket.localAddress ?? '';
+    const portal = `${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? 0}`;
     try {
       const unread = stopReading(req.socket);
       pending = req.leftover && req.leftover.length > 0 ? Buffer.concat([req.leftover, unread]) : unread;
@@ -293,6 +295,7 @@ export class Supervisor {
     const handOffId = this.nextHandOff++;
     this.registry.add({
       key, initiatorName: s.initiatorName, targetName: s.targetName, isid: s.isid, tpgt: s.tpgt, tsih: s.tsih, thread,
+      cid: s.cid, portal, params: s.params,
     });
     const identity = socketIdentity(fd);
     const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve, fd, identity }));
@@ -341,14 +344,49 @@ export class Supervisor {
 
   // ---- diagnostics ---------------------------------------------------------------------------
 
-  /** Counters of every serving thread (ThreadEngine, rings, scheduler, sessions). */
+  /**
+   * Counters and unit statistics of every serving member (ThreadEngine, rings, scheduler,
+   * sessions, home units), the calling thread's last: gathered on demand over the control plane.
+   */
   async stats(): Promise<StatsReply[]> {
     const replies = this.threadList.filter(t => t.up && t.worker).map(t => new Promise<StatsReply | undefined>(resolve => {
       const requestId = this.nextRequest++;
       this.statsWaiters.set(requestId, { thread: t.index, resolve });
       postControl(t.worker!, { type: 'statsRequest', requestId });
     }));
-    return (await Promise.all(replies)).filter((r): r is StatsReply => r !== undefined);
+    const out = (await Promise.all(replies)).filter((r): r is StatsReply => r !== undefined);
+    if (this.here) {
+      out.push({ type: 'statsReply', requestId: 0, threadIndex: this.hereIndex, counters: memberCounters(this.here), units: memberUnitStats(this.here) });
+    }
+    return out;
+  }
+
+  /**
+   * Forced logout of one session (RFC 7143 11.9.1): its thread sends the Async Message asking the
+   * initiator to log out within the bound; a session still there after `waitMs` is dropped.
+   * Resolves with false when no such session is hosted.
+   */
+  async logoutSession(key: string, waitMs: number): Promise<boolean> {
+    const e = this.registry.get(key);
+    const t = e ? this.threadList[e.thread] : undefined;
+    if (!e || !t) return false;
+    if (t.worker && t.up) {
+      const ended = new Promise<void>(resolve => {
+        const list = this.closing.get(key) ?? [];
+        list.push({ thread: e.thread, resolve });
+        this.closing.set(key, list);
+      });
+      postControl(t.worker, { type: 'sessionLogout', sessionKey: key, seconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        ended.then(() => true),
+        new Promise<boolean>(res => { timer = setTimeout(() => res(false), waitMs); }),
+      ]);
+      if (timer) clearTimeout(timer);
+      if (inTime) return true;
+    }
+    await this.closeSession(key, 'forced logout');
+    return true;
   }
 
   worker(i: number): Worker | null { return this.threadList[i].worker; }

@@ -47,6 +47,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'python3': 'python3',
   'xorriso': 'xorriso',
   'systemd-analyze': 'systemd',
+  'promtool': 'prometheus',
 };
 
 function onPath(name: string): boolean {

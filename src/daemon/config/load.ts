@@ -163,8 +163,24 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
   const targets = checkTargets(json.targets, deviceNames, readOnlyDevices, report);
   checkSecretReuse(json.targets, report);
+  const daemon = checkDaemonEndpoints(json, baseDir, report);
 
-  return { stateDir: stateDir ?? '', engine, iscsi, devices, targets };
+  return { stateDir: stateDir ?? '', engine, iscsi, devices, targets, ...daemon };
+}
+
+/** The control socket path (relative to the file) and the metrics portal. */
+function checkDaemonEndpoints(json: Obj, baseDir: string, report: Report): Pick<Topology, 'control' | 'metrics'> {
+  const out: Pick<Topology, 'control' | 'metrics'> = {};
+  const control = isObj(json.control) ? json.control : undefined;
+  const socket = str(control?.socket);
+  if (socket !== undefined) out.control = { socket: nodePath.resolve(baseDir, socket) };
+  const listen = str(isObj(json.metrics) ? json.metrics.listen : undefined);
+  if (listen !== undefined) {
+    const p = parsePortal(listen);
+    if (!p.ok) report.add('/metrics/listen', p.message);
+    else out.metrics = { listen: p.portal.text };
+  }
+  return out;
 }
 
 /**

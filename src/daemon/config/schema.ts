@@ -129,6 +129,19 @@ export const topologyFileSchema = {
       },
     },
     iscsi,
+    // The control socket (docs/control.md): a Unix domain socket, <stateDir>/control.sock unless given.
+    control: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { socket: { type: 'string', minLength: 1 } },
+    },
+    // The Prometheus endpoint (docs/control.md), off unless `listen` is given.
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['listen'],
+      properties: { listen: { type: 'string', minLength: 1 } },
+    },
     devices: { type: 'array', items: { $ref: '#/$defs/device' } },
     targets: { type: 'array', items: { $ref: '#/$defs/target' } },
   },

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { EXIT_OK, packageVersion, runCli, type CliIo } from '../../../src/cli/main';
+import { EXIT_OK, runCli, type CliIo } from '../../../src/cli/main';
+import { packageVersion } from '../../../src/daemon/version';
 
 const ROOT = path.join(__dirname, '../../..');
 const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {

@@ -51,8 +51,10 @@ describe('workers/buffer-pool owners', () => {
     expect(t1.adopt(free, 0)).to.equal(false);
     expect(t1.ownerOf(free)).to.equal(-1);
     expect(sup.stats()[0].inUse).to.equal(1);
+    expect(sup.heldByOwner()).to.deep.equal([undefined, 1]);
     t1.put(h);
     expect(sup.stats()[0].inUse).to.equal(0);
+    expect(sup.heldByOwner()).to.deep.equal([]);
   });
 
   it('putIfOwner frees only when the named owner holds the buffer; double put still throws', () => {

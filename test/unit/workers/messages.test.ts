@@ -30,8 +30,15 @@ describe('workers/messages', () => {
       { type: 'sessionLogoutRequest', seconds: 2 },
       { type: 'meshSpill', fromThread: 0, toThread: 1, toActor: 3, sequence: 9, bytes: Uint8Array.of(9) },
       { type: 'threadClosed', threadIndex: 1, error: '' },
+      { type: 'sessionLogout', sessionKey: 'k', seconds: 2 },
       { type: 'statsRequest', requestId: 1 },
-      { type: 'statsReply', requestId: 1, threadIndex: 0, counters: { delivered: 10, batches: 2 } },
+      { type: 'statsReply', requestId: 1, threadIndex: 0, counters: { delivered: 10, batches: 2 }, units: [] },
+      {
+        type: 'statsReply', requestId: 2, threadIndex: 1, counters: {}, units: [{
+          device: 'd0', blockSize: 512, commands: 3, readCommands: 1, writeCommands: 1, readBytes: 512, writeBytes: 1024,
+          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: 1500, taskSetDepth: 0,
+        }],
+      },
       { type: 'threadReady', threadIndex: 2 },
       { type: 'shutdown', reason: 'test' },
       { type: 'peerDown', threadIndex: 1 },
@@ -54,6 +61,8 @@ describe('workers/messages', () => {
     expect(validateControl({ type: 'peerDown', threadIndex: 1, extra: 2 })).to.deep.equal(
       { ok: false, error: 'peerDown has unexpected field extra' });
     expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: { f: () => 1 } })).to.deep.include({ ok: false });
+    expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: {}, units: [{ device: 'd0', commands: 1 }] }))
+      .to.deep.equal({ ok: false, error: 'statsReply.units is not a valid units' });
     expect(validateControl({
       type: 'connectionHandOff', handOffId: 1, fd: 3, fabric: 'x', sessionKey: 'k', targetName: 't', initiatorName: 'i', isid: '',
       tsih: 1, cid: 0, tpgt: 1, statSN: 0, expCmdSN: 0, maxCmdSN: 0, params: { f: () => 1 }, pending: Uint8Array.of(),

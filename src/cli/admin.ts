@@ -1,0 +1,281 @@
+/**
+ * The admin commands: they talk to a running daemon over its control socket (docs/control.md).
+ *
+ *   nexus ls [--json]                       devices, targets, LUNs, groups and sessions as a tree
+ *   nexus session ls [--json]               sessions with initiator, ISID, TSIH, portal, thread
+ *   nexus session logout <tsih> [--wait MS] forced logout of one session
+ *   nexus stats [--json] [--watch [SEC]] [--count N]   statistics per LUN and engine thread
+ *   nexus config get [--secrets]            the running topology as JSON
+ *
+ * Every one takes --control PATH (default: $NEXUS_CONTROL, else ./nexus-state/control.sock, the
+ * default state directory's socket). Exit status: 0 done; 1 the daemon answered with an error
+ * (the message and its JSON path on stderr); 2 the command line is wrong; 3 no daemon answers
+ * on the control socket.
+ */
+
+import * as path from 'node:path';
+import type { EventEmitter } from 'node:events';
+import { Command, Option } from 'commander';
+import { ControlCallError, ControlClient } from '../daemon/control/client';
+import type { DeviceStatsView, LunRow, SessionInfo, StatsView } from '../daemon/control/daemon-methods';
+import { DEFAULT_STATE_DIR } from '../daemon/config/defaults';
+import { formatSize } from '../daemon/config/size';
+
+export const EXIT_OK = 0;
+export const EXIT_DAEMON_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_NO_DAEMON = 3;
+
+export interface AdminIo { stdout(text: string): void; stderr(text: string): void }
+
+export interface AdminDeps {
+  readonly io: AdminIo;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** SIGINT source that ends `stats --watch`. */
+  readonly signals: EventEmitter;
+}
+
+interface ControlOption { control?: string }
+
+function socketPathOf(o: ControlOption, deps: AdminDeps): string {
+  const given = o.control ?? deps.env.NEXUS_CONTROL;
+  return given !== undefined && given !== '' ? path.resolve(deps.cwd, given) : path.resolve(deps.cwd, DEFAULT_STATE_DIR, 'control.sock');
+}
+
+/** Connects, runs `body`, closes; maps failures to the documented exit codes. */
+async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
+  const socketPath = socketPathOf(o, deps);
+  let c: ControlClient;
+  try {
+    c = await ControlClient.connect(socketPath);
+  } catch (e) {
+    deps.io.stderr(`nexus: ${(e as Error).message} (is the daemon running? --control PATH names its socket)\n`);
+    return EXIT_NO_DAEMON;
+  }
+  try {
+    return await body(c);
+  } catch (e) {
+    if (e instanceof ControlCallError) {
+      const where = e.data?.path ? ` at ${e.data.path}` : '';
+      const detail = e.data?.errors.map(p => `  ${p.path || '(request)'}: ${p.message}`).join('\n') ?? '';
+      deps.io.stderr(`nexus: ${e.message}${where} (code ${e.code})\n${detail === '' ? '' : detail + '\n'}`);
+      return EXIT_DAEMON_ERROR;
+    }
+    deps.io.stderr(`nexus: ${(e as Error).message}\n`);
+    return EXIT_NO_DAEMON;
+  } finally {
+    c.close();
+  }
+}
+
+const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
+
+interface ConfigDoc {
+  devices: { name: string; handler: string; size: number | string; path?: string; readOnly?: boolean }[];
+  targets: {
+    name: string; driver: string; portals: string[]; luns: { lun: number; device: string; readOnly: boolean }[];
+    groups: { name: string; initiators: string[]; luns: { lun: number; device: string; readOnly: boolean }[] }[];
+  }[];
+}
+
+type LunListRow = LunRow & { thread: number | null; taskSetDepth: number | null };
+
+/** The tree `nexus ls` prints. */
+export function formatTree(cfg: ConfigDoc, luns: readonly LunListRow[], sessions: readonly SessionInfo[]): string {
+  const out: string[] = [];
+  const threadOf = new Map(luns.map(l => [l.device, l.thread]));
+  out.push(`devices (${cfg.devices.length})`);
+  for (const d of cfg.devices) {
+    const size = typeof d.size === 'number' ? formatSize(BigInt(d.size)) : d.size;
+    const t = threadOf.get(d.name);
+    out.push(`  ${d.name}  ${d.handler} ${size}${d.path ? `  ${d.path}` : ''}${d.readOnly ? '  read-only' : ''}${t !== undefined && t !== null ? `  thread ${t}` : ''}`);
+  }
+  out.push(`targets (${cfg.targets.length})`);
+  for (const t of cfg.targets) {
+    out.push(`  ${t.name}  ${t.driver}${t.portals.length > 0 ? `  portals ${t.portals.join(', ')}` : ''}`);
+    const lunLine = (m: { lun: number; device: string; readOnly: boolean }, group: string, indent: string): string => {
+      const row = luns.find(l => l.target === t.name && l.group === group && l.lun === m.lun);
+      return `${indent}LUN ${m.lun}  ${m.device}${m.readOnly ? '  read-only' : ''}${row?.taskSetDepth ? `  depth ${row.taskSetDepth}` : ''}`;
+    };
+    for (const m of t.luns) out.push(lunLine(m, '', '    '));
+    for (const g of t.groups) {
+      out.push(`    group ${g.name}: ${g.initiators.join(', ')}`);
+      for (const m of g.luns) out.push(lunLine(m, g.name, '      '));
+    }
+    for (const s of sessions.filter(x => x.target === t.name)) {
+      out.push(`    session TSIH ${s.tsih}  ${s.initiatorName}  ISID ${s.isid}${s.portal ? `  via ${s.portal}` : ''}${s.thread !== null ? `  thread ${s.thread}` : ''}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
+  return rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function formatSessions(sessions: readonly SessionInfo[]): string {
+  if (sessions.length === 0) return 'no sessions\n';
+  return table([
+    ['TSIH', 'INITIATOR', 'ISID', 'TARGET', 'PORTAL', 'THREAD'],
+    ...sessions.map(s => [String(s.tsih), s.initiatorName, s.isid, s.target, s.portal || '-', s.thread === null ? '-' : String(s.thread)]),
+  ]);
+}
+
+/** Latency percentile (µs) from histogram bucket counts: the bound of the bucket it falls in. */
+export function percentileUs(bounds: readonly number[], buckets: readonly number[], p: number): number | undefined {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  let cum = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    cum += buckets[i];
+    if (cum >= p * total) return i < bounds.length ? bounds[i] : Infinity;
+  }
+  return Infinity;
+}
+
+const MIB = 1024 * 1024;
+const fmtUs = (us: number | undefined): string => (us === undefined ? '-' : us === Infinity ? '>1s' : us >= 1000 ? `${us / 1000}ms` : `${us}us`);
+
+/**
+ * The stats table: totals, or with `prev` the rates over the interval (IOPS, MiB/s, latency
+ * percentiles of the commands in it), like spdk_top.
+ */
+export function formatStats(now: StatsView, prev?: StatsView): string {
+  const seconds = prev ? Math.max(0.001, (now.time - prev.time) / 1000) : 0;
+  const before = new Map((prev?.devices ?? []).map(d => [d.device, d]));
+  const head = prev
+    ? ['TARGET', 'LUN', 'DEVICE', 'IOPS', 'READ MiB/s', 'WRITE MiB/s', 'P50', 'P99', 'ERRORS', 'DEPTH']
+    : ['TARGET', 'LUN', 'DEVICE', 'COMMANDS', 'READ MiB', 'WRITE MiB', 'P50', 'P99', 'ERRORS', 'DEPTH'];
+  const rows: string[][] = [head];
+  for (const l of now.luns) {
+    const s = l.stats;
+    if (!s) { rows.push([l.target, String(l.lun), l.device, '-', '-', '-', '-', '-', '-', '-']); continue; }
+    const p: DeviceStatsView | undefined = before.get(l.device);
+    const d = (f: (x: DeviceStatsView) => number): number => f(s) - (p ? f(p) : 0);
+    const buckets = s.latency.buckets.map((n, i) => n - (p?.latency.buckets[i] ?? 0));
+    const errors = Object.values(s.errorsBySenseKey).reduce((a, b) => a + b, 0) + s.otherErrors;
+    const name = l.group === '' ? l.target : `${l.target} (${l.group})`;
+    rows.push(prev ? [
+      name, String(l.lun), l.device, (d(x => x.commands) / seconds).toFixed(0),
+      (d(x => x.readBytes) / MIB / seconds).toFixed(1), (d(x => x.writeBytes) / MIB / seconds).toFixed(1),
+      fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.5)), fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.99)),
+      String(errors), String(s.taskSetDepth),
+    ] : [
+      name, String(l.lun), l.device, String(s.commands), (s.readBytes / MIB).toFixed(1), (s.writeBytes / MIB).toFixed(1),
+      fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.5)), fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.99)),
+      String(errors), String(s.taskSetDepth),
+    ]);
+  }
+  const threads = now.threads.map(t => {
+    const q = prev?.threads.find(x => x.index === t.index);
+    const busy = (t.counters.busyMs ?? 0) - (q?.counters.busyMs ?? 0);
+    const idle = (t.counters.idleMs ?? 0) - (q?.counters.idleMs ?? 0);
+    return `thread ${t.index}: ${busy + idle > 0 ? ((100 * busy) / (busy + idle)).toFixed(0) : '0'}% busy, ${t.counters.sessions ?? 0} sessions`;
+  });
+  const inUse = now.pool.reduce((a, c) => a + c.inUse, 0);
+  return `${table(rows)}${threads.join('; ')}${threads.length > 0 ? '; ' : ''}pool buffers in use: ${inUse}; sessions: ${now.sessions}\n`;
+}
+
+/** Adds the admin commands to `program`; each sets its exit status through `done`. */
+export function registerAdminCommands(program: Command, deps: AdminDeps, done: (r: Promise<number>) => void): void {
+  const controlOption = (): Option => new Option('--control <path>', 'control socket of the daemon (default: $NEXUS_CONTROL or ./nexus-state/control.sock)');
+
+  program.command('ls')
+    .description('show devices, targets, LUNs, groups and sessions of the running daemon as a tree')
+    .option('--json', 'print the same as JSON')
+    .addOption(controlOption())
+    .action((o: ControlOption & { json?: boolean }) => {
+      done(withDaemon(o, deps, async (c) => {
+        const [cfg, luns, sessions] = await Promise.all([c.call('config.get'), c.call('luns.list'), c.call('sessions.list')]);
+        deps.io.stdout(o.json
+          ? json({ config: cfg, luns, sessions })
+          : formatTree(cfg as ConfigDoc, luns as LunListRow[], sessions as SessionInfo[]));
+        return EXIT_OK;
+      }));
+    });
+
+  const session = program.command('session').description('list sessions or log one out');
+  session.command('ls')
+    .description('list sessions: TSIH, initiator, ISID, target, portal, engine thread')
+    .option('--json', 'print as JSON (with negotiated keys)')
+    .addOption(controlOption())
+    .action((o: ControlOption & { json?: boolean }) => {
+      done(withDaemon(o, deps, async (c) => {
+        const sessions = (await c.call('sessions.list')) as SessionInfo[];
+        deps.io.stdout(o.json ? json(sessions) : formatSessions(sessions));
+        return EXIT_OK;
+      }));
+    });
+  session.command('logout')
+    .description('force one session to log out (Async Message logout request, then dropped after --wait)')
+    .argument('<tsih>', 'TSIH of the session (nexus session ls)')
+    .option('--wait <ms>', 'how long the initiator has to log out before the session is dropped', '2000')
+    .addOption(controlOption())
+    .action((tsihText: string, o: ControlOption & { wait: string }) => {
+      const tsih = Number(tsihText);
+      const waitMs = Number(o.wait);
+      if (!Number.isInteger(tsih) || !Number.isInteger(waitMs)) {
+        deps.io.stderr('nexus: TSIH and --wait must be integers\n');
+        done(Promise.resolve(EXIT_USAGE));
+        return;
+      }
+      done(withDaemon(o, deps, async (c) => {
+        await c.call('session.logout', { tsih, waitMs });
+        deps.io.stdout(`session ${tsih} logged out\n`);
+        return EXIT_OK;
+      }));
+    });
+
+  program.command('stats')
+    .description('statistics per LUN (commands, bytes, errors, latency, task set depth) and engine thread')
+    .option('--json', 'print stats.get as JSON')
+    .option('--watch [seconds]', 'refresh every SECONDS (default 1) with rates over the interval, until Ctrl-C')
+    .option('--count <n>', 'with --watch: stop after N refreshes')
+    .addOption(controlOption())
+    .action((o: ControlOption & { json?: boolean; watch?: string | boolean; count?: string }) => {
+      const interval = o.watch === undefined || o.watch === true ? 1 : Number(o.watch);
+      const count = o.count === undefined ? Infinity : Number(o.count);
+      if (!(interval > 0) || !(count > 0)) {
+        deps.io.stderr('nexus: --watch seconds and --count must be positive numbers\n');
+        done(Promise.resolve(EXIT_USAGE));
+        return;
+      }
+      done(withDaemon(o, deps, async (c) => {
+        let prev = (await c.call('stats.get')) as StatsView;
+        if (o.watch === undefined) {
+          deps.io.stdout(o.json ? json(prev) : formatStats(prev));
+          return EXIT_OK;
+        }
+        let stop = false;
+        let wake: (() => void) | undefined;
+        const onSignal = (): void => { stop = true; wake?.(); };
+        deps.signals.on('SIGINT', onSignal);
+        try {
+          for (let i = 0; i < count && !stop; i++) {
+            await new Promise<void>(r => { wake = r; setTimeout(r, interval * 1000); });
+            if (stop) break;
+            const now = (await c.call('stats.get')) as StatsView;
+            deps.io.stdout(o.json ? JSON.stringify(now) + '\n' : `${new Date(now.time).toISOString()}\n${formatStats(now, prev)}\n`);
+            prev = now;
+          }
+        } finally {
+          deps.signals.removeListener('SIGINT', onSignal);
+        }
+        return EXIT_OK;
+      }));
+    });
+
+  const config = program.command('config').description('the running configuration');
+  config.command('get')
+    .description('print the running topology as JSON (a topology file `nexus validate` accepts)')
+    .option('--secrets', 'include CHAP secrets (redacted otherwise)')
+    .addOption(controlOption())
+    .action((o: ControlOption & { secrets?: boolean }) => {
+      done(withDaemon(o, deps, async (c) => {
+        deps.io.stdout(json(await c.call('config.get', { secrets: o.secrets === true })));
+        return EXIT_OK;
+      }));
+    });
+}

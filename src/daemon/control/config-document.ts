@@ -1,0 +1,63 @@
+// The running topology as a topology file would write it (config.get): sizes in bytes, every
+// default spelled out, so `nexus validate` accepts it and it can be saved and loaded again.
+// CHAP secrets are replaced by REDACTED unless the caller asks for them.
+
+import type { AuthConfig, ChapSecret, DeviceConfig, Topology } from '../../engine/topology';
+
+/** What stands in for a secret in config.get without `secrets: true`. */
+export const REDACTED = '(redacted)';
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+function chap(c: ChapSecret, secrets: boolean): Json {
+  return { user: c.user, secret: secrets ? c.secret : REDACTED };
+}
+
+function auth(a: AuthConfig | undefined, secrets: boolean): { [k: string]: Json } | undefined {
+  if (a === undefined || (a.chap === undefined && a.mutualChap === undefined)) return undefined;
+  const out: { [k: string]: Json } = {};
+  if (a.chap) out.chap = chap(a.chap, secrets);
+  if (a.mutualChap) out.mutualChap = chap(a.mutualChap, secrets);
+  return out;
+}
+
+/** Drops undefined members (JSON has none). */
+function compact(o: { [k: string]: Json | undefined }): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function device(d: DeviceConfig): Json {
+  return compact({
+    name: d.name, deviceType: d.deviceType, handler: d.handler, path: d.path,
+    // Bytes as a JSON number while exact (2^53 bytes is 8 PiB), else a string with the unit.
+    size: d.sizeBytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(d.sizeBytes) : `${d.sizeBytes.toString()}B`,
+    blockSize: d.blockSize, physicalBlockSize: d.physicalBlockSize, writeCache: d.writeCache, thin: d.thin, readOnly: d.readOnly,
+    removable: d.removable, serial: d.serial, vendor: d.vendor, product: d.product, revision: d.revision,
+  });
+}
+
+export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k: string]: Json } {
+  const s = opts.secrets;
+  const iscsi: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(t.iscsi)) if (v !== undefined) iscsi[k] = Array.isArray(v) ? [...(v as string[])] : (v as Json);
+  return compact({
+    stateDir: t.stateDir === '' ? undefined : t.stateDir,
+    engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes },
+    iscsi,
+    control: t.control?.socket !== undefined ? { socket: t.control.socket } : undefined,
+    metrics: t.metrics !== undefined ? { listen: t.metrics.listen } : undefined,
+    devices: t.devices.map(device),
+    targets: t.targets.map(tg => compact({
+      driver: tg.driver, name: tg.name, alias: tg.alias, portals: [...tg.portals],
+      auth: auth(tg.auth, s), discoveryAuth: auth(tg.discoveryAuth, s),
+      luns: tg.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),
+      groups: tg.groups.map(g => compact({
+        name: g.name, initiators: [...g.initiators],
+        luns: g.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),
+        auth: auth(g.auth, s),
+      })),
+    })),
+  });
+}

@@ -1,0 +1,141 @@
+// The Prometheus endpoint (DESIGN.md §8a, docs/control.md): `"metrics": {"listen": "host:port"}`
+// in the topology, off by default. Each scrape of GET /metrics gathers stats.get afresh (the
+// engine threads answer over the control plane) and fills a new prom-client registry from it,
+// so what is exported is exactly what the control socket shows, and nothing is kept between
+// scrapes. Names and labels follow Prometheus conventions: base units (bytes, seconds),
+// `_total` for counters, snake_case labels.
+
+import * as http from 'node:http';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { NexusError } from '../engine/result';
+import type { StatsView } from './control/daemon-methods';
+import type { Logger } from './log';
+
+type Labels = Record<string, string>;
+
+/**
+ * A histogram whose buckets were counted elsewhere (LuStatistics): prom-client's Histogram only
+ * observes values one by one, so the already-counted buckets are exported through the registry's
+ * metric interface (cumulative `le` buckets, `_sum`, `_count`).
+ */
+class CountedHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series: { labels: Labels; boundsSeconds: readonly number[]; buckets: readonly number[]; sumSeconds: number }[] = [];
+
+  constructor(readonly name: string, readonly help: string) {}
+
+  add(labels: Labels, boundsSeconds: readonly number[], buckets: readonly number[], sumSeconds: number): void {
+    this.series.push({ labels, boundsSeconds, buckets, sumSeconds });
+  }
+
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { value: number; labels: Labels; metricName: string }[] }> {
+    const values: { value: number; labels: Labels; metricName: string }[] = [];
+    for (const s of this.series) {
+      let cumulative = 0;
+      s.buckets.forEach((n, i) => {
+        cumulative += n;
+        const le = i < s.boundsSeconds.length ? String(s.boundsSeconds[i]) : '+Inf';
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_sum`, labels: s.labels, value: s.sumSeconds });
+      values.push({ metricName: `${this.name}_count`, labels: s.labels, value: cumulative });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+}
+
+/** A registry holding the metrics of one stats.get answer. */
+export function metricsRegistry(stats: StatsView, version: string): Registry {
+  const registry = new Registry();
+  const r = [registry];
+  const lunLabels = ['target', 'group', 'lun', 'device'] as const;
+  const counter = (name: string, help: string, labelNames: readonly string[]): Counter<string> =>
+    new Counter({ name, help, labelNames: [...labelNames], registers: r });
+  const gauge = (name: string, help: string, labelNames: readonly string[]): Gauge<string> =>
+    new Gauge({ name, help, labelNames: [...labelNames], registers: r });
+
+  gauge('nexus_info', 'Nexus daemon version (always 1)', ['version']).set({ version }, 1);
+  gauge('nexus_uptime_seconds', 'Seconds since the daemon started', []).set(stats.uptimeSeconds);
+  gauge('nexus_sessions', 'iSCSI Normal sessions logged in', []).set(stats.sessions);
+
+  const commands = counter('nexus_lun_commands_total', 'SCSI commands answered, any status', lunLabels);
+  const reads = counter('nexus_lun_read_commands_total', 'Read commands completed GOOD (SPC-4 table 375)', lunLabels);
+  const writes = counter('nexus_lun_write_commands_total', 'Write commands completed GOOD (SPC-4 table 375)', lunLabels);
+  const readBytes = counter('nexus_lun_read_bytes_total', 'Bytes sent to initiators by read commands', lunLabels);
+  const writeBytes = counter('nexus_lun_write_bytes_total', 'Bytes received from initiators by write commands', lunLabels);
+  const checks = counter('nexus_lun_check_conditions_total', 'Commands answered CHECK CONDITION, by sense key', [...lunLabels, 'sense_key']);
+  const other = counter('nexus_lun_other_errors_total', 'Commands answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status', lunLabels);
+  const depth = gauge('nexus_lun_task_set_depth', 'Tasks in the logical unit\'s task set', lunLabels);
+  const latency = new CountedHistogram('nexus_lun_command_latency_seconds', 'Time from entering the task set to the service response');
+  registry.registerMetric(latency as unknown as Metric);
+  for (const l of stats.luns) {
+    const s = l.stats;
+    if (!s) continue;
+    const labels: Labels = { target: l.target, group: l.group, lun: String(l.lun), device: l.device };
+    commands.inc(labels, s.commands);
+    reads.inc(labels, s.readCommands);
+    writes.inc(labels, s.writeCommands);
+    readBytes.inc(labels, s.readBytes);
+    writeBytes.inc(labels, s.writeBytes);
+    for (const [key, n] of Object.entries(s.errorsBySenseKey)) checks.inc({ ...labels, sense_key: key }, n);
+    other.inc(labels, s.otherErrors);
+    depth.set(labels, s.taskSetDepth);
+    latency.add(labels, s.latency.boundsUs.map(us => us / 1e6), s.latency.buckets, s.latency.sumNs / 1e9);
+  }
+
+  const busy = counter('nexus_engine_thread_busy_seconds_total', 'Time the engine thread\'s event loop spent running', ['thread']);
+  const idle = counter('nexus_engine_thread_idle_seconds_total', 'Time the engine thread\'s event loop spent waiting', ['thread']);
+  const held = gauge('nexus_engine_thread_pool_buffers_in_use', 'Pool buffers the engine thread holds', ['thread']);
+  for (const t of stats.threads) {
+    const labels = { thread: String(t.index) };
+    busy.inc(labels, (t.counters.busyMs ?? 0) / 1000);
+    idle.inc(labels, (t.counters.idleMs ?? 0) / 1000);
+    held.set(labels, t.counters.poolBuffersInUse ?? 0);
+  }
+  const inUse = gauge('nexus_buffer_pool_buffers_in_use', 'Pool buffers in use, by size class', ['size_bytes']);
+  const total = gauge('nexus_buffer_pool_buffers', 'Pool buffers, by size class', ['size_bytes']);
+  for (const c of stats.pool) {
+    inUse.set({ size_bytes: String(c.size) }, c.inUse);
+    total.set({ size_bytes: String(c.size) }, c.count);
+  }
+  return registry;
+}
+
+export interface MetricsEndpoint {
+  /** Where it listens ("host:port", the port the system chose for port 0). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP endpoint: GET /metrics answers the exposition format; anything else 404. */
+export async function startMetricsEndpoint(o: {
+  host: string; port: number; gather: () => Promise<StatsView>; version: string; log: Logger;
+}): Promise<MetricsEndpoint> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    o.gather().then(async (stats) => {
+      const registry = metricsRegistry(stats, o.version);
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+    }).catch((e: unknown) => {
+      o.log.error({ err: e }, 'metrics scrape failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('scrape failed\n');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new NexusError('ERR_METRICS_LISTEN', `/metrics/listen: cannot listen on ${o.host}:${o.port}: ${e.code ?? e.message}`)));
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const a = server.address();
+  const port = typeof a === 'object' && a !== null ? a.port : o.port;
+  const address = o.host.includes(':') ? `[${o.host}]:${port}` : `${o.host}:${port}`;
+  return {
+    address,
+    close: () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

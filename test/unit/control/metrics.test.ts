@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { metricsRegistry } from '../../../src/daemon/metrics';
+import { LATENCY_BOUNDS_US } from '../../../src/engine/lu-statistics';
+import type { DeviceStatsView, StatsView } from '../../../src/daemon/control/daemon-methods';
+import { formatStats, percentileUs } from '../../../src/cli/admin';
+import { normalizeTopology } from '../../../src/daemon/config/load';
+
+function statsWith(buckets: number[], extra: Partial<DeviceStatsView> = {}): StatsView {
+  const dev: DeviceStatsView = {
+    device: 'd0', thread: 0, commands: 10, readCommands: 6, writeCommands: 3, readBytes: 6 * 4096, writeBytes: 3 * 4096,
+    errorsBySenseKey: { ILLEGAL_REQUEST: 1 }, otherErrors: 0,
+    latency: { boundsUs: LATENCY_BOUNDS_US, buckets, sumNs: 123456 }, taskSetDepth: 2, ...extra,
+  };
+  return {
+    time: 1000, uptimeSeconds: 5, devices: [dev],
+    luns: [{ target: 'iqn.2026-11.io.nexus:t', group: '', lun: 0, device: 'd0', readOnly: false, stats: dev }],
+    threads: [{ index: 0, counters: { busyMs: 250, idleMs: 750, sessions: 1, poolBuffersInUse: 3 } }],
+    pool: [{ size: 4096, count: 8, inUse: 3, highWater: 4, getFails: 0 }], sessions: 1,
+  };
+}
+
+describe('Prometheus exposition of stats.get', () => {
+  it('names, labels, counters and the cumulative latency histogram', async () => {
+    const buckets = new Array<number>(LATENCY_BOUNDS_US.length + 1).fill(0);
+    buckets[0] = 2; buckets[3] = 5; buckets[LATENCY_BOUNDS_US.length] = 2;
+    const text = await metricsRegistry(statsWith(buckets), '1.2.3').metrics();
+    const l = 'target="iqn.2026-11.io.nexus:t",group="",lun="0",device="d0"';
+    expect(text).to.contain(`nexus_lun_read_bytes_total{${l}} 24576`);
+    expect(text).to.contain(`nexus_lun_write_bytes_total{${l}} 12288`);
+    expect(text).to.contain(`nexus_lun_commands_total{${l}} 10`);
+    expect(text).to.contain(`nexus_lun_check_conditions_total{${l},sense_key="ILLEGAL_REQUEST"} 1`);
+    expect(text).to.contain(`nexus_lun_task_set_depth{${l}} 2`);
+    expect(text).to.contain('# TYPE nexus_lun_command_latency_seconds histogram');
+    expect(text).to.contain(`nexus_lun_command_latency_seconds_bucket{${l},le="0.000025"} 2`);
+    expect(text).to.contain(`nexus_lun_command_latency_seconds_bucket{${l},le="0.00025"} 7`);
+    expect(text).to.contain(`nexus_lun_command_latency_seconds_bucket{${l},le="+Inf"} 9`);
+    expect(text).to.contain(`nexus_lun_command_latency_seconds_count{${l}} 9`);
+    expect(text).to.contain(`nexus_lun_command_latency_seconds_sum{${l}} 0.000123456`);
+    expect(text).to.contain('nexus_engine_thread_busy_seconds_total{thread="0"} 0.25');
+    expect(text).to.contain('nexus_buffer_pool_buffers_in_use{size_bytes="4096"} 3');
+    expect(text).to.contain('nexus_engine_thread_pool_buffers_in_use{thread="0"} 3');
+    expect(text).to.contain('nexus_info{version="1.2.3"} 1');
+    // Every sample's metric has HELP and TYPE lines.
+    const families = new Set(text.split('\n').filter(x => x.startsWith('# TYPE ')).map(x => x.split(' ')[2]));
+    for (const line of text.split('\n').filter(x => x !== '' && !x.startsWith('#'))) {
+      const name = line.split(/[{ ]/)[0].replace(/_(bucket|sum|count)$/, '');
+      expect(families.has(name) || families.has(line.split(/[{ ]/)[0]), line).to.equal(true);
+    }
+  });
+
+  it('the stats table: percentiles from the buckets, rates over an interval', () => {
+    const b = new Array<number>(LATENCY_BOUNDS_US.length + 1).fill(0);
+    b[2] = 50; b[5] = 49; b[8] = 1;
+    expect(percentileUs(LATENCY_BOUNDS_US, b, 0.5)).to.equal(100);
+    expect(percentileUs(LATENCY_BOUNDS_US, b, 0.99)).to.equal(1000);
+    expect(percentileUs(LATENCY_BOUNDS_US, b.map(() => 0), 0.5)).to.equal(undefined);
+    const before = statsWith(b.map(() => 0), { commands: 0, readBytes: 0, writeBytes: 0 });
+    const after = { ...statsWith(b, { commands: 2000, readBytes: 2 * 1024 * 1024 }), time: 3000 };
+    const text = formatStats(after, before);
+    expect(text).to.match(/iqn\.2026-11\.io\.nexus:t\s+0\s+d0\s+1000\s+1\.0\s+/);
+    expect(text).to.contain('100us');
+    expect(text).to.contain('1ms');
+  });
+});
+
+describe('topology: control socket and metrics sections', () => {
+  const base = { devices: [], targets: [] };
+  it('resolves control.socket against the file and checks metrics.listen as a portal', () => {
+    const ok = normalizeTopology({ ...base, control: { socket: 'run/ctl.sock' }, metrics: { listen: '127.0.0.1:9475' } }, { baseDir: '/srv/nexus', stateDir: null });
+    expect(ok.ok).to.equal(true);
+    if (!ok.ok) return;
+    expect(ok.topology.control).to.deep.equal({ socket: '/srv/nexus/run/ctl.sock' });
+    expect(ok.topology.metrics).to.deep.equal({ listen: '127.0.0.1:9475' });
+    const bad = normalizeTopology({ ...base, metrics: { listen: '[::1' }, control: { path: 'x' } }, { stateDir: null });
+    expect(bad.ok).to.equal(false);
+    if (bad.ok) return;
+    expect(bad.errors.map(e => e.path)).to.include.members(['/metrics/listen', '/control/path']);
+    const off = normalizeTopology(base, { stateDir: null });
+    expect(off.ok && off.topology.metrics).to.equal(undefined);
+  });
+});
