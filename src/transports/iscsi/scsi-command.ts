@@ -1,7 +1,8 @@
 // RFC 7143 11.3 / 11.7 / 11.8 / 3.2.4.2: SCSI Command, SCSI Data-Out and R2T. A command becomes
 // a task of this connection's task table; its Data-Out is collected into one pooled buffer
 // (immediate data, unsolicited Data-Out, then R2T-solicited sequences) while the command already
-// waits in the engine; the engine's completion goes to the Data-In / SCSI Response sender.
+// waits at the engine's arrival stage, outside the task set until its data is in; the engine's
+// completion goes to the Data-In / SCSI Response sender.
 import { BLOCK_LIMITS } from '../../engine/vpd';
 import type { CommandRequest, Completion, CompletionCallback } from '../../engine/command';
 import { TaskAttr } from '../../engine/spec/status';
@@ -186,7 +187,8 @@ export class ScsiCommandPath {
     }
     this.tasks.set(p.itt, task);
     // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
-    // Data-Out still in flight (the engine waits for it when the task is enabled); R2Ts go out now,
+    // Data-Out still in flight (the engine holds such a command out of its task set until the data
+    // is in, so a silent initiator holds no one else's commands); R2Ts go out now,
     // so the transfers of several commands proceed together, including behind a CmdSN gap.
     if (r2ts) for (const r of r2ts) this.sendR2T(task, r);
     if (p.immediate) this.submit(task);
