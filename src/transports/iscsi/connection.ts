@@ -189,6 +189,11 @@ export class IscsiConnection {
     this.phase = Phase.FULL_FEATURE;
   }
 
+  /** Still in the login phase (loginTimeoutSec applies). */
+  get isLoggingIn(): boolean {
+    return this.phase === Phase.LOGIN;
+  }
+
   get isFullFeature(): boolean {
     return this.phase === Phase.FULL_FEATURE;
   }

@@ -41,6 +41,8 @@ const SETTINGS_NUMBERS = [
   'defaultTime2Wait', 'defaultTime2Retain', 'queueDepth',
 ] as const;
 const SETTINGS_BOOLEANS = ['initialR2T', 'immediateData'] as const;
+/** Settings an embedder may leave out (settings.ts `optional`): carried when present. */
+const SETTINGS_OPTIONAL_NUMBERS = ['busyPollMicros', 'dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests'] as const;
 
 /** The hand-off `params` for a session (plain data: no undefined, no class instances). */
 export function encodeHandOffParams(p: HandOffParams): ConfigValue {
@@ -54,7 +56,7 @@ export function encodeHandOffParams(p: HandOffParams): ConfigValue {
   };
   for (const k of SETTINGS_NUMBERS) settings[k] = p.settings[k];
   for (const k of SETTINGS_BOOLEANS) settings[k] = p.settings[k];
-  if (p.settings.busyPollMicros !== undefined) settings.busyPollMicros = p.settings.busyPollMicros;
+  for (const k of SETTINGS_OPTIONAL_NUMBERS) if (p.settings[k] !== undefined) settings[k] = p.settings[k]!;
   const discovery: ConfigValue[] = p.discovery.map((t) => ({
     name: t.name, tpgt: t.tpgt, portals: t.portals.map((a) => ({ host: a.host, port: a.port })),
   }));
@@ -76,7 +78,7 @@ export function decodeHandOffParams(v: ConfigValue): HandOffParams | undefined {
   if (!nums(n, NEGOTIATED_NUMBERS) || !bools(n, NEGOTIATED_BOOLEANS) || typeof n.taskReporting !== 'string') return undefined;
   if (n.initiatorAlias !== undefined && typeof n.initiatorAlias !== 'string') return undefined;
   if (!nums(s, SETTINGS_NUMBERS) || !bools(s, SETTINGS_BOOLEANS) || !digests(s.headerDigest) || !digests(s.dataDigest)) return undefined;
-  if (s.busyPollMicros !== undefined && typeof s.busyPollMicros !== 'number') return undefined;
+  if (SETTINGS_OPTIONAL_NUMBERS.some((k) => s[k] !== undefined && typeof s[k] !== 'number')) return undefined;
   const discovery: DiscoveryTarget[] = [];
   for (const t of v.discovery as readonly ConfigValue[]) {
     if (!isRec(t) || typeof t.name !== 'string' || typeof t.tpgt !== 'number' || !Array.isArray(t.portals)) return undefined;

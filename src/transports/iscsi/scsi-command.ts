@@ -13,6 +13,7 @@ import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsO
 import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import type { R2tRequest } from './r2t';
 import type { FullFeaturePhase } from './full-feature';
+import { transportDefault } from './settings';
 
 /** Where a task's Data-Out stands. */
 export enum DataState {
@@ -65,6 +66,8 @@ export class Task {
   dataCb: ((data: Uint8Array | undefined) => void) | undefined = undefined;
   /** Aborted on the wire (task management, logout, connection loss): no response is sent. */
   aborted = false;
+  /** When Data-Out for this task last arrived (performance.now() ms), for the Data-Out timeout. */
+  dataAt = 0;
   /** Owned copy of a 16-byte CDB, reused with the task. */
   private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
   readonly req: CommandRequest;
@@ -120,6 +123,9 @@ export class ScsiCommandPath {
     statSN: 0, expCmdSN: 0, maxCmdSN: 0, lun: 0, itt: 0, ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0,
   };
   private readonly submitBound = (t: Task): void => this.submit(t);
+  /** Armed while a write of this connection collects Data-Out (dataOutTimeoutSec). */
+  private dataTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly dataTimerBound = (): void => this.dataTimerFired();
 
   constructor(private readonly ffp: FullFeaturePhase) {}
 
@@ -180,7 +186,11 @@ export class ScsiCommandPath {
         task.dataBuf = buf;
         task.dataOut = collector.buffer;
         r2ts = st.r2ts;
-        if (!collector.complete) task.data = DataState.COLLECTING;
+        if (!collector.complete) {
+          task.data = DataState.COLLECTING;
+          task.dataAt = performance.now();
+          this.armDataTimer();
+        }
       }
     } else if (p.data.length > 0) {
       return ffp.protocolError('data with no Expected Data Transfer Length', header);
@@ -245,8 +255,43 @@ export class ScsiCommandPath {
       this.endData(task, DataState.FAILED);
       return;
     }
+    task.dataAt = performance.now();
     for (const x of r.r2ts) this.sendR2T(task, x);
     if (r.complete) this.endData(task, DataState.COMPLETE);
+  }
+
+  private dataTimeoutMs(): number {
+    return (this.ffp.host.ctx.settings.dataOutTimeoutSec ?? transportDefault('dataOutTimeoutSec')) * 1000;
+  }
+
+  private armDataTimer(at = this.dataTimeoutMs()): void {
+    if (this.dataTimer !== undefined) return;
+    this.dataTimer = setTimeout(this.dataTimerBound, at);
+    this.dataTimer.unref();
+  }
+
+  /**
+   * A write has waited dataOutTimeoutSec for Data-Out with none arriving. At ERL 0 there is no
+   * recovery within the connection (RFC 7143 7.1.4.1, 7.2): the connection is dropped, which
+   * aborts its tasks (the engine ends the waiting write at its arrival stage, where it never held
+   * the task set) and ends the session. Every other session carries on untouched.
+   */
+  private dataTimerFired(): void {
+    this.dataTimer = undefined;
+    const limit = this.dataTimeoutMs();
+    const now = performance.now();
+    let oldest = Infinity;
+    for (const t of this.tasks.values()) {
+      if (t.data !== DataState.COLLECTING) continue;
+      if (now - t.dataAt >= limit) {
+        const ffp = this.ffp;
+        ffp.log.warn({ remote: ffp.remote, itt: t.itt, waitedMs: Math.round(now - t.dataAt) }, 'no Data-Out within dataOutTimeoutSec; dropping the connection');
+        ffp.host.destroy('Data-Out timeout');
+        return;
+      }
+      if (t.dataAt < oldest) oldest = t.dataAt;
+    }
+    if (oldest !== Infinity) this.armDataTimer(oldest + limit - now);
   }
 
   /** The transfer ended: hand the data (or its failure) to the engine if it is waiting. */
@@ -332,6 +377,8 @@ export class ScsiCommandPath {
 
   /** Connection gone or session ended: every task goes, and no engine task waits for data. */
   abortAll(): Task[] {
+    if (this.dataTimer !== undefined) clearTimeout(this.dataTimer);
+    this.dataTimer = undefined;
     const all = [...this.tasks.values()];
     this.tasks.clear();
     for (const t of all) t.aborted = true;

@@ -12,6 +12,7 @@ import { ConnectionLog, FullFeatureHandOff, IscsiConnection } from './connection
 import { ISCSI_FABRIC, encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';
+import { transportDefault } from './settings';
 
 export interface PortalAddress {
   host: string;
@@ -142,7 +143,18 @@ export class IscsiServer implements Fabric {
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
         });
         this.connections.add(conn);
-        void conn.closed.then(() => this.connections.delete(conn));
+        // RFC 7143 6.3: a login that has not reached its final response within loginTimeoutSec
+        // is dropped (a silent or slow peer holds no socket and no login state for long).
+        const loginTimer = setTimeout(() => {
+          if (!conn.isLoggingIn) return;
+          this.o.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'login not finished within loginTimeoutSec; closing');
+          conn.destroy('login timeout');
+        }, (this.o.settings.loginTimeoutSec ?? transportDefault('loginTimeoutSec')) * 1000);
+        loginTimer.unref();
+        void conn.closed.then(() => {
+          clearTimeout(loginTimer);
+          this.connections.delete(conn);
+        });
       } catch (err) {
         this.o.log.error({ err }, 'cannot set up an accepted connection');
         socket.destroy();

@@ -17,7 +17,23 @@ const TRANSPORT_SETTINGS = [
   { name: 'nopInTimeoutSec', min: 0, max: 3600, default: 10 },
   // RFC 7143 3.2.2.1: the CmdSN window, how many commands one session may have queued.
   { name: 'queueDepth', min: 1, max: 65536, default: 128 },
+  // Seconds a write may wait for solicited or unsolicited Data-Out without any arriving before
+  // its connection is dropped (RFC 7143 7.1.4.1 / 7.2: at ERL 0 the recovery is the connection's
+  // and session's end, its tasks aborted). The command waits outside the task set meanwhile, so
+  // this bounds what a silent initiator costs only itself: its buffers and its session.
+  { name: 'dataOutTimeoutSec', min: 1, max: 3600, default: 15, optional: true },
+  // Seconds from a connection's accept to its final Login Response (RFC 7143 6.3); a login that
+  // has not finished by then is dropped, so half-open and slow logins hold no socket for long.
+  { name: 'loginTimeoutSec', min: 1, max: 3600, default: 15, optional: true },
+  // Login Requests one connection may send (RFC 7143 6.3: a login takes a handful); past this the
+  // login is refused with Status-Class 2, detail 0 (initiator error, RFC 7143 11.13.5).
+  { name: 'maxLoginRequests', min: 4, max: 4096, default: 64, optional: true },
 ] as const;
+
+/** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */
+export function transportDefault(name: Extract<TransportRow, { optional: true }>['name']): number {
+  return TRANSPORT_SETTINGS.find((t) => t.name === name)!.default;
+}
 
 type TransportRow = (typeof TRANSPORT_SETTINGS)[number];
 type SettingRow = Extract<KeyRow, { setting: object }>;

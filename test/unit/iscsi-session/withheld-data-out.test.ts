@@ -4,7 +4,7 @@
 // well-behaved one writes and reads the same and other blocks and must be answered at once.
 import { expect } from 'chai';
 import { Engine } from '../../../src/engine/engine';
-import { Initiator, Pdu, makeEngine } from './harness';
+import { Initiator, Pdu, SETTINGS, makeEngine } from './harness';
 
 const OP = { SCSI_RESP: 0x21, DATA_IN: 0x25, R2T: 0x31 };
 /** RFC 7143 11.3.1 ATTR. */
@@ -19,8 +19,8 @@ function pattern(n: number, seed: number): Buffer {
   return b;
 }
 
-async function session(engine: Engine, name: string, ini?: Initiator): Promise<Initiator> {
-  const s = new Initiator(engine, ini?.sessions);
+async function session(engine: Engine, name: string, ini?: Initiator, settings = SETTINGS): Promise<Initiator> {
+  const s = new Initiator(engine, ini?.sessions, settings);
   const r = await s.login({ InitiatorName: name });
   expect(r.bhs[36]).to.equal(0); // Status-Class: success
   // The first command reports the power-on unit attention.
@@ -122,5 +122,45 @@ describe('iSCSI: an initiator that withholds Data-Out stalls no other session', 
     expect(resp.u32(16)).to.equal(w.itt);
     expect(di.op).to.equal(OP.DATA_IN);
     expect(di.data.equals(data.subarray(0, 4096))).to.equal(true);
+  });
+
+  describe('Data-Out timeout (dataOutTimeoutSec)', () => {
+    const fast = { ...SETTINGS, dataOutTimeoutSec: 0.15 };
+
+    it('a connection that withholds Data-Out is dropped after the timeout, its write never executed; the other session is untouched', async () => {
+      const hostile = await session(engine, 'iqn.2026-11.example:hostile', undefined, fast);
+      const good = await session(engine, 'iqn.2026-11.example:good', hostile, fast);
+      const before = pattern(4096, 51);
+      await writeAndVerify(good, 500, 51);
+      const t0 = performance.now();
+      await withheldWrite(hostile, 500, ATTR.ORDERED);
+      await writeAndVerify(good, 600, 52);
+      // RFC 7143 7.1.4.1 at ERL 0: the connection goes; closed resolves once its tasks quiesced.
+      await Promise.race([hostile.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not dropped')), 2000))]);
+      const waited = performance.now() - t0;
+      expect(waited).to.be.greaterThanOrEqual(140);
+      expect(waited).to.be.lessThan(1500);
+      // The withheld write did not reach the medium; the good session still reads its own data.
+      const r = good.command(read10(500, 8), { read: true, edtl: 4096 });
+      good.sock.send(r.bytes);
+      const [di] = await good.take(1);
+      expect(di.data.equals(before)).to.equal(true);
+      // The same initiator logs in again and works.
+      const again = await session(engine, 'iqn.2026-11.example:hostile', hostile, fast);
+      await writeAndVerify(again, 700, 53);
+    });
+
+    it('a slow write whose Data-Out keeps arriving within the timeout completes', async () => {
+      const s = await session(engine, 'iqn.2026-11.example:slow', undefined, fast);
+      const w = await withheldWrite(s, 800, ATTR.SIMPLE);
+      const data = pattern(8192, 61);
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 80));
+        s.sock.send(s.dataOut(w.itt, w.r2t.u32(20), i, i * 2048, data.subarray(i * 2048, (i + 1) * 2048), i === 3));
+      }
+      const [resp] = await s.take(1);
+      expect(resp.op).to.equal(OP.SCSI_RESP);
+      expect(resp.bhs[3]).to.equal(0);
+    });
   });
 });

@@ -1,0 +1,89 @@
+// Limits of the login phase one initiator cannot exceed (README "Reliability"): a login that does
+// not finish within loginTimeoutSec is dropped; more than maxLoginRequests Login Requests end the
+// login with Status-Class 2 (initiator error, RFC 7143 11.13.5).
+import { expect } from 'chai';
+import net from 'node:net';
+import { Engine } from '../../../src/engine/engine';
+import { IscsiServer } from '../../../src/transports/iscsi/server';
+import { Initiator, SETTINGS, TARGET, makeEngine, topology } from './harness';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe('iSCSI login limits', () => {
+  let engine: Engine;
+  beforeEach(async () => {
+    engine = await makeEngine();
+  });
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  it('RFC 7143 11.13.5: Login Requests past maxLoginRequests end the login with 0200h (initiator error), then the connection closes', async () => {
+    const ini = new Initiator(engine, undefined, { ...SETTINGS, maxLoginRequests: 4 });
+    // Operational stage (CSG=1), T=0, C=1: text that never completes, one request after another.
+    const request = (n: number): Buffer => ini.pdu(0x43, 0x40 | (1 << 2) | 1, Buffer.from(`X-com.example.k${n}=v`), (h) => {
+      h.writeUIntBE(0x80123456789a, 8, 6);
+      h.writeUInt32BE(0x1000, 16);
+      h.writeUInt32BE(1, 24);
+    });
+    for (let i = 0; i < 4; i++) {
+      ini.sock.send(request(i));
+      const [r] = await ini.take(1);
+      expect(r.op).to.equal(0x23);
+      expect(r.bhs[36]).to.equal(0); // still in the login: success, waiting for the rest
+    }
+    ini.sock.send(request(4));
+    const [refused] = await ini.take(1);
+    expect(refused.op).to.equal(0x23);
+    expect([refused.bhs[36], refused.bhs[37]]).to.deep.equal([2, 0]);
+    expect(refused.b1 & 0x80).to.equal(0); // T=0
+    await Promise.race([ini.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not closed')), 3000))]);
+  });
+
+  it('a connection that does not finish its login within loginTimeoutSec is closed; a finished login is not', async () => {
+    const t = topology().targets[0];
+    const server = new IscsiServer({
+      engine, settings: { ...SETTINGS, loginTimeoutSec: 0.2 }, targets: [{ ...t, portals: ['127.0.0.1:0'] }], log: silent,
+      parsePortal: () => ({ host: '127.0.0.1', port: 0 }),
+    });
+    const [addr] = await server.start();
+    try {
+      const closedWithin = (sock: net.Socket): Promise<number> => new Promise((resolve) => {
+        const t0 = performance.now();
+        sock.on('error', () => undefined);
+        sock.once('close', () => resolve(performance.now() - t0));
+      });
+      // Silent after connecting (a half-open or slow-loris login).
+      const idle = net.connect(addr.port, '127.0.0.1');
+      const idleClosed = closedWithin(idle);
+      // One byte of a Login Request, then nothing.
+      const slow = net.connect(addr.port, '127.0.0.1', () => slow.write(Buffer.from([0x43])));
+      const slowClosed = closedWithin(slow);
+      // A login that completes in one request stays up past the timeout.
+      const good = net.connect(addr.port, '127.0.0.1');
+      const ini = new Initiator(engine);
+      const answered = new Promise<Buffer>((resolve) => good.once('data', (d: Buffer) => resolve(d)));
+      good.on('connect', () => good.write(ini.loginBytes({
+        InitiatorName: 'iqn.2026-11.example:good', TargetName: TARGET, SessionType: 'Normal', ErrorRecoveryLevel: '0',
+        HeaderDigest: 'None', DataDigest: 'None', MaxRecvDataSegmentLength: '8192',
+        // Everything the target would otherwise offer, so one request reaches the full feature phase.
+        MaxBurstLength: '16384', FirstBurstLength: '8192', MaxOutstandingR2T: '2', ImmediateData: 'Yes', InitialR2T: 'No',
+      })));
+      const resp = await answered;
+      expect(resp[0] & 0x3f).to.equal(0x23);
+      expect(resp[36]).to.equal(0);
+      expect(resp[1] & 0x83, `login response ${resp.subarray(0, 4).toString("hex")}`).to.equal(0x83); // T=1, NSG=3
+      const [a, b] = await Promise.all([idleClosed, slowClosed]);
+      for (const ms of [a, b]) {
+        expect(ms).to.be.greaterThan(150);
+        expect(ms).to.be.lessThan(2000);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(good.destroyed).to.equal(false);
+      expect(server.sessionCount()).to.equal(1);
+      good.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+});
