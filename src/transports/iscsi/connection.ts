@@ -130,7 +130,7 @@ export class IscsiConnection {
   ) {
     this.closed = new Promise((r) => (this.closedResolve = r));
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.out = new PduOutput(socket, ctx.settings.busyPollMicros ?? 0);
+    this.out = new PduOutput(socket, ctx.settings.busyPollMicros ?? 0, ctx.settings.sendTimeoutSec);
     this.login = new LoginExchange(ctx, this, this.out, this.remote);
     this.framer = new PduFramer(
       {

@@ -42,7 +42,8 @@ const SETTINGS_NUMBERS = [
 ] as const;
 const SETTINGS_BOOLEANS = ['initialR2T', 'immediateData'] as const;
 /** Settings an embedder may leave out (settings.ts `optional`): carried when present. */
-const SETTINGS_OPTIONAL_NUMBERS = ['busyPollMicros', 'dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests'] as const;
+const SETTINGS_OPTIONAL_NUMBERS = ['busyPollMicros', 'dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests', 'maxTextRequests', 'sendTimeoutSec',
+] as const;
 
 /** The hand-off `params` for a session (plain data: no undefined, no class instances). */
 export function encodeHandOffParams(p: HandOffParams): ConfigValue {

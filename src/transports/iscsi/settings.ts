@@ -28,6 +28,12 @@ const TRANSPORT_SETTINGS = [
   // Login Requests one connection may send (RFC 7143 6.3: a login takes a handful); past this the
   // login is refused with Status-Class 2, detail 0 (initiator error, RFC 7143 11.13.5).
   { name: 'maxLoginRequests', min: 4, max: 4096, default: 64, optional: true },
+  // Text Requests one unfinished text exchange may take (C=1 parts and fetches of a long answer,
+  // RFC 7143 11.10); past this the request is rejected (protocol error) and the connection closes.
+  { name: 'maxTextRequests', min: 4, max: 4096, default: 64, optional: true },
+  // Seconds a connection may leave our responses unread while its reading is paused for
+  // back-pressure; then it is dropped (its buffered responses are bounded by the CmdSN window).
+  { name: 'sendTimeoutSec', min: 1, max: 3600, default: 30, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

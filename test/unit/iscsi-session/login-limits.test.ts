@@ -87,3 +87,34 @@ describe('iSCSI login limits', () => {
     }
   });
 });
+
+describe('iSCSI full feature phase limits', () => {
+  let engine: Engine;
+  beforeEach(async () => {
+    engine = await makeEngine();
+  });
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  it('RFC 7143 11.10: a text exchange past maxTextRequests is rejected (protocol error) and the connection closes', async () => {
+    const ini = new Initiator(engine, undefined, { ...SETTINGS, maxTextRequests: 4 });
+    await ini.login();
+    // Text Requests with C=1 (F=0): the key text never completes.
+    const part = (n: number): Buffer => ini.pdu(0x04, 0x40, Buffer.from(`X-com.example.k${n}=v`), (h) => {
+      h.writeUInt32BE(0x700 + n, 16);
+      h.writeUInt32BE(0xffffffff, 20);
+      h.writeUInt32BE(ini.cmdSN++, 24);
+    });
+    for (let i = 0; i < 4; i++) {
+      ini.sock.send(part(i));
+      const [r] = await ini.take(1);
+      expect(r.op).to.equal(0x24); // Text Response, empty, until the set is complete
+    }
+    ini.sock.send(part(4));
+    const [rej] = await ini.take(1);
+    expect(rej.op).to.equal(0x3f);
+    expect(rej.bhs[2]).to.equal(0x04); // Protocol Error
+    await Promise.race([ini.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not closed')), 3000))]);
+  });
+});
