@@ -53,6 +53,8 @@ export class IscsiServer implements Fabric {
   readonly sessions = new SessionRegistry();
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<IscsiConnection>();
+  /** Connections accepted here and not yet closed, per source address (maxConnectionsPerAddress). */
+  private readonly perAddress = new Map<string, number>();
   private readonly tpgt: number;
   private stopping = false;
 
@@ -134,6 +136,22 @@ export class IscsiServer implements Fabric {
         socket.destroy();
         return;
       }
+      const from = socket.remoteAddress ?? '';
+      const held = this.perAddress.get(from) ?? 0;
+      const maxHeld = this.o.settings.maxConnectionsPerAddress ?? transportDefault('maxConnectionsPerAddress');
+      if (held >= maxHeld) {
+        this.o.log.warn({ remote: from, held }, 'too many connections from one address; closing at accept');
+        socket.destroy();
+        return;
+      }
+      this.perAddress.set(from, held + 1);
+      // Counted until this socket closes: with engine threads that is when a logged-in session's
+      // socket moves to its thread, so the limit bounds what is logging in or served here.
+      socket.once('close', () => {
+        const n = (this.perAddress.get(from) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(from, n);
+        else this.perAddress.delete(from);
+      });
       try {
         socket.setNoDelay(true);
         const conn = new IscsiConnection(socket, {

@@ -34,6 +34,11 @@ const TRANSPORT_SETTINGS = [
   // Seconds a connection may leave our responses unread while its reading is paused for
   // back-pressure; then it is dropped (its buffered responses are bounded by the CmdSN window).
   { name: 'sendTimeoutSec', min: 1, max: 3600, default: 30, optional: true },
+  // TCP connections one source address may hold open in the listener's thread at once (logging
+  // in, discovery, and sessions when there are no engine threads); one past it is closed at
+  // accept, before any PDU is read, so a flood from one host costs a socket for a moment.
+  // Generous: initiators behind one NAT or on one host share their address.
+  { name: 'maxConnectionsPerAddress', min: 1, max: 65536, default: 1024, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

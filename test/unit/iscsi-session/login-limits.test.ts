@@ -118,3 +118,46 @@ describe('iSCSI full feature phase limits', () => {
     await Promise.race([ini.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not closed')), 3000))]);
   });
 });
+
+describe('iSCSI connection admission', () => {
+  let engine: Engine;
+  beforeEach(async () => {
+    engine = await makeEngine();
+  });
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  it('a connection past maxConnectionsPerAddress is closed at accept; one fits again once another closed', async () => {
+    const t = topology().targets[0];
+    const server = new IscsiServer({
+      engine, settings: { ...SETTINGS, maxConnectionsPerAddress: 2 }, targets: [{ ...t, portals: ['127.0.0.1:0'] }], log: silent,
+      parsePortal: () => ({ host: '127.0.0.1', port: 0 }),
+    });
+    const [addr] = await server.start();
+    const open = (): Promise<net.Socket> => new Promise((resolve) => {
+      const s = net.connect(addr.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+    const closes = (s: net.Socket, ms: number): Promise<boolean> => new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      s.once('close', () => { clearTimeout(timer); resolve(true); });
+    });
+    try {
+      const a = await open();
+      const b = await open();
+      const c = await open();
+      expect(await closes(c, 1000)).to.equal(true);
+      expect(await closes(a, 100)).to.equal(false);
+      expect(server.connectionCount).to.equal(2);
+      a.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const d = await open();
+      expect(await closes(d, 150)).to.equal(false);
+      b.destroy();
+      d.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+});
