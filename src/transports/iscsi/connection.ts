@@ -56,6 +56,8 @@ export interface FullFeatureHandOff {
   /** Whether a hosted session has `tsih` and belongs to this initiator port. */
   sessionExists(tsih: number, initiatorName: string, isid: string): boolean;
   tsihInUse(tsih: number): boolean;
+  /** Sessions hosted on engine threads (maxSessions). */
+  sessionCount(): number;
   /**
    * Reading has stopped at the end of the last Login Request: close the session this one
    * reinstates (when `reinstate`), write `finalResponse`, move the socket to an engine thread.

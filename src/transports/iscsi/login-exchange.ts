@@ -103,9 +103,19 @@ export class LoginExchange {
     return { kind: 'continue' };
   }
 
-  /** A TSIH no session of this target uses, here or on an engine thread; null when none is left. */
+  /**
+   * A TSIH no session of this target uses, here or on an engine thread; null when none is left,
+   * or when the portal group already hosts maxSessions sessions: the reducer then refuses the
+   * login with Status-Class 3, detail 2 (out of resources, RFC 7143 11.13.5).
+   */
   private allocateTsih(): number | null {
-    const { sessions, handOff } = this.ctx;
+    const { sessions, handOff, settings } = this.ctx;
+    const held = sessions.size + (handOff?.sessionCount() ?? 0);
+    const max = settings.maxSessions ?? transportDefault('maxSessions');
+    if (held >= max) {
+      this.ctx.log.warn({ remote: this.remote, sessions: held }, 'maxSessions reached; login refused');
+      return null;
+    }
     if (!handOff) return sessions.allocateTsih();
     for (let i = 0; i < 0xffff; i++) {
       const t = sessions.allocateTsih();

@@ -75,6 +75,7 @@ export class IscsiServer implements Fabric {
         return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase();
       },
       tsihInUse: (tsih) => threads.sessionByTsih(tsih) !== undefined,
+      sessionCount: () => threads.sessionCount,
       handOff: async ({ socket, state, leftover, finalResponse, reinstate }) => {
         // RFC 7143 6.3.5: the old session ends (on its thread) before the new one starts.
         if (reinstate) await threads.reinstate(state.initiatorName, state.isid, state.targetName, state.tpgt);

@@ -39,6 +39,10 @@ const TRANSPORT_SETTINGS = [
   // accept, before any PDU is read, so a flood from one host costs a socket for a moment.
   // Generous: initiators behind one NAT or on one host share their address.
   { name: 'maxConnectionsPerAddress', min: 1, max: 65536, default: 1024, optional: true },
+  // Sessions the target portal group hosts at once (Normal and discovery, every target of its
+  // portals, on every engine thread). A leading login past it is refused with Status-Class 3,
+  // detail 2 (out of resources, RFC 7143 11.13.5).
+  { name: 'maxSessions', min: 1, max: 65535, default: 1024, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

@@ -40,6 +40,23 @@ describe('iSCSI login limits', () => {
     await Promise.race([ini.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not closed')), 3000))]);
   });
 
+  it('RFC 7143 11.13.5: a leading login past maxSessions is refused with 0302h (out of resources); one fits again once a session ended', async () => {
+    const settings = { ...SETTINGS, maxSessions: 2 };
+    const a = new Initiator(engine, undefined, settings);
+    expect((await a.login({ InitiatorName: 'iqn.2026-11.example:a' })).bhs[36]).to.equal(0);
+    const b = new Initiator(engine, a.sessions, settings);
+    expect((await b.login({ InitiatorName: 'iqn.2026-11.example:b' })).bhs[36]).to.equal(0);
+    const c = new Initiator(engine, a.sessions, settings);
+    const refused = await c.login({ InitiatorName: 'iqn.2026-11.example:c' });
+    expect([refused.bhs[36], refused.bhs[37]]).to.deep.equal([3, 2]);
+    await Promise.race([c.conn.closed, new Promise((_, no) => setTimeout(() => no(new Error('not closed')), 3000))]);
+    // A session that ends frees its place.
+    a.sock.destroy();
+    await a.conn.closed;
+    const d = new Initiator(engine, a.sessions, settings);
+    expect((await d.login({ InitiatorName: 'iqn.2026-11.example:d' })).bhs[36]).to.equal(0);
+  });
+
   it('a connection that does not finish its login within loginTimeoutSec is closed; a finished login is not', async () => {
     const t = topology().targets[0];
     const server = new IscsiServer({
