@@ -85,6 +85,8 @@ export interface ConnectionContext {
    * kernel into the task's buffer with no copy through the receive buffer.
    */
   receiver?: DirectReceiver;
+  /** Admission refused this connection's login (a limit): it is answered with out of resources. */
+  refuseLogin?: string;
 }
 
 enum Phase {

@@ -64,9 +64,13 @@ export class LoginExchange {
     // A login that never converges (endless C=1 text, keys renegotiated in a loop) is cut off:
     // RFC 7143 11.13.5 Status-Class 2 (initiator error), detail 0.
     const max = this.ctx.settings.maxLoginRequests ?? transportDefault('maxLoginRequests');
-    let r = ++this.requests > max
-      ? loginRefused(this.state, req, LoginStatus.INITIATOR_ERROR, `more than ${max} Login Requests`)
-      : loginStep(this.state, req, this.policy);
+    const refused = this.ctx.refuseLogin;
+    let r = refused !== undefined
+      // RFC 7143 11.13.5: a limit of the target's (login-rate.ts): Status-Class 3, detail 2.
+      ? loginRefused(this.state, req, LoginStatus.OUT_OF_RESOURCES, refused)
+      : ++this.requests > max
+        ? loginRefused(this.state, req, LoginStatus.INITIATOR_ERROR, `more than ${max} Login Requests`)
+        : loginStep(this.state, req, this.policy);
     let failed = false;
     let fullFeature: OperationalParams | undefined;
     for (;;) {

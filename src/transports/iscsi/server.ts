@@ -13,6 +13,7 @@ import { ISCSI_FABRIC, encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';
 import { transportDefault } from './settings';
+import { LoginRate } from './login-rate';
 
 export interface PortalAddress {
   host: string;
@@ -55,6 +56,7 @@ export class IscsiServer implements Fabric {
   private readonly connections = new Set<IscsiConnection>();
   /** Connections accepted here and not yet closed, per source address (maxConnectionsPerAddress). */
   private readonly perAddress = new Map<string, number>();
+  private readonly loginRate: LoginRate;
   private readonly tpgt: number;
   private stopping = false;
 
@@ -62,6 +64,7 @@ export class IscsiServer implements Fabric {
 
   constructor(private readonly o: IscsiServerOptions) {
     this.tpgt = o.tpgt ?? 1;
+    this.loginRate = new LoginRate(o.settings.maxLoginsPerSecond ?? transportDefault('maxLoginsPerSecond'));
     this.handOff = o.sessionThreads ? this.handOffTo(o.sessionThreads) : undefined;
   }
 
@@ -160,6 +163,7 @@ export class IscsiServer implements Fabric {
           discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
           // Sessions that stay on this thread (no engine threads) receive large segments in place.
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
+          refuseLogin: this.loginRate.admit(from) ? undefined : 'more logins per second from this address than maxLoginsPerSecond',
         });
         this.connections.add(conn);
         // RFC 7143 6.3: a login that has not reached its final response within loginTimeoutSec

@@ -43,6 +43,10 @@ const TRANSPORT_SETTINGS = [
   // portals, on every engine thread). A leading login past it is refused with Status-Class 3,
   // detail 2 (out of resources, RFC 7143 11.13.5).
   { name: 'maxSessions', min: 1, max: 65535, default: 1024, optional: true },
+  // Logins per second one source address may start (login-rate.ts); one past the allowance is
+  // refused with Status-Class 3, detail 2 (out of resources). Generous, as the address may be
+  // shared.
+  { name: 'maxLoginsPerSecond', min: 1, max: 100000, default: 200, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

@@ -145,6 +145,34 @@ describe('iSCSI connection admission', () => {
     await engine.close();
   });
 
+  it('RFC 7143 11.13.5: a login past maxLoginsPerSecond from one address is refused with 0302h (out of resources)', async () => {
+    const t = topology().targets[0];
+    const server = new IscsiServer({
+      engine, settings: { ...SETTINGS, maxLoginsPerSecond: 2 }, targets: [{ ...t, portals: ['127.0.0.1:0'] }], log: silent,
+      parsePortal: () => ({ host: '127.0.0.1', port: 0 }),
+    });
+    const [addr] = await server.start();
+    const socks: net.Socket[] = [];
+    const loginStatus = (name: string): Promise<[number, number]> => new Promise((resolve) => {
+      const ini = new Initiator(engine);
+      const s = net.connect(addr.port, '127.0.0.1', () => s.write(ini.loginBytes({
+        InitiatorName: name, TargetName: TARGET, SessionType: 'Normal', ErrorRecoveryLevel: '0', HeaderDigest: 'None', DataDigest: 'None',
+        MaxRecvDataSegmentLength: '8192', MaxBurstLength: '16384', FirstBurstLength: '8192', MaxOutstandingR2T: '2', ImmediateData: 'Yes', InitialR2T: 'No',
+      })));
+      s.on('error', () => undefined);
+      s.once('data', (d: Buffer) => resolve([d[36], d[37]]));
+      socks.push(s);
+    });
+    try {
+      const got = [];
+      for (let i = 0; i < 3; i++) got.push(await loginStatus(`iqn.2026-11.example:rate${i}`));
+      expect(got).to.deep.equal([[0, 0], [0, 0], [3, 2]]);
+    } finally {
+      for (const s of socks) s.destroy();
+      await server.stop();
+    }
+  });
+
   it('a connection past maxConnectionsPerAddress is closed at accept; one fits again once another closed', async () => {
     const t = topology().targets[0];
     const server = new IscsiServer({
