@@ -101,29 +101,20 @@ export class TaskSet {
     this.release(t.nexusId);
   }
 
-  /** Commands of `nexusId` that may now leave the arrival stage enter the task set, in command order. */
+  /**
+   * Commands of `nexusId` that may now leave the arrival stage enter the task set, in command
+   * order, one at a time: a command that runs and completes at once may make its transport hand
+   * over the next command of the nexus, which then sees those still waiting here.
+   */
   private release(nexusId: number): void {
-    const q = this.arriving.get(nexusId);
-    if (q === undefined) return;
-    let olderLeft = false;
-    let olderOrdered = false;
-    let kept = 0;
-    const entering: Task[] = [];
-    for (const t of q) {
-      const attr = normalize(t.attr);
-      const may = t.state === TaskState.HELD
-        && (attr === TaskAttr.HEAD_OF_QUEUE || (attr === TaskAttr.ORDERED ? !olderLeft : !olderOrdered));
-      if (may) {
-        entering.push(t);
-      } else {
-        q[kept++] = t;
-        olderLeft = true;
-        if (attr === TaskAttr.ORDERED) olderOrdered = true;
-      }
-    }
-    q.length = kept;
-    if (kept === 0) this.arriving.delete(nexusId);
-    for (const t of entering) {
+    for (;;) {
+      const q = this.arriving.get(nexusId);
+      if (q === undefined) return;
+      const i = releasable(q);
+      if (i < 0) return;
+      const t = q[i];
+      q.splice(i, 1);
+      if (q.length === 0) this.arriving.delete(nexusId);
       t.state = TaskState.WAITING;
       this.enqueue(t);
     }
@@ -228,6 +219,23 @@ export class TaskSet {
     t.state = TaskState.RUNNING;
     t.run();
   }
+}
+
+/**
+ * The first command of one nexus's arrival queue that may enter the task set, or -1: its data is
+ * in, and it is HEAD OF QUEUE, or ORDERED with nothing older waiting, or SIMPLE with no older
+ * ORDERED command waiting.
+ */
+function releasable(q: readonly Task[]): number {
+  let olderOrdered = false;
+  for (let i = 0; i < q.length; i++) {
+    const t = q[i];
+    const attr = normalize(t.attr);
+    if (t.state === TaskState.HELD
+      && (attr === TaskAttr.HEAD_OF_QUEUE || (attr === TaskAttr.ORDERED ? i === 0 : !olderOrdered))) return i;
+    if (attr === TaskAttr.ORDERED) olderOrdered = true;
+  }
+  return -1;
 }
 
 /** UNTAGGED and ACA (without an ACA condition, which Nexus never establishes) behave as SIMPLE. */
