@@ -44,6 +44,7 @@ const SETTINGS_BOOLEANS = ['initialR2T', 'immediateData'] as const;
 /** Settings an embedder may leave out (settings.ts `optional`): carried when present. */
 const SETTINGS_OPTIONAL_NUMBERS = ['busyPollMicros', 'dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests', 'maxTextRequests', 'sendTimeoutSec',
   'maxConnectionsPerAddress', 'maxSessions', 'maxLoginsPerSecond',
+  'maxDataOutMiBPerSession',
 ] as const;
 
 /** The hand-off `params` for a session (plain data: no undefined, no class instances). */

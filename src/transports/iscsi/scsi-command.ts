@@ -5,7 +5,8 @@
 // completion goes to the Data-In / SCSI Response sender.
 import { BLOCK_LIMITS } from '../../engine/vpd';
 import type { CommandRequest, Completion, CompletionCallback } from '../../engine/command';
-import { TaskAttr } from '../../engine/spec/status';
+import { Status, TaskAttr } from '../../engine/spec/status';
+import { ResidualKind } from '../../engine/command';
 import type { DataOut, ScsiCommand } from './initiator-pdu';
 import { R2TFields, encodeR2T } from './target-pdu';
 import { IscsiOp, RejectReason } from './spec';
@@ -68,6 +69,8 @@ export class Task {
   aborted = false;
   /** When Data-Out for this task last arrived (performance.now() ms), for the Data-Out timeout. */
   dataAt = 0;
+  /** Refused by this session's resource limits: answered with this status, never executed. */
+  refused: Status.TASK_SET_FULL | Status.BUSY | undefined = undefined;
   /** Owned copy of a 16-byte CDB, reused with the task. */
   private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
   readonly req: CommandRequest;
@@ -107,6 +110,7 @@ export class Task {
     this.submitted = false;
     this.dataCb = undefined;
     this.aborted = false;
+    this.refused = undefined;
   }
 }
 
@@ -126,6 +130,8 @@ export class ScsiCommandPath {
   /** Armed while a write of this connection collects Data-Out (dataOutTimeoutSec). */
   private dataTimer: NodeJS.Timeout | undefined = undefined;
   private readonly dataTimerBound = (): void => this.dataTimerFired();
+  /** Bytes of Data-Out buffers the tasks of this connection hold (maxDataOutMiBPerSession). */
+  private dataOutBytes = 0;
 
   constructor(private readonly ffp: FullFeaturePhase) {}
 
@@ -162,6 +168,11 @@ export class ScsiCommandPath {
     if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
       ffp.log.warn({ remote: ffp.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
       task.data = DataState.FAILED;
+    } else if (p.write && p.expectedDataTransferLength > 0 && this.overDataOutBudget(p.expectedDataTransferLength)) {
+      // SAM-5 5.3.1: no resources for this command from this I_T nexus now. TASK SET FULL while
+      // the session has other commands in progress (one of them ending frees room), else BUSY.
+      ffp.log.debug({ remote: ffp.remote, itt: p.itt, held: this.dataOutBytes }, 'Data-Out budget of the session spent; write refused');
+      task.refused = this.tasks.size > 0 ? Status.TASK_SET_FULL : Status.BUSY;
     } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = ffp.params;
       const edtl = p.expectedDataTransferLength;
@@ -177,6 +188,7 @@ export class ScsiCommandPath {
         if (bad !== undefined) return ffp.protocolError(bad, header);
         if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
+        this.dataOutBytes += buf.length;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
         const collector = task.collectorFor(ffp.allocTtt);
@@ -184,6 +196,7 @@ export class ScsiCommandPath {
         if (!st.ok) return ffp.protocolError(st.reason, header);
         task.collector = collector;
         task.dataBuf = buf;
+        this.dataOutBytes += buf.length;
         task.dataOut = collector.buffer;
         r2ts = st.r2ts;
         if (!collector.complete) {
@@ -308,10 +321,20 @@ export class ScsiCommandPath {
     else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
   }
 
+  private overDataOutBudget(edtl: number): boolean {
+    const mib = this.ffp.host.ctx.settings.maxDataOutMiBPerSession ?? transportDefault('maxDataOutMiBPerSession');
+    return this.dataOutBytes + edtl > mib * 1024 * 1024;
+  }
+
   private submit(task: Task): void {
     const s = this.ffp.session;
     if (!s.nexus || this.tasks.get(task.itt) !== task) return;
     task.submitted = true;
+    if (task.refused !== undefined) {
+      // Answered in CmdSN order like any command, without reaching the engine.
+      this.taskDone(task, { status: task.refused, residualKind: ResidualKind.NONE, residual: 0 });
+      return;
+    }
     const complete = task.data === DataState.COMPLETE;
     const req = task.req;
     req.lun = task.lun;
@@ -338,6 +361,7 @@ export class ScsiCommandPath {
     // while a transfer is collecting (or failed mid-way) the framer may be assembling a Data-Out
     // segment in it across socket chunks (landing()), so such a buffer is left to the collector.
     const buf = task.dataBuf;
+    if (buf) this.dataOutBytes -= buf.length;
     if (buf && task.data === DataState.COMPLETE) this.dataPool.give(buf);
     task.dataBuf = undefined;
     task.dataOut = undefined;
@@ -392,6 +416,8 @@ export class ScsiCommandPath {
   /** Forget a task that never reached the engine. */
   dropTask(t: Task): void {
     this.tasks.delete(t.itt);
+    if (t.dataBuf) this.dataOutBytes -= t.dataBuf.length;
+    t.dataBuf = undefined;
     if (!t.immediate) {
       const w = this.ffp.session.window;
       if (w.has(t.cmdSN)) w.skip(t.cmdSN);

@@ -47,6 +47,11 @@ const TRANSPORT_SETTINGS = [
   // refused with Status-Class 3, detail 2 (out of resources). Generous, as the address may be
   // shared.
   { name: 'maxLoginsPerSecond', min: 1, max: 100000, default: 200, optional: true },
+  // MiB of Data-Out buffers one session may hold for its writes in transfer (each write's buffer
+  // is reserved when its command arrives, up to the 32 MiB maximum transfer length). A write past
+  // it is not solicited: TASK SET FULL, or BUSY when the session has nothing else in progress
+  // (SAM-5 5.3.1), so 128 commands of 48 bytes cannot make the target reserve 4 GiB.
+  { name: 'maxDataOutMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

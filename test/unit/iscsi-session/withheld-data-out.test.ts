@@ -163,4 +163,52 @@ describe('iSCSI: an initiator that withholds Data-Out stalls no other session', 
       expect(resp.bhs[3]).to.equal(0);
     });
   });
+
+  describe('Data-Out budget per session (maxDataOutMiBPerSession)', () => {
+    const small = { ...SETTINGS, maxDataOutMiBPerSession: 1 };
+
+    it('SAM-5 5.3.1: a write past the budget with nothing else in progress is BUSY, not solicited', async () => {
+      const s = await session(engine, 'iqn.2026-11.example:big', undefined, small);
+      const w = s.command(write10(0, 4096), { write: true, edtl: 2 << 20 });
+      s.sock.send(w.bytes);
+      const [r] = await s.take(1);
+      expect(r.op).to.equal(OP.SCSI_RESP);
+      expect(r.u32(16)).to.equal(w.itt);
+      expect(r.bhs[3]).to.equal(0x08); // BUSY
+    });
+
+    it('SAM-5 5.3.1: past the budget with writes in transfer the answer is TASK SET FULL; once one ends there is room again', async () => {
+      const s = await session(engine, 'iqn.2026-11.example:many', undefined, small);
+      const a = s.command(write10(0, 2048), { write: true, edtl: 1 << 20 });
+      s.sock.send(a.bytes);
+      const first = await s.take(2); // MaxOutstandingR2T 2
+      expect(first.map((p) => p.op)).to.deep.equal([OP.R2T, OP.R2T]);
+      const c = s.command(write10(952, 8), { write: true, edtl: 4096, data: pattern(4096, 71) });
+      s.sock.send(c.bytes);
+      const [full] = await s.take(1);
+      expect(full.op).to.equal(OP.SCSI_RESP);
+      expect(full.u32(16)).to.equal(c.itt);
+      expect(full.bhs[3]).to.equal(0x28); // TASK SET FULL
+      // The 1 MiB write's Data-Out, one R2T at a time (RFC 7143 11.8: offset and length from the R2T).
+      const data = pattern(1 << 20, 72);
+      const pending = [...first];
+      for (;;) {
+        const p = pending.shift() ?? (await s.take(1))[0];
+        if (p.op === OP.SCSI_RESP) {
+          expect(p.u32(16)).to.equal(a.itt);
+          expect(p.bhs[3]).to.equal(0);
+          break;
+        }
+        expect(p.op).to.equal(OP.R2T);
+        const off = p.u32(40);
+        const len = p.u32(44);
+        // In PDUs of at most the target's MaxRecvDataSegmentLength (8192 here), DataSN from 0.
+        for (let o = 0, sn = 0; o < len; o += 8192, sn++) {
+          const n = Math.min(8192, len - o);
+          s.sock.send(s.dataOut(a.itt, p.u32(20), sn, off + o, data.subarray(off + o, off + o + n), o + n === len));
+        }
+      }
+      await writeAndVerify(s, 100, 73);
+    });
+  });
 });
