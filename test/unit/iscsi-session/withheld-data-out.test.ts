@@ -110,8 +110,8 @@ describe('iSCSI: an initiator that withholds Data-Out stalls no other session', 
   it('within one session an ORDERED command waits for the older write whose Data-Out is in transfer', async () => {
     const s = await session(engine, 'iqn.2026-11.example:one');
     const w = await withheldWrite(s, 400, ATTR.SIMPLE);
-    // SAM-5 8.6.3: the ORDERED READ of the same blocks is older than nothing but the write; it must
-    // see the write's data, so it is not answered before the write's Data-Out arrives.
+    // SAM-5 8.6.3: the ORDERED READ of the same blocks comes after the write in command order; it
+    // must see the write's data, so it is not answered before the write's Data-Out arrives.
     const r = s.command(read10(400, 8), { read: true, edtl: 4096, attr: ATTR.ORDERED });
     s.sock.send(r.bytes);
     expect(await s.drain()).to.have.length(0);
