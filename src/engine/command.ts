@@ -13,8 +13,9 @@ export interface CommandRequest {
   /** Data-Out the initiator sent, collected by the transport (at most expectedLength bytes). */
   dataOut?: Uint8Array;
   /**
-   * Data-Out still in transfer (iSCSI R2T sequences): the command enters the task set in command
-   * order now and its execute step waits for the data. The transport calls `cb` once with the
+   * Data-Out still in transfer (iSCSI R2T sequences): the command is received now, in command
+   * order, and waits at the task set's arrival stage; it enters the task set only once its data is
+   * in (task-set.ts: Data-Out before the task set). The transport calls `cb` once with the
    * complete Data-Out (expectedLength bytes), or with undefined if the transfer failed or the task
    * was aborted on the wire.
    */

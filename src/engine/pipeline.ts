@@ -99,11 +99,13 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   }
   if (lengthRefusal) { finish(mapping, req, lengthRefusal, done, xfer, Dir.OUT); return; }
   cmd.dataOut = dataOut;
-  cmd.later = later;
-  // 7. task attribute: the task set decides when it runs
+  // 7. task attribute: the task set decides when it runs. A command whose Data-Out is still in
+  // transfer enters the task set only once its data is in (task-set.ts: Data-Out before the task
+  // set), so an initiator that withholds data holds no other initiator's commands.
   cmd.started = nowNs();
   if (lu.tasks.size === 0) lu.statistics.busyAt(cmd.started);
-  lu.tasks.enqueue(cmd);
+  lu.tasks.arrive(cmd, later !== undefined);
+  if (later) later(data => cmd.dataArrived(data));
 }
 
 /**
@@ -130,10 +132,8 @@ class Command implements Task, ExecContext {
   /** SAM-5 8.6: the row may make the command HEAD OF QUEUE whatever the initiator asked. */
   readonly attr: number;
   private readonly exec: Exec;
-  /** Data-Out as the handler gets it (set by the pipeline's transfer-length step). */
+  /** Data-Out as the handler gets it (set by the pipeline's transfer-length step, or on arrival). */
   dataOut: Uint8Array | undefined = undefined;
-  /** Data-Out still in transfer: the command runs once it has arrived. */
-  later: CommandRequest['dataOutLater'] = undefined;
 
   constructor(
     readonly nexus: NexusView,
@@ -159,27 +159,25 @@ class Command implements Task, ExecContext {
 
   /** Called once when the task set enables the task. */
   run(): void {
-    // A throw here is a bug; it must still end the task, or the task set would stall behind it.
-    try {
-      const later = this.later;
-      if (!later) { this.execute(); return; }
-      // Enabled in command order; runs once its Data-Out has arrived.
-      later(data => this.dataArrived(data));
-    } catch (err) {
-      this.settle(internalFailure(err, this.req, this.log));
-    }
+    this.execute();
   }
 
   onAbortWaiting(): void {
     this.done({ status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true });
   }
 
-  private dataArrived(data: Uint8Array | undefined): void {
-    if (this.aborted) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
+  /**
+   * The transport's answer to the request for Data-Out, while the command is at the arrival stage:
+   * the data enters the task set with it; a failed transfer ends it there (ABORTED COMMAND, DATA
+   * PHASE ERROR), never having held the task set.
+   */
+  dataArrived(data: Uint8Array | undefined): void {
+    // Aborted while its data was in transfer: it already ended (onAbortWaiting).
+    if (this.state !== TaskState.DATA_TRANSFER) return;
     const xfer = this.xferBytes;
     if (!data || data.length < Math.min(xfer, this.req.expectedLength)) { this.settle(check(SENSE.DATA_PHASE_ERROR)); return; }
     this.dataOut = data.length <= xfer ? data : data.subarray(0, xfer);
-    this.execute();
+    this.lu.tasks.dataIn(this);
   }
 
   private execute(): void {

@@ -46,6 +46,8 @@ export interface FullFeatureHandOff {
   /** Whether a hosted session has `tsih` and belongs to this initiator port. */
   sessionExists(tsih: number, initiatorName: string, isid: string): boolean;
   tsihInUse(tsih: number): boolean;
+  /** Sessions hosted on engine threads (maxSessions). */
+  sessionCount(): number;
   /**
    * Reading has stopped at the end of the last Login Request: close the session this one
    * reinstates (when `reinstate`), write `finalResponse`, move the socket to an engine thread.
@@ -73,4 +75,6 @@ export interface ConnectionContext {
    * kernel into the task's buffer with no copy through the receive buffer.
    */
   receiver?: DirectReceiver;
+  /** Admission refused this connection's login (a limit): it is answered with out of resources. */
+  refuseLogin?: string;
 }

@@ -62,7 +62,7 @@ export class IscsiConnection {
   ) {
     this.closed = new Promise((r) => (this.closedResolve = r));
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.out = new PduOutput(socket, ctx.settings.busyPollMicros ?? 0);
+    this.out = new PduOutput(socket, ctx.settings.busyPollMicros ?? 0, ctx.settings.sendTimeoutSec);
     this.login = new LoginExchange(ctx, this, this.out, this.remote);
     this.framer = new PduFramer(
       {
@@ -119,6 +119,11 @@ export class IscsiConnection {
     this.out.backpressure = true;
     this.ffp = new FullFeaturePhase(this, this.out, s, params, statSN, cid);
     this.phase = Phase.FULL_FEATURE;
+  }
+
+  /** Still in the login phase (loginTimeoutSec applies). */
+  get isLoggingIn(): boolean {
+    return this.phase === Phase.LOGIN;
   }
 
   get isFullFeature(): boolean {

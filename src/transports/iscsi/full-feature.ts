@@ -108,7 +108,7 @@ export class FullFeaturePhase implements PhaseContext {
         this.ordered(p.cmdSN, p.immediate, this.runTmf, p);
         return;
       case IscsiOp.TEXT_REQ:
-        return this.text.onTextRequest(p);
+        return this.text.onTextRequest(p, header);
       case IscsiOp.LOGOUT_REQ:
         this.ordered(p.cmdSN, p.immediate, this.runLogout, p);
         return;

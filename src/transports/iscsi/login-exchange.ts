@@ -9,13 +9,15 @@ import type { ConnectionContext } from './connection-context';
 import type { LoginRequest } from './initiator-pdu';
 import { encodeLoginResponse } from './target-pdu';
 import {
-  LoginEffect, LoginPhase, LoginPolicy, LoginResponse, LoginResult, LoginState, createLoginState, loginStep, loginTsihAllocated,
+  LoginEffect, LoginPhase, LoginPolicy, LoginResponse, LoginResult, LoginState, createLoginState, loginRefused, loginStep,
+  loginTsihAllocated,
 } from './login';
+import { LoginStatus } from './spec';
 import type { OperationalParams } from './negotiate';
 import { IscsiSession, SessionConnection, isidHex } from './session';
 import { authFor } from './target';
 import { CHAP_CHALLENGE_RANDOM_BYTES } from './chap';
-import { negotiationConfig } from './settings';
+import { negotiationConfig, transportDefault } from './settings';
 import type { PduOutput } from './pdu-output';
 
 export type LoginOutcome =
@@ -39,6 +41,8 @@ export class LoginExchange {
   /** Created (or rebound) by the login's effects; the connection's session from then on. */
   session: IscsiSession | undefined;
   private reinstating = false;
+  /** Login Requests received on this connection (maxLoginRequests). */
+  private requests = 0;
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -57,7 +61,16 @@ export class LoginExchange {
 
   /** One Login Request: its responses are queued and its effects applied. */
   step(req: LoginRequest): LoginOutcome {
-    let r = loginStep(this.state, req, this.policy);
+    // A login that never converges (endless C=1 text, keys renegotiated in a loop) is cut off:
+    // RFC 7143 11.13.5 Status-Class 2 (initiator error), detail 0.
+    const max = this.ctx.settings.maxLoginRequests ?? transportDefault('maxLoginRequests');
+    const refused = this.ctx.refuseLogin;
+    let r = refused !== undefined
+      // RFC 7143 11.13.5: a limit of the target's (login-rate.ts): Status-Class 3, detail 2.
+      ? loginRefused(this.state, req, LoginStatus.OUT_OF_RESOURCES, refused)
+      : ++this.requests > max
+        ? loginRefused(this.state, req, LoginStatus.INITIATOR_ERROR, `more than ${max} Login Requests`)
+        : loginStep(this.state, req, this.policy);
     let failed = false;
     let fullFeature: OperationalParams | undefined;
     for (;;) {
@@ -94,9 +107,19 @@ export class LoginExchange {
     return { kind: 'continue' };
   }
 
-  /** A TSIH no session of this target uses, here or on an engine thread; null when none is left. */
+  /**
+   * A TSIH no session of this target uses, here or on an engine thread; null when none is left,
+   * or when the portal group already hosts maxSessions sessions: the reducer then refuses the
+   * login with Status-Class 3, detail 2 (out of resources, RFC 7143 11.13.5).
+   */
   private allocateTsih(): number | null {
-    const { sessions, handOff } = this.ctx;
+    const { sessions, handOff, settings } = this.ctx;
+    const held = sessions.size + (handOff?.sessionCount() ?? 0);
+    const max = settings.maxSessions ?? transportDefault('maxSessions');
+    if (held >= max) {
+      this.ctx.log.warn({ remote: this.remote, sessions: held }, 'maxSessions reached; login refused');
+      return null;
+    }
     if (!handOff) return sessions.allocateTsih();
     for (let i = 0; i < 0xffff; i++) {
       const t = sessions.allocateTsih();

@@ -267,6 +267,14 @@ export function loginStep(prev: LoginState, req: LoginRequest, policy: LoginPoli
 }
 
 /** The TSIH the connection allocated for an allocate-tsih effect (null: none left). */
+/**
+ * RFC 7143 11.13.5: the login ends with `status` for a reason outside the login rules (a limit of
+ * the connection's, login-exchange.ts): T=0, no keys, then the connection closes.
+ */
+export function loginRefused(prev: LoginState, req: LoginRequest, status: LoginStatus, reason: string): LoginResult {
+  return failWith(draft(prev), req, status, reason);
+}
+
 export function loginTsihAllocated(prev: LoginState, tsih: number | null): LoginResult {
   const t = TRANSITIONS[prev.phase].tsih;
   if (!t) throw new NexusError('ERR_LOGIN_EVENT', `a TSIH in login phase ${prev.phase}`);

@@ -9,6 +9,7 @@ import { paddedLength } from './bhs';
 import { dataDigest, headerDigest, writeDigest } from './digest';
 import { ResponseCoalescer } from './coalesce';
 import { BusyPoll, busyPollFor } from '../fabric';
+import { transportDefault } from './settings';
 
 const ZERO_PAD = Buffer.alloc(4);
 
@@ -54,7 +55,11 @@ export class PduOutput {
     this.flush();
   };
 
-  constructor(private readonly socket: Duplex, busyPollMicros: number) {
+  /** Reading is paused until the peer drains our output (sendTimeoutSec runs meanwhile). */
+  private stalled = false;
+
+  /** `sendTimeoutSec`: how long a peer may leave our output undrained before it is dropped. */
+  constructor(private readonly socket: Duplex, busyPollMicros: number, private readonly sendTimeoutSec = transportDefault('sendTimeoutSec')) {
     this.busyPoll = busyPollFor(busyPollMicros);
   }
 
@@ -176,10 +181,21 @@ export class PduOutput {
       this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
       this.scratchUsed = 0;
     }
-    // Back-pressure: stop reading while the initiator is not draining our responses.
-    if (socket.writableNeedDrain && this.backpressure) {
+    // Back-pressure: stop reading while the initiator is not draining our responses, so what we
+    // buffer for it stays bounded by the commands it already had in flight (its CmdSN window).
+    // One that drains nothing for sendTimeoutSec is dropped: its session is lost (RFC 7143 6.3).
+    if (socket.writableNeedDrain && this.backpressure && !this.stalled) {
+      this.stalled = true;
       socket.pause();
-      socket.once('drain', () => socket.resume());
+      const timer = setTimeout(() => {
+        if (this.stalled && !socket.destroyed) socket.destroy();
+      }, this.sendTimeoutSec * 1000);
+      timer.unref();
+      socket.once('drain', () => {
+        this.stalled = false;
+        clearTimeout(timer);
+        socket.resume();
+      });
     }
   }
 }

@@ -1,10 +1,12 @@
 // RFC 7143 11.3 / 11.7 / 11.8 / 3.2.4.2: SCSI Command, SCSI Data-Out and R2T. A command becomes
 // a task of this connection's task table; its Data-Out is collected into one pooled buffer
 // (immediate data, unsolicited Data-Out, then R2T-solicited sequences) while the command already
-// waits in the engine; the engine's completion goes to the Data-In / SCSI Response sender.
+// waits at the engine's arrival stage, outside the task set until its data is in; the engine's
+// completion goes to the Data-In / SCSI Response sender.
 import { BLOCK_LIMITS } from '../../engine/vpd';
 import type { CommandRequest, Completion, CompletionCallback } from '../../engine/command';
-import { TaskAttr } from '../../engine/spec/status';
+import { Status, TaskAttr } from '../../engine/spec/status';
+import { ResidualKind } from '../../engine/command';
 import type { DataOut, ScsiCommand } from './initiator-pdu';
 import { R2TFields, encodeR2T } from './target-pdu';
 import { IscsiOp, RejectReason } from './spec';
@@ -18,6 +20,7 @@ export type ScsiCommandContext = Pick<PhaseContext,
   'allocTtt' | 'finishedCommand' | 'host' | 'log' | 'out' | 'params' | 'protocolError' | 'reject' | 'remote' | 'session' | 'stampSeq'> & {
   readonly dataIn: { complete(task: Task, c: Completion): void };
 };
+import { transportDefault } from './settings';
 
 /** Where a task's Data-Out stands. */
 export enum DataState {
@@ -70,6 +73,10 @@ export class Task {
   dataCb: ((data: Uint8Array | undefined) => void) | undefined = undefined;
   /** Aborted on the wire (task management, logout, connection loss): no response is sent. */
   aborted = false;
+  /** When Data-Out for this task last arrived (performance.now() ms), for the Data-Out timeout. */
+  dataAt = 0;
+  /** Refused by this session's resource limits: answered with this status, never executed. */
+  refused: Status.TASK_SET_FULL | Status.BUSY | undefined = undefined;
   /** Owned copy of a 16-byte CDB, reused with the task. */
   private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
   readonly req: CommandRequest;
@@ -109,6 +116,7 @@ export class Task {
     this.submitted = false;
     this.dataCb = undefined;
     this.aborted = false;
+    this.refused = undefined;
   }
 }
 
@@ -125,6 +133,11 @@ export class ScsiCommandPath {
     statSN: 0, expCmdSN: 0, maxCmdSN: 0, lun: 0, itt: 0, ttt: 0, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 0,
   };
   private readonly submitBound = (t: Task): void => this.submit(t);
+  /** Armed while a write of this connection collects Data-Out (dataOutTimeoutSec). */
+  private dataTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly dataTimerBound = (): void => this.dataTimerFired();
+  /** Bytes of Data-Out buffers the tasks of this connection hold (maxDataOutMiBPerSession). */
+  private dataOutBytes = 0;
 
   constructor(private readonly ffp: ScsiCommandContext) {}
 
@@ -161,6 +174,11 @@ export class ScsiCommandPath {
     if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
       ffp.log.warn({ remote: ffp.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
       task.data = DataState.FAILED;
+    } else if (p.write && p.expectedDataTransferLength > 0 && this.overDataOutBudget(p.expectedDataTransferLength)) {
+      // SAM-5 5.3.1: no resources for this command from this I_T nexus now. TASK SET FULL while
+      // the session has other commands in progress (one of them ending frees room), else BUSY.
+      ffp.log.debug({ remote: ffp.remote, itt: p.itt, held: this.dataOutBytes }, 'Data-Out budget of the session spent; write refused');
+      task.refused = this.tasks.size > 0 ? Status.TASK_SET_FULL : Status.BUSY;
     } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = ffp.params;
       const edtl = p.expectedDataTransferLength;
@@ -176,6 +194,7 @@ export class ScsiCommandPath {
         if (bad !== undefined) return ffp.protocolError(bad, header);
         if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
+        this.dataOutBytes += buf.length;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
         const collector = task.collectorFor(ffp.allocTtt);
@@ -183,16 +202,22 @@ export class ScsiCommandPath {
         if (!st.ok) return ffp.protocolError(st.reason, header);
         task.collector = collector;
         task.dataBuf = buf;
+        this.dataOutBytes += buf.length;
         task.dataOut = collector.buffer;
         r2ts = st.r2ts;
-        if (!collector.complete) task.data = DataState.COLLECTING;
+        if (!collector.complete) {
+          task.data = DataState.COLLECTING;
+          task.dataAt = performance.now();
+          this.armDataTimer();
+        }
       }
     } else if (p.data.length > 0) {
       return ffp.protocolError('data with no Expected Data Transfer Length', header);
     }
     this.tasks.set(p.itt, task);
     // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
-    // Data-Out still in flight (the engine waits for it when the task is enabled); R2Ts go out now,
+    // Data-Out still in flight (the engine holds such a command out of its task set until the data
+    // is in, so a silent initiator holds no one else's commands); R2Ts go out now,
     // so the transfers of several commands proceed together, including behind a CmdSN gap.
     if (r2ts) for (const r of r2ts) this.sendR2T(task, r);
     if (p.immediate) this.submit(task);
@@ -249,8 +274,43 @@ export class ScsiCommandPath {
       this.endData(task, DataState.FAILED);
       return;
     }
+    task.dataAt = performance.now();
     for (const x of r.r2ts) this.sendR2T(task, x);
     if (r.complete) this.endData(task, DataState.COMPLETE);
+  }
+
+  private dataTimeoutMs(): number {
+    return (this.ffp.host.ctx.settings.dataOutTimeoutSec ?? transportDefault('dataOutTimeoutSec')) * 1000;
+  }
+
+  private armDataTimer(at = this.dataTimeoutMs()): void {
+    if (this.dataTimer !== undefined) return;
+    this.dataTimer = setTimeout(this.dataTimerBound, at);
+    this.dataTimer.unref();
+  }
+
+  /**
+   * A write has waited dataOutTimeoutSec for Data-Out with none arriving. At ERL 0 there is no
+   * recovery within the connection (RFC 7143 7.1.4.1, 7.2): the connection is dropped, which
+   * aborts its tasks (the engine ends the waiting write at its arrival stage, where it never held
+   * the task set) and ends the session. Every other session carries on untouched.
+   */
+  private dataTimerFired(): void {
+    this.dataTimer = undefined;
+    const limit = this.dataTimeoutMs();
+    const now = performance.now();
+    let oldest = Infinity;
+    for (const t of this.tasks.values()) {
+      if (t.data !== DataState.COLLECTING) continue;
+      if (now - t.dataAt >= limit) {
+        const ffp = this.ffp;
+        ffp.log.warn({ remote: ffp.remote, itt: t.itt, waitedMs: Math.round(now - t.dataAt) }, 'no Data-Out within dataOutTimeoutSec; dropping the connection');
+        ffp.host.destroy('Data-Out timeout');
+        return;
+      }
+      if (t.dataAt < oldest) oldest = t.dataAt;
+    }
+    if (oldest !== Infinity) this.armDataTimer(oldest + limit - now);
   }
 
   /** The transfer ended: hand the data (or its failure) to the engine if it is waiting. */
@@ -267,10 +327,20 @@ export class ScsiCommandPath {
     else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
   }
 
+  private overDataOutBudget(edtl: number): boolean {
+    const mib = this.ffp.host.ctx.settings.maxDataOutMiBPerSession ?? transportDefault('maxDataOutMiBPerSession');
+    return this.dataOutBytes + edtl > mib * 1024 * 1024;
+  }
+
   private submit(task: Task): void {
     const s = this.ffp.session;
     if (!s.nexus || this.tasks.get(task.itt) !== task) return;
     task.submitted = true;
+    if (task.refused !== undefined) {
+      // Answered in CmdSN order like any command, without reaching the engine.
+      this.taskDone(task, { status: task.refused, residualKind: ResidualKind.NONE, residual: 0 });
+      return;
+    }
     const complete = task.data === DataState.COMPLETE;
     const req = task.req;
     req.lun = task.lun;
@@ -297,6 +367,7 @@ export class ScsiCommandPath {
     // while a transfer is collecting (or failed mid-way) the framer may be assembling a Data-Out
     // segment in it across socket chunks (landing()), so such a buffer is left to the collector.
     const buf = task.dataBuf;
+    if (buf) this.dataOutBytes -= buf.length;
     if (buf && task.data === DataState.COMPLETE) this.dataPool.give(buf);
     task.dataBuf = undefined;
     task.dataOut = undefined;
@@ -336,6 +407,8 @@ export class ScsiCommandPath {
 
   /** Connection gone or session ended: every task goes, and no engine task waits for data. */
   abortAll(): Task[] {
+    if (this.dataTimer !== undefined) clearTimeout(this.dataTimer);
+    this.dataTimer = undefined;
     const all = [...this.tasks.values()];
     this.tasks.clear();
     for (const t of all) t.aborted = true;
@@ -349,6 +422,8 @@ export class ScsiCommandPath {
   /** Forget a task that never reached the engine. */
   dropTask(t: Task): void {
     this.tasks.delete(t.itt);
+    if (t.dataBuf) this.dataOutBytes -= t.dataBuf.length;
+    t.dataBuf = undefined;
     if (!t.immediate) {
       const w = this.ffp.session.window;
       if (w.has(t.cmdSN)) w.skip(t.cmdSN);

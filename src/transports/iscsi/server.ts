@@ -12,6 +12,8 @@ import type { ConnectionLog, FullFeatureHandOff } from './connection-context';
 import { ISCSI_FABRIC, encodeHandOffParams } from './ffp-handler';
 import { SessionRegistry } from './session';
 import { DiscoverySource, DiscoveryTarget } from './discovery';
+import { transportDefault } from './settings';
+import { LoginRate } from './login-rate';
 
 export interface PortalAddress {
   host: string;
@@ -52,6 +54,9 @@ export class IscsiServer implements Fabric {
   readonly sessions = new SessionRegistry();
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<IscsiConnection>();
+  /** Connections accepted here and not yet closed, per source address (maxConnectionsPerAddress). */
+  private readonly perAddress = new Map<string, number>();
+  private readonly loginRate: LoginRate;
   private readonly tpgt: number;
   private stopping = false;
 
@@ -59,6 +64,7 @@ export class IscsiServer implements Fabric {
 
   constructor(private readonly o: IscsiServerOptions) {
     this.tpgt = o.tpgt ?? 1;
+    this.loginRate = new LoginRate(o.settings.maxLoginsPerSecond ?? transportDefault('maxLoginsPerSecond'));
     this.handOff = o.sessionThreads ? this.handOffTo(o.sessionThreads) : undefined;
   }
 
@@ -72,6 +78,7 @@ export class IscsiServer implements Fabric {
         return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase();
       },
       tsihInUse: (tsih) => threads.sessionByTsih(tsih) !== undefined,
+      sessionCount: () => threads.sessionCount,
       handOff: async ({ socket, state, leftover, finalResponse, reinstate }) => {
         // RFC 7143 6.3.5: the old session ends (on its thread) before the new one starts.
         if (reinstate) await threads.reinstate(state.initiatorName, state.isid, state.targetName, state.tpgt);
@@ -133,6 +140,22 @@ export class IscsiServer implements Fabric {
         socket.destroy();
         return;
       }
+      const from = socket.remoteAddress ?? '';
+      const held = this.perAddress.get(from) ?? 0;
+      const maxHeld = this.o.settings.maxConnectionsPerAddress ?? transportDefault('maxConnectionsPerAddress');
+      if (held >= maxHeld) {
+        this.o.log.warn({ remote: from, held }, 'too many connections from one address; closing at accept');
+        socket.destroy();
+        return;
+      }
+      this.perAddress.set(from, held + 1);
+      // Counted until this socket closes: with engine threads that is when a logged-in session's
+      // socket moves to its thread, so the limit bounds what is logging in or served here.
+      socket.once('close', () => {
+        const n = (this.perAddress.get(from) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(from, n);
+        else this.perAddress.delete(from);
+      });
       try {
         socket.setNoDelay(true);
         const conn = new IscsiConnection(socket, {
@@ -140,9 +163,21 @@ export class IscsiServer implements Fabric {
           discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
           // Sessions that stay on this thread (no engine threads) receive large segments in place.
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
+          refuseLogin: this.loginRate.admit(from) ? undefined : 'more logins per second from this address than maxLoginsPerSecond',
         });
         this.connections.add(conn);
-        void conn.closed.then(() => this.connections.delete(conn));
+        // RFC 7143 6.3: a login that has not reached its final response within loginTimeoutSec
+        // is dropped (a silent or slow peer holds no socket and no login state for long).
+        const loginTimer = setTimeout(() => {
+          if (!conn.isLoggingIn) return;
+          this.o.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'login not finished within loginTimeoutSec; closing');
+          conn.destroy('login timeout');
+        }, (this.o.settings.loginTimeoutSec ?? transportDefault('loginTimeoutSec')) * 1000);
+        loginTimer.unref();
+        void conn.closed.then(() => {
+          clearTimeout(loginTimer);
+          this.connections.delete(conn);
+        });
       } catch (err) {
         this.o.log.error({ err }, 'cannot set up an accepted connection');
         socket.destroy();

@@ -17,7 +17,47 @@ const TRANSPORT_SETTINGS = [
   { name: 'nopInTimeoutSec', min: 0, max: 3600, default: 10 },
   // RFC 7143 3.2.2.1: the CmdSN window, how many commands one session may have queued.
   { name: 'queueDepth', min: 1, max: 65536, default: 128 },
+  // Seconds a write may wait for solicited or unsolicited Data-Out without any arriving before
+  // its connection is dropped (RFC 7143 7.1.4.1 / 7.2: at ERL 0 the recovery is the connection's
+  // and session's end, its tasks aborted). The command waits outside the task set meanwhile, so
+  // this bounds what a silent initiator costs only itself: its buffers and its session.
+  { name: 'dataOutTimeoutSec', min: 1, max: 3600, default: 15, optional: true },
+  // Seconds from a connection's accept to its final Login Response (RFC 7143 6.3); a login that
+  // has not finished by then is dropped, so half-open and slow logins hold no socket for long.
+  { name: 'loginTimeoutSec', min: 1, max: 3600, default: 15, optional: true },
+  // Login Requests one connection may send (RFC 7143 6.3: a login takes a handful); past this the
+  // login is refused with Status-Class 2, detail 0 (initiator error, RFC 7143 11.13.5).
+  { name: 'maxLoginRequests', min: 4, max: 4096, default: 64, optional: true },
+  // Text Requests one unfinished text exchange may take (C=1 parts and fetches of a long answer,
+  // RFC 7143 11.10); past this the request is rejected (protocol error) and the connection closes.
+  { name: 'maxTextRequests', min: 4, max: 4096, default: 64, optional: true },
+  // Seconds a connection may leave our responses unread while its reading is paused for
+  // back-pressure; then it is dropped (its buffered responses are bounded by the CmdSN window).
+  { name: 'sendTimeoutSec', min: 1, max: 3600, default: 30, optional: true },
+  // TCP connections one source address may hold open in the listener's thread at once (logging
+  // in, discovery, and sessions when there are no engine threads); one past it is closed at
+  // accept, before any PDU is read, so a flood from one host costs a socket for a moment.
+  // Generous: initiators behind one NAT or on one host share their address.
+  { name: 'maxConnectionsPerAddress', min: 1, max: 65536, default: 1024, optional: true },
+  // Sessions the target portal group hosts at once (Normal and discovery, every target of its
+  // portals, on every engine thread). A leading login past it is refused with Status-Class 3,
+  // detail 2 (out of resources, RFC 7143 11.13.5).
+  { name: 'maxSessions', min: 1, max: 65535, default: 1024, optional: true },
+  // Logins per second one source address may start (login-rate.ts); one past the allowance is
+  // refused with Status-Class 3, detail 2 (out of resources). Generous, as the address may be
+  // shared.
+  { name: 'maxLoginsPerSecond', min: 1, max: 100000, default: 200, optional: true },
+  // MiB of Data-Out buffers one session may hold for its writes in transfer (each write's buffer
+  // is reserved when its command arrives, up to the 32 MiB maximum transfer length). A write past
+  // it is not solicited: TASK SET FULL, or BUSY when the session has nothing else in progress
+  // (SAM-5 5.3.1), so 128 commands of 48 bytes cannot make the target reserve 4 GiB.
+  { name: 'maxDataOutMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
 ] as const;
+
+/** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */
+export function transportDefault(name: Extract<TransportRow, { optional: true }>['name']): number {
+  return TRANSPORT_SETTINGS.find((t) => t.name === name)!.default;
+}
 
 type TransportRow = (typeof TRANSPORT_SETTINGS)[number];
 type SettingRow = Extract<KeyRow, { setting: object }>;

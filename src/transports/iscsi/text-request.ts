@@ -5,13 +5,14 @@
 import type { TextRequest } from './initiator-pdu';
 import { encodeTextResponse } from './target-pdu';
 import { RESERVED_TAG } from './spec';
+import { transportDefault } from './settings';
 import { TextAccumulator, encodeText, splitText } from './text';
 import { maxValueLength } from './keys';
 import { sendTargets } from './discovery';
 import type { PhaseContext } from './phase-context';
 
 /** What this module uses of the full feature phase. */
-export type TextContext = Pick<PhaseContext, 'allocTtt' | 'finishedCommand' | 'host' | 'nextSeq' | 'ordered' | 'out' | 'params' | 'session'>;
+export type TextContext = Pick<PhaseContext, 'allocTtt' | 'finishedCommand' | 'host' | 'nextSeq' | 'ordered' | 'out' | 'params' | 'protocolError' | 'session'>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -19,12 +20,23 @@ export class TextResponder {
   private readonly acc = new TextAccumulator({ maxValueLength });
   /** The parts of a long answer still to be fetched, under their Target Transfer Tag. */
   private pending: { ttt: number; chunks: Buffer[] } | undefined;
+  /** Requests received so far in the unfinished exchange (maxTextRequests). */
+  private exchangeRequests = 0;
 
   constructor(private readonly ffp: TextContext) {}
 
   private readonly runBound = (p: TextRequest): void => this.run(p);
 
-  onTextRequest(p: TextRequest): void {
+  onTextRequest(p: TextRequest, header: Buffer): void {
+    // RFC 7143 11.10: an exchange goes on while the initiator sends C=1 or fetches with our TTT.
+    // One that never ends is cut off: a protocol error, and the connection closes.
+    const ongoing = p.continue || p.ttt !== RESERVED_TAG;
+    this.exchangeRequests = ongoing ? this.exchangeRequests + 1 : 0;
+    const max = this.ffp.host.ctx.settings.maxTextRequests ?? transportDefault('maxTextRequests');
+    if (this.exchangeRequests > max) {
+      this.ffp.protocolError(`text exchange longer than ${max} requests`, header);
+      return;
+    }
     // The data segment may alias a socket chunk; the request may wait for a CmdSN gap.
     p.data = Buffer.from(p.data);
     this.ffp.ordered(p.cmdSN, p.immediate, this.runBound, p);

@@ -88,7 +88,9 @@ describe('config/load: valid documents', () => {
       initialR2T: false, immediateData: true, maxOutstandingR2T: 8,
       headerDigest: ['None', 'CRC32C'], dataDigest: ['None', 'CRC32C'],
       nopInIntervalSec: 15, nopInTimeoutSec: 10, defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 128,
-      busyPollMicros: 50,
+      busyPollMicros: 50, dataOutTimeoutSec: 15, loginTimeoutSec: 15, maxLoginRequests: 64,
+      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxSessions: 1024,
+      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256,
     });
     expect(t.stateDir).to.equal('/srv/nexus-state');
     expect(t.devices[0]).to.deep.equal({
@@ -352,6 +354,12 @@ describe('config/load: each error with its JSON path', () => {
   it('busy-poll window out of range', () => {
     const d = demo(); d.iscsi = { busyPollMicros: -1 };
     expectOnly(d, '/iscsi/busyPollMicros', 'must be at least 0');
+  });
+  it('limits out of range: a Data-Out timeout of 0, too few Login Requests', () => {
+    const d = demo(); d.iscsi = { dataOutTimeoutSec: 0 };
+    expectOnly(d, '/iscsi/dataOutTimeoutSec', 'must be at least 1');
+    const e = demo(); e.iscsi = { maxLoginRequests: 2 };
+    expectOnly(e, '/iscsi/maxLoginRequests', 'must be at least 4');
   });
   it('bad engine buffer pool size', () => {
     const d = demo(); d.engine = { bufferPool: 'lots' };

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { BEGIN, END, commandTable } from '../../../scripts/command-table';
+import { ISCSI_SETTINGS } from '../../../src/transports/iscsi/settings';
 
 const root = path.join(__dirname, '..', '..', '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -33,5 +34,19 @@ describe('README stays true to the code', () => {
     expect(lines).to.have.length(2);
     expect(lines[1]).to.contain('npm ci');
     expect(fs.readFileSync(path.join(root, '.ci', 'run'), 'utf8')).to.contain(lines[1].trim());
+  });
+
+  it('the Reliability limits table names real iscsi settings with their defaults', () => {
+    const section = readme.split('## Reliability')[1]?.split('\n## ')[0] ?? '';
+    const rows = [...section.matchAll(/^\| `(\w+)` \| (\d+) \|/gm)].map(m => [m[1], Number(m[2])] as const);
+    expect(rows.length).to.be.greaterThan(0);
+    for (const [name, value] of rows) {
+      const s = ISCSI_SETTINGS.find(x => x.name === name);
+      expect(s, name).to.not.equal(undefined);
+      expect(s!.default, name).to.equal(value);
+    }
+    for (const limit of ['dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests', 'maxTextRequests', 'sendTimeoutSec', 'maxConnectionsPerAddress', 'maxSessions', 'maxLoginsPerSecond', 'maxDataOutMiBPerSession']) {
+      expect(rows.map(r => r[0]), limit).to.include(limit);
+    }
   });
 });

@@ -158,10 +158,11 @@ export class Initiator {
   }
 
   /** RFC 7143 11.3: SCSI Command. */
-  command(cdb: number[], o: { read?: boolean; write?: boolean; edtl: number; final?: boolean; data?: Buffer; immediate?: boolean; cmdSN?: number; itt?: number }): { bytes: Buffer; itt: number; cmdSN: number } {
+  command(cdb: number[], o: { read?: boolean; write?: boolean; edtl: number; final?: boolean; data?: Buffer; immediate?: boolean; cmdSN?: number; itt?: number; attr?: number }): { bytes: Buffer; itt: number; cmdSN: number } {
     const itt = o.itt ?? this.itt++;
     const cmdSN = o.cmdSN ?? (o.immediate ? this.cmdSN : this.cmdSN++);
-    const b1 = (o.final === false ? 0 : 0x80) | (o.read ? 0x40 : 0) | (o.write ? 0x20 : 0) | 1; // SIMPLE
+    // RFC 7143 11.3.1: ATTR, 1 SIMPLE (the default here), 2 ORDERED, 3 HEAD OF QUEUE.
+    const b1 = (o.final === false ? 0 : 0x80) | (o.read ? 0x40 : 0) | (o.write ? 0x20 : 0) | (o.attr ?? 1);
     const bytes = this.pdu(0x01 | (o.immediate ? 0x40 : 0), b1, o.data ?? Buffer.alloc(0), (h) => {
       h.writeUInt32BE(itt, 16);
       h.writeUInt32BE(o.edtl, 20);

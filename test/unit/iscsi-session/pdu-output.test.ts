@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Duplex } from 'node:stream';
 import { PduOutput } from '../../../src/transports/iscsi/pdu-output';
 import { MemorySocket } from './harness';
 
@@ -52,5 +53,43 @@ describe('iSCSI output side (pdu-output.ts)', () => {
     out.flush();
     expect(sock.chunks).to.deep.equal([]);
     expect(released).to.equal(1);
+  });
+
+  it('a peer that stops reading: input pauses at once, and the socket is dropped after sendTimeoutSec', async () => {
+    // A peer whose receive window never opens: no write ever completes.
+    const sock = new (class extends Duplex {
+      override _read(): void {}
+      override _write(_c: Buffer, _e: BufferEncoding, _cb: (e?: Error | null) => void): void {}
+    })();
+    const out = new PduOutput(sock, 0, 0.1);
+    out.backpressure = true;
+    const t0 = performance.now();
+    const closed = new Promise<number>((r) => sock.once('close', () => r(performance.now() - t0)));
+    for (let i = 0; i < 4; i++) {
+      out.queue(out.bhs().fill(1), Buffer.alloc(8192));
+      out.flush();
+    }
+    expect(sock.isPaused()).to.equal(true);
+    const ms = await closed;
+    expect(ms).to.be.greaterThanOrEqual(90);
+    expect(ms).to.be.lessThan(1500);
+  });
+
+  it('a peer that drains again within sendTimeoutSec is resumed and kept', async () => {
+    const pending: Array<() => void> = [];
+    const sock = new (class extends Duplex {
+      override _read(): void {}
+      override _write(_c: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void { pending.push(() => cb()); }
+    })();
+    const out = new PduOutput(sock, 0, 0.2);
+    out.backpressure = true;
+    out.queue(out.bhs().fill(1), Buffer.alloc(32768));
+    out.flush();
+    expect(sock.isPaused()).to.equal(true);
+    await new Promise((r) => setTimeout(r, 50));
+    while (pending.length > 0) { pending.shift()!(); await turn(); }
+    expect(sock.isPaused()).to.equal(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sock.destroyed).to.equal(false);
   });
 });

@@ -24,7 +24,17 @@ describe('iSCSI settings derived from the key table (settings.ts)', () => {
     expect(schema.properties.nopInTimeoutSec).to.deep.equal({ type: 'integer', minimum: 0, maximum: 3600 });
     expect(schema.properties.queueDepth).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
     expect(schema.properties.busyPollMicros).to.deep.equal({ type: 'integer', minimum: 0, maximum: 10000 });
-    expect(Object.keys(schema.properties)).to.have.length(14);
+    // Limits one initiator cannot exceed (README "Reliability").
+    expect(schema.properties.dataOutTimeoutSec).to.deep.equal({ type: 'integer', minimum: 1, maximum: 3600 });
+    expect(schema.properties.loginTimeoutSec).to.deep.equal({ type: 'integer', minimum: 1, maximum: 3600 });
+    expect(schema.properties.maxLoginRequests).to.deep.equal({ type: 'integer', minimum: 4, maximum: 4096 });
+    expect(schema.properties.maxTextRequests).to.deep.equal({ type: 'integer', minimum: 4, maximum: 4096 });
+    expect(schema.properties.sendTimeoutSec).to.deep.equal({ type: 'integer', minimum: 1, maximum: 3600 });
+    expect(schema.properties.maxConnectionsPerAddress).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
+    expect(schema.properties.maxSessions).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65535 });
+    expect(schema.properties.maxLoginsPerSecond).to.deep.equal({ type: 'integer', minimum: 1, maximum: 100000 });
+    expect(schema.properties.maxDataOutMiBPerSession).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
+    expect(Object.keys(schema.properties)).to.have.length(23);
     expect(ISCSI_SETTINGS.map((s) => s.name)).to.deep.equal(Object.keys(schema.properties));
   });
 
@@ -46,7 +56,9 @@ describe('iSCSI settings derived from the key table (settings.ts)', () => {
       initialR2T: false, immediateData: true, maxOutstandingR2T: 8,
       headerDigest: ['None', 'CRC32C'], dataDigest: ['None', 'CRC32C'],
       nopInIntervalSec: 15, nopInTimeoutSec: 10, defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 128,
-      busyPollMicros: 50,
+      busyPollMicros: 50, dataOutTimeoutSec: 15, loginTimeoutSec: 15, maxLoginRequests: 64,
+      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxSessions: 1024,
+      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256,
     });
     expect(DEFAULT_ISCSI).to.deep.equal(d);
     d.headerDigest.push('CRC32C');
