@@ -325,8 +325,8 @@ export class Hostiles {
   }
 
   /**
-   * Log in and send WRITEs to the shared fileio LUN over the ranges the well-behaved sessions
-   * use, and never send their Data-Out: with F=1 and no data (the target sends an R2T that is
+   * Log in and send WRITEs to the shared LUNs, on the fileio LUN over the ranges the well-behaved
+   * sessions use, and never send their Data-Out: with F=1 and no data (the target sends an R2T that is
    * never answered), with part of the data immediate, or with F=0 promising unsolicited Data-Out
    * that never comes (RFC 7143 11.3.1). `ordered`: the task attribute is ORDERED (SAM-5 8.6.3),
    * so the task set waits for it; its completion or abort bounds that wait, not our silence.
@@ -337,13 +337,16 @@ export class Hostiles {
     if (st === undefined) return this.finish(w);
     const out: Buffer[] = [];
     for (let i = r.range(1, 4); i > 0; i--) {
+      // Mostly the fileio LUN's ranges the qemu-io sessions write; now and then the null LUN
+      // that the iscsi-perf stream reads.
+      const lun = r.chance(0.75) ? 0 : 1;
       const range = r.pick(this.cfg.sharedRanges);
-      const lba = Math.floor(range.offset / BLOCK) + r.int(Math.max(1, range.length / BLOCK - 128));
+      const lba = lun === 1 ? r.int(1 << 20) : Math.floor(range.offset / BLOCK) + r.int(Math.max(1, range.length / BLOCK - 128));
       const blocks = 128;
       const how = r.int(3);
       const immediate = how === 1 ? r.bytes(Math.min(st.maxRecv, 8192)) : undefined;
       out.push(scsiCommand({
-        lun: 0, itt: 0x100 + i, cmdSN: st.cmdSN, expStatSN: st.expStatSN, write: true, edtl: blocks * BLOCK, attr: ordered ? 2 : 1,
+        lun, itt: 0x100 + i, cmdSN: st.cmdSN, expStatSN: st.expStatSN, write: true, edtl: blocks * BLOCK, attr: ordered ? 2 : 1,
         final: how !== 2, data: immediate,
         cdb: [0x2a, 0, (lba >>> 24) & 0xff, (lba >>> 16) & 0xff, (lba >>> 8) & 0xff, lba & 0xff, 0, blocks >>> 8, blocks & 0xff, 0],
       }));

@@ -99,9 +99,12 @@ export function roundPattern(seed: number, session: number, round: number): numb
   return 1 + ((seed + session * 61 + round * 7) % 255);
 }
 
-/** qemu-io's per-command lines: "64 KiB, 1 ops; 00.00 sec (61.544 MiB/sec and 984.7046 ops/sec)". */
+/**
+ * qemu-io's per-command lines: "64 KiB, 1 ops; 00.00 sec (61.544 MiB/sec and 984.7046 ops/sec)",
+ * and past a second "64 KiB, 1 ops; 0:00:05.60 (11.429 KiB/sec and 0.1786 ops/sec)" (no "sec").
+ */
 export function commandSeconds(out: string): number[] {
-  return [...out.matchAll(/, 1 ops; [\d.:]+ sec \([^)]* and ([\d.]+|inf) ops\/sec\)/g)].map((m) => {
+  return [...out.matchAll(/, 1 ops; [\d.:]+(?: sec)? \([^)]* and ([\d.]+|inf) ops\/sec\)/g)].map((m) => {
     const ops = Number(m[1]);
     return Number.isFinite(ops) && ops > 0 ? 1 / ops : 0;
   });
@@ -125,13 +128,15 @@ export async function qemuRounds(children: Children, spec: QemuSessionSpec, inde
     const sec = (Date.now() - t0) / 1000;
     s.rounds++;
     s.maxRoundSec = Math.max(s.maxRoundSec, sec);
-    for (const c of commandSeconds(e.out)) s.maxCommandSec = Math.max(s.maxCommandSec, c);
+    const timed = commandSeconds(e.out);
+    for (const c of timed) s.maxCommandSec = Math.max(s.maxCommandSec, c);
     const bad = (e.out.match(/Pattern verification failed/g) ?? []).length;
     s.mismatches += bad;
     const expected = cmds.length / 2;
     const done = (e.out.match(/^(wrote|read) \d+\/\d+ bytes/gm) ?? []).length;
     previousOk = !e.timedOut && e.code === 0 && done === expected && bad === 0;
     if (e.timedOut) s.failures.push(`round ${round} (started ${new Date(t0).toISOString().slice(11, 23)}): no end after ${ROUND_GUARD_MS} ms (killed), ${done}/${expected} commands done; output: ${e.out.trim().slice(-300)}`);
+    else if (timed.length !== done) s.failures.push(`round ${round}: ${done} commands but ${timed.length} timing lines (output format?): ${e.out.trim().slice(-300)}`);
     else if (e.code !== 0 || done !== expected) s.failures.push(`round ${round}: exit ${e.code ?? e.signal}, ${done}/${expected} commands; ${e.out.trim().slice(-300)}`);
     if (s.failures.length > 5) break; // enough to judge; do not spin on a dead target
   }
