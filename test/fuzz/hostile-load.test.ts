@@ -53,6 +53,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
   let dir: string | undefined;
   let hostiles: Hostiles | undefined;
   let perf: PerfRun | undefined;
+  let rssTimer: NodeJS.Timeout | undefined;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nexus-hload-'));
@@ -73,6 +74,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
   });
 
   after(async () => {
+    clearInterval(rssTimer);
     hostiles?.closeAll();
     perf?.stop();
     children.killAll();
@@ -88,7 +90,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
     // The daemon's resident set, twice a second for the whole test.
     let rssPeak = 0;
     const rssIdle = rssBytes(daemon.pid) ?? 0;
-    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(daemon.pid) ?? 0)), 500);
+    rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(daemon.pid) ?? 0)), 500);
 
     // The well-behaved sessions start first and run for the whole test.
     let wellBehaved = true;
