@@ -5,10 +5,9 @@
 // `Hostiles.sockets` so that the test's after() hook can destroy whatever is still open.
 import net from 'node:net';
 import { Prng } from './prng';
-import { Wire, login } from './client';
+import { OPERATIONAL_KEYS, Wire, login } from './client';
 import { FUZZ_TARGET, FfState, Gen, ffPdu, loginAttempt, mutateStream } from './pdu-gen';
 import { NO_TAG, Op, loginPdu, logoutPdu, nopOut, scsiCommand, textKeys } from './wire';
-import { OPERATIONAL_KEYS } from './client';
 
 /** The kinds the generator mixes (issue 9: "every kind above" plus the slow ones). */
 export const enum HostileKind {
