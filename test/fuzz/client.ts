@@ -48,9 +48,10 @@ export class Wire {
     socket.on('error', () => socket.destroy());
   }
 
-  static connect(host: string, port: number, timeoutMs = 5000): Promise<Wire> {
+  /** `localAddress` binds the source address (another 127.x.y.z stands in for another host). */
+  static connect(host: string, port: number, timeoutMs = 5000, localAddress?: string): Promise<Wire> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port });
+      const s = net.connect({ host, port, localAddress });
       const t = setTimeout(() => {
         s.destroy();
         reject(new Error(`connect to ${host}:${port} timed out`));
