@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { decodeHandOffParams, encodeHandOffParams, HandOffParams } from '../../../src/transports/iscsi/ffp-handler';
 import { PduFramer } from '../../../src/transports/iscsi/framer';
 import { OPERATIONAL_PARAM_FIELDS } from '../../../src/transports/iscsi/negotiate';
-import { ISCSI_SETTINGS } from '../../../src/transports/iscsi/settings';
+import { defaultIscsiSettings, ISCSI_SETTINGS } from '../../../src/transports/iscsi/settings';
 import { KEY_TABLE } from '../../../src/transports/iscsi/keys';
 
 const params: HandOffParams = {
@@ -12,7 +12,9 @@ const params: HandOffParams = {
     defaultTime2Wait: 2, defaultTime2Retain: 20, maxOutstandingR2T: 4, dataPDUInOrder: true, dataSequenceInOrder: true,
     errorRecoveryLevel: 0, iscsiProtocolLevel: 1, taskReporting: 'RFC3720',
   },
+  // Every setting of the table (the limits at their defaults), some changed from the defaults.
   settings: {
+    ...defaultIscsiSettings(),
     maxRecvDataSegmentLength: 262144, maxBurstLength: 262144, firstBurstLength: 65536, initialR2T: false, immediateData: true,
     maxOutstandingR2T: 4, headerDigest: ['CRC32C', 'None'], dataDigest: ['None'], nopInIntervalSec: 0, nopInTimeoutSec: 0,
     defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 32, busyPollMicros: 40,
