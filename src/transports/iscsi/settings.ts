@@ -52,6 +52,11 @@ const TRANSPORT_SETTINGS = [
   // it is not solicited: TASK SET FULL, or BUSY when the session has nothing else in progress
   // (SAM-5 5.3.1), so 128 commands of 48 bytes cannot make the target reserve 4 GiB.
   { name: 'maxDataOutMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
+  // MiB of Data-In one session's reads may hold until their socket has taken it: a read's
+  // Expected Data Transfer Length is reserved before it reaches the engine and given back once its
+  // Data-In is written. A read past it is not executed: TASK SET FULL, or BUSY (SAM-5 5.3.1), so
+  // an initiator that stops reading holds at most this much until sendTimeoutSec drops it.
+  { name: 'maxDataInMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */
