@@ -130,6 +130,11 @@ export class IscsiConnection {
     return this.phase === Phase.FULL_FEATURE;
   }
 
+  /** The initiator this connection counts for (maxConnectionsPerInitiator), while it is served here. */
+  get initiatorName(): string | undefined {
+    return this.phase === Phase.LOGIN || this.phase === Phase.FULL_FEATURE ? this.login.initiatorName : undefined;
+  }
+
   /** Bytes of its session's buffer budgets held now (maxDataOutMiBPerSession, maxDataInMiBPerSession). */
   get heldBuffers(): { dataOut: number; dataIn: number } {
     const c = this.ffp?.commands;

@@ -39,6 +39,10 @@ const TRANSPORT_SETTINGS = [
   // accept, before any PDU is read, so a flood from one host costs a socket for a moment.
   // Generous: initiators behind one NAT or on one host share their address.
   { name: 'maxConnectionsPerAddress', min: 1, max: 65536, default: 1024, optional: true },
+  // Connections one initiator name may hold at once, from any address: its sessions' (here and on
+  // engine threads) and its logins in progress. The login that would exceed it is refused once
+  // its InitiatorName is known, Status-Class 3, detail 2 (out of resources, RFC 7143 11.13.5).
+  { name: 'maxConnectionsPerInitiator', min: 1, max: 65536, default: 64, optional: true },
   // Sessions the target portal group hosts at once (Normal and discovery, every target of its
   // portals, on every engine thread). A leading login past it is refused with Status-Class 3,
   // detail 2 (out of resources, RFC 7143 11.13.5).
