@@ -190,19 +190,11 @@ export class ScsiCommandPath {
     if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
       ffp.log.warn({ remote: ffp.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
       task.data = DataState.FAILED;
-    } else if (p.write && p.expectedDataTransferLength > 0
-      && (task.refused = this.dataOutBudget.reserve(p.expectedDataTransferLength, this.tasks.size > 0)) !== undefined) {
-      // SAM-5 5.3.1: no resources for this command from this I_T nexus now; the write is not solicited.
-      ffp.log.debug({ remote: ffp.remote, itt: p.itt, held: this.dataOutBudget.held }, 'Data-Out budget of the session spent; write refused');
-    } else if (!p.write && p.read && p.expectedDataTransferLength > 0
-      && (task.refused = this.dataInBudget.reserve(p.expectedDataTransferLength, this.tasks.size > 0)) !== undefined) {
-      // SAM-5 5.3.1: the reads of this session already hold as much Data-In as it may have unwritten
-      // (an initiator that stops reading its responses holds them until sendTimeoutSec).
-      ffp.log.debug({ remote: ffp.remote, itt: p.itt, held: this.dataInBudget.held }, 'Data-In budget of the session spent; read refused');
-    } else if (!p.write && p.read && p.expectedDataTransferLength > 0) {
-      task.dataInHeld = p.expectedDataTransferLength;
+    } else if ((task.refused = this.reserveBuffers(task, p)) !== undefined) {
+      // SAM-5 5.3.1: no resources for this command from this I_T nexus now: a write is not
+      // solicited, a read not executed; answered in CmdSN order.
+      ffp.log.debug({ remote: ffp.remote, itt: p.itt, write: p.write }, 'buffer budget of the session spent; command refused');
     } else if (p.write && p.expectedDataTransferLength > 0) {
-      task.dataOutHeld = p.expectedDataTransferLength;
       const prm = ffp.params;
       const edtl = p.expectedDataTransferLength;
       // The task buffer: the one the immediate data was assembled in, else a pooled one.
@@ -214,14 +206,14 @@ export class ScsiCommandPath {
         // the engine may use dataOut until it completes (a CmdSN gap or a busy store defers it), so
         // it is copied once into a pooled buffer rather than kept.
         const bad = immediateDataViolation(edtl, edtl, prm);
-        if (bad !== undefined) return ffp.protocolError(bad, header);
+        if (bad !== undefined) return this.refuseProtocol(task, bad, header);
         if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
         const collector = task.collectorFor(ffp.allocTtt);
         const st = collector.restart(edtl, p.data, !p.final, prm, buf);
-        if (!st.ok) return ffp.protocolError(st.reason, header);
+        if (!st.ok) return this.refuseProtocol(task, st.reason, header);
         task.collector = collector;
         task.dataBuf = buf;
         task.dataOut = collector.buffer;
@@ -233,7 +225,7 @@ export class ScsiCommandPath {
         }
       }
     } else if (p.data.length > 0) {
-      return ffp.protocolError('data with no Expected Data Transfer Length', header);
+      return this.refuseProtocol(task, 'data with no Expected Data Transfer Length', header);
     }
     this.tasks.set(p.itt, task);
     // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
@@ -346,6 +338,32 @@ export class ScsiCommandPath {
   dataWanted(task: Task, cb: (data: Uint8Array | undefined) => void): void {
     if (task.data === DataState.COLLECTING) task.dataCb = cb;
     else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
+  }
+
+  /** A protocol error in the command itself: it never becomes a task, and holds nothing. */
+  private refuseProtocol(task: Task, reason: string, header: Buffer): void {
+    this.releaseHeld(task);
+    this.ffp.protocolError(reason, header);
+  }
+
+  /**
+   * Reserves the buffers the command will hold against its session's budget: a write's Data-Out
+   * until the engine completes it, a read's Data-In until it has been written (an initiator that
+   * stops reading its responses holds them until sendTimeoutSec). The refusal's status if over it.
+   */
+  private reserveBuffers(task: Task, p: ScsiCommand): Status.TASK_SET_FULL | Status.BUSY | undefined {
+    const edtl = p.expectedDataTransferLength;
+    if (edtl === 0) return undefined;
+    const busy = this.tasks.size > 0;
+    if (p.write) {
+      const refused = this.dataOutBudget.reserve(edtl, busy);
+      if (refused === undefined) task.dataOutHeld = edtl;
+      return refused;
+    }
+    if (!p.read) return undefined;
+    const refused = this.dataInBudget.reserve(edtl, busy);
+    if (refused === undefined) task.dataInHeld = edtl;
+    return refused;
   }
 
   private submit(task: Task): void {
