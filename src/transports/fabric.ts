@@ -91,6 +91,8 @@ export interface SessionPlacement {
   sessionByTsih(tsih: number): { readonly initiatorName: string; readonly isid: string } | undefined;
   /** Sessions hosted on engine threads. */
   readonly sessionCount: number;
+  /** Connections of the sessions of `initiatorName` hosted on engine threads. */
+  connectionsOf(initiatorName: string): number;
   /** Ends the live session of (initiator, ISID, target, portal group); resolves when it did. */
   reinstate(initiatorName: string, isid: string, targetName: string, tpgt: number): Promise<void>;
   handOff(req: HandOffRequest): Promise<HandOffResult>;

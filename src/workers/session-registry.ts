@@ -33,12 +33,17 @@ export class SessionRegistry {
   private readonly byKey = new Map<string, SessionEntry>();
   private readonly byTsih = new Map<number, SessionEntry>();
   private readonly perThread: number[];
+  /** Sessions (each of one connection, MaxConnections=1) per initiator name. */
+  private readonly perInitiator = new Map<string, number>();
 
   constructor(threads: number) {
     this.perThread = new Array<number>(threads).fill(0);
   }
 
   get size(): number { return this.byKey.size; }
+
+  /** Connections of `initiatorName`'s hosted sessions (maxConnectionsPerInitiator). */
+  connectionsOf(initiatorName: string): number { return this.perInitiator.get(initiatorName) ?? 0; }
 
   /** Sessions hosted by each thread. */
   load(thread: number): number { return this.perThread[thread] ?? 0; }
@@ -55,6 +60,7 @@ export class SessionRegistry {
     this.byKey.set(e.key, e);
     if (e.tsih !== 0) this.byTsih.set(e.tsih, e);
     this.perThread[e.thread]++;
+    this.perInitiator.set(e.initiatorName, this.connectionsOf(e.initiatorName) + 1);
   }
 
   remove(key: string): SessionEntry | undefined {
@@ -63,6 +69,9 @@ export class SessionRegistry {
     this.byKey.delete(key);
     if (this.byTsih.get(e.tsih) === e) this.byTsih.delete(e.tsih);
     this.perThread[e.thread]--;
+    const n = this.connectionsOf(e.initiatorName) - 1;
+    if (n > 0) this.perInitiator.set(e.initiatorName, n);
+    else this.perInitiator.delete(e.initiatorName);
     return e;
   }
 

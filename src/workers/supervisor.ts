@@ -244,6 +244,9 @@ export class Supervisor {
 
   get sessionCount(): number { return this.registry.size; }
 
+  /** Connections of `initiatorName`'s sessions on engine threads. */
+  connectionsOf(initiatorName: string): number { return this.registry.connectionsOf(initiatorName); }
+
   /**
    * RFC 7143 6.3.5 session reinstatement: a login with the ISID of a live session and TSIH 0
    * replaces it. Closes the old session on its thread; resolves once it ended.

@@ -75,6 +75,11 @@ export interface ConnectionContext {
    * kernel into the task's buffer with no copy through the receive buffer.
    */
   receiver?: DirectReceiver;
+  /**
+   * Connections the initiator `initiatorName` holds now: its sessions' here and on engine threads,
+   * and its other connections still logging in (maxConnectionsPerInitiator). Absent: not counted.
+   */
+  initiatorConnections?: (initiatorName: string) => number;
   /** Admission refused this connection's login (a limit): it is answered with out of resources. */
   refuseLogin?: string;
 }

@@ -130,6 +130,17 @@ export class IscsiConnection {
     return this.phase === Phase.FULL_FEATURE;
   }
 
+  /** The initiator this connection counts for (maxConnectionsPerInitiator), while it is served here. */
+  get initiatorName(): string | undefined {
+    return this.phase === Phase.LOGIN || this.phase === Phase.FULL_FEATURE ? this.login.initiatorName : undefined;
+  }
+
+  /** Bytes of its session's buffer budgets held now (maxDataOutMiBPerSession, maxDataInMiBPerSession). */
+  get heldBuffers(): { dataOut: number; dataIn: number } {
+    const c = this.ffp?.commands;
+    return { dataOut: c?.dataOutBudget.held ?? 0, dataIn: c?.dataInBudget.held ?? 0 };
+  }
+
   get sessionType(): 'Normal' | 'Discovery' | undefined {
     return this.session?.id.type;
   }

@@ -43,6 +43,8 @@ export class LoginExchange {
   private reinstating = false;
   /** Login Requests received on this connection (maxLoginRequests). */
   private requests = 0;
+  /** The initiator this connection counts for, once its name was admitted (maxConnectionsPerInitiator). */
+  initiatorName: string | undefined;
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -71,6 +73,13 @@ export class LoginExchange {
       : ++this.requests > max
         ? loginRefused(this.state, req, LoginStatus.INITIATOR_ERROR, `more than ${max} Login Requests`)
         : loginStep(this.state, req, this.policy);
+    if (this.initiatorName === undefined && r.state.initiatorName !== undefined) {
+      const name = r.state.initiatorName;
+      const reason = this.initiatorOverLimit(name);
+      // RFC 7143 11.13.5: Status-Class 3, detail 2: the target lacks connection resources for it.
+      if (reason !== undefined) r = loginRefused(this.state, req, LoginStatus.OUT_OF_RESOURCES, reason);
+      else this.initiatorName = name;
+    }
     let failed = false;
     let fullFeature: OperationalParams | undefined;
     for (;;) {
@@ -105,6 +114,18 @@ export class LoginExchange {
       };
     }
     return { kind: 'continue' };
+  }
+
+  /**
+   * Why one more connection of `name` is refused, if it is: the initiator already holds
+   * maxConnectionsPerInitiator connections (sessions and logins in progress), whatever its addresses.
+   */
+  private initiatorOverLimit(name: string): string | undefined {
+    const held = this.ctx.initiatorConnections?.(name) ?? 0;
+    const max = this.ctx.settings.maxConnectionsPerInitiator ?? transportDefault('maxConnectionsPerInitiator');
+    if (held < max) return undefined;
+    this.ctx.log.warn({ remote: this.remote, initiator: name, connections: held }, 'maxConnectionsPerInitiator reached; login refused');
+    return `more than ${max} connections of this initiator`;
   }
 
   /**

@@ -14,6 +14,7 @@ import { bhsBufferOffset, bhsDataSN, bhsExpectedDataTransferLength, bhsItt, bhsO
 import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErrorKind } from './data-out';
 import type { R2tRequest } from './r2t';
 import type { PhaseContext } from './phase-context';
+import { BufferBudget } from './buffer-budget';
 
 /** What this module uses of the full feature phase, and where its completions go (data-in.ts). */
 export type ScsiCommandContext = Pick<PhaseContext,
@@ -77,6 +78,10 @@ export class Task {
   dataAt = 0;
   /** Refused by this session's resource limits: answered with this status, never executed. */
   refused: Status.TASK_SET_FULL | Status.BUSY | undefined = undefined;
+  /** Bytes of the session's Data-Out budget this write holds until the engine completes it. */
+  dataOutHeld = 0;
+  /** Bytes of the session's Data-In budget this read holds until its Data-In has been written. */
+  dataInHeld = 0;
   /** Owned copy of a 16-byte CDB, reused with the task. */
   private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
   readonly req: CommandRequest;
@@ -117,6 +122,8 @@ export class Task {
     this.dataCb = undefined;
     this.aborted = false;
     this.refused = undefined;
+    this.dataOutHeld = 0;
+    this.dataInHeld = 0;
   }
 }
 
@@ -136,10 +143,19 @@ export class ScsiCommandPath {
   /** Armed while a write of this connection collects Data-Out (dataOutTimeoutSec). */
   private dataTimer: NodeJS.Timeout | undefined = undefined;
   private readonly dataTimerBound = (): void => this.dataTimerFired();
-  /** Bytes of Data-Out buffers the tasks of this connection hold (maxDataOutMiBPerSession). */
-  private dataOutBytes = 0;
+  /** Data-Out buffers the writes of this session hold in transfer (maxDataOutMiBPerSession). */
+  readonly dataOutBudget: BufferBudget;
+  /** Data-In buffers the reads of this session hold until written (maxDataInMiBPerSession). */
+  readonly dataInBudget: BufferBudget;
+  /** Data-In reservations queued behind their Data-In in the output, released in write order. */
+  private readonly dataInQueued: number[] = [];
+  private readonly dataInWrittenBound = (): void => this.dataInBudget.release(this.dataInQueued.shift() ?? 0);
 
-  constructor(private readonly ffp: ScsiCommandContext) {}
+  constructor(private readonly ffp: ScsiCommandContext) {
+    const s = ffp.host.ctx.settings;
+    this.dataOutBudget = new BufferBudget(mib(s.maxDataOutMiBPerSession ?? transportDefault('maxDataOutMiBPerSession')));
+    this.dataInBudget = new BufferBudget(mib(s.maxDataInMiBPerSession ?? transportDefault('maxDataInMiBPerSession')));
+  }
 
   onCommand(p: ScsiCommand, header: Buffer): void {
     const ffp = this.ffp;
@@ -174,11 +190,10 @@ export class ScsiCommandPath {
     if (p.write && p.expectedDataTransferLength > MAX_DATA_OUT_BYTES) {
       ffp.log.warn({ remote: ffp.remote, itt: p.itt, edtl: p.expectedDataTransferLength }, 'write beyond the maximum transfer length; not solicited');
       task.data = DataState.FAILED;
-    } else if (p.write && p.expectedDataTransferLength > 0 && this.overDataOutBudget(p.expectedDataTransferLength)) {
-      // SAM-5 5.3.1: no resources for this command from this I_T nexus now. TASK SET FULL while
-      // the session has other commands in progress (one of them ending frees room), else BUSY.
-      ffp.log.debug({ remote: ffp.remote, itt: p.itt, held: this.dataOutBytes }, 'Data-Out budget of the session spent; write refused');
-      task.refused = this.tasks.size > 0 ? Status.TASK_SET_FULL : Status.BUSY;
+    } else if ((task.refused = this.reserveBuffers(task, p)) !== undefined) {
+      // SAM-5 5.3.1: no resources for this command from this I_T nexus now: a write is not
+      // solicited, a read not executed; answered in CmdSN order.
+      ffp.log.debug({ remote: ffp.remote, itt: p.itt, write: p.write }, 'buffer budget of the session spent; command refused');
     } else if (p.write && p.expectedDataTransferLength > 0) {
       const prm = ffp.params;
       const edtl = p.expectedDataTransferLength;
@@ -191,18 +206,16 @@ export class ScsiCommandPath {
         // the engine may use dataOut until it completes (a CmdSN gap or a busy store defers it), so
         // it is copied once into a pooled buffer rather than kept.
         const bad = immediateDataViolation(edtl, edtl, prm);
-        if (bad !== undefined) return ffp.protocolError(bad, header);
+        if (bad !== undefined) return this.refuseProtocol(task, bad, header);
         if (!inPlace) p.data.copy(buf, 0);
         task.dataBuf = buf;
-        this.dataOutBytes += buf.length;
         task.dataOut = buf.length === edtl ? buf : buf.subarray(0, edtl);
       } else {
         const collector = task.collectorFor(ffp.allocTtt);
         const st = collector.restart(edtl, p.data, !p.final, prm, buf);
-        if (!st.ok) return ffp.protocolError(st.reason, header);
+        if (!st.ok) return this.refuseProtocol(task, st.reason, header);
         task.collector = collector;
         task.dataBuf = buf;
-        this.dataOutBytes += buf.length;
         task.dataOut = collector.buffer;
         r2ts = st.r2ts;
         if (!collector.complete) {
@@ -212,7 +225,7 @@ export class ScsiCommandPath {
         }
       }
     } else if (p.data.length > 0) {
-      return ffp.protocolError('data with no Expected Data Transfer Length', header);
+      return this.refuseProtocol(task, 'data with no Expected Data Transfer Length', header);
     }
     this.tasks.set(p.itt, task);
     // RFC 7143 3.2.2.1: commands reach the engine in CmdSN order as soon as they are in order, their
@@ -327,9 +340,30 @@ export class ScsiCommandPath {
     else cb(task.data === DataState.COMPLETE ? task.dataOut : undefined);
   }
 
-  private overDataOutBudget(edtl: number): boolean {
-    const mib = this.ffp.host.ctx.settings.maxDataOutMiBPerSession ?? transportDefault('maxDataOutMiBPerSession');
-    return this.dataOutBytes + edtl > mib * 1024 * 1024;
+  /** A protocol error in the command itself: it never becomes a task, and holds nothing. */
+  private refuseProtocol(task: Task, reason: string, header: Buffer): void {
+    this.releaseHeld(task);
+    this.ffp.protocolError(reason, header);
+  }
+
+  /**
+   * Reserves the buffers the command will hold against its session's budget: a write's Data-Out
+   * until the engine completes it, a read's Data-In until it has been written (an initiator that
+   * stops reading its responses holds them until sendTimeoutSec). The refusal's status if over it.
+   */
+  private reserveBuffers(task: Task, p: ScsiCommand): Status.TASK_SET_FULL | Status.BUSY | undefined {
+    const edtl = p.expectedDataTransferLength;
+    if (edtl === 0) return undefined;
+    const busy = this.tasks.size > 0;
+    if (p.write) {
+      const refused = this.dataOutBudget.reserve(edtl, busy);
+      if (refused === undefined) task.dataOutHeld = edtl;
+      return refused;
+    }
+    if (!p.read) return undefined;
+    const refused = this.dataInBudget.reserve(edtl, busy);
+    if (refused === undefined) task.dataInHeld = edtl;
+    return refused;
   }
 
   private submit(task: Task): void {
@@ -366,8 +400,8 @@ export class ScsiCommandPath {
     // The engine is done with dataOut. The buffer is reused only if its transfer ended complete:
     // while a transfer is collecting (or failed mid-way) the framer may be assembling a Data-Out
     // segment in it across socket chunks (landing()), so such a buffer is left to the collector.
+    this.releaseHeld(task);
     const buf = task.dataBuf;
-    if (buf) this.dataOutBytes -= buf.length;
     if (buf && task.data === DataState.COMPLETE) this.dataPool.give(buf);
     task.dataBuf = undefined;
     task.dataOut = undefined;
@@ -380,6 +414,25 @@ export class ScsiCommandPath {
       this.taskPool.push(task);
     }
     ffp.out.responseQueued();
+  }
+
+  /**
+   * The engine completed the task: its Data-Out buffer is free now; its Data-In buffer once the
+   * Data-In queued for it has been written (or the connection is gone and nothing will be).
+   */
+  private releaseHeld(task: Task): void {
+    this.dataOutBudget.release(task.dataOutHeld);
+    task.dataOutHeld = 0;
+    const n = task.dataInHeld;
+    if (n === 0) return;
+    task.dataInHeld = 0;
+    const out = this.ffp.out;
+    if (out.closed) {
+      this.dataInBudget.release(n);
+      return;
+    }
+    this.dataInQueued.push(n);
+    out.releaseAfterWrite(this.dataInWrittenBound);
   }
 
   /** RFC 7143 11.8: an R2T soliciting one sequence of a task's Data-Out. */
@@ -411,7 +464,11 @@ export class ScsiCommandPath {
     this.dataTimer = undefined;
     const all = [...this.tasks.values()];
     this.tasks.clear();
-    for (const t of all) t.aborted = true;
+    for (const t of all) {
+      t.aborted = true;
+      // A task the engine never got has no completion to free its buffers at.
+      if (!t.submitted) this.releaseHeld(t);
+    }
     return all;
   }
 
@@ -422,7 +479,7 @@ export class ScsiCommandPath {
   /** Forget a task that never reached the engine. */
   dropTask(t: Task): void {
     this.tasks.delete(t.itt);
-    if (t.dataBuf) this.dataOutBytes -= t.dataBuf.length;
+    this.releaseHeld(t);
     t.dataBuf = undefined;
     if (!t.immediate) {
       const w = this.ffp.session.window;
@@ -430,6 +487,10 @@ export class ScsiCommandPath {
       w.finished();
     }
   }
+}
+
+function mib(n: number): number {
+  return n * 1024 * 1024;
 }
 
 /** `view` starts at the first byte of `buf` (the immediate data was assembled in place). */

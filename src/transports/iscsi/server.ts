@@ -99,6 +99,16 @@ export class IscsiServer implements Fabric {
     };
   }
 
+  /**
+   * Connections of `initiatorName`: those of this listener (logging in, discovery, and sessions
+   * when there are no engine threads) and its sessions' on engine threads.
+   */
+  private connectionsOf(initiatorName: string): number {
+    let n = 0;
+    for (const c of this.connections) if (c.initiatorName === initiatorName) n++;
+    return n + (this.o.sessionThreads?.connectionsOf(initiatorName) ?? 0);
+  }
+
   sessionCount(): number {
     return this.sessions.size + (this.o.sessionThreads?.sessionCount ?? 0);
   }
@@ -163,6 +173,7 @@ export class IscsiServer implements Fabric {
           discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
           // Sessions that stay on this thread (no engine threads) receive large segments in place.
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
+          initiatorConnections: (name) => this.connectionsOf(name),
           refuseLogin: this.loginRate.admit(from) ? undefined : 'more logins per second from this address than maxLoginsPerSecond',
         });
         this.connections.add(conn);

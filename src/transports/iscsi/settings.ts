@@ -39,6 +39,10 @@ const TRANSPORT_SETTINGS = [
   // accept, before any PDU is read, so a flood from one host costs a socket for a moment.
   // Generous: initiators behind one NAT or on one host share their address.
   { name: 'maxConnectionsPerAddress', min: 1, max: 65536, default: 1024, optional: true },
+  // Connections one initiator name may hold at once, from any address: its sessions' (here and on
+  // engine threads) and its logins in progress. The login that would exceed it is refused once
+  // its InitiatorName is known, Status-Class 3, detail 2 (out of resources, RFC 7143 11.13.5).
+  { name: 'maxConnectionsPerInitiator', min: 1, max: 65536, default: 64, optional: true },
   // Sessions the target portal group hosts at once (Normal and discovery, every target of its
   // portals, on every engine thread). A leading login past it is refused with Status-Class 3,
   // detail 2 (out of resources, RFC 7143 11.13.5).
@@ -52,6 +56,11 @@ const TRANSPORT_SETTINGS = [
   // it is not solicited: TASK SET FULL, or BUSY when the session has nothing else in progress
   // (SAM-5 5.3.1), so 128 commands of 48 bytes cannot make the target reserve 4 GiB.
   { name: 'maxDataOutMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
+  // MiB of Data-In one session's reads may hold until their socket has taken it: a read's
+  // Expected Data Transfer Length is reserved before it reaches the engine and given back once its
+  // Data-In is written. A read past it is not executed: TASK SET FULL, or BUSY (SAM-5 5.3.1), so
+  // an initiator that stops reading holds at most this much until sendTimeoutSec drops it.
+  { name: 'maxDataInMiBPerSession', min: 1, max: 65536, default: 256, optional: true },
 ] as const;
 
 /** The default of an optional transport setting (the loader fills it in; embedders may leave it out). */

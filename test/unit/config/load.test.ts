@@ -89,8 +89,8 @@ describe('config/load: valid documents', () => {
       headerDigest: ['None', 'CRC32C'], dataDigest: ['None', 'CRC32C'],
       nopInIntervalSec: 15, nopInTimeoutSec: 10, defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 128,
       busyPollMicros: 50, dataOutTimeoutSec: 15, loginTimeoutSec: 15, maxLoginRequests: 64,
-      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxSessions: 1024,
-      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256,
+      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxConnectionsPerInitiator: 64, maxSessions: 1024,
+      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256, maxDataInMiBPerSession: 256,
     });
     expect(t.stateDir).to.equal('/srv/nexus-state');
     expect(t.devices[0]).to.deep.equal({

@@ -45,7 +45,7 @@ describe('README stays true to the code', () => {
       expect(s, name).to.not.equal(undefined);
       expect(s!.default, name).to.equal(value);
     }
-    for (const limit of ['dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests', 'maxTextRequests', 'sendTimeoutSec', 'maxConnectionsPerAddress', 'maxSessions', 'maxLoginsPerSecond', 'maxDataOutMiBPerSession']) {
+    for (const limit of ['dataOutTimeoutSec', 'loginTimeoutSec', 'maxLoginRequests', 'maxTextRequests', 'sendTimeoutSec', 'maxConnectionsPerAddress', 'maxConnectionsPerInitiator', 'maxSessions', 'maxLoginsPerSecond', 'maxDataOutMiBPerSession', 'maxDataInMiBPerSession']) {
       expect(rows.map(r => r[0]), limit).to.include(limit);
     }
   });

@@ -18,6 +18,10 @@ const params: HandOffParams = {
     maxRecvDataSegmentLength: 262144, maxBurstLength: 262144, firstBurstLength: 65536, initialR2T: false, immediateData: true,
     maxOutstandingR2T: 4, headerDigest: ['CRC32C', 'None'], dataDigest: ['None'], nopInIntervalSec: 0, nopInTimeoutSec: 0,
     defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 32, busyPollMicros: 40,
+    // The limits, each away from its default, so that each is seen to reach the engine thread.
+    dataOutTimeoutSec: 7, loginTimeoutSec: 9, maxLoginRequests: 16, maxTextRequests: 17, sendTimeoutSec: 11,
+    maxConnectionsPerAddress: 100, maxConnectionsPerInitiator: 8, maxSessions: 50, maxLoginsPerSecond: 20,
+    maxDataOutMiBPerSession: 32, maxDataInMiBPerSession: 48,
   },
   discovery: [{ name: 'iqn.2026-11.io.nexus:t', tpgt: 1, portals: [{ host: '::1', port: 3260 }] }],
   logLevel: 'warn',

@@ -34,12 +34,19 @@ export class MemorySocket extends Duplex {
    * write completed show up there changed.
    */
   readonly written: Buffer[] = [];
+  /** While set, no write completes (a peer that stopped reading) until `takeHeld()`. */
+  hold = false;
+  private readonly held: Array<() => void> = [];
   constructor(private readonly slow = false) {
     super();
   }
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.chunks.push(Buffer.from(chunk));
+    if (this.hold) {
+      this.held.push(() => cb());
+      return;
+    }
     if (!this.slow) {
       cb();
       return;
@@ -50,6 +57,16 @@ export class MemorySocket extends Duplex {
   override _final(cb: () => void): void {
     this.push(null);
     cb();
+  }
+  /** The peer reads again: every held write completes. */
+  takeHeld(): void {
+    this.hold = false;
+    for (const cb of this.held.splice(0)) cb();
+  }
+  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
+    // A destroyed socket's pending writes fail (as net.Socket's do).
+    for (const w of this.held.splice(0)) w();
+    cb(err);
   }
   /** Bytes from the initiator. */
   send(b: Buffer): void {

@@ -31,10 +31,12 @@ describe('iSCSI settings derived from the key table (settings.ts)', () => {
     expect(schema.properties.maxTextRequests).to.deep.equal({ type: 'integer', minimum: 4, maximum: 4096 });
     expect(schema.properties.sendTimeoutSec).to.deep.equal({ type: 'integer', minimum: 1, maximum: 3600 });
     expect(schema.properties.maxConnectionsPerAddress).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
+    expect(schema.properties.maxConnectionsPerInitiator).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
     expect(schema.properties.maxSessions).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65535 });
     expect(schema.properties.maxLoginsPerSecond).to.deep.equal({ type: 'integer', minimum: 1, maximum: 100000 });
     expect(schema.properties.maxDataOutMiBPerSession).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
-    expect(Object.keys(schema.properties)).to.have.length(23);
+    expect(schema.properties.maxDataInMiBPerSession).to.deep.equal({ type: 'integer', minimum: 1, maximum: 65536 });
+    expect(Object.keys(schema.properties)).to.have.length(25);
     expect(ISCSI_SETTINGS.map((s) => s.name)).to.deep.equal(Object.keys(schema.properties));
   });
 
@@ -57,8 +59,8 @@ describe('iSCSI settings derived from the key table (settings.ts)', () => {
       headerDigest: ['None', 'CRC32C'], dataDigest: ['None', 'CRC32C'],
       nopInIntervalSec: 15, nopInTimeoutSec: 10, defaultTime2Wait: 2, defaultTime2Retain: 20, queueDepth: 128,
       busyPollMicros: 50, dataOutTimeoutSec: 15, loginTimeoutSec: 15, maxLoginRequests: 64,
-      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxSessions: 1024,
-      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256,
+      maxTextRequests: 64, sendTimeoutSec: 30, maxConnectionsPerAddress: 1024, maxConnectionsPerInitiator: 64, maxSessions: 1024,
+      maxLoginsPerSecond: 200, maxDataOutMiBPerSession: 256, maxDataInMiBPerSession: 256,
     });
     expect(DEFAULT_ISCSI).to.deep.equal(d);
     d.headerDigest.push('CRC32C');
