@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { DeviceConfig, TargetConfig } from '../../../src/engine/topology';
 
@@ -27,3 +28,22 @@ export function block(lba: number, seed: number, blocks = 1): Buffer {
 
 /** Engine-thread entry whose units named exit* end the thread on demand (fixtures/exit-store.ts). */
 export const EXIT_ENTRY = path.join(__dirname, 'fixtures', 'exit-entry.ts');
+
+/** Reads lines a handed-off session answers (bounded waits: 10 s, then returns what there is). */
+export class LineClient {
+  readonly socket: net.Socket;
+  text = '';
+  private waiters: (() => void)[] = [];
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', b => { this.text += b.toString('latin1'); this.wake(); });
+    this.socket.on('error', () => this.wake());
+  }
+  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
+  async until(pred: () => boolean): Promise<void> {
+    const deadline = Date.now() + 10000;
+    while (!pred() && Date.now() < deadline) {
+      await new Promise<void>(res => { this.waiters.push(res); setTimeout(res, 50); });
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { BufferRecovery, Supervisor } from '../../../src/workers/supervisor';
-import { dev, tgt } from './helpers';
+import { LineClient, dev, tgt } from './helpers';
 import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'scsi-entry.ts');
@@ -13,24 +13,6 @@ const TARGET = 'iqn.2024-01.test:reclaim';
 const LOCAL_TARGET = 'iqn.2024-01.test:reclaim-local';
 const CLASSES = [{ size: 4096, count: 16 }, { size: 65536, count: 4 }];
 
-/** Reads lines a handed-off session answers (bounded waits: 10 s, then returns what there is). */
-class Client {
-  readonly socket: net.Socket;
-  text = '';
-  private waiters: (() => void)[] = [];
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.on('data', b => { this.text += b.toString('latin1'); this.wake(); });
-    this.socket.on('error', () => this.wake());
-  }
-  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  async until(pred: () => boolean): Promise<void> {
-    const deadline = Date.now() + 10000;
-    while (!pred() && Date.now() < deadline) {
-      await new Promise<void>(res => { this.waiters.push(res); setTimeout(res, 50); });
-    }
-  }
-}
 
 /** Buffers of class 0 whose state word names `owner` (scan through the public ownerOf). */
 function ownedBy(threads: Supervisor, owner: number): number {
@@ -65,7 +47,7 @@ describeNeeds(NATIVE_ADDON)('engine-thread mesh: pool buffers of a dead thread',
       });
     });
     await new Promise<void>(res => server.listen(0, '127.0.0.1', () => res()));
-    const c = new Client((server.address() as net.AddressInfo).port);
+    const c = new LineClient((server.address() as net.AddressInfo).port);
     try {
       expect(threads.threadOf('slow1')).to.equal(1);
       c.socket.write('LOGIN\n');

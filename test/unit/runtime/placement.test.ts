@@ -7,7 +7,7 @@ import { describeNeeds, NATIVE_ADDON } from '../../helpers/prereq';
 import type { TargetConfig } from '../../../src/engine/topology';
 import { homeThreads, placeSession } from '../../../src/workers/placement';
 import { Supervisor } from '../../../src/workers/supervisor';
-import { dev, tgt } from './helpers';
+import { LineClient, dev, tgt } from './helpers';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'scsi-entry.ts');
 
@@ -56,24 +56,6 @@ describe('runtime placement', () => {
   });
 });
 
-/** Reads lines a handed-off session answers (bounded waits: 10 s, then returns what there is). */
-class Client {
-  readonly socket: net.Socket;
-  text = '';
-  private waiters: (() => void)[] = [];
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.on('data', b => { this.text += b.toString('latin1'); this.wake(); });
-    this.socket.on('error', () => this.wake());
-  }
-  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  async until(pred: () => boolean): Promise<void> {
-    const deadline = Date.now() + 10000;
-    while (!pred() && Date.now() < deadline) {
-      await new Promise<void>(res => { this.waiters.push(res); setTimeout(res, 50); });
-    }
-  }
-}
 
 describeNeeds(NATIVE_ADDON)('runtime placement with sessions on engine threads', function () {
   this.timeout(30000);
@@ -100,7 +82,7 @@ describeNeeds(NATIVE_ADDON)('runtime placement with sessions on engine threads',
       });
     });
     await new Promise<void>(res => server.listen(0, '127.0.0.1', () => res()));
-    const c = new Client((server.address() as net.AddressInfo).port);
+    const c = new LineClient((server.address() as net.AddressInfo).port);
     try {
       // Both LUNs of the target on thread 0, the other target's unit on thread 1.
       expect([threads.threadOf('file0'), threads.threadOf('null0'), threads.threadOf('d2')]).to.deep.equal([0, 0, 1]);
