@@ -12,39 +12,31 @@
 // the entry when no transport runs sessions on engine threads (embedded mode).
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { DeviceConfig, TargetConfig } from '../engine/topology';
 import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
-import type { BufferPoolHandle } from './buffer-pool';
 import { performance } from 'node:perf_hooks';
 import { ControlMessage, UnitStats, postControl, receiveControl } from './messages';
-import { LunActorHost, OpenStore, SpillSender } from './lun-actor';
+import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost } from './session-actor';
 import { sinkActorId, sinkThread } from './actor-protocol';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
 
-/** What a mesh member is built from (structured-clone safe: it is a worker's workerData). */
-export interface EngineThreadData {
-  readonly threadIndex: number;
+/**
+ * What a mesh member is built from (structured-clone safe: it is a worker's workerData): what its
+ * LUN actors are built from (lun-actor.ts LunHostConfig), with every device's home instead of the
+ * names of its own.
+ */
+export interface EngineThreadData extends Omit<LunHostConfig, 'home'> {
   /** Members of the mesh (engine threads, plus the calling thread when it takes part). */
   readonly threads: number;
   /** 0 for the first thread at this index, +1 for each replacement. */
   readonly generation: number;
-  readonly devices: readonly DeviceConfig[];
-  readonly targets: readonly TargetConfig[];
   /** Mesh member each device is homed on, in topology order. */
   readonly homeThread: readonly number[];
-  readonly rings: ThreadRings;
-  readonly pool: BufferPoolHandle;
-  readonly scheduler: SchedulerOptions;
-  /** Where the home units keep persistent state (APTPL reservations); '' = none. */
-  readonly stateDir: string;
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
   readonly queueBound: number;
-  /** Reads lease pool buffers, so remote Data-In moves without a copy (lun-actor.ts). */
-  readonly lendReadBuffers: boolean;
 }
 
 /** How this thread's units open their backstores, when its entry module says (useBackstoreOpener). */
