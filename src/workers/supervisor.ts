@@ -523,7 +523,8 @@ export class Supervisor {
     const entry = this.opts.threadEntry ?? path.join(__dirname, ts ? 'engine-thread.ts' : 'engine-thread.js');
     const w = new Worker(entry, {
       // tsx's loader by its resolved path: a worker resolves a bare name from the working directory.
-      execArgv: entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [],
+      // A profiling flag given to the daemon (`node --cpu-prof …`) profiles its engine threads too.
+      execArgv: [...profilingFlags(), ...(entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [])],
       workerData: { engineThread: true, data },
     });
     t.worker = w;
@@ -629,4 +630,13 @@ export class Supervisor {
     if (t.worker === w) await w.terminate();
     t.up = false;
   }
+}
+
+/**
+ * The V8 profiling flags among a process's `execArgv` (`--cpu-prof`, `--cpu-prof-dir=DIR`,
+ * `--heap-prof…`, each in its `=` form), which a worker given an execArgv of its own would not
+ * inherit: with them every engine thread writes its own profile when it stops.
+ */
+export function profilingFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
 }
