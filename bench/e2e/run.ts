@@ -24,7 +24,8 @@
  * fails. Exit 1 when any failed. The clients and tgtd are prerequisites (test/helpers/prereq.ts):
  * without one every measurement is skipped, printing why ("0 passed, 0 failed, N skipped"), or
  * with CI=true fails.
- * NEXUS_CMD overrides the command that starts Nexus (default: the built CLI, else tsx), as in
+ * Nexus runs compiled (dist/, rebuilt first with `npm run build` when missing or older than src/);
+ * NEXUS_BENCH_TSX=1 runs the sources through tsx; NEXUS_CMD overrides the command that starts Nexus, as in
  * scripts/lib/target.sh.
  */
 import { execFileSync } from 'node:child_process';
@@ -36,7 +37,7 @@ import { iscsiPerfArgv, parseIscsiPerf, parseQemuBench, qemuBenchArgv, runClient
 import { inCi, missing, tool } from '../../test/helpers/prereq';
 import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
 import { formatTable, ratioSvg, summarize, type Sample } from './report';
-import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
+import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, prepareNexusBuild, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
 import { CELLS, type Cell } from './workloads';
 
 const ROOT = resolve(__dirname, '../..');
@@ -231,8 +232,15 @@ async function stopAll(): Promise<void> {
   }
 }
 
+/** Which Nexus the run measures (prepareNexusBuild), for the environment record. */
+let nexusBuild = 'not measured';
+
 async function startAll(o: Options, workdir: string, file: string, pins: Pins): Promise<string[]> {
   const notes: string[] = [];
+  if (o.targets.includes('nexus')) {
+    nexusBuild = prepareNexusBuild(ROOT);
+    console.error(`nexus: ${nexusBuild}`);
+  }
   for (const name of o.targets) {
     const topts: TargetOptions = { port: await freePort(), workdir: join(workdir, name), file, digests: o.digests, cpus: pins.target, threads: o.threads };
     try {
@@ -255,7 +263,7 @@ function environment(o: Options, pins: Pins): Record<string, unknown> {
     date: new Date().toISOString(), commit, node: process.version, cpus: osCpus().length, loadavgAtStart: loadavg(),
     tgt: version('dpkg-query', ['-W', '-f=${Version}', 'tgt']), libiscsi: version('dpkg-query', ['-W', '-f=${Version}', 'libiscsi-bin']),
     qemu: version('qemu-img', ['--version']), loginKeys: LOGIN_KEYS, headerDigest: o.digests ? 'CRC32C' : 'None', dataDigest: 'None',
-    nexusEngineThreads: o.threads, pin: o.pin, targetCpus: pins.target ?? 'any', clientCpus: pins.client ?? 'any',
+    nexusBuild, nexusEngineThreads: o.threads, pin: o.pin, targetCpus: pins.target ?? 'any', clientCpus: pins.client ?? 'any',
     fileLun: '1 GiB file, fully pre-written (page cache), buffered I/O on both targets', nullLun: '1 TiB null device',
     qemuRandom: `qemu-img bench has no random mode: "random" writes use a ${STRIDE}-byte stride`,
   };
