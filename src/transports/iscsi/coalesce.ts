@@ -2,47 +2,97 @@
  * When a connection writes its queued responses: adaptive coalescing, in the spirit of a NIC's
  * interrupt moderation.
  *
- * Writing every response on its own costs one writev per command; at high queue depth that
- * syscall is most of the target's CPU (DESIGN.md §10: socket writes), so responses are gathered
- * and written together. But gathering at low depth makes target and initiator take turns: the
+ * Writing every response on its own costs one write system call per command (on loopback the
+ * call also runs the peer's TCP receive and wakes it); once the thread is the bottleneck that is
+ * most of its CPU (DESIGN.md §10: socket writes), so responses are gathered and written together.
+ * But gathering while the thread has time to spare makes target and initiator take turns: the
  * initiator gets all its answers at once, goes quiet while it issues the next commands, and the
- * target idles meanwhile. On a virtual machine each of those idle spells also costs a CPU wake-up.
- * So the connection coalesces only under load: it tracks how many commands a socket read brings
- * (a moving average), and while that stays small it writes each response as soon as it is
- * queued; once reads bring more than LOAD_COMMANDS commands, it writes every BATCH responses
- * (and whatever is left at the end of the read, as always).
+ * target idles meanwhile (iscsi-perf QD8 on the null LUN, quiet host: 73k IOPS batched against
+ * 124k written at once).
+ *
+ * Which of the two applies is a property of the thread, not of one connection: four sessions at
+ * queue depth 8 each bring a few commands per socket read, yet together they keep the thread
+ * busy. So the thread counts the SCSI commands that arrive in each turn of its event loop (all
+ * its connections together; a moving average over about the last eight turns that brought any),
+ * and while that stays at or below LOAD_COMMANDS every response is written as soon as it is
+ * queued; above it, a connection writes every BATCH responses (and whatever is left at the end of
+ * its socket read, as always). Measured interleaved, null LUN, target pinned, busy host:
+ * iscsi-perf 4 sessions x QD8 39.9k -> 87.9k IOPS and 12.5 -> 7.2 µs of target CPU per command
+ * (tgtd 38.6k, 8.8 µs in the same run).
  */
 
-/** Average commands per socket read above which responses are coalesced. */
+/** Average commands per event-loop turn of the thread above which responses are coalesced. */
 export const LOAD_COMMANDS = 10;
 /** Responses per write while coalescing. */
 export const BATCH = 8;
-/** Weight of the newest read in the moving average (1/8: about the last eight reads). */
+/** Weight of the newest turn in the moving average (1/8: about the last eight turns). */
 const WEIGHT = 0.125;
 
-export class ResponseCoalescer {
-  /** Moving average of SCSI commands per socket read. */
+/**
+ * SCSI commands per event-loop turn on one thread. The first command of a turn schedules the
+ * fold for the check phase of that same turn (setImmediate runs after the poll phase that
+ * delivered the socket reads), so one timer per busy turn, none on an idle thread.
+ */
+export class TurnLoad {
+  /** Moving average of commands per turn (turns that brought none are not counted). */
   private load = 0;
-  private commandsThisRead = 0;
-  private queued = 0;
+  private thisTurn = 0;
+  private scheduled = false;
+  private readonly foldBound = (): void => this.fold();
 
-  /** A socket read begins: fold the previous read's command count into the average. */
-  readStarted(): void {
-    if (this.commandsThisRead > 0) {
-      this.load += (this.commandsThisRead - this.load) * WEIGHT;
-      this.commandsThisRead = 0;
+  constructor(private readonly schedule: (fn: () => void) => void = setImmediate) {}
+
+  /** A SCSI command arrived in the current turn. */
+  commandArrived(): void {
+    this.thisTurn++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.schedule(this.foldBound);
     }
   }
 
-  /** A SCSI command arrived in the current read. */
+  /** The turn ended: its count enters the average. */
+  fold(): void {
+    this.scheduled = false;
+    if (this.thisTurn === 0) return;
+    this.load += (this.thisTurn - this.load) * WEIGHT;
+    this.thisTurn = 0;
+  }
+
+  /** Whether the thread is loaded enough for responses to be coalesced. */
+  get loaded(): boolean {
+    return this.load > LOAD_COMMANDS;
+  }
+
+  /** Current moving average of commands per turn (for statistics and tests). */
+  get commandsPerTurn(): number {
+    return this.load;
+  }
+}
+
+/** The thread's load (module state is per thread): every connection on it shares one. */
+let perThread: TurnLoad | undefined;
+
+export function threadTurnLoad(): TurnLoad {
+  perThread ??= new TurnLoad();
+  return perThread;
+}
+
+/** One connection's output batching, driven by its thread's load. */
+export class ResponseCoalescer {
+  private queued = 0;
+
+  constructor(private readonly turns: TurnLoad = threadTurnLoad()) {}
+
+  /** A SCSI command arrived on this connection. */
   commandArrived(): void {
-    this.commandsThisRead++;
+    this.turns.commandArrived();
   }
 
   /** A response was queued: true when the queue should be written now. */
   responseQueued(): boolean {
     this.queued++;
-    if (this.queued < (this.load > LOAD_COMMANDS ? BATCH : 1)) return false;
+    if (this.queued < (this.turns.loaded ? BATCH : 1)) return false;
     this.queued = 0;
     return true;
   }
@@ -50,10 +100,5 @@ export class ResponseCoalescer {
   /** The queue was written (for any reason): the next batch starts empty. */
   flushed(): void {
     this.queued = 0;
-  }
-
-  /** Current moving average of commands per read (for statistics and tests). */
-  get commandsPerRead(): number {
-    return this.load;
   }
 }

@@ -160,7 +160,6 @@ export class IscsiConnection {
     if (this.phase === Phase.CLOSED || this.phase === Phase.CLOSING) return;
     const out = this.out;
     out.inHandler = true;
-    out.coalescer.readStarted();
     try {
       this.framer.feed(chunk);
       const rx = this.ctx.receiver;
