@@ -12,19 +12,49 @@ import { BusyPoll, busyPollFor } from '../fabric';
 import { transportDefault } from './settings';
 
 const ZERO_PAD = Buffer.alloc(4);
+const EMPTY = new Uint8Array(0);
+const NOTHING = (): void => undefined;
+
+/**
+ * Output bytes buffered for a peer above which its input pauses until it drains (and after
+ * sendTimeoutSec without draining it is dropped). Sized above one coalesced batch of Data-In
+ * (8 x 4 KiB, or a few 64 KiB segments) so that a peer that reads at its own pace is not paused
+ * after every batch: pausing at the stream's 16 KiB high-water mark stopped and restarted the
+ * input of a QD32 or four-session reader for nearly every write.
+ */
+export const STALL_BYTES = 256 * 1024;
+
+/**
+ * A list that is emptied by count, not by `length = 0` (which V8 runs as a runtime call, a few
+ * per cent of the thread at high IOPS); emptied slots are overwritten so nothing written is kept.
+ */
+class Slots<T> {
+  readonly items: T[] = [];
+  count = 0;
+  constructor(private readonly blank: T) {}
+  push(x: T): void {
+    this.items[this.count++] = x;
+  }
+  clear(): void {
+    const items = this.items;
+    for (let i = 0; i < this.count; i++) items[i] = this.blank;
+    this.count = 0;
+  }
+}
 
 /**
  * The releases of one written batch, run by the socket once the batch is out. Batches are reused
  * (with their callback, made once), so a batch of Data-In views allocates nothing.
  */
 class WrittenBatch {
-  releases: Array<() => void> = [];
+  releases = new Slots<() => void>(NOTHING);
   readonly written: () => void;
 
   constructor(spare: WrittenBatch[]) {
     this.written = () => {
-      for (let i = 0; i < this.releases.length; i++) this.releases[i]();
-      this.releases.length = 0;
+      const r = this.releases;
+      for (let i = 0; i < r.count; i++) r.items[i]();
+      r.clear();
       spare.push(this);
     };
   }
@@ -33,9 +63,9 @@ class WrittenBatch {
 const SCRATCH_BYTES = 16384;
 
 export class PduOutput {
-  private readonly out: Uint8Array[] = [];
+  private readonly out = new Slots<Uint8Array>(EMPTY);
   /** Completions whose Data-In views are queued in `out`: released once written. */
-  private releases: Array<() => void> = [];
+  private releases = new Slots<() => void>(NOTHING);
   private readonly spareBatches: WrittenBatch[] = [];
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private scratchUsed = 0;
@@ -129,8 +159,8 @@ export class PduOutput {
 
   /** Everything queued, as one buffer, taken off the queue (the final Login Response of a hand-off). */
   take(): Buffer {
-    const all = Buffer.concat(this.out);
-    this.out.length = 0;
+    const all = Buffer.concat(this.out.items.slice(0, this.out.count));
+    this.out.clear();
     this.scratchUsed = 0;
     return all;
   }
@@ -138,29 +168,34 @@ export class PduOutput {
   /** The connection is gone: nothing queued is written, and every Data-In buffer goes back. */
   discard(): void {
     this.closed = true;
-    this.out.length = 0;
+    this.out.clear();
     this.releaseAll();
   }
 
   private releaseAll(): void {
-    for (const r of this.releases.splice(0)) r();
+    const r = this.releases;
+    const n = r.count;
+    if (n === 0) return;
+    const fns = r.items.slice(0, n);
+    r.clear();
+    for (let i = 0; i < n; i++) fns[i]();
   }
 
   /** One corked write for everything queued (DESIGN.md §10). */
   flush(): void {
     this.coalescer.flushed();
     const socket = this.socket;
-    if (this.out.length === 0 || this.closed || socket.destroyed) {
-      this.out.length = 0;
+    if (this.out.count === 0 || this.closed || socket.destroyed) {
+      this.out.clear();
       this.releaseAll();
       if (socket.writableLength === 0) this.scratchUsed = 0;
       return;
     }
-    const parts = this.out;
-    const last = parts.length - 1;
+    const parts = this.out.items;
+    const last = this.out.count - 1;
     // Data-In views of pool buffers go back to the pool once the batch is written.
     let batch: WrittenBatch | undefined;
-    if (this.releases.length > 0) {
+    if (this.releases.count > 0) {
       batch = this.spareBatches.pop() ?? new WrittenBatch(this.spareBatches);
       // The queued releases travel with the batch; its empty list becomes the next queue.
       const empty = batch.releases;
@@ -172,19 +207,19 @@ export class PduOutput {
     if (batch) socket.write(parts[last], batch.written);
     else socket.write(parts[last]);
     socket.uncork();
-    parts.length = 0;
+    this.out.clear();
     // The initiator's next command is likely on its way: poll for it instead of sleeping.
     this.busyPoll?.touch();
-    // Headers in the scratch are referenced by the write until it completes.
+    // Headers in the scratch are referenced by the write until it completes: the scratch is
+    // rewound only once the socket holds nothing of ours; meanwhile new headers go after them
+    // (scratchBytes moves to a new scratch when this one is full).
     if (socket.writableLength === 0) this.scratchUsed = 0;
-    else {
-      this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-      this.scratchUsed = 0;
-    }
     // Back-pressure: stop reading while the initiator is not draining our responses, so what we
     // buffer for it stays bounded by the commands it already had in flight (its CmdSN window).
     // One that drains nothing for sendTimeoutSec is dropped: its session is lost (RFC 7143 6.3).
-    if (socket.writableNeedDrain && this.backpressure && !this.stalled) {
+    // A write that leaves more than STALL_BYTES (above the high-water mark) buffered returned
+    // false, so 'drain' follows once the peer took it all.
+    if (socket.writableLength > STALL_BYTES && this.backpressure && !this.stalled) {
       this.stalled = true;
       socket.pause();
       const timer = setTimeout(() => {

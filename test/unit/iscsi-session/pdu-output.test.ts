@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Duplex } from 'node:stream';
-import { PduOutput } from '../../../src/transports/iscsi/pdu-output';
+import { PduOutput, STALL_BYTES } from '../../../src/transports/iscsi/pdu-output';
 import { MemorySocket } from './harness';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -66,7 +66,7 @@ describe('iSCSI output side (pdu-output.ts)', () => {
     const t0 = performance.now();
     const closed = new Promise<number>((r) => sock.once('close', () => r(performance.now() - t0)));
     for (let i = 0; i < 4; i++) {
-      out.queue(out.bhs().fill(1), Buffer.alloc(8192));
+      out.queue(out.bhs().fill(1), Buffer.alloc(STALL_BYTES / 2));
       out.flush();
     }
     expect(sock.isPaused()).to.equal(true);
@@ -83,7 +83,7 @@ describe('iSCSI output side (pdu-output.ts)', () => {
     })();
     const out = new PduOutput(sock, 0, 0.2);
     out.backpressure = true;
-    out.queue(out.bhs().fill(1), Buffer.alloc(32768));
+    out.queue(out.bhs().fill(1), Buffer.alloc(STALL_BYTES));
     out.flush();
     expect(sock.isPaused()).to.equal(true);
     await new Promise((r) => setTimeout(r, 50));
@@ -91,5 +91,42 @@ describe('iSCSI output side (pdu-output.ts)', () => {
     expect(sock.isPaused()).to.equal(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(sock.destroyed).to.equal(false);
+  });
+
+  it('a peer behind by less than STALL_BYTES keeps its input flowing (a batch above the stream high-water mark is no stall)', () => {
+    const sock = new (class extends Duplex {
+      override _read(): void {}
+      override _write(_c: Buffer, _e: BufferEncoding, _cb: (e?: Error | null) => void): void {}
+    })();
+    const out = new PduOutput(sock, 0, 0.1);
+    out.backpressure = true;
+    // Eight 4 KiB Data-In PDUs, unwritten: past the 16 KiB high-water mark, within STALL_BYTES.
+    for (let i = 0; i < 8; i++) out.queue(out.bhs().fill(1), Buffer.alloc(4096));
+    out.flush();
+    expect(sock.writableNeedDrain).to.equal(true);
+    expect(sock.isPaused()).to.equal(false);
+    expect(STALL_BYTES).to.be.greaterThan(8 * (48 + 4096));
+    sock.destroy();
+  });
+
+  it('headers queued while an earlier batch is still being written do not overwrite its headers', async () => {
+    const pending: Array<() => void> = [];
+    const seen: number[] = [];
+    const sock = new (class extends Duplex {
+      override _read(): void {}
+      override _writev(chunks: Array<{ chunk: Buffer }>, cb: (e?: Error | null) => void): void {
+        pending.push(() => { for (const c of chunks) if (c.chunk.length === 48) seen.push(c.chunk[0]); cb(); });
+      }
+      override _write(c: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void {
+        pending.push(() => { if (c.length === 48) seen.push(c[0]); cb(); });
+      }
+    })();
+    const out = new PduOutput(sock, 0);
+    for (let batch = 0; batch < 4; batch++) {
+      for (let i = 0; i < 3; i++) out.queue(out.bhs().fill(batch * 3 + i + 1), Buffer.alloc(4096));
+      out.flush();
+    }
+    while (pending.length > 0) { pending.shift()!(); await turn(); }
+    expect(seen).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 });
