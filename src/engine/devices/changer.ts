@@ -12,7 +12,7 @@ import { deviceTypes, MediumLibrary } from '../device-registry';
 import { ModePages, SPC_MODE_PAGES } from '../mode-page-store';
 import { SPC_VPD_PAGES } from '../vpd';
 import { LibraryStore } from '../backstores/library';
-import { ElementType } from './smc/elements';
+import { ElementType, MEDIUM_TRANSPORT_ADDRESS } from './smc/elements';
 import { buildElementStatus } from './smc/element-status';
 import { changerModePages } from './smc/mode-pages';
 import { Library } from './smc/library';
@@ -76,7 +76,8 @@ const smcInitializeElementStatusWithRange: Exec<{ fast: boolean; range: boolean;
 /** SMC-3 6.7 POSITION TO ELEMENT: the transport and the destination must exist; the robot has no position to keep. */
 const smcPositionToElement: Exec<{ transportElementAddress: number; destinationAddress: number }> = ctx => {
   const lib = libraryOf(ctx.lu);
-  if (ctx.f.transportElementAddress !== 0 && !lib.has(ctx.f.transportElementAddress)) return check(SENSE.INVALID_ELEMENT_ADDRESS);
+  // SMC-3 6.7: zero names the default transport, which is also the only one (address 0000h).
+  if (ctx.f.transportElementAddress !== MEDIUM_TRANSPORT_ADDRESS) return check(SENSE.INVALID_ELEMENT_ADDRESS);
   if (!lib.has(ctx.f.destinationAddress)) return check(SENSE.INVALID_ELEMENT_ADDRESS);
   return GOOD;
 };

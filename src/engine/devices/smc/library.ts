@@ -3,7 +3,7 @@ import { check, GOOD, NexusError, Outcome } from '../../result';
 import { LuView } from '../../types';
 import { deviceTypes, LibraryElementView } from '../../device-registry';
 import { CartridgeState, LibraryPlace, LibraryState, LibraryStore, samePlace } from '../../backstores/library';
-import { addressOf, allElements, elementAt, ElementType } from './elements';
+import { addressOf, allElements, elementAt, ElementType, MEDIUM_TRANSPORT_ADDRESS } from './elements';
 import { ElementReport } from './element-status';
 import { moveAllowed } from './mode-pages';
 
@@ -92,9 +92,9 @@ export class Library {
   move(transport: number, source: number, destination: number): Promise<Outcome> {
     return this.serial(async () => {
       const cfg = this.store.config;
-      const mt = elementAt(cfg, transport);
-      // SMC-3 6.6: a MEDIUM TRANSPORT ADDRESS of zero names the default transport.
-      if (transport !== 0 && mt?.kind !== 'transport') return check(SENSE.INVALID_ELEMENT_ADDRESS);
+      // SMC-3 6.6: a MEDIUM TRANSPORT ADDRESS of zero names the default transport, which is
+      // also the library's only one (address 0000h).
+      if (transport !== MEDIUM_TRANSPORT_ADDRESS) return check(SENSE.INVALID_ELEMENT_ADDRESS);
       const from = elementAt(cfg, source);
       const to = elementAt(cfg, destination);
       if (!from || !to) return check(SENSE.INVALID_ELEMENT_ADDRESS);
