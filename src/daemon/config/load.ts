@@ -258,6 +258,10 @@ function checkCdrom(raw: Obj, at: (...t: Array<string | number>) => string, repo
  * own path; `slots` is required.
  */
 function checkChangerSettings(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== CHANGER_TYPE) {
+    report.add(at('deviceType'), `a changer device is a medium changer: its deviceType is "${CHANGER_TYPE}"`);
+  }
   for (const k of ['path', 'size', 'blockSize', 'physicalBlockSize', 'writeCache', 'thin', 'readOnly', 'removable'] as const) {
     if (raw[k] !== undefined) report.add(at(k), `a medium changer has no ${k}: it moves the cartridges of its library (its state file is "state")`);
   }
