@@ -15,12 +15,18 @@ import { be16, be24, bit, bits, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass } f
  */
 
 const MOVE_TIMEOUTS = [60, 300] as const;
+/**
+ * Byte 1 bits 7..5: the LOGICAL UNIT NUMBER of SCSI-2 CDBs, reserved since SPC. mtx still puts
+ * the changer's LUN there in every CDB it sends (SMC-1 era), so the device server ignores them
+ * rather than refusing the command with INVALID FIELD IN CDB.
+ */
+const SCSI2_LUN = 0xe0;
 
 // SMC-3 6.2 INITIALIZE ELEMENT STATUS: every byte but the opcode and CONTROL is reserved.
 export const INITIALIZE_ELEMENT_STATUS = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.INITIALIZE_ELEMENT_STATUS, name: 'INITIALIZE ELEMENT STATUS', size: 6, dir: Dir.NONE, types: DT.CHANGER,
-  usage: [Op.INITIALIZE_ELEMENT_STATUS, 0x00, 0x00, 0x00, 0x00, CONTROL],
+  usage: [Op.INITIALIZE_ELEMENT_STATUS, SCSI2_LUN, 0x00, 0x00, 0x00, CONTROL],
   fields: {},
   resv: ResvClass.CONFLICTS, timeouts: MOVE_TIMEOUTS,
 });
@@ -31,7 +37,7 @@ export const INITIALIZE_ELEMENT_STATUS_WITH_RANGE = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.INITIALIZE_ELEMENT_STATUS_WITH_RANGE, name: 'INITIALIZE ELEMENT STATUS WITH RANGE', size: 10, dir: Dir.NONE,
   types: DT.CHANGER,
-  usage: [Op.INITIALIZE_ELEMENT_STATUS_WITH_RANGE, 0x03, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff, 0x00, CONTROL],
+  usage: [Op.INITIALIZE_ELEMENT_STATUS_WITH_RANGE, SCSI2_LUN | 0x03, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff, 0x00, CONTROL],
   fields: { fast: bit(1, 1), range: bit(1, 0), startingElementAddress: be16(2), numberOfElements: be16(6) },
   resv: ResvClass.CONFLICTS, timeouts: MOVE_TIMEOUTS,
 });
@@ -41,7 +47,7 @@ export const INITIALIZE_ELEMENT_STATUS_WITH_RANGE = cdb({
 export const MOVE_MEDIUM = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.MOVE_MEDIUM, name: 'MOVE MEDIUM', size: 12, dir: Dir.NONE, types: DT.CHANGER,
-  usage: [Op.MOVE_MEDIUM, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, CONTROL],
+  usage: [Op.MOVE_MEDIUM, SCSI2_LUN, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, CONTROL],
   fields: { transportElementAddress: be16(2), sourceAddress: be16(4), destinationAddress: be16(6) },
   resv: ResvClass.CONFLICTS, timeouts: MOVE_TIMEOUTS,
 });
@@ -51,7 +57,7 @@ export const MOVE_MEDIUM = cdb({
 export const POSITION_TO_ELEMENT = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.POSITION_TO_ELEMENT, name: 'POSITION TO ELEMENT', size: 10, dir: Dir.NONE, types: DT.CHANGER,
-  usage: [Op.POSITION_TO_ELEMENT, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, CONTROL],
+  usage: [Op.POSITION_TO_ELEMENT, SCSI2_LUN, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, CONTROL],
   fields: { transportElementAddress: be16(2), destinationAddress: be16(4) },
   resv: ResvClass.CONFLICTS, timeouts: MOVE_TIMEOUTS,
 });
@@ -61,7 +67,7 @@ export const POSITION_TO_ELEMENT = cdb({
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE, types: DT.CHANGER,
-  usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],
+  usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, SCSI2_LUN, 0x00, 0x00, 0x01, CONTROL],
   fields: { prevent: bit(4, 0) },
   resv: ResvClass.CONFLICTS, timeouts: [1, 5],
 });
@@ -72,7 +78,7 @@ export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
 export const READ_ELEMENT_STATUS = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.READ_ELEMENT_STATUS, name: 'READ ELEMENT STATUS', size: 12, dir: Dir.IN, types: DT.CHANGER,
-  usage: [Op.READ_ELEMENT_STATUS, 0x1f, 0xff, 0xff, 0xff, 0xff, 0x03, 0xff, 0xff, 0xff, 0x00, CONTROL],
+  usage: [Op.READ_ELEMENT_STATUS, SCSI2_LUN | 0x1f, 0xff, 0xff, 0xff, 0xff, 0x03, 0xff, 0xff, 0xff, 0x00, CONTROL],
   fields: {
     volTag: bit(1, 4), elementTypeCode: bits(1, 0, 4), startingElementAddress: be16(2), numberOfElements: be16(4),
     curData: bit(6, 1), dvcid: bit(6, 0), allocationLength: be24(7),

@@ -102,6 +102,18 @@ describe('engine/smc commands', () => {
     await t.stop();
   });
 
+  it('byte 1 bits 7..5 (the SCSI-2 LUN field mtx fills in) are ignored by the SMC-3 commands', async () => {
+    const t = await start(library(workDir()));
+    const s = await session(t);
+    const lun4 = (c: number[]) => { c[1] |= 4 << 5; return c; };
+    expect(kcq(await s.execute(0, lun4(cdb.readElementStatus(2, 0, 6, { volTag: true }))))).to.equal('GOOD');
+    expect(kcq(await s.execute(0, lun4(cdb.moveMedium(SLOT(1), DRIVE(0)))))).to.equal('GOOD');
+    expect(kcq(await s.execute(0, lun4(cdb.initializeElementStatus())))).to.equal('GOOD');
+    expect(kcq(await s.execute(0, lun4(cdb.positionToElement(SLOT(2)))))).to.equal('GOOD');
+    expect(kcq(await s.execute(0, lun4(cdb.prevent(false))))).to.equal('GOOD');
+    await t.stop();
+  });
+
   it('REPORT SUPPORTED OPERATION CODES lists the SMC-3 rows', async () => {
     const t = await start(library(workDir()));
     const s = await session(t);
