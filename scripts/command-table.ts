@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DISK } from '../src/engine/devices/disk';
 import { CDROM } from '../src/engine/devices/cdrom';
+import { CHANGER } from '../src/engine/devices/changer';
 import { Dir, ResvClass } from '../src/engine/cdb/dsl';
 import { DeviceType } from '../src/engine/types';
 
@@ -16,7 +17,7 @@ export const END = '<!-- commands:end -->';
 const DIR_NAME: Record<Dir, string> = { [Dir.NONE]: '—', [Dir.IN]: 'in', [Dir.OUT]: 'out', [Dir.BIDI]: 'bidi' };
 
 /** The device types with their tables, as the topology names them (`deviceType`). */
-export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM]];
+export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM], ['changer', CHANGER]];
 
 /**
  * One row per opcode (and service action) of any device type, with the device types that have

@@ -2,6 +2,7 @@ import type { Engine, EngineOptions } from './engine/engine';
 import { Supervisor, SupervisorOptions } from './workers/supervisor';
 import { NexusError } from './engine/result';
 import type { Topology, LunMapping } from './engine/topology';
+import type { LibraryElementView } from './engine/device-registry';
 import { LocalSession } from './transports/local/session';
 
 /**
@@ -66,6 +67,19 @@ export class EmbeddedTarget {
 
   /** Eject the medium of a CD/DVD-ROM device (`path` undefined) or insert the image at `path`. */
   changeMedium(device: string, path?: string): Promise<void> { return this.local().changeMedium(device, path); }
+
+  /** The elements of changer `device`'s library and the cartridge in each. */
+  libraryInventory(device: string): LibraryElementView[] { return this.local().libraryInventory(device); }
+
+  /** The operator puts a cartridge into a mail slot of changer `device`; its element address. */
+  libraryImport(device: string, cartridge: { barcode: string; path: string }, mailSlot?: number): Promise<number> {
+    return this.local().libraryImport(device, cartridge, mailSlot);
+  }
+
+  /** The operator takes the cartridge `barcode` out of a mail slot of changer `device`. */
+  libraryExport(device: string, barcode: string): Promise<{ barcode: string; path: string }> {
+    return this.local().libraryExport(device, barcode);
+  }
 
   stop(): Promise<void> { return this.runtime.close(); }
 }

@@ -11,6 +11,10 @@
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
+#     TARGET_CHANGER_CARTS=DIR (nexus only): also a library: LUN 4 a medium changer ("handler":
+#            "changer") with LUNs 5 and 6 its two drives (vcdrom), six slots holding the cartridges
+#            DIR/NXS001L6.iso .. DIR/NXS006L6.iso (bar code = file name), one mail slot, and its
+#            state in DIR/library.json (outside WORKDIR/state, so a restart keeps it).
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -58,6 +62,18 @@ target_start() {
         rdev="$rdev,
     { \"name\": \"cd0\", \"handler\": \"vcdrom\", \"path\": \"$TARGET_CDROM_ISO\" }"
         rlun="$rlun, { \"lun\": 3, \"device\": \"cd0\" }"
+      fi
+      if [ -n "${TARGET_CHANGER_CARTS:-}" ]; then
+        local c carts="" n
+        for n in 1 2 3 4 5 6; do
+          c="{ \"barcode\": \"NXS00${n}L6\", \"path\": \"$TARGET_CHANGER_CARTS/NXS00${n}L6.iso\", \"slot\": $n }"
+          carts="${carts:+$carts, }$c"
+        done
+        rdev="$rdev,
+    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"tape0\", \"tape1\"], \"slots\": 6, \"mailSlots\": 1,
+      \"state\": \"$TARGET_CHANGER_CARTS/library.json\", \"cartridges\": [ $carts ] },
+    { \"name\": \"tape0\", \"handler\": \"vcdrom\" }, { \"name\": \"tape1\", \"handler\": \"vcdrom\" }"
+        rlun="$rlun, { \"lun\": 4, \"device\": \"lib0\" }, { \"lun\": 5, \"device\": \"tape0\" }, { \"lun\": 6, \"device\": \"tape1\" }"
       fi
       cat >"$dir/topology.json" <<JSON
 {

@@ -6,6 +6,7 @@
  *   nexus session logout <tsih> [--wait MS] forced logout of one session
  *   nexus stats [--json] [--watch [SEC]] [--count N]   statistics per LUN and engine thread
  *   nexus config get [--secrets]            the running topology as JSON
+ *   nexus library ls|import|export ...      a changer's library and its mail slots (library.ts)
  *
  * Every one takes --control PATH (default: $NEXUS_CONTROL, else ./nexus-state/control.sock, the
  * default state directory's socket). Exit status: 0 done; 1 the daemon answered with an error
@@ -36,7 +37,7 @@ export interface AdminDeps {
   readonly signals: EventEmitter;
 }
 
-interface ControlOption { control?: string }
+export interface ControlOption { control?: string }
 
 function socketPathOf(o: ControlOption, deps: AdminDeps): string {
   const given = o.control ?? deps.env.NEXUS_CONTROL;
@@ -44,7 +45,7 @@ function socketPathOf(o: ControlOption, deps: AdminDeps): string {
 }
 
 /** Connects, runs `body`, closes; maps failures to the documented exit codes. */
-async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
+export async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
   const socketPath = socketPathOf(o, deps);
   let c: ControlClient;
   try {
@@ -69,7 +70,7 @@ async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlCl
   }
 }
 
-const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
+export const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
 
 interface ConfigDoc {
   devices: { name: string; handler: string; size: number | string; path?: string; readOnly?: boolean }[];
@@ -178,9 +179,14 @@ export function formatStats(now: StatsView, prev?: StatsView): string {
   return `${table(rows)}${threads.join('; ')}${threads.length > 0 ? '; ' : ''}pool buffers in use: ${inUse}; sessions: ${now.sessions}\n`;
 }
 
+/** The --control option every admin command takes. */
+export function controlSocketOption(): Option {
+  return new Option('--control <path>', 'control socket of the daemon (default: $NEXUS_CONTROL or ./nexus-state/control.sock)');
+}
+
 /** Adds the admin commands to `program`; each sets its exit status through `done`. */
 export function registerAdminCommands(program: Command, deps: AdminDeps, done: (r: Promise<number>) => void): void {
-  const controlOption = (): Option => new Option('--control <path>', 'control socket of the daemon (default: $NEXUS_CONTROL or ./nexus-state/control.sock)');
+  const controlOption = (): Option => controlSocketOption();
 
   program.command('ls')
     .description('show devices, targets, LUNs, groups and sessions of the running daemon as a tree')

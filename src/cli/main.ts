@@ -19,6 +19,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
 import { registerAdminCommands } from './admin';
+import { registerLibraryCommands } from './library';
 import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
@@ -299,8 +300,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
 
-  registerAdminCommands(program, { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process },
-    (r) => { result = r; });
+  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process };
+  registerAdminCommands(program, adminDeps, (r) => { result = r; });
+  registerLibraryCommands(program, adminDeps, (r) => { result = r; });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

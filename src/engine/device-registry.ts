@@ -31,6 +31,43 @@ export interface DevicePersonality {
    * follow. Refused with a NexusError while the medium is locked in (PREVENT ALLOW MEDIUM REMOVAL).
    */
   changeMedium?(lu: LuView, path: string | undefined): Promise<void>;
+  /**
+   * Personalities that act on other units of the engine (a medium changer loads its drives):
+   * called once every unit of the topology exists, with a way to find them by device name.
+   */
+  start?(lu: LuView, unit: (name: string) => LuView | undefined): Promise<void>;
+  /** Personalities that keep a library of media (a medium changer): the operator's side of it. */
+  library?: MediumLibrary;
+}
+
+/** One element of a library as the operator sees it (the control plane's library.list). */
+export interface LibraryElementView {
+  element: 'transport' | 'drive' | 'mail' | 'slot';
+  /** Within its kind, from 1 for slots and mail slots (as the topology counts them), from 0 for drives. */
+  number: number;
+  /** SMC-3 element address. */
+  address: number;
+  /** The drive's device name. */
+  device?: string;
+  barcode?: string;
+  path?: string;
+  /** Element address the cartridge was last moved from. */
+  source?: number;
+  /** In a mail slot because the operator put it there. */
+  imported?: boolean;
+}
+
+/**
+ * The operator at a library's import/export elements (mail slots). Refused with a NexusError:
+ * ERR_MEDIUM_REMOVAL_PREVENTED while an initiator keeps the mail slots locked (PREVENT ALLOW
+ * MEDIUM REMOVAL), ERR_LIBRARY for a full mail slot, an unknown or duplicate bar code.
+ */
+export interface MediumLibrary {
+  inventory(lu: LuView): LibraryElementView[];
+  /** Put a cartridge into a mail slot (the first empty one unless `mailSlot`, from 1, is given); its element address. */
+  importCartridge(lu: LuView, cartridge: { barcode: string; path: string }, mailSlot?: number): Promise<number>;
+  /** Take the cartridge with `barcode` out of its mail slot. */
+  exportCartridge(lu: LuView, barcode: string): Promise<{ barcode: string; path: string }>;
 }
 
 /** A device without `deviceType` is a disk (SBC-4 direct-access block device). */

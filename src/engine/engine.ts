@@ -7,6 +7,7 @@ import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
 import { Backstore } from './types';
 import { deviceTypes } from './devices';
+import type { LibraryElementView, MediumLibrary } from './device-registry';
 import { openBackstore } from './backstores';
 import { filePrStore, PrStore } from './pr-store';
 import type { EngineApi } from './engine-api';
@@ -41,6 +42,8 @@ export class Engine implements EngineApi {
     const e = new Engine({ ...opts, prStore });
     try {
       for (const d of topology.devices) await e.addDevice(d);
+      // Personalities that act on other units (a changer loads its drives) start once all exist.
+      for (const lu of e.units.values()) await deviceTypes.of(lu.config).start?.(lu, name => e.units.get(name));
       for (const t of topology.targets) e.addTarget(t);
     } catch (err) {
       await e.close();
@@ -175,6 +178,36 @@ export class Engine implements EngineApi {
     const personality = deviceTypes.of(lu.config);
     if (!personality.changeMedium) throw new NexusError('ERR_NO_REMOVABLE_MEDIUM', `device "${name}" (${personality.name}) has no medium to change`);
     await personality.changeMedium(lu, path);
+  }
+
+  /** The elements of the library of changer `name` and what each holds. */
+  libraryInventory(name: string): LibraryElementView[] {
+    const { lu, library } = this.libraryUnit(name);
+    return library.inventory(lu);
+  }
+
+  /**
+   * The operator puts a cartridge into a mail slot of changer `name` (the first empty one unless
+   * `mailSlot`, from 1, is given); its element address. Initiators get IMPORT OR EXPORT ELEMENT
+   * ACCESSED. Refused while an initiator keeps the mail slots locked.
+   */
+  libraryImport(name: string, cartridge: { barcode: string; path: string }, mailSlot?: number): Promise<number> {
+    const { lu, library } = this.libraryUnit(name);
+    return library.importCartridge(lu, cartridge, mailSlot);
+  }
+
+  /** The operator takes the cartridge `barcode` out of its mail slot of changer `name`. */
+  libraryExport(name: string, barcode: string): Promise<{ barcode: string; path: string }> {
+    const { lu, library } = this.libraryUnit(name);
+    return library.exportCartridge(lu, barcode);
+  }
+
+  private libraryUnit(name: string): { lu: LogicalUnit; library: MediumLibrary } {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    const personality = deviceTypes.of(lu.config);
+    if (!personality.library) throw new NexusError('ERR_NO_LIBRARY', `device "${name}" (${personality.name}) is not a medium changer`);
+    return { lu, library: personality.library };
   }
 
   /** Flush write-back caches and close backstores (daemon shutdown). */

@@ -21,6 +21,10 @@ export enum ModePageCode {
   CACHING = 0x08,
   CONTROL = 0x0a,
   INFORMATIONAL_EXCEPTIONS_CONTROL = 0x1c,
+  /** SMC-3 7.3 (medium changers): element address ranges, transport geometry, what moves where. */
+  ELEMENT_ADDRESS_ASSIGNMENT = 0x1d,
+  TRANSPORT_GEOMETRY_PARAMETERS = 0x1e,
+  DEVICE_CAPABILITIES = 0x1f,
   /** MMC-6 (legacy, still read by Linux sr and Windows cdrom.sys): the drive's capabilities. */
   MM_CAPABILITIES_AND_MECHANICAL_STATUS = 0x2a,
   /** MODE SENSE only: every page. */

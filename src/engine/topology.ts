@@ -7,8 +7,35 @@
  * embedded mode builds it directly (or through the same normalizer).
  */
 
-/** `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty. */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
+/**
+ * `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty.
+ * `changer`: a medium changer (SMC-3) whose library state is a file (LibraryConfig).
+ */
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'changer';
+
+/** A cartridge of a library: its medium file and its bar code label (SMC-3 primary volume tag). */
+export interface CartridgeConfig {
+  barcode: string;
+  path: string;
+}
+
+/**
+ * The library behind a medium changer (handler `changer`): the removable-medium devices it loads
+ * (its data transfer elements, in element order), its storage and import/export slots, the
+ * cartridges it starts with, and the file that keeps where each cartridge is.
+ */
+export interface LibraryConfig {
+  /** Device names of the drives (removable-medium devices of the same topology). */
+  drives: string[];
+  /** Storage elements. */
+  slots: number;
+  /** Import/export elements (mail slots). */
+  mailSlots: number;
+  /** Cartridges in storage slots at first start, `slot` counted from 1. */
+  cartridges: Array<CartridgeConfig & { slot: number }>;
+  /** The library state file (absolute): where each cartridge is, kept across restarts. */
+  statePath: string;
+}
 
 export interface DeviceConfig {
   name: string;
@@ -38,6 +65,8 @@ export interface DeviceConfig {
   vendor?: string;
   product?: string;
   revision?: string;
+  /** The library of a medium changer (handler `changer`). */
+  library?: LibraryConfig;
 }
 
 export interface ChapSecret { user: string; secret: string }

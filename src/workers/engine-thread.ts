@@ -16,6 +16,7 @@ import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
 import { performance } from 'node:perf_hooks';
 import { ControlMessage, UnitStats, postControl, receiveControl } from './messages';
+import { libraryCall } from './library-ops';
 import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
@@ -191,6 +192,14 @@ export function runEngineThread(): void {
         for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
         counters.sessions = sessions.size;
         post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
+        break;
+      }
+      case 'libraryRequest': {
+        const { requestId, ...req } = m;
+        libraryCall(parts.lun.engine, req).then(
+          r => post({ type: 'libraryReply', requestId, ...r }),
+          (e: Error) => post({ type: 'libraryReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
+        );
         break;
       }
       case 'shutdown': {

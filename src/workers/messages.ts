@@ -51,6 +51,27 @@ export interface StatsReply {
   /** The thread's home units. */
   readonly units: readonly UnitStats[];
 }
+/**
+ * Supervisor → the thread homing a medium changer: the operator at its library (the control
+ * socket's library.* methods, src/workers/library-ops.ts). `mailSlot` 0 means any.
+ */
+export interface LibraryRequest {
+  readonly type: 'libraryRequest';
+  readonly requestId: number;
+  readonly device: string;
+  readonly op: string;
+  readonly barcode: string;
+  readonly path: string;
+  readonly mailSlot: number;
+}
+/** The answer: `error` is a NexusError code ('' when it went through), `result` the method's value. */
+export interface LibraryReply {
+  readonly type: 'libraryReply';
+  readonly requestId: number;
+  readonly error: string;
+  readonly message: string;
+  readonly result: ConfigValue;
+}
 /** Sent once by an engine thread when it is attached to its rings and serves. */
 export interface ThreadReady {
   readonly type: 'threadReady';
@@ -178,6 +199,8 @@ export type ControlMessage =
   | ThreadClosed
   | StatsRequest
   | StatsReply
+  | LibraryRequest
+  | LibraryReply
   | ThreadReady
   | Shutdown;
 
@@ -203,6 +226,8 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   threadClosed: { threadIndex: 'int', error: 'string' },
   statsRequest: { requestId: 'int' },
   statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
+  libraryRequest: { requestId: 'int', device: 'string', op: 'string', barcode: 'string', path: 'string', mailSlot: 'int' },
+  libraryReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
 };

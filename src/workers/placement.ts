@@ -9,6 +9,8 @@
 //   no work stay parked. A single target's sessions share one thread.
 // spread: device i on thread i mod N, whatever exports it: a target's units work on several
 //   threads at once, and a session reaches all but one thread's units through the rings.
+// In both modes a medium changer and the drives of its library share one thread (the changer's):
+// MOVE MEDIUM loads and unloads the drives' units directly (SMC-3 over the drives' own medium).
 
 import type { DeviceConfig, TargetConfig } from '../engine/topology';
 
@@ -21,8 +23,17 @@ export function homeThreads(
   homing: Homing = 'colocate',
 ): number[] {
   const n = topology.devices.length;
-  if (homing === 'spread') return topology.devices.map((_, i) => i % threads);
   const index = new Map(topology.devices.map((d, i) => [d.name, i]));
+  if (homing === 'spread') {
+    const home = topology.devices.map((_, i) => i % threads);
+    topology.devices.forEach((d, i) => {
+      for (const drive of d.library?.drives ?? []) {
+        const k = index.get(drive);
+        if (k !== undefined) home[k] = home[i];
+      }
+    });
+    return home;
+  }
   // Union-find over devices: one set per placement group.
   const parent = topology.devices.map((_, i) => i);
   const find = (i: number): number => {
@@ -37,6 +48,12 @@ export function homeThreads(
     const rb = find(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
+  topology.devices.forEach((d, i) => {
+    for (const drive of d.library?.drives ?? []) {
+      const k = index.get(drive);
+      if (k !== undefined) join(i, k);
+    }
+  });
   for (const t of topology.targets) {
     const maps = [t.luns, ...t.groups.map(g => g.luns)];
     let first = -1;

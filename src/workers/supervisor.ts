@@ -59,6 +59,7 @@ import type { ThreadEngine } from './thread-engine';
 import { BufferRecovery, PEER_DOWN_WAIT_MS, drainRingsInto } from './recovery';
 import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
 import { Homing, homeThreads, placeSession } from './placement';
+import { LibraryAnswer, libraryCall, LibraryOp } from './library-ops';
 import type { SessionState } from './session-actor';
 import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, memberUnitStats, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
@@ -163,6 +164,7 @@ export class Supervisor {
   private readonly handOffs = new Map<number, HandOffWaiter>();
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
+  private readonly libraryWaiters = new Map<number, Waiter<LibraryAnswer>>();
   private idleWaiters: (() => void)[] = [];
   /** Dead thread → survivors that have not acknowledged peerDown yet, and who waits for them. */
   private readonly peerDownAcks = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
@@ -365,6 +367,25 @@ export class Supervisor {
   }
 
   /**
+   * The operator at the library of changer `device` (the control socket's library.* methods),
+   * carried out on the thread that homes it: directly when that is the calling thread, else as a
+   * libraryRequest over the control plane.
+   */
+  async library(device: string, op: LibraryOp, args: { barcode?: string; path?: string; mailSlot?: number } = {}): Promise<LibraryAnswer> {
+    const req = { device, op, barcode: args.barcode ?? '', path: args.path ?? '', mailSlot: args.mailSlot ?? 0 };
+    const home = this.threadOf(device);
+    if (home === undefined) return { error: 'ERR_TOPOLOGY', message: `unknown device "${device}"`, result: null };
+    if (home === this.hereIndex && this.here) return libraryCall(this.here.lun.engine, req);
+    const t = this.threadList[home];
+    if (!t?.up || !t.worker) return { error: 'ERR_THREAD_DOWN', message: `engine thread ${home} of "${device}" is not serving`, result: null };
+    return new Promise<LibraryAnswer>(resolve => {
+      const requestId = this.nextRequest++;
+      this.libraryWaiters.set(requestId, { thread: home, resolve });
+      postControl(t.worker!, { type: 'libraryRequest', requestId, ...req });
+    });
+  }
+
+  /**
    * Forced logout of one session (RFC 7143 11.9.1): its thread sends the Async Message asking the
    * initiator to log out within the bound; a session still there after `waitMs` is dropped.
    * Resolves with false when no such session is hosted.
@@ -461,6 +482,11 @@ export class Supervisor {
       case 'statsReply': {
         const w = this.statsWaiters.get(m.requestId);
         if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
+        break;
+      }
+      case 'libraryReply': {
+        const w = this.libraryWaiters.get(m.requestId);
+        if (w) { this.libraryWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
         break;
       }
       case 'meshSpill':
@@ -560,6 +586,9 @@ export class Supervisor {
       h.resolve('engine thread died');
     }
     for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
+    for (const [id, w] of this.libraryWaiters) {
+      if (w.thread === t.index) { this.libraryWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
+    }
     // A dead thread acknowledges nothing (even one that never finished starting): stop waiting for it.
     for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
     if (this.stopping || !wasUp) return;

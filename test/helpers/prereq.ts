@@ -46,6 +46,8 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'ip': 'iproute2',
   'python3': 'python3',
   'xorriso': 'xorriso',
+  'mtx': 'mtx',
+  'lsscsi': 'lsscsi',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
 };

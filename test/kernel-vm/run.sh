@@ -38,6 +38,11 @@ STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkf
 # The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive).
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
+# The library steps (guest/changer.sh): Nexus only. mtx status, load, unload, transfer on the
+# changer's sg device; then the guest asks for a restart of the target (changer_restart below)
+# and compares the inventory.
+CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart"
+[ "$KIND" = nexus ] && STEPS="$STEPS $CHANGER_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -58,7 +63,7 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 }
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
-[ "$KIND" = nexus ] && needs+=(tool:xorriso)
+[ "$KIND" = nexus ] && needs+=(tool:xorriso tool:mtx tool:lsscsi)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
 case $? in
@@ -103,7 +108,7 @@ case $NET in
   *) echo "kernel-vm: NEXUS_KVM_NET must be tap or user"; exit 2 ;;
 esac
 
-CDSRC=""
+CDSRC=""; CHANGER_ARG=""
 if [ "$KIND" = nexus ]; then
   # The CD's content: files of several sizes, one in a subdirectory, with Rock Ridge names. The guest
   # sees this tree through the 9p root and compares it with the mounted disc.
@@ -117,6 +122,17 @@ if [ "$KIND" = nexus ]; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
   export TARGET_CDROM_ISO=$RUN/cd.iso
+  # The library's six cartridges: small ISO images whose volume label is the bar code, so the
+  # guest can tell which one a drive holds; the library state starts fresh each run.
+  CARTS=$RUN/carts
+  rm -rf "$CARTS" && mkdir -p "$CARTS/src" || exit 1
+  for n in 1 2 3 4 5 6; do
+    echo "cartridge NXS00${n}L6" >"$CARTS/src/label.txt"
+    xorriso -as mkisofs -quiet -V "NXS00${n}L6" -o "$CARTS/NXS00${n}L6.iso" "$CARTS/src" 2>>"$RUN/xorriso.log" ||
+      { echo "kernel-vm: xorriso failed for the cartridges"; summary /dev/null; exit 1; }
+  done
+  export TARGET_CHANGER_CARTS=$CARTS
+  CHANGER_ARG=kvm_changer=1
 fi
 
 if ! target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN"; then
@@ -127,20 +143,34 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
 # the emulator, not the target. A boot that has not said "guest up" within BOOT_TO seconds is
 # stopped (by the PID started here) and tried once more; a guest that is up runs to the end.
 BOOT_TO=${NEXUS_KVM_BOOT_TIMEOUT:-90}
+# The library's restart (guest/changer.sh): when the guest asks on the console, the target is
+# stopped and started again on the same topology; the library state file lives beside the
+# cartridges, outside the state directory target_start renews. Once per run.
+RESTARTED=""
+changer_restart() {
+  [ -n "$CHANGER_ARG" ] && [ -z "$RESTARTED" ] && grep -aq 'KVMTEST: changer restart-request' "$CONSOLE" || return 0
+  RESTARTED=1
+  echo "kernel-vm: restarting $KIND for the library steps"
+  target_stop
+  target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN" || echo "kernel-vm: target $KIND did not start again"
+}
 run_vm() {
   : >"$CONSOLE"
   if [ -n "$NS" ]; then ip netns exec "$NS" "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null &
   else "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null & fi
   local pid=$! waited=0
   while kill -0 "$pid" 2>/dev/null; do
-    if grep -aq 'KVMTEST: guest up' "$CONSOLE"; then wait "$pid"; return $?; fi
+    if grep -aq 'KVMTEST: guest up' "$CONSOLE"; then
+      while kill -0 "$pid" 2>/dev/null; do changer_restart; sleep 0.5; done
+      wait "$pid"; return $?
+    fi
     if [ "$waited" -ge "$BOOT_TO" ]; then
       kill -TERM "$pid" 2>/dev/null
       wait "$pid" 2>/dev/null
@@ -161,6 +191,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

@@ -14,7 +14,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
-  AuthConfig, DeviceConfig, GroupConfig, HandlerName, LunMapping, TargetConfig, Topology,
+  AuthConfig, DeviceConfig, GroupConfig, HandlerName, LibraryConfig, LunMapping, TargetConfig, Topology,
 } from '../../engine/topology';
 import {
   CHAP_SECRET_MAX_BYTES, CHAP_SECRET_MIN_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ISCSI,
@@ -60,12 +60,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'changer'];
 
 /** The device type of a CD/DVD-ROM drive and its one handler (MMC-6 over an ISO image). */
 const CDROM_TYPE = 'cdrom';
 /** MMC-6: CD-ROM mode 1 and DVD sectors hold 2048 user bytes. */
 const CDROM_BLOCK_SIZE = 2048;
+
+/** The device type of a medium changer and its one handler (SMC-3 over a library state file). */
+const CHANGER_TYPE = 'changer';
+/** The keys of a changer's library: meaningless on any other device. */
+const LIBRARY_KEYS = ['drives', 'slots', 'mailSlots', 'cartridges', 'state'] as const;
 
 /** Accumulates errors and remembers which pointers already have one, to avoid saying a thing twice. */
 class Report {
@@ -158,6 +163,7 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   // where they were meant to go only when the file also says where the state lives.
   const pathBase = opts.stateDir !== undefined && stateDir !== undefined ? stateDir : baseDir;
   const devices = checkDevices(json.devices, { baseDir: pathBase, stateDir }, report);
+  checkLibraries(json.devices, devices, { baseDir: pathBase, stateDir }, report);
   // Names as written, so a device with some other mistake does not also break every reference to it.
   const deviceNames = new Set(arr(json.devices).filter(isObj).map((d) => str(d.name)).filter((n): n is string => n !== undefined));
   const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
@@ -247,6 +253,76 @@ function checkCdrom(raw: Obj, at: (...t: Array<string | number>) => string, repo
   if (raw.thin === true) report.add(at('thin'), 'a CD/DVD-ROM medium is not thin provisioned');
 }
 
+/**
+ * A changer device: a library, not a medium of blocks, so the block settings are errors at their
+ * own path; `slots` is required.
+ */
+function checkChangerSettings(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== CHANGER_TYPE) {
+    report.add(at('deviceType'), `a changer device is a medium changer: its deviceType is "${CHANGER_TYPE}"`);
+  }
+  for (const k of ['path', 'size', 'blockSize', 'physicalBlockSize', 'writeCache', 'thin', 'readOnly', 'removable'] as const) {
+    if (raw[k] !== undefined) report.add(at(k), `a medium changer has no ${k}: it moves the cartridges of its library (its state file is "state")`);
+  }
+  if (raw.slots === undefined) report.add(at('slots'), 'a medium changer needs its number of storage slots');
+}
+
+/**
+ * The libraries of the changers: each drive a removable-medium device of this topology that no
+ * other changer also loads, each cartridge in a storage slot of its own with a bar code no other
+ * cartridge of the library has, and a state file (by default `<stateDir>/<name>.library.json`).
+ */
+function checkLibraries(v: unknown, devices: DeviceConfig[], dirs: { baseDir: string; stateDir?: string }, report: Report): void {
+  const byName = new Map(devices.map((d) => [d.name, d]));
+  const loadedBy = new Map<string, string>();
+  arr(v).forEach((raw, i) => {
+    if (!isObj(raw) || raw.handler !== 'changer') return;
+    const at = (...t: Array<string | number>): string => jsonPointer('devices', i, ...t);
+    const name = str(raw.name);
+    const drives: string[] = [];
+    arr(raw.drives).forEach((d, k) => {
+      if (typeof d !== 'string') return;
+      const drive = byName.get(d);
+      if (d === name) report.add(at('drives', k), 'a changer cannot load itself');
+      else if (drive === undefined) report.add(at('drives', k), `device "${d}" is not defined`);
+      else if (!deviceTypes.of(drive).changeMedium) {
+        report.add(at('drives', k), `device "${d}" (${deviceTypes.of(drive).name}) has no removable medium to load`);
+      } else if (drives.includes(d)) report.add(at('drives', k), `drive "${d}" is listed twice`);
+      else if (loadedBy.has(d)) report.add(at('drives', k), `drive "${d}" is already in the library of "${loadedBy.get(d)}"`);
+      else if (name !== undefined) { drives.push(d); loadedBy.set(d, name); }
+    });
+    const slots = int(raw.slots) ?? 0;
+    const cartridges: LibraryConfig['cartridges'] = [];
+    const slotOf = new Map<number, number>();
+    const barcodeOf = new Map<string, number>();
+    arr(raw.cartridges).forEach((c, k) => {
+      if (!isObj(c)) return;
+      const slot = int(c.slot);
+      const barcode = str(c.barcode);
+      const path = str(c.path);
+      let ok = slot !== undefined && barcode !== undefined && path !== undefined;
+      if (slot !== undefined && slot > slots) { report.add(at('cartridges', k, 'slot'), `slot ${slot} is beyond the library's ${slots} slots`); ok = false; }
+      else if (slot !== undefined && slotOf.has(slot)) {
+        report.add(at('cartridges', k, 'slot'), `slot ${slot} already holds ${jsonPointer('devices', i, 'cartridges', slotOf.get(slot)!)}`); ok = false;
+      } else if (slot !== undefined) slotOf.set(slot, k);
+      if (barcode !== undefined && barcodeOf.has(barcode)) {
+        report.add(at('cartridges', k, 'barcode'), `bar code "${barcode}" is already on ${jsonPointer('devices', i, 'cartridges', barcodeOf.get(barcode)!)}`); ok = false;
+      } else if (barcode !== undefined) barcodeOf.set(barcode, k);
+      if (ok) cartridges.push({ barcode: barcode!, path: nodePath.resolve(dirs.baseDir, path!), slot: slot! });
+    });
+    let statePath: string | undefined;
+    const state = str(raw.state);
+    if (state !== undefined) statePath = nodePath.resolve(dirs.baseDir, state);
+    else if (dirs.stateDir !== undefined && name !== undefined) statePath = nodePath.join(dirs.stateDir, `${name}.library.json`);
+    else report.add(at('state'), 'a medium changer needs a state file and there is no stateDir to put it in');
+    const dev = name !== undefined ? byName.get(name) : undefined;
+    if (dev !== undefined && statePath !== undefined) {
+      dev.library = { drives, slots, mailSlots: int(raw.mailSlots) ?? 0, cartridges, statePath };
+    }
+  });
+}
+
 /** The ISO image of a vcdrom: a readable regular file. */
 function checkImage(path: string, pointer: string, report: Report): void {
   try {
@@ -269,6 +345,11 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       else seen.set(name, i);
     }
     const handler = HANDLERS.includes(raw.handler as HandlerName) ? (raw.handler as HandlerName) : undefined;
+    if (handler === 'changer') {
+      checkChangerSettings(raw, at, report);
+    } else {
+      for (const k of LIBRARY_KEYS) if (raw[k] !== undefined) report.add(at(k), `${k} belongs to a medium changer (handler "changer")`);
+    }
     if (handler === 'vcdrom') {
       checkCdrom(raw, at, report);
     } else if (raw.blockSize === CDROM_BLOCK_SIZE) {
@@ -326,9 +407,11 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
       removable: handler === 'vcdrom' || (bool(raw.removable) ?? false),
     };
-    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : undefined);
+    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'changer' ? CHANGER_TYPE : undefined);
     if (deviceType === CDROM_TYPE && handler !== 'vcdrom') {
       report.add(at('handler'), `a ${CDROM_TYPE} device reads an ISO image: its handler is "vcdrom"`);
+    } else if (deviceType === CHANGER_TYPE && handler !== 'changer') {
+      report.add(at('handler'), `a ${CHANGER_TYPE} device moves cartridges of a library: its handler is "changer"`);
     } else if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
       report.add(at('deviceType'), `unknown device type "${deviceType}" (one of: ${deviceTypes.names().join(', ')})`);
     } else if (deviceType !== undefined) dev.deviceType = deviceType;

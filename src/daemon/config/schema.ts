@@ -12,6 +12,9 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { iscsiSettingsSchema } from '../../transports/iscsi/settings';
 
 /** A size: bytes as a non-negative integer, or a string with a unit ("512MiB"); parsed in size.ts. */
+/** A library's storage or mail slots: element addresses leave room for this many (smc/elements.ts). */
+const LIBRARY_MAX_SLOTS = 4096;
+
 const size = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] } as const;
 
 /** Object/device/group names: printable, no separators that would break URLs or sysfs-like paths. */
@@ -72,7 +75,8 @@ const device = {
     // names the registered ones when it is not.
     deviceType: { type: 'string', minLength: 1 },
     // vcdrom: a CD/DVD-ROM drive over an ISO image (`path`), or empty without one.
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'] },
+    // changer: a medium changer (SMC-3) over the library below (`drives` .. `state`).
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'changer'] },
     path: { type: 'string', minLength: 1 },
     size,
     // 2048 only for vcdrom devices (load.ts says so at the path).
@@ -88,6 +92,26 @@ const device = {
     vendor: { type: 'string', pattern: '^[\\x20-\\x7e]{1,8}$' },
     product: { type: 'string', pattern: '^[\\x20-\\x7e]{1,16}$' },
     revision: { type: 'string', pattern: '^[\\x20-\\x7e]{1,4}$' },
+    // A changer's library; load.ts refuses these on any other handler and checks the references.
+    drives: { type: 'array', items: { type: 'string', minLength: 1 } },
+    slots: { type: 'integer', minimum: 1, maximum: LIBRARY_MAX_SLOTS },
+    mailSlots: { type: 'integer', minimum: 0, maximum: LIBRARY_MAX_SLOTS },
+    cartridges: { type: 'array', items: { $ref: '#/$defs/cartridge' } },
+    state: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+/** A cartridge of a changer's library, in storage slot `slot` (1-based) at first start. */
+const cartridge = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['barcode', 'path', 'slot'],
+  properties: {
+    // SMC-3 primary volume tag: a 32-byte VOLUME IDENTIFICATION field; printable, no spaces
+    // (they pad the field).
+    barcode: { type: 'string', pattern: '^[\\x21-\\x7e]{1,32}$' },
+    path: { type: 'string', minLength: 1 },
+    slot: { type: 'integer', minimum: 1 },
   },
 } as const;
 
@@ -145,7 +169,7 @@ export const topologyFileSchema = {
     devices: { type: 'array', items: { $ref: '#/$defs/device' } },
     targets: { type: 'array', items: { $ref: '#/$defs/target' } },
   },
-  $defs: { chapSecret, auth, lunMapping, group, device, target },
+  $defs: { chapSecret, auth, lunMapping, group, device, cartridge, target },
 } as const;
 
 /** The file shape as TypeScript sees it after the schema passed (sizes still unparsed). */
@@ -156,7 +180,7 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'changer';
   path?: string;
   size?: string | number;
   blockSize?: 512 | 2048 | 4096;
@@ -169,6 +193,11 @@ export interface DeviceFile {
   vendor?: string;
   product?: string;
   revision?: string;
+  drives?: string[];
+  slots?: number;
+  mailSlots?: number;
+  cartridges?: Array<{ barcode: string; path: string; slot: number }>;
+  state?: string;
 }
 export interface TargetFile {
   driver: 'iscsi' | 'local';

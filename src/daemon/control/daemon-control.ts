@@ -77,6 +77,7 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
       if (!s.isEnded) s.connection?.destroy('forced logout');
       return true;
     },
+    library: (device, op, args) => runtime.library(device, op, args),
     async gather() {
       const replies = await runtime.stats();
       const held = runtime.pool.heldByOwner();

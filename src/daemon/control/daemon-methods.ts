@@ -8,6 +8,7 @@ import { LATENCY_BOUNDS_US } from '../../engine/lu-statistics';
 import type { Topology } from '../../engine/topology';
 import type { ConfigValue, UnitStats } from '../../workers/messages';
 import type { PoolClassStats } from '../../workers/buffer-pool';
+import type { LibraryAnswer, LibraryOp } from '../../workers/library-ops';
 import { topologyDocument } from './config-document';
 import { ControlMethod, NO_PARAMS, controlError, defineMethod } from './methods';
 import { ControlErrorCode } from './protocol';
@@ -50,6 +51,8 @@ export interface DaemonControl {
   sessions(): SessionInfo[];
   /** Forced logout of the session with this TSIH; false when there is none. */
   logout(tsih: number, waitMs: number): Promise<boolean>;
+  /** The operator at a changer's library, on the thread that homes it (library-methods.ts). */
+  library(device: string, op: LibraryOp, args?: { barcode?: string; path?: string; mailSlot?: number }): Promise<LibraryAnswer>;
   /** Per-thread counters and home-unit statistics, gathered now. */
   gather(): Promise<{ threads: ThreadStats[]; units: (UnitStats & { thread: number })[]; pool: PoolClassStats[] }>;
 }

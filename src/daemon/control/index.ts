@@ -12,6 +12,7 @@ import { parsePortal } from '../config/portal';
 import { startMetricsEndpoint, type MetricsEndpoint } from '../metrics';
 import { daemonControl } from './daemon-control';
 import { daemonMethods, gatherStats } from './daemon-methods';
+import { libraryMethods } from './library-methods';
 import { ControlServer } from './server';
 
 /** The control socket's path: the topology's, else <stateDir>/control.sock. */
@@ -49,7 +50,7 @@ export async function startControlPlane(o: {
   let server: ControlServer | undefined;
   if (socketPath !== undefined) {
     try {
-      server = await ControlServer.start({ socketPath, methods: daemonMethods(control), log });
+      server = await ControlServer.start({ socketPath, methods: [...daemonMethods(control), ...libraryMethods(control)], log });
     } catch (e) {
       await metrics?.close();
       throw e;

@@ -28,6 +28,11 @@ export const enum ControlErrorCode {
   REQUEST_TOO_LARGE = -32002,
   /** The daemon is stopping. */
   SHUTTING_DOWN = -32003,
+  /**
+   * The object cannot do that now (a library's mail slots locked by an initiator, a full mail
+   * slot, a cartridge not in a mail slot): data.errors[0].code names why (ERR_MEDIUM_REMOVAL_PREVENTED, ...).
+   */
+  REFUSED = -32004,
 }
 
 /** One problem in a request: where (JSON Pointer into the request) and what. */

@@ -6,12 +6,14 @@ import { FileBackstore } from './file';
 import { MemoryBackstore } from './memory';
 import { NullBackstore } from './null';
 import { IsoBackstore } from './iso';
+import { LibraryStore } from './library';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
 export { MemoryBackstore, type MemoryBackstoreOptions, MEMORY_CHUNK_BYTES } from './memory';
 export { NullBackstore, type NullBackstoreOptions } from './null';
 export { IsoBackstore } from './iso';
+export { LibraryStore } from './library';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -33,5 +35,8 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
     case 'vcdrom':
       // An ISO image, or an empty drive without a path.
       return IsoBackstore.open(cfg.path);
+    case 'changer':
+      // The library state file: which cartridge is where.
+      return LibraryStore.open(cfg.name, cfg.library);
   }
 }

@@ -5,5 +5,6 @@
  */
 import './disk';
 import './cdrom';
+import './changer';
 
 export { deviceTypes } from '../device-registry';

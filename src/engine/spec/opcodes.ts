@@ -66,6 +66,12 @@ export enum Op {
   GET_PERFORMANCE = 0xac,
   SET_CD_SPEED = 0xbb,
   MECHANISM_STATUS = 0xbd,
+  // SMC-3: the medium changer command set.
+  INITIALIZE_ELEMENT_STATUS = 0x07,
+  POSITION_TO_ELEMENT = 0x2b,
+  MOVE_MEDIUM = 0xa5,
+  READ_ELEMENT_STATUS = 0xb8,
+  INITIALIZE_ELEMENT_STATUS_WITH_RANGE = 0xe7,
 }
 
 /** SERVICE ACTION IN(16) service actions (SBC-4 table 6). */

@@ -89,6 +89,8 @@ cdrom_steps() {
   step cdrom-remount-verify cd_verify
 }
 [ -n "${KVM_CDSRC:-}" ] && cdrom_steps
+# The library steps (mtx on the changer's sg device): guest/changer.sh.
+[ -n "${KVM_CHANGER:-}" ] && . "${KVM_TEST%/*}/changer.sh"
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }
