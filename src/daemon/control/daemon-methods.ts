@@ -11,6 +11,7 @@ import type { PoolClassStats } from '../../workers/buffer-pool';
 import { topologyDocument } from './config-document';
 import { ControlMethod, NO_PARAMS, controlError, defineMethod } from './methods';
 import { ControlErrorCode } from './protocol';
+import { ProcessMemory, memoryOfProcess } from '../../workers/memory-usage';
 
 /** One session as sessions.list shows it. */
 export interface SessionInfo {
@@ -108,6 +109,8 @@ export interface StatsView {
   readonly threads: readonly ThreadStats[];
   readonly pool: readonly PoolClassStats[];
   readonly sessions: number;
+  /** The process's resident and anonymous memory and the supervisor thread's heap. */
+  readonly memory: ProcessMemory;
 }
 
 function deviceView(u: UnitStats & { thread: number }): DeviceStatsView {
@@ -133,6 +136,7 @@ export async function gatherStats(d: DaemonControl): Promise<StatsView> {
     threads: g.threads,
     pool: g.pool,
     sessions: d.sessions().length,
+    memory: memoryOfProcess(),
   };
 }
 
