@@ -19,6 +19,7 @@ import path from 'node:path';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
 import { NATIVE_ADDON, describeNeeds, tool } from '../helpers/prereq';
 import { FAST_KINDS, HostileKind, Hostiles, SLOW_KINDS } from './hostile-gen';
+import { MemoryTrace } from './memory-trace';
 import { FUZZ_TARGET } from './pdu-gen';
 import { Prng, fuzzSeed } from './prng';
 import { Children, PerfRun, PerfStats, QemuStats, ROUND_BYTES, iscsiPerf, qemuRounds, rssBytes, runChild } from './well-behaved';
@@ -60,6 +61,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
   let hostiles: Hostiles | undefined;
   let perf: PerfRun | undefined;
   let rssTimer: NodeJS.Timeout | undefined;
+  let trace: MemoryTrace | undefined;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nexus-hload-'));
@@ -81,6 +83,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
 
   after(async () => {
     clearInterval(rssTimer);
+    trace?.stop();
     hostiles?.closeAll();
     perf?.stop();
     children.killAll();
@@ -97,6 +100,10 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
     let rssPeak = 0;
     const rssIdle = rssBytes(daemon.pid) ?? 0;
     rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(daemon.pid) ?? 0)), 500);
+    // What the resident set is made of, per thread, over the whole test (memory-trace.ts).
+    const traceStarted = Date.now();
+    const tr = (trace = new MemoryTrace(MemoryTrace.socketOf(daemon.dir)));
+    const idleMemory = await tr.sample();
 
     // The well-behaved sessions start first and run for the whole test.
     let wellBehaved = true;
@@ -116,6 +123,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
     });
     const h = hostiles;
     const started = Date.now();
+    const loadStartMs = started - traceStarted;
     const loadOver = (): boolean => {
       const t = Date.now() - started;
       return t >= MODE.budgetMs || (t >= MODE.minLoadMs && h.pdus >= MODE.pduGoal && h.connections >= MODE.connectionGoal);
@@ -134,6 +142,7 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
       ...Array.from({ length: MODE.slowLanes }, () => lane(SLOW_KINDS)),
     ]);
     const loadMs = Date.now() - started;
+    await tr.sample();
     const loadedSamples = perf.samplesSoFar();
     h.closeAll();
 
@@ -164,6 +173,11 @@ describeNeeds(NATIVE_ADDON, tool('qemu-io'), tool('iscsi-perf'), tool('iscsi-inq
     }
     console.log(`      iscsi-perf (depth ${PERF_DEPTH}, 4 KiB READ, null LUN): unloaded ${unloaded.toFixed(0)} IOPS, loaded ${loaded.toFixed(0)} IOPS (${unloaded > 0 ? ((100 * loaded) / unloaded).toFixed(0) : '?'}%), longest second-run without a completion ${perfStats.longestZeroRunSec} s`);
     console.log(`      daemon RSS: idle ${mib(rssIdle)} MiB, peak ${mib(rssPeak)} MiB (bound ${RSS_BOUND_MIB} MiB)`);
+    if (idleMemory) console.log(`      memory idle: ${MemoryTrace.format(idleMemory)}`);
+    for (const q of [25, 50, 75, 100]) {
+      const m = tr.at(loadStartMs + (loadMs * q) / 100 + (q === 100 ? 1000 : 0));
+      if (m) console.log(`      memory at ${q}% of the load: ${MemoryTrace.format(m)}`);
+    }
     console.log(`      fresh login after the load: iscsi-inq exit ${inq.code ?? inq.signal}`);
 
     // ---- assertions, all reported at once
