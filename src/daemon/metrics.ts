@@ -100,6 +100,7 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
   gauge('nexus_memory_resident_bytes', 'Resident set of the daemon process (VmRSS)', []).set(stats.memory.residentBytes);
   gauge('nexus_memory_anonymous_bytes', 'Anonymous resident memory of the daemon process (smaps_rollup)', []).set(stats.memory.anonymousBytes);
   const perThread: ReadonlyArray<readonly [MemoryCounter, string, string]> = [
+    [MemoryCounter.HEAP_LIMIT, 'nexus_memory_heap_limit_bytes', 'The most the thread\'s V8 heap may reserve'],
     [MemoryCounter.HEAP_TOTAL, 'nexus_memory_heap_total_bytes', 'V8 heap reserved by the thread\'s isolate'],
     [MemoryCounter.HEAP_USED, 'nexus_memory_heap_used_bytes', 'V8 heap in use (live and not yet collected) in the thread\'s isolate'],
     [MemoryCounter.NEW_SPACE, 'nexus_memory_new_space_bytes', 'V8 young generation reserved by the thread\'s isolate'],

@@ -11,6 +11,8 @@ import { readBuffers } from '../engine/read-buffers';
 
 /** Counter names a thread reports, in bytes (keys of statsReply's counters). */
 export const enum MemoryCounter {
+  /** The most this isolate's heap may reserve (its young and old generation limits). */
+  HEAP_LIMIT = 'memory.heapLimit',
   /** V8 heap reserved by this isolate (all spaces). */
   HEAP_TOTAL = 'memory.heapTotal',
   /** Live and not yet collected objects in this isolate's heap. */
@@ -31,6 +33,7 @@ export function threadMemoryCounters(): { [name: string]: number } {
   const u = process.memoryUsage();
   const newSpace = getHeapSpaceStatistics().find(s => s.space_name === 'new_space');
   return {
+    [MemoryCounter.HEAP_LIMIT]: h.heap_size_limit,
     [MemoryCounter.HEAP_TOTAL]: h.total_heap_size,
     [MemoryCounter.HEAP_USED]: h.used_heap_size,
     [MemoryCounter.NEW_SPACE]: newSpace?.space_size ?? 0,
