@@ -10,6 +10,7 @@ import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { NexusError } from '../engine/result';
 import type { StatsView } from './control/daemon-methods';
 import type { Logger } from './log';
+import { MemoryCounter } from '../workers/memory-usage';
 
 type Labels = Record<string, string>;
 
@@ -92,6 +93,30 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
     busy.inc(labels, (t.counters.busyMs ?? 0) / 1000);
     idle.inc(labels, (t.counters.idleMs ?? 0) / 1000);
     held.set(labels, t.counters.poolBuffersInUse ?? 0);
+  }
+  // Memory: the process as the kernel counts it, then each thread's isolate (thread "main" is the
+  // supervisor). Resident minus the isolates' heaps and external memory is native: glibc arenas,
+  // the buffer pool's mapping, code.
+  gauge('nexus_memory_resident_bytes', 'Resident set of the daemon process (VmRSS)', []).set(stats.memory.residentBytes);
+  gauge('nexus_memory_anonymous_bytes', 'Anonymous resident memory of the daemon process (smaps_rollup)', []).set(stats.memory.anonymousBytes);
+  const perThread: ReadonlyArray<readonly [MemoryCounter, string, string]> = [
+    [MemoryCounter.HEAP_LIMIT, 'nexus_memory_heap_limit_bytes', 'The most the thread\'s V8 heap may reserve'],
+    [MemoryCounter.HEAP_TOTAL, 'nexus_memory_heap_total_bytes', 'V8 heap reserved by the thread\'s isolate'],
+    [MemoryCounter.HEAP_USED, 'nexus_memory_heap_used_bytes', 'V8 heap in use (live and not yet collected) in the thread\'s isolate'],
+    [MemoryCounter.NEW_SPACE, 'nexus_memory_new_space_bytes', 'V8 young generation reserved by the thread\'s isolate'],
+    [MemoryCounter.EXTERNAL, 'nexus_memory_external_bytes', 'Memory outside the V8 heap kept alive by the thread\'s objects'],
+    [MemoryCounter.ARRAY_BUFFERS, 'nexus_memory_array_buffers_bytes', 'ArrayBuffer and Buffer memory of the thread\'s isolate'],
+    [MemoryCounter.READ_BUFFERS_KEPT, 'nexus_memory_read_buffers_kept_bytes', 'Given-back read buffers the thread keeps for reuse'],
+  ];
+  const threadRows: ReadonlyArray<readonly [string, { readonly [name: string]: number }]> = [
+    ['main', stats.memory.main], ...stats.threads.map(t => [String(t.index), t.counters] as const),
+  ];
+  for (const [key, name, help] of perThread) {
+    const g = gauge(name, help, ['thread']);
+    for (const [thread, counters] of threadRows) {
+      const v = counters[key];
+      if (v !== undefined) g.set({ thread }, v);
+    }
   }
   const inUse = gauge('nexus_buffer_pool_buffers_in_use', 'Pool buffers in use, by size class', ['size_bytes']);
   const total = gauge('nexus_buffer_pool_buffers', 'Pool buffers, by size class', ['size_bytes']);

@@ -23,6 +23,7 @@ import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost } from './session-actor';
 import { sinkActorId, sinkThread } from './actor-protocol';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
+import { threadMemoryCounters } from './memory-usage';
 
 /**
  * What a mesh member is built from (structured-clone safe: it is a worker's workerData): what its
@@ -139,6 +140,8 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   const elu = performance.eventLoopUtilization();
   counters.busyMs = elu.active;
   counters.idleMs = elu.idle;
+  // The thread's isolate: heap, young generation, external memory, kept read buffers.
+  Object.assign(counters, threadMemoryCounters());
   return counters;
 }
 

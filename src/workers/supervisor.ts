@@ -151,6 +151,21 @@ interface Waiter<T> { readonly thread: number; readonly resolve: (v: T) => void 
 /** A hand-off on its way to a thread: the descriptor sent and which socket it is. */
 interface HandOffWaiter extends Waiter<string> { readonly fd: number; readonly identity: number }
 
+/**
+ * V8 heap limits of each engine thread's isolate. Node's defaults are sized for one isolate per
+ * process: a young generation of 48 MiB (two 16 MiB semi-spaces, which a steady allocation rate
+ * grows to full size) and an old generation limit of a quarter of the machine's memory, at which
+ * V8 lets a heap grow to about four times its live size between full collections. Under the
+ * hostile-load test that made each engine thread 55-77 MiB of heap around 18-48 MiB in use, with
+ * 20-50 MiB more of Buffers that only a full collection frees, and the daemon's resident set
+ * rose with the traffic (403 MiB after 60 s and still rising). With 8 MiB semi-spaces (a scavenge
+ * costs what survives, not the space's size) and an old generation limit of 256 MiB, at which V8
+ * collects at a small multiple of the live size, the same run levels off at about 40 MiB of heap
+ * and 20 MiB of Buffers per thread (323 MiB resident, flat over the second half of the load).
+ * 256 MiB is still several times what a thread holds live with the test's hundreds of sessions.
+ */
+const ENGINE_THREAD_HEAP = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 256 } as const;
+
 export class Supervisor {
   readonly registry: SessionRegistry;
   readonly pool: BufferPool;
@@ -552,6 +567,7 @@ export class Supervisor {
       // A profiling flag given to the daemon (`node --cpu-prof …`) profiles its engine threads too.
       execArgv: [...profilingFlags(), ...(entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [])],
       workerData: { engineThread: true, data },
+      resourceLimits: ENGINE_THREAD_HEAP,
     });
     t.worker = w;
     let startError = '';

@@ -171,6 +171,11 @@ for (const threads of ENGINE_THREADS) {
         expect(sample(m.body, 'nexus_lun_command_latency_seconds_bucket', { device: 'null0', le: '+Inf' })).to.be.greaterThan(0);
         expect(Number(/^nexus_sessions (\d+)$/m.exec(m.body)?.[1])).to.be.greaterThan(0);
         if (threads > 0) expect(m.body).to.match(/^nexus_engine_thread_busy_seconds_total\{thread="0"\} [0-9.e-]+$/m);
+        // Memory: the process's resident set, and each isolate's heap (the supervisor is "main").
+        expect(second.memory.residentBytes).to.be.greaterThan(second.memory.main['memory.heapTotal']);
+        expect(Number(/^nexus_memory_resident_bytes (\d+)$/m.exec(m.body)?.[1])).to.be.greaterThan(16 << 20);
+        expect(sample(m.body, 'nexus_memory_heap_used_bytes', { thread: 'main' })).to.be.greaterThan(0);
+        if (threads > 0) expect(sample(m.body, 'nexus_memory_heap_total_bytes', { thread: '0' })).to.be.greaterThan(0);
         const other = await new Promise<number>((resolve, reject) => {
           http.get(`http://${info.metrics}/other`, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
         });

@@ -12,6 +12,7 @@ import type { LibraryAnswer, LibraryOp } from '../../workers/library-ops';
 import { topologyDocument } from './config-document';
 import { ControlMethod, NO_PARAMS, controlError, defineMethod } from './methods';
 import { ControlErrorCode } from './protocol';
+import { ProcessMemory, memoryOfProcess } from '../../workers/memory-usage';
 
 /** One session as sessions.list shows it. */
 export interface SessionInfo {
@@ -111,6 +112,8 @@ export interface StatsView {
   readonly threads: readonly ThreadStats[];
   readonly pool: readonly PoolClassStats[];
   readonly sessions: number;
+  /** The process's resident and anonymous memory and the supervisor thread's heap. */
+  readonly memory: ProcessMemory;
 }
 
 function deviceView(u: UnitStats & { thread: number }): DeviceStatsView {
@@ -136,6 +139,7 @@ export async function gatherStats(d: DaemonControl): Promise<StatsView> {
     threads: g.threads,
     pool: g.pool,
     sessions: d.sessions().length,
+    memory: memoryOfProcess(),
   };
 }
 

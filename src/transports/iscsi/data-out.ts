@@ -73,8 +73,14 @@ export function immediateDataViolation(expectedLength: number, immediateLength: 
 
 /** Smallest pooled buffer (one page: the common 4 KiB write). */
 const MIN_CLASS = 4096;
-/** Bytes one size class may keep on its free list; at least one buffer is always kept. */
-const CLASS_KEEP_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes one connection keeps on its free lists, all classes together. A single buffer beyond it is
+ * still kept when the lists are empty, so a stream of large writes reuses its buffer; what one
+ * connection keeps is thus at most max(KEEP_BYTES, the largest transfer, 32 MiB), whatever mix of
+ * sizes it sends (each class keeping its own share would let one connection pin a share per
+ * class, 176 MiB over the 14 classes).
+ */
+const KEEP_BYTES = 16 * 1024 * 1024;
 const CLASS_KEEP_MAX = 64;
 
 /**
@@ -86,19 +92,26 @@ const CLASS_KEEP_MAX = 64;
 export class DataOutBufferPool {
   /** free[k]: buffers of MIN_CLASS << k bytes. */
   private readonly free: Buffer[][] = [];
+  private keptBytes = 0;
 
   /** A buffer of at least `length` bytes (its own memory, never a slice of Node's shared pool). */
   take(length: number): Buffer {
     const k = classOf(length);
-    return this.free[k]?.pop() ?? Buffer.allocUnsafeSlow(MIN_CLASS << k);
+    const buf = this.free[k]?.pop();
+    if (buf === undefined) return Buffer.allocUnsafeSlow(MIN_CLASS << k);
+    this.keptBytes -= buf.length;
+    return buf;
   }
 
   /** Give back a buffer from take() once nothing (engine, framer) can touch it any more. */
   give(buf: Buffer): void {
     const k = classOf(buf.length);
     if ((MIN_CLASS << k) !== buf.length) return;
+    if (this.keptBytes > 0 && this.keptBytes + buf.length > KEEP_BYTES) return;
     const list = (this.free[k] ??= []);
-    if (list.length < Math.min(CLASS_KEEP_MAX, Math.max(1, Math.floor(CLASS_KEEP_BYTES / buf.length)))) list.push(buf);
+    if (list.length >= CLASS_KEEP_MAX) return;
+    list.push(buf);
+    this.keptBytes += buf.length;
   }
 
   /** Buffers on the free lists (for tests). */
@@ -106,6 +119,11 @@ export class DataOutBufferPool {
     let n = 0;
     for (const l of this.free) n += l?.length ?? 0;
     return n;
+  }
+
+  /** Bytes on the free lists. */
+  get bytesKept(): number {
+    return this.keptBytes;
   }
 }
 

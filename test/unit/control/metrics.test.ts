@@ -14,8 +14,9 @@ function statsWith(buckets: number[], extra: Partial<DeviceStatsView> = {}): Sta
   return {
     time: 1000, uptimeSeconds: 5, devices: [dev],
     luns: [{ target: 'iqn.2026-11.io.nexus:t', group: '', lun: 0, device: 'd0', readOnly: false, stats: dev }],
-    threads: [{ index: 0, counters: { busyMs: 250, idleMs: 750, sessions: 1, poolBuffersInUse: 3 } }],
+    threads: [{ index: 0, counters: { busyMs: 250, idleMs: 750, sessions: 1, poolBuffersInUse: 3, 'memory.heapTotal': 40 << 20, 'memory.readBuffersKept': 1 << 20 } }],
     pool: [{ size: 4096, count: 8, inUse: 3, highWater: 4, getFails: 0 }], sessions: 1,
+    memory: { residentBytes: 200 << 20, anonymousBytes: 150 << 20, main: { 'memory.heapTotal': 30 << 20, 'memory.arrayBuffers': 4096 } },
   };
 }
 
@@ -40,6 +41,12 @@ describe('Prometheus exposition of stats.get', () => {
     expect(text).to.contain('nexus_buffer_pool_buffers_in_use{size_bytes="4096"} 3');
     expect(text).to.contain('nexus_engine_thread_pool_buffers_in_use{thread="0"} 3');
     expect(text).to.contain('nexus_info{version="1.2.3"} 1');
+    expect(text).to.contain(`nexus_memory_resident_bytes ${200 << 20}`);
+    expect(text).to.contain(`nexus_memory_anonymous_bytes ${150 << 20}`);
+    expect(text).to.contain(`nexus_memory_heap_total_bytes{thread="main"} ${30 << 20}`);
+    expect(text).to.contain(`nexus_memory_heap_total_bytes{thread="0"} ${40 << 20}`);
+    expect(text).to.contain('nexus_memory_array_buffers_bytes{thread="main"} 4096');
+    expect(text).to.contain(`nexus_memory_read_buffers_kept_bytes{thread="0"} ${1 << 20}`);
     // Every sample's metric has HELP and TYPE lines.
     const families = new Set(text.split('\n').filter(x => x.startsWith('# TYPE ')).map(x => x.split(' ')[2]));
     for (const line of text.split('\n').filter(x => x !== '' && !x.startsWith('#'))) {

@@ -38,10 +38,25 @@ describe('Data-Out buffer pool', () => {
     const bufs = Array.from({ length: 40 }, () => p.take(1 << 20));
     for (const b of bufs) p.give(b);
     expect(p.kept).to.equal(16);
-    const huge = p.take(32 << 20);
-    p.give(huge);
-    p.give(Buffer.allocUnsafeSlow(32 << 20));
-    expect(p.kept).to.equal(17);
+    expect(p.bytesKept).to.equal(16 << 20);
+  });
+
+  it('bounds what the connection keeps over every size class together, and keeps one large buffer when it keeps nothing else', () => {
+    const p = new DataOutBufferPool();
+    // One write of every class from 4 KiB to 32 MiB, all given back: what is kept stays within
+    // 16 MiB (each class keeping its own 16 MiB would pin 176 MiB).
+    const bufs: Buffer[] = [];
+    for (let size = 4096; size <= (32 << 20); size *= 2) bufs.push(p.take(size));
+    for (const b of bufs) p.give(b);
+    expect(p.bytesKept).to.be.at.most(16 << 20);
+    // A stream of 32 MiB writes still reuses its buffer once the lists are empty.
+    const q = new DataOutBufferPool();
+    const huge = q.take(32 << 20);
+    q.give(huge);
+    expect(q.take(32 << 20)).to.equal(huge);
+    q.give(huge);
+    q.give(Buffer.allocUnsafeSlow(32 << 20));
+    expect(q.kept).to.equal(1);
   });
 });
 

@@ -65,6 +65,20 @@ describe('runtime supervision (real worker threads)', function () {
     } finally { await e.close(); }
   });
 
+  it('an engine thread\'s V8 heap is limited (young generation 24 MiB, old generation 256 MiB), unlike a default isolate\'s', async () => {
+    const e = await Supervisor.create({ devices: [dev('d0')], targets: [tgt(T, ['d0'])] }, { threads: 1, callingThread: true });
+    try {
+      const [thread] = await e.stats();
+      const mib = 1 << 20;
+      // V8's heap_size_limit is the old generation's limit plus the young generation's (both
+      // semi-spaces and the new large object space): 256 + 24 MiB here, whatever the machine.
+      expect(thread.counters['memory.heapLimit']).to.be.within(256 * mib, (256 + 24) * mib);
+      expect(thread.counters['memory.newSpace']).to.be.at.most(16 * mib);
+      // The calling thread keeps Node's defaults (a quarter of the machine's memory, at least 512 MiB old generation).
+      expect(e.hereCounters()!['memory.heapLimit']).to.be.greaterThan(512 * mib);
+    } finally { await e.close(); }
+  });
+
   it('reports a terminated thread with the units and sessions it hosted; the other thread keeps its unit', async () => {
     const exits: ThreadExit[] = [];
     let onExit: (x: ThreadExit) => void = () => undefined;
