@@ -20,6 +20,7 @@ import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost } from './session-actor';
+import { applyMeshChange, decodeMeshChange } from './reconfigure';
 import { sinkActorId, sinkThread } from './actor-protocol';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
 
@@ -191,6 +192,19 @@ export function runEngineThread(): void {
         for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
         counters.sessions = sessions.size;
         post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
+        break;
+      }
+      case 'reconfigure': {
+        const requestId = m.requestId;
+        const change = decodeMeshChange(m.change);
+        if (typeof change === 'string') {
+          post({ type: 'reconfigured', requestId, threadIndex: self, error: change });
+          break;
+        }
+        applyMeshChange(parts, self, change).then(
+          () => post({ type: 'reconfigured', requestId, threadIndex: self, error: '' }),
+          (e: Error) => post({ type: 'reconfigured', requestId, threadIndex: self, error: e.message }),
+        );
         break;
       }
       case 'shutdown': {

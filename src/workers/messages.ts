@@ -164,7 +164,25 @@ export interface MeshSpill {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Supervisor → mesh member: apply one live topology change (reconfigure.ts); answered by
+ * `reconfigured` with '' or the error that kept it from being applied.
+ */
+export interface Reconfigure {
+  readonly type: 'reconfigure';
+  readonly requestId: number;
+  readonly change: ConfigValue;
+}
+export interface Reconfigured {
+  readonly type: 'reconfigured';
+  readonly requestId: number;
+  readonly threadIndex: number;
+  readonly error: string;
+}
+
 export type ControlMessage =
+  | Reconfigure
+  | Reconfigured
   | ConnectionHandOff
   | HandOffAccepted
   | SessionClose
@@ -205,6 +223,8 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
+  reconfigure: { requestId: 'int', change: 'config' },
+  reconfigured: { requestId: 'int', threadIndex: 'int', error: 'string' },
 };
 
 export type DecodeResult =

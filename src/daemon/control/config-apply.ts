@@ -24,6 +24,8 @@ import { runTransaction, type StepRunner } from './transaction';
 
 /** What the running daemon can carry out. */
 export interface LiveApplier {
+  /** Called with the whole new topology before its steps run (placement of new devices). */
+  begin?(next: Topology): void;
   /** Why `step` cannot be carried out on this daemon (undefined: it can). */
   refuses(step: Step): string | undefined;
   readonly run: StepRunner;
@@ -68,7 +70,12 @@ export class ConfigTransactions {
 
   /** Validates, diffs and (unless a dry run) applies the topology document `doc`. */
   apply(doc: unknown, o: ApplyOptions): Promise<ApplyResult> {
-    const next = this.queue.then(() => this.applyNow(doc, o));
+    return this.applyLoaded(() => this.normalize(doc), o);
+  }
+
+  /** As apply, with the loading done by `load` when the change's turn comes (SIGHUP: the file). */
+  applyLoaded(load: () => TopologyResult, o: ApplyOptions): Promise<ApplyResult> {
+    const next = this.queue.then(() => this.applyNow(load(), o));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -82,14 +89,13 @@ export class ConfigTransactions {
     const next = this.queue.then(() => {
       const doc = document(this.current);
       edit(doc);
-      return this.applyNow(doc, o);
+      return this.applyNow(this.normalize(doc), o);
     });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async applyNow(doc: unknown, o: ApplyOptions): Promise<ApplyResult> {
-    const loaded = this.normalize(doc);
+  private async applyNow(loaded: TopologyResult, o: ApplyOptions): Promise<ApplyResult> {
     if (!loaded.ok) throw controlError(ControlErrorCode.INVALID_PARAMS, 'the topology is not valid', problems(o.at, loaded.errors));
     const next = loaded.topology;
     // New CHAP secrets are scrubbed from every log line from now on, whatever happens below.
@@ -106,6 +112,7 @@ export class ConfigTransactions {
     if (o.dryRun === true || diff.steps.length === 0) return { steps, applied: false };
 
     const log = this.log.child({ who: o.who });
+    this.live.begin?.(next);
     const r = await runTransaction(diff.steps, async (s) => {
       await this.live.run(s);
       log.info({ step: describeStep(s) }, 'configuration step done');
