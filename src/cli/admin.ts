@@ -6,11 +6,12 @@
  *   nexus session logout <tsih> [--wait MS] forced logout of one session
  *   nexus stats [--json] [--watch [SEC]] [--count N]   statistics per LUN and engine thread
  *   nexus config get [--secrets]            the running topology as JSON
+ *   nexus device|target|lun|group ..., nexus config apply|save: changes (admin-change.ts)
  *
  * Every one takes --control PATH (default: $NEXUS_CONTROL, else ./nexus-state/control.sock, the
  * default state directory's socket). Exit status: 0 done; 1 the daemon answered with an error
  * (the message and its JSON path on stderr); 2 the command line is wrong; 3 no daemon answers
- * on the control socket.
+ * on the control socket; 4 a change was not confirmed (admin-change.ts).
  */
 
 import * as path from 'node:path';
@@ -20,6 +21,7 @@ import { ControlCallError, ControlClient } from '../daemon/control/client';
 import type { DeviceStatsView, LunRow, SessionInfo, StatsView } from '../daemon/control/daemon-methods';
 import { DEFAULT_STATE_DIR } from '../daemon/config/defaults';
 import { formatSize } from '../daemon/config/size';
+import { registerChangeCommands } from './admin-change';
 
 export const EXIT_OK = 0;
 export const EXIT_DAEMON_ERROR = 1;
@@ -30,13 +32,18 @@ export interface AdminIo { stdout(text: string): void; stderr(text: string): voi
 
 export interface AdminDeps {
   readonly io: AdminIo;
+  /**
+   * Asks a yes/no question on the terminal (`nexus config apply` before it changes anything);
+   * undefined when standard input is not a terminal.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   /** SIGINT source that ends `stats --watch`. */
   readonly signals: EventEmitter;
 }
 
-interface ControlOption { control?: string }
+export interface ControlOption { control?: string }
 
 function socketPathOf(o: ControlOption, deps: AdminDeps): string {
   const given = o.control ?? deps.env.NEXUS_CONTROL;
@@ -44,7 +51,7 @@ function socketPathOf(o: ControlOption, deps: AdminDeps): string {
 }
 
 /** Connects, runs `body`, closes; maps failures to the documented exit codes. */
-async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
+export async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
   const socketPath = socketPathOf(o, deps);
   let c: ControlClient;
   try {
@@ -267,7 +274,7 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
       }));
     });
 
-  const config = program.command('config').description('the running configuration');
+  const config = program.command('config').description('the running configuration: get, apply a topology file, save');
   config.command('get')
     .description('print the running topology as JSON (a topology file `nexus validate` accepts)')
     .option('--secrets', 'include CHAP secrets (redacted otherwise)')
@@ -278,4 +285,5 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
         return EXIT_OK;
       }));
     });
+  registerChangeCommands(program, config, controlOption, deps, done);
 }

@@ -15,6 +15,7 @@
 
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
@@ -57,6 +58,17 @@ const processIo: CliIo = {
   stdout: (t) => { process.stdout.write(t); },
   stderr: (t) => { process.stderr.write(t); },
 };
+
+/** A yes/no question on the terminal (`nexus config apply`). */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
 
 /** Loaded only by `serve`, so `validate` works without the engine. */
 async function loadStartDaemon(): Promise<StartDaemon> {
@@ -326,7 +338,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
 
-  registerAdminCommands(program, { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process },
+  const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
+  registerAdminCommands(program, { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm },
     (r) => { result = r; });
 
   try {

@@ -56,8 +56,8 @@ export function useBackstoreOpener(open: OpenStore): void {
 export interface EngineThreadParts {
   readonly lun: LunActorHost;
   readonly engine: ThreadEngine;
-  /** Devices homed on this member (their units have real backstores here). */
-  readonly home: readonly string[];
+  /** Devices homed on this member (their units have real backstores here), as they are now. */
+  readonly home: () => readonly string[];
 }
 
 /**
@@ -98,7 +98,7 @@ export async function startEngineThread(
       post({ type: 'meshSpill', fromThread: self, toThread, toActor, sequence, bytes }),
     queueBound: data.queueBound > 0 ? data.queueBound : undefined,
   });
-  return { lun, engine, home };
+  return { lun, engine, home: () => lun.homeDevices };
 }
 
 /**
@@ -145,7 +145,7 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
 /** The counters of the member's home units (read, never reset, by the control plane). */
 export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
   const out: UnitStats[] = [];
-  for (const name of parts.home) {
+  for (const name of parts.home()) {
     const lu = parts.lun.engine.units.get(name);
     if (!lu) continue;
     const s = lu.statistics;

@@ -182,6 +182,9 @@ export class LunActorHost {
 
   // ---- control plane -------------------------------------------------------------------------
 
+  /** Devices homed here now (their units have real backstores). */
+  get homeDevices(): string[] { return [...this.home]; }
+
   /**
    * A unit added while the mesh runs (reconfigure.ts): its backstore opened here when it is homed
    * here (and its LUN actor registered under its mesh index), a placeholder otherwise.
