@@ -95,12 +95,14 @@ export async function startControlPlane(o: {
       }
       try {
         const r = await transactions.applyLoaded(() => source.reload(), { who: 'SIGHUP', at: '' });
-        log.info({ signal: 'SIGHUP', file: source.file, steps: r.steps.length }, r.applied
+        log.info({ signal: 'SIGHUP', file: source.file, steps: r.steps.map(x => x.description) }, r.applied
           ? `SIGHUP: re-read ${source.file}: applied ${r.steps.length} step${r.steps.length === 1 ? '' : 's'}`
-          : `SIGHUP: re-read ${source.file}: nothing changed`);
+          : `SIGHUP: re-read ${source.file}: valid; nothing changed`);
       } catch (e) {
-        const err = e as { message?: string; data?: { errors?: unknown } };
-        log.error({ signal: 'SIGHUP', file: source.file, errors: err.data?.errors }, `SIGHUP: re-read ${source.file}: ${err.message ?? String(e)}; nothing changed`);
+        const err = e as { message?: string; data?: { errors?: readonly unknown[] } };
+        const n = err.data?.errors?.length ?? 0;
+        log.error({ signal: 'SIGHUP', file: source.file, errors: err.data?.errors },
+          `SIGHUP: re-read ${source.file}: ${n > 0 ? `${n} error${n === 1 ? '' : 's'}` : 'failed'}: ${err.message ?? String(e)}; nothing changed`);
       }
     },
     close: async () => { await Promise.all([server?.close(), metrics?.close()]); },
