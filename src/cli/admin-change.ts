@@ -4,7 +4,7 @@
  *
  *   nexus device add NAME --handler H [--size S] [--path P] [--block-size N] [--read-only]
  *   nexus device rm NAME                     nexus device resize NAME SIZE
- *   nexus target add NAME [--portal H:P ...] nexus target rm NAME
+ *   nexus target add NAME [--portal H:P ...] nexus target rm|enable|disable NAME
  *   nexus lun map TARGET LUN DEVICE [--group G] [--read-only]
  *   nexus lun unmap TARGET LUN [--group G]
  *   nexus group add TARGET NAME --initiator PATTERN ... [--lun LUN=DEVICE[:ro] ...]
@@ -96,6 +96,10 @@ export function registerChangeCommands(
     });
   dry(target.command('rm').description('remove a target: its sessions are asked to log out').argument('<name>', 'iSCSI name'))
     .action((name: string, o: ControlOption & DryRun) => done(change(deps, o, 'target.remove', { name })));
+  dry(target.command('disable').description('refuse new logins to a target; its sessions are asked to log out').argument('<name>', 'iSCSI name'))
+    .action((name: string, o: ControlOption & DryRun) => done(change(deps, o, 'target.disable', { name })));
+  dry(target.command('enable').description('take new logins to a disabled target again').argument('<name>', 'iSCSI name'))
+    .action((name: string, o: ControlOption & DryRun) => done(change(deps, o, 'target.enable', { name })));
 
   const lun = program.command('lun').description('map or unmap LUNs of the running daemon');
   dry(lun.command('map').description('map a device at a LUN (initiators get REPORTED LUNS DATA HAS CHANGED)')

@@ -162,6 +162,16 @@ for (const threads of ENGINE_THREADS) {
       expect(work.verifiedReads).to.be.greaterThan(0);
     });
 
+    it('a disabled target takes no login until enabled again', async function () {
+      requirePrereq(this, tool('iscsi-readcapacity16'));
+      const before = await config();
+      expect((await nexus('target', 'disable', TARGET)).code).to.equal(0);
+      expect(await capacity(0, 'iqn.2026-11.example:probe')).to.equal(undefined);
+      expect((await nexus('target', 'enable', TARGET)).code).to.equal(0);
+      expect(await capacity(0, 'iqn.2026-11.example:probe')).to.equal(16 << 20);
+      expect(await config()).to.equal(before);
+    });
+
     it('a change that fails is undone: config.get byte-identical, sessions unharmed', async function () {
       requirePrereq(this, tool('qemu-io'), tool('iscsi-readcapacity16'));
       const before = await config();

@@ -120,6 +120,14 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
       d.targets = list(d, 'targets').filter(t => t.name !== p.name);
     }, p.dryRun)),
 
+    defineMethod<{ name: string; dryRun?: boolean }>('target.enable', 'take new logins to a disabled target again', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
+    }, p => change(d => { delete targetIn(d, p.name, '/params/name').enabled; }, p.dryRun)),
+
+    defineMethod<{ name: string; dryRun?: boolean }>('target.disable', 'refuse new logins to a target and log out its sessions; discovery stops listing it', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
+    }, p => change(d => { targetIn(d, p.name, '/params/name').enabled = false; }, p.dryRun)),
+
     defineMethod<{ target: string; group?: string; lun: number; device: string; readOnly?: boolean; dryRun?: boolean }>('lun.map',
       'map a device at a LUN of a target (or of one of its groups)', {
         type: 'object', additionalProperties: false, required: ['target', 'lun', 'device'],

@@ -155,6 +155,13 @@ export class DaemonLiveApplier implements LiveApplier {
         if (address) await this.logoutWhere(x => x.target === s.target && portalIs(x.portal, address.host, address.port));
         return;
       }
+      case 'target.disable':
+        await this.updateTarget(s.target, after);
+        iscsi.setTargets(after.targets);
+        // SCST: a disabled target keeps no session.
+        await this.logoutWhere(x => x.target === s.target);
+        return;
+      case 'target.enable':
       case 'target.alias':
         await this.updateTarget(s.target, after);
         iscsi.setTargets(after.targets);

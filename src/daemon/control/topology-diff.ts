@@ -4,10 +4,10 @@
 //
 // Order, so that no step ever refers to something missing and nothing is exported while its
 // access rules are half changed (SCST removes the same way: mappings first, then what they name):
-//   1. LUN unmaps, group removals, portal removals, target removals, device removals;
+//   1. target disables, LUN unmaps, group removals, portal removals, target removals, device removals;
 //   2. changes in place: device resize / write cache / read-only / medium, iSCSI parameters;
 //   3. device additions, target additions, portal additions, aliases, auth, groups and their
-//      initiator patterns, LUN maps.
+//      initiator patterns, LUN maps, target enables.
 // A mapping whose device or read-only flag changed is an unmap followed by a map of the LUN.
 //
 // What a running unit or listener cannot change (a device's handler or block size under the same
@@ -40,6 +40,9 @@ export type Step =
   | { readonly op: 'target.add'; readonly target: BareTarget }
   | { readonly op: 'target.remove'; readonly target: BareTarget }
   | { readonly op: 'target.alias'; readonly target: string; readonly from?: string; readonly to?: string }
+  /** New logins refused (disable: its sessions are asked to log out) or taken again. */
+  | { readonly op: 'target.enable'; readonly target: string }
+  | { readonly op: 'target.disable'; readonly target: string }
   | { readonly op: 'portal.add'; readonly target: string; readonly portal: string }
   | { readonly op: 'portal.remove'; readonly target: string; readonly portal: string }
   /** `group` undefined: the target's default LUN map. */
@@ -70,6 +73,8 @@ export function inverseOf(s: Step): Step {
     case 'target.add': return { op: 'target.remove', target: s.target };
     case 'target.remove': return { op: 'target.add', target: s.target };
     case 'target.alias': return { op: 'target.alias', target: s.target, from: s.to, to: s.from };
+    case 'target.enable': return { op: 'target.disable', target: s.target };
+    case 'target.disable': return { op: 'target.enable', target: s.target };
     case 'portal.add': return { op: 'portal.remove', target: s.target, portal: s.portal };
     case 'portal.remove': return { op: 'portal.add', target: s.target, portal: s.portal };
     case 'lun.map': return { ...s, op: 'lun.unmap' };
@@ -98,6 +103,8 @@ export function describeStep(s: Step): string {
     case 'target.add': return `add target ${s.target.name}`;
     case 'target.remove': return `remove target ${s.target.name}`;
     case 'target.alias': return `target ${s.target} alias ${s.from ?? '(none)'} -> ${s.to ?? '(none)'}`;
+    case 'target.enable': return `enable target ${s.target}`;
+    case 'target.disable': return `disable target ${s.target}`;
     case 'portal.add': return `${where(s.target)}: add portal ${s.portal}`;
     case 'portal.remove': return `${where(s.target)}: remove portal ${s.portal}`;
     case 'lun.map': return `${where(s.target, s.group)}: map LUN ${s.mapping.lun} to device ${s.mapping.device}${s.mapping.readOnly ? ' read-only' : ''}`;
@@ -190,6 +197,8 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
   const settings: Step[] = [];
   const groupAdditions: Step[] = [];
   const mapAdditions: Step[] = [];
+  const disables: Step[] = [];
+  const enables: Step[] = [];
 
   for (const t of running.targets) {
     if (newTargets.has(t.name)) continue;
@@ -216,6 +225,9 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
     for (const p of o.portals) if (!t.portals.includes(p)) portalRemovals.push({ op: 'portal.remove', target: t.name, portal: p });
     for (const p of t.portals) if (!o.portals.includes(p)) portalAdditions.push({ op: 'portal.add', target: t.name, portal: p });
     if (o.alias !== t.alias) settings.push({ op: 'target.alias', target: t.name, from: o.alias, to: t.alias });
+    // Disabled first (before its maps change), enabled last (once everything it exports is there).
+    if (o.enabled !== false && t.enabled === false) disables.push({ op: 'target.disable', target: t.name });
+    if (o.enabled === false && t.enabled !== false) enables.push({ op: 'target.enable', target: t.name });
     for (const scope of ['auth', 'discoveryAuth'] as const) {
       if (!sameAuth(o[scope], t[scope])) settings.push({ op: 'auth.set', target: t.name, scope, from: o[scope], to: t[scope] });
     }
@@ -243,9 +255,9 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
   });
 
   if (errors.length > 0) return { ok: false, errors };
-  removals.push(...mapRemovals, ...groupRemovals, ...portalRemovals, ...targetRemovals, ...deviceRemovals);
+  removals.push(...disables, ...mapRemovals, ...groupRemovals, ...portalRemovals, ...targetRemovals, ...deviceRemovals);
   const devicesAdded = additions.splice(0);
-  additions.push(...devicesAdded, ...targetAdditions, ...portalAdditions, ...settings, ...groupAdditions, ...mapAdditions);
+  additions.push(...devicesAdded, ...targetAdditions, ...portalAdditions, ...settings, ...groupAdditions, ...mapAdditions, ...enables);
   return { ok: true, steps: [...removals, ...changes, ...additions] };
 }
 

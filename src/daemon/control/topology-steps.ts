@@ -52,6 +52,8 @@ export function applyStepToTopology(t: Topology, s: Step): Topology {
       else tg.alias = s.to;
       break;
     }
+    case 'target.enable': delete targetOf(out, s.target).enabled; break;
+    case 'target.disable': targetOf(out, s.target).enabled = false; break;
     case 'portal.add': targetOf(out, s.target).portals.push(s.portal); break;
     case 'portal.remove': {
       const tg = targetOf(out, s.target);

@@ -259,7 +259,7 @@ export class IscsiServer implements Fabric {
     return {
       targets: (): DiscoveryTarget[] =>
         this.targets
-          .filter((t) => t.driver === 'iscsi')
+          .filter((t) => t.driver === 'iscsi' && t.enabled !== false)
           .map((t) => ({
             name: t.name,
             tpgt: this.tpgt,

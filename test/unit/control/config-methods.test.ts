@@ -181,6 +181,11 @@ describe('control: configuration methods', () => {
     await call('auth.set', { target: T, group: 'g', auth: { chap: { user: 'g', secret: 'group-secret-123' } } });
     await call('iscsi.set', { settings: { queueDepth: 64 } });
     await call('target.add', { target: { driver: 'iscsi', name: `${T}2`, portals: ['127.0.0.1:3262'], luns: [{ lun: 0, device: 'null0' }] } });
+    await call('target.disable', { name: `${T}2` });
+    expect(tx.running.targets[1].enabled).to.equal(false);
+    expect(JSON.stringify(topologyDocument(tx.running, { secrets: false }))).to.contain('"enabled":false');
+    await call('target.enable', { name: `${T}2` });
+    expect(tx.running.targets[1].enabled).to.equal(undefined);
     expect(live.ran).to.deep.equal([
       'add device ram0 (ram, 1048576 bytes)',
       `target ${T}: map LUN 3 to device ram0 read-only`,
@@ -193,6 +198,8 @@ describe('control: configuration methods', () => {
       'iscsi queueDepth 128 -> 64',
       `add target ${T}2`,
       `target ${T}2: map LUN 0 to device null0`,
+      `disable target ${T}2`,
+      `enable target ${T}2`,
     ]);
     const e = await rejects(call('device.remove', { name: 'ram0' }));
     expect(e.code).to.equal(ControlErrorCode.INVALID_PARAMS);

@@ -177,6 +177,16 @@ describe('config.apply: topology diff', () => {
     ]);
   });
 
+  it('a target disabled first, enabled last', () => {
+    const b = doc();
+    b.targets[0].enabled = false;
+    b.targets[0].luns.pop();
+    expect(ops(roundTrip(doc(), b))).to.deep.equal(['target.disable', 'lun.unmap']);
+    const c = doc();
+    c.targets[0].luns.push({ lun: 4, device: 'null0' });
+    expect(ops(roundTrip(b, c))).to.deep.equal(['lun.map', 'lun.map', 'target.enable']);
+  });
+
   it('never shows a CHAP secret in the description of a step', () => {
     const b = doc();
     b.targets[0].auth = { chap: { user: 'alice', secret: 'a-new-secret-of-16' } };
