@@ -94,6 +94,7 @@ export async function applyMeshChange(parts: EngineThreadParts, self: number, c:
     case 'removeUnit':
       await parts.lun.engine.removeDevice(c.device);
       parts.lun.removeUnit(c.device, c.index);
+      parts.engine.removeUnit(c.device);
       return;
     default:
       await applyEngineChange(parts.lun.engine, c);

@@ -182,6 +182,26 @@ export class ThreadEngine implements EngineApi {
   }
 
   /**
+   * A unit removed while running (after Engine.removeDevice): its LUN actor is gone, so nexus-wide
+   * descriptors for its thread go to another unit there; a thread left without units of a nexus
+   * leaves the nexus's remote list (nothing of it runs there any more).
+   */
+  removeUnit(name: string): void {
+    const index = this.deviceIndex.get(name);
+    if (index === undefined) return;
+    this.deviceIndex.delete(name);
+    const home = this.homes[index];
+    if (this.anchor[home] !== lunActorId(index)) return;
+    const other = [...this.deviceIndex.values()].find(j => this.homes[j] === home);
+    this.anchor[home] = other === undefined ? -1 : lunActorId(other);
+    if (other !== undefined || home === this.threadIndex) return;
+    for (const p of this.nexuses.values()) {
+      const k = p.remote.indexOf(home);
+      if (k >= 0) p.remote.splice(k, 1);
+    }
+  }
+
+  /**
    * A LUN map changed: a nexus whose map now reaches a unit on a thread it has no nexus on yet
    * opens one there, so that the unit's commands find it (as openNexus does for the first units).
    */
