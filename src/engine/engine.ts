@@ -165,6 +165,22 @@ export class Engine implements EngineApi {
   }
 
   /**
+   * Write-back or write-through for a running unit (the topology's writeCache): the caching
+   * page's WCE follows, the store flushes what it held before it writes through, and every other
+   * I_T nexus gets MODE PARAMETERS CHANGED (SPC-4 6.9.1, as after a MODE SELECT).
+   */
+  async setWriteCache(name: string, mode: DeviceConfig['writeCache']): Promise<void> {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    const on = mode === 'writeback';
+    if (!on) await lu.backstore.flush();
+    const changed = lu.modes.setWriteCacheEnabled(on);
+    lu.backstore.writeBack = on;
+    lu.config.writeCache = mode;
+    if (changed) lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED);
+  }
+
+  /**
    * Change the medium of a device whose personality has one the host can swap (CD/DVD-ROM):
    * `path` undefined ejects it, a path inserts that image. Refused (NexusError
    * ERR_MEDIUM_REMOVAL_PREVENTED) while an initiator keeps the medium locked in.

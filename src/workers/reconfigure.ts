@@ -20,6 +20,7 @@ export type MeshChange =
   | { readonly kind: 'addUnit'; readonly device: DeviceData; readonly index: number; readonly home: number }
   | { readonly kind: 'removeUnit'; readonly device: string; readonly index: number }
   | { readonly kind: 'resize'; readonly device: string; readonly sizeBytes: string }
+  | { readonly kind: 'writeCache'; readonly device: string; readonly mode: DeviceConfig['writeCache'] }
   /** '' ejects the medium. */
   | { readonly kind: 'medium'; readonly device: string; readonly path: string }
   /** `group` '' is the target's default map. */
@@ -36,7 +37,7 @@ export type MeshChange =
 export type MeshChangeKind = MeshChange['kind'];
 
 const KINDS: ReadonlySet<string> = new Set<MeshChangeKind>([
-  'addUnit', 'removeUnit', 'resize', 'medium', 'mapLun', 'unmapLun', 'addTarget', 'updateTarget', 'removeTarget',
+  'addUnit', 'removeUnit', 'resize', 'writeCache', 'medium', 'mapLun', 'unmapLun', 'addTarget', 'updateTarget', 'removeTarget',
   'addGroup', 'removeGroup', 'updateGroup',
 ]);
 
@@ -72,6 +73,7 @@ export async function applyEngineChange(engine: Engine, c: MeshChange): Promise<
     case 'addUnit': await engine.addDevice(deviceConfig(c.device)); break;
     case 'removeUnit': await engine.removeDevice(c.device); break;
     case 'resize': await engine.resizeDevice(c.device, BigInt(c.sizeBytes)); break;
+    case 'writeCache': await engine.setWriteCache(c.device, c.mode); break;
     case 'medium': await engine.changeMedium(c.device, c.path === '' ? undefined : c.path); break;
     case 'mapLun': engine.addLun(c.target, { lun: c.lun, device: c.device, readOnly: c.readOnly }, c.group === '' ? undefined : c.group); break;
     case 'unmapLun': engine.removeLun(c.target, c.lun, c.group === '' ? undefined : c.group); break;

@@ -4,7 +4,8 @@
 //
 // Removal the SCST way: a LUN unmapped is gone for new commands at once, commands in flight on it
 // finish, and every session that saw it gets REPORTED LUNS DATA HAS CHANGED (Engine.removeLun);
-// a resized unit raises CAPACITY DATA HAS CHANGED (Engine.resizeDevice). Sessions of a removed
+// a resized unit raises CAPACITY DATA HAS CHANGED (Engine.resizeDevice), a write cache change
+// MODE PARAMETERS CHANGED (Engine.setWriteCache). Sessions of a removed
 // target, of a removed portal, or whose initiator a group change moves to another LUN map are asked
 // to log out (RFC 7143 11.9.1 AsyncEvent 1) and dropped after LOGOUT_WAIT_MS; they log in again and
 // get what the new topology gives them. Auth, aliases and iSCSI parameters are for new logins.
@@ -52,7 +53,6 @@ export class DaemonLiveApplier implements LiveApplier {
 
   refuses(s: Step): string | undefined {
     switch (s.op) {
-      case 'device.writeCache': return 'the write cache mode of a running unit is changed by MODE SELECT (caching page, WCE) from an initiator, not live from the topology yet';
       case 'device.readOnly': return 'a running unit keeps the access its backing file was opened with: remove it and add it under a new name';
       default: return undefined;
     }
@@ -99,6 +99,8 @@ export class DaemonLiveApplier implements LiveApplier {
         await this.mesh({ kind: 'medium', device: s.device, path: s.to ?? '' }, { kind: 'medium', device: s.device, path: s.from ?? '' }, after);
         return;
       case 'device.writeCache':
+        await this.mesh({ kind: 'writeCache', device: s.device, mode: s.to }, { kind: 'writeCache', device: s.device, mode: s.from }, after);
+        return;
       case 'device.readOnly':
         throw new NexusError('ERR_NOT_LIVE', this.refuses(s) ?? s.op);
       case 'lun.map':

@@ -57,6 +57,16 @@ describe('runtime: live reconfiguration of the mesh', function () {
         expect((await s.execute(1, cdb.readCapacity10())).data.readUInt32BE(0)).to.equal(8191);
         expect((await s.execute(1, cdb.read10(7, 1))).data).to.deep.equal(block(7, 3));
 
+        // Write-through from now on: SPC-4 6.9.1 MODE PARAMETERS CHANGED, and the caching page's
+        // WCE (MODE SENSE(6) page 08h, byte 2 bit 2 after the 4-byte header) is 0.
+        await t.runtime.reconfigure({ kind: 'writeCache', device: 'disk1', mode: 'writethrough' }, { kind: 'writeCache', device: 'disk1', mode: 'writeback' }, after);
+        const mode = await s.execute(1, cdb.tur());
+        expect(ascq(mode.sense)).to.equal('2a01');
+        const caching = await s.execute(1, [0x1a, 0x08, 0x08, 0, 64, 0]);
+        expect(caching.status).to.equal(Status.GOOD);
+        expect(caching.data[4] & 0x3f).to.equal(0x08);
+        expect(caching.data[4 + 2] & 0x04).to.equal(0);
+
         const before = { devices: [dev('disk0')], targets: [tgt(T, ['disk0'])] };
         await t.runtime.reconfigure(
           { kind: 'unmapLun', target: T, group: '', lun: 1 },
