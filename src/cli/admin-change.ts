@@ -23,7 +23,7 @@ import type { Command, Option } from 'commander';
 import type { ControlClient } from '../daemon/control/client';
 import type { ApplyResult } from '../daemon/control/config-apply';
 import { parseJsonText } from '../daemon/config/load';
-import { EXIT_OK, EXIT_USAGE, withDaemon, type AdminDeps, type ControlOption } from './admin';
+import { EXIT_OK, EXIT_USAGE, withDaemon, type AdminDeps, type ControlOption } from './admin-client';
 
 /** `nexus config apply` was answered no, or could not ask (no terminal, no --yes). */
 export const EXIT_NOT_CONFIRMED = 4;

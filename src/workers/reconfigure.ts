@@ -9,7 +9,8 @@
 import type { DeviceConfig, GroupConfig, TargetConfig } from '../engine/topology';
 import type { Engine } from '../engine/engine';
 import type { ConfigValue } from './messages';
-import type { EngineThreadParts } from './engine-thread';
+import type { LunActorHost } from './lun-actor';
+import type { ThreadEngine } from './thread-engine';
 
 /** A device as a change carries it: DeviceConfig with the size as a decimal string. */
 export type DeviceData = Omit<DeviceConfig, 'sizeBytes'> & { readonly sizeBytes: string };
@@ -87,7 +88,7 @@ export async function applyEngineChange(engine: Engine, c: MeshChange): Promise<
 }
 
 /** Applies `c` to a member of the mesh: its Engine, and its LUN actors and routes. */
-export async function applyMeshChange(parts: EngineThreadParts, self: number, c: MeshChange): Promise<void> {
+export async function applyMeshChange(parts: { readonly lun: LunActorHost; readonly engine: ThreadEngine }, self: number, c: MeshChange): Promise<void> {
   switch (c.kind) {
     case 'addUnit':
       await parts.lun.addUnit(deviceConfig(c.device), c.index, c.home === self);
