@@ -7,68 +7,22 @@
  *   nexus stats [--json] [--watch [SEC]] [--count N]   statistics per LUN and engine thread
  *   nexus config get [--secrets]            the running topology as JSON
  *   nexus library ls|import|export ...      a changer's library and its mail slots (library.ts)
+ *   nexus device|target|lun|group ..., nexus config apply|save: changes (admin-change.ts)
  *
  * Every one takes --control PATH (default: $NEXUS_CONTROL, else ./nexus-state/control.sock, the
  * default state directory's socket). Exit status: 0 done; 1 the daemon answered with an error
  * (the message and its JSON path on stderr); 2 the command line is wrong; 3 no daemon answers
- * on the control socket.
+ * on the control socket; 4 a change was not confirmed (admin-change.ts).
  */
 
-import * as path from 'node:path';
-import type { EventEmitter } from 'node:events';
 import { Command, Option } from 'commander';
-import { ControlCallError, ControlClient } from '../daemon/control/client';
+import { EXIT_OK, EXIT_USAGE, withDaemon, type AdminDeps, type ControlOption } from './admin-client';
 import type { DeviceStatsView, LunRow, SessionInfo, StatsView } from '../daemon/control/daemon-methods';
-import { DEFAULT_STATE_DIR } from '../daemon/config/defaults';
 import { formatSize } from '../daemon/config/size';
+import { registerChangeCommands } from './admin-change';
 
-export const EXIT_OK = 0;
-export const EXIT_DAEMON_ERROR = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_NO_DAEMON = 3;
-
-export interface AdminIo { stdout(text: string): void; stderr(text: string): void }
-
-export interface AdminDeps {
-  readonly io: AdminIo;
-  readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
-  /** SIGINT source that ends `stats --watch`. */
-  readonly signals: EventEmitter;
-}
-
-export interface ControlOption { control?: string }
-
-function socketPathOf(o: ControlOption, deps: AdminDeps): string {
-  const given = o.control ?? deps.env.NEXUS_CONTROL;
-  return given !== undefined && given !== '' ? path.resolve(deps.cwd, given) : path.resolve(deps.cwd, DEFAULT_STATE_DIR, 'control.sock');
-}
-
-/** Connects, runs `body`, closes; maps failures to the documented exit codes. */
-export async function withDaemon(o: ControlOption, deps: AdminDeps, body: (c: ControlClient) => Promise<number>): Promise<number> {
-  const socketPath = socketPathOf(o, deps);
-  let c: ControlClient;
-  try {
-    c = await ControlClient.connect(socketPath);
-  } catch (e) {
-    deps.io.stderr(`nexus: ${(e as Error).message} (is the daemon running? --control PATH names its socket)\n`);
-    return EXIT_NO_DAEMON;
-  }
-  try {
-    return await body(c);
-  } catch (e) {
-    if (e instanceof ControlCallError) {
-      const where = e.data?.path ? ` at ${e.data.path}` : '';
-      const detail = e.data?.errors.map(p => `  ${p.path || '(request)'}: ${p.message}`).join('\n') ?? '';
-      deps.io.stderr(`nexus: ${e.message}${where} (code ${e.code})\n${detail === '' ? '' : detail + '\n'}`);
-      return EXIT_DAEMON_ERROR;
-    }
-    deps.io.stderr(`nexus: ${(e as Error).message}\n`);
-    return EXIT_NO_DAEMON;
-  } finally {
-    c.close();
-  }
-}
+export { EXIT_OK, EXIT_DAEMON_ERROR, EXIT_USAGE, EXIT_NO_DAEMON, withDaemon } from './admin-client';
+export type { AdminIo, AdminDeps, ControlOption } from './admin-client';
 
 export const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
 
@@ -273,7 +227,7 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
       }));
     });
 
-  const config = program.command('config').description('the running configuration');
+  const config = program.command('config').description('the running configuration: get, apply a topology file, save');
   config.command('get')
     .description('print the running topology as JSON (a topology file `nexus validate` accepts)')
     .option('--secrets', 'include CHAP secrets (redacted otherwise)')
@@ -284,4 +238,5 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
         return EXIT_OK;
       }));
     });
+  registerChangeCommands(program, config, controlOption, deps, done);
 }

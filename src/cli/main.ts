@@ -15,12 +15,14 @@
 
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import type { Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
 import { registerAdminCommands } from './admin';
 import { registerLibraryCommands } from './library';
-import { loadTopologyFile, type ConfigError, type TopologyResult } from '../daemon/config/load';
+import { loadTopologyFile, normalizeTopology, type ConfigError, type TopologyResult } from '../daemon/config/load';
+import type { TopologySource } from '../daemon/control';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 import { formatSize } from '../daemon/config/size';
 import { checkStoragePaths, FILE_STATE_DIR } from '../daemon/config/storage-paths';
@@ -35,8 +37,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 export interface ListeningAddress { host: string; port: number }
-export interface DaemonHandle { stop(): Promise<void>; listening: ListeningAddress[] }
-export type StartDaemon = (topology: Topology, opts: { log: Logger; origins?: StartOrigins }) => Promise<DaemonHandle>;
+export interface DaemonHandle { stop(): Promise<void>; reload?(): Promise<void>; listening: ListeningAddress[] }
+export type StartDaemon = (topology: Topology, opts: { log: Logger; origins?: StartOrigins; source?: TopologySource }) => Promise<DaemonHandle>;
 
 export interface CliIo { stdout(text: string): void; stderr(text: string): void }
 
@@ -57,6 +59,17 @@ const processIo: CliIo = {
   stdout: (t) => { process.stdout.write(t); },
   stderr: (t) => { process.stderr.write(t); },
 };
+
+/** A yes/no question on the terminal (`nexus config apply`). */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
 
 /** Loaded only by `serve`, so `validate` works without the engine. */
 async function loadStartDaemon(): Promise<StartDaemon> {
@@ -141,23 +154,48 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
     return EXIT_USAGE;
   }
   const topology = loaded.topology;
+  let listen: string | undefined;
   if (o.listen !== undefined) {
     const p = parsePortal(o.listen);
     if (!p.ok) {
       io.stderr(`--listen: ${p.message}\n`);
       return EXIT_USAGE;
     }
-    // A quick-test override: every iSCSI target listens on this one portal instead.
-    for (const t of topology.targets) if (t.driver === 'iscsi') t.portals = [p.portal.text];
+    listen = p.portal.text;
   }
-  if (o.control !== undefined) topology.control = { socket: path.resolve(cwd, o.control) };
+  // The command line's overrides, on the topology served and on every one applied later (SIGHUP,
+  // config.apply), so that they never show up as a difference.
+  const overrides = (t: Topology): void => {
+    // A quick-test override: every iSCSI target listens on this one portal instead.
+    if (listen !== undefined) for (const tg of t.targets) if (tg.driver === 'iscsi') tg.portals = [listen];
+    if (o.control !== undefined) t.control = { socket: path.resolve(cwd, o.control) };
+  };
+  overrides(topology);
+  const storageOrigin = { stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir };
+  const checked = (r: TopologyResult): TopologyResult => {
+    if (!r.ok) return r;
+    overrides(r.topology);
+    const errors = checkStoragePaths(r.topology, storageOrigin);
+    return errors.length > 0 ? { ok: false, errors } : r;
+  };
+  const source: TopologySource = {
+    file: file !== undefined ? path.resolve(cwd, file) : undefined,
+    normalize: (doc) => checked(normalizeTopology(doc, {
+      cwd, baseDir: file !== undefined ? path.dirname(path.resolve(cwd, file)) : cwd, stateDir: o.stateDir,
+    })),
+    reload: () => (file !== undefined ? checked(loadTopologyFile(file, { cwd, stateDir: o.stateDir })) : loaded),
+  };
   logSecrets.add(...topologySecrets(topology));
   const warnings = topologyWarnings(topology);
   if (warnings.length > 0) io.stderr(formatWarnings(file ?? 'default topology', warnings));
 
   // SIGHUP from here on re-checks the file; during start-up too, where its default would kill.
   const signals = deps.signals ?? process;
-  const onHangup = (): void => { recheck(file, o, cwd, log); };
+  let running: DaemonHandle | undefined;
+  const onHangup = (): void => {
+    if (running?.reload) void running.reload();
+    else recheck(file, o, cwd, log);
+  };
   signals.on('SIGHUP', onHangup);
 
   let handle: DaemonHandle;
@@ -167,7 +205,8 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
       stateDir: o.stateDir !== undefined ? '--state-dir' : FILE_STATE_DIR.stateDir,
       ...(o.listen !== undefined ? { listen: '--listen' } : {}),
     };
-    handle = await start(topology, { log, origins });
+    handle = await start(topology, { log, origins, source });
+    running = handle;
   } catch (e) {
     // One line, no stack: the daemon names the object at fault by its JSON path when it can.
     const err = e as Error & { code?: string };
@@ -206,9 +245,9 @@ async function serve(file: string | undefined, o: ServeOptions, deps: CliDeps, i
 }
 
 /**
- * SIGHUP: read the topology file again and check it as `validate` does, logging the outcome.
- * Nothing running is changed and the daemon keeps serving (the conventional SIGHUP exit would
- * drop every session without a logout).
+ * SIGHUP while the daemon is still starting: read the topology file again and check it as
+ * `validate` does, logging the outcome; nothing is changed (the conventional SIGHUP exit would
+ * drop every session without a logout). Once it serves, SIGHUP applies the file (DaemonHandle.reload).
  */
 function recheck(file: string | undefined, o: ServeOptions, cwd: string, log: Logger): void {
   if (file === undefined) {
@@ -300,7 +339,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
 
-  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process };
+  const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
+  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm };
   registerAdminCommands(program, adminDeps, (r) => { result = r; });
   registerLibraryCommands(program, adminDeps, (r) => { result = r; });
 

@@ -19,12 +19,14 @@ import { Supervisor } from '../workers/supervisor';
 import { socketHandOffUnavailable } from '../workers/socket-handoff';
 import { parsePortal } from './config/portal';
 import { createStorageDirectories, FILE_STATE_DIR } from './config/storage-paths';
-import { startControlPlane, type ControlPlane } from './control';
+import { startControlPlane, type ControlPlane, type TopologySource } from './control';
 import type { Logger } from './log';
 import { locateStartError, startFailed, type StartOrigins } from './start-failure';
 
 export interface DaemonHandle {
   stop(): Promise<void>;
+  /** SIGHUP: the topology file read again and applied as one transaction (config.apply). */
+  reload(): Promise<void>;
   listening: ListeningAddress[];
 }
 
@@ -35,6 +37,8 @@ export interface StartOptions {
   log: Logger;
   /** Which values the command line set, so a failure names them rather than a JSON path. */
   origins?: StartOrigins;
+  /** Where the topology came from: config.apply, config.save and SIGHUP read and write it the same way. */
+  source?: TopologySource;
 }
 
 /**
@@ -44,13 +48,13 @@ export interface StartOptions {
 export async function startDaemon(topology: Topology, opts: StartOptions): Promise<DaemonHandle> {
   const origins = opts.origins ?? { stateDir: FILE_STATE_DIR.stateDir };
   try {
-    return await startEverything(topology, opts.log, origins);
+    return await startEverything(topology, opts.log, origins, opts.source);
   } catch (e) {
     throw locateStartError(e, topology, origins);
   }
 }
 
-async function startEverything(topology: Topology, log: Logger, origins: StartOrigins): Promise<DaemonHandle> {
+async function startEverything(topology: Topology, log: Logger, origins: StartOrigins, source: TopologySource | undefined): Promise<DaemonHandle> {
   // The state directory and every fileio directory exist before the engine opens a file.
   const dirErrors = createStorageDirectories(topology, origins);
   if (dirErrors.length > 0) throw startFailed(dirErrors[0].path, dirErrors[0].message);
@@ -93,7 +97,7 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
   for (const l of listening) log.info({ host: l.host, port: l.port, engineThreads: threadCount }, 'listening');
   let control: ControlPlane;
   try {
-    control = await startControlPlane({ topology, runtime, iscsi, engineThreads: threadCount, log });
+    control = await startControlPlane({ topology, runtime, iscsi, engineThreads: threadCount, log, source });
   } catch (e) {
     await iscsi.stop();
     await closeEngine();
@@ -103,6 +107,7 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
   let stopped: Promise<void> | undefined;
   return {
     listening,
+    reload: () => control.reload(),
     stop(): Promise<void> {
       stopped ??= (async () => {
         unhook();

@@ -1,8 +1,8 @@
 import { SENSE } from './spec/asc';
 import { NexusError } from './result';
-import { DeviceConfig, LunMapping, TargetConfig, Topology } from './topology';
+import { AuthConfig, DeviceConfig, GroupConfig, LunMapping, TargetConfig, Topology } from './topology';
 import { LogicalUnit } from './logical-unit';
-import { TargetLunMaps } from './lun-map';
+import { LunMap, TargetLunMaps, initiatorPattern } from './lun-map';
 import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
 import { Backstore } from './types';
@@ -168,6 +168,22 @@ export class Engine implements EngineApi {
   }
 
   /**
+   * Write-back or write-through for a running unit (the topology's writeCache): the caching
+   * page's WCE follows, the store flushes what it held before it writes through, and every other
+   * I_T nexus gets MODE PARAMETERS CHANGED (SPC-4 6.9.1, as after a MODE SELECT).
+   */
+  async setWriteCache(name: string, mode: DeviceConfig['writeCache']): Promise<void> {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    const on = mode === 'writeback';
+    if (!on) await lu.backstore.flush();
+    const changed = lu.modes.setWriteCacheEnabled(on);
+    lu.backstore.writeBack = on;
+    lu.config.writeCache = mode;
+    if (changed) lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED);
+  }
+
+  /**
    * Change the medium of a device whose personality has one the host can swap (CD/DVD-ROM):
    * `path` undefined ejects it, a path inserts that image. Refused (NexusError
    * ERR_MEDIUM_REMOVAL_PREVENTED) while an initiator keeps the medium locked in.
@@ -210,6 +226,76 @@ export class Engine implements EngineApi {
     return { lu, library: personality.library };
   }
 
+  /**
+   * Remove a device no LUN map names any more (live reconfiguration removes its mappings first):
+   * its cache is flushed and its backstore closed.
+   */
+  async removeDevice(name: string): Promise<void> {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    for (const t of this.targets.values()) {
+      for (const m of t.maps.all()) {
+        for (const e of m.entries.values()) {
+          if (e.lu === lu) throw new NexusError('ERR_TOPOLOGY', `device "${name}" is still mapped by target "${t.config.name}"`);
+        }
+      }
+    }
+    this.units.delete(name);
+    try { await lu.backstore.flush(); } finally { await lu.backstore.close(); }
+  }
+
+  /** A target's settings for new logins (alias, portals, CHAP); its LUN maps and groups stay. */
+  updateTarget(cfg: Omit<TargetConfig, 'luns' | 'groups'>): void {
+    const t = this.targetOf(cfg.name);
+    t.config = { ...cfg, luns: t.config.luns, groups: t.config.groups };
+  }
+
+  /** Remove a target; its nexuses end as if their sessions had logged out. */
+  async removeTarget(name: string): Promise<void> {
+    this.targetOf(name);
+    const gone = [...this.nexuses.values()].filter(n => n.ident.targetName === name);
+    await Promise.all(gone.map(n => n.close('logout')));
+    this.targets.delete(name);
+  }
+
+  /**
+   * A security group for new sessions (SCST): initiators matching its patterns log in to its LUN
+   * map; its mappings come with addLun. Sessions already open keep the map they had.
+   */
+  addGroup(targetName: string, g: Omit<GroupConfig, 'luns'>): void {
+    const t = this.targetOf(targetName);
+    if (t.maps.byName(g.name)) throw new NexusError('ERR_TOPOLOGY', `target "${targetName}" already has group "${g.name}"`);
+    const cfg: GroupConfig = { ...g, initiators: [...g.initiators], luns: [] };
+    t.maps.groups.push({ map: new LunMap(g.name, cfg), patterns: cfg.initiators.map(initiatorPattern) });
+    t.config = { ...t.config, groups: [...t.config.groups, cfg] };
+  }
+
+  removeGroup(targetName: string, group: string): void {
+    const t = this.targetOf(targetName);
+    const i = t.maps.groups.findIndex(x => x.map.name === group);
+    if (i < 0) throw new NexusError('ERR_TOPOLOGY', `target "${targetName}" has no group "${group}"`);
+    t.maps.groups.splice(i, 1);
+    t.config = { ...t.config, groups: t.config.groups.filter(x => x.name !== group) };
+  }
+
+  /** A group's initiator patterns or CHAP, for new logins. */
+  updateGroup(targetName: string, group: string, change: { initiators?: readonly string[]; auth?: AuthConfig | null }): void {
+    const t = this.targetOf(targetName);
+    const g = t.maps.groups.find(x => x.map.name === group);
+    if (!g) throw new NexusError('ERR_TOPOLOGY', `target "${targetName}" has no group "${group}"`);
+    if (change.initiators !== undefined) g.patterns = change.initiators.map(initiatorPattern);
+    t.config = {
+      ...t.config,
+      groups: t.config.groups.map(x => {
+        if (x.name !== group) return x;
+        const out: GroupConfig = { ...x, initiators: change.initiators !== undefined ? [...change.initiators] : x.initiators };
+        if (change.auth === null) delete out.auth;
+        else if (change.auth !== undefined) out.auth = change.auth;
+        return out;
+      }),
+    };
+  }
+
   /** Flush write-back caches and close backstores (daemon shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.nexuses.values()].map(n => n.close('logout')));
@@ -217,6 +303,12 @@ export class Engine implements EngineApi {
       try { await lu.backstore.flush(); } finally { await lu.backstore.close(); }
     }
     this.units.clear();
+  }
+
+  private targetOf(name: string): TargetRuntime {
+    const t = this.targets.get(name);
+    if (!t) throw new NexusError('ERR_TOPOLOGY', `no target "${name}"`);
+    return t;
   }
 
   private mapOf(targetName: string, group?: string) {

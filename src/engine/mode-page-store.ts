@@ -141,6 +141,17 @@ export class ModePages implements ModeParams {
   get descriptorSense(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_D_SENSE); }
   get softwareWriteProtect(): boolean { return this.flag(ModePageCode.CONTROL, CONTROL_SWP); }
 
+  /**
+   * SBC-4 7.5.5: WCE of the caching page set by the host rather than by MODE SELECT (a live
+   * configuration change); false when the unit has no caching page or WCE already had that value.
+   */
+  setWriteCacheEnabled(on: boolean): boolean {
+    const p = this.current.get(key(ModePageCode.CACHING, 0));
+    if (p === undefined || ((p[CACHING_WCE.byte] & CACHING_WCE.mask) !== 0) === on) return false;
+    p[CACHING_WCE.byte] ^= CACHING_WCE.mask;
+    return true;
+  }
+
   /** A flag of a page the unit has; a device type without the page has the flag clear. */
   private flag(code: ModePageCode, f: { byte: number; mask: number }): boolean {
     const p = this.current.get(key(code, 0));

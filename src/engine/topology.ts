@@ -98,6 +98,8 @@ export interface TargetConfig {
   auth?: AuthConfig;
   /** CHAP for discovery sessions (SendTargets). */
   discoveryAuth?: AuthConfig;
+  /** false: no new logins, not listed by discovery (SCST's target `enabled`); absent = true. */
+  enabled?: boolean;
   luns: LunMapping[];
   groups: GroupConfig[];
 }

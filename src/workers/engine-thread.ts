@@ -21,6 +21,7 @@ import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
 import { SessionHost } from './session-actor';
+import { applyMeshChange, decodeMeshChange } from './reconfigure';
 import { sinkActorId, sinkThread } from './actor-protocol';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
 import { threadMemoryCounters } from './memory-usage';
@@ -57,8 +58,8 @@ export function useBackstoreOpener(open: OpenStore): void {
 export interface EngineThreadParts {
   readonly lun: LunActorHost;
   readonly engine: ThreadEngine;
-  /** Devices homed on this member (their units have real backstores here). */
-  readonly home: readonly string[];
+  /** Devices homed on this member (their units have real backstores here), as they are now. */
+  readonly home: () => readonly string[];
 }
 
 /**
@@ -99,7 +100,7 @@ export async function startEngineThread(
       post({ type: 'meshSpill', fromThread: self, toThread, toActor, sequence, bytes }),
     queueBound: data.queueBound > 0 ? data.queueBound : undefined,
   });
-  return { lun, engine, home };
+  return { lun, engine, home: () => lun.homeDevices };
 }
 
 /**
@@ -148,7 +149,7 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
 /** The counters of the member's home units (read, never reset, by the control plane). */
 export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
   const out: UnitStats[] = [];
-  for (const name of parts.home) {
+  for (const name of parts.home()) {
     const lu = parts.lun.engine.units.get(name);
     if (!lu) continue;
     const s = lu.statistics;
@@ -202,6 +203,19 @@ export function runEngineThread(): void {
         libraryCall(parts.lun.engine, req).then(
           r => post({ type: 'libraryReply', requestId, ...r }),
           (e: Error) => post({ type: 'libraryReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
+        );
+        break;
+      }
+      case 'reconfigure': {
+        const requestId = m.requestId;
+        const change = decodeMeshChange(m.change);
+        if (typeof change === 'string') {
+          post({ type: 'reconfigured', requestId, threadIndex: self, error: change });
+          break;
+        }
+        applyMeshChange(parts, self, change).then(
+          () => post({ type: 'reconfigured', requestId, threadIndex: self, error: '' }),
+          (e: Error) => post({ type: 'reconfigured', requestId, threadIndex: self, error: e.message }),
         );
         break;
       }

@@ -154,6 +154,8 @@ export class LunActorHost {
     readonly scheduler: Scheduler,
     readonly pool: BufferPool,
     private readonly spill: SpillSender,
+    /** Names of the devices homed here: the Engine opens their backstores, placeholders for the rest. */
+    private readonly home: Set<string>,
   ) {}
 
   /**
@@ -171,7 +173,7 @@ export class LunActorHost {
         : Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const scheduler = new Scheduler(data.rings, data.scheduler);
-    const host = new LunActorHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill);
+    const host = new LunActorHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill, home);
     data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
     if (data.lendReadBuffers && home.size > 0) readBuffers.useSource(host.leaseSource);
     scheduler.start();
@@ -179,6 +181,31 @@ export class LunActorHost {
   }
 
   // ---- control plane -------------------------------------------------------------------------
+
+  /** Devices homed here now (their units have real backstores). */
+  get homeDevices(): string[] { return [...this.home]; }
+
+  /**
+   * A unit added while the mesh runs (reconfigure.ts): its backstore opened here when it is homed
+   * here (and its LUN actor registered under its mesh index), a placeholder otherwise.
+   */
+  async addUnit(cfg: DeviceConfig, index: number, homeHere: boolean): Promise<void> {
+    if (homeHere) this.home.add(cfg.name);
+    try {
+      await this.engine.addDevice(cfg);
+    } catch (e) {
+      this.home.delete(cfg.name);
+      throw e;
+    }
+    if (homeHere) this.scheduler.register(new LunActor(lunActorId(index), cfg.name, this));
+  }
+
+  /** After Engine.removeDevice: the unit's LUN actor, if it was homed here, goes too. */
+  removeUnit(name: string, index: number): void {
+    if (!this.home.delete(name)) return;
+    this.scheduler.unregister(lunActorId(index));
+  }
+
 
   openNexus(m: { nexusId: number; targetName: string; initiatorName: string; isid: string; tpgt: number }): string {
     if (this.nexuses.has(m.nexusId)) return '';

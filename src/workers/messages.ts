@@ -185,7 +185,25 @@ export interface MeshSpill {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Supervisor → mesh member: apply one live topology change (reconfigure.ts); answered by
+ * `reconfigured` with '' or the error that kept it from being applied.
+ */
+export interface Reconfigure {
+  readonly type: 'reconfigure';
+  readonly requestId: number;
+  readonly change: ConfigValue;
+}
+export interface Reconfigured {
+  readonly type: 'reconfigured';
+  readonly requestId: number;
+  readonly threadIndex: number;
+  readonly error: string;
+}
+
 export type ControlMessage =
+  | Reconfigure
+  | Reconfigured
   | ConnectionHandOff
   | HandOffAccepted
   | SessionClose
@@ -230,6 +248,8 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   libraryReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
+  reconfigure: { requestId: 'int', change: 'config' },
+  reconfigured: { requestId: 'int', threadIndex: 'int', error: 'string' },
 };
 
 export type DecodeResult =

@@ -50,7 +50,8 @@ import { Engine, EngineOptions } from '../engine/engine';
 import { NullBackstore } from '../engine/backstores/null';
 import type { EngineApi } from '../engine/engine-api';
 import type { TargetConfig } from '../engine/topology';
-import type { EngineSettings, Topology } from '../engine/topology';
+import type { DeviceConfig, EngineSettings, Topology } from '../engine/topology';
+import { MeshChange, applyEngineChange, applyMeshChange, encodeMeshChange } from './reconfigure';
 import { NexusError } from '../engine/result';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
@@ -63,6 +64,16 @@ import { LibraryAnswer, libraryCall, LibraryOp } from './library-ops';
 import type { SessionState } from './session-actor';
 import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, memberUnitStats, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
+
+/** Name of the placeholder left in a removed unit's mesh slot (never a valid device name). */
+const REMOVED_PREFIX = '\u0000removed:';
+
+/** The slot of a removed unit: a placeholder that opens nothing and no LUN maps. */
+function removedSlot(index: number): DeviceConfig {
+  return { name: `${REMOVED_PREFIX}${index}`, handler: 'nullio', sizeBytes: 512n, blockSize: 512, writeCache: 'writethrough', thin: false, readOnly: true };
+}
+
+function isRemovedSlot(d: DeviceConfig): boolean { return d.name.startsWith(REMOVED_PREFIX); }
 
 /** What the runtime needs of a topology. */
 export type RuntimeTopology = Pick<Topology, 'devices' | 'targets'> & { engine?: Partial<EngineSettings>; stateDir?: string };
@@ -172,6 +183,9 @@ export class Supervisor {
   private readonly mesh: RingMesh;
   private readonly threadList: Thread[] = [];
   private readonly homeThread: number[];
+  /** Units by mesh index (lunActorId): a removed unit's slot keeps a placeholder, never reused. */
+  private readonly meshDevices: DeviceConfig[];
+  private readonly reconfigWaiters = new Map<number, Waiter<string>>();
   /** The calling thread's member (index `threads`), when it takes part. */
   private here: EngineThreadParts | undefined;
   private readonly hereIndex: number;
@@ -192,7 +206,7 @@ export class Supervisor {
   private stopping = false;
 
   private constructor(
-    private readonly topology: RuntimeTopology,
+    private topology: RuntimeTopology,
     /** Placeholder units only: answers the login phase (canSee, groupFor, targetConfig). */
     readonly directory: Engine,
     private readonly opts: SupervisorOptions,
@@ -205,6 +219,7 @@ export class Supervisor {
     this.members = threads + (calling ? 1 : 0);
     this.mesh = RingMesh.create(this.members, opts.ringCapacity ?? 1024);
     this.homeThread = threads === 0 ? topology.devices.map(() => 0) : homeThreads(topology, threads, opts.homing);
+    this.meshDevices = [...topology.devices];
     for (let t = 0; t < threads; t++) {
       this.threadList.push({ index: t, worker: null, up: false, failed: false, generation: 0, restarts: 0, readyWaiters: [], closed: null });
     }
@@ -240,7 +255,7 @@ export class Supervisor {
 
   /** Engine thread a device is homed on. */
   threadOf(device: string): number | undefined {
-    const i = this.topology.devices.findIndex(d => d.name === device);
+    const i = this.meshDevices.findIndex(d => d.name === device);
     return i < 0 ? undefined : this.homeThread[i];
   }
 
@@ -428,6 +443,103 @@ export class Supervisor {
     return true;
   }
 
+  // ---- live reconfiguration (reconfigure.ts) ------------------------------------------------
+
+  /**
+   * Where a device added while running is homed: with the devices it is exported with (the
+   * colocate rule of start-up, placement.ts, over `next`, the topology once it is mapped) when one
+   * of them is running already, else where start-up placement over `next` puts it.
+   */
+  homeForNewDevice(name: string, next: Pick<Topology, 'devices' | 'targets'>): number {
+    if (this.threads === 0) return 0;
+    const homes = homeThreads(next, this.threads, this.opts.homing);
+    const index = new Map(next.devices.map((d, i) => [d.name, i]));
+    const i = index.get(name);
+    if (i === undefined) return 0;
+    if (this.opts.homing !== 'spread') {
+      for (const t of next.targets) {
+        const maps = [t.luns, ...t.groups.map(g => g.luns)];
+        const names = maps.flatMap(m => m.map(l => l.device));
+        if (!names.includes(name)) continue;
+        for (const other of names) {
+          const running = other !== name ? this.threadOf(other) : undefined;
+          if (running !== undefined) return running;
+        }
+      }
+    }
+    return homes[i];
+  }
+
+  /** Mesh index and home thread a new unit gets (addUnit); the unit is not added yet. */
+  slotForNewDevice(home: number): { index: number; home: number } {
+    return { index: this.meshDevices.length, home };
+  }
+
+  /**
+   * Applies one change to every member and to the directory: the member that hosts the unit it
+   * concerns first (its backstore is the part that can fail), the others after it. When a member
+   * refuses, `undo` is applied where `change` already was and the error is thrown: the mesh is as
+   * before. `after` is the runtime topology once the change is made (what replacement threads are
+   * built from).
+   */
+  async reconfigure(change: MeshChange, undo: MeshChange, after: Pick<Topology, 'devices' | 'targets'>): Promise<void> {
+    const device = change.kind === 'addUnit' ? change.device.name
+      : change.kind === 'removeUnit' || change.kind === 'resize' || change.kind === 'writeCache' || change.kind === 'medium' || change.kind === 'mapLun'
+        ? change.device : undefined;
+    const home = change.kind === 'addUnit' ? change.home : device !== undefined ? this.threadOf(device) : undefined;
+    // Capacity, cache mode and medium are the home unit's alone: placeholders elsewhere hold no data.
+    const homeOnly = change.kind === 'resize' || change.kind === 'writeCache' || change.kind === 'medium';
+    const members: number[] = [];
+    if (this.hereIndex >= 0) members.push(this.hereIndex);
+    for (const t of this.threadList) if (t.worker && t.up) members.push(t.index);
+    members.sort((a, b) => (a === home ? -1 : b === home ? 1 : a - b));
+    const targets = homeOnly ? members.filter(m => m === home || (this.threads === 0 && m === this.hereIndex)) : members;
+    const done: number[] = [];
+    let directoryDone = false;
+    try {
+      if (!homeOnly) {
+        // The directory first: it refuses what no member could do (a LUN already mapped ...).
+        await applyEngineChange(this.directory, change);
+        directoryDone = true;
+      }
+      for (const m of targets) {
+        const error = await this.reconfigureMember(m, change);
+        if (error !== '') throw new NexusError('ERR_RECONFIGURE', m === this.hereIndex ? error : `engine thread ${m}: ${error}`);
+        done.push(m);
+      }
+    } catch (e) {
+      for (const m of done.reverse()) await this.reconfigureMember(m, undo);
+      if (directoryDone) await applyEngineChange(this.directory, undo).catch(() => undefined);
+      throw e;
+    }
+    if (change.kind === 'addUnit') {
+      this.meshDevices[change.index] = { ...change.device, sizeBytes: BigInt(change.device.sizeBytes) };
+      this.homeThread[change.index] = change.home;
+    } else if (change.kind === 'removeUnit') {
+      this.meshDevices[change.index] = removedSlot(change.index);
+    }
+    this.topology = { ...this.topology, targets: after.targets };
+  }
+
+  /** Mesh index of a running device. */
+  meshIndexOf(device: string): number {
+    return this.meshDevices.findIndex(d => d.name === device);
+  }
+
+  /** '' when member `m` applied `c`, else why not. */
+  private async reconfigureMember(m: number, c: MeshChange): Promise<string> {
+    if (m === this.hereIndex) {
+      if (!this.here) return 'the calling thread is not a member';
+      return applyMeshChange(this.here, m, c).then(() => '', (e: Error) => e.message);
+    }
+    const t = this.threadList[m];
+    if (!t.worker || !t.up) return `engine thread ${m} is not serving`;
+    const requestId = this.nextRequest++;
+    const answered = new Promise<string>(resolve => this.reconfigWaiters.set(requestId, { thread: m, resolve }));
+    postControl(t.worker, { type: 'reconfigure', requestId, change: encodeMeshChange(c) });
+    return answered;
+  }
+
   worker(i: number): Worker | null { return this.threadList[i].worker; }
 
   isUp(i: number): boolean { return this.threadList[i].up; }
@@ -494,6 +606,11 @@ export class Supervisor {
         }
         break;
       }
+      case 'reconfigured': {
+        const w = this.reconfigWaiters.get(m.requestId);
+        if (w) { this.reconfigWaiters.delete(m.requestId); w.resolve(m.error); }
+        break;
+      }
       case 'statsReply': {
         const w = this.statsWaiters.get(m.requestId);
         if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
@@ -530,7 +647,7 @@ export class Supervisor {
       threadIndex: index,
       threads: this.members,
       generation,
-      devices: this.topology.devices,
+      devices: this.meshDevices,
       targets: this.topology.targets,
       homeThread: this.homeThread,
       rings: this.mesh.forThread(index),
@@ -605,11 +722,12 @@ export class Supervisor {
     for (const [id, w] of this.libraryWaiters) {
       if (w.thread === t.index) { this.libraryWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
     }
+    for (const [id, r] of this.reconfigWaiters) if (r.thread === t.index) { this.reconfigWaiters.delete(id); r.resolve('engine thread died'); }
     // A dead thread acknowledges nothing (even one that never finished starting): stop waiting for it.
     for (const dead of [...this.peerDownAcks.keys()]) this.acked(dead, t.index);
     if (this.stopping || !wasUp) return;
     const sessions = this.registry.all().filter(e => e.thread === t.index).map(e => e.key);
-    const units = this.topology.devices.filter((_, i) => this.homeThread[i] === t.index).map(d => d.name);
+    const units = this.meshDevices.filter((_, i) => this.homeThread[i] === t.index && !isRemovedSlot(this.meshDevices[i])).map(d => d.name);
     this.opts.onThreadExit?.({ threadIndex: t.index, exitCode, error, units, sessions });
     // Its connections died with it (the worker's handles closed); initiators log in again.
     for (const e of this.registry.removeThread(t.index)) {

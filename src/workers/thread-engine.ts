@@ -68,8 +68,8 @@ export class ThreadNexus implements NexusApi {
     readonly ident: NexusIdentity,
     /** The nexus on this thread's Engine: local units execute here, directly. */
     readonly local: ItNexus,
-    /** Other engine threads hosting units of this nexus. */
-    readonly remote: readonly number[],
+    /** Other engine threads hosting units of this nexus (grows when a LUN on another thread is mapped). */
+    readonly remote: number[],
     private readonly engine: ThreadEngine,
   ) {}
 
@@ -103,6 +103,8 @@ export class ThreadEngine implements EngineApi {
   private readonly links: PeerLink[] = [];
   private readonly client: RingClient<ThreadNexus, PeerLink>;
   private readonly deviceIndex = new Map<string, number>();
+  /** Home thread of each unit by mesh index (grows with units added while running). */
+  private readonly homes: number[];
   /** Per thread: an actor there that takes nexus-wide descriptors (any of its LUN actors). */
   private readonly anchor: number[] = [];
   private readonly nexuses = new Map<number, ThreadNexus>();
@@ -113,6 +115,7 @@ export class ThreadEngine implements EngineApi {
   constructor(private readonly opts: ThreadEngineOptions) {
     const self = opts.threadIndex;
     this.threadIndex = self;
+    this.homes = [...opts.homeThread];
     const threads = opts.threads;
     for (let t = 0; t < threads; t++) {
       const l: PeerLink = { ...newRingLink<ThreadNexus>(t), up: t !== self };
@@ -170,6 +173,51 @@ export class ThreadEngine implements EngineApi {
     return p;
   }
 
+  /** A unit added while running (reconfigure.ts): its mesh index and home thread. */
+  addUnit(name: string, index: number, home: number): void {
+    this.deviceIndex.set(name, index);
+    this.homes[index] = home;
+    if (this.anchor[home] < 0) this.anchor[home] = lunActorId(index);
+    if (home !== this.threadIndex) this.opts.scheduler.setRoute(lunActorId(index), home);
+  }
+
+  /**
+   * A unit removed while running (after Engine.removeDevice): its LUN actor is gone, so nexus-wide
+   * descriptors for its thread go to another unit there; a thread left without units of a nexus
+   * leaves the nexus's remote list (nothing of it runs there any more).
+   */
+  removeUnit(name: string): void {
+    const index = this.deviceIndex.get(name);
+    if (index === undefined) return;
+    this.deviceIndex.delete(name);
+    const home = this.homes[index];
+    if (this.anchor[home] !== lunActorId(index)) return;
+    const other = [...this.deviceIndex.values()].find(j => this.homes[j] === home);
+    this.anchor[home] = other === undefined ? -1 : lunActorId(other);
+    if (other !== undefined || home === this.threadIndex) return;
+    for (const p of this.nexuses.values()) {
+      const k = p.remote.indexOf(home);
+      if (k >= 0) p.remote.splice(k, 1);
+    }
+  }
+
+  /**
+   * A LUN map changed: a nexus whose map now reaches a unit on a thread it has no nexus on yet
+   * opens one there, so that the unit's commands find it (as openNexus does for the first units).
+   */
+  unitsChanged(): void {
+    for (const p of this.nexuses.values()) {
+      if (p.isClosed) continue;
+      for (const lu of p.local.units()) {
+        const t = this.homeOf(lu.name);
+        if (t === this.threadIndex || p.remote.includes(t)) continue;
+        p.remote.push(t);
+        p.remote.sort((a, b) => a - b);
+        this.client.open(this.links[t], p, p.ident, this.anchorOf(t));
+      }
+    }
+  }
+
   /** Closes every nexus opened here (the thread's Engine is closed by its owner). */
   async close(): Promise<void> {
     await Promise.all([...this.nexuses.values()].map(p => p.close('logout')));
@@ -181,7 +229,7 @@ export class ThreadEngine implements EngineApi {
   submit(p: ThreadNexus, req: CommandRequest, done: CompletionCallback): void {
     if (p.isClosed) { done(abortedCompletion()); return; }
     const i = this.unitIndex(p, req.lun);
-    const home = i < 0 ? this.threadIndex : this.opts.homeThread[i];
+    const home = i < 0 ? this.threadIndex : this.homes[i];
     if (home === this.threadIndex) {
       // Same thread: the unit's own pipeline, no descriptor, no copy.
       this.counters.localCommands++;
@@ -198,7 +246,7 @@ export class ThreadEngine implements EngineApi {
       req.fn === TmfFunction.TARGET_COLD_RESET;
     if (!nexusWide) {
       const i = this.unitIndex(p, req.lun);
-      const home = i < 0 ? this.threadIndex : this.opts.homeThread[i];
+      const home = i < 0 ? this.threadIndex : this.homes[i];
       if (home === this.threadIndex) {
         this.counters.localTmfs++;
         return p.local.taskManagement(req);
@@ -230,8 +278,8 @@ export class ThreadEngine implements EngineApi {
   /** A descriptor answered by a peer thread (valid only during the call). */
   onDescriptor(d: DescriptorCursor): void {
     const i = lunDeviceIndex(d.sourceActor);
-    if (i < 0 || i >= this.opts.homeThread.length) return;
-    this.client.onDescriptor(this.links[this.opts.homeThread[i]], d);
+    if (i < 0 || i >= this.homes.length) return;
+    this.client.onDescriptor(this.links[this.homes[i]], d);
   }
 
   /** Spilled Data-In from peer `fromThread`. */
@@ -288,7 +336,7 @@ export class ThreadEngine implements EngineApi {
 
   private homeOf(device: string): number {
     const i = this.deviceIndex.get(device);
-    return i === undefined ? this.threadIndex : this.opts.homeThread[i];
+    return i === undefined ? this.threadIndex : this.homes[i];
   }
 
   private anchorOf(t: number): number { return this.anchor[t]; }

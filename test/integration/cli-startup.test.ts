@@ -145,7 +145,7 @@ describe('cli start-up (child process)', function () {
 describe('SIGHUP (child process)', function () {
   this.timeout(60000);
 
-  it('re-reads and validates the topology file, logs the outcome and keeps serving', async () => {
+  it('re-reads the topology file, applies it or logs every error, and keeps serving', async () => {
     const d = await startDaemon(topology([{ name: 'd0', handler: 'nullio', size: '1MiB' }]), { threads: 0, logLevel: 'info' });
     try {
       process.kill(d.pid, 'SIGHUP');
@@ -154,9 +154,19 @@ describe('SIGHUP (child process)', function () {
 
       writeFileSync(path.join(d.dir, 'topology.json'), JSON.stringify({ devices: [{ name: 'd0', handler: 'nullio' }], targets: [] }));
       process.kill(d.pid, 'SIGHUP');
-      await waitFor(() => d.output().includes('1 error; nothing changed'));
+      await waitFor(() => d.output().includes('1 error: the topology is not valid; nothing changed'));
       expect(d.output()).to.contain('/devices/0/size');
       expect(d.output()).to.contain('size is required for nullio devices');
+
+      // A valid change is applied as one transaction.
+      writeFileSync(path.join(d.dir, 'topology.json'), JSON.stringify({
+        stateDir: path.join(d.dir, 'state'), engine: { threads: 0 },
+        devices: [{ name: 'd0', handler: 'nullio', size: '1MiB' }, { name: 'd1', handler: 'nullio', size: '2MiB' }],
+        targets: [{ driver: 'iscsi', name: TARGET, portals: ['127.0.0.1:0'], luns: [{ lun: 0, device: 'd0' }, { lun: 1, device: 'd1' }] }],
+      }));
+      process.kill(d.pid, 'SIGHUP');
+      await waitFor(() => d.output().includes('applied 2 steps'));
+      expect(d.output()).to.contain('add device d1 (nullio, 2097152 bytes)');
 
       // Still serving: a TCP connection to the portal is accepted.
       await new Promise<void>((resolve, reject) => {

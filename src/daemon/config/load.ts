@@ -555,6 +555,7 @@ function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<str
     const t: TargetConfig = { driver, name, portals, luns, groups };
     const alias = str(raw.alias);
     if (alias !== undefined) t.alias = alias;
+    if (bool(raw.enabled) === false) t.enabled = false;
     if (auth !== undefined) t.auth = auth;
     if (discoveryAuth !== undefined) t.discoveryAuth = discoveryAuth;
     out.push(t);

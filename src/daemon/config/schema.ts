@@ -125,6 +125,8 @@ const target = {
     name: { type: 'string', minLength: 1 },
     // RFC 7143 13.6: TargetAlias is a UTF-8 text value of at most 255 bytes.
     alias: { type: 'string', minLength: 1, maxLength: 255 },
+    // false: the target takes no new logins and discovery does not list it (absent: true).
+    enabled: { type: 'boolean' },
     portals: { type: 'array', items: { type: 'string' } },
     auth: { $ref: '#/$defs/auth' },
     discoveryAuth: { $ref: '#/$defs/auth' },
@@ -203,6 +205,7 @@ export interface TargetFile {
   driver: 'iscsi' | 'local';
   name: string;
   alias?: string;
+  enabled?: boolean;
   portals?: string[];
   auth?: AuthFile;
   discoveryAuth?: AuthFile;

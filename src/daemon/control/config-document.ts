@@ -50,7 +50,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
     metrics: t.metrics !== undefined ? { listen: t.metrics.listen } : undefined,
     devices: t.devices.map(device),
     targets: t.targets.map(tg => compact({
-      driver: tg.driver, name: tg.name, alias: tg.alias, portals: [...tg.portals],
+      driver: tg.driver, name: tg.name, alias: tg.alias, enabled: tg.enabled === false ? false : undefined, portals: [...tg.portals],
       auth: auth(tg.auth, s), discoveryAuth: auth(tg.discoveryAuth, s),
       luns: tg.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),
       groups: tg.groups.map(g => compact({

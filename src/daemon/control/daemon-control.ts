@@ -24,7 +24,8 @@ function canRequestLogout(c: unknown): c is LogoutCapable {
 }
 
 export interface DaemonControlParts {
-  readonly topology: Topology;
+  /** The running topology (it changes when a configuration change commits). */
+  readonly topology: () => Topology;
   readonly runtime: Supervisor;
   readonly iscsi: IscsiServer;
   readonly engineThreads: number;
@@ -54,7 +55,7 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
     return out.sort((a, b) => a.tsih - b.tsih);
   };
   return {
-    topology: p.topology,
+    get topology() { return p.topology(); },
     version: packageVersion(),
     startedAt,
     engineThreads: p.engineThreads,

@@ -14,6 +14,10 @@ import { daemonControl } from './daemon-control';
 import { daemonMethods, gatherStats } from './daemon-methods';
 import { libraryMethods } from './library-methods';
 import { ControlServer } from './server';
+import { normalizeTopology, type TopologyResult } from '../config/load';
+import { ConfigTransactions } from './config-apply';
+import { configMethods } from './config-methods';
+import { DaemonLiveApplier } from './live-apply';
 
 /** The control socket's path: the topology's, else <stateDir>/control.sock. */
 export function controlSocketPath(topology: Topology): string | undefined {
@@ -25,19 +29,42 @@ export interface ControlPlane {
   readonly socketPath: string | undefined;
   /** Where the Prometheus endpoint listens, when on. */
   readonly metrics: string | undefined;
+  /** SIGHUP: the topology file read again and applied as config.apply would. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Where the running topology came from, and how a new one is read the same way (cli/main.ts). */
+export interface TopologySource {
+  /** The topology file (config.save writes it); undefined for the built-in default. */
+  readonly file: string | undefined;
+  /** A topology document validated as the file was at start-up (same options, same overrides). */
+  normalize(doc: unknown): TopologyResult;
+  /** The file read again the same way. */
+  reload(): TopologyResult;
+}
+
 export async function startControlPlane(o: {
-  topology: Topology; runtime: Supervisor; iscsi: IscsiServer; engineThreads: number; log: Logger;
+  topology: Topology; runtime: Supervisor; iscsi: IscsiServer; engineThreads: number; log: Logger; source?: TopologySource;
 }): Promise<ControlPlane> {
   const socketPath = controlSocketPath(o.topology);
   const log = o.log.child({ subsystem: 'control' });
   let metrics: MetricsEndpoint | undefined;
+  const source: TopologySource = o.source ?? {
+    file: undefined,
+    normalize: doc => normalizeTopology(doc, { stateDir: o.topology.stateDir === '' ? null : o.topology.stateDir }),
+    reload: () => ({ ok: true, topology: o.topology }),
+  };
+  let tx: ConfigTransactions | undefined;
   const control = daemonControl({
-    topology: o.topology, runtime: o.runtime, iscsi: o.iscsi, engineThreads: o.engineThreads, tpgt: 1,
+    topology: () => tx?.running ?? o.topology, runtime: o.runtime, iscsi: o.iscsi, engineThreads: o.engineThreads, tpgt: 1,
     controlSocket: socketPath ?? '', metricsListen: () => metrics?.address,
   });
+  const live = new DaemonLiveApplier({
+    running: o.topology, runtime: o.runtime, iscsi: o.iscsi, settings: o.topology.iscsi, control, log,
+  });
+  tx = new ConfigTransactions(o.topology, doc => source.normalize(doc), live, log);
+  const transactions = tx;
   const listen = o.topology.metrics?.listen;
   if (listen !== undefined) {
     const p = parsePortal(listen);
@@ -50,7 +77,9 @@ export async function startControlPlane(o: {
   let server: ControlServer | undefined;
   if (socketPath !== undefined) {
     try {
-      server = await ControlServer.start({ socketPath, methods: [...daemonMethods(control), ...libraryMethods(control)], log });
+      server = await ControlServer.start({
+        socketPath, methods: [...daemonMethods(control), ...libraryMethods(control), ...configMethods({ tx: transactions, file: source.file })], log,
+      });
     } catch (e) {
       await metrics?.close();
       throw e;
@@ -60,6 +89,23 @@ export async function startControlPlane(o: {
   return {
     socketPath,
     metrics: metrics?.address,
+    reload: async () => {
+      if (source.file === undefined) {
+        log.info({ signal: 'SIGHUP' }, 'SIGHUP: serving the built-in default topology, there is no topology file to re-read; nothing changed');
+        return;
+      }
+      try {
+        const r = await transactions.applyLoaded(() => source.reload(), { who: 'SIGHUP', at: '' });
+        log.info({ signal: 'SIGHUP', file: source.file, steps: r.steps.map(x => x.description) }, r.applied
+          ? `SIGHUP: re-read ${source.file}: applied ${r.steps.length} step${r.steps.length === 1 ? '' : 's'}`
+          : `SIGHUP: re-read ${source.file}: valid; nothing changed`);
+      } catch (e) {
+        const err = e as { message?: string; data?: { errors?: readonly unknown[] } };
+        const n = err.data?.errors?.length ?? 0;
+        log.error({ signal: 'SIGHUP', file: source.file, errors: err.data?.errors },
+          `SIGHUP: re-read ${source.file}: ${n > 0 ? `${n} error${n === 1 ? '' : 's'}` : 'failed'}: ${err.message ?? String(e)}; nothing changed`);
+      }
+    },
     close: async () => { await Promise.all([server?.close(), metrics?.close()]); },
   };
 }

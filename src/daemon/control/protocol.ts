@@ -28,11 +28,17 @@ export const enum ControlErrorCode {
   REQUEST_TOO_LARGE = -32002,
   /** The daemon is stopping. */
   SHUTTING_DOWN = -32003,
+  /** A topology change the running daemon cannot make (data.errors names each value by its path). */
+  NOT_LIVE = -32004,
+  /** A step of a configuration change failed; the steps before it were undone (data.transaction). */
+  TRANSACTION_FAILED = -32005,
+  /** config.save could not write the topology file. */
+  SAVE_FAILED = -32006,
   /**
    * The object cannot do that now (a library's mail slots locked by an initiator, a full mail
    * slot, a cartridge not in a mail slot): data.errors[0].code names why (ERR_MEDIUM_REMOVAL_PREVENTED, ...).
    */
-  REFUSED = -32004,
+  REFUSED = -32007,
 }
 
 /** One problem in a request: where (JSON Pointer into the request) and what. */

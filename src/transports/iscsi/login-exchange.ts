@@ -233,7 +233,11 @@ export class LoginExchange {
 function loginPolicy(ctx: ConnectionContext): LoginPolicy {
   const ho = ctx.handOff;
   const common = {
-    targetExists: (name: string) => ctx.engine.targetConfig(name)?.driver === 'iscsi' && ctx.portalTargets.includes(name),
+    targetExists: (name: string) => {
+      const cfg = ctx.engine.targetConfig(name);
+      // A disabled target (SCST `enabled` 0) takes no new login: as if it did not exist here.
+      return cfg?.driver === 'iscsi' && cfg.enabled !== false && ctx.portalTargets.includes(name);
+    },
     authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
       authFor(ctx.engine, ctx.portalTargets, initiator, target, type),
   };

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
 import type { TargetConfig } from '../../engine/topology';
+import { NexusError } from '../../engine/result';
 import type { IscsiSettings } from './settings';
 import { Fabric, ListeningAddress, SessionPlacement, directReceiver } from '../fabric';
 import { IscsiConnection } from './connection';
@@ -59,11 +60,14 @@ export class IscsiServer implements Fabric {
   private readonly loginRate: LoginRate;
   private readonly tpgt: number;
   private stopping = false;
+  /** The targets served (discovery lists them); replaced by live reconfiguration. */
+  private targets: readonly TargetConfig[];
 
   private readonly handOff: FullFeatureHandOff | undefined;
 
   constructor(private readonly o: IscsiServerOptions) {
     this.tpgt = o.tpgt ?? 1;
+    this.targets = o.targets;
     this.loginRate = new LoginRate(o.settings.maxLoginsPerSecond ?? transportDefault('maxLoginsPerSecond'));
     this.handOff = o.sessionThreads ? this.handOffTo(o.sessionThreads) : undefined;
   }
@@ -119,7 +123,7 @@ export class IscsiServer implements Fabric {
 
   async start(): Promise<ListeningAddress[]> {
     const byKey = new Map<string, Listener>();
-    for (const t of this.o.targets) {
+    for (const t of this.targets) {
       if (t.driver !== 'iscsi') continue;
       for (const text of t.portals) {
         const p = this.o.parsePortal(text);
@@ -207,12 +211,55 @@ export class IscsiServer implements Fabric {
     });
   }
 
+  /** Live reconfiguration: the targets served from now on (discovery, new logins). */
+  setTargets(targets: readonly TargetConfig[]): void {
+    this.targets = targets;
+  }
+
+  /**
+   * Live reconfiguration: `target` is served on portal `text` too, on the listener already open
+   * there or a new one (rejects, with nothing changed, when the address cannot be listened on).
+   */
+  async addPortal(target: string, text: string): Promise<ListeningAddress> {
+    const p = this.o.parsePortal(text);
+    if (!p) throw new NexusError('ERR_PORTAL', `invalid portal "${text}"`);
+    const key = `${p.host}|${p.port}`;
+    let l = this.listeners.find((x) => x.key === key);
+    if (!l) {
+      const fresh: Listener = { key, wanted: p, server: net.createServer(), targets: [] };
+      await this.listen(fresh);
+      this.listeners.push(fresh);
+      l = fresh;
+    }
+    if (!l.targets.includes(target)) l.targets.push(target);
+    return { host: l.wanted.host, port: (l.actual as PortalAddress).port };
+  }
+
+  /**
+   * Live reconfiguration: `target` is no longer served on portal `text`; a listener no target
+   * uses any more stops listening. Resolves with the address it had, for the sessions logged in
+   * there to be asked to log out.
+   */
+  removePortal(target: string, text: string): PortalAddress | undefined {
+    const p = this.o.parsePortal(text);
+    const l = p ? this.listeners.find((x) => x.key === `${p.host}|${p.port}`) : undefined;
+    if (!l) return undefined;
+    l.targets = l.targets.filter((t) => t !== target);
+    if (l.targets.length === 0) {
+      this.listeners.splice(this.listeners.indexOf(l), 1);
+      // close() stops accepting at once; its callback waits for the connections still open, which
+      // end when their sessions log out.
+      if (l.server.listening) l.server.close();
+    }
+    return l.actual;
+  }
+
   /** SendTargets sees each target with the addresses its portals actually listen on. */
   private discoverySource(): DiscoverySource {
     return {
       targets: (): DiscoveryTarget[] =>
-        this.o.targets
-          .filter((t) => t.driver === 'iscsi')
+        this.targets
+          .filter((t) => t.driver === 'iscsi' && t.enabled !== false)
           .map((t) => ({
             name: t.name,
             tpgt: this.tpgt,
