@@ -31,6 +31,20 @@ export interface DevicePersonality {
    * follow. Refused with a NexusError while the medium is locked in (PREVENT ALLOW MEDIUM REMOVAL).
    */
   changeMedium?(lu: LuView, path: string | undefined): Promise<void>;
+  /**
+   * Personalities whose medium has an identity a medium changer tracks (tape cartridges): the
+   * medium in the drive — its file, its volume tag, and whether it is loaded (threaded and ready)
+   * or unloaded and waiting to be taken out — or undefined for an empty drive.
+   */
+  mediumOf?(lu: LuView): MediumInDrive | undefined;
+}
+
+/** The medium in a drive, as DevicePersonality.mediumOf reports it. */
+export interface MediumInDrive {
+  readonly path: string;
+  /** Volume tag (barcode). */
+  readonly barcode: string;
+  readonly loaded: boolean;
 }
 
 /** A device without `deviceType` is a disk (SBC-4 direct-access block device). */

@@ -7,15 +7,21 @@
  * embedded mode builds it directly (or through the same normalizer).
  */
 
-/** `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty. */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
+/**
+ * `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty.
+ * `vtape`: a tape drive holding a cartridge file (docs/tape-format.md), or empty.
+ */
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape';
 
 export interface DeviceConfig {
   name: string;
   /** The device personality (device-registry.ts); absent = 'disk'. */
   deviceType?: string;
   handler: HandlerName;
-  /** Backing file or block device (fileio, blockio); the ISO image of a vcdrom (absent: no medium). */
+  /**
+   * Backing file or block device (fileio, blockio); the ISO image of a vcdrom, the cartridge a
+   * vtape drive holds at start (absent: no medium).
+   */
   path?: string;
   /** Capacity in bytes; for fileio an existing file's size wins when absent. */
   sizeBytes: bigint;

@@ -84,6 +84,19 @@ function decodeHeader(b: Buffer, path: string): CartridgeLabel {
   };
 }
 
+/**
+ * The label of the cartridge at `path` (a synchronous read of its header); throws NexusError
+ * ERR_TAPE_FORMAT for a file that is not a cartridge, and the errno of one that cannot be read.
+ */
+export function readCartridgeLabel(path: string): CartridgeLabel {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const h = Buffer.alloc(HEADER_BYTES);
+    const n = readSync(fd, h, 0, HEADER_BYTES, 0);
+    return decodeHeader(h.subarray(0, n), path);
+  } finally { closeSync(fd); }
+}
+
 function checkLabel(l: CartridgeLabel): void {
   if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(l.barcode) || l.barcode.length > BARCODE_BYTES) {
     throw new NexusError('ERR_TAPE_FORMAT', `barcode "${l.barcode}": 1 to ${BARCODE_BYTES} printable ASCII characters`);
@@ -162,14 +175,8 @@ export class Cartridge {
    * record's data) and a torn record is cut off, unless the cartridge is opened read-only.
    */
   static async open(path: string): Promise<Cartridge> {
-    // The label first, read-only: the write-protect tab decides how the file is opened.
-    const probe = openSync(path, constants.O_RDONLY);
-    let label: CartridgeLabel;
-    try {
-      const h = Buffer.alloc(HEADER_BYTES);
-      readSync(probe, h, 0, HEADER_BYTES, 0);
-      label = decodeHeader(h, path);
-    } finally { closeSync(probe); }
+    // The label first: the write-protect tab decides how the file is opened.
+    const label = readCartridgeLabel(path);
     let fh: FileHandle;
     let readOnly = label.writeProtected;
     if (readOnly) fh = await open(path, 'r');

@@ -5,5 +5,6 @@
  */
 import './disk';
 import './cdrom';
+import './tape';
 
 export { deviceTypes } from '../device-registry';
