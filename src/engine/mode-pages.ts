@@ -61,7 +61,11 @@ function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
     return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: pointerTo(MODE_SENSE_10.fields.pc) });
   }
   const modes = ctx.lu.modes;
-  const selected = selectPages(modes.pages, pageCode, subpageCode);
+  // Tape drives: PAGE CODE 00h (SPC-4: vendor specific, no page format) asks for the mode
+  // parameter header and block descriptor alone, which is how Linux st and tape software read the
+  // density, block length and WP of the drive.
+  const headerOnly = modes.medium !== undefined && pageCode === 0 && subpageCode === 0;
+  const selected = headerOnly ? [] : selectPages(modes.pages, pageCode, subpageCode);
   if (!Array.isArray(selected)) return selected as Outcome;
   const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
   // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
