@@ -2,6 +2,7 @@ import type { Engine, EngineOptions } from './engine/engine';
 import { Supervisor, SupervisorOptions } from './workers/supervisor';
 import { NexusError } from './engine/result';
 import type { Topology, LunMapping } from './engine/topology';
+import type { MediumInDrive } from './engine/device-registry';
 import { LocalSession } from './transports/local/session';
 
 /**
@@ -64,8 +65,14 @@ export class EmbeddedTarget {
 
   resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
 
-  /** Eject the medium of a CD/DVD-ROM device (`path` undefined) or insert the image at `path`. */
+  /**
+   * Take the medium out of a CD/DVD-ROM drive or a tape drive (`path` undefined), or put the
+   * image or cartridge at `path` in.
+   */
   changeMedium(device: string, path?: string): Promise<void> { return this.local().changeMedium(device, path); }
+
+  /** The cartridge in a tape drive (file, barcode, loaded), undefined when it is empty. */
+  mediumOf(device: string): MediumInDrive | undefined { return this.local().mediumOf(device); }
 
   stop(): Promise<void> { return this.runtime.close(); }
 }

@@ -56,7 +56,9 @@ describe('engine/ssc medium', () => {
     const t = await start(a);
     const s = await session(t);
     await s.execute(0, cdb.write6(10), { dataOut: block(10, 0xaa) });
+    expect(t.mediumOf('st0')).to.deep.equal({ path: a, barcode: 'AAA001', loaded: true });
     await t.changeMedium('st0');
+    expect(t.mediumOf('st0')).to.equal(undefined);
     expect(kcq(await s.execute(0, cdb.tur()))).to.deep.equal(NOT_PRESENT);
     await t.changeMedium('st0', b);
     expect(kcq(await s.execute(0, cdb.tur()))).to.deep.equal(MEDIUM_MAY_HAVE_CHANGED);
