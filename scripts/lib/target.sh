@@ -11,6 +11,8 @@
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
+#     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH (nexus only): also LUNs 4 and 5,
+#            tape drives ("handler": "vtape") holding those cartridges.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -58,6 +60,12 @@ target_start() {
         rdev="$rdev,
     { \"name\": \"cd0\", \"handler\": \"vcdrom\", \"path\": \"$TARGET_CDROM_ISO\" }"
         rlun="$rlun, { \"lun\": 3, \"device\": \"cd0\" }"
+      fi
+      if [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
+        rdev="$rdev,
+    { \"name\": \"st0\", \"handler\": \"vtape\", \"path\": \"$TARGET_TAPE_CARTRIDGE\" },
+    { \"name\": \"st1\", \"handler\": \"vtape\", \"path\": \"$TARGET_TAPE_WP_CARTRIDGE\" }"
+        rlun="$rlun, { \"lun\": 4, \"device\": \"st0\" }, { \"lun\": 5, \"device\": \"st1\" }"
       fi
       cat >"$dir/topology.json" <<JSON
 {

@@ -46,6 +46,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'ip': 'iproute2',
   'python3': 'python3',
   'xorriso': 'xorriso',
+  'mt-st': 'mt-st',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
 };

@@ -89,6 +89,8 @@ cdrom_steps() {
   step cdrom-remount-verify cd_verify
 }
 [ -n "${KVM_CDSRC:-}" ] && cdrom_steps
+# With KVM_TAPE: the tape drive steps (guest/tape.sh).
+[ -n "${KVM_TAPE:-}" ] && . "$(dirname "$KVM_TEST")/tape.sh"
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }

@@ -1,7 +1,7 @@
 import { Decoded, invalidFieldOf } from '../../cdb/dsl';
 import { READ_6, WRITE_6, WRITE_FILEMARKS_6 } from '../../cdb/defs/ssc';
 import { check, checkWithData, good, GOOD, Outcome } from '../../result';
-import { SENSE } from '../../spec/asc';
+import { SENSE, SenseCondition } from '../../spec/asc';
 import { ExecContext } from '../../types';
 import { senseFromErrno } from '../../backstores/errno-sense';
 import { RECORD_HEADER_BYTES, RecordType, TapeRecord } from '../../backstores/tape-cartridge';
@@ -77,7 +77,8 @@ export async function sscRead6(ctx: ExecContext<Decoded<typeof READ_6.fields>>):
   }
 }
 
-function withData(data: Uint8Array, cond: typeof SENSE.NO_ADDITIONAL_SENSE, extra: { filemark?: boolean; ili?: boolean; information: bigint }): Outcome {
+/** The sense of a fixed-mode READ that stopped early, with the blocks it read before, if any. */
+function withData(data: Uint8Array, cond: SenseCondition, extra: { filemark?: boolean; ili?: boolean; information: bigint }): Outcome {
   return data.length ? checkWithData(data, cond, extra) : check(cond, extra);
 }
 
