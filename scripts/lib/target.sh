@@ -11,8 +11,9 @@
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
-#     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH (nexus only): also LUNs 4 and 5,
-#            tape drives ("handler": "vtape") holding those cartridges.
+#     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH: also LUNs 4 and 5, tape drives
+#            holding those cartridges, the second write-protected: Nexus "handler": "vtape" over
+#            cartridges of `nexus tape create`; tgtd's ssc over tgtimg images, LUN 5 readonly=1.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -106,8 +107,13 @@ JSON
     local adm=(_target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi)
     "${adm[@]}" --mode target --op new --tid 1 --targetname "$iqn" &&
     "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$dir/lun1.img" &&
-    "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 &&
-    "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0
+    "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 || ok=0
+    if [ $ok = 1 ] && [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 4 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_CARTRIDGE" &&
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 5 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_WP_CARTRIDGE" &&
+      "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 5 --params readonly=1 || ok=0
+    fi
+    [ $ok = 1 ] && { "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0; }
   fi
   if [ $ok != 1 ]; then
     echo "target: $kind did not come up on $addr:$port; log tail:" >&2

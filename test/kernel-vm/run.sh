@@ -10,8 +10,8 @@
 # -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
 # (the kernel closes the tray) and the same comparison again. Changing the medium from the host is
 # not part of the run: the daemon's control socket is what will reach Engine.changeMedium.
-# Against Nexus the target also exports two tape drives (LUNs 4 and 5, "handler": "vtape") over
-# cartridges made here with `nexus tape create` (an empty one, a write-protected one): the guest's
+# Either target also exports two tape drives (LUNs 4 and 5; Nexus "handler": "vtape" over
+# cartridges made with `nexus tape create`, tgtd's ssc over tgtimg images): the guest's
 # st driver with mt-st and tar writes archives separated by filemarks and reads them back by
 # fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
 # refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS).
@@ -43,9 +43,9 @@ STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkf
 # The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive).
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
-# The tape drive steps (guest/tape.sh): Nexus only; two drives over cartridges made here.
+# The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
-[ "$KIND" = nexus ] && STEPS="$STEPS $TAPE_STEPS"
+STEPS="$STEPS $TAPE_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -66,7 +66,9 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 }
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
-[ "$KIND" = nexus ] && needs+=(tool:xorriso tool:mt-st)
+needs+=(tool:mt-st)
+[ "$KIND" = nexus ] && needs+=(tool:xorriso)
+[ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
 case $? in
@@ -112,9 +114,7 @@ case $NET in
 esac
 
 CDSRC=""
-TAPE=""
 if [ "$KIND" = nexus ]; then
-  TAPE=1
   # The CD's content: files of several sizes, one in a subdirectory, with Rock Ridge names. The guest
   # sees this tree through the 9p root and compares it with the mounted disc.
   CDSRC=$RUN/cdsrc
@@ -127,15 +127,19 @@ if [ "$KIND" = nexus ]; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
   export TARGET_CDROM_ISO=$RUN/cd.iso
-  # Two cartridges: an empty one and a write-protected one (nexus tape create).
-  rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
-  tape=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create)
-  if ! "${tape[@]}" "$RUN/tape0.tape" --barcode KVM000L1 --size 64MiB >"$RUN/tape.log" 2>&1 ||
-     ! "${tape[@]}" "$RUN/tape1.tape" --barcode KVM001L1 --size 64MiB --write-protect >>"$RUN/tape.log" 2>&1; then
-    echo "kernel-vm: nexus tape create failed: $(tail -3 "$RUN/tape.log")"; summary /dev/null; exit 1
-  fi
-  export TARGET_TAPE_CARTRIDGE=$RUN/tape0.tape TARGET_TAPE_WP_CARTRIDGE=$RUN/tape1.tape
 fi
+# Two cartridges: an empty one and a write-protected one (nexus tape create; tgtimg for tgtd,
+# whose drive is made read-only instead).
+rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
+if [ "$KIND" = nexus ]; then
+  tape=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create)
+  "${tape[@]}" "$RUN/tape0.tape" --barcode KVM000L1 --size 64MiB >"$RUN/tape.log" 2>&1 &&
+  "${tape[@]}" "$RUN/tape1.tape" --barcode KVM001L1 --size 64MiB --write-protect >>"$RUN/tape.log" 2>&1
+else
+  tgtimg --op new --device-type tape --barcode KVM000L1 --size 64 --type data --file "$RUN/tape0.tape" >"$RUN/tape.log" 2>&1 &&
+  tgtimg --op new --device-type tape --barcode KVM001L1 --size 64 --type data --file "$RUN/tape1.tape" >>"$RUN/tape.log" 2>&1
+fi || { echo "kernel-vm: making the cartridges failed: $(tail -3 "$RUN/tape.log")"; summary /dev/null; exit 1; }
+export TARGET_TAPE_CARTRIDGE=$RUN/tape0.tape TARGET_TAPE_WP_CARTRIDGE=$RUN/tape1.tape
 
 if ! target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN"; then
   echo "kernel-vm: target $KIND did not start"; summary /dev/null; exit 1
@@ -145,7 +149,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC kvm_tape=$TAPE kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC kvm_tape=1 kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
