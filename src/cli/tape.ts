@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { Cartridge, readCartridgeLabel } from '../engine/backstores/tape-cartridge';
 import { formatSize, tryParseSize } from '../daemon/config/size';
-import type { CliIo } from './main';
 
 /**
  * `nexus tape create FILE --barcode X --size 512M [--early-warning SIZE] [--write-protect]`: make
@@ -9,16 +8,19 @@ import type { CliIo } from './main';
  * label. Exit status 0 done, 1 the file could not be made or read, 2 a wrong argument.
  */
 
+/** Where the tape commands print (the command line's stdout and stderr). */
+export interface TapeIo { stdout(text: string): void; stderr(text: string): void }
+
 interface CreateOptions { barcode: string; size: string; earlyWarning?: string; writeProtect?: boolean }
 
-function bytes(v: string, what: string, io: CliIo): number | undefined {
+function bytes(v: string, what: string, io: TapeIo): number | undefined {
   const r = tryParseSize(v);
   if (!r.ok) { io.stderr(`nexus tape: ${what}: ${r.message}\n`); return undefined; }
   if (r.bytes > BigInt(Number.MAX_SAFE_INTEGER)) { io.stderr(`nexus tape: ${what} is too large\n`); return undefined; }
   return Number(r.bytes);
 }
 
-async function create(file: string, o: CreateOptions, io: CliIo): Promise<number> {
+async function create(file: string, o: CreateOptions, io: TapeIo): Promise<number> {
   const capacityBytes = bytes(o.size, '--size', io);
   const earlyWarningBytes = o.earlyWarning === undefined ? undefined : bytes(o.earlyWarning, '--early-warning', io);
   if (capacityBytes === undefined || (o.earlyWarning !== undefined && earlyWarningBytes === undefined)) return 2;
@@ -32,7 +34,7 @@ async function create(file: string, o: CreateOptions, io: CliIo): Promise<number
   return info(file, io);
 }
 
-function info(file: string, io: CliIo): number {
+function info(file: string, io: TapeIo): number {
   try {
     const l = readCartridgeLabel(file);
     io.stdout(`${file}: barcode ${l.barcode}, capacity ${formatSize(BigInt(l.capacityBytes))}, early warning ${formatSize(BigInt(l.earlyWarningBytes))} before the end${l.writeProtected ? ', write-protected' : ''}\n`);
@@ -43,7 +45,7 @@ function info(file: string, io: CliIo): number {
   }
 }
 
-export function registerTapeCommands(program: Command, io: CliIo, done: (r: Promise<number> | number) => void): void {
+export function registerTapeCommands(program: Command, io: TapeIo, done: (r: Promise<number> | number) => void): void {
   const tape = program.command('tape').description('tape cartridges for vtape drives');
   tape.command('create')
     .description('make an empty cartridge file')
