@@ -241,6 +241,11 @@ export class Cartridge {
   /** Bytes of the capacity used by records (headers included). */
   get usedBytes(): number { return this.end - HEADER_BYTES; }
 
+  /** Bytes of the capacity the records before `pos` use. */
+  bytesBefore(pos: number): number {
+    return (pos < this.offsets.length ? this.offsets[pos] : this.end) - HEADER_BYTES;
+  }
+
   typeAt(pos: number): RecordType { return this.types[pos]; }
   lengthAt(pos: number): number { return this.lengths[pos]; }
 

@@ -5,7 +5,7 @@ import { SENSE } from '../../spec/asc';
 import { ExecContext } from '../../types';
 import { senseFromErrno } from '../../backstores/errno-sense';
 import { Cartridge } from '../../backstores/tape-cartridge';
-import { cartridgeOf, pastEarlyWarning, tapeOf } from './drive';
+import { cartridgeOf, tapeOf } from './drive';
 
 /**
  * Positioning (SSC-4 4.2.x): SPACE(6), LOCATE(10), REWIND and READ POSITION. The position is a
@@ -134,7 +134,8 @@ export function sscReadPosition(ctx: ExecContext<Decoded<typeof READ_POSITION.fi
   const c = cartridgeOf(ctx.lu);
   const p = t.position;
   const bop = p === 0 ? 0x80 : 0; // BOP
-  const bpew = pastEarlyWarning(c) && p === c.objects ? 0x01 : 0; // BPEW: beyond early warning
+  // BPEW: the position is in the early-warning zone (the records before it reach into it).
+  const bpew = c.bytesBefore(p) > c.label.capacityBytes - c.label.earlyWarningBytes ? 0x01 : 0;
   switch (serviceAction) {
     case ReadPositionForm.SHORT_FORM_BLOCK_ID:
     case ReadPositionForm.SHORT_FORM_VENDOR_SPECIFIC: {

@@ -180,6 +180,11 @@ describe('engine/ssc READ(6) and WRITE(6)', () => {
     expect(stream(w)).to.deep.equal({ filemark: false, eom: true, ili: false, info: 0 });
     const rs = await s.execute(0, cdb.requestSense());
     expect(rs.data[2]).to.equal(0x40); // EOM | NO SENSE
+    // READ POSITION: BPEW at end-of-data in the zone, not at BOP
+    expect((await s.execute(0, cdb.readPosition(0))).data[0]).to.equal(0x01);
+    await s.execute(0, cdb.rewind());
+    expect((await s.execute(0, cdb.readPosition(0))).data[0]).to.equal(0x80);
+    await s.execute(0, cdb.space6(0b011, 0));
     const o = await s.execute(0, cdb.write6(big.length), { dataOut: big });
     expect(kcq(o)).to.deep.equal(VOLUME_OVERFLOW);
     expect(stream(o)).to.deep.equal({ filemark: false, eom: true, ili: false, info: big.length });
