@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DISK } from '../src/engine/devices/disk';
 import { CDROM } from '../src/engine/devices/cdrom';
 import { CHANGER } from '../src/engine/devices/changer';
+import { TAPE } from '../src/engine/devices/tape';
 import { Dir, ResvClass } from '../src/engine/cdb/dsl';
 import { DeviceType } from '../src/engine/types';
 
@@ -17,11 +18,12 @@ export const END = '<!-- commands:end -->';
 const DIR_NAME: Record<Dir, string> = { [Dir.NONE]: '—', [Dir.IN]: 'in', [Dir.OUT]: 'out', [Dir.BIDI]: 'bidi' };
 
 /** The device types with their tables, as the topology names them (`deviceType`). */
-export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM], ['changer', CHANGER]];
+export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM], ['tape', TAPE], ['changer', CHANGER]];
 
 /**
  * One row per opcode (and service action) of any device type, with the device types that have
- * it; a command whose CDB differs between types (READ(10) of SBC-4 and MMC-6) is one row.
+ * it; a command whose CDB differs between types (READ(10) of SBC-4 and MMC-6) is one row, and
+ * different commands on one opcode (PRE-FETCH(10) of disks, READ POSITION of tapes) are two.
  */
 export function commandTable(types: Array<[string, DeviceType]> = DEVICE_TYPES): string {
   const lines = [
@@ -31,13 +33,13 @@ export function commandTable(types: Array<[string, DeviceType]> = DEVICE_TYPES):
   const rows = new Map<string, { def: DeviceType['table'] extends { all(): readonly (infer D)[] } ? D : never; on: string[] }>();
   for (const [name, t] of types) {
     for (const def of t.table.all()) {
-      const key = `${def.op}/${def.sa ?? ''}`;
+      const key = `${def.op}/${def.sa ?? ''}/${def.name}`;
       const r = rows.get(key) ?? { def, on: [] };
       r.on.push(name);
       rows.set(key, r);
     }
   }
-  const sorted = [...rows.values()].sort((a, b) => a.def.op - b.def.op || (a.def.sa ?? 0) - (b.def.sa ?? 0));
+  const sorted = [...rows.values()].sort((a, b) => a.def.op - b.def.op || (a.def.sa ?? 0) - (b.def.sa ?? 0) || a.def.name.localeCompare(b.def.name));
   for (const { def, on } of sorted) {
     const notes: string[] = [];
     if (def.skipsUa) notes.push('skips UA');

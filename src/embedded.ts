@@ -3,6 +3,7 @@ import { Supervisor, SupervisorOptions } from './workers/supervisor';
 import { NexusError } from './engine/result';
 import type { Topology, LunMapping } from './engine/topology';
 import type { LibraryElementView } from './engine/device-registry';
+import type { MediumInDrive } from './engine/device-registry';
 import { LocalSession } from './transports/local/session';
 
 /**
@@ -65,7 +66,10 @@ export class EmbeddedTarget {
 
   resize(device: string, sizeBytes: bigint): Promise<void> { return this.local().resizeDevice(device, sizeBytes); }
 
-  /** Eject the medium of a CD/DVD-ROM device (`path` undefined) or insert the image at `path`. */
+  /**
+   * Take the medium out of a CD/DVD-ROM drive or a tape drive (`path` undefined), or put the
+   * image or cartridge at `path` in.
+   */
   changeMedium(device: string, path?: string): Promise<void> { return this.local().changeMedium(device, path); }
 
   /** The elements of changer `device`'s library and the cartridge in each. */
@@ -80,6 +84,9 @@ export class EmbeddedTarget {
   libraryExport(device: string, barcode: string): Promise<{ barcode: string; path: string }> {
     return this.local().libraryExport(device, barcode);
   }
+
+  /** The cartridge in a tape drive (file, barcode, loaded), undefined when it is empty. */
+  mediumOf(device: string): MediumInDrive | undefined { return this.local().mediumOf(device); }
 
   stop(): Promise<void> { return this.runtime.close(); }
 }

@@ -11,10 +11,13 @@
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
-#     TARGET_CHANGER_CARTS=DIR (nexus only): also a library: LUN 4 a medium changer ("handler":
-#            "changer") with LUNs 5 and 6 its two drives (vcdrom), six slots holding the cartridges
+#     TARGET_CHANGER_CARTS=DIR (nexus only): also a library: LUN 6 a medium changer ("handler":
+#            "changer") with LUNs 7 and 8 its two drives (vcdrom), six slots holding the cartridges
 #            DIR/NXS001L6.iso .. DIR/NXS006L6.iso (bar code = file name), one mail slot, and its
 #            state in DIR/library.json (outside WORKDIR/state, so a restart keeps it).
+#     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH: also LUNs 4 and 5, tape drives
+#            holding those cartridges, the second write-protected: Nexus "handler": "vtape" over
+#            cartridges of `nexus tape create`; tgtd's ssc over tgtimg images, LUN 5 readonly=1.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -70,10 +73,16 @@ target_start() {
           carts="${carts:+$carts, }$c"
         done
         rdev="$rdev,
-    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"tape0\", \"tape1\"], \"slots\": 6, \"mailSlots\": 1,
+    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"cd1\", \"cd2\"], \"slots\": 6, \"mailSlots\": 1,
       \"state\": \"$TARGET_CHANGER_CARTS/library.json\", \"cartridges\": [ $carts ] },
-    { \"name\": \"tape0\", \"handler\": \"vcdrom\" }, { \"name\": \"tape1\", \"handler\": \"vcdrom\" }"
-        rlun="$rlun, { \"lun\": 4, \"device\": \"lib0\" }, { \"lun\": 5, \"device\": \"tape0\" }, { \"lun\": 6, \"device\": \"tape1\" }"
+    { \"name\": \"cd1\", \"handler\": \"vcdrom\" }, { \"name\": \"cd2\", \"handler\": \"vcdrom\" }"
+        rlun="$rlun, { \"lun\": 6, \"device\": \"lib0\" }, { \"lun\": 7, \"device\": \"cd1\" }, { \"lun\": 8, \"device\": \"cd2\" }"
+      fi
+      if [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
+        rdev="$rdev,
+    { \"name\": \"st0\", \"handler\": \"vtape\", \"path\": \"$TARGET_TAPE_CARTRIDGE\" },
+    { \"name\": \"st1\", \"handler\": \"vtape\", \"path\": \"$TARGET_TAPE_WP_CARTRIDGE\" }"
+        rlun="$rlun, { \"lun\": 4, \"device\": \"st0\" }, { \"lun\": 5, \"device\": \"st1\" }"
       fi
       cat >"$dir/topology.json" <<JSON
 {
@@ -114,8 +123,13 @@ JSON
     local adm=(_target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi)
     "${adm[@]}" --mode target --op new --tid 1 --targetname "$iqn" &&
     "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$dir/lun1.img" &&
-    "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 &&
-    "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0
+    "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 || ok=0
+    if [ $ok = 1 ] && [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 4 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_CARTRIDGE" &&
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 5 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_WP_CARTRIDGE" &&
+      "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 5 --params readonly=1 || ok=0
+    fi
+    [ $ok = 1 ] && { "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0; }
   fi
   if [ $ok != 1 ]; then
     echo "target: $kind did not come up on $addr:$port; log tail:" >&2

@@ -5,6 +5,7 @@
  *   nexus validate <topology.json>
  *   nexus default-topology
  *   nexus ready [topology.json] [--timeout SECONDS]
+ *   nexus tape create FILE --barcode X --size SIZE | tape info FILE   (cartridges: tape.ts)
  *   nexus help [command] | nexus --version
  *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)
  *
@@ -31,6 +32,7 @@ import { createLogger, LOG_LEVELS, logSecrets, resolveLogLevel, topologySecrets,
 import { packageVersion } from '../daemon/version';
 import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
 import { portalsToCheck, waitForPortals } from './ready';
+import { registerTapeCommands } from './tape';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -338,6 +340,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   program.command('default-topology')
     .description('print the built-in default topology as JSON')
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
+
+  registerTapeCommands(program, io, (r) => { result = r; });
 
   const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
   const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm };

@@ -38,6 +38,12 @@ export interface DevicePersonality {
   start?(lu: LuView, unit: (name: string) => LuView | undefined): Promise<void>;
   /** Personalities that keep a library of media (a medium changer): the operator's side of it. */
   library?: MediumLibrary;
+  /**
+   * Personalities whose medium has an identity a medium changer tracks (tape cartridges): the
+   * medium in the drive — its file, its volume tag, and whether it is loaded (threaded and ready)
+   * or unloaded and waiting to be taken out — or undefined for an empty drive.
+   */
+  mediumOf?(lu: LuView): MediumInDrive | undefined;
 }
 
 /** One element of a library as the operator sees it (the control plane's library.list). */
@@ -68,6 +74,14 @@ export interface MediumLibrary {
   importCartridge(lu: LuView, cartridge: { barcode: string; path: string }, mailSlot?: number): Promise<number>;
   /** Take the cartridge with `barcode` out of its mail slot. */
   exportCartridge(lu: LuView, barcode: string): Promise<{ barcode: string; path: string }>;
+}
+
+/** The medium in a drive, as DevicePersonality.mediumOf reports it. */
+export interface MediumInDrive {
+  readonly path: string;
+  /** Volume tag (barcode). */
+  readonly barcode: string;
+  readonly loaded: boolean;
 }
 
 /** A device without `deviceType` is a disk (SBC-4 direct-access block device). */

@@ -7,7 +7,7 @@ import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
 import { Backstore } from './types';
 import { deviceTypes } from './devices';
-import type { LibraryElementView, MediumLibrary } from './device-registry';
+import type { LibraryElementView, MediumInDrive, MediumLibrary } from './device-registry';
 import { openBackstore } from './backstores';
 import { filePrStore, PrStore } from './pr-store';
 import type { EngineApi } from './engine-api';
@@ -294,6 +294,18 @@ export class Engine implements EngineApi {
         return out;
       }),
     };
+  }
+
+  /**
+   * The medium in a drive whose personality tracks one (tape cartridges: the file, its barcode,
+   * whether it is loaded), undefined for an empty drive; a medium changer asks before it moves one.
+   */
+  mediumOf(name: string): MediumInDrive | undefined {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    const personality = deviceTypes.of(lu.config);
+    if (!personality.mediumOf) throw new NexusError('ERR_NO_REMOVABLE_MEDIUM', `device "${name}" (${personality.name}) has no medium it tracks`);
+    return personality.mediumOf(lu);
   }
 
   /** Flush write-back caches and close backstores (daemon shutdown). */

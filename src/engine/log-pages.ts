@@ -2,7 +2,8 @@ import { Decoded, invalidFieldOf } from './cdb/dsl';
 import { LOG_SELECT, LOG_SENSE } from './cdb/defs/spc';
 import { GOOD, Outcome, good, invalidParamField, check } from './result';
 import { SENSE } from './spec/asc';
-import { ExecContext, LuView } from './types';
+import { ExecContext, LogParameter, LuView } from './types';
+
 import { LuStatistics } from './lu-statistics';
 
 /**
@@ -26,13 +27,12 @@ export enum LogPageControl { THRESHOLD = 0, CUMULATIVE = 1, DEFAULT_THRESHOLD = 
 export const TIME_INTERVAL = Object.freeze({ exponent: 3, integer: 1, ns: 1_000_000 });
 
 /** SPC-4 7.3.2.2.2: parameter control byte. */
-const TSD = 0x20; // target save disable: nothing is saved implicitly
-const FORMAT_UNBOUNDED_COUNTER = 0x02; // FORMAT AND LINKING 10b (7.3.2.2.2.3)
+export const TSD = 0x20; // target save disable: nothing is saved implicitly
+export const FORMAT_BOUNDED_COUNTER = 0x00; // FORMAT AND LINKING 00b (7.3.2.2.2.2)
+export const FORMAT_UNBOUNDED_COUNTER = 0x02; // FORMAT AND LINKING 10b (7.3.2.2.2.3)
 const FORMAT_BINARY_LIST = 0x03; // FORMAT AND LINKING 11b (7.3.2.2.2.5)
 
-interface LogParameter { code: number; control: number; value: Buffer }
-
-function u64s(...v: number[]): Buffer {
+export function u64s(...v: number[]): Buffer {
   const b = Buffer.alloc(8 * v.length);
   v.forEach((x, i) => b.writeBigUInt64BE(BigInt.asUintN(64, BigInt(Math.max(0, Math.floor(x)))), 8 * i));
   return b;
@@ -93,8 +93,9 @@ function supportedPages(lu: LuView): Array<[number, number]> {
     [LogPageCode.SUPPORTED_LOG_PAGES, 0],
     [LogPageCode.SUPPORTED_LOG_PAGES, SUPPORTED_SUBPAGES],
   ];
+  for (const p of lu.logPages ?? []) pages.push([p.code, 0]);
   if (lu.statistics) pages.push([LogPageCode.GENERAL_STATISTICS_AND_PERFORMANCE, 0]);
-  return pages;
+  return pages.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
 /** LOG SENSE (SPC-4 6.8). PPC and SP are outside the row's usage mask, so never set here. */
@@ -115,10 +116,11 @@ export function spcLogSense(ctx: ExecContext<Decoded<typeof LOG_SENSE.fields>>):
     // SPC-4 7.3.19: two bytes (page, subpage) per supported page.
     return good(listPage(SUPPORTED_SUBPAGES, supported.flatMap(([p, s]) => [p, s])));
   }
-  // Page 19h. Its counters have no thresholds (SPC-4 7.3.2.2.2.3: unbounded counters).
+  // Page 19h and the device type's pages. Their parameters have no thresholds.
   if (pc === LogPageControl.THRESHOLD || pc === LogPageControl.DEFAULT_THRESHOLD) return invalidFieldOf(ctx.def, 'pc');
+  const own = ctx.lu.logPages?.find(p => p.code === pageCode);
   const stats = pc === LogPageControl.CUMULATIVE ? ctx.lu.statistics : undefined;
-  const params = statisticsParameters(stats);
+  const params = own ? own.parameters(ctx.lu) : statisticsParameters(stats);
   // SPC-4 6.8: PARAMETER POINTER selects parameters with codes from it upwards; past the last
   // one is INVALID FIELD IN CDB.
   if (parameterPointer > params[params.length - 1].code) return invalidFieldOf(ctx.def, 'parameterPointer');

@@ -26,6 +26,7 @@ export class LogicalUnit implements LuView {
   readonly identity: LuIdentity;
   readonly table: CdbTable;
   readonly vpdPages: readonly VpdPageDef[];
+  readonly logPages: DeviceType['logPages'];
   readonly removable: boolean;
   readonly type: PeripheralType;
   preventRemoval = new Set<number>();
@@ -51,16 +52,18 @@ export class LogicalUnit implements LuView {
     this.pr = new PersistentReservations(prOptions);
     this.table = device.table;
     this.vpdPages = device.vpdPages;
+    this.logPages = device.logPages;
     this.removable = device.removable;
     this.type = device.type;
     this.trayOpen = device.tray ? false : undefined;
-    // A drive with a tray starts with whatever medium its store holds (an empty drive: none).
-    this.mediumPresent = !device.tray || backstore.sizeBytes > 0n;
+    // A drive with a tray, or a removable-medium drive, starts with whatever medium its store holds
+    // (an empty drive: none); a removable disk's store always holds one.
+    this.mediumPresent = (!device.tray && !device.removable) || backstore.sizeBytes > 0n;
     this.identity = makeIdentity(config);
   }
 
   get name(): string { return this.config.name; }
-  get blockSize(): number { return this.config.blockSize; }
+  get blockSize(): number { return this.backstore.transferBlockLength || this.config.blockSize; }
   get blocks(): bigint { this.capacityNow(); return this.blocksBig; }
   get capacityBlocks(): number { this.capacityNow(); return this.blocksNumber; }
 

@@ -20,6 +20,12 @@ export enum ModePageCode {
   READ_WRITE_ERROR_RECOVERY = 0x01,
   CACHING = 0x08,
   CONTROL = 0x0a,
+  /** SSC-4 8.3.2: data compression (tape drives). */
+  DATA_COMPRESSION = 0x0f,
+  /** SSC-4 8.3.3: device configuration (tape drives). */
+  DEVICE_CONFIGURATION = 0x10,
+  /** SSC-4 8.3.4: medium partition (tape drives). */
+  MEDIUM_PARTITION = 0x11,
   INFORMATIONAL_EXCEPTIONS_CONTROL = 0x1c,
   /** SMC-3 7.3 (medium changers): element address ranges, transport geometry, what moves where. */
   ELEMENT_ADDRESS_ASSIGNMENT = 0x1d,
@@ -46,7 +52,27 @@ export interface ModePageDef {
   changeable: Uint8Array;
 }
 
+/**
+ * The mode parameter header and block descriptor of a device type whose medium is not described
+ * the direct-access way (SSC-4 8.3: a tape drive's density, block length and buffered mode). A
+ * unit without one has the SBC-4 block descriptor (disks) or none.
+ */
+export interface ModeMedium {
+  /** MODE SENSE: the header's DEVICE-SPECIFIC PARAMETER (`writeProtected`: the WP bit to report). */
+  deviceSpecific(writeProtected: boolean): number;
+  /** MODE SENSE: the (short, 8-byte) block descriptor. */
+  blockDescriptor(): Uint8Array;
+  /**
+   * MODE SELECT: check the header's DEVICE-SPECIFIC PARAMETER (at parameter byte `dspAt`) and the
+   * block descriptor (at `bdAt`, absent when the list has none). Returns the refusal, or the change
+   * to make once the whole parameter list has passed.
+   */
+  select(dsp: number, dspAt: number, bd: Uint8Array | undefined, bdAt: number): import('./result').Outcome | (() => boolean);
+}
+
 export interface ModePagesOptions {
+  /** The header and block descriptor of a medium that is not a direct-access one. */
+  medium?: ModeMedium;
   /** The pages the unit's device type offers (SPC_MODE_PAGES, plus SBC_MODE_PAGES for disks). */
   pages: readonly ModePageDef[];
   /** Initial caching page WCE (the backstore's write-back setting). */
@@ -125,11 +151,13 @@ const key = (code: number, subpage: number): number => (code << 8) | subpage;
 export class ModePages implements ModeParams {
   /** The unit's pages in ascending page and subpage order (MODE SENSE of all pages lists them so). */
   readonly pages: readonly ModePageDef[];
+  readonly medium: ModeMedium | undefined;
   private readonly defaults = new Map<number, Uint8Array>();
   private readonly current = new Map<number, Uint8Array>();
 
   constructor(opts: ModePagesOptions) {
     this.pages = [...opts.pages].sort((a, b) => key(a.code, a.subpage) - key(b.code, b.subpage));
+    this.medium = opts.medium;
     for (const p of this.pages) {
       const d = p.defaults(opts);
       this.defaults.set(key(p.code, p.subpage), d);

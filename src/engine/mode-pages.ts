@@ -61,21 +61,28 @@ function modeSense(ctx: ExecContext<ModeSenseFields>, ten: boolean): Outcome {
     return check(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: pointerTo(MODE_SENSE_10.fields.pc) });
   }
   const modes = ctx.lu.modes;
-  const selected = selectPages(modes.pages, pageCode, subpageCode);
+  // Tape drives: PAGE CODE 00h (SPC-4: vendor specific, no page format) asks for the mode
+  // parameter header and block descriptor alone, which is how Linux st and tape software read the
+  // density, block length and WP of the drive.
+  const headerOnly = modes.medium !== undefined && pageCode === 0 && subpageCode === 0;
+  const selected = headerOnly ? [] : selectPages(modes.pages, pageCode, subpageCode);
   if (!Array.isArray(selected)) return selected as Outcome;
   const pages = (selected as readonly ModePageDef[]).map(p => modes.values(p, pc));
   // Block descriptors describe the medium of direct-access devices; DBD 1 leaves them out.
   const long = ten && llbaa === true;
-  const bd = !dbd && ctx.lu.type === PeripheralType.DISK ? blockDescriptor(ctx.lu, long) : Buffer.alloc(0);
+  const medium = modes.medium;
+  const bd = dbd ? Buffer.alloc(0)
+    : medium ? Buffer.from(medium.blockDescriptor())
+      : ctx.lu.type === PeripheralType.DISK ? blockDescriptor(ctx.lu, long) : Buffer.alloc(0);
   const body = Buffer.concat([bd, ...pages]);
-  const dsp = deviceSpecificParameter(ctx, modes);
+  const dsp = medium ? medium.deviceSpecific(ctx.readOnly || modes.softwareWriteProtect) : deviceSpecificParameter(ctx, modes);
   if (ten) {
     // SPC-4 7.5.5 table 452: mode parameter header(10)
     const h = Buffer.alloc(8);
     h.writeUInt16BE(6 + body.length, 0); // MODE DATA LENGTH: bytes after itself
     h[2] = 0; // MEDIUM TYPE
     h[3] = dsp; // DEVICE-SPECIFIC PARAMETER
-    h[4] = long && bd.length ? 0x01 : 0; // LONGLBA
+    h[4] = long && bd.length && !medium ? 0x01 : 0; // LONGLBA
     h.writeUInt16BE(bd.length, 6); // BLOCK DESCRIPTOR LENGTH
     return good(Buffer.concat([h, body]));
   }
@@ -100,7 +107,7 @@ const plle = (): Outcome => check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
 const highestBit = (v: number): number => 31 - Math.clz32(v);
 
 /** A checked MODE SELECT parameter list: the pages to install, or the outcome that refuses it. */
-type ParsedSelect = { ok: true; pages: Array<{ def: ModePageDef; bytes: Uint8Array }> } | { ok: false; outcome: Outcome };
+type ParsedSelect = { ok: true; pages: Array<{ def: ModePageDef; bytes: Uint8Array }>; apply?: () => boolean } | { ok: false; outcome: Outcome };
 
 /**
  * SPC-4 6.9 / 7.5: parse a MODE SELECT parameter list strictly, against the current values. Only
@@ -119,7 +126,8 @@ export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, mode
   // SBC-4 6.5.2: WP and DPOFUA are not set by MODE SELECT; initiators commonly send back the header
   // they read, so those two are ignored. The other bits are reserved.
   const dspAt = ten ? 3 : 2;
-  const dspBad = disk ? data[dspAt] & ~0x90 : data[dspAt];
+  const medium = modes.medium;
+  const dspBad = medium ? 0 : disk ? data[dspAt] & ~0x90 : data[dspAt];
   if (dspBad) return fail(invalidParamField(dspAt, highestBit(dspBad)));
   let longLba = false;
   if (ten) {
@@ -130,10 +138,16 @@ export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, mode
   const bdLen = ten ? (data[6] << 8) | data[7] : data[3];
   const bdLenAt = ten ? 6 : 3;
   const bdSize = longLba ? 16 : 8;
-  if (bdLen !== 0 && (!disk || bdLen !== bdSize)) return fail(invalidParamField(bdLenAt));
+  if (bdLen !== 0 && (!(disk || medium) || bdLen !== bdSize || (medium && longLba))) return fail(invalidParamField(bdLenAt));
   let off = hdrLen;
   if (off + bdLen > len) return fail(plle());
-  if (bdLen) {
+  let apply: (() => boolean) | undefined;
+  if (medium) {
+    const r = medium.select(data[dspAt], dspAt, bdLen ? data.subarray(off, off + bdLen) : undefined, off);
+    if (typeof r !== 'function') return fail(r);
+    apply = r;
+    off += bdLen;
+  } else if (bdLen) {
     // SBC-4 6.5.2: the block descriptor may repeat the current geometry (or say 0 blocks: no
     // change); anything else would be a format change, which is not offered.
     const dv = Buffer.from(data.buffer, data.byteOffset + off, bdLen);
@@ -182,7 +196,7 @@ export function parseModeSelect(data: Uint8Array, ten: boolean, lu: LuView, mode
     pages.push({ def, bytes: next });
     off += hl + pageLength;
   }
-  return { ok: true, pages };
+  return { ok: true, pages, apply };
 }
 
 type ModeSelectFields = Decoded<typeof MODE_SELECT_10.fields>;
@@ -198,6 +212,7 @@ function modeSelect(ctx: ExecContext<ModeSelectFields>, ten: boolean): Outcome {
   if (!parsed.ok) return parsed.outcome;
   let changed = false;
   for (const p of parsed.pages) changed = modes.set(p.def.code, p.def.subpage, p.bytes) || changed;
+  if (parsed.apply) changed = parsed.apply() || changed;
   // SBC-4 6.5.5: WCE 0 makes the device server write through: the backstore follows the page.
   ctx.lu.backstore.writeBack = modes.writeCacheEnabled;
   // SPC-4 6.9.1: other I_T nexuses learn of the change through MODE PARAMETERS CHANGED.

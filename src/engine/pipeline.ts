@@ -238,7 +238,7 @@ function finish(
 ): void {
   const edtl = req.expectedLength;
   mapping?.lu.statistics.recordStatus(o.status, o.sense ? o.sense.cond.key : 0);
-  if (o.status === Status.CHECK_CONDITION && o.sense) {
+  if (o.status === Status.CHECK_CONDITION && o.sense && !(o.data && dir === Dir.IN)) {
     o.release?.();
     const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
     // No Data-In moves with a CHECK CONDITION; an OUT command's residual still compares what the CDB
@@ -251,6 +251,10 @@ function finish(
     });
     return;
   }
+  // SSC-4 4.2: a READ that stops early (filemark, end-of-data, incorrect length) returns the data it
+  // read and its sense; the residual counts what did not move, as for GOOD.
+  const sense = o.status === Status.CHECK_CONDITION && o.sense
+    ? buildSense(o.sense, mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED) : undefined;
   let data = o.data;
   // Data-In the command intends to move: what it produced, at most the CDB's transfer length.
   let intended = data ? data.length : 0;
@@ -265,7 +269,11 @@ function finish(
   } else if (intended < edtl) {
     residualKind = ResidualKind.UNDERFLOW; residual = edtl - intended;
   }
-  if (o.release === undefined) done({ status: o.status, data, residualKind, residual });
+  if (sense) {
+    if (o.release) done({ status: o.status, sense, data, residualKind, residual, release: o.release });
+    else done({ status: o.status, sense, data, residualKind, residual });
+  }
+  else if (o.release === undefined) done({ status: o.status, data, residualKind, residual });
   else if (data !== undefined && data.length > 0) done({ status: o.status, data, residualKind, residual, release: o.release });
   else {
     o.release();

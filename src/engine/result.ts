@@ -22,6 +22,14 @@ export interface SenseSpec {
   fieldPointer?: FieldPointer;
   /** COMMAND-SPECIFIC INFORMATION field. */
   commandSpecific?: bigint;
+  /**
+   * SPC-4 4.5.2.1 / 4.5.3 stream bits of sequential-access devices (SSC-4 4.2): a filemark was
+   * read or spaced over (FILEMARK), the position is at or past early warning or at beginning of
+   * partition (EOM), the block's length did not match the requested length (ILI).
+   */
+  filemark?: boolean;
+  eom?: boolean;
+  ili?: boolean;
 }
 
 export interface Outcome {
@@ -30,7 +38,8 @@ export interface Outcome {
   sense?: SenseSpec;
   /**
    * Data-In produced by the command. It may be longer than the allocation length: the pipeline
-   * trims it to the CDB's transfer length and computes residuals, never the handler.
+   * trims it to the CDB's transfer length and computes residuals, never the handler. With CHECK
+   * CONDITION only where the command set moves data before its exception (checkWithData).
    */
   data?: Uint8Array;
   /** `data` is a leased buffer (read-buffers.ts): the Completion carries this on to the transport. */
@@ -54,6 +63,14 @@ export function goodLeased(data: Uint8Array, release: () => void): Outcome {
 
 export function check(cond: SenseCondition, extra?: Omit<SenseSpec, 'cond'>): Outcome {
   return { status: Status.CHECK_CONDITION, sense: { cond, ...extra } };
+}
+
+/**
+ * CHECK CONDITION that still moves Data-In: a tape READ that stops at a filemark, end-of-data or
+ * a block of another length returns the data it read with the sense that says why (SSC-4 4.2.x).
+ */
+export function checkWithData(data: Uint8Array, cond: SenseCondition, extra?: Omit<SenseSpec, 'cond'>): Outcome {
+  return { status: Status.CHECK_CONDITION, sense: { cond, ...extra }, data };
 }
 
 /** INVALID FIELD IN CDB pointing at `byte` (and `bit` when one bit is at fault). */

@@ -29,7 +29,8 @@ function buildFixed(spec: SenseSpec, deferred: boolean): Buffer {
   const info = spec.information;
   // byte 0: VALID (INFORMATION is meaningful) | response code 70h current / 71h deferred
   b[0] = (deferred ? 0x71 : 0x70) | (info !== undefined && info <= 0xffffffffn ? 0x80 : 0);
-  b[2] = spec.cond.key & 0x0f; // byte 2: sense key
+  // byte 2: FILEMARK | EOM | ILI | sense key
+  b[2] = (spec.filemark ? 0x80 : 0) | (spec.eom ? 0x40 : 0) | (spec.ili ? 0x20 : 0) | (spec.cond.key & 0x0f);
   if (info !== undefined) b.writeUInt32BE(Number(info & 0xffffffffn), 3); // bytes 3..6: INFORMATION
   b[7] = FIXED_SENSE_LENGTH - 8; // byte 7: additional sense length
   if (spec.commandSpecific !== undefined) b.writeUInt32BE(Number(spec.commandSpecific & 0xffffffffn), 8);
@@ -61,6 +62,13 @@ function buildDescriptor(spec: SenseSpec, deferred: boolean): Buffer {
     // SPC-4 4.5.2.4 sense key specific descriptor: type 02h, length 06h
     const d = Buffer.alloc(8);
     d[0] = 0x02; d[1] = 0x06; d[4] = sks[0]; d[5] = sks[1]; d[6] = sks[2];
+    parts.push(d);
+  }
+  if (spec.filemark || spec.eom || spec.ili) {
+    // SPC-4 4.5.2.5 stream commands descriptor: type 04h, length 02h, byte 3 FILEMARK | EOM | ILI
+    const d = Buffer.alloc(4);
+    d[0] = 0x04; d[1] = 0x02;
+    d[3] = (spec.filemark ? 0x80 : 0) | (spec.eom ? 0x40 : 0) | (spec.ili ? 0x20 : 0);
     parts.push(d);
   }
   const body = Buffer.concat(parts);

@@ -9,9 +9,10 @@
 
 /**
  * `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty.
+ * `vtape`: a tape drive holding a cartridge file (docs/tape-format.md), or empty.
  * `changer`: a medium changer (SMC-3) whose library state is a file (LibraryConfig).
  */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'changer';
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer';
 
 /** A cartridge of a library: its medium file and its bar code label (SMC-3 primary volume tag). */
 export interface CartridgeConfig {
@@ -42,7 +43,10 @@ export interface DeviceConfig {
   /** The device personality (device-registry.ts); absent = 'disk'. */
   deviceType?: string;
   handler: HandlerName;
-  /** Backing file or block device (fileio, blockio); the ISO image of a vcdrom (absent: no medium). */
+  /**
+   * Backing file or block device (fileio, blockio); the ISO image of a vcdrom, the cartridge a
+   * vtape drive holds at start (absent: no medium).
+   */
   path?: string;
   /** Capacity in bytes; for fileio an existing file's size wins when absent. */
   sizeBytes: bigint;

@@ -30,6 +30,12 @@ export interface Backstore {
   readonly thin: boolean;
   /** Write cache mode; MODE SELECT of the caching page's WCE changes it at run time. */
   writeBack: boolean;
+  /**
+   * Stores whose block length is set at run time (a tape drive's MODE SELECT block descriptor,
+   * SSC-4 8.3): the length of a fixed-mode block, 0 in variable-block mode. The unit's block
+   * size follows it when it is not 0.
+   */
+  readonly transferBlockLength?: number;
   read(offset: number, into: Uint8Array): Promise<void>;
   /** `fua`: the data is on stable storage when the promise resolves (SBC-4 FUA). */
   write(offset: number, data: Uint8Array, fua: boolean): Promise<void>;
@@ -69,6 +75,18 @@ export interface VpdPageDef {
   build(lu: LuView, nexus: NexusView): Buffer;
 }
 
+/** One log parameter (SPC-4 7.3.2.2): PARAMETER CODE, the control byte and its value. */
+export interface LogParameter { code: number; control: number; value: Buffer }
+
+/**
+ * A log page a device type adds to the SPC-4 ones (SSC-4 8.2: the sequential-access device and
+ * TapeAlert pages of a tape drive): its code and its parameters' current values.
+ */
+export interface LogPageDef {
+  readonly code: number;
+  parameters(lu: LuView): LogParameter[];
+}
+
 /** Resolve an NAA designator (the 16 bytes after the designation descriptor header) to a unit. */
 export type CopyTargetLookup = (naa: Uint8Array) => LuView | undefined;
 
@@ -101,6 +119,8 @@ export interface LuView {
   readonly table: CdbTable;
   /** The VPD pages the device type offers besides 00h (INQUIRY with EVPD). */
   readonly vpdPages: readonly VpdPageDef[];
+  /** The log pages the device type adds to the SPC-4 ones (LOG SENSE). */
+  readonly logPages?: readonly LogPageDef[];
   /** Removable medium (INQUIRY RMB). */
   readonly removable: boolean;
   /** Medium removal prevented (PREVENT ALLOW MEDIUM REMOVAL) by any nexus. */
@@ -188,6 +208,8 @@ export interface DeviceType {
   readonly table: CdbTable;
   readonly exec: ReadonlyMap<CdbDef, Exec>;
   readonly vpdPages: readonly VpdPageDef[];
+  /** Log pages beside the SPC-4 ones (LOG SENSE). */
+  readonly logPages?: readonly LogPageDef[];
 }
 
 export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[], vpdPages: readonly VpdPageDef[]): DeviceType {

@@ -39,6 +39,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'qemu-system-x86_64': 'qemu-system-x86',
   'tgtd': 'tgt',
   'tgtadm': 'tgt',
+  'tgtimg': 'tgt',
   'taskset': 'util-linux',
   'socat': 'socat',
   'cpio': 'cpio',
@@ -48,6 +49,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'xorriso': 'xorriso',
   'mtx': 'mtx',
   'lsscsi': 'lsscsi',
+  'mt-st': 'mt-st',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
 };

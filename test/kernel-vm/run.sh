@@ -10,6 +10,11 @@
 # -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
 # (the kernel closes the tray) and the same comparison again. Changing the medium from the host is
 # not part of the run: the daemon's control socket is what will reach Engine.changeMedium.
+# Either target also exports two tape drives (LUNs 4 and 5; Nexus "handler": "vtape" over
+# cartridges made with `nexus tape create`, tgtd's ssc over tgtimg images): the guest's
+# st driver with mt-st and tar writes archives separated by filemarks and reads them back by
+# fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
+# refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -24,14 +29,14 @@
 #                                the VM and the target (default; faster); user: QEMU user-net with
 #                                a guestfwd to the target on 127.0.0.1:NEXUS_KVM_PORT
 #   NEXUS_KVM_PORT=3271          target port (user mode)
-#   NEXUS_KVM_TIMEOUT=300        seconds for the whole VM
+#   NEXUS_KVM_TIMEOUT=480        seconds for the whole VM
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=$ROOT/.cache/kernel-vm
 KIND=${NEXUS_KVM_TARGET:-nexus}
 NET=${NEXUS_KVM_NET:-tap}
-VM_TO=${NEXUS_KVM_TIMEOUT:-300}
+VM_TO=${NEXUS_KVM_TIMEOUT:-480}
 IQN=iqn.2026-11.io.nexus:kernel-vm
 RUN=$CACHE/run-$KIND
 STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
@@ -43,6 +48,9 @@ CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-o
 # and compares the inventory.
 CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CHANGER_STEPS"
+# The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
+TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
+STEPS="$STEPS $TAPE_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -63,7 +71,9 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 }
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
+needs+=(tool:mt-st)
 [ "$KIND" = nexus ] && needs+=(tool:xorriso tool:mtx tool:lsscsi)
+[ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
 case $? in
@@ -134,6 +144,18 @@ if [ "$KIND" = nexus ]; then
   export TARGET_CHANGER_CARTS=$CARTS
   CHANGER_ARG=kvm_changer=1
 fi
+# Two cartridges: an empty one and a write-protected one (nexus tape create; tgtimg for tgtd,
+# whose drive is made read-only instead).
+rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
+if [ "$KIND" = nexus ]; then
+  tape=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create)
+  "${tape[@]}" "$RUN/tape0.tape" --barcode KVM000L1 --size 64MiB >"$RUN/tape.log" 2>&1 &&
+  "${tape[@]}" "$RUN/tape1.tape" --barcode KVM001L1 --size 64MiB --write-protect >>"$RUN/tape.log" 2>&1
+else
+  tgtimg --op new --device-type tape --barcode KVM000L1 --size 64 --type data --file "$RUN/tape0.tape" >"$RUN/tape.log" 2>&1 &&
+  tgtimg --op new --device-type tape --barcode KVM001L1 --size 64 --type data --file "$RUN/tape1.tape" >>"$RUN/tape.log" 2>&1
+fi || { echo "kernel-vm: making the cartridges failed: $(tail -3 "$RUN/tape.log")"; summary /dev/null; exit 1; }
+export TARGET_TAPE_CARTRIDGE=$RUN/tape0.tape TARGET_TAPE_WP_CARTRIDGE=$RUN/tape1.tape
 
 if ! target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN"; then
   echo "kernel-vm: target $KIND did not start"; summary /dev/null; exit 1
@@ -143,7 +165,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
@@ -191,6 +213,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

@@ -21,6 +21,7 @@ import {
   DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
 } from './defaults';
 import { deviceTypes } from '../../engine/devices';
+import { readCartridgeLabel } from '../../engine/backstores/tape-cartridge';
 import { checkIscsiName } from './iscsi-name';
 import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
@@ -60,7 +61,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'changer'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer'];
+
+/** The device type of a tape drive and its one handler (SSC-4 over a cartridge file). */
+const TAPE_TYPE = 'tape';
 
 /** The device type of a CD/DVD-ROM drive and its one handler (MMC-6 over an ISO image). */
 const CDROM_TYPE = 'cdrom';
@@ -323,6 +327,32 @@ function checkLibraries(v: unknown, devices: DeviceConfig[], dirs: { baseDir: st
   });
 }
 
+/**
+ * A vtape device (a tape drive): removable, its capacity the cartridge's, its block length set by
+ * the initiator (MODE SELECT: fixed or variable-block mode), so the disk settings are errors.
+ */
+function checkTape(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== TAPE_TYPE) {
+    report.add(at('deviceType'), `a vtape device is a tape drive: its deviceType is "${TAPE_TYPE}"`);
+  }
+  if (raw.size !== undefined) report.add(at('size'), 'a vtape device takes its capacity from its cartridge (nexus tape create --size)');
+  if (raw.blockSize !== undefined) report.add(at('blockSize'), 'a tape drive\'s block length is set by the initiator (MODE SELECT: fixed or variable-block mode)');
+  if (raw.physicalBlockSize !== undefined) report.add(at('physicalBlockSize'), 'a tape drive has no physical block size to set');
+  if (raw.removable === false) report.add(at('removable'), 'a tape cartridge is removable');
+  if (raw.thin === true) report.add(at('thin'), 'a tape cartridge is not thin provisioned');
+}
+
+/** The cartridge a vtape drive holds at start: a file with a cartridge header. */
+function checkCartridge(path: string, pointer: string, report: Report): void {
+  try {
+    readCartridgeLabel(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    report.add(pointer, err.code === 'ERR_TAPE_FORMAT' ? err.message : `cannot read the cartridge ${path}: ${err.code ?? err.message}`);
+  }
+}
+
 /** The ISO image of a vcdrom: a readable regular file. */
 function checkImage(path: string, pointer: string, report: Report): void {
   try {
@@ -352,6 +382,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
     }
     if (handler === 'vcdrom') {
       checkCdrom(raw, at, report);
+    } else if (handler === 'vtape') {
+      checkTape(raw, at, report);
     } else if (raw.blockSize === CDROM_BLOCK_SIZE) {
       report.add(at('blockSize'), `blockSize ${CDROM_BLOCK_SIZE} is the block size of CD/DVD media (handler vcdrom); disks have 512 or 4096`);
     }
@@ -368,7 +400,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const r = tryParseSize(raw.size);
       if (!r.ok) report.add(at('size'), r.message);
       else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
-      else if (handler === 'vcdrom') { /* refused by checkCdrom: the image gives the size */ }
+      else if (handler === 'vcdrom' || handler === 'vtape') { /* refused by checkCdrom / checkTape: the medium gives the size */ }
       else if (r.bytes % BigInt(blockSize) !== 0n) {
         report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
       } else sizeBytes = r.bytes;
@@ -387,6 +419,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (refused !== undefined) report.add(at('path'), `${path} is under ${refused}, a kernel filesystem that cannot hold storage`);
       // The ISO image must be there: the drive opens it at start (a missing one is said here, at its path).
       if (handler === 'vcdrom') checkImage(path, at('path'), report);
+      if (handler === 'vtape') checkCartridge(path, at('path'), report);
     } else if (handler === 'blockio') {
       report.add(at('path'), 'blockio devices need the path of a block device');
     } else if (handler === 'fileio') {
@@ -405,11 +438,13 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       // Sparse files by default for fileio: punching holes costs nothing there.
       thin: bool(raw.thin) ?? handler === 'fileio',
       readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
-      removable: handler === 'vcdrom' || (bool(raw.removable) ?? false),
+      removable: handler === 'vcdrom' || handler === 'vtape' || (bool(raw.removable) ?? false),
     };
-    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'changer' ? CHANGER_TYPE : undefined);
+    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'vtape' ? TAPE_TYPE : handler === 'changer' ? CHANGER_TYPE : undefined);
     if (deviceType === CDROM_TYPE && handler !== 'vcdrom') {
       report.add(at('handler'), `a ${CDROM_TYPE} device reads an ISO image: its handler is "vcdrom"`);
+    } else if (deviceType === TAPE_TYPE && handler !== 'vtape') {
+      report.add(at('handler'), `a ${TAPE_TYPE} device holds a cartridge: its handler is "vtape"`);
     } else if (deviceType === CHANGER_TYPE && handler !== 'changer') {
       report.add(at('handler'), `a ${CHANGER_TYPE} device moves cartridges of a library: its handler is "changer"`);
     } else if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {

@@ -75,8 +75,9 @@ const device = {
     // names the registered ones when it is not.
     deviceType: { type: 'string', minLength: 1 },
     // vcdrom: a CD/DVD-ROM drive over an ISO image (`path`), or empty without one.
+    // vtape: a tape drive holding the cartridge at `path` (docs/tape-format.md), or empty.
     // changer: a medium changer (SMC-3) over the library below (`drives` .. `state`).
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'changer'] },
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer'] },
     path: { type: 'string', minLength: 1 },
     size,
     // 2048 only for vcdrom devices (load.ts says so at the path).
@@ -182,7 +183,7 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'changer';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer';
   path?: string;
   size?: string | number;
   blockSize?: 512 | 2048 | 4096;

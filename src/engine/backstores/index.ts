@@ -7,6 +7,7 @@ import { MemoryBackstore } from './memory';
 import { NullBackstore } from './null';
 import { IsoBackstore } from './iso';
 import { LibraryStore } from './library';
+import { TapeBackstore } from './tape';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
@@ -14,6 +15,8 @@ export { MemoryBackstore, type MemoryBackstoreOptions, MEMORY_CHUNK_BYTES } from
 export { NullBackstore, type NullBackstoreOptions } from './null';
 export { IsoBackstore } from './iso';
 export { LibraryStore } from './library';
+export { TapeBackstore } from './tape';
+export { Cartridge, type CartridgeLabel } from './tape-cartridge';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -38,5 +41,8 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
     case 'changer':
       // The library state file: which cartridge is where.
       return LibraryStore.open(cfg.name, cfg.library);
+    case 'vtape':
+      // The cartridge loaded at start, or an empty drive without a path.
+      return TapeBackstore.open(cfg.path);
   }
 }

@@ -6,5 +6,6 @@
 import './disk';
 import './cdrom';
 import './changer';
+import './tape';
 
 export { deviceTypes } from '../device-registry';

@@ -72,6 +72,17 @@ export enum Op {
   MOVE_MEDIUM = 0xa5,
   READ_ELEMENT_STATUS = 0xb8,
   INITIALIZE_ELEMENT_STATUS_WITH_RANGE = 0xe7,
+  // SSC-4: the stream command set (tape drives). LOAD UNLOAD shares START STOP UNIT's opcode,
+  // LOCATE(10) SEEK(10)'s and READ POSITION PRE-FETCH(10)'s: each device type has one of them.
+  REWIND = 0x01,
+  READ_BLOCK_LIMITS = 0x05,
+  WRITE_FILEMARKS_6 = 0x10,
+  SPACE_6 = 0x11,
+  ERASE_6 = 0x19,
+  LOAD_UNLOAD = 0x1b,
+  LOCATE_10 = 0x2b,
+  READ_POSITION = 0x34,
+  REPORT_DENSITY_SUPPORT = 0x44,
 }
 
 /** SERVICE ACTION IN(16) service actions (SBC-4 table 6). */

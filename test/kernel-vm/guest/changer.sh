@@ -1,5 +1,5 @@
 # The library steps (sourced by iscsi.sh when KVM_CHANGER is set): Linux's sg driver and mtx
-# against the target's medium changer (LUN 4) and its two drives (LUNs 5 and 6, CD/DVD-ROM drives
+# against the target's medium changer (LUN 6) and its two drives (LUNs 7 and 8, CD/DVD-ROM drives
 # whose cartridges are ISO images labelled with their bar codes), then the same inventory after
 # the host restarted the target (the guest asks on the console; run.sh restarts it and the iSCSI
 # session recovers). Uses step/ok/bad from iscsi.sh.
@@ -7,9 +7,9 @@ changer_steps() {
   local SG="" D0="" D1="" i line
   modprobe sg
   for i in $(seq 1 150); do
-    SG=$(lsscsi -g | awk '$2 == "mediumx" && $1 ~ /:4\]$/ {print $NF; exit}')
-    D0=$(lsscsi -g | awk '$1 ~ /:5\]$/ {print $(NF-1); exit}')
-    D1=$(lsscsi -g | awk '$1 ~ /:6\]$/ {print $(NF-1); exit}')
+    SG=$(lsscsi -g | awk '$2 == "mediumx" && $1 ~ /:6\]$/ {print $NF; exit}')
+    D0=$(lsscsi -g | awk '$1 ~ /:7\]$/ {print $(NF-1); exit}')
+    D1=$(lsscsi -g | awk '$1 ~ /:8\]$/ {print $(NF-1); exit}')
     [ -n "$SG" ] && [ -c "$SG" ] && [ -b "$D0" ] && [ -b "$D1" ] && break; sleep 0.2
   done
   lsscsi -g | sed 's/^/KVMTEST: lsscsi /'

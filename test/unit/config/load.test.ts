@@ -175,8 +175,8 @@ describe('config/load: each error with its JSON path', () => {
     expectOnly(d, '/targets/0/groups/0/luns/0/device', 'device "nope" is not defined');
   });
   it('a deviceType no personality registered', () => {
-    const d = demo(); d.devices[0].deviceType = 'tape';
-    expectOnly(d, '/devices/0/deviceType', 'unknown device type "tape" (one of: disk');
+    const d = demo(); d.devices[0].deviceType = 'worm';
+    expectOnly(d, '/devices/0/deviceType', 'unknown device type "worm" (one of: disk');
   });
   it('duplicate device names', () => {
     const d = demo(); d.devices[1].name = 'disk0';

@@ -290,11 +290,12 @@ export const START_STOP_UNIT = cdb({
   resv: ResvClass.CONFLICTS, timeouts: LONG_TIMEOUTS,
 });
 
-// SBC-4 PREVENT ALLOW MEDIUM REMOVAL; PREVENT 10b/11b are obsolete for disks.
+// SBC-4 PREVENT ALLOW MEDIUM REMOVAL; PREVENT 10b/11b are obsolete for disks. SSC-4 tape drives
+// and MMC-6 drives share the CDB.
 export const PREVENT_ALLOW_MEDIUM_REMOVAL = cdb({
   ready: ReadyClass.NO_MEDIUM,
   op: Op.PREVENT_ALLOW_MEDIUM_REMOVAL, name: 'PREVENT ALLOW MEDIUM REMOVAL', size: 6, dir: Dir.NONE,
-  types: DT.DISK | DT.CDROM,
+  types: DT.DISK | DT.CDROM | DT.TAPE,
   usage: [Op.PREVENT_ALLOW_MEDIUM_REMOVAL, 0x00, 0x00, 0x00, 0x01, CONTROL],
   fields: { prevent: bit(4, 0) },
   resv: ResvClass.CONFLICTS, timeouts: [1, 5],
