@@ -56,9 +56,9 @@ export class LogicalUnit implements LuView {
     this.removable = device.removable;
     this.type = device.type;
     this.trayOpen = device.tray ? false : undefined;
-    // A drive with a tray, or a removable-medium drive, starts with whatever medium its store holds
-    // (an empty drive: none); a removable disk's store always holds one.
-    this.mediumPresent = (!device.tray && !device.removable) || backstore.sizeBytes > 0n;
+    // A drive (with a tray or not) starts with whatever medium its store holds (an empty drive:
+    // none); a disk's store, removable or not, always holds one, and a changer has no medium.
+    this.mediumPresent = (!device.tray && !device.drive) || backstore.sizeBytes > 0n;
     this.identity = makeIdentity(config);
   }
 

@@ -205,6 +205,12 @@ export interface DeviceType {
   readonly removable: boolean;
   /** The medium sits in a tray that opens and closes (MMC-6 loading mechanism): see LuView.trayOpen. */
   readonly tray?: boolean;
+  /**
+   * A drive whose medium comes and goes (a tape drive; a CD/DVD drive has its tray): with an empty
+   * store it holds no medium and is NOT READY, MEDIUM NOT PRESENT. A unit without one (a disk,
+   * removable or not, a medium changer) always has its medium.
+   */
+  readonly drive?: boolean;
   readonly table: CdbTable;
   readonly exec: ReadonlyMap<CdbDef, Exec>;
   readonly vpdPages: readonly VpdPageDef[];

@@ -18,6 +18,7 @@ import type {
   AuthConfig, DeviceConfig, GroupConfig, LunMapping, TargetConfig, Topology,
 } from '../../engine/topology';
 import { jsonPointer, type ConfigError } from '../config/load';
+import { deviceTypes } from '../../engine/devices';
 
 /** The topology's `iscsi` section, setting by setting. */
 export type IscsiValue = string | number | boolean | readonly string[];
@@ -157,14 +158,26 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
   const oldDevices = new Map(running.devices.map(d => [d.name, d]));
   const newDevices = new Map(next.devices.map(d => [d.name, d]));
   const deviceRemovals: Step[] = [];
-  for (const d of running.devices) if (!newDevices.has(d.name)) deviceRemovals.push({ op: 'device.remove', device: d });
+  // A medium changer acts on its drives' units from the start (DevicePersonality.start) and keeps
+  // its library in its state file: it is set up with the daemon, not added, removed or re-shaped live.
+  for (const d of running.devices) {
+    if (newDevices.has(d.name)) continue;
+    if (d.library !== undefined) refuse('/devices', `removing the medium changer "${d.name}"`);
+    else deviceRemovals.push({ op: 'device.remove', device: d });
+  }
   next.devices.forEach((d, i) => {
     const o = oldDevices.get(d.name);
-    if (o === undefined) { additions.push({ op: 'device.add', device: d }); return; }
+    if (o === undefined) {
+      if (d.library !== undefined) refuse(jsonPointer('devices', i), `adding the medium changer "${d.name}"`);
+      else additions.push({ op: 'device.add', device: d });
+      return;
+    }
     for (const f of FIXED_DEVICE_FIELDS) {
       if (o[f] !== d[f]) refuse(jsonPointer('devices', i, f), `the ${f} of device "${d.name}"`);
     }
-    const hasMedium = o.handler === 'vcdrom';
+    if (JSON.stringify(o.library) !== JSON.stringify(d.library)) refuse(jsonPointer('devices', i, 'library'), `the library of medium changer "${d.name}"`);
+    // Drives whose medium the host changes (CD/DVD-ROM, tape): a new path is a medium change.
+    const hasMedium = deviceTypes.of(o).changeMedium !== undefined;
     if (o.path !== d.path) {
       if (hasMedium) changes.push({ op: 'device.medium', device: d.name, from: o.path, to: d.path });
       else refuse(jsonPointer('devices', i, 'path'), `the path of device "${d.name}"`);

@@ -50,6 +50,7 @@ export const TAPE: DeviceType = {
   ...deviceType(PeripheralType.TAPE, true, [...tapeCoreBindings, ...spcBindings, ...sscBindings, ...prBindings],
     [...SPC_VPD_PAGES, SEQUENTIAL_ACCESS_DEVICE_CHARACTERISTICS]),
   logPages: [SEQUENTIAL_ACCESS_DEVICE_LOG, TAPE_ALERT_LOG],
+  drive: true,
 };
 
 /** Tape drives register themselves as "tape" (handler vtape in the topology). */
