@@ -8,7 +8,8 @@
  */
 
 /** `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty. */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
+/** `passthrough`: a real SCSI device through its sg node, shared by every initiator that sees it. */
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'passthrough';
 
 export interface DeviceConfig {
   name: string;

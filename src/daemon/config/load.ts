@@ -21,6 +21,7 @@ import {
   DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
 } from './defaults';
 import { deviceTypes } from '../../engine/devices';
+import { resolveSgNode } from '../../engine/backstores/sg-node';
 import { checkIscsiName } from './iscsi-name';
 import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
@@ -60,7 +61,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'passthrough'];
+
+/** The device type of the passthrough handler: whatever the device reports, shared one-to-many. */
+const PASSTHROUGH_TYPE = 'passthrough';
 
 /** The device type of a CD/DVD-ROM drive and its one handler (MMC-6 over an ISO image). */
 const CDROM_TYPE = 'cdrom';
@@ -247,6 +251,21 @@ function checkCdrom(raw: Obj, at: (...t: Array<string | number>) => string, repo
   if (raw.thin === true) report.add(at('thin'), 'a CD/DVD-ROM medium is not thin provisioned');
 }
 
+/**
+ * A passthrough device: a SCSI device of this host, its size, block size and type its own, and
+ * not one this host uses itself (sg-node.ts says why, at the path).
+ */
+function checkPassthrough(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== PASSTHROUGH_TYPE) {
+    report.add(at('deviceType'), `a passthrough device has the type its device reports: its deviceType is "${PASSTHROUGH_TYPE}"`);
+  }
+  for (const k of ['size', 'blockSize', 'physicalBlockSize', 'thin', 'writeCache', 'removable', 'serial', 'vendor', 'product', 'revision'] as const) {
+    if (raw[k] !== undefined) report.add(at(k), `a passthrough device takes ${k} from the device itself`);
+  }
+  if (str(raw.path) === undefined) report.add(at('path'), 'passthrough devices need the path of a SCSI device (/dev/sgN, /dev/sdX, /dev/bsg/H:C:T:L or /dev/disk/by-id/...)');
+}
+
 /** The ISO image of a vcdrom: a readable regular file. */
 function checkImage(path: string, pointer: string, report: Report): void {
   try {
@@ -271,6 +290,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
     const handler = HANDLERS.includes(raw.handler as HandlerName) ? (raw.handler as HandlerName) : undefined;
     if (handler === 'vcdrom') {
       checkCdrom(raw, at, report);
+    } else if (handler === 'passthrough') {
+      checkPassthrough(raw, at, report);
     } else if (raw.blockSize === CDROM_BLOCK_SIZE) {
       report.add(at('blockSize'), `blockSize ${CDROM_BLOCK_SIZE} is the block size of CD/DVD media (handler vcdrom); disks have 512 or 4096`);
     }
@@ -287,7 +308,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const r = tryParseSize(raw.size);
       if (!r.ok) report.add(at('size'), r.message);
       else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
-      else if (handler === 'vcdrom') { /* refused by checkCdrom: the image gives the size */ }
+      else if (handler === 'vcdrom' || handler === 'passthrough') { /* refused by checkCdrom / checkPassthrough: the medium gives the size */ }
       else if (r.bytes % BigInt(blockSize) !== 0n) {
         report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
       } else sizeBytes = r.bytes;
@@ -306,6 +327,10 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (refused !== undefined) report.add(at('path'), `${path} is under ${refused}, a kernel filesystem that cannot hold storage`);
       // The ISO image must be there: the drive opens it at start (a missing one is said here, at its path).
       if (handler === 'vcdrom') checkImage(path, at('path'), report);
+      if (handler === 'passthrough') {
+        const where = resolveSgNode(path);
+        if (!where.ok) report.add(at('path'), where.reason);
+      }
     } else if (handler === 'blockio') {
       report.add(at('path'), 'blockio devices need the path of a block device');
     } else if (handler === 'fileio') {
@@ -326,9 +351,11 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
       removable: handler === 'vcdrom' || (bool(raw.removable) ?? false),
     };
-    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : undefined);
+    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'passthrough' ? PASSTHROUGH_TYPE : undefined);
     if (deviceType === CDROM_TYPE && handler !== 'vcdrom') {
       report.add(at('handler'), `a ${CDROM_TYPE} device reads an ISO image: its handler is "vcdrom"`);
+    } else if (deviceType === PASSTHROUGH_TYPE && handler !== 'passthrough') {
+      report.add(at('handler'), `a ${PASSTHROUGH_TYPE} device is a SCSI device of this host: its handler is "passthrough"`);
     } else if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
       report.add(at('deviceType'), `unknown device type "${deviceType}" (one of: ${deviceTypes.names().join(', ')})`);
     } else if (deviceType !== undefined) dev.deviceType = deviceType;

@@ -72,7 +72,8 @@ const device = {
     // names the registered ones when it is not.
     deviceType: { type: 'string', minLength: 1 },
     // vcdrom: a CD/DVD-ROM drive over an ISO image (`path`), or empty without one.
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom'] },
+    // passthrough: a real SCSI device (`path`: /dev/sgN, its block or bsg node, /dev/disk/by-id/...).
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'passthrough'] },
     path: { type: 'string', minLength: 1 },
     size,
     // 2048 only for vcdrom devices (load.ts says so at the path).
@@ -156,7 +157,7 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'passthrough';
   path?: string;
   size?: string | number;
   blockSize?: 512 | 2048 | 4096;

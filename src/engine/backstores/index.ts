@@ -6,12 +6,14 @@ import { FileBackstore } from './file';
 import { MemoryBackstore } from './memory';
 import { NullBackstore } from './null';
 import { IsoBackstore } from './iso';
+import { SgBackstore } from './sg';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
 export { MemoryBackstore, type MemoryBackstoreOptions, MEMORY_CHUNK_BYTES } from './memory';
 export { NullBackstore, type NullBackstoreOptions } from './null';
 export { IsoBackstore } from './iso';
+export { SgBackstore, type SgDevice, type SgOpenOptions } from './sg';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -33,5 +35,8 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
     case 'vcdrom':
       // An ISO image, or an empty drive without a path.
       return IsoBackstore.open(cfg.path);
+    case 'passthrough':
+      // A real SCSI device through its sg node (sg.ts), probed at open.
+      return SgBackstore.open(cfg);
   }
 }

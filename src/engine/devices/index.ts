@@ -5,5 +5,7 @@
  */
 import './disk';
 import './cdrom';
+// Last: a pass-through unit's table is made of the rows the others registered.
+import './passthrough';
 
 export { deviceTypes } from '../device-registry';
