@@ -237,9 +237,10 @@ deviceTypes.register({
   peripheralType: PeripheralType.DISK,
   // Sizing a CDB to an unmapped LUN: the disk's rows are as good as any.
   get table(): CdbTable { return passthroughDeviceType(PeripheralType.DISK, false).table; },
-  forUnit: (cfg, store: Backstore) => {
-    if (!(store instanceof SgBackstore)) throw new NexusError('ERR_TOPOLOGY', `device "${cfg.name}": the passthrough device type needs handler "passthrough"`);
-    return passthroughDeviceType(store.peripheralType, store.probe.removable);
-  },
+  // A unit homed on another engine thread is a placeholder here (a null store, never executed):
+  // it answers with the disk's rows; the device's own type is known only where it is open.
+  forUnit: (_cfg, store: Backstore) => store instanceof SgBackstore
+    ? passthroughDeviceType(store.peripheralType, store.probe.removable)
+    : passthroughDeviceType(PeripheralType.DISK, false),
   modePages: (store: Backstore) => new ModePages({ pages: SPC_MODE_PAGES, writeBack: store.writeBack }),
 });
