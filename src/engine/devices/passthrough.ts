@@ -1,7 +1,7 @@
 import { coreBindings } from '../core-commands';
 import { prBindings } from '../pr-commands';
 import { spcBindings } from '../spc';
-import { CdbDef, Dir } from '../cdb/dsl';
+import { CdbDef, Dir, invalidField } from '../cdb/dsl';
 import { CdbTable } from '../cdb/registry';
 import { INQUIRY, MODE_SELECT_10, MODE_SELECT_6, REPORT_SUPPORTED_OPERATION_CODES, REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS } from '../cdb/defs/spc';
 import { TEST_UNIT_READY } from '../cdb/defs/core';
@@ -131,6 +131,9 @@ const VPD_ASK_LENGTH = 1024;
  */
 async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; allocationLength: number }>): Promise<Outcome> {
   const { evpd, pageCode } = ctx.f;
+  // SPC-4 6.6.1: EVPD zero with a non-zero PAGE CODE is INVALID FIELD IN CDB, whatever the device
+  // would make of it.
+  if (!evpd && pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
   if (!evpd || (pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS)) return passThrough(ctx);
   const cdb = Uint8Array.from(ctx.cdb);
   cdb[3] = VPD_ASK_LENGTH >> 8; cdb[4] = VPD_ASK_LENGTH & 0xff; // ALLOCATION LENGTH

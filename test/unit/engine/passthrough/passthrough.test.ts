@@ -230,6 +230,10 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     try {
       const std = await run(r.a, CDB.inquiry(), 96);
       expect(Buffer.from(std.data!).subarray(8, 16).toString()).to.equal('FAKE    ');
+      // SPC-4 6.6.1: a PAGE CODE without EVPD is refused before the device
+      const n = r.dev.received.length;
+      expect(kcq(await run(r.a, CDB.inquiry(false, 0x83), 96))).to.deep.equal([0x05, 0x24, 0x00]);
+      expect(r.dev.received.length).to.equal(n);
       const p = Buffer.from((await run(r.a, CDB.inquiry(true, 0x83, 255), 255)).data!);
       expect(p[1]).to.equal(0x83);
       const descs: number[][] = [];
