@@ -74,7 +74,9 @@ CU_EXPECTED="SCSI.Inquiry:Standard SCSI.Inquiry:VersionDescriptors"
 cu() {
   local t=$(up) f=/tmp/cu-$1.txt
   timeout 100 "${CU[@]}" -t "$1" "$URL/1" 2>&1 </dev/null | tr -d '\r' >"$f"
-  local ran failed; read -r ran failed < <(awk '$1 == "tests" {print $3, $5}' "$f")
+  # (no process substitution: the guest's devtmpfs has no /dev/fd)
+  local sum ran= failed=; sum=$(awk '$1 == "tests" {print $3, $5}' "$f")
+  [ -n "$sum" ] && { ran=${sum% *}; failed=${sum#* }; }
   echo "KVMTEST: cu $1: ran ${ran:-?} failed ${failed:-?} in $(awk "BEGIN{print $(up)-$t}")s"
   [ -n "$failed" ] || { tail -5 "$f"; return 1; }
   local expected=0 bad=0 name
