@@ -15,7 +15,7 @@
         "src/native/shared-memory.cc",
         "src/native/block-io.cc",
         "src/native/io-queue.cc",
-        "src/native/sgio.cc",
+        "src/native/sg-queue.cc",
         "src/native/fd.cc"
       ],
       "include_dirs": [

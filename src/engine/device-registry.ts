@@ -21,8 +21,11 @@ export interface DevicePersonality {
    * (a CDB to an unmapped LUN).
    */
   readonly table: CdbTable;
-  /** The device type (command table, bindings, VPD pages) of one unit of this personality. */
-  forUnit(cfg: DeviceConfig): DeviceType;
+  /**
+   * The device type (command table, bindings, VPD pages) of one unit of this personality, over
+   * its opened store (a pass-through unit's table follows the type its device reported).
+   */
+  forUnit(cfg: DeviceConfig, store: Backstore): DeviceType;
   /** The unit's mode pages over its backstore (MODE SENSE/SELECT, and what other layers act on). */
   modePages(store: Backstore): ModePages;
   /**

@@ -59,8 +59,11 @@ export class Engine implements EngineApi {
     const personality = deviceTypes.of(cfg);
     const store = await (this.opts.openBackstore ?? openBackstore)(cfg);
     const prStore = this.opts.prStore;
+    // A store with a block size of its own (a pass-through device) sizes the unit's transfers.
+    const unitCfg = store.blockSize !== undefined && store.blockSize !== cfg.blockSize
+      ? { ...cfg, blockSize: store.blockSize as DeviceConfig['blockSize'] } : cfg;
     const lu = new LogicalUnit(
-      cfg, store, personality.forUnit(cfg), personality.modePages(store),
+      unitCfg, store, personality.forUnit(unitCfg, store), personality.modePages(store),
       prStore ? { persist: s => prStore.save(cfg.name, s) } : {},
     );
     // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.

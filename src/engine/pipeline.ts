@@ -245,7 +245,7 @@ function finish(
     // asked for with what the initiator expected to send.
     const intended = dir === Dir.OUT && xfer > 0 ? xfer : 0;
     done({
-      status: o.status, sense: buildSense(o.sense, fmt),
+      status: o.status, sense: o.senseBytes ? Buffer.from(o.senseBytes) : buildSense(o.sense, fmt),
       residualKind: intended > edtl ? ResidualKind.OVERFLOW : intended < edtl ? ResidualKind.UNDERFLOW : ResidualKind.NONE,
       residual: Math.abs(intended - edtl),
     });

@@ -44,6 +44,11 @@ export interface Outcome {
   data?: Uint8Array;
   /** `data` is a leased buffer (read-buffers.ts): the Completion carries this on to the transport. */
   release?: () => void;
+  /**
+   * Sense data exactly as a pass-through device returned it, sent to the initiator unchanged;
+   * `sense` then names the same condition (statistics, unit attention fan-out).
+   */
+  senseBytes?: Uint8Array;
 }
 
 export const GOOD: Outcome = Object.freeze({ status: Status.GOOD }) as Outcome;
@@ -71,6 +76,11 @@ export function check(cond: SenseCondition, extra?: Omit<SenseSpec, 'cond'>): Ou
  */
 export function checkWithData(data: Uint8Array, cond: SenseCondition, extra?: Omit<SenseSpec, 'cond'>): Outcome {
   return { status: Status.CHECK_CONDITION, sense: { cond, ...extra }, data };
+}
+
+/** CHECK CONDITION with the sense bytes a pass-through device returned, `cond` parsed from them. */
+export function deviceCheck(cond: SenseCondition, senseBytes: Uint8Array): Outcome {
+  return { status: Status.CHECK_CONDITION, sense: { cond }, senseBytes };
 }
 
 /** INVALID FIELD IN CDB pointing at `byte` (and `bit` when one bit is at fault). */

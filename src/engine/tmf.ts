@@ -107,5 +107,6 @@ async function resetUnit(lu: LogicalUnit): Promise<void> {
   await quiesced;
   lu.reservation.clear();
   lu.preventRemoval.clear();
+  await lu.device.resetDevice?.(lu);
   lu.ua.raiseAll(SENSE.BUS_DEVICE_RESET_FUNCTION_OCCURRED);
 }

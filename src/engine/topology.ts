@@ -11,8 +11,9 @@
  * `vcdrom`: a CD/DVD-ROM drive over an ISO image file (read-only, 2048-byte blocks), or empty.
  * `vtape`: a tape drive holding a cartridge file (docs/tape-format.md), or empty.
  * `changer`: a medium changer (SMC-3) whose library state is a file (LibraryConfig).
+ * `passthrough`: a real SCSI device through its sg node, shared by every initiator that sees it.
  */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer';
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough';
 
 /** A cartridge of a library: its medium file and its bar code label (SMC-3 primary volume tag). */
 export interface CartridgeConfig {

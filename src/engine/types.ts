@@ -21,7 +21,12 @@ import type { LuStatistics } from './lu-statistics';
 // errno→sense map (backstores/errno-sense.ts) turns them into check conditions.
 // ---------------------------------------------------------------------------------------------
 export interface Backstore {
-  readonly kind: 'file' | 'block' | 'null' | 'memory';
+  readonly kind: 'file' | 'block' | 'null' | 'memory' | 'sg';
+  /**
+   * The logical block size the store imposes (a pass-through device's own, from READ CAPACITY):
+   * the unit uses it instead of the configured one. Absent for stores that take the configured one.
+   */
+  readonly blockSize?: number;
   /** Capacity in bytes (a multiple of the logical block size). */
   readonly sizeBytes: bigint;
   /** Whether the store itself refuses writes (read-only file, EROFS). */
@@ -216,6 +221,11 @@ export interface DeviceType {
   readonly vpdPages: readonly VpdPageDef[];
   /** Log pages beside the SPC-4 ones (LOG SENSE). */
   readonly logPages?: readonly LogPageDef[];
+  /**
+   * What a LOGICAL UNIT RESET or TARGET RESET does to the device itself once the engine has
+   * quiesced the unit's tasks (a pass-through device gets a device reset). Absent: nothing more.
+   */
+  readonly resetDevice?: (lu: LuView) => Promise<void>;
 }
 
 export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[], vpdPages: readonly VpdPageDef[]): DeviceType {

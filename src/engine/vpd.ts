@@ -95,23 +95,34 @@ export function scsiNameString(name: string): Buffer {
   return b;
 }
 
-function buildDeviceIdentification(lu: LuView, nexus: NexusView): Buffer {
+/**
+ * The designators of the target port a command came in on (SPC-4 7.8.6): relative target port,
+ * target port group and the iSCSI target port name. A pass-through device's page 83h keeps its
+ * own logical unit designators and gets these (devices/passthrough.ts).
+ */
+export function targetPortDesignators(nexus: NexusView): Buffer {
   const relPort = Buffer.alloc(4);
   relPort.writeUInt16BE(nexus.relativeTargetPortId & 0xffff, 2); // bytes 2..3 RELATIVE TARGET PORT IDENTIFIER
   const tpg = Buffer.alloc(4);
   tpg.writeUInt16BE(nexus.targetPortGroupId & 0xffff, 2); // bytes 2..3 TARGET PORT GROUP
-  const t10 = Buffer.concat([asciiField(lu.identity.vendor, 8), Buffer.from(lu.identity.t10Id, 'latin1')]);
-  return page(lu, VpdPage.DEVICE_IDENTIFICATION, Buffer.concat([
-    // SPC-4 7.8.6.6: NAA IEEE Registered Extended, associated with the logical unit.
-    designator(0, CodeSet.BINARY, false, Association.LOGICAL_UNIT, DesignatorType.NAA, lu.identity.naa),
-    // SPC-4 7.8.6.4: T10 vendor ID based: T10 VENDOR IDENTIFICATION then the vendor-specific part.
-    designator(0, CodeSet.ASCII, false, Association.LOGICAL_UNIT, DesignatorType.T10_VENDOR_ID, t10.subarray(0, 255)),
+  return Buffer.concat([
     // SPC-4 7.8.6.7: relative target port, PIV 1 so the protocol identifier (iSCSI) is valid.
     designator(ProtocolId.ISCSI, CodeSet.BINARY, true, Association.TARGET_PORT, DesignatorType.RELATIVE_TARGET_PORT, relPort),
     // SPC-4 7.8.6.8: target port group, association target port.
     designator(ProtocolId.ISCSI, CodeSet.BINARY, true, Association.TARGET_PORT, DesignatorType.TARGET_PORT_GROUP, tpg),
     // SPC-4 7.8.6.11 and 7.6.4.6: the iSCSI target port name "<name>,t,0x<TPGT>".
     designator(ProtocolId.ISCSI, CodeSet.UTF8, true, Association.TARGET_PORT, DesignatorType.SCSI_NAME_STRING, scsiNameString(nexus.targetPort)),
+  ]);
+}
+
+function buildDeviceIdentification(lu: LuView, nexus: NexusView): Buffer {
+  const t10 = Buffer.concat([asciiField(lu.identity.vendor, 8), Buffer.from(lu.identity.t10Id, 'latin1')]);
+  return page(lu, VpdPage.DEVICE_IDENTIFICATION, Buffer.concat([
+    // SPC-4 7.8.6.6: NAA IEEE Registered Extended, associated with the logical unit.
+    designator(0, CodeSet.BINARY, false, Association.LOGICAL_UNIT, DesignatorType.NAA, lu.identity.naa),
+    // SPC-4 7.8.6.4: T10 vendor ID based: T10 VENDOR IDENTIFICATION then the vendor-specific part.
+    designator(0, CodeSet.ASCII, false, Association.LOGICAL_UNIT, DesignatorType.T10_VENDOR_ID, t10.subarray(0, 255)),
+    targetPortDesignators(nexus),
   ]));
 }
 

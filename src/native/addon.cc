@@ -11,7 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSharedMemory(env, exports);
   InitBlockIo(env, exports);
   InitIoQueue(env, exports);
-  InitSgio(env, exports);
+  InitSgQueue(env, exports);
   InitFd(env, exports);
   return exports;
 }

@@ -143,7 +143,7 @@ void InitCrc32c(Napi::Env env, Napi::Object exports);
 void InitSharedMemory(Napi::Env env, Napi::Object exports);
 void InitBlockIo(Napi::Env env, Napi::Object exports);
 void InitIoQueue(Napi::Env env, Napi::Object exports);
-void InitSgio(Napi::Env env, Napi::Object exports);
+void InitSgQueue(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
 
 }  // namespace nexus

@@ -5,7 +5,7 @@
  * When the addon is not built (or NEXUS_NATIVE=0), `available` is false and
  * every function still exists: pure-JS fallbacks where there is one (CRC32C,
  * the I/O queue, pread/pwrite, shared memory), and { errno: 'ENOSYS' } values
- * where there is none (punchHole, seekData, seekHole, sgio).
+ * where there is none (punchHole, seekData, seekHole, openSgQueue).
  *
  * Conventions: system-call failures are values ({ errno: 'EBADF', message });
  * wrong JS types throw TypeError (code ERR_INVALID_ARG_TYPE). Offsets accept
@@ -22,8 +22,8 @@ import type {
   IoQueueOptions,
   NativeError,
   OpenBlockOptions,
-  SgioRequest,
-  SgioResult,
+  SgQueue,
+  SgQueueOptions,
 } from './types';
 
 export type {
@@ -35,9 +35,12 @@ export type {
   IoResult,
   NativeError,
   OpenBlockOptions,
-  SgioDirection,
-  SgioRequest,
-  SgioResult,
+  SgDirection,
+  SgQueue,
+  SgQueueOptions,
+  SgRequest,
+  SgResetKind,
+  SgResult,
 } from './types';
 export { crc32cJs } from './crc32c-js';
 
@@ -65,7 +68,7 @@ interface NativeBinding {
   blockInfo(fd: number): BlockInfo | NativeError;
   createIoQueue(options?: IoQueueOptions): IoQueue;
   haveLiburing: boolean;
-  sgio(fd: number, request: SgioRequest, cb: (result: SgioResult | NativeError) => void): void;
+  openSgQueue(path: string, options?: SgQueueOptions): SgQueue | NativeError;
   dupFd(fd: number): number | NativeError;
   closeFd(fd: number): NativeError | undefined;
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
@@ -243,14 +246,15 @@ export function createIoQueue(options?: IoQueueOptions): IoQueue {
   return native ? native.createIoQueue(options) : createJsIoQueue(options);
 }
 
-/** SG_IO pass-through on a uv pool thread; cb gets the outcome or { errno }. */
-export function sgio(fd: number, request: SgioRequest, cb: (result: SgioResult | NativeError) => void): void {
-  if (native) {
-    native.sgio(fd, request, cb);
-    return;
-  }
-  if (typeof cb !== 'function') throw Object.assign(new TypeError('sgio: cb must be a function'), { code: 'ERR_INVALID_ARG_TYPE' });
-  setImmediate(() => cb(enosys('sgio')));
+/**
+ * Opens a SCSI generic node (/dev/sgN) for asynchronous pass-through (sg(4): requests written to
+ * the node, completions read back when it turns readable on this thread's event loop). A path
+ * that is not an sg node answers { errno: 'ENOTTY' }.
+ */
+export function openSgQueue(path: string, options?: SgQueueOptions): SgQueue | NativeError {
+  if (native) return native.openSgQueue(path, options);
+  if (typeof path !== 'string') throw Object.assign(new TypeError('openSgQueue: path must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
+  return enosys('openSgQueue');
 }
 
 /**

@@ -62,11 +62,12 @@ export interface BlockInfo {
   isBlockDevice: boolean;
 }
 
-export type SgioDirection = 'none' | 'in' | 'out';
+export type SgDirection = 'none' | 'in' | 'out';
 
-export interface SgioRequest {
+/** One SCSI command for an sg node (sg(4) sg_io_hdr). */
+export interface SgRequest {
   cdb: Uint8Array;
-  dir: SgioDirection;
+  dir: SgDirection;
   /** Data-In buffer ('in') or Data-Out bytes ('out'); absent for 'none'. */
   data?: Uint8Array;
   /** Default 30000. */
@@ -75,12 +76,43 @@ export interface SgioRequest {
   senseMax?: number;
 }
 
-export interface SgioResult {
+/** What the device (and the host adapter and driver below it) made of a request. */
+export interface SgResult {
   /** SCSI status byte (SAM-5 5.3.1). */
   status: number;
+  /** Linux host byte (DID_OK 0, DID_NO_CONNECT 1, DID_TIME_OUT 3, ...). */
   hostStatus: number;
+  /** Linux driver byte (DRIVER_SENSE 08h, DRIVER_TIMEOUT 06h, ...). */
   driverStatus: number;
   sense: Buffer;
+  /** Bytes of `data` not transferred. */
   residual: number;
   durationMs: number;
+  /** The data moved by direct I/O (SG_INFO_DIRECT_IO), not through the driver's buffer. */
+  direct: boolean;
+}
+
+export interface SgQueueOptions {
+  /** Requests in the kernel at once, 1..16 (SG_MAX_QUEUE); default 16. */
+  depth?: number;
+  readOnly?: boolean;
+}
+
+export type SgResetKind = 'device' | 'target' | 'bus' | 'host';
+
+/**
+ * An open sg node with the driver's asynchronous interface: requests are written to it, their
+ * completions read back when the node turns readable on the calling thread's event loop.
+ */
+export interface SgQueue {
+  submit(request: SgRequest, cb: (result: SgResult | NativeError) => void): void;
+  /** SG_SCSI_RESET of the kind asked, off the event loop; cb(undefined) when done. */
+  reset(kind: SgResetKind, cb: (result: NativeError | undefined) => void): void;
+  readonly depth: number;
+  /** Requests in the kernel now. */
+  readonly inFlight: number;
+  /** Requests waiting for a free slot. */
+  readonly queued: number;
+  /** Closes the node once every request it holds is back (their callbacks are still called). */
+  close(): void;
 }

@@ -32,6 +32,8 @@
 #   NEXUS_KVM_TIMEOUT=480        seconds for the whole VM
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+# Pass-through devices need Nexus inside the guest: their own mode (run-passthrough.sh).
+[ "${NEXUS_KVM_MODE:-}" = passthrough ] && exec bash "$HERE/run-passthrough.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=$ROOT/.cache/kernel-vm
 KIND=${NEXUS_KVM_TARGET:-nexus}

@@ -22,6 +22,7 @@ import {
 } from './defaults';
 import { deviceTypes } from '../../engine/devices';
 import { readCartridgeLabel } from '../../engine/backstores/tape-cartridge';
+import { resolveSgNode } from '../../engine/backstores/sg-node';
 import { checkIscsiName } from './iscsi-name';
 import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
@@ -61,10 +62,13 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough'];
 
 /** The device type of a tape drive and its one handler (SSC-4 over a cartridge file). */
 const TAPE_TYPE = 'tape';
+
+/** The device type of the passthrough handler: whatever the device reports, shared one-to-many. */
+const PASSTHROUGH_TYPE = 'passthrough';
 
 /** The device type of a CD/DVD-ROM drive and its one handler (MMC-6 over an ISO image). */
 const CDROM_TYPE = 'cdrom';
@@ -353,6 +357,21 @@ function checkCartridge(path: string, pointer: string, report: Report): void {
   }
 }
 
+/**
+ * A passthrough device: a SCSI device of this host, its size, block size and type its own, and
+ * not one this host uses itself (sg-node.ts says why, at the path).
+ */
+function checkPassthrough(raw: Obj, at: (...t: Array<string | number>) => string, report: Report): void {
+  const deviceType = str(raw.deviceType);
+  if (deviceType !== undefined && deviceType !== PASSTHROUGH_TYPE) {
+    report.add(at('deviceType'), `a passthrough device has the type its device reports: its deviceType is "${PASSTHROUGH_TYPE}"`);
+  }
+  for (const k of ['size', 'blockSize', 'physicalBlockSize', 'thin', 'writeCache', 'removable', 'serial', 'vendor', 'product', 'revision'] as const) {
+    if (raw[k] !== undefined) report.add(at(k), `a passthrough device takes ${k} from the device itself`);
+  }
+  if (str(raw.path) === undefined) report.add(at('path'), 'passthrough devices need the path of a SCSI device (/dev/sgN, /dev/sdX, /dev/bsg/H:C:T:L or /dev/disk/by-id/...)');
+}
+
 /** The ISO image of a vcdrom: a readable regular file. */
 function checkImage(path: string, pointer: string, report: Report): void {
   try {
@@ -384,6 +403,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       checkCdrom(raw, at, report);
     } else if (handler === 'vtape') {
       checkTape(raw, at, report);
+    } else if (handler === 'passthrough') {
+      checkPassthrough(raw, at, report);
     } else if (raw.blockSize === CDROM_BLOCK_SIZE) {
       report.add(at('blockSize'), `blockSize ${CDROM_BLOCK_SIZE} is the block size of CD/DVD media (handler vcdrom); disks have 512 or 4096`);
     }
@@ -400,7 +421,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const r = tryParseSize(raw.size);
       if (!r.ok) report.add(at('size'), r.message);
       else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
-      else if (handler === 'vcdrom' || handler === 'vtape') { /* refused by checkCdrom / checkTape: the medium gives the size */ }
+      else if (handler === 'vcdrom' || handler === 'vtape' || handler === 'passthrough') { /* refused by checkCdrom / checkTape / checkPassthrough: the medium gives the size */ }
       else if (r.bytes % BigInt(blockSize) !== 0n) {
         report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
       } else sizeBytes = r.bytes;
@@ -420,6 +441,10 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       // The ISO image must be there: the drive opens it at start (a missing one is said here, at its path).
       if (handler === 'vcdrom') checkImage(path, at('path'), report);
       if (handler === 'vtape') checkCartridge(path, at('path'), report);
+      if (handler === 'passthrough') {
+        const where = resolveSgNode(path);
+        if (!where.ok) report.add(at('path'), where.reason);
+      }
     } else if (handler === 'blockio') {
       report.add(at('path'), 'blockio devices need the path of a block device');
     } else if (handler === 'fileio') {
@@ -440,13 +465,15 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
       removable: handler === 'vcdrom' || handler === 'vtape' || (bool(raw.removable) ?? false),
     };
-    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'vtape' ? TAPE_TYPE : handler === 'changer' ? CHANGER_TYPE : undefined);
+    const deviceType = str(raw.deviceType) ?? (handler === 'vcdrom' ? CDROM_TYPE : handler === 'vtape' ? TAPE_TYPE : handler === 'changer' ? CHANGER_TYPE : handler === 'passthrough' ? PASSTHROUGH_TYPE : undefined);
     if (deviceType === CDROM_TYPE && handler !== 'vcdrom') {
       report.add(at('handler'), `a ${CDROM_TYPE} device reads an ISO image: its handler is "vcdrom"`);
     } else if (deviceType === TAPE_TYPE && handler !== 'vtape') {
       report.add(at('handler'), `a ${TAPE_TYPE} device holds a cartridge: its handler is "vtape"`);
     } else if (deviceType === CHANGER_TYPE && handler !== 'changer') {
       report.add(at('handler'), `a ${CHANGER_TYPE} device moves cartridges of a library: its handler is "changer"`);
+    } else if (deviceType === PASSTHROUGH_TYPE && handler !== 'passthrough') {
+      report.add(at('handler'), `a ${PASSTHROUGH_TYPE} device is a SCSI device of this host: its handler is "passthrough"`);
     } else if (deviceType !== undefined && !deviceTypes.names().includes(deviceType)) {
       report.add(at('deviceType'), `unknown device type "${deviceType}" (one of: ${deviceTypes.names().join(', ')})`);
     } else if (deviceType !== undefined) dev.deviceType = deviceType;

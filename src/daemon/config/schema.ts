@@ -77,7 +77,8 @@ const device = {
     // vcdrom: a CD/DVD-ROM drive over an ISO image (`path`), or empty without one.
     // vtape: a tape drive holding the cartridge at `path` (docs/tape-format.md), or empty.
     // changer: a medium changer (SMC-3) over the library below (`drives` .. `state`).
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer'] },
+    // passthrough: a real SCSI device (`path`: /dev/sgN, its block or bsg node, /dev/disk/by-id/...).
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough'] },
     path: { type: 'string', minLength: 1 },
     size,
     // 2048 only for vcdrom devices (load.ts says so at the path).
@@ -183,7 +184,7 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough';
   path?: string;
   size?: string | number;
   blockSize?: 512 | 2048 | 4096;

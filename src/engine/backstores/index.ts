@@ -8,6 +8,7 @@ import { NullBackstore } from './null';
 import { IsoBackstore } from './iso';
 import { LibraryStore } from './library';
 import { TapeBackstore } from './tape';
+import { SgBackstore } from './sg';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
@@ -17,6 +18,7 @@ export { IsoBackstore } from './iso';
 export { LibraryStore } from './library';
 export { TapeBackstore } from './tape';
 export { Cartridge, type CartridgeLabel } from './tape-cartridge';
+export { SgBackstore, type SgDevice, type SgOpenOptions } from './sg';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -44,5 +46,8 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
     case 'vtape':
       // The cartridge loaded at start, or an empty drive without a path.
       return TapeBackstore.open(cfg.path);
+    case 'passthrough':
+      // A real SCSI device through its sg node (sg.ts), probed at open.
+      return SgBackstore.open(cfg);
   }
 }

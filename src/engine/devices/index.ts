@@ -7,5 +7,7 @@ import './disk';
 import './cdrom';
 import './changer';
 import './tape';
+// Last: a pass-through unit's table is made of the rows the others registered.
+import './passthrough';
 
 export { deviceTypes } from '../device-registry';

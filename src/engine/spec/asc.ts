@@ -100,6 +100,9 @@ export const SENSE = {
   INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT: cond('INVALID FIELD IN COMMAND INFORMATION UNIT', K.ILLEGAL_REQUEST, 0x0e, 0x03),
 
   // ABORTED COMMAND
+  // SPC-4 D.1: a pass-through device's host adapter or transport failed the command, or it timed out.
+  LUN_COMMUNICATION_FAILURE: cond('LOGICAL UNIT COMMUNICATION FAILURE', K.ABORTED_COMMAND, 0x08, 0x00),
+  LUN_COMMUNICATION_TIME_OUT: cond('LOGICAL UNIT COMMUNICATION TIME-OUT', K.ABORTED_COMMAND, 0x08, 0x01),
   DATA_PHASE_ERROR: cond('DATA PHASE ERROR', K.ABORTED_COMMAND, 0x4b, 0x00),
   OVERLAPPED_COMMANDS_ATTEMPTED: cond('OVERLAPPED COMMANDS ATTEMPTED', K.ABORTED_COMMAND, 0x4e, 0x00),
   COMMANDS_CLEARED_BY_DEVICE_SERVER: cond('COMMANDS CLEARED BY DEVICE SERVER', K.ABORTED_COMMAND, 0x2f, 0x02),
@@ -115,3 +118,22 @@ export const SENSE = {
 } as const;
 
 export type SenseName = keyof typeof SENSE;
+
+const byCode = new Map<number, SenseCondition>();
+for (const c of Object.values(SENSE) as SenseCondition[]) byCode.set((c.key << 16) | (c.asc << 8) | c.ascq, c);
+
+/**
+ * The condition for a sense key and ASC/ASCQ a device reported (pass-through): the named one when
+ * the table has it, so unit attention queues compare and rank it like the engine's own, otherwise
+ * one made once for that code and kept.
+ */
+export function conditionOf(key: SenseKey, asc: number, ascq: number): SenseCondition {
+  const code = ((key & 0x0f) << 16) | ((asc & 0xff) << 8) | (ascq & 0xff);
+  let c = byCode.get(code);
+  if (!c) {
+    const hex = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase();
+    c = cond(`ASC ${hex(asc)}h ASCQ ${hex(ascq)}h`, (key & 0x0f) as SenseKey, asc & 0xff, ascq & 0xff);
+    byCode.set(code, c);
+  }
+  return c;
+}

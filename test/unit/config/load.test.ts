@@ -254,6 +254,28 @@ describe('config/load: each error with its JSON path', () => {
     const d = demo(); d.devices.push({ name: 'b', handler: 'blockio' });
     expectOnly(d, '/devices/2/path', 'blockio devices need the path of a block device');
   });
+  it('passthrough: a path that leads to no SCSI device is refused at the path, saying why', () => {
+    const doc = demo();
+    doc.devices.push({ name: 'pt0', handler: 'passthrough', path: '/dev/null' });
+    expectOnly(doc, '/devices/2/path', '/dev/null is not a SCSI device');
+    const file = demo();
+    file.devices.push({ name: 'pt0', handler: 'passthrough', path: '/etc/hostname' });
+    expectOnly(file, '/devices/2/path', 'is not a device node');
+  });
+
+  it('passthrough: no path, and the settings the device itself gives, each at its own path', () => {
+    const doc = demo();
+    doc.devices.push({ name: 'pt0', handler: 'passthrough' });
+    expectOnly(doc, '/devices/2/path', 'need the path of a SCSI device');
+    const sized = demo();
+    sized.devices.push({ name: 'pt0', handler: 'passthrough', path: '/dev/null', size: '1GiB', blockSize: 4096 });
+    const errs = errorsOf(sized).map(e => e.path);
+    expect(errs).to.include.members(['/devices/2/size', '/devices/2/blockSize', '/devices/2/path']);
+    const typed = demo();
+    typed.devices[1].deviceType = 'passthrough';
+    expectOnly(typed, '/devices/1/handler', 'its handler is "passthrough"');
+  });
+
   it('nullio with a path', () => {
     const d = demo(); d.devices[1].path = '/tmp/x';
     expectOnly(d, '/devices/1/path', 'nullio devices have no backing path');

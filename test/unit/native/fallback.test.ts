@@ -24,10 +24,8 @@ describe('native/index without the addon', () => {
       let addr;
       try { n.addressOf(new Uint8Array(1)); } catch (e) { addr = e.code; }
       out.addressOf = addr;
-      n.sgio(0, { cdb: new Uint8Array(6), dir: 'none' }, r => {
-        out.sgio = r.errno;
-        process.stdout.write(JSON.stringify(out));
-      });`;
+      out.openSgQueue = n.openSgQueue('/dev/sg0').errno;
+      process.stdout.write(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
       cwd: path.resolve(__dirname, '../../..'),
       env: { ...process.env, NEXUS_NATIVE: '0' },
@@ -43,7 +41,7 @@ describe('native/index without the addon', () => {
       sab: true,
       backend: 'js',
       addressOf: 'ERR_NATIVE_UNAVAILABLE',
-      sgio: 'ENOSYS',
+      openSgQueue: 'ENOSYS',
     });
     expect(out.punch.errno).to.equal('ENOSYS');
     expect(out.seek.errno).to.equal('ENOSYS');

@@ -10,6 +10,7 @@ import { SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { Completion } from '../../../../src/engine/command';
 import { NexusError } from '../../../../src/engine/result';
+import { NullBackstore } from '../../../../src/engine/backstores';
 import { ram, target, TARGET, INIT_A } from '../embedded/fixture';
 
 /** A personality as tape, changer or CD-ROM will bring one: here a changer with the SPC-4 rows only. */
@@ -28,8 +29,9 @@ describe('device registry: personalities register themselves; the engine reads o
     const disk = deviceTypes.get('disk');
     expect(deviceTypes.get()).to.equal(disk);
     expect(disk.peripheralType).to.equal(PeripheralType.DISK);
-    expect(disk.forUnit(ram('d'))).to.equal(DISK);
-    expect(disk.forUnit({ ...ram('d'), thin: false })).to.equal(DISK_THICK);
+    const store = new NullBackstore({ sizeBytes: 1n << 20n });
+    expect(disk.forUnit(ram('d'), store)).to.equal(DISK);
+    expect(disk.forUnit({ ...ram('d'), thin: false }, store)).to.equal(DISK_THICK);
   });
 
   it('a name registered twice, or asked for without a registration, is ERR_DEVICE_TYPE', () => {

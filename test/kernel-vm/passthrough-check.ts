@@ -1,0 +1,168 @@
+// Runs inside the kernel VM (guest/passthrough.sh), compiled to dist/: the asynchronous sg queue on
+// a real sg node, then two initiators sharing a passthrough LUN that Nexus exports from a
+// scsi_debug disk on the guest's loopback. Prints "KVMTEST: PASS|FAIL <step>" per step.
+//   node passthrough-check.js sg <sgPath>
+//   node passthrough-check.js shared <host> <port> <iqn> <scsi_debug sysfs dir>
+import * as fs from 'node:fs';
+import * as native from '../../src/native';
+import { SteadySession, CommandResult } from '../fuzz/client';
+import { tmfPdu, Op } from '../fuzz/wire';
+
+let failed = 0;
+function report(step: string, ok: boolean, why = ''): void {
+  if (!ok) failed++;
+  console.log(`KVMTEST: ${ok ? 'PASS' : 'FAIL'} ${step}${ok || !why ? '' : ` (${why})`}`);
+}
+
+const be16 = (v: number): number[] => [(v >> 8) & 0xff, v & 0xff];
+const be32 = (v: number): number[] => [v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+const CDB = {
+  tur: () => [0, 0, 0, 0, 0, 0],
+  inquiry: () => [0x12, 0, 0, 0, 96, 0],
+  read10: (lba: number, n: number) => [0x28, 0, ...be32(lba), 0, ...be16(n), 0],
+  write10: (lba: number, n: number) => [0x2a, 0, ...be32(lba), 0, ...be16(n), 0],
+  reserve6: () => [0x16, 0, 0, 0, 0, 0],
+  release6: () => [0x17, 0, 0, 0, 0, 0],
+  prOut: (sa: number, type = 0) => [0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0],
+};
+
+function sgRun(q: native.SgQueue, req: native.SgRequest): Promise<native.SgResult | native.NativeError> {
+  return new Promise(resolve => q.submit(req, resolve));
+}
+
+/** The native queue against the real driver: many in flight, data both ways, argument checks, reset. */
+async function sgSteps(sgPath: string): Promise<void> {
+  const q = native.openSgQueue(sgPath, { depth: 8 });
+  if (native.isNativeError(q)) { report('sg-open', false, `${q.errno} ${q.message}`); return; }
+  report('sg-open', true);
+  const inq = await sgRun(q, { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in', data: new Uint8Array(96) });
+  report('sg-inquiry', !native.isNativeError(inq) && inq.status === 0 && inq.hostStatus === 0, JSON.stringify(inq));
+  // A freshly loaded device reports POWER ON, RESET once (to the first command that is not INQUIRY).
+  for (let i = 0; i < 4; i++) {
+    const t = await sgRun(q, { cdb: Uint8Array.from(CDB.tur()), dir: 'none' });
+    if (!native.isNativeError(t) && t.status === 0) break;
+  }
+  // 32 writes then 32 reads of 8 blocks each, all submitted at once: at most `depth` in the kernel.
+  const pool = new Uint8Array(native.allocAlignedShared(64 * 4096));
+  for (let i = 0; i < 32; i++) pool.fill(i + 1, i * 4096, (i + 1) * 4096);
+  let maxInFlight = 0;
+  const writes = [];
+  for (let i = 0; i < 32; i++) {
+    writes.push(sgRun(q, { cdb: Uint8Array.from(CDB.write10(i * 8, 8)), dir: 'out', data: pool.subarray(i * 4096, (i + 1) * 4096) }));
+    maxInFlight = Math.max(maxInFlight, q.inFlight);
+  }
+  const w = await Promise.all(writes);
+  const reads = [];
+  for (let i = 0; i < 32; i++) reads.push(sgRun(q, { cdb: Uint8Array.from(CDB.read10(i * 8, 8)), dir: 'in', data: pool.subarray((32 + i) * 4096, (33 + i) * 4096) }));
+  const r = await Promise.all(reads);
+  const good = (x: native.SgResult | native.NativeError): boolean => !native.isNativeError(x) && x.status === 0 && x.hostStatus === 0 && x.residual === 0;
+  const same = Buffer.from(pool.buffer, 0, 32 * 4096).equals(Buffer.from(pool.buffer, 32 * 4096, 32 * 4096));
+  const direct = r.filter(x => !native.isNativeError(x) && x.direct).length;
+  console.log(`KVMTEST: sg queue depth ${q.depth}, most in the kernel at once ${maxInFlight}, ${direct}/32 reads by direct I/O`);
+  report('sg-many-in-flight', w.every(good) && r.every(good) && same && maxInFlight <= 8 && maxInFlight > 1,
+    `writes ${w.filter(good).length}/32 reads ${r.filter(good).length}/32 same ${same} max ${maxInFlight}`);
+  // A CHECK CONDITION with its sense: READ beyond the end (ILLEGAL REQUEST, LBA OUT OF RANGE).
+  const beyond = await sgRun(q, { cdb: Uint8Array.from(CDB.read10(0x7fffffff, 1)), dir: 'in', data: new Uint8Array(512) });
+  report('sg-sense', !native.isNativeError(beyond) && beyond.status === 2 && (beyond.sense[2] & 0x0f) === 5 && beyond.sense[12] === 0x21, JSON.stringify(beyond));
+  // Wrong values answer EINVAL through the callback (ported from the unit test of the SG_IO call).
+  const bad: native.SgRequest[] = [
+    { cdb: new Uint8Array(0), dir: 'none' },
+    { cdb: new Uint8Array(256), dir: 'none' },
+    { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in' },
+    { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in', data: new Uint8Array(0) },
+    { cdb: Uint8Array.from(CDB.tur()), dir: 'none', data: new Uint8Array(8) },
+    { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in', data: new Uint8Array(36), senseMax: 256 },
+    { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in', data: new Uint8Array(36), timeoutMs: -1 },
+    { cdb: Uint8Array.from(CDB.inquiry()), dir: 'in', data: new Uint8Array(36), timeoutMs: 1.5 },
+  ];
+  let sync = true;
+  const einval = Promise.all(bad.map(b => sgRun(q, b)));
+  sync = false;
+  const answers = await einval;
+  let typeErrors = 0;
+  const submit = q.submit.bind(q) as unknown as (...a: unknown[]) => void;
+  for (const args of [[{ cdb: CDB.tur(), dir: 'none' }, () => 0], [{ cdb: Uint8Array.from(CDB.tur()), dir: 'sideways' }, () => 0], [null, () => 0], [{ cdb: Uint8Array.from(CDB.tur()), dir: 'none' }]]) {
+    try { submit(...args); } catch (e) { if (e instanceof TypeError) typeErrors++; }
+  }
+  report('sg-argument-checks', !sync && answers.every(a => native.isNativeError(a) && a.errno === 'EINVAL') && typeErrors === 4, JSON.stringify(answers));
+  const reset = await new Promise<native.NativeError | undefined>(resolve => q.reset('device', resolve));
+  const after = await sgRun(q, { cdb: Uint8Array.from(CDB.tur()), dir: 'none' });
+  report('sg-reset', reset === undefined && !native.isNativeError(after) && (after.status === 0 || (after.sense[2] & 0x0f) === 6), JSON.stringify([reset, after]));
+  q.close();
+}
+
+const kcq = (c: CommandResult): string => (c.sense.length >= 14 ? [c.sense[2] & 0x0f, c.sense[12], c.sense[13]].map(x => x.toString(16)).join('/') : `status ${c.status}`);
+
+/** The initiator's unit attentions cleared (POWER ON at login and the like). */
+async function settle(s: SteadySession, lun: number): Promise<void> {
+  for (let i = 0; i < 8; i++) if ((await s.command(lun, CDB.tur())).status === 0) return;
+}
+
+async function lunReset(s: SteadySession, lun: number): Promise<number> {
+  const self = s as unknown as { cmdSN: number; expStatSN: number; itt: number };
+  const itt = 0x7000;
+  s.wire.send(tmfPdu({ fn: 5, lun, itt, refItt: 0xffffffff, cmdSN: self.cmdSN, expStatSN: self.expStatSN, refCmdSN: 0 }));
+  const r = await s.wire.waitFor(p => p.itt === itt, 20000);
+  if (typeof r === 'string' || r.op !== Op.TASK_MGMT_RESP) return -1;
+  self.expStatSN = (r.statSN + 1) >>> 0;
+  return r.b2;
+}
+
+async function sharedSteps(host: string, port: number, iqn: string, sdebug: string): Promise<void> {
+  const a = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-a', iqn);
+  const b = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-b', iqn);
+  const L = 0;
+  await settle(a, L); await settle(b, L);
+  const inq = await a.command(L, CDB.inquiry(), { readLength: 96 });
+  report('pt-inquiry', inq.status === 0 && inq.data.subarray(16, 26).toString() === 'scsi_debug', inq.data.subarray(8, 32).toString());
+  // RESERVE(6) by A: B conflicts; released, B reads.
+  const res = await a.command(L, CDB.reserve6());
+  const bRead = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
+  await a.command(L, CDB.release6());
+  const bAfter = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
+  report('pt-reserve-conflict', res.status === 0 && bRead.status === 0x18 && bAfter.status === 0, `${res.status} ${bRead.status} ${bAfter.status}`);
+  // PR REGISTER + RESERVE Write Exclusive by A: B's write conflicts, its read passes.
+  const key = Buffer.alloc(24); key.writeBigUInt64BE(0xabcn, 8);
+  const reg = await a.command(L, CDB.prOut(0x00), { dataOut: key });
+  const rkey = Buffer.alloc(24); rkey.writeBigUInt64BE(0xabcn, 0);
+  const rsv = await a.command(L, CDB.prOut(0x01, 0x01), { dataOut: rkey });
+  const bw = await b.command(L, CDB.write10(0, 1), { dataOut: Buffer.alloc(512) });
+  const br = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
+  const clr = await a.command(L, CDB.prOut(0x03), { dataOut: rkey });
+  report('pt-pr-write-exclusive', reg.status === 0 && rsv.status === 0 && bw.status === 0x18 && br.status === 0 && clr.status === 0,
+    `${reg.status} ${rsv.status} ${bw.status} ${br.status} ${clr.status}`);
+  await settle(a, L); await settle(b, L);
+  // Data round trip: A writes 64 KiB, B reads it back.
+  const data = Buffer.alloc(65536);
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i ^ 0x5a5a5a5a, i);
+  const wr = await a.command(L, CDB.write10(1000, 128), { dataOut: data });
+  const rd = await b.command(L, CDB.read10(1000, 128), { readLength: 65536 });
+  report('pt-data-round-trip', wr.status === 0 && rd.status === 0 && rd.data.equals(data), `${wr.status} ${rd.status} ${kcq(wr)}`);
+  // LUN RESET from A reaches B as BUS DEVICE RESET FUNCTION OCCURRED.
+  const tmf = await lunReset(a, L);
+  const bUa = await b.command(L, CDB.tur());
+  report('pt-lun-reset-ua', tmf === 0 && bUa.status === 2 && kcq(bUa) === '6/29/3', `tmf ${tmf} ${kcq(bUa)}`);
+  await settle(a, L); await settle(b, L);
+  // A unit attention the device itself raises (scsi_debug: a changed virtual_gb is CAPACITY DATA
+  // HAS CHANGED on its devices) reaches both: A from the device, B from the engine.
+  fs.writeFileSync(`${sdebug}/virtual_gb`, '1');
+  const aUa = await a.command(L, CDB.tur());
+  const bUa2 = await b.command(L, CDB.tur());
+  fs.writeFileSync(`${sdebug}/virtual_gb`, '0');
+  report('pt-device-ua-both', kcq(aUa) === '6/2a/9' && kcq(bUa2) === '6/2a/9', `${kcq(aUa)} ${kcq(bUa2)}`);
+  await settle(a, L); await settle(b, L);
+  a.close(); b.close();
+}
+
+async function main(): Promise<void> {
+  const [mode, ...args] = process.argv.slice(2);
+  try {
+    if (mode === 'sg') await sgSteps(args[0]);
+    else await sharedSteps(args[0], Number(args[1]), args[2], args[3]);
+  } catch (e) {
+    report(`${mode}-run`, false, (e as Error).message);
+  }
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+void main();

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# run-passthrough.sh - pass-through devices in the kernel VM (run.sh's mode
+# NEXUS_KVM_MODE=passthrough; npm run test:kernel runs it after the iSCSI initiator run).
+#
+# Boots the same VM as run.sh (Debian's kernel under TCG, the host's / over 9p), without a
+# network: Nexus runs inside the guest, from the checkout's dist/ (built here first), over
+# scsi_debug disks, and the initiators are in the guest too, on its loopback (guest/passthrough.sh,
+# passthrough-check.ts): the native sg queue on a real sg node, a mounted disk refused, two
+# initiators sharing a passthrough LUN (reservations, persistent reservations, a LUN reset and a
+# device's own unit attention reaching both, a data round trip), libiscsi's iscsi-inq,
+# iscsi-readcapacity16 and iscsi-test-cu families. Prints "PASS kernel-vm.<step>" /
+# "FAIL kernel-vm.<step>" per step and "N passed, N failed"; exit 0 only when all passed.
+# Environment: NEXUS_KVM_TIMEOUT (seconds for the whole VM, default 600; under TCG node takes 1-2 minutes to start Nexus here).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=$ROOT/.cache/kernel-vm
+VM_TO=${NEXUS_KVM_TIMEOUT:-600}
+IQN=iqn.2026-11.io.nexus:kernel-vm-pt
+RUN=$CACHE/run-passthrough
+PT_STEPS="sg-nodes sg-open sg-inquiry sg-many-in-flight sg-sense sg-argument-checks sg-reset refuse-mounted nexus-up iscsi-inq iscsi-readcapacity16 pt-inquiry pt-reserve-conflict pt-pr-write-exclusive pt-data-round-trip pt-lun-reset-ua pt-device-ua-both"
+PT_STEPS="$PT_STEPS cu-SCSI.ReadCapacity16 cu-SCSI.Reserve6 cu-SCSI.Read10"
+T0=$(date +%s)
+mkdir -p "$RUN"
+
+summary() { # $1 console log (may be missing)
+  local s p=0 f=0 line
+  for s in $PT_STEPS; do
+    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
+    case "$line" in
+      *"KVMTEST: PASS $s"*) echo "PASS kernel-vm.passthrough.$s"; p=$((p + 1)) ;;
+      *"KVMTEST: FAIL $s"*) echo "FAIL kernel-vm.passthrough.$s ${line#*"FAIL $s"}"; f=$((f + 1)) ;;
+      *) echo "FAIL kernel-vm.passthrough.$s (not reached)"; f=$((f + 1)) ;;
+    esac
+  done
+  echo "kernel-vm passthrough: $(( $(date +%s) - T0 ))s wall (build+setup+boot+test); console $1"
+  echo "$p passed, $f failed"
+  [ $f = 0 ]
+}
+
+"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:iscsi-inq tool:iscsi-test-cu
+case $? in
+  0) ;;
+  3) echo "0 passed, 0 failed, $(echo "$PT_STEPS" | wc -w) skipped"; exit 0 ;;
+  *) summary /dev/null; exit 1 ;;
+esac
+if ! timeout 1500 bash "$HERE/setup.sh" "$CACHE"; then
+  echo "kernel-vm passthrough: setup failed"; summary /dev/null; exit 1
+fi
+# The guest runs the compiled checkout: tsx compiling the sources under TCG costs minutes.
+if ! (cd "$ROOT" && timeout 600 node_modules/.bin/tsc -p tsconfig.json >"$RUN/build.log" 2>&1); then
+  echo "kernel-vm passthrough: build failed: $(tail -3 "$RUN/build.log")"; summary /dev/null; exit 1
+fi
+KV=$(ls "$CACHE/kroot/lib/modules" | head -1)
+CONSOLE=$RUN/console.log
+qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
+  -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/passthrough.sh kvm_root=$ROOT kvm_iqn=$IQN kvm_timeout=$((VM_TO - 30))"
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+  -display none -serial stdio -monitor none -no-reboot -nic none)
+t=$(date +%s)
+"${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null
+rc=$?
+echo "kernel-vm passthrough: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
+grep -a 'KVMTEST: \(guest\|scsi_debug\|sg queue\|timing\|cu \|  \|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+summary "$CONSOLE"

@@ -1,0 +1,308 @@
+import { expect } from 'chai';
+import { Engine } from '../../../../src/engine/engine';
+import { SgBackstore } from '../../../../src/engine/backstores/sg';
+import { DeviceConfig, TargetConfig } from '../../../../src/engine/topology';
+import { Completion } from '../../../../src/engine/command';
+import { Status, TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
+import { ItNexus } from '../../../../src/engine/nexus';
+import { FakeSgDevice, fakeHost, fixedSense } from './fake-sg';
+
+/**
+ * The pass-through handler shared one-to-many (SAM-5, SPC-4 5.14, SPC-2 5.5.1): two initiators on
+ * one scripted device (fake-sg.ts). CDBs are written out by hand.
+ */
+
+const TARGET = 'iqn.2026-11.io.nexus:pt';
+const INIT_A = 'iqn.2026-11.example:host-a';
+const INIT_B = 'iqn.2026-11.example:host-b';
+
+const be16 = (v: number): number[] => [(v >> 8) & 0xff, v & 0xff];
+const be32 = (v: number): number[] => [v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+const CDB = {
+  tur: () => [0x00, 0, 0, 0, 0, 0],
+  inquiry: (evpd = false, page = 0, alloc = 96) => [0x12, evpd ? 1 : 0, page, ...be16(alloc), 0],
+  read10: (lba: number, n: number) => [0x28, 0, ...be32(lba), 0, ...be16(n), 0],
+  write10: (lba: number, n: number) => [0x2a, 0, ...be32(lba), 0, ...be16(n), 0],
+  reportLuns: () => [0xa0, 0, 0, 0, 0, 0, ...be32(256), 0, 0],
+  reserve6: () => [0x16, 0, 0, 0, 0, 0],
+  release6: () => [0x17, 0, 0, 0, 0, 0],
+  modeSelect6: (len: number) => [0x15, 0x10, 0, 0, len, 0],
+  // SPC-4 6.16: PERSISTENT RESERVE OUT, parameter list 24 bytes
+  prOut: (sa: number, type = 0) => [0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0],
+  space: () => [0x11, 0x01, 0, 0, 1, 0],
+};
+
+function prParams(key: bigint, sark = 0n): Uint8Array {
+  const b = Buffer.alloc(24);
+  b.writeBigUInt64BE(key, 0); b.writeBigUInt64BE(sark, 8);
+  return b;
+}
+
+function device(name = 'pt0'): DeviceConfig {
+  return { name, deviceType: 'passthrough', handler: 'passthrough', path: '/dev/sg0', sizeBytes: 0n, blockSize: 512, writeCache: 'writethrough', thin: false, readOnly: false };
+}
+
+function target(luns: TargetConfig['luns'] = [{ lun: 0, device: 'pt0', readOnly: false }], extra: Partial<TargetConfig> = {}): TargetConfig {
+  return { driver: 'local', name: TARGET, portals: [], groups: [], luns, ...extra };
+}
+
+interface Rig { e: Engine; dev: FakeSgDevice; a: ItNexus; b: ItNexus; opened: number }
+
+/** `devs`: the device found when the path is opened again (undefined: nothing there, ENODEV). */
+async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; maxKb?: number; t?: TargetConfig; devs?: () => FakeSgDevice | undefined } = {}): Promise<Rig> {
+  const host = fakeHost({ maxKb: o.maxKb });
+  const r = { opened: 0 } as Rig;
+  r.dev = new FakeSgDevice(o.fake);
+  r.e = await Engine.create({ devices: [device()], targets: [o.t ?? target()] }, {
+    openBackstore: cfg => SgBackstore.open(cfg, {
+      host, retryMs: 0,
+      open: () => {
+        r.opened++;
+        if (r.opened === 1) return r.dev;
+        return o.devs?.() ?? { errno: 'ENODEV', message: 'no such device' };
+      },
+    }),
+  });
+  r.a = r.e.openNexus({ targetName: TARGET, initiatorName: INIT_A })!;
+  r.b = r.e.openNexus({ targetName: TARGET, initiatorName: INIT_B })!;
+  // Each nexus starts with POWER ON, RESET (SPC-4 5.14): taken here.
+  await run(r.a, CDB.tur());
+  await run(r.b, CDB.tur());
+  r.dev.received.length = 0;
+  return r;
+}
+
+function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array, lun = 0): Promise<Completion> {
+  return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag: Math.floor(Math.random() * 1e9), attr: 0, expectedLength, dataOut }, resolve));
+}
+
+const kcq = (c: Completion): number[] => (c.sense ? [c.sense[2] & 0x0f, c.sense[12], c.sense[13]] : []);
+
+describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
+  it('at open: INQUIRY, READ CAPACITY(16), Block Limits; the unit takes the device\'s block size and capacity', async () => {
+    const r = await rig({ fake: { blockSize: 4096, blocks: 100, maxTransferBlocks: 32 } });
+    try {
+      const lu = r.e.units.get('pt0')!;
+      expect([lu.blockSize, Number(lu.blocks), lu.type]).to.deep.equal([4096, 100, 0]);
+      const store = lu.backstore as SgBackstore;
+      // 32 blocks of 4096 from B0h, under the host's max_sectors_kb of 1024
+      expect(store.maxTransferBytes).to.equal(32 * 4096);
+      expect(r.dev.depth).to.equal(16);
+    } finally { await r.e.close(); }
+  });
+
+  it('data passes through both ways; the Data-In residual is what the device did not move', async () => {
+    const r = await rig();
+    try {
+      const data = Buffer.alloc(1024, 0x5a);
+      expect((await run(r.a, CDB.write10(10, 2), 1024, data)).status).to.equal(Status.GOOD);
+      expect(r.dev.data.subarray(10 * 512, 12 * 512).equals(data)).to.equal(true);
+      const rd = await run(r.b, CDB.read10(10, 2), 1024);
+      expect(rd.status).to.equal(Status.GOOD);
+      expect(Buffer.from(rd.data!).equals(data)).to.equal(true);
+      expect(r.dev.opcodes()).to.deep.equal([0x2a, 0x28]);
+      // the device's own CHECK CONDITION, sense bytes unchanged
+      const beyond = await run(r.a, CDB.read10(4000, 1), 512);
+      expect(Buffer.from(beyond.sense!).equals(fixedSense(0x05, 0x21, 0x00))).to.equal(true);
+    } finally { await r.e.close(); }
+  });
+
+  it('REPORT LUNS comes from the target\'s map and never reaches the device', async () => {
+    const r = await rig({ t: target([{ lun: 0, device: 'pt0', readOnly: false }, { lun: 5, device: 'pt0', readOnly: true }]) });
+    try {
+      const rl = await run(r.a, CDB.reportLuns(), 256);
+      expect(rl.status).to.equal(Status.GOOD);
+      expect(Buffer.from(rl.data!).readUInt32BE(0)).to.equal(16); // two LUNs
+      expect([rl.data![9], rl.data![17]]).to.deep.equal([0, 5]);
+      expect(r.dev.opcodes()).to.not.include(0xa0);
+    } finally { await r.e.close(); }
+  });
+
+  it('RESERVE(6) by A: B gets RESERVATION CONFLICT before the device; neither reaches the device', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.reserve6())).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.RESERVATION_CONFLICT);
+      expect((await run(r.a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect((await run(r.a, CDB.release6())).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28, 0x28]);
+    } finally { await r.e.close(); }
+  });
+
+  it('PR REGISTER and RESERVE (Write Exclusive) by A: B\'s write conflicts, its read passes; PR never reaches the device', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.prOut(0x00), 24, prParams(0n, 0xaan))).status).to.equal(Status.GOOD); // REGISTER
+      expect((await run(r.a, CDB.prOut(0x01, 0x01), 24, prParams(0xaan))).status).to.equal(Status.GOOD); // RESERVE, WE
+      expect((await run(r.b, CDB.write10(0, 1), 512, Buffer.alloc(512))).status).to.equal(Status.RESERVATION_CONFLICT);
+      expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect((await run(r.a, CDB.write10(0, 1), 512, Buffer.alloc(512))).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28, 0x2a]);
+    } finally { await r.e.close(); }
+  });
+
+  it('a unit attention of the device reaches every I_T nexus: the one that caught it with the device\'s sense, the others from the engine', async () => {
+    const r = await rig();
+    try {
+      r.dev.pendingUa = [0x2a, 0x09]; // CAPACITY DATA HAS CHANGED
+      const a = await run(r.a, CDB.read10(0, 1), 512);
+      expect(a.status).to.equal(Status.CHECK_CONDITION);
+      expect(Buffer.from(a.sense!).equals(fixedSense(0x06, 0x2a, 0x09))).to.equal(true);
+      const before = r.dev.received.length;
+      const b = await run(r.b, CDB.read10(0, 1), 512);
+      expect(kcq(b)).to.deep.equal([0x06, 0x2a, 0x09]);
+      expect(r.dev.received.length).to.equal(before); // B's was answered by the engine
+      expect((await run(r.a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('MODE SELECT by A passes down and gives B MODE PARAMETERS CHANGED (2Ah/01h)', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.modeSelect6(4), 4, Buffer.alloc(4))).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x15]);
+      expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x2a, 0x01]);
+      expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('LUN RESET by A: answered after the command in flight finished, the device reset, B told; the device\'s own reset UA is not passed on twice', async () => {
+    const r = await rig();
+    try {
+      r.dev.hold = true;
+      const inFlight = run(r.b, CDB.read10(0, 1), 512);
+      await new Promise(res => setImmediate(res));
+      let answered = false;
+      const tmf = r.a.taskManagement({ fn: TmfFunction.LOGICAL_UNIT_RESET, lun: 0 }).then(x => { answered = true; return x; });
+      await new Promise(res => setTimeout(res, 20));
+      expect(answered).to.equal(false); // sg cannot abort it at the device: the reset waits for it
+      r.dev.release();
+      expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+      expect(r.dev.resets).to.deep.equal(['device']);
+      const c = await inFlight;
+      expect(c.status).to.equal(Status.TASK_ABORTED);
+      expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x03]);
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x03]);
+      // the device's reset UA was taken by the engine after the reset: both now see GOOD
+      expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('a read-only mapping refuses writes from the table\'s writes flag, before the device', async () => {
+    const r = await rig({ t: target([{ lun: 0, device: 'pt0', readOnly: true }]) });
+    try {
+      const w = await run(r.a, CDB.write10(0, 1), 512, Buffer.alloc(512));
+      expect(kcq(w)).to.deep.equal([0x07, 0x27, 0x00]);
+      expect((await run(r.a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28]);
+    } finally { await r.e.close(); }
+  });
+
+  it('a CDB malformed for the type, or of another type\'s command set, is refused before the device', async () => {
+    const r = await rig();
+    try {
+      // READ(10) with a reserved bit of byte 6 set: INVALID FIELD IN CDB
+      expect(kcq(await run(r.a, [0x28, 0, 0, 0, 0, 0, 0x80, 0, 1, 0], 512))).to.deep.equal([0x05, 0x24, 0x00]);
+      // SPACE (SSC) to a disk: INVALID COMMAND OPERATION CODE
+      expect(kcq(await run(r.a, CDB.space()))).to.deep.equal([0x05, 0x20, 0x00]);
+      // a vendor-specific opcode
+      expect(kcq(await run(r.a, [0xc5, 0, 0, 0, 0, 0]))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.received).to.deep.equal([]);
+    } finally { await r.e.close(); }
+  });
+
+  it('a transfer above the device\'s limit is refused; Block Limits reports the limit', async () => {
+    const r = await rig({ maxKb: 64 });
+    try {
+      expect(kcq(await run(r.a, CDB.read10(0, 129), 129 * 512))).to.deep.equal([0x05, 0x24, 0x00]);
+      expect(r.dev.received).to.deep.equal([]);
+      const b0 = await run(r.a, CDB.inquiry(true, 0xb0, 64), 64);
+      expect(b0.status).to.equal(Status.GOOD);
+      expect(Buffer.from(b0.data!).readUInt32BE(8)).to.equal(128); // 64 KiB in 512-byte blocks
+    } finally { await r.e.close(); }
+  });
+
+  it('INQUIRY passes through; page 83h keeps the device\'s logical unit designator and gets the target port\'s', async () => {
+    const r = await rig();
+    try {
+      const std = await run(r.a, CDB.inquiry(), 96);
+      expect(Buffer.from(std.data!).subarray(8, 16).toString()).to.equal('FAKE    ');
+      // SPC-4 6.6.1: a PAGE CODE without EVPD is refused before the device
+      const n = r.dev.received.length;
+      expect(kcq(await run(r.a, CDB.inquiry(false, 0x83), 96))).to.deep.equal([0x05, 0x24, 0x00]);
+      expect(r.dev.received.length).to.equal(n);
+      const p = Buffer.from((await run(r.a, CDB.inquiry(true, 0x83, 255), 255)).data!);
+      expect(p[1]).to.equal(0x83);
+      const descs: number[][] = [];
+      for (let i = 4; i < 4 + p.readUInt16BE(2); i += 4 + p[i + 3]) descs.push([(p[i + 1] >> 4) & 3, p[i + 1] & 0x0f]);
+      // NAA of the device (LU), then relative target port, target port group, SCSI name of ours
+      expect(descs).to.deep.equal([[0, 3], [1, 4], [1, 5], [1, 8]]);
+      expect(p.subarray(8, 24).equals(Buffer.from([0x60, 0x0f, 0xac, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]))).to.equal(true);
+    } finally { await r.e.close(); }
+  });
+
+  it('host and driver errors become ABORTED COMMAND, never GOOD', async () => {
+    const r = await rig();
+    try {
+      r.dev.hostErrors.push(0x03, 0x07, 0x06);
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x0b, 0x08, 0x01]); // DID_TIME_OUT
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x0b, 0x08, 0x00]); // DID_ERROR
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x0b, 0x08, 0x00]); // DID_PARITY
+      r.dev.driverErrors.push(0x06, 0x04);
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x0b, 0x08, 0x01]); // DRIVER_TIMEOUT
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x0b, 0x08, 0x00]); // DRIVER_ERROR
+      expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('a device that goes away fails its commands with LOGICAL UNIT NOT SUPPORTED, and after it returns every nexus is told', async () => {
+    const again = new FakeSgDevice();
+    let reopen = false;
+    const r = await rig({ devs: () => (reopen ? again : undefined) });
+    try {
+      r.dev.gone = true;
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x25, 0x00]);
+      const n = r.dev.received.length;
+      expect(kcq(await run(r.b, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x25, 0x00]);
+      expect(r.dev.received.length).to.equal(n); // answered without the device
+      expect(r.dev.closed).to.equal(true);
+      reopen = true;
+      await run(r.a, CDB.tur()); // starts the reopen
+      await new Promise(res => setTimeout(res, 10));
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
+      expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
+      expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect(again.opcodes()).to.include(0x28);
+    } finally { await r.e.close(); }
+  });
+
+  it('a device that comes back as another device (another serial number) stays gone', async () => {
+    const other = new FakeSgDevice({ serial: 'OTHER001' });
+    const r = await rig({ devs: () => other });
+    try {
+      r.dev.gone = true;
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
+      await run(r.a, CDB.tur());
+      await new Promise(res => setTimeout(res, 10));
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
+      expect(other.closed).to.equal(true);
+    } finally { await r.e.close(); }
+  });
+
+  it('a tape drive: READ BLOCK LIMITS at open; SPC-4 commands pass, rows no personality has for tapes yet are refused', async () => {
+    const r = await rig({ fake: { type: 1 } });
+    try {
+      const lu = r.e.units.get('pt0')!;
+      expect(lu.type).to.equal(1);
+      expect((lu.backstore as SgBackstore).probe.maxBlockLength).to.equal(0xffff);
+      const inq = await run(r.a, CDB.inquiry(), 96);
+      expect([inq.data![0] & 0x1f, inq.data![1] & 0x80]).to.deep.equal([1, 0x80]);
+      expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0x12, 0x00]);
+    } finally { await r.e.close(); }
+  });
+});
