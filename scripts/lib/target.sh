@@ -12,8 +12,9 @@
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
 #     TARGET_CHANGER_CARTS=DIR (nexus only): also a library: LUN 6 a medium changer ("handler":
-#            "changer") with LUNs 7 and 8 its two drives (vcdrom), six slots holding the cartridges
-#            DIR/NXS001L6.iso .. DIR/NXS006L6.iso (bar code = file name), one mail slot, and its
+#            "changer") with LUNs 7 and 8 its two drives (vtape, empty), six slots holding the
+#            cartridges DIR/NXS001L6.tape .. DIR/NXS006L6.tape (`nexus tape create`, bar code = file
+#            name), one mail slot, and its
 #            state in DIR/library.json (outside WORKDIR/state, so a restart keeps it).
 #     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH: also LUNs 4 and 5, tape drives
 #            holding those cartridges, the second write-protected: Nexus "handler": "vtape" over
@@ -69,14 +70,14 @@ target_start() {
       if [ -n "${TARGET_CHANGER_CARTS:-}" ]; then
         local c carts="" n
         for n in 1 2 3 4 5 6; do
-          c="{ \"barcode\": \"NXS00${n}L6\", \"path\": \"$TARGET_CHANGER_CARTS/NXS00${n}L6.iso\", \"slot\": $n }"
+          c="{ \"barcode\": \"NXS00${n}L6\", \"path\": \"$TARGET_CHANGER_CARTS/NXS00${n}L6.tape\", \"slot\": $n }"
           carts="${carts:+$carts, }$c"
         done
         rdev="$rdev,
-    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"cd1\", \"cd2\"], \"slots\": 6, \"mailSlots\": 1,
+    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"lt0\", \"lt1\"], \"slots\": 6, \"mailSlots\": 1,
       \"state\": \"$TARGET_CHANGER_CARTS/library.json\", \"cartridges\": [ $carts ] },
-    { \"name\": \"cd1\", \"handler\": \"vcdrom\" }, { \"name\": \"cd2\", \"handler\": \"vcdrom\" }"
-        rlun="$rlun, { \"lun\": 6, \"device\": \"lib0\" }, { \"lun\": 7, \"device\": \"cd1\" }, { \"lun\": 8, \"device\": \"cd2\" }"
+    { \"name\": \"lt0\", \"handler\": \"vtape\" }, { \"name\": \"lt1\", \"handler\": \"vtape\" }"
+        rlun="$rlun, { \"lun\": 6, \"device\": \"lib0\" }, { \"lun\": 7, \"device\": \"lt0\" }, { \"lun\": 8, \"device\": \"lt1\" }"
       fi
       if [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
         rdev="$rdev,

@@ -46,9 +46,10 @@ STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkf
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
 # The library steps (guest/changer.sh): Nexus only. mtx status, load, unload, transfer on the
-# changer's sg device; then the guest asks for a restart of the target (changer_restart below)
-# and compares the inventory.
-CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart"
+# changer's sg device, the loaded tape drive online with a tar written and read back, mt offline
+# before unload; then the guest asks for a restart of the target (changer_restart below),
+# compares the inventory and reads back a cartridge that went to its slot and came back.
+CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart mtx-reload-readback"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
@@ -134,14 +135,13 @@ if [ "$KIND" = nexus ]; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
   export TARGET_CDROM_ISO=$RUN/cd.iso
-  # The library's six cartridges: small ISO images whose volume label is the bar code, so the
-  # guest can tell which one a drive holds; the library state starts fresh each run.
+  # The library's six cartridges: tape cartridges made with `nexus tape create`, each labelled with
+  # its bar code; the library state starts fresh each run.
   CARTS=$RUN/carts
-  rm -rf "$CARTS" && mkdir -p "$CARTS/src" || exit 1
+  rm -rf "$CARTS" && mkdir -p "$CARTS" || exit 1
   for n in 1 2 3 4 5 6; do
-    echo "cartridge NXS00${n}L6" >"$CARTS/src/label.txt"
-    xorriso -as mkisofs -quiet -V "NXS00${n}L6" -o "$CARTS/NXS00${n}L6.iso" "$CARTS/src" 2>>"$RUN/xorriso.log" ||
-      { echo "kernel-vm: xorriso failed for the cartridges"; summary /dev/null; exit 1; }
+    "$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create "$CARTS/NXS00${n}L6.tape" --barcode "NXS00${n}L6" --size 8MiB >>"$RUN/carts.log" 2>&1 ||
+      { echo "kernel-vm: making the library's cartridges failed: $(tail -3 "$RUN/carts.log")"; summary /dev/null; exit 1; }
   done
   export TARGET_CHANGER_CARTS=$CARTS
   CHANGER_ARG=kvm_changer=1
@@ -215,6 +215,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"
