@@ -8,8 +8,9 @@
 # Nexus the target also exports a CD-ROM (LUN 3, "handler": "vcdrom") over an ISO image made here
 # with xorriso: the guest's sr driver attaches it, blkid sees ISO 9660, every file mounted with
 # -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
-# (the kernel closes the tray) and the same comparison again. Changing the medium from the host is
-# not part of the run: the daemon's control socket is what will reach Engine.changeMedium.
+# (the kernel closes the tray) and the same comparison again; then the host changes the medium
+# through the daemon's control socket (`nexus device medium`): the guest mounts the second disc,
+# and with a disc mounted (the tray locked) the host's eject is refused.
 # Either target also exports two tape drives (LUNs 4 and 5; Nexus "handler": "vtape" over
 # cartridges made with `nexus tape create`, tgtd's ssc over tgtimg images): the guest's
 # st driver with mt-st and tar writes archives separated by filemarks and reads them back by
@@ -42,8 +43,11 @@ VM_TO=${NEXUS_KVM_TIMEOUT:-480}
 IQN=iqn.2026-11.io.nexus:kernel-vm
 RUN=$CACHE/run-$KIND
 STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
-# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive).
-CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
+# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive). The last two are
+# the host's medium change: the guest ejects and asks the host (cdrom_request below) to insert a
+# second image with `nexus device medium`, then mounts it; with the disc mounted (sr locks the
+# tray) the host's eject is refused with the CLI's error.
+CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify cdrom-host-insert-verify cdrom-locked-host-eject-refused"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
 # The library steps (guest/changer.sh): Nexus only. mtx status, load, unload, transfer on the
 # changer's sg device, the loaded tape drive online with a tar written and read back, mt offline
@@ -135,6 +139,14 @@ if [ "$KIND" = nexus ]; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
   export TARGET_CDROM_ISO=$RUN/cd.iso
+  # The second disc the host inserts while the guest watches (cdrom_request): other files, another
+  # label; the guest finds its tree beside the first one (KVM_CDSRC, with "2" appended).
+  rm -rf "$CDSRC"2 "$RUN/cd2.iso" "$RUN/cdreq" && mkdir -p "$CDSRC"2/other "$RUN/cdreq" || exit 1
+  head -c 1500000 /dev/urandom >"$CDSRC"2/other/second.bin
+  echo "Nexus CD-ROM second medium" >"$CDSRC"2/README.txt
+  if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM2 -o "$RUN/cd2.iso" "$CDSRC"2 2>>"$RUN/xorriso.log"; then
+    echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
+  fi
   # The library's six cartridges: tape cartridges made with `nexus tape create`, each labelled with
   # its bar code; the library state starts fresh each run.
   CARTS=$RUN/carts
@@ -185,6 +197,26 @@ changer_restart() {
   target_stop
   target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN" || echo "kernel-vm: target $KIND did not start again"
 }
+# The CD's host-side medium change (guest/iscsi.sh): the guest asks on the console ("KVMTEST:
+# cdrom host-request N insert|eject"), the host runs `nexus device medium` against the daemon's
+# control socket and writes the exit status and stderr to RUN/cdreq/N, which the guest reads
+# through its 9p view of this host's file system. Each request once.
+CDREQ_DONE=" "
+cdrom_request() {
+  [ -n "$CDSRC" ] || return 0
+  local line n what rc
+  while read -r line; do
+    line=${line%$'\r'}; n=${line#*host-request }; what=${n#* }; n=${n%% *}
+    case "$what" in insert|eject) ;; *) continue ;; esac   # a line qemu has not finished writing
+    case "$CDREQ_DONE" in *" $n "*) continue ;; esac
+    CDREQ_DONE="$CDREQ_DONE$n "
+    local cli=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" device medium cd0)
+    [ "$what" = insert ] && cli+=("$RUN/cd2.iso")
+    "${cli[@]}" --control "$RUN/target/state/control.sock" >"$RUN/cdreq/$n.out" 2>"$RUN/cdreq/$n.err"; rc=$?
+    echo "kernel-vm: host $what of cd0: exit $rc $(tr '\n' ' ' <"$RUN/cdreq/$n.err")"
+    echo "$rc" >"$RUN/cdreq/$n.rc.tmp" && mv "$RUN/cdreq/$n.rc.tmp" "$RUN/cdreq/$n.rc"
+  done < <(grep -a 'KVMTEST: cdrom host-request ' "$CONSOLE")
+}
 run_vm() {
   : >"$CONSOLE"
   if [ -n "$NS" ]; then ip netns exec "$NS" "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null &
@@ -192,7 +224,7 @@ run_vm() {
   local pid=$! waited=0
   while kill -0 "$pid" 2>/dev/null; do
     if grep -aq 'KVMTEST: guest up' "$CONSOLE"; then
-      while kill -0 "$pid" 2>/dev/null; do changer_restart; sleep 0.5; done
+      while kill -0 "$pid" 2>/dev/null; do changer_restart; cdrom_request; sleep 0.5; done
       wait "$pid"; return $?
     fi
     if [ "$waited" -ge "$BOOT_TO" ]; then
