@@ -49,12 +49,13 @@ STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkf
 # tray) the host's eject is refused with the CLI's error.
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify cdrom-host-insert-verify cdrom-locked-host-eject-refused"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
-# The library steps (guest/changer.sh): Nexus only. mtx status, load, unload, transfer on the
+# The library steps (guest/changer.sh), against either target (tgtd: its VTL, smc and ssc, as
+# README.vtl sets it up; it keeps no library state across the restart). mtx status, load, unload, transfer on the
 # changer's sg device, the loaded tape drive online with a tar written and read back, mt offline
 # before unload; then the guest asks for a restart of the target (changer_restart below),
 # compares the inventory and reads back a cartridge that went to its slot and came back.
 CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart mtx-reload-readback"
-[ "$KIND" = nexus ] && STEPS="$STEPS $CHANGER_STEPS"
+STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
 STEPS="$STEPS $TAPE_STEPS"
@@ -79,7 +80,8 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
 needs+=(tool:mt-st)
-[ "$KIND" = nexus ] && needs+=(tool:xorriso tool:mtx tool:lsscsi)
+needs+=(tool:mtx tool:lsscsi)
+[ "$KIND" = nexus ] && needs+=(tool:xorriso)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
@@ -147,17 +149,26 @@ if [ "$KIND" = nexus ]; then
   if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM2 -o "$RUN/cd2.iso" "$CDSRC"2 2>>"$RUN/xorriso.log"; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
-  # The library's six cartridges: tape cartridges made with `nexus tape create`, each labelled with
-  # its bar code; the library state starts fresh each run.
-  CARTS=$RUN/carts
-  rm -rf "$CARTS" && mkdir -p "$CARTS" || exit 1
-  for n in 1 2 3 4 5 6; do
-    "$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create "$CARTS/NXS00${n}L6.tape" --barcode "NXS00${n}L6" --size 8MiB >>"$RUN/carts.log" 2>&1 ||
-      { echo "kernel-vm: making the library's cartridges failed: $(tail -3 "$RUN/carts.log")"; summary /dev/null; exit 1; }
-  done
-  export TARGET_CHANGER_CARTS=$CARTS
-  CHANGER_ARG=kvm_changer=1
 fi
+# The library's six cartridges, each labelled with its bar code; the library state starts fresh
+# each run. Nexus: `nexus tape create`; tgtd: tgtimg files named by their bar codes in its
+# media_home, two placeholders for its offline drives, and its changer's backing file.
+CARTS=$RUN/carts
+rm -rf "$CARTS" && mkdir -p "$CARTS" || exit 1
+for n in 1 2 3 4 5 6; do
+  if [ "$KIND" = nexus ]; then
+    "$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create "$CARTS/NXS00${n}L6.tape" --barcode "NXS00${n}L6" --size 8MiB
+  else
+    tgtimg --op new --device-type tape --barcode "NXS00${n}L6" --size 8 --type data --file "$CARTS/NXS00${n}L6"
+  fi >>"$RUN/carts.log" 2>&1 || { echo "kernel-vm: making the library's cartridges failed: $(tail -3 "$RUN/carts.log")"; summary /dev/null; exit 1; }
+done
+if [ "$KIND" = tgt ]; then
+  tgtimg --op new --device-type tape --barcode EMPTY0 --size 1 --type data --file "$CARTS/empty0" >>"$RUN/carts.log" 2>&1 &&
+  tgtimg --op new --device-type tape --barcode EMPTY1 --size 1 --type data --file "$CARTS/empty1" >>"$RUN/carts.log" 2>&1 &&
+  head -c 1024 /dev/zero >"$CARTS/smc" || { echo "kernel-vm: making tgtd's library failed"; summary /dev/null; exit 1; }
+fi
+export TARGET_CHANGER_CARTS=$CARTS
+CHANGER_ARG=kvm_changer=1
 # Two cartridges: an empty one and a write-protected one (nexus tape create; tgtimg for tgtd,
 # whose drive is made read-only instead).
 rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
