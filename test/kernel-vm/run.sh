@@ -15,7 +15,9 @@
 # cartridges made with `nexus tape create`, tgtd's ssc over tgtimg images): the guest's
 # st driver with mt-st and tar writes archives separated by filemarks and reads them back by
 # fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
-# refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS).
+# refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS). Both targets also export
+# a library (LUN 6 a medium changer, LUNs 7 and 8 its tape drives, six cartridges with bar codes)
+# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -50,10 +52,11 @@ STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkf
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify cdrom-host-insert-verify cdrom-locked-host-eject-refused"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
 # The library steps (guest/changer.sh), against either target (tgtd: its VTL, smc and ssc, as
-# README.vtl sets it up; it keeps no library state across the restart). mtx status, load, unload, transfer on the
-# changer's sg device, the loaded tape drive online with a tar written and read back, mt offline
-# before unload; then the guest asks for a restart of the target (changer_restart below),
-# compares the inventory and reads back a cartridge that went to its slot and came back.
+# tgt's README.vtl sets it up; it keeps no library state across the restart). mtx status, load,
+# unload, transfer on the changer's sg device, the loaded tape drive online with a tar written
+# and read back, mt offline before unload; then the guest asks for a restart of the target
+# (changer_restart below), compares the inventory and reads back a cartridge that went to its
+# slot and came back.
 CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart mtx-reload-readback"
 STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.

@@ -1,6 +1,7 @@
 # The library steps (sourced by iscsi.sh when KVM_CHANGER is set): Linux's sg and st drivers, mtx
 # and mt-st against the target's medium changer (LUN 6) and its two tape drives (LUNs 7 and 8,
-# empty at start; six cartridges made with `nexus tape create`, labelled with their bar codes).
+# empty at start; six cartridges labelled with their bar codes, made with `nexus tape create`,
+# or tgtimg for tgtd).
 # As backup software does: mtx load, then the drive's /dev/nstN is online and takes a tar that
 # reads back; mt offline before mtx unload; then the same inventory after the host restarted the
 # target (the guest asks on the console; run.sh restarts it and the iSCSI session recovers), and
