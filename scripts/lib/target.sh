@@ -11,10 +11,13 @@
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
 #     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
 #            that ISO image.
-#     TARGET_CHANGER_CARTS=DIR (nexus only): also a library: LUN 6 a medium changer ("handler":
-#            "changer") with LUNs 7 and 8 its two drives (vcdrom), six slots holding the cartridges
-#            DIR/NXS001L6.iso .. DIR/NXS006L6.iso (bar code = file name), one mail slot, and its
-#            state in DIR/library.json (outside WORKDIR/state, so a restart keeps it).
+#     TARGET_CHANGER_CARTS=DIR: also a library: LUN 6 a medium changer (Nexus "handler":
+#            "changer") with LUNs 7 and 8 its two drives (vtape, empty), six slots holding the
+#            cartridges DIR/NXS001L6.tape .. DIR/NXS006L6.tape (`nexus tape create`, bar code = file
+#            name), one mail slot, and its state in DIR/library.json (outside WORKDIR/state, so a
+#            restart keeps it). tgtd: its smc over DIR/smc with media_home DIR (cartridges
+#            DIR/NXS001L6 .. DIR/NXS006L6 of tgtimg), its ssc drives over DIR/empty0 and DIR/empty1
+#            set offline; tgtd keeps no library state across a restart.
 #     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH: also LUNs 4 and 5, tape drives
 #            holding those cartridges, the second write-protected: Nexus "handler": "vtape" over
 #            cartridges of `nexus tape create`; tgtd's ssc over tgtimg images, LUN 5 readonly=1.
@@ -69,14 +72,14 @@ target_start() {
       if [ -n "${TARGET_CHANGER_CARTS:-}" ]; then
         local c carts="" n
         for n in 1 2 3 4 5 6; do
-          c="{ \"barcode\": \"NXS00${n}L6\", \"path\": \"$TARGET_CHANGER_CARTS/NXS00${n}L6.iso\", \"slot\": $n }"
+          c="{ \"barcode\": \"NXS00${n}L6\", \"path\": \"$TARGET_CHANGER_CARTS/NXS00${n}L6.tape\", \"slot\": $n }"
           carts="${carts:+$carts, }$c"
         done
         rdev="$rdev,
-    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"cd1\", \"cd2\"], \"slots\": 6, \"mailSlots\": 1,
+    { \"name\": \"lib0\", \"handler\": \"changer\", \"drives\": [\"lt0\", \"lt1\"], \"slots\": 6, \"mailSlots\": 1,
       \"state\": \"$TARGET_CHANGER_CARTS/library.json\", \"cartridges\": [ $carts ] },
-    { \"name\": \"cd1\", \"handler\": \"vcdrom\" }, { \"name\": \"cd2\", \"handler\": \"vcdrom\" }"
-        rlun="$rlun, { \"lun\": 6, \"device\": \"lib0\" }, { \"lun\": 7, \"device\": \"cd1\" }, { \"lun\": 8, \"device\": \"cd2\" }"
+    { \"name\": \"lt0\", \"handler\": \"vtape\" }, { \"name\": \"lt1\", \"handler\": \"vtape\" }"
+        rlun="$rlun, { \"lun\": 6, \"device\": \"lib0\" }, { \"lun\": 7, \"device\": \"lt0\" }, { \"lun\": 8, \"device\": \"lt1\" }"
       fi
       if [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
         rdev="$rdev,
@@ -128,6 +131,27 @@ JSON
       "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 4 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_CARTRIDGE" &&
       "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 5 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_WP_CARTRIDGE" &&
       "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 5 --params readonly=1 || ok=0
+    fi
+    if [ $ok = 1 ] && [ -n "${TARGET_CHANGER_CARTS:-}" ]; then
+      # tgtd's VTL (README.vtl): the drives hold a placeholder cartridge and are offline until the
+      # changer loads one; the changer's cartridges are the files of media_home named by their
+      # bar codes. Element addresses as in tgt's targets.conf.vtl.L700 example.
+      local smc=(--mode logicalunit --op update --tid 1 --lun 6 --params) n
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 7 --device-type tape --bstype ssc --backing-store "$TARGET_CHANGER_CARTS/empty0" &&
+      "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 7 --params online=0 &&
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 8 --device-type tape --bstype ssc --backing-store "$TARGET_CHANGER_CARTS/empty1" &&
+      "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 8 --params online=0 &&
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 6 --device-type changer --bstype smc --backing-store "$TARGET_CHANGER_CARTS/smc" &&
+      "${adm[@]}" "${smc[@]}" "media_home=$TARGET_CHANGER_CARTS" &&
+      "${adm[@]}" "${smc[@]}" element_type=1,start_address=1,quantity=1 &&
+      "${adm[@]}" "${smc[@]}" element_type=2,start_address=1000,quantity=6 &&
+      "${adm[@]}" "${smc[@]}" element_type=3,start_address=10,quantity=1 &&
+      "${adm[@]}" "${smc[@]}" element_type=4,start_address=500,quantity=2 &&
+      "${adm[@]}" "${smc[@]}" element_type=4,address=500,tid=1,lun=7 &&
+      "${adm[@]}" "${smc[@]}" element_type=4,address=501,tid=1,lun=8 || ok=0
+      for n in 1 2 3 4 5 6; do
+        [ $ok = 1 ] && { "${adm[@]}" "${smc[@]}" "element_type=2,address=$((999 + n)),barcode=NXS00${n}L6,sides=1" || ok=0; }
+      done
     fi
     [ $ok = 1 ] && { "${adm[@]}" --mode target --op bind --tid 1 --initiator-address ALL || ok=0; }
   fi

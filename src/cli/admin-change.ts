@@ -4,6 +4,7 @@
  *
  *   nexus device add NAME --handler H [--size S] [--path P] [--block-size N] [--read-only]
  *   nexus device rm NAME                     nexus device resize NAME SIZE
+ *   nexus device medium NAME [PATH]          (PATH: load that medium; none: eject)
  *   nexus target add NAME [--portal H:P ...] nexus target rm|enable|disable NAME
  *   nexus lun map TARGET LUN DEVICE [--group G] [--read-only]
  *   nexus lun unmap TARGET LUN [--group G]
@@ -62,7 +63,7 @@ export function registerChangeCommands(
   };
   const dry = (c: Command): Command => c.option('--dry-run', 'print the steps the change takes; change nothing').addOption(controlOption());
 
-  const device = program.command('device').description('add, remove or resize a device of the running daemon');
+  const device = program.command('device').description('add, remove or resize a device of the running daemon, or change its medium');
   dry(device.command('add')
     .description('add a device (handler fileio, blockio, nullio, ram or vcdrom)')
     .argument('<name>', 'device name')
@@ -86,6 +87,15 @@ export function registerChangeCommands(
   dry(device.command('resize').description('change the capacity of a device (initiators get CAPACITY DATA HAS CHANGED)')
     .argument('<name>', 'device name').argument('<size>', 'new capacity: bytes or with a unit (128MiB)'))
     .action((name: string, size: string, o: ControlOption & DryRun) => done(change(deps, o, 'device.resize', { name, size: sizeArg(size) })));
+
+  // A removable device's medium from the host's side (the operator at the drive): the initiators
+  // get the media events and unit attentions of the change (MMC-6, SPC-4 5.14), and a tray an
+  // initiator has locked (PREVENT ALLOW MEDIUM REMOVAL) refuses it.
+  dry(device.command('medium').description('load a medium (an ISO image, a tape cartridge) into a removable device, or eject it (no path)')
+    .argument('<name>', 'device name').argument('[path]', 'the medium file; none: eject'))
+    .action((name: string, file: string | undefined, o: ControlOption & DryRun) => {
+      done(change(deps, o, 'device.medium', { name, ...(file !== undefined ? { path: path.resolve(deps.cwd, file) } : {}) }));
+    });
 
   const target = program.command('target').description('add or remove a target of the running daemon');
   dry(target.command('add').description('add an iSCSI target (map LUNs with `nexus lun map`)')

@@ -8,13 +8,16 @@
 # Nexus the target also exports a CD-ROM (LUN 3, "handler": "vcdrom") over an ISO image made here
 # with xorriso: the guest's sr driver attaches it, blkid sees ISO 9660, every file mounted with
 # -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
-# (the kernel closes the tray) and the same comparison again. Changing the medium from the host is
-# not part of the run: the daemon's control socket is what will reach Engine.changeMedium.
+# (the kernel closes the tray) and the same comparison again; then the host changes the medium
+# through the daemon's control socket (`nexus device medium`): the guest mounts the second disc,
+# and with a disc mounted (the tray locked) the host's eject is refused.
 # Either target also exports two tape drives (LUNs 4 and 5; Nexus "handler": "vtape" over
 # cartridges made with `nexus tape create`, tgtd's ssc over tgtimg images): the guest's
 # st driver with mt-st and tar writes archives separated by filemarks and reads them back by
 # fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
-# refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS).
+# refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS). Both targets also export
+# a library (LUN 6 a medium changer, LUNs 7 and 8 its tape drives, six cartridges with bar codes)
+# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -42,14 +45,20 @@ VM_TO=${NEXUS_KVM_TIMEOUT:-480}
 IQN=iqn.2026-11.io.nexus:kernel-vm
 RUN=$CACHE/run-$KIND
 STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
-# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive).
-CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify"
+# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive). The last two are
+# the host's medium change: the guest ejects and asks the host (cdrom_request below) to insert a
+# second image with `nexus device medium`, then mounts it; with the disc mounted (sr locks the
+# tray) the host's eject is refused with the CLI's error.
+CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify cdrom-host-insert-verify cdrom-locked-host-eject-refused"
 [ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
-# The library steps (guest/changer.sh): Nexus only. mtx status, load, unload, transfer on the
-# changer's sg device; then the guest asks for a restart of the target (changer_restart below)
-# and compares the inventory.
-CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart"
-[ "$KIND" = nexus ] && STEPS="$STEPS $CHANGER_STEPS"
+# The library steps (guest/changer.sh), against either target (tgtd: its VTL, smc and ssc, as
+# tgt's README.vtl sets it up; it keeps no library state across the restart). mtx status, load,
+# unload, transfer on the changer's sg device, the loaded tape drive online with a tar written
+# and read back, mt offline before unload; then the guest asks for a restart of the target
+# (changer_restart below), compares the inventory and reads back a cartridge that went to its
+# slot and came back.
+CHANGER_STEPS="changer-lsscsi mtx-status mtx-load mtx-load-drive1 mtx-unload mtx-transfer changer-restart mtx-inventory-after-restart mtx-reload-readback"
+STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
 STEPS="$STEPS $TAPE_STEPS"
@@ -74,7 +83,8 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
 needs+=(tool:mt-st)
-[ "$KIND" = nexus ] && needs+=(tool:xorriso tool:mtx tool:lsscsi)
+needs+=(tool:mtx tool:lsscsi)
+[ "$KIND" = nexus ] && needs+=(tool:xorriso)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
@@ -134,18 +144,34 @@ if [ "$KIND" = nexus ]; then
     echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
   fi
   export TARGET_CDROM_ISO=$RUN/cd.iso
-  # The library's six cartridges: small ISO images whose volume label is the bar code, so the
-  # guest can tell which one a drive holds; the library state starts fresh each run.
-  CARTS=$RUN/carts
-  rm -rf "$CARTS" && mkdir -p "$CARTS/src" || exit 1
-  for n in 1 2 3 4 5 6; do
-    echo "cartridge NXS00${n}L6" >"$CARTS/src/label.txt"
-    xorriso -as mkisofs -quiet -V "NXS00${n}L6" -o "$CARTS/NXS00${n}L6.iso" "$CARTS/src" 2>>"$RUN/xorriso.log" ||
-      { echo "kernel-vm: xorriso failed for the cartridges"; summary /dev/null; exit 1; }
-  done
-  export TARGET_CHANGER_CARTS=$CARTS
-  CHANGER_ARG=kvm_changer=1
+  # The second disc the host inserts while the guest watches (cdrom_request): other files, another
+  # label; the guest finds its tree beside the first one (KVM_CDSRC, with "2" appended).
+  rm -rf "$CDSRC"2 "$RUN/cd2.iso" "$RUN/cdreq" && mkdir -p "$CDSRC"2/other "$RUN/cdreq" || exit 1
+  head -c 1500000 /dev/urandom >"$CDSRC"2/other/second.bin
+  echo "Nexus CD-ROM second medium" >"$CDSRC"2/README.txt
+  if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM2 -o "$RUN/cd2.iso" "$CDSRC"2 2>>"$RUN/xorriso.log"; then
+    echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
+  fi
 fi
+# The library's six cartridges, each labelled with its bar code; the library state starts fresh
+# each run. Nexus: `nexus tape create`; tgtd: tgtimg files named by their bar codes in its
+# media_home, two placeholders for its offline drives, and its changer's backing file.
+CARTS=$RUN/carts
+rm -rf "$CARTS" && mkdir -p "$CARTS" || exit 1
+for n in 1 2 3 4 5 6; do
+  if [ "$KIND" = nexus ]; then
+    "$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" tape create "$CARTS/NXS00${n}L6.tape" --barcode "NXS00${n}L6" --size 8MiB
+  else
+    tgtimg --op new --device-type tape --barcode "NXS00${n}L6" --size 8 --type data --file "$CARTS/NXS00${n}L6"
+  fi >>"$RUN/carts.log" 2>&1 || { echo "kernel-vm: making the library's cartridges failed: $(tail -3 "$RUN/carts.log")"; summary /dev/null; exit 1; }
+done
+if [ "$KIND" = tgt ]; then
+  tgtimg --op new --device-type tape --barcode EMPTY0 --size 1 --type data --file "$CARTS/empty0" >>"$RUN/carts.log" 2>&1 &&
+  tgtimg --op new --device-type tape --barcode EMPTY1 --size 1 --type data --file "$CARTS/empty1" >>"$RUN/carts.log" 2>&1 &&
+  head -c 1024 /dev/zero >"$CARTS/smc" || { echo "kernel-vm: making tgtd's library failed"; summary /dev/null; exit 1; }
+fi
+export TARGET_CHANGER_CARTS=$CARTS
+CHANGER_ARG=kvm_changer=1
 # Two cartridges: an empty one and a write-protected one (nexus tape create; tgtimg for tgtd,
 # whose drive is made read-only instead).
 rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
@@ -185,6 +211,26 @@ changer_restart() {
   target_stop
   target_start "$KIND" "$RUN/target" "$ADDR" "$TPORT" 128M "$IQN" || echo "kernel-vm: target $KIND did not start again"
 }
+# The CD's host-side medium change (guest/iscsi.sh): the guest asks on the console ("KVMTEST:
+# cdrom host-request N insert|eject"), the host runs `nexus device medium` against the daemon's
+# control socket and writes the exit status and stderr to RUN/cdreq/N, which the guest reads
+# through its 9p view of this host's file system. Each request once.
+CDREQ_DONE=" "
+cdrom_request() {
+  [ -n "$CDSRC" ] || return 0
+  local line n what rc
+  while read -r line; do
+    line=${line%$'\r'}; n=${line#*host-request }; what=${n#* }; n=${n%% *}
+    case "$what" in insert|eject) ;; *) continue ;; esac   # a line qemu has not finished writing
+    case "$CDREQ_DONE" in *" $n "*) continue ;; esac
+    CDREQ_DONE="$CDREQ_DONE$n "
+    local cli=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" device medium cd0)
+    [ "$what" = insert ] && cli+=("$RUN/cd2.iso")
+    "${cli[@]}" --control "$RUN/target/state/control.sock" >"$RUN/cdreq/$n.out" 2>"$RUN/cdreq/$n.err"; rc=$?
+    echo "kernel-vm: host $what of cd0: exit $rc $(tr '\n' ' ' <"$RUN/cdreq/$n.err")"
+    echo "$rc" >"$RUN/cdreq/$n.rc.tmp" && mv "$RUN/cdreq/$n.rc.tmp" "$RUN/cdreq/$n.rc"
+  done < <(grep -a 'KVMTEST: cdrom host-request ' "$CONSOLE")
+}
 run_vm() {
   : >"$CONSOLE"
   if [ -n "$NS" ]; then ip netns exec "$NS" "${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null &
@@ -192,7 +238,7 @@ run_vm() {
   local pid=$! waited=0
   while kill -0 "$pid" 2>/dev/null; do
     if grep -aq 'KVMTEST: guest up' "$CONSOLE"; then
-      while kill -0 "$pid" 2>/dev/null; do changer_restart; sleep 0.5; done
+      while kill -0 "$pid" 2>/dev/null; do changer_restart; cdrom_request; sleep 0.5; done
       wait "$pid"; return $?
     fi
     if [ "$waited" -ge "$BOOT_TO" ]; then
@@ -215,6 +261,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

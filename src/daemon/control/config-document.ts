@@ -28,14 +28,38 @@ function compact(o: { [k: string]: Json | undefined }): { [k: string]: Json } {
   return out;
 }
 
+/**
+ * The settings a handler does not take from the file, because its medium, its device or its
+ * library gives them (load.ts refuses them there): a CD/DVD-ROM's size is its image's, a tape
+ * drive's capacity its cartridge's and its block length the initiator's (SSC-4 MODE SELECT), a
+ * pass-through device's are the device's own, and a changer has no medium of blocks at all.
+ */
+const NOT_WRITTEN: Partial<Record<DeviceConfig['handler'], readonly string[]>> = {
+  vcdrom: ['size', 'physicalBlockSize'],
+  vtape: ['size', 'blockSize', 'physicalBlockSize'],
+  passthrough: ['size', 'blockSize', 'physicalBlockSize', 'thin', 'writeCache', 'removable', 'serial', 'vendor', 'product', 'revision'],
+  changer: ['path', 'size', 'blockSize', 'physicalBlockSize', 'writeCache', 'thin', 'readOnly', 'removable'],
+};
+
 function device(d: DeviceConfig): Json {
-  return compact({
+  const out = compact({
     name: d.name, deviceType: d.deviceType, handler: d.handler, path: d.path,
     // Bytes as a JSON number while exact (2^53 bytes is 8 PiB), else a string with the unit.
     size: d.sizeBytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(d.sizeBytes) : `${d.sizeBytes.toString()}B`,
     blockSize: d.blockSize, physicalBlockSize: d.physicalBlockSize, writeCache: d.writeCache, thin: d.thin, readOnly: d.readOnly,
     removable: d.removable, serial: d.serial, vendor: d.vendor, product: d.product, revision: d.revision,
   });
+  for (const k of NOT_WRITTEN[d.handler] ?? []) delete out[k];
+  const lib = d.library;
+  if (lib !== undefined) {
+    // The library as set at start (its cartridges where they started); where each cartridge is
+    // now is the state file's, which the library keeps.
+    Object.assign(out, {
+      drives: [...lib.drives], slots: lib.slots, mailSlots: lib.mailSlots, state: lib.statePath,
+      cartridges: lib.cartridges.map(c => ({ barcode: c.barcode, path: c.path, slot: c.slot })),
+    });
+  }
+  return out;
 }
 
 export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k: string]: Json } {

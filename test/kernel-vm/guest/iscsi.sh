@@ -87,6 +87,33 @@ cdrom_steps() {
     [ "$(cdrom_ioctl "/dev/$CD" CDROM_DRIVE_STATUS)" = 4 ] && return 0; sleep 0.2; done; return 1; }
   step cdrom-load cd_load
   step cdrom-remount-verify cd_verify
+  # The host's medium change (run.sh's cdrom_request): ask on the console, wait for the host's
+  # `nexus device medium` to finish (its exit status in a file of the host's, seen through 9p).
+  host_request() { # $1 request number, $2 insert|eject; sets HOST_RC, the host CLI's exit status
+    local rc=${KVM_CDSRC%/*}/cdreq/$1.rc
+    HOST_RC=""
+    echo "KVMTEST: cdrom host-request $1 $2"
+    # The root is 9p with cache=loose under an overlay: a name looked up before the host made it
+    # stays absent until the dentries are dropped.
+    for i in $(seq 1 100); do echo 2 >/proc/sys/vm/drop_caches; [ -f "$rc" ] && { HOST_RC=$(cat "$rc"); return 0; }; sleep 0.3; done
+    echo "KVMTEST: cdrom host did not answer request $1"; return 1
+  }
+  host_insert() { # eject from the guest, the host inserts the second image, mount and compare
+    cdrom_ioctl "/dev/$CD" CDROMEJECT >/dev/null && host_request 1 insert && [ "$HOST_RC" = 0 ] || return 1
+    for i in $(seq 1 50); do [ "$(cdrom_ioctl "/dev/$CD" CDROM_DRIVE_STATUS)" = 4 ] && break; sleep 0.2; done
+    blkid -p "/dev/$CD" | grep -q 'LABEL="NEXUS_KVM2"' || return 1
+    mount -t iso9660 -o ro "/dev/$CD" /mnt/cd || return 1
+    diff -r "${KVM_CDSRC}2" /mnt/cd; local r=$?; umount /mnt/cd; return $r
+  }
+  step cdrom-host-insert-verify host_insert
+  locked() { # sr locks the tray while the disc is mounted: the host's eject fails with the reason
+    mount -t iso9660 -o ro "/dev/$CD" /mnt/cd || return 1
+    local r=1 err=${KVM_CDSRC%/*}/cdreq/2.err
+    host_request 2 eject && [ "$HOST_RC" = 1 ] && grep -q 'MEDIUM REMOVAL PREVENTED' "$err" && diff -r "${KVM_CDSRC}2" /mnt/cd && r=0
+    echo "KVMTEST: cdrom host eject: $(cat "$err" 2>/dev/null | tr '\n' ' ')"
+    umount /mnt/cd; return $r
+  }
+  step cdrom-locked-host-eject-refused locked
 }
 [ -n "${KVM_CDSRC:-}" ] && cdrom_steps
 # The library steps (mtx on the changer's sg device): guest/changer.sh.
