@@ -1,15 +1,16 @@
 import { coreBindings } from '../core-commands';
 import { prBindings } from '../pr-commands';
 import { spcBindings } from '../spc';
-import { CdbDef, Dir, invalidField } from '../cdb/dsl';
+import { cdb as cdbRow, CdbDef, Dir, invalidField, ReadyClass, ResvClass } from '../cdb/dsl';
 import { CdbTable } from '../cdb/registry';
 import { INQUIRY, MODE_SELECT_10, MODE_SELECT_6, REPORT_SUPPORTED_OPERATION_CODES, REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS } from '../cdb/defs/spc';
 import { TEST_UNIT_READY } from '../cdb/defs/core';
+import { Op } from '../spec/opcodes';
 import { conditionOf, SENSE } from '../spec/asc';
 import { PeripheralType, SenseKey, Status } from '../spec/status';
 import { check, deviceCheck, good, NexusError, Outcome } from '../result';
 import { parseSense } from '../sense';
-import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView } from '../types';
+import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView, VendorRequest } from '../types';
 import { deviceTypes } from '../device-registry';
 import { ModePages, SPC_MODE_PAGES } from '../mode-page-store';
 import { targetPortDesignators } from '../vpd';
@@ -188,6 +189,29 @@ async function resetDevice(lu: LuView): Promise<void> {
   }
 }
 
+/**
+ * A vendor-specific opcode (C0h..FFh, SPC-4 4.2.5.1) with no row for the type, on a device whose
+ * configuration allows them (`allowVendorCommands`): its row is made for this one command. The
+ * standard cannot say what such a CDB means, so the transport says it: the direction from the
+ * command's Data-Out (iSCSI's W flag; R, or neither with a length, is Data-In) and the length from
+ * its Expected Data Transfer Length (RFC 7143 11.3.4); the CDB goes down as it came, every byte
+ * (the group gives no length). What the engine cannot know it assumes at its strictest: the
+ * command conflicts with every reservation of another nexus and may write the medium, so a
+ * read-only mapping refuses it; the device alone decides its readiness.
+ */
+function vendorCommand(lu: LuView, req: VendorRequest): Binding | undefined {
+  if (lu.config.allowVendorCommands !== true || !(lu.backstore instanceof SgBackstore)) return undefined;
+  const op = req.cdb[0];
+  const length = req.expectedLength;
+  const dir = length === 0 ? Dir.NONE : req.dataOut ? Dir.OUT : Dir.IN;
+  const def = cdbRow({
+    op: op as Op, name: `VENDOR SPECIFIC ${op.toString(16).toUpperCase().padStart(2, '0')}h`, size: req.cdb.length, dir,
+    types: 1 << lu.type, usage: [op, ...new Array<number>(req.cdb.length - 1).fill(0xff)], fields: {},
+    xfer: () => length, resv: ResvClass.CONFLICTS, ready: ReadyClass.NO_MEDIUM, writes: true,
+  });
+  return { def, exec: ctx => passThrough(ctx) };
+}
+
 const SPECIAL = new Map<CdbDef, Exec>([
   [INQUIRY as unknown as CdbDef, passInquiry as unknown as Exec],
   [MODE_SELECT_6 as unknown as CdbDef, passModeSelect],
@@ -227,7 +251,7 @@ export function passthroughDeviceType(type: number, removable: boolean): DeviceT
   const emulated = new Map(EMULATED.map(b => [b.def, b.exec]));
   const rows = [...EMULATED.map(b => b.def), ...rowsOfType(type).filter(d => !emulated.has(d) && !EMULATED.some(b => b.def.op === d.op && b.def.sa === d.sa))];
   const exec = new Map<CdbDef, Exec>(rows.map(d => [d, emulated.get(d) ?? SPECIAL.get(d) ?? (ctx => passThrough(ctx))]));
-  dt = { type: type as PeripheralType, removable, table: new CdbTable(rows), exec, vpdPages: [], resetDevice };
+  dt = { type: type as PeripheralType, removable, table: new CdbTable(rows), exec, vpdPages: [], resetDevice, vendorCommand };
   byType.set(key, dt);
   return dt;
 }
