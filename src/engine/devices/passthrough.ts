@@ -14,6 +14,7 @@ import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView, VendorReques
 import { deviceTypes } from '../device-registry';
 import { ModePages, SPC_MODE_PAGES } from '../mode-page-store';
 import { targetPortDesignators } from '../vpd';
+import { SPC4_VERSION, versionDescriptors } from '../inquiry';
 import { isNativeError, NativeError, SgResult } from '../../native';
 import { DRIVER_TIMEOUT, HostByte, isGone, SgBackstore } from '../backstores/sg';
 
@@ -126,7 +127,39 @@ const VPD_BLOCK_LIMITS = 0xb0;
 const VPD_ASK_LENGTH = 1024;
 
 /**
- * INQUIRY: the device's answer, with page 83h's target port designators made the engine's
+ * Standard INQUIRY data (SPC-4 6.6.2) of a pass-through unit: the device's, except where the
+ * device describes what Nexus does in front of it. The device server the initiator talks to is
+ * half the engine's (REPORT LUNS, reservations, unit attentions, task management, the command
+ * table that admits each CDB), half the device's (everything passed down), so:
+ * - VERSION: the lower of the device's claim and SPC-4 (06h), what the engine's part conforms to.
+ *   A device claiming SPC-5 (scsi_debug's 07h) is reported as SPC-4, since the commands the
+ *   engine answers or refuses are SPC-4's.
+ * - NORMACA 0 (the engine's task set has no ACA), HISUP 1 (LUNs are the target's map),
+ *   RESPONSE DATA FORMAT 2.
+ * - TPGS 00b and MULTIP 0: the device's describe its ports on this host's adapter; the target's
+ *   ports are the engine's, with no asymmetric access (REPORT TARGET PORT GROUPS is not supported).
+ * - CMDQUE 1: the engine's task set queues and orders commands whatever the device does.
+ * - VERSION DESCRIPTORs: the engine's for the unit's type (SAM-5, iSCSI, SPC-4 and the command set
+ *   of the table that admits the CDBs, SBC-3 for a disk), as a Nexus unit of the type reports.
+ * Vendor, product, revision, RMB, the peripheral type and the rest stay the device's.
+ */
+export function targetStandardInquiry(data: Uint8Array, lu: LuView): void {
+  if (data.length > 2) data[2] = Math.min(data[2], SPC4_VERSION); // VERSION
+  if (data.length > 3) data[3] = 0x10 | 0x02; // NORMACA 0, HISUP 1, RESPONSE DATA FORMAT 2
+  if (data.length > 5) data[5] &= ~0x30; // TPGS 00b
+  if (data.length > 6) data[6] &= ~0x10; // MULTIP 0
+  if (data.length > 7) data[7] |= 0x02; // CMDQUE 1
+  if (data.length >= 74) {
+    const d = versionDescriptors(lu);
+    for (let i = 0; i < 8; i++) {
+      const v = d[i] ?? 0;
+      data[58 + 2 * i] = v >> 8; data[59 + 2 * i] = v & 0xff;
+    }
+  }
+}
+
+/**
+ * INQUIRY: the device's answer, its standard data made the target's (targetStandardInquiry), page 83h's target port designators made the engine's
  * (SPC-4 7.8.6: the device's own describe its port on this host's adapter, not the one the
  * initiator came in on) and page B0h's MAXIMUM TRANSFER LENGTH cut to what the host takes.
  */
@@ -135,7 +168,12 @@ async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; a
   // SPC-4 6.6.1: EVPD zero with a non-zero PAGE CODE is INVALID FIELD IN CDB, whatever the device
   // would make of it.
   if (!evpd && pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
-  if (!evpd || (pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS)) return passThrough(ctx);
+  if (!evpd) {
+    const out = await passThrough(ctx);
+    if (out.status === Status.GOOD && out.data) targetStandardInquiry(out.data, ctx.lu);
+    return out;
+  }
+  if ((pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS)) return passThrough(ctx);
   const cdb = Uint8Array.from(ctx.cdb);
   cdb[3] = VPD_ASK_LENGTH >> 8; cdb[4] = VPD_ASK_LENGTH & 0xff; // ALLOCATION LENGTH
   const out = await passThrough(ctx, cdb, VPD_ASK_LENGTH);

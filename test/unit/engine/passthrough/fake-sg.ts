@@ -163,7 +163,9 @@ export class FakeSgDevice implements SgDevice {
     const t = this.type;
     if (!evpd) {
       const b = Buffer.alloc(96);
-      b[0] = t; b[1] = t === 1 ? 0x80 : 0; b[2] = 0x06; b[3] = 0x02; b[4] = 91;
+      // as scsi_debug: VERSION 07h (SPC-5), TPGS 01b, MULTIP, version descriptors SAM-6, SPC-5, SBC-4
+      b[0] = t; b[1] = t === 1 ? 0x80 : 0; b[2] = 0x07; b[3] = 0x22; b[4] = 91; b[5] = 0x10; b[6] = 0x10; b[7] = 0x00;
+      b.writeUInt16BE(0x00c0, 58); b.writeUInt16BE(0x05c0, 60); b.writeUInt16BE(0x0600, 62);
       b.write('FAKE    ', 8, 'latin1'); b.write('SG DEVICE       ', 16, 'latin1'); b.write('0001', 32, 'latin1');
       return b;
     }

@@ -277,7 +277,15 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     const r = await rig();
     try {
       const std = await run(r.a, CDB.inquiry(), 96);
-      expect(Buffer.from(std.data!).subarray(8, 16).toString()).to.equal('FAKE    ');
+      const s = Buffer.from(std.data!);
+      expect(s.subarray(8, 16).toString()).to.equal('FAKE    ');
+      // the target's claims where the device (VERSION 07h, TPGS 01b, MULTIP, SPC-5/SBC-4) would
+      // describe its own port and standards: SPC-4, HISUP, no TPGS, CMDQUE, SAM-5 iSCSI SPC-4 SBC-3
+      expect([s[2], s[3], s[5], s[6], s[7]]).to.deep.equal([0x06, 0x12, 0x00, 0x00, 0x02]);
+      expect([0, 1, 2, 3, 4].map(i => s.readUInt16BE(58 + 2 * i))).to.deep.equal([0x00a0, 0x0960, 0x0460, 0x04c0, 0]);
+      // a short allocation length: only the bytes asked for, VERSION still the target's
+      const short = Buffer.from((await run(r.b, CDB.inquiry(false, 0, 5), 5)).data!);
+      expect([short.length, short[2]]).to.deep.equal([5, 0x06]);
       // SPC-4 6.6.1: a PAGE CODE without EVPD is refused before the device
       const n = r.dev.received.length;
       expect(kcq(await run(r.a, CDB.inquiry(false, 0x83), 96))).to.deep.equal([0x05, 0x24, 0x00]);
