@@ -1,7 +1,7 @@
 import { coreBindings } from '../core-commands';
 import { prBindings } from '../pr-commands';
 import { spcBindings } from '../spc';
-import { cdb as cdbRow, CdbDef, Dir, invalidField, ReadyClass, ResvClass } from '../cdb/dsl';
+import { cdb as cdbRow, CdbDef, Dir, invalidField, invalidFieldOf, ReadyClass, ResvClass } from '../cdb/dsl';
 import { CdbTable } from '../cdb/registry';
 import { INQUIRY, MODE_SELECT_10, MODE_SELECT_6, REPORT_SUPPORTED_OPERATION_CODES, REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS } from '../cdb/defs/spc';
 import { TEST_UNIT_READY } from '../cdb/defs/core';
@@ -91,6 +91,9 @@ export function outcomeOf(r: SgResult | NativeError, ctx: ExecContext, data: Uin
   return { status: r.status as Status };
 }
 
+/** The fields that set a command's transfer length, by the names the CDB rows give them. */
+const TRANSFER_LENGTH_FIELDS = ['blocks', 'transferLength', 'parameterListLength', 'allocationLength'];
+
 /** A command passed to the device as it came, its data to and from the command's buffers. */
 async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength = ctx.xferBytes): Promise<Outcome> {
   const store = storeOf(ctx.lu);
@@ -101,9 +104,14 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
   }
   const dir = ctx.def.dir;
   const xfer = ctx.xferBytes;
-  // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH the unit reports is refused; here it
-  // would fail at the host adapter instead.
-  if (xfer > store.maxTransferBytes) return check(SENSE.INVALID_FIELD_IN_CDB);
+  // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH the unit reports (Block Limits, the
+  // host adapter's max_sectors_kb) is refused, pointing at the CDB's length field; passed down it
+  // would fail at the host adapter instead. Whatever MaxBurstLength the iSCSI session negotiated,
+  // a Data-Out this large is dropped here, never written to the device.
+  if (xfer > store.maxTransferBytes) {
+    const at = TRANSFER_LENGTH_FIELDS.find(n => ctx.def.fields[n] !== undefined);
+    return at ? invalidFieldOf(ctx.def, at) : check(SENSE.INVALID_FIELD_IN_CDB);
+  }
   let data: Uint8Array | undefined;
   let sgDir: 'none' | 'in' | 'out' = 'none';
   if (dir === Dir.IN && inLength > 0) {

@@ -265,8 +265,18 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
   it('a transfer above the device\'s limit is refused; Block Limits reports the limit', async () => {
     const r = await rig({ maxKb: 64 });
     try {
-      expect(kcq(await run(r.a, CDB.read10(0, 129), 129 * 512))).to.deep.equal([0x05, 0x24, 0x00]);
-      expect(r.dev.received).to.deep.equal([]);
+      const rd = await run(r.a, CDB.read10(0, 129), 129 * 512);
+      expect(kcq(rd)).to.deep.equal([0x05, 0x24, 0x00]);
+      // SPC-4 4.5.2.4.2: SKSV, C/D (in the CDB), FIELD POINTER byte 7: READ(10)'s TRANSFER LENGTH
+      expect([rd.sense![15] & 0xc0, rd.sense!.readUInt16BE(16)]).to.deep.equal([0xc0, 7]);
+      // a write as large, its Data-Out all there (as a session with a large MaxBurstLength sends it)
+      const wr = await run(r.b, CDB.write10(0, 129), 129 * 512, Buffer.alloc(129 * 512, 0xee));
+      expect([...kcq(wr), wr.sense!.readUInt16BE(16)]).to.deep.equal([0x05, 0x24, 0x00, 7]);
+      // at the limit it passes
+      expect((await run(r.a, CDB.read10(0, 128), 128 * 512)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28]);
+      expect(r.dev.data.subarray(0, 512).every(x => x === 0)).to.equal(true);
+      r.dev.received.length = 0;
       const b0 = await run(r.a, CDB.inquiry(true, 0xb0, 64), 64);
       expect(b0.status).to.equal(Status.GOOD);
       expect(Buffer.from(b0.data!).readUInt32BE(8)).to.equal(128); // 64 KiB in 512-byte blocks
