@@ -42,9 +42,10 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   let vendorExec: Exec | undefined;
   if (isOutcome(def)) {
     // SPC-4 4.2.5.1: a vendor-specific opcode, taken only where the device type makes a row for it.
-    const v = req.cdb[0] >= VENDOR_SPECIFIC_OPCODES && lu.device.vendorCommand
-      ? lu.device.vendorCommand(lu, { cdb: req.cdb, expectedLength: req.expectedLength, dataOut: req.dataOut !== undefined || req.dataOutLater !== undefined })
-      : undefined;
+    const op = req.cdb[0];
+    const vendor = op >= VENDOR_SPECIFIC_OPCODES && !lu.table.hasOpcode(op) ? lu.device.vendorCommand : undefined;
+    const dataOut = req.dataOut !== undefined || req.dataOutLater !== undefined;
+    const v = vendor?.(lu, { cdb: req.cdb, expectedLength: req.expectedLength, dataOut });
     if (!v) { finish(mapping, req, def, done, -1); return; }
     def = v.def;
     vendorExec = v.exec;

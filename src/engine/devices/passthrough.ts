@@ -167,9 +167,10 @@ export function targetStandardInquiry(data: Uint8Array, lu: LuView): void {
 }
 
 /**
- * INQUIRY: the device's answer, its standard data made the target's (targetStandardInquiry), page 83h's target port designators made the engine's
- * (SPC-4 7.8.6: the device's own describe its port on this host's adapter, not the one the
- * initiator came in on) and page B0h's MAXIMUM TRANSFER LENGTH cut to what the host takes.
+ * INQUIRY: the device's answer, its standard data made the target's (targetStandardInquiry),
+ * page 83h's target port designators made the engine's (SPC-4 7.8.6: the device's own describe
+ * its port on this host's adapter, not the one the initiator came in on) and page B0h's MAXIMUM
+ * TRANSFER LENGTH cut to what the host takes.
  */
 async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; allocationLength: number }>): Promise<Outcome> {
   const { evpd, pageCode } = ctx.f;
@@ -181,7 +182,7 @@ async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; a
     if (out.status === Status.GOOD && out.data) targetStandardInquiry(out.data, ctx.lu);
     return out;
   }
-  if ((pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS)) return passThrough(ctx);
+  if (pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS) return passThrough(ctx);
   const cdb = Uint8Array.from(ctx.cdb);
   cdb[3] = VPD_ASK_LENGTH >> 8; cdb[4] = VPD_ASK_LENGTH & 0xff; // ALLOCATION LENGTH
   const out = await passThrough(ctx, cdb, VPD_ASK_LENGTH);
