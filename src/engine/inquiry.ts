@@ -24,7 +24,7 @@ export enum VersionDescriptor {
   ISCSI = 0x0960,
 }
 
-function versionDescriptors(lu: LuView): VersionDescriptor[] {
+export function versionDescriptors(lu: LuView): VersionDescriptor[] {
   const v = [VersionDescriptor.SAM_5, VersionDescriptor.ISCSI, VersionDescriptor.SPC_4];
   if (lu.type === PeripheralType.DISK) v.push(VersionDescriptor.SBC_3);
   if (lu.type === PeripheralType.CDROM) v.push(VersionDescriptor.MMC_6);

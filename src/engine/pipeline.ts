@@ -21,6 +21,9 @@ import { mediumNotPresent } from './medium';
  * completion (sense bytes, Data-In trimming, residuals).
  */
 
+/** SPC-4 4.2.5.1: opcodes C0h..FFh (groups 6 and 7) are vendor specific. */
+const VENDOR_SPECIFIC_OPCODES = 0xc0;
+
 export type Logger = { error(obj: object, msg: string): void };
 
 /** The I_T nexus a command comes in on, with the LUN map its initiator sees. */
@@ -35,11 +38,21 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   }
   const lu = mapping.lu;
   // 2. decode against the device type's table (reserved bits, service actions)
-  const def = lu.table.rowOf(req.cdb);
-  if (isOutcome(def)) { finish(mapping, req, def, done, -1); return; }
+  let def = lu.table.rowOf(req.cdb);
+  let vendorExec: Exec | undefined;
+  if (isOutcome(def)) {
+    // SPC-4 4.2.5.1: a vendor-specific opcode, taken only where the device type makes a row for it.
+    const op = req.cdb[0];
+    const vendor = op >= VENDOR_SPECIFIC_OPCODES && !lu.table.hasOpcode(op) ? lu.device.vendorCommand : undefined;
+    const dataOut = req.dataOut !== undefined || req.dataOutLater !== undefined;
+    const v = vendor?.(lu, { cdb: req.cdb, expectedLength: req.expectedLength, dataOut });
+    if (!v) { finish(mapping, req, def, done, -1); return; }
+    def = v.def;
+    vendorExec = v.exec;
+  }
   // The task: its decoded fields, transfer length and read-only state, made once here and used
   // by every later step, the task set and the handler.
-  const cmd = new Command(nexus, req, done, log, mapping, def, def.decode(req.cdb));
+  const cmd = new Command(nexus, req, done, log, mapping, def, def.decode(req.cdb), vendorExec);
   // 3. transfer length from the CDB vs the initiator's expected length
   const xfer = cmd.xferBytes;
   let dataOut: Uint8Array | undefined;
@@ -143,6 +156,7 @@ class Command implements Task, ExecContext {
     private readonly mapping: Mapping,
     readonly def: CdbDef,
     readonly f: Decoded<FieldMap>,
+    exec?: Exec,
   ) {
     const lu = mapping.lu;
     this.nexusId = nexus.id;
@@ -154,7 +168,7 @@ class Command implements Task, ExecContext {
     this.xferBytes = def.xferBytes(f, lu.blockSize);
     this.readOnly = mapping.readOnly || lu.config.readOnly || lu.backstore.readOnly || lu.modes.softwareWriteProtect;
     this.attr = def.implicitHeadOfQueue ? TaskAttr.HEAD_OF_QUEUE : req.attr;
-    this.exec = lu.device.exec.get(def)!;
+    this.exec = exec ?? lu.device.exec.get(def)!;
   }
 
   /** Called once when the task set enables the task. */

@@ -72,6 +72,11 @@ export interface DeviceConfig {
   revision?: string;
   /** The library of a medium changer (handler `changer`). */
   library?: LibraryConfig;
+  /**
+   * A pass-through device takes vendor-specific opcodes (C0h..FFh) outside its command table, their
+   * direction and length as the initiator gives them. Absent = false: INVALID COMMAND OPERATION CODE.
+   */
+  allowVendorCommands?: boolean;
 }
 
 export interface ChapSecret { user: string; secret: string }

@@ -226,6 +226,21 @@ export interface DeviceType {
    * quiesced the unit's tasks (a pass-through device gets a device reset). Absent: nothing more.
    */
   readonly resetDevice?: (lu: LuView) => Promise<void>;
+  /**
+   * A vendor-specific opcode (SPC-4 4.2.5.1: groups 6 and 7, C0h..FFh) the table has no row for:
+   * the row and execute step the device type makes for this one command from what the transport
+   * says of it (its Data-Out, its expected length), or undefined for INVALID COMMAND OPERATION
+   * CODE. Absent: every such opcode is refused.
+   */
+  readonly vendorCommand?: (lu: LuView, req: VendorRequest) => Binding | undefined;
+}
+
+/** What the transport tells of a command beyond its CDB: its direction and length (iSCSI's W flag and Expected Data Transfer Length). */
+export interface VendorRequest {
+  readonly cdb: Uint8Array;
+  readonly expectedLength: number;
+  /** Data-Out comes with the command (iSCSI W flag): present, or still in transfer. */
+  readonly dataOut: boolean;
 }
 
 export function deviceType(type: PeripheralType, removable: boolean, bindings: Binding[], vpdPages: readonly VpdPageDef[]): DeviceType {

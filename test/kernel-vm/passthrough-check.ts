@@ -2,7 +2,8 @@
 // a real sg node, then two initiators sharing a passthrough LUN that Nexus exports from a
 // scsi_debug disk on the guest's loopback. Prints "KVMTEST: PASS|FAIL <step>" per step.
 //   node passthrough-check.js sg <sgPath>
-//   node passthrough-check.js shared <host> <port> <iqn> <scsi_debug sysfs dir>
+//   node passthrough-check.js shared <host> <port> <iqn> <scsi_debug sysfs dir> [<lun> <step prefix>]
+// (the same shared steps run against tgtd's bs_sg as the peer: LUN 2, steps tgt-*)
 import * as fs from 'node:fs';
 import * as native from '../../src/native';
 import { SteadySession, CommandResult } from '../fuzz/client';
@@ -108,19 +109,19 @@ async function lunReset(s: SteadySession, lun: number): Promise<number> {
   return r.b2;
 }
 
-async function sharedSteps(host: string, port: number, iqn: string, sdebug: string): Promise<void> {
+/** `prefix` names the steps (pt for Nexus, tgt for the tgtd peer); `L` is the LUN of the shared disk. */
+async function sharedSteps(host: string, port: number, iqn: string, sdebug: string, L: number, prefix: string): Promise<void> {
   const a = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-a', iqn);
   const b = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-b', iqn);
-  const L = 0;
   await settle(a, L); await settle(b, L);
   const inq = await a.command(L, CDB.inquiry(), { readLength: 96 });
-  report('pt-inquiry', inq.status === 0 && inq.data.subarray(16, 26).toString() === 'scsi_debug', inq.data.subarray(8, 32).toString());
+  report(`${prefix}-inquiry`, inq.status === 0 && inq.data.subarray(16, 26).toString() === 'scsi_debug', inq.data.subarray(8, 32).toString());
   // RESERVE(6) by A: B conflicts; released, B reads.
   const res = await a.command(L, CDB.reserve6());
   const bRead = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
   await a.command(L, CDB.release6());
   const bAfter = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
-  report('pt-reserve-conflict', res.status === 0 && bRead.status === 0x18 && bAfter.status === 0, `${res.status} ${bRead.status} ${bAfter.status}`);
+  report(`${prefix}-reserve-conflict`, res.status === 0 && bRead.status === 0x18 && bAfter.status === 0, `${res.status} ${bRead.status} ${bAfter.status}`);
   // PR REGISTER + RESERVE Write Exclusive by A: B's write conflicts, its read passes.
   const key = Buffer.alloc(24); key.writeBigUInt64BE(0xabcn, 8);
   const reg = await a.command(L, CDB.prOut(0x00), { dataOut: key });
@@ -129,7 +130,7 @@ async function sharedSteps(host: string, port: number, iqn: string, sdebug: stri
   const bw = await b.command(L, CDB.write10(0, 1), { dataOut: Buffer.alloc(512) });
   const br = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
   const clr = await a.command(L, CDB.prOut(0x03), { dataOut: rkey });
-  report('pt-pr-write-exclusive', reg.status === 0 && rsv.status === 0 && bw.status === 0x18 && br.status === 0 && clr.status === 0,
+  report(`${prefix}-pr-write-exclusive`, reg.status === 0 && rsv.status === 0 && bw.status === 0x18 && br.status === 0 && clr.status === 0,
     `${reg.status} ${rsv.status} ${bw.status} ${br.status} ${clr.status}`);
   await settle(a, L); await settle(b, L);
   // Data round trip: A writes 64 KiB, B reads it back.
@@ -137,11 +138,11 @@ async function sharedSteps(host: string, port: number, iqn: string, sdebug: stri
   for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i ^ 0x5a5a5a5a, i);
   const wr = await a.command(L, CDB.write10(1000, 128), { dataOut: data });
   const rd = await b.command(L, CDB.read10(1000, 128), { readLength: 65536 });
-  report('pt-data-round-trip', wr.status === 0 && rd.status === 0 && rd.data.equals(data), `${wr.status} ${rd.status} ${kcq(wr)}`);
+  report(`${prefix}-data-round-trip`, wr.status === 0 && rd.status === 0 && rd.data.equals(data), `${wr.status} ${rd.status} ${kcq(wr)}`);
   // LUN RESET from A reaches B as BUS DEVICE RESET FUNCTION OCCURRED.
   const tmf = await lunReset(a, L);
   const bUa = await b.command(L, CDB.tur());
-  report('pt-lun-reset-ua', tmf === 0 && bUa.status === 2 && kcq(bUa) === '6/29/3', `tmf ${tmf} ${kcq(bUa)}`);
+  report(`${prefix}-lun-reset-ua`, tmf === 0 && bUa.status === 2 && kcq(bUa) === '6/29/3', `tmf ${tmf} ${kcq(bUa)}`);
   await settle(a, L); await settle(b, L);
   // A unit attention the device itself raises (scsi_debug: a changed virtual_gb is CAPACITY DATA
   // HAS CHANGED on its devices) reaches both: A from the device, B from the engine.
@@ -149,7 +150,7 @@ async function sharedSteps(host: string, port: number, iqn: string, sdebug: stri
   const aUa = await a.command(L, CDB.tur());
   const bUa2 = await b.command(L, CDB.tur());
   fs.writeFileSync(`${sdebug}/virtual_gb`, '0');
-  report('pt-device-ua-both', kcq(aUa) === '6/2a/9' && kcq(bUa2) === '6/2a/9', `${kcq(aUa)} ${kcq(bUa2)}`);
+  report(`${prefix}-device-ua-both`, kcq(aUa) === '6/2a/9' && kcq(bUa2) === '6/2a/9', `${kcq(aUa)} ${kcq(bUa2)}`);
   await settle(a, L); await settle(b, L);
   a.close(); b.close();
 }
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   try {
     if (mode === 'sg') await sgSteps(args[0]);
-    else await sharedSteps(args[0], Number(args[1]), args[2], args[3]);
+    else await sharedSteps(args[0], Number(args[1]), args[2], args[3], Number(args[4] ?? 0), args[5] ?? 'pt');
   } catch (e) {
     report(`${mode}-run`, false, (e as Error).message);
   }

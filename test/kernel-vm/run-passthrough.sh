@@ -8,8 +8,10 @@
 # passthrough-check.ts): the native sg queue on a real sg node, a mounted disk refused, two
 # initiators sharing a passthrough LUN (reservations, persistent reservations, a LUN reset and a
 # device's own unit attention reaching both, a data round trip), libiscsi's iscsi-inq,
-# iscsi-readcapacity16 and iscsi-test-cu families. Prints "PASS kernel-vm.<step>" /
-# "FAIL kernel-vm.<step>" per step and "N passed, N failed"; exit 0 only when all passed.
+# iscsi-readcapacity16 and iscsi-test-cu families; then the same steps against tgtd's bs_sg on the
+# same disks (the peer, "peer tgtd: PASS|FAIL tgt-<step>", not counted). Prints
+# "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step and "N passed, N failed"; exit 0 only
+# when all passed.
 # Environment: NEXUS_KVM_TIMEOUT (seconds for the whole VM, default 600; under TCG node takes 1-2 minutes to start Nexus here).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +21,11 @@ VM_TO=${NEXUS_KVM_TIMEOUT:-600}
 IQN=iqn.2026-11.io.nexus:kernel-vm-pt
 RUN=$CACHE/run-passthrough
 PT_STEPS="sg-nodes sg-open sg-inquiry sg-many-in-flight sg-sense sg-argument-checks sg-reset refuse-mounted nexus-up iscsi-inq iscsi-readcapacity16 pt-inquiry pt-reserve-conflict pt-pr-write-exclusive pt-data-round-trip pt-lun-reset-ua pt-device-ua-both"
-PT_STEPS="$PT_STEPS cu-SCSI.ReadCapacity16 cu-SCSI.Reserve6 cu-SCSI.Read10"
+PT_STEPS="$PT_STEPS cu-SCSI.Inquiry cu-SCSI.ReadCapacity16 cu-SCSI.Reserve6 cu-SCSI.ProutReserve cu-SCSI.Read10"
+# The peer, tgtd's bs_sg on the same scsi_debug disks, the same steps: reported, never failing the
+# run (PEER_STEPS), so that the README's table of where tgtd fails and Nexus passes stays current.
+PEER_STEPS="tgt-up tgt-iscsi-inq tgt-iscsi-readcapacity16 tgt-inquiry tgt-reserve-conflict tgt-pr-write-exclusive tgt-data-round-trip tgt-lun-reset-ua tgt-device-ua-both"
+PEER_STEPS="$PEER_STEPS tgt-cu-SCSI.Inquiry tgt-cu-SCSI.ReadCapacity16 tgt-cu-SCSI.Reserve6 tgt-cu-SCSI.ProutReserve tgt-cu-SCSI.Read10"
 T0=$(date +%s)
 mkdir -p "$RUN"
 
@@ -33,12 +39,21 @@ summary() { # $1 console log (may be missing)
       *) echo "FAIL kernel-vm.passthrough.$s (not reached)"; f=$((f + 1)) ;;
     esac
   done
+  # The peer's results beside Nexus's, step by step (not counted).
+  for s in $PEER_STEPS; do
+    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
+    case "$line" in
+      *"KVMTEST: PASS $s"*) echo "peer tgtd: PASS $s" ;;
+      *"KVMTEST: FAIL $s"*) echo "peer tgtd: FAIL $s ${line#*"FAIL $s"}" ;;
+      *) echo "peer tgtd: not reached $s" ;;
+    esac
+  done
   echo "kernel-vm passthrough: $(( $(date +%s) - T0 ))s wall (build+setup+boot+test); console $1"
   echo "$p passed, $f failed"
   [ $f = 0 ]
 }
 
-"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:iscsi-inq tool:iscsi-test-cu
+"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:iscsi-inq tool:iscsi-test-cu tool:tgtd tool:tgtadm
 case $? in
   0) ;;
   3) echo "0 passed, 0 failed, $(echo "$PT_STEPS" | wc -w) skipped"; exit 0 ;;

@@ -399,6 +399,9 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
     } else {
       for (const k of LIBRARY_KEYS) if (raw[k] !== undefined) report.add(at(k), `${k} belongs to a medium changer (handler "changer")`);
     }
+    if (raw.allowVendorCommands !== undefined && handler !== 'passthrough') {
+      report.add(at('allowVendorCommands'), 'only a passthrough device has vendor-specific commands to pass down');
+    }
     if (handler === 'vcdrom') {
       checkCdrom(raw, at, report);
     } else if (handler === 'vtape') {
@@ -483,6 +486,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const s = str(raw[k]);
       if (s !== undefined) dev[k] = s;
     }
+    if (raw.allowVendorCommands === true && handler === 'passthrough') dev.allowVendorCommands = true;
     out.push(dev);
   });
   return out;

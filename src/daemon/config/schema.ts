@@ -100,6 +100,8 @@ const device = {
     mailSlots: { type: 'integer', minimum: 0, maximum: LIBRARY_MAX_SLOTS },
     cartridges: { type: 'array', items: { $ref: '#/$defs/cartridge' } },
     state: { type: 'string', minLength: 1 },
+    // passthrough only: vendor-specific opcodes (C0h..FFh) outside the command table pass down.
+    allowVendorCommands: { type: 'boolean' },
   },
 } as const;
 
@@ -202,6 +204,7 @@ export interface DeviceFile {
   mailSlots?: number;
   cartridges?: Array<{ barcode: string; path: string; slot: number }>;
   state?: string;
+  allowVendorCommands?: boolean;
 }
 export interface TargetFile {
   driver: 'iscsi' | 'local';

@@ -1,18 +1,20 @@
 import { coreBindings } from '../core-commands';
 import { prBindings } from '../pr-commands';
 import { spcBindings } from '../spc';
-import { CdbDef, Dir, invalidField } from '../cdb/dsl';
+import { cdb as cdbRow, CdbDef, Dir, invalidField, invalidFieldOf, ReadyClass, ResvClass } from '../cdb/dsl';
 import { CdbTable } from '../cdb/registry';
 import { INQUIRY, MODE_SELECT_10, MODE_SELECT_6, REPORT_SUPPORTED_OPERATION_CODES, REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS } from '../cdb/defs/spc';
 import { TEST_UNIT_READY } from '../cdb/defs/core';
+import { Op } from '../spec/opcodes';
 import { conditionOf, SENSE } from '../spec/asc';
 import { PeripheralType, SenseKey, Status } from '../spec/status';
 import { check, deviceCheck, good, NexusError, Outcome } from '../result';
 import { parseSense } from '../sense';
-import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView } from '../types';
+import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView, VendorRequest } from '../types';
 import { deviceTypes } from '../device-registry';
 import { ModePages, SPC_MODE_PAGES } from '../mode-page-store';
 import { targetPortDesignators } from '../vpd';
+import { SPC4_VERSION, versionDescriptors } from '../inquiry';
 import { isNativeError, NativeError, SgResult } from '../../native';
 import { DRIVER_TIMEOUT, HostByte, isGone, SgBackstore } from '../backstores/sg';
 
@@ -89,6 +91,9 @@ export function outcomeOf(r: SgResult | NativeError, ctx: ExecContext, data: Uin
   return { status: r.status as Status };
 }
 
+/** The fields that set a command's transfer length, by the names the CDB rows give them. */
+const TRANSFER_LENGTH_FIELDS = ['blocks', 'transferLength', 'parameterListLength', 'allocationLength'];
+
 /** A command passed to the device as it came, its data to and from the command's buffers. */
 async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength = ctx.xferBytes): Promise<Outcome> {
   const store = storeOf(ctx.lu);
@@ -99,9 +104,14 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
   }
   const dir = ctx.def.dir;
   const xfer = ctx.xferBytes;
-  // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH the unit reports is refused; here it
-  // would fail at the host adapter instead.
-  if (xfer > store.maxTransferBytes) return check(SENSE.INVALID_FIELD_IN_CDB);
+  // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH the unit reports (Block Limits, the
+  // host adapter's max_sectors_kb) is refused, pointing at the CDB's length field; passed down it
+  // would fail at the host adapter instead. Whatever MaxBurstLength the iSCSI session negotiated,
+  // a Data-Out this large is dropped here, never written to the device.
+  if (xfer > store.maxTransferBytes) {
+    const at = TRANSFER_LENGTH_FIELDS.find(n => ctx.def.fields[n] !== undefined);
+    return at ? invalidFieldOf(ctx.def, at) : check(SENSE.INVALID_FIELD_IN_CDB);
+  }
   let data: Uint8Array | undefined;
   let sgDir: 'none' | 'in' | 'out' = 'none';
   if (dir === Dir.IN && inLength > 0) {
@@ -125,16 +135,54 @@ const VPD_BLOCK_LIMITS = 0xb0;
 const VPD_ASK_LENGTH = 1024;
 
 /**
- * INQUIRY: the device's answer, with page 83h's target port designators made the engine's
- * (SPC-4 7.8.6: the device's own describe its port on this host's adapter, not the one the
- * initiator came in on) and page B0h's MAXIMUM TRANSFER LENGTH cut to what the host takes.
+ * Standard INQUIRY data (SPC-4 6.6.2) of a pass-through unit: the device's, except where the
+ * device describes what Nexus does in front of it. The device server the initiator talks to is
+ * half the engine's (REPORT LUNS, reservations, unit attentions, task management, the command
+ * table that admits each CDB), half the device's (everything passed down), so:
+ * - VERSION: the lower of the device's claim and SPC-4 (06h), what the engine's part conforms to.
+ *   A device claiming SPC-5 (scsi_debug's 07h) is reported as SPC-4, since the commands the
+ *   engine answers or refuses are SPC-4's.
+ * - NORMACA 0 (the engine's task set has no ACA), HISUP 1 (LUNs are the target's map),
+ *   RESPONSE DATA FORMAT 2.
+ * - TPGS 00b and MULTIP 0: the device's describe its ports on this host's adapter; the target's
+ *   ports are the engine's, with no asymmetric access (REPORT TARGET PORT GROUPS is not supported).
+ * - CMDQUE 1: the engine's task set queues and orders commands whatever the device does.
+ * - VERSION DESCRIPTORs: the engine's for the unit's type (SAM-5, iSCSI, SPC-4 and the command set
+ *   of the table that admits the CDBs, SBC-3 for a disk), as a Nexus unit of the type reports.
+ * Vendor, product, revision, RMB, the peripheral type and the rest stay the device's.
+ */
+export function targetStandardInquiry(data: Uint8Array, lu: LuView): void {
+  if (data.length > 2) data[2] = Math.min(data[2], SPC4_VERSION); // VERSION
+  if (data.length > 3) data[3] = 0x10 | 0x02; // NORMACA 0, HISUP 1, RESPONSE DATA FORMAT 2
+  if (data.length > 5) data[5] &= ~0x30; // TPGS 00b
+  if (data.length > 6) data[6] &= ~0x10; // MULTIP 0
+  if (data.length > 7) data[7] |= 0x02; // CMDQUE 1
+  if (data.length >= 74) {
+    const d = versionDescriptors(lu);
+    for (let i = 0; i < 8; i++) {
+      const v = d[i] ?? 0;
+      data[58 + 2 * i] = v >> 8; data[59 + 2 * i] = v & 0xff;
+    }
+  }
+}
+
+/**
+ * INQUIRY: the device's answer, its standard data made the target's (targetStandardInquiry),
+ * page 83h's target port designators made the engine's (SPC-4 7.8.6: the device's own describe
+ * its port on this host's adapter, not the one the initiator came in on) and page B0h's MAXIMUM
+ * TRANSFER LENGTH cut to what the host takes.
  */
 async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; allocationLength: number }>): Promise<Outcome> {
   const { evpd, pageCode } = ctx.f;
   // SPC-4 6.6.1: EVPD zero with a non-zero PAGE CODE is INVALID FIELD IN CDB, whatever the device
   // would make of it.
   if (!evpd && pageCode !== 0) return invalidField(INQUIRY.fields.pageCode);
-  if (!evpd || (pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS)) return passThrough(ctx);
+  if (!evpd) {
+    const out = await passThrough(ctx);
+    if (out.status === Status.GOOD && out.data) targetStandardInquiry(out.data, ctx.lu);
+    return out;
+  }
+  if (pageCode !== VPD_DEVICE_IDENTIFICATION && pageCode !== VPD_BLOCK_LIMITS) return passThrough(ctx);
   const cdb = Uint8Array.from(ctx.cdb);
   cdb[3] = VPD_ASK_LENGTH >> 8; cdb[4] = VPD_ASK_LENGTH & 0xff; // ALLOCATION LENGTH
   const out = await passThrough(ctx, cdb, VPD_ASK_LENGTH);
@@ -188,6 +236,29 @@ async function resetDevice(lu: LuView): Promise<void> {
   }
 }
 
+/**
+ * A vendor-specific opcode (C0h..FFh, SPC-4 4.2.5.1) with no row for the type, on a device whose
+ * configuration allows them (`allowVendorCommands`): its row is made for this one command. The
+ * standard cannot say what such a CDB means, so the transport says it: the direction from the
+ * command's Data-Out (iSCSI's W flag; R, or neither with a length, is Data-In) and the length from
+ * its Expected Data Transfer Length (RFC 7143 11.3.4); the CDB goes down as it came, every byte
+ * (the group gives no length). What the engine cannot know it assumes at its strictest: the
+ * command conflicts with every reservation of another nexus and may write the medium, so a
+ * read-only mapping refuses it; the device alone decides its readiness.
+ */
+function vendorCommand(lu: LuView, req: VendorRequest): Binding | undefined {
+  if (lu.config.allowVendorCommands !== true || !(lu.backstore instanceof SgBackstore)) return undefined;
+  const op = req.cdb[0];
+  const length = req.expectedLength;
+  const dir = length === 0 ? Dir.NONE : req.dataOut ? Dir.OUT : Dir.IN;
+  const def = cdbRow({
+    op: op as Op, name: `VENDOR SPECIFIC ${op.toString(16).toUpperCase().padStart(2, '0')}h`, size: req.cdb.length, dir,
+    types: 1 << lu.type, usage: [op, ...new Array<number>(req.cdb.length - 1).fill(0xff)], fields: {},
+    xfer: () => length, resv: ResvClass.CONFLICTS, ready: ReadyClass.NO_MEDIUM, writes: true,
+  });
+  return { def, exec: ctx => passThrough(ctx) };
+}
+
 const SPECIAL = new Map<CdbDef, Exec>([
   [INQUIRY as unknown as CdbDef, passInquiry as unknown as Exec],
   [MODE_SELECT_6 as unknown as CdbDef, passModeSelect],
@@ -227,7 +298,7 @@ export function passthroughDeviceType(type: number, removable: boolean): DeviceT
   const emulated = new Map(EMULATED.map(b => [b.def, b.exec]));
   const rows = [...EMULATED.map(b => b.def), ...rowsOfType(type).filter(d => !emulated.has(d) && !EMULATED.some(b => b.def.op === d.op && b.def.sa === d.sa))];
   const exec = new Map<CdbDef, Exec>(rows.map(d => [d, emulated.get(d) ?? SPECIAL.get(d) ?? (ctx => passThrough(ctx))]));
-  dt = { type: type as PeripheralType, removable, table: new CdbTable(rows), exec, vpdPages: [], resetDevice };
+  dt = { type: type as PeripheralType, removable, table: new CdbTable(rows), exec, vpdPages: [], resetDevice, vendorCommand };
   byType.set(key, dt);
   return dt;
 }

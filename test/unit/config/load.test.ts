@@ -276,6 +276,13 @@ describe('config/load: each error with its JSON path', () => {
     expectOnly(typed, '/devices/1/handler', 'its handler is "passthrough"');
   });
 
+  it('allowVendorCommands: a passthrough device\'s setting, refused on any other handler', () => {
+    const d = demo(); d.devices[1].allowVendorCommands = true;
+    expectOnly(d, '/devices/1/allowVendorCommands', 'only a passthrough device');
+    const typo = demo(); typo.devices[1].allowVendorCommands = 'yes';
+    expect(errorsOf(typo).map(e => e.path)).to.include('/devices/1/allowVendorCommands');
+  });
+
   it('nullio with a path', () => {
     const d = demo(); d.devices[1].path = '/tmp/x';
     expectOnly(d, '/devices/1/path', 'nullio devices have no backing path');

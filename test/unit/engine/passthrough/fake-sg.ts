@@ -50,6 +50,8 @@ export class FakeSgDevice implements SgDevice {
   resets: SgResetKind[] = [];
   gone = false;
   closed = false;
+  /** What the vendor-specific commands read and write. */
+  vendorLog = Buffer.from('VNDRLOG1', 'latin1');
   private held: Array<() => void> = [];
 
   constructor(o: FakeOptions = {}) {
@@ -147,6 +149,10 @@ export class FakeSgDevice implements SgDevice {
       case 0x35: return this.result(0); // SYNCHRONIZE CACHE(10)
       case 0x15: case 0x55: return this.result(0); // MODE SELECT
       case 0x1a: return give([3, 0, 0, 0]); // MODE SENSE(6): header only
+      // Vendor-specific commands of this device: C1h reads its 8-byte log, C2h writes it, C3h clears it.
+      case 0xc1: return give(this.vendorLog);
+      case 0xc2: this.vendorLog = Buffer.from(req.data!); return this.result(0);
+      case 0xc3: this.vendorLog = Buffer.alloc(8); return this.result(0);
       default: return this.check(0x05, 0x20, 0x00);
     }
   }
@@ -157,7 +163,9 @@ export class FakeSgDevice implements SgDevice {
     const t = this.type;
     if (!evpd) {
       const b = Buffer.alloc(96);
-      b[0] = t; b[1] = t === 1 ? 0x80 : 0; b[2] = 0x06; b[3] = 0x02; b[4] = 91;
+      // as scsi_debug: VERSION 07h (SPC-5), TPGS 01b, MULTIP, version descriptors SAM-6, SPC-5, SBC-4
+      b[0] = t; b[1] = t === 1 ? 0x80 : 0; b[2] = 0x07; b[3] = 0x22; b[4] = 91; b[5] = 0x10; b[6] = 0x10; b[7] = 0x00;
+      b.writeUInt16BE(0x00c0, 58); b.writeUInt16BE(0x05c0, 60); b.writeUInt16BE(0x0600, 62);
       b.write('FAKE    ', 8, 'latin1'); b.write('SG DEVICE       ', 16, 'latin1'); b.write('0001', 32, 'latin1');
       return b;
     }

@@ -29,6 +29,7 @@ const CDB = {
   modeSelect6: (len: number) => [0x15, 0x10, 0, 0, len, 0],
   // SPC-4 6.16: PERSISTENT RESERVE OUT, parameter list 24 bytes
   prOut: (sa: number, type = 0) => [0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0],
+  prIn: (sa: number, alloc: number) => [0x5e, sa, 0, 0, 0, 0, 0, ...be16(alloc), 0],
   space: () => [0x11, 0x01, 0, 0, 1, 0],
 };
 
@@ -38,8 +39,8 @@ function prParams(key: bigint, sark = 0n): Uint8Array {
   return b;
 }
 
-function device(name = 'pt0'): DeviceConfig {
-  return { name, deviceType: 'passthrough', handler: 'passthrough', path: '/dev/sg0', sizeBytes: 0n, blockSize: 512, writeCache: 'writethrough', thin: false, readOnly: false };
+function device(name = 'pt0', extra: Partial<DeviceConfig> = {}): DeviceConfig {
+  return { name, deviceType: 'passthrough', handler: 'passthrough', path: '/dev/sg0', sizeBytes: 0n, blockSize: 512, writeCache: 'writethrough', thin: false, readOnly: false, ...extra };
 }
 
 function target(luns: TargetConfig['luns'] = [{ lun: 0, device: 'pt0', readOnly: false }], extra: Partial<TargetConfig> = {}): TargetConfig {
@@ -49,11 +50,11 @@ function target(luns: TargetConfig['luns'] = [{ lun: 0, device: 'pt0', readOnly:
 interface Rig { e: Engine; dev: FakeSgDevice; a: ItNexus; b: ItNexus; opened: number }
 
 /** `devs`: the device found when the path is opened again (undefined: nothing there, ENODEV). */
-async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; maxKb?: number; t?: TargetConfig; devs?: () => FakeSgDevice | undefined } = {}): Promise<Rig> {
+async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; maxKb?: number; t?: TargetConfig; devs?: () => FakeSgDevice | undefined; dev?: Partial<DeviceConfig> } = {}): Promise<Rig> {
   const host = fakeHost({ maxKb: o.maxKb });
   const r = { opened: 0 } as Rig;
   r.dev = new FakeSgDevice(o.fake);
-  r.e = await Engine.create({ devices: [device()], targets: [o.t ?? target()] }, {
+  r.e = await Engine.create({ devices: [device('pt0', o.dev)], targets: [o.t ?? target()] }, {
     openBackstore: cfg => SgBackstore.open(cfg, {
       host, retryMs: 0,
       open: () => {
@@ -72,6 +73,7 @@ async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; ma
   return r;
 }
 
+/** The fabric's direction: Data-Out given (iSCSI W flag) or not. */
 function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array, lun = 0): Promise<Completion> {
   return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag: Math.floor(Math.random() * 1e9), attr: 0, expectedLength, dataOut }, resolve));
 }
@@ -139,6 +141,22 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
       expect((await run(r.a, CDB.write10(0, 1), 512, Buffer.alloc(512))).status).to.equal(Status.GOOD);
       expect(r.dev.opcodes()).to.deep.equal([0x28, 0x2a]);
+    } finally { await r.e.close(); }
+  });
+
+  it('PERSISTENT RESERVE IN READ RESERVATION shows A\'s reservation to both initiators, with a large allocation length (libiscsi ProutReserve)', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.prOut(0x06), 24, prParams(0n, 0xbbn))).status).to.equal(Status.GOOD); // REGISTER AND IGNORE EXISTING KEY
+      expect((await run(r.a, CDB.prOut(0x01, 0x01), 24, prParams(0xbbn))).status).to.equal(Status.GOOD); // RESERVE, WE
+      for (const n of [r.a, r.b]) {
+        const rr = await run(n, CDB.prIn(0x01, 16384), 16384);
+        expect(rr.status).to.equal(Status.GOOD);
+        const d = Buffer.from(rr.data!);
+        // SPC-4 6.15.3.3: ADDITIONAL LENGTH 16, the holder's key, TYPE 1
+        expect([d.readUInt32BE(4), d.readBigUInt64BE(8), d[21] & 0x0f]).to.deep.equal([16, 0xbbn, 0x01]);
+      }
+      expect(r.dev.opcodes()).to.deep.equal([]);
     } finally { await r.e.close(); }
   });
 
@@ -214,11 +232,51 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     } finally { await r.e.close(); }
   });
 
+  it('vendor-specific opcodes pass only with allowVendorCommands; direction and length from the command, reservations and read-only mappings as for a write', async () => {
+    const off = await rig();
+    try {
+      expect(kcq(await run(off.a, [0xc1, 0, 0, 0, 0, 0], 8))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(off.dev.received).to.deep.equal([]);
+    } finally { await off.e.close(); }
+    const r = await rig({ dev: { allowVendorCommands: true }, t: target([{ lun: 0, device: 'pt0', readOnly: false }, { lun: 1, device: 'pt0', readOnly: true }]) });
+    try {
+      // Data-In of the expected length, the CDB as it came
+      const rd = await run(r.a, [0xc1, 0, 0, 0, 0, 0], 8);
+      expect([rd.status, Buffer.from(rd.data!).toString('latin1')]).to.deep.equal([Status.GOOD, 'VNDRLOG1']);
+      // Data-Out: the command came with its data
+      expect((await run(r.b, [0xc2, 0, 0, 0, 8, 0, 0, 0, 0, 0], 8, Buffer.from('VNDRLOG2', 'latin1'))).status).to.equal(Status.GOOD);
+      expect(r.dev.vendorLog.toString('latin1')).to.equal('VNDRLOG2');
+      // no data at all
+      expect((await run(r.a, [0xc3, 0, 0, 0, 0, 0])).status).to.equal(Status.GOOD);
+      expect(r.dev.received).to.deep.equal([[0xc1, 0, 0, 0, 0, 0], [0xc2, 0, 0, 0, 8, 0, 0, 0, 0, 0], [0xc3, 0, 0, 0, 0, 0]]);
+      r.dev.received.length = 0;
+      // what the command does is unknown: a read-only mapping refuses it, another's RESERVE conflicts
+      expect(kcq(await run(r.a, [0xc1, 0, 0, 0, 0, 0], 8, undefined, 1))).to.deep.equal([0x07, 0x27, 0x00]);
+      expect((await run(r.a, CDB.reserve6())).status).to.equal(Status.GOOD);
+      expect((await run(r.b, [0xc1, 0, 0, 0, 0, 0], 8)).status).to.equal(Status.RESERVATION_CONFLICT);
+      expect((await run(r.a, CDB.release6())).status).to.equal(Status.GOOD);
+      // an unknown opcode outside C0h..FFh is still refused; so is a vendor transfer above the device's limit
+      expect(kcq(await run(r.a, [0x02, 0, 0, 0, 0, 0]))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(kcq(await run(r.a, [0xc1, 0, 0, 0, 0, 0], 4 * 1024 * 1024))).to.deep.equal([0x05, 0x24, 0x00]);
+      expect(r.dev.received).to.deep.equal([]);
+    } finally { await r.e.close(); }
+  });
+
   it('a transfer above the device\'s limit is refused; Block Limits reports the limit', async () => {
     const r = await rig({ maxKb: 64 });
     try {
-      expect(kcq(await run(r.a, CDB.read10(0, 129), 129 * 512))).to.deep.equal([0x05, 0x24, 0x00]);
-      expect(r.dev.received).to.deep.equal([]);
+      const rd = await run(r.a, CDB.read10(0, 129), 129 * 512);
+      expect(kcq(rd)).to.deep.equal([0x05, 0x24, 0x00]);
+      // SPC-4 4.5.2.4.2: SKSV, C/D (in the CDB), FIELD POINTER byte 7: READ(10)'s TRANSFER LENGTH
+      expect([rd.sense![15] & 0xc0, rd.sense!.readUInt16BE(16)]).to.deep.equal([0xc0, 7]);
+      // a write as large, its Data-Out all there (as a session with a large MaxBurstLength sends it)
+      const wr = await run(r.b, CDB.write10(0, 129), 129 * 512, Buffer.alloc(129 * 512, 0xee));
+      expect([...kcq(wr), wr.sense!.readUInt16BE(16)]).to.deep.equal([0x05, 0x24, 0x00, 7]);
+      // at the limit it passes
+      expect((await run(r.a, CDB.read10(0, 128), 128 * 512)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28]);
+      expect(r.dev.data.subarray(0, 512).every(x => x === 0)).to.equal(true);
+      r.dev.received.length = 0;
       const b0 = await run(r.a, CDB.inquiry(true, 0xb0, 64), 64);
       expect(b0.status).to.equal(Status.GOOD);
       expect(Buffer.from(b0.data!).readUInt32BE(8)).to.equal(128); // 64 KiB in 512-byte blocks
@@ -229,7 +287,15 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     const r = await rig();
     try {
       const std = await run(r.a, CDB.inquiry(), 96);
-      expect(Buffer.from(std.data!).subarray(8, 16).toString()).to.equal('FAKE    ');
+      const s = Buffer.from(std.data!);
+      expect(s.subarray(8, 16).toString()).to.equal('FAKE    ');
+      // the target's claims where the device (VERSION 07h, TPGS 01b, MULTIP, SPC-5/SBC-4) would
+      // describe its own port and standards: SPC-4, HISUP, no TPGS, CMDQUE, SAM-5 iSCSI SPC-4 SBC-3
+      expect([s[2], s[3], s[5], s[6], s[7]]).to.deep.equal([0x06, 0x12, 0x00, 0x00, 0x02]);
+      expect([0, 1, 2, 3, 4].map(i => s.readUInt16BE(58 + 2 * i))).to.deep.equal([0x00a0, 0x0960, 0x0460, 0x04c0, 0]);
+      // a short allocation length: only the bytes asked for, VERSION still the target's
+      const short = Buffer.from((await run(r.b, CDB.inquiry(false, 0, 5), 5)).data!);
+      expect([short.length, short[2]]).to.deep.equal([5, 0x06]);
       // SPC-4 6.6.1: a PAGE CODE without EVPD is refused before the device
       const n = r.dev.received.length;
       expect(kcq(await run(r.a, CDB.inquiry(false, 0x83), 96))).to.deep.equal([0x05, 0x24, 0x00]);
