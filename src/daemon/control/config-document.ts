@@ -48,6 +48,7 @@ function device(d: DeviceConfig): Json {
     size: d.sizeBytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(d.sizeBytes) : `${d.sizeBytes.toString()}B`,
     blockSize: d.blockSize, physicalBlockSize: d.physicalBlockSize, writeCache: d.writeCache, thin: d.thin, readOnly: d.readOnly,
     removable: d.removable, serial: d.serial, vendor: d.vendor, product: d.product, revision: d.revision,
+    allowVendorCommands: d.allowVendorCommands,
   });
   for (const k of NOT_WRITTEN[d.handler] ?? []) delete out[k];
   const lib = d.library;

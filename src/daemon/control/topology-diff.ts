@@ -134,6 +134,7 @@ function valueText(v: IscsiValue | undefined): string {
 /** Device fields a live unit cannot change under the same name (its personality, its geometry). */
 const FIXED_DEVICE_FIELDS = [
   'deviceType', 'handler', 'blockSize', 'physicalBlockSize', 'thin', 'removable', 'serial', 'vendor', 'product', 'revision',
+  'allowVendorCommands',
 ] as const satisfies readonly (keyof DeviceConfig)[];
 
 /** The diff from `running` to `next`, or every change that cannot be made live. */
