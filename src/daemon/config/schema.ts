@@ -100,6 +100,41 @@ const device = {
     mailSlots: { type: 'integer', minimum: 0, maximum: LIBRARY_MAX_SLOTS },
     cartridges: { type: 'array', items: { $ref: '#/$defs/cartridge' } },
     state: { type: 'string', minLength: 1 },
+    alua: { $ref: '#/$defs/alua' },
+  },
+} as const;
+
+/** SPC-4 5.16.2.1 access states as the topology spells them (engine/alua.ts). */
+const ACCESS_STATES = ['active/optimized', 'active/non-optimized', 'standby', 'unavailable', 'offline', 'transitioning'];
+
+/**
+ * A device's ALUA settings (SPC-4 5.16): its access state per target port group id (load.ts checks
+ * that a target has the group), its TPGS mode, and the time a transition takes.
+ */
+const alua = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tpgs: { enum: ['implicit', 'explicit', 'both'] },
+    // SPC-4 6.37: the IMPLICIT TRANSITION TIME field is one byte of seconds.
+    transitionMs: { type: 'integer', minimum: 0, maximum: 255000 },
+    // Keys: target port group ids, 1..65535 (SPC-4 6.37 TARGET PORT GROUP field, 16 bits).
+    states: {
+      type: 'object',
+      propertyNames: { pattern: '^[1-9][0-9]{0,4}$' },
+      additionalProperties: { enum: ACCESS_STATES },
+    },
+  },
+} as const;
+
+/** A target port group: its id (SPC-4 6.37, 16 bits, 0 reserved here) and its portals. */
+const portGroup = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'portals'],
+  properties: {
+    id: { type: 'integer', minimum: 1, maximum: 65535 },
+    portals: { type: 'array', minItems: 1, items: { type: 'string' } },
   },
 } as const;
 
@@ -134,6 +169,7 @@ const target = {
     discoveryAuth: { $ref: '#/$defs/auth' },
     luns: { type: 'array', items: { $ref: '#/$defs/lunMapping' } },
     groups: { type: 'array', items: { $ref: '#/$defs/group' } },
+    portGroups: { type: 'array', minItems: 1, items: { $ref: '#/$defs/portGroup' } },
   },
 } as const;
 
@@ -173,7 +209,7 @@ export const topologyFileSchema = {
     devices: { type: 'array', items: { $ref: '#/$defs/device' } },
     targets: { type: 'array', items: { $ref: '#/$defs/target' } },
   },
-  $defs: { chapSecret, auth, lunMapping, group, device, cartridge, target },
+  $defs: { chapSecret, auth, lunMapping, group, device, cartridge, target, alua, portGroup },
 } as const;
 
 /** The file shape as TypeScript sees it after the schema passed (sizes still unparsed). */
@@ -202,6 +238,7 @@ export interface DeviceFile {
   mailSlots?: number;
   cartridges?: Array<{ barcode: string; path: string; slot: number }>;
   state?: string;
+  alua?: { tpgs?: 'implicit' | 'explicit' | 'both'; transitionMs?: number; states?: Record<string, string> };
 }
 export interface TargetFile {
   driver: 'iscsi' | 'local';
@@ -213,6 +250,7 @@ export interface TargetFile {
   discoveryAuth?: AuthFile;
   luns?: LunMappingFile[];
   groups?: GroupFile[];
+  portGroups?: Array<{ id: number; portals: string[] }>;
 }
 
 let compiled: ValidateFunction | undefined;
