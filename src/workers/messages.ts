@@ -100,6 +100,8 @@ export interface SessionHandOffState {
   readonly tsih: number;
   readonly cid: number;
   readonly tpgt: number;
+  /** The portal the session logged in on, as the topology spells it ('' for none). */
+  readonly portal: string;
   readonly statSN: number;
   readonly expCmdSN: number;
   readonly maxCmdSN: number;
@@ -230,7 +232,7 @@ type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes' | 'units';
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
   connectionHandOff: {
     handOffId: 'int', fd: 'int', fabric: 'string', sessionKey: 'string', targetName: 'string', initiatorName: 'string', isid: 'string',
-    tsih: 'int', cid: 'int', tpgt: 'int', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
+    tsih: 'int', cid: 'int', tpgt: 'int', portal: 'string', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
   },
   handOffAccepted: { handOffId: 'int', threadIndex: 'int', error: 'string' },
   sessionClose: { sessionKey: 'string', reason: 'string' },

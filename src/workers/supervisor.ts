@@ -336,7 +336,7 @@ export class Supervisor {
     const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve, fd, identity }));
     postControl(t.worker!, {
       type: 'connectionHandOff', handOffId, fd, fabric: req.fabric, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
-      isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
+      isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, portal: s.portal, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
       params: s.params, pending,
     });
     const error = await accepted;
