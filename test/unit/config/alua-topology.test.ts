@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { normalizeTopology, type ConfigError } from '../../../src/daemon/config/load';
+import { topologyDocument } from '../../../src/daemon/control/config-document';
+import { diffTopology } from '../../../src/daemon/control/topology-diff';
 import { portGroupsOf, targetPortOf, type Topology } from '../../../src/engine/topology';
 
 // Target port groups and per-device access states in the topology (SPC-4 5.16.2.1).
@@ -101,5 +103,25 @@ describe('config: target port groups and ALUA states', () => {
     doc.devices[0].alua.tpgs = 'sometimes';
     const errs = errorsOf(doc);
     expect(errs.map(e => e.path)).to.include.members(['/devices/0/alua/states/2', '/devices/0/alua/tpgs']);
+  });
+});
+
+describe('config: ALUA settings in the running topology', () => {
+  it('config.get writes them back as the file had them (the document normalizes to the same topology)', () => {
+    const t = ok(twoGroups());
+    const again = ok(topologyDocument(t, { secrets: true }));
+    expect(again.targets[0].portGroups).to.deep.equal(t.targets[0].portGroups);
+    expect(again.devices[0].alua).to.deep.equal(t.devices[0].alua);
+  });
+
+  it('a live change of port groups or of a device\'s ALUA settings is refused with its path', () => {
+    const t = ok(twoGroups());
+    const doc = twoGroups();
+    doc.devices[0].alua.states[2] = 'unavailable';
+    doc.targets[0].portGroups = [{ id: 2, portals: ['127.0.0.1:3260'] }, { id: 1, portals: ['127.0.0.1:3261'] }];
+    const r = diffTopology(t, ok(doc));
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.errors.map(e => e.path)).to.have.members(['/devices/0/alua', '/targets/0/portGroups']);
   });
 });
