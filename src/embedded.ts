@@ -1,7 +1,8 @@
 import type { Engine, EngineOptions } from './engine/engine';
 import { Supervisor, SupervisorOptions } from './workers/supervisor';
 import { NexusError } from './engine/result';
-import type { Topology, LunMapping } from './engine/topology';
+import type { AccessStateName, Topology, LunMapping } from './engine/topology';
+import type { AccessStatesView } from './engine/alua';
 import type { LibraryElementView } from './engine/device-registry';
 import type { MediumInDrive } from './engine/device-registry';
 import { LocalSession } from './transports/local/session';
@@ -48,13 +49,28 @@ export class EmbeddedTarget {
     throw new NexusError('ERR_UNSUPPORTED', 'LUN and size changes are not available with engine threads yet');
   }
 
-  /** Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID). */
-  session(initiatorName: string, opts: { target?: string; isid?: string; tpgt?: number } = {}): LocalSession {
+  /**
+   * Open an I_T nexus as `initiatorName` (optionally with an initiator port id, like an ISID, and
+   * the portal of the target it comes in on: its target port and target port group).
+   */
+  session(initiatorName: string, opts: { target?: string; isid?: string; tpgt?: number; portal?: string } = {}): LocalSession {
     const targetName = opts.target ?? this.defaultTarget;
-    const n = this.runtime.engine.openNexus({ targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt });
+    const n = this.runtime.engine.openNexus({
+      targetName, initiatorName, isid: opts.isid, tpgt: opts.tpgt, ...(opts.portal === undefined ? {} : { portal: opts.portal }),
+    });
     if (!n) throw new NexusError('ERR_NO_TARGET', `no target "${targetName}"`);
     return new LocalSession(n);
   }
+
+  /**
+   * SPC-4 5.16.2: change `device`'s asymmetric access states by target port group id (an implicit
+   * transition: every I_T nexus of the unit gets ASYMMETRIC ACCESS STATE CHANGED).
+   */
+  setAccessStates(device: string, states: Record<number, AccessStateName>): Promise<void> {
+    return this.local().setAccessStates(device, states);
+  }
+
+  accessStates(device: string): AccessStatesView { return this.local().accessStates(device); }
 
   addLun(m: LunMapping, opts: { target?: string; group?: string } = {}): void {
     this.local().addLun(opts.target ?? this.defaultTarget, m, opts.group);

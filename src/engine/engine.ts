@@ -1,6 +1,6 @@
 import { SENSE } from './spec/asc';
 import { NexusError } from './result';
-import { AuthConfig, DeviceConfig, GroupConfig, LunMapping, TargetConfig, Topology } from './topology';
+import { AccessStateName, AuthConfig, DeviceConfig, GroupConfig, LunMapping, TargetConfig, Topology } from './topology';
 import { LogicalUnit } from './logical-unit';
 import { LunMap, TargetLunMaps, initiatorPattern } from './lun-map';
 import { ItNexus, NexusIdentity } from './nexus';
@@ -10,6 +10,8 @@ import { deviceTypes } from './devices';
 import type { LibraryElementView, MediumInDrive, MediumLibrary } from './device-registry';
 import { openBackstore } from './backstores';
 import { filePrStore, PrStore } from './pr-store';
+import { AluaStore, fileAluaStore } from './alua-store';
+import { accessStateOf, AccessStatesView, TransitionCause } from './alua';
 import type { EngineApi } from './engine-api';
 
 export interface EngineOptions {
@@ -21,6 +23,8 @@ export interface EngineOptions {
    * topology has a state directory; none otherwise (then APTPL is not offered).
    */
   prStore?: PrStore;
+  /** Where asymmetric access states survive restarts. Default: `<stateDir>/alua/` when there is one. */
+  aluaStore?: AluaStore;
 }
 
 interface TargetRuntime { config: TargetConfig; maps: TargetLunMaps }
@@ -39,7 +43,8 @@ export class Engine implements EngineApi {
 
   static async create(topology: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }, opts: EngineOptions = {}): Promise<Engine> {
     const prStore = opts.prStore ?? (topology.stateDir ? filePrStore(topology.stateDir) : undefined);
-    const e = new Engine({ ...opts, prStore });
+    const aluaStore = opts.aluaStore ?? (topology.stateDir ? fileAluaStore(topology.stateDir) : undefined);
+    const e = new Engine({ ...opts, prStore, aluaStore });
     try {
       for (const d of topology.devices) await e.addDevice(d);
       // Personalities that act on other units (a changer loads its drives) start once all exist.
@@ -65,6 +70,7 @@ export class Engine implements EngineApi {
     const lu = new LogicalUnit(
       unitCfg, store, personality.forUnit(unitCfg, store), personality.modePages(store),
       prStore ? { persist: s => prStore.save(cfg.name, s) } : {},
+      this.aluaOptions(cfg.name),
     );
     // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.
     const saved = prStore?.load(cfg.name);
@@ -73,6 +79,33 @@ export class Engine implements EngineApi {
     lu.copyTargets = naa => this.unitByNaa(naa);
     this.units.set(cfg.name, lu);
     return lu;
+  }
+
+  /**
+   * SPC-4 5.16.2: an implicit change of `device`'s asymmetric access states (the control plane,
+   * the embedded API), by target port group id. Persisted before it takes effect; every I_T nexus
+   * of the unit gets ASYMMETRIC ACCESS STATE CHANGED. Resolves once any transition time has passed.
+   */
+  setAccessStates(device: string, states: Record<number, AccessStateName>): Promise<void> {
+    const lu = this.units.get(device);
+    if (!lu) throw new NexusError('ERR_NO_DEVICE', `no device "${device}"`);
+    const changes = Object.entries(states).map(([g, s]) => ({ group: Number(g), state: accessStateOf(s) }));
+    return lu.access.change(changes, TransitionCause.IMPLICIT);
+  }
+
+  /** `device`'s asymmetric access: TPGS mode, transition time and each named group's state. */
+  accessStates(device: string): AccessStatesView {
+    const lu = this.units.get(device);
+    if (!lu) throw new NexusError('ERR_NO_DEVICE', `no device "${device}"`);
+    return lu.access.view();
+  }
+
+  /** A unit's saved access states and how it saves them (SPC-4 5.16: kept across restarts). */
+  private aluaOptions(device: string): { saved?: Record<number, AccessStateName>; persist?: (s: Record<number, AccessStateName>) => void } {
+    const store = this.opts.aluaStore;
+    if (!store) return {};
+    const saved = store.load(device);
+    return { ...(saved ? { saved } : {}), persist: s => store.save(device, s) };
   }
 
   addTarget(cfg: TargetConfig): void {
@@ -111,7 +144,7 @@ export class Engine implements EngineApi {
     const t = this.targets.get(ident.targetName);
     if (!t) return undefined;
     const map = t.maps.select(ident.initiatorName);
-    const n = new ItNexus(this.nextNexusId++, ident, map, this, this.opts.log);
+    const n = new ItNexus(this.nextNexusId++, ident, map, this, this.opts.log, t.config);
     for (const lu of n.units()) n.attach(lu);
     this.nexuses.set(n.id, n);
     return n;
@@ -315,6 +348,7 @@ export class Engine implements EngineApi {
   async close(): Promise<void> {
     await Promise.all([...this.nexuses.values()].map(n => n.close('logout')));
     for (const lu of this.units.values()) {
+      lu.access.close();
       try { await lu.backstore.flush(); } finally { await lu.backstore.close(); }
     }
     this.units.clear();

@@ -1,4 +1,5 @@
-import { Op } from './spec/opcodes';
+import { MaintIn, Op } from './spec/opcodes';
+import { Tpgs } from './spec/alua';
 import { Decoded, invalidField } from './cdb/dsl';
 import { INQUIRY } from './cdb/defs/spc';
 import { Outcome, good } from './result';
@@ -37,6 +38,8 @@ interface StandardInquiryFields {
   removable: boolean;
   /** 3PC: third-party copy (EXTENDED COPY) supported. */
   thirdPartyCopy: boolean;
+  /** TPGS: the asymmetric access management the unit supports (SPC-4 6.6.2 table 143). */
+  tpgs: Tpgs;
   vendor: string;
   product: string;
   revision: string;
@@ -52,8 +55,8 @@ function encodeStandardInquiry(v: StandardInquiryFields): Buffer {
   // NORMACA 0 (no ACA), HISUP 1 (hierarchical LUNs), RESPONSE DATA FORMAT 2
   b[3] = 0x10 | 0x02;
   b[4] = STANDARD_INQUIRY_LENGTH - 5; // ADDITIONAL LENGTH: bytes after byte 4
-  // byte 5: SCCS 0, ACC 0, TPGS 00b (REPORT TARGET PORT GROUPS is not implemented), 3PC, PROTECT 0
-  b[5] = v.thirdPartyCopy ? 0x08 : 0;
+  // byte 5: SCCS 0, ACC 0, TPGS (bits 5..4: implicit, explicit or both, SPC-4 5.16.2.2), 3PC, PROTECT 0
+  b[5] = (v.tpgs << 4) | (v.thirdPartyCopy ? 0x08 : 0);
   b[6] = 0; // ENCSERV 0, MULTIP 0
   b[7] = 0x02; // CMDQUE 1: full task management model
   asciiField(v.vendor, 8).copy(b, 8); // T10 VENDOR IDENTIFICATION
@@ -71,6 +74,8 @@ export function buildStandardInquiry(lu: LuView): Buffer {
     peripheral: lu.type & 0x1f, // PERIPHERAL QUALIFIER 000b: connected
     removable: lu.removable,
     thirdPartyCopy: lu.table.lookup(Op.EXTENDED_COPY, 0x00) !== undefined,
+    // SPC-4 5.16.2.2: a unit whose table has REPORT TARGET PORT GROUPS reports its TPGS mode.
+    tpgs: lu.table.lookup(Op.MAINTENANCE_IN, MaintIn.REPORT_TARGET_PORT_GROUPS) !== undefined ? lu.access.tpgs : Tpgs.NOT_SUPPORTED,
     vendor: lu.identity.vendor, product: lu.identity.product, revision: lu.identity.revision,
     descriptors: versionDescriptors(lu),
   });
@@ -82,7 +87,7 @@ export function buildStandardInquiry(lu: LuView): Buffer {
  */
 export function buildNoUnitInquiry(): Buffer {
   return encodeStandardInquiry({
-    peripheral: 0x60 | PeripheralType.UNKNOWN, removable: false, thirdPartyCopy: false,
+    peripheral: 0x60 | PeripheralType.UNKNOWN, removable: false, thirdPartyCopy: false, tpgs: Tpgs.NOT_SUPPORTED,
     vendor: 'NEXUS', product: 'NO LOGICAL UNIT', revision: '0001',
     descriptors: [VersionDescriptor.SAM_5, VersionDescriptor.ISCSI, VersionDescriptor.SPC_4],
   });

@@ -10,6 +10,8 @@ import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
 import { LuStatistics } from './lu-statistics';
 import { ModePages } from './mode-page-store';
+import { AsymmetricAccess } from './alua';
+import type { AccessStateName } from './topology';
 
 /**
  * A logical unit: one exported device with its task set, unit attentions, reservation and mode
@@ -41,6 +43,8 @@ export class LogicalUnit implements LuView {
   readonly nexusKeys = new Map<number, string>();
   /** The units this unit's copy manager can reach by NAA designator (EXTENDED COPY); set by Engine. */
   copyTargets?: CopyTargetLookup;
+  /** Its asymmetric access state per target port group (SPC-4 5.16). */
+  readonly access: AsymmetricAccess;
 
   constructor(
     readonly config: DeviceConfig,
@@ -48,6 +52,7 @@ export class LogicalUnit implements LuView {
     readonly device: DeviceType,
     readonly modes: ModePages,
     prOptions: PrOptions = {},
+    aluaOptions: { saved?: Record<number, AccessStateName>; persist?: (states: Record<number, AccessStateName>) => void } = {},
   ) {
     this.pr = new PersistentReservations(prOptions);
     this.table = device.table;
@@ -60,6 +65,10 @@ export class LogicalUnit implements LuView {
     // none); a disk's store, removable or not, always holds one, and a changer has no medium.
     this.mediumPresent = (!device.tray && !device.drive) || backstore.sizeBytes > 0n;
     this.identity = makeIdentity(config);
+    this.access = new AsymmetricAccess(config.alua, {
+      raise: (cond, except) => this.raiseUa(cond, except),
+      ...(aluaOptions.persist ? { persist: aluaOptions.persist } : {}),
+    }, aluaOptions.saved);
   }
 
   get name(): string { return this.config.name; }

@@ -7,14 +7,21 @@ import { runPipeline, Logger } from './pipeline';
 import { executeTmf, TmfTarget } from './tmf';
 import { deviceTypes } from './device-registry';
 import type { LogicalUnit } from './logical-unit';
+import { portGroupsOf, targetPortOf, type TargetConfig } from './topology';
+import type { TargetPortGroupView } from './types';
 
 export interface NexusIdentity {
   targetName: string;
   initiatorName: string;
   /** Transport-specific initiator port suffix, e.g. the iSCSI ISID as 12 hex digits. */
   isid?: string;
-  /** iSCSI Target Portal Group Tag (also used as the relative target port and TPG id). */
+  /** iSCSI Target Portal Group Tag (the iSCSI target port name's suffix, RFC 7143 4.4.1). */
   tpgt?: number;
+  /**
+   * The portal the nexus came in on, as the topology spells it: it names the target port, whose
+   * relative target port identifier and target port group the engine looks up (SPC-4 5.16.2.1).
+   */
+  portal?: string;
 }
 
 /** What a nexus needs of the engine that opened it. */
@@ -34,6 +41,7 @@ export class ItNexus implements NexusView {
   readonly itKey: string;
   readonly relativeTargetPortId: number;
   readonly targetPortGroupId: number;
+  readonly portGroups: readonly TargetPortGroupView[];
   private closed = false;
 
   constructor(
@@ -42,13 +50,22 @@ export class ItNexus implements NexusView {
     readonly map: LunMap,
     private readonly engine: NexusHost,
     private readonly log?: Logger,
+    target?: Pick<TargetConfig, 'portals' | 'portGroups'>,
   ) {
     const tpgt = ident.tpgt ?? 1;
     this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
     this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
     this.itKey = `${this.initiatorPort}|${this.targetPort}`;
-    this.relativeTargetPortId = tpgt;
-    this.targetPortGroupId = tpgt;
+    // SPC-4 5.16.2.1: the portal the nexus came in on is its target port; its place in the target's
+    // portal list is the relative target port identifier, its target port group the group holding it.
+    const t = target ?? { portals: [] };
+    const port = targetPortOf(t, ident.portal);
+    this.relativeTargetPortId = port.relativeTargetPortId;
+    this.targetPortGroupId = port.targetPortGroupId;
+    const groups = portGroupsOf(t);
+    this.portGroups = groups.length === 0 || groups[0].portals.length === 0
+      ? [{ id: port.targetPortGroupId, relativeTargetPortIds: [port.relativeTargetPortId] }]
+      : groups.map(g => ({ id: g.id, relativeTargetPortIds: g.portals.map(p => t.portals.indexOf(p) + 1) }));
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }

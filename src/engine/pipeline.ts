@@ -1,6 +1,6 @@
 import { SENSE } from './spec/asc';
 import { Status, TaskAttr } from './spec/status';
-import { CdbDef, Decoded, Dir, FieldMap, invalidFieldOf, ReadyClass } from './cdb/dsl';
+import { AluaClass, CdbDef, Decoded, Dir, FieldMap, invalidFieldOf, ReadyClass } from './cdb/dsl';
 import type { LogicalUnit } from './logical-unit';
 import { check, Outcome, RESERVATION_CONFLICT } from './result';
 import { buildSense, SenseFormat } from './sense';
@@ -17,7 +17,7 @@ import { mediumNotPresent } from './medium';
 /**
  * The one pipeline every command walks, in a fixed order (STYLE.md example 5):
  * LUN lookup and masking → decode → transfer length vs the transport's expected length →
- * unit attention → reservations → write protection / readiness → task attribute → execute →
+ * unit attention → asymmetric access → reservations → write protection / readiness → task attribute → execute →
  * completion (sense bytes, Data-In trimming, residuals).
  */
 
@@ -84,6 +84,12 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
     const q = lu.ua.queue(itKey);
     const ua = q.take();
     if (ua) { finish(mapping, req, check(ua), done, xfer, def.dir); return; }
+  }
+  // 4a. asymmetric access (SPC-4 5.16.2.4): the state of the nexus's target port group decides,
+  // by the row's class, whether the command runs (looked at only while some group refuses any).
+  if (lu.access.gated) {
+    const refused = lu.access.refusal(nexus.targetPortGroupId, def.alua ?? AluaClass.ACTIVE);
+    if (refused) { finish(mapping, req, check(refused), done, xfer, def.dir); return; }
   }
   // 5. reservations
   if (reservationConflict(lu.reservation, lu.pr, itKey, def.resv)) {

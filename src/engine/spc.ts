@@ -4,6 +4,7 @@ import { spcLogSelect, spcLogSense } from './log-pages';
 import { spcModeSelect10, spcModeSelect6, spcModeSense10, spcModeSense6 } from './mode-pages';
 import { spcReportSupportedOperationCodes, spcReportSupportedTaskManagementFunctions } from './rsoc';
 import { Binding, bind } from './types';
+import { aluaBindings } from './alua-commands';
 
 /**
  * The SPC-4 commands this module executes, as rows plus execute steps. Device types add them to
@@ -19,5 +20,6 @@ export const spcBindings: Binding[] = [
   bind(defs.LOG_SELECT, spcLogSelect),
   bind(defs.REPORT_SUPPORTED_OPERATION_CODES, spcReportSupportedOperationCodes),
   bind(defs.REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS, spcReportSupportedTaskManagementFunctions),
+  ...aluaBindings,
 ];
 

@@ -77,6 +77,39 @@ export interface DeviceConfig {
    * direction and length as the initiator gives them. Absent = false: INVALID COMMAND OPERATION CODE.
    */
   allowVendorCommands?: boolean;
+  /** Asymmetric logical unit access (SPC-4 5.16); absent = both modes, active/optimized everywhere. */
+  alua?: AluaConfig;
+}
+
+/**
+ * SPC-4 6.6.2 TPGS field: which asymmetric access management the unit supports. `implicit`: only
+ * the unit changes its states (here, the control plane); `explicit`: SET TARGET PORT GROUPS too.
+ */
+export type TpgsMode = 'implicit' | 'explicit' | 'both';
+
+/** SPC-4 5.16.2.1 primary target port asymmetric access states, as the topology spells them. */
+export type AccessStateName =
+  'active/optimized' | 'active/non-optimized' | 'standby' | 'unavailable' | 'offline' | 'transitioning';
+
+/**
+ * A device's ALUA settings: its access state in each target port group, by group id (groups
+ * without an entry are active/optimized), its TPGS mode and the implicit transition time.
+ */
+export interface AluaConfig {
+  tpgs: TpgsMode;
+  states: Record<number, AccessStateName>;
+  /** Milliseconds a change spends in transitioning (SPC-4 5.16.2.6) before the new state; 0 = at once. */
+  transitionMs: number;
+}
+
+/**
+ * A target port group (SPC-4 5.16.2.1): the portals of one target that share an access state per
+ * logical unit. Each portal is one target port; its relative target port identifier is its place
+ * in the target's portal list (1..n, topology order).
+ */
+export interface PortGroupConfig {
+  id: number;
+  portals: string[];
 }
 
 export interface ChapSecret { user: string; secret: string }
@@ -112,6 +145,27 @@ export interface TargetConfig {
   enabled?: boolean;
   luns: LunMapping[];
   groups: GroupConfig[];
+  /** Target port groups over `portals`; absent = one group, id 1, holding every portal. */
+  portGroups?: PortGroupConfig[];
+}
+
+/** The target port groups of `t`: its own, or the default of one group (id 1) of every portal. */
+export function portGroupsOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>): PortGroupConfig[] {
+  return t.portGroups ?? [{ id: 1, portals: [...t.portals] }];
+}
+
+/**
+ * The target port a nexus came in on (SPC-4 3.1.121): its relative target port identifier (the
+ * portal's place in the target's list, from 1) and the id of the target port group holding it.
+ * A nexus of no known portal (the local transport, a portal no longer listed) is on port 1 of the
+ * group of the first portal, or group 1.
+ */
+export function targetPortOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>, portal: string | undefined): { relativeTargetPortId: number; targetPortGroupId: number } {
+  const groups = portGroupsOf(t);
+  const k = portal === undefined ? -1 : t.portals.indexOf(portal);
+  const at = k < 0 ? t.portals[0] : portal;
+  const group = groups.find(g => at !== undefined && g.portals.includes(at)) ?? groups[0];
+  return { relativeTargetPortId: k < 0 ? 1 : k + 1, targetPortGroupId: group?.id ?? 1 };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { PersistentReservations } from './pr';
 import type { TaskSet } from './task-set';
 import type { ModePages } from './mode-page-store';
 import type { LuStatistics } from './lu-statistics';
+import type { AsymmetricAccess } from './alua';
 
 /**
  * The contracts between the engine's layers: backstores (where bytes go), the logical unit view
@@ -150,6 +151,8 @@ export interface LuView {
   /** SPC-4 persistent reservations. */
   readonly pr: PersistentReservations;
   readonly tasks: TaskSet;
+  /** Its asymmetric access state per target port group (SPC-4 5.16). */
+  readonly access: AsymmetricAccess;
   /** The units the copy manager reaches by NAA designator (EXTENDED COPY, SPC-4 5.17). */
   copyTargets?: CopyTargetLookup;
 }
@@ -165,10 +168,19 @@ export interface NexusView {
   readonly targetName: string;
   /** Target port name: target name plus ",t,0x<TPGT>" for iSCSI. */
   readonly targetPort: string;
+  /** SPC-4 5.16.2.1: the target port's relative identifier and its target port group. */
   readonly relativeTargetPortId: number;
   readonly targetPortGroupId: number;
+  /** The target port groups of the nexus's target with their ports (REPORT TARGET PORT GROUPS). */
+  readonly portGroups: readonly TargetPortGroupView[];
   /** LUNs this nexus sees, ascending. */
   luns(): number[];
+}
+
+/** A target port group as REPORT TARGET PORT GROUPS describes it (SPC-4 6.37). */
+export interface TargetPortGroupView {
+  readonly id: number;
+  readonly relativeTargetPortIds: readonly number[];
 }
 
 /** Everything the execute step of a command gets. */

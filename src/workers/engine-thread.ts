@@ -17,6 +17,7 @@ import { NexusError } from '../engine/result';
 import { performance } from 'node:perf_hooks';
 import { ControlMessage, UnitStats, postControl, receiveControl } from './messages';
 import { libraryCall } from './library-ops';
+import { aluaCall } from './alua-ops';
 import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
@@ -203,6 +204,14 @@ export function runEngineThread(): void {
         libraryCall(parts.lun.engine, req).then(
           r => post({ type: 'libraryReply', requestId, ...r }),
           (e: Error) => post({ type: 'libraryReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
+        );
+        break;
+      }
+      case 'aluaRequest': {
+        const { requestId, ...req } = m;
+        aluaCall(parts.lun.engine, req).then(
+          r => post({ type: 'aluaReply', requestId, ...r }),
+          (e: Error) => post({ type: 'aluaReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
         );
         break;
       }

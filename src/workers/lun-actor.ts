@@ -207,11 +207,12 @@ export class LunActorHost {
   }
 
 
-  openNexus(m: { nexusId: number; targetName: string; initiatorName: string; isid: string; tpgt: number }): string {
+  openNexus(m: { nexusId: number; targetName: string; initiatorName: string; isid: string; tpgt: number; portal: string }): string {
     if (this.nexuses.has(m.nexusId)) return '';
     const n = this.engine.openNexus({
       targetName: m.targetName, initiatorName: m.initiatorName,
       isid: m.isid === '' ? undefined : m.isid, tpgt: m.tpgt === 0 ? undefined : m.tpgt,
+      ...(m.portal === '' ? {} : { portal: m.portal }),
     });
     if (!n) return `no target "${m.targetName}"`;
     this.nexuses.set(m.nexusId, n);
@@ -262,7 +263,7 @@ export class LunActorHost {
     const ident = decodeNexusIdentity(this.pool.view(h).subarray(0, d.dataLength));
     this.pool.put(h);
     // A target this thread does not know leaves the nexus unopened: its commands answer NEXUS_GONE.
-    if (ident) this.openNexus({ nexusId: d.nexusId, targetName: ident.targetName, initiatorName: ident.initiatorName, isid: ident.isid ?? '', tpgt: ident.tpgt ?? 0 });
+    if (ident) this.openNexus({ nexusId: d.nexusId, targetName: ident.targetName, initiatorName: ident.initiatorName, isid: ident.isid ?? '', tpgt: ident.tpgt ?? 0, portal: ident.portal ?? '' });
   }
 
   private command(d: DescriptorCursor): void {

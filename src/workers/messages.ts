@@ -72,6 +72,26 @@ export interface LibraryReply {
   readonly message: string;
   readonly result: ConfigValue;
 }
+/**
+ * Supervisor → the thread homing a unit: read (`get`) or change (`set`, by target port group id)
+ * its asymmetric access states (the control socket's alua.* methods, src/workers/alua-ops.ts).
+ */
+export interface AluaRequest {
+  readonly type: 'aluaRequest';
+  readonly requestId: number;
+  readonly device: string;
+  readonly op: string;
+  /** `set`: { "<group id>": "<state>" }; `get`: {}. */
+  readonly states: ConfigValue;
+}
+/** The answer, as LibraryReply: `error` a NexusError code or ''; `result` the states after. */
+export interface AluaReply {
+  readonly type: 'aluaReply';
+  readonly requestId: number;
+  readonly error: string;
+  readonly message: string;
+  readonly result: ConfigValue;
+}
 /** Sent once by an engine thread when it is attached to its rings and serves. */
 export interface ThreadReady {
   readonly type: 'threadReady';
@@ -100,6 +120,8 @@ export interface SessionHandOffState {
   readonly tsih: number;
   readonly cid: number;
   readonly tpgt: number;
+  /** The portal the session logged in on, as the topology spells it ('' for none). */
+  readonly portal: string;
   readonly statSN: number;
   readonly expCmdSN: number;
   readonly maxCmdSN: number;
@@ -219,6 +241,8 @@ export type ControlMessage =
   | StatsReply
   | LibraryRequest
   | LibraryReply
+  | AluaRequest
+  | AluaReply
   | ThreadReady
   | Shutdown;
 
@@ -230,7 +254,7 @@ type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes' | 'units';
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
   connectionHandOff: {
     handOffId: 'int', fd: 'int', fabric: 'string', sessionKey: 'string', targetName: 'string', initiatorName: 'string', isid: 'string',
-    tsih: 'int', cid: 'int', tpgt: 'int', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
+    tsih: 'int', cid: 'int', tpgt: 'int', portal: 'string', statSN: 'int', expCmdSN: 'int', maxCmdSN: 'int', params: 'config', pending: 'bytes',
   },
   handOffAccepted: { handOffId: 'int', threadIndex: 'int', error: 'string' },
   sessionClose: { sessionKey: 'string', reason: 'string' },
@@ -246,6 +270,8 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
   libraryRequest: { requestId: 'int', device: 'string', op: 'string', barcode: 'string', path: 'string', mailSlot: 'int' },
   libraryReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
+  aluaRequest: { requestId: 'int', device: 'string', op: 'string', states: 'config' },
+  aluaReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
   reconfigure: { requestId: 'int', change: 'config' },

@@ -110,17 +110,19 @@ export function abortedCompletion(): Completion {
   return { status: Status.TASK_ABORTED, residualKind: ResidualKind.NONE, residual: 0, aborted: true };
 }
 
-/** NEXUS_OPEN payload: the identity as NUL-separated UTF-8 fields (target, initiator, isid, tpgt). */
+/** NEXUS_OPEN payload: the identity as NUL-separated UTF-8 fields (target, initiator, isid, tpgt, portal). */
 export function encodeNexusIdentity(ident: NexusIdentity): Uint8Array {
-  return Buffer.from(`${ident.targetName}\0${ident.initiatorName}\0${ident.isid ?? ''}\0${ident.tpgt ?? 0}`, 'utf8');
+  return Buffer.from(`${ident.targetName}\0${ident.initiatorName}\0${ident.isid ?? ''}\0${ident.tpgt ?? 0}\0${ident.portal ?? ''}`, 'utf8');
 }
 
 export function decodeNexusIdentity(bytes: Uint8Array): NexusIdentity | undefined {
   const f = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\0');
-  if (f.length !== 4) return undefined;
+  if (f.length !== 5) return undefined;
   const tpgt = Number(f[3]);
   if (!Number.isInteger(tpgt) || tpgt < 0) return undefined;
-  return { targetName: f[0], initiatorName: f[1], isid: f[2] === '' ? undefined : f[2], tpgt: tpgt === 0 ? undefined : tpgt };
+  const ident: NexusIdentity = { targetName: f[0], initiatorName: f[1], isid: f[2] === '' ? undefined : f[2], tpgt: tpgt === 0 ? undefined : tpgt };
+  if (f[4] !== '') ident.portal = f[4];
+  return ident;
 }
 
 export class RingClient<N extends RingNexus, L extends RingLink<N>> {

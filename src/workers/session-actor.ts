@@ -88,7 +88,7 @@ export function sessionFactory(name: string): ConnectionHandlerFactory | undefin
 export function stateOf(m: ConnectionHandOff): SessionState {
   return {
     sessionKey: m.sessionKey, targetName: m.targetName, initiatorName: m.initiatorName, isid: m.isid, tsih: m.tsih,
-    cid: m.cid, tpgt: m.tpgt, statSN: m.statSN, expCmdSN: m.expCmdSN, maxCmdSN: m.maxCmdSN, params: m.params,
+    cid: m.cid, tpgt: m.tpgt, portal: m.portal, statSN: m.statSN, expCmdSN: m.expCmdSN, maxCmdSN: m.maxCmdSN, params: m.params,
   };
 }
 

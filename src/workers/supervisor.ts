@@ -55,12 +55,15 @@ import { MeshChange, applyEngineChange, applyMeshChange, encodeMeshChange } from
 import { NexusError } from '../engine/result';
 import { BufferPool, SizeClass } from './buffer-pool';
 import { ControlMessage, StatsReply, postControl, receiveControl } from './messages';
+import type { ConfigValue } from './messages';
 import { RingMesh } from './scheduler';
 import type { ThreadEngine } from './thread-engine';
 import { BufferRecovery, PEER_DOWN_WAIT_MS, drainRingsInto } from './recovery';
 import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
 import { Homing, homeThreads, placeSession } from './placement';
 import { LibraryAnswer, libraryCall, LibraryOp } from './library-ops';
+import { AluaAnswer, aluaCall, AluaOp } from './alua-ops';
+import type { AccessStateName } from '../engine/topology';
 import type { SessionState } from './session-actor';
 import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, memberUnitStats, startEngineThread } from './engine-thread';
 import { closeOrphanedDescriptor, detachSocket, socketIdentity, stopReading, writeAll } from './socket-handoff';
@@ -194,6 +197,7 @@ export class Supervisor {
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
   private readonly libraryWaiters = new Map<number, Waiter<LibraryAnswer>>();
+  private readonly aluaWaiters = new Map<number, Waiter<AluaAnswer>>();
   private idleWaiters: (() => void)[] = [];
   /** Dead thread → survivors that have not acknowledged peerDown yet, and who waits for them. */
   private readonly peerDownAcks = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
@@ -336,7 +340,7 @@ export class Supervisor {
     const accepted = new Promise<string>(resolve => this.handOffs.set(handOffId, { thread, resolve, fd, identity }));
     postControl(t.worker!, {
       type: 'connectionHandOff', handOffId, fd, fabric: req.fabric, sessionKey: key, targetName: s.targetName, initiatorName: s.initiatorName,
-      isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
+      isid: s.isid, tsih: s.tsih, cid: s.cid, tpgt: s.tpgt, portal: s.portal, statSN: s.statSN, expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN,
       params: s.params, pending,
     });
     const error = await accepted;
@@ -412,6 +416,25 @@ export class Supervisor {
       const requestId = this.nextRequest++;
       this.libraryWaiters.set(requestId, { thread: home, resolve });
       postControl(t.worker!, { type: 'libraryRequest', requestId, ...req });
+    });
+  }
+
+  /**
+   * A unit's asymmetric access states (the control socket's alua.* methods), read or changed on
+   * the thread that homes it: directly when that is the calling thread, else as an aluaRequest
+   * over the control plane.
+   */
+  async alua(device: string, op: AluaOp, states: Record<number, AccessStateName> = {}): Promise<AluaAnswer> {
+    const req = { device, op, states: { ...states } as ConfigValue };
+    const home = this.threadOf(device);
+    if (home === undefined) return { error: 'ERR_TOPOLOGY', message: `unknown device "${device}"`, result: null };
+    if (home === this.hereIndex && this.here) return aluaCall(this.here.lun.engine, req);
+    const t = this.threadList[home];
+    if (!t?.up || !t.worker) return { error: 'ERR_THREAD_DOWN', message: `engine thread ${home} of "${device}" is not serving`, result: null };
+    return new Promise<AluaAnswer>(resolve => {
+      const requestId = this.nextRequest++;
+      this.aluaWaiters.set(requestId, { thread: home, resolve });
+      postControl(t.worker!, { type: 'aluaRequest', requestId, ...req });
     });
   }
 
@@ -616,6 +639,11 @@ export class Supervisor {
         if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
         break;
       }
+      case 'aluaReply': {
+        const w = this.aluaWaiters.get(m.requestId);
+        if (w) { this.aluaWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
+        break;
+      }
       case 'libraryReply': {
         const w = this.libraryWaiters.get(m.requestId);
         if (w) { this.libraryWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
@@ -719,6 +747,9 @@ export class Supervisor {
       h.resolve('engine thread died');
     }
     for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
+    for (const [id, w] of this.aluaWaiters) {
+      if (w.thread === t.index) { this.aluaWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
+    }
     for (const [id, w] of this.libraryWaiters) {
       if (w.thread === t.index) { this.libraryWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
     }

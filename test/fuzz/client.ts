@@ -203,9 +203,10 @@ export class SteadySession {
     this.expStatSN = o.expStatSN;
   }
 
-  static async open(host: string, port: number, initiator: string, target: string): Promise<SteadySession> {
+  /** `isid`: the initiator port's ISID (another one opens another I_T nexus, RFC 7143 4.4.2). */
+  static async open(host: string, port: number, initiator: string, target: string, isid = Buffer.from([0x80, 0x12, 0x34, 0x56, 0x78, 0x9a])): Promise<SteadySession> {
     const w = await Wire.connect(host, port);
-    const o = await login(w, { initiator, target, isid: Buffer.from([0x80, 0x12, 0x34, 0x56, 0x78, 0x9a]) });
+    const o = await login(w, { initiator, target, isid });
     if (!o.ok) {
       w.destroy();
       throw new Error(`steady login failed: ${String(o.status)}`);

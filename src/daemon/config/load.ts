@@ -14,8 +14,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
-  AuthConfig, DeviceConfig, GroupConfig, HandlerName, LibraryConfig, LunMapping, TargetConfig, Topology,
+  AccessStateName, AluaConfig, AuthConfig, DeviceConfig, GroupConfig, HandlerName, LibraryConfig, LunMapping,
+  PortGroupConfig, TargetConfig, Topology, TpgsMode,
 } from '../../engine/topology';
+import { portGroupsOf } from '../../engine/topology';
 import {
   CHAP_SECRET_MAX_BYTES, CHAP_SECRET_MIN_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ISCSI,
   DEFAULT_PORTAL, DEFAULT_STATE_DIR, defaultEngineThreads,
@@ -177,6 +179,7 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
   const targets = checkTargets(json.targets, deviceNames, readOnlyDevices, report);
   checkSecretReuse(json.targets, report);
+  checkAluaGroups(json.devices, devices, targets, report);
   const daemon = checkDaemonEndpoints(json, baseDir, report);
 
   return { stateDir: stateDir ?? '', engine, iscsi, devices, targets, ...daemon };
@@ -487,6 +490,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (s !== undefined) dev[k] = s;
     }
     if (raw.allowVendorCommands === true && handler === 'passthrough') dev.allowVendorCommands = true;
+    const alua = aluaOf(raw.alua);
+    if (alua !== undefined) dev.alua = alua;
     out.push(dev);
   });
   return out;
@@ -612,6 +617,7 @@ function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<str
       });
     }
 
+    const portGroups = checkPortGroups(raw.portGroups, portals, at, report);
     const luns = checkLunMap(raw.luns, ['targets', i, 'luns'], devices, readOnlyDevices, report);
     const auth = checkAuth(raw.auth, ['targets', i, 'auth'], report);
     const discoveryAuth = checkAuth(raw.discoveryAuth, ['targets', i, 'discoveryAuth'], report);
@@ -624,9 +630,81 @@ function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<str
     if (bool(raw.enabled) === false) t.enabled = false;
     if (auth !== undefined) t.auth = auth;
     if (discoveryAuth !== undefined) t.discoveryAuth = discoveryAuth;
+    if (portGroups !== undefined) t.portGroups = portGroups;
     out.push(t);
   });
   return out;
+}
+
+/**
+ * A device's ALUA settings as the schema let them through (group ids are checked against the
+ * targets in checkAluaGroups): absent stays absent, so a topology without ALUA is unchanged.
+ */
+function aluaOf(v: unknown): AluaConfig | undefined {
+  if (!isObj(v)) return undefined;
+  const states: Record<number, AccessStateName> = {};
+  if (isObj(v.states)) for (const [id, st] of Object.entries(v.states)) states[Number(id)] = st as AccessStateName;
+  return { tpgs: (str(v.tpgs) ?? 'both') as TpgsMode, states, transitionMs: int(v.transitionMs) ?? 0 };
+}
+
+/**
+ * SPC-4 5.16.2.1: the target's portals in target port groups. Every portal in exactly one group
+ * (a portal the groups leave out would be a target port in no group, which REPORT TARGET PORT
+ * GROUPS could not describe), each id once.
+ */
+function checkPortGroups(
+  v: unknown, portals: string[], at: (...t: Array<string | number>) => string, report: Report,
+): PortGroupConfig[] | undefined {
+  if (v === undefined) return undefined;
+  const out: PortGroupConfig[] = [];
+  const ids = new Map<number, number>();
+  const placed = new Map<string, string>();
+  arr(v).forEach((raw, j) => {
+    if (!isObj(raw)) return;
+    const id = int(raw.id);
+    if (id !== undefined) {
+      const first = ids.get(id);
+      if (first !== undefined) report.add(at('portGroups', j, 'id'), `target port group ${id} is already defined by ${at('portGroups', first)}`);
+      else ids.set(id, j);
+    }
+    const members: string[] = [];
+    arr(raw.portals).forEach((p, k) => {
+      if (typeof p !== 'string') return;
+      const r = parsePortal(p);
+      if (!r.ok) { report.add(at('portGroups', j, 'portals', k), r.message); return; }
+      const text = r.portal.text;
+      if (!portals.includes(text)) { report.add(at('portGroups', j, 'portals', k), `portal ${text} is not one of the target's portals`); return; }
+      const first = placed.get(text);
+      if (first !== undefined) { report.add(at('portGroups', j, 'portals', k), `portal ${text} is already in the target port group at ${first}`); return; }
+      placed.set(text, at('portGroups', j));
+      members.push(text);
+    });
+    if (id !== undefined) out.push({ id, portals: members });
+  });
+  for (const p of portals) {
+    if (!placed.has(p) && out.length > 0) report.add(at('portGroups'), `portal ${p} is in no target port group`);
+  }
+  return out;
+}
+
+/**
+ * Each target port group a device names in alua.states must be a group of a target that exports
+ * the device (or of any target, for a device no target exports yet).
+ */
+function checkAluaGroups(v: unknown, devices: DeviceConfig[], targets: TargetConfig[], report: Report): void {
+  const raws = arr(v);
+  devices.forEach((d) => {
+    if (d.alua === undefined) return;
+    const i = raws.findIndex(r => isObj(r) && r.name === d.name);
+    const exporting = targets.filter(t => [...t.luns, ...t.groups.flatMap(g => g.luns)].some(m => m.device === d.name));
+    const ids = new Set((exporting.length > 0 ? exporting : targets).flatMap(t => portGroupsOf(t).map(g => g.id)));
+    for (const id of Object.keys(d.alua.states).map(Number)) {
+      if (!ids.has(id)) {
+        report.add(jsonPointer('devices', i, 'alua', 'states', String(id)),
+          `target port group ${id} is not a port group of ${exporting.length > 0 ? 'a target exporting the device' : 'any target'} (known: ${[...ids].sort((a, b) => a - b).join(', ')})`);
+      }
+    }
+  });
 }
 
 function checkGroups(v: unknown, ti: number, devices: Set<string>, readOnlyDevices: Set<string>, report: Report): GroupConfig[] {

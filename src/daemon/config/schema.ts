@@ -102,6 +102,41 @@ const device = {
     state: { type: 'string', minLength: 1 },
     // passthrough only: vendor-specific opcodes (C0h..FFh) outside the command table pass down.
     allowVendorCommands: { type: 'boolean' },
+    alua: { $ref: '#/$defs/alua' },
+  },
+} as const;
+
+/** SPC-4 5.16.2.1 access states as the topology spells them (engine/alua.ts). */
+const ACCESS_STATES = ['active/optimized', 'active/non-optimized', 'standby', 'unavailable', 'offline', 'transitioning'];
+
+/**
+ * A device's ALUA settings (SPC-4 5.16): its access state per target port group id (load.ts checks
+ * that a target has the group), its TPGS mode, and the time a transition takes.
+ */
+const alua = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tpgs: { enum: ['implicit', 'explicit', 'both'] },
+    // SPC-4 6.37: the IMPLICIT TRANSITION TIME field is one byte of seconds.
+    transitionMs: { type: 'integer', minimum: 0, maximum: 255000 },
+    // Keys: target port group ids, 1..65535 (SPC-4 6.37 TARGET PORT GROUP field, 16 bits).
+    states: {
+      type: 'object',
+      propertyNames: { pattern: '^[1-9][0-9]{0,4}$' },
+      additionalProperties: { enum: ACCESS_STATES },
+    },
+  },
+} as const;
+
+/** A target port group: its id (SPC-4 6.37, 16 bits, 0 reserved here) and its portals. */
+const portGroup = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'portals'],
+  properties: {
+    id: { type: 'integer', minimum: 1, maximum: 65535 },
+    portals: { type: 'array', minItems: 1, items: { type: 'string' } },
   },
 } as const;
 
@@ -136,6 +171,7 @@ const target = {
     discoveryAuth: { $ref: '#/$defs/auth' },
     luns: { type: 'array', items: { $ref: '#/$defs/lunMapping' } },
     groups: { type: 'array', items: { $ref: '#/$defs/group' } },
+    portGroups: { type: 'array', minItems: 1, items: { $ref: '#/$defs/portGroup' } },
   },
 } as const;
 
@@ -175,7 +211,7 @@ export const topologyFileSchema = {
     devices: { type: 'array', items: { $ref: '#/$defs/device' } },
     targets: { type: 'array', items: { $ref: '#/$defs/target' } },
   },
-  $defs: { chapSecret, auth, lunMapping, group, device, cartridge, target },
+  $defs: { chapSecret, auth, lunMapping, group, device, cartridge, target, alua, portGroup },
 } as const;
 
 /** The file shape as TypeScript sees it after the schema passed (sizes still unparsed). */
@@ -205,6 +241,7 @@ export interface DeviceFile {
   cartridges?: Array<{ barcode: string; path: string; slot: number }>;
   state?: string;
   allowVendorCommands?: boolean;
+  alua?: { tpgs?: 'implicit' | 'explicit' | 'both'; transitionMs?: number; states?: Record<string, string> };
 }
 export interface TargetFile {
   driver: 'iscsi' | 'local';
@@ -216,6 +253,7 @@ export interface TargetFile {
   discoveryAuth?: AuthFile;
   luns?: LunMappingFile[];
   groups?: GroupFile[];
+  portGroups?: Array<{ id: number; portals: string[] }>;
 }
 
 let compiled: ValidateFunction | undefined;

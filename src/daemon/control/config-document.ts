@@ -49,6 +49,8 @@ function device(d: DeviceConfig): Json {
     blockSize: d.blockSize, physicalBlockSize: d.physicalBlockSize, writeCache: d.writeCache, thin: d.thin, readOnly: d.readOnly,
     removable: d.removable, serial: d.serial, vendor: d.vendor, product: d.product, revision: d.revision,
     allowVendorCommands: d.allowVendorCommands,
+    // The topology's ALUA settings as written (the running states are in <stateDir>/alua/).
+    alua: d.alua === undefined ? undefined : { tpgs: d.alua.tpgs, transitionMs: d.alua.transitionMs, states: { ...d.alua.states } },
   });
   for (const k of NOT_WRITTEN[d.handler] ?? []) delete out[k];
   const lib = d.library;
@@ -77,6 +79,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
     targets: t.targets.map(tg => compact({
       driver: tg.driver, name: tg.name, alias: tg.alias, enabled: tg.enabled === false ? false : undefined, portals: [...tg.portals],
       auth: auth(tg.auth, s), discoveryAuth: auth(tg.discoveryAuth, s),
+      portGroups: tg.portGroups?.map(g => ({ id: g.id, portals: [...g.portals] })),
       luns: tg.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),
       groups: tg.groups.map(g => compact({
         name: g.name, initiators: [...g.initiators],

@@ -79,6 +79,7 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
       return true;
     },
     library: (device, op, args) => runtime.library(device, op, args),
+    alua: (device, op, states) => runtime.alua(device, op, states),
     async gather() {
       const replies = await runtime.stats();
       const held = runtime.pool.heldByOwner();

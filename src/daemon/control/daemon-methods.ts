@@ -9,6 +9,8 @@ import type { Topology } from '../../engine/topology';
 import type { ConfigValue, UnitStats } from '../../workers/messages';
 import type { PoolClassStats } from '../../workers/buffer-pool';
 import type { LibraryAnswer, LibraryOp } from '../../workers/library-ops';
+import type { AluaAnswer, AluaOp } from '../../workers/alua-ops';
+import type { AccessStateName } from '../../engine/topology';
 import { topologyDocument } from './config-document';
 import { ControlMethod, NO_PARAMS, controlError, defineMethod } from './methods';
 import { ControlErrorCode } from './protocol';
@@ -54,6 +56,8 @@ export interface DaemonControl {
   logout(tsih: number, waitMs: number): Promise<boolean>;
   /** The operator at a changer's library, on the thread that homes it (library-methods.ts). */
   library(device: string, op: LibraryOp, args?: { barcode?: string; path?: string; mailSlot?: number }): Promise<LibraryAnswer>;
+  /** A unit's asymmetric access states, on the thread that homes it (alua-methods.ts). */
+  alua(device: string, op: AluaOp, states?: Record<number, AccessStateName>): Promise<AluaAnswer>;
   /** Per-thread counters and home-unit statistics, gathered now. */
   gather(): Promise<{ threads: ThreadStats[]; units: (UnitStats & { thread: number })[]; pool: PoolClassStats[] }>;
 }

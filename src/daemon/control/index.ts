@@ -13,6 +13,7 @@ import { startMetricsEndpoint, type MetricsEndpoint } from '../metrics';
 import { daemonControl } from './daemon-control';
 import { daemonMethods, gatherStats } from './daemon-methods';
 import { libraryMethods } from './library-methods';
+import { aluaMethods } from './alua-methods';
 import { ControlServer } from './server';
 import { normalizeTopology, type TopologyResult } from '../config/load';
 import { ConfigTransactions } from './config-apply';
@@ -78,7 +79,7 @@ export async function startControlPlane(o: {
   if (socketPath !== undefined) {
     try {
       server = await ControlServer.start({
-        socketPath, methods: [...daemonMethods(control), ...libraryMethods(control), ...configMethods({ tx: transactions, file: source.file })], log,
+        socketPath, methods: [...daemonMethods(control), ...libraryMethods(control), ...aluaMethods(control), ...configMethods({ tx: transactions, file: source.file })], log,
       });
     } catch (e) {
       await metrics?.close();

@@ -177,6 +177,9 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
       if (o[f] !== d[f]) refuse(jsonPointer('devices', i, f), `the ${f} of device "${d.name}"`);
     }
     if (JSON.stringify(o.library) !== JSON.stringify(d.library)) refuse(jsonPointer('devices', i, 'library'), `the library of medium changer "${d.name}"`);
+    // SPC-4 5.16: a running unit's access states change through alua.set (and are kept in the
+    // state directory); its ALUA settings are read at start.
+    if (JSON.stringify(o.alua) !== JSON.stringify(d.alua)) refuse(jsonPointer('devices', i, 'alua'), `the ALUA settings of device "${d.name}" (change states with alua.set)`);
     // Drives whose medium the host changes (CD/DVD-ROM, tape): a new path is a medium change.
     const hasMedium = deviceTypes.of(o).changeMedium !== undefined;
     if (o.path !== d.path) {
@@ -236,6 +239,8 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
       return;
     }
     if (o.driver !== t.driver) refuse(jsonPointer('targets', ti, 'driver'), `the driver of target "${t.name}"`);
+    // Open sessions know their target port group; the groups are read at start.
+    if (JSON.stringify(o.portGroups) !== JSON.stringify(t.portGroups)) refuse(jsonPointer('targets', ti, 'portGroups'), `the target port groups of target "${t.name}"`);
     for (const p of o.portals) if (!t.portals.includes(p)) portalRemovals.push({ op: 'portal.remove', target: t.name, portal: p });
     for (const p of t.portals) if (!o.portals.includes(p)) portalAdditions.push({ op: 'portal.add', target: t.name, portal: p });
     if (o.alias !== t.alias) settings.push({ op: 'target.alias', target: t.name, from: o.alias, to: t.alias });

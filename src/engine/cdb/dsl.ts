@@ -61,6 +61,22 @@ export enum ReadyClass {
 }
 
 /**
+ * The asymmetric access states a command is served in (SPC-4 5.16.2.4): a column of the rows, read
+ * by alua.ts accessRefusal. Ordered, like ReadyClass: a class is served in every state the
+ * classes below it are.
+ */
+export enum AluaClass {
+  /** Served only through active/optimized and active/non-optimized target port groups (the default). */
+  ACTIVE = 0,
+  /** SPC-4 5.16.2.4.4: also in standby (mode, log, diagnostics, persistent reservations). */
+  STANDBY = 1,
+  /** SPC-4 5.16.2.4.5, 5.16.2.4.6: also in unavailable and offline (SET TARGET PORT GROUPS). */
+  UNAVAILABLE = 2,
+  /** SPC-4 5.16.2.4.7: in every state, transitioning too (INQUIRY, REPORT LUNS, REQUEST SENSE, RTPG). */
+  TRANSITIONING = 3,
+}
+
+/**
  * A CDB field: how to read it and where it sits, so that a handler refusing its value points the
  * sense-key-specific FIELD POINTER at it (SPC-4 4.5.2.4.2) from the row, never from an offset of
  * its own. `bit` is the field's highest bit for fields narrower than a byte; for whole-byte and
@@ -162,6 +178,8 @@ export interface CdbSpec<F extends FieldMap> {
   resv: ResvClass;
   /** Readiness the command needs; absent = ReadyClass.MEDIUM. */
   ready?: ReadyClass;
+  /** The asymmetric access states the command is served in; absent = AluaClass.ACTIVE. */
+  alua?: AluaClass;
   /** Modifies the medium: refused with WRITE PROTECTED on read-only mappings and devices. */
   writes?: boolean;
   /** Reads the medium for the initiator: counted as a read command in the statistics log page (SPC-4 table 375). */

@@ -106,6 +106,11 @@ export enum MaintIn {
   REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS = 0x0d,
 }
 
+/** MAINTENANCE OUT service actions (SPC-4 table 4). */
+export enum MaintOut {
+  SET_TARGET_PORT_GROUPS = 0x0a,
+}
+
 /** PERSISTENT RESERVE IN service actions (SPC-4 6.15.1 table 171). */
 export enum PrInSa {
   READ_KEYS = 0x00,

@@ -26,6 +26,8 @@ export interface ResumeState {
   tsih: number;
   cid: number;
   tpgt: number;
+  /** The portal the session logged in on (topology text), naming its target port; absent: none. */
+  portal?: string;
   /** The next StatSN (the final Login Response used the one before). */
   statSN: number;
   expCmdSN: number;
@@ -66,6 +68,8 @@ export interface ConnectionContext {
   portalTargets: readonly string[];
   discovery: DiscoverySource;
   tpgt: number;
+  /** The portal this connection came in on, as the topology spells it (the nexus's target port). */
+  portal?: string;
   log: ConnectionLog;
   /** Supervisor with engine threads: Normal sessions leave for a thread at the full feature phase. */
   handOff?: FullFeatureHandOff;

@@ -144,10 +144,10 @@ export const connectionHandler: ConnectionHandlerFactory = (conn) => {
     conn.socket,
     {
       engine: conn.engine, settings: p.settings, sessions, portalTargets: [], discovery: discoveryOf(p.discovery, conn.engine),
-      tpgt: st.tpgt, log: logFor(p.logLevel, conn.threadIndex), receiver: directReceiver(conn.socket),
+      tpgt: st.tpgt, ...(st.portal ? { portal: st.portal } : {}), log: logFor(p.logLevel, conn.threadIndex), receiver: directReceiver(conn.socket),
     },
     {
-      targetName: st.targetName, initiatorName: st.initiatorName, isid: st.isid, tsih: st.tsih, cid: st.cid, tpgt: st.tpgt,
+      targetName: st.targetName, initiatorName: st.initiatorName, isid: st.isid, tsih: st.tsih, cid: st.cid, tpgt: st.tpgt, ...(st.portal ? { portal: st.portal } : {}),
       statSN: st.statSN, expCmdSN: st.expCmdSN, maxCmdSN: st.maxCmdSN, params: p.negotiated,
     },
   );

@@ -174,7 +174,7 @@ export class LoginExchange {
           return;
         }
         const nexus = e.sessionType === 'Normal' && e.targetName !== undefined
-          ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt: ctx.tpgt })
+          ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt: ctx.tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
           : undefined;
         const s = new IscsiSession(
           { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType },
@@ -202,7 +202,7 @@ export class LoginExchange {
         if (!old) return;
         this.dropSession(old, 'connection reinstated');
         const nexus = old.id.type === 'Normal' && old.id.targetName !== undefined
-          ? ctx.engine.openNexus({ targetName: old.id.targetName, initiatorName: old.id.initiatorName, isid: isidHex(old.id.isid), tpgt: ctx.tpgt })
+          ? ctx.engine.openNexus({ targetName: old.id.targetName, initiatorName: old.id.initiatorName, isid: isidHex(old.id.isid), tpgt: ctx.tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
           : undefined;
         const s = new IscsiSession({ ...old.id }, req.cmdSN, ctx.settings.queueDepth, nexus);
         s.connection = this.conn;

@@ -44,6 +44,8 @@ export interface IscsiServerOptions {
 
 interface Listener {
   key: string;
+  /** The portal as the topology spells it: the target port of the connections it accepts. */
+  text: string;
   wanted: PortalAddress;
   actual?: PortalAddress;
   server: net.Server;
@@ -94,7 +96,7 @@ export class IscsiServer implements Fabric {
           socket: socket as net.Socket,
           state: {
             targetName: state.targetName, initiatorName: state.initiatorName, isid: state.isid, tsih: state.tsih, cid: state.cid,
-            tpgt: state.tpgt, statSN: state.statSN, expCmdSN: state.expCmdSN, maxCmdSN: state.maxCmdSN, params,
+            tpgt: state.tpgt, portal: state.portal ?? '', statSN: state.statSN, expCmdSN: state.expCmdSN, maxCmdSN: state.maxCmdSN, params,
           },
           leftover, finalResponse,
         });
@@ -131,7 +133,7 @@ export class IscsiServer implements Fabric {
         const key = `${p.host}|${p.port}`;
         let l = byKey.get(key);
         if (!l) {
-          l = { key, wanted: p, server: net.createServer(), targets: [] };
+          l = { key, text, wanted: p, server: net.createServer(), targets: [] };
           byKey.set(key, l);
           this.listeners.push(l);
         }
@@ -174,7 +176,7 @@ export class IscsiServer implements Fabric {
         socket.setNoDelay(true);
         const conn = new IscsiConnection(socket, {
           engine: this.o.engine, settings: this.o.settings, sessions: this.sessions, portalTargets: l.targets,
-          discovery, tpgt: this.tpgt, log: this.o.log, handOff: this.handOff,
+          discovery, tpgt: this.tpgt, portal: l.text, log: this.o.log, handOff: this.handOff,
           // Sessions that stay on this thread (no engine threads) receive large segments in place.
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
           initiatorConnections: (name) => this.connectionsOf(name),
@@ -226,7 +228,7 @@ export class IscsiServer implements Fabric {
     const key = `${p.host}|${p.port}`;
     let l = this.listeners.find((x) => x.key === key);
     if (!l) {
-      const fresh: Listener = { key, wanted: p, server: net.createServer(), targets: [] };
+      const fresh: Listener = { key, text, wanted: p, server: net.createServer(), targets: [] };
       await this.listen(fresh);
       this.listeners.push(fresh);
       l = fresh;

@@ -107,7 +107,7 @@ describeNeeds(NATIVE_ADDON)('socket hand-off to an engine thread', function () {
       results.push(threads.handOff({ fabric: 'echo',
         socket: s,
         state: {
-          targetName: TARGET, initiatorName: 'iqn.2024-01.test:i1', isid: '400001370000', tsih: 7, cid: 0, tpgt: 1,
+          targetName: TARGET, initiatorName: 'iqn.2024-01.test:i1', isid: '400001370000', tsih: 7, cid: 0, tpgt: 1, portal: '',
           statSN: 42, expCmdSN: 5, maxCmdSN: 36, params: { MaxRecvDataSegmentLength: 262144, HeaderDigest: 'None' },
         },
         leftover: first.subarray(6),
@@ -152,7 +152,7 @@ describeNeeds(NATIVE_ADDON)('socket hand-off to an engine thread', function () {
         fabric, socket: s,
         state: {
           targetName: TARGET, initiatorName: `iqn.2024-01.test:${fabric}`, isid: '400001370009', tsih: 30 + results.length, cid: 0,
-          tpgt: 1, statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
+          tpgt: 1, portal: '', statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
         },
       }));
     };
@@ -174,7 +174,7 @@ describeNeeds(NATIVE_ADDON)('socket hand-off to an engine thread', function () {
 
   it('reinstatement closes the old session on its thread and places the new one', async () => {
     const state = {
-      targetName: TARGET, initiatorName: 'iqn.2024-01.test:i2', isid: '400001370001', tsih: 9, cid: 0, tpgt: 1,
+      targetName: TARGET, initiatorName: 'iqn.2024-01.test:i2', isid: '400001370001', tsih: 9, cid: 0, tpgt: 1, portal: '',
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
     const results: Promise<HandOffResult>[] = [];
@@ -199,7 +199,7 @@ describeNeeds(NATIVE_ADDON)('socket hand-off to an engine thread', function () {
 
   it('a dead thread loses its sessions; the initiator logs in again on the replacement', async () => {
     const state = {
-      targetName: TARGET, initiatorName: 'iqn.2024-01.test:i3', isid: '400001370002', tsih: 11, cid: 0, tpgt: 1,
+      targetName: TARGET, initiatorName: 'iqn.2024-01.test:i3', isid: '400001370002', tsih: 11, cid: 0, tpgt: 1, portal: '',
       statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
     };
     const results: Promise<HandOffResult>[] = [];

@@ -39,7 +39,7 @@ describeNeeds(NATIVE_ADDON)('engine-thread mesh: pool buffers of a dead thread',
         void threads.handOff({ fabric: 'scsi',
           socket: s,
           state: {
-            targetName: TARGET, initiatorName: 'iqn.2024-01.test:host', isid: '400001370001', tsih: 1, cid: 0, tpgt: 1,
+            targetName: TARGET, initiatorName: 'iqn.2024-01.test:host', isid: '400001370001', tsih: 1, cid: 0, tpgt: 1, portal: '',
             statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
           },
           finalResponse: Buffer.from('OK\n', 'latin1'),

@@ -74,7 +74,7 @@ describeNeeds(NATIVE_ADDON)('runtime placement with sessions on engine threads',
         void threads.handOff({
           fabric: 'scsi', socket: s,
           state: {
-            targetName: TARGET, initiatorName: 'iqn.2024-01.test:host', isid: '400001370002', tsih: 2, cid: 0, tpgt: 1,
+            targetName: TARGET, initiatorName: 'iqn.2024-01.test:host', isid: '400001370002', tsih: 2, cid: 0, tpgt: 1, portal: '',
             statSN: 1, expCmdSN: 1, maxCmdSN: 1, params: {},
           },
           finalResponse: Buffer.from('OK\n', 'latin1'),

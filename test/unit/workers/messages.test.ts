@@ -21,7 +21,7 @@ describe('workers/messages', () => {
     const all: ControlMessage[] = [
       {
         type: 'connectionHandOff', handOffId: 5, fd: 12, fabric: 'iscsi', sessionKey: 'k', targetName: 't', initiatorName: 'i',
-        isid: '000000000001', tsih: 3, cid: 0, tpgt: 1, statSN: 7, expCmdSN: 8, maxCmdSN: 40,
+        isid: '000000000001', tsih: 3, cid: 0, tpgt: 1, portal: '', statSN: 7, expCmdSN: 8, maxCmdSN: 40,
         params: { path: '/x', size: 4096, ro: true, tags: ['a', null] }, pending: Uint8Array.of(1, 2, 3),
       },
       { type: 'handOffAccepted', handOffId: 5, threadIndex: 1, error: '' },
@@ -65,7 +65,7 @@ describe('workers/messages', () => {
       .to.deep.equal({ ok: false, error: 'statsReply.units is not a valid units' });
     expect(validateControl({
       type: 'connectionHandOff', handOffId: 1, fd: 3, fabric: 'x', sessionKey: 'k', targetName: 't', initiatorName: 'i', isid: '',
-      tsih: 1, cid: 0, tpgt: 1, statSN: 0, expCmdSN: 0, maxCmdSN: 0, params: { f: () => 1 }, pending: Uint8Array.of(),
+      tsih: 1, cid: 0, tpgt: 1, portal: '', statSN: 0, expCmdSN: 0, maxCmdSN: 0, params: { f: () => 1 }, pending: Uint8Array.of(),
     })).to.deep.equal({ ok: false, error: 'connectionHandOff.params is not a valid config' });
     expect(validateControl([1, 2])).to.deep.include({ ok: false });
     expect(receiveControl('shutdown')).to.deep.include({ ok: false });

@@ -1,5 +1,5 @@
 import { Op } from '../../spec/opcodes';
-import { be32, bit, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass, u8 } from '../dsl';
+import { AluaClass, be32, bit, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass, u8 } from '../dsl';
 
 /**
  * Rows the engine core executes itself (they act on nexus, UA and reservation state rather than on
@@ -15,7 +15,7 @@ export const TEST_UNIT_READY = cdb({
 
 // SPC-4 6.39: DESC selects the sense format of the returned data.
 export const REQUEST_SENSE = cdb({
-  ready: ReadyClass.SANITIZING,
+  ready: ReadyClass.SANITIZING, alua: AluaClass.TRANSITIONING,
   op: Op.REQUEST_SENSE, name: 'REQUEST SENSE', size: 6, dir: Dir.IN, types: DT.ALL,
   usage: [Op.REQUEST_SENSE, 0x01, 0x00, 0x00, 0xff, CONTROL],
   fields: { desc: bit(1, 0), allocationLength: u8(4) },
@@ -25,7 +25,7 @@ export const REQUEST_SENSE = cdb({
 
 // SPC-4 6.33
 export const REPORT_LUNS = cdb({
-  ready: ReadyClass.SANITIZING,
+  ready: ReadyClass.SANITIZING, alua: AluaClass.TRANSITIONING,
   op: Op.REPORT_LUNS, name: 'REPORT LUNS', size: 12, dir: Dir.IN, types: DT.ALL,
   usage: [Op.REPORT_LUNS, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, CONTROL],
   fields: { selectReport: u8(2), allocationLength: be32(6) },

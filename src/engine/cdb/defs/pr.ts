@@ -1,5 +1,5 @@
 import { Op, PrInSa, PrOutSa } from '../../spec/opcodes';
-import { be16, be32, bits, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass } from '../dsl';
+import { AluaClass, be16, be32, bits, cdb, CONTROL, Dir, DT, ReadyClass, ResvClass } from '../dsl';
 
 /**
  * PERSISTENT RESERVE IN (5Eh) and PERSISTENT RESERVE OUT (5Fh), one row per service action
@@ -21,6 +21,8 @@ function prIn(sa: PrInSa, name: string) {
     resv: ResvClass.PERSISTENT_RESERVE,
     // SPC-4 5.12: reservations are managed whatever the medium's state.
     ready: ReadyClass.NO_MEDIUM,
+    // SPC-4 5.16.2.4.4: served through a standby target port group too.
+    alua: AluaClass.STANDBY,
     timeouts: [1, 5],
   });
 }
@@ -39,6 +41,8 @@ function prOut(sa: PrOutSa, name: string) {
     resv: ResvClass.PERSISTENT_RESERVE,
     // SPC-4 5.12: reservations are managed whatever the medium's state.
     ready: ReadyClass.NO_MEDIUM,
+    // SPC-4 5.16.2.4.4: served through a standby target port group too.
+    alua: AluaClass.STANDBY,
     timeouts: [1, 5],
   });
 }

@@ -276,7 +276,8 @@ describe('embedded engine: INQUIRY on the full disk table', () => {
     const t = await startTarget();
     try {
       const r = await t.session(INIT_A).execute(0, cdb.inquiry(36));
-      expect(r.data[5]).to.equal(0x08);
+      // TPGS 11b (bits 5..4) beside it: the default asymmetric access is implicit and explicit.
+      expect(r.data[5]).to.equal(0x30 | 0x08);
     } finally { await t.stop(); }
   });
 });

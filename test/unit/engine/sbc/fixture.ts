@@ -7,6 +7,7 @@ import { SenseCondition } from '../../../../src/engine/spec/asc';
 import { PeripheralType, Status } from '../../../../src/engine/spec/status';
 import { DeviceConfig } from '../../../../src/engine/topology';
 import { Backstore, Exec, LuView, NexusView } from '../../../../src/engine/types';
+import { AsymmetricAccess } from '../../../../src/engine/alua';
 import { UaTable } from '../../../../src/engine/ua';
 import { SBC_VPD_PAGES, SPC_VPD_PAGES } from '../../../../src/engine/vpd';
 import { ModePages, SBC_MODE_PAGES, SPC_MODE_PAGES } from '../../../../src/engine/mode-page-store';
@@ -33,8 +34,11 @@ export interface LuOptions {
 }
 
 /** The unit state every logical unit has (unit attentions, reservations, task set), fresh. */
-export function unitState(): Pick<LuView, 'ua' | 'reservation' | 'pr' | 'tasks'> {
-  return { ua: new UaTable(), reservation: new Spc2Reservation(), pr: new PersistentReservations(), tasks: new TaskSet() };
+export function unitState(): Pick<LuView, 'ua' | 'reservation' | 'pr' | 'tasks' | 'access'> {
+  return {
+    ua: new UaTable(), reservation: new Spc2Reservation(), pr: new PersistentReservations(), tasks: new TaskSet(),
+    access: new AsymmetricAccess(undefined, { raise: () => undefined }),
+  };
 }
 
 export function makeLu(o: LuOptions = {}): LuView {
@@ -61,7 +65,8 @@ export function makeNexus(id = 1): NexusView {
   return {
     id, itKey: `iqn.test:i${id},i,0x1|iqn.test:t,t,0x0001`,
     initiatorName: `iqn.test:i${id}`, initiatorPort: `iqn.test:i${id},i,0x1`, targetName: 'iqn.test:t',
-    targetPort: 'iqn.test:t,t,0x1', relativeTargetPortId: 1, targetPortGroupId: 1, luns: () => [0],
+    targetPort: 'iqn.test:t,t,0x1', relativeTargetPortId: 1, targetPortGroupId: 1,
+    portGroups: [{ id: 1, relativeTargetPortIds: [1] }], luns: () => [0],
   };
 }
 

@@ -86,6 +86,7 @@ export function makeNexus(id = 7): NexusView {
     targetPort: 'iqn.2026-11.io.nexus:t1,t,0x0001',
     relativeTargetPortId: 3,
     targetPortGroupId: 2,
+    portGroups: [{ id: 2, relativeTargetPortIds: [3] }],
     luns: () => [0],
   };
 }

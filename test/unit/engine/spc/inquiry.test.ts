@@ -15,7 +15,8 @@ describe('engine/spc INQUIRY standard data (SPC-4 6.6.2)', () => {
       0x06, // VERSION: SPC-4
       0x12, // HISUP 1, RESPONSE DATA FORMAT 2
       0x5b, // ADDITIONAL LENGTH 91
-      0x00, 0x00,
+      0x30, // TPGS 11b: implicit and explicit asymmetric access (SPC-4 5.16.2.2)
+      0x00,
       0x02, // CMDQUE
       ...ascii('NEXUS   '), ...ascii('TestDisk        '), ...ascii('0.1 '),
     ]).copy(expected, 0);

@@ -9,15 +9,17 @@ const rsoc = (byte2: number, op = 0, sa = 0): number[] =>
 describe('engine/spc REPORT SUPPORTED OPERATION CODES (SPC-4 6.35)', () => {
   it('000b lists every row of the table, service-action rows with SERVACTV', async () => {
     const d = dataOf(await run(rsoc(0x00)));
-    expect(d.toString('hex')).to.equal(hex('00000048' +
+    expect(d.toString('hex')).to.equal(hex('00000058' +
       '12 00 0000 00 00 0006' + '1a 00 0000 00 00 0006' + '5a 00 0000 00 00 000a' +
       '15 00 0000 00 00 0006' + '55 00 0000 00 00 000a' + '4d 00 0000 00 00 000a' +
-      '4c 00 0000 00 00 000a' + 'a3 00 000c 00 01 000c' + 'a3 00 000d 00 01 000c'));
+      '4c 00 0000 00 00 000a' + 'a3 00 000c 00 01 000c' + 'a3 00 000d 00 01 000c' +
+      // SPC-4 6.37, 6.46: REPORT and SET TARGET PORT GROUPS (MAINTENANCE IN / OUT 0Ah)
+      'a3 00 000a 00 01 000c' + 'a4 00 000a 00 01 000c'));
   });
 
   it('000b with RCTD appends a command timeouts descriptor to each and sets CTDP', async () => {
     const d = dataOf(await run(rsoc(0x80)));
-    expect(d.readUInt32BE(0)).to.equal(9 * 20);
+    expect(d.readUInt32BE(0)).to.equal(11 * 20);
     expect(d.subarray(4, 24).toString('hex')).to.equal(hex('12 00 0000 00 02 0006' + '000a 00 00 00000001 0000000a'));
     expect(d.subarray(4 + 7 * 20, 4 + 8 * 20).toString('hex')).to.equal(hex('a3 00 000c 00 03 000c' + '000a 00 00 00000001 0000000a'));
   });
@@ -45,7 +47,11 @@ describe('engine/spc REPORT SUPPORTED OPERATION CODES (SPC-4 6.35)', () => {
   it('010b reports opcode + service action, with the service action in the usage data', async () => {
     expect(dataOf(await run(rsoc(0x02, 0xa3, 0x0c))).toString('hex'))
       .to.equal(hex('00 03 000c' + 'a3 0c 87 ff ff ff ff ff ff ff 00 00'));
-    expect(dataOf(await run(rsoc(0x02, 0xa3, 0x0a))).toString('hex')).to.equal('00010000');
+    expect(dataOf(await run(rsoc(0x02, 0xa3, 0x0a))).toString('hex'))
+      .to.equal(hex('00 03 000c' + 'a3 ea 00 00 00 00 ff ff ff ff 00 00'));
+    expect(dataOf(await run(rsoc(0x02, 0xa4, 0x0a))).toString('hex'))
+      .to.equal(hex('00 03 000c' + 'a4 0a 00 00 00 00 ff ff ff ff 00 00'));
+    expect(dataOf(await run(rsoc(0x02, 0xa3, 0x0b))).toString('hex')).to.equal('00010000');
     expect(senseOf(await run(rsoc(0x02, 0x12))).sks).to.deep.equal([0xc0, 0x00, 0x03]);
   });
 
