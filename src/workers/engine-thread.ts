@@ -16,8 +16,7 @@ import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
 import { performance } from 'node:perf_hooks';
 import { ControlMessage, UnitStats, postControl, receiveControl } from './messages';
-import { libraryCall } from './library-ops';
-import { aluaCall } from './alua-ops';
+import { unitCall } from './unit-ops';
 import { LunActorHost, LunHostConfig, OpenStore, SpillSender } from './lun-actor';
 import { openBackstore as standardOpen } from '../engine/backstores';
 import { ThreadEngine, nexusOwner } from './thread-engine';
@@ -199,19 +198,11 @@ export function runEngineThread(): void {
         post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
         break;
       }
-      case 'libraryRequest': {
-        const { requestId, ...req } = m;
-        libraryCall(parts.lun.engine, req).then(
-          r => post({ type: 'libraryReply', requestId, ...r }),
-          (e: Error) => post({ type: 'libraryReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
-        );
-        break;
-      }
-      case 'aluaRequest': {
-        const { requestId, ...req } = m;
-        aluaCall(parts.lun.engine, req).then(
-          r => post({ type: 'aluaReply', requestId, ...r }),
-          (e: Error) => post({ type: 'aluaReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
+      case 'unitRequest': {
+        const { requestId } = m;
+        unitCall(parts.lun.engine, m.device, m.op, m.args).then(
+          r => post({ type: 'unitReply', requestId, ...r }),
+          (e: Error) => post({ type: 'unitReply', requestId, error: 'ERR_INTERNAL', message: e.message, result: null }),
         );
         break;
       }

@@ -1,38 +1,20 @@
 // The operator at a library's mail slots, run on the thread that homes the changer (placement
-// puts its drives there too): what the control socket's library.* methods ask for, as one
-// request/reply pair on the control plane (messages.ts LibraryRequest / LibraryReply).
+// puts its drives there too): what the control socket's library.* methods ask for, as unit
+// operations (unit-ops.ts).
 
-import type { Engine } from '../engine/engine';
-import { NexusError } from '../engine/result';
-import type { ConfigValue, LibraryReply, LibraryRequest } from './messages';
+import type { UnitOpFamily } from './unit-ops';
 
-/** The library operations the control plane carries. */
-export type LibraryOp = 'list' | 'import' | 'export';
+/** Arguments of library.import / library.export; `mailSlot` 0 or absent means any. */
+export interface LibraryArgs { barcode?: string; path?: string; mailSlot?: number }
 
-export type LibraryAnswer = Pick<LibraryReply, 'error' | 'message' | 'result'>;
-
-/** Carry out `m` on the Engine that hosts the changer; a NexusError becomes its code and message. */
-export async function libraryCall(engine: Engine, m: Omit<LibraryRequest, 'type' | 'requestId'>): Promise<LibraryAnswer> {
-  try {
-    switch (m.op as LibraryOp) {
-      case 'list':
-        return answer(engine.libraryInventory(m.device));
-      case 'import': {
-        const address = await engine.libraryImport(m.device, { barcode: m.barcode, path: m.path }, m.mailSlot === 0 ? undefined : m.mailSlot);
-        return answer({ device: m.device, barcode: m.barcode, address });
-      }
-      case 'export':
-        return answer({ device: m.device, ...(await engine.libraryExport(m.device, m.barcode)) });
-      default:
-        return { error: 'ERR_LIBRARY', message: `no library operation "${m.op}"`, result: null };
-    }
-  } catch (e) {
-    if (e instanceof NexusError) return { error: e.code, message: e.message, result: null };
-    throw e;
-  }
-}
-
-/** Plain data for the control plane (the inventory's optional fields dropped when absent). */
-function answer(v: unknown): LibraryAnswer {
-  return { error: '', message: '', result: JSON.parse(JSON.stringify(v)) as ConfigValue };
-}
+export const LIBRARY_OPS = {
+  ops: {
+    list: async (engine, device) => engine.libraryInventory(device),
+    import: async (engine, device, args) => {
+      const a = args as LibraryArgs;
+      const address = await engine.libraryImport(device, { barcode: a.barcode ?? '', path: a.path ?? '' }, a.mailSlot ? a.mailSlot : undefined);
+      return { device, barcode: a.barcode ?? '', address };
+    },
+    export: async (engine, device, args) => ({ device, ...(await engine.libraryExport(device, (args as LibraryArgs).barcode ?? '')) }),
+  },
+} as const satisfies UnitOpFamily;

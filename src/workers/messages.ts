@@ -52,41 +52,20 @@ export interface StatsReply {
   readonly units: readonly UnitStats[];
 }
 /**
- * Supervisor → the thread homing a medium changer: the operator at its library (the control
- * socket's library.* methods, src/workers/library-ops.ts). `mailSlot` 0 means any.
+ * Supervisor → the thread homing a unit: one operation on that unit the control socket asks for
+ * (src/workers/unit-ops.ts: a medium changer's mail slots, a unit's ALUA states), carried out
+ * where the unit lives. `args` is the operation's own plain data.
  */
-export interface LibraryRequest {
-  readonly type: 'libraryRequest';
+export interface UnitRequest {
+  readonly type: 'unitRequest';
   readonly requestId: number;
   readonly device: string;
   readonly op: string;
-  readonly barcode: string;
-  readonly path: string;
-  readonly mailSlot: number;
+  readonly args: ConfigValue;
 }
-/** The answer: `error` is a NexusError code ('' when it went through), `result` the method's value. */
-export interface LibraryReply {
-  readonly type: 'libraryReply';
-  readonly requestId: number;
-  readonly error: string;
-  readonly message: string;
-  readonly result: ConfigValue;
-}
-/**
- * Supervisor → the thread homing a unit: read (`get`) or change (`set`, by target port group id)
- * its asymmetric access states (the control socket's alua.* methods, src/workers/alua-ops.ts).
- */
-export interface AluaRequest {
-  readonly type: 'aluaRequest';
-  readonly requestId: number;
-  readonly device: string;
-  readonly op: string;
-  /** `set`: { "<group id>": "<state>" }; `get`: {}. */
-  readonly states: ConfigValue;
-}
-/** The answer, as LibraryReply: `error` a NexusError code or ''; `result` the states after. */
-export interface AluaReply {
-  readonly type: 'aluaReply';
+/** The answer: `error` is a NexusError code ('' when it went through), `result` the operation's value. */
+export interface UnitReply {
+  readonly type: 'unitReply';
   readonly requestId: number;
   readonly error: string;
   readonly message: string;
@@ -239,10 +218,8 @@ export type ControlMessage =
   | ThreadClosed
   | StatsRequest
   | StatsReply
-  | LibraryRequest
-  | LibraryReply
-  | AluaRequest
-  | AluaReply
+  | UnitRequest
+  | UnitReply
   | ThreadReady
   | Shutdown;
 
@@ -268,10 +245,8 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   threadClosed: { threadIndex: 'int', error: 'string' },
   statsRequest: { requestId: 'int' },
   statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
-  libraryRequest: { requestId: 'int', device: 'string', op: 'string', barcode: 'string', path: 'string', mailSlot: 'int' },
-  libraryReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
-  aluaRequest: { requestId: 'int', device: 'string', op: 'string', states: 'config' },
-  aluaReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
+  unitRequest: { requestId: 'int', device: 'string', op: 'string', args: 'config' },
+  unitReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
   threadReady: { threadIndex: 'int' },
   shutdown: { reason: 'string' },
   reconfigure: { requestId: 'int', change: 'config' },

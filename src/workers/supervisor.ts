@@ -61,8 +61,7 @@ import type { ThreadEngine } from './thread-engine';
 import { BufferRecovery, PEER_DOWN_WAIT_MS, drainRingsInto } from './recovery';
 import { SessionRegistry, SessionEntry, sessionKeyOf } from './session-registry';
 import { Homing, homeThreads, placeSession } from './placement';
-import { LibraryAnswer, libraryCall, LibraryOp } from './library-ops';
-import { AluaAnswer, aluaCall, AluaOp } from './alua-ops';
+import { UnitAnswer, unitCall, UnitOpName } from './unit-ops';
 import type { AccessStateName } from '../engine/topology';
 import type { SessionState } from './session-actor';
 import { EngineThreadData, EngineThreadParts, meshControl, memberCounters, memberUnitStats, startEngineThread } from './engine-thread';
@@ -196,8 +195,7 @@ export class Supervisor {
   private readonly handOffs = new Map<number, HandOffWaiter>();
   private readonly closing = new Map<string, Waiter<void>[]>();
   private readonly statsWaiters = new Map<number, Waiter<StatsReply | undefined>>();
-  private readonly libraryWaiters = new Map<number, Waiter<LibraryAnswer>>();
-  private readonly aluaWaiters = new Map<number, Waiter<AluaAnswer>>();
+  private readonly unitWaiters = new Map<number, Waiter<UnitAnswer>>();
   private idleWaiters: (() => void)[] = [];
   /** Dead thread → survivors that have not acknowledged peerDown yet, and who waits for them. */
   private readonly peerDownAcks = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
@@ -401,40 +399,20 @@ export class Supervisor {
   }
 
   /**
-   * The operator at the library of changer `device` (the control socket's library.* methods),
-   * carried out on the thread that homes it: directly when that is the calling thread, else as a
-   * libraryRequest over the control plane.
+   * An operation on one unit the control plane asks for (unit-ops.ts: a changer's library, a
+   * unit's ALUA states), carried out on the thread that homes it: directly when that is the
+   * calling thread, else as a unitRequest over the control plane.
    */
-  async library(device: string, op: LibraryOp, args: { barcode?: string; path?: string; mailSlot?: number } = {}): Promise<LibraryAnswer> {
-    const req = { device, op, barcode: args.barcode ?? '', path: args.path ?? '', mailSlot: args.mailSlot ?? 0 };
+  async unit(device: string, op: UnitOpName, args: ConfigValue): Promise<UnitAnswer> {
     const home = this.threadOf(device);
     if (home === undefined) return { error: 'ERR_TOPOLOGY', message: `unknown device "${device}"`, result: null };
-    if (home === this.hereIndex && this.here) return libraryCall(this.here.lun.engine, req);
+    if (home === this.hereIndex && this.here) return unitCall(this.here.lun.engine, device, op, args);
     const t = this.threadList[home];
     if (!t?.up || !t.worker) return { error: 'ERR_THREAD_DOWN', message: `engine thread ${home} of "${device}" is not serving`, result: null };
-    return new Promise<LibraryAnswer>(resolve => {
+    return new Promise<UnitAnswer>(resolve => {
       const requestId = this.nextRequest++;
-      this.libraryWaiters.set(requestId, { thread: home, resolve });
-      postControl(t.worker!, { type: 'libraryRequest', requestId, ...req });
-    });
-  }
-
-  /**
-   * A unit's asymmetric access states (the control socket's alua.* methods), read or changed on
-   * the thread that homes it: directly when that is the calling thread, else as an aluaRequest
-   * over the control plane.
-   */
-  async alua(device: string, op: AluaOp, states: Record<number, AccessStateName> = {}): Promise<AluaAnswer> {
-    const req = { device, op, states: { ...states } as ConfigValue };
-    const home = this.threadOf(device);
-    if (home === undefined) return { error: 'ERR_TOPOLOGY', message: `unknown device "${device}"`, result: null };
-    if (home === this.hereIndex && this.here) return aluaCall(this.here.lun.engine, req);
-    const t = this.threadList[home];
-    if (!t?.up || !t.worker) return { error: 'ERR_THREAD_DOWN', message: `engine thread ${home} of "${device}" is not serving`, result: null };
-    return new Promise<AluaAnswer>(resolve => {
-      const requestId = this.nextRequest++;
-      this.aluaWaiters.set(requestId, { thread: home, resolve });
-      postControl(t.worker!, { type: 'aluaRequest', requestId, ...req });
+      this.unitWaiters.set(requestId, { thread: home, resolve });
+      postControl(t.worker!, { type: 'unitRequest', requestId, device, op, args });
     });
   }
 
@@ -639,14 +617,9 @@ export class Supervisor {
         if (w) { this.statsWaiters.delete(m.requestId); w.resolve(m); }
         break;
       }
-      case 'aluaReply': {
-        const w = this.aluaWaiters.get(m.requestId);
-        if (w) { this.aluaWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
-        break;
-      }
-      case 'libraryReply': {
-        const w = this.libraryWaiters.get(m.requestId);
-        if (w) { this.libraryWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
+      case 'unitReply': {
+        const w = this.unitWaiters.get(m.requestId);
+        if (w) { this.unitWaiters.delete(m.requestId); w.resolve({ error: m.error, message: m.message, result: m.result }); }
         break;
       }
       case 'meshSpill':
@@ -747,11 +720,8 @@ export class Supervisor {
       h.resolve('engine thread died');
     }
     for (const [id, s] of this.statsWaiters) if (s.thread === t.index) { this.statsWaiters.delete(id); s.resolve(undefined); }
-    for (const [id, w] of this.aluaWaiters) {
-      if (w.thread === t.index) { this.aluaWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
-    }
-    for (const [id, w] of this.libraryWaiters) {
-      if (w.thread === t.index) { this.libraryWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
+    for (const [id, w] of this.unitWaiters) {
+      if (w.thread === t.index) { this.unitWaiters.delete(id); w.resolve({ error: 'ERR_THREAD_DOWN', message: `engine thread ${t.index} died`, result: null }); }
     }
     for (const [id, r] of this.reconfigWaiters) if (r.thread === t.index) { this.reconfigWaiters.delete(id); r.resolve('engine thread died'); }
     // A dead thread acknowledges nothing (even one that never finished starting): stop waiting for it.

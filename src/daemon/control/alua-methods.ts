@@ -1,10 +1,10 @@
 // The control methods of asymmetric logical unit access (docs/control.md): read a unit's access
 // state per target port group, and change it (an implicit transition, SPC-4 5.16.2). Each is
-// carried out on the engine thread that homes the unit (Supervisor.alua); the change is durable
+// carried out on the engine thread that homes the unit (Supervisor.unit, workers/alua-ops.ts); the change is durable
 // in the state directory before the method answers, and every I_T nexus of the unit gets
 // ASYMMETRIC ACCESS STATE CHANGED.
 
-import type { AluaAnswer } from '../../workers/alua-ops';
+import type { UnitAnswer } from '../../workers/unit-ops';
 import type { AccessStateName } from '../../engine/topology';
 import { ACCESS_STATE_NAMES } from '../../engine/alua';
 import type { DaemonControl } from './daemon-methods';
@@ -12,7 +12,7 @@ import { ControlMethod, controlError, defineMethod } from './methods';
 import { ControlErrorCode, ControlProblem } from './protocol';
 
 /** The method's result, or the engine's refusal as the client's error (with its code). */
-function resultOf(a: AluaAnswer, path: string): unknown {
+function resultOf(a: UnitAnswer, path: string): unknown {
   if (a.error === '') return a.result;
   const problem: ControlProblem & { code: string } = { path, message: a.message, code: a.error };
   if (a.error === 'ERR_TOPOLOGY' || a.error === 'ERR_NO_DEVICE') throw controlError(ControlErrorCode.NOT_FOUND, a.message, [problem]);
@@ -26,7 +26,7 @@ export function aluaMethods(d: DaemonControl): ControlMethod[] {
   return [
     defineMethod<{ device: string }>('alua.get', 'a device\'s TPGS mode, transition time and access state per target port group', {
       type: 'object', additionalProperties: false, required: ['device'], properties: { device },
-    }, async p => resultOf(await d.alua(p.device, 'get'), '/params/device')),
+    }, async p => resultOf(await d.unit(p.device, 'alua.get', {}), '/params/device')),
     defineMethod<{ device: string; states: Record<string, AccessStateName> }>('alua.set',
       'change a device\'s access states by target port group id (an implicit transition)', {
         type: 'object', additionalProperties: false, required: ['device', 'states'],
@@ -40,9 +40,7 @@ export function aluaMethods(d: DaemonControl): ControlMethod[] {
           },
         },
       }, async p => {
-        const states: Record<number, AccessStateName> = {};
-        for (const [g, s] of Object.entries(p.states)) states[Number(g)] = s;
-        return resultOf(await d.alua(p.device, 'set', states), '/params');
+        return resultOf(await d.unit(p.device, 'alua.set', { ...p.states }), '/params');
       }),
   ];
 }

@@ -78,8 +78,7 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
       if (!s.isEnded) s.connection?.destroy('forced logout');
       return true;
     },
-    library: (device, op, args) => runtime.library(device, op, args),
-    alua: (device, op, states) => runtime.alua(device, op, states),
+    unit: (device, op, args) => runtime.unit(device, op, args),
     async gather() {
       const replies = await runtime.stats();
       const held = runtime.pool.heldByOwner();

@@ -8,9 +8,7 @@ import { LATENCY_BOUNDS_US } from '../../engine/lu-statistics';
 import type { Topology } from '../../engine/topology';
 import type { ConfigValue, UnitStats } from '../../workers/messages';
 import type { PoolClassStats } from '../../workers/buffer-pool';
-import type { LibraryAnswer, LibraryOp } from '../../workers/library-ops';
-import type { AluaAnswer, AluaOp } from '../../workers/alua-ops';
-import type { AccessStateName } from '../../engine/topology';
+import type { UnitAnswer, UnitOpName } from '../../workers/unit-ops';
 import { topologyDocument } from './config-document';
 import { ControlMethod, NO_PARAMS, controlError, defineMethod } from './methods';
 import { ControlErrorCode } from './protocol';
@@ -54,10 +52,11 @@ export interface DaemonControl {
   sessions(): SessionInfo[];
   /** Forced logout of the session with this TSIH; false when there is none. */
   logout(tsih: number, waitMs: number): Promise<boolean>;
-  /** The operator at a changer's library, on the thread that homes it (library-methods.ts). */
-  library(device: string, op: LibraryOp, args?: { barcode?: string; path?: string; mailSlot?: number }): Promise<LibraryAnswer>;
-  /** A unit's asymmetric access states, on the thread that homes it (alua-methods.ts). */
-  alua(device: string, op: AluaOp, states?: Record<number, AccessStateName>): Promise<AluaAnswer>;
+  /**
+   * An operation on one unit, on the thread that homes it (workers/unit-ops.ts): the operator at a
+   * changer's library (library-methods.ts), a unit's asymmetric access states (alua-methods.ts).
+   */
+  unit(device: string, op: UnitOpName, args: ConfigValue): Promise<UnitAnswer>;
   /** Per-thread counters and home-unit statistics, gathered now. */
   gather(): Promise<{ threads: ThreadStats[]; units: (UnitStats & { thread: number })[]; pool: PoolClassStats[] }>;
 }

@@ -39,7 +39,7 @@ describe('control socket: alua methods', () => {
       const d0 = ram('disk0');
       d0.alua = { tpgs: 'both', transitionMs: 0, states: { 2: 'standby' } };
       const t = await EmbeddedTarget.start({ stateDir: dir, devices: [d0], targets: [mpTarget()] }, { threads });
-      const d = { alua: (device, op, states) => t.runtime.alua(device, op, states) } as Pick<DaemonControl, 'alua'> as DaemonControl;
+      const d = { unit: (device, op, args) => t.runtime.unit(device, op, args) } as Pick<DaemonControl, 'unit'> as DaemonControl;
       const sock = path.join(dir, 'control.sock');
       const server = await ControlServer.start({ socketPath: sock, methods: aluaMethods(d), log });
       const c = await ControlClient.connect(sock);

@@ -22,7 +22,7 @@ describe('control socket: library methods', () => {
       this.timeout(30000);
       const dir = workDir();
       const t = await start(library(dir), { threads });
-      const d = { library: (device, op, args) => t.runtime.library(device, op, args) } as Pick<DaemonControl, 'library'> as DaemonControl;
+      const d = { unit: (device, op, args) => t.runtime.unit(device, op, args) } as Pick<DaemonControl, 'unit'> as DaemonControl;
       const sock = path.join(dir, 'control.sock');
       const server = await ControlServer.start({ socketPath: sock, methods: libraryMethods(d), log });
       const c = await ControlClient.connect(sock);

@@ -49,8 +49,7 @@ describe('statistics counted on the data path (DESIGN.md §8a)', () => {
         const control: DaemonControl = {
           topology: { ...topo.topology, stateDir: '' }, version: 't', startedAt: Date.now(), engineThreads: threads, controlSocket: '',
           metricsListen: () => undefined, threadsUp: () => [], sessions: () => [], logout: () => Promise.resolve(false),
-          library: () => Promise.resolve({ error: 'ERR_TOPOLOGY', message: 'no library', result: null }),
-          alua: () => Promise.resolve({ error: 'ERR_TOPOLOGY', message: 'no device', result: null }),
+          unit: () => Promise.resolve({ error: 'ERR_TOPOLOGY', message: 'no device', result: null }),
           gather: async () => {
             const replies = await target.runtime.stats();
             return {
