@@ -14,7 +14,7 @@ import { INIT_A, ram } from '../engine/embedded/fixture';
 
 /**
  * The control socket's alua.get / alua.set (docs/control.md), carried out on the engine thread
- * that homes the unit (Supervisor.alua and the aluaRequest message) or on the calling thread:
+ * that homes the unit (Supervisor.unit and the unitRequest message) or on the calling thread:
  * the change reaches the unit's sessions as a unit attention and lands in the state directory.
  */
 

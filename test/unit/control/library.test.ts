@@ -10,7 +10,7 @@ import { cartridgeFile, cdb, kcq, library, MAIL, SLOT, start, workDir } from '..
 
 /**
  * The control socket's library.list / library.import / library.export (docs/control.md), carried
- * out on the engine thread that homes the changer (Supervisor.library and the libraryRequest
+ * out on the engine thread that homes the changer (Supervisor.unit and the unitRequest
  * message) or on the calling thread, with the refusals as JSON-RPC errors.
  */
 
