@@ -20,6 +20,19 @@
 
 namespace nexus {
 
+// Calls a completion callback from the event loop within the queue's async context (so async
+// hooks and domains see it). A throw in the callback is an uncaught exception, as in an fs
+// callback: handed to napi_fatal_exception, never swallowed by the queue.
+inline void DeliverCompletion(napi_env env, napi_async_context ctx, napi_value recv, napi_value cb, napi_value arg) {
+  napi_value argv[1] = {arg};
+  napi_value ret;
+  if (napi_make_callback(env, ctx, recv, cb, 1, argv, &ret) == napi_ok) return;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  napi_value exc;
+  if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+}
+
 // napi_value and v8::Local<v8::Value> are both a single pointer to a handle slot;
 // Node's own Node-API implementation converts between them the same way.
 inline v8::Local<v8::Value> ToV8(napi_value v) {

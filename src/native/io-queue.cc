@@ -461,16 +461,7 @@ class IoQueue : public Napi::ObjectWrap<IoQueue> {
           if (res < 0) o.Set("errno", ErrnoName(-res));
           results.Set(static_cast<uint32_t>(i), o);
         }
-        napi_value argv[1] = {results};
-        napi_value ret;
-        napi_status st = napi_make_callback(env, async_, Value(), b->cb.Value(), 1, argv, &ret);
-        if (st != napi_ok) {
-          bool pending = false;
-          napi_is_exception_pending(env, &pending);
-          napi_value exc;
-          // Same as a throw in an fs callback: an uncaught exception.
-          if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-        }
+        DeliverCompletion(env, async_, Value(), b->cb.Value(), results);
       } catch (const Napi::Error&) {
         // Only reachable when the env is going away.
       }

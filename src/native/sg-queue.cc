@@ -394,15 +394,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
           out.Set("direct", (h.info & SG_INFO_DIRECT_IO_MASK) == SG_INFO_DIRECT_IO);
         }
         r->data.store.reset();
-        napi_value argv[1] = {out};
-        napi_value ret;
-        napi_status st = napi_make_callback(env, async_, Value(), r->cb.Value(), 1, argv, &ret);
-        if (st != napi_ok) {
-          bool pending = false;
-          napi_is_exception_pending(env, &pending);
-          napi_value exc;
-          if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-        }
+        DeliverCompletion(env, async_, Value(), r->cb.Value(), out);
       } catch (const Napi::Error&) {
         // Only reachable when the env is going away.
       }
