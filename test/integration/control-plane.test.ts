@@ -1,7 +1,7 @@
 // The control plane end to end: the daemon on loopback, a real initiator (libiscsi's iscsi-perf)
 // doing I/O, the control socket, the Prometheus endpoint and the `nexus` admin commands.
 import { expect } from 'chai';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -13,21 +13,12 @@ import { ControlErrorCode } from '../../src/daemon/control/protocol';
 import { REDACTED } from '../../src/daemon/control/config-document';
 import type { SessionInfo, StatsView } from '../../src/daemon/control/daemon-methods';
 import { normalizeTopology } from '../../src/daemon/config/load';
+import { run, type Run } from '../helpers/run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = 'iqn.2026-11.io.nexus:ctl';
 const PERF = 'iqn.2026-11.example:perf';
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { cwd: ROOT, timeout: opts.timeoutMs ?? 60000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
 
 function nexus(...args: string[]): Promise<Run> {
   return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args]);

@@ -1,26 +1,17 @@
 // The daemon from a topology file on 127.0.0.1 (ephemeral port) against initiators nobody here
 // wrote: libiscsi's tools and qemu's iSCSI block driver.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
 import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/prereq';
+import { run } from '../helpers/run';
 
 const TARGET = 'iqn.2026-11.io.nexus:it';
 const CHAP_TARGET = 'iqn.2026-11.io.nexus:chap';
 const READER = 'iqn.2026-11.example:reader1';
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(tool: string, args: string[], timeoutMs = 60000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(tool, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 function needs(ctx: Mocha.Context, ...tools: string[]): void {
   requirePrereq(ctx, ...tools.map(tool));

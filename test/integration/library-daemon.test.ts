@@ -1,7 +1,6 @@
 // A medium changer in the daemon: its library through the control socket and the `nexus library`
 // admin commands, an initiator's INQUIRY over iSCSI, and the library state across a restart.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,20 +8,12 @@ import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
 import { requirePrereq, tool } from '../helpers/prereq';
 import { callOnce } from '../../src/daemon/control/client';
 import type { LibraryElementView } from '../../src/engine/device-registry';
+import { nexusCli, run } from '../helpers/run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = 'iqn.2026-11.io.nexus:vtl';
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 60000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-const nexus = (...args: string[]): Promise<Run> => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args]);
+const nexus = nexusCli;
 
 function cartridge(dir: string, n: number): string {
   const p = path.join(dir, `c${n}.iso`);

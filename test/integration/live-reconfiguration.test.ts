@@ -5,7 +5,7 @@
 // changes that fail (a backing file that cannot be opened, a portal already taken) leave
 // config.get byte-identical. The workload must see no error and no mismatch.
 import { expect } from 'chai';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import path from 'node:path';
@@ -14,21 +14,13 @@ import { describeNeeds, NATIVE_ADDON, requirePrereq, tool } from '../helpers/pre
 import { callOnce } from '../../src/daemon/control/client';
 import { topologyDocument } from '../../src/daemon/control/config-document';
 import { loadTopologyFile } from '../../src/daemon/config/load';
+import { run, type Run } from '../helpers/run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = 'iqn.2026-11.io.nexus:live';
 const WORKER = 'iqn.2026-11.example:worker';
 const WORK_SECRET = 'worker-secret-123';
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(cmd: string, args: string[], timeoutMs = 60000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 /** Rounds of writes with a pattern and reads verifying it, in one session each, until stopped. */
 class Workload {

@@ -5,27 +5,18 @@
 // VM test holds a disc mounted while the host ejects; test/unit/engine/mmc/medium.test.ts drives
 // it byte-exactly.)
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
 import { requirePrereq, tool } from '../helpers/prereq';
 import { callOnce } from '../../src/daemon/control/client';
+import { nexusCli, run, type Run } from '../helpers/run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = 'iqn.2026-11.io.nexus:medium';
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 60000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-const nexus = (...args: string[]): Promise<Run> => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args]);
+const nexus = nexusCli;
 
 /** An image of `blocks` 2048-byte blocks (the drive reads its size as the medium's capacity). */
 function image(dir: string, name: string, blocks: number): string {
