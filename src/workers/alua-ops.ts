@@ -2,7 +2,7 @@
 // unit: what the control socket's alua.* methods ask for, as unit operations (unit-ops.ts).
 
 import type { AccessStateName } from '../engine/topology';
-import type { UnitOpFamily } from './unit-ops';
+import type { UnitOpFamily } from './unit-op';
 
 export const ALUA_OPS = {
   ops: {

@@ -2,7 +2,7 @@
 // puts its drives there too): what the control socket's library.* methods ask for, as unit
 // operations (unit-ops.ts).
 
-import type { UnitOpFamily } from './unit-ops';
+import type { UnitOpFamily } from './unit-op';
 
 /** Arguments of library.import / library.export; `mailSlot` 0 or absent means any. */
 export interface LibraryArgs { barcode?: string; path?: string; mailSlot?: number }

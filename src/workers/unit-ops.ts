@@ -9,20 +9,10 @@ import { NexusError } from '../engine/result';
 import type { ConfigValue, UnitReply } from './messages';
 import { LIBRARY_OPS } from './library-ops';
 import { ALUA_OPS } from './alua-ops';
+import type { UnitOpFamily } from './unit-op';
 
 export type UnitAnswer = Pick<UnitReply, 'error' | 'message' | 'result'>;
 
-/** One operation: its arguments are plain data, its value is returned as plain data. */
-export type UnitOp = (engine: Engine, device: string, args: ConfigValue) => Promise<unknown>;
-
-/**
- * What an operation may throw besides a NexusError, and the code the caller sees for it (an ALUA
- * change whose states could not be made durable: nothing changed, the caller is told why).
- */
-export interface UnitOpFamily {
-  readonly ops: Readonly<Record<string, UnitOp>>;
-  readonly otherFailure?: string;
-}
 
 const FAMILIES: Readonly<Record<string, UnitOpFamily>> = { library: LIBRARY_OPS, alua: ALUA_OPS };
 
