@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { normalizeTopology, type ConfigError } from '../../../src/daemon/config/load';
+import { normalizeTopology } from '../../../src/daemon/config/load';
 import { topologyDocument } from '../../../src/daemon/control/config-document';
 import { diffTopology } from '../../../src/daemon/control/topology-diff';
 import { portGroupsOf, targetPortOf, type Topology } from '../../../src/engine/topology';
+import { errorsOf, expectOnly } from './expect-errors';
 
 // Target port groups and per-device access states in the topology (SPC-4 5.16.2.1).
 
@@ -25,19 +26,6 @@ function ok(doc: unknown): Topology {
   const r = normalizeTopology(doc, { baseDir: '/etc/nexus', cwd: '/srv' });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.topology;
-}
-
-function errorsOf(doc: unknown): ConfigError[] {
-  const r = normalizeTopology(doc, { baseDir: '/etc/nexus', cwd: '/srv' });
-  if (r.ok) throw new Error('expected errors, the document was accepted');
-  return r.errors;
-}
-
-function expectOnly(doc: unknown, at: string, says: string): void {
-  const errs = errorsOf(doc);
-  expect(errs, JSON.stringify(errs)).to.have.length(1);
-  expect(errs[0].path).to.equal(at);
-  expect(errs[0].message).to.contain(says);
 }
 
 describe('config: target port groups and ALUA states', () => {

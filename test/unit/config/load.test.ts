@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import {
-  jsonPointer, loadTopologyFile, normalizeTopology, parseJsonText, type ConfigError, type TopologyResult,
+  jsonPointer, loadTopologyFile, normalizeTopology, parseJsonText, type TopologyResult,
 } from '../../../src/daemon/config/load';
 import type { Topology } from '../../../src/engine/topology';
+import { errorsOf, expectOnly } from './expect-errors';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/topologies');
 
@@ -38,20 +39,6 @@ function demo(): any {
 function ok(r: TopologyResult): Topology {
   if (!r.ok) throw new Error(`expected a valid topology, got ${JSON.stringify(r.errors, null, 1)}`);
   return r.topology;
-}
-
-function errorsOf(doc: unknown): ConfigError[] {
-  const r = normalizeTopology(doc, { baseDir: '/etc/nexus', cwd: '/srv' });
-  if (r.ok) throw new Error('expected errors, the document was accepted');
-  return r.errors;
-}
-
-/** Exactly one error at `at`, whose message contains `says`. */
-function expectOnly(doc: unknown, at: string, says: string): void {
-  const errs = errorsOf(doc);
-  expect(errs, JSON.stringify(errs)).to.have.length(1);
-  expect(errs[0].path).to.equal(at);
-  expect(errs[0].message).to.contain(says);
 }
 
 describe('config/load: valid documents', () => {
