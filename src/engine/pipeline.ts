@@ -248,6 +248,11 @@ function internalFailure(err: unknown, req: CommandRequest, log?: Logger): Outco
   return check(SENSE.INTERNAL_TARGET_FAILURE);
 }
 
+/** SPC-4 4.5.1: the sense format the unit's control mode page (D_SENSE) asks for; fixed without a unit. */
+function senseFormatOf(mapping: Mapping | undefined): SenseFormat {
+  return mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+}
+
 /**
  * Completion: sense bytes in the format the control page asks for, Data-In trimmed to the CDB's
  * transfer length and the initiator's expected length, and the residual (SAM-5 5.3).
@@ -260,7 +265,7 @@ function finish(
   mapping?.lu.statistics.recordStatus(o.status, o.sense ? o.sense.cond.key : 0);
   if (o.status === Status.CHECK_CONDITION && o.sense && !(o.data && dir === Dir.IN)) {
     o.release?.();
-    const fmt = mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+    const fmt = senseFormatOf(mapping);
     // No Data-In moves with a CHECK CONDITION; an OUT command's residual still compares what the CDB
     // asked for with what the initiator expected to send.
     const intended = dir === Dir.OUT && xfer > 0 ? xfer : 0;
@@ -274,7 +279,7 @@ function finish(
   // SSC-4 4.2: a READ that stops early (filemark, end-of-data, incorrect length) returns the data it
   // read and its sense; the residual counts what did not move, as for GOOD.
   const sense = o.status === Status.CHECK_CONDITION && o.sense
-    ? buildSense(o.sense, mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED) : undefined;
+    ? buildSense(o.sense, senseFormatOf(mapping)) : undefined;
   let data = o.data;
   // Data-In the command intends to move: what it produced, at most the CDB's transfer length.
   let intended = data ? data.length : 0;

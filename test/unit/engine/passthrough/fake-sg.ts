@@ -6,9 +6,9 @@ import type { SgDevice } from '../../../../src/engine/backstores/sg';
 import type { DevNumber, HostView } from '../../../../src/engine/backstores/sg-node';
 
 /**
- * A scripted SCSI device behind the sg driver's interface, for the pass-through handler's tests:
- * the device a test double stands for, not a stub of the handler. It answers the commands a disk
- * (or, with `type: 1`, a tape drive) answers, keeps blocks in memory, records every CDB that
+ * A scripted SCSI device behind the sg driver's interface, for the pass-through handler's tests
+ * (the device is the test double; the handler under test is the real one). It answers the
+ * commands a disk (or, with `type: 1`, a tape drive) answers, keeps blocks in memory, records every CDB that
  * reaches it, and lets a test arrange what a real device and host adapter do: a pending unit
  * attention (reported once, to whichever command comes first), host and driver errors, commands
  * held in flight, and going away. Sense data is fixed format, written out by hand.
