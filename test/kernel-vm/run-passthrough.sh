@@ -29,28 +29,24 @@ PEER_STEPS="$PEER_STEPS tgt-cu-SCSI.Inquiry tgt-cu-SCSI.ReadCapacity16 tgt-cu-SC
 T0=$(date +%s)
 mkdir -p "$RUN"
 
+source "$HERE/steps.sh"
+
 summary() { # $1 console log (may be missing)
-  local s p=0 f=0 line
-  for s in $PT_STEPS; do
-    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
-    case "$line" in
-      *"KVMTEST: PASS $s"*) echo "PASS kernel-vm.passthrough.$s"; p=$((p + 1)) ;;
-      *"KVMTEST: FAIL $s"*) echo "FAIL kernel-vm.passthrough.$s ${line#*"FAIL $s"}"; f=$((f + 1)) ;;
-      *) echo "FAIL kernel-vm.passthrough.$s (not reached)"; f=$((f + 1)) ;;
-    esac
-  done
+  # shellcheck disable=SC2086 # the step lists are word lists
+  count_steps "$1" kernel-vm.passthrough. $PT_STEPS
   # The peer's results beside Nexus's, step by step (not counted).
+  local s v
   for s in $PEER_STEPS; do
-    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
-    case "$line" in
-      *"KVMTEST: PASS $s"*) echo "peer tgtd: PASS $s" ;;
-      *"KVMTEST: FAIL $s"*) echo "peer tgtd: FAIL $s ${line#*"FAIL $s"}" ;;
-      *) echo "peer tgtd: not reached $s" ;;
+    v=$(step_verdict "$1" "$s")
+    case "$v" in
+      PASS) echo "peer tgtd: PASS $s" ;;
+      MISSING) echo "peer tgtd: not reached $s" ;;
+      *) echo "peer tgtd: FAIL $s${v#FAIL}" ;;
     esac
   done
   echo "kernel-vm passthrough: $(( $(date +%s) - T0 ))s wall (build+setup+boot+test); console $1"
-  echo "$p passed, $f failed"
-  [ $f = 0 ]
+  echo "$STEPS_PASSED passed, $STEPS_FAILED failed"
+  [ "$STEPS_FAILED" = 0 ]
 }
 
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:iscsi-inq tool:iscsi-test-cu tool:tgtd tool:tgtadm

@@ -66,19 +66,14 @@ STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
 
+source "$HERE/steps.sh"
+
 summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then the count line
-  local s p=0 f=0 line
-  for s in $STEPS; do
-    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -a -m1 -E "KVMTEST: (PASS|FAIL) $s( |\$)")
-    case "$line" in
-      *"KVMTEST: PASS $s"*) echo "PASS kernel-vm.$s"; p=$((p + 1)) ;;
-      *"KVMTEST: FAIL $s"*) echo "FAIL kernel-vm.$s ${line#*"FAIL $s"}"; f=$((f + 1)) ;;
-      *) echo "FAIL kernel-vm.$s (not reached)"; f=$((f + 1)) ;;
-    esac
-  done
+  # shellcheck disable=SC2086 # the step list is a word list
+  count_steps "$1" kernel-vm. $STEPS
   echo "kernel-vm: $(( $(date +%s) - T0 ))s wall (setup+boot+test), target $KIND, net $NET; console $1"
-  echo "$p passed, $f failed"
-  [ $f = 0 ]
+  echo "$STEPS_PASSED passed, $STEPS_FAILED failed"
+  [ "$STEPS_FAILED" = 0 ]
 }
 
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
