@@ -52,20 +52,18 @@ export class ItNexus implements NexusView {
     private readonly log?: Logger,
     target?: Pick<TargetConfig, 'portals' | 'portGroups'>,
   ) {
-    const tpgt = ident.tpgt ?? 1;
+    const t = target ?? { portals: [] };
+    // SPC-4 5.16.2.1, RFC 7143 4.4.1: the portal the nexus came in on belongs to one target portal
+    // group, which is its target port: the group's id is the TPGT in the target port name, the
+    // relative target port identifier and the target port group.
+    const port = targetPortOf(t, ident.portal);
+    const tpgt = ident.tpgt ?? port.targetPortGroupId;
     this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
     this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
     this.itKey = `${this.initiatorPort}|${this.targetPort}`;
-    // SPC-4 5.16.2.1: the portal the nexus came in on is its target port; its place in the target's
-    // portal list is the relative target port identifier, its target port group the group holding it.
-    const t = target ?? { portals: [] };
-    const port = targetPortOf(t, ident.portal);
     this.relativeTargetPortId = port.relativeTargetPortId;
     this.targetPortGroupId = port.targetPortGroupId;
-    const groups = portGroupsOf(t);
-    this.portGroups = groups.length === 0 || groups[0].portals.length === 0
-      ? [{ id: port.targetPortGroupId, relativeTargetPortIds: [port.relativeTargetPortId] }]
-      : groups.map(g => ({ id: g.id, relativeTargetPortIds: g.portals.map(p => t.portals.indexOf(p) + 1) }));
+    this.portGroups = portGroupsOf(t).map(g => ({ id: g.id, relativeTargetPortIds: [g.id] }));
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }
