@@ -8,7 +8,7 @@ import { executeTmf, TmfTarget } from './tmf';
 import { deviceTypes } from './device-registry';
 import type { LogicalUnit } from './logical-unit';
 import { portGroupsOf, targetPortOf, type TargetConfig } from './topology';
-import type { TargetPortGroupView } from './types';
+import type { TargetPortGroupView, TargetPortView } from './types';
 
 export interface NexusIdentity {
   targetName: string;
@@ -22,6 +22,11 @@ export interface NexusIdentity {
    * relative target port identifier and target port group the engine looks up (SPC-4 5.16.2.1).
    */
   portal?: string;
+}
+
+/** SPC-4 7.6.4.6 / RFC 7143 4.4.1: the iSCSI target port name, "<target name>,t,0x<TPGT>". */
+function targetPortName(targetName: string, tpgt: number): string {
+  return `${targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
 }
 
 /** What a nexus needs of the engine that opened it. */
@@ -42,6 +47,7 @@ export class ItNexus implements NexusView {
   readonly relativeTargetPortId: number;
   readonly targetPortGroupId: number;
   readonly portGroups: readonly TargetPortGroupView[];
+  readonly targetPorts: readonly TargetPortView[];
   private closed = false;
 
   constructor(
@@ -59,11 +65,13 @@ export class ItNexus implements NexusView {
     const port = targetPortOf(t, ident.portal);
     const tpgt = ident.tpgt ?? port.targetPortGroupId;
     this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
-    this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
+    this.targetPort = targetPortName(ident.targetName, tpgt);
     this.itKey = `${this.initiatorPort}|${this.targetPort}`;
     this.relativeTargetPortId = port.relativeTargetPortId;
     this.targetPortGroupId = port.targetPortGroupId;
-    this.portGroups = portGroupsOf(t).map(g => ({ id: g.id, relativeTargetPortIds: [g.id] }));
+    const groups = portGroupsOf(t);
+    this.portGroups = groups.map(g => ({ id: g.id, relativeTargetPortIds: [g.id] }));
+    this.targetPorts = groups.map(g => ({ relativeTargetPortId: g.id, name: targetPortName(ident.targetName, g.id) }));
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }

@@ -47,6 +47,7 @@ const RTPG = [0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
 const TUR = [0, 0, 0, 0, 0, 0];
 const READ_10 = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
 const VPD_83 = [0x12, 0x01, 0x83, 0x01, 0x00, 0x00];
+const VPD_88 = [0x12, 0x01, 0x88, 0x01, 0x00, 0x00];
 /** Fixed-format sense: key, ASC, ASCQ. */
 const kcq = (r: CommandResult): number[] => (r.sense.length >= 14 ? [r.sense[2] & 0x0f, r.sense[12], r.sense[13]] : []);
 
@@ -87,6 +88,13 @@ for (const threads of ENGINE_THREADS) {
       const vpd = (await b.command(0, VPD_83, { readLength: 256 })).data;
       expect(vpd.toString('hex')).to.contain('5194000400000002' + '5195000400000002');
       expect(vpd.toString('latin1')).to.contain(`${TARGET},t,0x0002\0`);
+      // SPC-4 7.8.10: both target ports of the unit, whichever path asks.
+      // Per port: RELATIVE PORT IDENTIFIER, no TransportID, 40 bytes of target port descriptor (the
+      // 32-byte name null-terminated and padded to 36).
+      const ports = (id: number): string => `0000000${id}` + '00000000' + '00000028' + '53980024' + Buffer.from(`${TARGET},t,0x000${id}\0\0\0\0`).toString('hex');
+      const scsiPorts = (await a.command(0, VPD_88, { readLength: 256 })).data.toString('hex');
+      expect(scsiPorts).to.equal('00880068' + ports(1) + ports(2));
+      expect((await b.command(0, VPD_88, { readLength: 256 })).data.toString('hex')).to.equal(scsiPorts);
       expect((await a.command(0, READ_10, { readLength: 512 })).status).to.equal(0);
       expect(kcq(await b.command(0, READ_10, { readLength: 512 }))).to.deep.equal([0x02, 0x04, 0x0b]);
 
