@@ -21,6 +21,9 @@
 #     TARGET_TAPE_CARTRIDGE=PATH, TARGET_TAPE_WP_CARTRIDGE=PATH: also LUNs 4 and 5, tape drives
 #            holding those cartridges, the second write-protected: Nexus "handler": "vtape" over
 #            cartridges of `nexus tape create`; tgtd's ssc over tgtimg images, LUN 5 readonly=1.
+#     TARGET_SECOND_PORTAL=ADDR2:PORT2 (nexus only, IPv4): the target also listens there, in a
+#            target port group of its own (id 2; ADDR:PORT is group 1): each LU has two paths, each
+#            its own iSCSI target portal group. TARGET_URL2 is then the disk's URL through it.
 #     If TARGET_NETNS is set, the target runs inside that network namespace (ip netns exec).
 #     NEXUS_CMD overrides how Nexus is started (default: the built CLI when dist/ is current,
 #     else tsx on the sources).
@@ -29,7 +32,7 @@
 #     SIGKILL after a bounded wait.
 # Every wait is bounded. Returns non-zero (with the log tail on stderr) when the target fails.
 
-TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_LUN=""; TARGET_LOG=""; TARGET_REMOVABLE_URL=""; TARGET_READONLY_URL=""
+TARGET_PID=""; TARGET_KIND=""; TARGET_CTRL=""; TARGET_URL=""; TARGET_URL2=""; TARGET_LUN=""; TARGET_LOG=""; TARGET_REMOVABLE_URL=""; TARGET_READONLY_URL=""
 _TARGET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 _target_ns() { if [ -n "${TARGET_NETNS:-}" ]; then ip netns exec "$TARGET_NETNS" "$@"; else "$@"; fi; }
@@ -87,6 +90,12 @@ target_start() {
     { \"name\": \"st1\", \"handler\": \"vtape\", \"path\": \"$TARGET_TAPE_WP_CARTRIDGE\" }"
         rlun="$rlun, { \"lun\": 4, \"device\": \"st0\" }, { \"lun\": 5, \"device\": \"st1\" }"
       fi
+      local portals="\"$addr:$port\"" groups=""
+      if [ -n "${TARGET_SECOND_PORTAL:-}" ]; then
+        portals="$portals, \"$TARGET_SECOND_PORTAL\""
+        groups=",
+      \"portGroups\": [ { \"id\": 1, \"portals\": [\"$addr:$port\"] }, { \"id\": 2, \"portals\": [\"$TARGET_SECOND_PORTAL\"] } ]"
+      fi
       cat >"$dir/topology.json" <<JSON
 {
   "stateDir": "$dir/state",
@@ -94,7 +103,7 @@ target_start() {
     { "name": "disk0", "handler": "fileio", "path": "$dir/lun0.img", "size": "$size", "blockSize": 512, "thin": true }$rdev
   ],
   "targets": [
-    { "driver": "iscsi", "name": "$iqn", "portals": ["$addr:$port"],
+    { "driver": "iscsi", "name": "$iqn", "portals": [$portals]$groups,
       "luns": [ { "lun": 0, "device": "disk0" }$rlun ] }
   ]
 }
@@ -117,7 +126,7 @@ JSON
   local ok=0
   for i in $(seq 1 600); do   # 60 s: tsx compiles the sources on first start
     kill -0 "$TARGET_PID" 2>/dev/null || break
-    if _target_listening "$port"; then
+    if _target_listening "$port" && { [ "$kind" != nexus ] || [ -z "${TARGET_SECOND_PORTAL:-}" ] || _target_listening "${TARGET_SECOND_PORTAL##*:}"; }; then
       if [ "$kind" = nexus ] || _target_ns timeout 5 tgtadm -C "$TARGET_CTRL" --mode system --op show >/dev/null 2>&1; then ok=1; break; fi
     fi
     sleep 0.1
@@ -163,6 +172,8 @@ JSON
   fi
   local host=$addr; case $addr in *:*) host="[$addr]";; esac
   TARGET_URL="iscsi://$host:$port/$iqn/$TARGET_LUN"
+  TARGET_URL2=""
+  [ "$kind" = nexus ] && [ -n "${TARGET_SECOND_PORTAL:-}" ] && TARGET_URL2="iscsi://$TARGET_SECOND_PORTAL/$iqn/$TARGET_LUN"
   if [ "$kind" = nexus ] && [ -n "${TARGET_REMOVABLE_LUN:-}" ]; then
     TARGET_REMOVABLE_URL="iscsi://$host:$port/$iqn/1"; TARGET_READONLY_URL="iscsi://$host:$port/$iqn/2"
   fi

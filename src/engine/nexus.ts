@@ -8,7 +8,7 @@ import { executeTmf, TmfTarget } from './tmf';
 import { deviceTypes } from './device-registry';
 import type { LogicalUnit } from './logical-unit';
 import { portGroupsOf, targetPortOf, type TargetConfig } from './topology';
-import type { TargetPortGroupView } from './types';
+import type { TargetPortGroupView, TargetPortView } from './types';
 
 export interface NexusIdentity {
   targetName: string;
@@ -22,6 +22,11 @@ export interface NexusIdentity {
    * relative target port identifier and target port group the engine looks up (SPC-4 5.16.2.1).
    */
   portal?: string;
+}
+
+/** SPC-4 7.6.4.6 / RFC 7143 4.4.1: the iSCSI target port name, "<target name>,t,0x<TPGT>". */
+function targetPortName(targetName: string, tpgt: number): string {
+  return `${targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
 }
 
 /** What a nexus needs of the engine that opened it. */
@@ -42,6 +47,7 @@ export class ItNexus implements NexusView {
   readonly relativeTargetPortId: number;
   readonly targetPortGroupId: number;
   readonly portGroups: readonly TargetPortGroupView[];
+  readonly targetPorts: readonly TargetPortView[];
   private closed = false;
 
   constructor(
@@ -52,20 +58,20 @@ export class ItNexus implements NexusView {
     private readonly log?: Logger,
     target?: Pick<TargetConfig, 'portals' | 'portGroups'>,
   ) {
-    const tpgt = ident.tpgt ?? 1;
-    this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
-    this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
-    this.itKey = `${this.initiatorPort}|${this.targetPort}`;
-    // SPC-4 5.16.2.1: the portal the nexus came in on is its target port; its place in the target's
-    // portal list is the relative target port identifier, its target port group the group holding it.
     const t = target ?? { portals: [] };
+    // SPC-4 5.16.2.1, RFC 7143 4.4.1: the portal the nexus came in on belongs to one target portal
+    // group, which is its target port: the group's id is the TPGT in the target port name, the
+    // relative target port identifier and the target port group.
     const port = targetPortOf(t, ident.portal);
+    const tpgt = ident.tpgt ?? port.targetPortGroupId;
+    this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
+    this.targetPort = targetPortName(ident.targetName, tpgt);
+    this.itKey = `${this.initiatorPort}|${this.targetPort}`;
     this.relativeTargetPortId = port.relativeTargetPortId;
     this.targetPortGroupId = port.targetPortGroupId;
     const groups = portGroupsOf(t);
-    this.portGroups = groups.length === 0 || groups[0].portals.length === 0
-      ? [{ id: port.targetPortGroupId, relativeTargetPortIds: [port.relativeTargetPortId] }]
-      : groups.map(g => ({ id: g.id, relativeTargetPortIds: g.portals.map(p => t.portals.indexOf(p) + 1) }));
+    this.portGroups = groups.map(g => ({ id: g.id, relativeTargetPortIds: [g.id] }));
+    this.targetPorts = groups.map(g => ({ relativeTargetPortId: g.id, name: targetPortName(ident.targetName, g.id) }));
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }

@@ -104,8 +104,10 @@ export interface AluaConfig {
 
 /**
  * A target port group (SPC-4 5.16.2.1): the portals of one target that share an access state per
- * logical unit. Each portal is one target port; its relative target port identifier is its place
- * in the target's portal list (1..n, topology order).
+ * logical unit. For iSCSI it is one target portal group (RFC 7143 4.4.1): its id is the Target
+ * Portal Group Tag its portals answer logins and SendTargets with, and, since an iSCSI target port
+ * is a target portal group (RFC 7143 4.4.1, "SCSI Port"), it holds one SCSI target port whose
+ * relative target port identifier is that id too.
  */
 export interface PortGroupConfig {
   id: number;
@@ -155,17 +157,21 @@ export function portGroupsOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>): P
 }
 
 /**
- * The target port a nexus came in on (SPC-4 3.1.121): its relative target port identifier (the
- * portal's place in the target's list, from 1) and the id of the target port group holding it.
- * A nexus of no known portal (the local transport, a portal no longer listed) is on port 1 of the
- * group of the first portal, or group 1.
+ * The target port a nexus came in on (SPC-4 3.1.121): the target port group holding `portal`,
+ * whose id is the iSCSI TPGT, the relative target port identifier and the target port group id at
+ * once (PortGroupConfig). A nexus of no known portal (the local transport, a portal no longer
+ * listed) is on the group of the first portal, or group 1.
  */
 export function targetPortOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>, portal: string | undefined): { relativeTargetPortId: number; targetPortGroupId: number } {
   const groups = portGroupsOf(t);
-  const k = portal === undefined ? -1 : t.portals.indexOf(portal);
-  const at = k < 0 ? t.portals[0] : portal;
-  const group = groups.find(g => at !== undefined && g.portals.includes(at)) ?? groups[0];
-  return { relativeTargetPortId: k < 0 ? 1 : k + 1, targetPortGroupId: group?.id ?? 1 };
+  const at = portal !== undefined && t.portals.includes(portal) ? portal : t.portals[0];
+  const id = (groups.find(g => at !== undefined && g.portals.includes(at)) ?? groups[0])?.id ?? 1;
+  return { relativeTargetPortId: id, targetPortGroupId: id };
+}
+
+/** RFC 7143 4.4.1: the Target Portal Group Tag of target `t` on `portal` (its port group's id). */
+export function portalGroupTagOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>, portal: string | undefined): number {
+  return targetPortOf(t, portal).targetPortGroupId;
 }
 
 /**

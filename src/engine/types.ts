@@ -173,8 +173,17 @@ export interface NexusView {
   readonly targetPortGroupId: number;
   /** The target port groups of the nexus's target with their ports (REPORT TARGET PORT GROUPS). */
   readonly portGroups: readonly TargetPortGroupView[];
+  /** Every target port of the nexus's target, by relative target port identifier (VPD 88h). */
+  readonly targetPorts: readonly TargetPortView[];
   /** LUNs this nexus sees, ascending. */
   luns(): number[];
+}
+
+/** A target port of a SCSI target device (SPC-4 3.1.121): its relative identifier and its name. */
+export interface TargetPortView {
+  readonly relativeTargetPortId: number;
+  /** Target port name: target name plus ",t,0x<TPGT>" for iSCSI (SPC-4 7.6.4.6). */
+  readonly name: string;
 }
 
 /** A target port group as REPORT TARGET PORT GROUPS describes it (SPC-4 6.37). */

@@ -18,6 +18,7 @@ export enum VpdPage {
   UNIT_SERIAL_NUMBER = 0x80,
   DEVICE_IDENTIFICATION = 0x83,
   EXTENDED_INQUIRY_DATA = 0x86,
+  SCSI_PORTS = 0x88,
   BLOCK_LIMITS = 0xb0,
   BLOCK_DEVICE_CHARACTERISTICS = 0xb1,
   LOGICAL_BLOCK_PROVISIONING = 0xb2,
@@ -126,6 +127,29 @@ function buildDeviceIdentification(lu: LuView, nexus: NexusView): Buffer {
   ]));
 }
 
+/**
+ * SPC-4 7.8.10: the SCSI Ports page: one SCSI port designation descriptor (table 486) per target
+ * port through which the logical unit is reached, in relative port order, each with one target
+ * port descriptor (table 487), the iSCSI target port name. An initiator's multipath layer matches
+ * the paths it sees against these ports.
+ */
+function buildScsiPorts(lu: LuView, nexus: NexusView): Buffer {
+  const ports = [...nexus.targetPorts].sort((a, b) => a.relativeTargetPortId - b.relativeTargetPortId);
+  return page(lu, VpdPage.SCSI_PORTS, Buffer.concat(ports.map((p) => {
+    // SPC-4 7.8.10 table 487: a designation descriptor of ASSOCIATION 01b (target port): the SCSI
+    // name string "<name>,t,0x<TPGT>", PIV 1 with the iSCSI protocol identifier.
+    const target = designator(ProtocolId.ISCSI, CodeSet.UTF8, true, Association.TARGET_PORT, DesignatorType.SCSI_NAME_STRING, scsiNameString(p.name));
+    const d = Buffer.alloc(12);
+    // bytes 0..1 reserved
+    d.writeUInt16BE(p.relativeTargetPortId & 0xffff, 2); // bytes 2..3 RELATIVE PORT IDENTIFIER
+    // bytes 4..5 reserved; bytes 6..7 INITIATOR PORT TRANSPORTID LENGTH 0: no initiator port
+    // TransportID (the descriptor names a target port, not one initiator's view of it).
+    // bytes 8..9 reserved
+    d.writeUInt16BE(target.length, 10); // bytes 10..11 TARGET PORT DESCRIPTORS LENGTH
+    return Buffer.concat([d, target]);
+  })));
+}
+
 function buildExtendedInquiry(lu: LuView): Buffer {
   const b = Buffer.alloc(0x3c); // SPC-4 7.8.7 table 475: PAGE LENGTH 003Ch
   // byte 4 (body 0): ACTIVATE MICROCODE, SPT, GRD_CHK, APP_CHK, REF_CHK: no protection information
@@ -196,6 +220,7 @@ export const SPC_VPD_PAGES: readonly VpdPageDef[] = [
   { code: VpdPage.UNIT_SERIAL_NUMBER, build: buildUnitSerialNumber },
   { code: VpdPage.DEVICE_IDENTIFICATION, build: buildDeviceIdentification },
   { code: VpdPage.EXTENDED_INQUIRY_DATA, build: buildExtendedInquiry },
+  { code: VpdPage.SCSI_PORTS, build: buildScsiPorts },
 ];
 
 /** SBC-4 6.6: the block device pages a disk adds. */

@@ -88,7 +88,7 @@ export interface SessionPlacement {
   /** TSIH of the live session of (initiator, ISID, target, portal group), if one is hosted. */
   findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined;
   /** The initiator and ISID of the live session with `tsih`. */
-  sessionByTsih(tsih: number): { readonly initiatorName: string; readonly isid: string } | undefined;
+  sessionByTsih(tsih: number): { readonly initiatorName: string; readonly isid: string; readonly targetName: string; readonly tpgt: number } | undefined;
   /** Sessions hosted on engine threads. */
   readonly sessionCount: number;
   /** Connections of the sessions of `initiatorName` hosted on engine threads. */

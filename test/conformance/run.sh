@@ -4,7 +4,8 @@
 # Usage: bash test/conformance/run.sh            (npm run test:conformance)
 #   Starts the target on 127.0.0.1 with one 128 MiB thin file LUN (Nexus: and a removable one at
 #   LUN 1, which the removable-medium suites StartStopUnit, PreventAllow and NoMedia run against,
-#   as they skip on a fixed disk), runs every suite of the SCSI
+#   as they skip on a fixed disk; and a second portal on the next free port, in a target port
+#   group of its own, the second path of MultipathIO), runs every suite of the SCSI
 #   and iSCSI families one iscsi-test-cu process per suite (each bounded by `timeout`, the whole
 #   run by a budget), always with --dataloss and two initiator names (-i/-I: the tests that open
 #   a second I_T nexus use the second), then judges the results against
@@ -60,13 +61,20 @@ source "$ROOT/scripts/lib/target.sh"
 trap 'target_stop' EXIT
 trap 'exit 130' INT TERM
 if [ -n "${NEXUS_CONF_URL:-}" ]; then
-  URL=$NEXUS_CONF_URL
+  URL=$NEXUS_CONF_URL; URL2=""
 else
   # The first free port from NEXUS_CONF_PORT on (other runs may share this machine).
   for i in $(seq 1 20); do _target_listening "$PORT" || break; PORT=$((PORT + 1)); done
-  [ "$KIND" = nexus ] && export TARGET_REMOVABLE_LUN=1
+  if [ "$KIND" = nexus ]; then
+    export TARGET_REMOVABLE_LUN=1
+    # MultipathIO's second path: a second portal of the same target, its own target portal group.
+    PORT2=$((PORT + 1))
+    for i in $(seq 1 20); do _target_listening "$PORT2" || break; PORT2=$((PORT2 + 1)); done
+    export TARGET_SECOND_PORTAL=127.0.0.1:$PORT2
+  fi
   target_start "$KIND" "$OUT/target" 127.0.0.1 "$PORT" 128M "$IQN" || { echo "0 passed, 1 failed, 0 skipped"; exit 2; }
   URL=$TARGET_URL
+  URL2=$TARGET_URL2
 fi
 case "$URL" in
   iscsi://127.0.0.1[:/]*|iscsi://\[::1\]*) ;;
@@ -122,8 +130,9 @@ for fs in $SUITES; do
   elif [ $left -le 5 ]; then echo "# not run: total budget of ${TOTAL_TO}s exhausted" >"$raw"; rc=124
   else
     to=$SUITE_TO; [ $left -lt $to ] && to=$left
-    # MultipathIO wants a second path: the same portal again, logged in as a second session.
-    urls=("$URL" "$URL")
+    # MultipathIO takes one URL per path: the target's two portals (Nexus), each its own target
+    # portal group; with one portal (tgtd, NEXUS_CONF_URL) the same portal again, as a second session.
+    urls=("$URL" "${URL2:-$URL}")
     # The removable-medium suites run on the removable LUN, over one path: PreventAllow.2ITNexuses
     # logs in a second nexus of its own, which must not share its I_T nexus (and so the unit
     # attentions of the resets earlier in the suite) with an idle second path.

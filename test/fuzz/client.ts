@@ -136,6 +136,8 @@ export interface LoginOutcome {
   expStatSN: number;
   maxCmdSN: number;
   targetMaxRecv: number;
+  /** RFC 7143 13.9: the TargetPortalGroupTag a normal session's first Login Response declared. */
+  portalGroupTag?: number;
 }
 
 /** Operational keys that leave the target nothing to offer back (RFC 7143 13). */
@@ -160,6 +162,7 @@ export async function login(w: Wire, opts: { initiator: string; target?: string;
   ];
   let expStatSN = 0;
   let targetMaxRecv = 8192;
+  let portalGroupTag: number | undefined;
   for (let round = 0; round < 6; round++) {
     w.send(loginPdu({ transit: true, csg: 1, nsg: 3, isid: opts.isid, itt, cmdSN: 0, expStatSN, data: textKeys(keys) }));
     const r = await w.waitFor((p) => p.op === Op.LOGIN_RESP && p.itt === itt, opts.timeoutMs ?? 5000);
@@ -169,10 +172,12 @@ export async function login(w: Wire, opts: { initiator: string; target?: string;
     const answered = parseKeys(r.data);
     const mrdsl = answered.get('MaxRecvDataSegmentLength');
     if (mrdsl) targetMaxRecv = Number(mrdsl);
+    const tag = answered.get('TargetPortalGroupTag');
+    if (tag !== undefined && portalGroupTag === undefined) portalGroupTag = Number(tag);
     if (status !== 0) return { ok: false, status, cmdSN: 0, expStatSN, maxCmdSN: 0, targetMaxRecv };
     const transit = (r.b1 & 0x80) !== 0;
     if (transit && (r.b1 & 3) === 3) {
-      return { ok: true, status, cmdSN: r.header.readUInt32BE(28), expStatSN, maxCmdSN: r.header.readUInt32BE(32), targetMaxRecv };
+      return { ok: true, status, cmdSN: r.header.readUInt32BE(28), expStatSN, maxCmdSN: r.header.readUInt32BE(32), targetMaxRecv, portalGroupTag };
     }
     // The target held us in the stage: accept what it offered (declarations need no answer).
     answered.delete('MaxRecvDataSegmentLength');
@@ -197,10 +202,13 @@ export class SteadySession {
   private itt = 1;
   private cmdSN: number;
   private expStatSN: number;
+  /** The TargetPortalGroupTag the login declared. */
+  readonly portalGroupTag: number | undefined;
 
   private constructor(readonly wire: Wire, o: LoginOutcome) {
     this.cmdSN = o.cmdSN;
     this.expStatSN = o.expStatSN;
+    this.portalGroupTag = o.portalGroupTag;
   }
 
   /** `isid`: the initiator port's ISID (another one opens another I_T nexus, RFC 7143 4.4.2). */

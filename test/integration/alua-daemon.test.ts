@@ -1,12 +1,15 @@
 // ALUA through the daemon: one target with two portals in two target port groups, an iSCSI
-// initiator on each portal (the hand-written client of the fuzz tests), the states reported by
-// REPORT TARGET PORT GROUPS and enforced per portal, changed through the control socket and kept
-// across a restart.
+// initiator on each portal (the hand-written client of the fuzz tests), each portal its own iSCSI
+// target portal group (TPGT in the login and in SendTargets, the target port's designators), the
+// states reported by REPORT TARGET PORT GROUPS and enforced per portal, changed through the
+// control socket and kept across a restart.
 import { expect } from 'chai';
 import net from 'node:net';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
 import { callOnce } from '../../src/daemon/control/client';
 import { SteadySession, CommandResult } from '../fuzz/client';
+import { requirePrereq, tool } from '../helpers/prereq';
+import { run } from '../helpers/run';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +46,8 @@ function topology(stateDir: string, p1: number, p2: number): Record<string, unkn
 const RTPG = [0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
 const TUR = [0, 0, 0, 0, 0, 0];
 const READ_10 = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+const VPD_83 = [0x12, 0x01, 0x83, 0x01, 0x00, 0x00];
+const VPD_88 = [0x12, 0x01, 0x88, 0x01, 0x00, 0x00];
 /** Fixed-format sense: key, ASC, ASCQ. */
 const kcq = (r: CommandResult): number[] => (r.sense.length >= 14 ? [r.sense[2] & 0x0f, r.sense[12], r.sense[13]] : []);
 
@@ -68,14 +73,28 @@ for (const threads of ENGINE_THREADS) {
       const state = mkdtempSync(path.join(tmpdir(), 'nexus-alua-state-'));
       d = await startDaemon(topology(state, p1, p2), { threads });
       const a = await SteadySession.open('127.0.0.1', p1, INITIATOR, TARGET);
-      // RFC 7143 4.4.2: both portals are in one iSCSI portal group (TPGT 1), so a second session
-      // needs its own ISID, as open-iscsi gives each session.
-      const b = await SteadySession.open('127.0.0.1', p2, INITIATOR, TARGET, Buffer.from([0x80, 0x12, 0x34, 0x56, 0x78, 0x9b]));
+      // RFC 7143 4.4.1: each target port group is its own target portal group, so the same
+      // initiator port (same ISID) opens a second I_T nexus through the other portal.
+      const b = await SteadySession.open('127.0.0.1', p2, INITIATOR, TARGET);
       sessions.push(a, b);
+      expect([a.portalGroupTag, b.portalGroupTag]).to.deep.equal([1, 2]);
+      expect(await a.ping()).to.equal(true);
       await settle(a);
       await settle(b);
       const rtpg = (await a.command(0, RTPG, { readLength: 256 })).data;
       expect(rtpg.toString('hex')).to.equal('00000018' + '00cf0001000000010000' + '0001' + '02cf0002000000010000' + '0002');
+      // SPC-4 7.8.6.7 / 7.8.6.8 / 7.8.6.11: through portal 2, relative target port 2, target port
+      // group 2, and the target port name with TPGT 2.
+      const vpd = (await b.command(0, VPD_83, { readLength: 256 })).data;
+      expect(vpd.toString('hex')).to.contain('5194000400000002' + '5195000400000002');
+      expect(vpd.toString('latin1')).to.contain(`${TARGET},t,0x0002\0`);
+      // SPC-4 7.8.10: both target ports of the unit, whichever path asks.
+      // Per port: RELATIVE PORT IDENTIFIER, no TransportID, 40 bytes of target port descriptor (the
+      // 32-byte name null-terminated and padded to 36).
+      const ports = (id: number): string => `0000000${id}` + '00000000' + '00000028' + '53980024' + Buffer.from(`${TARGET},t,0x000${id}\0\0\0\0`).toString('hex');
+      const scsiPorts = (await a.command(0, VPD_88, { readLength: 256 })).data.toString('hex');
+      expect(scsiPorts).to.equal('00880068' + ports(1) + ports(2));
+      expect((await b.command(0, VPD_88, { readLength: 256 })).data.toString('hex')).to.equal(scsiPorts);
       expect((await a.command(0, READ_10, { readLength: 512 })).status).to.equal(0);
       expect(kcq(await b.command(0, READ_10, { readLength: 512 }))).to.deep.equal([0x02, 0x04, 0x0b]);
 
@@ -95,6 +114,24 @@ for (const threads of ENGINE_THREADS) {
       await d.stop();
       d = undefined;
       rmSync(state, { recursive: true, force: true });
+    });
+
+    it('SendTargets lists each portal with its target portal group tag (RFC 7143 12.3)', async function () {
+      requirePrereq(this, tool('iscsi-ls'));
+      const [p1, p2] = [await freePort(), await freePort()];
+      const state = mkdtempSync(path.join(tmpdir(), 'nexus-alua-state-'));
+      try {
+        d = await startDaemon(topology(state, p1, p2), { threads });
+        // iscsi-ls (libiscsi) prints the tag of each TargetAddress as it is given.
+        const r = await run('iscsi-ls', [`iscsi://127.0.0.1:${p2}`]);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.contain(`Target:${TARGET} Portal:127.0.0.1:${p1},1`);
+        expect(r.stdout).to.contain(`Target:${TARGET} Portal:127.0.0.1:${p2},2`);
+      } finally {
+        await d?.stop();
+        d = undefined;
+        rmSync(state, { recursive: true, force: true });
+      }
     });
   });
 }

@@ -29,8 +29,6 @@ export interface DaemonControlParts {
   readonly runtime: Supervisor;
   readonly iscsi: IscsiServer;
   readonly engineThreads: number;
-  /** Target portal group tag of the iSCSI server's portals. */
-  readonly tpgt: number;
   readonly controlSocket: string;
   readonly metricsListen: () => string | undefined;
 }
@@ -49,7 +47,7 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
       if (s.id.type !== 'Normal' || s.isEnded) continue;
       out.push({
         initiatorName: s.id.initiatorName, isid: isidHex(s.id.isid), tsih: s.id.tsih, target: s.id.targetName ?? '',
-        tpgt: p.tpgt, portal: '', thread: null, connections: [], negotiated: {},
+        tpgt: s.id.tpgt, portal: '', thread: null, connections: [], negotiated: {},
       });
     }
     return out.sort((a, b) => a.tsih - b.tsih);

@@ -58,7 +58,7 @@ export async function startControlPlane(o: {
   };
   let tx: ConfigTransactions | undefined;
   const control = daemonControl({
-    topology: () => tx?.running ?? o.topology, runtime: o.runtime, iscsi: o.iscsi, engineThreads: o.engineThreads, tpgt: 1,
+    topology: () => tx?.running ?? o.topology, runtime: o.runtime, iscsi: o.iscsi, engineThreads: o.engineThreads,
     controlSocket: socketPath ?? '', metricsListen: () => metrics?.address,
   });
   const live = new DaemonLiveApplier({

@@ -45,8 +45,8 @@ export type HandOffOutcome = { ok: true; thread: number } | { ok: false; error: 
 export interface FullFeatureHandOff {
   /** TSIH of the hosted session of this initiator port on this target portal group. */
   findSession(initiatorName: string, isid: string, targetName: string, tpgt: number): number | undefined;
-  /** Whether a hosted session has `tsih` and belongs to this initiator port. */
-  sessionExists(tsih: number, initiatorName: string, isid: string): boolean;
+  /** Whether a hosted session has `tsih`, belongs to this initiator port and is on `targetName` in portal group `tpgt`. */
+  sessionExists(tsih: number, initiatorName: string, isid: string, targetName: string, tpgt: number): boolean;
   tsihInUse(tsih: number): boolean;
   /** Sessions hosted on engine threads (maxSessions). */
   sessionCount(): number;
@@ -67,7 +67,12 @@ export interface ConnectionContext {
   /** Targets served on the portal this connection came in on (discovery auth, target lookup). */
   portalTargets: readonly string[];
   discovery: DiscoverySource;
-  tpgt: number;
+  /**
+   * RFC 7143 4.4.1: the Target Portal Group Tag of `targetName` on the portal this connection
+   * came in on (topology.ts portalGroupTagOf): targets sharing a portal may have it in different
+   * port groups.
+   */
+  portalGroupTag(targetName: string): number;
   /** The portal this connection came in on, as the topology spells it (the nexus's target port). */
   portal?: string;
   log: ConnectionLog;

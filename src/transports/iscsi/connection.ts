@@ -91,7 +91,7 @@ export class IscsiConnection {
     const { ctx } = this;
     const nexus = ctx.engine.openNexus({ targetName: r.targetName, initiatorName: r.initiatorName, isid: r.isid, tpgt: r.tpgt, ...(r.portal ? { portal: r.portal } : {}) });
     const s = new IscsiSession(
-      { tsih: r.tsih, isid: parseInt(r.isid, 16), initiatorName: r.initiatorName, targetName: r.targetName, type: 'Normal' },
+      { tsih: r.tsih, isid: parseInt(r.isid, 16), initiatorName: r.initiatorName, targetName: r.targetName, type: 'Normal', tpgt: r.tpgt },
       r.expCmdSN, ctx.settings.queueDepth, nexus,
     );
     s.connection = this;
@@ -250,7 +250,7 @@ export class IscsiConnection {
     const finalResponse = this.out.take();
     const state: ResumeState = {
       targetName: s.id.targetName as string, initiatorName: s.id.initiatorName, isid: isidHex(s.id.isid), tsih: s.id.tsih,
-      cid: h.cid, tpgt: this.ctx.tpgt, ...(this.ctx.portal ? { portal: this.ctx.portal } : {}), statSN: h.statSN, expCmdSN: s.window.expCmdSN, maxCmdSN: s.window.maxCmdSN,
+      cid: h.cid, tpgt: s.id.tpgt, ...(this.ctx.portal ? { portal: this.ctx.portal } : {}), statSN: h.statSN, expCmdSN: s.window.expCmdSN, maxCmdSN: s.window.maxCmdSN,
       params: h.params,
     };
     const finish = (ok: boolean, detail: string): void => {

@@ -1,13 +1,13 @@
 // RFC 7143 12.3 / Appendix C: SendTargets. The answer lists, for each target the initiator may
 // see, TargetName followed by one TargetAddress=<address>:<port>,<tpgt> per portal (IPv6 in
-// brackets). `All` lists every visible target; a name lists that target; an empty value lists
+// brackets), each portal with the tag of its own target portal group. `All` lists every visible target; a name lists that target; an empty value lists
 // the target of a normal session.
 import { isIPv6 } from 'node:net';
 
 export interface DiscoveryTarget {
   name: string;
-  portals: ReadonlyArray<{ host: string; port: number }>;
-  tpgt: number;
+  /** The addresses the target listens on, each with its Target Portal Group Tag. */
+  portals: ReadonlyArray<{ host: string; port: number; tpgt: number }>;
 }
 
 export interface DiscoverySource {
@@ -36,7 +36,7 @@ export function sendTargets(
   for (const t of src.targets()) {
     if (!wanted(t) || !src.canSee(t.name, initiatorName)) continue;
     out.push(['TargetName', t.name]);
-    for (const p of t.portals) out.push(['TargetAddress', formatTargetAddress(p.host, p.port, t.tpgt)]);
+    for (const p of t.portals) out.push(['TargetAddress', formatTargetAddress(p.host, p.port, p.tpgt)]);
   }
   return out;
 }

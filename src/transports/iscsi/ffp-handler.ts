@@ -81,7 +81,7 @@ function decodeFields(r: Rec, fields: readonly Field[]): { [k: string]: ConfigVa
 /** The hand-off `params` for a session (plain data: no undefined, no class instances). */
 export function encodeHandOffParams(p: HandOffParams): ConfigValue {
   const discovery: ConfigValue[] = p.discovery.map((t) => ({
-    name: t.name, tpgt: t.tpgt, portals: t.portals.map((a) => ({ host: a.host, port: a.port })),
+    name: t.name, portals: t.portals.map((a) => ({ host: a.host, port: a.port, tpgt: a.tpgt })),
   }));
   return {
     negotiated: encodeFields(p.negotiated, NEGOTIATED), settings: encodeFields(p.settings, SETTINGS), discovery, logLevel: p.logLevel,
@@ -96,13 +96,13 @@ export function decodeHandOffParams(v: ConfigValue): HandOffParams | undefined {
   if (!negotiated || !settings) return undefined;
   const discovery: DiscoveryTarget[] = [];
   for (const t of v.discovery as readonly ConfigValue[]) {
-    if (!isRec(t) || typeof t.name !== 'string' || typeof t.tpgt !== 'number' || !Array.isArray(t.portals)) return undefined;
-    const portals: Array<{ host: string; port: number }> = [];
+    if (!isRec(t) || typeof t.name !== 'string' || !Array.isArray(t.portals)) return undefined;
+    const portals: Array<{ host: string; port: number; tpgt: number }> = [];
     for (const a of t.portals as readonly ConfigValue[]) {
-      if (!isRec(a) || typeof a.host !== 'string' || typeof a.port !== 'number') return undefined;
-      portals.push({ host: a.host, port: a.port });
+      if (!isRec(a) || typeof a.host !== 'string' || typeof a.port !== 'number' || typeof a.tpgt !== 'number') return undefined;
+      portals.push({ host: a.host, port: a.port, tpgt: a.tpgt });
     }
-    discovery.push({ name: t.name, tpgt: t.tpgt, portals });
+    discovery.push({ name: t.name, portals });
   }
   // Every field was checked above against the tables OperationalParams and IscsiSettings come from.
   return {
@@ -144,7 +144,7 @@ export const connectionHandler: ConnectionHandlerFactory = (conn) => {
     conn.socket,
     {
       engine: conn.engine, settings: p.settings, sessions, portalTargets: [], discovery: discoveryOf(p.discovery, conn.engine),
-      tpgt: st.tpgt, ...(st.portal ? { portal: st.portal } : {}), log: logFor(p.logLevel, conn.threadIndex), receiver: directReceiver(conn.socket),
+      portalGroupTag: () => st.tpgt, ...(st.portal ? { portal: st.portal } : {}), log: logFor(p.logLevel, conn.threadIndex), receiver: directReceiver(conn.socket),
     },
     {
       targetName: st.targetName, initiatorName: st.initiatorName, isid: st.isid, tsih: st.tsih, cid: st.cid, tpgt: st.tpgt, ...(st.portal ? { portal: st.portal } : {}),

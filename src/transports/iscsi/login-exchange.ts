@@ -54,7 +54,6 @@ export class LoginExchange {
   ) {
     this.state = createLoginState({
       config: negotiationConfig(ctx.settings),
-      portalGroupTag: ctx.tpgt,
       cmdWindow: ctx.settings.queueDepth,
       chapEntropy: randomBytes(CHAP_CHALLENGE_RANDOM_BYTES),
     });
@@ -165,19 +164,20 @@ export class LoginExchange {
         return;
       }
       case 'create-session': {
+        const tpgt = e.sessionType === 'Normal' && e.targetName !== undefined ? ctx.portalGroupTag(e.targetName) : 0;
         if (ctx.handOff && e.sessionType === 'Normal') {
           // The nexus opens on the engine thread; this session only carries the login's numbering.
           this.session = new IscsiSession(
-            { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType },
+            { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType, tpgt },
             e.cmdSN, ctx.settings.queueDepth, undefined,
           );
           return;
         }
         const nexus = e.sessionType === 'Normal' && e.targetName !== undefined
-          ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt: ctx.tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
+          ? ctx.engine.openNexus({ targetName: e.targetName, initiatorName: e.initiatorName, isid: isidHex(e.isid), tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
           : undefined;
         const s = new IscsiSession(
-          { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType },
+          { tsih: e.tsih, isid: e.isid, initiatorName: e.initiatorName, targetName: e.targetName, type: e.sessionType, tpgt },
           e.cmdSN, ctx.settings.queueDepth, nexus,
         );
         s.connection = this.conn;
@@ -194,7 +194,7 @@ export class LoginExchange {
           // Hosted on an engine thread: it is closed there, and the session restarts under its TSIH.
           this.reinstating = true;
           this.session = new IscsiSession(
-            { tsih: e.tsih, isid: st.isid, initiatorName: st.initiatorName, targetName: st.targetName, type: 'Normal' },
+            { tsih: e.tsih, isid: st.isid, initiatorName: st.initiatorName, targetName: st.targetName, type: 'Normal', tpgt: ctx.portalGroupTag(st.targetName as string) },
             req.cmdSN, ctx.settings.queueDepth, undefined,
           );
           return;
@@ -202,7 +202,7 @@ export class LoginExchange {
         if (!old) return;
         this.dropSession(old, 'connection reinstated');
         const nexus = old.id.type === 'Normal' && old.id.targetName !== undefined
-          ? ctx.engine.openNexus({ targetName: old.id.targetName, initiatorName: old.id.initiatorName, isid: isidHex(old.id.isid), tpgt: ctx.tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
+          ? ctx.engine.openNexus({ targetName: old.id.targetName, initiatorName: old.id.initiatorName, isid: isidHex(old.id.isid), tpgt: old.id.tpgt, ...(ctx.portal ? { portal: ctx.portal } : {}) })
           : undefined;
         const s = new IscsiSession({ ...old.id }, req.cmdSN, ctx.settings.queueDepth, nexus);
         s.connection = this.conn;
@@ -240,27 +240,38 @@ function loginPolicy(ctx: ConnectionContext): LoginPolicy {
     },
     authFor: (initiator: string, target: string | undefined, type: 'Normal' | 'Discovery') =>
       authFor(ctx.engine, ctx.portalTargets, initiator, target, type),
+    portalGroupTag: (target: string) => ctx.portalGroupTag(target),
   };
   if (ho) {
     // Normal sessions live on engine threads, discovery sessions here.
     return {
       ...common,
       findSession: (initiator: string, isid: number, target: string | undefined) => target === undefined
-        ? ctx.sessions.find(initiator, isid, target)?.id.tsih
-        : ho.findSession(initiator, isidHex(isid), target, ctx.tpgt),
-      sessionExists: (tsih: number, initiator: string, isid: number) => {
+        ? ctx.sessions.find(initiator, isid, target, 0)?.id.tsih
+        : ho.findSession(initiator, isidHex(isid), target, ctx.portalGroupTag(target)),
+      sessionExists: (tsih: number, initiator: string, isid: number, target: string | undefined) => {
         const s = ctx.sessions.get(tsih);
-        if (s) return s.id.initiatorName === initiator && s.id.isid === isid;
-        return ho.sessionExists(tsih, initiator, isidHex(isid));
+        if (s) return isSessionOf(s, ctx, initiator, isid, target);
+        return target !== undefined && ho.sessionExists(tsih, initiator, isidHex(isid), target, ctx.portalGroupTag(target));
       },
     };
   }
   return {
     ...common,
-    findSession: (initiator: string, isid: number, target: string | undefined) => ctx.sessions.find(initiator, isid, target)?.id.tsih,
-    sessionExists: (tsih: number, initiator: string, isid: number) => {
+    findSession: (initiator: string, isid: number, target: string | undefined) =>
+      ctx.sessions.find(initiator, isid, target, target === undefined ? 0 : ctx.portalGroupTag(target))?.id.tsih,
+    sessionExists: (tsih: number, initiator: string, isid: number, target: string | undefined) => {
       const s = ctx.sessions.get(tsih);
-      return !!s && s.id.initiatorName === initiator && s.id.isid === isid;
+      return !!s && isSessionOf(s, ctx, initiator, isid, target);
     },
   };
+}
+
+/**
+ * Whether `s` is the session of this initiator port to `target` through this connection's portal
+ * group (RFC 7143 4.4.1: a session's connections all belong to one target portal group).
+ */
+function isSessionOf(s: IscsiSession, ctx: ConnectionContext, initiator: string, isid: number, target: string | undefined): boolean {
+  if (s.id.initiatorName !== initiator || s.id.isid !== isid || s.id.targetName !== target) return false;
+  return target === undefined || s.id.tpgt === ctx.portalGroupTag(target);
 }

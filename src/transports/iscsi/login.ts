@@ -41,13 +41,21 @@ export interface LoginPolicy {
   authFor(initiatorName: string, targetName: string | undefined, sessionType: SessionType): AuthRequirement | 'deny';
   /** RFC 7143 4.4.3: TSIH of a live session with this ISID and initiator name on this target. */
   findSession(initiatorName: string, isid: number, targetName: string | undefined): number | undefined;
-  /** RFC 7143 6.3.1: whether a nonzero TSIH names a live session of this initiator and ISID. */
-  sessionExists(tsih: number, initiatorName: string, isid: number): boolean;
+  /**
+   * RFC 7143 6.3.1: whether a nonzero TSIH names a live session of this initiator and ISID, to
+   * `targetName` through the portal group this login came in on (RFC 7143 4.4.1: a session's
+   * connections all belong to one target portal group); `targetName` undefined: discovery.
+   */
+  sessionExists(tsih: number, initiatorName: string, isid: number, targetName: string | undefined): boolean;
+  /**
+   * RFC 7143 4.4.1 / 13.9: the Target Portal Group Tag of `targetName` on the portal this login
+   * came in on (each target port group of the target is its own target portal group).
+   */
+  portalGroupTag(targetName: string): number;
 }
 
 export interface LoginOptions {
   config: TargetNegotiationConfig;
-  portalGroupTag: number;
   targetAlias?: string;
   /** StatSN of the first Login Response on this connection. */
   initialStatSN?: number;
@@ -388,7 +396,7 @@ function negotiate(s: Draft, req: LoginRequest, policy: LoginPolicy): LoginResul
       if (!policy.targetExists(targetName)) return failWith(s, req, LoginStatus.NOT_FOUND, 'no such target');
     }
     // RFC 7143 6.3.1: a nonzero TSIH adds a connection to an existing session.
-    if (s.tsih !== 0 && !policy.sessionExists(s.tsih, initiatorName, s.isid)) {
+    if (s.tsih !== 0 && !policy.sessionExists(s.tsih, initiatorName, s.isid, type === 'Normal' ? targetName : undefined)) {
       return failWith(s, req, LoginStatus.SESSION_DOES_NOT_EXIST, 'TSIH names no session');
     }
     const required = policy.authFor(initiatorName, type === 'Normal' ? targetName : undefined, type);
@@ -399,7 +407,7 @@ function negotiate(s: Draft, req: LoginRequest, policy: LoginPolicy): LoginResul
     s.required = required;
     // RFC 7143 13.9: the first response of a normal session carries TargetPortalGroupTag.
     if (type === 'Normal') {
-      answers.push(['TargetPortalGroupTag', String(s.options.portalGroupTag)]);
+      answers.push(['TargetPortalGroupTag', String(policy.portalGroupTag(targetName as string))]);
       if (s.options.targetAlias) answers.push(['TargetAlias', s.options.targetAlias]);
     }
   } else {

@@ -4,7 +4,7 @@
 // reinstatement finds them across portals.
 import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
-import type { TargetConfig } from '../../engine/topology';
+import { portalGroupTagOf, type TargetConfig } from '../../engine/topology';
 import { NexusError } from '../../engine/result';
 import type { IscsiSettings } from './settings';
 import { Fabric, ListeningAddress, SessionPlacement, directReceiver } from '../fabric';
@@ -28,8 +28,6 @@ export interface IscsiServerOptions {
   /** Parse "host:port" / "[v6]:port". */
   parsePortal(text: string): PortalAddress | undefined;
   log: ConnectionLog;
-  /** Target Portal Group Tag of every portal (one portal group per target). */
-  tpgt?: number;
   /** How long stop() waits for initiators to log out after the Async logout request. */
   logoutWaitMs?: number;
   /**
@@ -60,7 +58,6 @@ export class IscsiServer implements Fabric {
   /** Connections accepted here and not yet closed, per source address (maxConnectionsPerAddress). */
   private readonly perAddress = new Map<string, number>();
   private readonly loginRate: LoginRate;
-  private readonly tpgt: number;
   private stopping = false;
   /** The targets served (discovery lists them); replaced by live reconfiguration. */
   private targets: readonly TargetConfig[];
@@ -68,7 +65,6 @@ export class IscsiServer implements Fabric {
   private readonly handOff: FullFeatureHandOff | undefined;
 
   constructor(private readonly o: IscsiServerOptions) {
-    this.tpgt = o.tpgt ?? 1;
     this.targets = o.targets;
     this.loginRate = new LoginRate(o.settings.maxLoginsPerSecond ?? transportDefault('maxLoginsPerSecond'));
     this.handOff = o.sessionThreads ? this.handOffTo(o.sessionThreads) : undefined;
@@ -79,9 +75,9 @@ export class IscsiServer implements Fabric {
     const discovery = this.discoverySource();
     return {
       findSession: (initiator, isid, target, tpgt) => threads.findSession(initiator, isid, target, tpgt),
-      sessionExists: (tsih, initiator, isid) => {
+      sessionExists: (tsih, initiator, isid, target, tpgt) => {
         const e = threads.sessionByTsih(tsih);
-        return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase();
+        return e !== undefined && e.initiatorName === initiator && e.isid === isid.toLowerCase() && e.targetName === target && e.tpgt === tpgt;
       },
       tsihInUse: (tsih) => threads.sessionByTsih(tsih) !== undefined,
       sessionCount: () => threads.sessionCount,
@@ -176,7 +172,7 @@ export class IscsiServer implements Fabric {
         socket.setNoDelay(true);
         const conn = new IscsiConnection(socket, {
           engine: this.o.engine, settings: this.o.settings, sessions: this.sessions, portalTargets: l.targets,
-          discovery, tpgt: this.tpgt, portal: l.text, log: this.o.log, handOff: this.handOff,
+          discovery, portalGroupTag: (target) => this.portalGroupTag(target, l.text), portal: l.text, log: this.o.log, handOff: this.handOff,
           // Sessions that stay on this thread (no engine threads) receive large segments in place.
           receiver: this.handOff === undefined ? directReceiver(socket) : undefined,
           initiatorConnections: (name) => this.connectionsOf(name),
@@ -256,7 +252,19 @@ export class IscsiServer implements Fabric {
     return l.actual;
   }
 
-  /** SendTargets sees each target with the addresses its portals actually listen on. */
+  /**
+   * RFC 7143 4.4.1: the Target Portal Group Tag of `target` on the portal spelled `portal`: the id
+   * of the target port group holding it (topology.ts), from the running topology.
+   */
+  private portalGroupTag(target: string, portal: string): number {
+    const t = this.o.engine.targetConfig(target) ?? this.targets.find((x) => x.name === target);
+    return t ? portalGroupTagOf(t, portal) : 1;
+  }
+
+  /**
+   * SendTargets sees each target with the addresses its portals actually listen on, each with
+   * the tag of its target portal group (RFC 7143 12.3: TargetAddress=<address>:<port>,<tag>).
+   */
   private discoverySource(): DiscoverySource {
     return {
       targets: (): DiscoveryTarget[] =>
@@ -264,8 +272,8 @@ export class IscsiServer implements Fabric {
           .filter((t) => t.driver === 'iscsi' && t.enabled !== false)
           .map((t) => ({
             name: t.name,
-            tpgt: this.tpgt,
-            portals: this.listeners.filter((l) => l.targets.includes(t.name) && l.actual).map((l) => l.actual as PortalAddress),
+            portals: this.listeners.filter((l) => l.targets.includes(t.name) && l.actual)
+              .map((l) => ({ ...(l.actual as PortalAddress), tpgt: this.portalGroupTag(t.name, l.text) })),
           })),
       canSee: (target, initiator) => this.o.engine.canSee(target, initiator),
     };

@@ -11,6 +11,11 @@ export interface SessionIdentity {
   initiatorName: string;
   targetName: string | undefined;
   type: SessionType;
+  /**
+   * RFC 7143 4.4.1: the target portal group the session logged in through (a session's
+   * connections all belong to one); 0 for a discovery session, which has no target.
+   */
+  tpgt: number;
 }
 
 /** What a session needs of the connection that carries it. */
@@ -65,10 +70,13 @@ export class SessionRegistry {
     return this.byTsih.get(tsih);
   }
 
-  /** RFC 7143 4.4.3: the session of this initiator port (name + ISID) on this target. */
-  find(initiatorName: string, isid: number, targetName: string | undefined): IscsiSession | undefined {
+  /**
+   * RFC 7143 4.4.3: the session of this initiator port (name + ISID) on this target port (target
+   * name + TPGT; `tpgt` 0 for discovery sessions).
+   */
+  find(initiatorName: string, isid: number, targetName: string | undefined, tpgt: number): IscsiSession | undefined {
     for (const s of this.byTsih.values()) {
-      if (s.id.initiatorName === initiatorName && s.id.isid === isid && s.id.targetName === targetName) return s;
+      if (s.id.initiatorName === initiatorName && s.id.isid === isid && s.id.targetName === targetName && s.id.tpgt === tpgt) return s;
     }
     return undefined;
   }

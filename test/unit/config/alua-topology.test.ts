@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { normalizeTopology } from '../../../src/daemon/config/load';
 import { topologyDocument } from '../../../src/daemon/control/config-document';
 import { diffTopology } from '../../../src/daemon/control/topology-diff';
-import { portGroupsOf, targetPortOf, type Topology } from '../../../src/engine/topology';
+import { portalGroupTagOf, portGroupsOf, targetPortOf, type Topology } from '../../../src/engine/topology';
 import { errorsOf, expectOnly } from './expect-errors';
 
 // Target port groups and per-device access states in the topology (SPC-4 5.16.2.1).
@@ -51,11 +51,19 @@ describe('config: target port groups and ALUA states', () => {
     expect(ok(doc).devices[0].alua).to.deep.equal({ tpgs: 'both', transitionMs: 0, states: { 2: 'standby' } });
   });
 
-  it('numbers relative target ports by portal order and finds each portal\'s group', () => {
+  it('makes each port group one target port: its id is the TPGT and the relative target port identifier', () => {
     const t = ok(twoGroups()).targets[0];
     expect(targetPortOf(t, '127.0.0.1:3260')).to.deep.equal({ relativeTargetPortId: 1, targetPortGroupId: 1 });
     expect(targetPortOf(t, '127.0.0.1:3261')).to.deep.equal({ relativeTargetPortId: 2, targetPortGroupId: 2 });
     expect(targetPortOf(t, undefined)).to.deep.equal({ relativeTargetPortId: 1, targetPortGroupId: 1 });
+    expect([portalGroupTagOf(t, '127.0.0.1:3260'), portalGroupTagOf(t, '127.0.0.1:3261')]).to.deep.equal([1, 2]);
+    // Group ids need not follow the portal order; two portals of one group are one target port.
+    const g = { portals: ['127.0.0.1:3260', '127.0.0.1:3261', '127.0.0.1:3262'], portGroups: [{ id: 7, portals: ['127.0.0.1:3262'] }, { id: 3, portals: ['127.0.0.1:3260', '127.0.0.1:3261'] }] };
+    expect(targetPortOf(g, '127.0.0.1:3261')).to.deep.equal({ relativeTargetPortId: 3, targetPortGroupId: 3 });
+    expect(targetPortOf(g, '127.0.0.1:3262')).to.deep.equal({ relativeTargetPortId: 7, targetPortGroupId: 7 });
+    expect(portalGroupTagOf(g, '127.0.0.1:3260')).to.equal(3);
+    // No groups: one group (id 1) of every portal, TPGT 1.
+    expect(portalGroupTagOf({ portals: ['127.0.0.1:3260', '127.0.0.1:3261'] }, '127.0.0.1:3261')).to.equal(1);
   });
 
   it('refuses a state for a group no exporting target has', () => {

@@ -2,7 +2,7 @@
 // embedded engine with a 1 MiB RAM disk (RFC 7143 clauses cited per step).
 import { expect } from 'chai';
 import { Engine } from '../../../src/engine/engine';
-import { Initiator, Pdu, makeEngine } from './harness';
+import { Initiator, Pdu, SETTINGS, makeEngine } from './harness';
 
 const OP = { NOP_IN: 0x20, SCSI_RESP: 0x21, TMF_RESP: 0x22, LOGIN_RESP: 0x23, TEXT_RESP: 0x24, DATA_IN: 0x25, LOGOUT_RESP: 0x26, R2T: 0x31, REJECT: 0x3f };
 const INQUIRY = [0x12, 0, 0, 0, 96, 0];
@@ -271,5 +271,25 @@ describe('iSCSI connection: full feature phase', () => {
     expect(lr2.bhs.readUInt16BE(14)).to.not.equal(lr1.bhs.readUInt16BE(14));
     await first.conn.closed;
     expect(first.sessions.size).to.equal(1);
+  });
+
+  it('the same initiator port through another target portal group is another session; its TSIH is not joined from there', async () => {
+    const first = new Initiator(engine);
+    const lr1 = await first.login();
+    // RFC 7143 4.4.1: another portal group is another target port, so another I_T nexus: no
+    // reinstatement, and the login declares that group's tag (RFC 7143 13.9).
+    const second = new Initiator(engine, first.sessions, SETTINGS, false, 2);
+    const lr2 = await second.login();
+    expect(lr2.bhs[36]).to.equal(0);
+    expect(lr2.data.toString()).to.contain('TargetPortalGroupTag=2\0');
+    expect(lr1.data.toString()).to.contain('TargetPortalGroupTag=1\0');
+    expect(first.sessions.size).to.equal(2);
+    // RFC 7143 4.4.1: a session's connections all belong to one portal group: a login naming
+    // the first session's TSIH through group 2 finds no session there (11.13.5: 02h/0Ah).
+    const third = new Initiator(engine, first.sessions, SETTINGS, false, 2);
+    third.sock.send(third.loginBytes({ InitiatorName: 'iqn.2026-11.example:unit-host', TargetName: 'iqn.2026-11.io.nexus:unit', SessionType: 'Normal' }, 0x80123456789an, lr1.bhs.readUInt16BE(14)));
+    const [lr3] = await third.take(1);
+    expect([lr3.bhs[36], lr3.bhs[37]]).to.deep.equal([0x02, 0x0a]);
+    expect(first.sessions.size).to.equal(2);
   });
 });

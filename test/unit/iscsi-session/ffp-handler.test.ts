@@ -23,7 +23,7 @@ const params: HandOffParams = {
     maxConnectionsPerAddress: 100, maxConnectionsPerInitiator: 8, maxSessions: 50, maxLoginsPerSecond: 20,
     maxDataOutMiBPerSession: 32, maxDataInMiBPerSession: 48,
   },
-  discovery: [{ name: 'iqn.2026-11.io.nexus:t', tpgt: 1, portals: [{ host: '::1', port: 3260 }] }],
+  discovery: [{ name: 'iqn.2026-11.io.nexus:t', portals: [{ host: '::1', port: 3260, tpgt: 2 }] }],
   logLevel: 'warn',
 };
 
@@ -70,7 +70,8 @@ describe('iscsi-session/ffp-handler hand-off parameters', () => {
     expect(decodeHandOffParams({ ...good, negotiated: { ...neg, headerDigest: 'Yes' } } as never)).to.equal(undefined);
     expect(decodeHandOffParams({ ...good, settings: { ...set, dataDigest: ['MD5'] } } as never)).to.equal(undefined);
     expect(decodeHandOffParams({ ...good, settings: { ...set, busyPollMicros: '40' } } as never)).to.equal(undefined);
-    expect(decodeHandOffParams({ ...good, discovery: [{ name: 't', tpgt: 1, portals: [{ host: 'h' }] }] } as never)).to.equal(undefined);
+    expect(decodeHandOffParams({ ...good, discovery: [{ name: 't', portals: [{ host: 'h' }] }] } as never)).to.equal(undefined);
+    expect(decodeHandOffParams({ ...good, discovery: [{ name: 't', portals: [{ host: 'h', port: 3260 }] }] } as never)).to.equal(undefined);
   });
 });
 

@@ -94,11 +94,12 @@ export class Initiator {
   /** Target PDUs carry a data digest after the padded data segment (DataDigest=CRC32C). */
   dataDigest = false;
 
-  constructor(readonly engine: Engine, readonly sessions = new SessionRegistry(), settings = SETTINGS, slowSocket = false) {
+  /** `tpgt`: the Target Portal Group Tag of the portal this connection came in on. */
+  constructor(readonly engine: Engine, readonly sessions = new SessionRegistry(), settings = SETTINGS, slowSocket = false, tpgt = 1) {
     this.sock = new MemorySocket(slowSocket);
     this.conn = new IscsiConnection(this.sock, {
-      engine, settings, sessions, portalTargets: [TARGET], tpgt: 1, log: silent,
-      discovery: { targets: () => [{ name: TARGET, tpgt: 1, portals: [{ host: '127.0.0.1', port: 3260 }, { host: '::1', port: 3260 }] }], canSee: () => true },
+      engine, settings, sessions, portalTargets: [TARGET], portalGroupTag: () => tpgt, log: silent,
+      discovery: { targets: () => [{ name: TARGET, portals: [{ host: '127.0.0.1', port: 3260, tpgt: 1 }, { host: '::1', port: 3260, tpgt: 1 }] }], canSee: () => true },
     });
   }
 

@@ -111,14 +111,14 @@ describe('Data-In planning (RFC 7143 11.7)', () => {
 describe('SendTargets (RFC 7143 Appendix C)', () => {
   const src = {
     targets: () => [
-      { name: 'iqn.a', tpgt: 1, portals: [{ host: '127.0.0.1', port: 3260 }, { host: '::1', port: 3261 }] },
-      { name: 'iqn.b', tpgt: 2, portals: [{ host: '127.0.0.1', port: 3260 }] },
+      { name: 'iqn.a', portals: [{ host: '127.0.0.1', port: 3260, tpgt: 1 }, { host: '::1', port: 3261, tpgt: 3 }] },
+      { name: 'iqn.b', portals: [{ host: '127.0.0.1', port: 3260, tpgt: 2 }] },
     ],
     canSee: (t: string, i: string) => t !== 'iqn.b' || i === 'iqn.i2',
   };
-  it('lists visible targets with every portal; a name or the empty value narrows the list', () => {
+  it('lists visible targets with every portal and its portal group tag; a name or the empty value narrows the list', () => {
     expect(sendTargets(src, 'iqn.i1', 'All', undefined)).to.deep.equal([
-      ['TargetName', 'iqn.a'], ['TargetAddress', '127.0.0.1:3260,1'], ['TargetAddress', '[::1]:3261,1'],
+      ['TargetName', 'iqn.a'], ['TargetAddress', '127.0.0.1:3260,1'], ['TargetAddress', '[::1]:3261,3'],
     ]);
     expect(sendTargets(src, 'iqn.i2', 'iqn.b', undefined)).to.deep.equal([['TargetName', 'iqn.b'], ['TargetAddress', '127.0.0.1:3260,2']]);
     expect(sendTargets(src, 'iqn.i1', 'iqn.b', undefined)).to.deep.equal([]);

@@ -32,21 +32,22 @@ function req(csg: LoginStage, nsg: LoginStage | null, pairs: Array<[string, stri
   };
 }
 
-interface FakePolicy extends LoginPolicy { auth: AuthRequirement | 'deny'; live: Map<number, string>; reinstate?: number }
+interface FakePolicy extends LoginPolicy { auth: AuthRequirement | 'deny'; live: Map<number, string>; reinstate?: number; tpgt: number }
 function policy(auth: AuthRequirement | 'deny' = {}): FakePolicy {
   const p: FakePolicy = {
-    auth, live: new Map(),
+    auth, live: new Map(), tpgt: 1,
     targetExists: (n) => n === TARGET,
     authFor: () => p.auth,
     findSession: () => p.reinstate,
     sessionExists: (tsih, name) => p.live.get(tsih) === name,
+    portalGroupTag: (n) => (n === TARGET ? p.tpgt : 0),
   };
   return p;
 }
 // Deterministic "random" CHAP bytes: id 0x07, challenge 01 02 03 ...
 const ENTROPY = Buffer.from(Array.from({ length: CHAP_CHALLENGE_RANDOM_BYTES }, (_, i) => (i === 0 ? 7 : i)));
 const opts = (config: Partial<TargetNegotiationConfig> = {}) => ({
-  config: { ...TEST_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, portalGroupTag: 1, initialStatSN: 100, cmdWindow: 32,
+  config: { ...TEST_TARGET_CONFIG, maxRecvDataSegmentLength: 65536, ...config }, initialStatSN: 100, cmdWindow: 32,
   chapEntropy: ENTROPY,
 });
 const kinds = (e: LoginEffect[]): string[] => e.map((x) => x.kind);
@@ -109,6 +110,13 @@ describe('iSCSI login reducer (login.ts)', () => {
       expect(r.effects[0]).to.deep.equal({ kind: 'create-session', tsih: 0x21, isid: ISID, initiatorName: INITIATOR, targetName: undefined, sessionType: 'Discovery', cmdSN: 10 });
       expect(r.state.phase).to.equal(LoginPhase.FULL_FEATURE);
       expect(r.state.statSN).to.equal(101);
+    });
+
+    it('normal session: the first response carries the tag of the target\'s portal group on this portal (RFC 7143 13.9)', () => {
+      const p = policy();
+      p.tpgt = 7;
+      const r1 = loginStep(createLoginState(opts()), req(SEC, OPS, [...normalKeys, ['AuthMethod', 'None']]), p);
+      expect(parse(r1.responses[0].data)).to.deep.equal({ TargetPortalGroupTag: '7', AuthMethod: 'None' });
     });
 
     it('normal session: security (None) -> operational -> full feature, StatSN advancing', () => {

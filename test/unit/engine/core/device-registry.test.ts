@@ -53,7 +53,7 @@ describe('device registry: personalities register themselves; the engine reads o
       expect(inq.data![0] & 0x1f).to.equal(PeripheralType.CHANGER);
       // Its VPD pages are the ones it brought: the SPC-4 pages, no block device pages.
       const vpd = await run(n, [0x12, 1, 0, 0, 96, 0]);
-      expect(Buffer.from(vpd.data!).toString('hex')).to.equal('08000004' + '00808386');
+      expect(Buffer.from(vpd.data!).toString('hex')).to.equal('08000005' + '0080838688');
       // Its mode pages too: control (0Ah) and informational exceptions (1Ch), no caching page.
       const modes = Buffer.from((await run(n, [0x1a, 0, 0x3f, 0, 0xff, 0], 255)).data!);
       expect([modes.length, modes[4], modes[16]]).to.deep.equal([28, 0x0a, 0x1c]);

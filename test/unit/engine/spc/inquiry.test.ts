@@ -62,19 +62,19 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
   const vpd = async (page: number, lu = makeLu()): Promise<Buffer> => dataOf(await run([0x12, 1, page, 0x10, 0, 0], { lu }));
 
   it('00h lists the pages of a disk in ascending order', async () => {
-    expect((await vpd(0x00)).toString('hex')).to.equal('00000007' + '00808386b0b1b2');
+    expect((await vpd(0x00)).toString('hex')).to.equal('00000008' + '0080838688b0b1b2');
   });
 
   it('00h of a CD-ROM leaves out the block device pages, and B0h is refused', async () => {
     const lu = makeLu({ type: PeripheralType.CDROM });
-    expect((await vpd(0x00, lu)).toString('hex')).to.equal('05000004' + '00808386');
+    expect((await vpd(0x00, lu)).toString('hex')).to.equal('05000005' + '0080838688');
     const s = senseOf(await run([0x12, 1, 0xb0, 0x10, 0, 0], { lu }));
     expect([s.key, s.asc]).to.deep.equal([0x5, 0x24]);
     expect(s.sks).to.deep.equal([0xc0, 0x00, 0x02]);
   });
 
   it('an unknown page is INVALID FIELD IN CDB at byte 2', async () => {
-    const s = senseOf(await run([0x12, 1, 0x89, 0x10, 0, 0]));
+    const s = senseOf(await run([0x12, 1, 0x8a, 0x10, 0, 0]));
     expect(s.sks).to.deep.equal([0xc0, 0x00, 0x02]);
   });
 
@@ -109,6 +109,26 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
     };
     expect(await tailOf('abc', 8)).to.equal('53980004' + '61626300');
     expect(await tailOf('abcd', 12)).to.equal('53980008' + '6162636400000000');
+  });
+
+  it('88h lists every target port of the target in relative port order, each with its target port name', async () => {
+    const nexus = {
+      ...makeNexus(),
+      targetPorts: [
+        { relativeTargetPortId: 2, name: 'iqn.2026-11.io.nexus:t1,t,0x0002' },
+        { relativeTargetPortId: 1, name: 'iqn.2026-11.io.nexus:t1,t,0x0001' },
+      ],
+    };
+    const d = dataOf(await run([0x12, 1, 0x88, 0x10, 0, 0], { nexus }));
+    const port = (id: number): Buffer => Buffer.concat([
+      // SPC-4 7.8.10 table 486: reserved, RELATIVE PORT IDENTIFIER, reserved, INITIATOR PORT
+      // TRANSPORTID LENGTH 0, reserved, TARGET PORT DESCRIPTORS LENGTH 40
+      Buffer.from([0x00, 0x00, 0x00, id, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 40]),
+      // table 487: iSCSI (5h), UTF-8; PIV 1, association target port, SCSI name string; length 36
+      Buffer.from([0x53, 0x98, 0x00, 36]), Buffer.from(`iqn.2026-11.io.nexus:t1,t,0x000${id}`), Buffer.alloc(4),
+    ]);
+    // Page header: peripheral type 0 (disk), page 88h, PAGE LENGTH 2 x 52.
+    expect(d.toString('hex')).to.equal('00880068' + port(1).toString('hex') + port(2).toString('hex'));
   });
 
   it('86h sets HEADSUP, ORDSUP, SIMPSUP and V_SUP with a write-back cache', async () => {
