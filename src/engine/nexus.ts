@@ -24,6 +24,11 @@ export interface NexusIdentity {
   portal?: string;
 }
 
+/** The identity of an I_T nexus in unit attention and reservation state (SAM-5 4.7). */
+function itKeyOf(initiatorPort: string, targetPort: string): string {
+  return `${initiatorPort}|${targetPort}`;
+}
+
 /** What a nexus needs of the engine that opened it. */
 export interface NexusHost extends TmfTarget {
   /** The nexus closed: the engine stops fanning events out to it. */
@@ -55,7 +60,7 @@ export class ItNexus implements NexusView {
     const tpgt = ident.tpgt ?? 1;
     this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
     this.targetPort = `${ident.targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
-    this.itKey = `${this.initiatorPort}|${this.targetPort}`;
+    this.itKey = itKeyOf(this.initiatorPort, this.targetPort);
     // SPC-4 5.16.2.1: the portal the nexus came in on is its target port; its place in the target's
     // portal list is the relative target port identifier, its target port group the group holding it.
     const t = target ?? { portals: [] };
@@ -66,6 +71,16 @@ export class ItNexus implements NexusView {
     this.portGroups = groups.length === 0 || groups[0].portals.length === 0
       ? [{ id: port.targetPortGroupId, relativeTargetPortIds: [port.relativeTargetPortId] }]
       : groups.map(g => ({ id: g.id, relativeTargetPortIds: g.portals.map(p => t.portals.indexOf(p) + 1) }));
+  }
+
+  /**
+   * SPC-4 3.1.121: the I_T nexus of `initiatorPort` with the target port `relativeTargetPortId`.
+   * The transport serves every portal of a target under the portal group tag this nexus came in
+   * on, so each of the target's ports has this nexus's target port name (RFC 7143 4.4.1).
+   */
+  nexusKeyAt(initiatorPort: string, relativeTargetPortId: number): string | undefined {
+    if (!this.portGroups.some(g => g.relativeTargetPortIds.includes(relativeTargetPortId))) return undefined;
+    return itKeyOf(initiatorPort, this.targetPort);
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }

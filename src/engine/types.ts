@@ -173,6 +173,12 @@ export interface NexusView {
   readonly targetPortGroupId: number;
   /** The target port groups of the nexus's target with their ports (REPORT TARGET PORT GROUPS). */
   readonly portGroups: readonly TargetPortGroupView[];
+  /**
+   * The identity (like `itKey`) of the I_T nexus between `initiatorPort` and the target port
+   * `relativeTargetPortId` of this nexus's target, whether it is open or not; undefined when the
+   * target has no such port (PERSISTENT RESERVE OUT: SPEC_I_PT, ALL_TG_PT, REGISTER AND MOVE).
+   */
+  nexusKeyAt(initiatorPort: string, relativeTargetPortId: number): string | undefined;
   /** LUNs this nexus sees, ascending. */
   luns(): number[];
 }
