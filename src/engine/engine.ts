@@ -67,13 +67,13 @@ export class Engine implements EngineApi {
     // A store with a block size of its own (a pass-through device) sizes the unit's transfers.
     const unitCfg = store.blockSize !== undefined && store.blockSize !== cfg.blockSize
       ? { ...cfg, blockSize: store.blockSize as DeviceConfig['blockSize'] } : cfg;
-    const lu = new LogicalUnit(
-      unitCfg, store, personality.forUnit(unitCfg, store), personality.modePages(store),
-      prStore ? { persist: s => prStore.save(cfg.name, s) } : {},
-      this.aluaOptions(cfg.name),
-    );
     // SPC-4 5.12.5: registrations made with APTPL = 1 survive power loss; others do not.
     const saved = prStore?.load(cfg.name);
+    const lu = new LogicalUnit(
+      unitCfg, store, personality.forUnit(unitCfg, store), personality.modePages(store),
+      prStore ? { persist: s => prStore.save(cfg.name, s), persistedAptpl: saved?.aptpl ?? false } : {},
+      this.aluaOptions(cfg.name),
+    );
     if (saved?.aptpl) lu.pr.restore(saved);
     // SPC-4 5.17: the unit's copy manager reaches every unit of this engine by its NAA designator.
     lu.copyTargets = naa => this.unitByNaa(naa);

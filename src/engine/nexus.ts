@@ -29,6 +29,11 @@ function targetPortName(targetName: string, tpgt: number): string {
   return `${targetName},t,0x${tpgt.toString(16).padStart(4, '0')}`;
 }
 
+/** The identity of an I_T nexus in unit attention and reservation state (SAM-5 4.7). */
+function itKeyOf(initiatorPort: string, targetPort: string): string {
+  return `${initiatorPort}|${targetPort}`;
+}
+
 /** What a nexus needs of the engine that opened it. */
 export interface NexusHost extends TmfTarget {
   /** The nexus closed: the engine stops fanning events out to it. */
@@ -66,12 +71,21 @@ export class ItNexus implements NexusView {
     const tpgt = ident.tpgt ?? port.targetPortGroupId;
     this.initiatorPort = ident.isid !== undefined ? `${ident.initiatorName},i,0x${ident.isid}` : ident.initiatorName;
     this.targetPort = targetPortName(ident.targetName, tpgt);
-    this.itKey = `${this.initiatorPort}|${this.targetPort}`;
+    this.itKey = itKeyOf(this.initiatorPort, this.targetPort);
     this.relativeTargetPortId = port.relativeTargetPortId;
     this.targetPortGroupId = port.targetPortGroupId;
     const groups = portGroupsOf(t);
     this.portGroups = groups.map(g => ({ id: g.id, relativeTargetPortIds: [g.id] }));
     this.targetPorts = groups.map(g => ({ relativeTargetPortId: g.id, name: targetPortName(ident.targetName, g.id) }));
+  }
+
+  /**
+   * SPC-4 3.1.121: the I_T nexus of `initiatorPort` with the target port `relativeTargetPortId`.
+   * Each target portal group of the target is one target port, named by its tag (RFC 7143 4.4.1).
+   */
+  nexusKeyAt(initiatorPort: string, relativeTargetPortId: number): string | undefined {
+    const port = this.targetPorts.find(p => p.relativeTargetPortId === relativeTargetPortId);
+    return port === undefined ? undefined : itKeyOf(initiatorPort, port.name);
   }
 
   get initiatorName(): string { return this.ident.initiatorName; }

@@ -2,7 +2,8 @@ import * as D from './cdb/defs/pr';
 import { SENSE } from './spec/asc';
 import { PrOutSa } from './spec/opcodes';
 import { Outcome } from './result';
-import { parsePrOut, prInData } from './pr';
+import { prInData } from './pr';
+import { parsePrOut } from './pr-out-parameters';
 import { Binding, bind, ExecContext } from './types';
 
 /**
@@ -22,11 +23,15 @@ async function prOut(ctx: PrOutCtx): Promise<Outcome> {
   const { lu, nexus } = ctx;
   const req = parsePrOut(ctx.def.sa as PrOutSa, ctx.f.scope, ctx.f.type, ctx.dataOut);
   if ('status' in req) return req;
-  const fx = lu.pr.out(
-    { itKey: nexus.itKey, initiatorPort: nexus.initiatorPort, relativeTargetPortId: nexus.relativeTargetPortId },
-    req,
-  );
-  for (const u of fx.ua) lu.ua.queue(u.itKey).add(u.cond);
+  // SPC-4 5.12.5: the command completes only once the new state is durable (commit()).
+  const fx = await lu.pr.commit({
+    itKey: nexus.itKey, initiatorPort: nexus.initiatorPort, relativeTargetPortId: nexus.relativeTargetPortId,
+    relativeTargetPortIds: nexus.portGroups.flatMap(g => g.relativeTargetPortIds),
+    nexusKeyAt: (port, rtpi) => nexus.nexusKeyAt(port, rtpi),
+  }, req);
+  // SAM-5 5.14: an I_T nexus not seen since power on (an APTPL registration whose initiator has
+  // not logged in) starts with POWER ON, RESET, which supersedes these; it gets no queue before.
+  for (const u of fx.ua) if (lu.ua.has(u.itKey)) lu.ua.queue(u.itKey).add(u.cond);
   if (fx.abort.length > 0) {
     // SPC-4 5.12.11.4.4: the preempted I_T nexuses' tasks are aborted; with TAS 0 each of them is
     // told COMMANDS CLEARED BY ANOTHER INITIATOR (SAM-5 5.6). The sender's tasks are never hit.

@@ -3,6 +3,8 @@ import { PrInSa, PrOutSa } from './spec/opcodes';
 import { invalidField, SERVICE_ACTION } from './cdb/dsl';
 import { PROUT_FIELDS } from './cdb/defs/pr';
 import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
+import { PrOutRequest } from './pr-out-parameters';
+import { iscsiTransportId } from './transport-id';
 
 /**
  * SPC-4 persistent reservations (5.12, 6.15, 6.16) of one logical unit, as pure state and logic:
@@ -11,10 +13,12 @@ import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } f
  * (pr-commands.ts) applies the effects: unit attentions and the tasks PREEMPT AND ABORT aborts.
  *
  * Registrations are keyed by I_T nexus identity (initiator port + target port), so they survive
- * I_T nexus loss, session reinstatement and LOGICAL UNIT RESET (SPC-4 5.12.1).
+ * I_T nexus loss, session reinstatement and LOGICAL UNIT RESET (SPC-4 5.12.1), and hold for an
+ * initiator that has not logged in since they were restored (APTPL).
  *
- * Supported: every reservation type, all service actions but REGISTER AND MOVE; not SPEC_I_PT
- * (SIP_C 0), not ALL_TG_PT (ATP_C 0); APTPL only when a persistence hook is injected (PTPL_C).
+ * Supported: every reservation type and every service action, SPEC_I_PT (SIP_C), ALL_TG_PT
+ * (ATP_C) and, when a persistence hook is injected, APTPL (PTPL_C). A change becomes visible only
+ * once the hook has made it durable (commit()).
  */
 
 /** SPC-4 6.16.2 table 197: persistent reservation TYPE codes. */
@@ -30,12 +34,6 @@ export enum PrType {
 /** SPC-4 6.16.2: the only SCOPE is LU_SCOPE (0h). */
 export const LU_SCOPE = 0x0;
 
-/** SPC-4 6.16.3: the basic PERSISTENT RESERVE OUT parameter list is 24 bytes. */
-export const PROUT_BASIC_LENGTH = 24;
-
-/** SPC-4 7.6.4.1: PROTOCOL IDENTIFIER of iSCSI. */
-export const ISCSI_PROTOCOL_ID = 0x5;
-
 const VALID_TYPES: ReadonlySet<number> = new Set([1, 3, 5, 6, 7, 8]);
 
 export function isAllRegistrants(t: PrType): boolean {
@@ -46,12 +44,19 @@ function isRegistrantsOnly(t: PrType): boolean {
   return t === PrType.WRITE_EXCLUSIVE_REGISTRANTS_ONLY || t === PrType.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY;
 }
 
-/** The I_T nexus a PERSISTENT RESERVE command came through. */
+/** The I_T nexus a PERSISTENT RESERVE command came through, and the target ports around it. */
 export interface PrInitiator {
   readonly itKey: string;
   /** Initiator port name; for iSCSI "<name>,i,0x<ISID>" (SPC-4 7.6.4.6), or the name alone. */
   readonly initiatorPort: string;
   readonly relativeTargetPortId: number;
+  /** The relative identifiers of every target port of the sender's target (ALL_TG_PT). */
+  readonly relativeTargetPortIds: readonly number[];
+  /**
+   * The identity of the I_T nexus between `initiatorPort` and the target port `relativeTargetPortId`
+   * of the sender's target; undefined when the target has no such port.
+   */
+  nexusKeyAt(initiatorPort: string, relativeTargetPortId: number): string | undefined;
 }
 
 export interface Registration {
@@ -59,6 +64,8 @@ export interface Registration {
   key: bigint;
   readonly initiatorPort: string;
   readonly relativeTargetPortId: number;
+  /** Made with ALL_TG_PT: one of the registrations of its initiator port on every target port. */
+  readonly allTgPt: boolean;
 }
 
 export interface Reservation {
@@ -67,24 +74,14 @@ export interface Reservation {
   type: PrType;
 }
 
-/** What persistence (APTPL) stores and restores. */
+/**
+ * What persistence (APTPL) stores and restores. The PRgeneration is not part of it: a power on
+ * sets it to zero whatever APTPL says (SPC-4 6.15.2).
+ */
 export interface PrSnapshot {
-  generation: number;
   aptpl: boolean;
   registrations: Registration[];
   reservation?: Reservation;
-}
-
-/** The decoded PERSISTENT RESERVE OUT command and its basic parameter list (SPC-4 6.16.3). */
-export interface PrOutRequest {
-  sa: PrOutSa;
-  scope: number;
-  type: number;
-  reservationKey: bigint;
-  serviceActionReservationKey: bigint;
-  specIPt: boolean;
-  allTgPt: boolean;
-  aptpl: boolean;
 }
 
 export interface PrUnitAttention { itKey: string; cond: SenseCondition }
@@ -96,31 +93,18 @@ export interface PrOutEffects {
   ua: PrUnitAttention[];
   /** I_T nexuses whose tasks PREEMPT AND ABORT aborts (never the sender's). */
   abort: string[];
+  /** The registrations or the reservation changed (what persistence must store). */
+  changed: boolean;
 }
 
 export interface PrOptions {
-  /** Called after every change with the whole state; its presence is what PTPL_C reports. */
-  persist?: (s: PrSnapshot) => void;
-}
-
-/**
- * Parse and length-check a PERSISTENT RESERVE OUT parameter list (SPC-4 6.16.3). The list must be
- * exactly 24 bytes unless SPEC_I_PT is one (REGISTER AND MOVE is not supported).
- */
-export function parsePrOut(sa: PrOutSa, scope: number, type: number, data: Uint8Array | undefined): PrOutRequest | Outcome {
-  const len = data?.length ?? 0;
-  if (len < PROUT_BASIC_LENGTH || !data) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const req: PrOutRequest = {
-    sa, scope, type,
-    reservationKey: b.readBigUInt64BE(0),
-    serviceActionReservationKey: b.readBigUInt64BE(8),
-    specIPt: (b[20] & 0x08) !== 0,
-    allTgPt: (b[20] & 0x04) !== 0,
-    aptpl: (b[20] & 0x01) !== 0,
-  };
-  if (len !== PROUT_BASIC_LENGTH && !req.specIPt) return check(SENSE.PARAMETER_LIST_LENGTH_ERROR);
-  return req;
+  /**
+   * Make a new state durable; PERSISTENT RESERVE OUT completes only once the promise resolves, and
+   * the change is not visible before. Its presence is what PTPL_C reports.
+   */
+  persist?: (s: PrSnapshot) => Promise<void>;
+  /** Whether the state last made durable had APTPL set (what a restart would restore). */
+  persistedAptpl?: boolean;
 }
 
 export class PersistentReservations {
@@ -128,8 +112,13 @@ export class PersistentReservations {
   private aptpl = false;
   private readonly regs = new Map<string, Registration>();
   private res: Reservation | undefined;
+  /** The PERSISTENT RESERVE OUT in progress: the next one starts from the state it leaves. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private persistedAptpl: boolean;
 
-  constructor(private readonly opts: PrOptions = {}) {}
+  constructor(private readonly opts: PrOptions = {}) {
+    this.persistedAptpl = opts.persistedAptpl ?? false;
+  }
 
   get generation(): number { return this.gen; }
   get reservation(): Readonly<Reservation> | undefined { return this.res; }
@@ -137,11 +126,19 @@ export class PersistentReservations {
   registrations(): readonly Readonly<Registration>[] { return [...this.regs.values()]; }
   isRegistered(itKey: string): boolean { return this.regs.has(itKey); }
 
-  /** SPC-4 5.12.10: every registrant holds an all-registrants reservation; otherwise its maker. */
+  /**
+   * SPC-4 5.12.10: every registrant holds an all-registrants reservation; otherwise the I_T
+   * nexus that made it, and with it the other I_T nexuses its initiator port registered through
+   * the same ALL_TG_PT registration (the registration speaks for all of them, 6.16.3).
+   */
   isHolder(itKey: string): boolean {
     const r = this.res;
     if (!r) return false;
-    return isAllRegistrants(r.type) ? this.regs.has(itKey) : r.holder === itKey;
+    if (isAllRegistrants(r.type)) return this.regs.has(itKey);
+    if (r.holder === itKey) return true;
+    const h = this.regs.get(r.holder);
+    const me = this.regs.get(itKey);
+    return !!h && !!me && h.allTgPt && me.allTgPt && me.initiatorPort === h.initiatorPort && me.key === h.key;
   }
 
   /**
@@ -164,19 +161,29 @@ export class PersistentReservations {
 
   snapshot(): PrSnapshot {
     return {
-      generation: this.gen, aptpl: this.aptpl,
+      aptpl: this.aptpl,
       registrations: [...this.regs.values()].map(r => ({ ...r })),
       reservation: this.res ? { ...this.res } : undefined,
     };
   }
 
-  /** Load persisted state (APTPL) at start-up. */
+  /**
+   * Load persisted state (APTPL) at power on. Registrations come back for every I_T nexus,
+   * logged in or not; the PRgeneration starts at zero (SPC-4 6.15.2).
+   */
   restore(s: PrSnapshot): void {
-    this.gen = s.generation >>> 0;
+    this.gen = 0;
+    this.adopt(s);
+    // A reservation needs its holder's registration (any registration, for all-registrants types).
+    const r = this.res;
+    if (r && !(isAllRegistrants(r.type) ? this.regs.size > 0 : this.regs.has(r.holder))) this.res = undefined;
+  }
+
+  private adopt(s: PrSnapshot): void {
     this.aptpl = s.aptpl;
     this.regs.clear();
-    for (const r of s.registrations) this.regs.set(r.itKey, { ...r });
-    this.res = s.reservation && this.regs.has(s.reservation.holder) ? { ...s.reservation } : undefined;
+    for (const r of s.registrations) this.regs.set(r.itKey, { ...r, allTgPt: r.allTgPt ?? false });
+    this.res = s.reservation ? { ...s.reservation } : undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -213,8 +220,8 @@ export class PersistentReservations {
   reportCapabilities(): Buffer {
     const b = Buffer.alloc(8);
     b.writeUInt16BE(8, 0); // LENGTH
-    // byte 2: CRH 0 | SIP_C 0 | ATP_C 0 | PTPL_C
-    b[2] = this.opts.persist ? 0x01 : 0x00;
+    // byte 2: CRH 0 | SIP_C 1 | ATP_C 1 | PTPL_C
+    b[2] = 0x08 | 0x04 | (this.opts.persist ? 0x01 : 0x00);
     // byte 3: TMV 1 | ALLOW COMMANDS 001b (TEST UNIT READY passes every reservation) | PTPL_A
     b[3] = 0x80 | (0b001 << 4) | (this.aptpl ? 0x01 : 0x00);
     // bytes 4..5 PERSISTENT RESERVATION TYPE MASK (table 183): WR_EX_AR, EX_AC_RO, WR_EX_RO,
@@ -224,17 +231,22 @@ export class PersistentReservations {
     return b;
   }
 
-  /** SPC-4 6.15.5 tables 184-185: one full status descriptor per registration. */
+  /**
+   * SPC-4 6.15.5 tables 184-185: one full status descriptor per registered I_T nexus, with
+   * ALL_TG_PT for those an ALL_TG_PT registration made, R_HOLDER with SCOPE and TYPE for each
+   * reservation holder, the relative target port and the initiator port's TransportID.
+   */
   readFullStatus(): Buffer {
     const descs = [...this.regs.values()].map(reg => {
       const tid = iscsiTransportId(reg.initiatorPort);
       const d = Buffer.alloc(24 + tid.length);
-      d.writeBigUInt64BE(reg.key, 0); // RESERVATION KEY
+      d.writeBigUInt64BE(reg.key, 0); // bytes 0..7 RESERVATION KEY
       const holder = this.isHolder(reg.itKey);
-      d[12] = holder ? 0x01 : 0x00; // ALL_TG_PT 0 | R_HOLDER
+      // byte 12: ALL_TG_PT (1) | R_HOLDER (0); byte 13: SCOPE | TYPE of a holder
+      d[12] = (reg.allTgPt ? 0x02 : 0x00) | (holder ? 0x01 : 0x00);
       if (holder) d[13] = (LU_SCOPE << 4) | this.res!.type;
-      d.writeUInt16BE(reg.relativeTargetPortId & 0xffff, 18); // RELATIVE TARGET PORT IDENTIFIER
-      d.writeUInt32BE(tid.length, 20); // ADDITIONAL DESCRIPTOR LENGTH
+      d.writeUInt16BE(reg.relativeTargetPortId & 0xffff, 18); // bytes 18..19 RELATIVE TARGET PORT IDENTIFIER
+      d.writeUInt32BE(tid.length, 20); // bytes 20..23 ADDITIONAL DESCRIPTOR LENGTH
       tid.copy(d, 24);
       return d;
     });
@@ -249,15 +261,50 @@ export class PersistentReservations {
   // PERSISTENT RESERVE OUT (SPC-4 5.12.7-5.12.11, 6.16)
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * PERSISTENT RESERVE OUT as one step at a time per logical unit: the change is worked out on a
+   * copy of the state, made durable through the persistence hook when there is one (SPC-4 5.12.5:
+   * with APTPL, or to drop what an earlier APTPL saved), and only then becomes the unit's state.
+   * When persistence fails, nothing changes and the command ends with INTERNAL TARGET FAILURE.
+   */
+  commit(who: PrInitiator, req: PrOutRequest): Promise<PrOutEffects> {
+    const run = async (): Promise<PrOutEffects> => {
+      const draft = new PersistentReservations();
+      draft.gen = this.gen;
+      draft.adopt(this.snapshot());
+      const fx = draft.outWith(who, req, this.opts.persist !== undefined);
+      if (!fx.changed) return fx;
+      const next = draft.snapshot();
+      const persist = this.opts.persist;
+      if (persist && (next.aptpl || this.persistedAptpl)) {
+        try {
+          await persist(next);
+        } catch {
+          return { outcome: check(SENSE.INTERNAL_TARGET_FAILURE), ua: [], abort: [], changed: false };
+        }
+        this.persistedAptpl = next.aptpl;
+      }
+      this.gen = draft.gen;
+      this.adopt(next);
+      return fx;
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p;
+    return p;
+  }
+
+  /** PERSISTENT RESERVE OUT on this state at once, without persistence (tests, and commit's copy). */
   out(who: PrInitiator, req: PrOutRequest): PrOutEffects {
-    const fx: PrOutEffects = { outcome: GOOD, ua: [], abort: [] };
+    return this.outWith(who, req, this.opts.persist !== undefined);
+  }
+
+  private outWith(who: PrInitiator, req: PrOutRequest, canPersist: boolean): PrOutEffects {
+    const fx: PrOutEffects = { outcome: GOOD, ua: [], abort: [], changed: false };
     const done = (o: Outcome): PrOutEffects => { fx.outcome = o; return fx; };
     const isRegister = req.sa === PrOutSa.REGISTER || req.sa === PrOutSa.REGISTER_AND_IGNORE_EXISTING_KEY;
-    if (isRegister) {
-      // SPC-4 6.16.3: SIP_C, ATP_C and PTPL_C are what REPORT CAPABILITIES says.
-      if (req.specIPt) return done(invalidParamField(20, 3));
-      if (req.allTgPt) return done(invalidParamField(20, 2));
-      if (req.aptpl && !this.opts.persist) return done(invalidParamField(20, 0));
+    // SPC-4 6.16.3: PTPL_C is what REPORT CAPABILITIES says (SIP_C and ATP_C are one).
+    if ((isRegister || req.sa === PrOutSa.REGISTER_AND_MOVE) && req.aptpl && !canPersist) {
+      return done(req.sa === PrOutSa.REGISTER_AND_MOVE ? invalidParamField(17, 0) : invalidParamField(20, 0));
     }
     const mine = this.regs.get(who.itKey);
     // SPC-4 5.12.7 table 45 and 6.16.2: an unregistered I_T nexus may only register; a
@@ -280,25 +327,48 @@ export class PersistentReservations {
       case PrOutSa.PREEMPT:
       case PrOutSa.PREEMPT_AND_ABORT:
         result = this.preempt(who, req, fx, req.sa === PrOutSa.PREEMPT_AND_ABORT); break;
+      case PrOutSa.REGISTER_AND_MOVE: result = this.registerAndMove(who, mine!, req, fx); break;
       default:
         return done(invalidField(SERVICE_ACTION));
     }
-    if (this.opts.persist && (this.gen !== before || this.res !== beforeRes)) this.opts.persist(this.snapshot());
+    result.changed = this.gen !== before || this.res !== beforeRes;
     return result;
   }
 
   private bump(): void { this.gen = (this.gen + 1) >>> 0; }
 
-  /** SPC-4 5.12.7 / 5.12.11.2.3: register, change the key, or unregister (key zero). */
+  /**
+   * SPC-4 5.12.7 / 5.12.11.2.3: register (with SPEC_I_PT the initiator ports the TransportIDs
+   * name too, with ALL_TG_PT through every target port), change the key, or unregister (key zero).
+   */
   private register(who: PrInitiator, mine: Registration | undefined, req: PrOutRequest, fx: PrOutEffects): PrOutEffects {
     const sark = req.serviceActionReservationKey;
     if (!mine) {
       if (sark === 0n) return fx; // nothing to register, nothing changes
-      this.regs.set(who.itKey, { itKey: who.itKey, key: sark, initiatorPort: who.initiatorPort, relativeTargetPortId: who.relativeTargetPortId });
-    } else if (sark === 0n) {
-      this.unregister(who.itKey, fx);
+      // SPC-4 6.16.3: every registration SPEC_I_PT asks for is made, or none is. I_T nexuses
+      // already registered keep their registration.
+      const add: Registration[] = [];
+      const ports = [{ initiatorPort: who.initiatorPort, offset: 0 }, ...req.transportIds];
+      for (const p of ports) {
+        const rtpis = req.allTgPt ? who.relativeTargetPortIds : [who.relativeTargetPortId];
+        for (const rtpi of rtpis) {
+          const itKey = p.offset === 0 && rtpi === who.relativeTargetPortId ? who.itKey : who.nexusKeyAt(p.initiatorPort, rtpi);
+          if (itKey === undefined) continue;
+          if (this.regs.has(itKey) || add.some(x => x.itKey === itKey)) continue;
+          add.push({ itKey, key: sark, initiatorPort: p.initiatorPort, relativeTargetPortId: rtpi, allTgPt: req.allTgPt });
+        }
+      }
+      for (const r of add) this.regs.set(r.itKey, r);
     } else {
-      mine.key = sark;
+      // SPC-4 5.12.7 table 46: SPEC_I_PT through a registered I_T nexus is refused.
+      if (req.specIPt) { fx.outcome = invalidParamField(20, 3); return fx; }
+      // An ALL_TG_PT registration is one registration of the initiator port on every target
+      // port: its key changes, or it goes, on all of them together.
+      const group = mine.allTgPt
+        ? [...this.regs.values()].filter(r => r.allTgPt && r.initiatorPort === mine.initiatorPort && r.key === mine.key)
+        : [mine];
+      if (sark === 0n) this.unregister(group.map(r => r.itKey), fx);
+      else for (const r of group) r.key = sark;
     }
     this.aptpl = req.aptpl;
     this.bump();
@@ -308,12 +378,13 @@ export class PersistentReservations {
   /**
    * SPC-4 5.12.11.2.3: removing the holder's registration releases a reservation that is not of
    * an all-registrants type (those last while any registrant remains); releasing a
-   * registrants-only reservation tells every remaining registrant RESERVATIONS RELEASED.
+   * registrants-only reservation tells every remaining registrant RESERVATIONS RELEASED. `itKeys`
+   * are one registration: one I_T nexus, or the I_T nexuses of one ALL_TG_PT registration.
    */
-  private unregister(itKey: string, fx: PrOutEffects): void {
-    const wasHolder = this.isHolder(itKey);
-    this.regs.delete(itKey);
+  private unregister(itKeys: readonly string[], fx: PrOutEffects): void {
+    const wasHolder = itKeys.some(k => this.isHolder(k));
     const r = this.res;
+    for (const k of itKeys) this.regs.delete(k);
     if (!r || !wasHolder) return;
     if (isAllRegistrants(r.type)) {
       if (this.regs.size === 0) this.res = undefined;
@@ -400,28 +471,47 @@ export class PersistentReservations {
     this.bump();
     return fx;
   }
+
+  /**
+   * SPC-4 5.12.8 (registering and moving the reservation) and 6.16.4: the holder registers the
+   * I_T nexus that the TransportID and RELATIVE TARGET PORT IDENTIFIER name with the SERVICE
+   * ACTION RESERVATION KEY, moves the reservation there with its type and scope (the CDB's SCOPE
+   * and TYPE are ignored) and, with UNREG, unregisters itself.
+   */
+  private registerAndMove(who: PrInitiator, mine: Registration, req: PrOutRequest, fx: PrOutEffects): PrOutEffects {
+    const sark = req.serviceActionReservationKey;
+    // A zero key registers nothing.
+    if (sark === 0n) { fx.outcome = invalidParamField(8); return fx; }
+    const r = this.res;
+    // No persistent reservation to move: ILLEGAL REQUEST, INVALID FIELD IN CDB.
+    if (!r) { fx.outcome = invalidField(SERVICE_ACTION); return fx; }
+    // Only the holder moves it, and an all-registrants reservation has no one holder to move.
+    if (!this.isHolder(who.itKey) || isAllRegistrants(r.type)) { fx.outcome = RESERVATION_CONFLICT; return fx; }
+    const dest = req.transportIds[0];
+    // The destination must be another initiator port than the sender's.
+    if (dest.initiatorPort === who.initiatorPort) { fx.outcome = invalidParamField(dest.offset); return fx; }
+    const destKey = who.nexusKeyAt(dest.initiatorPort, req.relativeTargetPortId);
+    if (destKey === undefined) { fx.outcome = invalidParamField(18); return fx; }
+    // Registering an I_T nexus already registered is no error: it takes the new key.
+    const existing = this.regs.get(destKey);
+    if (existing) existing.key = sark;
+    else {
+      this.regs.set(destKey, {
+        itKey: destKey, key: sark, initiatorPort: dest.initiatorPort, relativeTargetPortId: req.relativeTargetPortId, allTgPt: false,
+      });
+    }
+    this.res = { holder: destKey, type: r.type };
+    if (req.unreg) this.regs.delete(mine.itKey);
+    this.aptpl = req.aptpl;
+    this.bump();
+    return fx;
+  }
 }
 
 function checkScopeType(req: PrOutRequest): Outcome | undefined {
   if (req.scope !== LU_SCOPE) return invalidField(PROUT_FIELDS.scope);
   if (!VALID_TYPES.has(req.type)) return invalidField(PROUT_FIELDS.type);
   return undefined;
-}
-
-/**
- * SPC-4 7.6.4.6 tables 392-393: the iSCSI TransportID. Format 01b carries "<name>,i,0x<ISID>"
- * for an initiator port with an ISID, format 00b the name alone; the string is NUL-terminated and
- * padded to a multiple of four, with an ADDITIONAL LENGTH of at least 20.
- */
-export function iscsiTransportId(initiatorPort: string): Buffer {
-  const withIsid = /,i,0x[0-9a-fA-F]+$/.test(initiatorPort);
-  const name = Buffer.from(initiatorPort, 'utf8');
-  const addl = Math.max(20, (name.length + 1 + 3) & ~3);
-  const b = Buffer.alloc(4 + addl);
-  b[0] = ((withIsid ? 0b01 : 0b00) << 6) | ISCSI_PROTOCOL_ID;
-  b.writeUInt16BE(addl, 2);
-  name.copy(b, 4);
-  return b;
 }
 
 /** PERSISTENT RESERVE IN data, whatever the service action (the pipeline trims it). */

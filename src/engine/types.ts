@@ -175,6 +175,12 @@ export interface NexusView {
   readonly portGroups: readonly TargetPortGroupView[];
   /** Every target port of the nexus's target, by relative target port identifier (VPD 88h). */
   readonly targetPorts: readonly TargetPortView[];
+  /**
+   * The identity (like `itKey`) of the I_T nexus between `initiatorPort` and the target port
+   * `relativeTargetPortId` of this nexus's target, whether it is open or not; undefined when the
+   * target has no such port (PERSISTENT RESERVE OUT: SPEC_I_PT, ALL_TG_PT, REGISTER AND MOVE).
+   */
+  nexusKeyAt(initiatorPort: string, relativeTargetPortId: number): string | undefined;
   /** LUNs this nexus sees, ascending. */
   luns(): number[];
 }

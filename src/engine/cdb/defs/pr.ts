@@ -3,8 +3,9 @@ import { AluaClass, be16, be32, bits, cdb, CONTROL, Dir, DT, ReadyClass, ResvCla
 
 /**
  * PERSISTENT RESERVE IN (5Eh) and PERSISTENT RESERVE OUT (5Fh), one row per service action
- * (SPC-4 6.15, 6.16). REGISTER AND MOVE has no row: it is not supported, so the table answers
- * INVALID FIELD IN CDB for it and REPORT SUPPORTED OPERATION CODES does not list it.
+ * (SPC-4 6.15, 6.16). A service action without a row (REPLACE LOST RESERVATION) is not
+ * supported: the table answers INVALID FIELD IN CDB for it and REPORT SUPPORTED OPERATION CODES
+ * does not list it.
  *
  * Both are ResvClass.PERSISTENT_RESERVE: SPC-2 5.5.1 makes every PERSISTENT RESERVE command
  * conflict while a RESERVE(6)/(10) is in effect, whoever holds it; persistent reservations
@@ -59,9 +60,11 @@ export const PROUT_CLEAR = prOut(PrOutSa.CLEAR, 'CLEAR');
 export const PROUT_PREEMPT = prOut(PrOutSa.PREEMPT, 'PREEMPT');
 export const PROUT_PREEMPT_AND_ABORT = prOut(PrOutSa.PREEMPT_AND_ABORT, 'PREEMPT AND ABORT');
 export const PROUT_REGISTER_AND_IGNORE_EXISTING_KEY = prOut(PrOutSa.REGISTER_AND_IGNORE_EXISTING_KEY, 'REGISTER AND IGNORE EXISTING KEY');
+// SPC-4 6.16.4: REGISTER AND MOVE ignores SCOPE and TYPE, but they keep their place in the CDB.
+export const PROUT_REGISTER_AND_MOVE = prOut(PrOutSa.REGISTER_AND_MOVE, 'REGISTER AND MOVE');
 
 export const PRIN_ROWS = [PRIN_READ_KEYS, PRIN_READ_RESERVATION, PRIN_REPORT_CAPABILITIES, PRIN_READ_FULL_STATUS];
 export const PROUT_ROWS = [
   PROUT_REGISTER, PROUT_RESERVE, PROUT_RELEASE, PROUT_CLEAR, PROUT_PREEMPT, PROUT_PREEMPT_AND_ABORT,
-  PROUT_REGISTER_AND_IGNORE_EXISTING_KEY,
+  PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, PROUT_REGISTER_AND_MOVE,
 ];

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EmbeddedTarget } from '../../../../src/embedded';
 import { ExecuteResult, LocalSession } from '../../../../src/transports/local/session';
 import { Status, TmfFunction } from '../../../../src/engine/spec/status';
-import { cdb, clearUa, file, INIT_A, INIT_B, startTarget } from '../embedded/fixture';
+import { cdb, clearUa, file, INIT_A, INIT_B, startTarget, target } from '../embedded/fixture';
 
 const INIT_C = 'iqn.2026-11.example:host-c';
 
@@ -240,6 +240,23 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
     expect((await read(a3)).status).to.equal(CONFLICT);
   });
 
+  it('the holder stays the holder across session reinstatement (same ISID); another ISID is another nexus', async () => {
+    await prout(a, REGISTER, 0, 0, 0x11);
+    await prout(a, RESERVE, WR_EX, 0x11, 0);
+    await a.close('loss');
+    const a2 = t.session(INIT_A, { isid: '400000000001' });
+    await clearUa(a2);
+    const r = await c.execute(0, prinCdb(3));
+    expect([r.data[15], r.data[20], r.data[21]]).to.deep.equal([0x11, 0x01, WR_EX]); // R_HOLDER, type
+    const other = t.session(INIT_A, { isid: '400000000002' });
+    await clearUa(other);
+    expect((await prout(other, RELEASE, WR_EX, 0x11, 0)).status).to.equal(CONFLICT);
+    expect((await write(other)).status).to.equal(CONFLICT);
+    expect((await write(a2)).status).to.equal(Status.GOOD);
+    expect((await prout(a2, RELEASE, WR_EX, 0x11, 0)).status).to.equal(Status.GOOD);
+    expect((await c.execute(0, prinCdb(1))).data.readUInt32BE(4)).to.equal(0);
+  });
+
   it('READ FULL STATUS carries the iSCSI TransportID with ",i,0x" and the ISID', async () => {
     await prout(a, REGISTER, 0, 0, 0x11);
     await prout(a, RESERVE, WR_EX, 0x11, 0);
@@ -254,9 +271,9 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
     expect(r.data[36 + port.length]).to.equal(0);
   });
 
-  it('REPORT CAPABILITIES through the engine', async () => {
+  it('REPORT CAPABILITIES through the engine: SIP_C and ATP_C, no PTPL_C without a state directory', async () => {
     const r = await c.execute(0, prinCdb(2));
-    expect([...r.data]).to.deep.equal([0x00, 0x08, 0x00, 0x90, 0xea, 0x01, 0x00, 0x00]);
+    expect([...r.data]).to.deep.equal([0x00, 0x08, 0x0c, 0x90, 0xea, 0x01, 0x00, 0x00]);
   });
 
   it('READ KEYS is trimmed to the ALLOCATION LENGTH', async () => {
@@ -266,20 +283,25 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
     expect([...r.data]).to.deep.equal([0, 0, 0, 2, 0, 0, 0, 16, 0, 0, 0, 0]);
   });
 
-  it('errors: list length, SPEC_I_PT, ALL_TG_PT, APTPL, scope, type, REGISTER AND MOVE, PRIN service action', async () => {
+  it('errors: list length, SPEC_I_PT, APTPL, scope, type, unknown PROUT and PRIN service actions', async () => {
     const plle = [Status.CHECK_CONDITION, 0x5, 0x1a, 0x00];
     expect(sense(await a.execute(0, proutCdb(REGISTER, 0, 0)))).to.deep.equal(plle);
     expect(sense(await a.execute(0, proutCdb(REGISTER, 0, 23), { dataOut: plist(0, 1, 0, 23) }))).to.deep.equal(plle);
     expect(sense(await a.execute(0, proutCdb(REGISTER, 0, 28), { dataOut: plist(0, 1, 0, 28) }))).to.deep.equal(plle);
+    // SPEC_I_PT: a list shorter than 28 bytes, or a TRANSPORTID PARAMETER DATA LENGTH past its end
+    expect(sense(await prout(a, REGISTER, 0, 0, 1, 0x08))).to.deep.equal(plle);
+    const long = plist(0, 1, 0x08, 28); long[27] = 24;
+    expect(sense(await a.execute(0, proutCdb(REGISTER, 0, 28), { dataOut: long }))).to.deep.equal(plle);
     const ifpl = [Status.CHECK_CONDITION, 0x5, 0x26, 0x00];
-    expect(sense(await a.execute(0, proutCdb(REGISTER, 0, 28), { dataOut: plist(0, 1, 0x08, 28) }))).to.deep.equal(ifpl);
-    expect(sense(await prout(a, REGISTER, 0, 0, 1, 0x04))).to.deep.equal(ifpl);
+    // APTPL without a state directory to keep it in (PTPL_C 0)
     expect(sense(await prout(a, REGISTER, 0, 0, 1, 0x01))).to.deep.equal(ifpl);
     await prout(a, REGISTER, 0, 0, 0x11);
+    // SPEC_I_PT is valid for REGISTER only (SPC-4 6.16.3 table 200)
+    expect(sense(await a.execute(0, proutCdb(RESERVE, WR_EX, 28), { dataOut: plist(0x11, 0, 0x08, 28) }))).to.deep.equal(ifpl);
     const ifc = [Status.CHECK_CONDITION, 0x5, 0x24, 0x00];
     expect(sense(await a.execute(0, proutCdb(RESERVE, WR_EX, 24, 1), { dataOut: plist(0x11, 0) }))).to.deep.equal(ifc);
     expect(sense(await prout(a, RESERVE, 2, 0x11, 0))).to.deep.equal(ifc);
-    expect(sense(await prout(a, 7, 0, 0x11, 0))).to.deep.equal(ifc); // REGISTER AND MOVE
+    expect(sense(await prout(a, 8, 0, 0x11, 0))).to.deep.equal(ifc); // REPLACE LOST RESERVATION (SPC-5): not supported
     expect(sense(await a.execute(0, prinCdb(4)))).to.deep.equal(ifc);
   });
 
@@ -293,3 +315,54 @@ describe('engine/pr PERSISTENT RESERVE IN/OUT through the embedded target', () =
     expect((await b.execute(0, cdb.reserve6())).status).to.equal(CONFLICT);
   });
 });
+
+describe('engine/pr REGISTER AND MOVE between target ports (SPC-4 6.16.4)', () => {
+  let t: EmbeddedTarget;
+  const PORTALS = ['127.0.0.1:3260', '127.0.0.1:3261'];
+  afterEach(() => t.stop());
+
+  /** The REGISTER AND MOVE list (table 201) with an iSCSI TransportID (7.6.4.6, format 01b), by hand. */
+  function moveList(rk: number, sark: number, rtpi: number, port: string, unreg = false): Uint8Array {
+    const addl = (port.length + 1 + 3) & ~3;
+    const b = new Uint8Array(24 + 4 + addl);
+    b[7] = rk; b[15] = sark; b[17] = unreg ? 0x02 : 0x00; b[19] = rtpi;
+    b[23] = 4 + addl; // TRANSPORTID PARAMETER DATA LENGTH
+    b[24] = 0x45; b[27] = addl; // FORMAT CODE 01b, iSCSI; ADDITIONAL LENGTH
+    b.set(Buffer.from(port), 28);
+    return b;
+  }
+
+  it('moves the reservation to another initiator port on the second portal, which then holds it there', async () => {
+    t = await startTarget([file('disk0')], { ...target(), portals: PORTALS, portGroups: [{ id: 1, portals: [PORTALS[0]] }, { id: 2, portals: [PORTALS[1]] }] });
+    const a = t.session(INIT_A, { isid: '400000000001', portal: PORTALS[0] });
+    const b = t.session(INIT_B, { isid: '400000000002', portal: PORTALS[1] });
+    for (const s of [a, b]) await clearUa(s);
+    await prout(a, REGISTER, 0, 0, 0x11);
+    await prout(a, RESERVE, EX_AC, 0x11, 0);
+    const list = moveList(0x11, 0x22, 2, `${INIT_B},i,0x400000000002`, true);
+    const mv = await a.execute(0, proutCdb(7, 0, list.length), { dataOut: list });
+    expect(mv.status).to.equal(Status.GOOD);
+    expect((await write(b)).status).to.equal(Status.GOOD);
+    expect((await read(a)).status).to.equal(CONFLICT);
+    const fsd = await b.execute(0, prinCdb(3));
+    expect(fsd.data.readUInt32BE(0)).to.equal(2); // REGISTER, REGISTER AND MOVE
+    // one descriptor: B's new key, R_HOLDER with EX_AC, relative target port 2
+    expect([fsd.data[15], fsd.data[20], fsd.data[21], fsd.data.readUInt16BE(26)]).to.deep.equal([0x22, 0x01, EX_AC, 2]);
+    expect(fsd.data.readUInt32BE(4)).to.equal(24 + 4 + 44); // "<INIT_B>,i,0x400000000002" + NUL, 44 bytes
+  });
+
+  it('ALL_TG_PT through one portal registers the initiator port through the other too', async () => {
+    t = await startTarget([file('disk0')], { ...target(), portals: PORTALS, portGroups: [{ id: 1, portals: [PORTALS[0]] }, { id: 2, portals: [PORTALS[1]] }] });
+    const a = t.session(INIT_A, { isid: '400000000001', portal: PORTALS[0] });
+    const a2 = t.session(INIT_A, { isid: '400000000001', portal: PORTALS[1] });
+    for (const s of [a, a2]) await clearUa(s);
+    expect((await prout(a, REGISTER, 0, 0, 0x11, 0x04)).status).to.equal(Status.GOOD);
+    const r = await a.execute(0, prinCdb(3));
+    expect(r.data[8 + 12]).to.equal(0x02); // ALL_TG_PT
+    // registered through the second portal as well: its key is accepted there, and it holds
+    expect((await prout(a2, RESERVE, EX_AC, 0x11, 0)).status).to.equal(Status.GOOD);
+    expect((await write(a)).status).to.equal(Status.GOOD);
+    expect((await write(a2)).status).to.equal(Status.GOOD);
+  });
+});
+

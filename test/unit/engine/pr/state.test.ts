@@ -1,16 +1,13 @@
 import { expect } from 'chai';
-import {
-  iscsiTransportId, parsePrOut, PersistentReservations, PrOutRequest, PrSnapshot, PrType,
-} from '../../../../src/engine/pr';
+import { PersistentReservations, PrSnapshot, PrType } from '../../../../src/engine/pr';
+import { at, req } from './fixture';
+import { parsePrOut, PrOutRequest } from '../../../../src/engine/pr-out-parameters';
+import { iscsiTransportId } from '../../../../src/engine/transport-id';
 import { PrOutSa } from '../../../../src/engine/spec/opcodes';
 import { Status } from '../../../../src/engine/spec/status';
 
-const A = { itKey: 'A', initiatorPort: 'iqn.a,i,0x000000000001', relativeTargetPortId: 1 };
-const B = { itKey: 'B', initiatorPort: 'iqn.b', relativeTargetPortId: 2 };
-
-function req(sa: PrOutSa, rk: bigint, sark: bigint, type = 0, extra: Partial<PrOutRequest> = {}): PrOutRequest {
-  return { sa, scope: 0, type, reservationKey: rk, serviceActionReservationKey: sark, specIPt: false, allTgPt: false, aptpl: false, ...extra };
-}
+const A = at('iqn.a,i,0x000000000001', 1, 'A');
+const B = at('iqn.b', 2, 'B');
 
 /** The 24-byte basic parameter list written out by hand. */
 function list(rk: number, sark: number, byte20 = 0, len = 24): Uint8Array {
@@ -52,15 +49,15 @@ describe('engine/pr state (SPC-4 5.12, 6.15)', () => {
     expect(d[21]).to.equal(0x07);
   });
 
-  it('REPORT CAPABILITIES: TMV, ALLOW COMMANDS 001b, all six types; no SIP_C/ATP_C/PTPL_C', () => {
-    expect([...new PersistentReservations().reportCapabilities()]).to.deep.equal([0x00, 0x08, 0x00, 0x90, 0xea, 0x01, 0x00, 0x00]);
+  it('REPORT CAPABILITIES: SIP_C, ATP_C, TMV, ALLOW COMMANDS 001b, all six types; no PTPL_C', () => {
+    expect([...new PersistentReservations().reportCapabilities()]).to.deep.equal([0x00, 0x08, 0x0c, 0x90, 0xea, 0x01, 0x00, 0x00]);
   });
 
-  it('REPORT CAPABILITIES sets PTPL_C with a persistence hook, PTPL_A once APTPL is set', () => {
+  it('REPORT CAPABILITIES sets PTPL_C with a persistence hook, PTPL_A once APTPL is set', async () => {
     const saved: PrSnapshot[] = [];
-    const pr = new PersistentReservations({ persist: s => saved.push(s) });
-    expect(pr.reportCapabilities()[2]).to.equal(0x01);
-    pr.out(A, req(PrOutSa.REGISTER, 0n, 5n, 0, { aptpl: true }));
+    const pr = new PersistentReservations({ persist: async s => { saved.push(s); } });
+    expect(pr.reportCapabilities()[2]).to.equal(0x0d);
+    await pr.commit(A, req(PrOutSa.REGISTER, 0n, 5n, 0, { aptpl: true }));
     expect(pr.reportCapabilities()[3]).to.equal(0x91);
     expect(saved).to.have.length(1);
     expect(saved[0].aptpl).to.equal(true);
@@ -68,7 +65,8 @@ describe('engine/pr state (SPC-4 5.12, 6.15)', () => {
     const again = new PersistentReservations();
     again.restore(saved[0]);
     expect(again.isRegistered('A')).to.equal(true);
-    expect(again.generation).to.equal(1);
+    // SPC-4 6.15.2: a power on sets PRgeneration to zero, whatever APTPL says.
+    expect(again.generation).to.equal(0);
   });
 
   it('READ FULL STATUS: descriptor with R_HOLDER, type, relative port and the iSCSI TransportID', () => {
@@ -98,8 +96,10 @@ describe('engine/pr state (SPC-4 5.12, 6.15)', () => {
       expect(o, `length ${len}`).to.have.property('status', Status.CHECK_CONDITION);
       expect((o as { sense: { cond: { asc: number } } }).sense.cond.asc).to.equal(0x1a);
     }
-    const ok = parsePrOut(PrOutSa.REGISTER, 0, 0, list(0x12, 0x34, 0x0d)) as PrOutRequest;
+    // SPEC_I_PT: bytes 24..27 TRANSPORTID PARAMETER DATA LENGTH (here zero) follow.
+    const ok = parsePrOut(PrOutSa.REGISTER, 0, 0, list(0x12, 0x34, 0x0d, 28)) as PrOutRequest;
     expect(ok).to.include({ reservationKey: 0x12n, serviceActionReservationKey: 0x34n, specIPt: true, allTgPt: true, aptpl: true });
+    expect(ok.transportIds).to.deep.equal([]);
   });
 
   it('PRgeneration counts REGISTER, CLEAR and PREEMPT, not RESERVE nor RELEASE', () => {

@@ -67,6 +67,7 @@ export function makeNexus(id = 1): NexusView {
     initiatorName: `iqn.test:i${id}`, initiatorPort: `iqn.test:i${id},i,0x1`, targetName: 'iqn.test:t',
     targetPort: 'iqn.test:t,t,0x1', relativeTargetPortId: 1, targetPortGroupId: 1,
     portGroups: [{ id: 1, relativeTargetPortIds: [1] }], targetPorts: [{ relativeTargetPortId: 1, name: 'iqn.test:t,t,0x0001' }], luns: () => [0],
+    nexusKeyAt: (port: string, rtpi: number) => (rtpi === 1 ? `${port}|iqn.test:t,t,0x0001` : undefined),
   };
 }
 

@@ -88,6 +88,7 @@ export function makeNexus(id = 7): NexusView {
     targetPortGroupId: 2,
     portGroups: [{ id: 2, relativeTargetPortIds: [3] }],
     targetPorts: [{ relativeTargetPortId: 3, name: 'iqn.2026-11.io.nexus:t1,t,0x0001' }],
+    nexusKeyAt: (port: string, rtpi: number) => (rtpi === 3 ? `${port}|iqn.2026-11.io.nexus:t1,t,0x0001` : undefined),
     luns: () => [0],
   };
 }
