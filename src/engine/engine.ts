@@ -77,6 +77,8 @@ export class Engine implements EngineApi {
     if (saved?.aptpl) lu.pr.restore(saved);
     // SPC-4 5.17: the unit's copy manager reaches every unit of this engine by its NAA designator.
     lu.copyTargets = naa => this.unitByNaa(naa);
+    // SAM-5 6.5: conditions initiators should hear of at once reach the nexus's transport.
+    lu.announce = (nexusId, c) => this.nexuses.get(nexusId)?.unitAttention(lu, c);
     this.units.set(cfg.name, lu);
     return lu;
   }

@@ -4,7 +4,7 @@ import { PeripheralType } from './spec/status';
 import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView, VpdPageDef } from './types';
 import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
-import { UaTable } from './ua';
+import { ANNOUNCED_CONDITIONS, MAX_DETACHED_NEXUSES, UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
 import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
@@ -18,7 +18,12 @@ import type { AccessStateName } from './topology';
  * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
  */
 export class LogicalUnit implements LuView {
-  readonly ua = new UaTable();
+  readonly ua = new UaTable(MAX_DETACHED_NEXUSES, (itKey, c) => this.uaEstablished(itKey, c));
+  /**
+   * Told, per attached I_T nexus (by nexus id), of each condition of ANNOUNCED_CONDITIONS newly
+   * established for it: the engine reports it to the nexus's transport as an asynchronous event.
+   */
+  announce: ((nexusId: number, c: SenseCondition) => void) | undefined;
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
   readonly pr: PersistentReservations;
@@ -93,6 +98,12 @@ export class LogicalUnit implements LuView {
     // page-cache pages behind them, so initiators align their I/O to 4 KiB.
     const phys = this.config.physicalBlockSize ?? 4096;
     return Math.max(0, Math.log2(Math.max(phys, this.config.blockSize) / this.config.blockSize));
+  }
+
+  private uaEstablished(itKey: string, c: SenseCondition): void {
+    const tell = this.announce;
+    if (tell === undefined || !ANNOUNCED_CONDITIONS.has(c)) return;
+    for (const [id, key] of this.nexusKeys) if (key === itKey) tell(id, c);
   }
 
   raiseUa(cond: SenseCondition, exceptNexus?: number): void {
