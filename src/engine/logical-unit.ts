@@ -30,7 +30,8 @@ export class LogicalUnit implements LuView {
   readonly tasks = new TaskSet();
   /** Counters behind the General Statistics and Performance log page (19h). */
   readonly statistics = new LuStatistics();
-  readonly identity: LuIdentity;
+  /** Standard INQUIRY and VPD identity (SPC-4 6.6.2, 7.8); changes live with setIdentity. */
+  identity: LuIdentity;
   readonly table: CdbTable;
   readonly vpdPages: readonly VpdPageDef[];
   readonly logPages: DeviceType['logPages'];
@@ -106,11 +107,28 @@ export class LogicalUnit implements LuView {
     for (const [id, key] of this.nexusKeys) if (key === itKey) tell(id, c);
   }
 
+  /**
+   * New INQUIRY fields for the running unit: its standard INQUIRY data and the VPD pages built
+   * from them (serial number, device identification) answer with them from the next command.
+   */
+  setIdentity(fields: InquiryFields): void {
+    for (const k of INQUIRY_FIELDS) {
+      const v = fields[k];
+      if (v === undefined) delete this.config[k];
+      else this.config[k] = v;
+    }
+    this.identity = makeIdentity(this.config);
+  }
+
   raiseUa(cond: SenseCondition, exceptNexus?: number): void {
     const except = exceptNexus === undefined ? undefined : this.nexusKeys.get(exceptNexus);
     this.ua.raiseAll(cond, except);
   }
 }
+
+/** The configurable INQUIRY fields of a device (the topology's vendor, product, revision, serial). */
+export const INQUIRY_FIELDS = ['vendor', 'product', 'revision', 'serial'] as const;
+export type InquiryFields = Pick<DeviceConfig, (typeof INQUIRY_FIELDS)[number]>;
 
 /**
  * Identity derived deterministically from the device name (and its configured serial), so that a

@@ -1,8 +1,10 @@
 // RFC 7143 11.9.1 AsyncEvent 0 end to end: a session logged in to the daemon hears of changes made
 // through the control socket without sending a command: a LUN mapped (REPORTED LUNS DATA HAS
 // CHANGED, which the Linux initiator answers with a rescan) and a resize (CAPACITY DATA HAS
-// CHANGED) of a unit homed on another engine thread than the session's, carried between the
-// threads by the runtime's rings. The unit attention is still owed to the next command.
+// CHANGED), a read-only change (MODE PARAMETERS CHANGED, then writes get DATA PROTECT) and new
+// INQUIRY fields (INQUIRY DATA HAS CHANGED) of a unit homed on another engine thread than the
+// session's, carried between the threads by the runtime's rings. The unit attention is still owed
+// to the next command.
 import { expect } from 'chai';
 import path from 'node:path';
 import { ENGINE_THREADS, RunningDaemon, startDaemon } from '../helpers/daemon';
@@ -79,6 +81,41 @@ for (const threads of ENGINE_THREADS) {
           asc.push(data.length > 2 ? data[2 + 12] : 0);
         }
         expect(asc).to.deep.equal([0x29, 0x2a, 0]);
+        let cmdSN = r.cmdSN + 3;
+        let expStatSN = ((resized as TargetPdu).statSN + 4) >>> 0;
+        const command = async (lun: number, cdb: number[], edtl = 0, data?: Buffer): Promise<TargetPdu> => {
+          const itt = 0x200 + cmdSN;
+          w.send(scsiCommand({ itt, lun, cmdSN, expStatSN, edtl, cdb, write: data !== undefined, read: data === undefined && edtl > 0, data, final: true }));
+          cmdSN++;
+          const rsp = await w.waitFor(p => p.op === Op.SCSI_RESPONSE && p.itt === itt, 10000);
+          expect(rsp).to.not.be.oneOf(['closed', 'timeout']);
+          expStatSN = ((rsp as TargetPdu).statSN + 1) >>> 0;
+          return rsp as TargetPdu;
+        };
+        const nextEvent = async (what: string): Promise<ReturnType<typeof scsiEvent>> => {
+          const p = await w.waitFor(x => x.op === Op.ASYNC_MSG, 10000);
+          expect(p, what).to.not.be.oneOf(['closed', 'timeout']);
+          expStatSN = ((p as TargetPdu).statSN + 1) >>> 0;
+          return scsiEvent(p as TargetPdu);
+        };
+
+        // Read-only, live: the write-protect bit is in the mode parameter header (SBC-4 6.5.1).
+        await callOnce(sock, 'device.set', { name: 'd1', readOnly: true });
+        expect(await nextEvent('after readOnly')).to.deep.equal({ event: 0, lun: 1, senseLength: 18, key: 0x6, asc: 0x2a, ascq: 0x01 });
+        expect((await command(1, [0, 0, 0, 0, 0, 0])).data[2 + 12], 'MODE PARAMETERS CHANGED owed').to.equal(0x2a);
+        const write = [0x2a, 0, 0, 0, 0, 8, 0, 0, 1, 0];
+        const refused = (await command(1, write, 512, Buffer.alloc(512, 0x5a))).data.subarray(2);
+        expect([refused[2] & 0x0f, refused[12], refused[13]], 'DATA PROTECT, WRITE PROTECTED').to.deep.equal([0x7, 0x27, 0x00]);
+        await callOnce(sock, 'device.set', { name: 'd1', readOnly: false });
+        expect((await nextEvent('after readOnly false')).asc).to.equal(0x2a);
+        await command(1, [0, 0, 0, 0, 0, 0]);
+        expect((await command(1, write, 512, Buffer.alloc(512, 0x5a))).header[3], 'GOOD again').to.equal(0);
+
+        // INQUIRY fields, live: INQUIRY DATA HAS CHANGED (SPC-4 5.14).
+        await callOnce(sock, 'device.set', { name: 'd1', vendor: 'ACME', product: 'Roadrunner' });
+        expect(await nextEvent('after INQUIRY fields')).to.deep.equal({ event: 0, lun: 1, senseLength: 18, key: 0x6, asc: 0x3f, ascq: 0x03 });
+        const cfg = (await callOnce(sock, 'config.get')) as { devices: { name: string; vendor?: string; product?: string }[] };
+        expect(cfg.devices.find(x => x.name === 'd1')).to.include({ vendor: 'ACME', product: 'Roadrunner' });
       } finally {
         w.destroy();
       }

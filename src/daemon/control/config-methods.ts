@@ -92,14 +92,20 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
       properties: { name, size: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }, dryRun },
     }, p => change(d => { deviceIn(d, p.name).size = p.size; }, p.dryRun)),
 
-    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; dryRun?: boolean }>('device.set', 'change the write cache mode or read-only flag of a device', {
-      type: 'object', additionalProperties: false, required: ['name'],
-      properties: { name, writeCache: { enum: ['writeback', 'writethrough'] }, readOnly: { type: 'boolean' }, dryRun },
-    }, p => change(d => {
-      const dev = deviceIn(d, p.name);
-      if (p.writeCache !== undefined) dev.writeCache = p.writeCache;
-      if (p.readOnly !== undefined) dev.readOnly = p.readOnly;
-    }, p.dryRun)),
+    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; vendor?: string; product?: string; revision?: string; serial?: string; dryRun?: boolean }>(
+      'device.set', 'change the write cache mode, read-only flag or INQUIRY fields (vendor, product, revision, serial) of a device', {
+        type: 'object', additionalProperties: false, required: ['name'],
+        properties: {
+          name, writeCache: { enum: ['writeback', 'writethrough'] }, readOnly: { type: 'boolean' },
+          // The topology's patterns are checked by the loader (same messages as at start-up).
+          vendor: { type: 'string' }, product: { type: 'string' }, revision: { type: 'string' }, serial: { type: 'string' }, dryRun,
+        },
+      }, p => change(d => {
+        const dev = deviceIn(d, p.name);
+        if (p.writeCache !== undefined) dev.writeCache = p.writeCache;
+        if (p.readOnly !== undefined) dev.readOnly = p.readOnly;
+        for (const k of ['vendor', 'product', 'revision', 'serial'] as const) if (p[k] !== undefined) dev[k] = p[k];
+      }, p.dryRun)),
 
     defineMethod<{ name: string; path?: string; dryRun?: boolean }>('device.medium', 'load a medium into a removable device (path), or eject it (no path)', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, path: { type: 'string', minLength: 1 }, dryRun },
