@@ -57,3 +57,14 @@ export interface TmfRequest {
   /** Referenced task tag (ABORT TASK, QUERY TASK). */
   refTag?: number;
 }
+
+/**
+ * SAM-5 6.5: a unit attention condition of ANNOUNCED_CONDITIONS (ua.ts) reported to the
+ * initiator as an asynchronous event, without waiting for a command (iSCSI: an Asynchronous
+ * Message, RFC 7143 11.9.1 AsyncEvent 0). The condition stays queued for the next command too.
+ */
+export interface AsyncEventReport {
+  readonly lun: number;
+  /** The condition's sense data, in the format the unit's control mode page asks for (SPC-4 4.5). */
+  readonly sense: Uint8Array;
+}

@@ -1,4 +1,4 @@
-import type { CommandRequest, CompletionCallback, TmfRequest } from './command';
+import type { AsyncEventReport, CommandRequest, CompletionCallback, TmfRequest } from './command';
 import type { TmfResponse } from './spec/status';
 import type { TargetConfig } from './topology';
 import type { NexusIdentity } from './nexus';
@@ -23,6 +23,11 @@ export interface NexusApi {
   execute(req: CommandRequest, done: CompletionCallback): void;
   taskManagement(req: TmfRequest): Promise<TmfResponse>;
   close(reason: 'loss' | 'logout'): Promise<void>;
+  /**
+   * Set by a transport that can report asynchronous events (SAM-5 6.5); called on the nexus's own
+   * thread, whichever engine thread homes the unit that established the condition.
+   */
+  onAsyncEvent: ((e: AsyncEventReport) => void) | undefined;
 }
 
 export interface EngineApi {

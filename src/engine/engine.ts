@@ -1,7 +1,7 @@
 import { SENSE } from './spec/asc';
 import { NexusError } from './result';
 import { AccessStateName, AuthConfig, DeviceConfig, GroupConfig, LunMapping, TargetConfig, Topology } from './topology';
-import { LogicalUnit } from './logical-unit';
+import { LogicalUnit, type InquiryFields } from './logical-unit';
 import { LunMap, TargetLunMaps, initiatorPattern } from './lun-map';
 import { ItNexus, NexusIdentity } from './nexus';
 import { Logger } from './pipeline';
@@ -77,6 +77,8 @@ export class Engine implements EngineApi {
     if (saved?.aptpl) lu.pr.restore(saved);
     // SPC-4 5.17: the unit's copy manager reaches every unit of this engine by its NAA designator.
     lu.copyTargets = naa => this.unitByNaa(naa);
+    // SAM-5 6.5: conditions initiators should hear of at once reach the nexus's transport.
+    lu.announce = (nexusId, c) => this.nexuses.get(nexusId)?.unitAttention(lu, c);
     this.units.set(cfg.name, lu);
     return lu;
   }
@@ -217,6 +219,35 @@ export class Engine implements EngineApi {
     lu.backstore.writeBack = on;
     lu.config.writeCache = mode;
     if (changed) lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED);
+  }
+
+  /**
+   * Read-only or read-write for a running unit (the topology's device readOnly). Commands already
+   * past the pipeline's write-protect check finish; every later write answers DATA PROTECT, WRITE
+   * PROTECTED (27h/00h), and MODE SENSE reports WP. The WP bit is in the mode parameter header
+   * (SBC-4 6.5.1), so every I_T nexus gets MODE PARAMETERS CHANGED (SPC-4 5.14, as after a MODE
+   * SELECT). Going read-only, what the write-back cache holds is flushed. A store opened read-only
+   * stays so (the pipeline also checks the store): the daemon refuses that change live.
+   */
+  async setReadOnly(name: string, readOnly: boolean): Promise<void> {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    if (lu.config.readOnly === readOnly) return;
+    lu.config.readOnly = readOnly;
+    if (readOnly && !lu.backstore.readOnly) await lu.backstore.flush();
+    lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED);
+  }
+
+  /**
+   * New INQUIRY fields (vendor, product, revision, serial; absent ones take their defaults) for a
+   * running unit; every I_T nexus gets INQUIRY DATA HAS CHANGED (SPC-4 5.14, 3Fh/03h), which
+   * covers the standard INQUIRY data and the VPD pages.
+   */
+  setInquiry(name: string, fields: InquiryFields): void {
+    const lu = this.units.get(name);
+    if (!lu) throw new NexusError('ERR_TOPOLOGY', `unknown device "${name}"`);
+    lu.setIdentity(fields);
+    lu.raiseUa(SENSE.INQUIRY_DATA_HAS_CHANGED);
   }
 
   /**

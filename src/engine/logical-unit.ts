@@ -4,7 +4,7 @@ import { PeripheralType } from './spec/status';
 import { Backstore, CopyTargetLookup, DeviceType, LuIdentity, LuView, VpdPageDef } from './types';
 import { DeviceConfig } from './topology';
 import { CdbTable } from './cdb/registry';
-import { UaTable } from './ua';
+import { ANNOUNCED_CONDITIONS, MAX_DETACHED_NEXUSES, UaTable } from './ua';
 import { Spc2Reservation } from './reserve';
 import { PersistentReservations, PrOptions } from './pr';
 import { TaskSet } from './task-set';
@@ -18,14 +18,20 @@ import type { AccessStateName } from './topology';
  * state (SAM-5 4.6). A device exported by several targets is still one logical unit.
  */
 export class LogicalUnit implements LuView {
-  readonly ua = new UaTable();
+  readonly ua = new UaTable(MAX_DETACHED_NEXUSES, (itKey, c) => this.uaEstablished(itKey, c));
+  /**
+   * Told, per attached I_T nexus (by nexus id), of each condition of ANNOUNCED_CONDITIONS newly
+   * established for it: the engine reports it to the nexus's transport as an asynchronous event.
+   */
+  announce: ((nexusId: number, c: SenseCondition) => void) | undefined;
   readonly reservation = new Spc2Reservation();
   /** SPC-4 persistent reservations: kept across I_T nexus loss and LOGICAL UNIT RESET. */
   readonly pr: PersistentReservations;
   readonly tasks = new TaskSet();
   /** Counters behind the General Statistics and Performance log page (19h). */
   readonly statistics = new LuStatistics();
-  readonly identity: LuIdentity;
+  /** Standard INQUIRY and VPD identity (SPC-4 6.6.2, 7.8); changes live with setIdentity. */
+  identity: LuIdentity;
   readonly table: CdbTable;
   readonly vpdPages: readonly VpdPageDef[];
   readonly logPages: DeviceType['logPages'];
@@ -95,11 +101,34 @@ export class LogicalUnit implements LuView {
     return Math.max(0, Math.log2(Math.max(phys, this.config.blockSize) / this.config.blockSize));
   }
 
+  private uaEstablished(itKey: string, c: SenseCondition): void {
+    const tell = this.announce;
+    if (tell === undefined || !ANNOUNCED_CONDITIONS.has(c)) return;
+    for (const [id, key] of this.nexusKeys) if (key === itKey) tell(id, c);
+  }
+
+  /**
+   * New INQUIRY fields for the running unit: its standard INQUIRY data and the VPD pages built
+   * from them (serial number, device identification) answer with them from the next command.
+   */
+  setIdentity(fields: InquiryFields): void {
+    for (const k of INQUIRY_FIELDS) {
+      const v = fields[k];
+      if (v === undefined) delete this.config[k];
+      else this.config[k] = v;
+    }
+    this.identity = makeIdentity(this.config);
+  }
+
   raiseUa(cond: SenseCondition, exceptNexus?: number): void {
     const except = exceptNexus === undefined ? undefined : this.nexusKeys.get(exceptNexus);
     this.ua.raiseAll(cond, except);
   }
 }
+
+/** The configurable INQUIRY fields of a device (the topology's vendor, product, revision, serial). */
+export const INQUIRY_FIELDS = ['vendor', 'product', 'revision', 'serial'] as const;
+export type InquiryFields = Pick<DeviceConfig, (typeof INQUIRY_FIELDS)[number]>;
 
 /**
  * Identity derived deterministically from the device name (and its configured serial), so that a

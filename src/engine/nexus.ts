@@ -1,4 +1,7 @@
-import { SENSE } from './spec/asc';
+import { SENSE, SenseCondition } from './spec/asc';
+import { buildSense } from './sense';
+import { senseFormatOf } from './pipeline';
+import type { AsyncEventReport } from './command';
 import { CommandRequest, CompletionCallback, TmfRequest } from './command';
 import { TmfResponse } from './spec/status';
 import { LunMap } from './lun-map';
@@ -54,6 +57,16 @@ export class ItNexus implements NexusView {
   readonly portGroups: readonly TargetPortGroupView[];
   readonly targetPorts: readonly TargetPortView[];
   private closed = false;
+  /** See NexusApi.onAsyncEvent. */
+  onAsyncEvent: ((e: AsyncEventReport) => void) | undefined;
+  /**
+   * Set by whoever holds a nexus on behalf of a session elsewhere (the engine thread homing a unit
+   * for a session on another thread): told which unit established the condition, before the
+   * report is built, and may decline it (a placeholder's condition is the home thread's to report).
+   */
+  reportsFor: ((lu: LogicalUnit) => boolean) | undefined;
+  /** Reports made in this turn, not yet delivered (deduplicated per condition, see unitAttention). */
+  private pendingReports: Array<{ key: string; lun: number; lu: LogicalUnit; cond: SenseCondition }> | undefined;
 
   constructor(
     readonly id: number,
@@ -101,6 +114,36 @@ export class ItNexus implements NexusView {
     lu.nexusKeys.set(this.id, this.itKey);
     if (!lu.ua.has(this.itKey)) lu.ua.queue(this.itKey).add(SENSE.POWER_ON_RESET);
     lu.ua.attached(this.itKey);
+  }
+
+  /**
+   * `cond` (one of ANNOUNCED_CONDITIONS) was newly established for this nexus on `lu`: reported to
+   * the transport once the current turn is done, so that a change touching several units (a LUN
+   * mapped: REPORTED LUNS DATA HAS CHANGED on each unit the nexus sees) makes one report. The
+   * inventory change concerns the whole nexus, so it is reported once, at the lowest LUN; the
+   * others once per LUN the unit is mapped at.
+   */
+  unitAttention(lu: LogicalUnit, cond: SenseCondition): void {
+    if (this.closed || this.onAsyncEvent === undefined) return;
+    if (this.reportsFor !== undefined && !this.reportsFor(lu)) return;
+    const nexusWide = cond === SENSE.REPORTED_LUNS_DATA_HAS_CHANGED;
+    const batch = this.pendingReports ?? (this.pendingReports = []);
+    if (batch.length === 0) queueMicrotask(() => this.deliverReports());
+    for (const [lun, e] of this.map.entries) {
+      if (e.lu !== lu) continue;
+      const key = nexusWide ? cond.name : `${cond.name}@${lun}`;
+      const same = batch.find(r => r.key === key);
+      if (same === undefined) batch.push({ key, lun, lu, cond });
+      else if (lun < same.lun) { same.lun = lun; same.lu = lu; }
+    }
+  }
+
+  private deliverReports(): void {
+    const batch = this.pendingReports;
+    this.pendingReports = undefined;
+    const tell = this.onAsyncEvent;
+    if (batch === undefined || tell === undefined || this.closed) return;
+    for (const r of batch) tell({ lun: r.lun, sense: buildSense({ cond: r.cond }, senseFormatOf(r.lu)) });
   }
 
   /** The CDB's own transfer length in bytes, when the LUN and opcode are known (embedded mode). */

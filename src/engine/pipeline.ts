@@ -249,8 +249,8 @@ function internalFailure(err: unknown, req: CommandRequest, log?: Logger): Outco
 }
 
 /** SPC-4 4.5.1: the sense format the unit's control mode page (D_SENSE) asks for; fixed without a unit. */
-function senseFormatOf(mapping: Mapping | undefined): SenseFormat {
-  return mapping?.lu.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
+export function senseFormatOf(lu: Pick<LogicalUnit, 'modes'> | undefined): SenseFormat {
+  return lu?.modes.descriptorSense ? SenseFormat.DESCRIPTOR : SenseFormat.FIXED;
 }
 
 /**
@@ -265,7 +265,7 @@ function finish(
   mapping?.lu.statistics.recordStatus(o.status, o.sense ? o.sense.cond.key : 0);
   if (o.status === Status.CHECK_CONDITION && o.sense && !(o.data && dir === Dir.IN)) {
     o.release?.();
-    const fmt = senseFormatOf(mapping);
+    const fmt = senseFormatOf(mapping?.lu);
     // No Data-In moves with a CHECK CONDITION; an OUT command's residual still compares what the CDB
     // asked for with what the initiator expected to send.
     const intended = dir === Dir.OUT && xfer > 0 ? xfer : 0;
@@ -279,7 +279,7 @@ function finish(
   // SSC-4 4.2: a READ that stops early (filemark, end-of-data, incorrect length) returns the data it
   // read and its sense; the residual counts what did not move, as for GOOD.
   const sense = o.status === Status.CHECK_CONDITION && o.sense
-    ? buildSense(o.sense, senseFormatOf(mapping)) : undefined;
+    ? buildSense(o.sense, senseFormatOf(mapping?.lu)) : undefined;
   let data = o.data;
   // Data-In the command intends to move: what it produced, at most the CDB's transfer length.
   let intended = data ? data.length : 0;

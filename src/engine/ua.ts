@@ -1,4 +1,26 @@
-import { SenseCondition } from './spec/asc';
+import { SENSE, SenseCondition } from './spec/asc';
+
+/**
+ * The conditions an initiator should learn of without waiting for its next command: changes made
+ * by the target's operator or by another initiator to what this one sees of the unit (SPC-4 5.14:
+ * inventory, inquiry data, capacity, mode parameters, medium, access states). The transport may
+ * report them as asynchronous events (RFC 7143 11.9.1 AsyncEvent 0, SAM-5 6.5); the unit attention
+ * stays queued all the same, because an initiator may ignore the event (libiscsi does) and SAM-5
+ * still owes it the condition on its next command. Resets, nexus loss and cleared commands are
+ * not here: the initiator caused or sees those itself.
+ */
+export const ANNOUNCED_CONDITIONS: ReadonlySet<SenseCondition> = new Set([
+  SENSE.REPORTED_LUNS_DATA_HAS_CHANGED,
+  SENSE.INQUIRY_DATA_HAS_CHANGED,
+  SENSE.CAPACITY_DATA_HAS_CHANGED,
+  SENSE.MODE_PARAMETERS_CHANGED,
+  SENSE.ASYMMETRIC_ACCESS_STATE_CHANGED,
+  SENSE.NOT_READY_TO_READY_CHANGE,
+  SENSE.IMPORT_OR_EXPORT_ELEMENT_ACCESSED,
+]);
+
+/** Told when a condition is newly established for an I_T nexus identity. */
+export type UaEstablished = (itKey: string, c: SenseCondition) => void;
 
 /**
  * Unit attention conditions, queued per I_T_L nexus (SAM-5 5.14, SPC-4 5.14).
@@ -25,6 +47,8 @@ function priority(c: SenseCondition): number {
 export class UaQueue {
   private readonly pending: SenseCondition[] = [];
 
+  constructor(private readonly established?: (c: SenseCondition) => void) {}
+
   get size(): number { return this.pending.length; }
 
   add(c: SenseCondition): void {
@@ -36,6 +60,7 @@ export class UaQueue {
     let i = 0;
     while (i < this.pending.length && priority(this.pending[i]) <= p) i++;
     this.pending.splice(i, 0, c);
+    this.established?.(c);
   }
 
   peek(): SenseCondition | undefined { return this.pending[0]; }
@@ -63,11 +88,15 @@ export class UaTable {
   /** Identities whose nexus is gone, oldest first (Set iteration is insertion order). */
   private readonly detached = new Set<string>();
 
-  constructor(private readonly maxDetached = MAX_DETACHED_NEXUSES) {}
+  constructor(private readonly maxDetached = MAX_DETACHED_NEXUSES, private readonly established?: UaEstablished) {}
 
   queue(itKey: string): UaQueue {
     let q = this.queues.get(itKey);
-    if (!q) this.queues.set(itKey, (q = new UaQueue()));
+    if (!q) {
+      const tell = this.established;
+      q = new UaQueue(tell ? c => tell(itKey, c) : undefined);
+      this.queues.set(itKey, q);
+    }
     return q;
   }
 

@@ -50,6 +50,13 @@ interface RwOptions {
   nowait?: boolean;
 }
 
+/** The process at the other end of a Unix domain socket, as the kernel recorded it at connect(2). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** The addon's exports exactly as the C++ side defines them. */
 interface NativeBinding {
   errnoNumbers: Record<string, number>;
@@ -72,6 +79,7 @@ interface NativeBinding {
   dupFd(fd: number): number | NativeError;
   closeFd(fd: number): NativeError | undefined;
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
+  peerCredentials(fd: number): PeerCredentials | NativeError;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -284,4 +292,12 @@ export function closeFd(fd: number): NativeError | undefined {
  */
 export function recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError {
   return native ? native.recvSync(fd, buf, offset, length) : enosys('recvSync');
+}
+
+/**
+ * unix(7) SO_PEERCRED of a connected Unix domain socket: the client's pid, uid and gid (the control
+ * socket logs who made each change). Needs the addon: { errno: 'ENOSYS' } without it.
+ */
+export function peerCredentials(fd: number): PeerCredentials | NativeError {
+  return native ? native.peerCredentials(fd) : enosys('peerCredentials');
 }

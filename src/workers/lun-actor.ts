@@ -35,7 +35,8 @@ import { decodeNexusIdentity } from './ring-client';
 import { Actor, Scheduler } from './scheduler';
 import type { BufferPoolHandle } from './buffer-pool';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
-import { DescFlag, NexusCloseFn, SPILL_BUFFER, lunActorId, sinkThread } from './actor-protocol';
+import { DescFlag, NexusCloseFn, SPILL_BUFFER, lunActorId, sinkActorId, sinkThread } from './actor-protocol';
+import { nexusOwner } from './thread-engine';
 
 /** Pool owner id of the thread that sent a descriptor from actor `source`. */
 export function senderOwner(source: number): number {
@@ -64,6 +65,8 @@ interface Outgoing {
   handle: number;
   dataLength: number;
   tmfResponse: number;
+  /** ASYNC_EVENT: the LUN the condition is reported at (other kinds: 0). */
+  lun: number;
 }
 
 /** Data-Out of a DATA_LATER command: the pipeline's callback, the data, or both. */
@@ -147,6 +150,8 @@ export class LunActorHost {
   /** Data-In handed over in the pool buffer the backstore read into, and Data-In copied into one. */
   readonly counters = { dataInLent: 0, dataInCopied: 0 };
   private readonly senseScratch = new Uint8Array(96);
+  /** Mesh index of every unit this thread knows (its LUN actor's id, lunActorId). */
+  private readonly unitIndex = new Map<string, number>();
 
   constructor(
     readonly threadIndex: number,
@@ -174,7 +179,10 @@ export class LunActorHost {
     });
     const scheduler = new Scheduler(data.rings, data.scheduler);
     const host = new LunActorHost(data.threadIndex, engine, scheduler, BufferPool.attach(data.pool, data.threadIndex), spill, home);
-    data.devices.forEach((d, i) => { if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host)); });
+    data.devices.forEach((d, i) => {
+      host.unitIndex.set(d.name, i);
+      if (home.has(d.name)) scheduler.register(new LunActor(lunActorId(i), d.name, host));
+    });
     if (data.lendReadBuffers && home.size > 0) readBuffers.useSource(host.leaseSource);
     scheduler.start();
     return host;
@@ -197,11 +205,13 @@ export class LunActorHost {
       this.home.delete(cfg.name);
       throw e;
     }
+    this.unitIndex.set(cfg.name, index);
     if (homeHere) this.scheduler.register(new LunActor(lunActorId(index), cfg.name, this));
   }
 
   /** After Engine.removeDevice: the unit's LUN actor, if it was homed here, goes too. */
   removeUnit(name: string, index: number): void {
+    this.unitIndex.delete(name);
     if (!this.home.delete(name)) return;
     this.scheduler.unregister(lunActorId(index));
   }
@@ -215,6 +225,18 @@ export class LunActorHost {
       ...(m.portal === '' ? {} : { portal: m.portal }),
     });
     if (!n) return `no target "${m.targetName}"`;
+    // SAM-5 6.5: conditions of this thread's units go to the session's thread (the nexus id names
+    // it), which reports them to the initiator; placeholders' are reported by their home threads.
+    const sink = sinkActorId(nexusOwner(m.nexusId));
+    n.reportsFor = lu => this.home.has(lu.name);
+    n.onAsyncEvent = e => {
+      const from = this.unitIndex.get(n.map.entries.get(e.lun)?.lu.name ?? '');
+      if (from === undefined) return;
+      this.post({
+        dest: sink, from: lunActorId(from), kind: DescKind.ASYNC_EVENT, sequence: 0, tag: 0, nexusId: m.nexusId, status: 0, flags: 0,
+        sense: e.sense, residualKind: 0, residual: 0, handle: NO_BUFFER, dataLength: 0, tmfResponse: 0, lun: e.lun,
+      });
+    };
     this.nexuses.set(m.nexusId, n);
     return '';
   }
@@ -409,7 +431,10 @@ export class LunActorHost {
     sense: Uint8Array | undefined, residualKind: number, residual: number, handle: number, dataLength: number,
     tmfResponse: number,
   ): void {
-    const o: Outgoing = { dest, from, kind, sequence, tag, nexusId, status, flags, sense, residualKind, residual, handle, dataLength, tmfResponse };
+    this.post({ dest, from, kind, sequence, tag, nexusId, status, flags, sense, residualKind, residual, handle, dataLength, tmfResponse, lun: 0 });
+  }
+
+  private post(o: Outgoing): void {
     if (this.outbox.length > 0 || !this.write(o)) {
       this.outbox.push(o);
       this.retry();
@@ -430,6 +455,7 @@ export class LunActorHost {
     d.bufferHandle = o.handle;
     d.dataLength = o.dataLength;
     d.tmfResponse = o.tmfResponse;
+    d.lun = o.lun;
     d.sourceActor = o.from;
     if (o.sense && o.sense.length > 0) d.writeSense(o.sense);
     else d.writeSense(this.senseScratch, 0);

@@ -8,6 +8,7 @@
 
 import type { DeviceConfig, GroupConfig, TargetConfig } from '../engine/topology';
 import type { Engine } from '../engine/engine';
+import type { InquiryFields } from '../engine/logical-unit';
 import type { ConfigValue } from './messages';
 import type { LunActorHost } from './lun-actor';
 import type { ThreadEngine } from './thread-engine';
@@ -22,6 +23,9 @@ export type MeshChange =
   | { readonly kind: 'removeUnit'; readonly device: string; readonly index: number }
   | { readonly kind: 'resize'; readonly device: string; readonly sizeBytes: string }
   | { readonly kind: 'writeCache'; readonly device: string; readonly mode: DeviceConfig['writeCache'] }
+  | { readonly kind: 'readOnly'; readonly device: string; readonly readOnly: boolean }
+  /** The INQUIRY fields a unit answers with; an absent one takes its default. */
+  | { readonly kind: 'inquiry'; readonly device: string; readonly fields: InquiryFields }
   /** '' ejects the medium. */
   | { readonly kind: 'medium'; readonly device: string; readonly path: string }
   /** `group` '' is the target's default map. */
@@ -38,7 +42,7 @@ export type MeshChange =
 export type MeshChangeKind = MeshChange['kind'];
 
 const KINDS: ReadonlySet<string> = new Set<MeshChangeKind>([
-  'addUnit', 'removeUnit', 'resize', 'writeCache', 'medium', 'mapLun', 'unmapLun', 'addTarget', 'updateTarget', 'removeTarget',
+  'addUnit', 'removeUnit', 'resize', 'writeCache', 'readOnly', 'inquiry', 'medium', 'mapLun', 'unmapLun', 'addTarget', 'updateTarget', 'removeTarget',
   'addGroup', 'removeGroup', 'updateGroup',
 ]);
 
@@ -75,6 +79,8 @@ export async function applyEngineChange(engine: Engine, c: MeshChange): Promise<
     case 'removeUnit': await engine.removeDevice(c.device); break;
     case 'resize': await engine.resizeDevice(c.device, BigInt(c.sizeBytes)); break;
     case 'writeCache': await engine.setWriteCache(c.device, c.mode); break;
+    case 'readOnly': await engine.setReadOnly(c.device, c.readOnly); break;
+    case 'inquiry': engine.setInquiry(c.device, c.fields); break;
     case 'medium': await engine.changeMedium(c.device, c.path === '' ? undefined : c.path); break;
     case 'mapLun': engine.addLun(c.target, { lun: c.lun, device: c.device, readOnly: c.readOnly }, c.group === '' ? undefined : c.group); break;
     case 'unmapLun': engine.removeLun(c.target, c.lun, c.group === '' ? undefined : c.group); break;

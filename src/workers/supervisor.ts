@@ -486,10 +486,13 @@ export class Supervisor {
   async reconfigure(change: MeshChange, undo: MeshChange, after: Pick<Topology, 'devices' | 'targets'>): Promise<void> {
     const device = change.kind === 'addUnit' ? change.device.name
       : change.kind === 'removeUnit' || change.kind === 'resize' || change.kind === 'writeCache' || change.kind === 'medium' || change.kind === 'mapLun'
+        || change.kind === 'readOnly' || change.kind === 'inquiry'
         ? change.device : undefined;
     const home = change.kind === 'addUnit' ? change.home : device !== undefined ? this.threadOf(device) : undefined;
-    // Capacity, cache mode and medium are the home unit's alone: placeholders elsewhere hold no data.
-    const homeOnly = change.kind === 'resize' || change.kind === 'writeCache' || change.kind === 'medium';
+    // Capacity, cache mode, medium, write protection and INQUIRY data are the home unit's alone:
+    // placeholders elsewhere hold no data and answer no command.
+    const homeOnly = change.kind === 'resize' || change.kind === 'writeCache' || change.kind === 'medium'
+      || change.kind === 'readOnly' || change.kind === 'inquiry';
     const members: number[] = [];
     if (this.hereIndex >= 0) members.push(this.hereIndex);
     for (const t of this.threadList) if (t.worker && t.up) members.push(t.index);

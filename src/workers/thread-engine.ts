@@ -22,9 +22,10 @@ import type { ItNexus, NexusIdentity } from '../engine/nexus';
 import type { CommandRequest, CompletionCallback, TmfRequest } from '../engine/command';
 import { TmfFunction, TmfResponse } from '../engine/spec/status';
 import type { EngineApi, NexusApi } from '../engine/engine-api';
+import type { AsyncEventReport } from '../engine/command';
 import type { TargetConfig } from '../engine/topology';
 import type { BufferPool } from './buffer-pool';
-import type { DescriptorCursor } from './ring/descriptor';
+import { DescKind, type DescriptorCursor } from './ring/descriptor';
 import type { Actor, Scheduler } from './scheduler';
 import { RingClient, RingLink, abortedCompletion, newRingLink } from './ring-client';
 import { NexusCloseFn, lunActorId, lunDeviceIndex, sinkActorId } from './actor-protocol';
@@ -62,6 +63,7 @@ export class ThreadNexus implements NexusApi {
   lost = false;
   /** Called once when the engine loses the nexus (a thread hosting one of its units died). */
   onLost: (() => void) | undefined;
+  onAsyncEvent: ((e: AsyncEventReport) => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -168,6 +170,11 @@ export class ThreadEngine implements EngineApi {
     this.nextNexus = (this.nextNexus + 1) & 0xfffff || 1;
     const id = (((this.threadIndex + 1) << 24) | ((this.opts.generation & 0xf) << 20) | counter) >>> 0;
     const p = new ThreadNexus(id, ident, local, [...remote].sort((a, b) => a - b), this);
+    // SAM-5 6.5: a condition of a unit homed here is reported from here; one of a unit homed on
+    // another thread only by that thread (ASYNC_EVENT, onDescriptor), since this Engine's unit for
+    // it is a placeholder that sees only the changes every thread applies.
+    local.reportsFor = lu => this.homeOf(lu.name) === this.threadIndex;
+    local.onAsyncEvent = e => p.onAsyncEvent?.(e);
     this.nexuses.set(id, p);
     for (const t of p.remote) this.client.open(this.links[t], p, ident, this.anchorOf(t));
     return p;
@@ -277,9 +284,19 @@ export class ThreadEngine implements EngineApi {
 
   /** A descriptor answered by a peer thread (valid only during the call). */
   onDescriptor(d: DescriptorCursor): void {
+    if (d.kind === DescKind.ASYNC_EVENT) { this.asyncEvent(d); return; }
     const i = lunDeviceIndex(d.sourceActor);
     if (i < 0 || i >= this.homes.length) return;
     this.client.onDescriptor(this.links[this.homes[i]], d);
+  }
+
+  /** A unit homed on another thread reports a condition to a nexus of this thread (lun-actor.ts). */
+  private asyncEvent(d: DescriptorCursor): void {
+    const p = this.nexuses.get(d.nexusId);
+    if (p === undefined || p.isClosed || p.onAsyncEvent === undefined) return;
+    const sense = new Uint8Array(d.senseLength);
+    d.readSense(sense);
+    p.onAsyncEvent({ lun: d.lun, sense });
   }
 
   /** Spilled Data-In from peer `fromThread`. */

@@ -176,8 +176,7 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   checkLibraries(json.devices, devices, { baseDir: pathBase, stateDir }, report);
   // Names as written, so a device with some other mistake does not also break every reference to it.
   const deviceNames = new Set(arr(json.devices).filter(isObj).map((d) => str(d.name)).filter((n): n is string => n !== undefined));
-  const readOnlyDevices = new Set(devices.filter((d) => d.readOnly).map((d) => d.name));
-  const targets = checkTargets(json.targets, deviceNames, readOnlyDevices, report);
+  const targets = checkTargets(json.targets, deviceNames, report);
   checkSecretReuse(json.targets, report);
   checkAluaGroups(json.devices, devices, targets, report);
   const daemon = checkDaemonEndpoints(json, baseDir, report);
@@ -498,7 +497,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
 }
 
 function checkLunMap(
-  v: unknown, base: Array<string | number>, devices: Set<string>, readOnlyDevices: Set<string>, report: Report,
+  v: unknown, base: Array<string | number>, devices: Set<string>, report: Report,
 ): LunMapping[] {
   const out: LunMapping[] = [];
   const seen = new Map<number, number>();
@@ -514,8 +513,10 @@ function checkLunMap(
     }
     if (device !== undefined && !devices.has(device)) report.add(at('device'), `device "${device}" is not defined`);
     if (lun === undefined || device === undefined) return;
-    // A LUN onto a read-only device is read-only whatever the mapping says.
-    out.push({ lun, device, readOnly: (bool(raw.readOnly) ?? false) || readOnlyDevices.has(device) });
+    // The mapping's own flag: a LUN onto a read-only device is read-only whatever it says, because
+    // the unit refuses writes itself (pipeline.ts), so a device made writable live exports writably
+    // again through every mapping that does not say otherwise.
+    out.push({ lun, device, readOnly: bool(raw.readOnly) ?? false });
   });
   return out;
 }
@@ -578,7 +579,7 @@ function checkSecretReuse(v: unknown, report: Report): void {
   }
 }
 
-function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<string>, report: Report): TargetConfig[] {
+function checkTargets(v: unknown, devices: Set<string>, report: Report): TargetConfig[] {
   const out: TargetConfig[] = [];
   const seen = new Map<string, number>();
   arr(v).forEach((raw, i) => {
@@ -618,10 +619,10 @@ function checkTargets(v: unknown, devices: Set<string>, readOnlyDevices: Set<str
     }
 
     const portGroups = checkPortGroups(raw.portGroups, portals, at, report);
-    const luns = checkLunMap(raw.luns, ['targets', i, 'luns'], devices, readOnlyDevices, report);
+    const luns = checkLunMap(raw.luns, ['targets', i, 'luns'], devices, report);
     const auth = checkAuth(raw.auth, ['targets', i, 'auth'], report);
     const discoveryAuth = checkAuth(raw.discoveryAuth, ['targets', i, 'discoveryAuth'], report);
-    const groups = checkGroups(raw.groups, i, devices, readOnlyDevices, report);
+    const groups = checkGroups(raw.groups, i, devices, report);
 
     if (driver === undefined || name === undefined) return;
     const t: TargetConfig = { driver, name, portals, luns, groups };
@@ -707,7 +708,7 @@ function checkAluaGroups(v: unknown, devices: DeviceConfig[], targets: TargetCon
   });
 }
 
-function checkGroups(v: unknown, ti: number, devices: Set<string>, readOnlyDevices: Set<string>, report: Report): GroupConfig[] {
+function checkGroups(v: unknown, ti: number, devices: Set<string>, report: Report): GroupConfig[] {
   const out: GroupConfig[] = [];
   const names = new Map<string, number>();
   const patterns = new Map<string, string>();
@@ -731,7 +732,7 @@ function checkGroups(v: unknown, ti: number, devices: Set<string>, readOnlyDevic
       else patterns.set(key, at('initiators', k));
       initiators.push(p);
     });
-    const luns = checkLunMap(raw.luns, ['targets', ti, 'groups', j, 'luns'], devices, readOnlyDevices, report);
+    const luns = checkLunMap(raw.luns, ['targets', ti, 'groups', j, 'luns'], devices, report);
     const auth = checkAuth(raw.auth, ['targets', ti, 'groups', j, 'auth'], report);
     if (name === undefined) return;
     const g: GroupConfig = { name, initiators, luns };

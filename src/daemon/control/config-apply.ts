@@ -47,6 +47,10 @@ export interface ApplyOptions {
   readonly dryRun?: boolean;
   /** Who asked (logged with the change): "control socket", "SIGHUP". */
   readonly who: string;
+  /** The control socket peer's ids (SO_PEERCRED), logged with `who`. */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly pid?: number;
   /** Where in the request the document is, for error paths ("/params/topology"). */
   readonly at: string;
 }
@@ -111,7 +115,7 @@ export class ConfigTransactions {
     const steps = diff.steps.map(s => ({ op: s.op, description: describeStep(s) }));
     if (o.dryRun === true || diff.steps.length === 0) return { steps, applied: false };
 
-    const log = this.log.child({ who: o.who });
+    const log = this.log.child({ who: o.who, ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid, pid: o.pid } : {}) });
     this.live.begin?.(next);
     const r = await runTransaction(diff.steps, async (s) => {
       await this.live.run(s);

@@ -8,11 +8,8 @@ import { topologyFileSchema } from '../config/schema';
 import { topologyDocument } from './config-document';
 import type { ConfigTransactions } from './config-apply';
 import { saveTopologyFile } from './config-save';
-import { ControlMethod, controlError, defineMethod } from './methods';
+import { ControlMethod, callerFields, controlError, defineMethod, type ControlCaller } from './methods';
 import { ControlErrorCode, pointer } from './protocol';
-
-/** Who the control socket's changes are logged as (Node does not expose the peer's SO_PEERCRED). */
-export const CONTROL_CLIENT = 'control socket';
 
 type Doc = Record<string, unknown>;
 type Obj = Record<string, unknown>;
@@ -59,22 +56,23 @@ export interface ConfigMethodsOptions {
 export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
   const { tx } = o;
   const doc = (t: Topology): Doc => topologyDocument(t, { secrets: true });
-  const change = (edit: (d: Doc) => void, dry?: boolean) => tx.edit(doc, edit, { who: CONTROL_CLIENT, at: '/params', dryRun: dry });
+  const change = (edit: (d: Doc) => void, dry: boolean | undefined, caller: ControlCaller) =>
+    tx.edit(doc, edit, { ...callerFields(caller), at: '/params', dryRun: dry });
 
   return [
     defineMethod<{ topology: unknown; dryRun?: boolean }>('config.apply',
       'apply a whole topology as one transaction (the steps are returned; dryRun: only computed)', {
         type: 'object', additionalProperties: false, required: ['topology'],
         properties: { topology: { type: 'object' }, dryRun },
-      }, p => tx.apply(p.topology, { who: CONTROL_CLIENT, at: '/params/topology', dryRun: p.dryRun })),
+      }, (p, caller) => tx.apply(p.topology, { ...callerFields(caller), at: '/params/topology', dryRun: p.dryRun })),
 
     defineMethod<{ device: Obj; dryRun?: boolean }>('device.add', 'add a device (a topology "devices" entry)', withDefs({
       type: 'object', additionalProperties: false, required: ['device'], properties: { device: { $ref: '#/$defs/device' }, dryRun },
-    }) as never, p => change(d => { list(d, 'devices').push(p.device); }, p.dryRun)),
+    }) as never, (p, caller) => change(d => { list(d, 'devices').push(p.device); }, p.dryRun, caller)),
 
     defineMethod<{ name: string; dryRun?: boolean }>('device.remove', 'remove a device no LUN maps', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       deviceIn(d, p.name);
       for (const [ti, t] of list(d, 'targets').entries()) {
         const maps = [{ at: pointer('targets', ti, 'luns'), luns: list(t, 'luns') }, ...list(t, 'groups').map((g, gi) => ({ at: pointer('targets', ti, 'groups', gi, 'luns'), luns: list(g, 'luns') }))];
@@ -85,93 +83,99 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
         }
       }
       d.devices = list(d, 'devices').filter(x => x.name !== p.name);
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<{ name: string; size: string | number; dryRun?: boolean }>('device.resize', 'change the capacity of a device (CAPACITY DATA HAS CHANGED)', {
       type: 'object', additionalProperties: false, required: ['name', 'size'],
       properties: { name, size: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }, dryRun },
-    }, p => change(d => { deviceIn(d, p.name).size = p.size; }, p.dryRun)),
+    }, (p, caller) => change(d => { deviceIn(d, p.name).size = p.size; }, p.dryRun, caller)),
 
-    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; dryRun?: boolean }>('device.set', 'change the write cache mode or read-only flag of a device', {
-      type: 'object', additionalProperties: false, required: ['name'],
-      properties: { name, writeCache: { enum: ['writeback', 'writethrough'] }, readOnly: { type: 'boolean' }, dryRun },
-    }, p => change(d => {
-      const dev = deviceIn(d, p.name);
-      if (p.writeCache !== undefined) dev.writeCache = p.writeCache;
-      if (p.readOnly !== undefined) dev.readOnly = p.readOnly;
-    }, p.dryRun)),
+    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; vendor?: string; product?: string; revision?: string; serial?: string; dryRun?: boolean }>(
+      'device.set', 'change the write cache mode, read-only flag or INQUIRY fields (vendor, product, revision, serial) of a device', {
+        type: 'object', additionalProperties: false, required: ['name'],
+        properties: {
+          name, writeCache: { enum: ['writeback', 'writethrough'] }, readOnly: { type: 'boolean' },
+          // The topology's patterns are checked by the loader (same messages as at start-up).
+          vendor: { type: 'string' }, product: { type: 'string' }, revision: { type: 'string' }, serial: { type: 'string' }, dryRun,
+        },
+      }, (p, caller) => change(d => {
+        const dev = deviceIn(d, p.name);
+        if (p.writeCache !== undefined) dev.writeCache = p.writeCache;
+        if (p.readOnly !== undefined) dev.readOnly = p.readOnly;
+        for (const k of ['vendor', 'product', 'revision', 'serial'] as const) if (p[k] !== undefined) dev[k] = p[k];
+      }, p.dryRun, caller)),
 
     defineMethod<{ name: string; path?: string; dryRun?: boolean }>('device.medium', 'load a medium into a removable device (path), or eject it (no path)', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, path: { type: 'string', minLength: 1 }, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       const dev = deviceIn(d, p.name);
       if (p.path === undefined) delete dev.path;
       else dev.path = p.path;
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<{ target: Obj; dryRun?: boolean }>('target.add', 'add a target (a topology "targets" entry)', withDefs({
       type: 'object', additionalProperties: false, required: ['target'], properties: { target: { $ref: '#/$defs/target' }, dryRun },
-    }) as never, p => change(d => { list(d, 'targets').push(p.target); }, p.dryRun)),
+    }) as never, (p, caller) => change(d => { list(d, 'targets').push(p.target); }, p.dryRun, caller)),
 
     defineMethod<{ name: string; dryRun?: boolean }>('target.remove', 'remove a target: its sessions are logged out', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       targetIn(d, p.name, '/params/name');
       d.targets = list(d, 'targets').filter(t => t.name !== p.name);
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<{ name: string; dryRun?: boolean }>('target.enable', 'take new logins to a disabled target again', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, p => change(d => { delete targetIn(d, p.name, '/params/name').enabled; }, p.dryRun)),
+    }, (p, caller) => change(d => { delete targetIn(d, p.name, '/params/name').enabled; }, p.dryRun, caller)),
 
     defineMethod<{ name: string; dryRun?: boolean }>('target.disable', 'refuse new logins to a target and log out its sessions; discovery stops listing it', {
       type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, p => change(d => { targetIn(d, p.name, '/params/name').enabled = false; }, p.dryRun)),
+    }, (p, caller) => change(d => { targetIn(d, p.name, '/params/name').enabled = false; }, p.dryRun, caller)),
 
     defineMethod<{ target: string; group?: string; lun: number; device: string; readOnly?: boolean; dryRun?: boolean }>('lun.map',
       'map a device at a LUN of a target (or of one of its groups)', {
         type: 'object', additionalProperties: false, required: ['target', 'lun', 'device'],
         properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, device: name, readOnly: { type: 'boolean' }, dryRun },
-      }, p => change(d => {
+      }, (p, caller) => change(d => {
         const map = mapIn(d, p.target, p.group);
         if (map.some(m => m.lun === p.lun)) {
           throw controlError(ControlErrorCode.INVALID_PARAMS, `LUN ${p.lun} is already mapped`, [{ path: '/params/lun', message: `LUN ${p.lun} is already mapped: unmap it first` }]);
         }
         map.push({ lun: p.lun, device: p.device, ...(p.readOnly !== undefined ? { readOnly: p.readOnly } : {}) });
-      }, p.dryRun)),
+      }, p.dryRun, caller)),
 
     defineMethod<{ target: string; group?: string; lun: number; dryRun?: boolean }>('lun.unmap', 'unmap a LUN (REPORTED LUNS DATA HAS CHANGED)', {
       type: 'object', additionalProperties: false, required: ['target', 'lun'],
       properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       const map = mapIn(d, p.target, p.group);
       const i = map.findIndex(m => m.lun === p.lun);
       if (i < 0) notFound('/params/lun', `LUN ${p.lun} is not mapped`);
       map.splice(i, 1);
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<{ target: string; group: Obj; dryRun?: boolean }>('group.add', 'add a group (initiator patterns, LUN map, auth) to a target', withDefs({
       type: 'object', additionalProperties: false, required: ['target', 'group'], properties: { target: name, group: { $ref: '#/$defs/group' }, dryRun },
-    }) as never, p => change(d => { list(targetIn(d, p.target), 'groups').push(p.group); }, p.dryRun)),
+    }) as never, (p, caller) => change(d => { list(targetIn(d, p.target), 'groups').push(p.group); }, p.dryRun, caller)),
 
     defineMethod<{ target: string; name: string; dryRun?: boolean }>('group.remove', 'remove a group with its LUN map; its sessions are logged out', {
       type: 'object', additionalProperties: false, required: ['target', 'name'], properties: { target: name, name, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       const t = targetIn(d, p.target);
       groupIn(t, p.name, '/params/name');
       t.groups = list(t, 'groups').filter(g => g.name !== p.name);
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<{ target: string; name: string; initiators: string[]; dryRun?: boolean }>('group.set', 'replace the initiator patterns of a group', {
       type: 'object', additionalProperties: false, required: ['target', 'name', 'initiators'],
       properties: { target: name, name, initiators: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 223 } }, dryRun },
-    }, p => change(d => { groupIn(targetIn(d, p.target), p.name, '/params/name').initiators = p.initiators; }, p.dryRun)),
+    }, (p, caller) => change(d => { groupIn(targetIn(d, p.target), p.name, '/params/name').initiators = p.initiators; }, p.dryRun, caller)),
 
     defineMethod<{ target: string; group?: string; discovery?: boolean; auth: Obj | null; dryRun?: boolean }>('auth.set',
       'CHAP (and mutual CHAP) of a target, a group, or discovery; null removes it; for new logins', withDefs({
         type: 'object', additionalProperties: false, required: ['target', 'auth'],
         properties: { target: name, group: name, discovery: { type: 'boolean' }, auth: { anyOf: [{ $ref: '#/$defs/auth' }, { type: 'null' }] }, dryRun },
-      }) as never, p => change(d => {
+      }) as never, (p, caller) => change(d => {
         const t = targetIn(d, p.target);
         if (p.discovery === true && p.group !== undefined) {
           throw controlError(ControlErrorCode.INVALID_PARAMS, 'discovery CHAP is per target', [{ path: '/params/group', message: 'discovery CHAP is per target, not per group' }]);
@@ -180,14 +184,14 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
         const key = p.discovery === true ? 'discoveryAuth' : 'auth';
         if (p.auth === null) delete holder[key];
         else holder[key] = p.auth;
-      }, p.dryRun)),
+      }, p.dryRun, caller)),
 
     defineMethod<{ settings: Obj; dryRun?: boolean }>('iscsi.set', 'change iSCSI parameters ("iscsi" section keys) for new sessions', {
       type: 'object', additionalProperties: false, required: ['settings'], properties: { settings: { type: 'object' }, dryRun },
-    }, p => change(d => {
+    }, (p, caller) => change(d => {
       const iscsi = (typeof d.iscsi === 'object' && d.iscsi !== null ? d.iscsi : {}) as Obj;
       d.iscsi = { ...iscsi, ...p.settings };
-    }, p.dryRun)),
+    }, p.dryRun, caller)),
 
     defineMethod<Record<string, never>>('config.save', 'write the running topology to the topology file (atomically, the previous one kept as <file>.bak)', {
       type: 'object', additionalProperties: false, properties: {},

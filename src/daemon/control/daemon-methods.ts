@@ -5,7 +5,7 @@
 
 import { SenseKey } from '../../engine/spec/status';
 import { LATENCY_BOUNDS_US } from '../../engine/lu-statistics';
-import type { Topology } from '../../engine/topology';
+import type { LunMapping, Topology } from '../../engine/topology';
 import type { ConfigValue, UnitStats } from '../../workers/messages';
 import type { PoolClassStats } from '../../workers/buffer-pool';
 import type { UnitAnswer, UnitOpName } from '../../workers/unit-ops';
@@ -80,10 +80,13 @@ export interface LunRow {
 
 export function lunRows(t: Topology): LunRow[] {
   const rows: LunRow[] = [];
+  // What the initiator gets: a read-only device is read-only through every mapping.
+  const readOnlyDevices = new Set(t.devices.filter(d => d.readOnly).map(d => d.name));
+  const ro = (m: LunMapping): boolean => m.readOnly || readOnlyDevices.has(m.device);
   for (const tg of t.targets) {
-    for (const m of tg.luns) rows.push({ target: tg.name, group: '', lun: m.lun, device: m.device, readOnly: m.readOnly });
+    for (const m of tg.luns) rows.push({ target: tg.name, group: '', lun: m.lun, device: m.device, readOnly: ro(m) });
     for (const g of tg.groups) {
-      for (const m of g.luns) rows.push({ target: tg.name, group: g.name, lun: m.lun, device: m.device, readOnly: m.readOnly });
+      for (const m of g.luns) rows.push({ target: tg.name, group: g.name, lun: m.lun, device: m.device, readOnly: ro(m) });
     }
   }
   return rows;

@@ -5,7 +5,9 @@
 // Removal the SCST way: a LUN unmapped is gone for new commands at once, commands in flight on it
 // finish, and every session that saw it gets REPORTED LUNS DATA HAS CHANGED (Engine.removeLun);
 // a resized unit raises CAPACITY DATA HAS CHANGED (Engine.resizeDevice), a write cache change
-// MODE PARAMETERS CHANGED (Engine.setWriteCache). Sessions of a removed
+// MODE PARAMETERS CHANGED (Engine.setWriteCache), a read-only change MODE PARAMETERS CHANGED too
+// (the WP bit, Engine.setReadOnly: commands past the check finish, later writes get DATA
+// PROTECT), new INQUIRY fields INQUIRY DATA HAS CHANGED (Engine.setInquiry). Sessions of a removed
 // target, of a removed portal, or whose initiator a group change moves to another LUN map are asked
 // to log out (RFC 7143 11.9.1 AsyncEvent 1) and dropped after LOGOUT_WAIT_MS; they log in again and
 // get what the new topology gives them. Auth, aliases and iSCSI parameters are for new logins.
@@ -47,13 +49,20 @@ export class DaemonLiveApplier implements LiveApplier {
   constructor(private readonly p: LiveParts) {
     this.model = p.running;
     this.final = p.running;
+    for (const d of p.running.devices) if (d.readOnly) this.openedReadOnly.add(d.name);
   }
+
+  /** Devices whose backing store was opened read-only (at start or when added): it stays so. */
+  private readonly openedReadOnly = new Set<string>();
 
   begin(next: Topology): void { this.final = next; }
 
   refuses(s: Step): string | undefined {
     switch (s.op) {
-      case 'device.readOnly': return 'a running unit keeps the access its backing file was opened with: remove it and add it under a new name';
+      case 'device.readOnly':
+        return !s.to && this.openedReadOnly.has(s.device)
+          ? `device "${s.device}" was opened read-only: its backing store cannot be written without opening it again; remove it and add it under a new name, or restart`
+          : undefined;
       default: return undefined;
     }
   }
@@ -82,6 +91,8 @@ export class DaemonLiveApplier implements LiveApplier {
         const { index } = runtime.slotForNewDevice(home);
         const dev = deviceData(s.device);
         await this.mesh({ kind: 'addUnit', device: dev, index, home }, { kind: 'removeUnit', device: s.device.name, index }, after);
+        if (s.device.readOnly) this.openedReadOnly.add(s.device.name);
+        else this.openedReadOnly.delete(s.device.name);
         return;
       }
       case 'device.remove': {
@@ -101,8 +112,15 @@ export class DaemonLiveApplier implements LiveApplier {
       case 'device.writeCache':
         await this.mesh({ kind: 'writeCache', device: s.device, mode: s.to }, { kind: 'writeCache', device: s.device, mode: s.from }, after);
         return;
-      case 'device.readOnly':
-        throw new NexusError('ERR_NOT_LIVE', this.refuses(s) ?? s.op);
+      case 'device.readOnly': {
+        const refused = this.refuses(s);
+        if (refused !== undefined) throw new NexusError('ERR_NOT_LIVE', refused);
+        await this.mesh({ kind: 'readOnly', device: s.device, readOnly: s.to }, { kind: 'readOnly', device: s.device, readOnly: s.from }, after);
+        return;
+      }
+      case 'device.inquiry':
+        await this.mesh({ kind: 'inquiry', device: s.device, fields: s.to }, { kind: 'inquiry', device: s.device, fields: s.from }, after);
+        return;
       case 'lun.map':
         await this.mesh(
           { kind: 'mapLun', target: s.target, group: s.group ?? '', lun: s.mapping.lun, device: s.mapping.device, readOnly: s.mapping.readOnly },

@@ -5,12 +5,35 @@ import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { ControlErrorCode, ControlProblem, errorData } from './protocol';
 import { ParamsSchema, paramsValidator } from './params';
 
+/**
+ * Who sent a request: the control socket's peer as the kernel recorded it at connect(2)
+ * (unix(7) SO_PEERCRED). Without the native addon the ids are unknown (undefined).
+ */
+export interface ControlCaller {
+  readonly pid?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** A caller whose credentials are not known (tests calling a method directly). */
+export const UNKNOWN_CALLER: ControlCaller = Object.freeze({});
+
+/** The caller's fields for a structured log line: `who` and, when known, `uid`, `gid`, `pid`. */
+export function callerFields(c: ControlCaller): { who: string; uid?: number; gid?: number; pid?: number } {
+  return { who: 'control socket', ...(c.uid !== undefined ? { uid: c.uid, gid: c.gid, pid: c.pid } : {}) };
+}
+
+/** Methods that only read are named *.get, *.list or daemon.info; every other one changes something. */
+export function changesSomething(method: string): boolean {
+  return !(/\.(get|list)$/.test(method) || method === 'daemon.info');
+}
+
 export interface ControlMethod {
   readonly name: string;
   readonly description: string;
   readonly schema: ParamsSchema;
   /** Checks `raw` against the schema, then calls; throws JSONRPCErrorException for the client. */
-  invoke(raw: unknown): Promise<unknown>;
+  invoke(raw: unknown, caller: ControlCaller): Promise<unknown>;
 }
 
 /** Params with no members. */
@@ -18,15 +41,15 @@ export const NO_PARAMS: ParamsSchema = { type: 'object', additionalProperties: f
 
 /** A method whose call sees params of type P, checked against `schema` first. */
 export function defineMethod<P>(
-  name: string, description: string, schema: ParamsSchema, call: (params: P) => unknown,
+  name: string, description: string, schema: ParamsSchema, call: (params: P, caller: ControlCaller) => unknown,
 ): ControlMethod {
   const check = paramsValidator<P>(schema);
   return {
     name, description, schema,
-    async invoke(raw: unknown): Promise<unknown> {
+    async invoke(raw: unknown, caller: ControlCaller): Promise<unknown> {
       const r = check(raw);
       if (!r.ok) throw controlError(ControlErrorCode.INVALID_PARAMS, 'invalid params', r.problems);
-      return await call(r.params);
+      return await call(r.params, caller);
     },
   };
 }

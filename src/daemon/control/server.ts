@@ -15,7 +15,9 @@ import {
 } from 'json-rpc-2.0';
 import { NexusError } from '../../engine/result';
 import type { Logger } from '../log';
-import type { ControlMethod } from './methods';
+import { peerCredentials, isNativeError } from '../../native';
+import { socketFd } from '../../workers/socket-handoff';
+import { callerFields, changesSomething, type ControlCaller, type ControlMethod } from './methods';
 import { ControlErrorCode, MAX_PENDING_OUTPUT_BYTES, MAX_REQUEST_BYTES, errorData } from './protocol';
 
 export interface ControlServerOptions {
@@ -36,7 +38,7 @@ function probe(socketPath: string): Promise<boolean> {
 }
 
 export class ControlServer {
-  private readonly rpc: JSONRPCServer;
+  private readonly rpc: JSONRPCServer<ControlCaller>;
   private readonly sockets = new Set<net.Socket>();
   private closing = false;
   readonly counters = { connections: 0, requests: 0, errors: 0, oversized: 0 };
@@ -44,7 +46,7 @@ export class ControlServer {
   private constructor(private readonly server: net.Server, private readonly opts: ControlServerOptions) {
     // An exception that is not a JSONRPCErrorException is a bug in a method (STYLE.md): logged,
     // and the client gets INTERNAL_ERROR with its message.
-    this.rpc = new JSONRPCServer({
+    this.rpc = new JSONRPCServer<ControlCaller>({
       errorListener: (message, err) => { if (!(err instanceof JSONRPCErrorException)) opts.log.error({ err }, message); },
     });
     this.rpc.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
@@ -53,7 +55,7 @@ export class ControlServer {
       return createJSONRPCErrorResponse(id, ControlErrorCode.INTERNAL_ERROR, `internal error: ${message}`,
         errorData([{ path: '', message }]));
     };
-    for (const m of opts.methods) this.rpc.addMethod(m.name, (params: unknown) => m.invoke(params));
+    for (const m of opts.methods) this.rpc.addMethod(m.name, (params: unknown, caller: ControlCaller) => m.invoke(params, caller));
   }
 
   get socketPath(): string { return this.opts.socketPath; }
@@ -109,6 +111,7 @@ export class ControlServer {
     if (this.closing) { socket.destroy(); return; }
     this.counters.connections++;
     this.sockets.add(socket);
+    const caller = callerOf(socket);
     const max = this.opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -130,7 +133,7 @@ export class ControlServer {
         start = nl + 1;
         if (line.length > max) { this.refuseOversized(socket, max); return; }
         const text = line.toString('utf8').trim();
-        if (text !== '') void this.handle(text).then(send, (e: unknown) => this.opts.log.error({ err: e }, 'control request failed'));
+        if (text !== '') void this.handle(text, caller).then(send, (e: unknown) => this.opts.log.error({ err: e }, 'control request failed'));
       }
       if (start < chunk.length) {
         pendingBytes += chunk.length - start;
@@ -155,7 +158,7 @@ export class ControlServer {
   }
 
   /** One request line (a single request or a batch, JSON-RPC 2.0 6) to its answer. */
-  async handle(text: string): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
+  async handle(text: string, caller: ControlCaller): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
     this.counters.requests++;
     let value: unknown;
     try {
@@ -167,11 +170,11 @@ export class ControlServer {
     }
     if (Array.isArray(value)) {
       if (value.length === 0) return this.invalid(null, '', 'an empty batch');
-      const answers = await Promise.all(value.map((v, i) => this.one(v, `/${i}`)));
+      const answers = await Promise.all(value.map((v, i) => this.one(v, `/${i}`, caller)));
       const out = answers.filter((a): a is JSONRPCResponse => a !== null);
       return out.length === 0 ? null : out;
     }
-    return this.one(value, '');
+    return this.one(value, '', caller);
   }
 
   private invalid(id: JSONRPCRequest['id'] | null, at: string, what: string): JSONRPCResponse {
@@ -180,7 +183,7 @@ export class ControlServer {
       errorData([{ path: at, message: what }]));
   }
 
-  private async one(v: unknown, at: string): Promise<JSONRPCResponse | null> {
+  private async one(v: unknown, at: string, caller: ControlCaller): Promise<JSONRPCResponse | null> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.invalid(null, at, 'a request must be an object');
     const req = v as Partial<JSONRPCRequest> & { [k: string]: unknown };
     const id = typeof req.id === 'string' || typeof req.id === 'number' ? req.id : null;
@@ -196,8 +199,27 @@ export class ControlServer {
       return createJSONRPCErrorResponse(id, ControlErrorCode.METHOD_NOT_FOUND, `unknown method "${v.method}"`,
         errorData([{ path: `${at}/method`, message: `no method "${v.method}" (see docs/control.md)` }]));
     }
-    const r = await this.rpc.receive(v);
-    if (r !== null && 'error' in r && r.error) this.counters.errors++;
+    const r = await this.rpc.receive(v, caller);
+    const failed = r !== null && 'error' in r && r.error ? r.error : undefined;
+    if (failed) this.counters.errors++;
+    // Issue 10: every change is logged at info with who asked, what and the result. Parameters are
+    // not logged (they may hold CHAP secrets); a configuration change logs its steps too.
+    if (changesSomething(v.method)) {
+      this.opts.log.info({ ...callerFields(caller), method: v.method, result: failed ? failed.code : 'ok' },
+        `control: ${v.method} ${failed ? `failed (${failed.code}: ${failed.message})` : 'done'}`);
+    }
     return r;
   }
+}
+
+/** The peer of an accepted control connection (unix(7) SO_PEERCRED); unknown without the addon. */
+function callerOf(socket: net.Socket): ControlCaller {
+  let fd: number;
+  try {
+    fd = socketFd(socket);
+  } catch {
+    return {};
+  }
+  const c = peerCredentials(fd);
+  return isNativeError(c) ? {} : { pid: c.pid, uid: c.uid, gid: c.gid };
 }

@@ -19,6 +19,7 @@ import type {
 } from '../../engine/topology';
 import { jsonPointer, type ConfigError } from '../config/load';
 import { deviceTypes } from '../../engine/devices';
+import { INQUIRY_FIELDS, type InquiryFields } from '../../engine/logical-unit';
 
 /** The topology's `iscsi` section, setting by setting. */
 export type IscsiValue = string | number | boolean | readonly string[];
@@ -36,6 +37,8 @@ export type Step =
   | { readonly op: 'device.resize'; readonly device: string; readonly from: bigint; readonly to: bigint }
   | { readonly op: 'device.writeCache'; readonly device: string; readonly from: DeviceConfig['writeCache']; readonly to: DeviceConfig['writeCache'] }
   | { readonly op: 'device.readOnly'; readonly device: string; readonly from: boolean; readonly to: boolean }
+  /** The INQUIRY fields (vendor, product, revision, serial) of a device: INQUIRY DATA HAS CHANGED. */
+  | { readonly op: 'device.inquiry'; readonly device: string; readonly from: InquiryFields; readonly to: InquiryFields }
   /** Medium of a removable device (Engine.changeMedium): undefined = no medium. */
   | { readonly op: 'device.medium'; readonly device: string; readonly from?: string; readonly to?: string }
   | { readonly op: 'target.add'; readonly target: BareTarget }
@@ -69,6 +72,7 @@ export function inverseOf(s: Step): Step {
     case 'device.resize':
     case 'device.writeCache':
     case 'device.readOnly':
+    case 'device.inquiry':
       return { ...s, from: s.to, to: s.from } as Step;
     case 'device.medium': return { op: 'device.medium', device: s.device, from: s.to, to: s.from };
     case 'target.add': return { op: 'target.remove', target: s.target };
@@ -100,6 +104,7 @@ export function describeStep(s: Step): string {
     case 'device.resize': return `resize device ${s.device} from ${s.from} to ${s.to} bytes`;
     case 'device.writeCache': return `device ${s.device} write cache ${s.from} -> ${s.to}`;
     case 'device.readOnly': return `device ${s.device} read-only ${s.from} -> ${s.to}`;
+    case 'device.inquiry': return `device ${s.device} INQUIRY ${inquiryText(s.from)} -> ${inquiryText(s.to)}`;
     case 'device.medium': return s.to === undefined ? `eject the medium of device ${s.device}` : `load ${s.to} into device ${s.device}`;
     case 'target.add': return `add target ${s.target.name}`;
     case 'target.remove': return `remove target ${s.target.name}`;
@@ -118,6 +123,11 @@ export function describeStep(s: Step): string {
   }
 }
 
+function inquiryText(f: InquiryFields): string {
+  const set = INQUIRY_FIELDS.filter(k => f[k] !== undefined).map(k => `${k} "${f[k]}"`);
+  return set.length === 0 ? '(defaults)' : set.join(', ');
+}
+
 function authText(a: AuthConfig | undefined): string {
   if (a === undefined || (a.chap === undefined && a.mutualChap === undefined)) return 'none';
   const parts: string[] = [];
@@ -133,8 +143,7 @@ function valueText(v: IscsiValue | undefined): string {
 
 /** Device fields a live unit cannot change under the same name (its personality, its geometry). */
 const FIXED_DEVICE_FIELDS = [
-  'deviceType', 'handler', 'blockSize', 'physicalBlockSize', 'thin', 'removable', 'serial', 'vendor', 'product', 'revision',
-  'allowVendorCommands',
+  'deviceType', 'handler', 'blockSize', 'physicalBlockSize', 'thin', 'removable', 'allowVendorCommands',
 ] as const satisfies readonly (keyof DeviceConfig)[];
 
 /** The diff from `running` to `next`, or every change that cannot be made live. */
@@ -190,6 +199,9 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
     if (!hasMedium && o.sizeBytes !== d.sizeBytes) changes.push({ op: 'device.resize', device: d.name, from: o.sizeBytes, to: d.sizeBytes });
     if (o.writeCache !== d.writeCache) changes.push({ op: 'device.writeCache', device: d.name, from: o.writeCache, to: d.writeCache });
     if (o.readOnly !== d.readOnly) changes.push({ op: 'device.readOnly', device: d.name, from: o.readOnly, to: d.readOnly });
+    if (INQUIRY_FIELDS.some(k => o[k] !== d[k])) {
+      changes.push({ op: 'device.inquiry', device: d.name, from: inquiryOf(o), to: inquiryOf(d) });
+    }
   });
 
   // ---- iSCSI parameters (for new sessions) ----
@@ -278,6 +290,12 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
   const devicesAdded = additions.splice(0);
   additions.push(...devicesAdded, ...targetAdditions, ...portalAdditions, ...settings, ...groupAdditions, ...mapAdditions, ...enables);
   return { ok: true, steps: [...removals, ...changes, ...additions] };
+}
+
+function inquiryOf(d: DeviceConfig): InquiryFields {
+  const out: { -readonly [K in keyof InquiryFields]: InquiryFields[K] } = {};
+  for (const k of INQUIRY_FIELDS) if (d[k] !== undefined) out[k] = d[k];
+  return out;
 }
 
 /** LUN by LUN: gone or changed is an unmap; new or changed is a map. */

@@ -2,6 +2,7 @@
 // config.apply uses it when an undo failed: the running topology then takes in the steps whose
 // undo failed, so that config.get keeps saying what the daemon really runs.
 
+import { INQUIRY_FIELDS } from '../../engine/logical-unit';
 import type { DeviceConfig, GroupConfig, TargetConfig, Topology } from '../../engine/topology';
 import { NexusError } from '../../engine/result';
 import type { Step } from './topology-diff';
@@ -38,6 +39,15 @@ export function applyStepToTopology(t: Topology, s: Step): Topology {
     case 'device.resize': deviceOf(out, s.device).sizeBytes = s.to; break;
     case 'device.writeCache': deviceOf(out, s.device).writeCache = s.to; break;
     case 'device.readOnly': deviceOf(out, s.device).readOnly = s.to; break;
+    case 'device.inquiry': {
+      const d = deviceOf(out, s.device);
+      for (const k of INQUIRY_FIELDS) {
+        const v = s.to[k];
+        if (v === undefined) delete d[k];
+        else d[k] = v;
+      }
+      break;
+    }
     case 'device.medium': {
       const d = deviceOf(out, s.device);
       if (s.to === undefined) delete d.path;

@@ -117,8 +117,16 @@ export class IscsiConnection {
     this.applyParams(params);
     this.out.setDigests(params.headerDigest, params.dataDigest);
     this.out.backpressure = true;
-    this.ffp = new FullFeaturePhase(this, this.out, s, params, statSN, cid);
+    const ffp = new FullFeaturePhase(this, this.out, s, params, statSN, cid);
+    this.ffp = ffp;
     this.phase = Phase.FULL_FEATURE;
+    // RFC 7143 11.9.1: a normal session in the full feature phase takes SCSI asynchronous events
+    // (a discovery session has no nexus); the connection that carries it sends them.
+    if (s.id.type === 'Normal' && s.nexus) {
+      s.nexus.onAsyncEvent = (e) => {
+        if (this.phase === Phase.FULL_FEATURE && this.ffp === ffp) ffp.reportScsiEvent(e.lun, e.sense);
+      };
+    }
   }
 
   /** Still in the login phase (loginTimeoutSec applies). */

@@ -22,7 +22,7 @@ import { NopResponder } from './nop';
 import { runTaskMgmtRequest } from './tmf';
 import { TextResponder } from './text-request';
 import { runLogoutRequest } from './logout';
-import { sendLogoutRequest } from './async';
+import { sendLogoutRequest, sendScsiEvent } from './async';
 import { queueReject } from './reject';
 
 export class FullFeaturePhase implements PhaseContext {
@@ -189,6 +189,11 @@ export class FullFeaturePhase implements PhaseContext {
   /** RFC 7143 11.9.1: ask the initiator to log out (daemon shutdown). */
   requestLogout(seconds: number): void {
     sendLogoutRequest(this, seconds);
+  }
+
+  /** RFC 7143 11.9.1 AsyncEvent 0: a unit attention reported without waiting for a command. */
+  reportScsiEvent(lun: number, sense: Uint8Array): void {
+    sendScsiEvent(this, lun, sense);
   }
 
   /** RFC 7143 11.14: the session ends by logout; its tasks go, the connection closes after the answer. */

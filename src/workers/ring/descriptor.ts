@@ -28,6 +28,11 @@ export enum DescKind {
   DATA_OUT = 5,
   /** Opens an I_T nexus on the receiving thread; its identity is in the pool buffer (ring-client.ts). */
   NEXUS_OPEN = 6,
+  /**
+   * A unit attention reported as an asynchronous event (SAM-5 6.5), from a unit's home thread to
+   * the thread of the session whose nexus it is: nexusId, lun and the sense inline.
+   */
+  ASYNC_EVENT = 7,
 }
 
 /** Data direction seen from the initiator (SAM-5 5.4: Data-In is target to initiator). */

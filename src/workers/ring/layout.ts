@@ -28,7 +28,7 @@
 //     0     4  tag                          initiator task tag (SAM-5 "task tag")
 //     4     4  nexusId                      I_T nexus id assigned by the engine
 //     8     4  lun                          engine LUN id (64-bit SAM LUNs are mapped to a u32 id)
-//    12     1  kind                         DescKind: COMMAND | COMPLETION | TMF | TMF_DONE
+//    12     1  kind                         DescKind: COMMAND | COMPLETION | TMF | TMF_DONE | ... | ASYNC_EVENT
 //    13     1  taskAttribute                TaskAttr value (SAM-5 8.6: SIMPLE, ORDERED, HEAD OF QUEUE, ACA)
 //    14     1  direction                    DescDirection: NONE | DATA_IN | DATA_OUT | BIDI
 //    15     1  cdbLength                    valid bytes in cdb (<= 32)

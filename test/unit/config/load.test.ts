@@ -110,8 +110,9 @@ describe('config/load: valid documents', () => {
       'iqn.2026-11.io.nexus:full', 'eui.02004567A425678D', 'naa.52004567BA64678D', 'rig',
     ]);
     expect(t.targets[0].portals).to.deep.equal(['127.0.0.1:3260', '[::1]:3261', 'localhost:0']);
-    // A LUN onto a read-only device is read-only.
-    expect(t.targets[0].luns[1]).to.deep.equal({ lun: 16383, device: 'blk0', readOnly: true });
+    // A LUN onto a read-only device keeps the mapping's own flag: the unit refuses writes itself
+    // (test/unit/engine: WRITE PROTECTED through a writable mapping of a read-only device).
+    expect(t.targets[0].luns[1]).to.deep.equal({ lun: 16383, device: 'blk0', readOnly: false });
     expect(t.targets[0].groups[1]).to.deep.equal({ name: 'nobody', initiators: ['iqn.2026-11.example:blocked*'], luns: [] });
     expect(t.targets[0].discoveryAuth).to.deep.equal({ chap: { user: 'disco', secret: 'discovery-secret' } });
     expect(t.targets[3]).to.deep.equal({ driver: 'local', name: 'rig', portals: [], luns: [{ lun: 0, device: 'ram0', readOnly: false }], groups: [] });

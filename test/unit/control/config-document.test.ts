@@ -6,6 +6,7 @@ import { normalizeTopology } from '../../../src/daemon/config/load';
 import { createLogger } from '../../../src/daemon/log';
 import { ConfigTransactions, type LiveApplier } from '../../../src/daemon/control/config-apply';
 import { configMethods } from '../../../src/daemon/control/config-methods';
+import { UNKNOWN_CALLER } from '../../../src/daemon/control/methods';
 import { topologyDocument } from '../../../src/daemon/control/config-document';
 import { describeStep, type Step } from '../../../src/daemon/control/topology-diff';
 import { Cartridge } from '../../../src/engine/backstores/tape-cartridge';
@@ -67,7 +68,7 @@ describe('control: the configuration document of removable-medium devices and li
     const live: LiveApplier = { refuses: () => undefined, run: async (s: Step) => { ran.push(describeStep(s)); } };
     const tx = new ConfigTransactions(r.topology, normalize, live, createLogger({ level: 'silent' }));
     const methods = new Map(configMethods({ tx, file: undefined }).map(m => [m.name, m]));
-    const call = (params: unknown): Promise<{ steps: Array<{ op: string }> }> => methods.get('device.medium')!.invoke(params) as never;
+    const call = (params: unknown): Promise<{ steps: Array<{ op: string }> }> => methods.get('device.medium')!.invoke(params, UNKNOWN_CALLER) as never;
     expect((await call({ name: 'cd0', path: path.join(dir, 'b.iso') })).steps.map(s => s.op)).to.deep.equal(['device.medium']);
     expect((await call({ name: 'cd0' })).steps.map(s => s.op)).to.deep.equal(['device.medium']);
     expect((await call({ name: 'st0' })).steps.map(s => s.op)).to.deep.equal(['device.medium']);

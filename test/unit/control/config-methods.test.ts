@@ -9,7 +9,7 @@ import { createLogger } from '../../../src/daemon/log';
 import { ConfigTransactions, type LiveApplier } from '../../../src/daemon/control/config-apply';
 import { configMethods } from '../../../src/daemon/control/config-methods';
 import { topologyDocument } from '../../../src/daemon/control/config-document';
-import type { ControlMethod } from '../../../src/daemon/control/methods';
+import { UNKNOWN_CALLER, type ControlMethod } from '../../../src/daemon/control/methods';
 import { ControlErrorCode } from '../../../src/daemon/control/protocol';
 import { describeStep, type Step } from '../../../src/daemon/control/topology-diff';
 import { NexusError } from '../../../src/engine/result';
@@ -72,7 +72,7 @@ describe('control: configuration methods', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const call = (name: string, params: unknown): Promise<any> => methods.get(name)!.invoke(params);
+  const call = (name: string, params: unknown): Promise<any> => methods.get(name)!.invoke(params, UNKNOWN_CALLER);
   const running = (): string => JSON.stringify(topologyDocument(tx.running, { secrets: true }));
   async function rejects(p: Promise<unknown>): Promise<JSONRPCErrorException> {
     try { await p; } catch (e) { return e as JSONRPCErrorException; }
@@ -242,7 +242,7 @@ describe('control: configuration methods', () => {
 
   it('config.save without a topology file says so', async () => {
     const m = new Map(configMethods({ tx, file: undefined }).map(x => [x.name, x]));
-    const e = await rejects(m.get('config.save')!.invoke({}));
+    const e = await rejects(m.get('config.save')!.invoke({}, UNKNOWN_CALLER));
     expect(e.code).to.equal(ControlErrorCode.SAVE_FAILED);
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -14,6 +14,7 @@ const log = createLogger({ level: 'silent' });
 
 const methods = [
   defineMethod<Record<string, never>>('test.ping', 'answers pong', NO_PARAMS, () => 'pong'),
+  defineMethod<Record<string, never>>('test.list', 'reads: an empty list', NO_PARAMS, () => []),
   defineMethod<{ n: number; label?: string }>('test.double', 'twice n', {
     type: 'object', additionalProperties: false, required: ['n'],
     properties: { n: { type: 'integer' }, label: { type: 'string' } },
@@ -162,6 +163,34 @@ describe('control socket server (JSON-RPC 2.0, newline-delimited)', () => {
     const long = path.join(dir, 'x'.repeat(120), 'control.sock');
     const e = await ControlServer.start({ socketPath: long, methods, log }).then(() => undefined, (x: Error) => x);
     expect(e?.message).to.contain('107 bytes');
+  });
+
+  it('logs who made a change (SO_PEERCRED: uid, gid, pid of the client process), what and the result', async function () {
+    this.timeout(20000);
+    const lines: string[] = [];
+    const seen = createLogger({ level: 'info', destination: { write: (l: string) => { lines.push(l); return true; } } as never });
+    const other = path.join(dir, 'who.sock');
+    const s2 = await ControlServer.start({ socketPath: other, methods, log: seen });
+    try {
+      // The client is another process: its pid is in the log line, not this one's.
+      const script = `const s=require('net').connect(${JSON.stringify(other)},()=>s.write(JSON.stringify({jsonrpc:'2.0',id:1,method:'test.double',params:{n:2}})+'\\n'+JSON.stringify({jsonrpc:'2.0',id:2,method:'test.double',params:{n:'x'}})+'\\n'));let b='';s.on('data',d=>{b+=d;if(b.split('\\n').length>2){console.log(process.pid);process.exit(0)}})`;
+      // Not spawnSync: the server answers from this process's event loop.
+      const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 }, (_e, stdout, stderr) => resolve({ stdout, stderr }));
+      });
+      const pid = Number(r.stdout.trim());
+      expect(pid, r.stderr).to.be.greaterThan(0);
+      const changes = lines.map(l => JSON.parse(l) as Record<string, unknown>).filter(l => l.method === 'test.double');
+      expect(changes.map(l => ({ who: l.who, uid: l.uid, gid: l.gid, pid: l.pid, result: l.result, level: l.level }))).to.deep.equal([
+        { who: 'control socket', uid: process.getuid!(), gid: process.getgid!(), pid, result: 'ok', level: 30 },
+        { who: 'control socket', uid: process.getuid!(), gid: process.getgid!(), pid, result: ControlErrorCode.INVALID_PARAMS, level: 30 },
+      ]);
+      // Reads (*.get, *.list, daemon.info) are not changes: not logged.
+      expect(await callOnce(other, 'test.list')).to.deep.equal([]);
+      expect(lines.some(l => l.includes('"method":"test.list"'))).to.equal(false);
+    } finally {
+      await s2.close();
+    }
   });
 
   it('another local user cannot connect (mode 0600)', function () {

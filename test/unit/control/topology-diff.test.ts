@@ -107,9 +107,19 @@ describe('config.apply: topology diff', () => {
     b.devices[0].writeCache = 'writethrough';
     b.devices[1].readOnly = true;
     const steps = roundTrip(doc(), b);
-    // A read-only device is exported read-only by every mapping (load.ts): those follow it.
-    expect(ops(steps)).to.deep.equal(['lun.unmap', 'device.resize', 'device.writeCache', 'device.readOnly', 'lun.map']);
-    expect(steps[1]).to.deep.equal({ op: 'device.resize', device: 'disk0', from: 64n << 20n, to: 128n << 20n });
+    // The mappings keep their own flag (the unit refuses writes itself): nothing is unmapped.
+    expect(ops(steps)).to.deep.equal(['device.resize', 'device.writeCache', 'device.readOnly']);
+    expect(steps[0]).to.deep.equal({ op: 'device.resize', device: 'disk0', from: 64n << 20n, to: 128n << 20n });
+    expect(steps[2]).to.deep.equal({ op: 'device.readOnly', device: 'null0', from: false, to: true });
+  });
+
+  it('changes the INQUIRY fields in place (INQUIRY DATA HAS CHANGED)', () => {
+    const b = doc();
+    b.devices[0].vendor = 'ACME';
+    b.devices[0].serial = 'SN-0042';
+    const steps = roundTrip(doc(), b);
+    expect(steps).to.deep.equal([{ op: 'device.inquiry', device: 'disk0', from: {}, to: { vendor: 'ACME', serial: 'SN-0042' } }]);
+    expect(describeStep(steps[0])).to.equal('device disk0 INQUIRY (defaults) -> vendor "ACME", serial "SN-0042"');
   });
 
   it("changes a CD/DVD device's medium, and ejects it", () => {
@@ -126,13 +136,13 @@ describe('config.apply: topology diff', () => {
     b.devices[2].handler = 'ram'; // disk0, now at index 2
     delete b.devices[2].path;
     b.devices[1].blockSize = 4096; // null0
-    b.devices[0].vendor = 'OTHER'; // cd0
+    b.devices[1].removable = true; // null0
     b.engine.threads = 3;
     b.stateDir = '/srv/nexus';
     const r = diffTopology(norm(doc()), norm(b));
     expect(r.ok).to.equal(false);
     const paths = r.ok ? [] : r.errors.map(e => e.path).sort();
-    expect(paths).to.deep.equal(['/devices/0/vendor', '/devices/1/blockSize', '/devices/2/handler', '/devices/2/path', '/devices/2/thin', '/engine/threads', '/stateDir']);
+    expect(paths).to.deep.equal(['/devices/1/blockSize', '/devices/1/removable', '/devices/2/handler', '/devices/2/path', '/devices/2/thin', '/engine/threads', '/stateDir']);
     if (!r.ok) expect(r.errors.find(e => e.path === '/devices/2/handler')!.message).to.match(/handler of device "disk0" cannot be changed.*new name/);
   });
 
