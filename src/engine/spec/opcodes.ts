@@ -66,6 +66,7 @@ export enum Op {
   GET_PERFORMANCE = 0xac,
   SET_CD_SPEED = 0xbb,
   MECHANISM_STATUS = 0xbd,
+  READ_DISC_STRUCTURE = 0xad,
   // SMC-3: the medium changer command set.
   INITIALIZE_ELEMENT_STATUS = 0x07,
   POSITION_TO_ELEMENT = 0x2b,
