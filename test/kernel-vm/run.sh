@@ -17,7 +17,8 @@
 # fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
 # refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS). Both targets also export
 # a library (LUN 6 a medium changer, LUNs 7 and 8 its tape drives, six cartridges with bar codes)
-# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS).
+# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS). Bacula's btape qualifies the LUN 4
+# drive (its `test`) and the library (its `autochanger` test) (guest/btape.sh, BTAPE_STEPS).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -62,6 +63,10 @@ STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
 STEPS="$STEPS $TAPE_STEPS"
+# Bacula's btape (guest/btape.sh), against either target: its `test` on the LUN 4 drive, one step
+# per part of it, and its `autochanger` test on the library's changer and drive 0.
+BTAPE_STEPS="btape-attached btape-write-reread btape-block-position btape-append btape-reread-block btape-fsf btape-test-exit btape-autochanger"
+STEPS="$STEPS $BTAPE_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -79,6 +84,7 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
 needs+=(tool:mt-st)
 needs+=(tool:mtx tool:lsscsi)
+needs+=(tool:btape)
 [ "$KIND" = nexus ] && needs+=(tool:xorriso)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
@@ -188,7 +194,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_btape=1 kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
@@ -256,6 +262,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|btape \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

@@ -120,6 +120,8 @@ cdrom_steps() {
 [ -n "${KVM_CHANGER:-}" ] && . "${KVM_TEST%/*}/changer.sh"
 # With KVM_TAPE: the tape drive steps (guest/tape.sh).
 [ -n "${KVM_TAPE:-}" ] && . "$(dirname "$KVM_TEST")/tape.sh"
+# With KVM_BTAPE: Bacula's btape on a drive and on the library (guest/btape.sh).
+[ -n "${KVM_BTAPE:-}" ] && . "$(dirname "$KVM_TEST")/btape.sh"
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }
