@@ -11,7 +11,7 @@
 # Idempotent and non-interactive: does nothing when everything is installed.
 set -eu
 
-PACKAGES="libiscsi-bin qemu-utils qemu-block-extra tgt sg3-utils qemu-system-x86 socat cpio e2fsprogs iproute2 liburing-dev build-essential python3 xorriso systemd prometheus"
+PACKAGES="libiscsi-bin qemu-utils qemu-block-extra tgt sg3-utils qemu-system-x86 socat cpio e2fsprogs iproute2 liburing-dev build-essential python3 xorriso bacula-sd systemd prometheus"
 
 missing=""
 for p in $PACKAGES; do

@@ -9,8 +9,8 @@
 #     TARGET_REMOVABLE_LUN=1 (nexus only): also LUN 1, a second thin fileio disk of SIZE with
 #            "removable": true (WORKDIR/lun1.img); TARGET_REMOVABLE_URL is then its URL; and LUN 2,
 #            disk0 mapped read-only (TARGET_READONLY_URL), for the suites that need write protection.
-#     TARGET_CDROM_ISO=PATH (nexus only): also LUN 3, a CD/DVD-ROM drive ("handler": "vcdrom") over
-#            that ISO image.
+#     TARGET_CDROM_ISO=PATH: also LUN 3, a CD/DVD-ROM drive over that ISO image (Nexus "handler":
+#            "vcdrom"; tgtd's mmc, device-type cd).
 #     TARGET_CHANGER_CARTS=DIR: also a library: LUN 6 a medium changer (Nexus "handler":
 #            "changer") with LUNs 7 and 8 its two drives (vtape, empty), six slots holding the
 #            cartridges DIR/NXS001L6.tape .. DIR/NXS006L6.tape (`nexus tape create`, bar code = file
@@ -136,6 +136,9 @@ JSON
     "${adm[@]}" --mode target --op new --tid 1 --targetname "$iqn" &&
     "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$dir/lun1.img" &&
     "${adm[@]}" --mode logicalunit --op update --tid 1 --lun 1 --params thin_provisioning=1 || ok=0
+    if [ $ok = 1 ] && [ -n "${TARGET_CDROM_ISO:-}" ]; then
+      "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 3 --device-type cd --backing-store "$TARGET_CDROM_ISO" || ok=0
+    fi
     if [ $ok = 1 ] && [ -n "${TARGET_TAPE_CARTRIDGE:-}" ]; then
       "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 4 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_CARTRIDGE" &&
       "${adm[@]}" --mode logicalunit --op new --tid 1 --lun 5 --device-type tape --bstype ssc --backing-store "$TARGET_TAPE_WP_CARTRIDGE" &&

@@ -50,6 +50,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'mtx': 'mtx',
   'lsscsi': 'lsscsi',
   'mt-st': 'mt-st',
+  'btape': 'bacula-sd',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
 };

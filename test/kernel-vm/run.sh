@@ -4,9 +4,9 @@
 # Boots Debian's kernel under QEMU (TCG: KVM is not usable on these hosts) with the host's / as a
 # read-only 9p root under a tmpfs overlay; in the guest open-iscsi discovers and logs in to the
 # target running on the host, then raw O_DIRECT write/read/verify, mkfs.ext4, fsck, 16 MiB
-# through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh). Against
-# Nexus the target also exports a CD-ROM (LUN 3, "handler": "vcdrom") over an ISO image made here
-# with xorriso: the guest's sr driver attaches it, blkid sees ISO 9660, every file mounted with
+# through the file system verified after dropping caches, fsck, logout (guest/iscsi.sh). The
+# target also exports a CD-ROM (LUN 3; Nexus "handler": "vcdrom", tgtd's mmc) over an ISO image
+# made here with xorriso: the guest's sr driver attaches it, blkid sees ISO 9660, every file mounted with
 # -t iso9660 is compared with the tree the image was made from; then eject (the tray opens), load
 # (the kernel closes the tray) and the same comparison again; then the host changes the medium
 # through the daemon's control socket (`nexus device medium`): the guest mounts the second disc,
@@ -17,7 +17,8 @@
 # fsf, eod, bsf, tell/seek, in variable and fixed-block mode, reads past end-of-data and is
 # refused by the write-protected cartridge (guest/tape.sh, TAPE_STEPS). Both targets also export
 # a library (LUN 6 a medium changer, LUNs 7 and 8 its tape drives, six cartridges with bar codes)
-# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS).
+# that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS). Bacula's btape qualifies the LUN 4
+# drive (its `test`) and the library (its `autochanger` test) (guest/btape.sh, BTAPE_STEPS).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -45,12 +46,12 @@ VM_TO=${NEXUS_KVM_TIMEOUT:-480}
 IQN=iqn.2026-11.io.nexus:kernel-vm
 RUN=$CACHE/run-$KIND
 STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
-# The CD/DVD-ROM steps: Nexus only (the tgtd peer is started without a drive). The last two are
-# the host's medium change: the guest ejects and asks the host (cdrom_request below) to insert a
-# second image with `nexus device medium`, then mounts it; with the disc mounted (sr locks the
-# tray) the host's eject is refused with the CLI's error.
+# The CD/DVD-ROM steps, against either target (tgtd: its mmc over the same image). The last two
+# are the host's medium change: the guest ejects and asks the host (cdrom_request below) to insert
+# a second image (`nexus device medium`; tgtadm's path= for tgtd), then mounts it; with the disc
+# mounted (sr locks the tray) the host's eject (tgtd: online=0) is refused with the reason.
 CD_STEPS="cdrom-attached cdrom-blkid cdrom-mount-verify cdrom-eject cdrom-tray-open cdrom-load cdrom-remount-verify cdrom-host-insert-verify cdrom-locked-host-eject-refused"
-[ "$KIND" = nexus ] && STEPS="$STEPS $CD_STEPS"
+STEPS="$STEPS $CD_STEPS"
 # The library steps (guest/changer.sh), against either target (tgtd: its VTL, smc and ssc, as
 # tgt's README.vtl sets it up; it keeps no library state across the restart). mtx status, load,
 # unload, transfer on the changer's sg device, the loaded tape drive online with a tar written
@@ -62,6 +63,10 @@ STEPS="$STEPS $CHANGER_STEPS"
 # The tape drive steps (guest/tape.sh), against either target: two drives over cartridges made here.
 TAPE_STEPS="tape-attached tape-mt-status tape-setblk-variable tape-tar-two-archives tape-rewind tape-fsf-read-second tape-eod-append-third tape-bsf tape-tell-seek tape-fixed-mode tape-variable-mode tape-read-past-eod tape-write-protected"
 STEPS="$STEPS $TAPE_STEPS"
+# Bacula's btape (guest/btape.sh), against either target: its `test` on the LUN 4 drive, one step
+# per part of it, and its `autochanger` test on the library's changer and drive 0.
+BTAPE_STEPS="btape-attached btape-write-reread btape-block-position btape-append btape-reread-block btape-fsf btape-test-exit btape-autochanger"
+STEPS="$STEPS $BTAPE_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -79,7 +84,8 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
 needs+=(tool:mt-st)
 needs+=(tool:mtx tool:lsscsi)
-[ "$KIND" = nexus ] && needs+=(tool:xorriso)
+needs+=(tool:btape)
+needs+=(tool:xorriso)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
@@ -125,28 +131,26 @@ case $NET in
   *) echo "kernel-vm: NEXUS_KVM_NET must be tap or user"; exit 2 ;;
 esac
 
-CDSRC=""; CHANGER_ARG=""
-if [ "$KIND" = nexus ]; then
-  # The CD's content: files of several sizes, one in a subdirectory, with Rock Ridge names. The guest
-  # sees this tree through the 9p root and compares it with the mounted disc.
-  CDSRC=$RUN/cdsrc
-  rm -rf "$CDSRC" "$RUN/cd.iso" && mkdir -p "$CDSRC/docs/deeper" || exit 1
-  head -c 3000000 /dev/urandom >"$CDSRC/payload.bin"
-  head -c 2048 /dev/urandom >"$CDSRC/docs/one-block.bin"
-  echo "Nexus CD-ROM test medium" >"$CDSRC/README.txt"
-  seq 1 20000 >"$CDSRC/docs/deeper/numbers.txt"
-  if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM -o "$RUN/cd.iso" "$CDSRC" 2>"$RUN/xorriso.log"; then
-    echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
-  fi
-  export TARGET_CDROM_ISO=$RUN/cd.iso
-  # The second disc the host inserts while the guest watches (cdrom_request): other files, another
-  # label; the guest finds its tree beside the first one (KVM_CDSRC, with "2" appended).
-  rm -rf "$CDSRC"2 "$RUN/cd2.iso" "$RUN/cdreq" && mkdir -p "$CDSRC"2/other "$RUN/cdreq" || exit 1
-  head -c 1500000 /dev/urandom >"$CDSRC"2/other/second.bin
-  echo "Nexus CD-ROM second medium" >"$CDSRC"2/README.txt
-  if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM2 -o "$RUN/cd2.iso" "$CDSRC"2 2>>"$RUN/xorriso.log"; then
-    echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
-  fi
+CHANGER_ARG=""
+# The CD's content: files of several sizes, one in a subdirectory, with Rock Ridge names. The guest
+# sees this tree through the 9p root and compares it with the mounted disc.
+CDSRC=$RUN/cdsrc
+rm -rf "$CDSRC" "$RUN/cd.iso" && mkdir -p "$CDSRC/docs/deeper" || exit 1
+head -c 3000000 /dev/urandom >"$CDSRC/payload.bin"
+head -c 2048 /dev/urandom >"$CDSRC/docs/one-block.bin"
+echo "Nexus CD-ROM test medium" >"$CDSRC/README.txt"
+seq 1 20000 >"$CDSRC/docs/deeper/numbers.txt"
+if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM -o "$RUN/cd.iso" "$CDSRC" 2>"$RUN/xorriso.log"; then
+  echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
+fi
+export TARGET_CDROM_ISO=$RUN/cd.iso
+# The second disc the host inserts while the guest watches (cdrom_request): other files, another
+# label; the guest finds its tree beside the first one (KVM_CDSRC, with "2" appended).
+rm -rf "$CDSRC"2 "$RUN/cd2.iso" "$RUN/cdreq" && mkdir -p "$CDSRC"2/other "$RUN/cdreq" || exit 1
+head -c 1500000 /dev/urandom >"$CDSRC"2/other/second.bin
+echo "Nexus CD-ROM second medium" >"$CDSRC"2/README.txt
+if ! xorriso -as mkisofs -quiet -R -J -V NEXUS_KVM2 -o "$RUN/cd2.iso" "$CDSRC"2 2>>"$RUN/xorriso.log"; then
+  echo "kernel-vm: xorriso failed: $(tail -3 "$RUN/xorriso.log")"; summary /dev/null; exit 1
 fi
 # The library's six cartridges, each labelled with its bar code; the library state starts fresh
 # each run. Nexus: `nexus tape create`; tgtd: tgtimg files named by their bar codes in its
@@ -188,7 +192,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_btape=1 kvm_target=$KIND kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
@@ -219,9 +223,17 @@ cdrom_request() {
     case "$what" in insert|eject) ;; *) continue ;; esac   # a line qemu has not finished writing
     case "$CDREQ_DONE" in *" $n "*) continue ;; esac
     CDREQ_DONE="$CDREQ_DONE$n "
-    local cli=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" device medium cd0)
-    [ "$what" = insert ] && cli+=("$RUN/cd2.iso")
-    "${cli[@]}" --control "$RUN/target/state/control.sock" >"$RUN/cdreq/$n.out" 2>"$RUN/cdreq/$n.err"; rc=$?
+    if [ "$KIND" = nexus ]; then
+      local cli=("$ROOT/node_modules/.bin/tsx" "$ROOT/src/cli/main.ts" device medium cd0)
+      [ "$what" = insert ] && cli+=("$RUN/cd2.iso")
+      "${cli[@]}" --control "$RUN/target/state/control.sock" >"$RUN/cdreq/$n.out" 2>"$RUN/cdreq/$n.err"; rc=$?
+    else
+      # tgtd: the LUN offline (no medium), then for an insert a new backing file, which puts it
+      # back online (tgtd changes the path of an offline LUN only).
+      local p=online=0; [ "$what" = insert ] && p=online=0,path=$RUN/cd2.iso
+      _target_ns timeout -k 2 10 tgtadm -C "$TARGET_CTRL" --lld iscsi --mode logicalunit --op update --tid 1 --lun 3 \
+        --params "$p" >"$RUN/cdreq/$n.out" 2>"$RUN/cdreq/$n.err"; rc=$?
+    fi
     echo "kernel-vm: host $what of cd0: exit $rc $(tr '\n' ' ' <"$RUN/cdreq/$n.err")"
     echo "$rc" >"$RUN/cdreq/$n.rc.tmp" && mv "$RUN/cdreq/$n.rc.tmp" "$RUN/cdreq/$n.rc"
   done < <(grep -a 'KVMTEST: cdrom host-request ' "$CONSOLE")
@@ -256,6 +268,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|btape \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

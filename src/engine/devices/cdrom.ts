@@ -20,6 +20,7 @@ import { mmcGetConfiguration } from './mmc/configuration';
 import { mmcReadTocPmaAtip } from './mmc/toc';
 import { mmcMechanismStatus, mmcReadDiscInformation, mmcReadTrackInformation } from './mmc/disc';
 import { CD_SPEED_KBPS, mmcGetPerformance, mmcSetCdSpeed } from './mmc/performance';
+import { mmcReadDiscStructure } from './mmc/structure';
 
 /**
  * The CD/DVD-ROM drive (MMC-6, read-only profiles): SPC-4 primary commands, the engine core's
@@ -107,6 +108,7 @@ const mmcBindings: Binding[] = [
   bind(M.MECHANISM_STATUS, mmcMechanismStatus),
   bind(M.SET_CD_SPEED, mmcSetCdSpeed),
   bind(M.GET_PERFORMANCE, mmcGetPerformance),
+  bind(M.READ_DISC_STRUCTURE, mmcReadDiscStructure),
 ];
 
 /** The SPC-4 rows, MODE SENSE reporting the lock state of the moment. */

@@ -11,8 +11,8 @@ import { deviceTypes } from '../device-registry';
 import { ModePages, SPC_MODE_PAGES } from '../mode-page-store';
 import { SPC_VPD_PAGES } from '../vpd';
 import { TapeBackstore } from '../backstores/tape';
-import { sscRead6, sscWrite6, sscWriteFilemarks6 } from './ssc/io';
-import { sscLocate10, sscReadPosition, sscRewind, sscSpace6 } from './ssc/position';
+import { sscRead16, sscRead6, sscWrite16, sscWrite6, sscWriteFilemarks16, sscWriteFilemarks6 } from './ssc/io';
+import { sscLocate10, sscLocate16, sscReadPosition, sscRewind, sscSpace16, sscSpace6 } from './ssc/position';
 import { changeMedium, loadedCartridge, sscErase6, sscLoadUnload } from './ssc/medium';
 import {
   SEQUENTIAL_ACCESS_DEVICE_CHARACTERISTICS, SEQUENTIAL_ACCESS_DEVICE_LOG, sscReadBlockLimits, sscReportDensitySupport,
@@ -24,8 +24,7 @@ import { SSC_MODE_PAGES, tapeModeMedium } from './ssc/mode';
  * The tape drive (SSC-4 sequential-access device, peripheral device type 01h, removable): SPC-4
  * primary commands, the engine core's rows and the SSC-4 stream commands, over a cartridge file
  * (backstores/tape-cartridge.ts, docs/tape-format.md) that the drive holds in a TapeBackstore.
- * Setmarks, partitions beyond the one, compression and the 16-byte READ/WRITE/SPACE/LOCATE forms
- * are not claimed: their rows are not in the table.
+ * Setmarks, partitions beyond the one and compression are not claimed.
  */
 
 const sscBindings: Binding[] = [
@@ -36,6 +35,11 @@ const sscBindings: Binding[] = [
   bind(S.REWIND, sscRewind),
   bind(S.LOAD_UNLOAD, sscLoadUnload),
   bind(S.LOCATE_10, sscLocate10),
+  bind(S.READ_16, sscRead16),
+  bind(S.WRITE_16, sscWrite16),
+  bind(S.WRITE_FILEMARKS_16, sscWriteFilemarks16),
+  bind(S.SPACE_16, sscSpace16),
+  bind(S.LOCATE_16, sscLocate16),
   bind(S.READ_POSITION, sscReadPosition),
   bind(S.ERASE_6, sscErase6),
   bind(S.READ_BLOCK_LIMITS, sscReadBlockLimits),

@@ -66,6 +66,7 @@ export enum Op {
   GET_PERFORMANCE = 0xac,
   SET_CD_SPEED = 0xbb,
   MECHANISM_STATUS = 0xbd,
+  READ_DISC_STRUCTURE = 0xad,
   // SMC-3: the medium changer command set.
   INITIALIZE_ELEMENT_STATUS = 0x07,
   POSITION_TO_ELEMENT = 0x2b,
@@ -83,6 +84,11 @@ export enum Op {
   LOCATE_10 = 0x2b,
   READ_POSITION = 0x34,
   REPORT_DENSITY_SUPPORT = 0x44,
+  // SSC-4's 16-byte forms: READ(16) and WRITE(16) share SBC-4's opcodes, SPACE(16) SYNCHRONIZE
+  // CACHE(16)'s; WRITE FILEMARKS(16) and LOCATE(16) are the drive's own.
+  WRITE_FILEMARKS_16 = 0x80,
+  SPACE_16 = 0x91,
+  LOCATE_16 = 0x92,
 }
 
 /** SERVICE ACTION IN(16) service actions (SBC-4 table 6). */

@@ -109,7 +109,10 @@ cdrom_steps() {
   locked() { # sr locks the tray while the disc is mounted: the host's eject fails with the reason
     mount -t iso9660 -o ro "/dev/$CD" /mnt/cd || return 1
     local r=1 err=${KVM_CDSRC%/*}/cdreq/2.err
-    host_request 2 eject && [ "$HOST_RC" = 1 ] && grep -q 'MEDIUM REMOVAL PREVENTED' "$err" && diff -r "${KVM_CDSRC}2" /mnt/cd && r=0
+    # Nexus's CLI exits 1 naming the condition; tgtadm (KVM_TARGET=tgt) exits 22 with its words.
+    local want_rc=1 why='MEDIUM REMOVAL PREVENTED'
+    [ "${KVM_TARGET:-nexus}" = tgt ] && want_rc=22 why='Prevent Removal'
+    host_request 2 eject && [ "$HOST_RC" = "$want_rc" ] && grep -q "$why" "$err" && diff -r "${KVM_CDSRC}2" /mnt/cd && r=0
     echo "KVMTEST: cdrom host eject: $(cat "$err" 2>/dev/null | tr '\n' ' ')"
     umount /mnt/cd; return $r
   }
@@ -120,6 +123,8 @@ cdrom_steps() {
 [ -n "${KVM_CHANGER:-}" ] && . "${KVM_TEST%/*}/changer.sh"
 # With KVM_TAPE: the tape drive steps (guest/tape.sh).
 [ -n "${KVM_TAPE:-}" ] && . "$(dirname "$KVM_TEST")/tape.sh"
+# With KVM_BTAPE: Bacula's btape on a drive and on the library (guest/btape.sh).
+[ -n "${KVM_BTAPE:-}" ] && . "$(dirname "$KVM_TEST")/btape.sh"
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }

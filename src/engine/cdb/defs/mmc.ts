@@ -137,3 +137,13 @@ export const GET_PERFORMANCE = cdb({
   fields: { dataType: bits(1, 0, 5), startingLba: be32(2), maximumNumberOfDescriptors: be16(8), type: u8(10) },
   xfer: f => 8 + 16 * f.maximumNumberOfDescriptors, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
 });
+
+// MMC-6 READ DISC STRUCTURE: MEDIA TYPE (byte 1 bits 3..0), ADDRESS (2..5, for structures this
+// drive does not have), LAYER NUMBER (6), FORMAT (7), ALLOCATION LENGTH (8..9). AGID (byte 10
+// bits 7..6) belongs to the CSS/CPPM structures, which are not claimed: outside the mask.
+export const READ_DISC_STRUCTURE = cdb({
+  op: Op.READ_DISC_STRUCTURE, name: 'READ DISC STRUCTURE', size: 12, dir: Dir.IN, types: DT.CDROM,
+  usage: [Op.READ_DISC_STRUCTURE, 0x0f, ...FF4, 0xff, 0xff, 0xff, 0xff, 0x00, CONTROL],
+  fields: { mediaType: bits(1, 0, 4), address: be32(2), layerNumber: u8(6), format: u8(7), allocationLength: be16(8) },
+  xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
+});

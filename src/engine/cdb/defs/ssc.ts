@@ -1,5 +1,5 @@
 import { Op } from '../../spec/opcodes';
-import { be16, be24, be32, bit, bits, cdb, CONTROL, Dir, DT, Field, ReadyClass, ResvClass, u8 } from '../dsl';
+import { be16, be24, be32, be64, bit, bits, cdb, CONTROL, Dir, DT, Field, ReadyClass, ResvClass, u8 } from '../dsl';
 
 /**
  * SSC-4 command rows for tape drives (sequential-access devices). The SPC-4 rows a drive shares
@@ -19,6 +19,14 @@ const sbe24 = (byte: number): Field<number> => ({
   read: c => { const v = (c[byte] << 16) | (c[byte + 1] << 8) | c[byte + 2]; return v & 0x800000 ? v - 0x1000000 : v; },
   byte,
 });
+
+/** SSC-4 SPACE(16) COUNT: a 64-bit two's complement number. */
+const sbe64 = (byte: number): Field<bigint> => ({
+  read: c => BigInt.asIntN(64, be64(byte).read(c)),
+  byte,
+});
+
+const FF8 = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] as const;
 
 const RW_TIMEOUTS = [60, 900] as const;
 const MOTION_TIMEOUTS = [60, 3600] as const;
@@ -151,4 +159,73 @@ export const REPORT_DENSITY_SUPPORT = cdb({
   usage: [Op.REPORT_DENSITY_SUPPORT, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CONTROL],
   fields: { media: bit(1, 0), allocationLength: be16(7) },
   xfer: f => f.allocationLength, resv: ResvClass.READ, timeouts: REPORT_TIMEOUTS,
+});
+
+/*
+ * The 16-byte forms (SSC-4): READ(16), WRITE(16) and WRITE FILEMARKS(16) name the partition and
+ * logical object where they start, and the drive locates there first when it is elsewhere;
+ * SPACE(16) has a 64-bit COUNT; LOCATE(16) goes to a logical object, a logical file or
+ * end-of-data. FCS and LCS (byte 1 bits 3 and 2, command sequencing with the first and last
+ * command of a sequence) are not claimed: they are outside the masks, like WSMK.
+ */
+
+/**
+ * SSC-4 READ(16): SILI (byte 1 bit 1), FIXED (bit 0), PARTITION (byte 3), LOGICAL OBJECT
+ * IDENTIFIER (bytes 4..11), TRANSFER LENGTH (bytes 12..14) as READ(6)'s.
+ */
+export const READ_16 = cdb({
+  op: Op.READ_16, name: 'READ(16)', size: 16, dir: Dir.IN, types: DT.TAPE,
+  usage: [Op.READ_16, 0x03, 0x00, 0xff, ...FF8, 0xff, 0xff, 0xff, CONTROL],
+  fields: { sili: bit(1, 1), fixed: bit(1, 0), partition: u8(3), logicalObjectIdentifier: be64(4), transferLength: be24(12) },
+  xfer: (f, bs) => (f.fixed ? f.transferLength * bs : f.transferLength), resv: ResvClass.READ, timeouts: RW_TIMEOUTS,
+});
+
+/** SSC-4 WRITE(16): FIXED (byte 1 bit 0), PARTITION (byte 3), LOGICAL OBJECT IDENTIFIER (bytes 4..11), TRANSFER LENGTH (bytes 12..14). */
+export const WRITE_16 = cdb({
+  writes: true,
+  op: Op.WRITE_16, name: 'WRITE(16)', size: 16, dir: Dir.OUT, types: DT.TAPE,
+  usage: [Op.WRITE_16, 0x01, 0x00, 0xff, ...FF8, 0xff, 0xff, 0xff, CONTROL],
+  fields: { fixed: bit(1, 0), partition: u8(3), logicalObjectIdentifier: be64(4), transferLength: be24(12) },
+  xfer: (f, bs) => (f.fixed ? f.transferLength * bs : f.transferLength), resv: ResvClass.CONFLICTS, timeouts: RW_TIMEOUTS,
+});
+
+/**
+ * SSC-4 WRITE FILEMARKS(16): IMMED (byte 1 bit 0), PARTITION (byte 3), LOGICAL OBJECT IDENTIFIER
+ * (bytes 4..11), FILEMARK COUNT (bytes 12..14); WSMK (bit 1) is not claimed.
+ */
+export const WRITE_FILEMARKS_16 = cdb({
+  writes: true,
+  op: Op.WRITE_FILEMARKS_16, name: 'WRITE FILEMARKS(16)', size: 16, dir: Dir.NONE, types: DT.TAPE,
+  usage: [Op.WRITE_FILEMARKS_16, 0x01, 0x00, 0xff, ...FF8, 0xff, 0xff, 0xff, CONTROL],
+  fields: { immed: bit(1, 0), partition: u8(3), logicalObjectIdentifier: be64(4), filemarkCount: be24(12) },
+  resv: ResvClass.CONFLICTS, timeouts: RW_TIMEOUTS,
+});
+
+/**
+ * SSC-4 SPACE(16): CODE (byte 1 bits 3..0), COUNT (bytes 4..11, two's complement). PARAMETER
+ * LENGTH (bytes 12..13) names a parameter list SSC-4 defines none of: it is zero, so it is
+ * outside the mask.
+ */
+export const SPACE_16 = cdb({
+  op: Op.SPACE_16, name: 'SPACE(16)', size: 16, dir: Dir.NONE, types: DT.TAPE,
+  usage: [Op.SPACE_16, 0x0f, 0x00, 0x00, ...FF8, 0x00, 0x00, 0x00, CONTROL],
+  fields: { code: bits(1, 0, 4), count: sbe64(4) },
+  resv: ResvClass.READ, timeouts: MOTION_TIMEOUTS,
+});
+
+/** SSC-4 LOCATE(16) DEST_TYPE values (byte 1 bits 5..3); 010b is obsolete, the rest reserved. */
+export const enum LocateDestType { LOGICAL_OBJECT_IDENTIFIER = 0b000, LOGICAL_FILE_IDENTIFIER = 0b001, END_OF_DATA = 0b011 }
+
+/**
+ * SSC-4 LOCATE(16): DEST_TYPE (byte 1 bits 5..3), CP (bit 1), IMMED (bit 0), BAM (byte 2 bit
+ * 0: explicit or implicit block address mode, which a drive that buffers nothing treats alike),
+ * PARTITION (byte 3), LOGICAL IDENTIFIER (bytes 4..11).
+ */
+export const LOCATE_16 = cdb({
+  op: Op.LOCATE_16, name: 'LOCATE(16)', size: 16, dir: Dir.NONE, types: DT.TAPE,
+  usage: [Op.LOCATE_16, 0x3b, 0x01, 0xff, ...FF8, 0x00, 0x00, 0x00, CONTROL],
+  fields: {
+    destType: bits(1, 3, 3), cp: bit(1, 1), immed: bit(1, 0), bam: bit(2, 0), partition: u8(3), logicalIdentifier: be64(4),
+  },
+  resv: ResvClass.READ, timeouts: MOTION_TIMEOUTS,
 });

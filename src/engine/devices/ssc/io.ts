@@ -1,20 +1,37 @@
 import { Decoded, invalidFieldOf } from '../../cdb/dsl';
-import { READ_6, WRITE_6, WRITE_FILEMARKS_6 } from '../../cdb/defs/ssc';
+import { READ_16, READ_6, WRITE_16, WRITE_6, WRITE_FILEMARKS_16, WRITE_FILEMARKS_6 } from '../../cdb/defs/ssc';
 import { check, checkWithData, good, GOOD, Outcome } from '../../result';
 import { SENSE, SenseCondition } from '../../spec/asc';
 import { ExecContext } from '../../types';
 import { senseFromErrno } from '../../backstores/errno-sense';
 import { RECORD_HEADER_BYTES, RecordType, TapeRecord } from '../../backstores/tape-cartridge';
 import { BLOCK_LIMITS, cartridgeOf, earlyWarning, pastEarlyWarning, residue, tapeOf } from './drive';
+import { locateFirst } from './position';
 
 /**
- * READ(6), WRITE(6) and WRITE FILEMARKS(6) (SSC-4 6.x, 4.2): data blocks and filemarks at the
- * logical position, in fixed-block mode (TRANSFER LENGTH counts blocks of the mode's block
- * length) or variable-block mode (one block of TRANSFER LENGTH bytes).
+ * READ, WRITE and WRITE FILEMARKS (SSC-4 6.x, 4.2): data blocks and filemarks at the logical
+ * position, in fixed-block mode (TRANSFER LENGTH counts blocks of the mode's block length) or
+ * variable-block mode (one block of TRANSFER LENGTH bytes). The 6-byte forms act where the drive
+ * is; the 16-byte forms name where they start (PARTITION, LOGICAL OBJECT IDENTIFIER) and locate
+ * there first. Both forms share one body per command: their rows name the fields alike, so a
+ * refusal points into whichever CDB came.
  */
 
+type ReadFields = { fixed: boolean; sili: boolean; transferLength: number };
+type WriteFields = { fixed: boolean; transferLength: number };
+type FilemarkFields = { immed: boolean; filemarkCount: number };
+
 /** READ(6). */
-export async function sscRead6(ctx: ExecContext<Decoded<typeof READ_6.fields>>): Promise<Outcome> {
+export function sscRead6(ctx: ExecContext<Decoded<typeof READ_6.fields>>): Promise<Outcome> {
+  return read(ctx);
+}
+
+/** READ(16): the read starts at the named logical object (SSC-4: a locate first when elsewhere). */
+export async function sscRead16(ctx: ExecContext<Decoded<typeof READ_16.fields>>): Promise<Outcome> {
+  return locateFirst(ctx, ctx.f.transferLength) ?? read(ctx);
+}
+
+async function read(ctx: ExecContext<ReadFields>): Promise<Outcome> {
   const { fixed, sili, transferLength: n } = ctx.f;
   const t = tapeOf(ctx.lu);
   // SSC-4 READ(6): FIXED and SILI both one, or FIXED with variable-block mode, is an invalid CDB.
@@ -106,7 +123,19 @@ async function record(ctx: ExecContext<unknown>, records: TapeRecord[]): Promise
 }
 
 /** WRITE(6). */
-export async function sscWrite6(ctx: ExecContext<Decoded<typeof WRITE_6.fields>>): Promise<Outcome> {
+export function sscWrite6(ctx: ExecContext<Decoded<typeof WRITE_6.fields>>): Promise<Outcome> {
+  return write(ctx);
+}
+
+/**
+ * WRITE(16): the blocks are written at the named logical object (SSC-4: a locate first), which
+ * makes it end-of-data like any write (SSC-4 4.2.9).
+ */
+export async function sscWrite16(ctx: ExecContext<Decoded<typeof WRITE_16.fields>>): Promise<Outcome> {
+  return locateFirst(ctx, ctx.f.transferLength) ?? write(ctx);
+}
+
+async function write(ctx: ExecContext<WriteFields>): Promise<Outcome> {
   const { fixed, transferLength: n } = ctx.f;
   const t = tapeOf(ctx.lu);
   if (fixed && t.blockLength === 0) return invalidFieldOf(ctx.def, 'fixed');
@@ -138,7 +167,16 @@ export async function sscWrite6(ctx: ExecContext<Decoded<typeof WRITE_6.fields>>
  * WRITE FILEMARKS(6). With IMMED zero every record written before is on the medium when the
  * command completes (SSC-4: the command applications use to flush, a count of zero included).
  */
-export async function sscWriteFilemarks6(ctx: ExecContext<Decoded<typeof WRITE_FILEMARKS_6.fields>>): Promise<Outcome> {
+export function sscWriteFilemarks6(ctx: ExecContext<Decoded<typeof WRITE_FILEMARKS_6.fields>>): Promise<Outcome> {
+  return writeFilemarks(ctx);
+}
+
+/** WRITE FILEMARKS(16): at the named logical object (SSC-4: a locate first), then as WRITE FILEMARKS(6). */
+export async function sscWriteFilemarks16(ctx: ExecContext<Decoded<typeof WRITE_FILEMARKS_16.fields>>): Promise<Outcome> {
+  return locateFirst(ctx, ctx.f.filemarkCount) ?? writeFilemarks(ctx);
+}
+
+async function writeFilemarks(ctx: ExecContext<FilemarkFields>): Promise<Outcome> {
   const n = ctx.f.filemarkCount;
   const c = cartridgeOf(ctx.lu);
   try {

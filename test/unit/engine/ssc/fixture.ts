@@ -49,6 +49,11 @@ export async function session(t: EmbeddedTarget, name = 'iqn.2026-12.example:hos
 export const be16 = (v: number): number[] => [(v >> 8) & 0xff, v & 0xff];
 export const be24 = (v: number): number[] => [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
 export const be32 = (v: number): number[] => [v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+/** Eight bytes, big-endian, two's complement for a negative `v`. */
+export const be64 = (v: bigint | number): number[] => {
+  const u = BigInt.asUintN(64, BigInt(v));
+  return Array.from({ length: 8 }, (_, i) => Number((u >> BigInt(56 - 8 * i)) & 0xffn));
+};
 
 /** CDBs written out by hand from SSC-4 / SPC-4, never by the engine's encoders. */
 export const cdb = {
@@ -62,6 +67,13 @@ export const cdb = {
   rewind: (immed = false) => [0x01, immed ? 1 : 0, 0, 0, 0, 0],
   loadUnload: (load: boolean, reten = false, hold = false) => [0x1b, 0, 0, 0, (hold ? 8 : 0) | (reten ? 2 : 0) | (load ? 1 : 0), 0],
   locate10: (id: number, bt = false, cp = false, partition = 0) => [0x2b, (bt ? 4 : 0) | (cp ? 2 : 0), 0, ...be32(id), 0, partition, 0],
+  read16: (id: number, len: number, fixed = false, sili = false, partition = 0) =>
+    [0x88, (sili ? 2 : 0) | (fixed ? 1 : 0), 0, partition, ...be64(id), ...be24(len), 0],
+  write16: (id: number, len: number, fixed = false, partition = 0) => [0x8a, fixed ? 1 : 0, 0, partition, ...be64(id), ...be24(len), 0],
+  writeFilemarks16: (id: number, n: number, immed = false) => [0x80, immed ? 1 : 0, 0, 0, ...be64(id), ...be24(n), 0],
+  space16: (code: number, count: bigint | number) => [0x91, code, 0, 0, ...be64(count), 0, 0, 0, 0],
+  locate16: (destType: number, id: bigint | number, cp = false, partition = 0, bam = false) =>
+    [0x92, (destType << 3) | (cp ? 2 : 0), bam ? 1 : 0, partition, ...be64(id), 0, 0, 0, 0],
   readPosition: (sa: number, alloc = 0) => [0x34, sa, 0, 0, 0, 0, 0, ...be16(alloc), 0],
   erase6: (long = false) => [0x19, long ? 1 : 0, 0, 0, 0, 0],
   readBlockLimits: () => [0x05, 0, 0, 0, 0, 0],
