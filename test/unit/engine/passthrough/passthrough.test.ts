@@ -96,6 +96,16 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     } finally { await r.e.close(); }
   });
 
+  it('at open: without a Block Limits maximum, the host adapter\'s max_sectors_kb is the limit, above 512 KiB too', async () => {
+    const r = await rig({ maxKb: 1280 });
+    try {
+      expect((r.e.units.get('pt0')!.backstore as SgBackstore).maxTransferBytes).to.equal(1280 * 1024);
+      // a 1 MiB READ(10) passes to the device
+      expect((await run(r.a, CDB.read10(0, 2048), 1024 * 1024)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28]);
+    } finally { await r.e.close(); }
+  });
+
   it('data passes through both ways; the Data-In residual is what the device did not move', async () => {
     const r = await rig();
     try {
