@@ -8,7 +8,7 @@ import type { DevNumber, HostView } from '../../../../src/engine/backstores/sg-n
 /**
  * A scripted SCSI device behind the sg driver's interface, for the pass-through handler's tests
  * (the device is the test double; the handler under test is the real one). It answers the
- * commands a disk (or, with `type: 1`, a tape drive) answers, keeps blocks in memory, records every CDB that
+ * commands a disk (or, with `type: 1`, a tape drive; 5, a CD/DVD drive; 8, a changer) answers, keeps blocks in memory, records every CDB that
  * reaches it, and lets a test arrange what a real device and host adapter do: a pending unit
  * attention or deferred error (reported once, to whichever command comes first), host and driver errors, commands
  * held in flight, and going away. Sense data is fixed format, written out by hand.
@@ -165,6 +165,9 @@ export class FakeSgDevice implements SgDevice {
       }
       case 0x35: return this.result(0); // SYNCHRONIZE CACHE(10)
       case 0x15: case 0x55: return this.result(0); // MODE SELECT
+      // A CD/DVD drive's READ TOC/PMA/ATIP (MMC-6): a header only. A changer's MOVE MEDIUM (SMC-3 6.6): done.
+      case 0x43: return this.type === 5 ? give([0, 2, 1, 1]) : this.check(0x05, 0x20, 0x00);
+      case 0xa5: return this.type === 8 ? this.result(0) : this.check(0x05, 0x20, 0x00);
       case 0x1a: return give([3, 0, 0, 0]); // MODE SENSE(6): header only
       // Vendor-specific commands of this device: C1h reads its 8-byte log, C2h writes it, C3h clears it.
       case 0xc1: return give(this.vendorLog);

@@ -222,6 +222,34 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     } finally { await r.e.close(); }
   });
 
+  it('a CD/DVD drive: READ CAPACITY(10) at open, 2048-byte blocks; MMC rows pass, a disk\'s WRITE(10) is refused', async () => {
+    const r = await rig({ fake: { type: 5, blockSize: 2048, blocks: 1000 } });
+    try {
+      const lu = r.e.units.get('pt0')!;
+      expect([lu.type, lu.blockSize, Number(lu.blocks)]).to.deep.equal([5, 2048, 1000]);
+      // MMC-6 READ TOC/PMA/ATIP, format 0, allocation length 12
+      const toc = await run(r.a, [0x43, 0, 0, 0, 0, 0, 0, 0, 12, 0], 12);
+      expect([toc.status, ...Buffer.from(toc.data!)]).to.deep.equal([Status.GOOD, 0, 2, 1, 1]);
+      expect(kcq(await run(r.b, CDB.write10(0, 1), 2048, Buffer.alloc(2048)))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0x43]);
+    } finally { await r.e.close(); }
+  });
+
+  it('a medium changer: SMC rows pass (MOVE MEDIUM), conflict with another initiator\'s RESERVE; a disk\'s READ(10) is refused', async () => {
+    const r = await rig({ fake: { type: 8 } });
+    try {
+      expect(r.e.units.get('pt0')!.type).to.equal(8);
+      // SMC-3 6.6 MOVE MEDIUM: transport 0, source 1000 (3E8h), destination 500 (1F4h)
+      const move = [0xa5, 0, 0, 0, 0x03, 0xe8, 0x01, 0xf4, 0, 0, 0, 0];
+      expect((await run(r.a, move)).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.reserve6())).status).to.equal(Status.GOOD);
+      expect((await run(r.a, move)).status).to.equal(Status.RESERVATION_CONFLICT);
+      expect((await run(r.b, CDB.release6())).status).to.equal(Status.GOOD);
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0xa5]);
+    } finally { await r.e.close(); }
+  });
+
   describe('task management with two initiators (SAM-5 7): the sg driver cannot abort at the device, so each function waits for what it affects', () => {
     it('ABORT TASK by A: answered only after its command left the device; B\'s command completes; no device reset, no unit attention', async () => {
       const r = await rig();
