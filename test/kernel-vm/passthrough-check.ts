@@ -4,6 +4,9 @@
 //   node passthrough-check.js sg <sgPath>
 //   node passthrough-check.js shared <host> <port> <iqn> <scsi_debug sysfs dir> [<lun> <step prefix>]
 // (the same shared steps run against tgtd's bs_sg as the peer: LUN 2, steps tgt-*)
+//   node passthrough-check.js medium <host> <port> <iqn> <lun> <sgPath> <scsi_debug sysfs dir>
+//   node passthrough-check.js gone <host> <port> <iqn> <lun> <sgPath>
+// (scsi_debug's injected medium error through Nexus; the device deleted and scanned again)
 import * as fs from 'node:fs';
 import * as native from '../../src/native';
 import { SteadySession, CommandResult } from '../fuzz/client';
@@ -155,10 +158,91 @@ async function sharedSteps(host: string, port: number, iqn: string, sdebug: stri
   a.close(); b.close();
 }
 
+/** Sense key, ASC, ASCQ and INFORMATION of fixed (70h/71h) or descriptor (72h/73h) sense data. */
+function senseOf(sense: Uint8Array): { kcq: string; info: bigint | undefined } {
+  const b = Buffer.from(sense);
+  if (b.length < 8) return { kcq: 'none', info: undefined };
+  if ((b[0] & 0x7f) >= 0x72) {
+    // SPC-4 4.5.2: descriptor format; descriptor type 00h is INFORMATION (8 bytes at +4).
+    let info: bigint | undefined;
+    for (let i = 8; i + 2 <= 8 + b[7] && i + 2 <= b.length; i += 2 + b[i + 1]) {
+      if (b[i] === 0x00 && i + 12 <= b.length) info = b.readBigUInt64BE(i + 4);
+    }
+    return { kcq: [b[1] & 0x0f, b[2], b[3]].map(x => x.toString(16)).join('/'), info };
+  }
+  // SPC-4 4.5.3: fixed format; VALID (byte 0 bit 7) says bytes 3..6 are the INFORMATION field.
+  const info = b[0] & 0x80 ? BigInt(b.readUInt32BE(3)) : undefined;
+  return { kcq: b.length >= 14 ? [b[2] & 0x0f, b[12], b[13]].map(x => x.toString(16)).join('/') : 'short', info };
+}
+
+/**
+ * scsi_debug's medium error (module option opts bit 1, 2 = medium_err): a read of an LBA in
+ * [medium_error_start, +medium_error_count) fails with MEDIUM ERROR, UNRECOVERED READ ERROR. The
+ * initiator behind Nexus gets the same sense as a read on the sg node itself, INFORMATION included.
+ */
+async function mediumSteps(host: string, port: number, iqn: string, L: number, sgPath: string, sdebug: string): Promise<void> {
+  const start = Number(fs.readFileSync('/sys/module/scsi_debug/parameters/medium_error_start', 'utf8'));
+  const s = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-a', iqn);
+  await settle(s, L);
+  const q = native.openSgQueue(sgPath, { depth: 1 });
+  if (native.isNativeError(q)) { report('pt-medium-error', false, `${q.errno} ${q.message}`); s.close(); return; }
+  fs.writeFileSync(`${sdebug}/opts`, '2');
+  try {
+    const direct = await sgRun(q, { cdb: Uint8Array.from(CDB.read10(start + 1, 1)), dir: 'in', data: new Uint8Array(512) });
+    const through = await s.command(L, CDB.read10(start + 1, 1), { readLength: 512 });
+    const d = native.isNativeError(direct) ? { kcq: direct.errno, info: undefined } : senseOf(direct.sense);
+    const t = senseOf(through.sense);
+    // A read outside the range still succeeds while the option is on.
+    const clean = await s.command(L, CDB.read10(start + 64, 1), { readLength: 512 });
+    console.log(`KVMTEST: medium error at LBA ${start + 1}: device ${d.kcq} info ${d.info}, through Nexus ${t.kcq} info ${t.info}`);
+    report('pt-medium-error', through.status === 2 && d.kcq === '3/11/0' && t.kcq === d.kcq && t.info === d.info && clean.status === 0,
+      `status ${through.status} device ${d.kcq}/${d.info} nexus ${t.kcq}/${t.info} clean ${clean.status}`);
+  } finally {
+    fs.writeFileSync(`${sdebug}/opts`, '0');
+    q.close();
+  }
+  s.close();
+}
+
+/**
+ * The device removed from this host (`echo 1 > .../device/delete`): Nexus's commands to it fail
+ * with LOGICAL UNIT NOT SUPPORTED; scanned again (`echo "- - -" > .../scan`), the same device is
+ * back and every I_T nexus first gets POWER ON, RESET (06h/29h/00h), then GOOD.
+ */
+async function goneSteps(host: string, port: number, iqn: string, L: number, sgPath: string): Promise<void> {
+  const a = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-a', iqn);
+  const b = await SteadySession.open(host, port, 'iqn.2026-11.io.nexus:kvm-b', iqn);
+  await settle(a, L); await settle(b, L);
+  const sg = sgPath.replace(/^.*\//, '');
+  const deviceDir = fs.realpathSync(`/sys/class/scsi_generic/${sg}/device`);
+  const hostName = deviceDir.split('/').find(p => /^host\d+$/.test(p))!;
+  const before = await a.command(L, CDB.read10(0, 1), { readLength: 512 });
+  fs.writeFileSync(`${deviceDir}/delete`, '1');
+  const aGone = await a.command(L, CDB.read10(0, 1), { readLength: 512 });
+  const bGone = await b.command(L, CDB.tur());
+  report('pt-device-gone', before.status === 0 && kcq(aGone) === '5/25/0' && kcq(bGone) === '5/25/0', `${before.status} ${kcq(aGone)} ${kcq(bGone)}`);
+  fs.writeFileSync(`/sys/class/scsi_host/${hostName}/scan`, '- - -');
+  const t0 = Date.now();
+  let aBack = await a.command(L, CDB.tur());
+  while (kcq(aBack) === '5/25/0' && Date.now() - t0 < 20000) {
+    await new Promise(res => setTimeout(res, 300));
+    aBack = await a.command(L, CDB.tur());
+  }
+  const bBack = await b.command(L, CDB.tur());
+  const aRead = await a.command(L, CDB.read10(0, 1), { readLength: 512 });
+  const bRead = await b.command(L, CDB.read10(0, 1), { readLength: 512 });
+  console.log(`KVMTEST: device back as ${fs.existsSync(sgPath) ? sgPath : 'another node'} after ${Date.now() - t0} ms`);
+  report('pt-device-back', kcq(aBack) === '6/29/0' && kcq(bBack) === '6/29/0' && aRead.status === 0 && bRead.status === 0 &&
+    aRead.data.equals(before.data), `${kcq(aBack)} ${kcq(bBack)} ${aRead.status} ${bRead.status}`);
+  a.close(); b.close();
+}
+
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   try {
     if (mode === 'sg') await sgSteps(args[0]);
+    else if (mode === 'medium') await mediumSteps(args[0], Number(args[1]), args[2], Number(args[3]), args[4], args[5]);
+    else if (mode === 'gone') await goneSteps(args[0], Number(args[1]), args[2], Number(args[3]), args[4]);
     else await sharedSteps(args[0], Number(args[1]), args[2], args[3], Number(args[4] ?? 0), args[5] ?? 'pt');
   } catch (e) {
     report(`${mode}-run`, false, (e as Error).message);

@@ -61,7 +61,7 @@ export function isGone(r: SgResult | NativeError): boolean {
 /** Block Limits VPD page (SBC-4 6.6.4) and capacity data offsets used by the probe. */
 const INQUIRY_LENGTH = 96;
 const VPD_LENGTH = 252;
-/** The largest transfer assumed when neither sysfs nor the device says (Linux's default max_sectors_kb). */
+/** The largest transfer assumed when sysfs does not give the host adapter's (a tape or changer has no block queue). */
 const DEFAULT_MAX_TRANSFER = 512 * 1024;
 /** SPC-4 6.6.1 / SBC-4: CDBs of the probe, written out. */
 const PROBE = {
@@ -119,7 +119,10 @@ export async function probeDevice(dev: SgDevice, node: SgNode, sys: string, time
   const identity = `${Buffer.from(inq.subarray(8, 36)).toString('latin1')}|${serial}`;
   let blockSize = 512;
   let sizeBytes = 0n;
-  let maxTransferBytes = DEFAULT_MAX_TRANSFER;
+  // The host adapter's limit (max_sectors_kb of the block queue), else the default; then the
+  // device's own, where it reports one, if lower.
+  const maxKb = node.blockName ? sysfsNumber(nodePath.join(sys, 'block', node.blockName, 'queue', 'max_sectors_kb')) : undefined;
+  let maxTransferBytes = maxKb !== undefined && maxKb > 0 ? maxKb * 1024 : DEFAULT_MAX_TRANSFER;
   let maxBlockLength: number | undefined;
   // SPC-4 6.6.2 table 145: direct access (00h), optical (07h), CD/DVD (05h), RBC (0Eh) have capacity.
   if (peripheralType === 0x00 || peripheralType === 0x05 || peripheralType === 0x07 || peripheralType === 0x0e) {
@@ -149,9 +152,7 @@ export async function probeDevice(dev: SgDevice, node: SgNode, sys: string, time
     const rbl = await probeCommand(dev, PROBE.readBlockLimits(), 6, timeoutMs);
     if (rbl && rbl.length >= 6) maxBlockLength = (rbl[1] << 16) | (rbl[2] << 8) | rbl[3];
   }
-  // The host adapter's limit (max_sectors_kb of the block queue) and the device's queue depth.
-  const maxKb = node.blockName ? sysfsNumber(nodePath.join(sys, 'block', node.blockName, 'queue', 'max_sectors_kb')) : undefined;
-  if (maxKb !== undefined && maxKb > 0) maxTransferBytes = Math.min(maxTransferBytes, maxKb * 1024);
+  // The device's queue depth.
   const queueDepth = Math.max(1, Math.min(16, sysfsNumber(nodePath.join(node.deviceDir, 'queue_depth')) ?? dev.depth));
   return { peripheralType, removable: (inq[1] & 0x80) !== 0, identity, blockSize, sizeBytes, maxTransferBytes, queueDepth, maxBlockLength };
 }

@@ -33,7 +33,7 @@ import { DRIVER_TIMEOUT, HostByte, isGone, SgBackstore } from '../backstores/sg'
  * port designators, page B0h a MAXIMUM TRANSFER LENGTH no larger than the host adapter takes.
  * What it takes from them: a unit attention the device reports is established for every other
  * I_T nexus of the unit too; a MODE SELECT by one initiator gives the others MODE PARAMETERS
- * CHANGED.
+ * CHANGED; a deferred error goes to the nexus that wrote last, not to whoever caught it.
  *
  * The command table of a unit follows the type its device reports: every row any registered
  * personality has for that peripheral type (the SBC-4 rows for a disk, MMC for a CD/DVD drive,
@@ -91,6 +91,47 @@ export function outcomeOf(r: SgResult | NativeError, ctx: ExecContext, data: Uin
   return { status: r.status as Status };
 }
 
+/**
+ * Deferred errors (SPC-4 4.5.5): a device that completed a write before the medium took it (a
+ * tape's or a cached disk's write-behind) reports a later failure of it, with sense response
+ * code 71h or 73h, to whichever command comes next, and "the command for the terminated task
+ * shall not have been processed". The device sees one initiator, the host; the engine sees
+ * many. The error belongs to the I_T nexus whose command wrote the medium last: when another
+ * nexus's command catches it, the engine keeps it for the writer (reported to its next command
+ * passed to the device, as SPC-4 4.5.5 b) asks) and runs the command that caught it once more,
+ * since the device did not process it. A logical unit reset drops what is kept.
+ */
+interface DeferredErrors {
+  /** The nexus that sent the last command with the table's writes-medium flag. */
+  lastWriter?: number;
+  /** Deferred sense owed to a nexus, as the device reported it. */
+  readonly owed: Map<number, Uint8Array>;
+}
+const deferredOf = new WeakMap<LuView, DeferredErrors>();
+function deferred(lu: LuView): DeferredErrors {
+  let d = deferredOf.get(lu);
+  if (!d) deferredOf.set(lu, d = { owed: new Map() });
+  return d;
+}
+
+/** SPC-4 4.5.1 RESPONSE CODE 71h (fixed) or 73h (descriptor): the sense describes a deferred error. */
+function isDeferredSense(sense: Uint8Array): boolean {
+  const code = sense.length > 0 ? sense[0] & 0x7f : 0;
+  return code === 0x71 || code === 0x73;
+}
+
+/** A command passed to the device, after any deferred error owed to its nexus (SPC-4 4.5.5). */
+function passCommand(ctx: ExecContext): Promise<Outcome> {
+  const d = deferredOf.get(ctx.lu);
+  const owed = d?.owed.get(ctx.nexus.id);
+  if (d && owed) {
+    d.owed.delete(ctx.nexus.id);
+    const s = parseSense(owed)!;
+    return Promise.resolve(deviceCheck(conditionOf(s.key, s.asc, s.ascq), owed));
+  }
+  return passThrough(ctx);
+}
+
 /** The fields that set a command's transfer length, by the names the CDB rows give them. */
 const TRANSFER_LENGTH_FIELDS = ['blocks', 'transferLength', 'parameterListLength', 'allocationLength'];
 
@@ -125,7 +166,16 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
   } else if (dir === Dir.BIDI) {
     return check(SENSE.INVALID_COMMAND_OPERATION_CODE);
   }
-  const r = await store.execute({ cdb, dir: sgDir, data, timeoutMs: store.timeoutMs });
+  const d = deferred(ctx.lu);
+  const writer = d.lastWriter;
+  if (ctx.def.writes) d.lastWriter = ctx.nexus.id;
+  const req = { cdb, dir: sgDir, data, timeoutMs: store.timeoutMs };
+  let r = await store.execute(req);
+  if (!isNativeError(r) && r.status === Status.CHECK_CONDITION && isDeferredSense(r.sense) &&
+      writer !== undefined && writer !== ctx.nexus.id) {
+    d.owed.set(writer, Uint8Array.from(r.sense));
+    r = await store.execute(req);
+  }
   return outcomeOf(r, ctx, sgDir === 'in' ? data : undefined);
 }
 
@@ -216,7 +266,7 @@ async function passInquiry(ctx: ExecContext<{ evpd: boolean; pageCode: number; a
 
 /** MODE SELECT: the device's parameters changed for every other initiator (SPC-4 5.14, 2Ah/01h). */
 async function passModeSelect(ctx: ExecContext): Promise<Outcome> {
-  const out = await passThrough(ctx);
+  const out = await passCommand(ctx);
   if (out.status === Status.GOOD) ctx.lu.raiseUa(SENSE.MODE_PARAMETERS_CHANGED, ctx.nexus.id);
   return out;
 }
@@ -229,6 +279,7 @@ async function passModeSelect(ctx: ExecContext): Promise<Outcome> {
  */
 async function resetDevice(lu: LuView): Promise<void> {
   const store = storeOf(lu);
+  deferredOf.delete(lu);
   await store.reset('device');
   for (let i = 0; i < 4; i++) {
     const r = await store.execute({ cdb: new Uint8Array(6), dir: 'none', timeoutMs: store.timeoutMs });
@@ -256,7 +307,7 @@ function vendorCommand(lu: LuView, req: VendorRequest): Binding | undefined {
     types: 1 << lu.type, usage: [op, ...new Array<number>(req.cdb.length - 1).fill(0xff)], fields: {},
     xfer: () => length, resv: ResvClass.CONFLICTS, ready: ReadyClass.NO_MEDIUM, writes: true,
   });
-  return { def, exec: ctx => passThrough(ctx) };
+  return { def, exec: passCommand };
 }
 
 const SPECIAL = new Map<CdbDef, Exec>([
@@ -297,7 +348,7 @@ export function passthroughDeviceType(type: number, removable: boolean): DeviceT
   if (dt) return dt;
   const emulated = new Map(EMULATED.map(b => [b.def, b.exec]));
   const rows = [...EMULATED.map(b => b.def), ...rowsOfType(type).filter(d => !emulated.has(d) && !EMULATED.some(b => b.def.op === d.op && b.def.sa === d.sa))];
-  const exec = new Map<CdbDef, Exec>(rows.map(d => [d, emulated.get(d) ?? SPECIAL.get(d) ?? (ctx => passThrough(ctx))]));
+  const exec = new Map<CdbDef, Exec>(rows.map(d => [d, emulated.get(d) ?? SPECIAL.get(d) ?? passCommand]));
   dt = { type: type as PeripheralType, removable, table: new CdbTable(rows), exec, vpdPages: [], resetDevice, vendorCommand };
   byType.set(key, dt);
   return dt;

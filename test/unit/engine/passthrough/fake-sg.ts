@@ -8,9 +8,9 @@ import type { DevNumber, HostView } from '../../../../src/engine/backstores/sg-n
 /**
  * A scripted SCSI device behind the sg driver's interface, for the pass-through handler's tests
  * (the device is the test double; the handler under test is the real one). It answers the
- * commands a disk (or, with `type: 1`, a tape drive) answers, keeps blocks in memory, records every CDB that
+ * commands a disk (or, with `type: 1`, a tape drive; 5, a CD/DVD drive; 8, a changer) answers, keeps blocks in memory, records every CDB that
  * reaches it, and lets a test arrange what a real device and host adapter do: a pending unit
- * attention (reported once, to whichever command comes first), host and driver errors, commands
+ * attention or deferred error (reported once, to whichever command comes first), host and driver errors, commands
  * held in flight, and going away. Sense data is fixed format, written out by hand.
  */
 
@@ -29,6 +29,13 @@ export function fixedSense(key: number, asc: number, ascq: number): Buffer {
   return b;
 }
 
+/** SPC-4 4.5.3 fixed format sense, response code 71h: a deferred error. */
+export function deferredSense(key: number, asc: number, ascq: number): Buffer {
+  const b = fixedSense(key, asc, ascq);
+  b[0] = 0x71;
+  return b;
+}
+
 export class FakeSgDevice implements SgDevice {
   readonly depth = 16;
   readonly type: number;
@@ -41,6 +48,11 @@ export class FakeSgDevice implements SgDevice {
   readonly received: number[][] = [];
   /** The device's own unit attention, reported to the next command that is not INQUIRY / REPORT LUNS / REQUEST SENSE. */
   pendingUa: [number, number] | undefined;
+  /**
+   * A deferred error (SPC-4 4.5.5), reported as it is to the next command that is not INQUIRY /
+   * REPORT LUNS / REQUEST SENSE, which the device then does not process.
+   */
+  pendingDeferred: Buffer | undefined;
   /** Host bytes for the next commands (DID_TIME_OUT, DID_NO_CONNECT, ...). */
   readonly hostErrors: number[] = [];
   /** Driver bytes for the next commands. */
@@ -110,6 +122,11 @@ export class FakeSgDevice implements SgDevice {
       this.pendingUa = undefined;
       return this.check(0x06, asc, ascq);
     }
+    if (this.pendingDeferred && op !== 0x12 && op !== 0xa0 && op !== 0x03) {
+      const sense = this.pendingDeferred;
+      this.pendingDeferred = undefined;
+      return this.result(0x02, { driverStatus: 0x08, sense });
+    }
     const out = req.data;
     const give = (bytes: Buffer | number[]): SgResult => {
       const b = Buffer.from(bytes);
@@ -148,6 +165,9 @@ export class FakeSgDevice implements SgDevice {
       }
       case 0x35: return this.result(0); // SYNCHRONIZE CACHE(10)
       case 0x15: case 0x55: return this.result(0); // MODE SELECT
+      // A CD/DVD drive's READ TOC/PMA/ATIP (MMC-6): a header only. A changer's MOVE MEDIUM (SMC-3 6.6): done.
+      case 0x43: return this.type === 5 ? give([0, 2, 1, 1]) : this.check(0x05, 0x20, 0x00);
+      case 0xa5: return this.type === 8 ? this.result(0) : this.check(0x05, 0x20, 0x00);
       case 0x1a: return give([3, 0, 0, 0]); // MODE SENSE(6): header only
       // Vendor-specific commands of this device: C1h reads its 8-byte log, C2h writes it, C3h clears it.
       case 0xc1: return give(this.vendorLog);

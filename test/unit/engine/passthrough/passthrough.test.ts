@@ -3,9 +3,9 @@ import { Engine } from '../../../../src/engine/engine';
 import { SgBackstore } from '../../../../src/engine/backstores/sg';
 import { DeviceConfig, TargetConfig } from '../../../../src/engine/topology';
 import { Completion } from '../../../../src/engine/command';
-import { Status, TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
+import { Status, TaskAttr, TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
 import { ItNexus } from '../../../../src/engine/nexus';
-import { FakeSgDevice, fakeHost, fixedSense } from './fake-sg';
+import { deferredSense, FakeSgDevice, fakeHost, fixedSense } from './fake-sg';
 
 /**
  * The pass-through handler shared one-to-many (SAM-5, SPC-4 5.14, SPC-2 5.5.1): two initiators on
@@ -74,9 +74,12 @@ async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; ma
 }
 
 /** The fabric's direction: Data-Out given (iSCSI W flag) or not. */
-function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array, lun = 0): Promise<Completion> {
-  return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag: Math.floor(Math.random() * 1e9), attr: 0, expectedLength, dataOut }, resolve));
+function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array, lun = 0, attr = TaskAttr.UNTAGGED, tag = Math.floor(Math.random() * 1e9)): Promise<Completion> {
+  return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag, attr, expectedLength, dataOut }, resolve));
 }
+
+/** Lets the commands submitted so far reach the (held) device. */
+const settle = (): Promise<void> => new Promise(res => setTimeout(res, 5));
 
 const kcq = (c: Completion): number[] => (c.sense ? [c.sense[2] & 0x0f, c.sense[12], c.sense[13]] : []);
 
@@ -90,6 +93,16 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       // 32 blocks of 4096 from B0h, under the host's max_sectors_kb of 1024
       expect(store.maxTransferBytes).to.equal(32 * 4096);
       expect(r.dev.depth).to.equal(16);
+    } finally { await r.e.close(); }
+  });
+
+  it('at open: without a Block Limits maximum, the host adapter\'s max_sectors_kb is the limit, above 512 KiB too', async () => {
+    const r = await rig({ maxKb: 1280 });
+    try {
+      expect((r.e.units.get('pt0')!.backstore as SgBackstore).maxTransferBytes).to.equal(1280 * 1024);
+      // a 1 MiB READ(10) passes to the device
+      expect((await run(r.a, CDB.read10(0, 2048), 1024 * 1024)).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28]);
     } finally { await r.e.close(); }
   });
 
@@ -206,6 +219,210 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       // the device's reset UA was taken by the engine after the reset: both now see GOOD
       expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
       expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('a CD/DVD drive: READ CAPACITY(10) at open, 2048-byte blocks; MMC rows pass, a disk\'s WRITE(10) is refused', async () => {
+    const r = await rig({ fake: { type: 5, blockSize: 2048, blocks: 1000 } });
+    try {
+      const lu = r.e.units.get('pt0')!;
+      expect([lu.type, lu.blockSize, Number(lu.blocks)]).to.deep.equal([5, 2048, 1000]);
+      // MMC-6 READ TOC/PMA/ATIP, format 0, allocation length 12
+      const toc = await run(r.a, [0x43, 0, 0, 0, 0, 0, 0, 0, 12, 0], 12);
+      expect([toc.status, ...Buffer.from(toc.data!)]).to.deep.equal([Status.GOOD, 0, 2, 1, 1]);
+      expect(kcq(await run(r.b, CDB.write10(0, 1), 2048, Buffer.alloc(2048)))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0x43]);
+    } finally { await r.e.close(); }
+  });
+
+  it('a medium changer: SMC rows pass (MOVE MEDIUM), conflict with another initiator\'s RESERVE; a disk\'s READ(10) is refused', async () => {
+    const r = await rig({ fake: { type: 8 } });
+    try {
+      expect(r.e.units.get('pt0')!.type).to.equal(8);
+      // SMC-3 6.6 MOVE MEDIUM: transport 0, source 1000 (3E8h), destination 500 (1F4h)
+      const move = [0xa5, 0, 0, 0, 0x03, 0xe8, 0x01, 0xf4, 0, 0, 0, 0];
+      expect((await run(r.a, move)).status).to.equal(Status.GOOD);
+      expect((await run(r.b, CDB.reserve6())).status).to.equal(Status.GOOD);
+      expect((await run(r.a, move)).status).to.equal(Status.RESERVATION_CONFLICT);
+      expect((await run(r.b, CDB.release6())).status).to.equal(Status.GOOD);
+      expect(kcq(await run(r.a, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x20, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0xa5]);
+    } finally { await r.e.close(); }
+  });
+
+  describe('task management with two initiators (SAM-5 7): the sg driver cannot abort at the device, so each function waits for what it affects', () => {
+    it('ABORT TASK by A: answered only after its command left the device; B\'s command completes; no device reset, no unit attention', async () => {
+      const r = await rig();
+      try {
+        r.dev.hold = true;
+        const aCmd = run(r.a, CDB.read10(0, 1), 512, undefined, 0, TaskAttr.SIMPLE, 41);
+        const bCmd = run(r.b, CDB.read10(1, 1), 512, undefined, 0, TaskAttr.SIMPLE, 42);
+        await settle();
+        let answered = false;
+        const tmf = r.a.taskManagement({ fn: TmfFunction.ABORT_TASK, lun: 0, refTag: 41 }).then(x => { answered = true; return x; });
+        await settle();
+        expect(answered).to.equal(false);
+        r.dev.release();
+        expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect((await aCmd).status).to.equal(Status.TASK_ABORTED);
+        expect((await bCmd).status).to.equal(Status.GOOD);
+        expect(r.dev.resets).to.deep.equal([]);
+        expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+        expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+        // a tag A has no task for
+        expect(await r.a.taskManagement({ fn: TmfFunction.ABORT_TASK, lun: 0, refTag: 42 })).to.equal(TmfResponse.TASK_DOES_NOT_EXIST);
+      } finally { await r.e.close(); }
+    });
+
+    it('ABORT TASK SET by A: A\'s commands aborted after the device finished them, B\'s complete untouched', async () => {
+      const r = await rig();
+      try {
+        r.dev.hold = true;
+        const a1 = run(r.a, CDB.read10(0, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        const a2 = run(r.a, CDB.write10(2, 1), 512, Buffer.alloc(512, 0xa2), 0, TaskAttr.SIMPLE);
+        const b1 = run(r.b, CDB.read10(1, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        await settle();
+        const tmf = r.a.taskManagement({ fn: TmfFunction.ABORT_TASK_SET, lun: 0 });
+        await settle();
+        r.dev.release();
+        expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect([(await a1).status, (await a2).status, (await b1).status]).to.deep.equal([Status.TASK_ABORTED, Status.TASK_ABORTED, Status.GOOD]);
+        expect(r.dev.resets).to.deep.equal([]);
+        expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+      } finally { await r.e.close(); }
+    });
+
+    it('CLEAR TASK SET by A: every task of the unit aborted; B told COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h); no device reset', async () => {
+      const r = await rig();
+      try {
+        r.dev.hold = true;
+        const a1 = run(r.a, CDB.read10(0, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        const b1 = run(r.b, CDB.read10(1, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        await settle();
+        const tmf = r.a.taskManagement({ fn: TmfFunction.CLEAR_TASK_SET, lun: 0 });
+        await settle();
+        r.dev.release();
+        expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect([(await a1).status, (await b1).status]).to.deep.equal([Status.TASK_ABORTED, Status.TASK_ABORTED]);
+        expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x2f, 0x00]);
+        expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+        expect(r.dev.resets).to.deep.equal([]);
+      } finally { await r.e.close(); }
+    });
+
+    it('I_T NEXUS RESET by A: A\'s commands aborted and its RESERVE released; A told I_T NEXUS LOSS OCCURRED (29h/07h), B nothing', async () => {
+      const r = await rig();
+      try {
+        expect((await run(r.a, CDB.reserve6())).status).to.equal(Status.GOOD);
+        expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.RESERVATION_CONFLICT);
+        r.dev.hold = true;
+        const a1 = run(r.a, CDB.read10(0, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        await settle();
+        const tmf = r.a.taskManagement({ fn: TmfFunction.I_T_NEXUS_RESET, lun: 0 });
+        await settle();
+        r.dev.release();
+        expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect((await a1).status).to.equal(Status.TASK_ABORTED);
+        expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+        expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x07]);
+        expect(r.dev.resets).to.deep.equal([]);
+        expect(r.dev.opcodes().filter(op => op === 0x16 || op === 0x17)).to.deep.equal([]);
+      } finally { await r.e.close(); }
+    });
+
+    it('TARGET RESET by A: the device reset once; both told BUS DEVICE RESET FUNCTION OCCURRED (29h/03h), not the device\'s UA again', async () => {
+      const r = await rig();
+      try {
+        r.dev.hold = true;
+        const b1 = run(r.b, CDB.read10(1, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+        await settle();
+        const tmf = r.a.taskManagement({ fn: TmfFunction.TARGET_WARM_RESET, lun: 0 });
+        await settle();
+        r.dev.release();
+        expect(await tmf).to.equal(TmfResponse.FUNCTION_COMPLETE);
+        expect((await b1).status).to.equal(Status.TASK_ABORTED);
+        expect(r.dev.resets).to.deep.equal(['device']);
+        expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x03]);
+        expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x03]);
+        expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+      } finally { await r.e.close(); }
+    });
+  });
+
+  it('task attributes (SAM-5 8.6): B\'s ORDERED command waits for A\'s SIMPLE one at the device; HEAD OF QUEUE does not wait', async () => {
+    const r = await rig();
+    try {
+      r.dev.hold = true;
+      const a1 = run(r.a, CDB.read10(0, 1), 512, undefined, 0, TaskAttr.SIMPLE);
+      await settle();
+      const bOrdered = run(r.b, CDB.write10(3, 1), 512, Buffer.alloc(512, 0xb3), 0, TaskAttr.ORDERED);
+      await settle();
+      expect(r.dev.opcodes()).to.deep.equal([0x28]); // the ORDERED write is not at the device yet
+      const bHead = run(r.b, CDB.tur(), 0, undefined, 0, TaskAttr.HEAD_OF_QUEUE);
+      await settle();
+      expect(r.dev.opcodes()).to.deep.equal([0x28, 0x00]); // HEAD OF QUEUE passes at once
+      r.dev.release();
+      expect((await a1).status).to.equal(Status.GOOD);
+      expect((await bHead).status).to.equal(Status.GOOD);
+      await settle();
+      r.dev.release();
+      expect((await bOrdered).status).to.equal(Status.GOOD);
+      expect(r.dev.opcodes()).to.deep.equal([0x28, 0x00, 0x2a]);
+    } finally { await r.e.close(); }
+  });
+
+  it('LUN masking: a group maps the device only for A; B gets LOGICAL UNIT NOT SUPPORTED and REPORT LUNS without it, before the device', async () => {
+    const t = target([], { groups: [{ name: 'a-only', initiators: [INIT_A], luns: [{ lun: 0, device: 'pt0', readOnly: false }] }] });
+    const host = fakeHost();
+    const dev = new FakeSgDevice();
+    const e = await Engine.create({ devices: [device('pt0')], targets: [t] }, { openBackstore: cfg => SgBackstore.open(cfg, { host, open: () => dev }) });
+    try {
+      const a = e.openNexus({ targetName: TARGET, initiatorName: INIT_A })!;
+      const b = e.openNexus({ targetName: TARGET, initiatorName: INIT_B })!;
+      await run(a, CDB.tur());
+      dev.received.length = 0;
+      expect((await run(a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      expect(kcq(await run(b, CDB.read10(0, 1), 512))).to.deep.equal([0x05, 0x25, 0x00]);
+      expect(kcq(await run(b, CDB.write10(0, 1), 512, Buffer.alloc(512)))).to.deep.equal([0x05, 0x25, 0x00]);
+      const luns = (c: Completion): number => Buffer.from(c.data!).readUInt32BE(0) / 8;
+      expect(luns(await run(a, CDB.reportLuns(), 256))).to.equal(1);
+      expect(luns(await run(b, CDB.reportLuns(), 256))).to.equal(0);
+      expect(dev.opcodes()).to.deep.equal([0x28]);
+    } finally { await e.close(); }
+  });
+
+  it('a deferred error (SPC-4 4.5.5) goes to the nexus that wrote, not to B who caught it; B\'s command runs again', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.write10(5, 1), 512, Buffer.alloc(512, 0x5a))).status).to.equal(Status.GOOD);
+      // the write failed later, at the medium: the device tells the next command, B's read
+      r.dev.pendingDeferred = deferredSense(0x03, 0x0c, 0x00);
+      const b = await run(r.b, CDB.read10(5, 1), 512);
+      expect(b.status).to.equal(Status.GOOD);
+      expect(Buffer.from(b.data!).every(x => x === 0x5a)).to.equal(true);
+      expect(r.dev.opcodes()).to.deep.equal([0x2a, 0x28, 0x28]);
+      // A's next command passed to the device gets it, response code 71h as the device said; only once
+      const a = await run(r.a, CDB.read10(0, 1), 512);
+      expect([a.status, a.sense![0] & 0x7f, ...kcq(a)]).to.deep.equal([Status.CHECK_CONDITION, 0x71, 0x03, 0x0c, 0x00]);
+      expect(r.dev.opcodes()).to.deep.equal([0x2a, 0x28, 0x28]);
+      expect((await run(r.a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
+      // caught by the writer itself: reported to it at once
+      expect((await run(r.b, CDB.write10(6, 1), 512, Buffer.alloc(512))).status).to.equal(Status.GOOD);
+      r.dev.pendingDeferred = deferredSense(0x03, 0x0c, 0x00);
+      expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x03, 0x0c, 0x00]);
+      expect((await run(r.a, CDB.tur())).status).to.equal(Status.GOOD);
+    } finally { await r.e.close(); }
+  });
+
+  it('a deferred error kept for A is dropped by a LUN reset', async () => {
+    const r = await rig();
+    try {
+      expect((await run(r.a, CDB.write10(5, 1), 512, Buffer.alloc(512))).status).to.equal(Status.GOOD);
+      r.dev.pendingDeferred = deferredSense(0x03, 0x0c, 0x00);
+      expect((await run(r.b, CDB.tur())).status).to.equal(Status.GOOD);
+      expect(await r.b.taskManagement({ fn: TmfFunction.LOGICAL_UNIT_RESET, lun: 0 })).to.equal(TmfResponse.FUNCTION_COMPLETE);
+      expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x03]);
+      expect((await run(r.a, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
     } finally { await r.e.close(); }
   });
 
@@ -358,7 +575,7 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     } finally { await r.e.close(); }
   });
 
-  it('a tape drive: READ BLOCK LIMITS at open; SPC-4 commands pass, rows no personality has for tapes yet are refused', async () => {
+  it('a tape drive: READ BLOCK LIMITS at open; SPC-4 commands pass, a disk\'s READ(10) is refused', async () => {
     const r = await rig({ fake: { type: 1 } });
     try {
       const lu = r.e.units.get('pt0')!;
