@@ -16,7 +16,8 @@
         "src/native/block-io.cc",
         "src/native/io-queue.cc",
         "src/native/sg-queue.cc",
-        "src/native/fd.cc"
+        "src/native/fd.cc",
+        "src/native/uio-ring.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIoQueue(env, exports);
   InitSgQueue(env, exports);
   InitFd(env, exports);
+  InitUioRing(env, exports);
   return exports;
 }
 

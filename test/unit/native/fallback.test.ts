@@ -25,6 +25,7 @@ describe('native/index without the addon', () => {
       try { n.addressOf(new Uint8Array(1)); } catch (e) { addr = e.code; }
       out.addressOf = addr;
       out.openSgQueue = n.openSgQueue('/dev/sg0').errno;
+      out.openUioRing = n.openUioRing('/dev/uio0', 4096, () => {}).errno;
       process.stdout.write(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
       cwd: path.resolve(__dirname, '../../..'),
@@ -42,6 +43,7 @@ describe('native/index without the addon', () => {
       backend: 'js',
       addressOf: 'ERR_NATIVE_UNAVAILABLE',
       openSgQueue: 'ENOSYS',
+      openUioRing: 'ENOSYS',
     });
     expect(out.punch.errno).to.equal('ENOSYS');
     expect(out.seek.errno).to.equal('ENOSYS');
