@@ -36,27 +36,33 @@ export type ConfigfsOp =
   | { readonly op: 'rmdir'; readonly path: string }
   | { readonly op: 'stop'; readonly device: string };
 
-/** The file-system calls the shim makes (node:fs on the real tree; a fake tree in tests). */
+/**
+ * The file-system calls the shim makes (node:fs on the real tree; a fake tree in tests). The calls
+ * that change the tree may wait on the kernel: linking a LUN makes the initiator scan it, whose
+ * INQUIRY comes back through the ring this very thread serves, and unlinking one makes it send
+ * SYNCHRONIZE CACHE the same way. They return promises on the real tree (the thread pool makes the
+ * call) so the event loop keeps serving while the kernel waits.
+ */
 export interface ConfigfsFs {
   exists(p: string): boolean;
-  mkdir(p: string): void;
-  write(p: string, value: string): void;
   read(p: string): string;
-  symlink(target: string, p: string): void;
-  unlink(p: string): void;
-  rmdir(p: string): void;
   list(p: string): string[];
+  mkdir(p: string): Promise<void> | void;
+  write(p: string, value: string): Promise<void> | void;
+  symlink(target: string, p: string): Promise<void> | void;
+  unlink(p: string): Promise<void> | void;
+  rmdir(p: string): Promise<void> | void;
 }
 
 export const nodeFs: ConfigfsFs = {
   exists: p => { try { fs.lstatSync(p); return true; } catch { return false; } },
-  mkdir: p => fs.mkdirSync(p),
-  write: (p, v) => fs.writeFileSync(p, v),
   read: p => fs.readFileSync(p, 'latin1'),
-  symlink: (t, p) => fs.symlinkSync(t, p),
-  unlink: p => fs.unlinkSync(p),
-  rmdir: p => fs.rmdirSync(p),
   list: p => fs.readdirSync(p),
+  mkdir: p => fs.promises.mkdir(p),
+  write: (p, v) => fs.promises.writeFile(p, v),
+  symlink: (t, p) => fs.promises.symlink(t, p),
+  unlink: p => fs.promises.unlink(p),
+  rmdir: p => fs.promises.rmdir(p),
 };
 
 export interface ShimSettings {

@@ -105,11 +105,11 @@ export class Shim {
     const fsys = this.fsys;
     try {
       switch (op.op) {
-        case 'mkdir': fsys.mkdir(op.path); break;
-        case 'write': fsys.write(op.path, op.value); break;
-        case 'symlink': fsys.symlink(op.target, op.path); break;
-        case 'unlink': fsys.unlink(op.path); break;
-        case 'rmdir': fsys.rmdir(op.path); break;
+        case 'mkdir': await fsys.mkdir(op.path); break;
+        case 'write': await fsys.write(op.path, op.value); break;
+        case 'symlink': await fsys.symlink(op.target, op.path); break;
+        case 'unlink': await fsys.unlink(op.path); break;
+        case 'rmdir': await fsys.rmdir(op.path); break;
         case 'serve': this.serve(op.device, op.uioName, topology!); break;
         case 'stop': await this.devices.get(op.device)?.close(); this.devices.delete(op.device); break;
       }

@@ -10,7 +10,7 @@ import { isFabricDriver } from '../../kernel-shim/fabrics';
 import { Shim } from '../../kernel-shim/shim';
 
 /**
- * `nexus shim <topology.json> [--dry-run] [--configfs DIR] [--hba N] [--max-data-area-mb N]`:
+ * `nexus shim <topology.json> [--dry-run] [--configfs DIR] [--hba N] [--max-data-area-mb N] [--cmd-time-out S]`:
  * wires the topology's fabric targets (loopback, fc, fcoe, srp) to Nexus through LIO's TCMU
  * (DESIGN.md §8, kernel-shim/) and serves them until SIGTERM or SIGINT, then removes what it
  * made. --dry-run prints the configfs operations and their undoing, and changes nothing.
@@ -20,14 +20,16 @@ import { Shim } from '../../kernel-shim/shim';
 
 export interface ShimIo { stdout(text: string): void; stderr(text: string): void }
 
-interface ShimOptions { dryRun?: boolean; configfs: string; hba: string; maxDataAreaMb: string; logLevel?: string }
+interface ShimOptions { dryRun?: boolean; configfs: string; hba: string; maxDataAreaMb: string; cmdTimeOut: string; logLevel?: string }
 
 function settingsOf(o: ShimOptions, io: ShimIo): ShimSettings | undefined {
   const hba = Number(o.hba);
   const mb = Number(o.maxDataAreaMb);
+  const timeout = Number(o.cmdTimeOut);
   if (!Number.isInteger(hba) || hba < 0) { io.stderr(`nexus shim: --hba: "${o.hba}" is not a non-negative integer\n`); return undefined; }
   if (!Number.isInteger(mb) || mb < 1) { io.stderr(`nexus shim: --max-data-area-mb: "${o.maxDataAreaMb}" is not a positive integer\n`); return undefined; }
-  return { ...DEFAULT_SHIM_SETTINGS, root: o.configfs, hba, maxDataAreaMb: mb };
+  if (!Number.isInteger(timeout) || timeout < 0) { io.stderr(`nexus shim: --cmd-time-out: "${o.cmdTimeOut}" is not a non-negative integer\n`); return undefined; }
+  return { ...DEFAULT_SHIM_SETTINGS, root: o.configfs, hba, maxDataAreaMb: mb, cmdTimeOutSec: timeout };
 }
 
 function load(file: string, cwd: string, io: ShimIo): Topology | undefined {
@@ -85,6 +87,7 @@ export function registerShimCommands(program: Command, deps: { io: ShimIo; cwd: 
     .option('--configfs <dir>', 'configfs mount point', DEFAULT_SHIM_SETTINGS.root)
     .option('--hba <n>', 'TCMU HBA index (core/user_<n>)', String(DEFAULT_SHIM_SETTINGS.hba))
     .option('--max-data-area-mb <n>', 'TCMU data area per device, MiB', String(DEFAULT_SHIM_SETTINGS.maxDataAreaMb))
+    .option('--cmd-time-out <seconds>', 'seconds LIO gives a command in the ring before failing it (0: never)', String(DEFAULT_SHIM_SETTINGS.cmdTimeOutSec))
     .addOption(new Option('--log-level <level>', 'log level (default: $NEXUS_LOG_LEVEL or info)').choices([...LOG_LEVELS]))
     .action((file: string, o: ShimOptions) => {
       const settings = settingsOf(o, deps.io);

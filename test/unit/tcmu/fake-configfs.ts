@@ -52,6 +52,11 @@ export class FakeConfigfs implements ConfigfsFs {
   private nextUio = 0;
   /** Refuse the operation on this path (a test's injected failure). */
   failOn: string | undefined;
+  /**
+   * What linking a LUN waits for, as the kernel's symlink does: the initiator's scan of the new
+   * LUN (tcm_loop: INQUIRY and the rest, answered through the backstore's ring).
+   */
+  scan: ((backstore: string) => Promise<void>) | undefined;
 
   constructor(readonly root = '/sys/kernel/config', modules: string[] = ['target_core_mod', 'target_core_user', 'tcm_loop', 'tcm_qla2xxx', 'tcm_fc', 'ib_srpt']) {
     this.modules = new Set(modules);
@@ -232,7 +237,7 @@ export class FakeConfigfs implements ConfigfsFs {
     throw err('EPERM', p);
   }
 
-  symlink(target: string, p: string): void {
+  symlink(target: string, p: string): Promise<void> | void {
     if (this.failOn === p) throw err('EIO', p);
     if (this.nodes.has(p)) throw err('EEXIST', p);
     const r = this.rel(p);
@@ -250,6 +255,7 @@ export class FakeConfigfs implements ConfigfsFs {
       throw err('EPERM', p);
     }
     this.nodes.set(p, { kind: 'link', target });
+    if (r.length === 6 && this.scan) return this.scan(target);
   }
 
   unlink(p: string): void {

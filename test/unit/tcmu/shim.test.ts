@@ -177,6 +177,22 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
     });
   }
 
+  it('linking a LUN waits for the initiator\'s scan, which the ring already served answers', async () => {
+    const fake = new FakeConfigfs();
+    const { deps, sims } = simulatedRings();
+    const scanned: number[] = [];
+    fake.scan = async () => {
+      const [sim] = sims.values();
+      // SPC-4 6.6: the scan's INQUIRY, through the kernel's side of the ring.
+      const r = await sim.submit({ cdb: [0x12, 0, 0, 0, 36, 0], dir: 'in', length: 36 }).result;
+      scanned.push(r.status);
+    };
+    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, ...deps });
+    if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
+    expect(scanned).to.deep.equal([Status.GOOD]);
+    await shim.stop();
+  });
+
   it('fc: the read-only ACL mapping is write-protected and the TPG enabled', async () => {
     const fake = new FakeConfigfs();
     const { deps } = simulatedRings();
