@@ -17,7 +17,8 @@
         "src/native/io-queue.cc",
         "src/native/sg-queue.cc",
         "src/native/fd.cc",
-        "src/native/peer-credentials.cc"
+        "src/native/peer-credentials.cc",
+        "src/native/uio-ring.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -6,6 +6,7 @@
  *   nexus default-topology
  *   nexus ready [topology.json] [--timeout SECONDS]
  *   nexus tape create FILE --barcode X --size SIZE | tape info FILE   (cartridges: tape.ts)
+ *   nexus shim <topology.json> [--dry-run] [--configfs DIR]   (fabric targets through LIO's TCMU: shim.ts)
  *   nexus help [command] | nexus --version
  *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)
  *
@@ -33,6 +34,7 @@ import { packageVersion } from '../daemon/version';
 import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
 import { portalsToCheck, waitForPortals } from './ready';
 import { registerTapeCommands } from './tape';
+import { registerShimCommands } from './shim';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -342,6 +344,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .action(() => { io.stdout(JSON.stringify(defaultTopologyDocument(), null, 2) + '\n'); result = EXIT_OK; });
 
   registerTapeCommands(program, io, (r) => { result = r; });
+  registerShimCommands(program, { io, cwd: deps.cwd ?? process.cwd(), signals: deps.signals ?? process }, (r) => { result = r; });
 
   const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
   const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm };
@@ -364,7 +367,7 @@ export function main(argv: string[]): void {
   runCli(argv).then(
     (code) => {
       // serve ends with process.exit so lingering handles cannot keep a stopped daemon alive.
-      if (argv[0] === 'serve') process.exit(code);
+      if (argv[0] === 'serve' || argv[0] === 'shim') process.exit(code);
       process.exitCode = code;
     },
     (e: unknown) => {

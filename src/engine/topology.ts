@@ -134,8 +134,26 @@ export interface GroupConfig {
   auth?: AuthConfig;
 }
 
+/**
+ * HBA target-mode fabrics (DESIGN.md §8): the port belongs to a Linux fabric module (tcm_loop,
+ * tcm_qla2xxx, tcm_fc, ib_srpt) and reaches Nexus through LIO's TCMU; `nexus shim` wires it.
+ */
+export type FabricDriver = 'loopback' | 'fc' | 'fcoe' | 'srp';
+
+/** A fabric target's port, TPG and node ACLs as LIO's configfs takes them (kernel-shim/). */
+export interface FabricTargetConfig {
+  /** The target port: naa./fc./iqn. (loopback), WWPN (fc, fcoe), HCA port GUID or GID (srp). */
+  wwn: string;
+  /** The target portal group tag (tpgt_N). */
+  tpgt: number;
+  /** loopback: the initiator port of the tcm_loop nexus; absent = derived from `wwn`. */
+  initiator?: string;
+  /** Node ACLs: initiators allowed in, each seeing the target's LUNs (write-protected if readOnly). */
+  acls: { initiator: string; readOnly: boolean }[];
+}
+
 export interface TargetConfig {
-  driver: 'iscsi' | 'local';
+  driver: 'iscsi' | 'local' | FabricDriver;
   name: string;
   alias?: string;
   /** "host:port" or "[v6]:port". */
@@ -149,6 +167,8 @@ export interface TargetConfig {
   groups: GroupConfig[];
   /** Target port groups over `portals`; absent = one group, id 1, holding every portal. */
   portGroups?: PortGroupConfig[];
+  /** A fabric target's port (driver loopback, fc, fcoe or srp). */
+  fabric?: FabricTargetConfig;
 }
 
 /** The target port groups of `t`: its own, or the default of one group (id 1) of every portal. */

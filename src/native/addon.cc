@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSgQueue(env, exports);
   InitFd(env, exports);
   InitPeerCredentials(env, exports);
+  InitUioRing(env, exports);
   return exports;
 }
 

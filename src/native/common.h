@@ -11,6 +11,7 @@
 #include <node.h>
 #include <v8.h>
 #include <napi.h>
+#include <uv.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -150,6 +151,19 @@ inline bool GetBoolOption(Napi::Env env, Napi::Object opts, const char* key, boo
   return v.As<Napi::Boolean>().Value();
 }
 
+// A uv_poll_t on the heap, watching a device's fd on the calling thread's loop (sg-queue.cc,
+// uio-ring.cc): it outlives its owner until uv_close's callback frees it.
+struct PolledFd {
+  uv_poll_t poll;
+};
+
+// Stops watching and frees the handle once libuv lets go of it; its owner forgets it at once.
+inline void ClosePolledFd(PolledFd* p) {
+  uv_poll_stop(&p->poll);
+  p->poll.data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), [](uv_handle_t* h) { delete reinterpret_cast<PolledFd*>(h); });
+}
+
 // Registration functions, one per concern (.cc file).
 void InitErrno(Napi::Env env, Napi::Object exports);
 void InitCrc32c(Napi::Env env, Napi::Object exports);
@@ -159,5 +173,6 @@ void InitIoQueue(Napi::Env env, Napi::Object exports);
 void InitSgQueue(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitPeerCredentials(Napi::Env env, Napi::Object exports);
+void InitUioRing(Napi::Env env, Napi::Object exports);
 
 }  // namespace nexus

@@ -5,7 +5,7 @@
  * When the addon is not built (or NEXUS_NATIVE=0), `available` is false and
  * every function still exists: pure-JS fallbacks where there is one (CRC32C,
  * the I/O queue, pread/pwrite, shared memory), and { errno: 'ENOSYS' } values
- * where there is none (punchHole, seekData, seekHole, openSgQueue).
+ * where there is none (punchHole, seekData, seekHole, openSgQueue, openUioRing).
  *
  * Conventions: system-call failures are values ({ errno: 'EBADF', message });
  * wrong JS types throw TypeError (code ERR_INVALID_ARG_TYPE). Offsets accept
@@ -24,6 +24,8 @@ import type {
   OpenBlockOptions,
   SgQueue,
   SgQueueOptions,
+  UioEventCallback,
+  UioRing,
 } from './types';
 
 export type {
@@ -41,6 +43,8 @@ export type {
   SgRequest,
   SgResetKind,
   SgResult,
+  UioEventCallback,
+  UioRing,
 } from './types';
 export { crc32cJs } from './crc32c-js';
 
@@ -80,6 +84,7 @@ interface NativeBinding {
   closeFd(fd: number): NativeError | undefined;
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
   peerCredentials(fd: number): PeerCredentials | NativeError;
+  openUioRing(path: string, mapSize: number, onEvent: UioEventCallback): UioRing | NativeError;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -300,4 +305,16 @@ export function recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number
  */
 export function peerCredentials(fd: number): PeerCredentials | NativeError {
   return native ? native.peerCredentials(fd) : enosys('peerCredentials');
+}
+
+/**
+ * Opens a TCMU uio device (/dev/uioN of target_core_user, DESIGN.md §8) and maps exactly
+ * `mapSize` bytes of it (its maps/map0/size: the kernel refuses any other length); `onEvent` runs
+ * on this thread's event loop each time the kernel signals new ring entries. A path that is not a
+ * character device answers { errno: 'ENOTTY' }; one that cannot be mapped or polled, the errno.
+ */
+export function openUioRing(path: string, mapSize: number, onEvent: UioEventCallback): UioRing | NativeError {
+  if (native) return native.openUioRing(path, mapSize, onEvent);
+  if (typeof path !== 'string') throw Object.assign(new TypeError('openUioRing: path must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
+  return enosys('openUioRing');
 }

@@ -56,12 +56,6 @@ struct Request {
   std::string message;
 };
 
-struct PollHandle {
-  uv_poll_t poll;
-};
-
-void OnPollClosed(uv_handle_t* h) { delete reinterpret_cast<PollHandle*>(h); }
-
 uint32_t UintOption(Napi::Env env, Napi::Object opts, const char* key, uint32_t dflt, uint32_t max, bool* bad) {
   Napi::Value v = opts.Get(key);
   if (v.IsUndefined()) return dflt;
@@ -117,7 +111,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     depth_ = info[1].As<Napi::Number>().Uint32Value();
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new PollHandle();
+    poll_ = new PolledFd();
     poll_->poll.data = this;
     uv_poll_init(loop, &poll_->poll, fd_);
     uv_poll_start(&poll_->poll, UV_READABLE, OnReadable);
@@ -441,9 +435,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     for (Request* r : done_) delete r;
     done_.clear();
     if (poll_ != nullptr) {
-      uv_poll_stop(&poll_->poll);
-      poll_->poll.data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(&poll_->poll), OnPollClosed);
+      ClosePolledFd(poll_);
       poll_ = nullptr;
     }
     if (kick_ != nullptr) {
@@ -471,7 +463,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
   size_t outstanding_ = 0;  // submitted and not yet called back
   int gone_ = 0;
   uintptr_t pageSize_ = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  PollHandle* poll_ = nullptr;
+  PolledFd* poll_ = nullptr;
   uv_async_t* kick_ = nullptr;
   bool closing_ = false;
   bool delivering_ = false;

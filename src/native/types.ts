@@ -116,3 +116,19 @@ export interface SgQueue {
   /** Closes the node once every request it holds is back (their callbacks are still called). */
   close(): void;
 }
+
+/**
+ * An open TCMU uio device (target_core_user) mapped whole: the mailbox, the command ring and the
+ * data area are views over `map` (src/transports/tcmu/ring.ts lays them out).
+ */
+export interface UioRing {
+  /** The whole mapping, exactly maps/map0/size bytes; detached (length 0) after close(). */
+  readonly map: ArrayBuffer;
+  /** One 4-byte write to the device: the kernel reaps every completion up to cmd_tail. */
+  kick(): NativeError | undefined;
+  /** Stops watching the device, detaches and unmaps `map`, closes the device. */
+  close(): void;
+}
+
+/** Called on the opening thread's loop each time the device signals: uio's event count, or why it stopped. */
+export type UioEventCallback = (event: number | NativeError) => void;

@@ -49,6 +49,8 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'xorriso': 'xorriso',
   'mtx': 'mtx',
   'lsscsi': 'lsscsi',
+  'sg_inq': 'sg3-utils',
+  'sg_compare_and_write': 'sg3-utils',
   'mt-st': 'mt-st',
   'btape': 'bacula-sd',
   'systemd-analyze': 'systemd',

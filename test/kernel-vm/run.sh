@@ -38,6 +38,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # Pass-through devices need Nexus inside the guest: their own mode (run-passthrough.sh).
 [ "${NEXUS_KVM_MODE:-}" = passthrough ] && exec bash "$HERE/run-passthrough.sh"
+# The HBA target-mode shim needs Nexus and the initiator in the guest too: run-tcmu.sh.
+[ "${NEXUS_KVM_MODE:-}" = tcmu ] && exec bash "$HERE/run-tcmu.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=$ROOT/.cache/kernel-vm
 KIND=${NEXUS_KVM_TARGET:-nexus}

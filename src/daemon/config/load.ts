@@ -14,8 +14,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
-  AccessStateName, AluaConfig, AuthConfig, DeviceConfig, GroupConfig, HandlerName, LibraryConfig, LunMapping,
-  PortGroupConfig, TargetConfig, Topology, TpgsMode,
+  AccessStateName, AluaConfig, AuthConfig, DeviceConfig, FabricDriver, FabricTargetConfig, GroupConfig, HandlerName,
+  LibraryConfig, LunMapping, PortGroupConfig, TargetConfig, Topology, TpgsMode,
 } from '../../engine/topology';
 import { portGroupsOf } from '../../engine/topology';
 import {
@@ -26,6 +26,7 @@ import { deviceTypes } from '../../engine/devices';
 import { readCartridgeLabel } from '../../engine/backstores/tape-cartridge';
 import { resolveSgNode } from '../../engine/backstores/sg-node';
 import { checkIscsiName } from './iscsi-name';
+import { FABRICS, isFabricDriver } from '../../../kernel-shim/fabrics';
 import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
 import { findJsonSyntaxError } from './json-syntax';
 import { parsePortal } from './portal';
@@ -579,13 +580,57 @@ function checkSecretReuse(v: unknown, report: Report): void {
   }
 }
 
+/**
+ * A fabric target's WWN, TPG and node ACLs, each checked as the fabric's kernel module checks
+ * them (kernel-shim/fabrics.ts), so a wrong name fails here with its JSON path and not as an
+ * EINVAL from configfs.
+ */
+function checkFabricTarget(driver: FabricDriver, raw: Record<string, unknown>, at: (...t: Array<string | number>) => string, report: Report): FabricTargetConfig | undefined {
+  const f = FABRICS[driver];
+  const wwn = str(raw.wwn);
+  if (wwn === undefined) {
+    report.add(at('wwn'), `a ${driver} target needs "wwn": ${f.wwnFormat}`);
+  } else {
+    const bad = f.checkWwn(wwn);
+    if (bad) report.add(at('wwn'), bad);
+  }
+  const tpgt = typeof raw.tpgt === 'number' ? raw.tpgt : f.onlyTpgt ?? 1;
+  if (f.onlyTpgt !== undefined && tpgt !== f.onlyTpgt) report.add(at('tpgt'), `${f.module} takes only tpgt ${f.onlyTpgt}`);
+  const initiator = str(raw.initiator);
+  if (initiator !== undefined) {
+    if (!f.nexusAttribute) report.add(at('initiator'), `only loopback targets name their initiator port; ${driver} initiators come in from the fabric`);
+    else {
+      const bad = f.checkInitiator(initiator);
+      if (bad) report.add(at('initiator'), bad);
+    }
+  }
+  const acls: FabricTargetConfig['acls'] = [];
+  const seen = new Map<string, number>();
+  arr(raw.acls).forEach((a, k) => {
+    if (!isObj(a)) return;
+    const name = str(a.initiator);
+    if (name === undefined) return;
+    const bad = f.checkInitiator(name);
+    if (bad) { report.add(at('acls', k, 'initiator'), bad); return; }
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined) { report.add(at('acls', k, 'initiator'), `initiator "${name}" already has an ACL at ${at('acls', first)}`); return; }
+    seen.set(name.toLowerCase(), k);
+    acls.push({ initiator: name, readOnly: bool(a.readOnly) === true });
+  });
+  if (f.aclsRequired && arr(raw.acls).length === 0) report.add(at('acls'), `${f.module} lets in only initiators with a node ACL: list at least one`);
+  if (wwn === undefined) return undefined;
+  const out: FabricTargetConfig = { wwn, tpgt, acls };
+  if (initiator !== undefined) out.initiator = initiator;
+  return out;
+}
+
 function checkTargets(v: unknown, devices: Set<string>, report: Report): TargetConfig[] {
   const out: TargetConfig[] = [];
   const seen = new Map<string, number>();
   arr(v).forEach((raw, i) => {
     if (!isObj(raw)) return;
     const at = (...t: Array<string | number>): string => jsonPointer('targets', i, ...t);
-    const driver = raw.driver === 'iscsi' || raw.driver === 'local' ? raw.driver : undefined;
+    const driver = raw.driver === 'iscsi' || raw.driver === 'local' || isFabricDriver(raw.driver) ? raw.driver : undefined;
     const name = str(raw.name);
     if (name !== undefined) {
       // RFC 7143 4.2.7.1: iSCSI names compare case-insensitively.
@@ -606,6 +651,8 @@ function checkTargets(v: unknown, devices: Set<string>, report: Report): TargetC
       if (driver === 'iscsi') portals.push(DEFAULT_PORTAL);
     } else if (driver === 'local' && arr(raw.portals).length > 0) {
       report.add(at('portals'), 'local targets are reached in-process and have no portals');
+    } else if (isFabricDriver(driver) && arr(raw.portals).length > 0) {
+      report.add(at('portals'), `${driver} targets are reached through their HBA port (wwn), not portals`);
     } else {
       const where = new Map<string, number>();
       arr(raw.portals).forEach((p, k) => {
@@ -624,8 +671,19 @@ function checkTargets(v: unknown, devices: Set<string>, report: Report): TargetC
     const discoveryAuth = checkAuth(raw.discoveryAuth, ['targets', i, 'discoveryAuth'], report);
     const groups = checkGroups(raw.groups, i, devices, report);
 
+    const fabric = isFabricDriver(driver) ? checkFabricTarget(driver, raw, at, report) : undefined;
+    if (!isFabricDriver(driver)) {
+      for (const k of ['wwn', 'tpgt', 'initiator', 'acls']) {
+        if (raw[k] !== undefined) report.add(at(k), `only fabric targets (loopback, fc, fcoe, srp) have "${k}"`);
+      }
+    } else if (arr(raw.groups).length > 0 || raw.auth !== undefined) {
+      // TCMU carries no initiator identity: per-initiator views are LIO's node ACLs.
+      report.add(at(raw.auth !== undefined ? 'auth' : 'groups'), `${driver} targets give initiators their view with "acls" (LIO node ACLs), not groups or auth`);
+    }
+
     if (driver === undefined || name === undefined) return;
     const t: TargetConfig = { driver, name, portals, luns, groups };
+    if (fabric !== undefined) t.fabric = fabric;
     const alias = str(raw.alias);
     if (alias !== undefined) t.alias = alias;
     if (bool(raw.enabled) === false) t.enabled = false;

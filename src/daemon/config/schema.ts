@@ -159,7 +159,18 @@ const target = {
   additionalProperties: false,
   required: ['driver', 'name'],
   properties: {
-    driver: { enum: ['iscsi', 'local'] },
+    driver: { enum: ['iscsi', 'local', 'loopback', 'fc', 'fcoe', 'srp'] },
+    // Fabric targets (kernel-shim/): each fabric's WWN format is checked in load.ts.
+    wwn: { type: 'string', minLength: 1 },
+    tpgt: { type: 'integer', minimum: 1, maximum: 65535 },
+    initiator: { type: 'string', minLength: 1 },
+    acls: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['initiator'],
+        properties: { initiator: { type: 'string', minLength: 1 }, readOnly: { type: 'boolean' } },
+      },
+    },
     // The iSCSI name format (iqn./eui./naa.) is checked in load.ts with a precise message.
     name: { type: 'string', minLength: 1 },
     // RFC 7143 13.6: TargetAlias is a UTF-8 text value of at most 255 bytes.
@@ -244,7 +255,11 @@ export interface DeviceFile {
   alua?: { tpgs?: 'implicit' | 'explicit' | 'both'; transitionMs?: number; states?: Record<string, string> };
 }
 export interface TargetFile {
-  driver: 'iscsi' | 'local';
+  driver: 'iscsi' | 'local' | 'loopback' | 'fc' | 'fcoe' | 'srp';
+  wwn?: string;
+  tpgt?: number;
+  initiator?: string;
+  acls?: Array<{ initiator: string; readOnly?: boolean }>;
   name: string;
   alias?: string;
   enabled?: boolean;

@@ -80,6 +80,8 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
       driver: tg.driver, name: tg.name, alias: tg.alias, enabled: tg.enabled === false ? false : undefined, portals: [...tg.portals],
       auth: auth(tg.auth, s), discoveryAuth: auth(tg.discoveryAuth, s),
       portGroups: tg.portGroups?.map(g => ({ id: g.id, portals: [...g.portals] })),
+      wwn: tg.fabric?.wwn, tpgt: tg.fabric?.tpgt, initiator: tg.fabric?.initiator,
+      acls: tg.fabric?.acls.map(a => ({ initiator: a.initiator, readOnly: a.readOnly })),
       luns: tg.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),
       groups: tg.groups.map(g => compact({
         name: g.name, initiators: [...g.initiators],

@@ -26,6 +26,7 @@ describe('native/index without the addon', () => {
       out.addressOf = addr;
       out.openSgQueue = n.openSgQueue('/dev/sg0').errno;
       out.peerCredentials = n.peerCredentials(0).errno;
+      out.openUioRing = n.openUioRing('/dev/uio0', 4096, () => {}).errno;
       process.stdout.write(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
       cwd: path.resolve(__dirname, '../../..'),
@@ -44,6 +45,7 @@ describe('native/index without the addon', () => {
       addressOf: 'ERR_NATIVE_UNAVAILABLE',
       openSgQueue: 'ENOSYS',
       peerCredentials: 'ENOSYS',
+      openUioRing: 'ENOSYS',
     });
     expect(out.punch.errno).to.equal('ENOSYS');
     expect(out.seek.errno).to.equal('ENOSYS');

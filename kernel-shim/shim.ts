@@ -1,0 +1,202 @@
+// `nexus shim`: serves a topology's fabric targets (loopback, fc, fcoe, srp) through LIO's TCMU
+// (DESIGN.md §8). It starts the runtime with the devices those targets export (the same actor
+// runtime the daemon runs; embedded mode's composition), applies the configfs plan
+// (configfs.ts), serving each backstore's ring before any LUN is linked, and on stop undoes what
+// it made, last first. Each TCMU device is one nexus of the runtime on an internal local target
+// whose LUN 0 is the device: LIO's core does the LUN mapping and the per-initiator state.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EmbeddedTarget } from '../src/embedded';
+import type { Topology, TargetConfig } from '../src/engine/topology';
+import { isNativeError, openUioRing } from '../src/native';
+import type { NativeError, UioEventCallback, UioRing } from '../src/native';
+import { NexusError } from '../src/engine/result';
+import { TcmuDevice } from '../src/transports/tcmu/device';
+import { isRingFault } from '../src/transports/tcmu/ring';
+import type { FabricLogger } from '../src/transports/fabric';
+import {
+  DEFAULT_SHIM_SETTINGS, checkKernel, formatOp, nodeFs, planShim, undoOps,
+} from './configfs';
+import type { ConfigfsFs, ConfigfsOp, ShimSettings } from './configfs';
+import { isFabricDriver } from './fabrics';
+
+export interface ShimDeps {
+  readonly fsys?: ConfigfsFs;
+  readonly settings?: ShimSettings;
+  /** /sys/module: which kernel modules are loaded. */
+  readonly sysModule?: string;
+  /** /sys/class/uio: the uio devices and their names and maps. */
+  readonly sysClassUio?: string;
+  /** Where the uio device nodes are (/dev). */
+  readonly devDir?: string;
+  /** Opens and maps a uio device (the native addon's openUioRing). */
+  readonly openRing?: (p: string, size: number, onEvent: UioEventCallback) => UioRing | NativeError;
+  readonly log?: FabricLogger;
+  /** Where the operations applied are kept, so a restarted shim removes what a killed one made. */
+  readonly stateFile?: string;
+}
+
+/** The internal target that gives a TCMU device its nexus. */
+export function tcmuTargetName(device: string): string { return `tcmu:${device}`; }
+
+/** The runtime's topology for the shim: the exported devices, each on an internal local target. */
+export function shimEngineTopology(t: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }): Pick<Topology, 'devices' | 'targets'> & { stateDir?: string } {
+  const used = new Map<string, boolean>();
+  for (const tg of t.targets) {
+    if (!isFabricDriver(tg.driver)) continue;
+    // A LUN read-only in the target is read-only for everyone: the engine refuses the writes.
+    for (const m of tg.luns) used.set(m.device, (used.get(m.device) ?? true) && m.readOnly);
+  }
+  const devices = t.devices.filter(d => used.has(d.name));
+  const targets: TargetConfig[] = devices.map(d => ({
+    driver: 'local', name: tcmuTargetName(d.name), portals: [], groups: [],
+    luns: [{ lun: 0, device: d.name, readOnly: used.get(d.name) === true }],
+  }));
+  return { devices, targets, ...(t.stateDir !== undefined ? { stateDir: t.stateDir } : {}) };
+}
+
+export class Shim {
+  private readonly devices = new Map<string, TcmuDevice>();
+  private stopped = false;
+
+  private constructor(
+    private readonly engine: EmbeddedTarget,
+    private readonly fsys: ConfigfsFs,
+    private readonly owned: ConfigfsOp[],
+    private readonly deps: ShimDeps,
+  ) {}
+
+  /** The TCMU device serving `device`, while it runs. */
+  device(name: string): TcmuDevice | undefined { return this.devices.get(name); }
+
+  /**
+   * Wires and serves `topology`'s fabric targets. Fails with every reason the kernel is not ready
+   * (configfs, TCMU, each fabric's module) before making anything; a step that fails undoes the
+   * ones before it.
+   */
+  static async start(topology: Topology, deps: ShimDeps = {}): Promise<Shim | { errors: string[] }> {
+    const fsys = deps.fsys ?? nodeFs;
+    const settings = deps.settings ?? DEFAULT_SHIM_SETTINGS;
+    const errors = checkKernel(topology, fsys, settings, deps.sysModule);
+    if (errors.length > 0) return { errors };
+    const plan = planShim(topology, fsys, settings);
+    const engine = await EmbeddedTarget.start(shimEngineTopology(topology), { threads: topology.engine?.threads ?? 0 });
+    const previous = readOwned(deps.stateFile);
+    const shim = new Shim(engine, fsys, [], deps);
+    const applied: ConfigfsOp[] = [];
+    try {
+      for (const op of plan.up) {
+        await shim.apply(op, topology);
+        applied.push(op);
+      }
+    } catch (e) {
+      await shim.undo(undoOps(applied));
+      await engine.stop();
+      return { errors: [(e as Error).message] };
+    }
+    // What a killed run made is ours to remove too; its serve steps are this run's.
+    const served = new Set(previous.filter(o => o.op === 'serve').map(o => (o as { device: string }).device));
+    shim.owned.push(...previous, ...applied.filter(o => o.op !== 'serve' || !served.has(o.device)));
+    writeOwned(deps.stateFile, shim.owned);
+    return shim;
+  }
+
+  private async apply(op: ConfigfsOp, topology?: Topology): Promise<void> {
+    const fsys = this.fsys;
+    try {
+      switch (op.op) {
+        case 'mkdir': await fsys.mkdir(op.path); break;
+        case 'write': await fsys.write(op.path, op.value); break;
+        case 'symlink': await fsys.symlink(op.target, op.path); break;
+        case 'unlink': await fsys.unlink(op.path); break;
+        case 'rmdir': await fsys.rmdir(op.path); break;
+        case 'serve': this.serve(op.device, op.uioName, topology!); break;
+        case 'stop': await this.devices.get(op.device)?.close(); this.devices.delete(op.device); break;
+      }
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new NexusError('ERR_SHIM', `${formatOp(op)}: ${err.code ?? ''}${err.code ? ' ' : ''}${err.message}`);
+    }
+  }
+
+  /** Maps the uio device target_core_user made for `device` and serves its ring. */
+  private serve(device: string, uioName: string, topology: Topology): void {
+    const sysClassUio = this.deps.sysClassUio ?? '/sys/class/uio';
+    const uio = this.fsys.list(sysClassUio).find(u => this.fsys.read(path.join(sysClassUio, u, 'name')).trim() === uioName);
+    if (uio === undefined) throw new NexusError('ERR_SHIM', `no uio device is named ${uioName} in ${sysClassUio}`);
+    const size = Number(this.fsys.read(path.join(sysClassUio, uio, 'maps', 'map0', 'size')).trim());
+    const open = this.deps.openRing ?? openUioRing;
+    let served: TcmuDevice | undefined;
+    const ring = open(path.join(this.deps.devDir ?? '/dev', uio), size, ev => served?.onEvent(ev));
+    if (isNativeError(ring)) throw new NexusError('ERR_SHIM', `${uio}: ${ring.errno} ${ring.message ?? ''}`);
+    const cfg = topology.devices.find(d => d.name === device);
+    const nexus = this.engine.session(`tcmu:${uioName}`, { target: tcmuTargetName(device) }).nexus;
+    const d = TcmuDevice.attach({
+      port: { map: ring.map, kick: () => ring.kick(), close: () => ring.close() },
+      nexus, deviceType: cfg?.deviceType, log: this.deps.log,
+      onFailed: f => this.deps.log?.error({ device, fault: f.fault }, 'tcmu device failed'),
+    });
+    if (isRingFault(d)) {
+      ring.close();
+      throw new NexusError('ERR_SHIM', `${uio}: ${d.fault}`);
+    }
+    served = d;
+    this.devices.set(device, d);
+    // Entries may be waiting already (a ring taken over).
+    d.serve();
+  }
+
+  private async undo(ops: ConfigfsOp[]): Promise<string[]> {
+    const failures: string[] = [];
+    for (const op of ops) {
+      if ((op.op === 'rmdir' || op.op === 'unlink') && !this.fsys.exists(op.path)) continue;
+      try {
+        await this.apply(op);
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+    return failures;
+  }
+
+  /**
+   * Stops serving and stops the runtime, leaving the kernel's wiring in place for another run to
+   * take over (the state file says what to remove then): an upgrade in place, or a process that
+   * is about to go away.
+   */
+  async handOver(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const d of this.devices.values()) await d.close();
+    this.devices.clear();
+    await this.engine.stop();
+  }
+
+  /** Undoes everything this shim (or a killed run of it) made, last first, then stops the runtime. */
+  async stop(): Promise<string[]> {
+    if (this.stopped) return [];
+    this.stopped = true;
+    const failures = await this.undo(undoOps(this.owned));
+    for (const d of this.devices.values()) await d.close();
+    this.devices.clear();
+    await this.engine.stop();
+    if (failures.length === 0 && this.deps.stateFile) fs.rmSync(this.deps.stateFile, { force: true });
+    return failures;
+  }
+}
+
+function readOwned(file: string | undefined): ConfigfsOp[] {
+  if (!file || !fs.existsSync(file)) return [];
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as ConfigfsOp[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeOwned(file: string | undefined, ops: readonly ConfigfsOp[]): void {
+  if (!file) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(ops));
+}
