@@ -13,6 +13,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIoQueue(env, exports);
   InitSgQueue(env, exports);
   InitFd(env, exports);
+#ifdef NEXUS_HAVE_LIBRBD
+  InitRbdImage(env, exports);
+#else
+  exports.Set("haveLibrbd", false);
+#endif
   return exports;
 }
 

@@ -158,5 +158,6 @@ void InitBlockIo(Napi::Env env, Napi::Object exports);
 void InitIoQueue(Napi::Env env, Napi::Object exports);
 void InitSgQueue(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
+void InitRbdImage(Napi::Env env, Napi::Object exports);  // only when built with librbd
 
 }  // namespace nexus
