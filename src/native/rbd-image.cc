@@ -349,8 +349,10 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
         // Only reachable when the env is going away.
       }
     }
+    // A callback may have closed the image (close() from a continuation run at the end of the
+    // callback scope), which closed poll_ too.
     if (outstanding_ == 0 && !tornDown_) {
-      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+      if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
       Unref();
     }
   }
