@@ -3,7 +3,11 @@
     # io_uring is compiled in only when liburing's header is installed
     # (Debian: liburing-dev); otherwise the I/O queue uses its thread pool.
     # Override with `node-gyp rebuild -- -Dnexus_have_liburing=0`.
-    "nexus_have_liburing%": "<!(test -f /usr/include/liburing.h && echo 1 || echo 0)"
+    "nexus_have_liburing%": "<!(test -f /usr/include/liburing.h && echo 1 || echo 0)",
+    # The rbd backstore links librbd/librados only when their headers are installed (Debian:
+    # librbd-dev); otherwise the addon reports haveLibrbd false and the rbd handler says so.
+    # Override with `node-gyp rebuild -- -Dnexus_have_librbd=0`.
+    "nexus_have_librbd%": "<!(test -f /usr/include/rbd/librbd.h && test -f /usr/include/rados/librados.h && echo 1 || echo 0)"
   },
   "targets": [
     {
@@ -34,6 +38,11 @@
         ["nexus_have_liburing==1", {
           "defines": ["NEXUS_HAVE_LIBURING"],
           "libraries": ["-luring"]
+        }],
+        ["nexus_have_librbd==1", {
+          "defines": ["NEXUS_HAVE_LIBRBD"],
+          "sources": ["src/native/rbd-image.cc"],
+          "libraries": ["-lrbd", "-lrados"]
         }]
       ]
     }

@@ -5,6 +5,8 @@
 #                "N passing / N failing / N pending" (pending counts as skipped)
 #   conformance  npm run test:conformance (libiscsi iscsi-test-cu; test/conformance/run.sh)
 #   kernel       npm run test:kernel (Linux's iSCSI initiator in a QEMU VM; test/kernel-vm/run.sh)
+#   ceph         npm run test:ceph (the rbd backstore against a throw-away single-node Ceph cluster
+#                on loopback, test/ceph/); counted like mocha
 #   bench        a smoke run of the benchmark against tgtd: one round of short cells (a null-LUN
 #                random read and a file-LUN write); every measurement must succeed
 # The last three end with a "N passed, N failed[, N skipped]" line, which is what is counted. A
@@ -16,13 +18,13 @@
 # with the reason printed, and with CI=true fails them (test/helpers/prereq.ts): in CI nothing
 # that needs one can pass by not running.
 #
-# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel bench" (subset, in this order)
+# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel ceph bench" (subset, in this order)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 LOGS=$ROOT/.cache/test-all
 mkdir -p "$LOGS"
-RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel bench}
+RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel ceph bench}
 T0=$(date +%s)
 total_p=0; total_f=0; total_s=0; lines=()
 
@@ -42,6 +44,7 @@ for r in $RUNNERS; do
     mocha) cmd=(npm test); budget=900 ;;
     conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
     kernel) cmd=(npm run --silent test:kernel); budget=900 ;;
+    ceph) cmd=(npm run --silent test:ceph); budget=720 ;;
     bench) cmd=(npm run --silent bench -- --quick --secs 2 --only '^(null-rr4k-qd32-ip|file-sw1m-qd8-qb)$'); budget=300 ;;
     *) echo "test-all: unknown runner $r" >&2; exit 2 ;;
   esac
@@ -52,7 +55,7 @@ for r in $RUNNERS; do
   rc=${PIPESTATUS[0]}
   el=$(( $(date +%s) - t ))
   extra=""
-  if [ "$r" = mocha ]; then
+  if [ "$r" = mocha ] || [ "$r" = ceph ]; then
     read -r p f s <<<"$(count_mocha "$log")"
   else
     read -r p f s <<<"$(count_line "$log")"

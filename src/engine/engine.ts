@@ -75,6 +75,9 @@ export class Engine implements EngineApi {
       this.aluaOptions(cfg.name),
     );
     if (saved?.aptpl) lu.pr.restore(saved);
+    // SBC-4 4.6: a store resized from outside (another gateway, the rbd tool) tells every I_T
+    // nexus CAPACITY DATA HAS CHANGED, as a resize through this engine does.
+    store.onCapacityChange?.(() => lu.raiseUa(SENSE.CAPACITY_DATA_HAS_CHANGED));
     // SPC-4 5.17: the unit's copy manager reaches every unit of this engine by its NAA designator.
     lu.copyTargets = naa => this.unitByNaa(naa);
     // SAM-5 6.5: conditions initiators should hear of at once reach the nexus's transport.

@@ -237,7 +237,14 @@ export const execCompareAndWrite: Exec<RwFields> = ctx => {
   const write = data.subarray(len);
   const off = byteOffset(lu, lba);
   const fua = ctx.f.fua ?? false;
+  const store = lu.backstore;
   return io(phase => withRangeLock(lu, lba, BigInt(n), true, async () => {
+    // A store shared with other writers compares and writes itself (atomic against them too).
+    if (store.compareAndWrite) {
+      phase('write');
+      const differs = await store.compareAndWrite(off, verify, write, fua);
+      return differs >= 0 ? miscompare(differs) : GOOD;
+    }
     const current = Buffer.allocUnsafe(len);
     await lu.backstore.read(off, current);
     const at = firstDifference(verify, current);

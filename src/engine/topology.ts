@@ -12,8 +12,21 @@
  * `vtape`: a tape drive holding a cartridge file (docs/tape-format.md), or empty.
  * `changer`: a medium changer (SMC-3) whose library state is a file (LibraryConfig).
  * `passthrough`: a real SCSI device through its sg node, shared by every initiator that sees it.
+ * `rbd`: a Ceph RBD image (RbdConfig), through librbd.
  */
-export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough';
+export type HandlerName = 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough' | 'rbd';
+
+/** Where an rbd device's image is and how the gateway reaches its cluster (handler `rbd`). */
+export interface RbdConfig {
+  pool: string;
+  image: string;
+  /** ceph.conf (absolute); absent: librados's default (CEPH_CONF, /etc/ceph/ceph.conf). */
+  cephConf?: string;
+  /** Ceph entity name, e.g. client.nexus; absent: client.admin. */
+  cephUser?: string;
+  /** Keyring file (absolute); absent: what ceph.conf says. */
+  keyring?: string;
+}
 
 /** A cartridge of a library: its medium file and its bar code label (SMC-3 primary volume tag). */
 export interface CartridgeConfig {
@@ -72,6 +85,8 @@ export interface DeviceConfig {
   revision?: string;
   /** The library of a medium changer (handler `changer`). */
   library?: LibraryConfig;
+  /** The image of an rbd device (handler `rbd`). */
+  rbd?: RbdConfig;
   /**
    * A pass-through device takes vendor-specific opcodes (C0h..FFh) outside its command table, their
    * direction and length as the initiator gives them. Absent = false: INVALID COMMAND OPERATION CODE.

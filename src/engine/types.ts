@@ -22,7 +22,7 @@ import type { AsymmetricAccess } from './alua';
 // errno→sense map (backstores/errno-sense.ts) turns them into check conditions.
 // ---------------------------------------------------------------------------------------------
 export interface Backstore {
-  readonly kind: 'file' | 'block' | 'null' | 'memory' | 'sg';
+  readonly kind: 'file' | 'block' | 'null' | 'memory' | 'sg' | 'rbd';
   /**
    * The logical block size the store imposes (a pass-through device's own, from READ CAPACITY):
    * the unit uses it instead of the configured one. Absent for stores that take the configured one.
@@ -51,6 +51,27 @@ export interface Backstore {
    * the engine's thread (SANITIZE OVERWRITE). Stores without it get a loop of write() calls.
    */
   fill?(offset: number, length: number, pattern: Uint8Array): Promise<void>;
+  /**
+   * Optional: WRITE SAME in the store (SBC-4 WRITE SAME): `block` repeated over [offset, offset +
+   * length), as one request where the store has one (librbd writesame / write-zeroes). Stores
+   * without it get a loop of write() calls.
+   */
+  writeSame?(offset: number, length: number, block: Uint8Array): Promise<void>;
+  /**
+   * Optional: COMPARE AND WRITE in the store, called under the unit's exclusive range lock: -1
+   * when `verify` matched and `data` was written, else the offset of the first differing byte
+   * (nothing written). Stores shared with other writers (rbd behind several gateways) make it
+   * atomic against them too; without it the engine reads, compares and writes under its lock.
+   */
+  compareAndWrite?(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number>;
+  /** Deallocation granularity (VPD B0h OPTIMAL UNMAP GRANULARITY) when not the default page. */
+  readonly unmapGranularityBytes?: number;
+  /**
+   * Optional: stores whose size can change from outside (an rbd image resized through another
+   * gateway or the rbd tool) call `changed` after the new size is in sizeBytes, so the unit can
+   * tell its initiators (CAPACITY DATA HAS CHANGED).
+   */
+  onCapacityChange?(changed: () => void): void;
   /** Deallocate (punch a hole); afterwards reads return zeros. */
   unmap(offset: number, length: number): Promise<void>;
   /**

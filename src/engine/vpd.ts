@@ -177,7 +177,8 @@ function buildBlockLimits(lu: LuView): Buffer {
   if (lu.backstore.thin) {
     b.writeUInt32BE(Math.floor(BLOCK_LIMITS.maxUnmapBytes / bs), at(20)); // MAXIMUM UNMAP LBA COUNT
     b.writeUInt32BE(BLOCK_LIMITS.maxUnmapDescriptors, at(24)); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-    const gran = Math.max(1, BLOCK_LIMITS.unmapGranularityBytes / bs, 1 << lu.physicalExponent);
+    // A store with a coarser deallocation unit (an rbd image's object) reports its own.
+    const gran = Math.max(1, (lu.backstore.unmapGranularityBytes ?? BLOCK_LIMITS.unmapGranularityBytes) / bs, 1 << lu.physicalExponent);
     b.writeUInt32BE(gran, at(28)); // OPTIMAL UNMAP GRANULARITY
     b.writeUInt32BE(0x80000000, at(32)); // UGAVALID 1, UNMAP GRANULARITY ALIGNMENT 0
   }

@@ -22,6 +22,8 @@ import type {
   IoQueueOptions,
   NativeError,
   OpenBlockOptions,
+  RbdImage,
+  RbdOpenOptions,
   SgQueue,
   SgQueueOptions,
   UioEventCallback,
@@ -37,6 +39,12 @@ export type {
   IoResult,
   NativeError,
   OpenBlockOptions,
+  RbdImage,
+  RbdImageStat,
+  RbdOp,
+  RbdOpenOptions,
+  RbdRequest,
+  RbdResult,
   SgDirection,
   SgQueue,
   SgQueueOptions,
@@ -85,6 +93,9 @@ interface NativeBinding {
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
   peerCredentials(fd: number): PeerCredentials | NativeError;
   openUioRing(path: string, mapSize: number, onEvent: UioEventCallback): UioRing | NativeError;
+  haveLibrbd: boolean;
+  /** Present only when the addon was built with librbd (haveLibrbd). */
+  openRbdImage?(options: RbdOpenOptions, cb: (r: RbdImage | NativeError) => void): void;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -117,6 +128,14 @@ export const loadError: Error | undefined = loaded.error;
 export const crc32cImpl: 'sse4.2' | 'table' | 'js' = native ? native.crc32cImpl : 'js';
 /** True when io_uring support was compiled in (liburing-dev present at build time). */
 export const haveLiburing: boolean = native ? native.haveLiburing : false;
+/** True when the rbd backstore was compiled in (librbd-dev present at build time). */
+export const haveLibrbd: boolean = native ? native.haveLibrbd && typeof native.openRbdImage === 'function' : false;
+/** Why an rbd image cannot be opened in this build, or undefined when it can. */
+export const librbdMissing: string | undefined = !native
+  ? `the native addon is not loaded (${loaded.error?.message ?? 'unknown reason'})`
+  : !haveLibrbd
+    ? 'the native addon was built without librbd (install librbd-dev, then npx node-gyp rebuild --nodedir=/usr)'
+    : undefined;
 export const pageSize: number = native ? native.pageSize : 4096;
 
 interface WasmGlobal {
@@ -317,4 +336,17 @@ export function openUioRing(path: string, mapSize: number, onEvent: UioEventCall
   if (native) return native.openUioRing(path, mapSize, onEvent);
   if (typeof path !== 'string') throw Object.assign(new TypeError('openUioRing: path must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
   return enosys('openUioRing');
+}
+
+/**
+ * Connects to the Ceph cluster and opens an rbd image (src/native/rbd-image.cc): an RbdImage, or
+ * { errno, message } (ENOENT for a missing pool or image, ETIMEDOUT for an unreachable cluster,
+ * EACCES for refused credentials). Without librbd in the build: { errno: 'ENOSYS' } saying so.
+ */
+export function openRbdImage(options: RbdOpenOptions): Promise<RbdImage | NativeError> {
+  if (!native || !native.openRbdImage || librbdMissing !== undefined) {
+    return Promise.resolve({ errno: 'ENOSYS', message: `rbd: ${librbdMissing ?? 'not built'}` });
+  }
+  const open = native.openRbdImage;
+  return new Promise(resolve => open(options, resolve));
 }

@@ -132,3 +132,58 @@ export interface UioRing {
 
 /** Called on the opening thread's loop each time the device signals: uio's event count, or why it stopped. */
 export type UioEventCallback = (event: number | NativeError) => void;
+/** Where an rbd image is and who opens it (the rbd handler's topology fields). */
+export interface RbdOpenOptions {
+  pool: string;
+  image: string;
+  /** ceph.conf path; absent: librados's default search (CEPH_CONF, /etc/ceph/ceph.conf). */
+  cephConf?: string;
+  /** Ceph entity, e.g. client.nexus (default client.admin). */
+  cephUser?: string;
+  keyring?: string;
+  readOnly?: boolean;
+  /** Bound on reaching the monitors (client_mount_timeout, rados_mon_op_timeout); default 20000. */
+  connectTimeoutMs?: number;
+  /** rados_osd_op_timeout: an OSD request older than this fails with ETIMEDOUT; 0 (default) waits. */
+  opTimeoutMs?: number;
+}
+
+export type RbdOp = 'read' | 'write' | 'discard' | 'writeZeroes' | 'writeSame' | 'flush' | 'compareAndWrite';
+
+/** One asynchronous librbd request; data is read into or written from as is (no copy). */
+export interface RbdRequest {
+  op: RbdOp;
+  offset?: number | bigint;
+  /** discard, writeZeroes, writeSame: bytes covered (writeSame: a multiple of data's length). */
+  length?: number | bigint;
+  /** read: where the bytes go; write: the bytes; writeSame: the pattern; compareAndWrite: what to write. */
+  data?: Uint8Array;
+  /** compareAndWrite: what the image must hold first (same length as data). */
+  compare?: Uint8Array;
+  /** LIBRADOS_OP_FLAG_FADVISE_FUA. */
+  fua?: boolean;
+}
+
+/** res: bytes (or 0); a failure is a NativeError, a miscompare EILSEQ with the first differing byte. */
+export type RbdResult = { res: number } | (NativeError & { mismatch?: number });
+
+export interface RbdImageStat {
+  size: bigint;
+  objectSize: number;
+  features: bigint;
+  blockNamePrefix: string;
+}
+
+/** An open image (src/native/rbd-image.cc). */
+export interface RbdImage {
+  readonly inFlight: number;
+  submit(req: RbdRequest, cb: (r: RbdResult) => void): void;
+  /** Allocated extents in [offset, offset + length), flattened [offset, length, ...]. */
+  diff(offset: number | bigint, length: number | bigint, cb: (r: number[] | NativeError) => void): void;
+  resize(sizeBytes: number | bigint, cb: (r: NativeError | undefined) => void): void;
+  /** Called on the event loop when the image's header changes (resize, lock, snapshots). */
+  onUpdate(fn: () => void): void;
+  stat(): RbdImageStat | NativeError;
+  /** Only with nothing in flight (ERR_RBD_BUSY otherwise). */
+  close(cb: () => void): void;
+}

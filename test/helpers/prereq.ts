@@ -55,6 +55,14 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'btape': 'bacula-sd',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
+  // A throw-away Ceph cluster for the rbd backstore's tests (test/ceph/cluster.ts).
+  'ceph-mon': 'ceph-mon',
+  'ceph-mgr': 'ceph-mgr',
+  'ceph-osd': 'ceph-osd',
+  'monmaptool': 'ceph-base',
+  'ceph-authtool': 'ceph-common',
+  'ceph': 'ceph-common',
+  'rbd': 'ceph-common',
 };
 
 function onPath(name: string): boolean {

@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type {
   AccessStateName, AluaConfig, AuthConfig, DeviceConfig, FabricDriver, FabricTargetConfig, GroupConfig, HandlerName,
-  LibraryConfig, LunMapping, PortGroupConfig, TargetConfig, Topology, TpgsMode,
+  LibraryConfig, LunMapping, PortGroupConfig, RbdConfig, TargetConfig, Topology, TpgsMode,
 } from '../../engine/topology';
 import { portGroupsOf } from '../../engine/topology';
 import {
@@ -25,6 +25,7 @@ import {
 import { deviceTypes } from '../../engine/devices';
 import { readCartridgeLabel } from '../../engine/backstores/tape-cartridge';
 import { resolveSgNode } from '../../engine/backstores/sg-node';
+import * as native from '../../native';
 import { checkIscsiName } from './iscsi-name';
 import { FABRICS, isFabricDriver } from '../../../kernel-shim/fabrics';
 import { ISCSI_SETTINGS, IscsiSettings, isSettingValue } from '../../transports/iscsi/settings';
@@ -65,7 +66,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
-const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough'];
+const HANDLERS: readonly HandlerName[] = ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough', 'rbd'];
 
 /** The device type of a tape drive and its one handler (SSC-4 over a cartridge file). */
 const TAPE_TYPE = 'tape';
@@ -82,6 +83,8 @@ const CDROM_BLOCK_SIZE = 2048;
 const CHANGER_TYPE = 'changer';
 /** The keys of a changer's library: meaningless on any other device. */
 const LIBRARY_KEYS = ['drives', 'slots', 'mailSlots', 'cartridges', 'state'] as const;
+/** The settings of an rbd device (handler `rbd`): its image and how its cluster is reached. */
+const RBD_KEYS = ['pool', 'image', 'cephConf', 'cephUser', 'keyring'] as const;
 
 /** Accumulates errors and remembers which pointers already have one, to avoid saying a thing twice. */
 class Report {
@@ -375,6 +378,38 @@ function checkPassthrough(raw: Obj, at: (...t: Array<string | number>) => string
   if (str(raw.path) === undefined) report.add(at('path'), 'passthrough devices need the path of a SCSI device (/dev/sgN, /dev/sdX, /dev/bsg/H:C:T:L or /dev/disk/by-id/...)');
 }
 
+/**
+ * An rbd device: a pool and an image, its size the image's (resize the image, not the topology);
+ * ceph.conf and the keyring, when given, relative to the topology file and readable now. Whether
+ * the cluster answers is known only when the device opens (the start reports it then).
+ */
+function checkRbd(raw: Obj, baseDir: string, at: (...t: Array<string | number>) => string, report: Report): RbdConfig | undefined {
+  for (const k of ['pool', 'image'] as const) {
+    if (str(raw[k]) === undefined) report.add(at(k), `an rbd device needs the ${k} of its Ceph RBD image`);
+  }
+  for (const k of ['size', 'path'] as const) {
+    if (raw[k] !== undefined) report.add(at(k), `an rbd device takes its ${k === 'size' ? 'size from its image (rbd resize changes it)' : 'image from pool and image, not a path'}`);
+  }
+  if (!native.haveLibrbd) report.add(at('handler'), `the rbd handler is not built: ${native.librbdMissing ?? 'librbd missing'}`);
+  const pool = str(raw.pool), image = str(raw.image);
+  if (pool === undefined || image === undefined) return undefined;
+  const cfg: RbdConfig = { pool, image };
+  for (const k of ['cephConf', 'keyring'] as const) {
+    const v = str(raw[k]);
+    if (v === undefined) continue;
+    const file = nodePath.resolve(baseDir, v);
+    try {
+      if (!statSync(file).isFile()) report.add(at(k), `${file} is not a file`);
+    } catch (e) {
+      report.add(at(k), `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    cfg[k] = file;
+  }
+  const user = str(raw.cephUser);
+  if (user !== undefined) cfg.cephUser = user;
+  return cfg;
+}
+
 /** The ISO image of a vcdrom: a readable regular file. */
 function checkImage(path: string, pointer: string, report: Report): void {
   try {
@@ -402,6 +437,12 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
     } else {
       for (const k of LIBRARY_KEYS) if (raw[k] !== undefined) report.add(at(k), `${k} belongs to a medium changer (handler "changer")`);
     }
+    let rbd: RbdConfig | undefined;
+    if (handler === 'rbd') {
+      rbd = checkRbd(raw, dirs.baseDir, at, report);
+    } else {
+      for (const k of RBD_KEYS) if (raw[k] !== undefined) report.add(at(k), `${k} belongs to an rbd device (handler "rbd")`);
+    }
     if (raw.allowVendorCommands !== undefined && handler !== 'passthrough') {
       report.add(at('allowVendorCommands'), 'only a passthrough device has vendor-specific commands to pass down');
     }
@@ -427,7 +468,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       const r = tryParseSize(raw.size);
       if (!r.ok) report.add(at('size'), r.message);
       else if (r.bytes === 0n) report.add(at('size'), 'size must be greater than 0');
-      else if (handler === 'vcdrom' || handler === 'vtape' || handler === 'passthrough') { /* refused by checkCdrom / checkTape / checkPassthrough: the medium gives the size */ }
+      else if (handler === 'vcdrom' || handler === 'vtape' || handler === 'passthrough' || handler === 'rbd') { /* refused by checkCdrom / checkTape / checkPassthrough / checkRbd: the medium gives the size */ }
       else if (r.bytes % BigInt(blockSize) !== 0n) {
         report.add(at('size'), `size ${r.bytes} bytes is not a multiple of blockSize ${blockSize}`);
       } else sizeBytes = r.bytes;
@@ -438,8 +479,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
     // Backing path: relative to the file; fileio defaults into the state directory.
     let path: string | undefined;
     const rawPath = str(raw.path);
-    if (handler === 'nullio' || handler === 'ram') {
-      if (rawPath !== undefined) report.add(at('path'), `${handler} devices have no backing path`);
+    if (handler === 'nullio' || handler === 'ram' || handler === 'rbd') {
+      if (rawPath !== undefined && handler !== 'rbd') report.add(at('path'), `${handler} devices have no backing path`);
     } else if (rawPath !== undefined) {
       path = nodePath.resolve(dirs.baseDir, rawPath);
       const refused = kernelFilesystemOf(path);
@@ -467,7 +508,8 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       // Write-back is what every Linux target defaults to; the initiator can still ask for FUA/SYNC.
       writeCache: raw.writeCache === 'writethrough' ? 'writethrough' : 'writeback',
       // Sparse files by default for fileio: punching holes costs nothing there.
-      thin: bool(raw.thin) ?? handler === 'fileio',
+      // rbd images are thin whatever their creation said: unwritten objects do not exist.
+      thin: bool(raw.thin) ?? (handler === 'fileio' || handler === 'rbd'),
       readOnly: handler === 'vcdrom' || (bool(raw.readOnly) ?? false),
       removable: handler === 'vcdrom' || handler === 'vtape' || (bool(raw.removable) ?? false),
     };
@@ -490,6 +532,7 @@ function checkDevices(v: unknown, dirs: { baseDir: string; stateDir?: string }, 
       if (s !== undefined) dev[k] = s;
     }
     if (raw.allowVendorCommands === true && handler === 'passthrough') dev.allowVendorCommands = true;
+    if (rbd !== undefined) dev.rbd = rbd;
     const alua = aluaOf(raw.alua);
     if (alua !== undefined) dev.alua = alua;
     out.push(dev);

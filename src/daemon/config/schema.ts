@@ -78,7 +78,8 @@ const device = {
     // vtape: a tape drive holding the cartridge at `path` (docs/tape-format.md), or empty.
     // changer: a medium changer (SMC-3) over the library below (`drives` .. `state`).
     // passthrough: a real SCSI device (`path`: /dev/sgN, its block or bsg node, /dev/disk/by-id/...).
-    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough'] },
+    // rbd: a Ceph RBD image (`pool`, `image`, and how to reach the cluster: `cephConf` .. `keyring`).
+    handler: { enum: ['fileio', 'blockio', 'nullio', 'ram', 'vcdrom', 'vtape', 'changer', 'passthrough', 'rbd'] },
     path: { type: 'string', minLength: 1 },
     size,
     // 2048 only for vcdrom devices (load.ts says so at the path).
@@ -102,6 +103,12 @@ const device = {
     state: { type: 'string', minLength: 1 },
     // passthrough only: vendor-specific opcodes (C0h..FFh) outside the command table pass down.
     allowVendorCommands: { type: 'boolean' },
+    // rbd only (load.ts refuses them elsewhere): the image and the cluster's client settings.
+    pool: { type: 'string', minLength: 1 },
+    image: { type: 'string', minLength: 1 },
+    cephConf: { type: 'string', minLength: 1 },
+    cephUser: { type: 'string', pattern: '^client\\.[^\\s]+$' },
+    keyring: { type: 'string', minLength: 1 },
     alua: { $ref: '#/$defs/alua' },
   },
 } as const;
@@ -233,7 +240,7 @@ export interface GroupFile { name: string; initiators: string[]; luns?: LunMappi
 export interface DeviceFile {
   name: string;
   deviceType?: string;
-  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough';
+  handler: 'fileio' | 'blockio' | 'nullio' | 'ram' | 'vcdrom' | 'vtape' | 'changer' | 'passthrough' | 'rbd';
   path?: string;
   size?: string | number;
   blockSize?: 512 | 2048 | 4096;
@@ -252,6 +259,11 @@ export interface DeviceFile {
   cartridges?: Array<{ barcode: string; path: string; slot: number }>;
   state?: string;
   allowVendorCommands?: boolean;
+  pool?: string;
+  image?: string;
+  cephConf?: string;
+  cephUser?: string;
+  keyring?: string;
   alua?: { tpgs?: 'implicit' | 'explicit' | 'both'; transitionMs?: number; states?: Record<string, string> };
 }
 export interface TargetFile {

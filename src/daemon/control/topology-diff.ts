@@ -186,6 +186,8 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
       if (o[f] !== d[f]) refuse(jsonPointer('devices', i, f), `the ${f} of device "${d.name}"`);
     }
     if (JSON.stringify(o.library) !== JSON.stringify(d.library)) refuse(jsonPointer('devices', i, 'library'), `the library of medium changer "${d.name}"`);
+    // An rbd unit's image and cluster session are opened once; another image is another device.
+    if (JSON.stringify(o.rbd) !== JSON.stringify(d.rbd)) refuse(jsonPointer('devices', i, 'image'), `the image of rbd device "${d.name}"`);
     // SPC-4 5.16: a running unit's access states change through alua.set (and are kept in the
     // state directory); its ALUA settings are read at start.
     if (JSON.stringify(o.alua) !== JSON.stringify(d.alua)) refuse(jsonPointer('devices', i, 'alua'), `the ALUA settings of device "${d.name}" (change states with alua.set)`);

@@ -31,6 +31,21 @@ export function senseFromErrno(err: unknown, dir: IoDirection = 'read'): Outcome
     // The medium was taken out of the drive under a command (a CD/DVD-ROM medium change).
     case 'ENOMEDIUM':
       return check(SENSE.MEDIUM_NOT_PRESENT);
+    // A distributed store (rbd) whose cluster did not answer in time: the command may be retried.
+    case 'ETIMEDOUT':
+      return check(SENSE.LUN_COMMUNICATION_TIME_OUT);
+    // The store lost its cluster session (blocklisted: Ceph's EBLOCKLISTED is ESHUTDOWN) or the
+    // cluster refused the connection: this command failed, the store reconnects.
+    case 'ESHUTDOWN':
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+      return check(SENSE.LUN_COMMUNICATION_FAILURE);
+    // The store is reconnecting to its cluster: NOT READY until it is back (SPC-4 4.5.5).
+    case 'ENOTCONN':
+      return check(SENSE.LUN_BECOMING_READY);
+    // The store's image is gone (deleted under the unit): an operator has to act.
+    case 'ENOENT':
+      return check(SENSE.LUN_NOT_READY_MANUAL_INTERVENTION);
     case 'EACCES':
     case 'EPERM':
       if (dir === 'write') return check(SENSE.WRITE_PROTECTED);

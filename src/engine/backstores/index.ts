@@ -9,6 +9,7 @@ import { IsoBackstore } from './iso';
 import { LibraryStore } from './library';
 import { TapeBackstore } from './tape';
 import { SgBackstore } from './sg';
+import { RbdBackstore } from './rbd';
 
 export { FileBackstore, type FileBackstoreOptions } from './file';
 export { BlockBackstore, type BlockBackstoreOptions } from './block';
@@ -19,6 +20,7 @@ export { LibraryStore } from './library';
 export { TapeBackstore } from './tape';
 export { Cartridge, type CartridgeLabel } from './tape-cartridge';
 export { SgBackstore, type SgDevice, type SgOpenOptions } from './sg';
+export { RbdBackstore, type RbdBackstoreOptions } from './rbd';
 export { senseFromErrno, errnoError, type IoDirection } from './errno-sense';
 export { type ThinOps, nativeThinOps, FALLBACK_THIN_OPS } from './thin-ops';
 
@@ -49,5 +51,9 @@ export async function openBackstore(cfg: DeviceConfig): Promise<Backstore> {
     case 'passthrough':
       // A real SCSI device through its sg node (sg.ts), probed at open.
       return SgBackstore.open(cfg);
+    case 'rbd':
+      // A Ceph RBD image through librbd (rbd.ts); its size is the image's.
+      if (!cfg.rbd) throw errnoError('EINVAL', `${cfg.name}: rbd needs a pool and an image`);
+      return RbdBackstore.open({ ...cfg.rbd, writeBack: common.writeBack, readOnly: cfg.readOnly, thin: cfg.thin });
   }
 }

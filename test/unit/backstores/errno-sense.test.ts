@@ -15,6 +15,13 @@ describe('senseFromErrno', () => {
     [err('EACCES'), 'read', SenseKey.HARDWARE_ERROR, 0x44, 0x00],
     [err('EBADF'), 'read', SenseKey.HARDWARE_ERROR, 0x44, 0x00],
     [{ errno: 'EIO', message: 'native' }, 'read', SenseKey.MEDIUM_ERROR, 0x11, 0x00],
+    // A cluster store (rbd): a timeout is retried, a lost session fails the command, a store that
+    // is reconnecting is becoming ready, an image deleted under the unit needs an operator.
+    [err('ETIMEDOUT'), 'write', SenseKey.ABORTED_COMMAND, 0x08, 0x01],
+    [{ errno: 'ESHUTDOWN', message: 'blocklisted' }, 'write', SenseKey.ABORTED_COMMAND, 0x08, 0x00],
+    [err('ECONNREFUSED'), 'read', SenseKey.ABORTED_COMMAND, 0x08, 0x00],
+    [err('ENOTCONN'), 'read', SenseKey.NOT_READY, 0x04, 0x01],
+    [err('ENOENT'), 'read', SenseKey.NOT_READY, 0x04, 0x03],
     [new TypeError('bug'), 'write', SenseKey.HARDWARE_ERROR, 0x44, 0x00],
     [undefined, 'read', SenseKey.HARDWARE_ERROR, 0x44, 0x00],
     ['EIO', 'read', SenseKey.HARDWARE_ERROR, 0x44, 0x00],

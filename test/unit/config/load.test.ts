@@ -264,6 +264,44 @@ describe('config/load: each error with its JSON path', () => {
     expectOnly(typed, '/devices/1/handler', 'its handler is "passthrough"');
   });
 
+  it('rbd: pool and image required, size and path refused, each at its own path', () => {
+    const d = demo();
+    d.devices.push({ name: 'vol0', handler: 'rbd', size: '1GiB', path: '/x' });
+    const errs = errorsOf(d);
+    expect(errs.map(e => e.path)).to.include.members(['/devices/2/pool', '/devices/2/image', '/devices/2/size', '/devices/2/path']);
+    expect(errs.find(e => e.path === '/devices/2/pool')?.message).to.contain('needs the pool of its Ceph RBD image');
+    expect(errs.find(e => e.path === '/devices/2/size')?.message).to.contain('takes its size from its image');
+  });
+
+  it('rbd: the image and cluster settings, normalized; ceph.conf and keyring relative to the file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nexus-rbd-'));
+    try {
+      writeFileSync(path.join(dir, 'ceph.conf'), '[global]\n');
+      writeFileSync(path.join(dir, 'keyring'), '');
+      const d = demo();
+      d.devices.push({ name: 'vol0', handler: 'rbd', pool: 'rbd', image: 'vol0', cephConf: 'ceph.conf', keyring: 'keyring', cephUser: 'client.nexus' });
+      const r = normalizeTopology(d, { baseDir: dir, cwd: '/srv' });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      const dev = r.topology.devices[2];
+      expect(dev.rbd).to.deep.equal({ pool: 'rbd', image: 'vol0', cephConf: path.join(dir, 'ceph.conf'), keyring: path.join(dir, 'keyring'), cephUser: 'client.nexus' });
+      expect(dev.thin).to.equal(true);
+      expect(dev.sizeBytes).to.equal(0n);
+      const missing = demo();
+      missing.devices.push({ name: 'vol0', handler: 'rbd', pool: 'rbd', image: 'vol0', cephConf: 'nope.conf' });
+      expectOnly(missing, '/devices/2/cephConf', 'cannot read /etc/nexus/nope.conf: ENOENT');
+      const user = demo();
+      user.devices.push({ name: 'vol0', handler: 'rbd', pool: 'rbd', image: 'vol0', cephUser: 'nexus' });
+      expect(errorsOf(user).map(e => e.path)).to.include('/devices/2/cephUser');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rbd settings on any other handler are refused at their path', () => {
+    const d = demo(); d.devices[1].pool = 'rbd';
+    expectOnly(d, '/devices/1/pool', 'belongs to an rbd device');
+  });
+
   it('allowVendorCommands: a passthrough device\'s setting, refused on any other handler', () => {
     const d = demo(); d.devices[1].allowVendorCommands = true;
     expectOnly(d, '/devices/1/allowVendorCommands', 'only a passthrough device');

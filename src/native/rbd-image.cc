@@ -1,0 +1,652 @@
+// A Ceph RBD image through librbd's asynchronous C API, for the rbd backstore (DESIGN.md 8b):
+//
+//   openRbdImage({ pool, image, cephConf?, cephUser?, keyring?, readOnly?,
+//                  connectTimeoutMs?, opTimeoutMs? }, cb)        // cb(RbdImage | { errno, message })
+//   img.submit({ op, offset, length?, data?, compare?, fua? }, cb)  // cb({ res } | { errno, message })
+//     op: 'read' | 'write' | 'discard' | 'writeZeroes' | 'writeSame' | 'flush' | 'compareAndWrite'
+//     compareAndWrite: cb({ res }) on a match, { errno: 'EILSEQ', mismatch } on a miscompare
+//   img.diff(offset, length, cb)    // cb([offset, length, offset, length, ...] | { errno }): allocated extents
+//   img.resize(bytes, cb)           // cb(undefined | { errno })
+//   img.onUpdate(fn)                // fn() on the event loop when the image header changed (a resize)
+//   img.stat()                      // { size, objectSize, features, blockNamePrefix } (cached header, no I/O)
+//   img.inFlight; img.close(cb)     // close waits for nothing: the caller drains first
+//
+// Completions: librbd completes aio on its own threads. The image is told to announce them on an
+// eventfd (rbd_set_image_notification) that a uv_poll watches on the calling thread's own loop;
+// when it turns readable every finished completion is collected with rbd_poll_io_events and
+// called back there. No thread per I/O and no thread of ours: the engine thread sees RBD
+// completions as it sees sockets. Data goes straight from and into the caller's buffers (the
+// buffer pool's slabs), pinned by their backing store until the completion.
+//
+// Two exceptions complete through librbd's callback, handed to the loop by a uv_async: compare-
+// and-write (librbd 16.2 does not queue its completion for the eventfd) and header updates.
+//
+// Connecting, opening, closing, resizing and diff_iterate block: they run on libuv's pool.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace nexus {
+
+namespace {
+
+enum class OpKind { READ, WRITE, DISCARD, WRITE_ZEROES, WRITE_SAME, FLUSH, COMPARE_AND_WRITE };
+
+class RbdImage;
+
+struct Op {
+  RbdImage* owner = nullptr;
+  OpKind kind = OpKind::READ;
+  rbd_completion_t c = nullptr;
+  Napi::FunctionReference cb;
+  Bytes data;
+  Bytes compare;
+  uint64_t mismatch = 0;
+  ssize_t res = 0;
+  int err = 0;  // refused before librbd saw it
+  std::string message;
+};
+
+// The handles an open image needs; owned by RbdImage once opened.
+struct Handles {
+  rados_t cluster = nullptr;
+  rados_ioctx_t io = nullptr;
+  rbd_image_t image = nullptr;
+  void Release() {
+    if (image != nullptr) rbd_close(image);
+    if (io != nullptr) rados_ioctx_destroy(io);
+    if (cluster != nullptr) rados_shutdown(cluster);
+    image = nullptr;
+    io = nullptr;
+    cluster = nullptr;
+  }
+};
+
+struct OpenOptions {
+  std::string pool, image, conf, user, keyring;
+  bool readOnly = false;
+  uint32_t connectTimeoutMs = 20000;
+  uint32_t opTimeoutMs = 0;
+};
+
+std::string StringOption(Napi::Env env, Napi::Object o, const char* key, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() && !required) return std::string();
+  if (!v.IsString()) ThrowType(env, std::string("openRbdImage: options.") + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+uint32_t MsOption(Napi::Env env, Napi::Object o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsNumber()) ThrowType(env, std::string("openRbdImage: options.") + key + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 86400000)) ThrowType(env, std::string("openRbdImage: options.") + key + " out of range");
+  return static_cast<uint32_t>(d);
+}
+
+// librados takes its timeouts in whole seconds; 0 means "wait for ever".
+std::string Seconds(uint32_t ms) { return std::to_string(ms == 0 ? 0 : (ms + 999) / 1000); }
+
+class RbdImage : public Napi::ObjectWrap<RbdImage> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RbdImage",
+                       {InstanceMethod<&RbdImage::Submit>("submit"), InstanceMethod<&RbdImage::Diff>("diff"),
+                        InstanceMethod<&RbdImage::Resize>("resize"), InstanceMethod<&RbdImage::OnUpdate>("onUpdate"),
+                        InstanceMethod<&RbdImage::Stat>("stat"), InstanceMethod<&RbdImage::Close>("close"),
+                        InstanceAccessor<&RbdImage::GetInFlight>("inFlight")});
+  }
+
+  // Constructed only by the open worker with an External<Handles>.
+  RbdImage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RbdImage>(info), async_(info.Env(), "nexus:RbdImage") {
+    Napi::Env env = info.Env();
+    env_ = env;
+    Handles* h = info[0].As<Napi::External<Handles>>().Data();
+    h_ = *h;
+    *h = Handles();
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd_ < 0 || rbd_set_image_notification(h_.image, efd_, EVENT_TYPE_EVENTFD) < 0) {
+      Napi::Error e = Napi::Error::New(env, "rbd: cannot set up the image's completion eventfd");
+      e.Set("code", "ERR_RBD_NOTIFY");
+      h_.Release();
+      if (efd_ >= 0) close(efd_);
+      efd_ = -1;
+      throw e;
+    }
+    poll_ = new uv_poll_t();
+    poll_->data = this;
+    uv_poll_init(loop, poll_, efd_);
+    uv_poll_start(poll_, UV_READABLE, OnReadable);
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    kick_ = new uv_async_t();
+    kick_->data = this;
+    uv_async_init(loop, kick_, OnKick);
+    uv_unref(reinterpret_cast<uv_handle_t*>(kick_));
+    if (rbd_update_watch(h_.image, &watch_, OnHeaderUpdate, this) == 0) watching_ = true;
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    hooked_ = true;
+  }
+
+  ~RbdImage() override { Teardown(); }
+
+ private:
+  static void OnEnvCleanup(void* arg) {
+    RbdImage* self = static_cast<RbdImage*>(arg);
+    self->hooked_ = false;
+    self->Teardown();
+  }
+
+  Napi::Value GetInFlight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(outstanding_)); }
+
+  void ThrowClosed(Napi::Env env) {
+    Napi::Error e = Napi::Error::New(env, "rbd image is closed");
+    e.Set("code", "ERR_QUEUE_CLOSED");
+    throw e;
+  }
+
+  Napi::Value Submit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "submit: cb must be a function");
+    if (!info[0].IsObject()) ThrowType(env, "submit: request must be an object");
+    if (closed_) ThrowClosed(env);
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Value opv = o.Get("op");
+    if (!opv.IsString()) ThrowType(env, "submit: request.op must be a string");
+    std::string ops = opv.As<Napi::String>().Utf8Value();
+    Op* op = new Op();
+    op->owner = this;
+    op->cb = Napi::Persistent(info[1].As<Napi::Function>());
+    if (ops == "read") op->kind = OpKind::READ;
+    else if (ops == "write") op->kind = OpKind::WRITE;
+    else if (ops == "discard") op->kind = OpKind::DISCARD;
+    else if (ops == "writeZeroes") op->kind = OpKind::WRITE_ZEROES;
+    else if (ops == "writeSame") op->kind = OpKind::WRITE_SAME;
+    else if (ops == "flush") op->kind = OpKind::FLUSH;
+    else if (ops == "compareAndWrite") op->kind = OpKind::COMPARE_AND_WRITE;
+    else {
+      delete op;
+      ThrowType(env, "submit: request.op must be read, write, discard, writeZeroes, writeSame, flush or compareAndWrite");
+    }
+    bool bad = false;
+    int64_t offset = 0, length = 0;
+    if (op->kind != OpKind::FLUSH) offset = GetOffset(env, o.Get("offset"), "request.offset", &bad);
+    Napi::Value datav = o.Get("data");
+    bool needData = op->kind == OpKind::READ || op->kind == OpKind::WRITE || op->kind == OpKind::WRITE_SAME ||
+                    op->kind == OpKind::COMPARE_AND_WRITE;
+    if (needData && !GetBytes(datav, &op->data)) {
+      delete op;
+      ThrowType(env, "submit: request.data must be a Uint8Array");
+    }
+    if (op->kind == OpKind::COMPARE_AND_WRITE && !GetBytes(o.Get("compare"), &op->compare)) {
+      delete op;
+      ThrowType(env, "submit: request.compare must be a Uint8Array");
+    }
+    if (op->kind == OpKind::DISCARD || op->kind == OpKind::WRITE_ZEROES || op->kind == OpKind::WRITE_SAME) {
+      bool badLen = false;
+      length = GetOffset(env, o.Get("length"), "request.length", &badLen);
+      bad = bad || badLen;
+    } else {
+      length = static_cast<int64_t>(op->data.length);
+    }
+    bool fua = GetBoolOption(env, o, "fua", false);
+    int flags = fua ? LIBRADOS_OP_FLAG_FADVISE_FUA : 0;
+    if (bad) {
+      op->err = EINVAL;
+      op->message = "submit: offset and length must be non-negative integers";
+    } else if (op->kind == OpKind::WRITE_SAME && (op->data.length == 0 || length % static_cast<int64_t>(op->data.length) != 0)) {
+      op->err = EINVAL;
+      op->message = "submit: writeSame length must be a multiple of the pattern's";
+    } else if (op->kind == OpKind::COMPARE_AND_WRITE && op->compare.length != op->data.length) {
+      op->err = EINVAL;
+      op->message = "submit: compareAndWrite compare and data must be the same length";
+    }
+    outstanding_++;
+    if (outstanding_ == 1) {
+      Ref();
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    if (op->err != 0) {
+      Refuse(op);
+      return env.Undefined();
+    }
+    // Compare-and-write completes through its callback only (see the top of this file).
+    rbd_callback_t cbfn = op->kind == OpKind::COMPARE_AND_WRITE ? OnCallbackCompletion : nullptr;
+    int r = rbd_aio_create_completion(op, cbfn, &op->c);
+    if (r < 0) {
+      op->err = -r;
+      Refuse(op);
+      return env.Undefined();
+    }
+    uint64_t off = static_cast<uint64_t>(offset);
+    size_t len = static_cast<size_t>(length);
+    char* buf = reinterpret_cast<char*>(op->data.data);
+    switch (op->kind) {
+      case OpKind::READ: r = rbd_aio_read2(h_.image, off, len, buf, op->c, 0); break;
+      case OpKind::WRITE: r = rbd_aio_write2(h_.image, off, len, buf, op->c, flags); break;
+      case OpKind::DISCARD: r = rbd_aio_discard(h_.image, off, len, op->c); break;
+      case OpKind::WRITE_ZEROES: r = rbd_aio_write_zeroes(h_.image, off, len, op->c, 0, flags); break;
+      case OpKind::WRITE_SAME: r = rbd_aio_writesame(h_.image, off, len, buf, op->data.length, op->c, flags); break;
+      case OpKind::FLUSH: r = rbd_aio_flush(h_.image, op->c); break;
+      case OpKind::COMPARE_AND_WRITE:
+        r = static_cast<int>(rbd_aio_compare_and_write(h_.image, off, len, reinterpret_cast<char*>(op->compare.data), buf,
+                                                       op->c, &op->mismatch, flags));
+        break;
+    }
+    if (r < 0) {
+      rbd_aio_release(op->c);
+      op->c = nullptr;
+      op->err = -r;
+      Refuse(op);
+    }
+    return env.Undefined();
+  }
+
+  // A request librbd never saw: called back from the loop, never from inside submit().
+  void Refuse(Op* op) {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      callbackDone_.push_back(op);
+    }
+    uv_async_send(kick_);
+  }
+
+  static void OnCallbackCompletion(rbd_completion_t c, void* arg) {
+    Op* op = static_cast<Op*>(arg);
+    RbdImage* self = op->owner;
+    op->res = rbd_aio_get_return_value(c);
+    {
+      std::lock_guard<std::mutex> g(self->lock_);
+      self->callbackDone_.push_back(op);
+    }
+    uv_async_send(self->kick_);
+  }
+
+  static void OnHeaderUpdate(void* arg) {
+    RbdImage* self = static_cast<RbdImage*>(arg);
+    self->headerChanged_.store(true);
+    uv_async_send(self->kick_);
+  }
+
+  static void OnKick(uv_async_t* a) {
+    RbdImage* self = static_cast<RbdImage*>(a->data);
+    if (self == nullptr) return;
+    std::vector<Op*> done;
+    {
+      std::lock_guard<std::mutex> g(self->lock_);
+      done.swap(self->callbackDone_);
+    }
+    self->Deliver(done);
+    if (self->headerChanged_.exchange(false) && !self->update_.IsEmpty() && !self->tornDown_) {
+      Napi::HandleScope scope(self->env_);
+      DeliverCompletion(self->env_, self->async_, self->Value(), self->update_.Value(), self->env_.Undefined());
+    }
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    RbdImage* self = static_cast<RbdImage*>(handle->data);
+    if (self == nullptr) return;
+    uint64_t count;
+    while (read(self->efd_, &count, sizeof count) == static_cast<ssize_t>(sizeof count)) {
+    }
+    std::vector<Op*> done;
+    rbd_completion_t comps[64];
+    for (;;) {
+      int n = rbd_poll_io_events(self->h_.image, comps, 64);
+      if (n <= 0) break;
+      for (int i = 0; i < n; i++) {
+        Op* op = static_cast<Op*>(rbd_aio_get_arg(comps[i]));
+        op->res = rbd_aio_get_return_value(comps[i]);
+        done.push_back(op);
+      }
+      if (n < 64) break;
+    }
+    self->Deliver(done);
+  }
+
+  void Deliver(std::vector<Op*>& done) {
+    if (done.empty()) return;
+    Napi::Env env = env_;
+    Napi::HandleScope outer(env);
+    for (Op* raw : done) {
+      std::unique_ptr<Op> op(raw);
+      if (op->c != nullptr) rbd_aio_release(op->c);
+      op->c = nullptr;
+      outstanding_--;
+      if (tornDown_) continue;
+      try {
+        Napi::HandleScope scope(env);
+        Napi::Object out;
+        if (op->err != 0) {
+          out = op->message.empty() ? ErrorValue(env, op->err) : ErrorValue(env, op->err, op->message);
+        } else if (op->res < 0) {
+          int e = static_cast<int>(-op->res);
+          out = ErrorValue(env, e);
+          // librbd reports a miscompare as -EILSEQ with the mismatching byte's offset.
+          if (op->kind == OpKind::COMPARE_AND_WRITE && e == EILSEQ) out.Set("mismatch", static_cast<double>(op->mismatch));
+        } else {
+          out = Napi::Object::New(env);
+          out.Set("res", static_cast<double>(op->res));
+        }
+        op->data.store.reset();
+        op->compare.store.reset();
+        DeliverCompletion(env, async_, Value(), op->cb.Value(), out);
+      } catch (const Napi::Error&) {
+        // Only reachable when the env is going away.
+      }
+    }
+    // A callback may have closed the image (close() from a continuation run at the end of the
+    // callback scope), which closed poll_ too.
+    if (outstanding_ == 0 && !tornDown_) {
+      if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+      Unref();
+    }
+  }
+
+  // diff(offset, length, cb): allocated extents in [offset, offset + length), on the pool.
+  class DiffWork : public Napi::AsyncWorker {
+   public:
+    DiffWork(Napi::Function cb, rbd_image_t image, uint64_t off, uint64_t len)
+        : Napi::AsyncWorker(cb, "nexus:rbdDiff"), image_(image), off_(off), len_(len) {}
+    static int Extent(uint64_t off, size_t len, int exists, void* arg) {
+      auto* v = static_cast<std::vector<uint64_t>*>(arg);
+      if (!exists) return 0;
+      if (!v->empty() && v->back() + (*v)[v->size() - 2] == off) {
+        v->back() += len;  // adjacent: one run
+      } else {
+        v->push_back(off);
+        v->push_back(len);
+      }
+      return 0;
+    }
+    void Execute() override {
+      // include_parent 1: a clone's blocks that come from its parent are allocated for the reader.
+      int r = rbd_diff_iterate2(image_, nullptr, off_, len_, 1, 0, Extent, &extents_);
+      if (r < 0) err_ = -r;
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      if (err_ != 0) {
+        Callback().MakeCallback(Receiver().Value(), {ErrorValue(env, err_)});
+        return;
+      }
+      Napi::Array a = Napi::Array::New(env, extents_.size());
+      for (size_t i = 0; i < extents_.size(); i++) a.Set(i, static_cast<double>(extents_[i]));
+      Callback().MakeCallback(Receiver().Value(), {a});
+    }
+
+   private:
+    rbd_image_t image_;
+    uint64_t off_, len_;
+    std::vector<uint64_t> extents_;
+    int err_ = 0;
+  };
+
+  Napi::Value Diff(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[2].IsFunction()) ThrowType(env, "diff: cb must be a function");
+    if (closed_) ThrowClosed(env);
+    bool bad1 = false, bad2 = false;
+    int64_t off = GetOffset(env, info[0], "offset", &bad1);
+    int64_t len = GetOffset(env, info[1], "length", &bad2);
+    if (bad1 || bad2) ThrowType(env, "diff: offset and length must be non-negative integers");
+    (new DiffWork(info[2].As<Napi::Function>(), h_.image, static_cast<uint64_t>(off), static_cast<uint64_t>(len)))->Queue();
+    return env.Undefined();
+  }
+
+  class ResizeWork : public Napi::AsyncWorker {
+   public:
+    ResizeWork(Napi::Function cb, rbd_image_t image, uint64_t size)
+        : Napi::AsyncWorker(cb, "nexus:rbdResize"), image_(image), size_(size) {}
+    void Execute() override {
+      int r = rbd_resize2(image_, size_, true, nullptr, nullptr);
+      if (r < 0) err_ = -r;
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      Callback().MakeCallback(Receiver().Value(), {err_ != 0 ? Napi::Value(ErrorValue(env, err_)) : env.Undefined()});
+    }
+
+   private:
+    rbd_image_t image_;
+    uint64_t size_;
+    int err_ = 0;
+  };
+
+  Napi::Value Resize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "resize: cb must be a function");
+    if (closed_) ThrowClosed(env);
+    bool bad = false;
+    int64_t size = GetOffset(env, info[0], "size", &bad);
+    if (bad) ThrowType(env, "resize: size must be a non-negative integer");
+    (new ResizeWork(info[1].As<Napi::Function>(), h_.image, static_cast<uint64_t>(size)))->Queue();
+    return env.Undefined();
+  }
+
+  Napi::Value OnUpdate(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(info.Env(), "onUpdate: fn must be a function");
+    update_ = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) ThrowClosed(env);
+    rbd_image_info_t st;
+    int r = rbd_stat(h_.image, &st, sizeof st);
+    if (r < 0) return ErrorValue(env, -r);
+    uint64_t features = 0;
+    rbd_get_features(h_.image, &features);
+    char prefix[RBD_MAX_BLOCK_NAME_SIZE] = {0};
+    rbd_get_block_name_prefix(h_.image, prefix, sizeof prefix);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("size", Napi::BigInt::New(env, st.size));
+    o.Set("objectSize", static_cast<double>(st.obj_size));
+    o.Set("features", Napi::BigInt::New(env, features));
+    o.Set("blockNamePrefix", prefix);
+    return o;
+  }
+
+  // close(cb): the caller has drained its requests; closing the image and the cluster handle
+  // (which waits for librbd's own threads) runs on the pool.
+  class CloseWork : public Napi::AsyncWorker {
+   public:
+    CloseWork(Napi::Function cb, Handles h) : Napi::AsyncWorker(cb, "nexus:rbdClose"), h_(h) {}
+    void Execute() override { h_.Release(); }
+    void OnOK() override { Callback().MakeCallback(Receiver().Value(), {Env().Undefined()}); }
+
+   private:
+    Handles h_;
+  };
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(env, "close: cb must be a function");
+    if (closed_) ThrowClosed(env);
+    if (outstanding_ != 0) {
+      Napi::Error e = Napi::Error::New(env, "rbd image: close with requests in flight");
+      e.Set("code", "ERR_RBD_BUSY");
+      throw e;
+    }
+    closed_ = true;
+    StopWatching();
+    Handles h = h_;
+    h_ = Handles();
+    CloseLoopHandles();
+    (new CloseWork(info[0].As<Napi::Function>(), h))->Queue();
+    return env.Undefined();
+  }
+
+  void StopWatching() {
+    if (watching_ && h_.image != nullptr) rbd_update_unwatch(h_.image, watch_);
+    watching_ = false;
+  }
+
+  void CloseLoopHandles() {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (kick_ != nullptr) {
+      kick_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(kick_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+      kick_ = nullptr;
+    }
+    if (efd_ >= 0) {
+      close(efd_);
+      efd_ = -1;
+    }
+  }
+
+  // The env is going away (a worker thread ends) or the object was collected: close at once.
+  // rbd_close waits for librbd's in-flight requests; their records are then dropped unanswered.
+  void Teardown() {
+    if (tornDown_) return;
+    tornDown_ = true;
+    closed_ = true;
+    if (hooked_) {
+      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+      hooked_ = false;
+    }
+    StopWatching();
+    h_.Release();
+    CloseLoopHandles();
+  }
+
+  Napi::Env env_ = Napi::Env(nullptr);
+  Napi::AsyncContext async_;
+  Handles h_;
+  int efd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  uv_async_t* kick_ = nullptr;
+  uint64_t watch_ = 0;
+  bool watching_ = false;
+  std::atomic<bool> headerChanged_{false};
+  Napi::FunctionReference update_;
+  std::mutex lock_;
+  std::vector<Op*> callbackDone_;
+  size_t outstanding_ = 0;
+  bool closed_ = false;
+  bool tornDown_ = false;
+  bool hooked_ = false;
+};
+
+struct AddonData {
+  Napi::FunctionReference imageCtor;
+};
+
+// Connect and open on the pool: rados_connect waits up to client_mount_timeout for the monitors.
+class OpenWork : public Napi::AsyncWorker {
+ public:
+  OpenWork(Napi::Function cb, AddonData* data, OpenOptions o)
+      : Napi::AsyncWorker(cb, "nexus:rbdOpen"), data_(data), o_(std::move(o)) {}
+
+  void Fail(int err, const std::string& what) {
+    err_ = err;
+    message_ = what + ": " + std::strerror(err);
+    h_.Release();
+  }
+
+  void Execute() override {
+    const char* user = o_.user.empty() ? "client.admin" : o_.user.c_str();
+    int r = rados_create2(&h_.cluster, "ceph", user, 0);
+    if (r < 0) return Fail(-r, std::string("rados_create2 ") + user);
+    r = rados_conf_read_file(h_.cluster, o_.conf.empty() ? nullptr : o_.conf.c_str());
+    if (r < 0) return Fail(-r, "reading ceph configuration " + (o_.conf.empty() ? std::string("(default search path)") : o_.conf));
+    if (!o_.keyring.empty()) rados_conf_set(h_.cluster, "keyring", o_.keyring.c_str());
+    rados_conf_set(h_.cluster, "client_mount_timeout", Seconds(o_.connectTimeoutMs).c_str());
+    rados_conf_set(h_.cluster, "rados_mon_op_timeout", Seconds(o_.connectTimeoutMs).c_str());
+    rados_conf_set(h_.cluster, "rados_osd_op_timeout", Seconds(o_.opTimeoutMs).c_str());
+    // No client-side cache: a write acknowledged through one gateway must be what a read through
+    // any other gateway returns (SAM-5 multipath), and FUA and SYNCHRONIZE CACHE then cost nothing.
+    rados_conf_set(h_.cluster, "rbd_cache", "false");
+    // UNMAP promises zeros on read (LBPRZ = 1): a discard that covers part of an object zeroes
+    // that part rather than being skipped (librbd's default skips partial discards).
+    rados_conf_set(h_.cluster, "rbd_skip_partial_discard", "false");
+    r = rados_connect(h_.cluster);
+    if (r < 0) return Fail(-r, "connecting to the Ceph cluster as " + std::string(user));
+    r = rados_ioctx_create(h_.cluster, o_.pool.c_str(), &h_.io);
+    if (r < 0) return Fail(-r, "opening pool " + o_.pool);
+    r = o_.readOnly ? rbd_open_read_only(h_.io, o_.image.c_str(), &h_.image, nullptr)
+                    : rbd_open(h_.io, o_.image.c_str(), &h_.image, nullptr);
+    if (r < 0) return Fail(-r, "opening image " + o_.pool + "/" + o_.image);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (err_ != 0) {
+      Callback().MakeCallback(Receiver().Value(), {ErrorValue(env, err_, message_)});
+      return;
+    }
+    Napi::Value img;
+    try {
+      img = data_->imageCtor.New({Napi::External<Handles>::New(env, &h_)});
+    } catch (const Napi::Error& e) {
+      Callback().MakeCallback(Receiver().Value(), {ErrorValue(env, EIO, e.Message())});
+      return;
+    }
+    Callback().MakeCallback(Receiver().Value(), {img});
+  }
+
+  ~OpenWork() override { h_.Release(); }
+
+ private:
+  AddonData* data_;
+  OpenOptions o_;
+  Handles h_;
+  int err_ = 0;
+  std::string message_;
+};
+
+Napi::Value OpenRbdImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData* data = static_cast<AddonData*>(info.Data());
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    ThrowType(env, "openRbdImage(options, cb): options must be an object and cb a function");
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  OpenOptions opts;
+  opts.pool = StringOption(env, o, "pool", true);
+  opts.image = StringOption(env, o, "image", true);
+  opts.conf = StringOption(env, o, "cephConf", false);
+  opts.user = StringOption(env, o, "cephUser", false);
+  opts.keyring = StringOption(env, o, "keyring", false);
+  opts.readOnly = GetBoolOption(env, o, "readOnly", false);
+  opts.connectTimeoutMs = MsOption(env, o, "connectTimeoutMs", 20000);
+  opts.opTimeoutMs = MsOption(env, o, "opTimeoutMs", 0);
+  (new OpenWork(info[1].As<Napi::Function>(), data, std::move(opts)))->Queue();
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitRbdImage(Napi::Env env, Napi::Object exports) {
+  AddonData* data = new AddonData();
+  data->imageCtor = Napi::Persistent(RbdImage::Define(env));
+  napi_add_env_cleanup_hook(
+      env, [](void* p) { delete static_cast<AddonData*>(p); }, data);
+  exports.Set("openRbdImage", Napi::Function::New(env, OpenRbdImage, "openRbdImage", data));
+  exports.Set("haveLibrbd", true);
+}
+
+}  // namespace nexus
