@@ -20,7 +20,10 @@ const register = (aptpl: boolean) => {
 const PROUT_REGISTER = [0x5f, 0x00, 0x00, 0, 0, 0, 0, 0, 24, 0];
 const PRIN_READ_KEYS = [0x5e, 0x00, 0, 0, 0, 0, 0, 0x01, 0x00, 0];
 
-for (const threads of [0, 2]) describe(`persistent reservations across an engine restart (APTPL), ${threads} engine threads`, () => {
+for (const threads of [0, 2]) describe(`persistent reservations across an engine restart (APTPL), ${threads} engine threads`, function () {
+  // Two starts per test, each loading the sources into every engine thread: on a loaded machine
+  // that alone can take most of mocha's default 20 s.
+  if (threads > 0) this.timeout(90_000);
   let dir: string;
   let t: EmbeddedTarget | undefined;
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-pr-')); });
