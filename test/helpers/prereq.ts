@@ -52,6 +52,8 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'mt-st': 'mt-st',
   'systemd-analyze': 'systemd',
   'promtool': 'prometheus',
+  'multipathd': 'multipath-tools',
+  'sg_rtpg': 'sg3-utils',
 };
 
 function onPath(name: string): boolean {
