@@ -63,6 +63,8 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'ceph-authtool': 'ceph-common',
   'ceph': 'ceph-common',
   'rbd': 'ceph-common',
+  'multipathd': 'multipath-tools',
+  'sg_rtpg': 'sg3-utils',
 };
 
 function onPath(name: string): boolean {

@@ -19,6 +19,11 @@
 # a library (LUN 6 a medium changer, LUNs 7 and 8 its tape drives, six cartridges with bar codes)
 # that mtx and mt-st drive (guest/changer.sh, CHANGER_STEPS). Bacula's btape qualifies the LUN 4
 # drive (its `test`) and the library (its `autochanger` test) (guest/btape.sh, BTAPE_STEPS).
+# Against Nexus the target has a second
+# portal (another address in the namespace, another forward in user mode) in target port group 2:
+# the guest logs in through both and dm-multipath (multipath-tools, prio alua) runs over the two
+# paths of LUN 0 through state changes, SET TARGET PORT GROUPS, a path failure and persistent
+# reservations (guest/multipath.sh, MPATH_STEPS; the host's part in mpath-host.sh).
 # Prints "PASS kernel-vm.<step>" / "FAIL kernel-vm.<step>" per step (a step the guest never
 # reached is a FAIL) and, last, "N passed, N failed". Exit 0 only when all steps passed.
 # Host tools (qemu-system-x86_64, cpio, mkfs.ext4, and ip or socat) are prerequisites
@@ -69,6 +74,9 @@ STEPS="$STEPS $TAPE_STEPS"
 # per part of it, and its `autochanger` test on the library's changer and drive 0.
 BTAPE_STEPS="btape-attached btape-write-reread btape-block-position btape-append btape-reread-block btape-fsf btape-test-exit btape-autochanger"
 STEPS="$STEPS $BTAPE_STEPS"
+# The multipath steps (guest/multipath.sh): Nexus only (tgtd has no ALUA).
+MPATH_STEPS="mpath-host-states mpath-second-portal-login mpath-two-sessions mpath-udev mpath-sg-rtpg-per-path mpath-map-optimized-active mpath-stpg-map-follows mpath-io-through-state-flips mpath-path-fail-reinstate-verify mpath-pr-through-map mpath-second-portal-logout"
+[ "$KIND" = nexus ] && STEPS="$STEPS $MPATH_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -88,6 +96,7 @@ needs+=(tool:mt-st)
 needs+=(tool:mtx tool:lsscsi)
 needs+=(tool:btape)
 needs+=(tool:xorriso)
+[ "$KIND" = nexus ] && needs+=(tool:multipathd tool:sg_rtpg)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
@@ -119,16 +128,21 @@ case $NET in
     ip netns add "$NS" && ip netns exec "$NS" ip link set lo up &&
     ip netns exec "$NS" ip tuntap add dev tap0 mode tap &&
     ip netns exec "$NS" ip addr add 10.200.0.1/24 dev tap0 &&
-    ip netns exec "$NS" ip link set tap0 up || { echo "kernel-vm: cannot create network namespace"; summary /dev/null; exit 1; }
+    ip netns exec "$NS" ip link set tap0 up &&
+    ip netns exec "$NS" ip addr add 10.200.0.3/24 dev tap0 || { echo "kernel-vm: cannot create network namespace"; summary /dev/null; exit 1; }
     TARGET_NETNS=$NS
     ADDR=10.200.0.1; TPORT=3260; PORTAL=10.200.0.1:3260; GUEST_IP=10.200.0.2/24
+    PORTAL2=10.200.0.3:3261; SECOND=$PORTAL2
     NETARGS=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0)
     ;;
   user)
     ADDR=127.0.0.1; TPORT=${NEXUS_KVM_PORT:-3271}; PORTAL=10.0.2.100:3260; GUEST_IP=10.0.2.15/24
     for i in $(seq 1 20); do _target_listening "$TPORT" || break; TPORT=$((TPORT + 1)); done
     # restrict=on: the guest's only way out is this forward (one socat per guest connection).
-    NETARGS=(-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:socat STDIO TCP:127.0.0.1:$TPORT" -device virtio-net-pci,netdev=n0)
+    TPORT2=$((TPORT + 1))
+    for i in $(seq 1 20); do _target_listening "$TPORT2" || break; TPORT2=$((TPORT2 + 1)); done
+    PORTAL2=10.0.2.101:3260; SECOND=127.0.0.1:$TPORT2
+    NETARGS=(-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:socat STDIO TCP:127.0.0.1:$TPORT,guestfwd=tcp:10.0.2.101:3260-cmd:socat STDIO TCP:127.0.0.1:$TPORT2" -device virtio-net-pci,netdev=n0)
     ;;
   *) echo "kernel-vm: NEXUS_KVM_NET must be tap or user"; exit 2 ;;
 esac
@@ -173,6 +187,15 @@ if [ "$KIND" = tgt ]; then
 fi
 export TARGET_CHANGER_CARTS=$CARTS
 CHANGER_ARG=kvm_changer=1
+# The second portal, target port group 2 (guest/multipath.sh); the host answers the guest's
+# alua.set requests (mpath-host.sh) in RUN/mpreq.
+MPATH_ARG=""
+source "$HERE/mpath-host.sh"
+if [ "$KIND" = nexus ]; then
+  export TARGET_SECOND_PORTAL=$SECOND
+  MPATH_REQ=$RUN/mpreq; rm -rf "$MPATH_REQ" && mkdir -p "$MPATH_REQ" || exit 1
+  MPATH_ARG="kvm_mpath=$PORTAL2 kvm_mpath_req=$MPATH_REQ"
+fi
 # Two cartridges: an empty one and a write-protected one (nexus tape create; tgtimg for tgtd,
 # whose drive is made read-only instead).
 rm -f "$RUN/tape0.tape" "$RUN/tape1.tape"
@@ -194,7 +217,7 @@ echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $
 CONSOLE=$RUN/console.log
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_btape=1 kvm_target=$KIND kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_btape=1 kvm_target=$KIND $MPATH_ARG kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is
@@ -247,7 +270,7 @@ run_vm() {
   local pid=$! waited=0
   while kill -0 "$pid" 2>/dev/null; do
     if grep -aq 'KVMTEST: guest up' "$CONSOLE"; then
-      while kill -0 "$pid" 2>/dev/null; do changer_restart; cdrom_request; sleep 0.5; done
+      while kill -0 "$pid" 2>/dev/null; do changer_restart; cdrom_request; mpath_request "$CONSOLE" "$RUN/target/state/control.sock"; sleep 0.5; done
       wait "$pid"; return $?
     fi
     if [ "$waited" -ge "$BOOT_TO" ]; then
@@ -270,6 +293,6 @@ if [ "$rc" -eq 125 ]; then
   rc=$?
 fi
 echo "kernel-vm: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|btape \|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+grep -a 'KVMTEST: \(guest\|disk\|cdrom \|lsscsi\|mtx\|changer restart\|tape \|mt \|mt-unloaded\|btape \|mpath\|timing\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
 cleanup
 summary "$CONSOLE"

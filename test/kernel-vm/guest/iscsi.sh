@@ -125,6 +125,9 @@ cdrom_steps() {
 [ -n "${KVM_TAPE:-}" ] && . "$(dirname "$KVM_TEST")/tape.sh"
 # With KVM_BTAPE: Bacula's btape on a drive and on the library (guest/btape.sh).
 [ -n "${KVM_BTAPE:-}" ] && . "$(dirname "$KVM_TEST")/btape.sh"
+# With KVM_MPATH (a second portal of the target, in another target port group): dm-multipath over
+# both paths of LUN 0 (guest/multipath.sh).
+[ -n "${KVM_MPATH:-}" ] && . "$(dirname "$KVM_TEST")/multipath.sh"
 
 step logout timeout 30 iscsiadm -m node -T "$IQN" -p "$P" --logout
 gone() { for i in $(seq 1 50); do [ -b "/dev/$D" ] || return 0; sleep 0.2; done; return 1; }
