@@ -5,6 +5,8 @@
  *   nexus device add NAME --handler H [--size S] [--path P] [--block-size N] [--read-only]
  *   nexus device rm NAME                     nexus device resize NAME SIZE
  *   nexus device medium NAME [PATH]          (PATH: load that medium; none: eject)
+ *   nexus device set NAME [--read-only|--read-write] [--write-cache MODE] [--vendor V] [--product P]
+ *                         [--revision R] [--serial S]
  *   nexus target add NAME [--portal H:P ...] nexus target rm|enable|disable NAME
  *   nexus lun map TARGET LUN DEVICE [--group G] [--read-only]
  *   nexus lun unmap TARGET LUN [--group G]
@@ -87,6 +89,27 @@ export function registerChangeCommands(
   dry(device.command('resize').description('change the capacity of a device (initiators get CAPACITY DATA HAS CHANGED)')
     .argument('<name>', 'device name').argument('<size>', 'new capacity: bytes or with a unit (128MiB)'))
     .action((name: string, size: string, o: ControlOption & DryRun) => done(change(deps, o, 'device.resize', { name, size: sizeArg(size) })));
+
+  // SPC-4 5.14: initiators get MODE PARAMETERS CHANGED (write cache, read-only: the WP bit) or
+  // INQUIRY DATA HAS CHANGED (the INQUIRY fields), at once as an iSCSI Async Message too.
+  dry(device.command('set').description('change a device live: read-only, write cache, INQUIRY vendor/product/revision/serial')
+    .argument('<name>', 'device name')
+    .option('--read-only', 'refuse writes from now on (DATA PROTECT); commands already accepted finish')
+    .option('--read-write', 'take writes again (a device opened read-only cannot)')
+    .option('--write-cache <mode>', 'writeback or writethrough')
+    .option('--vendor <text>', 'T10 vendor identification (up to 8 ASCII characters)')
+    .option('--product <text>', 'product identification (up to 16)')
+    .option('--revision <text>', 'product revision level (up to 4)')
+    .option('--serial <text>', 'unit serial number (VPD 80h; also changes the device identifiers)'))
+    .action((name: string, o: ControlOption & DryRun & { readOnly?: boolean; readWrite?: boolean; writeCache?: string; vendor?: string; product?: string; revision?: string; serial?: string }) => {
+      if (o.readOnly && o.readWrite) { usage('--read-only and --read-write together'); return; }
+      const p: Record<string, unknown> = { name };
+      if (o.readOnly) p.readOnly = true;
+      if (o.readWrite) p.readOnly = false;
+      for (const k of ['writeCache', 'vendor', 'product', 'revision', 'serial'] as const) if (o[k] !== undefined) p[k] = o[k];
+      if (Object.keys(p).length === 1) { usage('device set: nothing to change (see --help)'); return; }
+      done(change(deps, o, 'device.set', p));
+    });
 
   // A removable device's medium from the host's side (the operator at the drive): the initiators
   // get the media events and unit attentions of the change (MMC-6, SPC-4 5.14), and a tray an

@@ -13,6 +13,9 @@ import { callOnce } from '../../src/daemon/control/client';
 import type { SessionInfo } from '../../src/daemon/control/daemon-methods';
 import { Wire, login } from '../fuzz/client';
 import { Op, type TargetPdu, scsiCommand } from '../fuzz/wire';
+import { run } from '../helpers/run';
+
+const ROOT = path.resolve(__dirname, '..', '..');
 
 const TARGET = 'iqn.2026-11.io.nexus:events';
 const OTHER = 'iqn.2026-11.io.nexus:events-other';
@@ -112,7 +115,10 @@ for (const threads of ENGINE_THREADS) {
         expect((await command(1, write, 512, Buffer.alloc(512, 0x5a))).header[3], 'GOOD again').to.equal(0);
 
         // INQUIRY fields, live: INQUIRY DATA HAS CHANGED (SPC-4 5.14).
-        await callOnce(sock, 'device.set', { name: 'd1', vendor: 'ACME', product: 'Roadrunner' });
+        const cli = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'),
+          'device', 'set', 'd1', '--vendor', 'ACME', '--product', 'Roadrunner', '--control', sock]);
+        expect(cli.code, cli.stderr).to.equal(0);
+        expect(cli.stdout).to.contain('device d1 INQUIRY (defaults) -> vendor "ACME", product "Roadrunner"');
         expect(await nextEvent('after INQUIRY fields')).to.deep.equal({ event: 0, lun: 1, senseLength: 18, key: 0x6, asc: 0x3f, ascq: 0x03 });
         const cfg = (await callOnce(sock, 'config.get')) as { devices: { name: string; vendor?: string; product?: string }[] };
         expect(cfg.devices.find(x => x.name === 'd1')).to.include({ vendor: 'ACME', product: 'Roadrunner' });

@@ -1,6 +1,7 @@
 import { dirname, basename } from 'node:path';
 import { expect } from 'chai';
 import { normalizeTopology, TopologyResult } from '../../../../src/daemon/config/load';
+import { lunRows } from '../../../../src/daemon/control/daemon-methods';
 import { EmbeddedTarget } from '../../../../src/embedded';
 import { cdb, image, kcq, NOT_READY_TRAY_CLOSED } from './fixture';
 
@@ -29,7 +30,9 @@ describe('engine/mmc topology: handler vcdrom', () => {
       name: 'cd0', handler: 'vcdrom', deviceType: 'cdrom', path: iso, sizeBytes: 0n, blockSize: 2048,
       writeCache: 'writeback', thin: false, readOnly: true, removable: true,
     });
-    expect(r.topology.targets[0].luns).to.deep.equal([{ lun: 0, device: 'cd0', readOnly: true }]);
+    // The mapping keeps its own flag; the unit refuses writes itself, and the LUN is listed read-only.
+    expect(r.topology.targets[0].luns).to.deep.equal([{ lun: 0, device: 'cd0', readOnly: false }]);
+    expect(lunRows(r.topology).map(l => l.readOnly)).to.deep.equal([true]);
   });
 
   it('no path is an empty drive', () => {
