@@ -15,8 +15,8 @@ ip link set lo up
 modprobe sg
 modprobe scsi_debug dev_size_mb=256 max_luns=1 delay=0 ndelay=0
 for i in $(seq 1 100); do [ -c /dev/sg0 ] && [ -d /sys/class/scsi_generic/sg0/device/block ] && break; sleep 0.1; done
-SD=$(ls /sys/class/scsi_generic/sg0/device/block)
-echo "KVMBENCH: device $(cat /sys/class/scsi_generic/sg0/device/model) max_sectors_kb $(cat /sys/block/$SD/queue/max_sectors_kb) queue_depth $(cat /sys/class/scsi_generic/sg0/device/queue_depth)"
+for i in $(seq 1 100); do SD=$(ls /sys/class/scsi_generic/sg0/device/block 2>/dev/null); [ -n "$SD" ] && break; sleep 0.1; done
+echo "KVMBENCH: device $(cat /sys/class/scsi_generic/sg0/device/model) max_hw_sectors_kb $(cat /sys/block/$SD/queue/max_hw_sectors_kb) queue_depth $(cat /sys/class/scsi_generic/sg0/device/queue_depth)"
 W=/tmp/bench; mkdir -p "$W/state"
 cat >"$W/topology.json" <<JSON
 { "stateDir": "$W/state", "engine": { "threads": 0 },
@@ -44,7 +44,7 @@ spec() { # qemu's iscsi driver as a block option, as bench/e2e/targets.ts gives 
 }
 perf() { # $1 target, $2 blocks, $3 qd, $4 -r or nothing: prints IOPS (0 on failure, the client's last words on the console)
   timeout $((SECS + 30)) iscsi-perf -i "iqn.2026-11.io.nexus:bench-c" -m "$3" -b "$2" $4 -t "$SECS" "$(url "$1")" >/tmp/perf.out 2>&1 </dev/null
-  local v; v=$(tr '\r' '\n' </tmp/perf.out | awk '/iops average/ {v = $3} END {print v + 0}')
+  local v; v=$(tr '\r' '\n' </tmp/perf.out | awk 'match($0, /iops average [0-9]+/) {v = substr($0, RSTART + 13, RLENGTH - 13)} END {print v + 0}')
   [ "$v" = 0 ] && tr '\r' '\n' </tmp/perf.out | grep -v '^$' | tail -2 | sed "s/^/KVMBENCH: error $1 iscsi-perf: /" >/dev/console
   echo "$v"
 }
