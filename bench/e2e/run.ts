@@ -13,6 +13,9 @@
  *                      none (default with --threads 2): the scheduler places everything
  *   --targets LIST     nexus,tgt (default both); a target that does not start is reported, and
  *                      each of its measurements counts as failed
+ *   --passthrough      the pass-through scenario instead (passthrough.ts): Nexus's passthrough
+ *                      handler vs tgtd's bs_sg on one scsi_debug disk in the kernel VM; takes
+ *                      --rounds (default 3) and --secs (default 5)
  *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
  *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
  * Before anything it prints an estimate of how long the run takes; then one progress line per
@@ -39,6 +42,7 @@ import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
 import { formatTable, ratioSvg, summarize, type Sample } from './report';
 import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, prepareNexusBuild, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
 import { CELLS, type Cell } from './workloads';
+import { passthroughBench } from './passthrough';
 
 const ROOT = resolve(__dirname, '../..');
 const OUT = join(ROOT, '.bench-out');
@@ -416,7 +420,13 @@ async function soak(o: Options): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const o = options(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--passthrough')) {
+    const { values } = parseArgs({ args: argv, options: { passthrough: { type: 'boolean' }, rounds: { type: 'string' }, secs: { type: 'string' } } });
+    await passthroughBench(values);
+    return;
+  }
+  const o = options(argv);
   const cells = o.soak ? [] : cellsOf(o);
   const why = missing(...toolsFor(o, cells).map(tool));
   if (why.length > 0) {

@@ -119,9 +119,11 @@ export async function probeDevice(dev: SgDevice, node: SgNode, sys: string, time
   const identity = `${Buffer.from(inq.subarray(8, 36)).toString('latin1')}|${serial}`;
   let blockSize = 512;
   let sizeBytes = 0n;
-  // The host adapter's limit (max_sectors_kb of the block queue), else the default; then the
-  // device's own, where it reports one, if lower.
-  const maxKb = node.blockName ? sysfsNumber(nodePath.join(sys, 'block', node.blockName, 'queue', 'max_sectors_kb')) : undefined;
+  // The host adapter's limit, else the default; then the device's own, where it reports one, if
+  // lower. A pass-through request is bounded by the queue's max_hw_sectors_kb (blk_rq_map_user),
+  // not by max_sectors_kb, which sd lowers for its own I/O to the device's OPTIMAL TRANSFER
+  // LENGTH (scsi_debug: 512 KiB, where 1 MiB passes).
+  const maxKb = node.blockName ? sysfsNumber(nodePath.join(sys, 'block', node.blockName, 'queue', 'max_hw_sectors_kb')) : undefined;
   let maxTransferBytes = maxKb !== undefined && maxKb > 0 ? maxKb * 1024 : DEFAULT_MAX_TRANSFER;
   let maxBlockLength: number | undefined;
   // SPC-4 6.6.2 table 145: direct access (00h), optical (07h), CD/DVD (05h), RBC (0Eh) have capacity.

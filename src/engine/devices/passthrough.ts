@@ -146,7 +146,7 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
   const dir = ctx.def.dir;
   const xfer = ctx.xferBytes;
   // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH the unit reports (Block Limits, the
-  // host adapter's max_sectors_kb) is refused, pointing at the CDB's length field; passed down it
+  // host adapter's max_hw_sectors_kb) is refused, pointing at the CDB's length field; passed down it
   // would fail at the host adapter instead. Whatever MaxBurstLength the iSCSI session negotiated,
   // a Data-Out this large is dropped here, never written to the device.
   if (xfer > store.maxTransferBytes) {

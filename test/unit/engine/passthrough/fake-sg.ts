@@ -211,7 +211,7 @@ export class FakeSgDevice implements SgDevice {
 }
 
 /**
- * A sysfs, /dev and /proc of one SCSI disk `sda` (sg0, 0:0:0:0, queue depth 8, max_sectors_kb
+ * A sysfs, /dev and /proc of one SCSI disk `sda` (sg0, 0:0:0:0, queue depth 8, max_hw_sectors_kb
  * `maxKb`) with one partition, in a temporary directory, and the device numbers of its nodes.
  */
 export function fakeHost(o: { maxKb?: number; mounted?: boolean; holder?: boolean; swap?: boolean } = {}): HostView {
@@ -231,7 +231,9 @@ export function fakeHost(o: { maxKb?: number; mounted?: boolean; holder?: boolea
   fs.writeFileSync(path.join(sda, 'sda1', 'partition'), '1\n');
   if (o.holder) fs.symlinkSync(sda, path.join(sda, 'sda1', 'holders', 'dm-0'));
   fs.symlinkSync(sdev, path.join(sda, 'device'));
-  fs.writeFileSync(path.join(sda, 'queue', 'max_sectors_kb'), `${o.maxKb ?? 1024}\n`);
+  fs.writeFileSync(path.join(sda, 'queue', 'max_hw_sectors_kb'), `${o.maxKb ?? 1024}\n`);
+  // sd's own limit for its I/O, lower: not the pass-through limit
+  fs.writeFileSync(path.join(sda, 'queue', 'max_sectors_kb'), '256\n');
   mk(path.join(sys, 'block'));
   fs.symlinkSync(sda, path.join(sys, 'block', 'sda'));
   mk(path.join(sys, 'dev', 'char'));

@@ -90,13 +90,13 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       const lu = r.e.units.get('pt0')!;
       expect([lu.blockSize, Number(lu.blocks), lu.type]).to.deep.equal([4096, 100, 0]);
       const store = lu.backstore as SgBackstore;
-      // 32 blocks of 4096 from B0h, under the host's max_sectors_kb of 1024
+      // 32 blocks of 4096 from B0h, under the host's max_hw_sectors_kb of 1024
       expect(store.maxTransferBytes).to.equal(32 * 4096);
       expect(r.dev.depth).to.equal(16);
     } finally { await r.e.close(); }
   });
 
-  it('at open: without a Block Limits maximum, the host adapter\'s max_sectors_kb is the limit, above 512 KiB too', async () => {
+  it('at open: without a Block Limits maximum, the host adapter\'s max_hw_sectors_kb is the limit (not sd\'s max_sectors_kb), above 512 KiB too', async () => {
     const r = await rig({ maxKb: 1280 });
     try {
       expect((r.e.units.get('pt0')!.backstore as SgBackstore).maxTransferBytes).to.equal(1280 * 1024);
