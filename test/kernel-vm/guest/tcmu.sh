@@ -114,13 +114,14 @@ abort_io() {
 }
 step abort-during-io abort_io || { grep -a 'tmrType' "$W/shim.log" | tail -3; dmesg | grep -iE 'abort|reset|tcm' | tail -8; }
 echo "KVMTEST: timing abort $(awk "BEGIN{print $(up)-$t0}")s"
-# A LUN reset (sg_reset -d: the SCSI layer's device reset, tcm_loop's LUN RESET) during a write.
+# A LUN reset (sg_reset -d: the SCSI layer's device reset, tcm_loop's LUN RESET) during a write,
+# at 40 MiB of the 48 MiB disk.
 head -c 2097152 /dev/urandom >"$W/io2.in"
 reset_io() {
-  dd if="$W/io2.in" of="/dev/$D" bs=64k seek=768 oflag=direct status=none & local w=$!
+  dd if="$W/io2.in" of="/dev/$D" bs=64k seek=640 oflag=direct status=none & local w=$!
   sleep 0.3; sg_reset -d "/dev/$D" || return 4
   wait $w || return 1
-  dd if="/dev/$D" of="$W/io2.out" bs=64k skip=768 count=32 iflag=direct status=none && cmp "$W/io2.in" "$W/io2.out" || return 2
+  dd if="/dev/$D" of="$W/io2.out" bs=64k skip=640 count=32 iflag=direct status=none && cmp "$W/io2.in" "$W/io2.out" || return 2
   grep -q '"tmrType":5' "$W/shim.log" || return 3
 }
 step lun-reset-during-io reset_io || { grep -a 'tmrType' "$W/shim.log" | tail -3; dmesg | grep -iE 'abort|reset|tcm' | tail -8; }
