@@ -105,8 +105,10 @@ head -c 2097152 /dev/urandom >"$W/io.in"
 t0=$(up)
 abort_io() {
   echo 3 >"/sys/block/$D/device/timeout"
+  # Stopped first, so the write's first command is surely in the ring when its timeout fires.
+  kill -STOP $SPID
   dd if="$W/io.in" of="/dev/$D" bs=64k seek=512 oflag=direct status=none & local w=$!
-  sleep 0.5; kill -STOP $SPID; sleep 8; kill -CONT $SPID
+  sleep 8; kill -CONT $SPID
   wait $w || return 1
   echo 30 >"/sys/block/$D/device/timeout"
   dd if="/dev/$D" of="$W/io.out" bs=64k skip=512 count=32 iflag=direct status=none && cmp "$W/io.in" "$W/io.out" || return 2
