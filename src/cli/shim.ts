@@ -7,7 +7,6 @@ import type { Topology } from '../engine/topology';
 import { DEFAULT_SHIM_SETTINGS, formatOp, nodeFs, planShim, undoOps } from '../../kernel-shim/configfs';
 import type { ShimSettings } from '../../kernel-shim/configfs';
 import { isFabricDriver } from '../../kernel-shim/fabrics';
-import { Shim } from '../../kernel-shim/shim';
 
 /**
  * `nexus shim <topology.json> [--dry-run] [--configfs DIR] [--hba N] [--max-data-area-mb N] [--cmd-time-out S]`:
@@ -57,6 +56,10 @@ function dryRun(topology: Topology, settings: ShimSettings, io: ShimIo): number 
 
 async function run(topology: Topology, settings: ShimSettings, o: ShimOptions, io: ShimIo, signals: EventEmitter): Promise<number> {
   const log = createLogger({ level: resolveLogLevel(o.logLevel) });
+  // Loaded here only, as `serve` loads the daemon: --dry-run, `validate` and the other commands
+  // start without compiling or loading the engine.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { Shim } = require('../../kernel-shim/shim') as typeof import('../../kernel-shim/shim');
   const stateFile = path.join(topology.stateDir, 'shim-ops.json');
   const shim = await Shim.start(topology, { settings, log, stateFile });
   if (!(shim instanceof Shim)) {

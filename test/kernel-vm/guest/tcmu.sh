@@ -91,7 +91,7 @@ t0=$(up)
 fsck_ok() { mkfs.ext4 -q -F "/dev/$D" >/dev/null 2>&1 && e2fsck -fn "/dev/$D" >/dev/null 2>&1; }
 step mkfs-fsck fsck_ok
 fsv() {
-  mkdir -p /mnt/tcmu && mount "/dev/$D" /mnt/tcmu && head -c 8388608 /dev/urandom >/mnt/tcmu/f && sync &&
+  mkdir -p /mnt/tcmu && mount "/dev/$D" /mnt/tcmu && head -c 2097152 /dev/urandom >/mnt/tcmu/f && sync &&
   sha256sum /mnt/tcmu/f >"$W/f.sum" && umount /mnt/tcmu && echo 3 >/proc/sys/vm/drop_caches &&
   mount "/dev/$D" /mnt/tcmu && sha256sum -c "$W/f.sum" >/dev/null && umount /mnt/tcmu && e2fsck -fn "/dev/$D" >/dev/null 2>&1
 }
@@ -101,26 +101,29 @@ echo "KVMTEST: timing ext4 $(awk "BEGIN{print $(up)-$t0}")s"
 # SAM-5 task management while I/O runs. An abort: Nexus stops answering (SIGSTOP) for longer than
 # the disk's command timeout, so the SCSI layer aborts the command in flight through tcm_loop
 # (ABORT TASK); LIO notifies Nexus in the ring (TMR entry) when it runs again.
-head -c 8388608 /dev/urandom >"$W/io.in"
+head -c 2097152 /dev/urandom >"$W/io.in"
 t0=$(up)
 abort_io() {
   echo 3 >"/sys/block/$D/device/timeout"
+  # Stopped first, so the write's first command is surely in the ring when its timeout fires.
+  kill -STOP $SPID
   dd if="$W/io.in" of="/dev/$D" bs=64k seek=512 oflag=direct status=none & local w=$!
-  sleep 0.5; kill -STOP $SPID; sleep 8; kill -CONT $SPID
+  sleep 8; kill -CONT $SPID
   wait $w || return 1
   echo 30 >"/sys/block/$D/device/timeout"
-  dd if="/dev/$D" of="$W/io.out" bs=64k skip=512 count=128 iflag=direct status=none && cmp "$W/io.in" "$W/io.out" || return 2
+  dd if="/dev/$D" of="$W/io.out" bs=64k skip=512 count=32 iflag=direct status=none && cmp "$W/io.in" "$W/io.out" || return 2
   grep -q '"tmrType":1' "$W/shim.log" || return 3
 }
 step abort-during-io abort_io || { grep -a 'tmrType' "$W/shim.log" | tail -3; dmesg | grep -iE 'abort|reset|tcm' | tail -8; }
 echo "KVMTEST: timing abort $(awk "BEGIN{print $(up)-$t0}")s"
-# A LUN reset (sg_reset -d: the SCSI layer's device reset, tcm_loop's LUN RESET) during a write.
-head -c 8388608 /dev/urandom >"$W/io2.in"
+# A LUN reset (sg_reset -d: the SCSI layer's device reset, tcm_loop's LUN RESET) during a write,
+# at 40 MiB of the 48 MiB disk.
+head -c 2097152 /dev/urandom >"$W/io2.in"
 reset_io() {
-  dd if="$W/io2.in" of="/dev/$D" bs=64k seek=768 oflag=direct status=none & local w=$!
+  dd if="$W/io2.in" of="/dev/$D" bs=64k seek=640 oflag=direct status=none & local w=$!
   sleep 0.3; sg_reset -d "/dev/$D" || return 4
   wait $w || return 1
-  dd if="/dev/$D" of="$W/io2.out" bs=64k skip=768 count=128 iflag=direct status=none && cmp "$W/io2.in" "$W/io2.out" || return 2
+  dd if="/dev/$D" of="$W/io2.out" bs=64k skip=640 count=32 iflag=direct status=none && cmp "$W/io2.in" "$W/io2.out" || return 2
   grep -q '"tmrType":5' "$W/shim.log" || return 3
 }
 step lun-reset-during-io reset_io || { grep -a 'tmrType' "$W/shim.log" | tail -3; dmesg | grep -iE 'abort|reset|tcm' | tail -8; }
@@ -132,7 +135,7 @@ t0=$(up)
 restart_io() {
   echo 300 >"/sys/block/$D/device/timeout"
   kill -KILL $SPID; wait $SPID 2>/dev/null
-  dd if="/dev/$D" of="$W/after.out" bs=64k skip=512 count=128 iflag=direct status=none & local r=$!
+  dd if="/dev/$D" of="$W/after.out" bs=64k skip=512 count=32 iflag=direct status=none & local r=$!
   sleep 1
   start_shim
   local i; for i in $(seq 1 1800); do kill -0 $r 2>/dev/null || break; sleep 0.1; done
