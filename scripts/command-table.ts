@@ -1,5 +1,5 @@
 /**
- * Generates the README's table of supported commands from the device types' CDB tables, so the
+ * Generates the README's tables of supported commands, one per device type, from the device types' CDB tables, so the
  * documentation cannot drift from the code. `npm run docs:commands` rewrites the README section
  * between the markers; the unit test test/unit/docs/command-table.test.ts fails when they differ.
  */
@@ -20,41 +20,42 @@ const DIR_NAME: Record<Dir, string> = { [Dir.NONE]: '—', [Dir.IN]: 'in', [Dir.
 /** The device types with their tables, as the topology names them (`deviceType`). */
 export const DEVICE_TYPES: Array<[string, DeviceType]> = [['disk', DISK], ['cdrom', CDROM], ['tape', TAPE], ['changer', CHANGER]];
 
+/** The standard and peripheral device type (SPC-4 table 82) each table implements. */
+const STANDARD: Record<string, string> = {
+  disk: 'SBC-4 and SPC-4, peripheral device type 00h (handlers fileio, blockio, nullio, ram, rbd)',
+  cdrom: 'MMC-6 and SPC-4, peripheral device type 05h (handler vcdrom)',
+  tape: 'SSC-4 and SPC-4, peripheral device type 01h (handler vtape)',
+  changer: 'SMC-3 and SPC-4, peripheral device type 08h (handler changer)',
+};
+
 /**
- * One row per opcode (and service action) of any device type, with the device types that have
- * it; a command whose CDB differs between types (READ(10) of SBC-4 and MMC-6) is one row, and
- * different commands on one opcode (PRE-FETCH(10) of disks, READ POSITION of tapes) are two.
+ * One table per device type, one row per opcode (and service action) that type's CDB table has:
+ * what an initiator of that type may send. Different commands on one opcode of one type would
+ * be two rows; the same opcode on two types (READ(10) of SBC-4 and MMC-6) is a row in each.
  */
 export function commandTable(types: Array<[string, DeviceType]> = DEVICE_TYPES): string {
-  const lines = [
-    '| opcode | service action | command | CDB bytes | data | device types | notes |',
-    '|---|---|---|---|---|---|---|',
-  ];
-  const rows = new Map<string, { def: DeviceType['table'] extends { all(): readonly (infer D)[] } ? D : never; on: string[] }>();
+  const out: string[] = [];
   for (const [name, t] of types) {
-    for (const def of t.table.all()) {
-      const key = `${def.op}/${def.sa ?? ''}/${def.name}`;
-      const r = rows.get(key) ?? { def, on: [] };
-      r.on.push(name);
-      rows.set(key, r);
+    out.push(`### ${name}: ${STANDARD[name] ?? name}`, '');
+    out.push('| opcode | service action | command | CDB bytes | data | notes |', '|---|---|---|---|---|---|');
+    const sorted = [...t.table.all()].sort((a, b) => a.op - b.op || (a.sa ?? 0) - (b.sa ?? 0) || a.name.localeCompare(b.name));
+    for (const def of sorted) {
+      const notes: string[] = [];
+      if (def.skipsUa) notes.push('skips UA');
+      if (def.implicitHeadOfQueue) notes.push('head of queue');
+      if (def.writes) notes.push('writes medium');
+      // SPC-2 5.5.1: runs whatever RESERVE another I_T nexus holds.
+      if (def.resv === ResvClass.ALLOWED || def.resv === ResvClass.RELEASE) notes.push('allowed under reservation');
+      // SPC-4 5.16.2.4: the asymmetric access states beyond active the command is served in.
+      if (def.alua === AluaClass.STANDBY) notes.push('served in ALUA standby');
+      else if (def.alua === AluaClass.UNAVAILABLE) notes.push('served in ALUA standby, unavailable, offline');
+      else if (def.alua === AluaClass.TRANSITIONING) notes.push('served in every ALUA state');
+      const hex = (n: number) => `${n.toString(16).toUpperCase().padStart(2, '0')}h`;
+      out.push(`| ${hex(def.op)} | ${def.sa === undefined ? '' : hex(def.sa)} | ${def.name} | ${def.size} | ${DIR_NAME[def.dir]} | ${notes.join(', ')} |`);
     }
+    out.push('');
   }
-  const sorted = [...rows.values()].sort((a, b) => a.def.op - b.def.op || (a.def.sa ?? 0) - (b.def.sa ?? 0) || a.def.name.localeCompare(b.def.name));
-  for (const { def, on } of sorted) {
-    const notes: string[] = [];
-    if (def.skipsUa) notes.push('skips UA');
-    if (def.implicitHeadOfQueue) notes.push('head of queue');
-    if (def.writes) notes.push('writes medium');
-    // SPC-2 5.5.1: runs whatever RESERVE another I_T nexus holds.
-    if (def.resv === ResvClass.ALLOWED || def.resv === ResvClass.RELEASE) notes.push('allowed under reservation');
-    // SPC-4 5.16.2.4: the asymmetric access states beyond active the command is served in.
-    if (def.alua === AluaClass.STANDBY) notes.push('served in ALUA standby');
-    else if (def.alua === AluaClass.UNAVAILABLE) notes.push('served in ALUA standby, unavailable, offline');
-    else if (def.alua === AluaClass.TRANSITIONING) notes.push('served in every ALUA state');
-    const hex = (n: number) => `${n.toString(16).toUpperCase().padStart(2, '0')}h`;
-    lines.push(`| ${hex(def.op)} | ${def.sa === undefined ? '' : hex(def.sa)} | ${def.name} | ${def.size} | ${DIR_NAME[def.dir]} | ${on.join(', ')} | ${notes.join(', ')} |`);
-  }
-  return lines.join('\n');
+  return out.join('\n').trimEnd();
 }
 
 export function updateReadme(readmePath: string): boolean {
