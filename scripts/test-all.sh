@@ -43,7 +43,7 @@ for r in $RUNNERS; do
   case $r in
     mocha) cmd=(npm test); budget=900 ;;
     conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
-    kernel) cmd=(npm run --silent test:kernel); budget=900 ;;
+    kernel) cmd=(npm run --silent test:kernel); budget=1500 ;;
     ceph) cmd=(npm run --silent test:ceph); budget=900 ;;
     bench) cmd=(npm run --silent bench -- --quick --secs 2 --only '^(null-rr4k-qd32-ip|file-sw1m-qd8-qb)$'); budget=300 ;;
     *) echo "test-all: unknown runner $r" >&2; exit 2 ;;
