@@ -4,6 +4,7 @@
 #   mocha        npm test (unit + integration + fuzz); counts from the spec reporter's
 #                "N passing / N failing / N pending" (pending counts as skipped)
 #   conformance  npm run test:conformance (libiscsi iscsi-test-cu; test/conformance/run.sh)
+#   conformance2 the same suites through the target's second portal (target port group 2)
 #   kernel       npm run test:kernel (Linux's iSCSI initiator in a QEMU VM; test/kernel-vm/run.sh)
 #   ceph         npm run test:ceph (the rbd backstore against a throw-away single-node Ceph cluster
 #                on loopback, test/ceph/); counted like mocha
@@ -18,13 +19,13 @@
 # with the reason printed, and with CI=true fails them (test/helpers/prereq.ts): in CI nothing
 # that needs one can pass by not running.
 #
-# Environment: NEXUS_TEST_RUNNERS="mocha conformance kernel ceph bench" (subset, in this order)
+# Environment: NEXUS_TEST_RUNNERS="mocha conformance conformance2 kernel ceph bench" (subset, in this order)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 LOGS=$ROOT/.cache/test-all
 mkdir -p "$LOGS"
-RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance kernel ceph bench}
+RUNNERS=${NEXUS_TEST_RUNNERS:-mocha conformance conformance2 kernel ceph bench}
 T0=$(date +%s)
 total_p=0; total_f=0; total_s=0; lines=()
 
@@ -43,6 +44,8 @@ for r in $RUNNERS; do
   case $r in
     mocha) cmd=(npm test); budget=900 ;;
     conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
+    # The same suites through the target's second portal, its other target port group (ALUA, SPC-4 5.16).
+    conformance2) cmd=(env NEXUS_CONF_SECOND_PORTAL=1 NEXUS_CONF_OUT=.cache/conformance/nexus-portal2 npm run --silent test:conformance); budget=1200 ;;
     kernel) cmd=(npm run --silent test:kernel); budget=1500 ;;
     ceph) cmd=(npm run --silent test:ceph); budget=900 ;;
     bench) cmd=(npm run --silent bench -- --quick --secs 2 --only '^(null-rr4k-qd32-ip|file-sw1m-qd8-qb)$'); budget=300 ;;

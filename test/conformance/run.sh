@@ -31,6 +31,7 @@
 #   NEXUS_CONF_OUT=DIR            results directory (default .cache/conformance/<target>)
 #   NEXUS_CONF_PORT=3270          TCP port on 127.0.0.1 for the started target
 #   NEXUS_CONF_SUITES="SCSI.Read10 iSCSI.iSCSITMF"   only these suites (the pass floor is not applied)
+#   NEXUS_CONF_SECOND_PORTAL=1     every suite through the Nexus target's second portal (port group 2)
 #   NEXUS_CONF_RAISE_FLOOR=1      a full clean run above the floor raises pass-floor.txt
 #   NEXUS_CONF_SUITE_TIMEOUT=90   seconds per suite;  NEXUS_CONF_TOTAL_TIMEOUT=900 whole run
 set -u
@@ -75,6 +76,9 @@ else
   target_start "$KIND" "$OUT/target" 127.0.0.1 "$PORT" 128M "$IQN" || { echo "0 passed, 1 failed, 0 skipped"; exit 2; }
   URL=$TARGET_URL
   URL2=$TARGET_URL2
+  # NEXUS_CONF_SECOND_PORTAL=1: every suite through the second portal (the other target port group),
+  # the first one as MultipathIO's other path.
+  if [ "${NEXUS_CONF_SECOND_PORTAL:-}" = 1 ] && [ -n "$URL2" ]; then URL=$TARGET_URL2; URL2=$TARGET_URL; fi
 fi
 case "$URL" in
   iscsi://127.0.0.1[:/]*|iscsi://\[::1\]*) ;;
