@@ -112,6 +112,14 @@ inline Napi::Object ErrorValue(Napi::Env env, int err, const std::string& messag
   throw e;
 }
 
+// A request to a queue or image that close() has begun to tear down (sg, io_uring, rbd): the
+// same code everywhere, so TypeScript tells misuse after close from an I/O error the same way.
+[[noreturn]] inline void ThrowClosed(Napi::Env env, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", "ERR_QUEUE_CLOSED");
+  throw e;
+}
+
 // A file descriptor: an integral Number in [0, INT32_MAX]. Non-numbers throw;
 // numbers out of range are reported through *bad so callers can answer EBADF.
 inline int GetFd(Napi::Env env, Napi::Value v, const char* what, bool* bad) {

@@ -245,11 +245,7 @@ class IoQueue : public Napi::ObjectWrap<IoQueue> {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray()) ThrowType(env, "submit: requests must be an array");
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "submit: cb must be a function");
-    if (closing_) {
-      Napi::Error e = Napi::Error::New(env, "submit: queue is closed");
-      e.Set("code", "ERR_QUEUE_CLOSED");
-      throw e;
-    }
+    if (closing_) ThrowClosed(env, "submit: queue is closed");
     Napi::Array arr = info[0].As<Napi::Array>();
     uint32_t n = arr.Length();
     std::unique_ptr<Batch> batch(new Batch());

@@ -153,17 +153,11 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
 
   Napi::Value GetInFlight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(outstanding_)); }
 
-  void ThrowClosed(Napi::Env env) {
-    Napi::Error e = Napi::Error::New(env, "rbd image is closed");
-    e.Set("code", "ERR_QUEUE_CLOSED");
-    throw e;
-  }
-
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "submit: cb must be a function");
     if (!info[0].IsObject()) ThrowType(env, "submit: request must be an object");
-    if (closed_) ThrowClosed(env);
+    if (closed_) ThrowClosed(env, "rbd image is closed");
     Napi::Object o = info[0].As<Napi::Object>();
     Napi::Value opv = o.Get("op");
     if (!opv.IsString()) ThrowType(env, "submit: request.op must be a string");
@@ -400,7 +394,7 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
   Napi::Value Diff(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[2].IsFunction()) ThrowType(env, "diff: cb must be a function");
-    if (closed_) ThrowClosed(env);
+    if (closed_) ThrowClosed(env, "rbd image is closed");
     bool bad1 = false, bad2 = false;
     int64_t off = GetOffset(env, info[0], "offset", &bad1);
     int64_t len = GetOffset(env, info[1], "length", &bad2);
@@ -432,7 +426,7 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
   Napi::Value Resize(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "resize: cb must be a function");
-    if (closed_) ThrowClosed(env);
+    if (closed_) ThrowClosed(env, "rbd image is closed");
     bool bad = false;
     int64_t size = GetOffset(env, info[0], "size", &bad);
     if (bad) ThrowType(env, "resize: size must be a non-negative integer");
@@ -448,7 +442,7 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
 
   Napi::Value Stat(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (closed_) ThrowClosed(env);
+    if (closed_) ThrowClosed(env, "rbd image is closed");
     rbd_image_info_t st;
     int r = rbd_stat(h_.image, &st, sizeof st);
     if (r < 0) return ErrorValue(env, -r);
@@ -479,7 +473,7 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(env, "close: cb must be a function");
-    if (closed_) ThrowClosed(env);
+    if (closed_) ThrowClosed(env, "rbd image is closed");
     if (outstanding_ != 0) {
       Napi::Error e = Napi::Error::New(env, "rbd image: close with requests in flight");
       e.Set("code", "ERR_RBD_BUSY");

@@ -135,17 +135,11 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     return Napi::Number::New(info.Env(), static_cast<double>(waiting_.size()));
   }
 
-  void ThrowClosed(Napi::Env env) {
-    Napi::Error e = Napi::Error::New(env, "sg queue is closed");
-    e.Set("code", "ERR_QUEUE_CLOSED");
-    throw e;
-  }
-
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "submit: cb must be a function");
     if (!info[0].IsObject()) ThrowType(env, "submit: request must be an object");
-    if (closing_) ThrowClosed(env);
+    if (closing_) ThrowClosed(env, "sg queue is closed");
     Napi::Object o = info[0].As<Napi::Object>();
     std::unique_ptr<Request> r(new Request());
     Bytes cdb;
@@ -224,7 +218,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "reset: cb must be a function");
     if (!info[0].IsString()) ThrowType(env, "reset: kind must be 'device', 'target', 'bus' or 'host'");
-    if (closing_) ThrowClosed(env);
+    if (closing_) ThrowClosed(env, "sg queue is closed");
     std::string kind = info[0].As<Napi::String>().Utf8Value();
     int what;
     if (kind == "device") {
