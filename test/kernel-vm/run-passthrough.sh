@@ -62,29 +62,6 @@ summary() { # $1 console log (may be missing)
   [ "$STEPS_FAILED" = 0 ]
 }
 
-"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:iscsi-inq tool:iscsi-test-cu tool:tgtd tool:tgtadm tool:tgtimg tool:mtx tool:mt-st tool:xorriso
-case $? in
-  0) ;;
-  3) echo "0 passed, 0 failed, $(echo "$PT_STEPS" | wc -w) skipped"; exit 0 ;;
-  *) summary /dev/null; exit 1 ;;
-esac
-if ! timeout 1500 bash "$HERE/setup.sh" "$CACHE"; then
-  echo "kernel-vm passthrough: setup failed"; summary /dev/null; exit 1
-fi
-# The guest runs the compiled checkout: tsx compiling the sources under TCG costs minutes.
-if ! (cd "$ROOT" && timeout 600 node_modules/.bin/tsc -p tsconfig.json >"$RUN/build.log" 2>&1); then
-  echo "kernel-vm passthrough: build failed: $(tail -3 "$RUN/build.log")"; summary /dev/null; exit 1
-fi
-KV=$(ls "$CACHE/kroot/lib/modules" | head -1)
-CONSOLE=$RUN/console.log
-qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
-  -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/passthrough.sh kvm_root=$ROOT kvm_iqn=$IQN kvm_timeout=$((VM_TO - 30))"
-  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-  -display none -serial stdio -monitor none -no-reboot -nic none)
-t=$(date +%s)
-"${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null
-rc=$?
-echo "kernel-vm passthrough: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|scsi_debug\|sg queue\|timing\|cu \|  \|vtl \|through Nexus\|medium error\|device back\|mtx \|mt \|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+guest_run_prepare passthrough "$PT_STEPS" tool:iscsi-inq tool:iscsi-test-cu tool:tgtd tool:tgtadm tool:tgtimg tool:mtx tool:mt-st tool:xorriso
+guest_run_boot passthrough passthrough.sh "kvm_iqn=$IQN" 'guest\|scsi_debug\|sg queue\|timing\|cu \|  \|vtl \|through Nexus\|medium error\|device back\|mtx \|mt \|exit'
 summary "$CONSOLE"

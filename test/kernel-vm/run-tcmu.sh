@@ -34,29 +34,6 @@ summary() { # $1 console log (may be missing)
   [ "$STEPS_FAILED" = 0 ]
 }
 
-"$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4 tool:sg_inq tool:sg_compare_and_write
-case $? in
-  0) ;;
-  3) echo "0 passed, 0 failed, $(echo "$TCMU_STEPS" | wc -w) skipped"; exit 0 ;;
-  *) summary /dev/null; exit 1 ;;
-esac
-if ! timeout 1500 bash "$HERE/setup.sh" "$CACHE"; then
-  echo "kernel-vm tcmu: setup failed"; summary /dev/null; exit 1
-fi
-# The guest runs the compiled checkout: tsx compiling the sources under TCG costs minutes.
-if ! (cd "$ROOT" && timeout 600 node_modules/.bin/tsc -p tsconfig.json >"$RUN/build.log" 2>&1); then
-  echo "kernel-vm tcmu: build failed: $(tail -3 "$RUN/build.log")"; summary /dev/null; exit 1
-fi
-KV=$(ls "$CACHE/kroot/lib/modules" | head -1)
-CONSOLE=$RUN/console.log
-qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
-  -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/tcmu.sh kvm_root=$ROOT kvm_timeout=$((VM_TO - 30))"
-  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-  -display none -serial stdio -monitor none -no-reboot -nic none)
-t=$(date +%s)
-"${qemu[@]}" >"$CONSOLE" 2>&1 </dev/null
-rc=$?
-echo "kernel-vm tcmu: VM ran $(( $(date +%s) - t ))s, qemu rc=$rc"
-grep -a 'KVMTEST: \(guest\|timing\|disk\|exit\)' "$CONSOLE" | tr -d '\r' | sed 's/^/  /'
+guest_run_prepare tcmu "$TCMU_STEPS" tool:sg_inq tool:sg_compare_and_write
+guest_run_boot tcmu tcmu.sh "" 'guest\|timing\|disk\|exit'
 summary "$CONSOLE"
