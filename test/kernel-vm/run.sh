@@ -39,20 +39,28 @@
 #                                a guestfwd to the target on 127.0.0.1:NEXUS_KVM_PORT
 #   NEXUS_KVM_PORT=3271          target port (user mode)
 #   NEXUS_KVM_TIMEOUT=480        seconds for the whole VM
+#   NEXUS_KVM_ONLY=devices       the device-type steps alone (CD/DVD-ROM, library, tape drives) with
+#                                the login around them: no disk I/O, btape or multipath; what the
+#                                peer comparison runs against tgtd (run-peer.sh, NEXUS_KVM_MODE=peer)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # Pass-through devices need Nexus inside the guest: their own mode (run-passthrough.sh).
 [ "${NEXUS_KVM_MODE:-}" = passthrough ] && exec bash "$HERE/run-passthrough.sh"
 # The HBA target-mode shim needs Nexus and the initiator in the guest too: run-tcmu.sh.
 [ "${NEXUS_KVM_MODE:-}" = tcmu ] && exec bash "$HERE/run-tcmu.sh"
+# tgtd as the peer of the device-type steps, compared step by step with the Nexus run: run-peer.sh.
+[ "${NEXUS_KVM_MODE:-}" = peer ] && exec bash "$HERE/run-peer.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=$ROOT/.cache/kernel-vm
 KIND=${NEXUS_KVM_TARGET:-nexus}
 NET=${NEXUS_KVM_NET:-tap}
 VM_TO=${NEXUS_KVM_TIMEOUT:-480}
 IQN=iqn.2026-11.io.nexus:kernel-vm
-RUN=$CACHE/run-$KIND
-STEPS="discovery login disk-attached raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
+ONLY=${NEXUS_KVM_ONLY:-}
+case $ONLY in ""|devices) ;; *) echo "kernel-vm: NEXUS_KVM_ONLY must be devices or unset"; exit 2 ;; esac
+RUN=$CACHE/run-$KIND${ONLY:+-$ONLY}
+STEPS="discovery login disk-attached"
+[ -z "$ONLY" ] && STEPS="$STEPS raw-direct-write raw-direct-read-verify mkfs-ext4 fsck-clean fs-write fs-read-verify fsck-after-io"
 # The CD/DVD-ROM steps, against either target (tgtd: its mmc over the same image). The last two
 # are the host's medium change: the guest ejects and asks the host (cdrom_request below) to insert
 # a second image (`nexus device medium`; tgtadm's path= for tgtd), then mounts it; with the disc
@@ -73,10 +81,10 @@ STEPS="$STEPS $TAPE_STEPS"
 # Bacula's btape (guest/btape.sh), against either target: its `test` on the LUN 4 drive, one step
 # per part of it, and its `autochanger` test on the library's changer and drive 0.
 BTAPE_STEPS="btape-attached btape-write-reread btape-block-position btape-append btape-reread-block btape-fsf btape-test-exit btape-autochanger"
-STEPS="$STEPS $BTAPE_STEPS"
+[ -z "$ONLY" ] && STEPS="$STEPS $BTAPE_STEPS"
 # The multipath steps (guest/multipath.sh): Nexus only (tgtd has no ALUA).
 MPATH_STEPS="mpath-host-states mpath-second-portal-login mpath-two-sessions mpath-udev mpath-sg-rtpg-per-path mpath-map-optimized-active mpath-stpg-map-follows mpath-io-through-state-flips mpath-path-fail-reinstate-verify mpath-pr-through-map mpath-second-portal-logout"
-[ "$KIND" = nexus ] && STEPS="$STEPS $MPATH_STEPS"
+[ "$KIND" = nexus ] && [ -z "$ONLY" ] && STEPS="$STEPS $MPATH_STEPS"
 STEPS="$STEPS logout disk-detached"
 T0=$(date +%s)
 mkdir -p "$RUN"
@@ -94,9 +102,9 @@ summary() { # $1 console log (may be missing): PASS/FAIL per expected step, then
 needs=(tool:qemu-system-x86_64 tool:cpio tool:mkfs.ext4)
 needs+=(tool:mt-st)
 needs+=(tool:mtx tool:lsscsi)
-needs+=(tool:btape)
+[ -z "$ONLY" ] && needs+=(tool:btape)
 needs+=(tool:xorriso)
-[ "$KIND" = nexus ] && needs+=(tool:multipathd tool:sg_rtpg)
+[ "$KIND" = nexus ] && [ -z "$ONLY" ] && needs+=(tool:multipathd tool:sg_rtpg)
 [ "$KIND" = tgt ] && needs+=(tool:tgtimg)
 if [ "$NET" = user ]; then needs+=(tool:socat); else needs+=(tool:ip); fi
 "$ROOT/node_modules/.bin/tsx" "$ROOT/test/helpers/prereq.ts" kernel-vm "${needs[@]}"
@@ -191,7 +199,7 @@ CHANGER_ARG=kvm_changer=1
 # alua.set requests (mpath-host.sh) in RUN/mpreq.
 MPATH_ARG=""
 source "$HERE/mpath-host.sh"
-if [ "$KIND" = nexus ]; then
+if [ "$KIND" = nexus ] && [ -z "$ONLY" ]; then
   export TARGET_SECOND_PORTAL=$SECOND
   MPATH_REQ=$RUN/mpreq; rm -rf "$MPATH_REQ" && mkdir -p "$MPATH_REQ" || exit 1
   MPATH_ARG="kvm_mpath=$PORTAL2 kvm_mpath_req=$MPATH_REQ"
@@ -215,9 +223,10 @@ fi
 echo "kernel-vm: $KIND serving $TARGET_URL ($(( $(date +%s) - T0 ))s); booting $KV"
 
 CONSOLE=$RUN/console.log
+ONLY_ARG=kvm_btape=1; [ -n "$ONLY" ] && ONLY_ARG=kvm_only=$ONLY
 qemu=(timeout -k 10 "$VM_TO" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
   -kernel "$CACHE/kroot/boot/vmlinuz-$KV" -initrd "$CACHE/initrd.gz"
-  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 kvm_btape=1 kvm_target=$KIND $MPATH_ARG kvm_timeout=$((VM_TO - 40))"
+  -append "console=ttyS0 quiet panic=-1 guest_script=$HERE/guest/init.sh kvm_cache=$CACHE kvm_test=$HERE/guest/iscsi.sh kvm_portal=$PORTAL kvm_iqn=$IQN kvm_ip=$GUEST_IP kvm_mb=16 kvm_cdsrc=$CDSRC $CHANGER_ARG kvm_tape=1 $ONLY_ARG kvm_target=$KIND $MPATH_ARG kvm_timeout=$((VM_TO - 40))"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -display none -serial stdio -monitor none -no-reboot "${NETARGS[@]}")
 # Under TCG a guest very rarely hangs in early boot and never reaches its init script; that is

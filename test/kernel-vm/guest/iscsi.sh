@@ -1,7 +1,8 @@
 # Linux's iSCSI initiator (open-iscsi + iscsi_tcp) against the target on the host:
 # discovery, login, raw O_DIRECT write/read/verify, mkfs.ext4, fsck, file write/verify after
 # dropping caches, fsck again, logout. One "KVMTEST: PASS|FAIL <step>" line per step.
-# Reads KVM_PORTAL (ip:port), KVM_IQN, KVM_IP (guest address/prefix), KVM_MB (MiB to write).
+# Reads KVM_PORTAL (ip:port), KVM_IQN, KVM_IP (guest address/prefix), KVM_MB (MiB to write);
+# KVM_ONLY=devices skips the disk I/O steps (the login stays: the device-type steps need it).
 # With KVM_CDSRC (the tree a CD image of the target was made from, seen through the 9p root):
 # the CD-ROM steps on the sr device (cdrom_steps below).
 MB=${KVM_MB:-16}; P=$KVM_PORTAL; IQN=$KVM_IQN
@@ -39,20 +40,24 @@ step disk-attached test -n "$D" || exit 1
 echo "KVMTEST: disk /dev/$D $(cat /sys/block/$D/device/vendor 2>/dev/null) $(cat /sys/block/$D/device/model 2>/dev/null) $(($(cat /sys/block/$D/size) / 2048)) MiB, login+scan $(awk "BEGIN{print $(up)-$t0}")s"
 t1=$(up)
 
-dd if=/dev/urandom of=/tmp/pat bs=1M count="$MB" status=none
-raw_write() { dd if=/tmp/pat of="/dev/$D" bs=1M seek=8 oflag=direct conv=fsync status=none; }
-raw_read() { dd if="/dev/$D" of=/tmp/back bs=1M skip=8 count="$MB" iflag=direct status=none && cmp /tmp/pat /tmp/back; }
-step raw-direct-write raw_write
-step raw-direct-read-verify raw_read
+# KVM_ONLY=devices (run.sh's NEXUS_KVM_ONLY): the device-type steps alone, no disk I/O.
+disk_io_steps() {
+  dd if=/dev/urandom of=/tmp/pat bs=1M count="$MB" status=none
+  raw_write() { dd if=/tmp/pat of="/dev/$D" bs=1M seek=8 oflag=direct conv=fsync status=none; }
+  raw_read() { dd if="/dev/$D" of=/tmp/back bs=1M skip=8 count="$MB" iflag=direct status=none && cmp /tmp/pat /tmp/back; }
+  step raw-direct-write raw_write
+  step raw-direct-read-verify raw_read
 
-step mkfs-ext4 mkfs.ext4 -q -F "/dev/$D"
-step fsck-clean e2fsck -fn "/dev/$D"
-mkdir -p /mnt/t
-fs_write() { mount "/dev/$D" /mnt/t && cp /tmp/pat /mnt/t/data && sync && umount /mnt/t; }
-fs_verify() { echo 3 >/proc/sys/vm/drop_caches; mount "/dev/$D" /mnt/t && cmp /tmp/pat /mnt/t/data; local r=$?; umount /mnt/t; return $r; }
-step fs-write fs_write
-step fs-read-verify fs_verify
-step fsck-after-io e2fsck -fn "/dev/$D"
+  step mkfs-ext4 mkfs.ext4 -q -F "/dev/$D"
+  step fsck-clean e2fsck -fn "/dev/$D"
+  mkdir -p /mnt/t
+  fs_write() { mount "/dev/$D" /mnt/t && cp /tmp/pat /mnt/t/data && sync && umount /mnt/t; }
+  fs_verify() { echo 3 >/proc/sys/vm/drop_caches; mount "/dev/$D" /mnt/t && cmp /tmp/pat /mnt/t/data; local r=$?; umount /mnt/t; return $r; }
+  step fs-write fs_write
+  step fs-read-verify fs_verify
+  step fsck-after-io e2fsck -fn "/dev/$D"
+}
+[ -z "${KVM_ONLY:-}" ] && disk_io_steps
 t2=$(up)
 
 # Linux's cdrom layer ioctls (linux/cdrom.h), as eject(1) uses them: through sr to START STOP UNIT,
