@@ -173,9 +173,23 @@ export function planShim(topology: Pick<Topology, 'devices' | 'targets'>, fsys: 
   return { up, adopted, backstores };
 }
 
+/**
+ * The `dev_size` of a backstore. LIO's core reads it only to size what it answers itself: its own
+ * sense data is in descriptor format past 2^32 blocks (target_sense_desc_format), the blocks
+ * counted as (dev_size - block_size) / block_size (tcmu_get_blocks). A device with no capacity
+ * of blocks (a tape drive, a medium changer, a CD/DVD-ROM drive whose medium comes and goes) gets
+ * one block: with 0 the count wraps to 2^64 - 1, and the unit attentions LIO raises itself
+ * (REPORTED LUNS DATA HAS CHANGED when LUNs are linked) come in descriptor format, which the SPC-2
+ * tools of those devices (mtx) cannot read. Everything else of such a device is Nexus's: INQUIRY
+ * and the device type's commands pass to the ring (passthrough_parse_cdb).
+ */
+export function devSizeOf(d: Pick<DeviceConfig, 'sizeBytes' | 'blockSize'>): bigint {
+  return d.sizeBytes >= BigInt(d.blockSize) ? d.sizeBytes : BigInt(d.blockSize);
+}
+
 function backstoreSetup(dir: string, d: DeviceConfig, s: ShimSettings): ConfigfsOp[] {
   const control = [
-    `dev_config=${devConfigOf(d.name)}`, `dev_size=${d.sizeBytes}`, `hw_block_size=${d.blockSize}`,
+    `dev_config=${devConfigOf(d.name)}`, `dev_size=${devSizeOf(d)}`, `hw_block_size=${d.blockSize}`,
     `hw_max_sectors=${s.hwMaxSectors}`, `max_data_area_mb=${s.maxDataAreaMb}`, 'nl_reply_supported=-1',
   ].join(',');
   return [
@@ -210,6 +224,28 @@ export function formatOp(o: ConfigfsOp): string {
     case 'rmdir': return `rmdir ${o.path}`;
     case 'stop': return `# nexus stops serving ${o.device}`;
   }
+}
+
+/**
+ * What the shim cannot serve in a topology that is otherwise valid, each with its JSON path. The
+ * shim's runtime holds only the devices its fabric targets export (kernel-shim/shim.ts, shimEngineTopology), and a
+ * medium changer loads its drives in the same runtime (SMC-3 MOVE MEDIUM is a medium change of
+ * the drive): a changer exported without its drives would have nothing to load, and its drives
+ * served by another process (`nexus serve`) would be a second owner of the same cartridges.
+ */
+export function shimTopologyErrors(t: Pick<Topology, 'devices' | 'targets'>): string[] {
+  const exported = new Set<string>();
+  for (const tg of t.targets) if (isFabricDriver(tg.driver)) for (const m of tg.luns) exported.add(m.device);
+  const errors: string[] = [];
+  t.devices.forEach((d, i) => {
+    if (!exported.has(d.name) || !d.library) return;
+    d.library.drives.forEach((drive, k) => {
+      if (!exported.has(drive)) {
+        errors.push(`/devices/${i}/drives/${k}: the changer "${d.name}" loads "${drive}", which no fabric target exports: the shim serves a library whole, so export "${drive}" as a LUN of a fabric target too`);
+      }
+    });
+  });
+  return errors;
 }
 
 /** What a fabric needs present before anything is made: configfs, LIO's core, the modules. */

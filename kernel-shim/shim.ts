@@ -15,7 +15,7 @@ import { TcmuDevice } from '../src/transports/tcmu/device';
 import { isRingFault } from '../src/transports/tcmu/ring';
 import type { FabricLogger } from '../src/transports/fabric';
 import {
-  DEFAULT_SHIM_SETTINGS, checkKernel, formatOp, nodeFs, planShim, undoOps,
+  DEFAULT_SHIM_SETTINGS, checkKernel, formatOp, nodeFs, planShim, shimTopologyErrors, undoOps,
 } from './configfs';
 import type { ConfigfsFs, ConfigfsOp, ShimSettings } from './configfs';
 import { isFabricDriver } from './fabrics';
@@ -77,7 +77,7 @@ export class Shim {
   static async start(topology: Topology, deps: ShimDeps = {}): Promise<Shim | { errors: string[] }> {
     const fsys = deps.fsys ?? nodeFs;
     const settings = deps.settings ?? DEFAULT_SHIM_SETTINGS;
-    const errors = checkKernel(topology, fsys, settings, deps.sysModule);
+    const errors = [...shimTopologyErrors(topology), ...checkKernel(topology, fsys, settings, deps.sysModule)];
     if (errors.length > 0) return { errors };
     const plan = planShim(topology, fsys, settings);
     const engine = await EmbeddedTarget.start(shimEngineTopology(topology), { threads: topology.engine?.threads ?? 0 });

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { loadTopologyFile } from '../daemon/config/load';
 import { createLogger, LOG_LEVELS, resolveLogLevel } from '../daemon/log';
 import type { Topology } from '../engine/topology';
-import { DEFAULT_SHIM_SETTINGS, formatOp, nodeFs, planShim, undoOps } from '../../kernel-shim/configfs';
+import { DEFAULT_SHIM_SETTINGS, formatOp, nodeFs, planShim, shimTopologyErrors, undoOps } from '../../kernel-shim/configfs';
 import type { ShimSettings } from '../../kernel-shim/configfs';
 import { isFabricDriver } from '../../kernel-shim/fabrics';
 
@@ -40,6 +40,12 @@ function load(file: string, cwd: string, io: ShimIo): Topology | undefined {
   }
   if (!r.topology.targets.some(t => isFabricDriver(t.driver))) {
     io.stderr(`${file}: no fabric target (driver loopback, fc, fcoe or srp) to wire\n`);
+    return undefined;
+  }
+  const errors = shimTopologyErrors(r.topology);
+  if (errors.length > 0) {
+    io.stderr(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+    for (const e of errors) io.stderr(`  ${e}\n`);
     return undefined;
   }
   return r.topology;

@@ -175,3 +175,5 @@ srp() {
   echo "KVMTEST: srp: initiator ports: $(ls /sys/class/infiniband_srp 2>&1 | tr '\n' ' ')"
 }
 srp
+# The device types through the shim (guest/tcmu-devices.sh), with the media run-tcmu.sh made.
+[ -n "${KVM_TCMU_DEVICES:-}" ] && bash "${KVM_TEST%/*}/tcmu-devices.sh"

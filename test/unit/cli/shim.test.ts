@@ -46,6 +46,30 @@ describe('cli: nexus shim', () => {
     expect(t.err).to.contain('/targets/0/wwn: an FCoE target WWPN must be 8 lowercase hex bytes joined by colons');
   });
 
+  it('a changer exported without its drives exits 2 naming the drive\'s JSON path; with them the plan has every backstore', async () => {
+    const lib = {
+      devices: [
+        { name: 'lib0', handler: 'changer', drives: ['lt0', 'lt1'], slots: 2, mailSlots: 0, state: path.join(dir, 'lib.json'), cartridges: [] },
+        { name: 'lt0', handler: 'vtape' }, { name: 'lt1', handler: 'vtape' },
+      ],
+    };
+    fs.writeFileSync(file, JSON.stringify({ ...lib, targets: [
+      { driver: 'loopback', name: 'vtl0', wwn: 'naa.5001405000000002', luns: [{ lun: 0, device: 'lib0' }, { lun: 1, device: 'lt0' }] },
+      { driver: 'iscsi', name: 'iqn.2026-11.io.nexus:vtl', luns: [{ lun: 0, device: 'lt1' }] },
+    ] }));
+    const t = capture();
+    expect(await runCli(['shim', file, '--dry-run'], { io: t, cwd: dir })).to.equal(2);
+    expect(t.err).to.contain('/devices/0/drives/1: the changer "lib0" loads "lt1", which no fabric target exports');
+    expect(t.err).not.to.contain('/devices/0/drives/0');
+    fs.writeFileSync(file, JSON.stringify({ ...lib, targets: [
+      { driver: 'loopback', name: 'vtl0', wwn: 'naa.5001405000000002',
+        luns: [{ lun: 0, device: 'lib0' }, { lun: 1, device: 'lt0' }, { lun: 2, device: 'lt1' }] },
+    ] }));
+    const u = capture();
+    expect(await runCli(['shim', file, '--dry-run', '--configfs', path.join(dir, 'configfs')], { io: u, cwd: dir })).to.equal(0);
+    for (const d of ['lib0', 'lt0', 'lt1']) expect(u.out).to.contain(`# nexus serves the TCMU ring of ${d} `);
+  });
+
   it('a topology without fabric targets, or a bad --hba, exits 2', async () => {
     doc([{ driver: 'iscsi', name: 'iqn.2026-11.io.nexus:x', luns: [{ lun: 0, device: 'disk0' }] }]);
     const t = capture();

@@ -151,6 +151,33 @@ describe('kernel-shim: the configfs plan (dry run), per fabric', () => {
   });
 });
 
+describe('kernel-shim: backstores of the other device types', () => {
+  it('a tape drive, a changer and a CD/DVD-ROM drive get dev_size of at least one block, so LIO\'s own sense stays in fixed format', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-shim-types-'));
+    const iso = path.join(dir, 'cd.iso');
+    fs.writeFileSync(iso, Buffer.alloc(2048 * 20));
+    const r = normalizeTopology({
+      engine: { threads: 0 }, stateDir: dir,
+      devices: [
+        { name: 'lib0', handler: 'changer', drives: ['lt0'], slots: 2, mailSlots: 1, cartridges: [] },
+        { name: 'lt0', handler: 'vtape' },
+        { name: 'cd0', handler: 'vcdrom', path: iso },
+      ],
+      targets: [{ driver: 'loopback', name: 'vtl0', wwn: 'naa.5001405000000002',
+        luns: [{ lun: 0, device: 'lib0' }, { lun: 1, device: 'lt0' }, { lun: 2, device: 'cd0' }] }],
+    }, { baseDir: dir, cwd: dir });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const controls = planShim(r.topology, new FakeConfigfs()).up.map(formatOp).filter(l => l.endsWith('/control'));
+    const size = (dev: string): string => controls.find(l => l.includes(`dev_config=nexus/${dev},`))!.match(/dev_size=(\d+),hw_block_size=(\d+)/)!.slice(1).join('/');
+    // tcmu_get_blocks = (dev_size - block_size) / block_size: 0 blocks past the first, not 2^64 - 1.
+    expect(size('lib0')).to.equal('512/512');
+    expect(size('lt0')).to.equal('512/512');
+    const [cdSize, cdBlock] = size('cd0').split('/').map(Number);
+    expect(cdBlock).to.equal(2048);
+    expect(cdSize).to.be.at.least(2048);
+  });
+});
+
 describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', function () {
   this.timeout(20000);
   let dir: string;
