@@ -47,7 +47,8 @@ rc=0
 if [ -n "${NEXUS_KVM_PEER_REUSE:-}" ] && [ -s "$LOG" ]; then
   echo "kernel-vm peer: comparing the last tgtd run ($LOG) without running it again"
 else
-  NEXUS_KVM_TARGET=tgt NEXUS_KVM_ONLY=devices bash "$HERE/run.sh" >"$LOG" 2>&1
+  # NEXUS_KVM_MODE=peer brought us here: run.sh's own iSCSI run, not this mode again.
+  env -u NEXUS_KVM_MODE NEXUS_KVM_TARGET=tgt NEXUS_KVM_ONLY=devices bash "$HERE/run.sh" >"$LOG" 2>&1
   rc=$?
 fi
 sed 's/^/  tgtd: /' "$LOG"
