@@ -347,7 +347,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   registerShimCommands(program, { io, cwd: deps.cwd ?? process.cwd(), signals: deps.signals ?? process }, (r) => { result = r; });
 
   const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
-  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm };
+  const tty = process.stdout.isTTY === true && deps.io === undefined;
+  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm, tty };
   registerAdminCommands(program, adminDeps, (r) => { result = r; });
   registerLibraryCommands(program, adminDeps, (r) => { result = r; });
 

@@ -219,7 +219,7 @@ class Command implements Task, ExecContext {
     const tasks = lu.tasks;
     tasks.complete(this);
     const now = nowNs();
-    lu.statistics.recordLatency(now - this.started);
+    lu.statistics.recordLatency(now - this.started, this.xferBytes > 0 ? this.xferBytes : 0);
     if (o.status === Status.GOOD) {
       if (tasks.size === 0) lu.statistics.idleAt(now);
       record(this.def, this.f, this.xferBytes, lu, now - this.started);

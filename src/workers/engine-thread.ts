@@ -135,6 +135,10 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   for (const [k, v] of Object.entries(parts.engine.counters)) counters[k] = v;
   for (const [k, v] of Object.entries(parts.engine.ringCounters)) counters[`ring.${k}`] = v;
   for (const [k, v] of Object.entries(parts.lun.scheduler.counters)) counters[`scheduler.${k}`] = v;
+  // Ring depth now (descriptors waiting in the thread's rings each way) beside the full events.
+  const depth = parts.lun.scheduler.ringDepth();
+  counters['ring.inboundDepth'] = depth.inbound;
+  counters['ring.outboundDepth'] = depth.outbound;
   for (const [k, v] of Object.entries(parts.lun.counters)) counters[`lun.${k}`] = v;
   counters.nexuses = parts.engine.openNexuses;
   // The thread's event loop: time spent running (busy) and waiting (idle) since it started.
@@ -163,8 +167,8 @@ export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
       writeBytes: s.blocksReceived * lu.blockSize,
       checkConditions: [...s.checkConditionsBySenseKey],
       otherErrors: s.otherErrors,
-      latencyBuckets: [...s.latencyBuckets],
-      latencySumNs: s.latencySumNs,
+      latencyBuckets: [...s.latency.buckets],
+      latencySumNs: [...s.latency.sumNs],
       taskSetDepth: lu.tasks.size,
     });
   }
@@ -195,7 +199,7 @@ export function runEngineThread(): void {
         const counters = memberCounters(parts);
         for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
         counters.sessions = sessions.size;
-        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
+        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts), sessions: sessions.statistics() });
         break;
       }
       case 'unitRequest': {

@@ -393,7 +393,7 @@ export class Supervisor {
     }));
     const out = (await Promise.all(replies)).filter((r): r is StatsReply => r !== undefined);
     if (this.here) {
-      out.push({ type: 'statsReply', requestId: 0, threadIndex: this.hereIndex, counters: memberCounters(this.here), units: memberUnitStats(this.here) });
+      out.push({ type: 'statsReply', requestId: 0, threadIndex: this.hereIndex, counters: memberCounters(this.here), units: memberUnitStats(this.here), sessions: [] });
     }
     return out;
   }
