@@ -223,6 +223,11 @@ export interface EngineSettings {
   threads: number;
   /** Shared data buffer pool size in bytes. */
   bufferPoolBytes: number;
+  /**
+   * false: the data path counts nothing beyond log page 19h (statistics-switch.ts); only the
+   * benchmark's counter-cost comparison turns it off. Absent: on.
+   */
+  statistics?: boolean;
 }
 
 export interface Topology extends FabricSettings {

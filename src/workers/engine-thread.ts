@@ -11,6 +11,7 @@
 // session factories are registered on the thread before the first hand-off arrives. This file is
 // the entry when no transport runs sessions on engine threads (embedded mode).
 
+import { setDataPathStatistics } from '../engine/statistics-switch';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
@@ -40,6 +41,8 @@ export interface EngineThreadData extends Omit<LunHostConfig, 'home'> {
   readonly homeThread: readonly number[];
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
   readonly queueBound: number;
+  /** Whether the data path counts statistics (the topology's engine.statistics). */
+  readonly statistics: boolean;
 }
 
 /** How this thread's units open their backstores, when its entry module says (useBackstoreOpener). */
@@ -71,6 +74,7 @@ export async function startEngineThread(
   data: EngineThreadData, post: (m: ControlMessage) => void, engineOpts: EngineOptions = {},
 ): Promise<EngineThreadParts> {
   const self = data.threadIndex;
+  setDataPathStatistics(data.statistics);
   const spill: SpillSender = (dest, sequence, bytes) => {
     const toThread = sinkThread(dest);
     if (toThread >= 0) post({ type: 'meshSpill', fromThread: self, toThread, toActor: dest, sequence, bytes });

@@ -224,7 +224,7 @@ function checkEngine(v: unknown, report: Report): Topology['engine'] {
     else if (r.bytes > BigInt(Number.MAX_SAFE_INTEGER)) report.add('/engine/bufferPool', 'the buffer pool is larger than this process can address');
     else bufferPoolBytes = Number(r.bytes);
   }
-  return { threads: int(e.threads) ?? defaultEngineThreads(), bufferPoolBytes };
+  return { threads: int(e.threads) ?? defaultEngineThreads(), bufferPoolBytes, ...(e.statistics === false ? { statistics: false } : {}) };
 }
 
 function checkIscsi(v: unknown, report: Report): IscsiSettings {

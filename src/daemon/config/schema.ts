@@ -210,6 +210,8 @@ export const topologyFileSchema = {
       properties: {
         threads: { type: 'integer', minimum: 0, maximum: 1024 },
         bufferPool: size,
+        // Data-path statistics (docs/control.md); off only to measure what they cost (bench --counters).
+        statistics: { type: 'boolean' },
       },
     },
     iscsi,

@@ -71,7 +71,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
   for (const [k, v] of Object.entries(t.iscsi)) if (v !== undefined) iscsi[k] = Array.isArray(v) ? [...(v as string[])] : (v as Json);
   return compact({
     stateDir: t.stateDir === '' ? undefined : t.stateDir,
-    engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes },
+    engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes, ...(t.engine.statistics === false ? { statistics: false } : {}) },
     iscsi,
     control: t.control?.socket !== undefined ? { socket: t.control.socket } : undefined,
     metrics: t.metrics !== undefined ? { listen: t.metrics.listen } : undefined,

@@ -162,4 +162,26 @@ describe('statistics counted on the data path (DESIGN.md §8a)', () => {
       }
     });
   }
+
+  it('engine.statistics false reaches the engine threads: units count page 19h only', async () => {
+    const topo = normalizeTopology({
+      engine: { statistics: false },
+      devices: [{ name: 'ram0', handler: 'ram', size: '8MiB', blockSize: 512 }],
+      targets: [{ driver: 'local', name: 'iqn.2026-11.io.nexus:off', luns: [{ lun: 0, device: 'ram0' }] }],
+    }, { stateDir: null });
+    if (!topo.ok) throw new Error('topology');
+    const target = await EmbeddedTarget.start(topo.topology, { threads: 1 });
+    try {
+      const a = target.session('iqn.2026-11.example:a');
+      await a.execute(0, [0x00, 0, 0, 0, 0, 0]);
+      await a.execute(0, [0x28, 0, 0, 0, 0, 8, 0, 0, 1, 0]);
+      const u = (await target.runtime.stats()).flatMap(r => r.units).find(x => x.device === 'ram0')!;
+      expect(u.commands).to.equal(0);
+      expect(u.latencyBuckets.reduce((x, y) => x + y, 0)).to.equal(0);
+      expect(u.readCommands).to.equal(1);
+    } finally {
+      await target.stop();
+      setDataPathStatistics(true);
+    }
+  });
 });
