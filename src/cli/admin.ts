@@ -17,7 +17,7 @@
 
 import { Command, Option } from 'commander';
 import { EXIT_OK, EXIT_USAGE, withDaemon, type AdminDeps, type ControlOption } from './admin-client';
-import type { DeviceStatsView, LunRow, SessionInfo, SessionStatsView, StatsView } from '../daemon/control/daemon-methods';
+import type { DeviceOperation, DeviceStatsView, LunRow, SessionInfo, SessionStatsView, StatsView } from '../daemon/control/daemon-methods';
 import { formatSize } from '../daemon/config/size';
 import { registerChangeCommands } from './admin-change';
 
@@ -34,17 +34,20 @@ interface ConfigDoc {
   }[];
 }
 
-type LunListRow = LunRow & { thread: number | null; taskSetDepth: number | null };
+type LunListRow = LunRow & { thread: number | null; taskSetDepth: number | null; operation?: DeviceOperation | null };
 
 /** The tree `nexus ls` prints. */
 export function formatTree(cfg: ConfigDoc, luns: readonly LunListRow[], sessions: readonly SessionInfo[]): string {
   const out: string[] = [];
   const threadOf = new Map(luns.map(l => [l.device, l.thread]));
+  const operationOf = new Map(luns.map(l => [l.device, l.operation ?? null]));
   out.push(`devices (${cfg.devices.length})`);
   for (const d of cfg.devices) {
     const size = typeof d.size === 'number' ? formatSize(BigInt(d.size)) : d.size;
     const t = threadOf.get(d.name);
-    out.push(`  ${d.name}  ${d.handler} ${size}${d.path ? `  ${d.path}` : ''}${d.readOnly ? '  read-only' : ''}${t !== undefined && t !== null ? `  thread ${t}` : ''}`);
+    const op = operationOf.get(d.name);
+    out.push(`  ${d.name}  ${d.handler} ${size}${d.path ? `  ${d.path}` : ''}${d.readOnly ? '  read-only' : ''}${t !== undefined && t !== null ? `  thread ${t}` : ''}` +
+      `${op ? `  ${op.name} ${op.percent}%` : ''}`);
   }
   out.push(`targets (${cfg.targets.length})`);
   for (const t of cfg.targets) {
@@ -150,7 +153,8 @@ export function formatStats(now: StatsView, prev?: StatsView): string {
       `ring depth ${depth}, ring full ${full}, pool buffers ${t.counters.poolBuffersInUse ?? 0}`;
   });
   const inUse = now.pool.reduce((a, c) => a + c.inUse, 0);
-  return `${table(lunRows)}\n${now.sessionStats.length > 0 ? table(sessionRows) : 'no sessions\n'}\n` +
+  const operations = now.devices.filter(d => d.operation).map(d => `device ${d.device}: ${d.operation!.name} ${d.operation!.percent}% done\n`);
+  return `${operations.join('')}${table(lunRows)}\n${now.sessionStats.length > 0 ? table(sessionRows) : 'no sessions\n'}\n` +
     `${threads.map(t => t + '\n').join('')}pool buffers in use: ${inUse}; sessions: ${now.sessions}\n`;
 }
 

@@ -174,6 +174,7 @@ export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
       latencyBuckets: [...s.latency.buckets],
       latencySumNs: [...s.latency.sumNs],
       taskSetDepth: lu.tasks.size,
+      sanitizeProgress: lu.sanitizing ? lu.sanitizeProgress : -1,
     });
   }
   return out;

@@ -45,6 +45,8 @@ export interface UnitStats {
   readonly latencySumNs: readonly number[];
   /** Tasks in the task set now (SAM-5 8). */
   readonly taskSetDepth: number;
+  /** A SANITIZE under way: its progress indication, a fraction of 65536 (SPC-4 4.5.2.4.4); -1 when none. */
+  readonly sanitizeProgress: number;
 }
 /**
  * One session's statistics as its engine thread holds them (src/engine/nexus-statistics.ts and
@@ -298,7 +300,7 @@ function isConfig(v: unknown, depth: number): boolean {
   return false;
 }
 
-const UNIT_NUMBERS = ['blockSize', 'commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'taskSetDepth'] as const;
+const UNIT_NUMBERS = ['blockSize', 'commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'taskSetDepth', 'sanitizeProgress'] as const;
 const UNIT_ARRAYS = ['checkConditions', 'latencyBuckets', 'latencySumNs'] as const;
 
 function isUnitStats(v: unknown): boolean {

@@ -116,6 +116,18 @@ export interface DeviceStatsView {
   /** Task-set latency: all sizes together, and per transfer-size class (SCST's measure_latency). */
   readonly latency: LatencyView;
   readonly taskSetDepth: number;
+  /** A long operation under way on the device (an initiator's SANITIZE), or null. */
+  readonly operation: DeviceOperation | null;
+}
+
+/** A long operation on a device: what, and how far (SPC-4 4.5.2.4.4 progress indication in percent). */
+export interface DeviceOperation {
+  readonly name: 'sanitize';
+  readonly percent: number;
+}
+
+function operationOf(u: UnitStats): DeviceOperation | null {
+  return u.sanitizeProgress >= 0 ? { name: 'sanitize', percent: Math.floor((u.sanitizeProgress * 100) / 0x10000) } : null;
 }
 
 /** A session's statistics as stats.get shows them (one I_T nexus: its commands over every LUN). */
@@ -171,7 +183,7 @@ function deviceView(u: UnitStats & { thread: number }): DeviceStatsView {
   return {
     device: u.device, thread: u.thread, commands: u.commands, readCommands: u.readCommands, writeCommands: u.writeCommands,
     readBytes: u.readBytes, writeBytes: u.writeBytes, errorsBySenseKey, otherErrors: u.otherErrors,
-    latency: latencyView(u.latencyBuckets, u.latencySumNs), taskSetDepth: u.taskSetDepth,
+    latency: latencyView(u.latencyBuckets, u.latencySumNs), taskSetDepth: u.taskSetDepth, operation: operationOf(u),
   };
 }
 
@@ -231,12 +243,12 @@ export function daemonMethods(d: DaemonControl): ControlMethod[] {
       if (!found) throw controlError(ControlErrorCode.NOT_FOUND, `no session with TSIH ${p.tsih}`, [{ path: '/params/tsih', message: 'no such session' }]);
       return { tsih: p.tsih, loggedOut: true };
     }),
-    defineMethod<Record<string, never>>('luns.list', 'every LUN mapping with its device, engine thread and task set depth', NO_PARAMS, async () => {
+    defineMethod<Record<string, never>>('luns.list', 'every LUN mapping with its device, engine thread, task set depth and long operation under way', NO_PARAMS, async () => {
       const g = await d.gather();
       const units = new Map(g.units.map(u => [u.device, u]));
       return lunRows(d.topology).map(r => {
         const u = units.get(r.device);
-        return { ...r, thread: u?.thread ?? null, taskSetDepth: u?.taskSetDepth ?? null };
+        return { ...r, thread: u?.thread ?? null, taskSetDepth: u?.taskSetDepth ?? null, operation: u ? operationOf(u) : null };
       });
     }),
     defineMethod<Record<string, never>>('stats.get', 'statistics per device, LUN and engine thread, and the buffer pool', NO_PARAMS, () => gatherStats(d)),

@@ -102,6 +102,25 @@ describe('control: configuration methods', () => {
     expect(lines.join('')).to.match(/"result":"applied"/);
   });
 
+  it('progress: true sends a progress notification as each step is done; without it, none', async () => {
+    const d = doc(dir);
+    d.devices.push({ name: 'ram0', handler: 'ram', size: '1MiB' });
+    d.targets[0].luns.push({ lun: 2, device: 'ram0' });
+    const sent: unknown[] = [];
+    const caller = { notify: (method: string, params: { readonly [k: string]: unknown }) => { sent.push({ method, ...params }); } };
+    await methods.get('config.apply')!.invoke({ topology: d, progress: true }, caller);
+    expect(sent).to.deep.equal([
+      { method: 'progress', done: 1, steps: 2, description: 'add device ram0 (ram, 1048576 bytes)' },
+      { method: 'progress', done: 2, steps: 2, description: `target ${T}: map LUN 2 to device ram0` },
+    ]);
+    sent.length = 0;
+    await methods.get('device.resize')!.invoke({ name: 'ram0', size: '2MiB' }, caller);
+    expect(sent).to.deep.equal([]);
+    await methods.get('device.resize')!.invoke({ name: 'ram0', size: '4MiB', progress: true }, caller);
+    expect(sent).to.have.length(1);
+    expect(lines.join('')).to.match(/"done":1,"steps":1,.*configuration step done/);
+  });
+
   it('an invalid topology is refused with the loader\'s messages under /params/topology', async () => {
     const d = doc(dir);
     d.targets[0].luns.push({ lun: 5, device: 'nope' });

@@ -17,7 +17,7 @@ function statsWith(buckets: number[], extra: Partial<DeviceStatsView> = {}): Sta
   const dev: DeviceStatsView = {
     device: 'd0', thread: 0, commands: 10, readCommands: 6, writeCommands: 3, readBytes: 6 * 4096, writeBytes: 3 * 4096,
     errorsBySenseKey: { ILLEGAL_REQUEST: 1 }, otherErrors: 0,
-    latency: smallOnly(buckets, 123456), taskSetDepth: 2, ...extra,
+    latency: smallOnly(buckets, 123456), taskSetDepth: 2, operation: null, ...extra,
   };
   const session: SessionStatsView = {
     tsih: 7, initiatorName: 'iqn.2026-11.example:a', isid: '400001370000', target: 'iqn.2026-11.io.nexus:t', thread: 0,
@@ -98,6 +98,8 @@ describe('Prometheus exposition of stats.get', () => {
     // The session's row: 2000 commands in 2 s, 2 MiB read in 2 s, depth 3.
     expect(text).to.match(/^7\s+iqn\.2026-11\.example:a\s+iqn\.2026-11\.io\.nexus:t\s+1000\s+1\.0\s+0\.0\s+100us\s+1ms\s+0\s+3$/m);
     expect(text).to.contain('thread 0: 0% busy, 1 sessions, ring depth 7, ring full 0, pool buffers 3');
+    // A device an initiator sanitizes says how far it is, above the table.
+    expect(formatStats(statsWith(b, { operation: { name: 'sanitize', percent: 25 } }))).to.match(/^device d0: sanitize 25% done$/m);
     // Totals without an interval: since the start.
     const totals = formatStats(after);
     expect(totals).to.contain('thread 0: 25% busy, 1 sessions, ring depth 7, ring full 4, pool buffers 3');

@@ -36,7 +36,7 @@ describe('workers/messages', () => {
       {
         type: 'statsReply', requestId: 2, threadIndex: 1, counters: {}, units: [{
           device: 'd0', blockSize: 512, commands: 3, readCommands: 1, writeCommands: 1, readBytes: 512, writeBytes: 1024,
-          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: [1500], taskSetDepth: 0,
+          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: [1500], taskSetDepth: 0, sanitizeProgress: -1,
         }],
         sessions: [{
           sessionKey: 'k', commands: 3, readCommands: 1, writeCommands: 1, readBytes: 512, writeBytes: 1024,
