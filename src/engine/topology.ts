@@ -129,7 +129,12 @@ export interface PortGroupConfig {
   portals: string[];
 }
 
-export interface ChapSecret { user: string; secret: string }
+export interface ChapSecret {
+  user: string;
+  secret: string;
+  /** Where the secret was read from (absolute), when the topology gave it by reference. */
+  secretFile?: string;
+}
 
 export interface AuthConfig {
   /** Credentials the initiator must prove (one-way CHAP). */

@@ -10,6 +10,8 @@ export const REDACTED = '(redacted)';
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 function chap(c: ChapSecret, secrets: boolean): Json {
+  // A secret given by reference stays a reference (config.save never writes it into the file).
+  if (c.secretFile !== undefined) return { user: c.user, secretFile: c.secretFile };
   return { user: c.user, secret: secrets ? c.secret : REDACTED };
 }
 

@@ -259,6 +259,26 @@ describe('control: configuration methods', () => {
     expect(again.ok && JSON.stringify(topologyDocument(again.topology, { secrets: true }))).to.equal(running());
   });
 
+  it('a CHAP secret by reference (secretFile) is read for logins, and config.get and config.save keep the reference', async () => {
+    writeFileSync(path.join(dir, 'mutual.chap'), 'mutual-secret-1234\n', { mode: 0o600 });
+    await call('auth.set', { target: T, auth: { chap: { user: 'alice', secret: SECRET }, mutualChap: { user: 'tgt', secretFile: 'mutual.chap' } } });
+    expect(tx.running.targets[0].auth?.mutualChap).to.deep.equal({ user: 'tgt', secret: 'mutual-secret-1234', secretFile: path.join(dir, 'mutual.chap') });
+    const shown = topologyDocument(tx.running, { secrets: true }) as any;
+    expect(shown.targets[0].auth.mutualChap).to.deep.equal({ user: 'tgt', secretFile: path.join(dir, 'mutual.chap') });
+    await call('config.save', {});
+    const text = readFileSync(file(), 'utf8');
+    expect(text).to.contain('"secretFile"');
+    expect(text).to.not.contain('mutual-secret-1234');
+    // Neither, both, or a file that cannot be read: refused with the JSON path.
+    const bad = async (c: object): Promise<string[]> => {
+      const e = await rejects(call('auth.set', { target: T, auth: { chap: { user: 'alice', secret: SECRET }, mutualChap: c } }));
+      return (e.data as { errors: { path: string; message: string }[] }).errors.map(x => `${x.path}: ${x.message}`);
+    };
+    expect(await bad({ user: 'tgt' })).to.deep.equal(['/params/targets/0/auth/mutualChap: give the CHAP secret as "secret" or by reference as "secretFile"']);
+    expect((await bad({ user: 'tgt', secret: 'another-secret-12', secretFile: 'mutual.chap' }))[0]).to.match(/\/mutualChap\/secretFile: .*not both/);
+    expect((await bad({ user: 'tgt', secretFile: 'missing.chap' }))[0]).to.match(/\/mutualChap\/secretFile: cannot read .*missing\.chap: ENOENT/);
+  });
+
   it('config.save without a topology file says so', async () => {
     const m = new Map(configMethods({ tx, file: undefined }).map(x => [x.name, x]));
     const e = await rejects(m.get('config.save')!.invoke({}, UNKNOWN_CALLER));
