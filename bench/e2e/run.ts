@@ -16,6 +16,11 @@
  *   --passthrough      the pass-through scenario instead (passthrough.ts): Nexus's passthrough
  *                      handler vs tgtd's bs_sg on one scsi_debug disk in the kernel VM; takes
  *                      --rounds (default 3) and --secs (default 5)
+ *   --counters         the statistics' cost instead: the null-LUN 4 KiB QD32 row (null-rr4k-qd32-ip)
+ *                      against two Nexus daemons, statistics counted (the default) and not
+ *                      (engine.statistics false), in interleaved rounds (--rounds, default 5;
+ *                      --secs, default 3); prints the medians, the on/off ratio (target: within
+ *                      3 %) and the host load
  *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
  *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
  * Before anything it prints an estimate of how long the run takes; then one progress line per
@@ -39,7 +44,7 @@ import { parseArgs } from 'node:util';
 import { iscsiPerfArgv, parseIscsiPerf, parseQemuBench, qemuBenchArgv, runClient, type ClientRun } from './clients';
 import { inCi, missing, tool } from '../../test/helpers/prereq';
 import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
-import { formatTable, ratioSvg, summarize, type Sample } from './report';
+import { formatTable, median, ratioSvg, summarize, type Sample } from './report';
 import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, prepareNexusBuild, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
 import { CELLS, type Cell } from './workloads';
 import { passthroughBench } from './passthrough';
@@ -59,6 +64,7 @@ interface Options {
   pin: 'split' | 'none';
   targets: TargetName[];
   soak: boolean;
+  counters: boolean;
   sessions: number;
   qd: number;
   duration: number;
@@ -70,7 +76,7 @@ function options(argv: string[]): Options {
     options: {
       quick: { type: 'boolean' }, rounds: { type: 'string' }, secs: { type: 'string' }, only: { type: 'string' },
       threads: { type: 'string' }, digests: { type: 'boolean' }, pin: { type: 'string' }, targets: { type: 'string' },
-      soak: { type: 'boolean' }, sessions: { type: 'string' }, qd: { type: 'string' }, duration: { type: 'string' },
+      soak: { type: 'boolean' }, counters: { type: 'boolean' }, sessions: { type: 'string' }, qd: { type: 'string' }, duration: { type: 'string' },
     },
   });
   const threads = Number(values.threads ?? 1);
@@ -82,11 +88,12 @@ function options(argv: string[]): Options {
   const duration = Math.min(Number(values.duration ?? 300), 3600);
   return {
     quick: values.quick === true,
-    rounds: Math.max(1, Math.min(Number(values.rounds ?? (values.quick ? 1 : 3)), 20)),
+    rounds: Math.max(1, Math.min(Number(values.rounds ?? (values.quick ? 1 : values.counters ? 5 : 3)), 20)),
     secs: Math.max(1, Math.min(Number(values.secs ?? (values.quick ? 2 : 3)), 60)),
     only: values.only !== undefined ? new RegExp(values.only) : undefined,
     threads, digests: values.digests === true, pin, targets: targets as TargetName[],
     soak: values.soak === true || values.duration !== undefined || values.sessions !== undefined,
+    counters: values.counters === true,
     sessions: Math.max(1, Math.min(Number(values.sessions ?? 64), 256)),
     qd: Math.max(1, Math.min(Number(values.qd ?? 32), 256)),
     duration: Math.max(10, duration),
@@ -419,6 +426,73 @@ async function soak(o: Options): Promise<void> {
   rmSync(workdir, { recursive: true, force: true });
 }
 
+/** The row the statistics' cost is judged on (issue 10: within 3 %). */
+const COUNTERS_CELL = (): Cell => {
+  const c = CELLS.find((x) => x.id === 'null-rr4k-qd32-ip');
+  if (c === undefined) throw new Error('workloads.ts has no null-rr4k-qd32-ip cell');
+  return c;
+};
+
+/**
+ * --counters: what counting statistics on the data path costs. Two Nexus daemons with the same
+ * topology, one with engine.statistics false, measured alternately on the same cell (round r:
+ * counted first when r is odd), so drift and other people's load fall on both alike.
+ */
+async function countersCost(o: Options): Promise<void> {
+  const cell = COUNTERS_CELL();
+  const pins: Pins = o.pin === 'split' ? { target: '1', client: '0' } : {};
+  const ts = stamp();
+  const workdir = join(OUT, `work-${ts}`);
+  mkdirSync(workdir, { recursive: true });
+  // Only the null LUN is measured: the file LUN's file need not hold data.
+  const file = join(workdir, 'lun1.img');
+  const fd = openSync(file, 'w');
+  ftruncateSync(fd, LUN_BYTES);
+  closeSync(fd);
+  const load0 = loadavg();
+  console.error(`bench --counters: ${cell.id}, ${o.rounds} round${o.rounds === 1 ? '' : 's'} x 2 daemons x ${o.secs} s: about ${formatDuration(START_S * 2 + o.rounds * 2 * (o.secs + OVERHEAD_S[cell.client]))}`);
+  nexusBuild = prepareNexusBuild(ROOT);
+  const sides: { label: 'on' | 'off'; t: RunningTarget }[] = [];
+  for (const label of ['on', 'off'] as const) {
+    const t = await startTarget('nexus', {
+      port: await freePort(), workdir: join(workdir, label), file, digests: o.digests, cpus: pins.target, threads: o.threads,
+      statistics: label === 'on',
+    }, ROOT);
+    running.push(t);
+    sides.push({ label, t });
+    console.error(`nexus statistics ${label}: pid ${t.pid} on 127.0.0.1:${t.port}`);
+  }
+  const samples: { label: 'on' | 'off'; s: Sample }[] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const s = await measure(side.t, cell, round + 1, o.secs, pins);
+      samples.push({ label: side.label, s });
+      console.error(`[${samples.length}/${2 * o.rounds}] r${round + 1} statistics ${side.label.padEnd(3)} ` +
+        (s.ok ? `${Math.round(s.iops)} IOPS cpu ${s.targetCpuSeconds.toFixed(2)} s other ${Math.round(s.otherPct)}%` : `FAILED ${s.error}`));
+      await sleep(200);
+    }
+  }
+  await stopAll();
+  const load1 = loadavg();
+  const med = (label: 'on' | 'off', f: (s: Sample) => number): number => median(samples.filter((x) => x.label === label && x.s.ok).map((x) => f(x.s)));
+  const iops = { on: med('on', (s) => s.iops), off: med('off', (s) => s.iops) };
+  const eff = { on: med('on', (s) => s.iopsPerCpuSecond), off: med('off', (s) => s.iopsPerCpuSecond) };
+  const pct = (a: number, b: number): string => `${(100 * a / b).toFixed(1)} %`;
+  console.log(`# statistics cost, ${cell.id}, ${o.rounds} interleaved rounds x ${o.secs} s, engine threads ${o.threads}, pin ${o.pin}`);
+  console.log(`statistics on:  ${Math.round(iops.on)} IOPS, ${Math.round(eff.on)} IOPS per target CPU second (median)`);
+  console.log(`statistics off: ${Math.round(iops.off)} IOPS, ${Math.round(eff.off)} IOPS per target CPU second (median)`);
+  console.log(`on/off: IOPS ${pct(iops.on, iops.off)}, IOPS per CPU second ${pct(eff.on, eff.off)} ` +
+    `(target: within 3 %: ${iops.on >= 0.97 * iops.off ? 'met' : 'NOT met'})`);
+  console.log(`host load average (1, 5, 15 min): at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}; ${osCpus().length} CPUs`);
+  const jsonPath = join(OUT, `counters-${ts}.json`);
+  writeFileSync(jsonPath, JSON.stringify({ environment: { ...environment(o, pins), loadavgAtEnd: load1 }, cell: cell.id, iops, iopsPerCpuSecond: eff, samples }, null, 2));
+  console.log(`# wrote ${jsonPath}`);
+  rmSync(workdir, { recursive: true, force: true });
+  const passed = samples.filter((x) => x.s.ok && x.s.iops > 0).length;
+  console.log(`${passed} passed, ${2 * o.rounds - passed} failed`);
+  if (passed < 2 * o.rounds) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--passthrough')) {
@@ -427,10 +501,10 @@ async function main(): Promise<void> {
     return;
   }
   const o = options(argv);
-  const cells = o.soak ? [] : cellsOf(o);
-  const why = missing(...toolsFor(o, cells).map(tool));
+  const cells = o.soak ? [] : o.counters ? [COUNTERS_CELL()] : cellsOf(o);
+  const why = missing(...toolsFor(o.counters ? { ...o, targets: ['nexus'] } : o, cells).map(tool));
   if (why.length > 0) {
-    const n = o.soak ? o.targets.length : o.targets.length * cells.length * o.rounds;
+    const n = o.soak ? o.targets.length : o.counters ? 2 * o.rounds : o.targets.length * cells.length * o.rounds;
     for (const w of why) console.log(`bench: ${inCi() ? 'FAILED (CI=true)' : 'skipped'}: ${w}`);
     console.log(inCi() ? `0 passed, ${n} failed` : `0 passed, 0 failed, ${n} skipped`);
     if (inCi()) process.exitCode = 1;
@@ -442,6 +516,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     if (o.soak) await soak(o);
+    else if (o.counters) await countersCost(o);
     else await comparison(o, cells);
   } finally {
     await stopAll();

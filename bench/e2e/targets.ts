@@ -27,6 +27,8 @@ export interface TargetOptions {
   cpus?: string;
   /** Nexus engine threads (topology engine.threads). */
   threads: number;
+  /** false: Nexus with the data-path statistics off (engine.statistics), for the counters' cost. */
+  statistics?: boolean;
 }
 
 export interface RunningTarget {
@@ -175,7 +177,7 @@ export async function startTgt(o: TargetOptions): Promise<RunningTarget> {
 export function nexusTopology(o: TargetOptions, iqn: string): object {
   return {
     stateDir: join(resolve(o.workdir), 'nexus-state'),
-    engine: { threads: o.threads },
+    engine: { threads: o.threads, ...(o.statistics === false ? { statistics: false } : {}) },
     iscsi: {
       maxRecvDataSegmentLength: LOGIN_KEYS.MaxRecvDataSegmentLength,
       maxBurstLength: LOGIN_KEYS.MaxBurstLength,

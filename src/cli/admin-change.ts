@@ -33,20 +33,61 @@ export const EXIT_NOT_CONFIRMED = 4;
 
 interface DryRun { dryRun?: boolean }
 
-function printSteps(deps: AdminDeps, r: ApplyResult, dryRun: boolean): void {
+/** A dry run's steps. */
+function printSteps(deps: AdminDeps, r: ApplyResult): void {
   if (r.steps.length === 0) {
     deps.io.stdout('nothing to change\n');
     return;
   }
   for (const s of r.steps) deps.io.stdout(`  ${s.description}\n`);
-  deps.io.stdout(dryRun ? `${r.steps.length} step(s); dry run, nothing changed\n` : `${r.steps.length} step(s) applied\n`);
+  deps.io.stdout(`${r.steps.length} step(s); dry run, nothing changed\n`);
+}
+
+/** ECMA-48: carriage return and EL 2 (erase the line), to redraw the progress line in place. */
+const REDRAW_LINE = '\r\x1b[2K';
+
+/**
+ * Prints a change's progress from the daemon's `progress` notifications: on a terminal one line
+ * redrawn in place ("[2/5 40%] add device ram0"), otherwise one plain line per step done.
+ * `finish` ends it: the terminal line is erased.
+ */
+export function progressPrinter(deps: Pick<AdminDeps, 'io' | 'tty'>): { readonly notified: (method: string, p: { [k: string]: unknown }) => void; finish(): void; readonly printed: () => boolean } {
+  let lines = 0;
+  let live = false;
+  return {
+    notified: (method, p) => {
+      if (method !== 'progress' || typeof p.done !== 'number' || typeof p.steps !== 'number') return;
+      const text = `[${p.done}/${p.steps} ${Math.floor((100 * p.done) / Math.max(1, p.steps))}%] ${String(p.description)}`;
+      lines++;
+      if (deps.tty) { deps.io.stdout(REDRAW_LINE + text); live = true; } else deps.io.stdout(`${text}\n`);
+    },
+    finish: () => { if (live) deps.io.stdout(REDRAW_LINE); live = false; },
+    printed: () => lines > 0 && !deps.tty,
+  };
+}
+
+/** Applies with progress; prints the steps (unless plain progress lines named them already) and the count. */
+async function applyWithProgress(deps: AdminDeps, c: ControlClient, method: string, params: Record<string, unknown>): Promise<void> {
+  const p = progressPrinter(deps);
+  let r: ApplyResult;
+  try {
+    r = (await c.call(method, { ...params, progress: true }, p.notified)) as ApplyResult;
+  } finally {
+    p.finish();
+  }
+  if (r.steps.length === 0) { deps.io.stdout('nothing to change\n'); return; }
+  if (!p.printed()) for (const s of r.steps) deps.io.stdout(`  ${s.description}\n`);
+  deps.io.stdout(`${r.steps.length} step(s) applied\n`);
 }
 
 /** One change method: call it (as a dry run when asked), print its steps. */
 function change(deps: AdminDeps, o: ControlOption & DryRun, method: string, params: Record<string, unknown>): Promise<number> {
   return withDaemon(o, deps, async (c: ControlClient) => {
-    const r = (await c.call(method, { ...params, ...(o.dryRun ? { dryRun: true } : {}) })) as ApplyResult;
-    printSteps(deps, r, o.dryRun === true);
+    if (o.dryRun) {
+      printSteps(deps, (await c.call(method, { ...params, dryRun: true })) as ApplyResult);
+      return EXIT_OK;
+    }
+    await applyWithProgress(deps, c, method, params);
     return EXIT_OK;
   });
 }
@@ -192,7 +233,7 @@ export function registerChangeCommands(
       done(withDaemon(o, deps, async (c) => {
         const plan = (await c.call('config.apply', { topology, dryRun: true })) as ApplyResult;
         if (o.dryRun || plan.steps.length === 0) {
-          printSteps(deps, plan, true);
+          printSteps(deps, plan);
           return EXIT_OK;
         }
         for (const s of plan.steps) deps.io.stdout(`  ${s.description}\n`);
@@ -206,8 +247,7 @@ export function registerChangeCommands(
             return EXIT_NOT_CONFIRMED;
           }
         }
-        const r = (await c.call('config.apply', { topology })) as ApplyResult;
-        deps.io.stdout(`${r.steps.length} step(s) applied\n`);
+        await applyWithProgress(deps, c, 'config.apply', { topology });
         return EXIT_OK;
       }));
     });

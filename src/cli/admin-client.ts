@@ -22,6 +22,11 @@ export interface AdminDeps {
   readonly confirm?: (question: string) => Promise<boolean>;
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Standard output is a terminal: `stats --watch` redraws one screen in place, long changes
+   * show their progress on one line that updates (plain lines otherwise).
+   */
+  readonly tty?: boolean;
   /** SIGINT source that ends `stats --watch`. */
   readonly signals: EventEmitter;
 }

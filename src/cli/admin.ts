@@ -17,7 +17,7 @@
 
 import { Command, Option } from 'commander';
 import { EXIT_OK, EXIT_USAGE, withDaemon, type AdminDeps, type ControlOption } from './admin-client';
-import type { DeviceStatsView, LunRow, SessionInfo, StatsView } from '../daemon/control/daemon-methods';
+import type { DeviceOperation, DeviceStatsView, LunRow, SessionInfo, SessionStatsView, StatsView } from '../daemon/control/daemon-methods';
 import { formatSize } from '../daemon/config/size';
 import { registerChangeCommands } from './admin-change';
 
@@ -34,17 +34,20 @@ interface ConfigDoc {
   }[];
 }
 
-type LunListRow = LunRow & { thread: number | null; taskSetDepth: number | null };
+type LunListRow = LunRow & { thread: number | null; taskSetDepth: number | null; operation?: DeviceOperation | null };
 
 /** The tree `nexus ls` prints. */
 export function formatTree(cfg: ConfigDoc, luns: readonly LunListRow[], sessions: readonly SessionInfo[]): string {
   const out: string[] = [];
   const threadOf = new Map(luns.map(l => [l.device, l.thread]));
+  const operationOf = new Map(luns.map(l => [l.device, l.operation ?? null]));
   out.push(`devices (${cfg.devices.length})`);
   for (const d of cfg.devices) {
     const size = typeof d.size === 'number' ? formatSize(BigInt(d.size)) : d.size;
     const t = threadOf.get(d.name);
-    out.push(`  ${d.name}  ${d.handler} ${size}${d.path ? `  ${d.path}` : ''}${d.readOnly ? '  read-only' : ''}${t !== undefined && t !== null ? `  thread ${t}` : ''}`);
+    const op = operationOf.get(d.name);
+    out.push(`  ${d.name}  ${d.handler} ${size}${d.path ? `  ${d.path}` : ''}${d.readOnly ? '  read-only' : ''}${t !== undefined && t !== null ? `  thread ${t}` : ''}` +
+      `${op ? `  ${op.name} ${op.percent}%` : ''}`);
   }
   out.push(`targets (${cfg.targets.length})`);
   for (const t of cfg.targets) {
@@ -91,46 +94,68 @@ export function percentileUs(bounds: readonly number[], buckets: readonly number
 }
 
 const MIB = 1024 * 1024;
+/** ECMA-48 CUP (cursor to 1;1) and ED 2 (erase the display). */
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 const fmtUs = (us: number | undefined): string => (us === undefined ? '-' : us === Infinity ? '>1s' : us >= 1000 ? `${us / 1000}ms` : `${us}us`);
 
+/** What a row of the stats table is made of: a LUN's device or a session. */
+interface RowStats {
+  readonly commands: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  readonly errorsBySenseKey: { readonly [name: string]: number };
+  readonly otherErrors: number;
+  readonly latency: { readonly boundsUs: readonly number[]; readonly buckets: readonly number[] };
+  readonly taskSetDepth: number;
+}
+
+/** The columns after the row's name: totals, or with `p` (the same row before) rates over `seconds`. */
+function statsColumns(s: RowStats, p: RowStats | undefined, seconds: number): string[] {
+  const d = (f: (x: RowStats) => number): number => f(s) - (p ? f(p) : 0);
+  const buckets = s.latency.buckets.map((n, i) => n - (p?.latency.buckets[i] ?? 0));
+  const errors = (x: RowStats): number => Object.values(x.errorsBySenseKey).reduce((a, b) => a + b, 0) + x.otherErrors;
+  const pct = [fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.5)), fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.99))];
+  return seconds > 0
+    ? [(d(x => x.commands) / seconds).toFixed(0), (d(x => x.readBytes) / MIB / seconds).toFixed(1), (d(x => x.writeBytes) / MIB / seconds).toFixed(1),
+      ...pct, String(d(errors)), String(s.taskSetDepth)]
+    : [String(s.commands), (s.readBytes / MIB).toFixed(1), (s.writeBytes / MIB).toFixed(1), ...pct, String(errors(s)), String(s.taskSetDepth)];
+}
+
 /**
- * The stats table: totals, or with `prev` the rates over the interval (IOPS, MiB/s, latency
- * percentiles of the commands in it), like spdk_top.
+ * The stats table, one row per LUN and one per session: totals, or with `prev` the rates over the
+ * interval (IOPS, MiB/s, latency percentiles of the commands in it, errors in it), like spdk_top.
  */
 export function formatStats(now: StatsView, prev?: StatsView): string {
   const seconds = prev ? Math.max(0.001, (now.time - prev.time) / 1000) : 0;
+  const tail = prev ? ['IOPS', 'READ MiB/s', 'WRITE MiB/s', 'P50', 'P99', 'ERRORS', 'DEPTH'] : ['COMMANDS', 'READ MiB', 'WRITE MiB', 'P50', 'P99', 'ERRORS', 'DEPTH'];
   const before = new Map((prev?.devices ?? []).map(d => [d.device, d]));
-  const head = prev
-    ? ['TARGET', 'LUN', 'DEVICE', 'IOPS', 'READ MiB/s', 'WRITE MiB/s', 'P50', 'P99', 'ERRORS', 'DEPTH']
-    : ['TARGET', 'LUN', 'DEVICE', 'COMMANDS', 'READ MiB', 'WRITE MiB', 'P50', 'P99', 'ERRORS', 'DEPTH'];
-  const rows: string[][] = [head];
+  const lunRows: string[][] = [['TARGET', 'LUN', 'DEVICE', ...tail]];
   for (const l of now.luns) {
-    const s = l.stats;
-    if (!s) { rows.push([l.target, String(l.lun), l.device, '-', '-', '-', '-', '-', '-', '-']); continue; }
-    const p: DeviceStatsView | undefined = before.get(l.device);
-    const d = (f: (x: DeviceStatsView) => number): number => f(s) - (p ? f(p) : 0);
-    const buckets = s.latency.buckets.map((n, i) => n - (p?.latency.buckets[i] ?? 0));
-    const errors = Object.values(s.errorsBySenseKey).reduce((a, b) => a + b, 0) + s.otherErrors;
     const name = l.group === '' ? l.target : `${l.target} (${l.group})`;
-    rows.push(prev ? [
-      name, String(l.lun), l.device, (d(x => x.commands) / seconds).toFixed(0),
-      (d(x => x.readBytes) / MIB / seconds).toFixed(1), (d(x => x.writeBytes) / MIB / seconds).toFixed(1),
-      fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.5)), fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.99)),
-      String(errors), String(s.taskSetDepth),
-    ] : [
-      name, String(l.lun), l.device, String(s.commands), (s.readBytes / MIB).toFixed(1), (s.writeBytes / MIB).toFixed(1),
-      fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.5)), fmtUs(percentileUs(s.latency.boundsUs, buckets, 0.99)),
-      String(errors), String(s.taskSetDepth),
-    ]);
+    const s: DeviceStatsView | null = l.stats;
+    lunRows.push([name, String(l.lun), l.device, ...(s ? statsColumns(s, before.get(l.device), seconds) : tail.map(() => '-'))]);
+  }
+  const sessionsBefore = new Map((prev?.sessionStats ?? []).map(x => [x.tsih, x]));
+  const sessionRows: string[][] = [['TSIH', 'INITIATOR', 'TARGET', ...tail]];
+  for (const x of now.sessionStats) {
+    const p: SessionStatsView | undefined = sessionsBefore.get(x.tsih);
+    // A TSIH reused by a new session starts from zero.
+    const same = p !== undefined && p.initiatorName === x.initiatorName && p.isid === x.isid ? p : undefined;
+    sessionRows.push([String(x.tsih), x.initiatorName, x.target, ...statsColumns(x, same, seconds)]);
   }
   const threads = now.threads.map(t => {
     const q = prev?.threads.find(x => x.index === t.index);
     const busy = (t.counters.busyMs ?? 0) - (q?.counters.busyMs ?? 0);
     const idle = (t.counters.idleMs ?? 0) - (q?.counters.idleMs ?? 0);
-    return `thread ${t.index}: ${busy + idle > 0 ? ((100 * busy) / (busy + idle)).toFixed(0) : '0'}% busy, ${t.counters.sessions ?? 0} sessions`;
+    const full = (t.counters['scheduler.ringFull'] ?? 0) - (q?.counters['scheduler.ringFull'] ?? 0);
+    const depth = (t.counters['ring.inboundDepth'] ?? 0) + (t.counters['ring.outboundDepth'] ?? 0);
+    return `thread ${t.index}: ${busy + idle > 0 ? ((100 * busy) / (busy + idle)).toFixed(0) : '0'}% busy, ${t.counters.sessions ?? 0} sessions, ` +
+      `ring depth ${depth}, ring full ${full}, pool buffers ${t.counters.poolBuffersInUse ?? 0}`;
   });
   const inUse = now.pool.reduce((a, c) => a + c.inUse, 0);
-  return `${table(rows)}${threads.join('; ')}${threads.length > 0 ? '; ' : ''}pool buffers in use: ${inUse}; sessions: ${now.sessions}\n`;
+  const operations = now.devices.filter(d => d.operation).map(d => `device ${d.device}: ${d.operation!.name} ${d.operation!.percent}% done\n`);
+  return `${operations.join('')}${table(lunRows)}\n${now.sessionStats.length > 0 ? table(sessionRows) : 'no sessions\n'}\n` +
+    `${threads.map(t => t + '\n').join('')}pool buffers in use: ${inUse}; sessions: ${now.sessions}\n`;
 }
 
 /** The --control option every admin command takes. */
@@ -189,7 +214,7 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
     });
 
   program.command('stats')
-    .description('statistics per LUN (commands, bytes, errors, latency, task set depth) and engine thread')
+    .description('statistics per LUN and per session (commands, bytes, errors, latency percentiles, depth), engine threads')
     .option('--json', 'print stats.get as JSON')
     .option('--watch [seconds]', 'refresh every SECONDS (default 1) with rates over the interval, until Ctrl-C')
     .option('--count <n>', 'with --watch: stop after N refreshes')
@@ -217,7 +242,9 @@ export function registerAdminCommands(program: Command, deps: AdminDeps, done: (
             await new Promise<void>(r => { wake = r; setTimeout(r, interval * 1000); });
             if (stop) break;
             const now = (await c.call('stats.get')) as StatsView;
-            deps.io.stdout(o.json ? JSON.stringify(now) + '\n' : `${new Date(now.time).toISOString()}\n${formatStats(now, prev)}\n`);
+            const title = `${new Date(now.time).toISOString()}  every ${interval} s (Ctrl-C ends)\n`;
+            // On a terminal one screen redrawn in place (cursor home, clear), like spdk_top.
+            deps.io.stdout(o.json ? JSON.stringify(now) + '\n' : `${deps.tty ? CLEAR_SCREEN : ''}${title}${formatStats(now, prev)}\n`);
             prev = now;
           }
         } finally {

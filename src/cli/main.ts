@@ -7,7 +7,8 @@
  *   nexus ready [topology.json] [--timeout SECONDS]
  *   nexus tape create FILE --barcode X --size SIZE | tape info FILE   (cartridges: tape.ts)
  *   nexus shim <topology.json> [--dry-run] [--configfs DIR]   (fabric targets through LIO's TCMU: shim.ts)
- *   nexus help [command] | nexus --version
+ *   nexus help [command [subcommand]] | nexus --version
+ *   nexus completion bash|zsh   (a completion script from the command table: completion.ts)
  *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)
  *
  * Exit status: 0 done (or stopped cleanly by SIGTERM/SIGINT), 1 the daemon failed or was killed
@@ -35,6 +36,7 @@ import { START_FAILED, type StartOrigins } from '../daemon/start-failure';
 import { portalsToCheck, waitForPortals } from './ready';
 import { registerTapeCommands } from './tape';
 import { registerShimCommands } from './shim';
+import { registerCompletionCommand } from './completion';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -347,12 +349,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   registerShimCommands(program, { io, cwd: deps.cwd ?? process.cwd(), signals: deps.signals ?? process }, (r) => { result = r; });
 
   const confirm = process.stdin.isTTY && deps.io === undefined ? askOnTerminal : undefined;
-  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm };
+  const tty = process.stdout.isTTY === true && deps.io === undefined;
+  const adminDeps = { io, cwd: deps.cwd ?? process.cwd(), env: process.env, signals: deps.signals ?? process, confirm, tty };
   registerAdminCommands(program, adminDeps, (r) => { result = r; });
   registerLibraryCommands(program, adminDeps, (r) => { result = r; });
+  registerCompletionCommand(program, io, (r) => { result = r; });
+
+  // `nexus help device add`: commander's help command takes one name; a longer path is that
+  // command's --help.
+  const args = argv[0] === 'help' && argv.length > 2 ? [...argv.slice(1), '--help'] : [...argv];
 
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       const done = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version';

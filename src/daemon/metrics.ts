@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { NexusError } from '../engine/result';
 import type { StatsView } from './control/daemon-methods';
+import type { LatencyView } from '../engine/latency-histogram';
 import type { Logger } from './log';
 import { MemoryCounter } from '../workers/memory-usage';
 
@@ -46,6 +47,14 @@ class CountedHistogram {
   }
 }
 
+/** One series per transfer-size class (label `max_transfer_bytes`, "+Inf" for the last). */
+function addBySize(h: CountedHistogram, labels: Labels, v: LatencyView): void {
+  const bounds = v.boundsUs.map(us => us / 1e6);
+  for (const s of v.bySize) {
+    h.add({ ...labels, max_transfer_bytes: s.maxBytes === null ? '+Inf' : String(s.maxBytes) }, bounds, s.buckets, s.sumNs / 1e9);
+  }
+}
+
 /** A registry holding the metrics of one stats.get answer. */
 export function metricsRegistry(stats: StatsView, version: string): Registry {
   const registry = new Registry();
@@ -68,7 +77,7 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
   const checks = counter('nexus_lun_check_conditions_total', 'Commands answered CHECK CONDITION, by sense key', [...lunLabels, 'sense_key']);
   const other = counter('nexus_lun_other_errors_total', 'Commands answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status', lunLabels);
   const depth = gauge('nexus_lun_task_set_depth', 'Tasks in the logical unit\'s task set', lunLabels);
-  const latency = new CountedHistogram('nexus_lun_command_latency_seconds', 'Time from entering the task set to the service response');
+  const latency = new CountedHistogram('nexus_lun_command_latency_seconds', 'Time from entering the task set to the service response, by transfer size');
   registry.registerMetric(latency as unknown as Metric);
   for (const l of stats.luns) {
     const s = l.stats;
@@ -82,14 +91,63 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
     for (const [key, n] of Object.entries(s.errorsBySenseKey)) checks.inc({ ...labels, sense_key: key }, n);
     other.inc(labels, s.otherErrors);
     depth.set(labels, s.taskSetDepth);
-    latency.add(labels, s.latency.boundsUs.map(us => us / 1e6), s.latency.buckets, s.latency.sumNs / 1e9);
+    addBySize(latency, labels, s.latency);
+  }
+
+  // Per session (I_T nexus) and per iSCSI connection.
+  const sessionLabels = ['target', 'initiator', 'isid', 'tsih'] as const;
+  const sCommands = counter('nexus_session_commands_total', 'SCSI commands of the session answered, any status', sessionLabels);
+  const sReads = counter('nexus_session_read_commands_total', 'Commands with Data-In of the session answered GOOD', sessionLabels);
+  const sWrites = counter('nexus_session_write_commands_total', 'Commands with Data-Out of the session answered GOOD', sessionLabels);
+  const sReadBytes = counter('nexus_session_read_bytes_total', 'Data-In bytes sent to the session\'s initiator', sessionLabels);
+  const sWriteBytes = counter('nexus_session_write_bytes_total', 'Data-Out bytes taken from the session\'s initiator', sessionLabels);
+  const sChecks = counter('nexus_session_check_conditions_total', 'Commands of the session answered CHECK CONDITION, by sense key', [...sessionLabels, 'sense_key']);
+  const sOther = counter('nexus_session_other_errors_total', 'Commands of the session answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status', sessionLabels);
+  const sDepth = gauge('nexus_session_task_set_depth', 'Commands of the session received and not yet answered', sessionLabels);
+  const sLatency = new CountedHistogram('nexus_session_command_latency_seconds', 'Time from the command\'s arrival to its answer, by transfer size');
+  registry.registerMetric(sLatency as unknown as Metric);
+  const connLabels = [...sessionLabels, 'cid'] as const;
+  const pdusIn = counter('nexus_iscsi_connection_pdus_received_total', 'iSCSI PDUs received, by opcode', [...connLabels, 'opcode']);
+  const octetsIn = counter('nexus_iscsi_connection_received_bytes_total', 'Bytes of iSCSI PDUs received (header and data segment), by opcode', [...connLabels, 'opcode']);
+  const pdusOut = counter('nexus_iscsi_connection_pdus_sent_total', 'iSCSI PDUs sent, by opcode', [...connLabels, 'opcode']);
+  const octetsOut = counter('nexus_iscsi_connection_sent_bytes_total', 'Bytes of iSCSI PDUs sent (header and data segment), by opcode', [...connLabels, 'opcode']);
+  const digestErrors = counter('nexus_iscsi_connection_digest_errors_total', 'PDUs received with a wrong CRC32C digest, by segment', [...connLabels, 'segment']);
+  const r2ts = counter('nexus_iscsi_connection_r2ts_total', 'R2T PDUs sent (Data-Out solicited)', connLabels);
+  for (const s of stats.sessionStats) {
+    const labels: Labels = { target: s.target, initiator: s.initiatorName, isid: s.isid, tsih: String(s.tsih) };
+    sCommands.inc(labels, s.commands);
+    sReads.inc(labels, s.readCommands);
+    sWrites.inc(labels, s.writeCommands);
+    sReadBytes.inc(labels, s.readBytes);
+    sWriteBytes.inc(labels, s.writeBytes);
+    for (const [key, n] of Object.entries(s.errorsBySenseKey)) sChecks.inc({ ...labels, sense_key: key }, n);
+    sOther.inc(labels, s.otherErrors);
+    sDepth.set(labels, s.taskSetDepth);
+    addBySize(sLatency, labels, s.latency);
+    for (const c of s.connections) {
+      const cl: Labels = { ...labels, cid: String(c.cid) };
+      for (const [name, n] of Object.entries(c.counters)) {
+        const [kind, opcode] = name.split('.');
+        if (opcode === undefined) continue;
+        const m = kind === 'pdusIn' ? pdusIn : kind === 'octetsIn' ? octetsIn : kind === 'pdusOut' ? pdusOut : kind === 'octetsOut' ? octetsOut : undefined;
+        m?.inc({ ...cl, opcode }, n);
+      }
+      digestErrors.inc({ ...cl, segment: 'header' }, c.counters.headerDigestErrors ?? 0);
+      digestErrors.inc({ ...cl, segment: 'data' }, c.counters.dataDigestErrors ?? 0);
+      r2ts.inc(cl, c.counters.r2ts ?? 0);
+    }
   }
 
   const busy = counter('nexus_engine_thread_busy_seconds_total', 'Time the engine thread\'s event loop spent running', ['thread']);
   const idle = counter('nexus_engine_thread_idle_seconds_total', 'Time the engine thread\'s event loop spent waiting', ['thread']);
   const held = gauge('nexus_engine_thread_pool_buffers_in_use', 'Pool buffers the engine thread holds', ['thread']);
+  const ringDepth = gauge('nexus_engine_thread_ring_depth', 'Descriptors waiting in the engine thread\'s rings, by direction', ['thread', 'direction']);
+  const ringFull = counter('nexus_engine_thread_ring_full_total', 'Descriptors the engine thread could not send at once because the ring was full', ['thread']);
   for (const t of stats.threads) {
     const labels = { thread: String(t.index) };
+    ringDepth.set({ ...labels, direction: 'inbound' }, t.counters['ring.inboundDepth'] ?? 0);
+    ringDepth.set({ ...labels, direction: 'outbound' }, t.counters['ring.outboundDepth'] ?? 0);
+    ringFull.inc(labels, t.counters['scheduler.ringFull'] ?? 0);
     busy.inc(labels, (t.counters.busyMs ?? 0) / 1000);
     idle.inc(labels, (t.counters.idleMs ?? 0) / 1000);
     held.set(labels, t.counters.poolBuffersInUse ?? 0);

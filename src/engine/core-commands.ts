@@ -30,7 +30,9 @@ function execRequestSense(ctx: ExecContext<{ desc: boolean }>): Outcome {
   const ua = lu.ua.queue(nexus.itKey).take();
   const cond = ua ?? (lu.sanitizing ? SENSE.SANITIZE_IN_PROGRESS : !lu.mediumPresent ? mediumNotPresent(lu)
     : lu.stopped ? SENSE.LUN_NOT_READY_INITIALIZING_COMMAND_REQUIRED : SENSE.NO_ADDITIONAL_SENSE);
-  return good(buildSense({ cond }, fmt));
+  // SBC-4 5.30.1 / SPC-4 4.5.2.4.4: polled during a sanitize, REQUEST SENSE reports its progress.
+  const progress = ua === undefined && lu.sanitizing ? lu.sanitizeProgress : undefined;
+  return good(buildSense({ cond, ...(progress !== undefined ? { progress } : {}) }, fmt));
 }
 
 /** SAM-5 4.6.4: single level LUN structure, peripheral device (<256) or flat space addressing. */

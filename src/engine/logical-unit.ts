@@ -45,6 +45,8 @@ export class LogicalUnit implements LuView {
   trayOpen: boolean | undefined;
   /** A SANITIZE is in progress (SBC-4 4.11). */
   sanitizing = false;
+  /** Its progress, a fraction of 65536 (SPC-4 4.5.2.4.4). */
+  sanitizeProgress = 0;
   /** I_T nexus identities currently connected to this unit, by nexus id (UA fan-out). */
   readonly nexusKeys = new Map<number, string>();
   /** The units this unit's copy manager can reach by NAA designator (EXTENDED COPY); set by Engine. */

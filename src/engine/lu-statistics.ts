@@ -1,15 +1,10 @@
 /** Monotonic clock in nanoseconds as a plain number (exact to well below a microsecond for years). */
 export function nowNs(): number { return performance.now() * 1e6; }
 
-/**
- * Upper bounds (inclusive, microseconds) of the command latency histogram's buckets; a last
- * bucket takes everything slower. Fixed, so counting is a compare loop and an increment (no
- * allocation per command, DESIGN.md §10); the control plane and Prometheus read them as is.
- */
-export const LATENCY_BOUNDS_US: readonly number[] = [
-  25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
-];
-const LATENCY_BOUNDS_NS: readonly number[] = LATENCY_BOUNDS_US.map(us => us * 1000);
+import { LatencyHistogram } from './latency-histogram';
+import { dataPathStatistics } from './statistics-switch';
+
+export { LATENCY_BOUNDS_US } from './latency-histogram';
 
 /** SPC-4 4.5.6 table 28: sense keys 0h..Fh. */
 export const SENSE_KEYS = 16;
@@ -47,9 +42,8 @@ export class LuStatistics {
   commands = 0;
   readonly checkConditionsBySenseKey: number[] = new Array<number>(SENSE_KEYS).fill(0);
   otherErrors = 0;
-  /** Commands that went through the task set, by latency (LATENCY_BOUNDS_US, then one more). */
-  readonly latencyBuckets: number[] = new Array<number>(LATENCY_BOUNDS_US.length + 1).fill(0);
-  latencySumNs = 0;
+  /** Commands that went through the task set, by transfer size and latency (latency-histogram.ts). */
+  readonly latency = new LatencyHistogram();
   /** When the task set last became empty (nowNs()), or -1 while it holds tasks. */
   private idleSinceNs = nowNs();
 
@@ -69,19 +63,16 @@ export class LuStatistics {
 
   /** A command was answered with `status` (SAM-5 5.3.1); `senseKey` counts for CHECK CONDITION. */
   recordStatus(status: number, senseKey: number): void {
+    if (!dataPathStatistics.enabled) return;
     this.commands++;
     if (status === 0x00 || status === 0x04 /* CONDITION MET */) return;
     if (status === 0x02) this.checkConditionsBySenseKey[senseKey & 0x0f]++;
     else this.otherErrors++;
   }
 
-  /** A command left the task set `elapsedNs` after it entered it. */
-  recordLatency(elapsedNs: number): void {
-    this.latencySumNs += elapsedNs;
-    const bounds = LATENCY_BOUNDS_NS;
-    let i = 0;
-    while (i < bounds.length && elapsedNs > bounds[i]) i++;
-    this.latencyBuckets[i]++;
+  /** A command moving `bytes` left the task set `elapsedNs` after it entered it. */
+  recordLatency(elapsedNs: number, bytes: number): void {
+    if (dataPathStatistics.enabled) this.latency.record(elapsedNs, bytes);
   }
 
   recordIdle(ns: number): void { this.idleNs += ns; }

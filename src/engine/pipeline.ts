@@ -99,7 +99,8 @@ export function runPipeline(nexus: PipelineNexus, req: CommandRequest, done: Com
   // 6. readiness (the row's class: SPC-4 5.11, SBC-4 4.19, 4.11.2) and write protection
   const ready = def.ready ?? ReadyClass.MEDIUM;
   if (lu.sanitizing && ready < ReadyClass.SANITIZING) {
-    finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS), done, xfer, def.dir);
+    // SBC-4 4.11.2: the sense data carries the sanitize's progress indication.
+    finish(mapping, req, check(SENSE.SANITIZE_IN_PROGRESS, { progress: lu.sanitizeProgress }), done, xfer, def.dir);
     return;
   }
   if (!lu.mediumPresent && ready < ReadyClass.NO_MEDIUM) {
@@ -219,7 +220,7 @@ class Command implements Task, ExecContext {
     const tasks = lu.tasks;
     tasks.complete(this);
     const now = nowNs();
-    lu.statistics.recordLatency(now - this.started);
+    lu.statistics.recordLatency(now - this.started, this.xferBytes > 0 ? this.xferBytes : 0);
     if (o.status === Status.GOOD) {
       if (tasks.size === 0) lu.statistics.idleAt(now);
       record(this.def, this.f, this.xferBytes, lu, now - this.started);

@@ -30,6 +30,11 @@ export interface SenseSpec {
   filemark?: boolean;
   eom?: boolean;
   ili?: boolean;
+  /**
+   * SPC-4 4.5.2.4.4 PROGRESS INDICATION of an operation under way (NO SENSE or NOT READY): the
+   * fraction done, times 65536 (0..65535).
+   */
+  progress?: number;
 }
 
 export interface Outcome {

@@ -53,11 +53,28 @@ function patternBlock(lu: LuView, p: OverwriteParams): Buffer {
   return block;
 }
 
+/**
+ * Pieces a store's fill is split into, so the progress indication moves (SPC-4 4.5.2.4.4), none
+ * smaller than FILL_PIECE_MIN_BYTES (a small unit is one piece).
+ */
+const FILL_PIECES = 64;
+const FILL_PIECE_MIN_BYTES = 1 << 20;
+
+/** `done` of `size` bytes are done: the progress indication, a fraction of 65536. */
+function progressed(lu: LuView, done: number, size: number): void {
+  lu.sanitizeProgress = size > 0 ? Math.min(0xffff, Math.floor((done / size) * 0x10000)) : 0;
+}
+
 async function overwriteAll(lu: LuView, block: Buffer): Promise<void> {
   const size = Number(lu.blocks) * lu.blockSize;
   if (lu.backstore.fill) {
-    // One blocking task in the store's own pool instead of thousands of writes on this thread.
-    await lu.backstore.fill(0, size, block);
+    // Blocking tasks in the store's own pool instead of thousands of writes on this thread: a
+    // few large pieces, whole blocks each.
+    const piece = Math.ceil(Math.max(FILL_PIECE_MIN_BYTES, size / FILL_PIECES) / lu.blockSize) * lu.blockSize;
+    for (let off = 0; off < size; off += piece) {
+      await lu.backstore.fill(off, Math.min(piece, size - off), block);
+      progressed(lu, Math.min(size, off + piece), size);
+    }
     await lu.backstore.flush();
     return;
   }
@@ -67,6 +84,7 @@ async function overwriteAll(lu: LuView, block: Buffer): Promise<void> {
     const len = Math.min(chunk.length, size - off);
     await lu.backstore.write(off, chunk.subarray(0, len), false);
     off += len;
+    progressed(lu, off, size);
   }
   await lu.backstore.flush();
 }
@@ -80,7 +98,8 @@ async function eraseAll(lu: LuView): Promise<void> {
 /** Run `op` with the unit in the sanitize-in-progress state; IMMED answers before it ends. */
 async function sanitizing(lu: LuView, immed: boolean, op: () => Promise<void>): Promise<Outcome> {
   lu.sanitizing = true;
-  const run = op().finally(() => { lu.sanitizing = false; });
+  lu.sanitizeProgress = 0;
+  const run = op().finally(() => { lu.sanitizing = false; lu.sanitizeProgress = 0; });
   if (immed) {
     // SBC-4 5.30.1: with IMMED the outcome is only visible through REQUEST SENSE afterwards; a
     // failure leaves the data as it is, which the next read shows.

@@ -15,6 +15,12 @@ export function buildSense(spec: SenseSpec, format: SenseFormat, deferred = fals
 
 /** Sense-key-specific bytes (3 bytes) or undefined when none apply. */
 function senseKeySpecific(spec: SenseSpec): [number, number, number] | undefined {
+  const key = spec.cond.key;
+  if (spec.progress !== undefined && (key === SenseKey.NOT_READY || key === SenseKey.NO_SENSE)) {
+    // SPC-4 4.5.2.4.4: SKSV, then the PROGRESS INDICATION, a fraction of 65536.
+    const p = Math.max(0, Math.min(0xffff, Math.floor(spec.progress)));
+    return [0x80, (p >> 8) & 0xff, p & 0xff];
+  }
   const fp = spec.fieldPointer;
   // SPC-4 4.5.2.4.2: field pointer is valid for ILLEGAL REQUEST.
   if (!fp || spec.cond.key !== SenseKey.ILLEGAL_REQUEST) return undefined;

@@ -129,7 +129,12 @@ export interface PortGroupConfig {
   portals: string[];
 }
 
-export interface ChapSecret { user: string; secret: string }
+export interface ChapSecret {
+  user: string;
+  secret: string;
+  /** Where the secret was read from (absolute), when the topology gave it by reference. */
+  secretFile?: string;
+}
 
 export interface AuthConfig {
   /** Credentials the initiator must prove (one-way CHAP). */
@@ -223,6 +228,11 @@ export interface EngineSettings {
   threads: number;
   /** Shared data buffer pool size in bytes. */
   bufferPoolBytes: number;
+  /**
+   * false: the data path counts nothing beyond log page 19h (statistics-switch.ts); only the
+   * benchmark's counter-cost comparison turns it off. Absent: on.
+   */
+  statistics?: boolean;
 }
 
 export interface Topology extends FabricSettings {

@@ -163,6 +163,8 @@ export interface LuView {
   trayOpen?: boolean;
   /** A SANITIZE is running: NOT READY, SANITIZE IN PROGRESS for most commands (SBC-4 4.11.2). */
   sanitizing: boolean;
+  /** How much of the running SANITIZE is done, times 65536 (SPC-4 4.5.2.4.4 progress indication). */
+  sanitizeProgress: number;
   /** Raise a unit attention for every I_T_L nexus of this unit except `exceptNexus`. */
   raiseUa(cond: import('./spec/asc').SenseCondition, exceptNexus?: number): void;
   /** Unit attentions per I_T nexus (SPC-4 5.14). */

@@ -36,7 +36,7 @@ import type { ConnectionHandlerFactory } from '../workers/session-actor';
 import type { HandOffRequest, HandOffResult } from '../workers/supervisor';
 
 export type {
-  ConnectionHandler, ConnectionHandlerFactory, HandedOffConnection, SessionState,
+  ConnectionHandler, ConnectionHandlerFactory, HandedOffConnection, SessionState, SessionStatistics,
 } from '../workers/session-actor';
 export type { HandOffRequest, HandOffResult, LoginOutcome } from '../workers/supervisor';
 

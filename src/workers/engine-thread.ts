@@ -11,6 +11,7 @@
 // session factories are registered on the thread before the first hand-off arrives. This file is
 // the entry when no transport runs sessions on engine threads (embedded mode).
 
+import { setDataPathStatistics } from '../engine/statistics-switch';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { EngineOptions } from '../engine/engine';
 import { NexusError } from '../engine/result';
@@ -40,6 +41,8 @@ export interface EngineThreadData extends Omit<LunHostConfig, 'home'> {
   readonly homeThread: readonly number[];
   /** Operations queued locally (ring full, pool empty) before TASK SET FULL (0 = default). */
   readonly queueBound: number;
+  /** Whether the data path counts statistics (the topology's engine.statistics). */
+  readonly statistics: boolean;
 }
 
 /** How this thread's units open their backstores, when its entry module says (useBackstoreOpener). */
@@ -71,6 +74,7 @@ export async function startEngineThread(
   data: EngineThreadData, post: (m: ControlMessage) => void, engineOpts: EngineOptions = {},
 ): Promise<EngineThreadParts> {
   const self = data.threadIndex;
+  setDataPathStatistics(data.statistics);
   const spill: SpillSender = (dest, sequence, bytes) => {
     const toThread = sinkThread(dest);
     if (toThread >= 0) post({ type: 'meshSpill', fromThread: self, toThread, toActor: dest, sequence, bytes });
@@ -135,6 +139,10 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   for (const [k, v] of Object.entries(parts.engine.counters)) counters[k] = v;
   for (const [k, v] of Object.entries(parts.engine.ringCounters)) counters[`ring.${k}`] = v;
   for (const [k, v] of Object.entries(parts.lun.scheduler.counters)) counters[`scheduler.${k}`] = v;
+  // Ring depth now (descriptors waiting in the thread's rings each way) beside the full events.
+  const depth = parts.lun.scheduler.ringDepth();
+  counters['ring.inboundDepth'] = depth.inbound;
+  counters['ring.outboundDepth'] = depth.outbound;
   for (const [k, v] of Object.entries(parts.lun.counters)) counters[`lun.${k}`] = v;
   counters.nexuses = parts.engine.openNexuses;
   // The thread's event loop: time spent running (busy) and waiting (idle) since it started.
@@ -163,9 +171,10 @@ export function memberUnitStats(parts: EngineThreadParts): UnitStats[] {
       writeBytes: s.blocksReceived * lu.blockSize,
       checkConditions: [...s.checkConditionsBySenseKey],
       otherErrors: s.otherErrors,
-      latencyBuckets: [...s.latencyBuckets],
-      latencySumNs: s.latencySumNs,
+      latencyBuckets: [...s.latency.buckets],
+      latencySumNs: [...s.latency.sumNs],
       taskSetDepth: lu.tasks.size,
+      sanitizeProgress: lu.sanitizing ? lu.sanitizeProgress : -1,
     });
   }
   return out;
@@ -195,7 +204,7 @@ export function runEngineThread(): void {
         const counters = memberCounters(parts);
         for (const [k, v] of Object.entries(sessions.counters)) counters[`sessions.${k}`] = v;
         counters.sessions = sessions.size;
-        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts) });
+        post({ type: 'statsReply', requestId: m.requestId, threadIndex: self, counters, units: memberUnitStats(parts), sessions: sessions.statistics() });
         break;
       }
       case 'unitRequest': {

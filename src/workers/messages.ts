@@ -36,11 +36,39 @@ export interface UnitStats {
   readonly checkConditions: readonly number[];
   /** Other non-GOOD statuses (BUSY, RESERVATION CONFLICT, TASK SET FULL, ...). */
   readonly otherErrors: number;
-  /** Commands by task-set latency, bucket i up to LATENCY_BOUNDS_US[i], the last one above. */
+  /**
+   * Commands by transfer size and task-set latency, flat: size class s (TRANSFER_SIZE_BOUNDS_BYTES,
+   * then larger) times latency bucket i (LATENCY_BOUNDS_US, then slower) at s * LATENCY_BUCKETS + i.
+   */
   readonly latencyBuckets: readonly number[];
-  readonly latencySumNs: number;
+  /** Latency summed per size class, nanoseconds. */
+  readonly latencySumNs: readonly number[];
   /** Tasks in the task set now (SAM-5 8). */
   readonly taskSetDepth: number;
+  /** A SANITIZE under way: its progress indication, a fraction of 65536 (SPC-4 4.5.2.4.4); -1 when none. */
+  readonly sanitizeProgress: number;
+}
+/**
+ * One session's statistics as its engine thread holds them (src/engine/nexus-statistics.ts and
+ * the transport's connection counters), read on demand like UnitStats.
+ */
+export interface SessionStats {
+  /** The session registry's key (the supervisor joins initiator, ISID and TSIH on it). */
+  readonly sessionKey: string;
+  readonly commands: number;
+  readonly readCommands: number;
+  readonly writeCommands: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  readonly checkConditions: readonly number[];
+  readonly otherErrors: number;
+  /** As UnitStats: by transfer size and latency, from the command's arrival to its answer. */
+  readonly latencyBuckets: readonly number[];
+  readonly latencySumNs: readonly number[];
+  /** Commands of the session outstanding now (received, not yet answered). */
+  readonly taskSetDepth: number;
+  /** Each connection's counters by name (the transport's: PDUs and octets by kind, digest errors...). */
+  readonly connections: readonly { readonly cid: number; readonly counters: { readonly [name: string]: number } }[];
 }
 export interface StatsReply {
   readonly type: 'statsReply';
@@ -50,6 +78,8 @@ export interface StatsReply {
   readonly counters: { readonly [name: string]: number };
   /** The thread's home units. */
   readonly units: readonly UnitStats[];
+  /** The sessions the thread hosts. */
+  readonly sessions: readonly SessionStats[];
 }
 /**
  * Supervisor → the thread homing a unit: one operation on that unit the control socket asks for
@@ -225,7 +255,7 @@ export type ControlMessage =
 
 export type ControlType = ControlMessage['type'];
 
-type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes' | 'units';
+type FieldKind = 'int' | 'string' | 'config' | 'counters' | 'bytes' | 'units' | 'sessions';
 
 /** One row per message type: its fields and what each must hold. */
 const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKind } } = {
@@ -244,7 +274,7 @@ const SHAPES: { readonly [T in ControlType]: { readonly [field: string]: FieldKi
   meshSpill: { fromThread: 'int', toThread: 'int', toActor: 'int', sequence: 'int', bytes: 'bytes' },
   threadClosed: { threadIndex: 'int', error: 'string' },
   statsRequest: { requestId: 'int' },
-  statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units' },
+  statsReply: { requestId: 'int', threadIndex: 'int', counters: 'counters', units: 'units', sessions: 'sessions' },
   unitRequest: { requestId: 'int', device: 'string', op: 'string', args: 'config' },
   unitReply: { requestId: 'int', error: 'string', message: 'string', result: 'config' },
   threadReady: { threadIndex: 'int' },
@@ -270,14 +300,29 @@ function isConfig(v: unknown, depth: number): boolean {
   return false;
 }
 
-const UNIT_NUMBERS = ['blockSize', 'commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'latencySumNs', 'taskSetDepth'] as const;
-const UNIT_ARRAYS = ['checkConditions', 'latencyBuckets'] as const;
+const UNIT_NUMBERS = ['blockSize', 'commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'taskSetDepth', 'sanitizeProgress'] as const;
+const UNIT_ARRAYS = ['checkConditions', 'latencyBuckets', 'latencySumNs'] as const;
 
 function isUnitStats(v: unknown): boolean {
   if (!isRecord(v) || typeof v.device !== 'string') return false;
   if (Object.keys(v).length !== 1 + UNIT_NUMBERS.length + UNIT_ARRAYS.length) return false;
   return UNIT_NUMBERS.every(k => typeof v[k] === 'number')
     && UNIT_ARRAYS.every(k => Array.isArray(v[k]) && (v[k] as unknown[]).every(x => typeof x === 'number'));
+}
+
+const SESSION_NUMBERS = ['commands', 'readCommands', 'writeCommands', 'readBytes', 'writeBytes', 'otherErrors', 'taskSetDepth'] as const;
+const SESSION_ARRAYS = ['checkConditions', 'latencyBuckets', 'latencySumNs'] as const;
+
+function isCounters(v: unknown): boolean {
+  return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
+}
+
+function isSessionStats(v: unknown): boolean {
+  if (!isRecord(v) || typeof v.sessionKey !== 'string' || !Array.isArray(v.connections)) return false;
+  if (Object.keys(v).length !== 2 + SESSION_NUMBERS.length + SESSION_ARRAYS.length) return false;
+  return SESSION_NUMBERS.every(k => typeof v[k] === 'number')
+    && SESSION_ARRAYS.every(k => Array.isArray(v[k]) && (v[k] as unknown[]).every(x => typeof x === 'number'))
+    && (v.connections as unknown[]).every(c => isRecord(c) && typeof c.cid === 'number' && isCounters(c.counters) && Object.keys(c).length === 2);
 }
 
 function fieldOk(kind: FieldKind, v: unknown): boolean {
@@ -289,11 +334,13 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
     case 'config':
       return isConfig(v, 0);
     case 'counters':
-      return isRecord(v) && Object.values(v).every((x) => typeof x === 'number');
+      return isCounters(v);
     case 'bytes':
       return v instanceof Uint8Array;
     case 'units':
       return Array.isArray(v) && v.every(isUnitStats);
+    case 'sessions':
+      return Array.isArray(v) && v.every(isSessionStats);
   }
 }
 

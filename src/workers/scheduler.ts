@@ -102,7 +102,10 @@ export interface SchedulerCounters {
   undeliverable: number;
   passes: number;
   wakeups: number;
+  /** Sends refused: the destination ring was full (`ringFull`) or had no route. */
   sendsRefused: number;
+  /** Sends refused because the ring to the destination thread was full (backpressure events). */
+  ringFull: number;
 }
 
 export class Scheduler {
@@ -121,7 +124,7 @@ export class Scheduler {
   private draining = false;
   private flushQueued = false;
   private running = false;
-  readonly counters: SchedulerCounters = { delivered: 0, undeliverable: 0, passes: 0, wakeups: 0, sendsRefused: 0 };
+  readonly counters: SchedulerCounters = { delivered: 0, undeliverable: 0, passes: 0, wakeups: 0, sendsRefused: 0, ringFull: 0 };
   /** Called for a descriptor whose destination is not hosted here (default: counted only). */
   onUndeliverable: ((d: DescriptorCursor) => void) | null = null;
 
@@ -205,6 +208,7 @@ export class Scheduler {
     const j = ring.reserved;
     if (ring.reserve(1) !== 1) {
       this.counters.sendsRefused++;
+      this.counters.ringFull++;
       return null;
     }
     if (!this.draining && !this.flushQueued) {
@@ -224,6 +228,19 @@ export class Scheduler {
     const t = this.routes.get(dest);
     if (t === undefined) return Promise.resolve(false);
     return this.outbound[t].waitWritable(timeoutMs, 0);
+  }
+
+  /**
+   * Descriptors in this thread's rings now: `inbound`, published to it and not yet drained;
+   * `outbound`, sent by it and not yet taken by the other threads (the local ring counts as both
+   * ends are here: inbound only).
+   */
+  ringDepth(): { inbound: number; outbound: number } {
+    let inbound = 0;
+    for (const r of this.inbound) inbound += r.peek();
+    let outbound = 0;
+    for (const r of this.outbound) if (r !== this.local) outbound += r.capacity - r.freeSlots();
+    return { inbound, outbound };
   }
 
   /** Publishes every claimed slot; one wake-up per ring whose consumer is parked. */

@@ -21,7 +21,7 @@
 
 import * as net from 'node:net';
 import type { EngineApi } from '../engine/engine-api';
-import type { ConnectionHandOff, ControlMessage, SessionHandOffState } from './messages';
+import type { ConnectionHandOff, ControlMessage, SessionHandOffState, SessionStats } from './messages';
 import { closeFd } from '../native';
 import { NexusError } from '../engine/result';
 
@@ -45,7 +45,12 @@ export interface ConnectionHandler {
   close(reason: string): Promise<void>;
   /** Ask the initiator to log out within `seconds` (shutdown); the session ends when it does. */
   requestLogout?(seconds: number): void;
+  /** The session's statistics now (stats.get); read on demand, never sent per command. */
+  statistics?(): SessionStatistics;
 }
+
+/** What a session actor reports of its session: SessionStats without the key the host adds. */
+export type SessionStatistics = Omit<SessionStats, 'sessionKey'>;
 
 export type ConnectionHandlerFactory = (conn: HandedOffConnection) => ConnectionHandler;
 
@@ -109,6 +114,16 @@ export class SessionHost {
   ) {}
 
   get size(): number { return this.sessions.size; }
+
+  /** The statistics of every hosted session whose actor keeps them. */
+  statistics(): SessionStats[] {
+    const out: SessionStats[] = [];
+    for (const [sessionKey, h] of this.sessions) {
+      if (h.ended || !h.handler.statistics) continue;
+      out.push({ sessionKey, ...h.handler.statistics() });
+    }
+    return out;
+  }
 
   /** The control messages this actor takes; false when `m` is not one of them. */
   receive(m: ControlMessage): boolean {

@@ -43,6 +43,7 @@
 //      and in use, staged Data-In, descriptors dropped in step 1) goes back to the pool.
 //   4. Only then the replacement, which reuses the owner id, starts.
 
+import { setDataPathStatistics } from '../engine/statistics-switch';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -236,6 +237,8 @@ export class Supervisor {
       openBackstore: cfg => Promise.resolve(new NullBackstore({ sizeBytes: cfg.sizeBytes, readOnly: cfg.readOnly, thin: cfg.thin })),
     });
     const s = new Supervisor(topology, directory, opts, threads);
+    // This thread counts too: sessions on the supervisor's thread (engine.threads 0) and its member.
+    setDataPathStatistics(topology.engine?.statistics !== false);
     try {
       if (s.hereIndex >= 0) {
         s.here = await startEngineThread(s.dataFor(s.hereIndex, 0), m => s.fromHere(m), opts.here);
@@ -393,7 +396,7 @@ export class Supervisor {
     }));
     const out = (await Promise.all(replies)).filter((r): r is StatsReply => r !== undefined);
     if (this.here) {
-      out.push({ type: 'statsReply', requestId: 0, threadIndex: this.hereIndex, counters: memberCounters(this.here), units: memberUnitStats(this.here) });
+      out.push({ type: 'statsReply', requestId: 0, threadIndex: this.hereIndex, counters: memberCounters(this.here), units: memberUnitStats(this.here), sessions: [] });
     }
     return out;
   }
@@ -659,6 +662,7 @@ export class Supervisor {
       scheduler: { pollMicros: index === this.hereIndex ? 0 : this.opts.busyPollMicros ?? 0 },
       stateDir: this.topology.stateDir ?? '',
       queueBound: this.opts.queueBound ?? 0,
+      statistics: this.topology.engine?.statistics !== false,
       lendReadBuffers: index !== this.hereIndex,
     };
   }

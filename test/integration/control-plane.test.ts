@@ -104,7 +104,7 @@ for (const threads of ENGINE_THREADS) {
 
     it('during I/O: sessions, LUNs, statistics and metrics agree; bad input changes nothing', async function () {
       requirePrereq(this, tool('iscsi-perf'));
-      const p = perf(d.port, 10);
+      const p = perf(d.port, 25);
       const exited = new Promise<number | null>(r => p.once('exit', code => r(code)));
       try {
         const s = await until('the session', async () => {
@@ -153,6 +153,28 @@ for (const threads of ENGINE_THREADS) {
         const dev = (v: StatsView): StatsView['devices'][number] => v.devices.find(x => x.device === 'null0')!;
         expect(dev(second).readBytes).to.be.greaterThan(dev(first).readBytes);
         expect(dev(second).latency.buckets.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+        // iscsi-perf -b 8 reads 8 blocks of 512 bytes: the ≤ 8 KiB size class.
+        expect(dev(second).latency.bySize[0].maxBytes).to.equal(8192);
+        expect(dev(second).latency.bySize[0].buckets.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+        // Per session: its commands and bytes, latency by size; per connection: PDUs by kind.
+        const ses = (v: StatsView): StatsView['sessionStats'][number] => v.sessionStats.find(x => x.tsih === s.tsih)!;
+        expect(ses(second).initiatorName).to.equal(PERF);
+        expect(ses(second).thread).to.equal(threads > 0 ? s.thread : null);
+        expect(ses(second).readBytes).to.be.greaterThan(ses(first).readBytes);
+        expect(ses(second).readCommands).to.be.greaterThan(0);
+        expect(ses(second).latency.bySize[0].buckets.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+        expect(ses(second).taskSetDepth).to.be.within(0, 128);
+        const conn = ses(second).connections[0].counters;
+        expect(conn['pdusIn.SCSI_COMMAND']).to.be.greaterThan(0);
+        expect(conn['pdusOut.SCSI_DATA_IN']).to.be.greaterThan(0);
+        expect(conn['octetsOut.SCSI_DATA_IN']).to.be.greaterThan(conn['pdusOut.SCSI_DATA_IN'] * 48);
+        expect(conn.dataDigestErrors).to.equal(0);
+        expect(conn.r2ts).to.equal(0);
+        if (threads > 0) {
+          const t = second.threads.find(x => x.index === s.thread)!;
+          expect(t.counters['ring.inboundDepth']).to.be.a('number');
+          expect(t.counters['scheduler.ringFull']).to.be.a('number');
+        }
         const info = (await callOnce(sock, 'daemon.info')) as { metrics: string };
         const m = await scrape(info.metrics);
         expect(m.status).to.equal(200);
@@ -161,6 +183,11 @@ for (const threads of ENGINE_THREADS) {
         expect(read).to.be.greaterThan(dev(first).readBytes - 1);
         expect(sample(m.body, 'nexus_lun_command_latency_seconds_bucket', { device: 'null0', le: '+Inf' })).to.be.greaterThan(0);
         expect(Number(/^nexus_sessions (\d+)$/m.exec(m.body)?.[1])).to.be.greaterThan(0);
+        const sl = { target: TARGET, initiator: PERF, tsih: String(s.tsih) };
+        expect(sample(m.body, 'nexus_session_read_bytes_total', sl)).to.be.greaterThan(ses(first).readBytes - 1);
+        expect(sample(m.body, 'nexus_session_command_latency_seconds_count', { ...sl, max_transfer_bytes: '8192' })).to.be.greaterThan(0);
+        expect(sample(m.body, 'nexus_iscsi_connection_pdus_received_total', { ...sl, opcode: 'SCSI_COMMAND' })).to.be.greaterThan(0);
+        expect(sample(m.body, 'nexus_iscsi_connection_digest_errors_total', { ...sl, segment: 'data' })).to.equal(0);
         if (threads > 0) expect(m.body).to.match(/^nexus_engine_thread_busy_seconds_total\{thread="0"\} [0-9.e-]+$/m);
         // Memory: the process's resident set, and each isolate's heap (the supervisor is "main").
         expect(second.memory.residentBytes).to.be.greaterThan(second.memory.main['memory.heapTotal']);
@@ -184,6 +211,7 @@ for (const threads of ENGINE_THREADS) {
         expect(watch.code, watch.stderr).to.equal(0);
         expect(watch.stdout).to.match(/IOPS\s+READ MiB\/s/);
         expect(watch.stdout).to.match(new RegExp(`${TARGET} \\(perf\\)\\s+0\\s+null0\\s+[1-9]\\d*`));
+        expect(watch.stdout).to.match(new RegExp(`^${s.tsih}\\s+${PERF}\\s+${TARGET}\\s+[1-9]\\d*`, 'm'));
       } finally {
         const code = await exited;
         expect(code, 'iscsi-perf exit status').to.equal(0);

@@ -101,7 +101,8 @@ class Report {
 export function normalizeTopology(json: unknown, opts: NormalizeOptions = {}): TopologyResult {
   const report = new Report();
   for (const e of schemaErrors(json)) report.add(e.path, e.message);
-  const topology = checkAndBuild(json, opts, report);
+  // Secrets by reference are read into a copy: the caller's document keeps its references.
+  const topology = checkAndBuild(isObj(json) && JSON.stringify(json.targets ?? null).includes('"secretFile"') ? structuredClone(json) : json, opts, report);
   if (report.errors.length > 0 || topology === undefined) return { ok: false, errors: sortByPath(report.errors) };
   return { ok: true, topology };
 }
@@ -171,6 +172,7 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
     }
   }
 
+  resolveSecretFiles(json, baseDir, report);
   const engine = checkEngine(json.engine, report);
   const iscsi = checkIscsi(json.iscsi, report);
   // A --state-dir override moves relative device paths with it: the file's own directory is
@@ -224,7 +226,7 @@ function checkEngine(v: unknown, report: Report): Topology['engine'] {
     else if (r.bytes > BigInt(Number.MAX_SAFE_INTEGER)) report.add('/engine/bufferPool', 'the buffer pool is larger than this process can address');
     else bufferPoolBytes = Number(r.bytes);
   }
-  return { threads: int(e.threads) ?? defaultEngineThreads(), bufferPoolBytes };
+  return { threads: int(e.threads) ?? defaultEngineThreads(), bufferPoolBytes, ...(e.statistics === false ? { statistics: false } : {}) };
 }
 
 function checkIscsi(v: unknown, report: Report): IscsiSettings {
@@ -573,6 +575,7 @@ function checkAuth(v: unknown, base: Array<string | number>, report: Report): Au
     if (!isObj(c)) continue;
     const user = str(c.user);
     const secret = str(c.secret);
+    const secretFile = str(c.secretFile);
     if (secret !== undefined) {
       const bytes = Buffer.byteLength(secret, 'utf8');
       if (bytes < CHAP_SECRET_MIN_BYTES) {
@@ -582,7 +585,7 @@ function checkAuth(v: unknown, base: Array<string | number>, report: Report): Au
         report.add(jsonPointer(...base, which, 'secret'), `CHAP secret is ${bytes} bytes; initiators accept at most ${CHAP_SECRET_MAX_BYTES}`);
       }
     }
-    if (user !== undefined && secret !== undefined) out[which] = { user, secret };
+    if (user !== undefined && secret !== undefined) out[which] = { user, secret, ...(secretFile !== undefined ? { secretFile } : {}) };
   }
   if (isObj(v.mutualChap) && !isObj(v.chap)) {
     // The target answers the initiator's challenge only after the initiator has answered its own
@@ -594,6 +597,47 @@ function checkAuth(v: unknown, base: Array<string | number>, report: Report): Au
       'the mutual CHAP secret must differ from the initiator\'s CHAP secret (RFC 7143 9.2.1)');
   }
   return out;
+}
+
+/** Every CHAP block of the document: targets' auth and discoveryAuth, groups' auth. */
+function eachChap(v: unknown, f: (c: Obj, base: Array<string | number>) => void): void {
+  arr(v).forEach((t, i) => {
+    if (!isObj(t)) return;
+    const visit = (auth: unknown, base: Array<string | number>): void => {
+      if (!isObj(auth)) return;
+      for (const which of ['chap', 'mutualChap'] as const) if (isObj(auth[which])) f(auth[which] as Obj, [...base, which]);
+    };
+    visit(t.auth, ['targets', i, 'auth']);
+    visit(t.discoveryAuth, ['targets', i, 'discoveryAuth']);
+    arr(t.groups).forEach((g, j) => { if (isObj(g)) visit(g.auth, ['targets', i, 'groups', j, 'auth']); });
+  });
+}
+
+/**
+ * CHAP secrets given by reference (`secretFile`, relative to the topology file): read here, so
+ * every later check sees the secret, and the reference made absolute, so config.get and
+ * config.save keep it a reference. The file holds the secret alone; a final newline is not part
+ * of it. Exactly one of `secret` and `secretFile`.
+ */
+function resolveSecretFiles(json: Obj, baseDir: string, report: Report): void {
+  eachChap(json.targets, (c, base) => {
+    const file = str(c.secretFile);
+    if (file === undefined) {
+      if (str(c.secret) === undefined) report.add(jsonPointer(...base), 'give the CHAP secret as "secret" or by reference as "secretFile"');
+      return;
+    }
+    if (c.secret !== undefined) {
+      report.add(jsonPointer(...base, 'secretFile'), 'give the CHAP secret as "secret" or as "secretFile", not both');
+      return;
+    }
+    const abs = nodePath.resolve(baseDir, file);
+    try {
+      c.secret = readFileSync(abs, 'utf8').replace(/\r?\n$/, '');
+      c.secretFile = abs;
+    } catch (e) {
+      report.add(jsonPointer(...base, 'secretFile'), `cannot read ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  });
 }
 
 /**

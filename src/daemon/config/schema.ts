@@ -23,12 +23,15 @@ const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
 const chapSecret = {
   type: 'object',
   additionalProperties: false,
-  required: ['user', 'secret'],
+  required: ['user'],
   properties: {
     // RFC 7143 13.1 / RFC 1994: CHAP_N is a text value; keep it printable.
     user: { type: 'string', minLength: 1, maxLength: 255 },
     // Byte length rules (RFC 7143 9.2.1) are checked in load.ts, which counts UTF-8 bytes.
     secret: { type: 'string' },
+    // Or the secret by reference: a file holding it (relative to the topology file), so the
+    // topology (and config.save) never holds it. load.ts wants exactly one of the two.
+    secretFile: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -210,6 +213,8 @@ export const topologyFileSchema = {
       properties: {
         threads: { type: 'integer', minimum: 0, maximum: 1024 },
         bufferPool: size,
+        // Data-path statistics (docs/control.md); off only to measure what they cost (bench --counters).
+        statistics: { type: 'boolean' },
       },
     },
     iscsi,
@@ -233,7 +238,7 @@ export const topologyFileSchema = {
 } as const;
 
 /** The file shape as TypeScript sees it after the schema passed (sizes still unparsed). */
-export interface ChapFile { user: string; secret: string }
+export interface ChapFile { user: string; secret?: string; secretFile?: string }
 export interface AuthFile { chap?: ChapFile; mutualChap?: ChapFile }
 export interface LunMappingFile { lun: number; device: string; readOnly?: boolean }
 export interface GroupFile { name: string; initiators: string[]; luns?: LunMappingFile[]; auth?: AuthFile }

@@ -13,7 +13,7 @@ export class ControlCallError extends Error {
   }
 }
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void }
+interface Pending { resolve(v: unknown): void; reject(e: Error): void; notified?: (method: string, params: { [k: string]: unknown }) => void }
 
 export class ControlClient {
   private readonly pending = new Map<number, Pending>();
@@ -39,13 +39,16 @@ export class ControlClient {
     });
   }
 
-  /** Calls `method`; resolves with its result, rejects with ControlCallError for an error answer. */
-  call(method: string, params?: object): Promise<unknown> {
+  /**
+   * Calls `method`; resolves with its result, rejects with ControlCallError for an error answer.
+   * `notified` gets the daemon's notifications about this request (`progress`) until the answer.
+   */
+  call(method: string, params?: object, notified?: Pending['notified']): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     const req = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, notified });
       this.socket.write(JSON.stringify(req) + '\n');
     });
   }
@@ -63,11 +66,20 @@ export class ControlClient {
   }
 
   private answer(line: string): void {
-    let r: { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: ControlErrorData } };
+    let r: {
+      id?: unknown; result?: unknown; error?: { code: number; message: string; data?: ControlErrorData };
+      method?: unknown; params?: { [k: string]: unknown };
+    };
     try {
       r = JSON.parse(line) as typeof r;
     } catch {
       this.fail(new NexusError('ERR_CONTROL_PROTOCOL', 'the daemon sent a line that is not JSON'));
+      return;
+    }
+    if (typeof r.method === 'string') {
+      // A notification about one of our requests (its id in params).
+      const about = typeof r.params?.id === 'number' ? this.pending.get(r.params.id) : undefined;
+      about?.notified?.(r.method, r.params ?? {});
       return;
     }
     const id = typeof r.id === 'number' ? r.id : undefined;

@@ -53,6 +53,15 @@ export interface ApplyOptions {
   readonly pid?: number;
   /** Where in the request the document is, for error paths ("/params/topology"). */
   readonly at: string;
+  /** Told as each step is done (the control socket's `progress` notifications). */
+  readonly progress?: (p: StepProgress) => void;
+}
+
+/** A change under way: `done` of `steps` steps are done, the last one `description`. */
+export interface StepProgress {
+  readonly done: number;
+  readonly steps: number;
+  readonly description: string;
 }
 
 export class ConfigTransactions {
@@ -117,9 +126,12 @@ export class ConfigTransactions {
 
     const log = this.log.child({ who: o.who, ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid, pid: o.pid } : {}) });
     this.live.begin?.(next);
+    let done = 0;
     const r = await runTransaction(diff.steps, async (s) => {
       await this.live.run(s);
-      log.info({ step: describeStep(s) }, 'configuration step done');
+      const description = describeStep(s);
+      log.info({ step: description, done: ++done, steps: steps.length }, 'configuration step done');
+      o.progress?.({ done, steps: steps.length, description });
     }, log);
     if (r.ok) {
       this.current = next;

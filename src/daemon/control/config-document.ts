@@ -10,6 +10,8 @@ export const REDACTED = '(redacted)';
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 function chap(c: ChapSecret, secrets: boolean): Json {
+  // A secret given by reference stays a reference (config.save never writes it into the file).
+  if (c.secretFile !== undefined) return { user: c.user, secretFile: c.secretFile };
   return { user: c.user, secret: secrets ? c.secret : REDACTED };
 }
 
@@ -71,7 +73,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
   for (const [k, v] of Object.entries(t.iscsi)) if (v !== undefined) iscsi[k] = Array.isArray(v) ? [...(v as string[])] : (v as Json);
   return compact({
     stateDir: t.stateDir === '' ? undefined : t.stateDir,
-    engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes },
+    engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes, ...(t.engine.statistics === false ? { statistics: false } : {}) },
     iscsi,
     control: t.control?.socket !== undefined ? { socket: t.control.socket } : undefined,
     metrics: t.metrics !== undefined ? { listen: t.metrics.listen } : undefined,

@@ -6,7 +6,7 @@
 import type { Topology } from '../../engine/topology';
 import { topologyFileSchema } from '../config/schema';
 import { topologyDocument } from './config-document';
-import type { ConfigTransactions } from './config-apply';
+import type { ConfigTransactions, StepProgress } from './config-apply';
 import { saveTopologyFile } from './config-save';
 import { ControlMethod, callerFields, controlError, defineMethod, type ControlCaller } from './methods';
 import { ControlErrorCode, pointer } from './protocol';
@@ -19,6 +19,8 @@ const defs = topologyFileSchema.$defs;
 const withDefs = <T extends object>(s: T): T & { $defs: typeof defs } => ({ ...s, $defs: defs });
 const name = { type: 'string', minLength: 1 } as const;
 const dryRun = { type: 'boolean' } as const;
+/** Send a `progress` notification as each step of the change is done (docs/control.md). */
+const progress = { type: 'boolean' } as const;
 
 function notFound(path: string, message: string): never {
   throw controlError(ControlErrorCode.NOT_FOUND, message, [{ path, message }]);
@@ -47,6 +49,13 @@ function mapIn(doc: Doc, target: string, group: string | undefined): Obj[] {
   return group === undefined ? list(t, 'luns') : list(groupIn(t, group), 'luns');
 }
 
+/** Where a change reports its steps: the requesting client, when it asked (`progress: true`). */
+function progressOf(p: { progress?: boolean }, caller: ControlCaller): ((s: StepProgress) => void) | undefined {
+  const notify = caller.notify;
+  if (p.progress !== true || notify === undefined) return undefined;
+  return (s) => notify('progress', { ...s });
+}
+
 export interface ConfigMethodsOptions {
   readonly tx: ConfigTransactions;
   /** The topology file config.save writes; undefined when the daemon serves the built-in default. */
@@ -56,22 +65,22 @@ export interface ConfigMethodsOptions {
 export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
   const { tx } = o;
   const doc = (t: Topology): Doc => topologyDocument(t, { secrets: true });
-  const change = (edit: (d: Doc) => void, dry: boolean | undefined, caller: ControlCaller) =>
-    tx.edit(doc, edit, { ...callerFields(caller), at: '/params', dryRun: dry });
+  const change = (edit: (d: Doc) => void, p: { dryRun?: boolean; progress?: boolean }, caller: ControlCaller) =>
+    tx.edit(doc, edit, { ...callerFields(caller), at: '/params', dryRun: p.dryRun, progress: progressOf(p, caller) });
 
   return [
-    defineMethod<{ topology: unknown; dryRun?: boolean }>('config.apply',
+    defineMethod<{ topology: unknown; dryRun?: boolean; progress?: boolean }>('config.apply',
       'apply a whole topology as one transaction (the steps are returned; dryRun: only computed)', {
         type: 'object', additionalProperties: false, required: ['topology'],
-        properties: { topology: { type: 'object' }, dryRun },
-      }, (p, caller) => tx.apply(p.topology, { ...callerFields(caller), at: '/params/topology', dryRun: p.dryRun })),
+        properties: { topology: { type: 'object' }, dryRun, progress },
+      }, (p, caller) => tx.apply(p.topology, { ...callerFields(caller), at: '/params/topology', dryRun: p.dryRun, progress: progressOf(p, caller) })),
 
-    defineMethod<{ device: Obj; dryRun?: boolean }>('device.add', 'add a device (a topology "devices" entry)', withDefs({
-      type: 'object', additionalProperties: false, required: ['device'], properties: { device: { $ref: '#/$defs/device' }, dryRun },
-    }) as never, (p, caller) => change(d => { list(d, 'devices').push(p.device); }, p.dryRun, caller)),
+    defineMethod<{ device: Obj; dryRun?: boolean; progress?: boolean }>('device.add', 'add a device (a topology "devices" entry)', withDefs({
+      type: 'object', additionalProperties: false, required: ['device'], properties: { device: { $ref: '#/$defs/device' }, dryRun, progress },
+    }) as never, (p, caller) => change(d => { list(d, 'devices').push(p.device); }, p, caller)),
 
-    defineMethod<{ name: string; dryRun?: boolean }>('device.remove', 'remove a device no LUN maps', {
-      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
+    defineMethod<{ name: string; dryRun?: boolean; progress?: boolean }>('device.remove', 'remove a device no LUN maps', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun, progress },
     }, (p, caller) => change(d => {
       deviceIn(d, p.name);
       for (const [ti, t] of list(d, 'targets').entries()) {
@@ -83,98 +92,98 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
         }
       }
       d.devices = list(d, 'devices').filter(x => x.name !== p.name);
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
-    defineMethod<{ name: string; size: string | number; dryRun?: boolean }>('device.resize', 'change the capacity of a device (CAPACITY DATA HAS CHANGED)', {
+    defineMethod<{ name: string; size: string | number; dryRun?: boolean; progress?: boolean }>('device.resize', 'change the capacity of a device (CAPACITY DATA HAS CHANGED)', {
       type: 'object', additionalProperties: false, required: ['name', 'size'],
-      properties: { name, size: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }, dryRun },
-    }, (p, caller) => change(d => { deviceIn(d, p.name).size = p.size; }, p.dryRun, caller)),
+      properties: { name, size: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }, dryRun, progress },
+    }, (p, caller) => change(d => { deviceIn(d, p.name).size = p.size; }, p, caller)),
 
-    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; vendor?: string; product?: string; revision?: string; serial?: string; dryRun?: boolean }>(
+    defineMethod<{ name: string; writeCache?: string; readOnly?: boolean; vendor?: string; product?: string; revision?: string; serial?: string; dryRun?: boolean; progress?: boolean }>(
       'device.set', 'change the write cache mode, read-only flag or INQUIRY fields (vendor, product, revision, serial) of a device', {
         type: 'object', additionalProperties: false, required: ['name'],
         properties: {
           name, writeCache: { enum: ['writeback', 'writethrough'] }, readOnly: { type: 'boolean' },
           // The topology's patterns are checked by the loader (same messages as at start-up).
-          vendor: { type: 'string' }, product: { type: 'string' }, revision: { type: 'string' }, serial: { type: 'string' }, dryRun,
+          vendor: { type: 'string' }, product: { type: 'string' }, revision: { type: 'string' }, serial: { type: 'string' }, dryRun, progress,
         },
       }, (p, caller) => change(d => {
         const dev = deviceIn(d, p.name);
         if (p.writeCache !== undefined) dev.writeCache = p.writeCache;
         if (p.readOnly !== undefined) dev.readOnly = p.readOnly;
         for (const k of ['vendor', 'product', 'revision', 'serial'] as const) if (p[k] !== undefined) dev[k] = p[k];
-      }, p.dryRun, caller)),
+      }, p, caller)),
 
-    defineMethod<{ name: string; path?: string; dryRun?: boolean }>('device.medium', 'load a medium into a removable device (path), or eject it (no path)', {
-      type: 'object', additionalProperties: false, required: ['name'], properties: { name, path: { type: 'string', minLength: 1 }, dryRun },
+    defineMethod<{ name: string; path?: string; dryRun?: boolean; progress?: boolean }>('device.medium', 'load a medium into a removable device (path), or eject it (no path)', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, path: { type: 'string', minLength: 1 }, dryRun, progress },
     }, (p, caller) => change(d => {
       const dev = deviceIn(d, p.name);
       if (p.path === undefined) delete dev.path;
       else dev.path = p.path;
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
-    defineMethod<{ target: Obj; dryRun?: boolean }>('target.add', 'add a target (a topology "targets" entry)', withDefs({
-      type: 'object', additionalProperties: false, required: ['target'], properties: { target: { $ref: '#/$defs/target' }, dryRun },
-    }) as never, (p, caller) => change(d => { list(d, 'targets').push(p.target); }, p.dryRun, caller)),
+    defineMethod<{ target: Obj; dryRun?: boolean; progress?: boolean }>('target.add', 'add a target (a topology "targets" entry)', withDefs({
+      type: 'object', additionalProperties: false, required: ['target'], properties: { target: { $ref: '#/$defs/target' }, dryRun, progress },
+    }) as never, (p, caller) => change(d => { list(d, 'targets').push(p.target); }, p, caller)),
 
-    defineMethod<{ name: string; dryRun?: boolean }>('target.remove', 'remove a target: its sessions are logged out', {
-      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
+    defineMethod<{ name: string; dryRun?: boolean; progress?: boolean }>('target.remove', 'remove a target: its sessions are logged out', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun, progress },
     }, (p, caller) => change(d => {
       targetIn(d, p.name, '/params/name');
       d.targets = list(d, 'targets').filter(t => t.name !== p.name);
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
-    defineMethod<{ name: string; dryRun?: boolean }>('target.enable', 'take new logins to a disabled target again', {
-      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, (p, caller) => change(d => { delete targetIn(d, p.name, '/params/name').enabled; }, p.dryRun, caller)),
+    defineMethod<{ name: string; dryRun?: boolean; progress?: boolean }>('target.enable', 'take new logins to a disabled target again', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun, progress },
+    }, (p, caller) => change(d => { delete targetIn(d, p.name, '/params/name').enabled; }, p, caller)),
 
-    defineMethod<{ name: string; dryRun?: boolean }>('target.disable', 'refuse new logins to a target and log out its sessions; discovery stops listing it', {
-      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun },
-    }, (p, caller) => change(d => { targetIn(d, p.name, '/params/name').enabled = false; }, p.dryRun, caller)),
+    defineMethod<{ name: string; dryRun?: boolean; progress?: boolean }>('target.disable', 'refuse new logins to a target and log out its sessions; discovery stops listing it', {
+      type: 'object', additionalProperties: false, required: ['name'], properties: { name, dryRun, progress },
+    }, (p, caller) => change(d => { targetIn(d, p.name, '/params/name').enabled = false; }, p, caller)),
 
-    defineMethod<{ target: string; group?: string; lun: number; device: string; readOnly?: boolean; dryRun?: boolean }>('lun.map',
+    defineMethod<{ target: string; group?: string; lun: number; device: string; readOnly?: boolean; dryRun?: boolean; progress?: boolean }>('lun.map',
       'map a device at a LUN of a target (or of one of its groups)', {
         type: 'object', additionalProperties: false, required: ['target', 'lun', 'device'],
-        properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, device: name, readOnly: { type: 'boolean' }, dryRun },
+        properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, device: name, readOnly: { type: 'boolean' }, dryRun, progress },
       }, (p, caller) => change(d => {
         const map = mapIn(d, p.target, p.group);
         if (map.some(m => m.lun === p.lun)) {
           throw controlError(ControlErrorCode.INVALID_PARAMS, `LUN ${p.lun} is already mapped`, [{ path: '/params/lun', message: `LUN ${p.lun} is already mapped: unmap it first` }]);
         }
         map.push({ lun: p.lun, device: p.device, ...(p.readOnly !== undefined ? { readOnly: p.readOnly } : {}) });
-      }, p.dryRun, caller)),
+      }, p, caller)),
 
-    defineMethod<{ target: string; group?: string; lun: number; dryRun?: boolean }>('lun.unmap', 'unmap a LUN (REPORTED LUNS DATA HAS CHANGED)', {
+    defineMethod<{ target: string; group?: string; lun: number; dryRun?: boolean; progress?: boolean }>('lun.unmap', 'unmap a LUN (REPORTED LUNS DATA HAS CHANGED)', {
       type: 'object', additionalProperties: false, required: ['target', 'lun'],
-      properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, dryRun },
+      properties: { target: name, group: name, lun: { type: 'integer', minimum: 0, maximum: 16383 }, dryRun, progress },
     }, (p, caller) => change(d => {
       const map = mapIn(d, p.target, p.group);
       const i = map.findIndex(m => m.lun === p.lun);
       if (i < 0) notFound('/params/lun', `LUN ${p.lun} is not mapped`);
       map.splice(i, 1);
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
-    defineMethod<{ target: string; group: Obj; dryRun?: boolean }>('group.add', 'add a group (initiator patterns, LUN map, auth) to a target', withDefs({
-      type: 'object', additionalProperties: false, required: ['target', 'group'], properties: { target: name, group: { $ref: '#/$defs/group' }, dryRun },
-    }) as never, (p, caller) => change(d => { list(targetIn(d, p.target), 'groups').push(p.group); }, p.dryRun, caller)),
+    defineMethod<{ target: string; group: Obj; dryRun?: boolean; progress?: boolean }>('group.add', 'add a group (initiator patterns, LUN map, auth) to a target', withDefs({
+      type: 'object', additionalProperties: false, required: ['target', 'group'], properties: { target: name, group: { $ref: '#/$defs/group' }, dryRun, progress },
+    }) as never, (p, caller) => change(d => { list(targetIn(d, p.target), 'groups').push(p.group); }, p, caller)),
 
-    defineMethod<{ target: string; name: string; dryRun?: boolean }>('group.remove', 'remove a group with its LUN map; its sessions are logged out', {
-      type: 'object', additionalProperties: false, required: ['target', 'name'], properties: { target: name, name, dryRun },
+    defineMethod<{ target: string; name: string; dryRun?: boolean; progress?: boolean }>('group.remove', 'remove a group with its LUN map; its sessions are logged out', {
+      type: 'object', additionalProperties: false, required: ['target', 'name'], properties: { target: name, name, dryRun, progress },
     }, (p, caller) => change(d => {
       const t = targetIn(d, p.target);
       groupIn(t, p.name, '/params/name');
       t.groups = list(t, 'groups').filter(g => g.name !== p.name);
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
-    defineMethod<{ target: string; name: string; initiators: string[]; dryRun?: boolean }>('group.set', 'replace the initiator patterns of a group', {
+    defineMethod<{ target: string; name: string; initiators: string[]; dryRun?: boolean; progress?: boolean }>('group.set', 'replace the initiator patterns of a group', {
       type: 'object', additionalProperties: false, required: ['target', 'name', 'initiators'],
-      properties: { target: name, name, initiators: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 223 } }, dryRun },
-    }, (p, caller) => change(d => { groupIn(targetIn(d, p.target), p.name, '/params/name').initiators = p.initiators; }, p.dryRun, caller)),
+      properties: { target: name, name, initiators: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 223 } }, dryRun, progress },
+    }, (p, caller) => change(d => { groupIn(targetIn(d, p.target), p.name, '/params/name').initiators = p.initiators; }, p, caller)),
 
-    defineMethod<{ target: string; group?: string; discovery?: boolean; auth: Obj | null; dryRun?: boolean }>('auth.set',
+    defineMethod<{ target: string; group?: string; discovery?: boolean; auth: Obj | null; dryRun?: boolean; progress?: boolean }>('auth.set',
       'CHAP (and mutual CHAP) of a target, a group, or discovery; null removes it; for new logins', withDefs({
         type: 'object', additionalProperties: false, required: ['target', 'auth'],
-        properties: { target: name, group: name, discovery: { type: 'boolean' }, auth: { anyOf: [{ $ref: '#/$defs/auth' }, { type: 'null' }] }, dryRun },
+        properties: { target: name, group: name, discovery: { type: 'boolean' }, auth: { anyOf: [{ $ref: '#/$defs/auth' }, { type: 'null' }] }, dryRun, progress },
       }) as never, (p, caller) => change(d => {
         const t = targetIn(d, p.target);
         if (p.discovery === true && p.group !== undefined) {
@@ -184,14 +193,14 @@ export function configMethods(o: ConfigMethodsOptions): ControlMethod[] {
         const key = p.discovery === true ? 'discoveryAuth' : 'auth';
         if (p.auth === null) delete holder[key];
         else holder[key] = p.auth;
-      }, p.dryRun, caller)),
+      }, p, caller)),
 
-    defineMethod<{ settings: Obj; dryRun?: boolean }>('iscsi.set', 'change iSCSI parameters ("iscsi" section keys) for new sessions', {
-      type: 'object', additionalProperties: false, required: ['settings'], properties: { settings: { type: 'object' }, dryRun },
+    defineMethod<{ settings: Obj; dryRun?: boolean; progress?: boolean }>('iscsi.set', 'change iSCSI parameters ("iscsi" section keys) for new sessions', {
+      type: 'object', additionalProperties: false, required: ['settings'], properties: { settings: { type: 'object' }, dryRun, progress },
     }, (p, caller) => change(d => {
       const iscsi = (typeof d.iscsi === 'object' && d.iscsi !== null ? d.iscsi : {}) as Obj;
       d.iscsi = { ...iscsi, ...p.settings };
-    }, p.dryRun, caller)),
+    }, p, caller)),
 
     defineMethod<Record<string, never>>('config.save', 'write the running topology to the topology file (atomically, the previous one kept as <file>.bak)', {
       type: 'object', additionalProperties: false, properties: {},

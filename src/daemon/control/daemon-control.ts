@@ -5,7 +5,7 @@
 import type { Topology } from '../../engine/topology';
 import type { IscsiServer } from '../../transports/iscsi/server';
 import { isidHex } from '../../transports/iscsi/session';
-import type { ConfigValue } from '../../workers/messages';
+import type { ConfigValue, SessionStats } from '../../workers/messages';
 import type { Supervisor } from '../../workers/supervisor';
 import type { DaemonControl, SessionInfo } from './daemon-methods';
 import { packageVersion } from '../version';
@@ -18,6 +18,13 @@ function negotiatedOf(params: ConfigValue | undefined): { [key: string]: ConfigV
 
 /** What a connection on the supervisor's thread offers for a forced logout (IscsiConnection). */
 interface LogoutCapable { requestLogout(seconds: number): void; destroy(reason: string): void }
+
+/** What a connection on the supervisor's thread offers for statistics (IscsiConnection). */
+interface StatisticsCapable { sessionStatistics(): Omit<SessionStats, 'sessionKey'> | undefined }
+
+function hasStatistics(c: unknown): c is StatisticsCapable {
+  return typeof c === 'object' && c !== null && typeof (c as { sessionStatistics?: unknown }).sessionStatistics === 'function';
+}
 
 function canRequestLogout(c: unknown): c is LogoutCapable {
   return typeof c === 'object' && c !== null && typeof (c as { requestLogout?: unknown }).requestLogout === 'function';
@@ -80,7 +87,22 @@ export function daemonControl(p: DaemonControlParts): DaemonControl {
     async gather() {
       const replies = await runtime.stats();
       const held = runtime.pool.heldByOwner();
+      const tsihOf = new Map(runtime.registry.all().map(e => [e.key, e.tsih]));
+      const sessionStats: (SessionStats & { tsih: number; thread: number | null })[] = [];
+      for (const r of replies) {
+        for (const s of r.sessions) {
+          const tsih = tsihOf.get(s.sessionKey);
+          if (tsih !== undefined) sessionStats.push({ ...s, tsih, thread: r.threadIndex });
+        }
+      }
+      // engine.threads 0: the sessions run on this thread, in the iSCSI server's own registry.
+      for (const s of iscsi.sessions.all()) {
+        if (s.id.type !== 'Normal' || s.isEnded || !hasStatistics(s.connection)) continue;
+        const st = s.connection.sessionStatistics();
+        if (st) sessionStats.push({ ...st, sessionKey: '', tsih: s.id.tsih, thread: null });
+      }
       return {
+        sessions: sessionStats,
         // Pool buffers each thread holds (owner tags, buffer-pool.ts) beside its own counters.
         threads: replies.map(r => ({ index: r.threadIndex, counters: { ...r.counters, poolBuffersInUse: held[r.threadIndex] ?? 0 } })),
         units: replies.flatMap(r => r.units.map(u => ({ ...u, thread: r.threadIndex }))),

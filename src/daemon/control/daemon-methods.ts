@@ -4,9 +4,9 @@
 // control plane (statsRequest, sessionLogout), never on the rings.
 
 import { SenseKey } from '../../engine/spec/status';
-import { LATENCY_BOUNDS_US } from '../../engine/lu-statistics';
+import { latencyView, type LatencyView } from '../../engine/latency-histogram';
 import type { LunMapping, Topology } from '../../engine/topology';
-import type { ConfigValue, UnitStats } from '../../workers/messages';
+import type { ConfigValue, SessionStats, UnitStats } from '../../workers/messages';
 import type { PoolClassStats } from '../../workers/buffer-pool';
 import type { UnitAnswer, UnitOpName } from '../../workers/unit-ops';
 import { topologyDocument } from './config-document';
@@ -38,6 +38,15 @@ export interface ThreadStats {
   readonly counters: { readonly [name: string]: number };
 }
 
+/** What one gathering brings back from the threads. */
+export interface Gathered {
+  readonly threads: ThreadStats[];
+  readonly units: (UnitStats & { thread: number })[];
+  /** Sessions by TSIH with their statistics; `thread` null on the supervisor's thread. */
+  readonly sessions?: (SessionStats & { tsih: number; thread: number | null })[];
+  readonly pool: PoolClassStats[];
+}
+
 /** What the methods need of the running daemon. */
 export interface DaemonControl {
   readonly topology: Topology;
@@ -57,8 +66,8 @@ export interface DaemonControl {
    * changer's library (library-methods.ts), a unit's asymmetric access states (alua-methods.ts).
    */
   unit(device: string, op: UnitOpName, args: ConfigValue): Promise<UnitAnswer>;
-  /** Per-thread counters and home-unit statistics, gathered now. */
-  gather(): Promise<{ threads: ThreadStats[]; units: (UnitStats & { thread: number })[]; pool: PoolClassStats[] }>;
+  /** Per-thread counters, home-unit and session statistics, gathered now. */
+  gather(): Promise<Gathered>;
 }
 
 /** How long session.logout waits for the initiator's Logout before the session is dropped (default). */
@@ -104,8 +113,46 @@ export interface DeviceStatsView {
   /** CHECK CONDITION answers by sense key name (only those seen). */
   readonly errorsBySenseKey: { readonly [name: string]: number };
   readonly otherErrors: number;
-  readonly latency: { readonly boundsUs: readonly number[]; readonly buckets: readonly number[]; readonly sumNs: number };
+  /** Task-set latency: all sizes together, and per transfer-size class (SCST's measure_latency). */
+  readonly latency: LatencyView;
   readonly taskSetDepth: number;
+  /** A long operation under way on the device (an initiator's SANITIZE), or null. */
+  readonly operation: DeviceOperation | null;
+}
+
+/** A long operation on a device: what, and how far (SPC-4 4.5.2.4.4 progress indication in percent). */
+export interface DeviceOperation {
+  readonly name: 'sanitize';
+  readonly percent: number;
+}
+
+function operationOf(u: UnitStats): DeviceOperation | null {
+  return u.sanitizeProgress >= 0 ? { name: 'sanitize', percent: Math.floor((u.sanitizeProgress * 100) / 0x10000) } : null;
+}
+
+/** A session's statistics as stats.get shows them (one I_T nexus: its commands over every LUN). */
+export interface SessionStatsView {
+  readonly tsih: number;
+  readonly initiatorName: string;
+  readonly isid: string;
+  readonly target: string;
+  readonly thread: number | null;
+  readonly commands: number;
+  readonly readCommands: number;
+  readonly writeCommands: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  readonly errorsBySenseKey: { readonly [name: string]: number };
+  readonly otherErrors: number;
+  /** From the command's arrival on the connection to its answer, by transfer size. */
+  readonly latency: LatencyView;
+  /** Commands received and not yet answered. */
+  readonly taskSetDepth: number;
+  /**
+   * Per connection: `pdusIn.<OPCODE>`/`octetsIn.<OPCODE>`, `pdusOut.<OPCODE>`/`octetsOut.<OPCODE>`
+   * (RFC 7143 opcode names), `headerDigestErrors`, `dataDigestErrors`, `r2ts`.
+   */
+  readonly connections: readonly { readonly cid: number; readonly counters: { readonly [name: string]: number } }[];
 }
 
 export interface StatsView {
@@ -117,18 +164,35 @@ export interface StatsView {
   readonly luns: readonly (LunRow & { readonly stats: DeviceStatsView | null })[];
   readonly threads: readonly ThreadStats[];
   readonly pool: readonly PoolClassStats[];
+  /** Normal sessions logged in. */
   readonly sessions: number;
+  /** Every session with its statistics. */
+  readonly sessionStats: readonly SessionStatsView[];
   /** The process's resident and anonymous memory and the supervisor thread's heap. */
   readonly memory: ProcessMemory;
 }
 
-function deviceView(u: UnitStats & { thread: number }): DeviceStatsView {
+function bySenseKey(counts: readonly number[]): { [name: string]: number } {
   const errorsBySenseKey: { [name: string]: number } = {};
-  u.checkConditions.forEach((n, k) => { if (n > 0) errorsBySenseKey[senseKeyName(k)] = n; });
+  counts.forEach((n, k) => { if (n > 0) errorsBySenseKey[senseKeyName(k)] = n; });
+  return errorsBySenseKey;
+}
+
+function deviceView(u: UnitStats & { thread: number }): DeviceStatsView {
+  const errorsBySenseKey = bySenseKey(u.checkConditions);
   return {
     device: u.device, thread: u.thread, commands: u.commands, readCommands: u.readCommands, writeCommands: u.writeCommands,
     readBytes: u.readBytes, writeBytes: u.writeBytes, errorsBySenseKey, otherErrors: u.otherErrors,
-    latency: { boundsUs: LATENCY_BOUNDS_US, buckets: u.latencyBuckets, sumNs: u.latencySumNs }, taskSetDepth: u.taskSetDepth,
+    latency: latencyView(u.latencyBuckets, u.latencySumNs), taskSetDepth: u.taskSetDepth, operation: operationOf(u),
+  };
+}
+
+function sessionView(s: SessionStats & { tsih: number; thread: number | null }, info: SessionInfo | undefined): SessionStatsView {
+  return {
+    tsih: s.tsih, initiatorName: info?.initiatorName ?? '', isid: info?.isid ?? '', target: info?.target ?? '', thread: s.thread,
+    commands: s.commands, readCommands: s.readCommands, writeCommands: s.writeCommands, readBytes: s.readBytes, writeBytes: s.writeBytes,
+    errorsBySenseKey: bySenseKey(s.checkConditions), otherErrors: s.otherErrors,
+    latency: latencyView(s.latencyBuckets, s.latencySumNs), taskSetDepth: s.taskSetDepth, connections: s.connections,
   };
 }
 
@@ -137,6 +201,8 @@ export async function gatherStats(d: DaemonControl): Promise<StatsView> {
   const g = await d.gather();
   const devices = g.units.map(deviceView);
   const byName = new Map(devices.map(v => [v.device, v]));
+  const sessions = d.sessions();
+  const byTsih = new Map(sessions.map(s => [s.tsih, s]));
   return {
     time: Date.now(),
     uptimeSeconds: (Date.now() - d.startedAt) / 1000,
@@ -144,7 +210,8 @@ export async function gatherStats(d: DaemonControl): Promise<StatsView> {
     luns: lunRows(d.topology).map(r => ({ ...r, stats: byName.get(r.device) ?? null })),
     threads: g.threads,
     pool: g.pool,
-    sessions: d.sessions().length,
+    sessions: sessions.length,
+    sessionStats: (g.sessions ?? []).map(s => sessionView(s, byTsih.get(s.tsih))).sort((a, b) => a.tsih - b.tsih),
     memory: memoryOfProcess(),
   };
 }
@@ -176,12 +243,12 @@ export function daemonMethods(d: DaemonControl): ControlMethod[] {
       if (!found) throw controlError(ControlErrorCode.NOT_FOUND, `no session with TSIH ${p.tsih}`, [{ path: '/params/tsih', message: 'no such session' }]);
       return { tsih: p.tsih, loggedOut: true };
     }),
-    defineMethod<Record<string, never>>('luns.list', 'every LUN mapping with its device, engine thread and task set depth', NO_PARAMS, async () => {
+    defineMethod<Record<string, never>>('luns.list', 'every LUN mapping with its device, engine thread, task set depth and long operation under way', NO_PARAMS, async () => {
       const g = await d.gather();
       const units = new Map(g.units.map(u => [u.device, u]));
       return lunRows(d.topology).map(r => {
         const u = units.get(r.device);
-        return { ...r, thread: u?.thread ?? null, taskSetDepth: u?.taskSetDepth ?? null };
+        return { ...r, thread: u?.thread ?? null, taskSetDepth: u?.taskSetDepth ?? null, operation: u ? operationOf(u) : null };
       });
     }),
     defineMethod<Record<string, never>>('stats.get', 'statistics per device, LUN and engine thread, and the buffer pool', NO_PARAMS, () => gatherStats(d)),

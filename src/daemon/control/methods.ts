@@ -13,6 +13,11 @@ export interface ControlCaller {
   readonly pid?: number;
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * Sends a notification about this request to the client that made it (JSON-RPC 2.0 4.1: no
+   * id of its own; `params.id` is the request's). Absent for a notification or a direct call.
+   */
+  readonly notify?: (method: string, params: { readonly [k: string]: unknown }) => void;
 }
 
 /** A caller whose credentials are not known (tests calling a method directly). */

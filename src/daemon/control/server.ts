@@ -121,6 +121,12 @@ export class ControlServer {
       // A client that writes requests and never reads its answers is dropped, not buffered for.
       if (socket.writableLength > MAX_PENDING_OUTPUT_BYTES) socket.destroy();
     };
+    // A request's notifications (progress) go out on its connection, tagged with its id.
+    const notifier = (id: string | number) => (method: string, params: { readonly [k: string]: unknown }): void => {
+      if (socket.destroyed || !socket.writable) return;
+      socket.write(JSON.stringify({ jsonrpc: '2.0', method, params: { ...params, id } }) + '\n');
+      if (socket.writableLength > MAX_PENDING_OUTPUT_BYTES) socket.destroy();
+    };
     socket.on('data', (chunk: Buffer) => {
       let start = 0;
       for (;;) {
@@ -133,7 +139,7 @@ export class ControlServer {
         start = nl + 1;
         if (line.length > max) { this.refuseOversized(socket, max); return; }
         const text = line.toString('utf8').trim();
-        if (text !== '') void this.handle(text, caller).then(send, (e: unknown) => this.opts.log.error({ err: e }, 'control request failed'));
+        if (text !== '') void this.handle(text, caller, notifier).then(send, (e: unknown) => this.opts.log.error({ err: e }, 'control request failed'));
       }
       if (start < chunk.length) {
         pendingBytes += chunk.length - start;
@@ -158,7 +164,9 @@ export class ControlServer {
   }
 
   /** One request line (a single request or a batch, JSON-RPC 2.0 6) to its answer. */
-  async handle(text: string, caller: ControlCaller): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
+  async handle(
+    text: string, caller: ControlCaller, notifier?: (id: string | number) => NonNullable<ControlCaller['notify']>,
+  ): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
     this.counters.requests++;
     let value: unknown;
     try {
@@ -170,11 +178,11 @@ export class ControlServer {
     }
     if (Array.isArray(value)) {
       if (value.length === 0) return this.invalid(null, '', 'an empty batch');
-      const answers = await Promise.all(value.map((v, i) => this.one(v, `/${i}`, caller)));
+      const answers = await Promise.all(value.map((v, i) => this.one(v, `/${i}`, caller, notifier)));
       const out = answers.filter((a): a is JSONRPCResponse => a !== null);
       return out.length === 0 ? null : out;
     }
-    return this.one(value, '', caller);
+    return this.one(value, '', caller, notifier);
   }
 
   private invalid(id: JSONRPCRequest['id'] | null, at: string, what: string): JSONRPCResponse {
@@ -183,7 +191,9 @@ export class ControlServer {
       errorData([{ path: at, message: what }]));
   }
 
-  private async one(v: unknown, at: string, caller: ControlCaller): Promise<JSONRPCResponse | null> {
+  private async one(
+    v: unknown, at: string, caller: ControlCaller, notifier?: (id: string | number) => NonNullable<ControlCaller['notify']>,
+  ): Promise<JSONRPCResponse | null> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.invalid(null, at, 'a request must be an object');
     const req = v as Partial<JSONRPCRequest> & { [k: string]: unknown };
     const id = typeof req.id === 'string' || typeof req.id === 'number' ? req.id : null;
@@ -199,7 +209,7 @@ export class ControlServer {
       return createJSONRPCErrorResponse(id, ControlErrorCode.METHOD_NOT_FOUND, `unknown method "${v.method}"`,
         errorData([{ path: `${at}/method`, message: `no method "${v.method}" (see docs/control.md)` }]));
     }
-    const r = await this.rpc.receive(v, caller);
+    const r = await this.rpc.receive(v, v.id !== undefined && v.id !== null && notifier ? { ...caller, notify: notifier(v.id) } : caller);
     const failed = r !== null && 'error' in r && r.error ? r.error : undefined;
     if (failed) this.counters.errors++;
     // Issue 10: every change is logged at info with who asked, what and the result. Parameters are

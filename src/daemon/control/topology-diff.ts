@@ -157,6 +157,7 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
   if (running.stateDir !== next.stateDir) refuse('/stateDir', 'the state directory');
   if (running.engine.threads !== next.engine.threads) refuse('/engine/threads', 'the number of engine threads');
   if (running.engine.bufferPoolBytes !== next.engine.bufferPoolBytes) refuse('/engine/bufferPool', 'the buffer pool size');
+  if ((running.engine.statistics ?? true) !== (next.engine.statistics ?? true)) refuse('/engine/statistics', 'whether the data path counts statistics');
   if (running.control?.socket !== next.control?.socket) refuse('/control/socket', 'the control socket path');
   if (running.metrics?.listen !== next.metrics?.listen) refuse('/metrics/listen', 'the metrics endpoint');
 

@@ -11,6 +11,8 @@ import { decodeInitiatorPdu } from './initiator-pdu';
 import { IscsiOp, RejectReason } from './spec';
 import type { OperationalParams } from './negotiate';
 import { IscsiSession, isidHex } from './session';
+import { ConnectionStatistics, connectionCounters } from './connection-statistics';
+import type { SessionStatistics } from '../fabric';
 import { PduOutput } from './pdu-output';
 import { LoginExchange } from './login-exchange';
 import { FullFeaturePhase } from './full-feature';
@@ -50,6 +52,8 @@ export class IscsiConnection {
   private handOffDue = false;
   /** Socket chunks that arrived while the hand-off is under way. */
   private readonly handOffInput: Buffer[] = [];
+  /** PDUs and octets by opcode, digest errors (stats.get). */
+  readonly statistics = new ConnectionStatistics();
 
   /**
    * `resume`: the connection starts in the full feature phase from a login done elsewhere (the
@@ -63,6 +67,7 @@ export class IscsiConnection {
     this.closed = new Promise((r) => (this.closedResolve = r));
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.out = new PduOutput(socket, ctx.settings.busyPollMicros ?? 0, ctx.settings.sendTimeoutSec);
+    this.out.statistics = this.statistics;
     this.login = new LoginExchange(ctx, this, this.out, this.remote);
     this.framer = new PduFramer(
       {
@@ -149,6 +154,20 @@ export class IscsiConnection {
     return { dataOut: c?.dataOutBudget.held ?? 0, dataIn: c?.dataInBudget.held ?? 0 };
   }
 
+  /** The statistics of this connection's session (one connection per session here) for stats.get. */
+  sessionStatistics(): SessionStatistics | undefined {
+    const ffp = this.ffp;
+    if (!ffp) return undefined;
+    const s = ffp.session.statistics;
+    return {
+      commands: s.commands, readCommands: s.readCommands, writeCommands: s.writeCommands, readBytes: s.readBytes, writeBytes: s.writeBytes,
+      checkConditions: [...s.checkConditionsBySenseKey], otherErrors: s.otherErrors,
+      latencyBuckets: [...s.latency.buckets], latencySumNs: [...s.latency.sumNs],
+      taskSetDepth: ffp.commands.tasks.size,
+      connections: [{ cid: ffp.cid, counters: connectionCounters(this.statistics) }],
+    };
+  }
+
   get sessionType(): 'Normal' | 'Discovery' | undefined {
     return this.session?.id.type;
   }
@@ -187,6 +206,10 @@ export class IscsiConnection {
   }
 
   private onFramerError(e: FramerError): void {
+    if (e.kind === 'digest-error') {
+      if (e.segment === 'data') this.statistics.dataDigestErrors++;
+      else this.statistics.headerDigestErrors++;
+    }
     if (e.kind === 'digest-error' && e.segment === 'data') {
       // RFC 7143 7.8: data digest error: drop the PDU, Reject it; at ERL 0 the connection goes.
       this.ctx.log.warn({ remote: this.remote }, 'data digest error');
@@ -205,6 +228,7 @@ export class IscsiConnection {
   }
 
   private onPdu(header: Buffer, data: Buffer): void {
+    this.statistics.received(header[0], header.length + data.length);
     if (this.phase === Phase.FULL_FEATURE) {
       (this.ffp as FullFeaturePhase).receive(header, data);
       return;

@@ -15,7 +15,7 @@
 import { ISCSI_SETTINGS, IscsiSettings } from './settings';
 import type { EngineApi } from '../../engine/engine-api';
 import { NexusError } from '../../engine/result';
-import { ConfigValue, ConnectionHandlerFactory, directReceiver, fabricLogger, registerFabric } from '../fabric';
+import { ConfigValue, ConnectionHandlerFactory, SessionStatistics, directReceiver, fabricLogger, registerFabric } from '../fabric';
 import pino from 'pino';
 import { IscsiConnection } from './connection';
 import type { ConnectionLog } from './connection-context';
@@ -132,6 +132,12 @@ function discoveryOf(targets: readonly DiscoveryTarget[], engine: EngineApi): Di
   return { targets: () => targets, canSee: (target, initiator) => engine.canSee(target, initiator) };
 }
 
+/** A session not (or no longer) in its full feature phase has counted nothing. */
+const EMPTY_STATISTICS: SessionStatistics = {
+  commands: 0, readCommands: 0, writeCommands: 0, readBytes: 0, writeBytes: 0, checkConditions: [], otherErrors: 0,
+  latencyBuckets: [], latencySumNs: [], taskSetDepth: 0, connections: [],
+};
+
 /** Fabric name the iSCSI session factory is registered under. */
 export const ISCSI_FABRIC = 'iscsi';
 
@@ -159,6 +165,7 @@ export const connectionHandler: ConnectionHandlerFactory = (conn) => {
       await c.closed;
     },
     requestLogout: (seconds) => c.requestLogout(seconds),
+    statistics: () => c.sessionStatistics() ?? EMPTY_STATISTICS,
   };
 };
 

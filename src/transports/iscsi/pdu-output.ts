@@ -10,6 +10,7 @@ import { dataDigest, headerDigest, writeDigest } from './digest';
 import { ResponseCoalescer } from './coalesce';
 import { BusyPoll, busyPollFor } from '../fabric';
 import { transportDefault } from './settings';
+import type { ConnectionStatistics } from './connection-statistics';
 
 const ZERO_PAD = Buffer.alloc(4);
 const EMPTY = new Uint8Array(0);
@@ -78,6 +79,8 @@ export class PduOutput {
   closed = false;
   /** Stop reading while the peer does not drain our output (full feature phase only). */
   backpressure = false;
+  /** The connection's counters: every PDU queued is counted by opcode (connection-statistics.ts). */
+  statistics: ConnectionStatistics | undefined = undefined;
   readonly coalescer = new ResponseCoalescer();
   private readonly busyPoll: BusyPoll | undefined;
   private readonly flushBound = (): void => {
@@ -122,6 +125,7 @@ export class PduOutput {
   /** Queue one PDU: BHS, header digest, data, padding, data digest. */
   queue(bhs: Buffer, data: Uint8Array, hd = this.headerDigests, dd = this.dataDigests): void {
     if (this.closed) return;
+    this.statistics?.sent(bhs[0], bhs.length + data.length);
     this.out.push(bhs);
     if (hd) {
       const d = this.scratchBytes(4);

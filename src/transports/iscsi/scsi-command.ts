@@ -15,6 +15,8 @@ import { immediateDataViolation, DataOutBufferPool, DataOutCollector, DataOutErr
 import type { R2tRequest } from './r2t';
 import type { PhaseContext } from './phase-context';
 import { BufferBudget } from './buffer-budget';
+import { nowNs } from '../../engine/lu-statistics';
+import { dataPathStatistics } from '../../engine/statistics-switch';
 
 /** What this module uses of the full feature phase, and where its completions go (data-in.ts). */
 export type ScsiCommandContext = Pick<PhaseContext,
@@ -82,6 +84,11 @@ export class Task {
   dataOutHeld = 0;
   /** Bytes of the session's Data-In budget this read holds until its Data-In has been written. */
   dataInHeld = 0;
+  /** RFC 7143 11.3.1: the W and R bits. */
+  write = false;
+  read = false;
+  /** When the command arrived (nowNs()), for the session's latency statistics. */
+  arrivedNs = 0;
   /** Owned copy of a 16-byte CDB, reused with the task. */
   private readonly cdb16 = Buffer.allocUnsafe(CDB_BYTES);
   readonly req: CommandRequest;
@@ -124,6 +131,9 @@ export class Task {
     this.refused = undefined;
     this.dataOutHeld = 0;
     this.dataInHeld = 0;
+    this.write = p.write;
+    this.read = p.read;
+    this.arrivedNs = dataPathStatistics.enabled ? nowNs() : 0;
   }
 }
 
@@ -392,6 +402,7 @@ export class ScsiCommandPath {
     const ffp = this.ffp;
     try {
       if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
+      if (!c.aborted) this.count(task, c);
       ffp.finishedCommand(task.immediate);
       ffp.dataIn.complete(task, c);
     } catch (e) {
@@ -414,6 +425,15 @@ export class ScsiCommandPath {
       this.taskPool.push(task);
     }
     ffp.out.responseQueued();
+  }
+
+  /** The session's statistics of an answered command (nexus-statistics.ts). */
+  private count(task: Task, c: Completion): void {
+    if (!dataPathStatistics.enabled) return;
+    const underflow = c.residualKind === ResidualKind.UNDERFLOW ? c.residual : 0;
+    const readBytes = task.read && c.data !== undefined ? c.data.length : 0;
+    const writeBytes = task.write ? Math.max(0, task.expectedLength - underflow) : 0;
+    this.ffp.session.statistics.record(c.status, c.sense, readBytes, writeBytes, task.expectedLength, nowNs() - task.arrivedNs);
   }
 
   /**

@@ -1,6 +1,7 @@
 // RFC 7143 3.4 / 4.4: an iSCSI session. With MaxConnections=1 a session is one I_T nexus with
 // one connection; it owns command numbering (CmdSN window) and the nexus into the engine.
 // The registry hands out TSIHs and finds sessions for reinstatement (RFC 7143 6.3.5).
+import { NexusStatistics } from '../../engine/nexus-statistics';
 import type { NexusApi } from '../../engine/engine-api';
 import { CmdSnWindow } from './cmdsn-window';
 import type { SessionType } from './login';
@@ -27,6 +28,8 @@ export interface SessionConnection {
 export class IscsiSession {
   readonly window: CmdSnWindow;
   connection: SessionConnection | undefined;
+  /** What the session's commands did (stats.get, per I_T nexus). */
+  readonly statistics = new NexusStatistics();
   private ended = false;
 
   constructor(readonly id: SessionIdentity, firstCmdSN: number, queueDepth: number, public nexus: NexusApi | undefined) {

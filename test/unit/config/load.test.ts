@@ -92,6 +92,11 @@ describe('config/load: valid documents', () => {
     const t = ok(loadTopologyFile(path.join(FIXTURES, 'full.json'), { cwd: '/srv' }));
     expect(t.stateDir).to.equal(path.join(FIXTURES, 'state'));
     expect(t.engine).to.deep.equal({ threads: 3, bufferPoolBytes: 67108864 });
+    // engine.statistics: on unless the file says false (only the benchmark's cost comparison does).
+    const off = normalizeTopology({ engine: { statistics: false }, devices: [], targets: [] }, { stateDir: null });
+    expect(off.ok && off.topology.engine.statistics).to.equal(false);
+    const bad = normalizeTopology({ engine: { statistics: 'no' }, devices: [], targets: [] }, { stateDir: null });
+    expect(bad.ok ? [] : bad.errors.map(e => e.path)).to.deep.equal(['/engine/statistics']);
     expect(t.iscsi.headerDigest).to.deep.equal(['CRC32C']);
     expect(t.iscsi.firstBurstLength).to.equal(65536);
     expect(t.iscsi.initialR2T).to.equal(true);

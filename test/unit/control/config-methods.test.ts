@@ -102,6 +102,25 @@ describe('control: configuration methods', () => {
     expect(lines.join('')).to.match(/"result":"applied"/);
   });
 
+  it('progress: true sends a progress notification as each step is done; without it, none', async () => {
+    const d = doc(dir);
+    d.devices.push({ name: 'ram0', handler: 'ram', size: '1MiB' });
+    d.targets[0].luns.push({ lun: 2, device: 'ram0' });
+    const sent: unknown[] = [];
+    const caller = { notify: (method: string, params: { readonly [k: string]: unknown }) => { sent.push({ method, ...params }); } };
+    await methods.get('config.apply')!.invoke({ topology: d, progress: true }, caller);
+    expect(sent).to.deep.equal([
+      { method: 'progress', done: 1, steps: 2, description: 'add device ram0 (ram, 1048576 bytes)' },
+      { method: 'progress', done: 2, steps: 2, description: `target ${T}: map LUN 2 to device ram0` },
+    ]);
+    sent.length = 0;
+    await methods.get('device.resize')!.invoke({ name: 'ram0', size: '2MiB' }, caller);
+    expect(sent).to.deep.equal([]);
+    await methods.get('device.resize')!.invoke({ name: 'ram0', size: '4MiB', progress: true }, caller);
+    expect(sent).to.have.length(1);
+    expect(lines.join('')).to.match(/"done":1,"steps":1,.*configuration step done/);
+  });
+
   it('an invalid topology is refused with the loader\'s messages under /params/topology', async () => {
     const d = doc(dir);
     d.targets[0].luns.push({ lun: 5, device: 'nope' });
@@ -238,6 +257,26 @@ describe('control: configuration methods', () => {
     // What was saved loads to the running topology again.
     const again = normalizeTopology(saved, { cwd: dir, baseDir: dir });
     expect(again.ok && JSON.stringify(topologyDocument(again.topology, { secrets: true }))).to.equal(running());
+  });
+
+  it('a CHAP secret by reference (secretFile) is read for logins, and config.get and config.save keep the reference', async () => {
+    writeFileSync(path.join(dir, 'mutual.chap'), 'mutual-secret-1234\n', { mode: 0o600 });
+    await call('auth.set', { target: T, auth: { chap: { user: 'alice', secret: SECRET }, mutualChap: { user: 'tgt', secretFile: 'mutual.chap' } } });
+    expect(tx.running.targets[0].auth?.mutualChap).to.deep.equal({ user: 'tgt', secret: 'mutual-secret-1234', secretFile: path.join(dir, 'mutual.chap') });
+    const shown = topologyDocument(tx.running, { secrets: true }) as any;
+    expect(shown.targets[0].auth.mutualChap).to.deep.equal({ user: 'tgt', secretFile: path.join(dir, 'mutual.chap') });
+    await call('config.save', {});
+    const text = readFileSync(file(), 'utf8');
+    expect(text).to.contain('"secretFile"');
+    expect(text).to.not.contain('mutual-secret-1234');
+    // Neither, both, or a file that cannot be read: refused with the JSON path.
+    const bad = async (c: object): Promise<string[]> => {
+      const e = await rejects(call('auth.set', { target: T, auth: { chap: { user: 'alice', secret: SECRET }, mutualChap: c } }));
+      return (e.data as { errors: { path: string; message: string }[] }).errors.map(x => `${x.path}: ${x.message}`);
+    };
+    expect(await bad({ user: 'tgt' })).to.deep.equal(['/params/targets/0/auth/mutualChap: give the CHAP secret as "secret" or by reference as "secretFile"']);
+    expect((await bad({ user: 'tgt', secret: 'another-secret-12', secretFile: 'mutual.chap' }))[0]).to.match(/\/mutualChap\/secretFile: .*not both/);
+    expect((await bad({ user: 'tgt', secretFile: 'missing.chap' }))[0]).to.match(/\/mutualChap\/secretFile: cannot read .*missing\.chap: ENOENT/);
   });
 
   it('config.save without a topology file says so', async () => {

@@ -23,6 +23,10 @@ const methods = [
     type: 'object', additionalProperties: false, required: ['ms'], properties: { ms: { type: 'integer' } },
   }, p => new Promise(r => setTimeout(() => r('late'), p.ms))),
   defineMethod<Record<string, never>>('test.bug', 'throws', NO_PARAMS, () => { throw new Error('broken'); }),
+  defineMethod<Record<string, never>>('test.steps', 'three progress notifications, then the answer', NO_PARAMS, (_p, caller) => {
+    for (let done = 1; done <= 3; done++) caller.notify?.('progress', { done, steps: 3, description: `step ${done}` });
+    return caller.notify === undefined ? 'no notify' : 'done';
+  }),
 ];
 
 /** Sends raw text, collects answer lines until `lines` arrived or the peer closed. */
@@ -138,6 +142,29 @@ describe('control socket server (JSON-RPC 2.0, newline-delimited)', () => {
     });
     await new Promise(r => setTimeout(r, 100));
     expect(await callOnce(sock, 'test.ping')).to.equal('pong');
+  });
+
+  it('a method\'s notifications reach the client that asked, tagged with its request id, before the answer', async () => {
+    const r = await raw(sock, '{"jsonrpc":"2.0","id":"a7","method":"test.steps"}\n', 4);
+    expect(r.answers).to.deep.equal([
+      { jsonrpc: '2.0', method: 'progress', params: { done: 1, steps: 3, description: 'step 1', id: 'a7' } },
+      { jsonrpc: '2.0', method: 'progress', params: { done: 2, steps: 3, description: 'step 2', id: 'a7' } },
+      { jsonrpc: '2.0', method: 'progress', params: { done: 3, steps: 3, description: 'step 3', id: 'a7' } },
+      { jsonrpc: '2.0', id: 'a7', result: 'done' },
+    ]);
+    const c = await ControlClient.connect(sock);
+    try {
+      const seen: unknown[] = [];
+      // Another request in flight on the same connection gets none of them.
+      const [steps, other] = await Promise.all([
+        c.call('test.steps', undefined, (method, params) => seen.push([method, params.done])),
+        c.call('test.slow', { ms: 20 }, () => { throw new Error('not this request\'s'); }),
+      ]);
+      expect([steps, other]).to.deep.equal(['done', 'late']);
+      expect(seen).to.deep.equal([['progress', 1], ['progress', 2], ['progress', 3]]);
+    } finally {
+      c.close();
+    }
   });
 
   it('answers 1000 requests sent in a tight loop, in one write', async () => {

@@ -138,11 +138,12 @@ describe('config.apply: topology diff', () => {
     b.devices[1].blockSize = 4096; // null0
     b.devices[1].removable = true; // null0
     b.engine.threads = 3;
+    (b.engine as { statistics?: boolean }).statistics = false;
     b.stateDir = '/srv/nexus';
     const r = diffTopology(norm(doc()), norm(b));
     expect(r.ok).to.equal(false);
     const paths = r.ok ? [] : r.errors.map(e => e.path).sort();
-    expect(paths).to.deep.equal(['/devices/1/blockSize', '/devices/1/removable', '/devices/2/handler', '/devices/2/path', '/devices/2/thin', '/engine/threads', '/stateDir']);
+    expect(paths).to.deep.equal(['/devices/1/blockSize', '/devices/1/removable', '/devices/2/handler', '/devices/2/path', '/devices/2/thin', '/engine/statistics', '/engine/threads', '/stateDir']);
     if (!r.ok) expect(r.errors.find(e => e.path === '/devices/2/handler')!.message).to.match(/handler of device "disk0" cannot be changed.*new name/);
   });
 

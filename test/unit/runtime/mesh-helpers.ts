@@ -25,7 +25,7 @@ export async function startMesh(ringCapacity = 64, lendReadBuffers = true): Prom
   for (let t = 0; t < 2; t++) {
     parts.push(await startEngineThread({
       threadIndex: t, threads: 2, generation: 0, devices: TOPOLOGY.devices, targets: TOPOLOGY.targets, homeThread: [0, 1],
-      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, stateDir: '', queueBound: 0, lendReadBuffers,
+      rings: mesh.forThread(t), pool: pool.handle(), scheduler: {}, stateDir: '', queueBound: 0, statistics: true, lendReadBuffers,
     }, post));
   }
   return {

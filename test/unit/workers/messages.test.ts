@@ -32,11 +32,16 @@ describe('workers/messages', () => {
       { type: 'threadClosed', threadIndex: 1, error: '' },
       { type: 'sessionLogout', sessionKey: 'k', seconds: 2 },
       { type: 'statsRequest', requestId: 1 },
-      { type: 'statsReply', requestId: 1, threadIndex: 0, counters: { delivered: 10, batches: 2 }, units: [] },
+      { type: 'statsReply', requestId: 1, threadIndex: 0, counters: { delivered: 10, batches: 2 }, units: [], sessions: [] },
       {
         type: 'statsReply', requestId: 2, threadIndex: 1, counters: {}, units: [{
           device: 'd0', blockSize: 512, commands: 3, readCommands: 1, writeCommands: 1, readBytes: 512, writeBytes: 1024,
-          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: 1500, taskSetDepth: 0,
+          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: [1500], taskSetDepth: 0, sanitizeProgress: -1,
+        }],
+        sessions: [{
+          sessionKey: 'k', commands: 3, readCommands: 1, writeCommands: 1, readBytes: 512, writeBytes: 1024,
+          checkConditions: new Array<number>(16).fill(0), otherErrors: 0, latencyBuckets: [1, 2], latencySumNs: [1500], taskSetDepth: 1,
+          connections: [{ cid: 0, counters: { 'pdusIn.SCSI_COMMAND': 3, r2ts: 0 } }],
         }],
       },
       { type: 'threadReady', threadIndex: 2 },
@@ -63,6 +68,8 @@ describe('workers/messages', () => {
     expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: { f: () => 1 } })).to.deep.include({ ok: false });
     expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: {}, units: [{ device: 'd0', commands: 1 }] }))
       .to.deep.equal({ ok: false, error: 'statsReply.units is not a valid units' });
+    expect(validateControl({ type: 'statsReply', requestId: 1, threadIndex: 0, counters: {}, units: [], sessions: [{ sessionKey: 'k', commands: 1 }] }))
+      .to.deep.equal({ ok: false, error: 'statsReply.sessions is not a valid sessions' });
     expect(validateControl({
       type: 'connectionHandOff', handOffId: 1, fd: 3, fabric: 'x', sessionKey: 'k', targetName: 't', initiatorName: 'i', isid: '',
       tsih: 1, cid: 0, tpgt: 1, portal: '', statSN: 0, expCmdSN: 0, maxCmdSN: 0, params: { f: () => 1 }, pending: Uint8Array.of(),

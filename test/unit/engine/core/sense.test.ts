@@ -17,6 +17,15 @@ describe('sense builder (SPC-4 4.5)', () => {
     expect(b[12]).to.equal(0x26);
   });
 
+  it('SPC-4 4.5.2.4.4 progress indication: NOT READY, SANITIZE IN PROGRESS, both formats; not for other keys', () => {
+    const f = buildSense({ cond: SENSE.SANITIZE_IN_PROGRESS, progress: 0x8000 }, SenseFormat.FIXED);
+    expect([...f]).to.deep.equal([0x70, 0x00, 0x02, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x04, 0x1b, 0x00, 0x80, 0x80, 0x00]);
+    const d = buildSense({ cond: SENSE.SANITIZE_IN_PROGRESS, progress: 0x1234 }, SenseFormat.DESCRIPTOR);
+    expect([...d]).to.deep.equal([0x72, 0x02, 0x04, 0x1b, 0, 0, 0, 8, 0x02, 0x06, 0x00, 0x00, 0x80, 0x12, 0x34, 0x00]);
+    const other = buildSense({ cond: SENSE.LBA_OUT_OF_RANGE, progress: 0x1234 }, SenseFormat.FIXED);
+    expect([...other.subarray(15, 18)]).to.deep.equal([0, 0, 0]);
+  });
+
   it('fixed format: INFORMATION with VALID for a 32-bit LBA', () => {
     const b = buildSense({ cond: SENSE.LBA_OUT_OF_RANGE, information: 0x12345678n }, SenseFormat.FIXED);
     expect(b[0]).to.equal(0xf0);

@@ -55,7 +55,7 @@ export function makeLu(o: LuOptions = {}): LuView {
     identity: { vendor: 'NEXUS', product: 'TEST', revision: '0001', serial: 's0', naa: Buffer.alloc(16), t10Id: 't' },
     blockSize, blocks, capacityBlocks: Number(blocks), physicalExponent: o.physicalExponent ?? 0,
     modes: new ModePages({ pages: [...SBC_MODE_PAGES, ...SPC_MODE_PAGES], writeBack: true }),
-    table, vpdPages: [...SPC_VPD_PAGES, ...SBC_VPD_PAGES], removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false,
+    table, vpdPages: [...SPC_VPD_PAGES, ...SBC_VPD_PAGES], removable: o.removable ?? false, preventRemoval: new Set<number>(), stopped: false, mediumPresent: true, sanitizing: false, sanitizeProgress: 0,
     raiseUa: () => undefined,
     ...unitState(),
   };

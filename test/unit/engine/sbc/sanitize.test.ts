@@ -118,6 +118,29 @@ describe('SBC SANITIZE', () => {
     expect((await readAll(lu)).every(x => x === 0x55)).to.equal(true);
   });
 
+  it('SPC-4 4.5.2.4.4: an IMMED overwrite keeps its progress indication as each piece is written', async () => {
+    // 4 MiB: four 1 MiB writes, each held until the test lets it through.
+    const blocks = 8192n;
+    const waiting: (() => void)[] = [];
+    const gate = (): Promise<void> => new Promise<void>(r => { waiting.push(r); });
+    const lu = makeLu({ blocks, backstore: new RecordingBackstore(new MemoryBackstore({ sizeBytes: blocks * 512n }), gate) });
+    const settle = async (): Promise<void> => { for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r)); };
+    expectGood(await run(lu, sanitizeCdb(0x01, 5, true), overwriteList(1, [0x55])));
+    await settle();
+    expect([lu.sanitizing, lu.sanitizeProgress]).to.deep.equal([true, 0]);
+    waiting.shift()!();
+    await settle();
+    expect(lu.sanitizeProgress).to.equal(0x4000); // a quarter of 65536
+    waiting.shift()!();
+    await settle();
+    waiting.shift()!();
+    await settle();
+    expect(lu.sanitizeProgress).to.equal(0xc000);
+    waiting.shift()!();
+    for (let i = 0; i < 1000 && lu.sanitizing; i++) await new Promise(r => setImmediate(r));
+    expect([lu.sanitizing, lu.sanitizeProgress]).to.deep.equal([false, 0]);
+  });
+
   it('a thick unit has no BLOCK ERASE row; WABEREQ is 01b only on thin units', async () => {
     expect(sbcThickBindings.some(b => b.def.op === 0x48 && b.def.sa === 0x02)).to.equal(false);
     expect(sbcThickBindings.some(b => b.def.op === 0x48 && b.def.sa === 0x01)).to.equal(true);
@@ -142,13 +165,17 @@ describe('SBC SANITIZE in progress through the pipeline', () => {
       n.execute({ lun: 0, cdb: Uint8Array.from(cdb), tag: tag++, attr: 1, expectedLength: len }, resolve));
     await exec([0, 0, 0, 0, 0, 0]); // POWER ON, RESET
     e.units.get('d')!.sanitizing = true;
+    e.units.get('d')!.sanitizeProgress = 0x4000;
     const tur = await exec([0, 0, 0, 0, 0, 0]);
     expect([tur.status, tur.sense![2] & 0x0f, tur.sense![12], tur.sense![13]]).to.deep.equal([2, 0x02, 0x04, 0x1b]);
+    // SPC-4 4.5.2.4.4: SKSV and the progress indication, a quarter done.
+    expect([...tur.sense!.subarray(15, 18)]).to.deep.equal([0x80, 0x40, 0x00]);
     const rd = await exec([0x88, 0, ...be(0, 8), ...be(1, 4), 0, 0], 512);
     expect([rd.sense![12], rd.sense![13]]).to.deep.equal([0x04, 0x1b]);
     expect((await exec([0x12, 0, 0, 0, 36, 0], 36)).status).to.equal(0);
     const rs = await exec([0x03, 0, 0, 0, 18, 0], 18);
     expect([rs.status, rs.data![12], rs.data![13]]).to.deep.equal([0, 0x04, 0x1b]);
+    expect([...rs.data!.subarray(15, 18)]).to.deep.equal([0x80, 0x40, 0x00]);
     e.units.get('d')!.sanitizing = false;
     expect((await exec([0, 0, 0, 0, 0, 0])).status).to.equal(0);
     await e.close();

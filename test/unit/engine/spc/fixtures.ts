@@ -68,7 +68,7 @@ export function makeLu(o: LuOptions = {}): TestLu {
     removable: o.removable ?? false,
     preventRemoval: new Set(),
     stopped: false,
-    mediumPresent: true, sanitizing: false,
+    mediumPresent: true, sanitizing: false, sanitizeProgress: 0,
     raiseUa(cond, exceptNexus) { raised.push({ cond, exceptNexus }); },
     raised,
     statistics: o.statistics ? new LuStatistics() : undefined,
