@@ -80,6 +80,11 @@ function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array
   return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag, attr, expectedLength, dataOut }, resolve));
 }
 
+/** Waits (at most 5 s) for `cond`: the reopen of a gone device probes it on the event loop. */
+async function until(cond: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !cond() && Date.now() - t0 < 5000;) await new Promise(res => setTimeout(res, 2));
+}
+
 /** Lets the commands submitted so far reach the (held) device. */
 const settle = (): Promise<void> => new Promise(res => setTimeout(res, 5));
 
@@ -589,7 +594,8 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       expect(r.dev.closed).to.equal(true);
       reopen = true;
       await run(r.a, CDB.tur()); // starts the reopen
-      await new Promise(res => setTimeout(res, 10));
+      const store = r.e.units.get('pt0')!.backstore as SgBackstore;
+      await until(() => !store.gone);
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
       expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
       expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
@@ -603,8 +609,8 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     try {
       r.dev.gone = true;
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
-      await run(r.a, CDB.tur());
-      await new Promise(res => setTimeout(res, 10));
+      await run(r.a, CDB.tur()); // starts the reopen, which probes the device and closes it
+      await until(() => other.closed);
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
       expect(other.closed).to.equal(true);
     } finally { await r.e.close(); }
