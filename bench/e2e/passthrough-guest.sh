@@ -4,6 +4,8 @@
 # the same clients in the same guest measure both, interleaved (odd rounds Nexus first, even
 # rounds tgtd first). One line per measurement:
 #   KVMBENCH: sample <nexus|tgt> <cell> <round> <iops>      (iops 0: the client failed)
+#   KVMBENCH: cpu <nexus|tgt> <cell> <round> <ticks> <seconds>   (the target's CPU time in clock
+#                                     ticks, all its threads, over the cell's wall seconds)
 # Cells: rr4k-qd32 (iscsi-perf 4 KiB random reads, QD32), rw4k-qd32 (qemu-img bench 4 KiB writes
 # at a 1 MiB + 4 KiB stride, QD32: it has no random mode), sr1m-qd8 (iscsi-perf 1 MiB sequential
 # reads, QD8), sw1m-qd8 (qemu-img bench 1 MiB sequential writes, QD8).
@@ -11,12 +13,14 @@
 R=$KVM_ROOT; IQN=iqn.2026-11.io.nexus:bench-pt; TIQN=$IQN:tgt
 ROUNDS=${KVM_BENCH%,*}; SECS=${KVM_BENCH#*,}
 up() { cut -d' ' -f1 /proc/uptime; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of a process
 ip link set lo up
 modprobe sg
 modprobe scsi_debug dev_size_mb=256 max_luns=1 delay=0 ndelay=0
-for i in $(seq 1 100); do [ -c /dev/sg0 ] && [ -d /sys/class/scsi_generic/sg0/device/block ] && break; sleep 0.1; done
-for i in $(seq 1 100); do SD=$(ls /sys/class/scsi_generic/sg0/device/block 2>/dev/null); [ -n "$SD" ] && break; sleep 0.1; done
-echo "KVMBENCH: device $(cat /sys/class/scsi_generic/sg0/device/model) max_hw_sectors_kb $(cat /sys/block/$SD/queue/max_hw_sectors_kb) queue_depth $(cat /sys/class/scsi_generic/sg0/device/queue_depth)"
+# No sd_mod (the guest has no udev to load it): the disk has its sg node only, as a tape or changer.
+for i in $(seq 1 100); do [ -c /dev/sg0 ] && break; sleep 0.1; done
+SD=$(ls /sys/class/scsi_generic/sg0/device/block 2>/dev/null)
+echo "KVMBENCH: device $(cat /sys/class/scsi_generic/sg0/device/model) queue_depth $(cat /sys/class/scsi_generic/sg0/device/queue_depth) block driver ${SD:-none} clock ticks/s $(getconf CLK_TCK)"
 W=/tmp/bench; mkdir -p "$W/state"
 cat >"$W/topology.json" <<JSON
 { "stateDir": "$W/state", "engine": { "threads": 0 },
@@ -77,7 +81,12 @@ for t in nexus tgt; do echo "KVMBENCH: warm-up $t $(perf "$t" 8 32 -r) IOPS"; do
 for r in $(seq 1 "$ROUNDS"); do
   order="nexus tgt"; [ $((r % 2)) = 0 ] && order="tgt nexus"
   for c in rr4k-qd32 rw4k-qd32 sr1m-qd8 sw1m-qd8; do
-    for t in $order; do echo "KVMBENCH: sample $t $c $r $(cell "$t" "$c")"; done
+    for t in $order; do
+      p=$NPID; [ "$t" = tgt ] && p=$TPID
+      c0=$(ticks "$p"); w0=$(up)
+      echo "KVMBENCH: sample $t $c $r $(cell "$t" "$c")"
+      echo "KVMBENCH: cpu $t $c $r $(( $(ticks "$p") - c0 )) $(awk -v a="$w0" -v b="$(up)" 'BEGIN { print b - a }')"
+    done
   done
 done
 echo "KVMBENCH: done at $(up)s"

@@ -5,7 +5,8 @@
  * clients run inside the guest, on its loopback (passthrough-guest.sh). The same clients
  * (iscsi-perf, qemu-img bench), interleaved rounds; the table gives the medians and the
  * Nexus/tgtd ratios beside the issue's goals (>= 1.5x on 4 KiB random QD32, >= 1x on 1 MiB
- * sequential). Not part of CI. Under TCG one emulated CPU does everything, so the absolute
+ * sequential), and each target's CPU milliseconds per I/O (its CPU time, all threads, over the
+ * measurement). Not part of CI. Under TCG one emulated CPU does everything, so the absolute
  * figures say little; the ratios compare the two targets on the same device and CPU.
  * Options: --rounds N (default 3), --secs S (default 5). Output: the table on stdout and
  * .bench-out/passthrough-<timestamp>.json; the last line counts measurements ("N passed,
@@ -42,15 +43,38 @@ export function parseSamples(console: string): PassthroughSample[] {
   return out;
 }
 
-export interface PassthroughRow { cell: string; what: string; goal: number; nexus: number; tgt: number; ratio: number }
+/** "KVMBENCH: cpu <target> <cell> <round> <ticks> <seconds>": the target's CPU time over one measurement. */
+export interface PassthroughCpu { target: 'nexus' | 'tgt'; cell: string; round: number; ticks: number; seconds: number }
 
-/** Median IOPS per target and cell over the rounds that measured something. */
-export function passthroughRows(samples: PassthroughSample[]): PassthroughRow[] {
+export function parseCpu(console: string): PassthroughCpu[] {
+  const out: PassthroughCpu[] = [];
+  for (const m of console.matchAll(/KVMBENCH: cpu (nexus|tgt) (\S+) (\d+) (\d+) ([\d.]+)/g)) {
+    out.push({ target: m[1] as 'nexus' | 'tgt', cell: m[2], round: Number(m[3]), ticks: Number(m[4]), seconds: Number(m[5]) });
+  }
+  return out;
+}
+
+export interface PassthroughRow {
+  cell: string; what: string; goal: number; nexus: number; tgt: number; ratio: number;
+  /** Median CPU milliseconds per I/O of each target (its CPU time over the measurement / IOs in it). */
+  nexusCpuMs: number; tgtCpuMs: number;
+}
+
+/**
+ * Median IOPS per target and cell over the rounds that measured something, and the median CPU
+ * cost per I/O (`hz` clock ticks per second; the IOs of a measurement are its IOPS times its wall
+ * seconds, which for the writes include qemu-img's first, shorter run).
+ */
+export function passthroughRows(samples: PassthroughSample[], cpu: PassthroughCpu[] = [], hz = 100): PassthroughRow[] {
   return PASSTHROUGH_CELLS.map(c => {
     const of = (t: 'nexus' | 'tgt'): number => median(samples.filter(s => s.cell === c.id && s.target === t && s.iops > 0).map(s => s.iops));
+    const cpuOf = (t: 'nexus' | 'tgt'): number => median(samples.filter(s => s.cell === c.id && s.target === t && s.iops > 0).flatMap(s => {
+      const u = cpu.find(x => x.target === t && x.cell === c.id && x.round === s.round);
+      return u && u.seconds > 0 ? [(u.ticks * 1000 / hz) / (s.iops * u.seconds)] : [];
+    }));
     const nexus = of('nexus');
     const tgt = of('tgt');
-    return { cell: c.id, what: c.what, goal: c.goal, nexus, tgt, ratio: nexus / tgt };
+    return { cell: c.id, what: c.what, goal: c.goal, nexus, tgt, ratio: nexus / tgt, nexusCpuMs: cpuOf('nexus'), tgtCpuMs: cpuOf('tgt') };
   });
 }
 
@@ -95,21 +119,24 @@ export async function passthroughBench(argv: { rounds?: string; secs?: string })
   const t0 = Date.now();
   const console_ = await boot(rounds, secs);
   const samples = parseSamples(console_);
-  const rows = passthroughRows(samples);
+  const hz = Number(/clock ticks\/s (\d+)/.exec(console_)?.[1] ?? 100);
+  const rows = passthroughRows(samples, parseCpu(console_), hz);
   const load1 = loadavg()[0];
   console.log(`# pass-through: Nexus passthrough vs tgtd bs_sg, one scsi_debug disk (delay=0), in the kernel VM under TCG; ${rounds} rounds x ${secs} s; Nexus ${build}`);
   console.log(`# host load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after; ${Math.round((Date.now() - t0) / 1000)} s`);
   for (const line of console_.split('\n')) if (/KVMBENCH: (device|targets up|nexus did not|tgtd setup|error|warm)/.test(line)) console.log(`# ${line.slice(10)}`);
-  console.log('cell        | what                                        | Nexus IOPS | tgtd IOPS | Nexus/tgtd | goal');
-  console.log('------------|---------------------------------------------|-----------:|----------:|-----------:|-----');
+  console.log('cell        | what                                        | Nexus IOPS | tgtd IOPS | Nexus/tgtd | goal          | CPU ms/IO Nexus | tgtd');
+  console.log('------------|---------------------------------------------|-----------:|----------:|-----------:|---------------|----------------:|-----:');
   for (const r of rows) {
     const f = (v: number): string => (Number.isFinite(v) ? String(Math.round(v)) : '-');
+    const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');
+    const verdict = Number.isFinite(r.ratio) ? (r.ratio >= r.goal ? 'met' : 'NOT met') : '';
     console.log(`${r.cell.padEnd(11)} | ${r.what.padEnd(43)} | ${f(r.nexus).padStart(10)} | ${f(r.tgt).padStart(9)} | ` +
-      `${(Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '-').padStart(10)} | >= ${r.goal}x ${Number.isFinite(r.ratio) ? (r.ratio >= r.goal ? 'met' : 'NOT met') : ''}`);
+      `${(Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '-').padStart(10)} | ${`>= ${r.goal}x ${verdict}`.padEnd(13)} | ${ms(r.nexusCpuMs).padStart(15)} | ${ms(r.tgtCpuMs).padStart(4)}`);
   }
   mkdirSync(OUT, { recursive: true });
   const path = join(OUT, `passthrough-${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}.json`);
-  writeFileSync(path, JSON.stringify({ rounds, secs, build, loadAverage: [load0, load1], rows, samples }, null, 2));
+  writeFileSync(path, JSON.stringify({ rounds, secs, build, loadAverage: [load0, load1], rows, samples, cpu: parseCpu(console_) }, null, 2));
   console.log(`# wrote ${path}`);
   const passed = samples.filter(s => s.iops > 0).length;
   console.log(`${passed} passed, ${n - passed} failed`);

@@ -6,7 +6,7 @@
 //   cb({ status, hostStatus, driverStatus, sense, residual, durationMs, direct })
 //   cb({ errno, message })      // the request never reached the device, or the node went away
 //   q.reset('device'|'target'|'bus'|'host', cb)  // SG_SCSI_RESET on a pool thread; cb(undefined | { errno })
-//   q.depth, q.inFlight, q.queued, q.close()
+//   q.depth, q.inFlight, q.queued, q.maxTransferBytes, q.close()
 //
 // A request is write()n to the sg node (the kernel queues it and returns at
 // once); the node's fd is watched by uv_poll on the calling thread's own loop,
@@ -21,12 +21,18 @@
 // and its length a multiple of 512; the driver falls back to its own bounce
 // buffer where it cannot (allow_dio off, alignment the queue refuses), and the
 // completion's `direct` says which path the data took.
+//
+// maxTransferBytes is the largest data transfer the node's request queue takes, as the sg driver
+// says (BLKSECTGET, which sg answers in bytes: the queue's max_sectors), 0 when it does not. A
+// SCSI device without a block driver (a tape, a changer, a disk with no sd) has no sysfs queue
+// directory to read the limit from; this is where it is found.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
 #include <poll.h>
 #include <scsi/sg.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -100,15 +106,17 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
                        {InstanceMethod<&SgQueue::Submit>("submit"), InstanceMethod<&SgQueue::Reset>("reset"),
                         InstanceMethod<&SgQueue::Close>("close"), InstanceAccessor<&SgQueue::GetDepth>("depth"),
                         InstanceAccessor<&SgQueue::GetInFlight>("inFlight"),
-                        InstanceAccessor<&SgQueue::GetQueued>("queued")});
+                        InstanceAccessor<&SgQueue::GetQueued>("queued"),
+                        InstanceAccessor<&SgQueue::GetMaxTransferBytes>("maxTransferBytes")});
   }
 
-  // Constructed only by OpenSgQueue with (fd, depth) already checked.
+  // Constructed only by OpenSgQueue with (fd, depth, maxTransferBytes) already checked.
   SgQueue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgQueue>(info), async_(info.Env(), "nexus:SgQueue") {
     Napi::Env env = info.Env();
     env_ = env;
     fd_ = info[0].As<Napi::Number>().Int32Value();
     depth_ = info[1].As<Napi::Number>().Uint32Value();
+    maxTransferBytes_ = info[2].As<Napi::Number>().Uint32Value();
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     poll_ = new PolledFd();
@@ -131,6 +139,9 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
 
   Napi::Value GetDepth(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), depth_); }
   Napi::Value GetInFlight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), inKernel_); }
+  Napi::Value GetMaxTransferBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), maxTransferBytes_);
+  }
   Napi::Value GetQueued(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(waiting_.size()));
   }
@@ -452,6 +463,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
   Napi::AsyncContext async_;
   int fd_ = -1;
   uint32_t depth_ = 16;
+  uint32_t maxTransferBytes_ = 0;
   uint32_t inKernel_ = 0;
   uint32_t nextPackId_ = 1;
   size_t outstanding_ = 0;  // submitted and not yet called back
@@ -504,7 +516,12 @@ Napi::Value OpenSgQueue(const Napi::CallbackInfo& info) {
   // sg(4): several requests per fd queued at once (the v3 interface's default, said outright).
   int one = 1;
   ioctl(fd, SG_SET_COMMAND_Q, &one);
-  return data->sgQueueCtor.New({Napi::Number::New(env, fd), Napi::Number::New(env, depth)});
+  // sg(4) BLKSECTGET: bytes (a block device answers in sectors; the sg driver in bytes, the
+  // queue's max_sectors). Unknown (an error, or a value no queue has) is 0.
+  int maxBytes = 0;
+  if (ioctl(fd, BLKSECTGET, &maxBytes) != 0 || maxBytes < 0) maxBytes = 0;
+  return data->sgQueueCtor.New({Napi::Number::New(env, fd), Napi::Number::New(env, depth),
+                                Napi::Number::New(env, static_cast<uint32_t>(maxBytes))});
 }
 
 }  // namespace

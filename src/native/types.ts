@@ -113,6 +113,11 @@ export interface SgQueue {
   readonly inFlight: number;
   /** Requests waiting for a free slot. */
   readonly queued: number;
+  /**
+   * The largest data transfer the node's request queue takes, in bytes, as the sg driver says
+   * (BLKSECTGET: the queue's max_sectors); 0 when it does not say.
+   */
+  readonly maxTransferBytes: number;
   /** Closes the node once every request it holds is back (their callbacks are still called). */
   close(): void;
 }

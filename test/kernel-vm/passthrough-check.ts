@@ -89,6 +89,12 @@ async function sgSteps(sgPath: string): Promise<void> {
     try { submit(...args); } catch (e) { if (e instanceof TypeError) typeErrors++; }
   }
   report('sg-argument-checks', !sync && answers.every(a => native.isNativeError(a) && a.errno === 'EINVAL') && typeErrors === 4, JSON.stringify(answers));
+  // sg(4) BLKSECTGET answers in bytes: the queue's max_sectors, which sd set for this disk
+  // (max_sectors_kb); without it a device with no block driver would have no limit to go by.
+  const blockDir = `/sys/class/scsi_generic/${sgPath.replace(/^.*\//, '')}/device/block`;
+  const sd = fs.existsSync(blockDir) ? fs.readdirSync(blockDir)[0] : undefined;
+  const maxKb = sd ? Number(fs.readFileSync(`/sys/block/${sd}/queue/max_sectors_kb`, 'utf8')) : NaN;
+  report('sg-max-transfer', q.maxTransferBytes > 0 && q.maxTransferBytes === maxKb * 1024, `${q.maxTransferBytes} bytes, ${sd} max_sectors_kb ${maxKb}`);
   const reset = await new Promise<native.NativeError | undefined>(resolve => q.reset('device', resolve));
   const after = await sgRun(q, { cdb: Uint8Array.from(CDB.tur()), dir: 'none' });
   report('sg-reset', reset === undefined && !native.isNativeError(after) && (after.status === 0 || (after.sense[2] & 0x0f) === 6), JSON.stringify([reset, after]));

@@ -26,7 +26,7 @@ CACHE=$ROOT/.cache/kernel-vm
 VM_TO=${NEXUS_KVM_TIMEOUT:-1200}
 IQN=iqn.2026-11.io.nexus:kernel-vm-pt
 RUN=$CACHE/run-passthrough
-PT_STEPS="sg-nodes sg-open sg-inquiry sg-many-in-flight sg-sense sg-argument-checks sg-reset refuse-mounted nexus-up iscsi-inq iscsi-readcapacity16 pt-inquiry pt-reserve-conflict pt-pr-write-exclusive pt-data-round-trip pt-lun-reset-ua pt-device-ua-both"
+PT_STEPS="sg-nodes sg-open sg-inquiry sg-many-in-flight sg-sense sg-argument-checks sg-max-transfer sg-reset refuse-mounted nexus-up iscsi-inq iscsi-readcapacity16 pt-inquiry pt-reserve-conflict pt-pr-write-exclusive pt-data-round-trip pt-lun-reset-ua pt-device-ua-both"
 PT_STEPS="$PT_STEPS cu-SCSI.Inquiry cu-SCSI.ReadCapacity16 cu-SCSI.Reserve6 cu-SCSI.ProutReserve cu-SCSI.Read10"
 PT_STEPS="$PT_STEPS cu-SCSI.TestUnitReady cu-SCSI.ReadCapacity10 cu-SCSI.ReportSupportedOpcodes cu-SCSI.PrinReadKeys cu-SCSI.ProutRegister cu-SCSI.PrinReportCapabilities cu-SCSI.PreventAllow cu-SCSI.StartStopUnit cu-SCSI.WriteVerify10 cu-SCSI.OrWrite"
 # Every device type passed through (guest/passthrough-devices.sh): tgtd's VTL (changer and tape
@@ -35,6 +35,10 @@ PT_STEPS="$PT_STEPS cu-SCSI.TestUnitReady cu-SCSI.ReadCapacity10 cu-SCSI.ReportS
 PT_DEV_STEPS="iscsid-up vtl-login pt-medium-error pt-device-gone pt-device-back nexus-login pt-mkfs-ext4 pt-fsck-clean pt-fs-write-read-verify pt-fsck-after-io"
 PT_DEV_STEPS="$PT_DEV_STEPS pt-mtx-status pt-mtx-load pt-mt-status pt-mt-weof pt-mt-rewind-fsf pt-mtx-unload pt-cd-mount-verify nexus-logout"
 PT_STEPS="$PT_STEPS $PT_DEV_STEPS"
+# 1 MiB transfers (guest/passthrough-large.sh): a disk with no block driver bound (its limit from
+# the sg driver) and one with sd, iscsi-perf and qemu-io as in the pass-through benchmark.
+PT_LARGE_STEPS="pt-no-sd pt-1m-read-qd8-no-sd pt-1m-write-read-no-sd pt-1m-write-read"
+PT_STEPS="$PT_STEPS $PT_LARGE_STEPS"
 # The peer, tgtd's bs_sg on the same scsi_debug disks, the same steps: reported, never failing the
 # run (PEER_STEPS), so that the README's table of where tgtd fails and Nexus passes stays current.
 PEER_STEPS="tgt-up tgt-iscsi-inq tgt-iscsi-readcapacity16 tgt-inquiry tgt-reserve-conflict tgt-pr-write-exclusive tgt-data-round-trip tgt-lun-reset-ua tgt-device-ua-both"

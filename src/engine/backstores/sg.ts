@@ -29,6 +29,8 @@ export interface SgDevice {
   submit(request: SgRequest, cb: (result: SgResult | NativeError) => void): void;
   reset(kind: SgResetKind, cb: (result: NativeError | undefined) => void): void;
   readonly depth: number;
+  /** The largest transfer the node's request queue takes, as the sg driver says (0: it does not). */
+  readonly maxTransferBytes: number;
   close(): void;
 }
 
@@ -61,7 +63,7 @@ export function isGone(r: SgResult | NativeError): boolean {
 /** Block Limits VPD page (SBC-4 6.6.4) and capacity data offsets used by the probe. */
 const INQUIRY_LENGTH = 96;
 const VPD_LENGTH = 252;
-/** The largest transfer assumed when sysfs does not give the host adapter's (a tape or changer has no block queue). */
+/** The largest transfer assumed when neither sysfs nor the sg driver gives the queue's. */
 const DEFAULT_MAX_TRANSFER = 512 * 1024;
 /** SPC-4 6.6.1 / SBC-4: CDBs of the probe, written out. */
 const PROBE = {
@@ -119,12 +121,16 @@ export async function probeDevice(dev: SgDevice, node: SgNode, sys: string, time
   const identity = `${Buffer.from(inq.subarray(8, 36)).toString('latin1')}|${serial}`;
   let blockSize = 512;
   let sizeBytes = 0n;
-  // The host adapter's limit, else the default; then the device's own, where it reports one, if
-  // lower. A pass-through request is bounded by the queue's max_hw_sectors_kb (blk_rq_map_user),
-  // not by max_sectors_kb, which sd lowers for its own I/O to the device's OPTIMAL TRANSFER
-  // LENGTH (scsi_debug: 512 KiB, where 1 MiB passes).
+  // The host adapter's limit; then the device's own, where it reports one, if lower. A
+  // pass-through request is bounded by the queue's max_hw_sectors_kb (blk_rq_map_user), not by
+  // max_sectors_kb, which sd lowers for its own I/O to the device's OPTIMAL TRANSFER LENGTH
+  // (scsi_debug: 512 KiB, where 1 MiB passes). A device with no block driver bound (a tape, a
+  // changer, a disk without sd) has no queue directory in sysfs: the sg driver then says what
+  // the queue takes (its max_sectors, no more than max_hw_sectors), and only a node that says
+  // nothing gets the default.
   const maxKb = node.blockName ? sysfsNumber(nodePath.join(sys, 'block', node.blockName, 'queue', 'max_hw_sectors_kb')) : undefined;
-  let maxTransferBytes = maxKb !== undefined && maxKb > 0 ? maxKb * 1024 : DEFAULT_MAX_TRANSFER;
+  let maxTransferBytes = maxKb !== undefined && maxKb > 0 ? maxKb * 1024
+    : dev.maxTransferBytes > 0 ? dev.maxTransferBytes : DEFAULT_MAX_TRANSFER;
   let maxBlockLength: number | undefined;
   // SPC-4 6.6.2 table 145: direct access (00h), optical (07h), CD/DVD (05h), RBC (0Eh) have capacity.
   if (peripheralType === 0x00 || peripheralType === 0x05 || peripheralType === 0x07 || peripheralType === 0x0e) {

@@ -8,7 +8,8 @@ import { TEST_UNIT_READY } from '../cdb/defs/core';
 import { Op } from '../spec/opcodes';
 import { conditionOf, SENSE } from '../spec/asc';
 import { PeripheralType, SenseKey, Status } from '../spec/status';
-import { check, deviceCheck, good, NexusError, Outcome } from '../result';
+import { check, deviceCheck, good, goodLeased, NexusError, Outcome } from '../result';
+import { Lease, readBuffers } from '../read-buffers';
 import { parseSense } from '../sense';
 import { Backstore, Binding, DeviceType, Exec, ExecContext, LuView, VendorRequest } from '../types';
 import { deviceTypes } from '../device-registry';
@@ -154,9 +155,14 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
     return at ? invalidFieldOf(ctx.def, at) : check(SENSE.INVALID_FIELD_IN_CDB);
   }
   let data: Uint8Array | undefined;
+  let lease: Lease | undefined;
   let sgDir: 'none' | 'in' | 'out' = 'none';
   if (dir === Dir.IN && inLength > 0) {
-    data = new Uint8Array(inLength);
+    // Data-In in a reused buffer (read-buffers.ts; a pool buffer on an engine thread), given back
+    // once the transport sent it: not a fresh zeroed allocation per command (for 1 MiB reads a new
+    // mapping each time). Its stale bytes never leave: only what the device moved is sent.
+    lease = readBuffers.lease(inLength);
+    data = lease.data;
     sgDir = 'in';
   } else if (dir === Dir.OUT && xfer > 0) {
     // A truncated Data-Out (FCP-4 9.4.2 a) cannot be completed with the device's own bytes.
@@ -176,7 +182,9 @@ async function passThrough(ctx: ExecContext, cdb: Uint8Array = ctx.cdb, inLength
     d.owed.set(writer, Uint8Array.from(r.sense));
     r = await store.execute(req);
   }
-  return outcomeOf(r, ctx, sgDir === 'in' ? data : undefined);
+  const out = outcomeOf(r, ctx, sgDir === 'in' ? data : undefined);
+  // A failed read drops its lease: the buffer is simply collected.
+  return lease && out.data && out.status === Status.GOOD ? goodLeased(out.data, lease.release) : out;
 }
 
 /** VPD pages the engine adjusts; their full length is asked of the device, the pipeline trims. */

@@ -7,6 +7,7 @@
 # <step>" line per step. Reads KVM_ROOT (the checkout, with dist/ built), KVM_IQN.
 R=$KVM_ROOT; IQN=$KVM_IQN; PORT=3260
 source "$(dirname "$0")/passthrough-devices.sh"
+source "$(dirname "$0")/passthrough-large.sh"
 ok() { echo "KVMTEST: PASS $1"; }
 bad() { echo "KVMTEST: FAIL $1${2:+ ($2)}"; }
 step() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "rc=$?"; return 1; fi; }
@@ -39,6 +40,7 @@ refused() { grep -q '/devices/0/path' "$W/mounted.log" && grep -q 'mounted on /m
 step refuse-mounted refused || tail -5 "$W/mounted.log"
 echo "KVMTEST: timing validate $(awk "BEGIN{print $(up)-$t0}")s"
 umount /mnt/pt
+step pt-no-sd pt_large_setup
 
 # tgtd (Debian tgt) in the guest: target 2 the VTL and CD/DVD drive whose sg nodes Nexus exports,
 # target 1 later the bs_sg peer. tgtd ignores SIGTERM: its targets and the system are deleted at the end.
@@ -55,9 +57,9 @@ echo "KVMTEST: timing vtl $(awk "BEGIN{print $(up)-$t0}")s"
 cat >"$W/topology.json" <<JSON
 { "stateDir": "$W/state", "engine": { "threads": 0 },
   "devices": [ { "name": "pt0", "handler": "passthrough", "path": "/dev/sg0" },
-               { "name": "pt1", "handler": "passthrough", "path": "/dev/$(ls /sys/class/scsi_generic/sg1/device/block)" } $(pt_dev_devices) ],
+               { "name": "pt1", "handler": "passthrough", "path": "/dev/$(ls /sys/class/scsi_generic/sg1/device/block)" } $(pt_dev_devices) $(pt_large_devices) ],
   "targets": [ { "driver": "iscsi", "name": "$IQN", "portals": ["127.0.0.1:$PORT"],
-                 "luns": [ { "lun": 0, "device": "pt0" }, { "lun": 1, "device": "pt1" } $(pt_dev_luns) ] } ] }
+                 "luns": [ { "lun": 0, "device": "pt0" }, { "lun": 1, "device": "pt1" } $(pt_dev_luns) $(pt_large_luns) ] } ] }
 JSON
 t0=$(up)
 setsid node "$R/bin/nexus" serve "$W/topology.json" >"$W/nexus.log" 2>&1 </dev/null &
@@ -75,6 +77,9 @@ step iscsi-readcapacity16 cap || cat /tmp/cap.txt
 t0=$(up)
 node "$R/dist/test/kernel-vm/passthrough-check.js" shared 127.0.0.1 $PORT "$IQN" "$SDEBUG"
 echo "KVMTEST: timing shared $(awk "BEGIN{print $(up)-$t0}")s"
+t0=$(up)
+pt_large_steps
+echo "KVMTEST: timing 1 MiB $(awk "BEGIN{print $(up)-$t0}")s"
 
 # libiscsi's conformance tests of the families scsi_debug supports, on LUN 1 (a scratch scsi_debug
 # disk: --dataloss, without which libiscsi skips every PERSISTENT RESERVE OUT and the ProutReserve

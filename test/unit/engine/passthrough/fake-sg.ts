@@ -20,6 +20,8 @@ export interface FakeOptions {
   blocks?: number;
   /** Block Limits VPD MAXIMUM TRANSFER LENGTH in blocks (0: none reported). */
   maxTransferBlocks?: number;
+  /** What the sg driver says the node's queue takes (BLKSECTGET, bytes; 0: it does not say). */
+  queueMaxBytes?: number;
   serial?: string;
 }
 
@@ -42,6 +44,7 @@ export class FakeSgDevice implements SgDevice {
   readonly blockSize: number;
   readonly blocks: number;
   readonly maxTransferBlocks: number;
+  readonly maxTransferBytes: number;
   readonly serial: string;
   readonly data: Buffer;
   /** Every CDB that reached the device, in order. */
@@ -71,6 +74,7 @@ export class FakeSgDevice implements SgDevice {
     this.blockSize = o.blockSize ?? 512;
     this.blocks = o.blocks ?? 2048;
     this.maxTransferBlocks = o.maxTransferBlocks ?? 0;
+    this.maxTransferBytes = o.queueMaxBytes ?? 0;
     this.serial = o.serial ?? 'FAKE0001';
     this.data = Buffer.alloc(this.type === 0 ? this.blockSize * this.blocks : 0);
   }
@@ -213,8 +217,10 @@ export class FakeSgDevice implements SgDevice {
 /**
  * A sysfs, /dev and /proc of one SCSI disk `sda` (sg0, 0:0:0:0, queue depth 8, max_hw_sectors_kb
  * `maxKb`) with one partition, in a temporary directory, and the device numbers of its nodes.
+ * With `noBlockDriver` the SCSI device has its sg node only (no sd bound: no `block/`, no queue
+ * directory), as a tape drive or a changer has.
  */
-export function fakeHost(o: { maxKb?: number; mounted?: boolean; holder?: boolean; swap?: boolean } = {}): HostView {
+export function fakeHost(o: { maxKb?: number; mounted?: boolean; holder?: boolean; swap?: boolean; noBlockDriver?: boolean } = {}): HostView {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-sgnode-'));
   const sys = path.join(root, 'sys');
   const dev = path.join(root, 'dev');
@@ -245,6 +251,10 @@ export function fakeHost(o: { maxKb?: number; mounted?: boolean; holder?: boolea
   mk(dev);
   fs.writeFileSync(path.join(proc, 'self', 'mounts'), `proc /proc proc rw 0 0\n${o.mounted ? `${dev}/sda1 /srv ext4 rw 0 0\n` : ''}`);
   fs.writeFileSync(path.join(proc, 'swaps'), `Filename Type Size Used Priority\n${o.swap ? `${dev}/sda partition 1024 0 -2\n` : ''}`);
+  if (o.noBlockDriver) {
+    fs.rmSync(path.join(sdev, 'block'), { recursive: true });
+    fs.rmSync(path.join(sys, 'block', 'sda'));
+  }
   const numbers: Record<string, DevNumber> = {
     '/dev/sg0': { kind: 'char', major: 21, minor: 0 },
     '/dev/sda': { kind: 'block', major: 8, minor: 0 },

@@ -23,6 +23,8 @@ const CDB = {
   inquiry: (evpd = false, page = 0, alloc = 96) => [0x12, evpd ? 1 : 0, page, ...be16(alloc), 0],
   read10: (lba: number, n: number) => [0x28, 0, ...be32(lba), 0, ...be16(n), 0],
   write10: (lba: number, n: number) => [0x2a, 0, ...be32(lba), 0, ...be16(n), 0],
+  read16: (lba: number, n: number) => [0x88, 0, ...be32(0), ...be32(lba), ...be32(n), 0, 0],
+  write16: (lba: number, n: number) => [0x8a, 0, ...be32(0), ...be32(lba), ...be32(n), 0, 0],
   reportLuns: () => [0xa0, 0, 0, 0, 0, 0, ...be32(256), 0, 0],
   reserve6: () => [0x16, 0, 0, 0, 0, 0],
   release6: () => [0x17, 0, 0, 0, 0, 0],
@@ -50,8 +52,8 @@ function target(luns: TargetConfig['luns'] = [{ lun: 0, device: 'pt0', readOnly:
 interface Rig { e: Engine; dev: FakeSgDevice; a: ItNexus; b: ItNexus; opened: number }
 
 /** `devs`: the device found when the path is opened again (undefined: nothing there, ENODEV). */
-async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; maxKb?: number; t?: TargetConfig; devs?: () => FakeSgDevice | undefined; dev?: Partial<DeviceConfig> } = {}): Promise<Rig> {
-  const host = fakeHost({ maxKb: o.maxKb });
+async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; maxKb?: number; noBlockDriver?: boolean; t?: TargetConfig; devs?: () => FakeSgDevice | undefined; dev?: Partial<DeviceConfig> } = {}): Promise<Rig> {
+  const host = fakeHost({ maxKb: o.maxKb, noBlockDriver: o.noBlockDriver });
   const r = { opened: 0 } as Rig;
   r.dev = new FakeSgDevice(o.fake);
   r.e = await Engine.create({ devices: [device('pt0', o.dev)], targets: [o.t ?? target()] }, {
@@ -76,6 +78,11 @@ async function rig(o: { fake?: ConstructorParameters<typeof FakeSgDevice>[0]; ma
 /** The fabric's direction: Data-Out given (iSCSI W flag) or not. */
 function run(n: ItNexus, cdb: number[], expectedLength = 0, dataOut?: Uint8Array, lun = 0, attr = TaskAttr.UNTAGGED, tag = Math.floor(Math.random() * 1e9)): Promise<Completion> {
   return new Promise(resolve => n.execute({ lun, cdb: Uint8Array.from(cdb), tag, attr, expectedLength, dataOut }, resolve));
+}
+
+/** Waits (at most 5 s) for `cond`: the reopen of a gone device probes it on the event loop. */
+async function until(cond: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !cond() && Date.now() - t0 < 5000;) await new Promise(res => setTimeout(res, 2));
 }
 
 /** Lets the commands submitted so far reach the (held) device. */
@@ -103,6 +110,39 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       // a 1 MiB READ(10) passes to the device
       expect((await run(r.a, CDB.read10(0, 2048), 1024 * 1024)).status).to.equal(Status.GOOD);
       expect(r.dev.opcodes()).to.deep.equal([0x28]);
+    } finally { await r.e.close(); }
+  });
+
+  it('at open: a disk with no block driver bound (no sysfs queue) takes the limit the sg driver gives (BLKSECTGET); 1 MiB reads and writes pass', async () => {
+    // scsi_debug without sd (Debian 6.1): the node's queue takes 2560 sectors (1.25 MiB); the
+    // 512 KiB default would refuse the 1 MiB READ(16) of iscsi-perf -b 2048 with INVALID FIELD IN CDB.
+    const r = await rig({ noBlockDriver: true, fake: { blocks: 8192, queueMaxBytes: 1280 * 1024 } });
+    try {
+      const store = r.e.units.get('pt0')!.backstore as SgBackstore;
+      expect(store.maxTransferBytes).to.equal(1280 * 1024);
+      // SBC-4 6.6.4: the Block Limits page says so (2560 blocks of 512)
+      const b0 = await run(r.a, CDB.inquiry(true, 0xb0, 64), 64);
+      expect(Buffer.from(b0.data!).readUInt32BE(8)).to.equal(2560);
+      const data = Buffer.alloc(1024 * 1024);
+      for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i, i);
+      const wr = await run(r.a, CDB.write16(100, 2048), data.length, data);
+      expect(wr.status).to.equal(Status.GOOD);
+      const rd = await run(r.b, CDB.read16(100, 2048), data.length);
+      expect(rd.status).to.equal(Status.GOOD);
+      expect(Buffer.from(rd.data!).equals(data)).to.equal(true);
+      expect(r.dev.opcodes()).to.deep.equal([0x12, 0x8a, 0x88]);
+      // one block more than the queue takes is refused before the device (TRANSFER LENGTH, byte 10)
+      const over = await run(r.a, CDB.read16(0, 2561), 2561 * 512);
+      expect(kcq(over)).to.deep.equal([0x05, 0x24, 0x00]);
+      expect([over.sense![15], over.sense![16], over.sense![17]]).to.deep.equal([0xc0, 0, 10]);
+      expect(r.dev.received.length).to.equal(3);
+    } finally { await r.e.close(); }
+  });
+
+  it('at open: a node that gives no limit and has no sysfs queue gets 512 KiB', async () => {
+    const r = await rig({ noBlockDriver: true });
+    try {
+      expect((r.e.units.get('pt0')!.backstore as SgBackstore).maxTransferBytes).to.equal(512 * 1024);
     } finally { await r.e.close(); }
   });
 
@@ -554,7 +594,8 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
       expect(r.dev.closed).to.equal(true);
       reopen = true;
       await run(r.a, CDB.tur()); // starts the reopen
-      await new Promise(res => setTimeout(res, 10));
+      const store = r.e.units.get('pt0')!.backstore as SgBackstore;
+      await until(() => !store.gone);
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
       expect(kcq(await run(r.b, CDB.tur()))).to.deep.equal([0x06, 0x29, 0x00]);
       expect((await run(r.b, CDB.read10(0, 1), 512)).status).to.equal(Status.GOOD);
@@ -568,8 +609,8 @@ describe('engine/passthrough: a real SCSI device shared one-to-many', () => {
     try {
       r.dev.gone = true;
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
-      await run(r.a, CDB.tur());
-      await new Promise(res => setTimeout(res, 10));
+      await run(r.a, CDB.tur()); // starts the reopen, which probes the device and closes it
+      await until(() => other.closed);
       expect(kcq(await run(r.a, CDB.tur()))).to.deep.equal([0x05, 0x25, 0x00]);
       expect(other.closed).to.equal(true);
     } finally { await r.e.close(); }
