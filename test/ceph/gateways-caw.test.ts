@@ -150,6 +150,13 @@ describeCeph('rbd: COMPARE AND WRITE and resize across two gateways', function (
       const r = await s.command(1, [0x12, 0x01, 0xb0, 0x00, 0x40, 0x00], { readLength: 64 });
       expect(r.status).to.equal(0);
       expect(r.data[5]).to.equal(255);
+      // Bytes 28..31 OPTIMAL UNMAP GRANULARITY: the image's object (4 MiB) in 4096-byte blocks.
+      expect(r.data.readUInt32BE(28)).to.equal(1024);
+      // VPD B2h (SBC-4 6.6.7): LBPU, LBPWS, LBPWS10 and LBPRZ 001b in byte 5, PROVISIONING TYPE
+      // 010b (thin) in byte 6.
+      const p = await s.command(1, [0x12, 0x01, 0xb2, 0x00, 0x40, 0x00], { readLength: 64 });
+      expect(p.status).to.equal(0);
+      expect([p.data[5], p.data[6] & 0x07]).to.deep.equal([0xe4, 0x02]);
     } finally {
       s.close();
     }
@@ -220,6 +227,22 @@ describeCeph('rbd: COMPARE AND WRITE and resize across two gateways', function (
     }
     expect((await exported('cloned', 12288, 8192)).equals(token(8192, 6, 1))).to.equal(true);
     expect((await exported('snapped@s1', 12288, 8192)).equals(before)).to.equal(true);
+  });
+
+  it('an image the backstore cannot write directly is refused for writing with the reason; a missing one is ENOENT', async () => {
+    // Fancy striping: the bytes of an object's range are not where compareAndWrite would look.
+    await c().rbd('create', '--size', '16M', '--stripe-unit', '65536', '--stripe-count', '4', 'rbd/striped');
+    let refused: NodeJS.ErrnoException | undefined;
+    await store('striped').then(b => b.close(), (e: NodeJS.ErrnoException) => { refused = e; });
+    expect(refused?.code).to.equal('EOPNOTSUPP');
+    expect(refused?.message).to.contain('fancy striping');
+    // Read-only, it serves (nothing is written directly).
+    const ro = await RbdBackstore.open({ pool: 'rbd', image: 'striped', cephConf: c().conf, keyring: c().keyring, readOnly: true });
+    await ro.close();
+    let missing: NodeJS.ErrnoException | undefined;
+    await store('no-such-image').then(b => b.close(), (e: NodeJS.ErrnoException) => { missing = e; });
+    // errno-sense.ts: ENOENT is NOT READY, MANUAL INTERVENTION REQUIRED for a unit whose image went away.
+    expect(missing?.code).to.equal('ENOENT');
   });
 
   /**
