@@ -126,8 +126,12 @@ export class RbdBackstore implements Backstore {
     if (st.id === '') throw errnoError('EOPNOTSUPP', `${name}: format 1 images are not supported for writing`);
     if ((st.features & (RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF)) !== 0n) {
       const r = await new Promise<NativeError | undefined>(resolve => image.updateFeatures(RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF, false, resolve));
-      if (r) throw errnoError(r.errno, `${name}: disabling object-map and fast-diff: ${r.message}`);
-      return RbdBackstore.stat(image, o);
+      const after = RbdBackstore.stat(image, o);
+      // Another gateway opening the image at the same time may have turned them off first.
+      if (r && (after.features & (RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF)) !== 0n) {
+        throw errnoError(r.errno, `${name}: disabling object-map and fast-diff: ${r.message}`);
+      }
+      return after;
     }
     return st;
   }
