@@ -21,6 +21,10 @@
  *                      (engine.statistics false), in interleaved rounds (--rounds, default 5;
  *                      --secs, default 3); prints the medians, the on/off ratio (target: within
  *                      3 %) and the host load
+ *   --rbd              the Ceph RBD scenario (rbd.ts): a single-node cluster started here, one
+ *                      image written whole, Nexus's rbd handler vs tgtd's bs_rbd on it with the
+ *                      RBD_CELLS (workloads.ts), plus `rbd bench` at the same depth as the ceiling;
+ *                      --rbd-size MiB sets the image (default 1024; 256 with --quick)
  *   --soak             soak mode instead: --sessions 64 --qd 32 --duration 300, iscsi-perf 4 KiB
  *                      random reads on the file LUN, VmRSS every 10 s (target: <= 300 MB and flat)
  * Before anything it prints an estimate of how long the run takes; then one progress line per
@@ -45,8 +49,9 @@ import { iscsiPerfArgv, parseIscsiPerf, parseQemuBench, qemuBenchArgv, runClient
 import { inCi, missing, tool } from '../../test/helpers/prereq';
 import { CLOCK_TICKS, cpuSeconds, hostJiffies, rssMiB } from './procstat';
 import { formatTable, median, ratioSvg, summarize, type Sample } from './report';
-import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, prepareNexusBuild, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
-import { CELLS, type Cell } from './workloads';
+import { freePort, LOGIN_KEYS, LUN_FILE, LUN_NULL, LUN_RBD, prepareNexusBuild, startTarget, type RunningTarget, type TargetName, type TargetOptions } from './targets';
+import { CELLS, RBD_CELLS, type Cell } from './workloads';
+import { formatRbdRatios, rbdBenchCeiling, startBenchCluster, type BenchCluster, type CeilingSample } from './rbd';
 import { passthroughBench } from './passthrough';
 
 const ROOT = resolve(__dirname, '../..');
@@ -68,6 +73,8 @@ interface Options {
   sessions: number;
   qd: number;
   duration: number;
+  rbd: boolean;
+  rbdMiB: number;
 }
 
 function options(argv: string[]): Options {
@@ -77,6 +84,7 @@ function options(argv: string[]): Options {
       quick: { type: 'boolean' }, rounds: { type: 'string' }, secs: { type: 'string' }, only: { type: 'string' },
       threads: { type: 'string' }, digests: { type: 'boolean' }, pin: { type: 'string' }, targets: { type: 'string' },
       soak: { type: 'boolean' }, counters: { type: 'boolean' }, sessions: { type: 'string' }, qd: { type: 'string' }, duration: { type: 'string' },
+      rbd: { type: 'boolean' }, 'rbd-size': { type: 'string' },
     },
   });
   const threads = Number(values.threads ?? 1);
@@ -97,6 +105,8 @@ function options(argv: string[]): Options {
     sessions: Math.max(1, Math.min(Number(values.sessions ?? 64), 256)),
     qd: Math.max(1, Math.min(Number(values.qd ?? 32), 256)),
     duration: Math.max(10, duration),
+    rbd: values.rbd === true,
+    rbdMiB: Math.max(64, Math.min(Number(values['rbd-size'] ?? (values.quick ? 256 : 1024)), 65536)),
   };
 }
 
@@ -113,6 +123,7 @@ function toolsFor(o: Options, cells: readonly Cell[]): string[] {
   if (o.soak) names.add('iscsi-perf');
   if (o.targets.includes('tgt')) { names.add('tgtd'); names.add('tgtadm'); }
   if (o.pin === 'split') names.add('taskset');
+  if (o.rbd) for (const t of ['rbd', 'ceph', 'ceph-mon', 'ceph-mgr', 'ceph-osd', 'ceph-authtool', 'monmaptool']) names.add(t);
   return [...names];
 }
 
@@ -149,7 +160,7 @@ interface Pins { target?: string; client?: string }
 const qemuRates = new Map<string, number>();
 
 function sessionArgv(t: RunningTarget, cell: Cell, i: number, secs: number, count: number): string[] {
-  const lun = cell.lun === 'null' ? LUN_NULL : LUN_FILE;
+  const lun = { null: LUN_NULL, file: LUN_FILE, rbd: LUN_RBD }[cell.lun];
   if (cell.client === 'iscsi-perf') {
     return iscsiPerfArgv({ url: t.url(lun), initiator: `iqn.2026-11.io.nexus.bench:c${i}`, qd: cell.qd,
       blocks: cell.bytes / 512, random: cell.op === 'randread', seconds: secs });
@@ -246,14 +257,14 @@ async function stopAll(): Promise<void> {
 /** Which Nexus the run measures (prepareNexusBuild), for the environment record. */
 let nexusBuild = 'not measured';
 
-async function startAll(o: Options, workdir: string, file: string, pins: Pins): Promise<string[]> {
+async function startAll(o: Options, workdir: string, file: string, pins: Pins, rbd?: TargetOptions['rbd']): Promise<string[]> {
   const notes: string[] = [];
   if (o.targets.includes('nexus')) {
     nexusBuild = prepareNexusBuild(ROOT);
     console.error(`nexus: ${nexusBuild}`);
   }
   for (const name of o.targets) {
-    const topts: TargetOptions = { port: await freePort(), workdir: join(workdir, name), file, digests: o.digests, cpus: pins.target, threads: o.threads };
+    const topts: TargetOptions = { port: await freePort(), workdir: join(workdir, name), file, digests: o.digests, cpus: pins.target, threads: o.threads, rbd };
     try {
       const t = await startTarget(name, topts, ROOT);
       running.push(t);
@@ -290,6 +301,11 @@ const QUICK_CELLS: readonly string[] = [
 ];
 
 function cellsOf(o: Options): Cell[] {
+  if (o.rbd) {
+    const rbd = RBD_CELLS.filter((c) => o.only === undefined || o.only.test(c.id));
+    if (rbd.length === 0) throw new Error('--only matched no rbd cell');
+    return rbd;
+  }
   const unknown = QUICK_CELLS.filter((id) => !CELLS.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`QUICK_CELLS names cells workloads.ts does not have: ${unknown.join(', ')}`);
   const cells = CELLS.filter((c) => (o.only !== undefined ? o.only.test(c.id) : !o.quick || QUICK_CELLS.includes(c.id)));
@@ -340,8 +356,21 @@ async function comparison(o: Options, cells: Cell[]): Promise<void> {
   console.error(`bench: ${cells.length} cell${cells.length === 1 ? '' : 's'} x ${o.targets.length} target${o.targets.length === 1 ? '' : 's'} x ${o.rounds} round${o.rounds === 1 ? '' : 's'} of ${o.secs} s: about ${formatDuration(estimateSeconds(o, cells))}`);
   console.error(`preparing ${file} (1 GiB, pre-written)`);
   prepareFile(file);
-  const notes = await startAll(o, workdir, file, pins);
+  const cluster: BenchCluster | undefined = o.rbd ? await startBenchCluster(o.rbdMiB) : undefined;
+  try {
+    await measureAll(o, cells, { ts, workdir, file, pins, started, cluster });
+  } finally {
+    await stopAll();
+    await cluster?.stop();
+  }
+}
+
+interface Run { ts: string; workdir: string; file: string; pins: Pins; started: number; cluster?: BenchCluster }
+
+async function measureAll(o: Options, cells: Cell[], { ts, workdir, file, pins, started, cluster }: Run): Promise<void> {
+  const notes = await startAll(o, workdir, file, pins, cluster?.rbd);
   const samples: Sample[] = [];
+  const ceilings: CeilingSample[] = [];
   const total = o.rounds * cells.length * running.length;
   const measuring = Date.now();
   for (let round = 0; round < o.rounds; round++) {
@@ -358,6 +387,11 @@ async function comparison(o: Options, cells: Cell[]): Promise<void> {
           : `FAILED ${s.error}`));
         await sleep(200);
       }
+      if (cluster) {
+        const c = await rbdBenchCeiling(cluster, cell, round + 1, o.secs, pins.client);
+        ceilings.push(c);
+        console.error(`  r${round + 1} rbd bench ${cell.id.padEnd(24)} ` + (c.error === undefined ? `${Math.round(c.iops)} IOPS` : `FAILED ${c.error}`));
+      }
     }
   }
   await stopAll();
@@ -368,8 +402,9 @@ async function comparison(o: Options, cells: Cell[]): Promise<void> {
   console.log(`# ${title}`);
   console.log(table);
   for (const n of notes) console.log(`# ${n}`);
+  if (cluster) console.log(formatRbdRatios(rows, ceilings));
   const jsonPath = join(OUT, `e2e-${ts}.json`);
-  writeFileSync(jsonPath, JSON.stringify({ environment: env, options: { ...o, only: o.only?.source }, notes, rows, samples }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ environment: env, options: { ...o, only: o.only?.source }, notes, rows, samples, ceilings }, null, 2));
   writeFileSync(join(OUT, 'e2e.svg'), ratioSvg(rows, title));
   console.log(`# wrote ${jsonPath} and ${join(OUT, 'e2e.svg')}`);
   rmSync(workdir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
  * session with either:
  *   LUN 1  the shared 1 GiB backing file, buffered I/O (page cache)
  *   LUN 2  a null device of 1 TiB (tgt's bs_null size is fixed at 1 TiB; Nexus's is set to match)
+ *   LUN 3  with --rbd only: one Ceph RBD image (Nexus's rbd handler, tgtd's bs_rbd from tgt-rbd)
  * Every wait is bounded; only the PIDs started here are signalled.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -29,6 +30,8 @@ export interface TargetOptions {
   threads: number;
   /** false: Nexus with the data-path statistics off (engine.statistics), for the counters' cost. */
   statistics?: boolean;
+  /** LUN 3: a Ceph RBD image, reached as client.admin through `conf` (which names the keyring). */
+  rbd?: { pool: string; image: string; conf: string; keyring: string };
 }
 
 export interface RunningTarget {
@@ -54,6 +57,7 @@ export const LOGIN_KEYS = {
 
 export const LUN_FILE = 1;
 export const LUN_NULL = 2;
+export const LUN_RBD = 3;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -156,6 +160,11 @@ export async function startTgt(o: TargetOptions): Promise<RunningTarget> {
     adm('--mode', 'logicalunit', '--op', 'new', '--tid', '1', '--lun', String(LUN_FILE), '--bstype', 'rdwr', '--backing-store', resolve(o.file));
     // bs_null ignores the path but tgtadm requires one.
     adm('--mode', 'logicalunit', '--op', 'new', '--tid', '1', '--lun', String(LUN_NULL), '--bstype', 'null', '--backing-store', 'null');
+    // bs_rbd (Debian tgt-rbd): synchronous librbd calls on tgtd's worker threads.
+    if (o.rbd) {
+      adm('--mode', 'logicalunit', '--op', 'new', '--tid', '1', '--lun', String(LUN_RBD), '--bstype', 'rbd',
+        '--backing-store', `${o.rbd.pool}/${o.rbd.image}`, '--bsopts', `conf=${o.rbd.conf};id=admin`);
+    }
     adm('--mode', 'target', '--op', 'bind', '--tid', '1', '--initiator-address', 'ALL');
     for (const [k, v] of Object.entries(LOGIN_KEYS)) adm('--mode', 'target', '--op', 'update', '--tid', '1', '--name', k, '--value', String(v));
     adm('--mode', 'target', '--op', 'update', '--tid', '1', '--name', 'HeaderDigest', '--value', o.digests ? 'CRC32C' : 'None');
@@ -192,10 +201,11 @@ export function nexusTopology(o: TargetOptions, iqn: string): object {
     devices: [
       { name: 'file0', handler: 'fileio', path: resolve(o.file), size: '1GiB', blockSize: 512 },
       { name: 'null0', handler: 'nullio', size: '1TiB', blockSize: 512 },
+      ...(o.rbd ? [{ name: 'rbd0', handler: 'rbd', pool: o.rbd.pool, image: o.rbd.image, cephConf: o.rbd.conf, keyring: o.rbd.keyring, cephUser: 'client.admin', blockSize: 512 }] : []),
     ],
     targets: [{
       driver: 'iscsi', name: iqn, portals: [`127.0.0.1:${o.port}`],
-      luns: [{ lun: LUN_FILE, device: 'file0' }, { lun: LUN_NULL, device: 'null0' }],
+      luns: [{ lun: LUN_FILE, device: 'file0' }, { lun: LUN_NULL, device: 'null0' }, ...(o.rbd ? [{ lun: LUN_RBD, device: 'rbd0' }] : [])],
     }],
   };
 }

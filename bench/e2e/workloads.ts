@@ -1,6 +1,6 @@
 /**
  * The measured cells. The null LUN isolates the target's protocol and engine cost (no backing
- * I/O); the file LUN adds the page-cache path. Ids: <lun>-<op><size>-qd<N>[-x<sessions>]-<client>,
+ * I/O); the file LUN adds the page-cache path; the rbd LUN (--rbd only) is a Ceph RBD image. Ids: <lun>-<op><size>-qd<N>[-x<sessions>]-<client>,
  * op rr = random read, rw = random (strided) write, sr/sw = sequential read/write.
  */
 export type Client = 'iscsi-perf' | 'qemu-img';
@@ -8,7 +8,7 @@ export type Op = 'randread' | 'randwrite' | 'seqread' | 'seqwrite';
 
 export interface Cell {
   id: string;
-  lun: 'null' | 'file';
+  lun: 'null' | 'file' | 'rbd';
   op: Op;
   bytes: number;
   qd: number;
@@ -48,4 +48,16 @@ export const CELLS: readonly Cell[] = [
   cell('file', 'seqread', 1 * M, 8, 'qemu-img'),
   cell('file', 'seqwrite', 1 * M, 8, 'qemu-img'),
   cell('file', 'randread', 4 * K, 8, 'iscsi-perf', 4),
+];
+
+/**
+ * `--rbd`'s cells, on a pre-filled Ceph RBD image (bench/e2e/rbd.ts): the issue's 4 KiB random
+ * read and write at QD32 and 1 MiB sequential, each also measured with `rbd bench` at the same
+ * depth as the ceiling of what the cluster gives this host.
+ */
+export const RBD_CELLS: readonly Cell[] = [
+  cell('rbd', 'randread', 4 * K, 32, 'iscsi-perf'),
+  cell('rbd', 'randwrite', 4 * K, 32, 'qemu-img'),
+  cell('rbd', 'seqread', 1 * M, 8, 'iscsi-perf'),
+  cell('rbd', 'seqwrite', 1 * M, 8, 'qemu-img'),
 ];

@@ -11,7 +11,6 @@ import { BLOCK_LIMITS } from './vpd';
 
 /** The limits in force, in blocks for a given logical block size (VPD B0h reports the same). */
 export interface SbcLimits {
-  maxCompareAndWriteBlocks: number;
   maxWriteSameBlocks: number;
   maxUnmapLbaCount: number;
   maxUnmapDescriptors: number;
@@ -23,7 +22,6 @@ export interface SbcLimits {
 
 export function sbcLimits(blockSize: number, physicalExponent = 0): SbcLimits {
   return {
-    maxCompareAndWriteBlocks: BLOCK_LIMITS.maxCompareAndWriteBlocks,
     maxWriteSameBlocks: Math.floor(BLOCK_LIMITS.maxWriteSameBytes / blockSize),
     maxUnmapLbaCount: Math.floor(BLOCK_LIMITS.maxUnmapBytes / blockSize),
     maxUnmapDescriptors: BLOCK_LIMITS.maxUnmapDescriptors,

@@ -4,12 +4,12 @@ import { GOOD, NexusError, Outcome, good, goodLeased } from './result';
 import { invalidFieldOf } from './cdb/dsl';
 import { Lease, readBuffers } from './read-buffers';
 import {
-  IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, sbcLimits, withRangeLock,
+  IO_CHUNK_BYTES, byteOffset, checkLbaRange, firstDifference, miscompare, withRangeLock,
 } from './sbc-io';
 import { Binding, Exec, ExecContext, LuView, bind } from './types';
 import { rangeLockFor } from './range-lock';
 import { syncIoOf } from './backstores/sync-io';
-import { BLOCK_LIMITS } from './vpd';
+import { BLOCK_LIMITS, maxCompareAndWriteBlocks } from './vpd';
 
 /**
  * SBC-4 data commands: READ and WRITE (6/10/12/16), WRITE AND VERIFY, VERIFY, COMPARE AND WRITE
@@ -227,7 +227,7 @@ export const execCompareAndWrite: Exec<RwFields> = ctx => {
   const { lu } = ctx;
   const lba = BigInt(ctx.f.lba);
   const n = ctx.f.blocks;
-  if (n > sbcLimits(lu.blockSize).maxCompareAndWriteBlocks) return invalidFieldOf(ctx.def, 'blocks');
+  if (n > maxCompareAndWriteBlocks(lu)) return invalidFieldOf(ctx.def, 'blocks');
   const oob = checkLbaRange(lu, lba, BigInt(n));
   if (oob) return oob;
   if (n === 0) return GOOD;

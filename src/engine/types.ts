@@ -64,6 +64,8 @@ export interface Backstore {
    * atomic against them too; without it the engine reads, compares and writes under its lock.
    */
   compareAndWrite?(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number>;
+  /** MAXIMUM COMPARE AND WRITE LENGTH, in blocks, for stores whose compareAndWrite takes more than one. */
+  readonly maxCompareAndWriteBlocks?: number;
   /** Deallocation granularity (VPD B0h OPTIMAL UNMAP GRANULARITY) when not the default page. */
   readonly unmapGranularityBytes?: number;
   /**

@@ -150,6 +150,14 @@ function buildScsiPorts(lu: LuView, nexus: NexusView): Buffer {
   })));
 }
 
+/**
+ * MAXIMUM COMPARE AND WRITE LENGTH for a unit: its store's when the store compares and writes
+ * itself with a larger bound (rbd), else BLOCK_LIMITS's; never above the one-byte field.
+ */
+export function maxCompareAndWriteBlocks(lu: LuView): number {
+  return Math.min(0xff, lu.backstore.maxCompareAndWriteBlocks ?? BLOCK_LIMITS.maxCompareAndWriteBlocks);
+}
+
 function buildExtendedInquiry(lu: LuView): Buffer {
   const b = Buffer.alloc(0x3c); // SPC-4 7.8.7 table 475: PAGE LENGTH 003Ch
   // byte 4 (body 0): ACTIVATE MICROCODE, SPT, GRD_CHK, APP_CHK, REF_CHK: no protection information
@@ -170,7 +178,7 @@ function buildBlockLimits(lu: LuView): Buffer {
   const at = (pageByte: number): number => pageByte - 4;
   const bs = lu.blockSize;
   b[at(4)] = BLOCK_LIMITS.writeSameNonZero ? 0x01 : 0; // WSNZ
-  b[at(5)] = BLOCK_LIMITS.maxCompareAndWriteBlocks; // MAXIMUM COMPARE AND WRITE LENGTH
+  b[at(5)] = maxCompareAndWriteBlocks(lu); // MAXIMUM COMPARE AND WRITE LENGTH
   b.writeUInt16BE(1 << lu.physicalExponent, at(6)); // OPTIMAL TRANSFER LENGTH GRANULARITY
   b.writeUInt32BE(Math.floor(BLOCK_LIMITS.maxTransferBytes / bs), at(8)); // MAXIMUM TRANSFER LENGTH
   // bytes 12..15 OPTIMAL TRANSFER LENGTH, 16..19 MAXIMUM PREFETCH LENGTH: not reported (zero)

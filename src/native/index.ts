@@ -41,6 +41,8 @@ export type {
   OpenBlockOptions,
   RbdImage,
   RbdImageStat,
+  RbdObjectCompareAndWrite,
+  RbdObjectCompareAndWriteResult,
   RbdOp,
   RbdOpenOptions,
   RbdRequest,

@@ -4,11 +4,18 @@
 //                  connectTimeoutMs?, opTimeoutMs? }, cb)        // cb(RbdImage | { errno, message })
 //   img.submit({ op, offset, length?, data?, compare?, fua? }, cb)  // cb({ res } | { errno, message })
 //     op: 'read' | 'write' | 'discard' | 'writeZeroes' | 'writeSame' | 'flush' | 'compareAndWrite'
-//     compareAndWrite: cb({ res }) on a match, { errno: 'EILSEQ', mismatch } on a miscompare
+//     compareAndWrite: librbd's own, one 512-byte sector at most (the backstore uses it only to make
+//     librbd copy a clone's object up); cb({ res }) on a match, { errno: 'EILSEQ', mismatch } else
+//   img.compareAndWriteObject({ object, offset, compare, data, fua?, mustExist? }, cb)
+//                                   // one RADOS op { cmpext, write } on a data object: cb({ res }) on a
+//                                   // match, { errno: 'EILSEQ', mismatch } (from the range's start) on
+//                                   // a miscompare, { errno: 'ENOENT' } when mustExist and it does not
 //   img.diff(offset, length, cb)    // cb([offset, length, offset, length, ...] | { errno }): allocated extents
 //   img.resize(bytes, cb)           // cb(undefined | { errno })
 //   img.onUpdate(fn)                // fn() on the event loop when the image header changed (a resize)
-//   img.stat()                      // { size, objectSize, features, blockNamePrefix } (cached header, no I/O)
+//   img.updateFeatures(mask, enabled, cb)  // cb(undefined | { errno }): rbd_update_features
+//   img.stat()                      // { size, objectSize, features, blockNamePrefix, id, stripeUnit,
+//                                   //   stripeCount, parentOverlap } (cached header, no I/O)
 //   img.inFlight; img.close(cb)     // close waits for nothing: the caller drains first
 //
 // Completions: librbd completes aio on its own threads. The image is told to announce them on an
@@ -21,7 +28,9 @@
 // Two exceptions complete through librbd's callback, handed to the loop by a uv_async: compare-
 // and-write (librbd 16.2 does not queue its completion for the eventfd) and header updates.
 //
-// Connecting, opening, closing, resizing and diff_iterate block: they run on libuv's pool.
+// Connecting, opening, closing, resizing, feature updates, diff_iterate and the data-object
+// compare-and-write (two round trips: the header's snapshot context, then the op) block: they run
+// on libuv's pool.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -107,6 +116,8 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
                        {InstanceMethod<&RbdImage::Submit>("submit"), InstanceMethod<&RbdImage::Diff>("diff"),
                         InstanceMethod<&RbdImage::Resize>("resize"), InstanceMethod<&RbdImage::OnUpdate>("onUpdate"),
                         InstanceMethod<&RbdImage::Stat>("stat"), InstanceMethod<&RbdImage::Close>("close"),
+                        InstanceMethod<&RbdImage::CompareAndWriteObject>("compareAndWriteObject"),
+                        InstanceMethod<&RbdImage::UpdateFeatures>("updateFeatures"),
                         InstanceAccessor<&RbdImage::GetInFlight>("inFlight")});
   }
 
@@ -351,6 +362,183 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
     }
   }
 
+  // compareAndWriteObject: the rbd backstore's COMPARE AND WRITE on one data object (rbd.ts says
+  // why it is atomic against every client). The write carries the image's current snapshot
+  // context, read from the header as librbd reads it (cls rbd get_snapcontext), so that the OSD
+  // keeps a snapshot's copy of the object as it does for librbd's own writes. A private I/O
+  // context per request: the snapshot context is per context, and requests run in parallel.
+  class ObjectCompareAndWriteWork : public Napi::AsyncWorker {
+   public:
+    ObjectCompareAndWriteWork(Napi::Function cb, rados_t cluster, rados_ioctx_t headerIo, int64_t dataPool,
+                              std::string ns, std::string header, std::string object, uint64_t offset, Bytes compare,
+                              Bytes data, bool fua, bool mustExist)
+        : Napi::AsyncWorker(cb, "nexus:rbdObjectCompareAndWrite"), cluster_(cluster), headerIo_(headerIo),
+          dataPool_(dataPool), ns_(std::move(ns)), header_(std::move(header)), object_(std::move(object)),
+          offset_(offset), compare_(std::move(compare)), data_(std::move(data)), fua_(fua), mustExist_(mustExist) {}
+
+    void Execute() override {
+      std::vector<uint64_t> snaps;
+      uint64_t seq = 0;
+      int r = SnapContext(&seq, &snaps);
+      if (r < 0) return Fail(-r, "reading the snapshot context of " + header_);
+      rados_ioctx_t io = nullptr;
+      r = rados_ioctx_create2(cluster_, dataPool_, &io);
+      if (r < 0) return Fail(-r, "opening the image's data pool");
+      rados_ioctx_set_namespace(io, ns_.empty() ? nullptr : ns_.c_str());
+      r = rados_ioctx_selfmanaged_snap_set_write_ctx(io, seq, reinterpret_cast<rados_snap_t*>(snaps.data()),
+                                                     static_cast<int>(snaps.size()));
+      if (r < 0) {
+        rados_ioctx_destroy(io);
+        return Fail(-r, "setting the snapshot context");
+      }
+      rados_write_op_t op = rados_create_write_op();
+      if (mustExist_) rados_write_op_assert_exists(op);
+      int cmpval = 0;
+      rados_write_op_cmpext(op, reinterpret_cast<const char*>(compare_.data), compare_.length, offset_, &cmpval);
+      rados_write_op_write(op, reinterpret_cast<const char*>(data_.data), data_.length, offset_);
+      if (fua_) rados_write_op_set_flags(op, LIBRADOS_OP_FLAG_FADVISE_FUA);
+      r = rados_write_op_operate(op, io, object_.c_str(), nullptr, 0);
+      rados_release_write_op(op);
+      rados_ioctx_destroy(io);
+      // librados: a miscompare is -MAX_ERRNO (4095) - the offset of the first differing byte from
+      // the start of the compared extent, in the cmpext's return value and as the op's result.
+      int miscompare = cmpval <= -kMaxErrno ? cmpval : (r <= -kMaxErrno ? r : 0);
+      if (miscompare != 0) {
+        mismatch_ = static_cast<uint64_t>(-static_cast<int64_t>(miscompare) - kMaxErrno);
+        err_ = EILSEQ;
+        return;
+      }
+      if (r < 0) return Fail(-r, "compare and write on " + object_);
+    }
+
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      compare_.store.reset();
+      data_.store.reset();
+      Napi::Object out;
+      if (err_ == EILSEQ) {
+        out = ErrorValue(env, err_, "miscompare");
+        out.Set("mismatch", static_cast<double>(mismatch_));
+      } else if (err_ != 0) {
+        out = ErrorValue(env, err_, message_);
+      } else {
+        out = Napi::Object::New(env);
+        out.Set("res", 0);
+      }
+      Callback().MakeCallback(Receiver().Value(), {out});
+    }
+
+   private:
+    static constexpr int kMaxErrno = 4095;
+
+    void Fail(int err, const std::string& what) {
+      err_ = err;
+      message_ = what + ": " + std::strerror(err);
+    }
+
+    // The header's SnapContext (encoded: u64 seq, u32 n, n x u64 ids, newest first).
+    int SnapContext(uint64_t* seq, std::vector<uint64_t>* snaps) {
+      std::vector<char> out(64 * 1024);
+      int r = rados_exec(headerIo_, header_.c_str(), "rbd", "get_snapcontext", nullptr, 0, out.data(), out.size());
+      if (r == -ERANGE) {
+        out.resize(8 * 1024 * 1024);
+        r = rados_exec(headerIo_, header_.c_str(), "rbd", "get_snapcontext", nullptr, 0, out.data(), out.size());
+      }
+      if (r < 0) return r;
+      size_t n = static_cast<size_t>(r);
+      if (n < 12) return -EBADMSG;
+      uint32_t count = 0;
+      std::memcpy(seq, out.data(), 8);
+      std::memcpy(&count, out.data() + 8, 4);
+      if (n < 12 + static_cast<size_t>(count) * 8) return -EBADMSG;
+      snaps->resize(count);
+      if (count > 0) std::memcpy(snaps->data(), out.data() + 12, static_cast<size_t>(count) * 8);
+      return 0;
+    }
+
+    rados_t cluster_;
+    rados_ioctx_t headerIo_;
+    int64_t dataPool_;
+    std::string ns_, header_, object_;
+    uint64_t offset_;
+    Bytes compare_, data_;
+    bool fua_, mustExist_;
+    uint64_t mismatch_ = 0;
+    int err_ = 0;
+    std::string message_;
+  };
+
+  Napi::Value CompareAndWriteObject(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      ThrowType(env, "compareAndWriteObject(request, cb): request must be an object and cb a function");
+    }
+    if (closed_) ThrowClosed(env, "rbd image is closed");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Value objv = o.Get("object");
+    if (!objv.IsString()) ThrowType(env, "compareAndWriteObject: request.object must be a string");
+    Bytes compare, data;
+    if (!GetBytes(o.Get("compare"), &compare) || !GetBytes(o.Get("data"), &data)) {
+      ThrowType(env, "compareAndWriteObject: request.compare and request.data must be Uint8Arrays");
+    }
+    bool bad = false;
+    int64_t offset = GetOffset(env, o.Get("offset"), "request.offset", &bad);
+    if (bad || compare.length != data.length || data.length == 0) {
+      ThrowType(env, "compareAndWriteObject: offset must be a non-negative integer, compare and data of one non-zero length");
+    }
+    char id[RBD_MAX_BLOCK_NAME_SIZE] = {0};
+    int r = rbd_get_id(h_.image, id, sizeof id);
+    int64_t pool = rbd_get_data_pool_id(h_.image);
+    char ns[256] = {0};
+    int nr = rados_ioctx_get_namespace(h_.io, ns, sizeof ns);
+    Napi::Function cb = info[1].As<Napi::Function>();
+    if (r < 0 || pool < 0 || nr < 0) {
+      int e = r < 0 ? -r : pool < 0 ? static_cast<int>(-pool) : -nr;
+      cb.Call({ErrorValue(env, e, "compareAndWriteObject: the image's id, data pool or namespace")});
+      return env.Undefined();
+    }
+    (new ObjectCompareAndWriteWork(cb, h_.cluster, h_.io, pool, ns, std::string("rbd_header.") + id,
+                                   objv.As<Napi::String>().Utf8Value(), static_cast<uint64_t>(offset), std::move(compare),
+                                   std::move(data), GetBoolOption(env, o, "fua", false),
+                                   GetBoolOption(env, o, "mustExist", false)))
+        ->Queue();
+    return env.Undefined();
+  }
+
+  class UpdateFeaturesWork : public Napi::AsyncWorker {
+   public:
+    UpdateFeaturesWork(Napi::Function cb, rbd_image_t image, uint64_t mask, bool enabled)
+        : Napi::AsyncWorker(cb, "nexus:rbdUpdateFeatures"), image_(image), mask_(mask), enabled_(enabled) {}
+    void Execute() override {
+      int r = rbd_update_features(image_, mask_, enabled_ ? 1 : 0);
+      if (r < 0) err_ = -r;
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      Callback().MakeCallback(Receiver().Value(), {err_ != 0 ? Napi::Value(ErrorValue(env, err_)) : env.Undefined()});
+    }
+
+   private:
+    rbd_image_t image_;
+    uint64_t mask_;
+    bool enabled_;
+    int err_ = 0;
+  };
+
+  Napi::Value UpdateFeatures(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsBigInt() || !info[1].IsBoolean() || !info[2].IsFunction()) {
+      ThrowType(env, "updateFeatures(mask: bigint, enabled: boolean, cb)");
+    }
+    if (closed_) ThrowClosed(env, "rbd image is closed");
+    bool lossless = false;
+    uint64_t mask = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+    (new UpdateFeaturesWork(info[2].As<Napi::Function>(), h_.image, mask, info[1].As<Napi::Boolean>().Value()))->Queue();
+    return env.Undefined();
+  }
+
   // diff(offset, length, cb): allocated extents in [offset, offset + length), on the pool.
   class DiffWork : public Napi::AsyncWorker {
    public:
@@ -455,6 +643,16 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
     o.Set("objectSize", static_cast<double>(st.obj_size));
     o.Set("features", Napi::BigInt::New(env, features));
     o.Set("blockNamePrefix", prefix);
+    char id[RBD_MAX_BLOCK_NAME_SIZE] = {0};
+    o.Set("id", rbd_get_id(h_.image, id, sizeof id) == 0 ? id : "");
+    uint64_t unit = 0, count = 0, overlap = 0;
+    rbd_get_stripe_unit(h_.image, &unit);
+    rbd_get_stripe_count(h_.image, &count);
+    // ENOENT: no parent.
+    if (rbd_get_overlap(h_.image, &overlap) < 0) overlap = 0;
+    o.Set("stripeUnit", static_cast<double>(unit));
+    o.Set("stripeCount", static_cast<double>(count));
+    o.Set("parentOverlap", static_cast<double>(overlap));
     return o;
   }
 

@@ -163,7 +163,7 @@ export interface RbdRequest {
   length?: number | bigint;
   /** read: where the bytes go; write: the bytes; writeSame: the pattern; compareAndWrite: what to write. */
   data?: Uint8Array;
-  /** compareAndWrite: what the image must hold first (same length as data). */
+  /** compareAndWrite (librbd's, one 512-byte sector at most): what the image must hold first (same length as data). */
   compare?: Uint8Array;
   /** LIBRADOS_OP_FLAG_FADVISE_FUA. */
   fua?: boolean;
@@ -176,8 +176,34 @@ export interface RbdImageStat {
   size: bigint;
   objectSize: number;
   features: bigint;
+  /** Data objects are `${blockNamePrefix}.${object number, 16 hex digits}`. */
   blockNamePrefix: string;
+  /** The image id (its header object is rbd_header.<id>). */
+  id: string;
+  stripeUnit: number;
+  stripeCount: number;
+  /** Bytes from the start that a clone still reads from its parent; 0 without a parent. */
+  parentOverlap: number;
 }
+
+/**
+ * One RADOS write operation { cmpext, write } on one data object of the image, carrying the
+ * image's snapshot context (src/native/rbd-image.cc).
+ */
+export interface RbdObjectCompareAndWrite {
+  /** The data object's name. */
+  object: string;
+  /** Byte offset inside the object. */
+  offset: number;
+  compare: Uint8Array;
+  data: Uint8Array;
+  fua?: boolean;
+  /** Fail with ENOENT when the object does not exist (instead of comparing with zeros). */
+  mustExist?: boolean;
+}
+
+/** res 0: written; EILSEQ with `mismatch`, the first differing byte's offset from the compared range's start. */
+export type RbdObjectCompareAndWriteResult = { res: number } | (NativeError & { mismatch?: number });
 
 /** An open image (src/native/rbd-image.cc). */
 export interface RbdImage {
@@ -186,6 +212,9 @@ export interface RbdImage {
   /** Allocated extents in [offset, offset + length), flattened [offset, length, ...]. */
   diff(offset: number | bigint, length: number | bigint, cb: (r: number[] | NativeError) => void): void;
   resize(sizeBytes: number | bigint, cb: (r: NativeError | undefined) => void): void;
+  compareAndWriteObject(req: RbdObjectCompareAndWrite, cb: (r: RbdObjectCompareAndWriteResult) => void): void;
+  /** rbd_update_features: turn the features in `mask` on or off. */
+  updateFeatures(mask: bigint, enabled: boolean, cb: (r: NativeError | undefined) => void): void;
   /** Called on the event loop when the image's header changes (resize, lock, snapshots). */
   onUpdate(fn: () => void): void;
   stat(): RbdImageStat | NativeError;

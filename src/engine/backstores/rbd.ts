@@ -1,5 +1,5 @@
 import * as native from '../../native';
-import type { NativeError, RbdImage, RbdOpenOptions, RbdRequest, RbdResult } from '../../native';
+import type { NativeError, RbdImage, RbdImageStat, RbdObjectCompareAndWriteResult, RbdOpenOptions, RbdRequest, RbdResult } from '../../native';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
 
@@ -20,7 +20,8 @@ import { errnoError } from './errno-sense';
  * - VPD B0h OPTIMAL UNMAP GRANULARITY: the image's object size.
  * - READ CAPACITY: the image's size; a resize from anywhere (another gateway, `rbd resize`)
  *   reaches librbd's header watch and the unit raises CAPACITY DATA HAS CHANGED.
- * - COMPARE AND WRITE: see compareAndWrite below.
+ * - COMPARE AND WRITE: one RADOS { cmpext, write } operation on the data object, atomic against
+ *   every gateway (the DESIGN note at compareAndWrite); MAXIMUM COMPARE AND WRITE LENGTH 255.
  *
  * Failures: an OSD request older than OP_TIMEOUT_MS fails ETIMEDOUT (ABORTED COMMAND, LOGICAL
  * UNIT COMMUNICATION TIME-OUT, so the initiator retries); below that, an OSD that goes away and
@@ -48,6 +49,15 @@ const RECONNECT_PAUSE_MS = 2_000;
 const DIFF_WINDOW_BYTES = 256 * 1024 * 1024;
 /** librbd 16.2's compare-and-write takes one 512-byte sector and no more (EINVAL beyond). */
 const LIBRBD_CAW_SECTOR = 512;
+/**
+ * MAXIMUM COMPARE AND WRITE LENGTH (SBC-4 6.6.4): the most its one-byte field and the one-byte
+ * NUMBER OF LOGICAL BLOCKS of the CDB can say; compareAndWrite takes any length.
+ */
+const MAX_COMPARE_AND_WRITE_BLOCKS = 255;
+/** Image features the backstore needs off to write data objects itself (compareAndWrite). */
+const RBD_FEATURE_OBJECT_MAP = 1n << 3n;
+const RBD_FEATURE_FAST_DIFF = 1n << 4n;
+const RBD_FEATURE_JOURNALING = 1n << 6n;
 
 function isNativeError(v: unknown): v is NativeError {
   return native.isNativeError(v);
@@ -59,6 +69,8 @@ export class RbdBackstore implements Backstore {
   readonly thin: boolean;
   writeBack: boolean;
   readonly unmapGranularityBytes: number;
+  readonly maxCompareAndWriteBlocks = MAX_COMPARE_AND_WRITE_BLOCKS;
+  private readonly objectSize: number;
   private size: bigint;
   private inFlight = 0;
   private drained: Array<() => void> = [];
@@ -68,21 +80,60 @@ export class RbdBackstore implements Backstore {
   private closed = false;
   private readonly capacityListeners: Array<() => void> = [];
 
-  private constructor(private image: RbdImage, size: bigint, objectSize: number, private readonly o: RbdBackstoreOptions) {
-    this.size = size;
+  private constructor(private image: RbdImage, private layout: RbdImageStat, private readonly o: RbdBackstoreOptions) {
+    this.size = layout.size;
     this.readOnly = o.readOnly ?? false;
     this.thin = o.thin ?? true;
     this.writeBack = o.writeBack ?? true;
-    this.unmapGranularityBytes = objectSize;
+    this.objectSize = layout.objectSize;
+    this.unmapGranularityBytes = layout.objectSize;
     this.watch(image);
   }
 
   /** Connects and opens the image; rejects with the errno librados gave (ENOSYS: not built). */
   static async open(o: RbdBackstoreOptions): Promise<RbdBackstore> {
     const image = await RbdBackstore.connect(o);
+    try {
+      const layout = o.readOnly ? RbdBackstore.stat(image, o) : await RbdBackstore.prepareForWriting(image, o);
+      return new RbdBackstore(image, layout, o);
+    } catch (e) {
+      await new Promise<void>(r => image.close(r));
+      throw e;
+    }
+  }
+
+  private static stat(image: RbdImage, o: RbdBackstoreOptions): RbdImageStat {
     const st = image.stat();
     if (isNativeError(st)) throw errnoError(st.errno, `${o.pool}/${o.image}: ${st.message}`);
-    return new RbdBackstore(image, st.size, st.objectSize, o);
+    return st;
+  }
+
+  /**
+   * What compareAndWrite's direct writes to data objects need (its DESIGN note): plain striping
+   * and no journal, else the image is refused for writing; the object map and fast-diff off, which
+   * the backstore does itself (librbd's rbd_update_features) rather than serve an image whose
+   * object map would hide those writes from every reader.
+   */
+  private static async prepareForWriting(image: RbdImage, o: RbdBackstoreOptions): Promise<RbdImageStat> {
+    const st = RbdBackstore.stat(image, o);
+    const name = `rbd ${o.pool}/${o.image}`;
+    if (st.stripeUnit !== st.objectSize || st.stripeCount !== 1) {
+      throw errnoError('EOPNOTSUPP', `${name}: fancy striping (stripe unit ${st.stripeUnit}, count ${st.stripeCount}) is not supported for writing; use an image with the default striping`);
+    }
+    if ((st.features & RBD_FEATURE_JOURNALING) !== 0n) {
+      throw errnoError('EOPNOTSUPP', `${name}: the journaling feature is not supported for writing (rbd feature disable ${o.pool}/${o.image} journaling)`);
+    }
+    if (st.id === '') throw errnoError('EOPNOTSUPP', `${name}: format 1 images are not supported for writing`);
+    if ((st.features & (RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF)) !== 0n) {
+      const r = await new Promise<NativeError | undefined>(resolve => image.updateFeatures(RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF, false, resolve));
+      const after = RbdBackstore.stat(image, o);
+      // Another gateway opening the image at the same time may have turned them off first.
+      if (r && (after.features & (RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF)) !== 0n) {
+        throw errnoError(r.errno, `${name}: disabling object-map and fast-diff: ${r.message}`);
+      }
+      return after;
+    }
+    return st;
   }
 
   private static async connect(o: RbdBackstoreOptions): Promise<RbdImage> {
@@ -100,7 +151,10 @@ export class RbdBackstore implements Backstore {
     image.onUpdate(() => {
       if (image !== this.image || this.closed) return;
       const st = image.stat();
-      if (isNativeError(st) || st.size === this.size) return;
+      if (isNativeError(st)) return;
+      // A flatten or a snapshot changes the header too: the layout follows (parentOverlap).
+      this.layout = st;
+      if (st.size === this.size) return;
       this.size = st.size;
       for (const l of this.capacityListeners) l();
     });
@@ -157,9 +211,12 @@ export class RbdBackstore implements Backstore {
           this.imageOpen = true;
           this.watch(image);
           const st = image.stat();
-          if (!isNativeError(st) && st.size !== this.size) {
-            this.size = st.size;
-            for (const l of this.capacityListeners) l();
+          if (!isNativeError(st)) {
+            this.layout = st;
+            if (st.size !== this.size) {
+              this.size = st.size;
+              for (const l of this.capacityListeners) l();
+            }
           }
           return;
         } catch {
@@ -204,37 +261,110 @@ export class RbdBackstore implements Backstore {
   }
 
   /**
-   * COMPARE AND WRITE.
+   * COMPARE AND WRITE (SBC-4 5.3): the compare and the write are one uninterrupted operation
+   * against every command through every gateway, for any block size and any NUMBER OF LOGICAL
+   * BLOCKS up to MAXIMUM COMPARE AND WRITE LENGTH.
    *
    * DESIGN. Several gateways write one image, so the engine's range lock (one process) cannot make
-   * the compare and the write one atomic step for everyone. What is atomic cluster-wide is a single
-   * RADOS operation on one object: the OSD that holds the object applies a compound operation
-   * (cmpext then write) as one transaction, ordered with every other operation on that object from
-   * any client. librbd's rbd_aio_compare_and_write is that operation (plus the object-map update and
-   * the exclusive-lock hand-over librbd does for any write), but in 16.2 it takes exactly one
-   * 512-byte sector. So:
-   * - a range that is one 512-byte sector (every COMPARE AND WRITE of one block on a 512-byte unit,
-   *   which is what VMware's ATS and cluster file systems' heartbeats send) goes to librbd's
-   *   compare-and-write: atomic against writes through every gateway;
-   * - any other range is read, compared and written here under the unit's exclusive range lock
-   *   (held by the caller): atomic against every command through this gateway only. Several
-   *   gateways with 4096-byte units or multi-block COMPARE AND WRITE need a RADOS cmpext+write on
-   *   the object (and the object map marked first); that is not built yet.
-   * A miscompare writes nothing and reports the offset of the first differing byte.
+   * the compare and the write one step for everyone. What is atomic cluster-wide is one RADOS
+   * operation on one object: the OSD that holds the object applies a compound operation as one
+   * transaction, ordered against every other operation on that object from any client (every
+   * librbd write through every gateway is such an operation on the same object). So a range
+   * inside one data object is compared and written by one operation on that object,
+   * { cmpext(range, verify), write(range, data) } (rbd-image.cc): either the bytes equal `verify`
+   * and `data` replaces them, or nothing is written and the OSD names the first differing byte.
+   * librbd's own rbd_aio_compare_and_write is the same operation but, in 16.2, for one 512-byte
+   * sector only (EINVAL beyond), which is why the backstore builds it itself. For that to be
+   * equivalent to librbd's write path:
+   * - the object is where librbd puts those bytes: `rbd_data.<id>.<object number, 16 hex>` with
+   *   plain striping (stripe unit = object size, stripe count 1), and in the image's data pool
+   *   and namespace. Fancy striping is refused when the image is opened for writing (open());
+   * - the write carries the image's snapshot context, read from its header before each operation
+   *   (as librbd does), so the OSD preserves a snapshot's copy of the object first;
+   * - no librbd state caches what the object holds: the client cache is off (rbd_cache false,
+   *   rbd-image.cc), and the object map, which would say "does not exist" for an object written
+   *   only this way (reads would then return zeros) and "clean" for fast-diff, is turned off for
+   *   images opened for writing (open(): object-map and fast-diff disabled on the image).
+   *   Journaling (which the write would bypass) is refused;
+   * - a clone's object that does not exist yet still reads from the parent: the operation then
+   *   asserts that the object exists, and on ENOENT the backstore has librbd copy it up first
+   *   (librbd's own one-sector compare-and-write of the bytes already there, which changes
+   *   nothing but makes librbd copy the parent's object into the clone), then repeats.
+   * A missing object of a non-clone compares as zeros, which is what librbd reads there.
+   * The OSD reports a miscompare with the offset of the first differing byte from the start of
+   * the compared range, which is what MISCOMPARE's INFORMATION field holds (SBC-4 5.3).
+   *
+   * A range that crosses an object boundary: see compareAndWriteAcross.
    */
   async compareAndWrite(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number> {
     if (this.readOnly) throw errnoError('EROFS', `rbd ${this.o.image} is read-only`);
     this.checkRange(offset, data.length);
-    if (data.length === LIBRBD_CAW_SECTOR && offset % LIBRBD_CAW_SECTOR === 0) {
-      const r = await this.submit({ op: 'compareAndWrite', offset, compare: verify, data, fua });
-      if (isNativeError(r)) {
-        // librbd reports a miscompare as EILSEQ with the image offset of the first differing byte.
-        if (r.errno === 'EILSEQ') return Math.max(0, (r.mismatch ?? offset) - offset);
-        throw errnoError(r.errno, `rbd compare and write: ${r.message}`);
+    if (data.length === 0) return -1;
+    const first = Math.floor(offset / this.objectSize);
+    const last = Math.floor((offset + data.length - 1) / this.objectSize);
+    if (first !== last) return this.compareAndWriteAcross(offset, verify, data, fua);
+    const differs = await this.compareAndWriteObject(offset, verify, data, fua);
+    if (differs < 0 && !this.writeBack) await this.flush();
+    return differs;
+  }
+
+  /** The data object that holds image byte `offset` (plain striping, checked at open). */
+  private objectName(offset: number): string {
+    return `${this.layout.blockNamePrefix}.${Math.floor(offset / this.objectSize).toString(16).padStart(16, '0')}`;
+  }
+
+  /** One { cmpext, write } on the object that holds [offset, offset + data.length). */
+  private async compareAndWriteObject(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number> {
+    const object = this.objectName(offset);
+    const inObject = offset % this.objectSize;
+    // A clone's object inside the parent overlap must exist in the clone, else cmpext would
+    // compare with zeros while reads return the parent's bytes.
+    const mustExist = offset < this.layout.parentOverlap;
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.track(image => new Promise<RbdObjectCompareAndWriteResult>(resolve =>
+        image.compareAndWriteObject({ object, offset: inObject, compare: verify, data, fua, mustExist }, resolve)));
+      if (!isNativeError(r)) return -1;
+      if (r.errno === 'EILSEQ') return r.mismatch ?? 0;
+      if (r.errno === 'ENOENT' && mustExist && attempt < 8) {
+        await this.copyUp(offset);
+        continue;
       }
-      if (!this.writeBack) await this.flush();
-      return -1;
+      if (r.errno === 'ESHUTDOWN') this.reconnect();
+      throw errnoError(r.errno, `rbd compare and write: ${r.message}`);
     }
+  }
+
+  /**
+   * Makes librbd copy a clone's object up from the parent without changing a byte: its own
+   * compare-and-write of the sector at `offset` with what that sector holds. A miscompare means
+   * someone wrote there meanwhile, which copied the object up just as well.
+   */
+  private async copyUp(offset: number): Promise<void> {
+    const at = offset - (offset % LIBRBD_CAW_SECTOR);
+    const sector = new Uint8Array(LIBRBD_CAW_SECTOR);
+    await this.read(at, sector);
+    const r = await this.submit({ op: 'compareAndWrite', offset: at, compare: sector, data: sector, fua: false });
+    if (isNativeError(r) && r.errno !== 'EILSEQ') throw errnoError(r.errno, `rbd copy-up: ${r.message}`);
+  }
+
+  /**
+   * A range across object boundaries (a multi-block COMPARE AND WRITE over a multiple of the
+   * object size): read, compared and written here under the unit's exclusive range lock (held by
+   * the caller): atomic against every command through this gateway, not against other gateways.
+   *
+   * Why not more, yet. RADOS applies one operation to one object; nothing spans two. Per-object
+   * { cmpext, write } operations in turn leave the first object written when the second one
+   * miscompares, visible to every reader and to other gateways' COMPARE AND WRITE meanwhile, and
+   * no undo is safe once someone has read or compared against it. What librbd writers respect is
+   * the image's exclusive lock, but only in its cooperative mode, where the owner hands the lock
+   * over as soon as its in-flight writes drain (so between our read and our write); holding it
+   * through the C API (rbd_lock_acquire) switches the image to explicit mode, in which the other
+   * gateways' writes fail with EROFS instead of waiting, and the image stays in that mode until it
+   * is reopened. The correct mechanism is therefore one the gateways agree on: a fence per image,
+   * serialised by a RADOS lock on a per-image object and announced by watch/notify, which every
+   * gateway acknowledges only once it holds back, and has drained, its own writes to the range.
+   */
+  private async compareAndWriteAcross(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number> {
     const current = new Uint8Array(verify.length);
     await this.read(offset, current);
     const a = Buffer.from(verify.buffer, verify.byteOffset, verify.length);
@@ -243,6 +373,18 @@ export class RbdBackstore implements Backstore {
     }
     await this.write(offset, data, fua);
     return -1;
+  }
+
+  /** Runs one native request on the open image, counted in flight (close() waits for it). */
+  private async track<T>(run: (image: RbdImage) => Promise<T>): Promise<T> {
+    if (this.closed) throw errnoError('EBADF', `rbd ${this.o.pool}/${this.o.image} is closed`);
+    if (this.reconnecting) throw errnoError('ENOTCONN', `rbd ${this.o.pool}/${this.o.image}: reconnecting to the cluster`);
+    this.inFlight++;
+    try {
+      return await run(this.image);
+    } finally {
+      if (--this.inFlight === 0) for (const d of this.drained.splice(0)) d();
+    }
   }
 
   async unmap(offset: number, length: number): Promise<void> {
@@ -261,12 +403,8 @@ export class RbdBackstore implements Backstore {
     const end = Number(this.size);
     if (offset >= end) return { mapped: false, length: 0 };
     if (!this.thin) return { mapped: true, length: end - offset };
-    if (this.reconnecting) throw errnoError('ENOTCONN', `rbd ${this.o.pool}/${this.o.image}: reconnecting to the cluster`);
     const window = Math.min(DIFF_WINDOW_BYTES, end - offset);
-    const image = this.image;
-    this.inFlight++;
-    const r = await new Promise<number[] | NativeError>(resolve => image.diff(offset, window, resolve));
-    if (--this.inFlight === 0) for (const d of this.drained.splice(0)) d();
+    const r = await this.track(image => new Promise<number[] | NativeError>(resolve => image.diff(offset, window, resolve)));
     if (isNativeError(r)) throw errnoError(r.errno, `rbd diff: ${r.message}`);
     for (let i = 0; i < r.length; i += 2) {
       const at = r[i], len = r[i + 1];

@@ -86,6 +86,30 @@ describe('SBC COMPARE AND WRITE', () => {
     expectCheck(await run(lu, caw(7, 2), Buffer.alloc(4 * 512)), SENSE.INVALID_FIELD_IN_CDB, { byte: 13 });
   });
 
+  it('a store that compares and writes itself with a larger bound: several blocks reach it in one call, one more is refused', async () => {
+    const mem = new MemoryBackstore({ sizeBytes: 2048n * 512n });
+    const seen: string[] = [];
+    // What an rbd image does (one operation on the cluster), reduced to its contract.
+    const store = Object.assign(new RecordingBackstore(mem), {
+      maxCompareAndWriteBlocks: 8,
+      async compareAndWrite(offset: number, verify: Uint8Array, data: Uint8Array): Promise<number> {
+        seen.push(`caw ${offset}+${data.length}`);
+        const cur = new Uint8Array(verify.length);
+        await mem.read(offset, cur);
+        for (let i = 0; i < cur.length; i++) if (cur[i] !== verify[i]) return i;
+        await mem.write(offset, data, false);
+        return -1;
+      },
+    });
+    const lu = makeLu({ backstore: store });
+    expectGood(await run(lu, caw(16, 8), Buffer.concat([Buffer.alloc(8 * 512), Buffer.alloc(8 * 512, 0x61)])));
+    expect(seen).to.deep.equal([`caw ${16 * 512}+${8 * 512}`]);
+    const d = Buffer.concat([Buffer.alloc(8 * 512, 0x61), Buffer.alloc(8 * 512, 0x62)]);
+    d[5 * 512 + 9] = 0;
+    expectCheck(await run(lu, caw(16, 8), d), SENSE.MISCOMPARE_DURING_VERIFY_OPERATION, { information: BigInt(5 * 512 + 9) });
+    expectCheck(await run(lu, caw(16, 9), Buffer.alloc(18 * 512)), SENSE.INVALID_FIELD_IN_CDB, { byte: 13 });
+  });
+
   it('range: last block accepted, one past refused with the LBA', async () => {
     const lu = makeLu();
     expectGood(await run(lu, caw(2047, 1), Buffer.alloc(1024)));

@@ -149,6 +149,13 @@ describe('engine/spc INQUIRY VPD pages (SPC-4 7.8, SBC-4 6.6)', () => {
     expect(d.toString('hex')).to.equal(e.toString('hex'));
   });
 
+  it('B0h MAXIMUM COMPARE AND WRITE LENGTH is the store\'s own bound where it has one (an rbd image: 255)', async () => {
+    const lu = makeLu();
+    Object.assign(lu.backstore, { maxCompareAndWriteBlocks: 255 });
+    expect((await vpd(0xb0, lu))[5]).to.equal(255);
+    expect((await vpd(0xb0))[5]).to.equal(1);
+  });
+
   it('B0h of a thin 4096-byte disk reports the unmap limits', async () => {
     const d = await vpd(0xb0, makeLu({ thin: true, blockSize: 4096 }));
     expect(d.readUInt32BE(8)).to.equal(8192); // 32 MiB / 4096
