@@ -64,6 +64,12 @@ export interface Backstore {
    * atomic against them too; without it the engine reads, compares and writes under its lock.
    */
   compareAndWrite?(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number>;
+  /**
+   * Optional: what the unit's identifiers (VPD 80h serial, 83h NAA and T10 designators) derive
+   * from instead of the device's name: a store that several gateways export as one logical unit
+   * (an rbd image) names itself, so that every gateway reports the same identifiers.
+   */
+  readonly identitySeed?: string;
   /** Deallocation granularity (VPD B0h OPTIMAL UNMAP GRANULARITY) when not the default page. */
   readonly unmapGranularityBytes?: number;
   /**

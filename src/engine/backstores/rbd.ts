@@ -68,7 +68,16 @@ export class RbdBackstore implements Backstore {
   private closed = false;
   private readonly capacityListeners: Array<() => void> = [];
 
-  private constructor(private image: RbdImage, size: bigint, objectSize: number, private readonly o: RbdBackstoreOptions) {
+  /**
+   * The unit's identifiers derive from the image, not from the device's name or the host, so that
+   * every gateway exporting the image reports the same VPD 80h/83h (SAM-5 multipath): the pool and
+   * the image's id (librbd's block name prefix "rbd_data.<id>"), which a rename keeps and a new
+   * image of the same name does not.
+   */
+  readonly identitySeed: string;
+
+  private constructor(private image: RbdImage, size: bigint, objectSize: number, private readonly o: RbdBackstoreOptions, blockNamePrefix: string) {
+    this.identitySeed = `rbd:${o.pool}/${blockNamePrefix.replace(/^rbd_data\./, '')}`;
     this.size = size;
     this.readOnly = o.readOnly ?? false;
     this.thin = o.thin ?? true;
@@ -82,7 +91,7 @@ export class RbdBackstore implements Backstore {
     const image = await RbdBackstore.connect(o);
     const st = image.stat();
     if (isNativeError(st)) throw errnoError(st.errno, `${o.pool}/${o.image}: ${st.message}`);
-    return new RbdBackstore(image, st.size, st.objectSize, o);
+    return new RbdBackstore(image, st.size, st.objectSize, o, st.blockNamePrefix);
   }
 
   private static async connect(o: RbdBackstoreOptions): Promise<RbdImage> {

@@ -1,0 +1,210 @@
+// Several Nexus gateways, one target (README "Scaling out with Ceph"), against the run's Ceph
+// cluster (shared-cluster.ts): two daemons export one rbd image under one target name, each
+// gateway one target port group of the target (the topology's `gateway` and the groups'
+// `gateway`), gateway A's group active/optimized, B's active/non-optimized.
+//   - the unit's identifiers (VPD 80h, and 83h's logical unit designators) are equal through both
+//     gateways, each gateway's target port designators its own;
+//   - REPORT TARGET PORT GROUPS through either gateway lists both groups with their states;
+//   - SendTargets through one gateway lists both gateways' portals;
+//   - data written through one gateway reads back through the other;
+//   - libiscsi's MultipathIO family with one URL per gateway.
+import { expect } from 'chai';
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describeNeeds, tool } from '../helpers/prereq';
+import { RunningDaemon, startDaemon } from '../helpers/daemon';
+import { SteadySession } from '../fuzz/client';
+import { freePort, type CephCluster } from './cluster';
+import { CEPH_PREREQS, markFailed, sharedCluster } from './shared-cluster';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..', '..');
+const TARGET = 'iqn.2026-11.io.nexus:gateways';
+const IMAGE = 'gw0';
+
+/**
+ * libiscsi's MultipathIO family, one URL per gateway. MultipathIO.Reset (a LOGICAL UNIT RESET
+ * through one path owes the other path's I_T nexus a unit attention) needs the gateways to tell
+ * each other, which the cluster-wide reservation state brings.
+ */
+const MULTIPATH_TESTS = ['SCSI.MultipathIO.Simple', 'SCSI.MultipathIO.CompareAndWrite', 'SCSI.MultipathIO.CompareAndWriteAsync'];
+
+const describeCeph = describeNeeds(...CEPH_PREREQS, tool('iscsi-test-cu'), tool('iscsi-ls'));
+
+/** One gateway's topology: the same target, device and groups; only `gateway` differs. */
+function gatewayTopology(c: CephCluster, self: 'gw-a' | 'gw-b', ports: { a: number; b: number }, image = IMAGE): Record<string, unknown> {
+  const a = `127.0.0.1:${ports.a}`, b = `127.0.0.1:${ports.b}`;
+  return {
+    gateway: self,
+    devices: [{
+      name: 'shared', handler: 'rbd', pool: 'rbd', image, cephConf: c.conf, keyring: c.keyring, cephUser: 'client.admin',
+      alua: { tpgs: 'both', states: { 1: 'active/optimized', 2: 'active/non-optimized' } },
+    }],
+    targets: [{
+      driver: 'iscsi', name: TARGET, portals: [a, b],
+      portGroups: [{ id: 1, gateway: 'gw-a', portals: [a] }, { id: 2, gateway: 'gw-b', portals: [b] }],
+      luns: [{ lun: 0, device: 'shared' }],
+    }],
+  };
+}
+
+/** SPC-4 7.8.6: the designation descriptors of a VPD 83h page, with their association. */
+function designators(page: Buffer): Array<{ association: number; type: number; bytes: string }> {
+  const out: Array<{ association: number; type: number; bytes: string }> = [];
+  const end = 4 + page.readUInt16BE(2);
+  for (let at = 4; at + 4 <= end;) {
+    const len = page[at + 3];
+    out.push({ association: (page[at + 1] >> 4) & 0x3, type: page[at + 1] & 0x0f, bytes: page.subarray(at, at + 4 + len).toString('hex') });
+    at += 4 + len;
+  }
+  return out;
+}
+
+async function ready(s: SteadySession): Promise<void> {
+  // The first commands after login report POWER ON, RESET (and whatever else is pending).
+  for (let i = 0; i < 6; i++) if ((await s.command(0, [0, 0, 0, 0, 0, 0])).status === 0) return;
+  throw new Error('unit not ready');
+}
+
+describeCeph('several gateways, one target (rbd)', function () {
+  this.timeout(240_000);
+  let cluster: CephCluster | undefined;
+  const gw: { a?: RunningDaemon; b?: RunningDaemon } = {};
+  let failed = false;
+  const c = (): CephCluster => cluster as CephCluster;
+  const A = (): RunningDaemon => gw.a as RunningDaemon;
+  const B = (): RunningDaemon => gw.b as RunningDaemon;
+  const url = (d: RunningDaemon): string => `iscsi://${d.host}:${d.port}/${TARGET}/0`;
+
+  before(async function () {
+    this.timeout(300_000);
+    cluster = await sharedCluster();
+    await c().rbd('create', '--size', '64M', `rbd/${IMAGE}`);
+    const ports = { a: await freePort(), b: await freePort() };
+    gw.a = await startDaemon(gatewayTopology(c(), 'gw-a', ports), { startTimeoutMs: 60_000 });
+    gw.b = await startDaemon(gatewayTopology(c(), 'gw-b', ports), { startTimeoutMs: 60_000 });
+    expect(A().port).to.equal(ports.a);
+    expect(B().port).to.equal(ports.b);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const d of [gw.a, gw.b]) {
+      if (!d) continue;
+      const code = await d.stop();
+      if (failed) console.log(d.output().split('\n').slice(-30).join('\n'));
+      expect(code, d.output()).to.equal(0);
+    }
+    if (failed) markFailed();
+  });
+
+  it('reports the same unit identifiers through both gateways, each its own target port', async () => {
+    const seen: Array<{ serial: string; lu: string[]; port: string[]; tpg: number }> = [];
+    for (const d of [A(), B()]) {
+      const s = await SteadySession.open(d.host, d.port, 'iqn.2026-11.example:gw-ids', TARGET);
+      try {
+        await ready(s);
+        const v80 = await s.command(0, [0x12, 1, 0x80, 0, 255, 0], { readLength: 255 });
+        const v83 = await s.command(0, [0x12, 1, 0x83, 1, 0, 0], { readLength: 256 });
+        expect(v80.status).to.equal(0);
+        expect(v83.status).to.equal(0);
+        const ds = designators(v83.data);
+        // SPC-4 7.8.6.1: association 0 (the logical unit), 1 (the target port the command came through).
+        const tpgDesc = ds.find(x => x.association === 1 && x.type === 0x5);
+        seen.push({
+          serial: v80.data.subarray(4, 4 + v80.data.readUInt16BE(2)).toString('latin1'),
+          lu: ds.filter(x => x.association === 0).map(x => x.bytes),
+          port: ds.filter(x => x.association === 1).map(x => x.bytes),
+          tpg: tpgDesc ? Buffer.from(tpgDesc.bytes, 'hex').readUInt16BE(4 + 2) : -1,
+        });
+      } finally {
+        s.close();
+      }
+    }
+    expect(seen[0].serial).to.have.length.greaterThan(0);
+    expect(seen[1].serial).to.equal(seen[0].serial);
+    expect(seen[0].lu).to.have.length.at.least(2); // NAA and T10 vendor ID based
+    expect(seen[1].lu).to.deep.equal(seen[0].lu);
+    expect(seen[1].port).not.to.deep.equal(seen[0].port);
+    expect([seen[0].tpg, seen[1].tpg]).to.deep.equal([1, 2]);
+  });
+
+  it('lists both target port groups with their states through either gateway (REPORT TARGET PORT GROUPS)', async () => {
+    for (const d of [A(), B()]) {
+      const s = await SteadySession.open(d.host, d.port, 'iqn.2026-11.example:gw-rtpg', TARGET);
+      try {
+        await ready(s);
+        // SPC-4 6.37: MAINTENANCE IN, REPORT TARGET PORT GROUPS (0Ah), extended format.
+        const r = await s.command(0, [0xa3, 0x2a, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0], { readLength: 1024 });
+        expect(r.status).to.equal(0);
+        const groups: Array<{ id: number; state: number; ports: number[] }> = [];
+        for (let at = 8; at < 4 + r.data.readUInt32BE(0);) {
+          const n = r.data[at + 7];
+          groups.push({
+            id: r.data.readUInt16BE(at + 2), state: r.data[at] & 0x0f,
+            ports: Array.from({ length: n }, (_, k) => r.data.readUInt16BE(at + 8 + 4 * k + 2)),
+          });
+          at += 8 + 4 * n;
+        }
+        // SPC-4 6.37 table 271: 0h active/optimized, 1h active/non-optimized.
+        expect(groups).to.deep.equal([{ id: 1, state: 0, ports: [1] }, { id: 2, state: 1, ports: [2] }]);
+      } finally {
+        s.close();
+      }
+    }
+  });
+
+  it('SendTargets through one gateway lists both gateways\' portals, each with its group tag', async () => {
+    const r = await run('iscsi-ls', ['-s', `iscsi://${A().host}:${A().port}`], { timeout: 30_000 });
+    expect(r.stdout).to.contain(`${A().host}:${A().port},1`);
+    expect(r.stdout).to.contain(`${B().host}:${B().port},2`);
+  });
+
+  it('data written through one gateway reads back through the other', async () => {
+    const a = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:gw-data', TARGET);
+    const b = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:gw-data', TARGET);
+    try {
+      await ready(a);
+      await ready(b);
+      for (let i = 0; i < 8; i++) {
+        const block = Buffer.alloc(512, 0x40 + i);
+        const lba = 100 + i;
+        const [w, rd] = i % 2 === 0 ? [a, b] : [b, a];
+        expect((await w.command(0, [0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0], { dataOut: block })).status).to.equal(0);
+        const back = await rd.command(0, [0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0], { readLength: 512 });
+        expect(back.status).to.equal(0);
+        expect(back.data.equals(block), `LBA ${lba}`).to.equal(true);
+      }
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('passes libiscsi\'s MultipathIO tests with one URL per gateway', async function () {
+    this.timeout(400_000);
+    const out = path.join(c().dir, 'conformance-gateways');
+    const r = await new Promise<{ code: number | null; text: string }>(resolve => {
+      const child = spawn('bash', [path.join(ROOT, 'test/conformance/run.sh')], {
+        env: {
+          ...process.env, NEXUS_CONF_URL: url(A()), NEXUS_CONF_URL2: url(B()), NEXUS_CONF_SUITES: MULTIPATH_TESTS.join(' '),
+          NEXUS_CONF_OUT: out, NEXUS_CONF_SUITE_TIMEOUT: '360', NEXUS_CONF_TOTAL_TIMEOUT: '380',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+      child.on('exit', code => resolve({ code, text }));
+    });
+    const last = r.text.trim().split('\n').pop() ?? '';
+    expect(last, r.text).to.match(/^\d+ passed, 0 failed, 0 skipped$/);
+    expect(Number(last.split(' ')[0]), r.text).to.equal(MULTIPATH_TESTS.length);
+    expect(r.code, r.text).to.equal(0);
+  });
+});
