@@ -5,6 +5,7 @@ import { PROUT_FIELDS } from './cdb/defs/pr';
 import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 import { PrOutRequest } from './pr-out-parameters';
 import { iscsiTransportId } from './transport-id';
+import type { ReservationSharing } from './shared-reservations';
 
 /**
  * SPC-4 persistent reservations (5.12, 6.15, 6.16) of one logical unit, as pure state and logic:
@@ -115,9 +116,26 @@ export class PersistentReservations {
   /** The PERSISTENT RESERVE OUT in progress: the next one starts from the state it leaves. */
   private tail: Promise<unknown> = Promise.resolve();
   private persistedAptpl: boolean;
+  /** The cluster that keeps the state when several gateways export the unit (shared-reservations.ts). */
+  private shared: ReservationSharing | undefined;
 
   constructor(private readonly opts: PrOptions = {}) {
     this.persistedAptpl = opts.persistedAptpl ?? false;
+  }
+
+  get sharing(): ReservationSharing | undefined { return this.shared; }
+
+  /**
+   * From now on the state lives in the cluster: PERSISTENT RESERVE OUT publishes there, and the
+   * state (with its PRgeneration) follows what the cluster holds (install). The cluster keeps it
+   * across restarts of any gateway, so APTPL is offered (PTPL_C) and kept with it.
+   */
+  share(sharing: ReservationSharing): void { this.shared = sharing; }
+
+  /** The cluster's state, made through any gateway (shared-reservations.ts). */
+  install(generation: number, s: PrSnapshot): void {
+    this.gen = generation;
+    this.adopt(s);
   }
 
   get generation(): number { return this.gen; }
@@ -221,7 +239,7 @@ export class PersistentReservations {
     const b = Buffer.alloc(8);
     b.writeUInt16BE(8, 0); // LENGTH
     // byte 2: CRH 0 | SIP_C 1 | ATP_C 1 | PTPL_C
-    b[2] = 0x08 | 0x04 | (this.opts.persist ? 0x01 : 0x00);
+    b[2] = 0x08 | 0x04 | (this.opts.persist || this.shared ? 0x01 : 0x00);
     // byte 3: TMV 1 | ALLOW COMMANDS 001b (TEST UNIT READY passes every reservation) | PTPL_A
     b[3] = 0x80 | (0b001 << 4) | (this.aptpl ? 0x01 : 0x00);
     // bytes 4..5 PERSISTENT RESERVATION TYPE MASK (table 183): WR_EX_AR, EX_AC_RO, WR_EX_RO,
@@ -268,6 +286,16 @@ export class PersistentReservations {
    * When persistence fails, nothing changes and the command ends with INTERNAL TARGET FAILURE.
    */
   commit(who: PrInitiator, req: PrOutRequest): Promise<PrOutEffects> {
+    const shared = this.shared;
+    if (shared) {
+      // Worked out on the cluster's current state; published, then installed (shared-reservations.ts).
+      return shared.update(() => {
+        const draft = new PersistentReservations();
+        draft.install(this.gen, this.snapshot());
+        const fx = draft.outWith(who, req, true);
+        return { result: fx, ...(fx.changed ? { next: { generation: draft.gen, pr: draft.snapshot() }, event: { ua: fx.ua, abort: fx.abort } } : {}) };
+      });
+    }
     const run = async (): Promise<PrOutEffects> => {
       const draft = new PersistentReservations();
       draft.gen = this.gen;

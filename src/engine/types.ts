@@ -10,6 +10,7 @@ import type { TaskSet } from './task-set';
 import type { ModePages } from './mode-page-store';
 import type { LuStatistics } from './lu-statistics';
 import type { AsymmetricAccess } from './alua';
+import type { ReservationChannel } from './shared-reservations';
 
 /**
  * The contracts between the engine's layers: backstores (where bytes go), the logical unit view
@@ -70,6 +71,12 @@ export interface Backstore {
    * (an rbd image) names itself, so that every gateway reports the same identifiers.
    */
   readonly identitySeed?: string;
+  /**
+   * Optional: a store several gateways export keeps the unit's reservations where every gateway
+   * sees them (an rbd image: a RADOS object beside it, backstores/rbd-reservations.ts). The unit
+   * then takes its persistent and SPC-2 reservations from there (shared-reservations.ts).
+   */
+  openReservations?(): Promise<ReservationChannel>;
   /** Deallocation granularity (VPD B0h OPTIMAL UNMAP GRANULARITY) when not the default page. */
   readonly unmapGranularityBytes?: number;
   /**

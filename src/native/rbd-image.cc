@@ -8,7 +8,7 @@
 //   img.diff(offset, length, cb)    // cb([offset, length, offset, length, ...] | { errno }): allocated extents
 //   img.resize(bytes, cb)           // cb(undefined | { errno })
 //   img.onUpdate(fn)                // fn() on the event loop when the image header changed (a resize)
-//   img.stat()                      // { size, objectSize, features, blockNamePrefix } (cached header, no I/O)
+//   img.stat()                      // { size, objectSize, features, blockNamePrefix, clientAddrs } (no I/O)
 //   img.inFlight; img.close(cb)     // close waits for nothing: the caller drains first
 //
 // Completions: librbd completes aio on its own threads. The image is told to announce them on an
@@ -455,6 +455,12 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
     o.Set("objectSize", static_cast<double>(st.obj_size));
     o.Set("features", Napi::BigInt::New(env, features));
     o.Set("blockNamePrefix", prefix);
+    // The session's addresses, as `ceph osd blocklist add` takes them: what fences this client.
+    char* addrs = nullptr;
+    if (rados_getaddrs(h_.cluster, &addrs) == 0 && addrs != nullptr) {
+      o.Set("clientAddrs", addrs);
+      free(addrs);
+    }
     return o;
   }
 

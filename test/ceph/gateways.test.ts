@@ -7,6 +7,9 @@
 //   - REPORT TARGET PORT GROUPS through either gateway lists both groups with their states;
 //   - SendTargets through one gateway lists both gateways' portals;
 //   - data written through one gateway reads back through the other;
+//   - persistent reservations shared through the cluster: REGISTER + RESERVE through A, another
+//     initiator's WRITE through B gets RESERVATION CONFLICT, RELEASE through A lets B write;
+//     PREEMPT through B gives A's initiator REGISTRATIONS PREEMPTED; SPC-2 RESERVE likewise;
 //   - libiscsi's MultipathIO family with one URL per gateway.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
@@ -24,11 +27,12 @@ const TARGET = 'iqn.2026-11.io.nexus:gateways';
 const IMAGE = 'gw0';
 
 /**
- * libiscsi's MultipathIO family, one URL per gateway. MultipathIO.Reset (a LOGICAL UNIT RESET
- * through one path owes the other path's I_T nexus a unit attention) needs the gateways to tell
- * each other, which the cluster-wide reservation state brings.
+ * libiscsi's MultipathIO family, one URL per gateway: MultipathIO.Reset's LOGICAL UNIT RESET
+ * through one gateway owes the other gateway's I_T nexus a unit attention (told through the
+ * cluster, shared-reservations.ts).
  */
-const MULTIPATH_TESTS = ['SCSI.MultipathIO.Simple', 'SCSI.MultipathIO.CompareAndWrite', 'SCSI.MultipathIO.CompareAndWriteAsync'];
+const MULTIPATH_TESTS = ['SCSI.MultipathIO'];
+const MULTIPATH_TEST_COUNT = 4;
 
 const describeCeph = describeNeeds(...CEPH_PREREQS, tool('iscsi-test-cu'), tool('iscsi-ls'));
 
@@ -59,6 +63,24 @@ function designators(page: Buffer): Array<{ association: number; type: number; b
     at += 4 + len;
   }
   return out;
+}
+
+/** SPC-4 6.16: PERSISTENT RESERVE OUT with the 24-byte basic parameter list. */
+function prOut(sa: number, type: number, key: bigint, sark: bigint): { cdb: number[]; dataOut: Buffer } {
+  const p = Buffer.alloc(24);
+  p.writeBigUInt64BE(key, 0);
+  p.writeBigUInt64BE(sark, 8);
+  return { cdb: [0x5f, sa, type & 0x0f, 0, 0, 0, 0, 0, 24, 0], dataOut: p };
+}
+const PR = { REGISTER: 0, RESERVE: 1, RELEASE: 2, CLEAR: 3, PREEMPT: 4 } as const;
+const WRITE_EXCLUSIVE = 1;
+const RESERVATION_CONFLICT = 0x18;
+const write10 = (lba: number): number[] => [0x2a, 0, 0, 0, (lba >> 8) & 0xff, lba & 0xff, 0, 0, 1, 0];
+const read10 = (lba: number): number[] => [0x28, 0, 0, 0, (lba >> 8) & 0xff, lba & 0xff, 0, 0, 1, 0];
+
+/** Sense key, ASC, ASCQ of a CHECK CONDITION, fixed or descriptor format. */
+function senseOf(sense: Buffer): number[] {
+  return (sense[0] & 0x7f) === 0x72 ? [sense[1] & 0x0f, sense[2], sense[3]] : [sense[2] & 0x0f, sense[12], sense[13]];
 }
 
 async function ready(s: SteadySession): Promise<void> {
@@ -186,6 +208,92 @@ describeCeph('several gateways, one target (rbd)', function () {
     }
   });
 
+  it('shares persistent reservations: RESERVE through A conflicts a WRITE through B until RELEASE through A', async () => {
+    const a = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:pr-host-a', TARGET);
+    const b = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:pr-host-b', TARGET);
+    try {
+      await ready(a);
+      await ready(b);
+      const key = 0xa1a1n;
+      const reg = prOut(PR.REGISTER, 0, 0n, key);
+      expect((await a.command(0, reg.cdb, { dataOut: reg.dataOut })).status).to.equal(0);
+      const res = prOut(PR.RESERVE, WRITE_EXCLUSIVE, key, 0n);
+      expect((await a.command(0, res.cdb, { dataOut: res.dataOut })).status).to.equal(0);
+      // SPC-4 5.13 table 66: Write Exclusive refuses another initiator's write, lets it read.
+      const block = Buffer.alloc(512, 0x5b);
+      expect((await b.command(0, write10(300), { dataOut: block })).status).to.equal(RESERVATION_CONFLICT);
+      expect((await b.command(0, read10(300), { readLength: 512 })).status).to.equal(0);
+      // READ RESERVATION through B: the holder's key and type, the generation A's commands made.
+      const rr = await b.command(0, [0x5e, 0x01, 0, 0, 0, 0, 0, 0, 24, 0], { readLength: 24 });
+      expect(rr.status).to.equal(0);
+      expect(rr.data.readBigUInt64BE(8)).to.equal(key);
+      expect(rr.data[21] & 0x0f).to.equal(WRITE_EXCLUSIVE);
+      const rka = await a.command(0, [0x5e, 0x00, 0, 0, 0, 0, 0, 0, 64, 0], { readLength: 64 });
+      expect(rr.data.readUInt32BE(0)).to.equal(rka.data.readUInt32BE(0));
+      // The holder writes.
+      expect((await a.command(0, write10(301), { dataOut: block })).status).to.equal(0);
+      const rel = prOut(PR.RELEASE, WRITE_EXCLUSIVE, key, 0n);
+      expect((await a.command(0, rel.cdb, { dataOut: rel.dataOut })).status).to.equal(0);
+      expect((await b.command(0, write10(300), { dataOut: block })).status).to.equal(0);
+      const unreg = prOut(PR.REGISTER, 0, key, 0n);
+      expect((await a.command(0, unreg.cdb, { dataOut: unreg.dataOut })).status).to.equal(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('PREEMPT through B: A\'s initiator gets REGISTRATIONS PREEMPTED and loses the reservation', async () => {
+    const a = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:pr-host-a', TARGET);
+    const b = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:pr-host-b', TARGET);
+    try {
+      await ready(a);
+      await ready(b);
+      const ka = 0xaaaan, kb = 0xbbbbn;
+      for (const [s, k] of [[a, ka], [b, kb]] as const) {
+        const reg = prOut(PR.REGISTER, 0, 0n, k);
+        expect((await s.command(0, reg.cdb, { dataOut: reg.dataOut })).status).to.equal(0);
+      }
+      const res = prOut(PR.RESERVE, WRITE_EXCLUSIVE, ka, 0n);
+      expect((await a.command(0, res.cdb, { dataOut: res.dataOut })).status).to.equal(0);
+      const pre = prOut(PR.PREEMPT, WRITE_EXCLUSIVE, kb, ka);
+      expect((await b.command(0, pre.cdb, { dataOut: pre.dataOut })).status).to.equal(0);
+      // SPC-4 5.12.11.4: the preempted I_T nexus (through gateway A) gets 06h 2Ah/05h.
+      const tur = await a.command(0, [0, 0, 0, 0, 0, 0]);
+      expect(tur.status).to.equal(2);
+      expect(senseOf(tur.sense)).to.deep.equal([0x6, 0x2a, 0x05]);
+      const block = Buffer.alloc(512, 0x6c);
+      expect((await a.command(0, write10(310), { dataOut: block })).status).to.equal(RESERVATION_CONFLICT);
+      expect((await b.command(0, write10(310), { dataOut: block })).status).to.equal(0);
+      // READ KEYS through A: only B's key is left.
+      const rk = await a.command(0, [0x5e, 0x00, 0, 0, 0, 0, 0, 0, 64, 0], { readLength: 64 });
+      expect(rk.data.readUInt32BE(4)).to.equal(8);
+      expect(rk.data.readBigUInt64BE(8)).to.equal(kb);
+      const clear = prOut(PR.CLEAR, 0, kb, 0n);
+      expect((await b.command(0, clear.cdb, { dataOut: clear.dataOut })).status).to.equal(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('shares SPC-2 RESERVE: a reservation through A conflicts commands through B until RELEASE', async () => {
+    const a = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:spc2-a', TARGET);
+    const b = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:spc2-b', TARGET);
+    try {
+      await ready(a);
+      await ready(b);
+      expect((await a.command(0, [0x16, 0, 0, 0, 0, 0])).status).to.equal(0); // RESERVE(6)
+      expect((await b.command(0, read10(320), { readLength: 512 })).status).to.equal(RESERVATION_CONFLICT);
+      expect((await b.command(0, [0x16, 0, 0, 0, 0, 0])).status).to.equal(RESERVATION_CONFLICT);
+      expect((await a.command(0, [0x17, 0, 0, 0, 0, 0])).status).to.equal(0); // RELEASE(6)
+      expect((await b.command(0, read10(320), { readLength: 512 })).status).to.equal(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('passes libiscsi\'s MultipathIO tests with one URL per gateway', async function () {
     this.timeout(400_000);
     const out = path.join(c().dir, 'conformance-gateways');
@@ -204,7 +312,7 @@ describeCeph('several gateways, one target (rbd)', function () {
     });
     const last = r.text.trim().split('\n').pop() ?? '';
     expect(last, r.text).to.match(/^\d+ passed, 0 failed, 0 skipped$/);
-    expect(Number(last.split(' ')[0]), r.text).to.equal(MULTIPATH_TESTS.length);
+    expect(Number(last.split(' ')[0]), r.text).to.equal(MULTIPATH_TEST_COUNT);
     expect(r.code, r.text).to.equal(0);
   });
 });

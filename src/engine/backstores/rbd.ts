@@ -2,6 +2,8 @@ import * as native from '../../native';
 import type { NativeError, RbdImage, RbdOpenOptions, RbdRequest, RbdResult } from '../../native';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
+import type { ReservationChannel } from '../shared-reservations';
+import { RadosReservations } from './rbd-reservations';
 
 /**
  * rbd: a Ceph RBD image (DESIGN.md 8b), reached through librbd's asynchronous API in the native
@@ -75,9 +77,11 @@ export class RbdBackstore implements Backstore {
    * image of the same name does not.
    */
   readonly identitySeed: string;
+  private readonly imageId: string;
 
   private constructor(private image: RbdImage, size: bigint, objectSize: number, private readonly o: RbdBackstoreOptions, blockNamePrefix: string) {
-    this.identitySeed = `rbd:${o.pool}/${blockNamePrefix.replace(/^rbd_data\./, '')}`;
+    this.imageId = blockNamePrefix.replace(/^rbd_data\./, '');
+    this.identitySeed = `rbd:${o.pool}/${this.imageId}`;
     this.size = size;
     this.readOnly = o.readOnly ?? false;
     this.thin = o.thin ?? true;
@@ -101,6 +105,18 @@ export class RbdBackstore implements Backstore {
   }
 
   get sizeBytes(): bigint { return this.size; }
+
+  /**
+   * The unit's persistent and SPC-2 reservations live in the cluster beside the image, shared by
+   * every gateway that exports it (rbd-reservations.ts, shared-reservations.ts).
+   */
+  openReservations(): Promise<ReservationChannel> {
+    return RadosReservations.open(this.o, this.imageId, () => {
+      if (!this.imageOpen) return undefined;
+      const st = this.image.stat();
+      return isNativeError(st) ? undefined : st.clientAddrs;
+    });
+  }
 
   onCapacityChange(changed: () => void): void { this.capacityListeners.push(changed); }
 
