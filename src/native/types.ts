@@ -193,16 +193,12 @@ export interface RadosNotifyReply {
   timeouts: Array<{ gid: string; cookie: string }>;
 }
 
-/** A watch event: a notify to acknowledge, or the watch's loss (errno). */
-export type RadosWatchEvent =
-  | { kind: 'notify'; notifyId: string; cookie: string; notifierGid: string; payload: string }
-  | { kind: 'error'; errno: string };
-
 /** One RADOS object with guarded writes and watch/notify (src/native/rados-object.cc). */
 export interface RadosObject {
   read(cb: (r: { text: string } | NativeError) => void): void;
   /** Atomic: the version xattr must be `expect` ('' = the object must not exist), then text and `next`. */
   write(expect: string, next: string, text: string, cb: (r: NativeError | undefined) => void): void;
+  /** onEvent('notify', notifyId, cookie, notifierGid, payload) to acknowledge, or ('error', errno): the watch is lost. */
   watch(onEvent: (kind: string, a: string, b?: string, c?: string, d?: string) => void, cb: (r: NativeError | undefined) => void): void;
   ack(notifyId: string, cookie: string, payload: string, cb: (r: NativeError | undefined) => void): void;
   notify(payload: string, timeoutMs: number, cb: (r: RadosNotifyReply | NativeError) => void): void;

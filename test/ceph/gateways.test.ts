@@ -10,9 +10,15 @@
 //   - persistent reservations shared through the cluster: REGISTER + RESERVE through A, another
 //     initiator's WRITE through B gets RESERVATION CONFLICT, RELEASE through A lets B write;
 //     PREEMPT through B gives A's initiator REGISTRATIONS PREEMPTED; SPC-2 RESERVE likewise;
-//   - libiscsi's MultipathIO family with one URL per gateway.
+//   - libiscsi's MultipathIO family with one URL per gateway;
+//   - failover: gateway A SIGKILLed during a verified write workload through A and through B;
+//     A's unfinished writes go to B (as a multipath initiator retries them), B's finish, the next
+//     reservation change through B fences A (its clients blocklisted, so nothing it sent late can
+//     land) which also frees the image's exclusive lock, every acknowledged block reads back, the
+//     registrations made through A are still enforced, and A restarted rejoins and serves.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describeNeeds, tool } from '../helpers/prereq';
@@ -34,7 +40,7 @@ const IMAGE = 'gw0';
 const MULTIPATH_TESTS = ['SCSI.MultipathIO'];
 const MULTIPATH_TEST_COUNT = 4;
 
-const describeCeph = describeNeeds(...CEPH_PREREQS, tool('iscsi-test-cu'), tool('iscsi-ls'));
+const describeCeph = describeNeeds(...CEPH_PREREQS, tool('iscsi-test-cu'), tool('iscsi-ls'), tool('rados'));
 
 /** One gateway's topology: the same target, device and groups; only `gateway` differs. */
 function gatewayTopology(c: CephCluster, self: 'gw-a' | 'gw-b', ports: { a: number; b: number }, image = IMAGE): Record<string, unknown> {
@@ -93,6 +99,7 @@ describeCeph('several gateways, one target (rbd)', function () {
   this.timeout(240_000);
   let cluster: CephCluster | undefined;
   const gw: { a?: RunningDaemon; b?: RunningDaemon } = {};
+  let ports = { a: 0, b: 0 };
   let failed = false;
   const c = (): CephCluster => cluster as CephCluster;
   const A = (): RunningDaemon => gw.a as RunningDaemon;
@@ -103,12 +110,21 @@ describeCeph('several gateways, one target (rbd)', function () {
     this.timeout(300_000);
     cluster = await sharedCluster();
     await c().rbd('create', '--size', '64M', `rbd/${IMAGE}`);
-    const ports = { a: await freePort(), b: await freePort() };
+    ports = { a: await freePort(), b: await freePort() };
     gw.a = await startDaemon(gatewayTopology(c(), 'gw-a', ports), { startTimeoutMs: 60_000 });
     gw.b = await startDaemon(gatewayTopology(c(), 'gw-b', ports), { startTimeoutMs: 60_000 });
     expect(A().port).to.equal(ports.a);
     expect(B().port).to.equal(ports.b);
   });
+
+  /** The member gateways of the image's reservation object (backstores/rbd-reservations.ts). */
+  async function membersOfImage(): Promise<Array<{ gid: string; addrs: string[] }>> {
+    const info = await c().rbd('info', `rbd/${IMAGE}`, '--format', 'json');
+    const id = (JSON.parse(info) as { id: string }).id;
+    const file = path.join(c().dir, 'members.json');
+    await run('rados', ['-p', 'rbd', 'get', `nexus_reservations.${id}`, file], { env: { ...process.env, CEPH_CONF: c().conf }, timeout: 60_000 });
+    return (JSON.parse(readFileSync(file, 'utf8')) as { gateways: Array<{ gid: string; addrs: string[] }> }).gateways;
+  }
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') failed = true;
@@ -291,6 +307,104 @@ describeCeph('several gateways, one target (rbd)', function () {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  it('failover: A killed during writes through A and B; B finishes, A is fenced, the data verifies, A rejoins', async function () {
+    this.timeout(300_000);
+    const block = (lba: number): Buffer => { const b = Buffer.alloc(512); b.writeUInt32BE(lba, 0); b.fill(lba & 0xff, 4); return b; };
+    const lbas = { a: Array.from({ length: 120 }, (_, i) => 2000 + i), b: Array.from({ length: 120 }, (_, i) => 3000 + i) };
+    // A registration through A (it must outlive A's death) and a reservation through B that lets
+    // registrants write (Write Exclusive, Registrants Only).
+    const regA = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:fo-registered', TARGET);
+    await ready(regA);
+    const ra = prOut(PR.REGISTER, 0, 0n, 0x1111n);
+    expect((await regA.command(0, ra.cdb, { dataOut: ra.dataOut })).status).to.equal(0);
+    regA.close();
+    const writerB = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:fo-writer', TARGET);
+    await ready(writerB);
+    const rb = prOut(PR.REGISTER, 0, 0n, 0x2222n);
+    expect((await writerB.command(0, rb.cdb, { dataOut: rb.dataOut })).status).to.equal(0);
+    const WE_RO = 5;
+    const resv = prOut(PR.RESERVE, WE_RO, 0x2222n, 0n);
+    expect((await writerB.command(0, resv.cdb, { dataOut: resv.dataOut })).status).to.equal(0);
+    // The same initiator through A (the other path of the writer): registered there too.
+    const writerA = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:fo-writer', TARGET);
+    await ready(writerA);
+    const rwa = prOut(PR.REGISTER, 0, 0n, 0x2222n);
+    expect((await writerA.command(0, rwa.cdb, { dataOut: rwa.dataOut })).status).to.equal(0);
+    // A's clients as the members list has them: what fencing must blocklist.
+    const members = await membersOfImage();
+    expect(members).to.have.length(2);
+
+    const acked = new Set<number>();
+    const leftForB: number[] = [];
+    const through = async (s: SteadySession, list: number[], onFail?: (rest: number[]) => void): Promise<void> => {
+      for (let i = 0; i < list.length; i++) {
+        try {
+          const w = await s.command(0, write10(list[i]), { dataOut: block(list[i]), timeoutMs: 120_000 });
+          expect(w.status, `write ${list[i]}`).to.equal(0);
+          acked.add(list[i]);
+        } catch (e) {
+          if (!onFail) throw e;
+          onFail(list.slice(i));
+          return;
+        }
+      }
+    };
+    const killed = (async () => {
+      while (acked.size < 40) await new Promise(r => setTimeout(r, 20));
+      process.kill(A().pid, 'SIGKILL');
+    })();
+    // The path through A fails with the process; its writes not acknowledged go through B.
+    const pathA = through(writerA, lbas.a, rest => leftForB.push(...rest));
+    const pathB = through(writerB, lbas.b);
+    await killed;
+    await pathA;
+    writerA.close();
+    // The killed process is gone (null: no exit code); its temporary directory goes with it.
+    expect(await A().stop()).to.equal(null);
+    // A reservation change through B: A does not acknowledge; B fences it before completing.
+    const t0 = Date.now();
+    const z = prOut(PR.REGISTER, 0, 0n, 0x3333n);
+    const zs = await SteadySession.open(B().host, B().port, 'iqn.2026-11.example:fo-late', TARGET);
+    await ready(zs);
+    expect((await zs.command(0, z.cdb, { dataOut: z.dataOut, timeoutMs: 60_000 })).status).to.equal(0);
+    zs.close();
+    expect(Date.now() - t0).to.be.lessThan(45_000);
+    const blocklist = await c().ceph('osd', 'blocklist', 'ls');
+    // Exactly one member fenced (A), and dropped from the members; B stays.
+    const fenced = members.filter(m => m.addrs.some(x => blocklist.includes(x)));
+    expect(fenced, `${JSON.stringify(members)}\n${blocklist}`).to.have.length(1);
+    expect((await membersOfImage()).map(m => m.gid)).to.deep.equal(members.filter(m => m !== fenced[0]).map(m => m.gid));
+    await through(writerB, leftForB);
+    await pathB;
+    expect(acked.size).to.equal(lbas.a.length + lbas.b.length);
+    for (const lba of [...lbas.a, ...lbas.b]) {
+      const r = await writerB.command(0, read10(lba), { readLength: 512 });
+      expect(r.status).to.equal(0);
+      expect(r.data.equals(block(lba)), `LBA ${lba}`).to.equal(true);
+    }
+    writerB.close();
+    // A restarted on its port rejoins: the reservation made through B holds through it, the
+    // registration made through A before the kill is still there.
+    gw.a = await startDaemon(gatewayTopology(c(), 'gw-a', ports), { startTimeoutMs: 60_000 });
+    const back = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:fo-registered', TARGET);
+    const stranger = await SteadySession.open(A().host, A().port, 'iqn.2026-11.example:fo-stranger', TARGET);
+    try {
+      await ready(back);
+      await ready(stranger);
+      expect((await back.command(0, write10(2000), { dataOut: block(2000) })).status).to.equal(0);
+      expect((await stranger.command(0, write10(2000), { dataOut: block(2000) })).status).to.equal(RESERVATION_CONFLICT);
+      const r = await stranger.command(0, read10(3001), { readLength: 512 });
+      expect(r.status).to.equal(0);
+      expect(r.data.equals(block(3001))).to.equal(true);
+      expect((await membersOfImage()).length).to.equal(2);
+      const clear = prOut(PR.CLEAR, 0, 0x1111n, 0n);
+      expect((await back.command(0, clear.cdb, { dataOut: clear.dataOut })).status).to.equal(0);
+    } finally {
+      back.close();
+      stranger.close();
     }
   });
 
