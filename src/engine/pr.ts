@@ -5,7 +5,6 @@ import { PROUT_FIELDS } from './cdb/defs/pr';
 import { check, good, GOOD, invalidParamField, Outcome, RESERVATION_CONFLICT } from './result';
 import { PrOutRequest } from './pr-out-parameters';
 import { iscsiTransportId } from './transport-id';
-import type { ReservationSharing } from './shared-reservations';
 
 /**
  * SPC-4 persistent reservations (5.12, 6.15, 6.16) of one logical unit, as pure state and logic:
@@ -106,6 +105,61 @@ export interface PrOptions {
   persist?: (s: PrSnapshot) => Promise<void>;
   /** Whether the state last made durable had APTPL set (what a restart would restore). */
   persistedAptpl?: boolean;
+}
+
+// -------------------------------------------------------------------------------------------
+// Sharing through a cluster (several gateways, one unit): the types shared-reservations.ts and
+// the stores that keep the state (backstores/rbd-reservations.ts) speak.
+// -------------------------------------------------------------------------------------------
+
+/** The reservations of a unit as the cluster keeps them. */
+export interface SharedReservationState {
+  /** SPC-4 6.15.2 PRgeneration: one counter for the unit, whichever gateway changed it. */
+  generation: number;
+  pr: PrSnapshot;
+  /** The I_T nexus holding an SPC-2 RESERVE, if any. */
+  spc2?: string;
+}
+
+/** What a change owes the I_T nexuses of the other gateways. */
+export interface ReservationEvent {
+  ua: PrUnitAttention[];
+  /** I_T nexuses whose tasks are aborted (PREEMPT AND ABORT, SPC-4 5.12.11.4.4). */
+  abort: string[];
+  /** A LOGICAL UNIT RESET through another gateway (SAM-5 7.7): the whole unit resets. */
+  reset?: boolean;
+}
+
+export interface VersionedReservations { version: number; state: SharedReservationState }
+
+/** The cluster side (backstores/rbd-reservations.ts). */
+export interface ReservationChannel {
+  /** The current state and its version. */
+  load(): Promise<VersionedReservations>;
+  /**
+   * Replace version `base` with `next`; resolves with the new version once every other member
+   * gateway has installed it (or been fenced), or undefined when `base` is no longer current.
+   */
+  publish(base: number, next: SharedReservationState, event: ReservationEvent): Promise<number | undefined>;
+  /** Tell the other gateways `event` (no state change); resolves once they acknowledged. */
+  announce(event: ReservationEvent): Promise<void>;
+  /** Changes and events from other gateways; each is acknowledged once `apply` resolves. */
+  listen(apply: (event: ReservationEvent) => Promise<void>, refreshed: (v: VersionedReservations) => void): void;
+  close(): Promise<void>;
+}
+
+/** A change of the shared state: the outcome, and the parts of the state it replaces (none: no change). */
+export interface ReservationChange<T> {
+  result: T;
+  next?: Partial<SharedReservationState>;
+  event?: ReservationEvent;
+}
+
+/** What the engine's reservation code sees of the sharing (PersistentReservations.sharing). */
+export interface ReservationSharing {
+  /** Work `change` out on the current state and publish it, again on a fresher state if needed. */
+  update<T>(change: () => ReservationChange<T>): Promise<T>;
+  announce(event: ReservationEvent): Promise<void>;
 }
 
 export class PersistentReservations {

@@ -1,6 +1,9 @@
 import { SENSE, SenseCondition } from './spec/asc';
 import { NexusError } from './result';
-import type { PrSnapshot, PrUnitAttention } from './pr';
+import type {
+  PrSnapshot, PrUnitAttention, ReservationChange, ReservationChannel, ReservationEvent, ReservationSharing,
+  SharedReservationState, VersionedReservations,
+} from './pr';
 import type { LuView } from './types';
 
 /**
@@ -26,57 +29,7 @@ import type { LuView } from './types';
  * is made are not re-checked, as on a single target (SPC-4 5.12.1 checks a command on arrival).
  */
 
-/** The reservations of a unit as the cluster keeps them. */
-export interface SharedReservationState {
-  /** SPC-4 6.15.2 PRgeneration: one counter for the unit, whichever gateway changed it. */
-  generation: number;
-  pr: PrSnapshot;
-  /** The I_T nexus holding an SPC-2 RESERVE, if any. */
-  spc2?: string;
-}
-
-/** What a change owes the I_T nexuses of the other gateways. */
-export interface ReservationEvent {
-  ua: PrUnitAttention[];
-  /** I_T nexuses whose tasks are aborted (PREEMPT AND ABORT, SPC-4 5.12.11.4.4). */
-  abort: string[];
-  /** A LOGICAL UNIT RESET through another gateway (SAM-5 7.7): the whole unit resets. */
-  reset?: boolean;
-}
-
 export const NO_EVENT: ReservationEvent = { ua: [], abort: [] };
-
-export interface VersionedReservations { version: number; state: SharedReservationState }
-
-/** The cluster side (backstores/rbd-reservations.ts). */
-export interface ReservationChannel {
-  /** The current state and its version. */
-  load(): Promise<VersionedReservations>;
-  /**
-   * Replace version `base` with `next`; resolves with the new version once every other member
-   * gateway has installed it (or been fenced), or undefined when `base` is no longer current.
-   */
-  publish(base: number, next: SharedReservationState, event: ReservationEvent): Promise<number | undefined>;
-  /** Tell the other gateways `event` (no state change); resolves once they acknowledged. */
-  announce(event: ReservationEvent): Promise<void>;
-  /** Changes and events from other gateways; each is acknowledged once `apply` resolves. */
-  listen(apply: (event: ReservationEvent) => Promise<void>, refreshed: (v: VersionedReservations) => void): void;
-  close(): Promise<void>;
-}
-
-/** A change of the shared state: the outcome, and the parts of the state it replaces (none: no change). */
-export interface ReservationChange<T> {
-  result: T;
-  next?: Partial<SharedReservationState>;
-  event?: ReservationEvent;
-}
-
-/** What the engine's reservation code sees of the sharing (PersistentReservations.sharing). */
-export interface ReservationSharing {
-  /** Work `change` out on the current state and publish it, again on a fresher state if needed. */
-  update<T>(change: () => ReservationChange<T>): Promise<T>;
-  announce(event: ReservationEvent): Promise<void>;
-}
 
 export class SharedReservations implements ReservationSharing {
   private version = 0;

@@ -5,12 +5,11 @@ import { PeripheralType } from './spec/status';
 import { DeviceConfig } from './topology';
 import type { UaTable } from './ua';
 import type { Spc2Reservation } from './reserve';
-import type { PersistentReservations } from './pr';
 import type { TaskSet } from './task-set';
 import type { ModePages } from './mode-page-store';
 import type { LuStatistics } from './lu-statistics';
 import type { AsymmetricAccess } from './alua';
-import type { ReservationChannel } from './shared-reservations';
+import type { PersistentReservations, ReservationChannel } from './pr';
 
 /**
  * The contracts between the engine's layers: backstores (where bytes go), the logical unit view

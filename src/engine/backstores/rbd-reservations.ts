@@ -1,9 +1,7 @@
 import * as native from '../../native';
 import type { NativeError, RadosObject, RbdOpenOptions } from '../../native';
-import {
-  decodeEvent, decodeState, encodeEvent, encodeState, NO_EVENT,
-  type ReservationChannel, type ReservationEvent, type SharedReservationState, type VersionedReservations,
-} from '../shared-reservations';
+import type { ReservationChannel, ReservationEvent, SharedReservationState, VersionedReservations } from '../pr';
+import { decodeEvent, decodeState, encodeEvent, encodeState, NO_EVENT } from '../shared-reservations';
 import { errnoError } from './errno-sense';
 
 /**

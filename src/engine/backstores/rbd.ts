@@ -2,7 +2,7 @@ import * as native from '../../native';
 import type { NativeError, RbdImage, RbdOpenOptions, RbdRequest, RbdResult } from '../../native';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
-import type { ReservationChannel } from '../shared-reservations';
+import type { ReservationChannel } from '../pr';
 import { RadosReservations } from './rbd-reservations';
 
 /**

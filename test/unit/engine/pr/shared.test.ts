@@ -4,10 +4,8 @@ import { MemoryBackstore } from '../../../../src/engine/backstores';
 import type { Completion } from '../../../../src/engine/command';
 import type { NexusApi } from '../../../../src/engine/engine-api';
 import { TmfFunction, TmfResponse } from '../../../../src/engine/spec/status';
-import {
-  decodeEvent, decodeState, encodeEvent, encodeState,
-  type ReservationChannel, type ReservationEvent, type SharedReservationState, type VersionedReservations,
-} from '../../../../src/engine/shared-reservations';
+import type { ReservationChannel, ReservationEvent, SharedReservationState, VersionedReservations } from '../../../../src/engine/pr';
+import { decodeEvent, decodeState, encodeEvent, encodeState } from '../../../../src/engine/shared-reservations';
 import { INIT_A, INIT_B, TARGET, ram, target } from '../embedded/fixture';
 
 // Reservations of a unit that several gateways export (shared-reservations.ts), each gateway an
