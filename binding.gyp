@@ -41,7 +41,7 @@
         }],
         ["nexus_have_librbd==1", {
           "defines": ["NEXUS_HAVE_LIBRBD"],
-          "sources": ["src/native/rbd-image.cc"],
+          "sources": ["src/native/rbd-image.cc", "src/native/rados-object.cc"],
           "libraries": ["-lrbd", "-lrados"]
         }]
       ]

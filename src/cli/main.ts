@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
-import type { Topology } from '../engine/topology';
+import { localPortalsOf, portGroupsOf, type Topology } from '../engine/topology';
 import { defaultTopologyDocument, defaultTopologyResult } from '../daemon/config/default-topology';
 import { registerAdminCommands } from './admin';
 import { registerLibraryCommands } from './library';
@@ -119,10 +119,12 @@ export function describeServing(topology: Topology, listening: readonly Listenin
   lines.push(`nexus: serving ${iscsiTargets.length} iSCSI target${iscsiTargets.length === 1 ? '' : 's'} (state in ${topology.stateDir})`);
   const examples: string[] = [];
   for (const t of iscsiTargets) {
-    const addrs = resolvePortals(t.portals, listening);
+    const addrs = resolvePortals(localPortalsOf(t), listening);
     const user = t.auth?.chap?.user;
     lines.push(`  ${t.name}${t.alias !== undefined ? ` (${t.alias})` : ''}${user !== undefined ? `  [CHAP user ${user}]` : ''}`);
     for (const a of addrs) lines.push(`    portal ${formatPortal(a.host, a.port)}`);
+    // Several gateways, one target: the other gateways' groups, served there.
+    for (const g of portGroupsOf(t).filter((x) => x.remote === true)) lines.push(`    gateway ${g.gateway ?? '?'} (target port group ${g.id}): ${g.portals.join(' ')}`);
     const first = addrs[0];
     for (const m of t.luns) {
       const dev = topology.devices.find((d) => d.name === m.device);

@@ -6,7 +6,7 @@
  */
 
 import { connect } from 'node:net';
-import type { Topology } from '../engine/topology';
+import { localPortalsOf, type Topology } from '../engine/topology';
 import { formatPortal, parsePortal } from '../daemon/config/portal';
 
 export interface ReadyOptions {
@@ -22,7 +22,8 @@ export function portalsToCheck(topology: Topology): Array<{ host: string; port: 
   const out: Array<{ host: string; port: number }> = [];
   for (const t of topology.targets) {
     if (t.driver !== 'iscsi') continue;
-    for (const text of t.portals) {
+    // Another gateway's portals are that gateway's to open.
+    for (const text of localPortalsOf(t)) {
       const p = parsePortal(text);
       if (!p.ok || p.portal.port === 0 || seen.has(p.portal.text)) continue;
       seen.add(p.portal.text);

@@ -60,15 +60,24 @@ function execReportLuns(ctx: ExecContext<{ selectReport: number; allocationLengt
   return reportLuns(ctx.nexus, ctx.f.selectReport, ctx.f.allocationLength);
 }
 
-// SPC-2 7.21/7.22: the reservation belongs to the I_T nexus that made it.
-function execReserve(ctx: ExecContext<unknown>): Outcome {
-  return ctx.lu.reservation.reserve(ctx.nexus.itKey) ? GOOD : RESERVATION_CONFLICT;
+// SPC-2 7.21/7.22: the reservation belongs to the I_T nexus that made it. On a unit several
+// gateways export it is taken in the cluster (shared-reservations.ts).
+function execReserve(ctx: ExecContext<unknown>): Outcome | Promise<Outcome> {
+  const { lu, nexus } = ctx;
+  const sharing = lu.pr.sharing;
+  if (sharing === undefined) return lu.reservation.reserve(nexus.itKey) ? GOOD : RESERVATION_CONFLICT;
+  return sharing.update(() => {
+    if (lu.reservation.conflicts(nexus.itKey)) return { result: RESERVATION_CONFLICT };
+    return lu.reservation.holder === nexus.itKey ? { result: GOOD } : { result: GOOD, next: { spc2: nexus.itKey } };
+  });
 }
 
 // SPC-2 7.24: RELEASE from a non-holder is not an error and releases nothing.
-function execRelease(ctx: ExecContext<unknown>): Outcome {
-  ctx.lu.reservation.release(ctx.nexus.itKey);
-  return GOOD;
+function execRelease(ctx: ExecContext<unknown>): Outcome | Promise<Outcome> {
+  const { lu, nexus } = ctx;
+  const sharing = lu.pr.sharing;
+  if (sharing === undefined) { lu.reservation.release(nexus.itKey); return GOOD; }
+  return sharing.update(() => (lu.reservation.holder === nexus.itKey ? { result: GOOD, next: { spc2: undefined } } : { result: GOOD }));
 }
 
 export const coreBindings: Binding[] = [

@@ -13,6 +13,7 @@ import { filePrStore, PrStore } from './pr-store';
 import { AluaStore, fileAluaStore } from './alua-store';
 import { accessStateOf, AccessStatesView, TransitionCause } from './alua';
 import type { EngineApi } from './engine-api';
+import { SharedReservations } from './shared-reservations';
 
 export interface EngineOptions {
   log?: Logger;
@@ -37,6 +38,8 @@ export class Engine implements EngineApi {
   readonly units = new Map<string, LogicalUnit>();
   private readonly targets = new Map<string, TargetRuntime>();
   private readonly nexuses = new Map<number, ItNexus>();
+  /** Units whose reservations live in the cluster, by device name. */
+  private readonly sharedReservations = new Map<string, SharedReservations>();
   private nextNexusId = 1;
 
   private constructor(private readonly opts: EngineOptions) {}
@@ -75,6 +78,20 @@ export class Engine implements EngineApi {
       this.aluaOptions(cfg.name),
     );
     if (saved?.aptpl) lu.pr.restore(saved);
+    // A store shared by several gateways keeps the reservations in the cluster: the unit serves
+    // once it holds the cluster's state and follows its changes (shared-reservations.ts).
+    if (store.openReservations) {
+      let shared: SharedReservations;
+      try {
+        shared = new SharedReservations(lu, await store.openReservations());
+        await shared.start();
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+      lu.pr.share(shared);
+      this.sharedReservations.set(cfg.name, shared);
+    }
     // SBC-4 4.6: a store resized from outside (another gateway, the rbd tool) tells every I_T
     // nexus CAPACITY DATA HAS CHANGED, as a resize through this engine does.
     store.onCapacityChange?.(() => lu.raiseUa(SENSE.CAPACITY_DATA_HAS_CHANGED));
@@ -311,7 +328,14 @@ export class Engine implements EngineApi {
       }
     }
     this.units.delete(name);
+    await this.closeShared(name);
     try { await lu.backstore.flush(); } finally { await lu.backstore.close(); }
+  }
+
+  private async closeShared(device: string): Promise<void> {
+    const shared = this.sharedReservations.get(device);
+    this.sharedReservations.delete(device);
+    await shared?.close();
   }
 
   /** A target's settings for new logins (alias, portals, CHAP); its LUN maps and groups stay. */
@@ -383,6 +407,7 @@ export class Engine implements EngineApi {
     await Promise.all([...this.nexuses.values()].map(n => n.close('logout')));
     for (const lu of this.units.values()) {
       lu.access.close();
+      await this.closeShared(lu.name).catch(() => undefined);
       try { await lu.backstore.flush(); } finally { await lu.backstore.close(); }
     }
     this.units.clear();

@@ -72,7 +72,7 @@ export class LogicalUnit implements LuView {
     // A drive (with a tray or not) starts with whatever medium its store holds (an empty drive:
     // none); a disk's store, removable or not, always holds one, and a changer has no medium.
     this.mediumPresent = (!device.tray && !device.drive) || backstore.sizeBytes > 0n;
-    this.identity = makeIdentity(config);
+    this.identity = makeIdentity(config, backstore.identitySeed);
     this.access = new AsymmetricAccess(config.alua, {
       raise: (cond, except) => this.raiseUa(cond, except),
       ...(aluaOptions.persist ? { persist: aluaOptions.persist } : {}),
@@ -119,7 +119,7 @@ export class LogicalUnit implements LuView {
       if (v === undefined) delete this.config[k];
       else this.config[k] = v;
     }
-    this.identity = makeIdentity(this.config);
+    this.identity = makeIdentity(this.config, this.backstore.identitySeed);
   }
 
   raiseUa(cond: SenseCondition, exceptNexus?: number): void {
@@ -134,10 +134,13 @@ export type InquiryFields = Pick<DeviceConfig, (typeof INQUIRY_FIELDS)[number]>;
 
 /**
  * Identity derived deterministically from the device name (and its configured serial), so that a
- * restart presents the same designators: initiators (multipath, udev) key on them.
+ * restart presents the same designators: initiators (multipath, udev) key on them. A store that
+ * several gateways export as one unit gives the seed instead of the name (Backstore.identitySeed:
+ * an rbd image's cluster-wide id), so that the designators are equal through every gateway.
  */
-function makeIdentity(cfg: DeviceConfig): LuIdentity {
-  const digest = createHash('sha256').update(`nexus:${cfg.name}:${cfg.serial ?? ''}`).digest();
+function makeIdentity(cfg: DeviceConfig, seed?: string): LuIdentity {
+  const name = seed ?? cfg.name;
+  const digest = createHash('sha256').update(`nexus:${name}:${cfg.serial ?? ''}`).digest();
   const serial = cfg.serial ?? digest.subarray(0, 8).toString('hex');
   // NAA 6 (IEEE Registered Extended, SPC-4 7.8.6.6.5): NAA in the top nibble, a 24-bit company
   // ID (fixed for Nexus), then 100 vendor-specific bits taken from the name digest.
@@ -150,6 +153,6 @@ function makeIdentity(cfg: DeviceConfig): LuIdentity {
     revision: (cfg.revision ?? '0001').padEnd(4).slice(0, 4),
     serial,
     naa,
-    t10Id: `${cfg.name}:${serial}`,
+    t10Id: `${name}:${serial}`,
   };
 }

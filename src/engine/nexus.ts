@@ -12,6 +12,7 @@ import { deviceTypes } from './device-registry';
 import type { LogicalUnit } from './logical-unit';
 import { portGroupsOf, targetPortOf, type TargetConfig } from './topology';
 import type { TargetPortGroupView, TargetPortView } from './types';
+import { releaseSpc2 } from './shared-reservations';
 
 export interface NexusIdentity {
   targetName: string;
@@ -176,7 +177,7 @@ export class ItNexus implements NexusView {
     for (const lu of this.units()) {
       lu.nexusKeys.delete(this.id);
       quiesce.push(lu.tasks.abort(t => t.nexusId === this.id).quiesced);
-      lu.reservation.clear(this.itKey);
+      releaseSpc2(lu, this.itKey);
       lu.preventRemoval.delete(this.id);
       if (reason === 'loss') {
         lu.ua.queue(this.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);

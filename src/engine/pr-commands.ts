@@ -1,9 +1,9 @@
 import * as D from './cdb/defs/pr';
-import { SENSE } from './spec/asc';
 import { PrOutSa } from './spec/opcodes';
 import { Outcome } from './result';
 import { prInData } from './pr';
 import { parsePrOut } from './pr-out-parameters';
+import { applyReservationEvent } from './shared-reservations';
 import { Binding, bind, ExecContext } from './types';
 
 /**
@@ -29,17 +29,9 @@ async function prOut(ctx: PrOutCtx): Promise<Outcome> {
     relativeTargetPortIds: nexus.portGroups.flatMap(g => g.relativeTargetPortIds),
     nexusKeyAt: (port, rtpi) => nexus.nexusKeyAt(port, rtpi),
   }, req);
-  // SAM-5 5.14: an I_T nexus not seen since power on (an APTPL registration whose initiator has
-  // not logged in) starts with POWER ON, RESET, which supersedes these; it gets no queue before.
-  for (const u of fx.ua) if (lu.ua.has(u.itKey)) lu.ua.queue(u.itKey).add(u.cond);
-  if (fx.abort.length > 0) {
-    // SPC-4 5.12.11.4.4: the preempted I_T nexuses' tasks are aborted; with TAS 0 each of them is
-    // told COMMANDS CLEARED BY ANOTHER INITIATOR (SAM-5 5.6). The sender's tasks are never hit.
-    const victims = new Set(fx.abort);
-    const { tasks, quiesced } = lu.tasks.abort(t => victims.has(t.itKey) && t.nexusId !== nexus.id);
-    for (const k of new Set(tasks.map(t => t.itKey))) lu.ua.queue(k).add(SENSE.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
-    await quiesced;
-  }
+  // Unit attentions and PREEMPT AND ABORT's aborted tasks for this gateway's I_T nexuses (the
+  // sender's tasks are never hit); other gateways apply theirs before the change completes.
+  await applyReservationEvent(lu, fx, nexus.id);
   return fx.outcome;
 }
 

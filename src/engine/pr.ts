@@ -107,6 +107,61 @@ export interface PrOptions {
   persistedAptpl?: boolean;
 }
 
+// -------------------------------------------------------------------------------------------
+// Sharing through a cluster (several gateways, one unit): the types shared-reservations.ts and
+// the stores that keep the state (backstores/rbd-reservations.ts) speak.
+// -------------------------------------------------------------------------------------------
+
+/** The reservations of a unit as the cluster keeps them. */
+export interface SharedReservationState {
+  /** SPC-4 6.15.2 PRgeneration: one counter for the unit, whichever gateway changed it. */
+  generation: number;
+  pr: PrSnapshot;
+  /** The I_T nexus holding an SPC-2 RESERVE, if any. */
+  spc2?: string;
+}
+
+/** What a change owes the I_T nexuses of the other gateways. */
+export interface ReservationEvent {
+  ua: PrUnitAttention[];
+  /** I_T nexuses whose tasks are aborted (PREEMPT AND ABORT, SPC-4 5.12.11.4.4). */
+  abort: string[];
+  /** A LOGICAL UNIT RESET through another gateway (SAM-5 7.7): the whole unit resets. */
+  reset?: boolean;
+}
+
+export interface VersionedReservations { version: number; state: SharedReservationState }
+
+/** The cluster side (backstores/rbd-reservations.ts). */
+export interface ReservationChannel {
+  /** The current state and its version. */
+  load(): Promise<VersionedReservations>;
+  /**
+   * Replace version `base` with `next`; resolves with the new version once every other member
+   * gateway has installed it (or been fenced), or undefined when `base` is no longer current.
+   */
+  publish(base: number, next: SharedReservationState, event: ReservationEvent): Promise<number | undefined>;
+  /** Tell the other gateways `event` (no state change); resolves once they acknowledged. */
+  announce(event: ReservationEvent): Promise<void>;
+  /** Changes and events from other gateways; each is acknowledged once `apply` resolves. */
+  listen(apply: (event: ReservationEvent) => Promise<void>, refreshed: (v: VersionedReservations) => void): void;
+  close(): Promise<void>;
+}
+
+/** A change of the shared state: the outcome, and the parts of the state it replaces (none: no change). */
+export interface ReservationChange<T> {
+  result: T;
+  next?: Partial<SharedReservationState>;
+  event?: ReservationEvent;
+}
+
+/** What the engine's reservation code sees of the sharing (PersistentReservations.sharing). */
+export interface ReservationSharing {
+  /** Work `change` out on the current state and publish it, again on a fresher state if needed. */
+  update<T>(change: () => ReservationChange<T>): Promise<T>;
+  announce(event: ReservationEvent): Promise<void>;
+}
+
 export class PersistentReservations {
   private gen = 0;
   private aptpl = false;
@@ -115,9 +170,26 @@ export class PersistentReservations {
   /** The PERSISTENT RESERVE OUT in progress: the next one starts from the state it leaves. */
   private tail: Promise<unknown> = Promise.resolve();
   private persistedAptpl: boolean;
+  /** The cluster that keeps the state when several gateways export the unit (shared-reservations.ts). */
+  private shared: ReservationSharing | undefined;
 
   constructor(private readonly opts: PrOptions = {}) {
     this.persistedAptpl = opts.persistedAptpl ?? false;
+  }
+
+  get sharing(): ReservationSharing | undefined { return this.shared; }
+
+  /**
+   * From now on the state lives in the cluster: PERSISTENT RESERVE OUT publishes there, and the
+   * state (with its PRgeneration) follows what the cluster holds (install). The cluster keeps it
+   * across restarts of any gateway, so APTPL is offered (PTPL_C) and kept with it.
+   */
+  share(sharing: ReservationSharing): void { this.shared = sharing; }
+
+  /** The cluster's state, made through any gateway (shared-reservations.ts). */
+  install(generation: number, s: PrSnapshot): void {
+    this.gen = generation;
+    this.adopt(s);
   }
 
   get generation(): number { return this.gen; }
@@ -221,7 +293,7 @@ export class PersistentReservations {
     const b = Buffer.alloc(8);
     b.writeUInt16BE(8, 0); // LENGTH
     // byte 2: CRH 0 | SIP_C 1 | ATP_C 1 | PTPL_C
-    b[2] = 0x08 | 0x04 | (this.opts.persist ? 0x01 : 0x00);
+    b[2] = 0x08 | 0x04 | (this.opts.persist || this.shared ? 0x01 : 0x00);
     // byte 3: TMV 1 | ALLOW COMMANDS 001b (TEST UNIT READY passes every reservation) | PTPL_A
     b[3] = 0x80 | (0b001 << 4) | (this.aptpl ? 0x01 : 0x00);
     // bytes 4..5 PERSISTENT RESERVATION TYPE MASK (table 183): WR_EX_AR, EX_AC_RO, WR_EX_RO,
@@ -268,6 +340,16 @@ export class PersistentReservations {
    * When persistence fails, nothing changes and the command ends with INTERNAL TARGET FAILURE.
    */
   commit(who: PrInitiator, req: PrOutRequest): Promise<PrOutEffects> {
+    const shared = this.shared;
+    if (shared) {
+      // Worked out on the cluster's current state; published, then installed (shared-reservations.ts).
+      return shared.update(() => {
+        const draft = new PersistentReservations();
+        draft.install(this.gen, this.snapshot());
+        const fx = draft.outWith(who, req, true);
+        return { result: fx, ...(fx.changed ? { next: { generation: draft.gen, pr: draft.snapshot() }, event: { ua: fx.ua, abort: fx.abort } } : {}) };
+      });
+    }
     const run = async (): Promise<PrOutEffects> => {
       const draft = new PersistentReservations();
       draft.gen = this.gen;

@@ -28,6 +28,9 @@ export class Spc2Reservation {
     if (this.holderKey === itKey) this.holderKey = undefined;
   }
 
+  /** The holder as the cluster has it (a unit several gateways export, shared-reservations.ts). */
+  install(holder: string | undefined): void { this.holderKey = holder; }
+
   /** Loss of an I_T nexus or a reset: drop the reservation if that nexus (or anyone) held it. */
   clear(itKey?: string): void {
     if (itKey === undefined || this.holderKey === itKey) this.holderKey = undefined;

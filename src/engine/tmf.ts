@@ -4,6 +4,7 @@ import { TmfRequest } from './command';
 import { Task } from './task-set';
 import type { LogicalUnit } from './logical-unit';
 import type { LunMap } from './lun-map';
+import { releaseSpc2 } from './shared-reservations';
 
 /** The I_T nexus a task management function comes in on. */
 export interface TmfNexus {
@@ -63,7 +64,7 @@ export async function executeTmf(nexus: TmfNexus, engine: TmfTarget, req: TmfReq
       // SAM-5 7.11: as if the I_T nexus were lost, except that it stays usable.
       await Promise.all(nexus.units().map(async lu => {
         await lu.tasks.abort(t => t.nexusId === nexus.id).quiesced;
-        lu.reservation.clear(nexus.itKey);
+        releaseSpc2(lu, nexus.itKey);
         // SBC-4 PREVENT ALLOW MEDIUM REMOVAL: an I_T nexus loss ends that nexus's prevention.
         lu.preventRemoval.delete(nexus.id);
         lu.ua.queue(nexus.itKey).add(SENSE.I_T_NEXUS_LOSS_OCCURRED);
@@ -105,8 +106,11 @@ async function clearUnit(lu: LogicalUnit, by: TmfNexus): Promise<Task[]> {
 async function resetUnit(lu: LogicalUnit): Promise<void> {
   const { quiesced } = lu.tasks.abort(() => true);
   await quiesced;
-  lu.reservation.clear();
+  releaseSpc2(lu);
   lu.preventRemoval.clear();
   await lu.device.resetDevice?.(lu);
   lu.ua.raiseAll(SENSE.BUS_DEVICE_RESET_FUNCTION_OCCURRED);
+  // A unit several gateways export resets through all of them: their tasks too, their nexuses'
+  // unit attentions too, before the function completes.
+  await lu.pr.sharing?.announce({ ua: [], abort: [], reset: true });
 }

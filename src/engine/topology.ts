@@ -127,6 +127,16 @@ export interface AluaConfig {
 export interface PortGroupConfig {
   id: number;
   portals: string[];
+  /**
+   * The gateway (Nexus daemon) serving the group, when several daemons act as one target over a
+   * shared store (README "Scaling out with Ceph"); absent: this daemon.
+   */
+  gateway?: string;
+  /**
+   * Served by another gateway: its portals are not listened on here, but the group is one of the
+   * target's (REPORT TARGET PORT GROUPS, VPD 88h, SendTargets, ALL_TG_PT) like the others.
+   */
+  remote?: boolean;
 }
 
 export interface ChapSecret {
@@ -196,6 +206,12 @@ export function portGroupsOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>): P
   return t.portGroups ?? [{ id: 1, portals: [...t.portals] }];
 }
 
+/** The portals this daemon listens on for `t`: those of its groups not served by another gateway. */
+export function localPortalsOf(t: Pick<TargetConfig, 'portals' | 'portGroups'>): string[] {
+  const remote = new Set(portGroupsOf(t).filter(g => g.remote === true).flatMap(g => g.portals));
+  return t.portals.filter(p => !remote.has(p));
+}
+
 /**
  * The target port a nexus came in on (SPC-4 3.1.121): the target port group holding `portal`,
  * whose id is the iSCSI TPGT, the relative target port identifier and the target port group id at
@@ -236,6 +252,11 @@ export interface EngineSettings {
 }
 
 export interface Topology extends FabricSettings {
+  /**
+   * The name of this daemon among the gateways that serve one target over a shared store (the
+   * `gateway` of its target port groups); absent: the only one.
+   */
+  gateway?: string;
   /** Where persistent state lives (file LUNs created by default, saved mode pages, PR state). */
   stateDir: string;
   engine: EngineSettings;

@@ -5,11 +5,11 @@ import { PeripheralType } from './spec/status';
 import { DeviceConfig } from './topology';
 import type { UaTable } from './ua';
 import type { Spc2Reservation } from './reserve';
-import type { PersistentReservations } from './pr';
 import type { TaskSet } from './task-set';
 import type { ModePages } from './mode-page-store';
 import type { LuStatistics } from './lu-statistics';
 import type { AsymmetricAccess } from './alua';
+import type { PersistentReservations, ReservationChannel } from './pr';
 
 /**
  * The contracts between the engine's layers: backstores (where bytes go), the logical unit view
@@ -66,6 +66,18 @@ export interface Backstore {
   compareAndWrite?(offset: number, verify: Uint8Array, data: Uint8Array, fua: boolean): Promise<number>;
   /** MAXIMUM COMPARE AND WRITE LENGTH, in blocks, for stores whose compareAndWrite takes more than one. */
   readonly maxCompareAndWriteBlocks?: number;
+  /**
+   * Optional: what the unit's identifiers (VPD 80h serial, 83h NAA and T10 designators) derive
+   * from instead of the device's name: a store that several gateways export as one logical unit
+   * (an rbd image) names itself, so that every gateway reports the same identifiers.
+   */
+  readonly identitySeed?: string;
+  /**
+   * Optional: a store several gateways export keeps the unit's reservations where every gateway
+   * sees them (an rbd image: a RADOS object beside it, backstores/rbd-reservations.ts). The unit
+   * then takes its persistent and SPC-2 reservations from there (shared-reservations.ts).
+   */
+  openReservations?(): Promise<ReservationChannel>;
   /** Deallocation granularity (VPD B0h OPTIMAL UNMAP GRANULARITY) when not the default page. */
   readonly unmapGranularityBytes?: number;
   /**

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUioRing(env, exports);
 #ifdef NEXUS_HAVE_LIBRBD
   InitRbdImage(env, exports);
+  InitRadosObject(env, exports);
 #else
   exports.Set("haveLibrbd", false);
 #endif

@@ -22,6 +22,8 @@ import type {
   IoQueueOptions,
   NativeError,
   OpenBlockOptions,
+  RadosObject,
+  RadosObjectOptions,
   RbdImage,
   RbdOpenOptions,
   SgQueue,
@@ -39,6 +41,9 @@ export type {
   IoResult,
   NativeError,
   OpenBlockOptions,
+  RadosNotifyReply,
+  RadosObject,
+  RadosObjectOptions,
   RbdImage,
   RbdImageStat,
   RbdObjectCompareAndWrite,
@@ -98,6 +103,8 @@ interface NativeBinding {
   haveLibrbd: boolean;
   /** Present only when the addon was built with librbd (haveLibrbd). */
   openRbdImage?(options: RbdOpenOptions, cb: (r: RbdImage | NativeError) => void): void;
+  /** Present only when the addon was built with librbd (haveLibrbd). */
+  openRadosObject?(options: RadosObjectOptions, cb: (r: RadosObject | NativeError) => void): void;
 }
 
 function load(): { binding: NativeBinding | null; error: Error | undefined } {
@@ -338,6 +345,18 @@ export function openUioRing(path: string, mapSize: number, onEvent: UioEventCall
   if (native) return native.openUioRing(path, mapSize, onEvent);
   if (typeof path !== 'string') throw Object.assign(new TypeError('openUioRing: path must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
   return enosys('openUioRing');
+}
+
+/**
+ * Connects to the Ceph cluster and opens one RADOS object for guarded updates and watch/notify
+ * (src/native/rados-object.cc). Without librbd in the build: { errno: 'ENOSYS' } saying so.
+ */
+export function openRadosObject(options: RadosObjectOptions): Promise<RadosObject | NativeError> {
+  if (!native || !native.openRadosObject || librbdMissing !== undefined) {
+    return Promise.resolve({ errno: 'ENOSYS', message: `rados: ${librbdMissing ?? 'not built'}` });
+  }
+  const open = native.openRadosObject;
+  return new Promise(resolve => open(options, resolve));
 }
 
 /**

@@ -15,7 +15,7 @@
 //   img.onUpdate(fn)                // fn() on the event loop when the image header changed (a resize)
 //   img.updateFeatures(mask, enabled, cb)  // cb(undefined | { errno }): rbd_update_features
 //   img.stat()                      // { size, objectSize, features, blockNamePrefix, id, stripeUnit,
-//                                   //   stripeCount, parentOverlap } (cached header, no I/O)
+//                                   //   stripeCount, parentOverlap, clientAddrs } (cached header, no I/O)
 //   img.inFlight; img.close(cb)     // close waits for nothing: the caller drains first
 //
 // Completions: librbd completes aio on its own threads. The image is told to announce them on an
@@ -653,6 +653,12 @@ class RbdImage : public Napi::ObjectWrap<RbdImage> {
     o.Set("stripeUnit", static_cast<double>(unit));
     o.Set("stripeCount", static_cast<double>(count));
     o.Set("parentOverlap", static_cast<double>(overlap));
+    // The session's addresses, as `ceph osd blocklist add` takes them: what fences this client.
+    char* addrs = nullptr;
+    if (rados_getaddrs(h_.cluster, &addrs) == 0 && addrs != nullptr) {
+      o.Set("clientAddrs", addrs);
+      free(addrs);
+    }
     return o;
   }
 

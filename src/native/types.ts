@@ -184,6 +184,39 @@ export interface RbdImageStat {
   stripeCount: number;
   /** Bytes from the start that a clone still reads from its parent; 0 without a parent. */
   parentOverlap: number;
+  /** This session's client addresses as blocklisting takes them (absent if librados would not say). */
+  clientAddrs?: string;
+}
+
+/** Where a RADOS object is and who opens it (a connection of its own to the cluster). */
+export interface RadosObjectOptions {
+  pool: string;
+  object: string;
+  cephConf?: string;
+  cephUser?: string;
+  keyring?: string;
+  connectTimeoutMs?: number;
+  opTimeoutMs?: number;
+}
+
+/** What a notify gathered: who acknowledged (with its reply) and who did not in time. */
+export interface RadosNotifyReply {
+  acks: Array<{ gid: string; cookie: string; payload: string }>;
+  timeouts: Array<{ gid: string; cookie: string }>;
+}
+
+/** One RADOS object with guarded writes and watch/notify (src/native/rados-object.cc). */
+export interface RadosObject {
+  read(cb: (r: { text: string } | NativeError) => void): void;
+  /** Atomic: the version xattr must be `expect` ('' = the object must not exist), then text and `next`. */
+  write(expect: string, next: string, text: string, cb: (r: NativeError | undefined) => void): void;
+  /** onEvent('notify', notifyId, cookie, notifierGid, payload) to acknowledge, or ('error', errno): the watch is lost. */
+  watch(onEvent: (kind: string, a: string, b?: string, c?: string, d?: string) => void, cb: (r: NativeError | undefined) => void): void;
+  ack(notifyId: string, cookie: string, payload: string, cb: (r: NativeError | undefined) => void): void;
+  notify(payload: string, timeoutMs: number, cb: (r: RadosNotifyReply | NativeError) => void): void;
+  blocklist(addr: string, expireSeconds: number, cb: (r: NativeError | undefined) => void): void;
+  client(): { gid: string; addrs: string };
+  close(cb: () => void): void;
 }
 
 /**

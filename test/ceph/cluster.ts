@@ -45,7 +45,7 @@ export interface ClusterOptions {
   osdBytes?: number;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -16,23 +16,16 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describeNeeds, tool, type Prereq } from '../helpers/prereq';
+import { describeNeeds, tool } from '../helpers/prereq';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
-import * as native from '../../src/native';
 import { SteadySession } from '../fuzz/client';
-import { CephCluster, startCluster } from './cluster';
+import type { CephCluster } from './cluster';
+import { CEPH_PREREQS, markFailed, sharedCluster } from './shared-cluster';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
 const TARGET = 'iqn.2026-11.io.nexus:ceph';
 
-/** librbd compiled into the addon (librbd-dev at build time). */
-const LIBRBD: Prereq = {
-  what: 'librbd in the native addon (librbd-dev at build time)',
-  available: native.haveLibrbd,
-  howToGet: 'apt-get install librbd-dev, then npx node-gyp rebuild --nodedir=/usr',
-  detail: native.librbdMissing,
-};
 
 /**
  * The SBC families whose commands reach the store, on a fresh image. The families of commands the
@@ -44,8 +37,7 @@ const CONFORMANCE_SUITES = [
   'SCSI.Read16', 'SCSI.Write16', 'SCSI.WriteSame16', 'SCSI.Unmap', 'SCSI.GetLBAStatus', 'SCSI.CompareAndWrite', 'SCSI.ReadCapacity16',
 ];
 
-const describeCeph = describeNeeds(LIBRBD, tool('ceph-mon'), tool('ceph-osd'), tool('ceph-mgr'), tool('monmaptool'), tool('ceph-authtool'), tool('ceph'), tool('rbd'),
-  tool('qemu-io'), tool('iscsi-test-cu'), tool('iscsi-readcapacity16'));
+const describeCeph = describeNeeds(...CEPH_PREREQS, tool('qemu-io'), tool('iscsi-test-cu'), tool('iscsi-readcapacity16'));
 
 function url(d: RunningDaemon, lun: number): string { return `iscsi://${d.host}:${d.port}/${TARGET}/${lun}`; }
 
@@ -80,7 +72,7 @@ describeCeph('rbd backstore against a Ceph cluster', function () {
 
   before(async function () {
     this.timeout(300_000);
-    cluster = await startCluster();
+    cluster = await sharedCluster();
     // vol0: conformance (64 MiB: the families that sweep the whole LUN stay short); vol1: data.
     await c().rbd('create', '--size', '64M', 'rbd/vol0');
     await c().rbd('create', '--size', '96M', 'rbd/vol1');
@@ -107,11 +99,9 @@ describeCeph('rbd backstore against a Ceph cluster', function () {
         expect(code, daemon.output()).to.equal(0);
       }
     } finally {
-      // Logs stay in the cluster's directory when something failed (the data is removed either way).
-      if (cluster) {
-        if (failed) console.log(`ceph logs kept in ${cluster.dir}/log`);
-        await cluster.stop(failed);
-      }
+      // The cluster is shared by the run's suites (shared-cluster.ts stops it): its logs stay in
+      // its directory when something failed (the data is removed either way).
+      if (failed) markFailed();
     }
   });
 

@@ -28,6 +28,7 @@
 #   NEXUS_CONF_TARGET=nexus|tgt   target to start (default nexus); tgt also rewrites
 #                                 test/conformance/tgt-baseline.txt when NEXUS_CONF_BASELINE=1
 #   NEXUS_CONF_URL=iscsi://127.0.0.1:PORT/IQN/LUN   use an already running target instead
+#   NEXUS_CONF_URL2=iscsi://...    with NEXUS_CONF_URL: MultipathIO's second path (another gateway)
 #   NEXUS_CONF_OUT=DIR            results directory (default .cache/conformance/<target>)
 #   NEXUS_CONF_PORT=3270          TCP port on 127.0.0.1 for the started target
 #   NEXUS_CONF_SUITES="SCSI.Read10 iSCSI.iSCSITMF"   only these suites (the pass floor is not applied)
@@ -62,7 +63,7 @@ source "$ROOT/scripts/lib/target.sh"
 trap 'target_stop' EXIT
 trap 'exit 130' INT TERM
 if [ -n "${NEXUS_CONF_URL:-}" ]; then
-  URL=$NEXUS_CONF_URL; URL2=""
+  URL=$NEXUS_CONF_URL; URL2=${NEXUS_CONF_URL2:-}
 else
   # The first free port from NEXUS_CONF_PORT on (other runs may share this machine).
   for i in $(seq 1 20); do _target_listening "$PORT" || break; PORT=$((PORT + 1)); done

@@ -63,6 +63,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'ceph-authtool': 'ceph-common',
   'ceph': 'ceph-common',
   'rbd': 'ceph-common',
+  'rados': 'ceph-common',
   'multipathd': 'multipath-tools',
   'sg_rtpg': 'sg3-utils',
 };

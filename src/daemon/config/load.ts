@@ -185,9 +185,10 @@ function checkAndBuild(json: unknown, opts: NormalizeOptions, report: Report): T
   const targets = checkTargets(json.targets, deviceNames, report);
   checkSecretReuse(json.targets, report);
   checkAluaGroups(json.devices, devices, targets, report);
+  const gateway = checkGateways(json, devices, targets, report);
   const daemon = checkDaemonEndpoints(json, baseDir, report);
 
-  return { stateDir: stateDir ?? '', engine, iscsi, devices, targets, ...daemon };
+  return { stateDir: stateDir ?? '', engine, iscsi, devices, targets, ...daemon, ...(gateway === undefined ? {} : { gateway }) };
 }
 
 /** The control socket path (relative to the file) and the metrics portal. */
@@ -831,6 +832,62 @@ function checkPortGroups(
     if (!placed.has(p) && out.length > 0) report.add(at('portGroups'), `portal ${p} is in no target port group`);
   }
   return out;
+}
+
+/**
+ * Several gateways, one target (README "Scaling out with Ceph"): the topology's `gateway` names
+ * this daemon and each target port group of a target served by several gateways names its own.
+ * Groups of other gateways become `remote` (listed, not listened on). Such a target exports only
+ * stores every gateway reaches alike (rbd images): a file LUN behind two gateways would be two
+ * different disks under one device identifier.
+ */
+function checkGateways(json: Obj, devices: DeviceConfig[], targets: TargetConfig[], report: Report): string | undefined {
+  const self = str(json.gateway);
+  const rawTargets = arr(json.targets);
+  for (const t of targets) {
+    const ti = rawTargets.findIndex(r => isObj(r) && r.name === t.name);
+    const rawGroups = isObj(rawTargets[ti]) ? arr((rawTargets[ti] as Obj).portGroups) : [];
+    const gatewayOf = (id: number): { j: number; gateway: string | undefined } => {
+      const j = rawGroups.findIndex(r => isObj(r) && r.id === id);
+      return { j, gateway: j >= 0 ? str((rawGroups[j] as Obj).gateway) : undefined };
+    };
+    const groups = t.portGroups ?? [];
+    const withGateway = groups.filter(g => gatewayOf(g.id).gateway !== undefined);
+    if (withGateway.length === 0) continue;
+    for (const g of groups) {
+      const { j, gateway } = gatewayOf(g.id);
+      if (gateway === undefined) {
+        report.add(jsonPointer('targets', ti, 'portGroups', j), 'a target served by several gateways names the gateway of each of its target port groups');
+        continue;
+      }
+      if (self === undefined) {
+        report.add(jsonPointer('targets', ti, 'portGroups', j, 'gateway'), `a group served by gateway "${gateway}" needs the topology's "gateway" to say which gateway this daemon is`);
+        continue;
+      }
+      g.gateway = gateway;
+      if (gateway !== self) g.remote = true;
+    }
+    if (self === undefined) continue;
+    if (!groups.some(g => g.gateway === self)) {
+      report.add(jsonPointer('targets', ti, 'portGroups'), `no target port group of "${t.name}" is served by gateway "${self}" (this daemon)`);
+    }
+    // Only a store shared through the cluster may sit behind another gateway's port group.
+    const rawLuns = isObj(rawTargets[ti]) ? arr((rawTargets[ti] as Obj).luns) : [];
+    const mapped: Array<{ device: string; where: string }> = [
+      ...t.luns.map(m => ({ device: m.device, where: jsonPointer('targets', ti, 'luns', rawLuns.findIndex(r => isObj(r) && r.lun === m.lun), 'device') })),
+      ...t.groups.flatMap((gr, gi) => {
+        const rawGroupLuns = isObj(rawTargets[ti]) ? arr(arr((rawTargets[ti] as Obj).groups).filter(isObj)[gi]?.luns) : [];
+        return gr.luns.map(m => ({ device: m.device, where: jsonPointer('targets', ti, 'groups', gi, 'luns', rawGroupLuns.findIndex(r => isObj(r) && r.lun === m.lun), 'device') }));
+      }),
+    ];
+    for (const m of mapped) {
+      const d = devices.find(x => x.name === m.device);
+      if (d !== undefined && d.handler !== 'rbd') {
+        report.add(m.where, `device "${d.name}" (handler ${d.handler}) is not shared between gateways: a target with port groups on other gateways exports rbd devices only`);
+      }
+    }
+  }
+  return self;
 }
 
 /**

@@ -147,6 +147,9 @@ const portGroup = {
   properties: {
     id: { type: 'integer', minimum: 1, maximum: 65535 },
     portals: { type: 'array', minItems: 1, items: { type: 'string' } },
+    // The gateway serving the group when several daemons act as one target (the topology's
+    // `gateway` names this one); load.ts checks the two agree.
+    gateway: { type: 'string', pattern: NAME_PATTERN },
   },
 } as const;
 
@@ -207,6 +210,8 @@ export const topologyFileSchema = {
   properties: {
     $schema: { type: 'string' },
     stateDir: { type: 'string', minLength: 1 },
+    // This daemon's name among the gateways of a shared store (README "Scaling out with Ceph").
+    gateway: { type: 'string', pattern: NAME_PATTERN },
     engine: {
       type: 'object',
       additionalProperties: false,
@@ -285,7 +290,7 @@ export interface TargetFile {
   discoveryAuth?: AuthFile;
   luns?: LunMappingFile[];
   groups?: GroupFile[];
-  portGroups?: Array<{ id: number; portals: string[] }>;
+  portGroups?: Array<{ id: number; portals: string[]; gateway?: string }>;
 }
 
 let compiled: ValidateFunction | undefined;

@@ -41,6 +41,8 @@ const NOT_WRITTEN: Partial<Record<DeviceConfig['handler'], readonly string[]>> =
   vtape: ['size', 'blockSize', 'physicalBlockSize'],
   passthrough: ['size', 'blockSize', 'physicalBlockSize', 'thin', 'writeCache', 'removable', 'serial', 'vendor', 'product', 'revision'],
   changer: ['path', 'size', 'blockSize', 'physicalBlockSize', 'writeCache', 'thin', 'readOnly', 'removable'],
+  // An rbd device's size is its image's (rbd resize).
+  rbd: ['size'],
 };
 
 function device(d: DeviceConfig): Json {
@@ -55,6 +57,8 @@ function device(d: DeviceConfig): Json {
     alua: d.alua === undefined ? undefined : { tpgs: d.alua.tpgs, transitionMs: d.alua.transitionMs, states: { ...d.alua.states } },
   });
   for (const k of NOT_WRITTEN[d.handler] ?? []) delete out[k];
+  // Where an rbd device's image is (absolute paths: the loader made them so).
+  if (d.rbd !== undefined) Object.assign(out, compact({ ...d.rbd }));
   const lib = d.library;
   if (lib !== undefined) {
     // The library as set at start (its cartridges where they started); where each cartridge is
@@ -73,6 +77,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
   for (const [k, v] of Object.entries(t.iscsi)) if (v !== undefined) iscsi[k] = Array.isArray(v) ? [...(v as string[])] : (v as Json);
   return compact({
     stateDir: t.stateDir === '' ? undefined : t.stateDir,
+    gateway: t.gateway,
     engine: { threads: t.engine.threads, bufferPool: t.engine.bufferPoolBytes, ...(t.engine.statistics === false ? { statistics: false } : {}) },
     iscsi,
     control: t.control?.socket !== undefined ? { socket: t.control.socket } : undefined,
@@ -81,7 +86,7 @@ export function topologyDocument(t: Topology, opts: { secrets: boolean }): { [k:
     targets: t.targets.map(tg => compact({
       driver: tg.driver, name: tg.name, alias: tg.alias, enabled: tg.enabled === false ? false : undefined, portals: [...tg.portals],
       auth: auth(tg.auth, s), discoveryAuth: auth(tg.discoveryAuth, s),
-      portGroups: tg.portGroups?.map(g => ({ id: g.id, portals: [...g.portals] })),
+      portGroups: tg.portGroups?.map(g => compact({ id: g.id, portals: [...g.portals], gateway: g.gateway })),
       wwn: tg.fabric?.wwn, tpgt: tg.fabric?.tpgt, initiator: tg.fabric?.initiator,
       acls: tg.fabric?.acls.map(a => ({ initiator: a.initiator, readOnly: a.readOnly })),
       luns: tg.luns.map(m => ({ lun: m.lun, device: m.device, readOnly: m.readOnly })),

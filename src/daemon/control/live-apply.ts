@@ -12,7 +12,7 @@
 // to log out (RFC 7143 11.9.1 AsyncEvent 1) and dropped after LOGOUT_WAIT_MS; they log in again and
 // get what the new topology gives them. Auth, aliases and iSCSI parameters are for new logins.
 
-import type { TargetConfig, Topology } from '../../engine/topology';
+import { localPortalsOf, type TargetConfig, type Topology } from '../../engine/topology';
 import { initiatorPattern } from '../../engine/lun-map';
 import { NexusError } from '../../engine/result';
 import type { IscsiServer } from '../../transports/iscsi/server';
@@ -138,7 +138,7 @@ export class DaemonLiveApplier implements LiveApplier {
         const added: string[] = [];
         try {
           if (s.target.driver === 'iscsi') {
-            for (const portal of s.target.portals) { await iscsi.addPortal(s.target.name, portal); added.push(portal); }
+            for (const portal of localPortalsOf(s.target)) { await iscsi.addPortal(s.target.name, portal); added.push(portal); }
           }
         } catch (e) {
           for (const portal of added) iscsi.removePortal(s.target.name, portal);
@@ -151,7 +151,7 @@ export class DaemonLiveApplier implements LiveApplier {
       case 'target.remove': {
         // Its sessions first: asked to log out, then dropped (their nexuses close with the target).
         await this.logoutWhere(x => x.target === s.target.name);
-        for (const portal of s.target.portals) iscsi.removePortal(s.target.name, portal);
+        for (const portal of localPortalsOf(s.target)) iscsi.removePortal(s.target.name, portal);
         iscsi.setTargets(after.targets);
         await this.mesh({ kind: 'removeTarget', target: s.target.name }, { kind: 'addTarget', target: s.target }, after);
         return;

@@ -155,6 +155,7 @@ export function diffTopology(running: Topology, next: Topology): DiffResult {
 
   // Daemon-wide settings: the runtime was built from them.
   if (running.stateDir !== next.stateDir) refuse('/stateDir', 'the state directory');
+  if (running.gateway !== next.gateway) refuse('/gateway', 'the gateway this daemon is');
   if (running.engine.threads !== next.engine.threads) refuse('/engine/threads', 'the number of engine threads');
   if (running.engine.bufferPoolBytes !== next.engine.bufferPoolBytes) refuse('/engine/bufferPool', 'the buffer pool size');
   if ((running.engine.statistics ?? true) !== (next.engine.statistics ?? true)) refuse('/engine/statistics', 'whether the data path counts statistics');

@@ -2,6 +2,8 @@ import * as native from '../../native';
 import type { NativeError, RbdImage, RbdImageStat, RbdObjectCompareAndWriteResult, RbdOpenOptions, RbdRequest, RbdResult } from '../../native';
 import { Backstore } from '../types';
 import { errnoError } from './errno-sense';
+import type { ReservationChannel } from '../pr';
+import { RadosReservations } from './rbd-reservations';
 
 /**
  * rbd: a Ceph RBD image (DESIGN.md 8b), reached through librbd's asynchronous API in the native
@@ -80,7 +82,18 @@ export class RbdBackstore implements Backstore {
   private closed = false;
   private readonly capacityListeners: Array<() => void> = [];
 
+  /**
+   * The unit's identifiers derive from the image, not from the device's name or the host, so that
+   * every gateway exporting the image reports the same VPD 80h/83h (SAM-5 multipath): the pool and
+   * the image's id (librbd's block name prefix "rbd_data.<id>"), which a rename keeps and a new
+   * image of the same name does not.
+   */
+  readonly identitySeed: string;
+  private readonly imageId: string;
+
   private constructor(private image: RbdImage, private layout: RbdImageStat, private readonly o: RbdBackstoreOptions) {
+    this.imageId = layout.blockNamePrefix.replace(/^rbd_data\./, '');
+    this.identitySeed = `rbd:${o.pool}/${this.imageId}`;
     this.size = layout.size;
     this.readOnly = o.readOnly ?? false;
     this.thin = o.thin ?? true;
@@ -143,6 +156,18 @@ export class RbdBackstore implements Backstore {
   }
 
   get sizeBytes(): bigint { return this.size; }
+
+  /**
+   * The unit's persistent and SPC-2 reservations live in the cluster beside the image, shared by
+   * every gateway that exports it (rbd-reservations.ts, shared-reservations.ts).
+   */
+  openReservations(): Promise<ReservationChannel> {
+    return RadosReservations.open(this.o, this.imageId, () => {
+      if (!this.imageOpen) return undefined;
+      const st = this.image.stat();
+      return isNativeError(st) ? undefined : st.clientAddrs;
+    });
+  }
 
   onCapacityChange(changed: () => void): void { this.capacityListeners.push(changed); }
 

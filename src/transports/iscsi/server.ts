@@ -4,7 +4,7 @@
 // reinstatement finds them across portals.
 import net from 'node:net';
 import type { EngineApi } from '../../engine/engine-api';
-import { portalGroupTagOf, type TargetConfig } from '../../engine/topology';
+import { localPortalsOf, portalGroupTagOf, portGroupsOf, type TargetConfig } from '../../engine/topology';
 import { NexusError } from '../../engine/result';
 import type { IscsiSettings } from './settings';
 import { Fabric, ListeningAddress, SessionPlacement, directReceiver } from '../fabric';
@@ -123,7 +123,8 @@ export class IscsiServer implements Fabric {
     const byKey = new Map<string, Listener>();
     for (const t of this.targets) {
       if (t.driver !== 'iscsi') continue;
-      for (const text of t.portals) {
+      // A port group another gateway serves is listed (discovery) but listened on there only.
+      for (const text of localPortalsOf(t)) {
         const p = this.o.parsePortal(text);
         if (!p) continue;
         const key = `${p.host}|${p.port}`;
@@ -263,7 +264,9 @@ export class IscsiServer implements Fabric {
 
   /**
    * SendTargets sees each target with the addresses its portals actually listen on, each with
-   * the tag of its target portal group (RFC 7143 12.3: TargetAddress=<address>:<port>,<tag>).
+   * the tag of its target portal group (RFC 7143 12.3: TargetAddress=<address>:<port>,<tag>),
+   * then the portals of its groups on other gateways: an initiator that discovers through one
+   * gateway finds every path of the target.
    */
   private discoverySource(): DiscoverySource {
     return {
@@ -272,8 +275,14 @@ export class IscsiServer implements Fabric {
           .filter((t) => t.driver === 'iscsi' && t.enabled !== false)
           .map((t) => ({
             name: t.name,
-            portals: this.listeners.filter((l) => l.targets.includes(t.name) && l.actual)
-              .map((l) => ({ ...(l.actual as PortalAddress), tpgt: this.portalGroupTag(t.name, l.text) })),
+            portals: [
+              ...this.listeners.filter((l) => l.targets.includes(t.name) && l.actual)
+                .map((l) => ({ ...(l.actual as PortalAddress), tpgt: this.portalGroupTag(t.name, l.text) })),
+              ...portGroupsOf(t).filter((g) => g.remote === true).flatMap((g) => g.portals.flatMap((text) => {
+                const p = this.o.parsePortal(text);
+                return p ? [{ ...p, tpgt: g.id }] : [];
+              })),
+            ],
           })),
       canSee: (target, initiator) => this.o.engine.canSee(target, initiator),
     };
