@@ -109,6 +109,14 @@ export { busyPollFor } from '../workers/busy-poll';
 export type { BusyPoll } from '../workers/busy-poll';
 
 /**
+ * Whether the calling thread shares its core (workers/cpu-contention.ts): a transport that
+ * writes each response at once while the thread has a core of its own gathers them per input
+ * while it does not.
+ */
+export { threadContention } from '../workers/cpu-contention';
+export type { CpuShare } from '../workers/cpu-contention';
+
+/**
  * Receives bytes already waiting on a socket straight into a caller's buffer (recv(2) through the
  * native addon; workers/socket-handoff.ts); undefined without the addon or a descriptor.
  */

@@ -18,7 +18,12 @@
  * scheduler (scheduler.ts) shares the window: it opens it after delivering descriptors and, while
  * it is open, checks its rings every turn instead of parking, so a peer thread's descriptors need
  * no futex wake-up either.
+ *
+ * When not: on a core the thread shares (cpu-contention.ts), a spin takes the time the initiator
+ * or another thread needs to produce the next command; the window then stays shut, and the
+ * thread sleeps in epoll_wait like any other (DESIGN.md §10: idle threads sleep).
  */
+import { CpuShare, threadContention } from './cpu-contention';
 
 export class BusyPoll {
   private deadline = 0;
@@ -27,8 +32,8 @@ export class BusyPoll {
   private windows = 0;
   private windowMs = 0;
 
-  /** `windowMicros` 0 turns busy polling off. */
-  constructor(windowMicros = 0) {
+  /** `windowMicros` 0 turns busy polling off; `cpu` says when the thread's core is shared. */
+  constructor(windowMicros = 0, private readonly cpu: CpuShare = threadContention()) {
     this.configure(windowMicros);
   }
 
@@ -44,7 +49,10 @@ export class BusyPoll {
   /** Work was done (responses sent, descriptors delivered): keep the loop polling for the window. */
   touch(): void {
     if (this.windowMs === 0) return;
-    this.deadline = performance.now() + this.windowMs;
+    const now = performance.now();
+    this.cpu.tick(now);
+    if (this.cpu.contended) return;
+    this.deadline = now + this.windowMs;
     if (!this.active) {
       this.active = true;
       this.windows++;

@@ -26,6 +26,8 @@ import { applyMeshChange, decodeMeshChange } from './reconfigure';
 import { sinkActorId, sinkThread } from './actor-protocol';
 import type { SchedulerOptions, ThreadRings } from './scheduler';
 import { threadMemoryCounters } from './memory-usage';
+import { threadContention } from './cpu-contention';
+import { threadBusyPoll } from './busy-poll';
 
 /**
  * What a mesh member is built from (structured-clone safe: it is a worker's workerData): what its
@@ -149,6 +151,13 @@ export function memberCounters(parts: EngineThreadParts): { [name: string]: numb
   const elu = performance.eventLoopUtilization();
   counters.busyMs = elu.active;
   counters.idleMs = elu.idle;
+  // Whether the thread shares its core (cpu-contention.ts), and what busy polling cost it.
+  const cpu = threadContention().gauge;
+  counters['cpu.contended'] = cpu.contended ? 1 : 0;
+  counters['cpu.contentionChanges'] = cpu.changes;
+  const poll = threadBusyPoll().stats;
+  counters['busyPoll.windows'] = poll.windows;
+  counters['busyPoll.turns'] = poll.turns;
   // The thread's isolate: heap, young generation, external memory, kept read buffers.
   Object.assign(counters, threadMemoryCounters());
   return counters;

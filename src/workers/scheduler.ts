@@ -95,6 +95,8 @@ export interface SchedulerOptions {
    * parking on the doorbell. 0 or absent: park as soon as the rings are empty.
    */
   readonly pollMicros?: number;
+  /** The poller that window opens (default the thread's, threadBusyPoll()). */
+  readonly busyPoll?: BusyPoll;
 }
 
 export interface SchedulerCounters {
@@ -134,7 +136,7 @@ export class Scheduler {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 1000;
     this.spin = opts.spin ?? DEFAULT_SPIN;
     if ((opts.pollMicros ?? 0) > 0) {
-      this.awake = threadBusyPoll();
+      this.awake = opts.busyPoll ?? threadBusyPoll();
       // The larger of the sockets' and the rings' windows wins (one loop, one window).
       if (this.awake.windowMicros < (opts.pollMicros as number)) this.awake.configure(opts.pollMicros as number);
     }

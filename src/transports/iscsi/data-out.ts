@@ -103,6 +103,13 @@ export class DataOutBufferPool {
     return buf;
   }
 
+  /** A kept buffer of at least `length` bytes, or undefined when none is kept: never allocates. */
+  takeKept(length: number): Buffer | undefined {
+    const buf = this.free[classOf(length)]?.pop();
+    if (buf !== undefined) this.keptBytes -= buf.length;
+    return buf;
+  }
+
   /** Give back a buffer from take() once nothing (engine, framer) can touch it any more. */
   give(buf: Buffer): void {
     const k = classOf(buf.length);

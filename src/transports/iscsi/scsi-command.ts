@@ -256,15 +256,20 @@ export class ScsiCommandPath {
     const op = bhsOpcode(header);
     if (op === IscsiOp.SCSI_COMMAND) {
       // RFC 7143 11.3.1: a write's immediate data, up to its Expected Data Transfer Length.
-      // Only up to MaxBurstLength: the buffer is taken before the command is checked, and a
-      // command refused afterwards (CmdSN outside the window, ITT in use) must not have made
-      // the target allocate much more than the bytes it sent.
+      // The buffer is taken before the command is checked, and a command refused afterwards
+      // (CmdSN outside the window, ITT in use) must not have made the target allocate much more
+      // than the bytes it sent: up to MaxBurstLength one is allocated if need be; beyond it
+      // (libiscsi offers 256 KiB, so every 1 MiB write) only one the connection keeps is reused.
+      // Otherwise each such write landed its immediate data in a buffer of its own and copied it
+      // again: qemu-img 1 MiB writes spent a quarter of the thread in full garbage collections
+      // that the new external memory (FirstBurstLength per command) forced every ~80 ms.
       const edtl = bhsExpectedDataTransferLength(header);
-      const burst = this.ffp.params.maxBurstLength;
-      if (bhsScsiWrite(header) && length <= edtl && edtl <= burst && edtl <= MAX_DATA_OUT_BYTES) {
-        const buf = this.dataPool.take(edtl);
-        this.landedImmediate = buf;
-        return buf.subarray(0, length);
+      if (bhsScsiWrite(header) && length <= edtl && edtl <= MAX_DATA_OUT_BYTES) {
+        const buf = edtl <= this.ffp.params.maxBurstLength ? this.dataPool.take(edtl) : this.dataPool.takeKept(edtl);
+        if (buf !== undefined) {
+          this.landedImmediate = buf;
+          return buf.subarray(0, length);
+        }
       }
       return Buffer.allocUnsafe(length);
     }

@@ -157,6 +157,13 @@ describe('statistics counted on the data path (DESIGN.md §8a)', () => {
         expect(v.luns).to.have.length(1);
         expect(v.luns[0].stats?.device).to.equal('ram0');
         expect(v.threads.every(t => typeof t.counters.busyMs === 'number')).to.equal(true);
+        // Each thread says whether it shares its core, and what busy polling it did.
+        for (const t of v.threads) {
+          expect(t.counters['cpu.contended']).to.be.oneOf([0, 1]);
+          expect(t.counters['cpu.contentionChanges']).to.be.at.least(t.counters['cpu.contended']);
+          expect(t.counters['busyPoll.turns']).to.be.a('number');
+          expect(t.counters['busyPoll.windows']).to.be.at.most(t.counters['busyPoll.turns'] + 1);
+        }
       } finally {
         await target.stop();
       }

@@ -24,6 +24,18 @@ describe('Data-Out buffer pool', () => {
     expect(p.kept).to.equal(0);
   });
 
+  it('takeKept reuses a kept buffer of the class and allocates none when there is none', () => {
+    const p = new DataOutBufferPool();
+    expect(p.takeKept(1 << 20)).to.equal(undefined);
+    const a = p.take(1 << 20);
+    p.give(a);
+    expect(p.takeKept(4096)).to.equal(undefined);
+    expect(p.takeKept(1 << 20)).to.equal(a);
+    expect(p.kept).to.equal(0);
+    expect(p.bytesKept).to.equal(0);
+    expect(p.takeKept(1 << 20)).to.equal(undefined);
+  });
+
   it('keeps a buffer of its own memory, never a slice of a larger one', () => {
     const p = new DataOutBufferPool();
     const a = p.take(4096);

@@ -117,6 +117,33 @@ describe('iSCSI connection: write transfers', () => {
     expect(Buffer.concat(backB).equals(b)).to.equal(true);
   });
 
+  it('writes longer than MaxBurstLength, one after another: immediate data over several reads lands in the buffer the last write gave back', async () => {
+    const ini = new Initiator(engine);
+    await ini.login();
+    await clearUa(ini);
+    // EDTL 32 KiB > MaxBurstLength 16 KiB: 8 KiB immediate, then two R2Ts of one burst each.
+    for (const [lba, seed] of [[128, 5], [256, 9], [384, 13]]) {
+      const d = pattern(32768, seed);
+      const w = ini.command(write10(lba, 64), { write: true, edtl: 32768, data: d.subarray(0, 8192) });
+      for (let o = 0; o < w.bytes.length; o += 3000) ini.sock.send(w.bytes.subarray(o, o + 3000));
+      const r2ts = await ini.take(2);
+      for (const r2t of r2ts) {
+        expect(r2t.op).to.equal(OP.R2T);
+        const offset = r2t.u32(40);
+        const length = r2t.u32(44);
+        for (let o = 0, sn = 0; o < length; o += 8192, sn++) {
+          ini.sock.send(ini.dataOut(w.itt, r2t.u32(20), sn, offset + o, d.subarray(offset + o, offset + o + 8192), o + 8192 >= length));
+        }
+      }
+      const [resp] = await ini.take(1);
+      expect(resp.op).to.equal(OP.SCSI_RESP);
+      expect(resp.bhs[3]).to.equal(0);
+      const back = [];
+      for (let b = lba; b < lba + 64; b += 8) back.push(await readBack(ini, b, 8));
+      expect(Buffer.concat(back).equals(d)).to.equal(true);
+    }
+  });
+
   it('solicits two writes at once and keeps Data-Out for a write that waits behind a CmdSN gap', async () => {
     const ini = new Initiator(engine);
     await ini.login();

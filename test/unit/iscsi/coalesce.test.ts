@@ -1,10 +1,18 @@
 import { expect } from 'chai';
+import type { CpuShare } from '../../../src/transports/fabric';
 import { BATCH, LOAD_COMMANDS, ResponseCoalescer, threadTurnLoad, TurnLoad } from '../../../src/transports/iscsi/coalesce';
 
-/** A TurnLoad whose turns end when the test says so. */
-function manualTurns(): { load: TurnLoad; pending: () => number } {
+/** A core the test says is shared or not. */
+class FakeCpu implements CpuShare {
+  contended = false;
+  ticks = 0;
+  tick(): void { this.ticks++; }
+}
+
+/** A TurnLoad whose turns end when the test says so, on a core of its own unless `cpu` says otherwise. */
+function manualTurns(cpu = new FakeCpu()): { load: TurnLoad; pending: () => number } {
   let scheduled: Array<() => void> = [];
-  const load = new TurnLoad((fn) => { scheduled.push(fn); });
+  const load = new TurnLoad((fn) => { scheduled.push(fn); }, cpu);
   return { load, pending: () => scheduled.length };
 }
 
@@ -99,6 +107,35 @@ describe('iSCSI response coalescing', () => {
     expect(load.commandsPerTurn).to.equal(3 * 0.125);
     load.commandArrived();
     expect(pending()).to.equal(2);
+  });
+
+  it('on a shared core, writes every BATCH responses even while turns bring few commands', () => {
+    const cpu = new FakeCpu();
+    const { load } = manualTurns(cpu);
+    const c = new ResponseCoalescer(load);
+    turns(load, [c], 40, 4);
+    expect(load.commandsPerTurn).to.be.at.most(LOAD_COMMANDS);
+    expect(writes(c, 3)).to.equal(3);
+    cpu.contended = true;
+    expect(load.contended).to.equal(true);
+    expect(writes(c, 7)).to.equal(0);
+    expect(c.responseQueued()).to.equal(true);
+    // The end of the socket read writes what is left (PduOutput.flush), and the batch restarts.
+    expect(writes(c, 3)).to.equal(0);
+    c.flushed();
+    expect(writes(c, 8)).to.equal(1);
+    // The core is the thread's again: every response at once.
+    cpu.contended = false;
+    c.flushed();
+    expect(writes(c, 3)).to.equal(3);
+  });
+
+  it('asks the core gauge once per busy turn, never while idle', () => {
+    const cpu = new FakeCpu();
+    const { load } = manualTurns(cpu);
+    const c = new ResponseCoalescer(load);
+    turns(load, [c], 5, 3);
+    expect(cpu.ticks).to.equal(5);
   });
 
   it('ends a turn at the check phase of the event loop, for the thread shared by its connections', async () => {
