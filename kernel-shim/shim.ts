@@ -4,18 +4,37 @@
 // (configfs.ts), serving each backstore's ring before any LUN is linked, and on stop undoes what
 // it made, last first. Each TCMU device is one nexus of the runtime on an internal local target
 // whose LUN 0 is the device: LIO's core does the LUN mapping and the per-initiator state.
+//
+// Before anything is made the shim joins TCMU's generic-netlink family
+// (src/transports/tcmu/netlink.ts) and answers the kernel's events for its own devices, so that
+// configfs writes on them complete (without a listener the kernel refuses every reconfiguration
+// with ESRCH; with replies on, a write waits for the answer):
+// - RECONFIG dev_size (attrib/dev_size): the unit is resized (SBC-4: its nexus gets CAPACITY
+//   DATA HAS CHANGED); a size that is not a whole number of blocks, or a backstore that cannot
+//   take it, is refused and the write fails with that errno, LIO's dev_size unchanged;
+// - RECONFIG emulate_write_cache: the unit goes write-back or write-through (SPC-4 caching page);
+// - RECONFIG dev_config: only the device's own (nexus/<device>) is accepted, since Nexus serves
+//   the ring under that name;
+// - REMOVED: the ring stops being served (commands still arriving are answered BUSY, those in
+//   flight complete), then the answer lets the kernel unregister the uio device;
+// - ADDED: not waited for (nl_reply_supported=-1 at creation: the shim itself enabled the device).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EmbeddedTarget } from '../src/embedded';
 import type { Topology, TargetConfig } from '../src/engine/topology';
-import { isNativeError, openUioRing } from '../src/native';
+import { constants } from 'node:os';
+import { isNativeError, openNetlink, openUioRing } from '../src/native';
 import type { NativeError, UioEventCallback, UioRing } from '../src/native';
+import { Nlmsg, TcmuNetlink } from '../src/transports/tcmu/netlink';
+import type { TcmuEvent, TcmuNetlinkSocket } from '../src/transports/tcmu/netlink';
+import { TcmuGenlCmd } from '../src/transports/tcmu/spec';
+import type { DeviceConfig } from '../src/engine/topology';
 import { NexusError } from '../src/engine/result';
 import { TcmuDevice } from '../src/transports/tcmu/device';
 import { isRingFault } from '../src/transports/tcmu/ring';
 import type { FabricLogger } from '../src/transports/fabric';
 import {
-  DEFAULT_SHIM_SETTINGS, checkKernel, formatOp, nodeFs, planShim, undoOps,
+  DEFAULT_SHIM_SETTINGS, checkKernel, devConfigOf, formatOp, nodeFs, planShim, undoOps, uioNameOf,
 } from './configfs';
 import type { ConfigfsFs, ConfigfsOp, ShimSettings } from './configfs';
 import { isFabricDriver } from './fabrics';
@@ -31,6 +50,8 @@ export interface ShimDeps {
   readonly devDir?: string;
   /** Opens and maps a uio device (the native addon's openUioRing). */
   readonly openRing?: (p: string, size: number, onEvent: UioEventCallback) => UioRing | NativeError;
+  /** Opens a generic-netlink socket (the native addon's openNetlink), for TCMU's events. */
+  readonly openNetlink?: (onDatagram: (d: Uint8Array | NativeError) => void) => TcmuNetlinkSocket | NativeError;
   readonly log?: FabricLogger;
   /** Where the operations applied are kept, so a restarted shim removes what a killed one made. */
   readonly stateFile?: string;
@@ -55,15 +76,25 @@ export function shimEngineTopology(t: Pick<Topology, 'devices' | 'targets'> & { 
   return { devices, targets, ...(t.stateDir !== undefined ? { stateDir: t.stateDir } : {}) };
 }
 
+type EngineTopology = ReturnType<typeof shimEngineTopology>;
+
+const EINVAL = constants.errno.EINVAL;
+const EIO = constants.errno.EIO;
+
 export class Shim {
   private readonly devices = new Map<string, TcmuDevice>();
   private stopped = false;
+  private netlink: TcmuNetlink | undefined;
+  /** The devices this shim serves, by the uio name the kernel's events carry. */
+  private readonly byUioName = new Map<string, string>();
 
   private constructor(
     private readonly engine: EmbeddedTarget,
     private readonly fsys: ConfigfsFs,
     private readonly owned: ConfigfsOp[],
     private readonly deps: ShimDeps,
+    /** The runtime's topology as it is now (sizes and cache modes follow the kernel's changes). */
+    private engineTopology: EngineTopology,
   ) {}
 
   /** The TCMU device serving `device`, while it runs. */
@@ -80,9 +111,18 @@ export class Shim {
     const errors = checkKernel(topology, fsys, settings, deps.sysModule);
     if (errors.length > 0) return { errors };
     const plan = planShim(topology, fsys, settings);
-    const engine = await EmbeddedTarget.start(shimEngineTopology(topology), { threads: topology.engine?.threads ?? 0 });
+    const engineTopology = shimEngineTopology(topology);
+    const engine = await EmbeddedTarget.start(engineTopology, { threads: topology.engine?.threads ?? 0 });
     const previous = readOwned(deps.stateFile);
-    const shim = new Shim(engine, fsys, [], deps);
+    const shim = new Shim(engine, fsys, [], deps, engineTopology);
+    for (const device of plan.backstores.keys()) shim.byUioName.set(uioNameOf(settings.hba, device), device);
+    const open = deps.openNetlink ?? (cb => openNetlink(Nlmsg.NETLINK_GENERIC, cb));
+    const netlink = await TcmuNetlink.start(cb => open(cb), e => shim.onKernelEvent(e), deps.log);
+    if (!(netlink instanceof TcmuNetlink)) {
+      await engine.stop();
+      return { errors: [netlink.error] };
+    }
+    shim.netlink = netlink;
     const applied: ConfigfsOp[] = [];
     try {
       for (const op of plan.up) {
@@ -91,6 +131,7 @@ export class Shim {
       }
     } catch (e) {
       await shim.undo(undoOps(applied));
+      netlink.close();
       await engine.stop();
       return { errors: [(e as Error).message] };
     }
@@ -146,6 +187,67 @@ export class Shim {
     d.serve();
   }
 
+  /**
+   * One of the kernel's TCMU events (DESIGN.md §8): the answer the kernel waits for, or undefined
+   * for a device another handler serves (tcmu-runner's) and for the add the shim made itself.
+   */
+  private async onKernelEvent(e: TcmuEvent): Promise<number | undefined> {
+    const device = this.byUioName.get(e.uioName);
+    if (device === undefined) return undefined;
+    switch (e.cmd) {
+      case TcmuGenlCmd.TCMU_CMD_ADDED_DEVICE:
+        return undefined;
+      case TcmuGenlCmd.TCMU_CMD_REMOVED_DEVICE: {
+        const d = this.devices.get(device);
+        this.devices.delete(device);
+        if (d) {
+          this.deps.log?.info({ device }, 'tcmu: the kernel removes the device; its ring is no longer served');
+          await d.close();
+        }
+        return 0;
+      }
+      case TcmuGenlCmd.TCMU_CMD_RECONFIG_DEVICE:
+        return this.reconfigure(device, e);
+    }
+  }
+
+  private async reconfigure(device: string, e: TcmuEvent): Promise<number> {
+    const cfg = this.engineTopology.devices.find(d => d.name === device);
+    if (cfg === undefined) return -EINVAL;
+    try {
+      if (e.devSize !== undefined) {
+        // SBC-4 4.5: a logical unit's capacity is whole logical blocks.
+        if (e.devSize <= 0n || e.devSize % BigInt(cfg.blockSize) !== 0n) {
+          this.deps.log?.warn({ device, devSize: String(e.devSize), blockSize: cfg.blockSize }, 'tcmu: dev_size refused: not a whole number of blocks');
+          return -EINVAL;
+        }
+        await this.change(cfg, { sizeBytes: e.devSize },
+          { kind: 'resize', device, sizeBytes: String(e.devSize) }, { kind: 'resize', device, sizeBytes: String(cfg.sizeBytes) });
+        this.deps.log?.info({ device, sizeBytes: String(e.devSize) }, 'tcmu: resized by the kernel (dev_size)');
+      }
+      if (e.writeCache !== undefined) {
+        const mode: DeviceConfig['writeCache'] = e.writeCache ? 'writeback' : 'writethrough';
+        await this.change(cfg, { writeCache: mode }, { kind: 'writeCache', device, mode }, { kind: 'writeCache', device, mode: cfg.writeCache });
+        this.deps.log?.info({ device, writeCache: mode }, 'tcmu: write cache set by the kernel (emulate_write_cache)');
+      }
+      if (e.devConfig !== undefined && e.devConfig.trim() !== devConfigOf(device)) {
+        this.deps.log?.warn({ device, devConfig: e.devConfig.trim() }, 'tcmu: dev_config refused: Nexus serves this device as its own');
+        return -EINVAL;
+      }
+      return 0;
+    } catch (err) {
+      this.deps.log?.warn({ device, error: (err as Error).message }, 'tcmu: reconfiguration failed');
+      return (err as { code?: string }).code === 'ERR_TOPOLOGY' ? -EINVAL : -EIO;
+    }
+  }
+
+  /** One change of a unit through the runtime (every member that hosts it), then the topology after it. */
+  private async change(cfg: DeviceConfig, to: Partial<DeviceConfig>, change: Parameters<EmbeddedTarget['runtime']['reconfigure']>[0], undo: Parameters<EmbeddedTarget['runtime']['reconfigure']>[0]): Promise<void> {
+    const after: EngineTopology = { ...this.engineTopology, devices: this.engineTopology.devices.map(d => (d === cfg ? { ...d, ...to } : d)) };
+    await this.engine.runtime.reconfigure(change, undo, after);
+    this.engineTopology = after;
+  }
+
   private async undo(ops: ConfigfsOp[]): Promise<string[]> {
     const failures: string[] = [];
     for (const op of ops) {
@@ -169,6 +271,7 @@ export class Shim {
     this.stopped = true;
     for (const d of this.devices.values()) await d.close();
     this.devices.clear();
+    this.netlink?.close();
     await this.engine.stop();
   }
 
@@ -179,6 +282,8 @@ export class Shim {
     const failures = await this.undo(undoOps(this.owned));
     for (const d of this.devices.values()) await d.close();
     this.devices.clear();
+    // Only now: removing a backstore waits for the answer to its REMOVED event.
+    this.netlink?.close();
     await this.engine.stop();
     if (failures.length === 0 && this.deps.stateFile) fs.rmSync(this.deps.stateFile, { force: true });
     return failures;

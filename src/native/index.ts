@@ -28,6 +28,8 @@ import type {
   SgQueueOptions,
   UioEventCallback,
   UioRing,
+  NetlinkMessageCallback,
+  NetlinkSocket,
 } from './types';
 
 export type {
@@ -53,6 +55,8 @@ export type {
   SgResult,
   UioEventCallback,
   UioRing,
+  NetlinkMessageCallback,
+  NetlinkSocket,
 } from './types';
 export { crc32cJs } from './crc32c-js';
 
@@ -93,6 +97,7 @@ interface NativeBinding {
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
   peerCredentials(fd: number): PeerCredentials | NativeError;
   openUioRing(path: string, mapSize: number, onEvent: UioEventCallback): UioRing | NativeError;
+  openNetlink(protocol: number, onMessage: NetlinkMessageCallback): NetlinkSocket | NativeError;
   haveLibrbd: boolean;
   /** Present only when the addon was built with librbd (haveLibrbd). */
   openRbdImage?(options: RbdOpenOptions, cb: (r: RbdImage | NativeError) => void): void;
@@ -336,6 +341,15 @@ export function openUioRing(path: string, mapSize: number, onEvent: UioEventCall
   if (native) return native.openUioRing(path, mapSize, onEvent);
   if (typeof path !== 'string') throw Object.assign(new TypeError('openUioRing: path must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
   return enosys('openUioRing');
+}
+
+/**
+ * Opens a bound netlink(7) datagram socket of `protocol` (NETLINK_GENERIC: 16): the TCMU
+ * generic-netlink family's events arrive through it (src/transports/tcmu/netlink.ts builds and
+ * parses the messages). `onMessage` runs on this thread's event loop once per datagram received.
+ */
+export function openNetlink(protocol: number, onMessage: NetlinkMessageCallback): NetlinkSocket | NativeError {
+  return native ? native.openNetlink(protocol, onMessage) : enosys('openNetlink');
 }
 
 /**
