@@ -19,7 +19,8 @@ CACHE=$ROOT/.cache/kernel-vm
 VM_TO=${NEXUS_KVM_TIMEOUT:-900}
 RUN=$CACHE/run-tcmu
 TCMU_STEPS="modules shim-up disk-appears sg-inq sg-vpd sg-readcap sg-luns raw-direct-verify write-same unmap compare-and-write"
-TCMU_STEPS="$TCMU_STEPS mkfs-fsck fs-verify abort-during-io lun-reset-during-io restart-under-io shim-stop-clean"
+TCMU_STEPS="$TCMU_STEPS mkfs-fsck fs-verify resize resize-refused abort-during-io lun-reset-during-io restart-under-io"
+TCMU_STEPS="$TCMU_STEPS remove-while-linked shim-stop-clean"
 T0=$(date +%s)
 mkdir -p "$RUN"
 
