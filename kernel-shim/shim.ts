@@ -1,9 +1,11 @@
-// `nexus shim`: serves a topology's fabric targets (loopback, fc, fcoe, srp) through LIO's TCMU
-// (DESIGN.md §8). It starts the runtime with the devices those targets export (the same actor
-// runtime the daemon runs; embedded mode's composition), applies the configfs plan
-// (configfs.ts), serving each backstore's ring before any LUN is linked, and on stop undoes what
-// it made, last first. Each TCMU device is one nexus of the runtime on an internal local target
-// whose LUN 0 is the device: LIO's core does the LUN mapping and the per-initiator state.
+// The HBA target-mode shim: serves a topology's fabric targets (loopback, fc, fcoe, srp) through
+// LIO's TCMU (DESIGN.md §8). One code path for both entries: `nexus serve` runs it on the
+// daemon's runtime beside the iSCSI portals (src/daemon/daemon.ts), `nexus shim` on a runtime of
+// its own (`ownRuntime`: embedded mode's composition over the devices the fabric targets export).
+// It applies the configfs plan (configfs.ts), serving each backstore's ring before any LUN is
+// linked, and on stop undoes what it made, last first. Each TCMU device is one nexus of the
+// runtime on the fabric target that exports it (`servingLuns`), its commands sent to the device's
+// LUN there: LIO's core does the LUN mapping and the per-initiator state.
 //
 // Before anything is made the shim joins TCMU's generic-netlink family
 // (src/transports/tcmu/netlink.ts) and answers the kernel's events for its own devices, so that
@@ -21,7 +23,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EmbeddedTarget } from '../src/embedded';
-import type { Topology, TargetConfig } from '../src/engine/topology';
+import type { Topology } from '../src/engine/topology';
+import type { NexusApi } from '../src/engine/engine-api';
 import { constants } from 'node:os';
 import { isNativeError, openNetlink, openUioRing } from '../src/native';
 import type { NativeError, UioEventCallback, UioRing } from '../src/native';
@@ -57,26 +60,63 @@ export interface ShimDeps {
   readonly stateFile?: string;
 }
 
-/** The internal target that gives a TCMU device its nexus. */
-export function tcmuTargetName(device: string): string { return `tcmu:${device}`; }
-
-/** The runtime's topology for the shim: the exported devices, each on an internal local target. */
-export function shimEngineTopology(t: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }): Pick<Topology, 'devices' | 'targets'> & { stateDir?: string } {
-  const used = new Map<string, boolean>();
+/**
+ * Where each exported device's TCMU nexus opens: the first fabric target that maps it read-write
+ * (else the first that maps it), and its LUN there. LIO's write_protect guards the read-only
+ * mappings of other targets per initiator (SPC-4 5.12).
+ */
+export function servingLuns(t: Pick<Topology, 'targets'>): Map<string, { target: string; lun: number }> {
+  const out = new Map<string, { target: string; lun: number; readOnly: boolean }>();
   for (const tg of t.targets) {
     if (!isFabricDriver(tg.driver)) continue;
-    // A LUN read-only in the target is read-only for everyone: the engine refuses the writes.
-    for (const m of tg.luns) used.set(m.device, (used.get(m.device) ?? true) && m.readOnly);
+    for (const m of tg.luns) {
+      const had = out.get(m.device);
+      if (had === undefined || (had.readOnly && !m.readOnly)) out.set(m.device, { target: tg.name, lun: m.lun, readOnly: m.readOnly });
+    }
   }
-  const devices = t.devices.filter(d => used.has(d.name));
-  const targets: TargetConfig[] = devices.map(d => ({
-    driver: 'local', name: tcmuTargetName(d.name), portals: [], groups: [],
-    luns: [{ lun: 0, device: d.name, readOnly: used.get(d.name) === true }],
-  }));
-  return { devices, targets, ...(t.stateDir !== undefined ? { stateDir: t.stateDir } : {}) };
+  return new Map([...out].map(([d, v]) => [d, { target: v.target, lun: v.lun }]));
 }
 
-type EngineTopology = ReturnType<typeof shimEngineTopology>;
+/** The topology a runtime of the shim's own needs: the fabric targets and the devices they export. */
+export function fabricTopology(t: Pick<Topology, 'devices' | 'targets'> & { stateDir?: string }): Pick<Topology, 'devices' | 'targets'> & { stateDir?: string } {
+  const targets = t.targets.filter(tg => isFabricDriver(tg.driver));
+  const used = new Set(targets.flatMap(tg => tg.luns.map(m => m.device)));
+  return { devices: t.devices.filter(d => used.has(d.name)), targets, ...(t.stateDir !== undefined ? { stateDir: t.stateDir } : {}) };
+}
+
+/** A change of a device the kernel asked for through configfs (dev_size, emulate_write_cache). */
+export type DeviceChange = { readonly sizeBytes: bigint } | { readonly writeCache: DeviceConfig['writeCache'] };
+
+/** What the shim needs of the runtime it serves from: the daemon's, or one of its own. */
+export interface ShimRuntime {
+  /** Opens the I_T nexus that stands for LIO's core on `target` (undefined: no such target). */
+  openNexus(target: string, initiator: string): NexusApi | undefined;
+  /** Carries out `change` on `device` everywhere it lives (and in the running topology). */
+  changeDevice(device: string, change: DeviceChange): Promise<void>;
+  /** Stops the runtime if the shim owns it. */
+  stop(): Promise<void>;
+}
+
+/** `nexus shim`'s runtime: the fabric targets' devices on embedded mode's composition. */
+export async function ownRuntime(topology: Topology): Promise<ShimRuntime> {
+  let current = fabricTopology(topology);
+  const engine = await EmbeddedTarget.start(current, { threads: topology.engine?.threads ?? 0 });
+  return {
+    openNexus: (target, initiator) => engine.runtime.engine.openNexus({ targetName: target, initiatorName: initiator }),
+    async changeDevice(device, change) {
+      const cfg = current.devices.find(d => d.name === device);
+      if (cfg === undefined) throw new NexusError('ERR_TOPOLOGY', `unknown device "${device}"`);
+      const after = { ...current, devices: current.devices.map(d => (d === cfg ? { ...d, ...change } : d)) };
+      if ('sizeBytes' in change) {
+        await engine.runtime.reconfigure({ kind: 'resize', device, sizeBytes: String(change.sizeBytes) }, { kind: 'resize', device, sizeBytes: String(cfg.sizeBytes) }, after);
+      } else {
+        await engine.runtime.reconfigure({ kind: 'writeCache', device, mode: change.writeCache }, { kind: 'writeCache', device, mode: cfg.writeCache }, after);
+      }
+      current = after;
+    },
+    stop: () => engine.stop(),
+  };
+}
 
 const EINVAL = constants.errno.EINVAL;
 const EIO = constants.errno.EIO;
@@ -88,14 +128,20 @@ export class Shim {
   /** The devices this shim serves, by the uio name the kernel's events carry. */
   private readonly byUioName = new Map<string, string>();
 
+  /** The exported devices as they are now (sizes and cache modes follow the kernel's changes). */
+  private readonly configs: Map<string, DeviceConfig>;
+  private readonly serving: Map<string, { target: string; lun: number }>;
+
   private constructor(
-    private readonly engine: EmbeddedTarget,
+    private readonly runtime: ShimRuntime,
     private readonly fsys: ConfigfsFs,
     private readonly owned: ConfigfsOp[],
     private readonly deps: ShimDeps,
-    /** The runtime's topology as it is now (sizes and cache modes follow the kernel's changes). */
-    private engineTopology: EngineTopology,
-  ) {}
+    topology: Topology,
+  ) {
+    this.configs = new Map(topology.devices.map(d => [d.name, { ...d }]));
+    this.serving = servingLuns(topology);
+  }
 
   /** The TCMU device serving `device`, while it runs. */
   device(name: string): TcmuDevice | undefined { return this.devices.get(name); }
@@ -105,16 +151,15 @@ export class Shim {
    * (configfs, TCMU, each fabric's module) before making anything; a step that fails undoes the
    * ones before it.
    */
-  static async start(topology: Topology, deps: ShimDeps = {}): Promise<Shim | { errors: string[] }> {
+  static async start(topology: Topology, deps: ShimDeps = {}, on?: ShimRuntime): Promise<Shim | { errors: string[] }> {
     const fsys = deps.fsys ?? nodeFs;
     const settings = deps.settings ?? DEFAULT_SHIM_SETTINGS;
     const errors = checkKernel(topology, fsys, settings, deps.sysModule);
     if (errors.length > 0) return { errors };
     const plan = planShim(topology, fsys, settings);
-    const engineTopology = shimEngineTopology(topology);
-    const engine = await EmbeddedTarget.start(engineTopology, { threads: topology.engine?.threads ?? 0 });
+    const engine = on ?? await ownRuntime(topology);
     const previous = readOwned(deps.stateFile);
-    const shim = new Shim(engine, fsys, [], deps, engineTopology);
+    const shim = new Shim(engine, fsys, [], deps, topology);
     for (const device of plan.backstores.keys()) shim.byUioName.set(uioNameOf(settings.hba, device), device);
     const open = deps.openNetlink ?? (cb => openNetlink(Nlmsg.NETLINK_GENERIC, cb));
     const netlink = await TcmuNetlink.start(cb => open(cb), e => shim.onKernelEvent(e), deps.log);
@@ -171,10 +216,15 @@ export class Shim {
     const ring = open(path.join(this.deps.devDir ?? '/dev', uio), size, ev => served?.onEvent(ev));
     if (isNativeError(ring)) throw new NexusError('ERR_SHIM', `${uio}: ${ring.errno} ${ring.message ?? ''}`);
     const cfg = topology.devices.find(d => d.name === device);
-    const nexus = this.engine.session(`tcmu:${uioName}`, { target: tcmuTargetName(device) }).nexus;
+    const at = this.serving.get(device);
+    const nexus = at !== undefined ? this.runtime.openNexus(at.target, `tcmu:${uioName}`) : undefined;
+    if (at === undefined || nexus === undefined) {
+      ring.close();
+      throw new NexusError('ERR_SHIM', `no fabric target of the runtime exports ${device}`);
+    }
     const d = TcmuDevice.attach({
       port: { map: ring.map, kick: () => ring.kick(), close: () => ring.close() },
-      nexus, deviceType: cfg?.deviceType, log: this.deps.log,
+      nexus, lun: at.lun, deviceType: cfg?.deviceType, log: this.deps.log,
       onFailed: f => this.deps.log?.error({ device, fault: f.fault }, 'tcmu device failed'),
     });
     if (isRingFault(d)) {
@@ -212,7 +262,7 @@ export class Shim {
   }
 
   private async reconfigure(device: string, e: TcmuEvent): Promise<number> {
-    const cfg = this.engineTopology.devices.find(d => d.name === device);
+    const cfg = this.configs.get(device);
     if (cfg === undefined) return -EINVAL;
     try {
       if (e.devSize !== undefined) {
@@ -221,13 +271,14 @@ export class Shim {
           this.deps.log?.warn({ device, devSize: String(e.devSize), blockSize: cfg.blockSize }, 'tcmu: dev_size refused: not a whole number of blocks');
           return -EINVAL;
         }
-        await this.change(cfg, { sizeBytes: e.devSize },
-          { kind: 'resize', device, sizeBytes: String(e.devSize) }, { kind: 'resize', device, sizeBytes: String(cfg.sizeBytes) });
+        await this.runtime.changeDevice(device, { sizeBytes: e.devSize });
+        cfg.sizeBytes = e.devSize;
         this.deps.log?.info({ device, sizeBytes: String(e.devSize) }, 'tcmu: resized by the kernel (dev_size)');
       }
       if (e.writeCache !== undefined) {
         const mode: DeviceConfig['writeCache'] = e.writeCache ? 'writeback' : 'writethrough';
-        await this.change(cfg, { writeCache: mode }, { kind: 'writeCache', device, mode }, { kind: 'writeCache', device, mode: cfg.writeCache });
+        await this.runtime.changeDevice(device, { writeCache: mode });
+        cfg.writeCache = mode;
         this.deps.log?.info({ device, writeCache: mode }, 'tcmu: write cache set by the kernel (emulate_write_cache)');
       }
       if (e.devConfig !== undefined && e.devConfig.trim() !== devConfigOf(device)) {
@@ -239,13 +290,6 @@ export class Shim {
       this.deps.log?.warn({ device, error: (err as Error).message }, 'tcmu: reconfiguration failed');
       return (err as { code?: string }).code === 'ERR_TOPOLOGY' ? -EINVAL : -EIO;
     }
-  }
-
-  /** One change of a unit through the runtime (every member that hosts it), then the topology after it. */
-  private async change(cfg: DeviceConfig, to: Partial<DeviceConfig>, change: Parameters<EmbeddedTarget['runtime']['reconfigure']>[0], undo: Parameters<EmbeddedTarget['runtime']['reconfigure']>[0]): Promise<void> {
-    const after: EngineTopology = { ...this.engineTopology, devices: this.engineTopology.devices.map(d => (d === cfg ? { ...d, ...to } : d)) };
-    await this.engine.runtime.reconfigure(change, undo, after);
-    this.engineTopology = after;
   }
 
   private async undo(ops: ConfigfsOp[]): Promise<string[]> {
@@ -272,7 +316,7 @@ export class Shim {
     for (const d of this.devices.values()) await d.close();
     this.devices.clear();
     this.netlink?.close();
-    await this.engine.stop();
+    await this.runtime.stop();
   }
 
   /** Undoes everything this shim (or a killed run of it) made, last first, then stops the runtime. */
@@ -284,7 +328,7 @@ export class Shim {
     this.devices.clear();
     // Only now: removing a backstore waits for the answer to its REMOVED event.
     this.netlink?.close();
-    await this.engine.stop();
+    await this.runtime.stop();
     if (failures.length === 0 && this.deps.stateFile) fs.rmSync(this.deps.stateFile, { force: true });
     return failures;
   }
