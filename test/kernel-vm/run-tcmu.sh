@@ -20,7 +20,7 @@ VM_TO=${NEXUS_KVM_TIMEOUT:-900}
 RUN=$CACHE/run-tcmu
 TCMU_STEPS="modules shim-up disk-appears sg-inq sg-vpd sg-readcap sg-luns raw-direct-verify write-same unmap compare-and-write"
 TCMU_STEPS="$TCMU_STEPS mkfs-fsck fs-verify resize resize-refused abort-during-io lun-reset-during-io restart-under-io"
-TCMU_STEPS="$TCMU_STEPS remove-while-linked shim-stop-clean"
+TCMU_STEPS="$TCMU_STEPS remove-while-linked shim-stop-clean serve-iscsi-and-loopback serve-stop-clean"
 T0=$(date +%s)
 mkdir -p "$RUN"
 

@@ -208,6 +208,42 @@ stop_clean() {
 }
 step shim-stop-clean stop_clean || { ls -R "$CFS" | head -20; tail -5 "$W/shim.log"; }
 
+# `nexus serve`: one daemon with an iSCSI portal on the guest's loopback interface and a loopback
+# fabric target through TCMU, side by side, with its control socket; a dev_size write shows in
+# config get; SIGTERM removes the configfs wiring.
+ip link set lo up
+mkdir -p "$W/serve-state"
+cat >"$W/serve.json" <<JSON
+{ "stateDir": "$W/serve-state", "engine": { "threads": 0 },
+  "devices": [ { "name": "net0", "handler": "ram", "size": "8MiB", "product": "SERVE NET" },
+               { "name": "hba0", "handler": "fileio", "path": "$W/hba0.img", "size": "16MiB", "product": "SERVE HBA" } ],
+  "targets": [ { "driver": "iscsi", "name": "iqn.2026-11.io.nexus:serve", "portals": ["127.0.0.1:3260"], "luns": [ { "lun": 0, "device": "net0" } ] },
+               { "driver": "loopback", "name": "sas1", "wwn": "naa.5001405000000002", "luns": [ { "lun": 0, "device": "hba0" } ] } ] }
+JSON
+serve_both() {
+  setsid node "$R/bin/nexus" serve "$W/serve.json" >>"$W/serve.log" 2>&1 </dev/null &
+  NPID=$!
+  local i; for i in $(seq 1 1800); do grep -q 'fabric targets wired' "$W/serve.log" && break; kill -0 $NPID 2>/dev/null || return 1; sleep 0.1; done
+  echo "KVMTEST: timing serve start $(awk "BEGIN{print $(up)-$t0}")s"
+  local S=; for i in $(seq 1 600); do S=$(find_disk 'SERVE HBA') && break; sleep 0.1; done
+  [ -n "$S" ] || return 2
+  head -c 1048576 /dev/urandom >"$W/serve.in"
+  dd if="$W/serve.in" of="/dev/$S" bs=64k seek=16 oflag=direct status=none &&
+  dd if="/dev/$S" of="$W/serve.out" bs=64k skip=16 count=16 iflag=direct status=none && cmp "$W/serve.in" "$W/serve.out" || return 3
+  iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.io.nexus:serve/0 >"$W/serve-inq.txt" 2>&1 && grep -q 'SERVE NET' "$W/serve-inq.txt" || return 4
+  timeout 60 bash -c "echo 33554432 > $CFS/core/user_0/hba0/attrib/dev_size" || return 5
+  node "$R/bin/nexus" config get --control "$W/serve-state/control.sock" >"$W/serve-config.json" 2>&1 || return 6
+  grep -q '"size": *33554432' "$W/serve-config.json" || return 7
+}
+t0=$(up)
+step serve-iscsi-and-loopback serve_both || { tail -5 "$W/serve.log"; cat "$W/serve-inq.txt" 2>/dev/null; }
+serve_stop() {
+  kill -TERM $NPID
+  local i; for i in $(seq 1 600); do kill -0 $NPID 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 $NPID 2>/dev/null && [ ! -e "$CFS/loopback" ] && [ ! -e "$CFS/core/user_0" ]
+}
+step serve-stop-clean serve_stop || { ls -R "$CFS" | head -20; tail -5 "$W/serve.log"; }
+
 # SRP over soft RoCE, if this kernel has it (reported, not counted): rdma_rxe on a veth pair,
 # ib_srpt exporting the same disk, ib_srp logging in.
 srp() {
