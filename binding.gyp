@@ -22,7 +22,8 @@
         "src/native/sg-queue.cc",
         "src/native/fd.cc",
         "src/native/peer-credentials.cc",
-        "src/native/uio-ring.cc"
+        "src/native/uio-ring.cc",
+        "src/native/netlink.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -8,6 +8,7 @@
 //                                             hw_max_sectors=…,max_data_area_mb=…,nl_reply_supported=-1
 //   write  attrib/cmd_time_out, attrib/qfull_time_out, attrib/tmr_notification=1
 //   write  enable 1                            the uio device tcm-user/<hba>/<device>/nexus/<device> appears
+//   write  attrib/nl_reply_supported 1         from now on the kernel waits for Nexus's answers
 //   serve  <device>                            Nexus maps its ring: before any LUN is linked, since
 //                                              linking a LUN makes the initiator scan it at once
 // then for each fabric target (kernel-shim/fabrics.ts for each module's rules):
@@ -17,8 +18,15 @@
 //   ln -s  tpgt_<n>/lun/lun_<l>  acls/<initiator>/lun_<l>/lun, write write_protect 1 when read-only
 //   write  tpgt_<n>/enable 1                   qla2xxx, srpt
 //
-// nl_reply_supported=-1: Nexus does not listen to TCMU's netlink family, so the kernel must not
-// wait for replies to its add/remove/reconfigure events (tcmu_init_genl_cmd_reply). A backstore
+// nl_reply_supported, decided per event (target_core_user.c tcmu_init_genl_cmd_reply: the kernel
+// waits for an answer when user space announced replies with SET_FEATURES, which the shim does,
+// and the device's nl_reply_supported is > 0; it reads the attribute at each event):
+// - -1 in `control`, so the add event that `enable` sends is not waited for: the shim itself is
+//   enabling the device and serves it right after (tcmu_configure_device keeps -1; any value >= 0
+//   would take the module-wide setting, which tcmu-runner may have set too);
+// - 1 once enabled, so a reconfiguration (attrib/dev_size, emulate_write_cache, dev_config) waits
+//   for Nexus to have followed it, or fails with Nexus's errno, and removal waits for Nexus to
+//   have stopped serving the ring (kernel-shim/shim.ts answers). A backstore
 // a previous run of the shim left (the process was killed) is taken over: its ring is reset
 // first (action/reset_ring 1: the commands the dead process held complete BUSY and the initiator
 // retries them) and it is removed at the end like one made now.
@@ -98,7 +106,8 @@ export function uioNameOf(hba: number, device: string): string {
   return `tcm-user/${hba}/${device}/${devConfigOf(device)}`;
 }
 
-function devConfigOf(device: string): string { return `nexus/${device}`; }
+/** The dev_config the shim gives a device's backstore (the uio name's last part). */
+export function devConfigOf(device: string): string { return `nexus/${device}`; }
 
 /**
  * The operations that wire `topology`'s fabric targets, against the tree as `fsys` shows it:
@@ -198,6 +207,7 @@ function backstoreSetup(dir: string, d: DeviceConfig, s: ShimSettings): Configfs
     { op: 'write', path: path.join(dir, 'attrib', 'qfull_time_out'), value: String(s.qfullTimeOutSec) },
     { op: 'write', path: path.join(dir, 'attrib', 'tmr_notification'), value: '1' },
     { op: 'write', path: path.join(dir, 'enable'), value: '1' },
+    { op: 'write', path: path.join(dir, 'attrib', 'nl_reply_supported'), value: '1' },
   ];
 }
 

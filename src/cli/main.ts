@@ -6,7 +6,8 @@
  *   nexus default-topology
  *   nexus ready [topology.json] [--timeout SECONDS]
  *   nexus tape create FILE --barcode X --size SIZE | tape info FILE   (cartridges: tape.ts)
- *   nexus shim <topology.json> [--dry-run] [--configfs DIR]   (fabric targets through LIO's TCMU: shim.ts)
+ *   nexus shim <topology.json> [--dry-run] [--configfs DIR]   (fabric targets only through LIO's TCMU: shim.ts;
+ *                                                             `serve` serves them beside the iSCSI targets)
  *   nexus help [command [subcommand]] | nexus --version
  *   nexus completion bash|zsh   (a completion script from the command table: completion.ts)
  *   nexus ls | session ls|logout | stats | config get   (admin commands over the control socket: admin.ts)

@@ -10,12 +10,22 @@
 // engine.threads 0 the same runtime runs on this thread alone: one scheduler hosting every unit,
 // and the iSCSI sessions call it directly. Without the native addon (which moves a socket to an
 // engine thread) the daemon runs with 0 engine threads and logs one warning saying why.
+//
+// Fabric targets (loopback, fc, fcoe, srp: DESIGN.md §8) are served from the same runtime by the
+// HBA target-mode shim (kernel-shim/shim.ts, the code `nexus shim` runs on a runtime of its own):
+// it wires them in LIO's configfs after the iSCSI portals listen and removes that wiring first at
+// stop. Each TCMU ring is served on this thread, which then takes part in the runtime as one more
+// member (its commands reach the units on the engine threads through the rings); a kernel-side
+// change of such a device (configfs dev_size, emulate_write_cache) becomes a transaction of the
+// control plane, so config.get says what the kernel set.
 import * as path from 'node:path';
 import type { EngineApi } from '../engine/engine-api';
 import type { Topology } from '../engine/topology';
 import { IscsiServer } from '../transports/iscsi/server';
 import type { ListeningAddress } from '../transports/fabric';
 import { Supervisor } from '../workers/supervisor';
+import { Shim, type ShimDeps } from '../../kernel-shim/shim';
+import { isFabricDriver } from '../../kernel-shim/fabrics';
 import { socketHandOffUnavailable } from '../workers/socket-handoff';
 import { parsePortal } from './config/portal';
 import { createStorageDirectories, FILE_STATE_DIR } from './config/storage-paths';
@@ -39,6 +49,8 @@ export interface StartOptions {
   origins?: StartOrigins;
   /** Where the topology came from: config.apply, config.save and SIGHUP read and write it the same way. */
   source?: TopologySource;
+  /** The fabric targets' kernel side (tests: a fake configfs, simulated rings and netlink). */
+  shim?: Pick<ShimDeps, 'fsys' | 'settings' | 'sysModule' | 'sysClassUio' | 'devDir' | 'openRing' | 'openNetlink'>;
 }
 
 /**
@@ -48,19 +60,22 @@ export interface StartOptions {
 export async function startDaemon(topology: Topology, opts: StartOptions): Promise<DaemonHandle> {
   const origins = opts.origins ?? { stateDir: FILE_STATE_DIR.stateDir };
   try {
-    return await startEverything(topology, opts.log, origins, opts.source);
+    return await startEverything(topology, opts.log, origins, opts.source, opts.shim);
   } catch (e) {
     throw locateStartError(e, topology, origins);
   }
 }
 
-async function startEverything(topology: Topology, log: Logger, origins: StartOrigins, source: TopologySource | undefined): Promise<DaemonHandle> {
+async function startEverything(topology: Topology, log: Logger, origins: StartOrigins, source: TopologySource | undefined, shimDeps: StartOptions['shim']): Promise<DaemonHandle> {
   // The state directory and every fileio directory exist before the engine opens a file.
   const dirErrors = createStorageDirectories(topology, origins);
   if (dirErrors.length > 0) throw startFailed(dirErrors[0].path, dirErrors[0].message);
   const threadCount = engineThreads(topology.engine?.threads ?? 0, log);
+  const fabricAt = topology.targets.findIndex(t => isFabricDriver(t.driver));
   const runtime = await Supervisor.create(topology, {
     threads: threadCount,
+    // The TCMU rings are served here: this thread joins the mesh to reach the units.
+    ...(fabricAt >= 0 && threadCount > 0 ? { callingThread: true } : {}),
     threadEntry: path.join(__dirname, __filename.endsWith('.ts') ? 'engine-thread.ts' : 'engine-thread.js'),
     busyPollMicros: topology.iscsi.busyPollMicros ?? 0,
     onThreadRestart: (threadIndex, failed) =>
@@ -103,6 +118,26 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
     await closeEngine();
     throw e;
   }
+  let shim: Shim | undefined;
+  if (fabricAt >= 0) {
+    const r = await Shim.start(topology, {
+      ...shimDeps,
+      log: log.child({ subsystem: 'tcmu' }),
+      stateFile: topology.stateDir !== '' ? path.join(topology.stateDir, 'shim-ops.json') : undefined,
+    }, {
+      openNexus: (target, initiator) => runtime.engine.openNexus({ targetName: target, initiatorName: initiator }),
+      changeDevice: (device, change) => control.changeDevice(device, change),
+      stop: async () => undefined,
+    });
+    if (!(r instanceof Shim)) {
+      await control.close();
+      await iscsi.stop();
+      await closeEngine();
+      throw startFailed(`/targets/${fabricAt}`, r.errors.join('; '));
+    }
+    shim = r;
+    log.info({ targets: topology.targets.filter(t => isFabricDriver(t.driver)).map(t => `${t.driver} ${t.fabric?.wwn ?? t.name}`) }, 'fabric targets wired through LIO\'s TCMU');
+  }
   const unhook = threads ? testHooks(threads, log) : () => undefined;
   let stopped: Promise<void> | undefined;
   return {
@@ -111,6 +146,8 @@ async function startEverything(topology: Topology, log: Logger, origins: StartOr
     stop(): Promise<void> {
       stopped ??= (async () => {
         unhook();
+        // The fabric wiring first: unlinking a LUN waits for its commands, which the runtime completes.
+        for (const f of await shim?.stop() ?? []) log.error({ failure: f }, 'tcmu: while removing the fabric wiring');
         await control.close();
         // RFC 7143 11.9.1: sessions on engine threads are asked to log out there, those here by
         // the server; then what is left is dropped, in-flight commands abort, caches flush.

@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFd(env, exports);
   InitPeerCredentials(env, exports);
   InitUioRing(env, exports);
+  InitNetlink(env, exports);
 #ifdef NEXUS_HAVE_LIBRBD
   InitRbdImage(env, exports);
   InitRadosObject(env, exports);

@@ -182,6 +182,7 @@ void InitSgQueue(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitPeerCredentials(Napi::Env env, Napi::Object exports);
 void InitUioRing(Napi::Env env, Napi::Object exports);
+void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitRbdImage(Napi::Env env, Napi::Object exports);  // only when built with librbd
 void InitRadosObject(Napi::Env env, Napi::Object exports);  // only when built with librbd
 

@@ -30,6 +30,8 @@ import type {
   SgQueueOptions,
   UioEventCallback,
   UioRing,
+  NetlinkMessageCallback,
+  NetlinkSocket,
 } from './types';
 
 export type {
@@ -60,6 +62,8 @@ export type {
   SgResult,
   UioEventCallback,
   UioRing,
+  NetlinkMessageCallback,
+  NetlinkSocket,
 } from './types';
 export { crc32cJs } from './crc32c-js';
 
@@ -100,6 +104,7 @@ interface NativeBinding {
   recvSync(fd: number, buf: NodeJS.ArrayBufferView, offset: number, length: number): number | NativeError;
   peerCredentials(fd: number): PeerCredentials | NativeError;
   openUioRing(path: string, mapSize: number, onEvent: UioEventCallback): UioRing | NativeError;
+  openNetlink(protocol: number, onMessage: NetlinkMessageCallback): NetlinkSocket | NativeError;
   haveLibrbd: boolean;
   /** Present only when the addon was built with librbd (haveLibrbd). */
   openRbdImage?(options: RbdOpenOptions, cb: (r: RbdImage | NativeError) => void): void;
@@ -357,6 +362,15 @@ export function openRadosObject(options: RadosObjectOptions): Promise<RadosObjec
   }
   const open = native.openRadosObject;
   return new Promise(resolve => open(options, resolve));
+}
+
+/**
+ * Opens a bound netlink(7) datagram socket of `protocol` (NETLINK_GENERIC: 16): the TCMU
+ * generic-netlink family's events arrive through it (src/transports/tcmu/netlink.ts builds and
+ * parses the messages). `onMessage` runs on this thread's event loop once per datagram received.
+ */
+export function openNetlink(protocol: number, onMessage: NetlinkMessageCallback): NetlinkSocket | NativeError {
+  return native ? native.openNetlink(protocol, onMessage) : enosys('openNetlink');
 }
 
 /**

@@ -137,6 +137,24 @@ export interface UioRing {
 
 /** Called on the opening thread's loop each time the device signals: uio's event count, or why it stopped. */
 export type UioEventCallback = (event: number | NativeError) => void;
+
+/** A netlink(7) datagram socket, bound, its port id chosen by the kernel. */
+export interface NetlinkSocket {
+  /** nl_pid: the address the kernel answers requests to. */
+  readonly portId: number;
+  /** One datagram to the kernel (port 0). */
+  send(bytes: Uint8Array): NativeError | undefined;
+  /** Joins multicast group `group` (NETLINK_ADD_MEMBERSHIP). */
+  addMembership(group: number): NativeError | undefined;
+  close(): void;
+}
+
+/**
+ * Called on the opening thread's loop once per datagram received (it may hold several netlink
+ * messages), or with why receiving failed: ENOBUFS means the kernel dropped messages and the
+ * socket still works; any other errno ends it.
+ */
+export type NetlinkMessageCallback = (datagram: Uint8Array | NativeError) => void;
 /** Where an rbd image is and who opens it (the rbd handler's topology fields). */
 export interface RbdOpenOptions {
   pool: string;

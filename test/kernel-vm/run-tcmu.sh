@@ -22,9 +22,10 @@ CACHE=$ROOT/.cache/kernel-vm
 VM_TO=${NEXUS_KVM_TIMEOUT:-900}
 RUN=$CACHE/run-tcmu
 TCMU_STEPS="modules shim-up disk-appears sg-inq sg-vpd sg-readcap sg-luns raw-direct-verify write-same unmap compare-and-write"
-TCMU_STEPS="$TCMU_STEPS mkfs-fsck fs-verify abort-during-io lun-reset-during-io restart-under-io shim-stop-clean"
 TCMU_DEVICE_STEPS="devices-shim-up devices-lsscsi devices-mtx-status devices-mtx-load devices-mt-status"
 TCMU_DEVICE_STEPS="$TCMU_DEVICE_STEPS devices-tape-write-read devices-mtx-unload devices-cdrom-mount-verify devices-shim-stop-clean"
+TCMU_STEPS="$TCMU_STEPS mkfs-fsck fs-verify resize resize-refused abort-during-io lun-reset-during-io restart-under-io"
+TCMU_STEPS="$TCMU_STEPS remove-while-linked shim-stop-clean serve-iscsi-and-loopback serve-stop-clean"
 TCMU_STEPS="$TCMU_STEPS $TCMU_DEVICE_STEPS"
 T0=$(date +%s)
 mkdir -p "$RUN"

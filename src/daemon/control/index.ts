@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import type { Topology } from '../../engine/topology';
+import { topologyDocument } from './config-document';
 import type { IscsiServer } from '../../transports/iscsi/server';
 import type { Supervisor } from '../../workers/supervisor';
 import { NexusError } from '../../engine/result';
@@ -32,6 +33,12 @@ export interface ControlPlane {
   readonly metrics: string | undefined;
   /** SIGHUP: the topology file read again and applied as config.apply would. */
   reload(): Promise<void>;
+  /**
+   * A device change the kernel made through configfs (a TCMU device's dev_size or
+   * emulate_write_cache, kernel-shim/shim.ts), applied as one transaction so that the running
+   * topology (config.get, config.save) says so too.
+   */
+  changeDevice(device: string, change: { sizeBytes: bigint } | { writeCache: 'writeback' | 'writethrough' }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +97,14 @@ export async function startControlPlane(o: {
   return {
     socketPath,
     metrics: metrics?.address,
+    changeDevice: async (device, change) => {
+      await transactions.edit(t => topologyDocument(t, { secrets: true }), doc => {
+        const d = (doc.devices as Array<Record<string, unknown>>).find(x => x.name === device);
+        if (d === undefined) throw new NexusError('ERR_TOPOLOGY', `unknown device "${device}"`);
+        if ('sizeBytes' in change) d.size = change.sizeBytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(change.sizeBytes) : `${change.sizeBytes}B`;
+        else d.writeCache = change.writeCache;
+      }, { who: 'TCMU (configfs)', at: '' });
+    },
     reload: async () => {
       if (source.file === undefined) {
         log.info({ signal: 'SIGHUP' }, 'SIGHUP: serving the built-in default topology, there is no topology file to re-read; nothing changed');

@@ -14,6 +14,7 @@
 
 import { localPortalsOf, type TargetConfig, type Topology } from '../../engine/topology';
 import { initiatorPattern } from '../../engine/lun-map';
+import { isFabricDriver } from '../../../kernel-shim/fabrics';
 import { NexusError } from '../../engine/result';
 import type { IscsiServer } from '../../transports/iscsi/server';
 import type { IscsiSettings } from '../../transports/iscsi/settings';
@@ -58,6 +59,13 @@ export class DaemonLiveApplier implements LiveApplier {
   begin(next: Topology): void { this.final = next; }
 
   refuses(s: Step): string | undefined {
+    // DESIGN.md §8: a fabric target's LUNs, ACLs and port are LIO's configfs wiring, made at start
+    // (kernel-shim/): changing them live would leave the kernel's view and the engine's apart.
+    if ('target' in s) {
+      const name = typeof s.target === 'string' ? s.target : s.target.name;
+      const driver = typeof s.target === 'string' ? this.model.targets.find(t => t.name === name)?.driver : s.target.driver;
+      if (isFabricDriver(driver)) return `target "${name}" is a fabric target, wired in LIO's configfs at start: restart the daemon to change it`;
+    }
     switch (s.op) {
       case 'device.readOnly':
         return !s.to && this.openedReadOnly.has(s.device)

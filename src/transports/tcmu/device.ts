@@ -47,8 +47,10 @@ export interface TcmuPort {
 
 export interface TcmuDeviceOptions {
   readonly port: TcmuPort;
-  /** The nexus whose LUN 0 is the device LIO exports. */
+  /** The nexus that stands for LIO's core (one per TCMU device). */
   readonly nexus: NexusApi;
+  /** The device's LUN on that nexus (default 0). */
+  readonly lun?: number;
   /** The unit's device type (device-registry.ts), to know a command's direction; default disk. */
   readonly deviceType?: string;
   readonly log?: FabricLogger;
@@ -80,9 +82,11 @@ export class TcmuDevice {
   private closed = false;
   private drained: (() => void) | undefined;
   private readonly ooo: boolean;
+  private readonly lun: number;
 
   private constructor(private readonly ring: TcmuRing, private readonly opts: TcmuDeviceOptions) {
     this.ooo = ring.has(TcmuMailboxFlag.CAP_OOOC);
+    this.lun = opts.lun ?? 0;
   }
 
   /** Serves the ring of `port` (its mailbox checked first), or says why it cannot. */
@@ -134,7 +138,7 @@ export class TcmuDevice {
     }
     const dataOut = dir === Dir.OUT && e.dataLength > 0 ? this.ring.gather(e.iovs, e.dataLength) : undefined;
     this.opts.nexus.execute(
-      { lun: 0, cdb: e.cdb, tag: e.cmdId, attr: TaskAttr.SIMPLE, expectedLength: e.dataLength, dataOut },
+      { lun: this.lun, cdb: e.cdb, tag: e.cmdId, attr: TaskAttr.SIMPLE, expectedLength: e.dataLength, dataOut },
       c => this.completed(e.cmdId, c),
     );
   }
@@ -196,7 +200,7 @@ export class TcmuDevice {
     for (const id of cmdIds) {
       if (!this.inFlight.has(id)) continue;
       this.stats.abortsSent++;
-      void this.opts.nexus.taskManagement({ fn: TmfFunction.ABORT_TASK, lun: 0, refTag: id });
+      void this.opts.nexus.taskManagement({ fn: TmfFunction.ABORT_TASK, lun: this.lun, refTag: id });
     }
   }
 

@@ -107,3 +107,47 @@ export const enum Entry {
   /** sizeof(struct tcmu_tmr_entry). */
   TMR_MIN_SIZE = 32,
 }
+
+// The TCMU generic-netlink family (linux/target_core_user.h; target_core_user.c registers it as
+// "TCM-USER", version 2, with one multicast group "config"). The kernel multicasts a device's
+// life-cycle events to the group; when it waits for an answer (tcmu_wait_genl_cmd_reply: the
+// module-wide flag user space set with TCMU_CMD_SET_FEATURES and the device's
+// nl_reply_supported > 0), the configfs write that caused the event blocks until user space
+// sends the matching *_DONE command with the device id and a status (0 or -errno).
+export const TCMU_GENL_FAMILY_NAME = 'TCM-USER';
+export const TCMU_GENL_MCGRP_CONFIG = 'config';
+export const TCMU_GENL_VERSION = 2;
+
+/** enum tcmu_genl_cmd. */
+export const enum TcmuGenlCmd {
+  TCMU_CMD_UNSPEC = 0,
+  TCMU_CMD_ADDED_DEVICE = 1,
+  TCMU_CMD_REMOVED_DEVICE = 2,
+  TCMU_CMD_RECONFIG_DEVICE = 3,
+  TCMU_CMD_ADDED_DEVICE_DONE = 4,
+  TCMU_CMD_REMOVED_DEVICE_DONE = 5,
+  TCMU_CMD_RECONFIG_DEVICE_DONE = 6,
+  TCMU_CMD_SET_FEATURES = 7,
+}
+
+/** enum tcmu_genl_attr. */
+export const enum TcmuGenlAttr {
+  TCMU_ATTR_UNSPEC = 0,
+  /** NLA_STRING: the uio device's name, tcm-user/<hba>/<device>/<dev_config>. */
+  TCMU_ATTR_DEVICE = 1,
+  /** NLA_U32: the uio minor (/dev/uio<minor>). */
+  TCMU_ATTR_MINOR = 2,
+  TCMU_ATTR_PAD = 3,
+  /** NLA_STRING: the new dev_config (reconfiguration). */
+  TCMU_ATTR_DEV_CFG = 4,
+  /** NLA_U64: the new dev_size in bytes (reconfiguration). */
+  TCMU_ATTR_DEV_SIZE = 5,
+  /** NLA_U8: the new emulate_write_cache (reconfiguration). */
+  TCMU_ATTR_WRITECACHE = 6,
+  /** NLA_S32: user space's answer, 0 or -errno. */
+  TCMU_ATTR_CMD_STATUS = 7,
+  /** NLA_U32: the LIO device index the answer is for. */
+  TCMU_ATTR_DEVICE_ID = 8,
+  /** NLA_U8: SET_FEATURES, user space answers the kernel's events. */
+  TCMU_ATTR_SUPP_KERN_CMD_REPLY = 9,
+}

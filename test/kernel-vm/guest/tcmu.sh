@@ -18,15 +18,22 @@ step modules mods || exit 1
 
 cat >"$W/topology.json" <<JSON
 { "stateDir": "$W/state", "engine": { "threads": 0 },
-  "devices": [ { "name": "disk0", "handler": "fileio", "path": "$W/disk0.img", "size": "48MiB", "product": "SHIM DISK" } ],
-  "targets": [ { "driver": "loopback", "name": "sas0", "wwn": "naa.5001405000000001", "luns": [ { "lun": 0, "device": "disk0" } ] } ] }
+  "devices": [ { "name": "disk0", "handler": "fileio", "path": "$W/disk0.img", "size": "48MiB", "product": "SHIM DISK" },
+               { "name": "spare", "handler": "fileio", "path": "$W/spare.img", "size": "8MiB", "product": "SHIM SPARE" } ],
+  "targets": [ { "driver": "loopback", "name": "sas0", "wwn": "naa.5001405000000001",
+                 "luns": [ { "lun": 0, "device": "disk0" }, { "lun": 1, "device": "spare" } ] } ] }
 JSON
 # --cmd-time-out 0: while Nexus restarts, LIO keeps the commands in the ring rather than failing them.
 start_shim() {
   setsid node "$R/bin/nexus" shim "$W/topology.json" --cmd-time-out 0 --max-data-area-mb 16 >>"$W/shim.log" 2>&1 </dev/null &
   SPID=$!
 }
-find_disk() { local v; for v in /sys/block/sd*/device/vendor; do [ -e "$v" ] && grep -q NEXUS "$v" && { basename "$(dirname "$(dirname "$v")")"; return 0; }; done; return 1; }
+# find_disk [MODEL]: the sdX whose INQUIRY product is MODEL (default SHIM DISK).
+find_disk() {
+  local v; for v in /sys/block/sd*/device/model; do
+    [ -e "$v" ] && grep -q "^${1:-SHIM DISK} *\$" "$v" && { basename "$(dirname "$(dirname "$v")")"; return 0; }
+  done; return 1
+}
 
 t0=$(up)
 start_shim
@@ -98,6 +105,30 @@ fsv() {
 step fs-verify fsv
 echo "KVMTEST: timing ext4 $(awk "BEGIN{print $(up)-$t0}")s"
 
+# Reconfiguration through configfs while the LUN is linked: LIO sends TCMU's RECONFIG event over
+# generic netlink and the write waits for Nexus's answer. dev_size 48 -> 64 MiB: the next command
+# gets CAPACITY DATA HAS CHANGED (SBC-4), READ CAPACITY the new size, the block layer too after a
+# rescan. A size that is not whole blocks: the write fails with Nexus's EINVAL, nothing changes.
+B=$CFS/core/user_0/disk0
+resize() {
+  timeout 60 bash -c "echo 67108864 > $B/attrib/dev_size" || return 1
+  [ "$(cat $B/attrib/dev_size)" = 67108864 ] || return 2
+  sg_raw "/dev/$D" 00 00 00 00 00 00 >"$W/resize-ua.txt" 2>&1
+  grep -qi 'capacity data has changed' "$W/resize-ua.txt" || return 3
+  sg_readcap -l "/dev/$D" >"$W/resize-cap.txt" 2>&1 && grep -q 'Number of logical blocks=131072' "$W/resize-cap.txt" || return 4
+  echo 1 >"/sys/block/$D/device/rescan"
+  [ "$(blockdev --getsize64 "/dev/$D")" = 67108864 ] || return 5
+  grep -q 'resized by the kernel' "$W/shim.log" || return 6
+}
+step resize resize || { cat "$W/resize-ua.txt" "$W/resize-cap.txt" 2>/dev/null; tail -3 "$W/shim.log"; }
+refused() {
+  timeout 60 bash -c "echo 1000 > $B/attrib/dev_size" 2>"$W/refused.txt" && return 1
+  grep -qi 'invalid argument' "$W/refused.txt" || return 2
+  [ "$(cat $B/attrib/dev_size)" = 67108864 ] || return 3
+  sg_readcap -l "/dev/$D" 2>&1 | grep -q 'Number of logical blocks=131072' || return 4
+}
+step resize-refused refused || cat "$W/refused.txt"
+
 # SAM-5 task management while I/O runs. An abort: Nexus stops answering (SIGSTOP) for longer than
 # the disk's command timeout, so the SCSI layer aborts the command in flight through tcm_loop
 # (ABORT TASK); LIO notifies Nexus in the ring (TMR entry) when it runs again.
@@ -148,6 +179,27 @@ restart_io() {
 step restart-under-io restart_io || tail -5 "$W/shim.log"
 echo "KVMTEST: timing restart $(awk "BEGIN{print $(up)-$t0}")s"
 
+# The administrator removes the spare's LUN while a write runs on it, then its backstore: unlinking
+# waits for the LUN's commands in LIO's core (each is completed by Nexus or failed, none hangs),
+# the REMOVED event makes Nexus stop serving the ring before the kernel unregisters the uio
+# device, and disk0 goes on serving.
+remove_linked() {
+  local S; S=$(find_disk 'SHIM SPARE') || return 1
+  head -c 4194304 /dev/urandom >"$W/spare.in"
+  dd if="$W/spare.in" of="/dev/$S" bs=64k oflag=direct status=none 2>/dev/null & local w=$!
+  sleep 0.5
+  timeout 60 rm "$CFS/loopback/naa.5001405000000001/tpgt_1/lun/lun_1/spare" || return 2
+  timeout 60 rmdir "$CFS/loopback/naa.5001405000000001/tpgt_1/lun/lun_1" || return 3
+  timeout 60 rmdir "$CFS/core/user_0/spare" || return 4
+  local i; for i in $(seq 1 300); do kill -0 $w 2>/dev/null || break; sleep 0.1; done
+  kill -0 $w 2>/dev/null && return 5
+  wait $w
+  grep -q '"device":"spare".*no longer served' "$W/shim.log" || return 6
+  grep -q 'tcm-user/0/spare' /sys/class/uio/*/name 2>/dev/null && return 7
+  dd if="/dev/$D" of="$W/raw.out3" bs=64k skip=256 count=64 iflag=direct status=none && cmp "$W/raw.in" "$W/raw.out3" || return 8
+}
+step remove-while-linked remove_linked || { tail -5 "$W/shim.log"; dmesg | tail -5; }
+
 # SIGTERM: the shim removes what it made; configfs is as before and the disk is gone.
 stop_clean() {
   kill -TERM $SPID
@@ -155,6 +207,42 @@ stop_clean() {
   ! kill -0 $SPID 2>/dev/null && [ ! -e "$CFS/loopback" ] && [ ! -e "$CFS/core/user_0" ] && [ ! -e "/sys/block/$D" ]
 }
 step shim-stop-clean stop_clean || { ls -R "$CFS" | head -20; tail -5 "$W/shim.log"; }
+
+# `nexus serve`: one daemon with an iSCSI portal on the guest's loopback interface and a loopback
+# fabric target through TCMU, side by side, with its control socket; a dev_size write shows in
+# config get; SIGTERM removes the configfs wiring.
+ip link set lo up
+mkdir -p "$W/serve-state"
+cat >"$W/serve.json" <<JSON
+{ "stateDir": "$W/serve-state", "engine": { "threads": 0 },
+  "devices": [ { "name": "net0", "handler": "ram", "size": "8MiB", "product": "SERVE NET" },
+               { "name": "hba0", "handler": "fileio", "path": "$W/hba0.img", "size": "16MiB", "product": "SERVE HBA" } ],
+  "targets": [ { "driver": "iscsi", "name": "iqn.2026-11.io.nexus:serve", "portals": ["127.0.0.1:3260"], "luns": [ { "lun": 0, "device": "net0" } ] },
+               { "driver": "loopback", "name": "sas1", "wwn": "naa.5001405000000002", "luns": [ { "lun": 0, "device": "hba0" } ] } ] }
+JSON
+serve_both() {
+  setsid node "$R/bin/nexus" serve "$W/serve.json" >>"$W/serve.log" 2>&1 </dev/null &
+  NPID=$!
+  local i; for i in $(seq 1 1800); do grep -q 'fabric targets wired' "$W/serve.log" && break; kill -0 $NPID 2>/dev/null || return 1; sleep 0.1; done
+  echo "KVMTEST: timing serve start $(awk "BEGIN{print $(up)-$t0}")s"
+  local S=; for i in $(seq 1 600); do S=$(find_disk 'SERVE HBA') && break; sleep 0.1; done
+  [ -n "$S" ] || return 2
+  head -c 1048576 /dev/urandom >"$W/serve.in"
+  dd if="$W/serve.in" of="/dev/$S" bs=64k seek=16 oflag=direct status=none &&
+  dd if="/dev/$S" of="$W/serve.out" bs=64k skip=16 count=16 iflag=direct status=none && cmp "$W/serve.in" "$W/serve.out" || return 3
+  iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.io.nexus:serve/0 >"$W/serve-inq.txt" 2>&1 && grep -q 'SERVE NET' "$W/serve-inq.txt" || return 4
+  timeout 60 bash -c "echo 33554432 > $CFS/core/user_0/hba0/attrib/dev_size" || return 5
+  node "$R/bin/nexus" config get --control "$W/serve-state/control.sock" >"$W/serve-config.json" 2>&1 || return 6
+  grep -q '"size": *33554432' "$W/serve-config.json" || return 7
+}
+t0=$(up)
+step serve-iscsi-and-loopback serve_both || { tail -5 "$W/serve.log"; cat "$W/serve-inq.txt" 2>/dev/null; }
+serve_stop() {
+  kill -TERM $NPID
+  local i; for i in $(seq 1 600); do kill -0 $NPID 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 $NPID 2>/dev/null && [ ! -e "$CFS/loopback" ] && [ ! -e "$CFS/core/user_0" ]
+}
+step serve-stop-clean serve_stop || { ls -R "$CFS" | head -20; tail -5 "$W/serve.log"; }
 
 # SRP over soft RoCE, if this kernel has it (reported, not counted): rdma_rxe on a veth pair,
 # ib_srpt exporting the same disk, ib_srp logging in.

@@ -29,12 +29,13 @@ describe('cli: nexus shim', () => {
     const t = capture();
     expect(await runCli(['shim', file, '--dry-run', '--configfs', configfs, '--hba', '3', '--cmd-time-out', '0'], { io: t, cwd: dir })).to.equal(0);
     const lines = t.out.trim().split('\n');
-    expect(lines[0]).to.equal('# nexus shim: 14 operations to wire, in order');
+    expect(lines[0]).to.equal('# nexus shim: 15 operations to wire, in order');
     expect(lines[1]).to.equal(`mkdir ${configfs}/target/core/user_3`);
     expect(lines).to.include(`echo -n '0' > ${configfs}/target/core/user_3/disk0/attrib/cmd_time_out`);
+    expect(lines).to.include(`echo -n '1' > ${configfs}/target/core/user_3/disk0/attrib/nl_reply_supported`);
     expect(lines).to.include('# nexus serves the TCMU ring of disk0 (uio name tcm-user/3/disk0/nexus/disk0)');
     expect(lines).to.include(`ln -s ${configfs}/target/core/user_3/disk0 ${configfs}/target/loopback/naa.5001405000000002/tpgt_1/lun/lun_0/disk0`);
-    expect(lines[15]).to.equal('# and on stop, to leave configfs as it was found:');
+    expect(lines[16]).to.equal('# and on stop, to leave configfs as it was found:');
     expect(lines[lines.length - 1]).to.equal(`rmdir ${configfs}/target/core/user_3`);
     expect(fs.existsSync(configfs)).to.equal(false);
   });

@@ -7,7 +7,10 @@
 // tcm_loop (naa./fc./iqn. names, the nexus attribute), tcm_qla2xxx and tcm_fc (strict colon
 // WWPNs, tpgt_1 only, enable on qla2xxx), ib_srpt (the port must exist, enable, ACL port ids).
 import * as path from 'node:path';
+import { constants } from 'node:os';
 import type { ConfigfsFs } from '../../../kernel-shim/configfs';
+import { FakeTcmuGenl } from './fake-netlink';
+import type { FakeGenlDevice } from './fake-netlink';
 
 type Node =
   | { kind: 'dir'; user: boolean }
@@ -50,6 +53,11 @@ export class FakeConfigfs implements ConfigfsFs {
   /** ib_srpt's HCA port names (GUID and GID forms). */
   readonly hcaPorts = ['fe80:0000:0000:0001', '0xfe800000000000000002c90300a1b2c3'];
   private nextUio = 0;
+  /** TCMU's generic-netlink family: the events the backstores' attribute writes send. */
+  readonly genl = new FakeTcmuGenl();
+  /** LIO's devices of the TCMU backstores, by directory. */
+  readonly genlDevices = new Map<string, FakeGenlDevice & { uioName: string }>();
+  private nextDevIndex = 1;
   /** Refuse the operation on this path (a test's injected failure). */
   failOn: string | undefined;
   /**
@@ -176,6 +184,7 @@ export class FakeConfigfs implements ConfigfsFs {
       this.dir(p, true);
       for (const a of ['control', 'info', 'udev_path', 'alias']) this.file(path.join(p, a));
       this.file(path.join(p, 'enable'), '0');
+      this.genlDevices.set(p, { id: this.nextDevIndex++, uioName: '', nlReply: 0 });
       for (const a of ['cmd_time_out', 'qfull_time_out', 'max_data_area_mb', 'hw_block_size', 'hw_max_sectors', 'nl_reply_supported',
         'dev_config', 'dev_size', 'emulate_write_cache', 'tmr_notification', 'pgr_support', 'alua_support']) this.file(path.join(p, 'attrib', a), '0');
       this.dir(path.join(p, 'attrib'), false);
@@ -187,7 +196,7 @@ export class FakeConfigfs implements ConfigfsFs {
     throw err('EPERM', p);
   }
 
-  write(p: string, value: string): void {
+  write(p: string, value: string): Promise<void> | void {
     if (this.failOn === p) throw err('EIO', p);
     const n = this.nodes.get(p);
     if (!n) throw err('ENOENT', p);
@@ -197,9 +206,10 @@ export class FakeConfigfs implements ConfigfsFs {
     const r = this.rel(p);
     if (r[0] === 'core' && r.length === 4 && name === 'control') {
       for (const tok of value.split(',')) {
-        const [k] = tok.split('=');
+        const [k, v] = tok.split('=');
         if (!TCMU_TOKENS.includes(k)) throw err('EINVAL', p);
         if (k === 'max_data_area_mb' && this.read(path.join(dev, 'enable')) === '1') throw err('EINVAL', p);
+        if (k === 'nl_reply_supported') this.genlDevices.get(dev)!.nlReply = Number(v);
       }
       n.value = value;
       return;
@@ -216,7 +226,23 @@ export class FakeConfigfs implements ConfigfsFs {
       this.dir(path.join(uio, 'maps', 'map0'), false);
       const mb = Number(control.max_data_area_mb ?? 1024);
       this.file(path.join(uio, 'maps', 'map0', 'size'), `0x${(8 * 1024 * 1024 + mb * 1024 * 1024).toString(16)}\n`);
-      return;
+      // tcmu_configure_device: nl_reply_supported >= 0 takes the module-wide flag, then the add event.
+      const g = this.genlDevices.get(dev)!;
+      g.uioName = this.read(path.join(uio, 'name')).trim();
+      if (g.nlReply >= 0) g.nlReply = this.genl.features;
+      return this.genl.event(g, 1).then(st => { if (st < 0) throw err(errnoName(st), p); });
+    }
+    if (r[0] === 'core' && r[3] === 'attrib' && ['dev_size', 'emulate_write_cache', 'dev_config', 'nl_reply_supported'].includes(name)) {
+      const g = this.genlDevices.get(path.dirname(dev))!;
+      if (name === 'nl_reply_supported') { g.nlReply = Number(value); n.value = value; return; }
+      if (this.read(path.join(path.dirname(dev), 'enable')) !== '1') { n.value = value; return; }
+      // tcmu_dev_size_store and the others: a reconfiguration event, the value kept only when it succeeded.
+      const extra = name === 'dev_size' ? FakeTcmuGenl.u64Attr(5, BigInt(value.trim()))
+        : name === 'emulate_write_cache' ? FakeTcmuGenl.u8Attr(6, Number(value)) : FakeTcmuGenl.stringAttr(4, value);
+      return this.genl.event(g, 3, extra).then(st => {
+        if (st < 0) throw err(errnoName(st), p);
+        n.value = value.trim();
+      });
     }
     if (r[0] === 'core' && r[3] === 'action' && name === 'reset_ring') {
       if (value !== '1' && value !== '2') throw err('EINVAL', p);
@@ -265,7 +291,7 @@ export class FakeConfigfs implements ConfigfsFs {
     this.nodes.delete(p);
   }
 
-  rmdir(p: string): void {
+  rmdir(p: string): Promise<void> | void {
     if (this.failOn === p) throw err('EIO', p);
     const n = this.nodes.get(p);
     if (!n) throw err('ENOENT', p);
@@ -285,6 +311,15 @@ export class FakeConfigfs implements ConfigfsFs {
           for (const k of [...this.nodes.keys()]) if (k === `/sys/class/uio/${u}` || k.startsWith(`/sys/class/uio/${u}/`)) this.nodes.delete(k);
         }
       }
+      // tcmu_destroy_device: the remove event, its answer awaited and its status ignored.
+      const g = this.genlDevices.get(p);
+      this.genlDevices.delete(p);
+      if (g && g.uioName !== '') return this.genl.event(g, 2).then(() => undefined);
     }
   }
+}
+
+function errnoName(status: number): string {
+  const hit = Object.entries(constants.errno).find(([, v]) => v === -status);
+  return hit ? hit[0] : 'EIO';
 }

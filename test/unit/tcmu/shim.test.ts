@@ -15,6 +15,7 @@ import type { ShimDeps } from '../../../kernel-shim/shim';
 import { TcmuKernelSim } from '../../../kernel-shim/simulator';
 import type { UioRing } from '../../../src/native';
 import { FakeConfigfs } from './fake-configfs';
+import { FakeTcmuGenl } from './fake-netlink';
 
 const C = '/sys/kernel/config/target';
 
@@ -68,6 +69,7 @@ describe('kernel-shim: the configfs plan (dry run), per fabric', () => {
       `echo -n '-1' > ${C}/core/user_0/disk0/attrib/qfull_time_out`,
       `echo -n '1' > ${C}/core/user_0/disk0/attrib/tmr_notification`,
       `echo -n '1' > ${C}/core/user_0/disk0/enable`,
+      `echo -n '1' > ${C}/core/user_0/disk0/attrib/nl_reply_supported`,
       '# nexus serves the TCMU ring of disk0 (uio name tcm-user/0/disk0/nexus/disk0)',
       `mkdir ${C}/loopback`,
       `mkdir ${C}/loopback/naa.5001405000000001`,
@@ -189,7 +191,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
       const fake = new FakeConfigfs();
       const before = fake.snapshot();
       const { deps, sims } = simulatedRings();
-      const shim = await Shim.start(topology([t]), { fsys: fake, sysModule: '/sys/module', ...deps });
+      const shim = await Shim.start(topology([t]), { fsys: fake, openNetlink: fake.genl.open, sysModule: '/sys/module', ...deps });
       if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
       expect(sims.size).to.be.greaterThan(0);
       // A command through the kernel's side of each served ring reaches Nexus.
@@ -214,7 +216,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
       const r = await sim.submit({ cdb: [0x12, 0, 0, 0, 36, 0], dir: 'in', length: 36 }).result;
       scanned.push(r.status);
     };
-    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, ...deps });
+    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, openNetlink: fake.genl.open, ...deps });
     if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
     expect(scanned).to.deep.equal([Status.GOOD]);
     await shim.stop();
@@ -223,7 +225,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
   it('fc: the read-only ACL mapping is write-protected and the TPG enabled', async () => {
     const fake = new FakeConfigfs();
     const { deps } = simulatedRings();
-    const shim = await Shim.start(topology([FC]), { fsys: fake, ...deps });
+    const shim = await Shim.start(topology([FC]), { fsys: fake, openNetlink: fake.genl.open, ...deps });
     if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
     const T = `${C}/qla2xxx/21:00:00:24:ff:31:4c:48/tpgt_1`;
     expect(fake.read(`${T}/acls/21:00:00:24:ff:31:4c:4a/lun_1/write_protect`)).to.equal('1');
@@ -235,7 +237,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
   it('a fabric whose kernel module is not loaded: a clear error and nothing made', async () => {
     const fake = new FakeConfigfs(undefined, ['target_core_mod', 'target_core_user', 'tcm_loop']);
     const before = fake.snapshot();
-    const r = await Shim.start(topology([FC]), { fsys: fake, ...simulatedRings().deps });
+    const r = await Shim.start(topology([FC]), { fsys: fake, openNetlink: fake.genl.open, ...simulatedRings().deps });
     expect(r).to.have.property('errors').that.deep.equals(['the fc fabric\'s kernel module tcm_qla2xxx is not loaded (target "fc0"): modprobe tcm_qla2xxx']);
     expect(fake.snapshot()).to.deep.equal(before);
   });
@@ -251,7 +253,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
     const fake = new FakeConfigfs();
     const before = fake.snapshot();
     fake.failOn = `${C}/qla2xxx/21:00:00:24:ff:31:4c:48/tpgt_1/acls/21:00:00:24:ff:31:4c:4a`;
-    const r = await Shim.start(topology([FC]), { fsys: fake, ...simulatedRings().deps });
+    const r = await Shim.start(topology([FC]), { fsys: fake, openNetlink: fake.genl.open, ...simulatedRings().deps });
     expect(r).to.have.property('errors').that.satisfies((e: string[]) => e[0].startsWith(`mkdir ${fake.failOn}: EIO`));
     expect(fake.snapshot()).to.deep.equal(before);
   });
@@ -260,7 +262,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
     const fake = new FakeConfigfs();
     const before = fake.snapshot();
     const stateFile = path.join(dir, 'shim-ops.json');
-    const first = await Shim.start(topology([LOOPBACK]), { fsys: fake, stateFile, ...simulatedRings().deps });
+    const first = await Shim.start(topology([LOOPBACK]), { fsys: fake, openNetlink: fake.genl.open, stateFile, ...simulatedRings().deps });
     if (!(first instanceof Shim)) throw new Error(first.errors.join('; '));
     // Killed (its runtime stopped last, below): nothing undone, the tree stays as the kernel keeps it.
     const second = simulatedRings();
@@ -269,7 +271,7 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
       `echo -n '1' > ${C}/core/user_0/disk0/action/reset_ring`,
       '# nexus serves the TCMU ring of disk0 (uio name tcm-user/0/disk0/nexus/disk0)',
     ]);
-    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, stateFile, ...second.deps });
+    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, openNetlink: fake.genl.open, stateFile, ...second.deps });
     if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
     const [sim] = second.sims.values();
     await sim.submit({ cdb: [0, 0, 0, 0, 0, 0] }).result;
@@ -283,11 +285,105 @@ describe('kernel-shim: the shim on a configfs tree that behaves as LIO\'s', func
   it('hand-over leaves the wiring for the next run', async () => {
     const fake = new FakeConfigfs();
     const stateFile = path.join(dir, 'shim-ops.json');
-    const shim = await Shim.start(topology([SRP]), { fsys: fake, stateFile, ...simulatedRings().deps });
+    const shim = await Shim.start(topology([SRP]), { fsys: fake, openNetlink: fake.genl.open, stateFile, ...simulatedRings().deps });
     if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
     const wired = fake.snapshot();
     await shim.handOver();
     expect(fake.snapshot()).to.deep.equal(wired);
     expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).to.be.an('array').that.is.not.empty;
+  });
+});
+
+describe('kernel-shim: the kernel\'s TCMU events (generic netlink) while the device is linked', function () {
+  this.timeout(20000);
+  const B = `${C}/core/user_0/disk0`;
+  const READ_CAPACITY_10 = { cdb: [0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0], dir: 'in' as const, length: 8 };
+  const TUR = { cdb: [0, 0, 0, 0, 0, 0] };
+
+  async function wired(): Promise<{ shim: Shim; fake: FakeConfigfs; sim: TcmuKernelSim }> {
+    const fake = new FakeConfigfs();
+    const { deps, sims } = simulatedRings();
+    const shim = await Shim.start(topology([LOOPBACK]), { fsys: fake, openNetlink: fake.genl.open, ...deps });
+    if (!(shim instanceof Shim)) throw new Error(shim.errors.join('; '));
+    const [sim] = sims.values();
+    // The power-on unit attention (SPC-4 6.6 / SAM-5 5.14) is reported first.
+    await sim.submit(TUR).result;
+    return { shim, fake, sim };
+  }
+
+  function blocksOf(data: Uint8Array | undefined): number {
+    return new DataView(data!.buffer, data!.byteOffset, 8).getUint32(0) + 1;
+  }
+
+  it('the shim announces replies and sets nl_reply_supported once the device is enabled', async () => {
+    const { shim, fake } = await wired();
+    expect(fake.genl.features).to.equal(1);
+    expect(fake.read(`${B}/attrib/nl_reply_supported`)).to.equal('1');
+    await shim.stop();
+  });
+
+  it('attrib/dev_size: the write completes once Nexus resized the unit, whose next command reports CAPACITY DATA HAS CHANGED', async () => {
+    const { shim, fake, sim } = await wired();
+    expect(blocksOf((await sim.submit(READ_CAPACITY_10).result).data)).to.equal(32768);
+    await fake.write(`${B}/attrib/dev_size`, String(32 * 1024 * 1024));
+    expect(fake.read(`${B}/attrib/dev_size`)).to.equal(String(32 * 1024 * 1024));
+    const ua = await sim.submit(READ_CAPACITY_10).result;
+    // SBC-4 4.6: CAPACITY DATA HAS CHANGED, 2Ah/09h.
+    expect([ua.status, ua.sense![2] & 0xf, ua.sense![12], ua.sense![13]]).to.deep.equal([Status.CHECK_CONDITION, 6, 0x2a, 0x09]);
+    expect(blocksOf((await sim.submit(READ_CAPACITY_10).result).data)).to.equal(65536);
+    await shim.stop();
+  });
+
+  it('attrib/dev_size that is not whole blocks: the write fails with Nexus\'s EINVAL and nothing changes', async () => {
+    const { shim, fake, sim } = await wired();
+    let code = '';
+    try { await fake.write(`${B}/attrib/dev_size`, '1000'); } catch (e) { code = (e as NodeJS.ErrnoException).code ?? ''; }
+    expect(code).to.equal('EINVAL');
+    expect(fake.read(`${B}/attrib/dev_size`)).to.equal('0');
+    const r = await sim.submit(READ_CAPACITY_10).result;
+    expect([r.status, blocksOf(r.data)]).to.deep.equal([Status.GOOD, 32768]);
+    await shim.stop();
+  });
+
+  it('attrib/emulate_write_cache: the caching mode page follows (SPC-4 7.5.8, WCE)', async () => {
+    const { shim, fake, sim } = await wired();
+    const wce = async (): Promise<number> => {
+      // MODE SENSE(6), DBD, caching page 08h: header 4 bytes, page byte 2 bit 2.
+      let r = await sim.submit({ cdb: [0x1a, 0x08, 0x08, 0, 64, 0], dir: 'in', length: 64 }).result;
+      if (r.status !== Status.GOOD) r = await sim.submit({ cdb: [0x1a, 0x08, 0x08, 0, 64, 0], dir: 'in', length: 64 }).result;
+      return (r.data![4 + 2] >> 2) & 1;
+    };
+    const before = await wce();
+    await fake.write(`${B}/attrib/emulate_write_cache`, before ? '0' : '1');
+    expect(await wce()).to.equal(before ? 0 : 1);
+    await shim.stop();
+  });
+
+  it('attrib/dev_config: the device\'s own is accepted, another refused', async () => {
+    const { shim, fake } = await wired();
+    await fake.write(`${B}/attrib/dev_config`, 'nexus/disk0\n');
+    let code = '';
+    try { await fake.write(`${B}/attrib/dev_config`, 'file//var/lib/other.img'); } catch (e) { code = (e as NodeJS.ErrnoException).code ?? ''; }
+    expect(code).to.equal('EINVAL');
+    await shim.stop();
+  });
+
+  it('events for another handler\'s device are left to it (no answer)', async () => {
+    const { shim, fake } = await wired();
+    await fake.genl.event({ id: 77, uioName: 'tcm-user/0/other/file/x', nlReply: 0 }, 3, FakeTcmuGenl.u64Attr(5, 4096n));
+    await new Promise(r => setTimeout(r, 20));
+    expect(fake.genl.refused).to.deep.equal([]);
+    await shim.stop();
+  });
+
+  it('a backstore removed by the administrator: the ring stops being served and the rmdir completes', async () => {
+    const { shim, fake } = await wired();
+    const L = `${C}/loopback/naa.5001405000000001/tpgt_1/lun/lun_0`;
+    await fake.unlink(`${L}/disk0`);
+    await fake.rmdir(B);
+    expect(shim.device('disk0')).to.equal(undefined);
+    expect(fake.genl.refused).to.deep.equal([]);
+    // Stop removes the rest; what is gone already is skipped.
+    expect(await shim.stop()).to.deep.equal([]);
   });
 });
