@@ -16,10 +16,11 @@
 //   obj.client()                           // { gid, addrs }: this connection's instance id and addresses
 //   obj.close(cb)
 //
-// 64-bit ids (notify ids, watch cookies, client gids) travel as decimal strings. Every call that
-// talks to the cluster runs on libuv's pool (these are control operations, a few per PERSISTENT
-// RESERVE OUT, never per I/O); watch events come from librados's threads through a thread-safe
-// function to the loop of the thread that opened the object.
+// 64-bit ids (notify ids, watch cookies, client gids) travel as decimal strings. The short calls
+// run on libuv's pool (control operations, a few per PERSISTENT RESERVE OUT, never per I/O); a
+// notify, which waits for the other gateways, completes through librados's own threads, and
+// watch events come from librados's threads: both through thread-safe functions to the loop of
+// the thread that opened the object.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -204,7 +205,7 @@ class RadosObject : public Napi::ObjectWrap<RadosObject> {
   void Emit(WatchEvent* e) {
     napi_status s = events_.BlockingCall(e, [](Napi::Env env, Napi::Function fn, WatchEvent* ev) {
       std::unique_ptr<WatchEvent> own(ev);
-      if (env == nullptr || fn.IsEmpty()) return;
+      if (static_cast<napi_env>(env) == nullptr || fn.IsEmpty()) return;
       if (ev->error) {
         fn.Call({Napi::String::New(env, "error"), Napi::String::New(env, ErrnoName(ev->err))});
       } else {
@@ -251,11 +252,70 @@ class RadosObject : public Napi::ObjectWrap<RadosObject> {
     return env.Undefined();
   }
 
-  struct NotifyReply {
-    struct Ack { uint64_t gid, cookie; std::string payload; };
-    std::vector<Ack> acks;
-    std::vector<std::pair<uint64_t, uint64_t>> timeouts;
+  // One notify in flight: librados completes it on its own thread (rados_aio_notify), so waiting
+  // up to the timeout for the other gateways holds no thread of libuv's pool, which this process's
+  // own watch callbacks need to read the object and acknowledge meanwhile.
+  struct NotifyCall {
+    rados_completion_t c = nullptr;
+    char* reply = nullptr;
+    size_t replyLen = 0;
+    std::string payload;
+    Napi::ThreadSafeFunction done;
   };
+
+  static Napi::Value NotifyResult(Napi::Env env, int r, char* reply, size_t replyLen) {
+    // ETIMEDOUT: some watcher did not acknowledge in time; the reply still says who did.
+    if (r < 0 && r != -ETIMEDOUT) return ErrorValue(env, -r);
+    Napi::Array acks = Napi::Array::New(env);
+    Napi::Array timeouts = Napi::Array::New(env);
+    if (reply != nullptr && replyLen > 0) {
+      notify_ack_t* a = nullptr;
+      notify_timeout_t* t = nullptr;
+      size_t nA = 0, nT = 0;
+      if (rados_decode_notify_response(reply, replyLen, &a, &nA, &t, &nT) == 0) {
+        for (size_t i = 0; i < nA; i++) {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("gid", std::to_string(a[i].notifier_id));
+          o.Set("cookie", std::to_string(a[i].cookie));
+          o.Set("payload", a[i].payload != nullptr ? std::string(a[i].payload, a[i].payload_len) : std::string());
+          acks.Set(i, o);
+        }
+        for (size_t i = 0; i < nT; i++) {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("gid", std::to_string(t[i].notifier_id));
+          o.Set("cookie", std::to_string(t[i].cookie));
+          timeouts.Set(i, o);
+        }
+        rados_free_notify_response(a, nA, t);
+      }
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("acks", acks);
+    o.Set("timeouts", timeouts);
+    return o;
+  }
+
+  static void OnNotifyComplete(rados_completion_t c, void* arg) {
+    NotifyCall* call = static_cast<NotifyCall*>(arg);
+    // Copied first: the loop's callback deletes `call`.
+    Napi::ThreadSafeFunction done = call->done;
+    napi_status s = done.BlockingCall(call, [](Napi::Env env, Napi::Function cb, NotifyCall* nc) {
+      std::unique_ptr<NotifyCall> own(nc);
+      int r = rados_aio_get_return_value(nc->c);
+      if (static_cast<napi_env>(env) != nullptr && !cb.IsEmpty()) {
+        Napi::HandleScope scope(env);
+        cb.Call({NotifyResult(env, r, nc->reply, nc->replyLen)});
+      }
+      if (nc->reply != nullptr) rados_buffer_free(nc->reply);
+      rados_aio_release(nc->c);
+    });
+    if (s != napi_ok) {
+      if (call->reply != nullptr) rados_buffer_free(call->reply);
+      rados_aio_release(call->c);
+      delete call;
+    }
+    done.Release();
+  }
 
   Napi::Value Notify(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -264,54 +324,21 @@ class RadosObject : public Napi::ObjectWrap<RadosObject> {
     uint64_t timeoutMs = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
     Napi::Function cb = CbArg(env, info, 2);
     CheckOpen(env);
-    rados_ioctx_t io = c_.io;
-    std::string oid = oid_;
-    auto out = std::make_shared<NotifyReply>();
-    (new Job(cb, [io, oid, payload, timeoutMs, out]() -> int {
-      char* reply = nullptr;
-      size_t replyLen = 0;
-      // ETIMEDOUT: some watcher did not acknowledge in time; the reply still says who did.
-      int r = rados_notify2(io, oid.c_str(), payload.data(), static_cast<int>(payload.size()), timeoutMs, &reply, &replyLen);
-      if (r < 0 && r != -ETIMEDOUT) {
-        if (reply != nullptr) rados_buffer_free(reply);
-        return r;
-      }
-      if (reply != nullptr && replyLen > 0) {
-        notify_ack_t* acks = nullptr;
-        notify_timeout_t* timeouts = nullptr;
-        size_t nAcks = 0, nTimeouts = 0;
-        if (rados_decode_notify_response(reply, replyLen, &acks, &nAcks, &timeouts, &nTimeouts) == 0) {
-          for (size_t i = 0; i < nAcks; i++) {
-            out->acks.push_back({acks[i].notifier_id, acks[i].cookie,
-                                 acks[i].payload != nullptr ? std::string(acks[i].payload, acks[i].payload_len) : std::string()});
-          }
-          for (size_t i = 0; i < nTimeouts; i++) out->timeouts.emplace_back(timeouts[i].notifier_id, timeouts[i].cookie);
-          rados_free_notify_response(acks, nAcks, timeouts);
-        }
-      }
-      if (reply != nullptr) rados_buffer_free(reply);
-      return 0;
-    }, [out](Napi::Env env) -> Napi::Value {
-      Napi::Object o = Napi::Object::New(env);
-      Napi::Array acks = Napi::Array::New(env, out->acks.size());
-      for (size_t i = 0; i < out->acks.size(); i++) {
-        Napi::Object a = Napi::Object::New(env);
-        a.Set("gid", std::to_string(out->acks[i].gid));
-        a.Set("cookie", std::to_string(out->acks[i].cookie));
-        a.Set("payload", out->acks[i].payload);
-        acks.Set(i, a);
-      }
-      Napi::Array timeouts = Napi::Array::New(env, out->timeouts.size());
-      for (size_t i = 0; i < out->timeouts.size(); i++) {
-        Napi::Object t = Napi::Object::New(env);
-        t.Set("gid", std::to_string(out->timeouts[i].first));
-        t.Set("cookie", std::to_string(out->timeouts[i].second));
-        timeouts.Set(i, t);
-      }
-      o.Set("acks", acks);
-      o.Set("timeouts", timeouts);
-      return o;
-    }))->Queue();
+    auto* call = new NotifyCall();
+    call->payload = payload;
+    call->done = Napi::ThreadSafeFunction::New(env, cb, "nexus:radosNotify", 0, 1);
+    int r = rados_aio_create_completion2(call, OnNotifyComplete, &call->c);
+    if (r == 0) {
+      r = rados_aio_notify(c_.io, oid_.c_str(), call->c, call->payload.data(), static_cast<int>(call->payload.size()), timeoutMs,
+                           &call->reply, &call->replyLen);
+      if (r < 0) rados_aio_release(call->c);
+    }
+    if (r < 0) {
+      call->done.Release();
+      delete call;
+      // Refused before librados took it: answered on the loop like every other outcome.
+      (new Job(cb, [r]() -> int { return r; }, nullptr))->Queue();
+    }
     return env.Undefined();
   }
 
