@@ -13,25 +13,17 @@ import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describeNeeds, tool, type Prereq } from '../helpers/prereq';
+import { describeNeeds, tool } from '../helpers/prereq';
 import { RunningDaemon, startDaemon } from '../helpers/daemon';
-import * as native from '../../src/native';
 import { RbdBackstore } from '../../src/engine/backstores/rbd';
 import { SteadySession, type CommandResult } from '../fuzz/client';
-import { CephCluster, startCluster } from './cluster';
+import type { CephCluster } from './cluster';
+import { CEPH_PREREQS, markFailed, sharedCluster } from './shared-cluster';
 
 const run = promisify(execFile);
 const TARGET = 'iqn.2026-11.io.nexus:ceph-gw';
 
-const LIBRBD: Prereq = {
-  what: 'librbd in the native addon (librbd-dev at build time)',
-  available: native.haveLibrbd,
-  howToGet: 'apt-get install librbd-dev, then npx node-gyp rebuild --nodedir=/usr',
-  detail: native.librbdMissing,
-};
-
-const describeCeph = describeNeeds(LIBRBD, tool('ceph-mon'), tool('ceph-osd'), tool('ceph-mgr'), tool('monmaptool'), tool('ceph-authtool'), tool('ceph'), tool('rbd'),
-  tool('iscsi-readcapacity16'));
+const describeCeph = describeNeeds(...CEPH_PREREQS, tool('iscsi-readcapacity16'));
 
 const OBJECT = 4 << 20;
 
@@ -106,7 +98,7 @@ describeCeph('rbd: COMPARE AND WRITE and resize across two gateways', function (
 
   before(async function () {
     this.timeout(300_000);
-    cluster = await startCluster();
+    cluster = await sharedCluster();
     // gw512 / gw4k: the images both gateways export (LUN 0: 512-byte blocks, LUN 1: 4096-byte).
     await c().rbd('create', '--size', '64M', 'rbd/gw512');
     await c().rbd('create', '--size', '64M', 'rbd/gw4k');
@@ -131,10 +123,7 @@ describeCeph('rbd: COMPARE AND WRITE and resize across two gateways', function (
         expect(code, d.output()).to.equal(0);
       }
     } finally {
-      if (cluster) {
-        if (failed) console.log(`ceph logs kept in ${cluster.dir}/log`);
-        await cluster.stop(failed);
-      }
+      if (failed) markFailed();
     }
   });
 
