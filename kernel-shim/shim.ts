@@ -21,17 +21,16 @@
 //   flight complete), then the answer lets the kernel unregister the uio device;
 // - ADDED: not waited for (nl_reply_supported=-1 at creation: the shim itself enabled the device).
 import * as fs from 'node:fs';
+import { constants } from 'node:os';
 import * as path from 'node:path';
 import { EmbeddedTarget } from '../src/embedded';
-import type { Topology } from '../src/engine/topology';
+import type { DeviceConfig, Topology } from '../src/engine/topology';
 import type { NexusApi } from '../src/engine/engine-api';
-import { constants } from 'node:os';
 import { isNativeError, openNetlink, openUioRing } from '../src/native';
 import type { NativeError, UioEventCallback, UioRing } from '../src/native';
 import { Nlmsg, TcmuNetlink } from '../src/transports/tcmu/netlink';
 import type { TcmuEvent, TcmuNetlinkSocket } from '../src/transports/tcmu/netlink';
 import { TcmuGenlCmd } from '../src/transports/tcmu/spec';
-import type { DeviceConfig } from '../src/engine/topology';
 import { NexusError } from '../src/engine/result';
 import { TcmuDevice } from '../src/transports/tcmu/device';
 import { isRingFault } from '../src/transports/tcmu/ring';
@@ -149,15 +148,15 @@ export class Shim {
   /**
    * Wires and serves `topology`'s fabric targets. Fails with every reason the kernel is not ready
    * (configfs, TCMU, each fabric's module) before making anything; a step that fails undoes the
-   * ones before it.
+   * ones before it. `runtime` is the daemon's (`nexus serve`); without it the shim starts its own.
    */
-  static async start(topology: Topology, deps: ShimDeps = {}, on?: ShimRuntime): Promise<Shim | { errors: string[] }> {
+  static async start(topology: Topology, deps: ShimDeps = {}, runtime?: ShimRuntime): Promise<Shim | { errors: string[] }> {
     const fsys = deps.fsys ?? nodeFs;
     const settings = deps.settings ?? DEFAULT_SHIM_SETTINGS;
     const errors = [...shimTopologyErrors(topology), ...checkKernel(topology, fsys, settings, deps.sysModule)];
     if (errors.length > 0) return { errors };
     const plan = planShim(topology, fsys, settings);
-    const engine = on ?? await ownRuntime(topology);
+    const engine = runtime ?? await ownRuntime(topology);
     const previous = readOwned(deps.stateFile);
     const shim = new Shim(engine, fsys, [], deps, topology);
     for (const device of plan.backstores.keys()) shim.byUioName.set(uioNameOf(settings.hba, device), device);
