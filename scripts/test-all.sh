@@ -46,7 +46,7 @@ for r in $RUNNERS; do
     conformance) cmd=(npm run --silent test:conformance); budget=1200 ;;
     # The same suites through the target's second portal, its other target port group (ALUA, SPC-4 5.16).
     conformance2) cmd=(env NEXUS_CONF_SECOND_PORTAL=1 NEXUS_CONF_OUT=.cache/conformance/nexus-portal2 npm run --silent test:conformance); budget=1200 ;;
-    kernel) cmd=(npm run --silent test:kernel); budget=1500 ;;
+    kernel) cmd=(npm run --silent test:kernel); budget=2100 ;;
     # One cluster for both suites: rbd.test.ts about 4.5 min and gateways.test.ts (two gateways on
     # one image, MultipathIO, a failover) about 3.5 min with the cluster's start, on a loaded host.
     ceph) cmd=(npm run --silent test:ceph); budget=1200 ;;
