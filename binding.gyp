@@ -42,7 +42,7 @@
         }],
         ["nexus_have_librbd==1", {
           "defines": ["NEXUS_HAVE_LIBRBD"],
-          "sources": ["src/native/rbd-image.cc", "src/native/rados-object.cc"],
+          "sources": ["src/native/rados-cluster.cc", "src/native/rbd-image.cc", "src/native/rados-object.cc"],
           "libraries": ["-lrbd", "-lrados"]
         }]
       ]

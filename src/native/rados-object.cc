@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common.h"
+#include "rados-cluster.h"
 
 namespace nexus {
 
@@ -50,13 +51,6 @@ struct Conn {
     cluster = nullptr;
   }
 };
-
-std::string Str(Napi::Env env, Napi::Object o, const char* key, bool required) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return std::string();
-  if (!v.IsString()) ThrowType(env, std::string("openRadosObject: options.") + key + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
 
 std::string StrArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsString()) ThrowType(env, std::string(what) + " must be a string");
@@ -430,11 +424,9 @@ struct AddonData {
 };
 
 struct OpenOptions {
-  std::string pool, object, conf, user, keyring;
-  uint32_t connectTimeoutMs = 20000, opTimeoutMs = 0;
+  ClusterOptions cluster;
+  std::string object;
 };
-
-std::string Seconds(uint32_t ms) { return std::to_string(ms == 0 ? 0 : (ms + 999) / 1000); }
 
 class OpenWork : public Napi::AsyncWorker {
  public:
@@ -449,19 +441,9 @@ class OpenWork : public Napi::AsyncWorker {
   }
 
   void Execute() override {
-    const char* user = o_.user.empty() ? "client.admin" : o_.user.c_str();
-    int r = rados_create2(&c_.cluster, "ceph", user, 0);
-    if (r < 0) { Fail(-r, std::string("rados_create2 ") + user); return; }
-    r = rados_conf_read_file(c_.cluster, o_.conf.empty() ? nullptr : o_.conf.c_str());
-    if (r < 0) { Fail(-r, "reading ceph configuration"); return; }
-    if (!o_.keyring.empty()) rados_conf_set(c_.cluster, "keyring", o_.keyring.c_str());
-    rados_conf_set(c_.cluster, "client_mount_timeout", Seconds(o_.connectTimeoutMs).c_str());
-    rados_conf_set(c_.cluster, "rados_mon_op_timeout", Seconds(o_.connectTimeoutMs).c_str());
-    rados_conf_set(c_.cluster, "rados_osd_op_timeout", Seconds(o_.opTimeoutMs).c_str());
-    r = rados_connect(c_.cluster);
-    if (r < 0) { Fail(-r, "connecting to the Ceph cluster as " + std::string(user)); return; }
-    r = rados_ioctx_create(c_.cluster, o_.pool.c_str(), &c_.io);
-    if (r < 0) { Fail(-r, "opening pool " + o_.pool); return; }
+    std::string what;
+    int e = ConnectCluster(o_.cluster, {}, &c_.cluster, &c_.io, &what);
+    if (e != 0) Fail(e, what);
   }
 
   void OnOK() override {
@@ -491,15 +473,8 @@ Napi::Value OpenRadosObject(const Napi::CallbackInfo& info) {
   }
   Napi::Object o = info[0].As<Napi::Object>();
   OpenOptions opts;
-  opts.pool = Str(env, o, "pool", true);
-  opts.object = Str(env, o, "object", true);
-  opts.conf = Str(env, o, "cephConf", false);
-  opts.user = Str(env, o, "cephUser", false);
-  opts.keyring = Str(env, o, "keyring", false);
-  Napi::Value ct = o.Get("connectTimeoutMs");
-  if (ct.IsNumber()) opts.connectTimeoutMs = ct.As<Napi::Number>().Uint32Value();
-  Napi::Value ot = o.Get("opTimeoutMs");
-  if (ot.IsNumber()) opts.opTimeoutMs = ot.As<Napi::Number>().Uint32Value();
+  opts.cluster = ReadClusterOptions(env, o, "openRadosObject");
+  opts.object = ClusterStringOption(env, o, "openRadosObject", "object", true);
   (new OpenWork(info[1].As<Napi::Function>(), data, std::move(opts)))->Queue();
   return env.Undefined();
 }

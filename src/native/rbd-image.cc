@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "common.h"
+#include "rados-cluster.h"
 
 namespace nexus {
 
@@ -84,30 +85,10 @@ struct Handles {
 };
 
 struct OpenOptions {
-  std::string pool, image, conf, user, keyring;
+  ClusterOptions cluster;
+  std::string image;
   bool readOnly = false;
-  uint32_t connectTimeoutMs = 20000;
-  uint32_t opTimeoutMs = 0;
 };
-
-std::string StringOption(Napi::Env env, Napi::Object o, const char* key, bool required) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return std::string();
-  if (!v.IsString()) ThrowType(env, std::string("openRbdImage: options.") + key + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-uint32_t MsOption(Napi::Env env, Napi::Object o, const char* key, uint32_t dflt) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return dflt;
-  if (!v.IsNumber()) ThrowType(env, std::string("openRbdImage: options.") + key + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 86400000)) ThrowType(env, std::string("openRbdImage: options.") + key + " out of range");
-  return static_cast<uint32_t>(d);
-}
-
-// librados takes its timeouts in whole seconds; 0 means "wait for ever".
-std::string Seconds(uint32_t ms) { return std::to_string(ms == 0 ? 0 : (ms + 999) / 1000); }
 
 class RbdImage : public Napi::ObjectWrap<RbdImage> {
  public:
@@ -765,28 +746,16 @@ class OpenWork : public Napi::AsyncWorker {
   }
 
   void Execute() override {
-    const char* user = o_.user.empty() ? "client.admin" : o_.user.c_str();
-    int r = rados_create2(&h_.cluster, "ceph", user, 0);
-    if (r < 0) return Fail(-r, std::string("rados_create2 ") + user);
-    r = rados_conf_read_file(h_.cluster, o_.conf.empty() ? nullptr : o_.conf.c_str());
-    if (r < 0) return Fail(-r, "reading ceph configuration " + (o_.conf.empty() ? std::string("(default search path)") : o_.conf));
-    if (!o_.keyring.empty()) rados_conf_set(h_.cluster, "keyring", o_.keyring.c_str());
-    rados_conf_set(h_.cluster, "client_mount_timeout", Seconds(o_.connectTimeoutMs).c_str());
-    rados_conf_set(h_.cluster, "rados_mon_op_timeout", Seconds(o_.connectTimeoutMs).c_str());
-    rados_conf_set(h_.cluster, "rados_osd_op_timeout", Seconds(o_.opTimeoutMs).c_str());
+    std::string what;
     // No client-side cache: a write acknowledged through one gateway must be what a read through
     // any other gateway returns (SAM-5 multipath), and FUA and SYNCHRONIZE CACHE then cost nothing.
-    rados_conf_set(h_.cluster, "rbd_cache", "false");
     // UNMAP promises zeros on read (LBPRZ = 1): a discard that covers part of an object zeroes
     // that part rather than being skipped (librbd's default skips partial discards).
-    rados_conf_set(h_.cluster, "rbd_skip_partial_discard", "false");
-    r = rados_connect(h_.cluster);
-    if (r < 0) return Fail(-r, "connecting to the Ceph cluster as " + std::string(user));
-    r = rados_ioctx_create(h_.cluster, o_.pool.c_str(), &h_.io);
-    if (r < 0) return Fail(-r, "opening pool " + o_.pool);
-    r = o_.readOnly ? rbd_open_read_only(h_.io, o_.image.c_str(), &h_.image, nullptr)
-                    : rbd_open(h_.io, o_.image.c_str(), &h_.image, nullptr);
-    if (r < 0) return Fail(-r, "opening image " + o_.pool + "/" + o_.image);
+    int e = ConnectCluster(o_.cluster, {{"rbd_cache", "false"}, {"rbd_skip_partial_discard", "false"}}, &h_.cluster, &h_.io, &what);
+    if (e != 0) return Fail(e, what);
+    int r = o_.readOnly ? rbd_open_read_only(h_.io, o_.image.c_str(), &h_.image, nullptr)
+                        : rbd_open(h_.io, o_.image.c_str(), &h_.image, nullptr);
+    if (r < 0) return Fail(-r, "opening image " + o_.cluster.pool + "/" + o_.image);
   }
 
   void OnOK() override {
@@ -824,14 +793,9 @@ Napi::Value OpenRbdImage(const Napi::CallbackInfo& info) {
   }
   Napi::Object o = info[0].As<Napi::Object>();
   OpenOptions opts;
-  opts.pool = StringOption(env, o, "pool", true);
-  opts.image = StringOption(env, o, "image", true);
-  opts.conf = StringOption(env, o, "cephConf", false);
-  opts.user = StringOption(env, o, "cephUser", false);
-  opts.keyring = StringOption(env, o, "keyring", false);
+  opts.cluster = ReadClusterOptions(env, o, "openRbdImage");
+  opts.image = ClusterStringOption(env, o, "openRbdImage", "image", true);
   opts.readOnly = GetBoolOption(env, o, "readOnly", false);
-  opts.connectTimeoutMs = MsOption(env, o, "connectTimeoutMs", 20000);
-  opts.opTimeoutMs = MsOption(env, o, "opTimeoutMs", 0);
   (new OpenWork(info[1].As<Napi::Function>(), data, std::move(opts)))->Queue();
   return env.Undefined();
 }
