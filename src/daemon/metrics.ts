@@ -47,6 +47,22 @@ class CountedHistogram {
   }
 }
 
+/** What a logical unit's and a session's statistics both carry (stats.get). */
+interface CommandCounts {
+  commands: number;
+  readCommands: number;
+  writeCommands: number;
+  readBytes: number;
+  writeBytes: number;
+  errorsBySenseKey: { [key: string]: number };
+  otherErrors: number;
+  taskSetDepth: number;
+  latency: LatencyView;
+}
+
+/** The HELP text of each command family, in one scope's words. */
+type CommandHelp = { [K in 'commands' | 'reads' | 'writes' | 'readBytes' | 'writeBytes' | 'checks' | 'other' | 'depth' | 'latency']: string };
+
 /** One series per transfer-size class (label `max_transfer_bytes`, "+Inf" for the last). */
 function addBySize(h: CountedHistogram, labels: Labels, v: LatencyView): void {
   const bounds = v.boundsUs.map(us => us / 1e6);
@@ -69,43 +85,62 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
   gauge('nexus_uptime_seconds', 'Seconds since the daemon started', []).set(stats.uptimeSeconds);
   gauge('nexus_sessions', 'iSCSI Normal sessions logged in', []).set(stats.sessions);
 
-  const commands = counter('nexus_lun_commands_total', 'SCSI commands answered, any status', lunLabels);
-  const reads = counter('nexus_lun_read_commands_total', 'Read commands completed GOOD (SPC-4 table 375)', lunLabels);
-  const writes = counter('nexus_lun_write_commands_total', 'Write commands completed GOOD (SPC-4 table 375)', lunLabels);
-  const readBytes = counter('nexus_lun_read_bytes_total', 'Bytes sent to initiators by read commands', lunLabels);
-  const writeBytes = counter('nexus_lun_write_bytes_total', 'Bytes received from initiators by write commands', lunLabels);
-  const checks = counter('nexus_lun_check_conditions_total', 'Commands answered CHECK CONDITION, by sense key', [...lunLabels, 'sense_key']);
-  const other = counter('nexus_lun_other_errors_total', 'Commands answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status', lunLabels);
-  const depth = gauge('nexus_lun_task_set_depth', 'Tasks in the logical unit\'s task set', lunLabels);
-  const latency = new CountedHistogram('nexus_lun_command_latency_seconds', 'Time from entering the task set to the service response, by transfer size');
-  registry.registerMetric(latency as unknown as Metric);
+  /**
+   * The command families a logical unit and an I_T nexus both export (nexus_<scope>_...), the
+   * same counters under each scope's labels and wording; the returned function adds one object.
+   */
+  const commandFamilies = (scope: 'lun' | 'session', labelNames: readonly string[], help: CommandHelp): ((labels: Labels, s: CommandCounts) => void) => {
+    const commands = counter(`nexus_${scope}_commands_total`, help.commands, labelNames);
+    const reads = counter(`nexus_${scope}_read_commands_total`, help.reads, labelNames);
+    const writes = counter(`nexus_${scope}_write_commands_total`, help.writes, labelNames);
+    const readBytes = counter(`nexus_${scope}_read_bytes_total`, help.readBytes, labelNames);
+    const writeBytes = counter(`nexus_${scope}_write_bytes_total`, help.writeBytes, labelNames);
+    const checks = counter(`nexus_${scope}_check_conditions_total`, help.checks, [...labelNames, 'sense_key']);
+    const other = counter(`nexus_${scope}_other_errors_total`, help.other, labelNames);
+    const depth = gauge(`nexus_${scope}_task_set_depth`, help.depth, labelNames);
+    const latency = new CountedHistogram(`nexus_${scope}_command_latency_seconds`, help.latency);
+    registry.registerMetric(latency as unknown as Metric);
+    return (labels, s) => {
+      commands.inc(labels, s.commands);
+      reads.inc(labels, s.readCommands);
+      writes.inc(labels, s.writeCommands);
+      readBytes.inc(labels, s.readBytes);
+      writeBytes.inc(labels, s.writeBytes);
+      for (const [key, n] of Object.entries(s.errorsBySenseKey)) checks.inc({ ...labels, sense_key: key }, n);
+      other.inc(labels, s.otherErrors);
+      depth.set(labels, s.taskSetDepth);
+      addBySize(latency, labels, s.latency);
+    };
+  };
+
+  const addLun = commandFamilies('lun', lunLabels, {
+    commands: 'SCSI commands answered, any status',
+    reads: 'Read commands completed GOOD (SPC-4 table 375)',
+    writes: 'Write commands completed GOOD (SPC-4 table 375)',
+    readBytes: 'Bytes sent to initiators by read commands',
+    writeBytes: 'Bytes received from initiators by write commands',
+    checks: 'Commands answered CHECK CONDITION, by sense key',
+    other: 'Commands answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status',
+    depth: 'Tasks in the logical unit\'s task set',
+    latency: 'Time from entering the task set to the service response, by transfer size',
+  });
   for (const l of stats.luns) {
-    const s = l.stats;
-    if (!s) continue;
-    const labels: Labels = { target: l.target, group: l.group, lun: String(l.lun), device: l.device };
-    commands.inc(labels, s.commands);
-    reads.inc(labels, s.readCommands);
-    writes.inc(labels, s.writeCommands);
-    readBytes.inc(labels, s.readBytes);
-    writeBytes.inc(labels, s.writeBytes);
-    for (const [key, n] of Object.entries(s.errorsBySenseKey)) checks.inc({ ...labels, sense_key: key }, n);
-    other.inc(labels, s.otherErrors);
-    depth.set(labels, s.taskSetDepth);
-    addBySize(latency, labels, s.latency);
+    if (l.stats) addLun({ target: l.target, group: l.group, lun: String(l.lun), device: l.device }, l.stats);
   }
 
   // Per session (I_T nexus) and per iSCSI connection.
   const sessionLabels = ['target', 'initiator', 'isid', 'tsih'] as const;
-  const sCommands = counter('nexus_session_commands_total', 'SCSI commands of the session answered, any status', sessionLabels);
-  const sReads = counter('nexus_session_read_commands_total', 'Commands with Data-In of the session answered GOOD', sessionLabels);
-  const sWrites = counter('nexus_session_write_commands_total', 'Commands with Data-Out of the session answered GOOD', sessionLabels);
-  const sReadBytes = counter('nexus_session_read_bytes_total', 'Data-In bytes sent to the session\'s initiator', sessionLabels);
-  const sWriteBytes = counter('nexus_session_write_bytes_total', 'Data-Out bytes taken from the session\'s initiator', sessionLabels);
-  const sChecks = counter('nexus_session_check_conditions_total', 'Commands of the session answered CHECK CONDITION, by sense key', [...sessionLabels, 'sense_key']);
-  const sOther = counter('nexus_session_other_errors_total', 'Commands of the session answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status', sessionLabels);
-  const sDepth = gauge('nexus_session_task_set_depth', 'Commands of the session received and not yet answered', sessionLabels);
-  const sLatency = new CountedHistogram('nexus_session_command_latency_seconds', 'Time from the command\'s arrival to its answer, by transfer size');
-  registry.registerMetric(sLatency as unknown as Metric);
+  const addSession = commandFamilies('session', sessionLabels, {
+    commands: 'SCSI commands of the session answered, any status',
+    reads: 'Commands with Data-In of the session answered GOOD',
+    writes: 'Commands with Data-Out of the session answered GOOD',
+    readBytes: 'Data-In bytes sent to the session\'s initiator',
+    writeBytes: 'Data-Out bytes taken from the session\'s initiator',
+    checks: 'Commands of the session answered CHECK CONDITION, by sense key',
+    other: 'Commands of the session answered BUSY, RESERVATION CONFLICT, TASK SET FULL or another non-GOOD status',
+    depth: 'Commands of the session received and not yet answered',
+    latency: 'Time from the command\'s arrival to its answer, by transfer size',
+  });
   const connLabels = [...sessionLabels, 'cid'] as const;
   const pdusIn = counter('nexus_iscsi_connection_pdus_received_total', 'iSCSI PDUs received, by opcode', [...connLabels, 'opcode']);
   const octetsIn = counter('nexus_iscsi_connection_received_bytes_total', 'Bytes of iSCSI PDUs received (header and data segment), by opcode', [...connLabels, 'opcode']);
@@ -115,15 +150,7 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
   const r2ts = counter('nexus_iscsi_connection_r2ts_total', 'R2T PDUs sent (Data-Out solicited)', connLabels);
   for (const s of stats.sessionStats) {
     const labels: Labels = { target: s.target, initiator: s.initiatorName, isid: s.isid, tsih: String(s.tsih) };
-    sCommands.inc(labels, s.commands);
-    sReads.inc(labels, s.readCommands);
-    sWrites.inc(labels, s.writeCommands);
-    sReadBytes.inc(labels, s.readBytes);
-    sWriteBytes.inc(labels, s.writeBytes);
-    for (const [key, n] of Object.entries(s.errorsBySenseKey)) sChecks.inc({ ...labels, sense_key: key }, n);
-    sOther.inc(labels, s.otherErrors);
-    sDepth.set(labels, s.taskSetDepth);
-    addBySize(sLatency, labels, s.latency);
+    addSession(labels, s);
     for (const c of s.connections) {
       const cl: Labels = { ...labels, cid: String(c.cid) };
       for (const [name, n] of Object.entries(c.counters)) {
