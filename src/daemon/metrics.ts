@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { NexusError } from '../engine/result';
-import type { StatsView } from './control/daemon-methods';
+import type { CommandStatsView, StatsView } from './control/daemon-methods';
 import type { LatencyView } from '../engine/latency-histogram';
 import type { Logger } from './log';
 import { MemoryCounter } from '../workers/memory-usage';
@@ -47,19 +47,6 @@ class CountedHistogram {
   }
 }
 
-/** What a logical unit's and a session's statistics both carry (stats.get). */
-interface CommandCounts {
-  commands: number;
-  readCommands: number;
-  writeCommands: number;
-  readBytes: number;
-  writeBytes: number;
-  errorsBySenseKey: { [key: string]: number };
-  otherErrors: number;
-  taskSetDepth: number;
-  latency: LatencyView;
-}
-
 /** The HELP text of each command family, in one scope's words. */
 type CommandHelp = { [K in 'commands' | 'reads' | 'writes' | 'readBytes' | 'writeBytes' | 'checks' | 'other' | 'depth' | 'latency']: string };
 
@@ -89,7 +76,7 @@ export function metricsRegistry(stats: StatsView, version: string): Registry {
    * The command families a logical unit and an I_T nexus both export (nexus_<scope>_...), the
    * same counters under each scope's labels and wording; the returned function adds one object.
    */
-  const commandFamilies = (scope: 'lun' | 'session', labelNames: readonly string[], help: CommandHelp): ((labels: Labels, s: CommandCounts) => void) => {
+  const commandFamilies = (scope: 'lun' | 'session', labelNames: readonly string[], help: CommandHelp): ((labels: Labels, s: CommandStatsView) => void) => {
     const commands = counter(`nexus_${scope}_commands_total`, help.commands, labelNames);
     const reads = counter(`nexus_${scope}_read_commands_total`, help.reads, labelNames);
     const writes = counter(`nexus_${scope}_write_commands_total`, help.writes, labelNames);

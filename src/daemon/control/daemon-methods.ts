@@ -101,10 +101,8 @@ export function lunRows(t: Topology): LunRow[] {
   return rows;
 }
 
-/** A unit's statistics as stats.get shows them. */
-export interface DeviceStatsView {
-  readonly device: string;
-  readonly thread: number;
+/** What a unit's and a session's statistics both show: commands by outcome, bytes, latency, depth. */
+export interface CommandStatsView {
   readonly commands: number;
   readonly readCommands: number;
   readonly writeCommands: number;
@@ -113,9 +111,16 @@ export interface DeviceStatsView {
   /** CHECK CONDITION answers by sense key name (only those seen). */
   readonly errorsBySenseKey: { readonly [name: string]: number };
   readonly otherErrors: number;
-  /** Task-set latency: all sizes together, and per transfer-size class (SCST's measure_latency). */
+  /** Latency, all sizes together and per transfer-size class (SCST's measure_latency). */
   readonly latency: LatencyView;
+  /** Commands received and not yet answered. */
   readonly taskSetDepth: number;
+}
+
+/** A unit's statistics as stats.get shows them (latency: in the task set). */
+export interface DeviceStatsView extends CommandStatsView {
+  readonly device: string;
+  readonly thread: number;
   /** A long operation under way on the device (an initiator's SANITIZE), or null. */
   readonly operation: DeviceOperation | null;
 }
@@ -130,24 +135,16 @@ function operationOf(u: UnitStats): DeviceOperation | null {
   return u.sanitizeProgress >= 0 ? { name: 'sanitize', percent: Math.floor((u.sanitizeProgress * 100) / 0x10000) } : null;
 }
 
-/** A session's statistics as stats.get shows them (one I_T nexus: its commands over every LUN). */
-export interface SessionStatsView {
+/**
+ * A session's statistics as stats.get shows them (one I_T nexus: its commands over every LUN;
+ * latency from the command's arrival on the connection to its answer).
+ */
+export interface SessionStatsView extends CommandStatsView {
   readonly tsih: number;
   readonly initiatorName: string;
   readonly isid: string;
   readonly target: string;
   readonly thread: number | null;
-  readonly commands: number;
-  readonly readCommands: number;
-  readonly writeCommands: number;
-  readonly readBytes: number;
-  readonly writeBytes: number;
-  readonly errorsBySenseKey: { readonly [name: string]: number };
-  readonly otherErrors: number;
-  /** From the command's arrival on the connection to its answer, by transfer size. */
-  readonly latency: LatencyView;
-  /** Commands received and not yet answered. */
-  readonly taskSetDepth: number;
   /**
    * Per connection: `pdusIn.<OPCODE>`/`octetsIn.<OPCODE>`, `pdusOut.<OPCODE>`/`octetsOut.<OPCODE>`
    * (RFC 7143 opcode names), `headerDigestErrors`, `dataDigestErrors`, `r2ts`.
