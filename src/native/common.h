@@ -165,11 +165,31 @@ struct PolledFd {
   uv_poll_t poll;
 };
 
+// Starts watching `fd` for readability on the calling thread's loop; `owner` is the handle's
+// data in `onReadable`. keepsLoopAlive false: the watch alone does not hold the loop open.
+inline PolledFd* PollReadable(napi_env env, int fd, void* owner, uv_poll_cb onReadable, bool keepsLoopAlive) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  PolledFd* p = new PolledFd();
+  p->poll.data = owner;
+  uv_poll_init(loop, &p->poll, fd);
+  uv_poll_start(&p->poll, UV_READABLE, onReadable);
+  if (!keepsLoopAlive) uv_unref(reinterpret_cast<uv_handle_t*>(&p->poll));
+  return p;
+}
+
 // Stops watching and frees the handle once libuv lets go of it; its owner forgets it at once.
 inline void ClosePolledFd(PolledFd* p) {
   uv_poll_stop(&p->poll);
   p->poll.data = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), [](uv_handle_t* h) { delete reinterpret_cast<PolledFd*>(h); });
+}
+
+// ClosePolledFd for an owner's field, which is left nullptr; nothing when already closed.
+inline void StopPolledFd(PolledFd** field) {
+  if (*field == nullptr) return;
+  ClosePolledFd(*field);
+  *field = nullptr;
 }
 
 // Registration functions, one per concern (.cc file).

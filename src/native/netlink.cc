@@ -43,12 +43,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     fd_ = info[0].As<Napi::Number>().Int32Value();
     portId_ = info[1].As<Napi::Number>().Uint32Value();
     onMessage_ = Napi::Persistent(info[2].As<Napi::Function>());
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new PolledFd();
-    poll_->poll.data = this;
-    uv_poll_init(loop, &poll_->poll, fd_);
-    uv_poll_start(&poll_->poll, UV_READABLE, OnReadable);
+    poll_ = PollReadable(env, fd_, this, OnReadable, true);
     napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
     hooked_ = true;
   }
@@ -137,12 +132,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     }
   }
 
-  void StopPolling() {
-    if (poll_ != nullptr) {
-      ClosePolledFd(poll_);
-      poll_ = nullptr;
-    }
-  }
+  void StopPolling() { StopPolledFd(&poll_); }
 
   void Teardown() {
     if (tornDown_) return;

@@ -117,13 +117,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     fd_ = info[0].As<Napi::Number>().Int32Value();
     depth_ = info[1].As<Napi::Number>().Uint32Value();
     maxTransferBytes_ = info[2].As<Napi::Number>().Uint32Value();
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new PolledFd();
-    poll_->poll.data = this;
-    uv_poll_init(loop, &poll_->poll, fd_);
-    uv_poll_start(&poll_->poll, UV_READABLE, OnReadable);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
+    poll_ = PollReadable(env, fd_, this, OnReadable, false);
     napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
     hooked_ = true;
   }
@@ -439,10 +433,7 @@ class SgQueue : public Napi::ObjectWrap<SgQueue> {
     }
     for (Request* r : done_) delete r;
     done_.clear();
-    if (poll_ != nullptr) {
-      ClosePolledFd(poll_);
-      poll_ = nullptr;
-    }
+    StopPolledFd(&poll_);
     if (kick_ != nullptr) {
       kick_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(kick_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });

@@ -48,13 +48,8 @@ class UioRing : public Napi::ObjectWrap<UioRing> {
     size_ = static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue());
     map_ = Napi::Persistent(info[1].As<Napi::ArrayBuffer>());
     onEvent_ = Napi::Persistent(info[3].As<Napi::Function>());
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new PolledFd();
-    poll_->poll.data = this;
     // OpenUioRing checked that epoll takes the fd before constructing.
-    uv_poll_init(loop, &poll_->poll, fd_);
-    uv_poll_start(&poll_->poll, UV_READABLE, OnReadable);
+    poll_ = PollReadable(env, fd_, this, OnReadable, true);
     napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
     hooked_ = true;
   }
@@ -126,12 +121,7 @@ class UioRing : public Napi::ObjectWrap<UioRing> {
     }
   }
 
-  void StopPolling() {
-    if (poll_ != nullptr) {
-      ClosePolledFd(poll_);
-      poll_ = nullptr;
-    }
-  }
+  void StopPolling() { StopPolledFd(&poll_); }
 
   void Teardown() {
     if (tornDown_) return;
